@@ -1,0 +1,3 @@
+//! nginx-gwlint: finds the nginx, PHP-FPM and backend settings behind 502 and 504 errors.
+
+pub mod syntax;

@@ -1,0 +1,181 @@
+//! The syntax tree. Every token keeps its byte span; comments are nodes; whitespace is whatever
+//! lies between spans, so the source can be rebuilt byte for byte from the tree and the text.
+
+use compact_str::CompactString;
+
+use super::Span;
+
+/// How a word was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Quote {
+    None,
+    Single,
+    Double,
+    /// The body of a `*_by_lua_block { ... }`: Lua source kept verbatim.
+    Raw,
+}
+
+/// One token: a directive name or an argument.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Word {
+    /// The token as written, quotes included.
+    pub span: Span,
+    /// The value as nginx reads it: quotes removed, `\" \' \\ \t \r \n` unescaped, other
+    /// backslashes kept. Bytes that are not UTF-8 are replaced by U+FFFD here; the exact bytes
+    /// stay reachable through `span`.
+    pub value: CompactString,
+    pub quote: Quote,
+}
+
+impl Word {
+    pub fn as_str(&self) -> &str {
+        self.value.as_str()
+    }
+
+    /// The token exactly as written in `src`.
+    pub fn raw<'a>(&self, src: &'a [u8]) -> &'a [u8] {
+        &src[self.span.start..self.span.end]
+    }
+
+    /// True when the value refers to a variable (`$name` or `${name}`).
+    pub fn has_variable(&self) -> bool {
+        self.quote != Quote::Raw
+            && self
+                .value
+                .as_bytes()
+                .windows(2)
+                .any(|w| w[0] == b'$' && (w[1].is_ascii_alphanumeric() || matches!(w[1], b'_' | b'{')))
+    }
+}
+
+/// A `#` comment, up to (not including) the end of its line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comment {
+    pub span: Span,
+    /// The text after `#`.
+    pub text: CompactString,
+}
+
+/// What a block's body holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockKind {
+    /// Ordinary directives (`http`, `server`, `location`, `if`, `upstream`, ...).
+    Directives,
+    /// Entries read by the block's own handler (`map`, `geo`, `types`, `split_clients`,
+    /// `charset_map`, `match`): each is a list of words ending in `;`, and a nested `{` is an error.
+    Entries,
+    /// Verbatim source of another language (`*_by_lua_block`).
+    Raw,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Block {
+    pub kind: BlockKind,
+    /// The `{`.
+    pub open: Span,
+    /// The matching `}`.
+    pub close: Span,
+    pub items: Vec<Node>,
+    /// For [`BlockKind::Raw`], the body between the braces.
+    pub raw: Option<Word>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Directive {
+    pub name: Word,
+    pub args: Vec<Word>,
+    /// Comments written between the name and the terminating `;` or `{`.
+    pub inner_comments: Vec<Comment>,
+    /// The terminating `;`, absent for block directives.
+    pub semicolon: Option<Span>,
+    pub block: Option<Box<Block>>,
+    /// From the first byte of the name to the `;` or the closing `}`, inclusive.
+    pub span: Span,
+}
+
+impl Directive {
+    pub fn name(&self) -> &str {
+        self.name.as_str()
+    }
+
+    pub fn arg(&self, i: usize) -> Option<&str> {
+        self.args.get(i).map(Word::as_str)
+    }
+
+    /// The block's directive items, empty for simple directives and raw blocks.
+    pub fn children(&self) -> impl Iterator<Item = &Directive> {
+        self.block
+            .iter()
+            .flat_map(|b| b.items.iter())
+            .filter_map(Node::as_directive)
+    }
+
+    /// The span of the head: name and arguments, without `;` or block.
+    pub fn head_span(&self) -> Span {
+        self.args
+            .last()
+            .map_or(self.name.span, |a| self.name.span.cover(a.span))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Node {
+    Directive(Directive),
+    Comment(Comment),
+}
+
+impl Node {
+    pub fn as_directive(&self) -> Option<&Directive> {
+        match self {
+            Node::Directive(d) => Some(d),
+            Node::Comment(_) => None,
+        }
+    }
+
+    pub fn span(&self) -> Span {
+        match self {
+            Node::Directive(d) => d.span,
+            Node::Comment(c) => c.span,
+        }
+    }
+}
+
+/// One parsed file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ast {
+    pub items: Vec<Node>,
+}
+
+impl Ast {
+    pub fn directives(&self) -> impl Iterator<Item = &Directive> {
+        self.items.iter().filter_map(Node::as_directive)
+    }
+
+    /// Every span the tree owns (words, comments, punctuation), in source order. Everything
+    /// between them is whitespace: the lossless property tests check exactly that.
+    pub fn token_spans(&self) -> Vec<Span> {
+        fn walk(items: &[Node], out: &mut Vec<Span>) {
+            for node in items {
+                match node {
+                    Node::Comment(c) => out.push(c.span),
+                    Node::Directive(d) => {
+                        out.push(d.name.span);
+                        out.extend(d.args.iter().map(|a| a.span));
+                        out.extend(d.inner_comments.iter().map(|c| c.span));
+                        out.extend(d.semicolon);
+                        if let Some(b) = &d.block {
+                            out.push(b.open);
+                            out.extend(b.raw.as_ref().map(|r| r.span));
+                            walk(&b.items, out);
+                            out.push(b.close);
+                        }
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.items, &mut out);
+        out.sort();
+        out
+    }
+}

@@ -1,0 +1,396 @@
+//! Builds the [`Ast`] from tokens with an explicit stack (no recursion, so nesting depth cannot
+//! overflow the call stack), and reports the first error with nginx's own wording.
+
+use compact_str::CompactString;
+
+use super::ast::{Ast, Block, BlockKind, Comment, Directive, Node, Quote, Word};
+use super::lexer::{comment, is_space, quoted_body, unescape, unquoted, whitespace};
+use super::Span;
+
+/// nginx reads a config through a 4096-byte buffer (`NGX_CONF_BUFFER`); a token that does not fit
+/// is "too long parameter".
+pub const MAX_TOKEN_LEN: usize = 4096;
+
+/// Blocks nested deeper than this are refused. nginx has no explicit limit (it recurses until
+/// its stack ends); real configs stay below 10 levels, and a bound keeps every tree walk safe.
+pub const MAX_DEPTH: usize = 256;
+
+/// Block directives whose bodies are read by the module's own handler, not as directives.
+const ENTRY_BLOCKS: &[&str] = &["map", "geo", "types", "split_clients", "charset_map", "match"];
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParseErrorKind {
+    /// `unexpected "X"`.
+    Unexpected(u8),
+    /// `unexpected end of file, expecting ";" or "}"`: the file ends inside a directive.
+    EofInDirective,
+    /// `unexpected end of file, expecting "}"`: a block is not closed.
+    EofInBlock,
+    /// `too long parameter "..." started`.
+    TooLongParameter,
+    /// `too long parameter, probably missing terminating "X" character`.
+    TooLongQuoted(u8),
+    /// Nesting beyond [`MAX_DEPTH`].
+    TooDeep,
+}
+
+/// The first syntax error in a file, at the byte where nginx notices it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParseError {
+    pub kind: ParseErrorKind,
+    /// Where the error is reported: the offending byte, or the end of input.
+    pub offset: usize,
+    pub message: String,
+}
+
+impl ParseError {
+    fn new(kind: ParseErrorKind, offset: usize, src: &[u8]) -> Self {
+        let message = match &kind {
+            ParseErrorKind::Unexpected(b) => {
+                format!("unexpected \"{}\"", String::from_utf8_lossy(&[*b]))
+            }
+            ParseErrorKind::EofInDirective => {
+                "unexpected end of file, expecting \";\" or \"}\"".to_owned()
+            }
+            ParseErrorKind::EofInBlock => "unexpected end of file, expecting \"}\"".to_owned(),
+            ParseErrorKind::TooLongParameter => {
+                let end = (offset + 10).min(src.len());
+                format!(
+                    "too long parameter \"{}...\" started",
+                    String::from_utf8_lossy(&src[offset..end])
+                )
+            }
+            ParseErrorKind::TooLongQuoted(q) => format!(
+                "too long parameter, probably missing terminating \"{}\" character",
+                *q as char
+            ),
+            ParseErrorKind::TooDeep => {
+                format!("blocks are nested more than {MAX_DEPTH} levels deep")
+            }
+        };
+        Self {
+            kind,
+            offset,
+            message,
+        }
+    }
+}
+
+/// A directive being read: its words so far.
+#[derive(Default)]
+struct Pending {
+    words: Vec<Word>,
+    comments: Vec<Comment>,
+}
+
+/// An open block and the directive that owns it.
+struct Frame {
+    head: Pending,
+    kind: BlockKind,
+    open: Span,
+    items: Vec<Node>,
+}
+
+/// Parses one file. Only the first error is reported, as nginx does.
+pub fn parse(src: &[u8]) -> Result<Ast, ParseError> {
+    Parser { src, pos: 0 }.run()
+}
+
+struct Parser<'a> {
+    src: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn err(&self, kind: ParseErrorKind, offset: usize) -> ParseError {
+        ParseError::new(kind, offset, self.src)
+    }
+
+    fn rest(&self) -> &'a [u8] {
+        &self.src[self.pos..]
+    }
+
+    fn advance_to(&mut self, rest: &[u8]) {
+        self.pos = self.src.len() - rest.len();
+    }
+
+    fn run(mut self) -> Result<Ast, ParseError> {
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut items: Vec<Node> = Vec::new();
+        let mut kind = BlockKind::Directives;
+        let mut pending = Pending::default();
+
+        loop {
+            if let Ok((rest, _)) = whitespace(self.rest()) {
+                self.advance_to(rest);
+            }
+            let Some(&b) = self.rest().first() else {
+                if !pending.words.is_empty() {
+                    return Err(self.err(ParseErrorKind::EofInDirective, self.pos));
+                }
+                if !stack.is_empty() {
+                    return Err(self.err(ParseErrorKind::EofInBlock, self.pos));
+                }
+                return Ok(Ast { items });
+            };
+            let at = self.pos;
+            match b {
+                b'#' => {
+                    let c = self.comment()?;
+                    if pending.words.is_empty() {
+                        items.push(Node::Comment(c));
+                    } else {
+                        pending.comments.push(c);
+                    }
+                }
+                b';' => {
+                    self.pos += 1;
+                    if pending.words.is_empty() {
+                        return Err(self.err(ParseErrorKind::Unexpected(b';'), at));
+                    }
+                    let head = std::mem::take(&mut pending);
+                    items.push(Node::Directive(finish(head, Some(Span::new(at, at + 1)), None)));
+                }
+                b'{' => {
+                    self.pos += 1;
+                    if pending.words.is_empty() || kind == BlockKind::Entries {
+                        return Err(self.err(ParseErrorKind::Unexpected(b'{'), at));
+                    }
+                    let open = Span::new(at, at + 1);
+                    let head = std::mem::take(&mut pending);
+                    let name = head.words[0].as_str();
+                    if name.ends_with("_by_lua_block") {
+                        let (raw, close) = self.lua_block()?;
+                        let block = Block {
+                            kind: BlockKind::Raw,
+                            open,
+                            close,
+                            items: Vec::new(),
+                            raw: Some(raw),
+                        };
+                        items.push(Node::Directive(finish(head, None, Some(block))));
+                        continue;
+                    }
+                    if stack.len() >= MAX_DEPTH {
+                        return Err(self.err(ParseErrorKind::TooDeep, at));
+                    }
+                    let new_kind = if ENTRY_BLOCKS.contains(&name) {
+                        BlockKind::Entries
+                    } else {
+                        BlockKind::Directives
+                    };
+                    stack.push(Frame {
+                        head,
+                        kind,
+                        open,
+                        items: std::mem::take(&mut items),
+                    });
+                    kind = new_kind;
+                }
+                b'}' => {
+                    self.pos += 1;
+                    if !pending.words.is_empty() {
+                        return Err(self.err(ParseErrorKind::Unexpected(b'}'), at));
+                    }
+                    let Some(frame) = stack.pop() else {
+                        return Err(self.err(ParseErrorKind::Unexpected(b'}'), at));
+                    };
+                    let block = Block {
+                        kind,
+                        open: frame.open,
+                        close: Span::new(at, at + 1),
+                        items: std::mem::replace(&mut items, frame.items),
+                        raw: None,
+                    };
+                    kind = frame.kind;
+                    items.push(Node::Directive(finish(frame.head, None, Some(block))));
+                }
+                b'"' | b'\'' => {
+                    let w = self.quoted(b)?;
+                    pending.words.push(w);
+                }
+                _ => {
+                    let w = self.unquoted()?;
+                    pending.words.push(w);
+                }
+            }
+        }
+    }
+
+    fn comment(&mut self) -> Result<Comment, ParseError> {
+        let start = self.pos;
+        let (rest, text) = comment(self.rest()).map_err(|_| self.err(ParseErrorKind::EofInBlock, start))?;
+        self.advance_to(rest);
+        // nginx keeps the comment in its read buffer until the LF: a comment line longer than
+        // the buffer is "too long parameter" too.
+        if !rest.is_empty() && self.pos - start >= MAX_TOKEN_LEN {
+            return Err(self.err(ParseErrorKind::TooLongParameter, start));
+        }
+        Ok(Comment {
+            span: Span::new(start, self.pos),
+            text: CompactString::from_utf8_lossy(&text[1..]),
+        })
+    }
+
+    fn unquoted(&mut self) -> Result<Word, ParseError> {
+        let start = self.pos;
+        let Ok((rest, raw)) = unquoted(self.rest()) else {
+            // Only a lone backslash at the very end of the input gets here.
+            return Err(self.err(ParseErrorKind::EofInDirective, self.src.len()));
+        };
+        self.advance_to(rest);
+        match rest.first() {
+            None | Some(b'\\') => {
+                return Err(self.err(ParseErrorKind::EofInDirective, self.src.len()));
+            }
+            Some(_) => {}
+        }
+        if raw.len() >= MAX_TOKEN_LEN {
+            return Err(self.err(ParseErrorKind::TooLongParameter, start));
+        }
+        Ok(Word {
+            span: Span::new(start, self.pos),
+            value: CompactString::from_utf8_lossy(&unescape(raw)),
+            quote: Quote::None,
+        })
+    }
+
+    fn quoted(&mut self, q: u8) -> Result<Word, ParseError> {
+        let start = self.pos;
+        let content_start = start + 1;
+        let after_quote = &self.src[content_start..];
+        let (rest, body) = quoted_body(q)(after_quote)
+            .map_err(|_| self.err(ParseErrorKind::EofInDirective, self.src.len()))?;
+        if body.len() >= MAX_TOKEN_LEN {
+            return Err(self.err(ParseErrorKind::TooLongQuoted(q), start));
+        }
+        if rest.first() != Some(&q) {
+            // The input ended inside the quotes (possibly right after a backslash).
+            return Err(self.err(ParseErrorKind::EofInDirective, self.src.len()));
+        }
+        self.advance_to(&rest[1..]);
+        // After a closing quote nginx wants whitespace, `;`, `{` or `)`.
+        if let Some(&next) = self.rest().first() {
+            if !(is_space(next) || matches!(next, b';' | b'{' | b')')) {
+                return Err(self.err(ParseErrorKind::Unexpected(next), self.pos));
+            }
+        }
+        Ok(Word {
+            span: Span::new(start, self.pos),
+            value: CompactString::from_utf8_lossy(&unescape(body)),
+            quote: if q == b'"' { Quote::Double } else { Quote::Single },
+        })
+    }
+
+    /// Scans a Lua block body up to its matching `}`, skipping Lua strings, long brackets and
+    /// comments the way lua-nginx-module's block reader does. `self.pos` is just after the `{`.
+    fn lua_block(&mut self) -> Result<(Word, Span), ParseError> {
+        let src = self.src;
+        let body_start = self.pos;
+        let mut i = body_start;
+        let mut depth = 0usize;
+        while i < src.len() {
+            match src[i] {
+                b'{' => {
+                    depth += 1;
+                    i += 1;
+                }
+                b'}' => {
+                    if depth == 0 {
+                        let body = &src[body_start..i];
+                        let raw = Word {
+                            span: Span::new(body_start, i),
+                            value: CompactString::from_utf8_lossy(body),
+                            quote: Quote::Raw,
+                        };
+                        self.pos = i + 1;
+                        return Ok((raw, Span::new(i, i + 1)));
+                    }
+                    depth -= 1;
+                    i += 1;
+                }
+                q @ (b'"' | b'\'') => {
+                    i += 1;
+                    while i < src.len() && src[i] != q {
+                        if src[i] == b'\\' {
+                            i += 1;
+                        }
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                b'-' if src.get(i + 1) == Some(&b'-') => {
+                    i += 2;
+                    if let Some(end) = long_bracket_end(src, i) {
+                        i = end;
+                    } else {
+                        while i < src.len() && src[i] != b'\n' {
+                            i += 1;
+                        }
+                    }
+                }
+                b'[' => match long_bracket_end(src, i) {
+                    Some(end) => i = end,
+                    None => i += 1,
+                },
+                _ => i += 1,
+            }
+        }
+        Err(self.err(ParseErrorKind::EofInBlock, src.len()))
+    }
+}
+
+/// If a Lua long bracket (`[[`, `[==[`) opens at `i`, the offset just past its close (or the end
+/// of input when unclosed).
+fn long_bracket_end(src: &[u8], i: usize) -> Option<usize> {
+    if src.get(i) != Some(&b'[') {
+        return None;
+    }
+    let mut j = i + 1;
+    while src.get(j) == Some(&b'=') {
+        j += 1;
+    }
+    if src.get(j) != Some(&b'[') {
+        return None;
+    }
+    let level = j - i - 1;
+    let mut k = j + 1;
+    while k < src.len() {
+        if src[k] == b']' {
+            let mut m = k + 1;
+            while src.get(m) == Some(&b'=') {
+                m += 1;
+            }
+            if m - k - 1 == level && src.get(m) == Some(&b']') {
+                return Some(m + 1);
+            }
+        }
+        k += 1;
+    }
+    Some(src.len())
+}
+
+fn finish(head: Pending, semicolon: Option<Span>, block: Option<Block>) -> Directive {
+    let mut words = head.words.into_iter();
+    // `finish` is only called with at least one word (checked by the callers).
+    let name = words.next().unwrap_or_else(|| Word {
+        span: Span::default(),
+        value: CompactString::default(),
+        quote: Quote::None,
+    });
+    let args: Vec<Word> = words.collect();
+    let end = match (&semicolon, &block) {
+        (Some(s), _) => s.end,
+        (None, Some(b)) => b.close.end,
+        (None, None) => args.last().map_or(name.span.end, |a| a.span.end),
+    };
+    Directive {
+        span: Span::new(name.span.start, end),
+        name,
+        args,
+        inner_comments: head.comments,
+        semicolon,
+        block: block.map(Box::new),
+    }
+}
