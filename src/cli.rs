@@ -1,0 +1,277 @@
+//! Command-line interface: clap types and dispatch. Only this module and main.rs print.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{load_dump, load_path, ConfigTree, LoadError};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::lint::{lint, Selection};
+use crate::report::{self, parse_json};
+use crate::rules;
+use crate::settings::{Settings, SettingsError};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nginx-gwlint",
+    version,
+    about = "Finds the nginx, PHP-FPM and backend settings that cause 502 Bad Gateway and 504 Gateway Time-out"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a configuration tree: a directory (finds nginx.conf), a file, or `-` for `nginx -T` output on stdin.
+    Check(CheckArgs),
+    /// Print the syntax tree as JSON in crossplane's shape.
+    Parse(ParseArgs),
+    /// List every rule: id, name, default severity, fix.
+    Rules,
+    /// Print the full documentation of a rule.
+    Explain {
+        /// Rule id (GW101) or name (timeout-wrong-module).
+        rule: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Concise,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+}
+
+impl FailOn {
+    fn threshold(self) -> Severity {
+        match self {
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Info => Severity::Info,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Directories, files, or `-` (an `nginx -T` dump on stdin).
+    #[arg(default_value = "/etc/nginx")]
+    pub paths: Vec<PathBuf>,
+    /// Output format (human on a terminal).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Settings file in rules.toml format (default: nginx-gwlint.toml upward from the current directory).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Only these rules: ids, names or family prefixes (GW1), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Skip these rules: ids, names or family prefixes, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Exit 1 when a finding at or above this severity remains.
+    #[arg(long, value_enum, default_value_t = FailOn::Warning)]
+    pub fail_on: FailOn,
+    /// Always exit 0 on findings (2 still means the input could not be read or parsed).
+    #[arg(long)]
+    pub exit_zero: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ParseArgs {
+    /// A file or directory (finds nginx.conf), or `-` for an `nginx -T` dump on stdin.
+    pub path: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ParseFormat::Json)]
+    pub format: ParseFormat,
+    /// Parse only this file, do not follow includes.
+    #[arg(long)]
+    pub no_includes: bool,
+    /// Include comments as `{"directive": "#", "comment": ...}` entries.
+    #[arg(long)]
+    pub include_comments: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ParseFormat {
+    Json,
+}
+
+/// Errors that end a run with exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot read standard input: {0}")]
+    Stdin(std::io::Error),
+    #[error("cannot write output: {0}")]
+    Output(std::io::Error),
+}
+
+/// Process exit codes.
+pub const EXIT_CLEAN: u8 = 0;
+pub const EXIT_FINDINGS: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+pub fn run(cli: Cli) -> Result<u8, CliError> {
+    match cli.command {
+        Command::Check(args) => check(&args),
+        Command::Parse(args) => parse(&args),
+        Command::Rules => {
+            print_out(&rules_table())?;
+            Ok(EXIT_CLEAN)
+        }
+        Command::Explain { rule } => {
+            let meta = rules::meta_by_id_or_name(&rule).ok_or_else(|| {
+                CliError::Usage(format!(
+                    "unknown rule `{rule}` (see `nginx-gwlint rules`)"
+                ))
+            })?;
+            print_out(&explain(meta))?;
+            Ok(EXIT_CLEAN)
+        }
+    }
+}
+
+fn print_out(text: &str) -> Result<(), CliError> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(CliError::Output),
+    }
+}
+
+fn load_input(path: &PathBuf, no_includes: bool) -> Result<ConfigTree, CliError> {
+    if path.as_os_str() == "-" {
+        let mut input = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut input)
+            .map_err(CliError::Stdin)?;
+        return Ok(load_dump(&input)?);
+    }
+    if no_includes {
+        return Ok(crate::config::load_single(path)?);
+    }
+    Ok(load_path(path)?)
+}
+
+fn settings_for(args: &CheckArgs) -> Result<Settings, CliError> {
+    if let Some(path) = &args.config {
+        return Ok(Settings::with_file(path)?);
+    }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    match Settings::discover(&cwd) {
+        Some(path) => Ok(Settings::with_file(&path)?),
+        None => Ok(Settings::defaults()?),
+    }
+}
+
+fn check(args: &CheckArgs) -> Result<u8, CliError> {
+    let settings = settings_for(args)?;
+    let selection = Selection {
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+    };
+    selection.validate().map_err(CliError::Usage)?;
+    let color = args.format == Format::Human
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+
+    let mut exit = EXIT_CLEAN;
+    for path in &args.paths {
+        let tree = load_input(path, false)?;
+        let diagnostics = lint(&tree, &settings, &selection);
+        let text = match args.format {
+            Format::Human => report::render_human(&tree.sources, &diagnostics, color),
+            Format::Concise => report::render_concise(&tree.sources, &diagnostics),
+            Format::Json => report::render_json(&tree.sources, &tree.nginx_files, &diagnostics),
+        };
+        print_out(&text)?;
+        exit = exit.max(exit_code(&tree, &diagnostics, args));
+    }
+    Ok(exit)
+}
+
+fn exit_code(tree: &ConfigTree, diagnostics: &[Diagnostic], args: &CheckArgs) -> u8 {
+    let unreadable = tree
+        .problems
+        .iter()
+        .any(|p| matches!(p.kind, crate::config::LoadProblemKind::IncludeUnreadable { .. }));
+    if tree.has_parse_errors() || unreadable {
+        return EXIT_ERROR;
+    }
+    let threshold = args.fail_on.threshold();
+    if !args.exit_zero && diagnostics.iter().any(|d| d.severity >= threshold) {
+        return EXIT_FINDINGS;
+    }
+    EXIT_CLEAN
+}
+
+fn parse(args: &ParseArgs) -> Result<u8, CliError> {
+    let tree = load_input(&args.path, args.no_includes)?;
+    let value = parse_json::render_parse_json(
+        &tree,
+        &parse_json::ParseJsonOptions {
+            include_comments: args.include_comments,
+        },
+    );
+    let mut text = serde_json::to_string_pretty(&value)
+        .map_err(|e| CliError::Output(std::io::Error::other(e)))?;
+    text.push('\n');
+    print_out(&text)?;
+    Ok(if tree.has_parse_errors() {
+        EXIT_ERROR
+    } else {
+        EXIT_CLEAN
+    })
+}
+
+/// The `rules` listing.
+pub fn rules_table() -> String {
+    let mut out = String::from("id     name                              severity  fix     summary\n");
+    for m in rules::all_meta() {
+        out.push_str(&format!(
+            "{:<6} {:<33} {:<9} {:<7} {}\n",
+            m.id,
+            m.name,
+            m.severity.as_str(),
+            m.fix.as_str(),
+            m.summary
+        ));
+    }
+    out
+}
+
+/// The `explain` page.
+pub fn explain(meta: &rules::RuleMeta) -> String {
+    let mut out = format!(
+        "# {} {}\n\nDefault severity: {}. Fix: {}.\n\n{}\n",
+        meta.id,
+        meta.name,
+        meta.severity.as_str(),
+        meta.fix.as_str(),
+        meta.doc
+    );
+    if !meta.options.is_empty() {
+        out.push_str("\n## Options (rules.toml / nginx-gwlint.toml)\n");
+        for (key, doc) in meta.options {
+            out.push_str(&format!("- `{key}`: {doc}\n"));
+        }
+    }
+    out
+}

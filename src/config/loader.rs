@@ -1,0 +1,397 @@
+//! Reads the entry file and everything it includes. Each file is read and parsed once; include
+//! arguments are resolved against the prefix (the entry file's directory), never against the
+//! including file, exactly as nginx's `ngx_conf_full_name` does.
+
+use std::collections::VecDeque;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use super::fs::{is_glob, Disk, Dump, FileSource};
+use super::{dump, ConfigTree, LoadProblem, LoadProblemKind};
+use crate::source::{FileId, SourceFile};
+use crate::syntax::{parse, Ast, Directive, Node, ParseError, ParseErrorKind};
+
+/// Why nothing could be loaded at all.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: {source}")]
+    Unreadable {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path}: no nginx.conf here, and no single file with a top-level http, events, stream or mail block{candidates}")]
+    NoMainFile { path: String, candidates: String },
+    #[error("standard input: not an `nginx -T` dump (no \"# configuration file PATH:\" line)")]
+    NotADump,
+}
+
+/// Finds the main file of a directory: `nginx.conf`, else the single file that has a top-level
+/// `http`, `events`, `stream` or `mail` block.
+pub fn find_main_file(dir: &Path) -> Result<PathBuf, LoadError> {
+    let direct = dir.join("nginx.conf");
+    if direct.is_file() {
+        return Ok(direct);
+    }
+    let mut candidates = Vec::new();
+    for entry in walkdir::WalkDir::new(dir)
+        .max_depth(3)
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+    {
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Ok(text) = std::fs::read(entry.path()) else {
+            continue;
+        };
+        if text.len() > 8 << 20 {
+            continue;
+        }
+        let Ok(ast) = parse(&text) else { continue };
+        let is_main = ast.directives().any(|d| {
+            d.block.is_some() && matches!(d.name(), "http" | "events" | "stream" | "mail")
+        });
+        if is_main {
+            candidates.push(entry.into_path());
+        }
+    }
+    if candidates.len() == 1 {
+        return Ok(candidates.remove(0));
+    }
+    let listed = if candidates.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+        format!(" (several candidates: {}; pass one of them)", names.join(", "))
+    };
+    Err(LoadError::NoMainFile {
+        path: dir.display().to_string(),
+        candidates: listed,
+    })
+}
+
+/// Loads a config from a directory (finds its main file) or a file.
+pub fn load_path(path: &Path) -> Result<ConfigTree, LoadError> {
+    let main = if path.is_dir() {
+        find_main_file(path)?
+    } else {
+        path.to_path_buf()
+    };
+    let text = std::fs::read(&main).map_err(|source| LoadError::Unreadable {
+        path: main.display().to_string(),
+        source,
+    })?;
+    let given_dir = main.parent().map(Path::to_path_buf).unwrap_or_default();
+    let abs_main = std::path::absolute(&main).unwrap_or_else(|_| main.clone());
+    let prefix = abs_main
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let mut loader = Loader {
+        fs: &Disk,
+        tree: ConfigTree {
+            prefix: prefix.clone(),
+            ..ConfigTree::default()
+        },
+        display_prefix: given_dir,
+        remap_root: Some(prefix),
+    };
+    let root = loader.add_file(abs_main, text);
+    loader.tree.root = root;
+    loader.follow_includes(root);
+    Ok(loader.tree)
+}
+
+/// Loads one file without following its includes (`parse --no-includes`).
+pub fn load_single(path: &Path) -> Result<ConfigTree, LoadError> {
+    let text = std::fs::read(path).map_err(|source| LoadError::Unreadable {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let prefix = abs.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut loader = Loader {
+        fs: &Disk,
+        tree: ConfigTree {
+            prefix,
+            ..ConfigTree::default()
+        },
+        display_prefix: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        remap_root: None,
+    };
+    let root = loader.add_file(abs, text);
+    loader.tree.root = root;
+    Ok(loader.tree)
+}
+
+/// Loads the files of an `nginx -T` dump; the first file is the main one.
+pub fn load_dump(input: &[u8]) -> Result<ConfigTree, LoadError> {
+    let files = dump::split_dump(input);
+    let Some(first) = files.first() else {
+        return Err(LoadError::NotADump);
+    };
+    let main_path = first.path.clone();
+    let prefix = main_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let mut fs = Dump::default();
+    for f in &files {
+        fs.files.entry(f.path.clone()).or_insert_with(|| f.text.clone());
+    }
+    let mut loader = Loader {
+        fs: &fs,
+        tree: ConfigTree {
+            prefix: prefix.clone(),
+            from_dump: true,
+            ..ConfigTree::default()
+        },
+        display_prefix: prefix,
+        remap_root: None,
+    };
+    let root = loader.add_file(main_path, first.text.clone());
+    loader.tree.root = root;
+    loader.follow_includes(root);
+    // Files in the dump that nothing included (e.g. read by a module) are still shown.
+    Ok(loader.tree)
+}
+
+struct Loader<'f> {
+    fs: &'f dyn FileSource,
+    tree: ConfigTree,
+    /// The prefix as the user wrote it, used to show paths.
+    display_prefix: PathBuf,
+    /// When checking a copy of a config tree outside its real location, absolute include paths
+    /// (`/etc/nginx/conf.d/*.conf`) are looked up under this directory first.
+    remap_root: Option<PathBuf>,
+}
+
+impl Loader<'_> {
+    fn display(&self, path: &Path) -> String {
+        match path.strip_prefix(&self.tree.prefix) {
+            Ok(rel) if self.display_prefix.as_os_str().is_empty() => rel.display().to_string(),
+            Ok(rel) => self.display_prefix.join(rel).display().to_string(),
+            Err(_) => path.display().to_string(),
+        }
+    }
+
+    fn add_file(&mut self, path: PathBuf, text: Vec<u8>) -> FileId {
+        let display = self.display(&path);
+        let result = parse_config(&text);
+        let id = self.tree.sources.add(SourceFile::new(path, display, text));
+        self.tree.nginx_files.push(id);
+        match result {
+            Ok(ast) => {
+                self.tree.asts.insert(id, ast);
+            }
+            Err(e) => self.tree.parse_errors.push((id, e)),
+        }
+        id
+    }
+
+    /// Breadth-first over files: every include of every file read so far.
+    fn follow_includes(&mut self, root: FileId) {
+        let mut queue = VecDeque::from([root]);
+        while let Some(file) = queue.pop_front() {
+            let mut includes = Vec::new();
+            if let Some(ast) = self.tree.asts.get(&file) {
+                collect_includes(&ast.items, &mut includes);
+            }
+            for (span, arg) in includes {
+                let targets = self.resolve_include(file, span, &arg);
+                let mut ids = Vec::with_capacity(targets.len());
+                for path in targets {
+                    if let Some(id) = self.tree.sources.find(&path) {
+                        ids.push(id);
+                        continue;
+                    }
+                    match self.fs.read(&path) {
+                        Ok(text) => {
+                            let id = self.add_file(path, text);
+                            ids.push(id);
+                            queue.push_back(id);
+                        }
+                        Err(e) => self.tree.problems.push(LoadProblem {
+                            file,
+                            span,
+                            kind: LoadProblemKind::IncludeUnreadable {
+                                path: self.display(&path),
+                                reason: io_reason(&e),
+                            },
+                        }),
+                    }
+                }
+                self.tree.includes.insert((file, span.start), ids);
+            }
+        }
+    }
+
+    /// The files an include argument names, in the order nginx reads them.
+    fn resolve_include(
+        &mut self,
+        file: FileId,
+        span: crate::syntax::Span,
+        arg: &str,
+    ) -> Vec<PathBuf> {
+        let full = normalize(&self.tree.prefix.join(arg));
+        let candidates = self.remapped(&full);
+        if is_glob(arg) {
+            for candidate in candidates.iter().chain(std::iter::once(&full)) {
+                match self.fs.glob(candidate) {
+                    Ok(found) if !found.is_empty() => return found,
+                    _ => {}
+                }
+            }
+            // nginx: a glob matching nothing is not an error.
+            return Vec::new();
+        }
+        for candidate in candidates.iter().chain(std::iter::once(&full)) {
+            if self.fs.is_file(candidate) {
+                return vec![candidate.clone()];
+            }
+        }
+        if self.fs.is_dir(&full) {
+            self.tree.problems.push(LoadProblem {
+                file,
+                span,
+                kind: LoadProblemKind::IncludeUnreadable {
+                    path: self.display(&full),
+                    reason: "is a directory".to_owned(),
+                },
+            });
+            return Vec::new();
+        }
+        self.tree.problems.push(LoadProblem {
+            file,
+            span,
+            kind: LoadProblemKind::IncludeNotFound {
+                path: self.display(&full),
+            },
+        });
+        Vec::new()
+    }
+
+    /// For an absolute path outside the checked tree, the same path re-rooted under the tree:
+    /// `/etc/nginx/conf.d/a.conf` checked from `./deploy/nginx/` tries `./deploy/nginx/conf.d/a.conf`,
+    /// then `./deploy/nginx/nginx/conf.d/a.conf` ... (longest suffix first is the most specific).
+    fn remapped(&self, full: &Path) -> Vec<PathBuf> {
+        let Some(root) = &self.remap_root else {
+            return Vec::new();
+        };
+        if full.starts_with(root) {
+            return Vec::new();
+        }
+        let parts: Vec<Component<'_>> = full
+            .components()
+            .filter(|c| matches!(c, Component::Normal(_)))
+            .collect();
+        let mut out = Vec::new();
+        // Keep at least the file name plus one directory, or the file name alone.
+        for skip in 1..parts.len() {
+            let rel: PathBuf = parts[skip..].iter().collect();
+            let candidate = root.join(&rel);
+            let literal_dir = literal_parent(&candidate);
+            if literal_dir != *root && literal_dir.is_dir() || (skip + 1 == parts.len()) {
+                out.push(candidate);
+            }
+        }
+        out
+    }
+}
+
+/// The directory part of a (possibly glob) path before its first wildcard component.
+fn literal_parent(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        if is_glob(&c.as_os_str().to_string_lossy()) {
+            break;
+        }
+        out.push(c);
+    }
+    if out == path {
+        out.pop();
+    }
+    out
+}
+
+/// Removes `.` and resolves `..` lexically (nginx passes the string to open(), where `..` after
+/// a symlink would differ; configs use `..` rarely and never through links).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn io_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "No such file or directory".to_owned(),
+        io::ErrorKind::PermissionDenied => "Permission denied".to_owned(),
+        _ => e.to_string(),
+    }
+}
+
+/// Parses a config file, refusing binary files (a NUL byte) up front with a clear message.
+fn parse_config(text: &[u8]) -> Result<Ast, ParseError> {
+    if let Some(at) = memchr::memchr(0, text) {
+        return Err(ParseError {
+            kind: ParseErrorKind::Unexpected(0),
+            offset: at,
+            message: "binary file: NUL byte where nginx expects configuration text".to_owned(),
+        });
+    }
+    parse(text)
+}
+
+/// Every `include FILE;` in a file, at any depth, with its span and argument.
+fn collect_includes(items: &[Node], out: &mut Vec<(crate::syntax::Span, String)>) {
+    for node in items {
+        let Node::Directive(d) = node else { continue };
+        if is_include(d) {
+            if let [arg] = d.args.as_slice() {
+                out.push((d.span, arg.as_str().to_owned()));
+            }
+        }
+        if let Some(block) = &d.block {
+            collect_includes(&block.items, out);
+        }
+    }
+}
+
+pub(crate) fn is_include(d: &Directive) -> bool {
+    d.name() == "include"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_dots() {
+        assert_eq!(
+            normalize(Path::new("/etc/nginx/./conf.d/../a.conf")),
+            PathBuf::from("/etc/nginx/a.conf")
+        );
+    }
+
+    #[test]
+    fn literal_parent_of_glob() {
+        assert_eq!(
+            literal_parent(Path::new("/a/b/*.conf")),
+            PathBuf::from("/a/b")
+        );
+        assert_eq!(
+            literal_parent(Path::new("/a/b/c.conf")),
+            PathBuf::from("/a/b")
+        );
+    }
+}

@@ -1,0 +1,80 @@
+//! A whole nginx configuration: the entry file, every file it includes (globs, cycles), or the
+//! files of an `nginx -T` dump, each read and parsed once.
+//!
+//! [`load_path`] and [`load_dump`] give a [`ConfigTree`] (files, syntax trees, include edges,
+//! load problems); [`ResolvedConfig`] then expands the includes in the context where each is
+//! written, which is the view every rule works on.
+
+mod dump;
+mod fs;
+mod loader;
+mod resolved;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+pub use dump::{split_dump, DumpedFile};
+pub use fs::{is_glob, Disk, Dump, FileSource};
+pub use loader::{find_main_file, load_dump, load_path, load_single, LoadError};
+pub use resolved::{Context, NodeId, RNode, ResolvedConfig, MAX_RESOLVED_NODES};
+
+use crate::source::{FileId, SourceMap};
+use crate::syntax::{Ast, ParseError, Span};
+
+/// Something wrong with how files fit together (not with one file's syntax).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadProblemKind {
+    /// A plain include path that does not exist (a glob matching nothing is fine in nginx).
+    IncludeNotFound { path: String },
+    /// The include target exists but cannot be read.
+    IncludeUnreadable { path: String, reason: String },
+    /// The file includes itself through `chain` (display paths, first = last).
+    IncludeCycle { chain: Vec<String> },
+    /// The config expands to more nodes than [`MAX_RESOLVED_NODES`].
+    TooLarge,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadProblem {
+    /// The file and span of the `include` directive (or the file start).
+    pub file: FileId,
+    pub span: Span,
+    pub kind: LoadProblemKind,
+}
+
+/// The loaded files of one configuration.
+#[derive(Debug, Default)]
+pub struct ConfigTree {
+    pub sources: SourceMap,
+    /// The entry file (nginx.conf, or the first file of a dump).
+    pub root: FileId,
+    /// nginx's configuration prefix: relative includes are resolved against it.
+    pub prefix: PathBuf,
+    /// nginx config files in the order they were read (php files are in `sources` too, later).
+    pub nginx_files: Vec<FileId>,
+    asts: HashMap<FileId, Ast>,
+    /// Files that do not parse, with nginx's first error.
+    pub parse_errors: Vec<(FileId, ParseError)>,
+    /// Targets of each include directive, keyed by (file, start of the directive's span).
+    pub includes: HashMap<(FileId, usize), Vec<FileId>>,
+    pub problems: Vec<LoadProblem>,
+    /// The tree came from an `nginx -T` dump on stdin: nothing can be written back.
+    pub from_dump: bool,
+}
+
+impl ConfigTree {
+    pub fn ast(&self, file: FileId) -> Option<&Ast> {
+        self.asts.get(&file)
+    }
+
+    pub fn include_targets(&self, file: FileId, directive: Span) -> &[FileId] {
+        self.includes
+            .get(&(file, directive.start))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// True when any nginx file failed to parse: rules and fixes do not run then.
+    pub fn has_parse_errors(&self) -> bool {
+        !self.parse_errors.is_empty()
+    }
+}

@@ -1,0 +1,324 @@
+//! The configuration as nginx sees it: includes replaced by the directives of the files they
+//! name, each directive knowing its parent block and the context it sits in.
+
+use std::collections::HashSet;
+
+use super::loader::is_include;
+use super::{ConfigTree, LoadProblem, LoadProblemKind};
+use crate::source::FileId;
+use crate::syntax::{BlockKind, Directive, Node, Span};
+
+/// A bound on expanded directives: a file included from many places is expanded each time, and
+/// a pathological tree could otherwise grow exponentially.
+pub const MAX_RESOLVED_NODES: usize = 4_000_000;
+
+/// Where a directive is written, in nginx's terms (the `NGX_*_CONF` flags).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Context {
+    Main,
+    Events,
+    Http,
+    Server,
+    Location,
+    Upstream,
+    IfServer,
+    IfLocation,
+    LimitExcept,
+    Stream,
+    StreamServer,
+    StreamUpstream,
+    Mail,
+    MailServer,
+    /// The body of `map`, `geo`, `types`, ...: entries, not directives.
+    Entries,
+    /// Inside a block nginx-gwlint does not know (a third-party module's).
+    Unknown,
+}
+
+impl Context {
+    /// The name used in grammar/directives.toml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Context::Main => "main",
+            Context::Events => "events",
+            Context::Http => "http",
+            Context::Server => "server",
+            Context::Location => "location",
+            Context::Upstream => "upstream",
+            Context::IfServer => "if_server",
+            Context::IfLocation => "if_location",
+            Context::LimitExcept => "limit_except",
+            Context::Stream => "stream",
+            Context::StreamServer => "stream_server",
+            Context::StreamUpstream => "stream_upstream",
+            Context::Mail => "mail",
+            Context::MailServer => "mail_server",
+            Context::Entries => "entries",
+            Context::Unknown => "unknown",
+        }
+    }
+
+    /// The context inside the block of directive `name` written in `self`.
+    pub fn inner(self, name: &str) -> Context {
+        use Context::*;
+        match (self, name) {
+            (_, "map" | "geo" | "types" | "split_clients" | "charset_map" | "match") => Entries,
+            (Main, "events") => Events,
+            (Main, "http") => Http,
+            (Main, "stream") => Stream,
+            (Main, "mail") => Mail,
+            (Http, "server") => Server,
+            (Http, "upstream") => Upstream,
+            (Server | Location, "location") => Location,
+            (Server, "if") => IfServer,
+            (Location | IfLocation, "if") => IfLocation,
+            (Location | IfLocation, "limit_except") => LimitExcept,
+            (Stream, "server") => StreamServer,
+            (Stream, "upstream") => StreamUpstream,
+            (Mail, "server") => MailServer,
+            _ => Unknown,
+        }
+    }
+
+    /// http-level blocks whose settings are inherited by the blocks below them.
+    pub fn is_http_like(self) -> bool {
+        matches!(
+            self,
+            Context::Http
+                | Context::Server
+                | Context::Location
+                | Context::IfServer
+                | Context::IfLocation
+                | Context::LimitExcept
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// One directive at one place in the expanded configuration.
+#[derive(Debug)]
+pub struct RNode<'t> {
+    pub file: FileId,
+    pub directive: &'t Directive,
+    pub parent: Option<NodeId>,
+    /// Children in order, includes expanded in place (the `include` node itself stays too).
+    pub children: Vec<NodeId>,
+    /// The context this directive is written in.
+    pub context: Context,
+    /// The `include` directive whose file this directive came from, if any.
+    pub included_from: Option<NodeId>,
+}
+
+impl RNode<'_> {
+    pub fn name(&self) -> &str {
+        self.directive.name()
+    }
+
+    pub fn arg(&self, i: usize) -> Option<&str> {
+        self.directive.arg(i)
+    }
+
+    /// The context of this directive's block body.
+    pub fn inner_context(&self) -> Context {
+        if self.directive.block.as_ref().map(|b| b.kind) == Some(BlockKind::Entries) {
+            return Context::Entries;
+        }
+        self.context.inner(self.name())
+    }
+}
+
+#[derive(Debug)]
+pub struct ResolvedConfig<'t> {
+    pub tree: &'t ConfigTree,
+    pub nodes: Vec<RNode<'t>>,
+    /// Top-level directives (main context), includes expanded.
+    pub top: Vec<NodeId>,
+    /// Include cycles and expansion limits found while expanding.
+    pub problems: Vec<LoadProblem>,
+}
+
+impl<'t> ResolvedConfig<'t> {
+    pub fn build(tree: &'t ConfigTree) -> Self {
+        let mut this = ResolvedConfig {
+            tree,
+            nodes: Vec::new(),
+            top: Vec::new(),
+            problems: Vec::new(),
+        };
+        let mut stack = vec![tree.root];
+        let mut seen_cycles = HashSet::new();
+        if let Some(ast) = tree.ast(tree.root) {
+            let mut top = Vec::new();
+            this.expand(
+                tree.root,
+                &ast.items,
+                None,
+                Context::Main,
+                None,
+                &mut stack,
+                &mut seen_cycles,
+                &mut top,
+            );
+            this.top = top;
+        }
+        this
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn expand(
+        &mut self,
+        file: FileId,
+        items: &'t [Node],
+        parent: Option<NodeId>,
+        context: Context,
+        included_from: Option<NodeId>,
+        stack: &mut Vec<FileId>,
+        seen_cycles: &mut HashSet<(FileId, usize)>,
+        out: &mut Vec<NodeId>,
+    ) {
+        for node in items {
+            let Node::Directive(d) = node else { continue };
+            if self.nodes.len() >= MAX_RESOLVED_NODES {
+                if !self
+                    .problems
+                    .iter()
+                    .any(|p| p.kind == LoadProblemKind::TooLarge)
+                {
+                    self.problems.push(LoadProblem {
+                        file,
+                        span: d.span,
+                        kind: LoadProblemKind::TooLarge,
+                    });
+                }
+                return;
+            }
+            let id = NodeId(self.nodes.len() as u32);
+            self.nodes.push(RNode {
+                file,
+                directive: d,
+                parent,
+                children: Vec::new(),
+                context,
+                included_from,
+            });
+            out.push(id);
+            if is_include(d) {
+                let tree = self.tree;
+                for &target in tree.include_targets(file, d.span) {
+                    if let Some(pos) = stack.iter().position(|f| *f == target) {
+                        if seen_cycles.insert((file, d.span.start)) {
+                            let mut chain: Vec<String> = stack[pos..]
+                                .iter()
+                                .map(|f| tree.sources.get(*f).display.clone())
+                                .collect();
+                            chain.push(tree.sources.get(target).display.clone());
+                            self.problems.push(LoadProblem {
+                                file,
+                                span: d.span,
+                                kind: LoadProblemKind::IncludeCycle { chain },
+                            });
+                        }
+                        continue;
+                    }
+                    let Some(ast) = tree.ast(target) else { continue };
+                    stack.push(target);
+                    self.expand(
+                        target,
+                        &ast.items,
+                        parent,
+                        context,
+                        Some(id),
+                        stack,
+                        seen_cycles,
+                        out,
+                    );
+                    stack.pop();
+                }
+            }
+            if let Some(block) = &d.block {
+                let inner = self.nodes[id.index()].inner_context();
+                let mut children = Vec::new();
+                self.expand(
+                    file,
+                    &block.items,
+                    Some(id),
+                    inner,
+                    None,
+                    stack,
+                    seen_cycles,
+                    &mut children,
+                );
+                self.nodes[id.index()].children = children;
+            }
+        }
+    }
+
+    pub fn node(&self, id: NodeId) -> &RNode<'t> {
+        &self.nodes[id.index()]
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = NodeId> + '_ {
+        (0..self.nodes.len() as u32).map(NodeId)
+    }
+
+    /// Every node with its id, in source (expansion) order.
+    pub fn iter(&self) -> impl Iterator<Item = (NodeId, &RNode<'t>)> + '_ {
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (NodeId(i as u32), n))
+    }
+
+    /// Children of a block (or the top level for `None`).
+    pub fn children(&self, block: Option<NodeId>) -> &[NodeId] {
+        match block {
+            Some(id) => &self.nodes[id.index()].children,
+            None => &self.top,
+        }
+    }
+
+    /// Children of `block` named `name`.
+    pub fn children_named<'a>(
+        &'a self,
+        block: Option<NodeId>,
+        name: &'a str,
+    ) -> impl Iterator<Item = NodeId> + 'a {
+        self.children(block)
+            .iter()
+            .copied()
+            .filter(move |c| self.nodes[c.index()].name() == name)
+    }
+
+    /// The last child of `block` named `name`: the one nginx keeps for single-value directives.
+    pub fn last_child_named(&self, block: Option<NodeId>, name: &str) -> Option<NodeId> {
+        self.children_named(block, name).last()
+    }
+
+    /// The enclosing blocks from the nearest outwards.
+    pub fn ancestors(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        std::iter::successors(self.nodes[id.index()].parent, move |p| {
+            self.nodes[p.index()].parent
+        })
+    }
+
+    /// Nodes whose block has context `ctx` inside (e.g. every `location`, every `server`).
+    pub fn blocks_with_inner(&self, ctx: Context) -> impl Iterator<Item = NodeId> + '_ {
+        self.iter()
+            .filter(move |(_, n)| n.directive.block.is_some() && n.inner_context() == ctx)
+            .map(|(id, _)| id)
+    }
+
+    /// Where the directive is written: file and span of its head.
+    pub fn location(&self, id: NodeId) -> (FileId, Span) {
+        let n = &self.nodes[id.index()];
+        (n.file, n.directive.span)
+    }
+}

@@ -1,0 +1,113 @@
+//! The default terminal format: rustc/ruff-style code frames.
+
+use std::fmt::Write as _;
+
+use super::{Position, Summary};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::source::SourceMap;
+
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+fn severity_code(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "1;31",
+        Severity::Warning => "1;33",
+        Severity::Info => "1;36",
+    }
+}
+
+pub fn render_human(sources: &SourceMap, diagnostics: &[Diagnostic], color: bool) -> String {
+    let style = Style { color };
+    let mut out = String::new();
+    for d in diagnostics {
+        let p = Position::of(sources, d.file, d.span);
+        let _ = writeln!(
+            out,
+            "{}: {} {} {}",
+            style.paint("1", &format!("{}:{}:{}", p.file, p.line, p.column)),
+            style.paint(severity_code(d.severity), d.severity.as_str()),
+            style.paint("1", &format!("{} [{}]", d.rule, d.name)),
+            d.message
+        );
+        frame(&mut out, sources, d, &p, &style);
+        for l in &d.labels {
+            let lp = Position::of(sources, l.file, l.span);
+            let _ = writeln!(
+                out,
+                "  = note: {}:{}:{}: {}",
+                lp.file, lp.line, lp.column, l.message
+            );
+        }
+        if let Some(help) = &d.help {
+            let _ = writeln!(out, "  = {}: {}", style.paint("1;32", "help"), help);
+        }
+        if let Some(fix) = &d.fix {
+            let _ = writeln!(
+                out,
+                "  = fix ({}): {}",
+                fix.applicability.as_str(),
+                fix.title
+            );
+        }
+        out.push('\n');
+    }
+    let s = Summary::of(diagnostics);
+    if s.total() == 0 {
+        out.push_str("no problems found\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "found {} problem{} ({} error{}, {} warning{}, {} info); {} fixable",
+            s.total(),
+            plural(s.total()),
+            s.errors,
+            plural(s.errors),
+            s.warnings,
+            plural(s.warnings),
+            s.infos,
+            s.fixable
+        );
+    }
+    out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// The source line with a caret underline of the span (first line of a multi-line span).
+fn frame(out: &mut String, sources: &SourceMap, d: &Diagnostic, p: &Position, style: &Style) {
+    let file = sources.get(d.file);
+    let text = String::from_utf8_lossy(file.lines.line_text(&file.text, p.line)).replace('\t', " ");
+    let gutter = p.line.to_string().len();
+    let pad = " ".repeat(gutter);
+    let width = if p.end_line == p.line {
+        p.end_column.saturating_sub(p.column).max(1)
+    } else {
+        text.chars().count().saturating_sub(p.column - 1).max(1)
+    };
+    let _ = writeln!(out, "{pad} |");
+    let _ = writeln!(out, "{} | {}", p.line, text);
+    let _ = writeln!(
+        out,
+        "{pad} | {}{}",
+        " ".repeat(p.column - 1),
+        style.paint(severity_code(d.severity), &"^".repeat(width))
+    );
+}

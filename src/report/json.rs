@@ -1,0 +1,128 @@
+//! `--format json`: one object, the contract documented in README.md ("JSON output"). Fields may
+//! be added; none is ever renamed or removed.
+
+use serde::Serialize;
+
+use super::{Position, Summary};
+use crate::diagnostic::Diagnostic;
+use crate::source::{FileId, SourceMap};
+
+#[derive(Serialize)]
+struct JsonEdit {
+    file: String,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    content: String,
+}
+
+#[derive(Serialize)]
+struct JsonFix {
+    applicability: &'static str,
+    title: String,
+    edits: Vec<JsonEdit>,
+}
+
+#[derive(Serialize)]
+struct JsonLabel {
+    file: String,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct JsonDiagnostic {
+    rule: &'static str,
+    name: &'static str,
+    severity: &'static str,
+    file: String,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    message: String,
+    help: Option<String>,
+    fix: Option<JsonFix>,
+    /// Secondary locations (where a value was set, the php.ini line of a limit, ...).
+    labels: Vec<JsonLabel>,
+}
+
+#[derive(Serialize)]
+struct JsonReport {
+    version: u32,
+    diagnostics: Vec<JsonDiagnostic>,
+    files: Vec<String>,
+    summary: Summary,
+}
+
+pub fn render_json(sources: &SourceMap, files: &[FileId], diagnostics: &[Diagnostic]) -> String {
+    let report = JsonReport {
+        version: 1,
+        diagnostics: diagnostics
+            .iter()
+            .map(|d| {
+                let p = Position::of(sources, d.file, d.span);
+                JsonDiagnostic {
+                    rule: d.rule,
+                    name: d.name,
+                    severity: d.severity.as_str(),
+                    file: p.file,
+                    line: p.line,
+                    column: p.column,
+                    end_line: p.end_line,
+                    end_column: p.end_column,
+                    message: d.message.clone(),
+                    help: d.help.clone(),
+                    fix: d.fix.as_ref().map(|f| JsonFix {
+                        applicability: f.applicability.as_str(),
+                        title: f.title.clone(),
+                        edits: f
+                            .edits
+                            .iter()
+                            .map(|e| {
+                                let p = Position::of(sources, e.file, e.span);
+                                JsonEdit {
+                                    file: p.file,
+                                    line: p.line,
+                                    column: p.column,
+                                    end_line: p.end_line,
+                                    end_column: p.end_column,
+                                    content: e.content.clone(),
+                                }
+                            })
+                            .collect(),
+                    }),
+                    labels: d
+                        .labels
+                        .iter()
+                        .map(|l| {
+                            let p = Position::of(sources, l.file, l.span);
+                            JsonLabel {
+                                file: p.file,
+                                line: p.line,
+                                column: p.column,
+                                end_line: p.end_line,
+                                end_column: p.end_column,
+                                message: l.message.clone(),
+                            }
+                        })
+                        .collect(),
+                }
+            })
+            .collect(),
+        files: files
+            .iter()
+            .map(|f| sources.get(*f).display.clone())
+            .collect(),
+        summary: Summary::of(diagnostics),
+    };
+    let mut text = serde_json::to_string_pretty(&report).unwrap_or_else(|e| {
+        format!("{{\"version\": 1, \"error\": \"cannot serialize report: {e}\"}}")
+    });
+    text.push('\n');
+    text
+}

@@ -1,0 +1,94 @@
+//! Rendering diagnostics: `human` (code frames), `concise`, `json` (the documented contract).
+//! Every format reads the same [`Resolved`] positions, so they cannot disagree.
+
+mod human;
+mod json;
+pub mod parse_json;
+
+use std::fmt::Write as _;
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::fix::Applicability;
+use crate::source::{FileId, SourceMap};
+use crate::syntax::Span;
+
+pub use human::render_human;
+pub use json::render_json;
+
+/// A span as people see it: 1-based lines, character columns; the end is exclusive.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Position {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+}
+
+impl Position {
+    pub fn of(sources: &SourceMap, file: FileId, span: Span) -> Self {
+        let f = sources.get(file);
+        let (line, column) = f.line_col(span.start);
+        let (end_line, end_column) = f.line_col(span.end);
+        Position {
+            file: f.display.clone(),
+            line,
+            column,
+            end_line,
+            end_column,
+        }
+    }
+}
+
+/// Counts shown in summaries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+    pub fixable: usize,
+}
+
+impl Summary {
+    pub fn of(diagnostics: &[Diagnostic]) -> Self {
+        let mut s = Summary::default();
+        for d in diagnostics {
+            match d.severity {
+                Severity::Error => s.errors += 1,
+                Severity::Warning => s.warnings += 1,
+                Severity::Info => s.infos += 1,
+            }
+            if d
+                .fix
+                .as_ref()
+                .is_some_and(|f| f.applicability > Applicability::DisplayOnly)
+            {
+                s.fixable += 1;
+            }
+        }
+        s
+    }
+
+    pub fn total(&self) -> usize {
+        self.errors + self.warnings + self.infos
+    }
+}
+
+/// `path:line:col: GW101 message` — one line per finding.
+pub fn render_concise(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diagnostics {
+        let p = Position::of(sources, d.file, d.span);
+        let _ = writeln!(
+            out,
+            "{}:{}:{}: {} [{}] {}",
+            p.file,
+            p.line,
+            p.column,
+            d.rule,
+            d.severity.as_str(),
+            d.message
+        );
+    }
+    out
+}

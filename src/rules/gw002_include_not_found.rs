@@ -1,0 +1,63 @@
+use super::{FixKind, LintContext, Rule, RuleMeta};
+use crate::config::LoadProblemKind;
+use crate::diagnostic::{Diagnostic, Severity};
+
+pub struct IncludeNotFound;
+
+static META: RuleMeta = RuleMeta {
+    id: "GW002",
+    name: "include-not-found",
+    severity: Severity::Error,
+    summary: "an include path that does not exist or cannot be read",
+    fix: FixKind::None,
+    options: &[],
+    doc: r#"## What it finds
+An `include` of a plain path (no `*`, `?` or `[`) that does not exist, or a file it names that
+cannot be read. Relative paths are resolved against the prefix, the directory of the main
+nginx.conf, not against the including file: that is how nginx resolves them
+(`ngx_conf_full_name`). A glob that matches nothing is fine for nginx and is not reported.
+
+## Why it matters
+nginx stops with `open() "/etc/nginx/conf.d/missing.conf" failed (2: No such file or
+directory)`: the reload fails and the old (or no) configuration keeps serving.
+
+## Example
+```nginx
+http {
+    include sites-enabled/app.conf;   # the file was renamed
+}
+```
+
+## Use instead
+```nginx
+http {
+    include sites-enabled/*.conf;     # or the right file name
+}
+```
+
+## Fix safety
+No automatic fix."#,
+};
+
+impl Rule for IncludeNotFound {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
+        for p in &cx.tree.problems {
+            let (message, help) = match &p.kind {
+                LoadProblemKind::IncludeNotFound { path } => (
+                    format!("open() \"{path}\" failed (2: No such file or directory)"),
+                    "relative include paths are resolved against the directory of the main nginx.conf; fix the path or use a glob if the file is optional".to_owned(),
+                ),
+                LoadProblemKind::IncludeUnreadable { path, reason } => (
+                    format!("open() \"{path}\" failed ({reason})"),
+                    "make the file readable by the user that runs `nginx -t` (root) and by this check".to_owned(),
+                ),
+                _ => continue,
+            };
+            out.push(cx.diagnostic(&META, p.file, p.span, message).with_help(help));
+        }
+    }
+}

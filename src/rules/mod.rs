@@ -1,0 +1,153 @@
+//! The rule registry. One rule per file; each has an id (`GWnnn`), a kebab-case name, a default
+//! severity, an `explain` page (what it finds, why it causes a 502/504, a bad and a good
+//! example, fix safety) and a `check` that reads the resolved configuration.
+
+mod gw001_parse_error;
+mod gw002_include_not_found;
+mod gw003_include_cycle;
+
+use crate::config::{ConfigTree, ResolvedConfig};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::settings::Settings;
+
+/// Whether and how a rule can fix what it finds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FixKind {
+    None,
+    Safe,
+    Unsafe,
+}
+
+impl FixKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FixKind::None => "none",
+            FixKind::Safe => "safe",
+            FixKind::Unsafe => "unsafe",
+        }
+    }
+}
+
+/// The static description of a rule.
+#[derive(Debug)]
+pub struct RuleMeta {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    /// One line: what the rule finds.
+    pub summary: &'static str,
+    /// The long page printed by `explain` (Markdown).
+    pub doc: &'static str,
+    pub fix: FixKind,
+    /// Rule-specific settings keys with a one-line description each.
+    pub options: &'static [(&'static str, &'static str)],
+}
+
+/// Everything a rule may look at.
+pub struct LintContext<'a, 't> {
+    pub tree: &'t ConfigTree,
+    pub config: &'a ResolvedConfig<'t>,
+    pub settings: &'a Settings,
+}
+
+impl LintContext<'_, '_> {
+    /// A diagnostic for `meta` with the configured severity.
+    pub fn diagnostic(
+        &self,
+        meta: &'static RuleMeta,
+        file: crate::source::FileId,
+        span: crate::syntax::Span,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic::new(
+            meta.id,
+            meta.name,
+            self.settings.severity(meta),
+            file,
+            span,
+            message,
+        )
+    }
+}
+
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>);
+}
+
+/// Every rule, in id order.
+pub static REGISTRY: &[&dyn Rule] = &[
+    &gw001_parse_error::ParseError,
+    &gw002_include_not_found::IncludeNotFound,
+    &gw003_include_cycle::IncludeCycle,
+];
+
+pub fn all_meta() -> impl Iterator<Item = &'static RuleMeta> {
+    REGISTRY.iter().map(|r| r.meta())
+}
+
+/// Looks a rule up by id (`GW101`, any case) or name (`timeout-wrong-module`).
+pub fn meta_by_id_or_name(key: &str) -> Option<&'static RuleMeta> {
+    all_meta().find(|m| m.id.eq_ignore_ascii_case(key) || m.name == key)
+}
+
+/// True when `selector` (an id, a family prefix such as `GW1` or `GW10`, or `ALL`) covers `id`.
+pub fn selector_matches(selector: &str, meta: &RuleMeta) -> bool {
+    let sel = selector.trim();
+    sel.eq_ignore_ascii_case("all")
+        || meta.name == sel
+        || meta
+            .id
+            .get(..sel.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(sel))
+}
+
+/// Runs every enabled rule.
+pub fn run(cx: &LintContext<'_, '_>) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for rule in REGISTRY {
+        let meta = rule.meta();
+        if !cx.settings.enabled(meta.id) {
+            continue;
+        }
+        // Structure rules always run; the others need every file to parse.
+        if cx.tree.has_parse_errors() && !meta.id.starts_with("GW00") {
+            continue;
+        }
+        rule.check(cx, &mut out);
+    }
+    out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_sorted_and_named() {
+        let metas: Vec<_> = all_meta().collect();
+        for pair in metas.windows(2) {
+            assert!(pair[0].id < pair[1].id, "{} before {}", pair[0].id, pair[1].id);
+        }
+        for m in &metas {
+            assert!(m.id.starts_with("GW") && m.id.len() == 5, "{}", m.id);
+            assert!(
+                m.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{}",
+                m.name
+            );
+            assert!(m.doc.contains("## Example"), "{} explain has no example", m.id);
+        }
+    }
+
+    #[test]
+    fn selectors() -> Result<(), String> {
+        let m = meta_by_id_or_name("GW001").ok_or("GW001 missing")?;
+        assert!(selector_matches("GW0", m));
+        assert!(selector_matches("gw001", m));
+        assert!(selector_matches("parse-error", m));
+        assert!(!selector_matches("GW1", m));
+        Ok(())
+    }
+}

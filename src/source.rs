@@ -1,0 +1,89 @@
+//! Every file the tool reads (nginx configs, php.ini, php-fpm pools), read once and addressed by
+//! [`FileId`]. Spans are byte offsets into a file's text; line and column are computed from the
+//! [`LineIndex`] only when something is shown to a person.
+
+use std::path::{Path, PathBuf};
+
+use crate::syntax::{LineIndex, Span};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub u32);
+
+impl FileId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The path nginx (or php-fpm) opens: absolute, or as the user wrote it.
+    pub path: PathBuf,
+    /// How the file is shown in diagnostics: relative to where the user pointed us.
+    pub display: String,
+    pub text: Vec<u8>,
+    pub lines: LineIndex,
+}
+
+impl SourceFile {
+    pub fn new(path: PathBuf, display: String, text: Vec<u8>) -> Self {
+        let lines = LineIndex::new(&text);
+        Self {
+            path,
+            display,
+            text,
+            lines,
+        }
+    }
+
+    /// 1-based line and character column of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        self.lines.line_col(&self.text, offset)
+    }
+
+    pub fn slice(&self, span: Span) -> &[u8] {
+        let end = span.end.min(self.text.len());
+        &self.text[span.start.min(end)..end]
+    }
+}
+
+/// All files read in one run.
+#[derive(Debug, Default)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+impl SourceMap {
+    pub fn add(&mut self, file: SourceFile) -> FileId {
+        let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
+        self.files.push(file);
+        id
+    }
+
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id.index()]
+    }
+
+    pub fn find(&self, path: &Path) -> Option<FileId> {
+        self.files
+            .iter()
+            .position(|f| f.path == path)
+            .and_then(|i| u32::try_from(i).ok())
+            .map(FileId)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+        self.files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (FileId(i as u32), f))
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
