@@ -138,9 +138,7 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
         }
         Command::Explain { rule } => {
             let meta = rules::meta_by_id_or_name(&rule).ok_or_else(|| {
-                CliError::Usage(format!(
-                    "unknown rule `{rule}` (see `nginx-gwlint rules`)"
-                ))
+                CliError::Usage(format!("unknown rule `{rule}` (see `nginx-gwlint rules`)"))
             })?;
             print_out(&explain(meta))?;
             Ok(EXIT_CLEAN)
@@ -208,10 +206,12 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
 }
 
 fn exit_code(tree: &ConfigTree, diagnostics: &[Diagnostic], args: &CheckArgs) -> u8 {
-    let unreadable = tree
-        .problems
-        .iter()
-        .any(|p| matches!(p.kind, crate::config::LoadProblemKind::IncludeUnreadable { .. }));
+    let unreadable = tree.problems.iter().any(|p| {
+        matches!(
+            p.kind,
+            crate::config::LoadProblemKind::IncludeUnreadable { .. }
+        )
+    });
     if tree.has_parse_errors() || unreadable {
         return EXIT_ERROR;
     }
@@ -243,7 +243,8 @@ fn parse(args: &ParseArgs) -> Result<u8, CliError> {
 
 /// The `rules` listing.
 pub fn rules_table() -> String {
-    let mut out = String::from("id     name                              severity  fix     summary\n");
+    let mut out =
+        String::from("id     name                              severity  fix     summary\n");
     for m in rules::all_meta() {
         out.push_str(&format!(
             "{:<6} {:<33} {:<9} {:<7} {}\n",

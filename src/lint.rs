@@ -21,15 +21,9 @@ impl Selection {
         if meta.id == "GW001" {
             return true;
         }
-        let selected = self.select.is_empty()
-            || self
-                .select
-                .iter()
-                .any(|s| rules::selector_matches(s, meta));
-        let ignored = self
-            .ignore
-            .iter()
-            .any(|s| rules::selector_matches(s, meta));
+        let selected =
+            self.select.is_empty() || self.select.iter().any(|s| rules::selector_matches(s, meta));
+        let ignored = self.ignore.iter().any(|s| rules::selector_matches(s, meta));
         selected && !ignored
     }
 

@@ -86,7 +86,9 @@ impl Settings {
             path: origin.to_owned(),
             message,
         };
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| invalid(e.to_string()))?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| invalid(e.to_string()))?;
         for (key, value) in table {
             match key.as_str() {
                 "rules" => {
@@ -97,11 +99,7 @@ impl Settings {
                         self.apply_rule(&id, body).map_err(invalid)?;
                     }
                 }
-                other => {
-                    return Err(invalid(format!(
-                        "unknown key `{other}` (expected `rules`)"
-                    )))
-                }
+                other => return Err(invalid(format!("unknown key `{other}` (expected `rules`)"))),
             }
         }
         Ok(())
@@ -152,7 +150,9 @@ impl Settings {
     }
 
     pub fn severity(&self, meta: &RuleMeta) -> Severity {
-        self.rules.get(meta.id).map_or(meta.severity, |r| r.severity)
+        self.rules
+            .get(meta.id)
+            .map_or(meta.severity, |r| r.severity)
     }
 
     pub fn enabled(&self, id: &str) -> bool {

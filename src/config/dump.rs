@@ -20,8 +20,8 @@ pub fn split_dump(input: &[u8]) -> Vec<DumpedFile> {
     let mut headers = Vec::new();
     let mut line_start = 0;
     while line_start < input.len() {
-        let line_end = memchr::memchr(b'\n', &input[line_start..])
-            .map_or(input.len(), |i| line_start + i);
+        let line_end =
+            memchr::memchr(b'\n', &input[line_start..]).map_or(input.len(), |i| line_start + i);
         let line = &input[line_start..line_end];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if let Some(rest) = line.strip_prefix(HEADER) {

@@ -177,7 +177,8 @@ mod tests {
         let mut d = Dump::default();
         d.files.insert("/etc/nginx/conf.d/b.conf".into(), vec![]);
         d.files.insert("/etc/nginx/conf.d/a.conf".into(), vec![]);
-        d.files.insert("/etc/nginx/conf.d/sub/c.conf".into(), vec![]);
+        d.files
+            .insert("/etc/nginx/conf.d/sub/c.conf".into(), vec![]);
         let found = d.glob(Path::new("/etc/nginx/conf.d/*.conf"))?;
         assert_eq!(
             found,

@@ -64,7 +64,10 @@ pub fn find_main_file(dir: &Path) -> Result<PathBuf, LoadError> {
         String::new()
     } else {
         let names: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
-        format!(" (several candidates: {}; pass one of them)", names.join(", "))
+        format!(
+            " (several candidates: {}; pass one of them)",
+            names.join(", ")
+        )
     };
     Err(LoadError::NoMainFile {
         path: dir.display().to_string(),
@@ -85,10 +88,7 @@ pub fn load_path(path: &Path) -> Result<ConfigTree, LoadError> {
     })?;
     let given_dir = main.parent().map(Path::to_path_buf).unwrap_or_default();
     let abs_main = std::path::absolute(&main).unwrap_or_else(|_| main.clone());
-    let prefix = abs_main
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    let prefix = abs_main.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut loader = Loader {
         fs: &Disk,
         tree: ConfigTree {
@@ -139,7 +139,9 @@ pub fn load_dump(input: &[u8]) -> Result<ConfigTree, LoadError> {
         .unwrap_or_default();
     let mut fs = Dump::default();
     for f in &files {
-        fs.files.entry(f.path.clone()).or_insert_with(|| f.text.clone());
+        fs.files
+            .entry(f.path.clone())
+            .or_insert_with(|| f.text.clone());
     }
     let mut loader = Loader {
         fs: &fs,

@@ -228,7 +228,9 @@ impl<'t> ResolvedConfig<'t> {
                         }
                         continue;
                     }
-                    let Some(ast) = tree.ast(target) else { continue };
+                    let Some(ast) = tree.ast(target) else {
+                        continue;
+                    };
                     stack.push(target);
                     self.expand(
                         target,

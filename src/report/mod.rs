@@ -58,8 +58,7 @@ impl Summary {
                 Severity::Warning => s.warnings += 1,
                 Severity::Info => s.infos += 1,
             }
-            if d
-                .fix
+            if d.fix
                 .as_ref()
                 .is_some_and(|f| f.applicability > Applicability::DisplayOnly)
             {

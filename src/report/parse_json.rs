@@ -49,7 +49,8 @@ pub fn render_parse_json(tree: &ConfigTree, opts: &ParseJsonOptions) -> Value {
                     } => format!("open() \"{target}\" failed ({reason})"),
                     _ => continue,
                 };
-                let err = json!({"file": path, "line": line, "error": format!("{msg} in {path}:{line}")});
+                let err =
+                    json!({"file": path, "line": line, "error": format!("{msg} in {path}:{line}")});
                 errors.push(err.clone());
                 all_errors.push(err);
             }

@@ -74,8 +74,13 @@ impl Rule for ParseError {
                 at
             };
             out.push(
-                cx.diagnostic(&META, *file, Span::new(at, end.min(cx.tree.sources.get(*file).text.len())), err.message.clone())
-                    .with_help(help),
+                cx.diagnostic(
+                    &META,
+                    *file,
+                    Span::new(at, end.min(cx.tree.sources.get(*file).text.len())),
+                    err.message.clone(),
+                )
+                .with_help(help),
             );
         }
     }

@@ -57,7 +57,10 @@ impl Rule for IncludeNotFound {
                 ),
                 _ => continue,
             };
-            out.push(cx.diagnostic(&META, p.file, p.span, message).with_help(help));
+            out.push(
+                cx.diagnostic(&META, p.file, p.span, message)
+                    .with_help(help),
+            );
         }
     }
 }

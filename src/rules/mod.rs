@@ -128,7 +128,12 @@ mod tests {
     fn ids_are_unique_sorted_and_named() {
         let metas: Vec<_> = all_meta().collect();
         for pair in metas.windows(2) {
-            assert!(pair[0].id < pair[1].id, "{} before {}", pair[0].id, pair[1].id);
+            assert!(
+                pair[0].id < pair[1].id,
+                "{} before {}",
+                pair[0].id,
+                pair[1].id
+            );
         }
         for m in &metas {
             assert!(m.id.starts_with("GW") && m.id.len() == 5, "{}", m.id);
@@ -137,7 +142,11 @@ mod tests {
                 "{}",
                 m.name
             );
-            assert!(m.doc.contains("## Example"), "{} explain has no example", m.id);
+            assert!(
+                m.doc.contains("## Example"),
+                "{} explain has no example",
+                m.id
+            );
         }
     }
 
