@@ -10,3 +10,4 @@ pub mod rules;
 pub mod settings;
 pub mod source;
 pub mod syntax;
+pub mod values;
