@@ -1,0 +1,231 @@
+//! The binary end to end: exit codes, formats, bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn bin() -> Command {
+    Command::cargo_bin("nginx-gwlint").unwrap()
+}
+
+fn tree(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, text) in files {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn clean_config_exits_zero() {
+    let dir = tree(&[("nginx.conf", b"events {}\nhttp { server { listen 8080; } }\n")]);
+    bin()
+        .args(["check", "--format", "concise"])
+        .arg(dir.path())
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn parse_error_exits_two_with_file_line_col() {
+    let dir = tree(&[("nginx.conf", b"events {}\nhttp {\n    server {\n        listen 80\n    }\n}\n")]);
+    bin()
+        .args(["check", "--format", "concise"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("nginx.conf:5:5: GW001 [error] unexpected \"}\""));
+}
+
+#[test]
+fn findings_exit_one_and_exit_zero_flag() {
+    let dir = tree(&[("nginx.conf", b"events {}\nhttp { include missing.conf; }\n")]);
+    bin().arg("check").arg(dir.path()).assert().code(1);
+    bin()
+        .args(["check", "--exit-zero"])
+        .arg(dir.path())
+        .assert()
+        .code(0);
+    bin()
+        .args(["check", "--ignore", "GW00"])
+        .arg(dir.path())
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn json_contract_shape() {
+    let dir = tree(&[("nginx.conf", b"events {}\nhttp { include missing.conf; }\n")]);
+    let out = bin()
+        .args(["check", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["version"], 1);
+    let d = &v["diagnostics"][0];
+    for key in [
+        "rule", "name", "severity", "file", "line", "column", "end_line", "end_column", "message",
+        "help", "fix",
+    ] {
+        assert!(d.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(d["rule"], "GW002");
+    assert_eq!(d["line"], 2);
+    assert_eq!(d["column"], 8);
+    assert_eq!(v["summary"]["errors"], 1);
+    assert_eq!(v["files"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn nginx_t_dump_on_stdin() {
+    let dump = "# configuration file /etc/nginx/nginx.conf:\nevents {}\nhttp { include /etc/nginx/x.conf; }\n\n";
+    bin()
+        .args(["check", "-", "--format", "concise"])
+        .write_stdin(dump)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("/etc/nginx/nginx.conf:2:8: GW002"));
+    bin()
+        .args(["check", "-"])
+        .write_stdin("events {}\n")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not an `nginx -T` dump"));
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let mut text = String::from("events {}\nhttp {\n");
+    for _ in 0..10_000 {
+        text.push_str("location / {\n");
+    }
+    let dir = tree(&[("nginx.conf", text.as_bytes())]);
+    bin()
+        .args(["check", "--format", "concise"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("GW001").and(predicate::str::contains("nested more than")));
+}
+
+#[test]
+fn binary_file_is_a_clear_error() {
+    let dir = tree(&[
+        ("nginx.conf", b"events {}\nhttp { include blob.bin; }\n"),
+        ("blob.bin", b"\x7fELF\x02\x01\x01\x00\x00\x00binary"),
+    ]);
+    bin()
+        .args(["check", "--format", "concise"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("blob.bin:1:8: GW001").and(predicate::str::contains("binary file")));
+}
+
+#[test]
+fn missing_path_and_directory_include_exit_two() {
+    bin()
+        .args(["check", "/nonexistent/nginx-gwlint/nginx.conf"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/nonexistent/nginx-gwlint/nginx.conf"));
+    let dir = tree(&[("nginx.conf", b"events {}\nhttp { include sub; }\n"), ("sub/x.conf", b"")]);
+    bin()
+        .args(["check", "--format", "concise"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("is a directory"));
+}
+
+#[test]
+fn include_cycle_terminates() {
+    let dir = tree(&[
+        ("nginx.conf", b"events {}\nhttp { include a.conf; }\n"),
+        ("a.conf", b"include nginx.conf;\n"),
+    ]);
+    bin()
+        .args(["check", "--format", "concise"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("GW003"));
+}
+
+#[test]
+fn huge_file_parses() {
+    let mut text = String::from("events {}\nhttp {\n");
+    for i in 0..200_000 {
+        text.push_str(&format!("    server {{ listen {}; server_name s{i}.example.com; }}\n", 1024 + i % 60000));
+    }
+    text.push_str("}\n");
+    let dir = tree(&[("nginx.conf", text.as_bytes())]);
+    bin().arg("check").arg(dir.path()).assert().code(0);
+}
+
+#[test]
+fn unknown_selector_and_rule_are_usage_errors() {
+    let dir = tree(&[("nginx.conf", b"events {}\n")]);
+    bin()
+        .args(["check", "--select", "GW9"])
+        .arg(dir.path())
+        .assert()
+        .code(2);
+    bin().args(["explain", "GW999"]).assert().code(2);
+    bin().args(["check", "--bogus"]).assert().code(2);
+}
+
+#[test]
+fn settings_file_unknown_key_is_an_error() {
+    let dir = tree(&[
+        ("nginx.conf", b"events {}\n"),
+        ("custom.toml", b"[rules.GW001]\nseverity = \"warning\"\nbogus = 1\n"),
+    ]);
+    bin()
+        .args(["check", "--config"])
+        .arg(dir.path().join("custom.toml"))
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown option `bogus`"));
+}
+
+#[test]
+fn parse_prints_crossplane_shape() {
+    let dir = tree(&[
+        ("nginx.conf", b"events {}\nhttp {\n  include a.conf;\n}\n"),
+        ("a.conf", b"server { listen \"80\"; }\n"),
+    ]);
+    let out = bin()
+        .arg("parse")
+        .arg(dir.path().join("nginx.conf"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["config"].as_array().unwrap().len(), 2);
+    let http = &v["config"][0]["parsed"][1];
+    assert_eq!(http["directive"], "http");
+    assert_eq!(http["block"][0]["includes"][0], 1);
+    assert_eq!(v["config"][1]["parsed"][0]["block"][0]["args"][0], "80");
+}
+
+#[test]
+fn rules_and_explain() {
+    bin()
+        .arg("rules")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("GW001").and(predicate::str::contains("parse-error")));
+    bin()
+        .args(["explain", "include-cycle"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("# GW003 include-cycle"));
+}
