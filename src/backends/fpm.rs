@@ -17,7 +17,8 @@
 //! - A later scalar line overrides an earlier one; `php_value[...]` lines are kept in a list that
 //!   is *prepended* to and applied from its head (`fpm_conf_set_array`, `fpm_php_apply_defines`),
 //!   so for one name the **first** line in the file wins; admin values are applied after user ones
-//!   and win over them.
+//!   and win over them. (Checked against php-fpm 8.2 on Debian: with `php_value[max_execution_time]`
+//!   set to 11 and then 22, a script's `ini_get()` returns 11; `php-fpm -tt` lists 22 first.)
 //! - An unknown key is fatal ("unknown entry"); so is an array key other than `env`,
 //!   `php_value`, `php_admin_value`, `php_flag`, `php_admin_flag`, `access.suppress_path`.
 //!
@@ -266,12 +267,11 @@ fn effective_prefix(entry: &Path, options: &FpmOptions) -> PathBuf {
         return map_under_root(options.root.as_deref(), prefix);
     }
     // php-fpm's default config path under a prefix is `<prefix>/etc/php-fpm.conf`.
-    let inferred = (entry.file_name().is_some_and(|n| n == "php-fpm.conf"))
-        .then(|| entry.parent())
-        .flatten()
-        .filter(|etc| etc.file_name().is_some_and(|n| n == "etc"))
-        .and_then(Path::parent);
-    match inferred {
+    let etc = entry.parent().filter(|_| entry.ends_with("php-fpm.conf"));
+    match etc
+        .filter(|etc| etc.ends_with("etc"))
+        .and_then(Path::parent)
+    {
         Some(prefix) => prefix.to_path_buf(),
         None => map_under_root(options.root.as_deref(), Path::new("/usr")),
     }
