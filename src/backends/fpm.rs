@@ -1032,6 +1032,17 @@ mod tests {
         Ok(())
     }
 
+    proptest::proptest! {
+        #[test]
+        fn value_parsers_never_panic(value in "\\PC{0,12}") {
+            let _ = parse_fpm_time(&value);
+            let _ = parse_octal_mode(&value);
+            let _ = Listen::parse(&value);
+            let cfg = parse(&format!("[p]\nlisten = {value}\nrequest_terminate_timeout = {value}\nphp_value[{value}] = {value}\n"));
+            proptest::prop_assert!(cfg.pools.len() <= 1);
+        }
+    }
+
     #[test]
     fn glob_on_missing_dirs_is_empty() {
         assert!(expand_glob(Path::new("/nonexistent-gwlint/*/x*.conf")).is_empty());

@@ -527,6 +527,27 @@ mod tests {
         assert_eq!(f.effective("missing"), None);
     }
 
+    proptest::proptest! {
+        /// Any bytes: no panic, every span inside the input and on a char boundary of nothing in
+        /// particular (spans index bytes), every line number within the file.
+        #[test]
+        fn arbitrary_bytes_parse(src in proptest::collection::vec(
+            proptest::sample::select(b"ab =[];#'\"\\\r\n\t$\xff".to_vec()), 0..64)) {
+            for dialect in [Dialect::PhpIni, Dialect::Fpm] {
+                let f = parse_ini(Path::new("p"), &src, dialect);
+                let lines = src.iter().filter(|b| **b == b'\n').count() + 1;
+                for e in f.entries() {
+                    proptest::prop_assert!(e.span.start <= e.span.end && e.span.end <= src.len());
+                    proptest::prop_assert!(e.key_span.end <= e.span.start);
+                    proptest::prop_assert!(e.line >= 1 && e.line <= lines);
+                }
+                for p in &f.problems {
+                    proptest::prop_assert!(p.line >= 1 && p.line <= lines);
+                }
+            }
+        }
+    }
+
     #[test]
     fn never_panics_on_odd_input() {
         for src in [
