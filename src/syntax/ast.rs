@@ -40,9 +40,11 @@ impl Word {
     /// True when the value refers to a variable (`$name` or `${name}`).
     pub fn has_variable(&self) -> bool {
         self.quote != Quote::Raw
-            && self.value.as_bytes().windows(2).any(|w| {
-                w[0] == b'$' && (w[1].is_ascii_alphanumeric() || matches!(w[1], b'_' | b'{'))
-            })
+            && self
+                .value
+                .as_bytes()
+                .windows(2)
+                .any(|w| w[0] == b'$' && (w[1].is_ascii_alphanumeric() || matches!(w[1], b'_' | b'{')))
     }
 }
 

@@ -59,10 +59,9 @@ pub(super) fn unquoted(i: &[u8]) -> IResult<&[u8], &[u8]> {
 /// The body of a quoted token up to (not including) the closing `quote`.
 pub(super) fn quoted_body(quote: u8) -> impl FnMut(&[u8]) -> IResult<&[u8], &[u8]> {
     move |i: &[u8]| {
-        recognize(many0_count(alt((
-            take_while1(|b| b != quote && b != b'\\'),
-            escape,
-        ))))
+        recognize(many0_count(
+            alt((take_while1(|b| b != quote && b != b'\\'), escape)),
+        ))
         .parse(i)
     }
 }

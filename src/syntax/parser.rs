@@ -16,14 +16,7 @@ pub const MAX_TOKEN_LEN: usize = 4096;
 pub const MAX_DEPTH: usize = 256;
 
 /// Block directives whose bodies are read by the module's own handler, not as directives.
-const ENTRY_BLOCKS: &[&str] = &[
-    "map",
-    "geo",
-    "types",
-    "split_clients",
-    "charset_map",
-    "match",
-];
+const ENTRY_BLOCKS: &[&str] = &["map", "geo", "types", "split_clients", "charset_map", "match"];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ParseErrorKind {
@@ -157,11 +150,7 @@ impl<'a> Parser<'a> {
                         return Err(self.err(ParseErrorKind::Unexpected(b';'), at));
                     }
                     let head = std::mem::take(&mut pending);
-                    items.push(Node::Directive(finish(
-                        head,
-                        Some(Span::new(at, at + 1)),
-                        None,
-                    )));
+                    items.push(Node::Directive(finish(head, Some(Span::new(at, at + 1)), None)));
                 }
                 b'{' => {
                     self.pos += 1;
@@ -231,8 +220,7 @@ impl<'a> Parser<'a> {
 
     fn comment(&mut self) -> Result<Comment, ParseError> {
         let start = self.pos;
-        let (rest, text) =
-            comment(self.rest()).map_err(|_| self.err(ParseErrorKind::EofInBlock, start))?;
+        let (rest, text) = comment(self.rest()).map_err(|_| self.err(ParseErrorKind::EofInBlock, start))?;
         self.advance_to(rest);
         // nginx keeps the comment in its read buffer until the LF: a comment line longer than
         // the buffer is "too long parameter" too.
@@ -291,11 +279,7 @@ impl<'a> Parser<'a> {
         Ok(Word {
             span: Span::new(start, self.pos),
             value: CompactString::from_utf8_lossy(&unescape(body)),
-            quote: if q == b'"' {
-                Quote::Double
-            } else {
-                Quote::Single
-            },
+            quote: if q == b'"' { Quote::Double } else { Quote::Single },
         })
     }
 
