@@ -1,5 +1,6 @@
 //! nginx-gwlint: finds the nginx, PHP-FPM and backend settings behind 502 and 504 errors.
 
+pub mod backends;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;

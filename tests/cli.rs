@@ -22,7 +22,10 @@ fn tree(files: &[(&str, &[u8])]) -> tempfile::TempDir {
 
 #[test]
 fn clean_config_exits_zero() {
-    let dir = tree(&[("nginx.conf", b"events {}\nhttp { server { listen 8080; } }\n")]);
+    let dir = tree(&[(
+        "nginx.conf",
+        b"events {}\nhttp { server { listen 8080; } }\n",
+    )]);
     bin()
         .args(["check", "--format", "concise"])
         .arg(dir.path())
@@ -32,13 +35,18 @@ fn clean_config_exits_zero() {
 
 #[test]
 fn parse_error_exits_two_with_file_line_col() {
-    let dir = tree(&[("nginx.conf", b"events {}\nhttp {\n    server {\n        listen 80\n    }\n}\n")]);
+    let dir = tree(&[(
+        "nginx.conf",
+        b"events {}\nhttp {\n    server {\n        listen 80\n    }\n}\n",
+    )]);
     bin()
         .args(["check", "--format", "concise"])
         .arg(dir.path())
         .assert()
         .code(2)
-        .stdout(predicate::str::contains("nginx.conf:5:5: GW001 [error] unexpected \"}\""));
+        .stdout(predicate::str::contains(
+            "nginx.conf:5:5: GW001 [error] unexpected \"}\"",
+        ));
 }
 
 #[test]
@@ -69,8 +77,17 @@ fn json_contract_shape() {
     assert_eq!(v["version"], 1);
     let d = &v["diagnostics"][0];
     for key in [
-        "rule", "name", "severity", "file", "line", "column", "end_line", "end_column", "message",
-        "help", "fix",
+        "rule",
+        "name",
+        "severity",
+        "file",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "message",
+        "help",
+        "fix",
     ] {
         assert!(d.get(key).is_some(), "missing {key}");
     }
@@ -110,7 +127,9 @@ fn deep_nesting_is_an_error_not_a_crash() {
         .arg(dir.path())
         .assert()
         .code(2)
-        .stdout(predicate::str::contains("GW001").and(predicate::str::contains("nested more than")));
+        .stdout(
+            predicate::str::contains("GW001").and(predicate::str::contains("nested more than")),
+        );
 }
 
 #[test]
@@ -124,7 +143,10 @@ fn binary_file_is_a_clear_error() {
         .arg(dir.path())
         .assert()
         .code(2)
-        .stdout(predicate::str::contains("blob.bin:1:8: GW001").and(predicate::str::contains("binary file")));
+        .stdout(
+            predicate::str::contains("blob.bin:1:8: GW001")
+                .and(predicate::str::contains("binary file")),
+        );
 }
 
 #[test]
@@ -133,8 +155,13 @@ fn missing_path_and_directory_include_exit_two() {
         .args(["check", "/nonexistent/nginx-gwlint/nginx.conf"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("/nonexistent/nginx-gwlint/nginx.conf"));
-    let dir = tree(&[("nginx.conf", b"events {}\nhttp { include sub; }\n"), ("sub/x.conf", b"")]);
+        .stderr(predicate::str::contains(
+            "/nonexistent/nginx-gwlint/nginx.conf",
+        ));
+    let dir = tree(&[
+        ("nginx.conf", b"events {}\nhttp { include sub; }\n"),
+        ("sub/x.conf", b""),
+    ]);
     bin()
         .args(["check", "--format", "concise"])
         .arg(dir.path())
@@ -161,7 +188,10 @@ fn include_cycle_terminates() {
 fn huge_file_parses() {
     let mut text = String::from("events {}\nhttp {\n");
     for i in 0..200_000 {
-        text.push_str(&format!("    server {{ listen {}; server_name s{i}.example.com; }}\n", 1024 + i % 60000));
+        text.push_str(&format!(
+            "    server {{ listen {}; server_name s{i}.example.com; }}\n",
+            1024 + i % 60000
+        ));
     }
     text.push_str("}\n");
     let dir = tree(&[("nginx.conf", text.as_bytes())]);
@@ -184,7 +214,10 @@ fn unknown_selector_and_rule_are_usage_errors() {
 fn settings_file_unknown_key_is_an_error() {
     let dir = tree(&[
         ("nginx.conf", b"events {}\n"),
-        ("custom.toml", b"[rules.GW001]\nseverity = \"warning\"\nbogus = 1\n"),
+        (
+            "custom.toml",
+            b"[rules.GW001]\nseverity = \"warning\"\nbogus = 1\n",
+        ),
     ]);
     bin()
         .args(["check", "--config"])
