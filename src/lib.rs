@@ -12,3 +12,4 @@ pub mod settings;
 pub mod source;
 pub mod syntax;
 pub mod values;
+pub mod address;

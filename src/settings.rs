@@ -33,9 +33,70 @@ pub struct RuleSettings {
     pub options: toml::Table,
 }
 
+/// What kind of program a declared backend is: decides defaults nginx-gwlint cannot read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// Node.js http server: keep-alive idle timeout 5s (`server.keepAliveTimeout`).
+    Node,
+    /// gunicorn: worker `--timeout` 30s, `--keep-alive` 2s.
+    Gunicorn,
+    /// uWSGI: `harakiri` off unless set.
+    Uwsgi,
+    Java,
+    Grpc,
+    Other,
+}
+
+impl BackendKind {
+    /// The backend's documented default keep-alive idle time, in milliseconds.
+    pub fn default_keepalive_ms(self) -> Option<u64> {
+        match self {
+            BackendKind::Node => Some(5_000),
+            BackendKind::Gunicorn => Some(2_000),
+            _ => None,
+        }
+    }
+
+    /// The backend's documented default request time limit, in milliseconds.
+    pub fn default_timeout_ms(self) -> Option<u64> {
+        match self {
+            BackendKind::Gunicorn => Some(30_000),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackendToml {
+    name: Option<String>,
+    address: String,
+    kind: Option<BackendKind>,
+    timeout: Option<String>,
+    keepalive_timeout: Option<String>,
+}
+
+/// A backend the user describes in settings (`[[backend]]`): limits nginx-gwlint cannot read
+/// from the application itself.
+#[derive(Clone, Debug)]
+pub struct DeclaredBackend {
+    pub name: String,
+    pub address: crate::address::Address,
+    pub kind: BackendKind,
+    /// The backend's own request time limit, in milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// How long the backend keeps an idle keep-alive connection, in milliseconds.
+    pub keepalive_timeout_ms: Option<u64>,
+    /// Where it was declared (settings file).
+    pub origin: String,
+}
+
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub rules: BTreeMap<&'static str, RuleSettings>,
+    /// `[[backend]]` entries.
+    pub backends: Vec<DeclaredBackend>,
     /// The user file that was applied, if any.
     pub source: Option<PathBuf>,
 }
@@ -45,6 +106,7 @@ impl Settings {
     pub fn defaults() -> Result<Self, SettingsError> {
         let mut settings = Settings {
             rules: BTreeMap::new(),
+            backends: Vec::new(),
             source: None,
         };
         for meta in rules::all_meta() {
@@ -99,7 +161,25 @@ impl Settings {
                         self.apply_rule(&id, body).map_err(invalid)?;
                     }
                 }
-                other => return Err(invalid(format!("unknown key `{other}` (expected `rules`)"))),
+                "backend" => {
+                    let toml::Value::Array(entries) = value else {
+                        return Err(invalid(
+                            "`backend` must be an array of tables: [[backend]]".to_owned(),
+                        ));
+                    };
+                    for entry in entries {
+                        let b: BackendToml = entry
+                            .try_into()
+                            .map_err(|e: toml::de::Error| invalid(format!("[[backend]]: {e}")))?;
+                        self.backends
+                            .push(declared_backend(b, origin).map_err(invalid)?);
+                    }
+                }
+                other => {
+                    return Err(invalid(format!(
+                        "unknown key `{other}` (expected `rules` or `backend`)"
+                    )))
+                }
             }
         }
         Ok(())
@@ -164,4 +244,30 @@ impl Settings {
         let value = self.rules.get(id)?.options.get(key)?.clone();
         value.try_into().ok()
     }
+}
+
+fn declared_backend(b: BackendToml, origin: &str) -> Result<DeclaredBackend, String> {
+    let time = |field: &str, text: &Option<String>| -> Result<Option<u64>, String> {
+        text.as_deref()
+            .map(|t| {
+                crate::values::parse_msec(t).ok_or_else(|| {
+                    format!("[[backend]] {field} = \"{t}\" is not an nginx time (e.g. \"30s\", \"5m\")")
+                })
+            })
+            .transpose()
+    };
+    let address = crate::address::parse_host_port(&b.address, false);
+    if let crate::address::Host::Invalid(why) = &address.host {
+        return Err(format!("[[backend]] address = \"{}\": {why}", b.address));
+    }
+    let kind = b.kind.unwrap_or(BackendKind::Other);
+    Ok(DeclaredBackend {
+        name: b.name.unwrap_or_else(|| b.address.clone()),
+        timeout_ms: time("timeout", &b.timeout)?.or(kind.default_timeout_ms()),
+        keepalive_timeout_ms: time("keepalive_timeout", &b.keepalive_timeout)?
+            .or(kind.default_keepalive_ms()),
+        address,
+        kind,
+        origin: origin.to_owned(),
+    })
 }

@@ -7,6 +7,7 @@
 
 mod dump;
 mod fs;
+mod inherit;
 mod loader;
 mod resolved;
 
@@ -16,6 +17,7 @@ use std::path::PathBuf;
 pub use dump::{split_dump, DumpedFile};
 pub use fs::{is_glob, Disk, Dump, FileSource};
 pub use loader::{find_main_file, load_dump, load_path, load_single, LoadError};
+pub use inherit::{Family, DEFAULT_TIMEOUT_MS};
 pub use resolved::{Context, NodeId, RNode, ResolvedConfig, MAX_RESOLVED_NODES};
 
 use crate::source::{FileId, SourceMap};
