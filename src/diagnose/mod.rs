@@ -14,6 +14,10 @@
 //! Line shapes come from nginx's source (`ngx_log_error_core`, `ngx_http_log_error_handler`) and
 //! from real nginx 1.22 captures in `../shared/lab/scenarios/*/expected.txt`.
 
+mod classify;
+mod fpmlog;
 mod logline;
 
+pub use classify::{classify, Cause};
+pub use fpmlog::{parse_fpm_line, FpmEntry, FpmEvent, FpmLevel};
 pub use logline::{parse_line, Level, LogEntry, LogTime, Request, TimeParseError, Upstream};
