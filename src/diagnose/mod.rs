@@ -16,8 +16,14 @@
 
 mod classify;
 mod fpmlog;
+mod incidents;
 mod logline;
 
 pub use classify::{classify, Cause};
 pub use fpmlog::{parse_fpm_line, FpmEntry, FpmEvent, FpmLevel};
+pub use incidents::{
+    open_log, scan_error_log, scan_error_log_path, scan_fpm_log, scan_fpm_log_path, DiagnoseError,
+    FpmIncident, FpmReport, Incident, IncidentKey, IncidentScanner, ScanOptions, ScanReport,
+    DEFAULT_MAX_GROUPS, MAX_LINE,
+};
 pub use logline::{parse_line, Level, LogEntry, LogTime, Request, TimeParseError, Upstream};
