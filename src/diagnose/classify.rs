@@ -232,6 +232,23 @@ pub fn classify(entry: &LogEntry<'_>) -> Option<Cause> {
     }
 }
 
+/// The host name nginx failed to resolve, for [`Cause::NoResolver`] and [`Cause::HostNotFound`]
+/// lines: those carry no `upstream:` field (no peer was ever chosen), so the name is only in the
+/// message (`no resolver defined to resolve api.internal`, `api.internal could not be resolved
+/// (3: Host not found)`, `host not found in upstream "app:3000"`).
+pub fn unresolved_host<'a>(entry: &LogEntry<'a>) -> Option<&'a str> {
+    let text = entry.message_text();
+    if let Some(host) = text.strip_prefix("no resolver defined to resolve ") {
+        return Some(host);
+    }
+    if let Some(rest) = text.strip_prefix("host not found in upstream \"") {
+        return rest.split_once('"').map(|(h, _)| h);
+    }
+    text.find(" could not be resolved")
+        .map(|i| &text[..i])
+        .filter(|h| !h.is_empty())
+}
+
 /// The errno of the first `(NNN: text)` group nginx appends (`ngx_log_errno`).
 pub(crate) fn errno(text: &str) -> Option<u32> {
     let mut from = 0;
@@ -323,6 +340,23 @@ mod tests {
         assert_eq!(Cause::SocketMissing.http_status(), 502);
         assert_eq!(Cause::ConnectionRefused.rule(), Some("GW202"));
         assert_eq!(Cause::UpstreamSsl.rule(), None);
+    }
+
+    #[test]
+    fn unresolved_hosts() {
+        let host = |l: &str| {
+            parse_line(l)
+                .as_ref()
+                .and_then(unresolved_host)
+                .map(str::to_owned)
+        };
+        let l = "2026/11/26 02:55:54 [error] 1#1: *1 no resolver defined to resolve api.internal, client: 1.1.1.1, server: a, request: \"GET / HTTP/1.1\", host: \"a\"";
+        assert_eq!(host(l).as_deref(), Some("api.internal"));
+        let l = "2026/11/26 02:55:54 [error] 1#1: *1 api.internal could not be resolved (3: Host not found), client: 1.1.1.1, server: a";
+        assert_eq!(host(l).as_deref(), Some("api.internal"));
+        let l = "nginx: [emerg] host not found in upstream \"app:3000\" in /etc/nginx/a.conf:3";
+        assert_eq!(host(l).as_deref(), Some("app:3000"));
+        assert_eq!(host("nginx: [emerg] could not be resolved"), None);
     }
 
     #[test]

@@ -13,13 +13,20 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 
-use super::classify::{classify, Cause};
+use super::classify::{classify, unresolved_host, Cause};
 use super::fpmlog::{parse_fpm_line, FpmEvent};
 use super::logline::{parse_line, uri_path, Level, LogEntry, LogTime, Upstream};
 
 /// Longest line kept; the rest of a longer line is skipped. nginx's own lines are at most
 /// `NGX_MAX_ERROR_STR` (2048) bytes; this leaves room for multi-line PHP messages joined back.
 pub const MAX_LINE: usize = 64 * 1024;
+
+/// Longest sample line kept per incident (cut at a character boundary): samples are for display,
+/// and a bound keeps [`ScanOptions::max_groups`] incidents small.
+pub const MAX_SAMPLE: usize = 4096;
+
+/// Continuation lines joined to one multi-line message at most.
+const MAX_CONTINUATION_LINES: u32 = 256;
 
 /// Default for [`ScanOptions::max_groups`].
 pub const DEFAULT_MAX_GROUPS: usize = 10_000;
@@ -58,6 +65,9 @@ pub struct IncidentKey {
     /// `scheme://peer` without the URI ([`Upstream::base`]): `http://127.0.0.1:3999`,
     /// `fastcgi://unix:/run/php/php8.2-fpm.sock`, `http://backend`.
     pub upstream: Option<String>,
+    /// The host name that did not resolve ([`unresolved_host`]): no-resolver and
+    /// host-not-found lines have no `upstream:` field.
+    pub unresolved_host: Option<String>,
     /// The `server:` field: the server block's first server_name (empty when it has none).
     pub server: Option<String>,
     pub host: Option<String>,
@@ -126,7 +136,14 @@ pub struct IncidentScanner {
     report: ScanReport,
     /// A `FastCGI sent in stderr: "...` entry whose context has not arrived yet (the PHP message
     /// spans several lines; nginx's `, client: ...` ends the last one).
-    pending: Option<String>,
+    pending: Option<Pending>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    text: String,
+    /// Continuation lines joined so far.
+    lines: u32,
 }
 
 impl IncidentScanner {
@@ -164,32 +181,46 @@ impl IncidentScanner {
         let line = line.trim_end_matches(['\n', '\r']);
         self.report.lines += 1;
         let Some(entry) = parse_line(line) else {
-            if let Some(p) = self.pending.as_mut() {
-                if p.len() + line.len() < MAX_LINE {
-                    self.report.continuation += 1;
-                    p.push('\n');
-                    p.push_str(line);
-                    let joined = std::mem::take(p);
-                    let complete = parse_line(&joined).is_some_and(|e| e.client.is_some());
-                    if complete {
-                        self.pending = None;
-                        self.take_joined(&joined);
-                    } else {
-                        self.pending = Some(joined);
-                    }
-                    return;
-                }
-                self.flush_pending();
+            if self.continue_pending(line) {
+                self.report.continuation += 1;
+            } else {
+                self.report.unparsed += 1;
             }
-            self.report.unparsed += 1;
             return;
         };
         self.flush_pending();
         if entry.client.is_none() && entry.message.starts_with("FastCGI sent in stderr: \"") {
-            self.pending = Some(line.to_owned());
+            self.pending = Some(Pending {
+                text: line.to_owned(),
+                lines: 0,
+            });
             return;
         }
         self.take(&entry, line);
+    }
+
+    /// Joins `line` to the pending multi-line message; false when there is none or it is full
+    /// (then the pending message is taken as it is).
+    fn continue_pending(&mut self, line: &str) -> bool {
+        let Some(p) = self.pending.as_mut() else {
+            return false;
+        };
+        if p.lines >= MAX_CONTINUATION_LINES || p.text.len() + 1 + line.len() > MAX_LINE {
+            self.flush_pending();
+            return false;
+        }
+        p.text.push('\n');
+        p.text.push_str(line);
+        p.lines += 1;
+        // Only a line carrying nginx's context can end the message: re-parse just then, so a
+        // long trace costs one parse, not one per line.
+        if line.contains(", client: ") || line.contains(", udp client: ") {
+            let complete = parse_line(&p.text).is_some_and(|e| e.client.is_some());
+            if complete {
+                self.flush_pending();
+            }
+        }
+        true
     }
 
     /// Ends the scan: the incidents, sorted.
@@ -202,14 +233,10 @@ impl IncidentScanner {
     }
 
     fn flush_pending(&mut self) {
-        if let Some(p) = self.pending.take() {
-            self.take_joined(&p);
-        }
-    }
-
-    fn take_joined(&mut self, joined: &str) {
-        match parse_line(joined) {
-            Some(e) => self.take(&e, joined),
+        let Some(p) = self.pending.take() else { return };
+        match parse_line(&p.text) {
+            Some(e) => self.take(&e, &p.text),
+            // Unreachable in practice: the first line parsed on its own.
             None => self.report.unparsed += 1,
         }
     }
@@ -241,7 +268,7 @@ impl IncidentScanner {
                     first: time,
                     last: time,
                     level: entry.level,
-                    sample_line: line.to_owned(),
+                    sample_line: truncate_at_char(line, MAX_SAMPLE).to_owned(),
                     sample_request: entry.request_line.map(str::to_owned),
                 };
                 self.groups.insert(key, inc);
@@ -268,6 +295,7 @@ impl IncidentScanner {
         IncidentKey {
             cause: coarse.cause,
             upstream: None,
+            unresolved_host: None,
             server: None,
             host: None,
             method: None,
@@ -286,11 +314,24 @@ fn incident_key(cause: Cause, e: &LogEntry<'_>) -> IncidentKey {
     IncidentKey {
         cause,
         upstream: e.upstream.map(|u| Upstream::parse(u).base()),
+        unresolved_host: unresolved_host(e).map(str::to_owned),
         server: e.server.map(str::to_owned),
         host: e.host.map(str::to_owned),
         method,
         path,
     }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn truncate_at_char(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 fn min_time(a: Option<LogTime>, b: Option<LogTime>) -> Option<LogTime> {
@@ -584,6 +625,22 @@ Stack trace:\n\
         assert!(first.sample_line.contains("Stack trace:\n#0 {main}"));
         // The unfinished one is still reported, without context.
         assert_eq!(r.incidents[1].key.upstream, None);
+    }
+
+    #[test]
+    fn endless_continuation_is_bounded() {
+        let mut log = String::from("2026/11/26 02:56:02 [error] 1#1: *6 FastCGI sent in stderr: \"PHP message: PHP Fatal error:  x\n");
+        log.push_str(&"\n".repeat(1000));
+        log.push_str(TIMEOUT);
+        let r = scan_str(&log, &ScanOptions::default());
+        assert_eq!(r.lines, 1002);
+        assert_eq!(r.continuation, u64::from(MAX_CONTINUATION_LINES));
+        assert_eq!(r.unparsed, 1000 - u64::from(MAX_CONTINUATION_LINES));
+        assert_eq!(r.failures(), 2);
+        assert!(r
+            .incidents
+            .iter()
+            .all(|i| i.sample_line.len() <= MAX_SAMPLE));
     }
 
     #[test]

@@ -19,7 +19,7 @@ mod fpmlog;
 mod incidents;
 mod logline;
 
-pub use classify::{classify, Cause};
+pub use classify::{classify, unresolved_host, Cause};
 pub use fpmlog::{parse_fpm_line, FpmEntry, FpmEvent, FpmLevel};
 pub use incidents::{
     open_log, scan_error_log, scan_error_log_path, scan_fpm_log, scan_fpm_log_path, DiagnoseError,
