@@ -6,8 +6,10 @@
 //! everything but the cause, instead of growing without end (a scanner sending random paths or
 //! Host headers to a dead backend would otherwise make one group per request).
 
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::fs::File;
+use std::hash::BuildHasher;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
@@ -62,7 +64,7 @@ impl Default for ScanOptions {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct IncidentKey {
     pub cause: Cause,
-    /// `scheme://peer` without the URI ([`Upstream::base`]): `http://127.0.0.1:3999`,
+    /// `scheme://peer` without the URI ([`Upstream::base`](super::Upstream::base)): `http://127.0.0.1:3999`,
     /// `fastcgi://unix:/run/php/php8.2-fpm.sock`, `http://backend`.
     pub upstream: Option<String>,
     /// The host name that did not resolve ([`unresolved_host`]): no-resolver and
@@ -132,7 +134,11 @@ impl ScanReport {
 #[derive(Debug)]
 pub struct IncidentScanner {
     options: ScanOptions,
-    groups: HashMap<IncidentKey, Incident>,
+    groups: Vec<Incident>,
+    /// Hash of a [`KeyRef`] -> indexes into `groups`: lines are matched to their group without
+    /// allocating an owned key per line.
+    index: HashMap<u64, Vec<usize>>,
+    hasher: RandomState,
     report: ScanReport,
     /// A `FastCGI sent in stderr: "...` entry whose context has not arrived yet (the PHP message
     /// spans several lines; nginx's `, client: ...` ends the last one).
@@ -150,7 +156,9 @@ impl IncidentScanner {
     pub fn new(options: ScanOptions) -> Self {
         Self {
             options,
-            groups: HashMap::new(),
+            groups: Vec::new(),
+            index: HashMap::new(),
+            hasher: RandomState::new(),
             report: ScanReport::default(),
             pending: None,
         }
@@ -226,7 +234,7 @@ impl IncidentScanner {
     /// Ends the scan: the incidents, sorted.
     pub fn finish(mut self) -> ScanReport {
         self.flush_pending();
-        let mut incidents: Vec<Incident> = self.groups.into_values().collect();
+        let mut incidents = self.groups;
         incidents.sort_by(|a, b| (a.first, &a.key).cmp(&(b.first, &b.key)));
         self.report.incidents = incidents;
         self.report
@@ -252,48 +260,59 @@ impl IncidentScanner {
             self.report.ignored += 1;
             return;
         };
-        let key = self.bounded_key(incident_key(cause, entry));
+        let key = self.bounded_key(KeyRef::new(cause, entry));
         let time = entry.time;
-        match self.groups.get_mut(&key) {
-            Some(inc) => {
+        match self.find(&key) {
+            Some(i) => {
+                let inc = &mut self.groups[i];
                 inc.count += 1;
                 inc.first = min_time(inc.first, time);
                 inc.last = max_time(inc.last, time);
                 inc.level = inc.level.min(entry.level);
             }
             None => {
-                let inc = Incident {
-                    key: key.clone(),
+                let hash = self.hasher.hash_one(key);
+                self.index.entry(hash).or_default().push(self.groups.len());
+                self.groups.push(Incident {
+                    key: key.into_owned(),
                     count: 1,
                     first: time,
                     last: time,
                     level: entry.level,
                     sample_line: truncate_at_char(line, MAX_SAMPLE).to_owned(),
                     sample_request: entry.request_line.map(str::to_owned),
-                };
-                self.groups.insert(key, inc);
+                });
             }
         }
     }
 
+    fn find(&self, key: &KeyRef<'_>) -> Option<usize> {
+        let hash = self.hasher.hash_one(key);
+        let slots = self.index.get(&hash)?;
+        slots
+            .iter()
+            .copied()
+            .find(|&i| self.groups.get(i).is_some_and(|g| key.matches(&g.key)))
+    }
+
     /// The key itself while there is room; past `max_groups`, a coarser one (see module docs).
-    fn bounded_key(&mut self, key: IncidentKey) -> IncidentKey {
+    fn bounded_key<'a>(&mut self, key: KeyRef<'a>) -> KeyRef<'a> {
         let max = self.options.max_groups;
-        if self.groups.len() < max || self.groups.contains_key(&key) {
+        if self.groups.len() < max || self.find(&key).is_some() {
             return key;
         }
         self.report.coarsened += 1;
-        let coarse = IncidentKey {
+        let coarse = KeyRef {
             host: None,
             method: None,
             path: None,
             ..key
         };
-        if self.groups.len() < max.saturating_mul(2) || self.groups.contains_key(&coarse) {
+        if self.groups.len() < max.saturating_mul(2) || self.find(&coarse).is_some() {
             return coarse;
         }
-        IncidentKey {
-            cause: coarse.cause,
+        KeyRef {
+            cause: key.cause,
             upstream: None,
             unresolved_host: None,
             server: None,
@@ -304,21 +323,58 @@ impl IncidentScanner {
     }
 }
 
-fn incident_key(cause: Cause, e: &LogEntry<'_>) -> IncidentKey {
-    let (method, path) = match (e.request, e.request_line) {
-        (Some(r), _) => (Some(r.method.to_owned()), Some(r.path().to_owned())),
-        // A line cut inside its request, or garbage sent as a request line.
-        (None, Some(raw)) => (None, Some(uri_path(raw).to_owned())),
-        (None, None) => (None, None),
-    };
-    IncidentKey {
-        cause,
-        upstream: e.upstream.map(|u| Upstream::parse(u).base()),
-        unresolved_host: unresolved_host(e).map(str::to_owned),
-        server: e.server.map(str::to_owned),
-        host: e.host.map(str::to_owned),
-        method,
-        path,
+/// An [`IncidentKey`] borrowed from the line being read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct KeyRef<'a> {
+    cause: Cause,
+    upstream: Option<&'a str>,
+    unresolved_host: Option<&'a str>,
+    server: Option<&'a str>,
+    host: Option<&'a str>,
+    method: Option<&'a str>,
+    path: Option<&'a str>,
+}
+
+impl<'a> KeyRef<'a> {
+    fn new(cause: Cause, e: &LogEntry<'a>) -> Self {
+        let (method, path) = match (e.request, e.request_line) {
+            (Some(r), _) => (Some(r.method), Some(r.path())),
+            // A line cut inside its request, or garbage sent as a request line.
+            (None, Some(raw)) => (None, Some(uri_path(raw))),
+            (None, None) => (None, None),
+        };
+        Self {
+            cause,
+            upstream: e.upstream.map(|u| Upstream::parse(u).base),
+            unresolved_host: unresolved_host(e),
+            server: e.server,
+            host: e.host,
+            method,
+            path,
+        }
+    }
+
+    fn matches(&self, k: &IncidentKey) -> bool {
+        self.cause == k.cause
+            && self.upstream == k.upstream.as_deref()
+            && self.unresolved_host == k.unresolved_host.as_deref()
+            && self.server == k.server.as_deref()
+            && self.host == k.host.as_deref()
+            && self.method == k.method.as_deref()
+            && self.path == k.path.as_deref()
+    }
+
+    fn into_owned(self) -> IncidentKey {
+        let own = |s: Option<&str>| s.map(str::to_owned);
+        IncidentKey {
+            cause: self.cause,
+            upstream: own(self.upstream),
+            unresolved_host: own(self.unresolved_host),
+            server: own(self.server),
+            host: own(self.host),
+            method: own(self.method),
+            path: own(self.path),
+        }
     }
 }
 

@@ -223,6 +223,9 @@ pub struct Upstream<'a> {
     pub peer: &'a str,
     /// What follows the peer: `/`, `/x?y=1`, or empty.
     pub uri: &'a str,
+    /// `scheme://peer` (or the bare peer): the field without the request's URI and without the
+    /// unix-socket separator. Group and match by this.
+    pub base: &'a str,
 }
 
 impl<'a> Upstream<'a> {
@@ -233,6 +236,7 @@ impl<'a> Upstream<'a> {
             }
             _ => (None, field),
         };
+        let prefix = field.len() - rest.len();
         let (peer, uri) = match rest.strip_prefix("unix:") {
             Some(path) => {
                 // With the separator the path ends at the first `:`; without it (released
@@ -249,14 +253,12 @@ impl<'a> Upstream<'a> {
                 (&rest[..end], &rest[end..])
             }
         };
-        Self { scheme, peer, uri }
-    }
-
-    /// `scheme://peer` (or the bare peer): the upstream without the request's URI.
-    pub fn base(&self) -> String {
-        match self.scheme {
-            Some(s) => format!("{s}://{}", self.peer),
-            None => self.peer.to_owned(),
+        let base = &field[..prefix + peer.len()];
+        Self {
+            scheme,
+            peer,
+            uri,
+            base,
         }
     }
 
@@ -754,7 +756,11 @@ mod tests {
             (u.scheme, u.peer, u.uri),
             (Some("http"), "127.0.0.1:3999", "/a?b")
         );
-        assert_eq!(u.base(), "http://127.0.0.1:3999");
+        assert_eq!(u.base, "http://127.0.0.1:3999");
+        assert_eq!(
+            Upstream::parse("fastcgi://unix:/run/a.sock:").base,
+            "fastcgi://unix:/run/a.sock"
+        );
         let u = Upstream::parse("fastcgi://unix:/tmp/lab/run/B/no-such-php-fpm.sock:");
         assert_eq!(
             (u.peer, u.uri),
