@@ -1,8 +1,10 @@
 //! nginx-gwlint: finds the nginx, PHP-FPM and backend settings behind 502 and 504 errors.
 
+pub mod address;
 pub mod backends;
 pub mod cli;
 pub mod config;
+pub mod diagnose;
 pub mod diagnostic;
 pub mod fix;
 pub mod lint;
@@ -12,4 +14,3 @@ pub mod settings;
 pub mod source;
 pub mod syntax;
 pub mod values;
-pub mod address;

@@ -251,7 +251,9 @@ fn declared_backend(b: BackendToml, origin: &str) -> Result<DeclaredBackend, Str
         text.as_deref()
             .map(|t| {
                 crate::values::parse_msec(t).ok_or_else(|| {
-                    format!("[[backend]] {field} = \"{t}\" is not an nginx time (e.g. \"30s\", \"5m\")")
+                    format!(
+                        "[[backend]] {field} = \"{t}\" is not an nginx time (e.g. \"30s\", \"5m\")"
+                    )
                 })
             })
             .transpose()

@@ -59,9 +59,10 @@ impl Family {
 
     /// The family whose directive `name` belongs to (`proxy_read_timeout` -> Proxy).
     pub fn of_directive(name: &str) -> Option<Family> {
-        Family::ALL
-            .into_iter()
-            .find(|f| name.strip_prefix(f.prefix()).is_some_and(|r| r.starts_with('_')))
+        Family::ALL.into_iter().find(|f| {
+            name.strip_prefix(f.prefix())
+                .is_some_and(|r| r.starts_with('_'))
+        })
     }
 
     /// `proxy_read_timeout` -> `fastcgi_read_timeout` for `FastCgi`, when that exists.
@@ -165,7 +166,10 @@ mod tests {
 
     #[test]
     fn family_names() {
-        assert_eq!(Family::of_directive("proxy_read_timeout"), Some(Family::Proxy));
+        assert_eq!(
+            Family::of_directive("proxy_read_timeout"),
+            Some(Family::Proxy)
+        );
         assert_eq!(Family::of_directive("fastcgi_pass"), Some(Family::FastCgi));
         assert_eq!(Family::of_directive("proxyx"), None);
         assert_eq!(

@@ -1,0 +1,376 @@
+//! Which gateway failure an error.log line reports.
+//!
+//! The shapes come from nginx's source and from real captures in ../shared/lab:
+//!
+//! * a unix-socket connect fails synchronously: `[crit] connect() to unix:PATH failed (2: No such
+//!   file or directory) while connecting to upstream` (or `13: Permission denied`);
+//! * a refused TCP connect is noticed asynchronously: `[error] connect() failed (111: Connection
+//!   refused) while connecting to upstream`, the address only in `upstream:`; it can also surface
+//!   at the first read as `recv() failed (111: ...)`;
+//! * timeouts are `upstream timed out (110: Connection timed out) while ACTION`, where ACTION says
+//!   which `*_timeout` fired;
+//! * `recv() failed (104: Connection reset by peer)` is an RST from the backend (php-fpm's
+//!   request_terminate_timeout kills the worker: lab F2), `upstream prematurely closed
+//!   connection` a FIN (lab H1);
+//! * `FastCGI sent in stderr: "PHP message: PHP Fatal error:  ..."` is PHP's own fatal error
+//!   (max_execution_time: lab F1), answered with 500, not a gateway error.
+//!
+//! Lines about the client side (`client timed out`, `open() "/var/www/x" failed (2: ...)` for a
+//! missing static file, `... while sending to client`) are not gateway failures: `None`.
+
+use std::fmt;
+
+use super::logline::LogEntry;
+
+/// The cause of one gateway failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Cause {
+    /// `connect() failed (111: Connection refused)`: nothing listens at the address.
+    ConnectionRefused,
+    /// `connect() to unix:PATH failed (2: No such file or directory)`.
+    SocketMissing,
+    /// `connect() to unix:PATH failed (13: Permission denied)`.
+    SocketPermission,
+    /// `upstream timed out (110: ...) while connecting to upstream` (or during the TLS handshake,
+    /// which `*_connect_timeout` also covers).
+    ConnectTimeout,
+    /// `upstream timed out (110: ...) while reading response header from upstream`.
+    ReadTimeout,
+    /// `upstream timed out (110: ...) while sending request to upstream`.
+    SendTimeout,
+    /// `recv() failed (104: Connection reset by peer)` (or `32: Broken pipe` while sending).
+    BackendReset,
+    /// `upstream prematurely closed connection` (also `... FastCGI stdout`, `... stream`).
+    PrematureClose,
+    /// `no live upstreams while connecting to upstream`.
+    NoLiveUpstreams,
+    /// `upstream sent too big header while reading response header from upstream`.
+    TooBigHeader,
+    /// `no resolver defined to resolve HOST`.
+    NoResolver,
+    /// `HOST could not be resolved (3: Host not found)` / `host not found in upstream "..."`.
+    HostNotFound,
+    /// TLS toward the upstream failed: `SSL_do_handshake() failed ... while SSL handshaking to
+    /// upstream`, `upstream SSL certificate verify error`, `... does not match`.
+    UpstreamSsl,
+    /// `FastCGI sent in stderr: "... PHP Fatal error: ..."`: PHP died (max_execution_time,
+    /// memory_limit, a code error); the client gets 500.
+    PhpFatal,
+}
+
+impl Cause {
+    pub const ALL: [Cause; 14] = [
+        Cause::ConnectionRefused,
+        Cause::SocketMissing,
+        Cause::SocketPermission,
+        Cause::ConnectTimeout,
+        Cause::ReadTimeout,
+        Cause::SendTimeout,
+        Cause::BackendReset,
+        Cause::PrematureClose,
+        Cause::NoLiveUpstreams,
+        Cause::TooBigHeader,
+        Cause::NoResolver,
+        Cause::HostNotFound,
+        Cause::UpstreamSsl,
+        Cause::PhpFatal,
+    ];
+
+    /// Short kebab-case id, stable for JSON output.
+    pub fn id(self) -> &'static str {
+        match self {
+            Cause::ConnectionRefused => "connection-refused",
+            Cause::SocketMissing => "socket-missing",
+            Cause::SocketPermission => "socket-permission",
+            Cause::ConnectTimeout => "connect-timeout",
+            Cause::ReadTimeout => "read-timeout",
+            Cause::SendTimeout => "send-timeout",
+            Cause::BackendReset => "backend-reset",
+            Cause::PrematureClose => "premature-close",
+            Cause::NoLiveUpstreams => "no-live-upstreams",
+            Cause::TooBigHeader => "too-big-header",
+            Cause::NoResolver => "no-resolver",
+            Cause::HostNotFound => "host-not-found",
+            Cause::UpstreamSsl => "upstream-ssl",
+            Cause::PhpFatal => "php-fatal",
+        }
+    }
+
+    /// The inverse of [`Cause::id`].
+    pub fn from_id(id: &str) -> Option<Cause> {
+        Cause::ALL.into_iter().find(|c| c.id() == id)
+    }
+
+    /// The status nginx answers the client with.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Cause::ConnectTimeout | Cause::ReadTimeout | Cause::SendTimeout => 504,
+            Cause::PhpFatal => 500,
+            _ => 502,
+        }
+    }
+
+    /// One line for humans: what happened and where to look.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Cause::ConnectionRefused => "nothing listens at the upstream address (backend down, wrong port, or `localhost` resolving to ::1 while the app listens on IPv4 only)",
+            Cause::SocketMissing => "the unix socket does not exist (php-fpm down, a socket path of another PHP version, or /tmp hidden by systemd PrivateTmp)",
+            Cause::SocketPermission => "the nginx worker user may not connect to the unix socket (php-fpm listen.owner/listen.group/listen.mode)",
+            Cause::ConnectTimeout => "the backend did not accept the connection within *_connect_timeout (host unreachable, firewall drop, listen backlog full)",
+            Cause::ReadTimeout => "the backend did not answer within *_read_timeout (a slow request, or the timeout of the wrong module set in this location)",
+            Cause::SendTimeout => "the backend did not read the request within *_send_timeout (backend stuck or overloaded)",
+            Cause::BackendReset => "the backend reset the connection before answering (php-fpm request_terminate_timeout, gunicorn --timeout, a crashed worker)",
+            Cause::PrematureClose => "the backend closed the connection without a full answer (worker killed or exited, or upstream keep-alive outliving the backend's)",
+            Cause::NoLiveUpstreams => "every server of the upstream block is down or marked failed (max_fails/fail_timeout)",
+            Cause::TooBigHeader => "the backend's response headers do not fit *_buffer_size (large cookies or headers)",
+            Cause::NoResolver => "the upstream host comes from a variable and no `resolver` is configured",
+            Cause::HostNotFound => "the upstream host name does not resolve",
+            Cause::UpstreamSsl => "the TLS handshake with the upstream failed (protocol/cipher mismatch, SNI needed: proxy_ssl_server_name on, or certificate verification)",
+            Cause::PhpFatal => "PHP stopped with a fatal error (max_execution_time, memory_limit, a code error): 500, not a gateway error",
+        }
+    }
+
+    /// The static rule that would have caught this cause before deploy, when one does.
+    pub fn rule(self) -> Option<&'static str> {
+        self.rules().first().copied()
+    }
+
+    /// Every static rule related to this cause, most direct first.
+    pub fn rules(self) -> &'static [&'static str] {
+        match self {
+            Cause::ConnectionRefused => &["GW202", "GW201"],
+            Cause::SocketMissing => &["GW301", "GW303"],
+            Cause::SocketPermission => &["GW302"],
+            Cause::ReadTimeout => &["GW104", "GW103"],
+            Cause::BackendReset => &["GW105"],
+            Cause::PrematureClose => &["GW107", "GW105"],
+            Cause::NoLiveUpstreams => &["GW206"],
+            Cause::TooBigHeader => &["GW403"],
+            Cause::NoResolver => &["GW204"],
+            Cause::HostNotFound => &["GW208"],
+            Cause::ConnectTimeout | Cause::SendTimeout | Cause::UpstreamSsl | Cause::PhpFatal => {
+                &[]
+            }
+        }
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+const CONNECTING: &str = "connecting to upstream";
+const READING_HEADER: &str = "reading response header from upstream";
+const SENDING: &str = "sending request to upstream";
+const SSL_HANDSHAKE: &str = "SSL handshaking to upstream";
+
+/// The gateway failure `entry` reports, if any.
+pub fn classify(entry: &LogEntry<'_>) -> Option<Cause> {
+    let text = entry.message_text();
+    let action = entry.action.unwrap_or("");
+
+    // PHP's stderr is free text (it may quote URLs, errnos, anything): decide on it first and
+    // never look for errnos inside it.
+    if text.starts_with("FastCGI sent in stderr:") {
+        return text.contains("PHP Fatal error").then_some(Cause::PhpFatal);
+    }
+
+    if text.starts_with("no live upstreams") {
+        return Some(Cause::NoLiveUpstreams);
+    }
+    if text.starts_with("upstream sent too big header") {
+        return Some(Cause::TooBigHeader);
+    }
+    if text.starts_with("no resolver defined to resolve") {
+        return Some(Cause::NoResolver);
+    }
+    if text.contains(" could not be resolved") || text.starts_with("host not found") {
+        return Some(Cause::HostNotFound);
+    }
+    if text.starts_with("upstream prematurely closed") && action != "reading upstream" {
+        // While "reading upstream" the header (and status) were already sent: no 502.
+        return Some(Cause::PrematureClose);
+    }
+    if text.starts_with("upstream SSL certificate") {
+        return Some(Cause::UpstreamSsl);
+    }
+
+    let errno = errno(text);
+    if text.starts_with("upstream timed out") || errno == Some(110) {
+        return match action {
+            CONNECTING | SSL_HANDSHAKE => Some(Cause::ConnectTimeout),
+            READING_HEADER => Some(Cause::ReadTimeout),
+            SENDING => Some(Cause::SendTimeout),
+            _ => None,
+        };
+    }
+    if action == SSL_HANDSHAKE {
+        return Some(Cause::UpstreamSsl);
+    }
+
+    // From here on only failures on the way to the upstream count: the same errnos on the
+    // client side (`open() "/var/www/x" failed (2: ...)`, `... while sending to client`) are
+    // other problems.
+    let toward_upstream = matches!(action, CONNECTING | READING_HEADER | SENDING);
+    if !toward_upstream {
+        return None;
+    }
+    let connect = text.starts_with("connect()");
+    let unix = text.contains("unix:")
+        || entry
+            .upstream
+            .is_some_and(|u| u.contains("://unix:") || u.starts_with("unix:"));
+    match errno? {
+        111 => Some(Cause::ConnectionRefused),
+        2 if connect && unix => Some(Cause::SocketMissing),
+        13 if connect => Some(Cause::SocketPermission),
+        104 => Some(Cause::BackendReset),
+        32 if action == SENDING => Some(Cause::BackendReset),
+        _ => None,
+    }
+}
+
+/// The host name nginx failed to resolve, for [`Cause::NoResolver`] and [`Cause::HostNotFound`]
+/// lines: those carry no `upstream:` field (no peer was ever chosen), so the name is only in the
+/// message (`no resolver defined to resolve api.internal`, `api.internal could not be resolved
+/// (3: Host not found)`, `host not found in upstream "app:3000"`).
+pub fn unresolved_host<'a>(entry: &LogEntry<'a>) -> Option<&'a str> {
+    let text = entry.message_text();
+    if let Some(host) = text.strip_prefix("no resolver defined to resolve ") {
+        return Some(host);
+    }
+    if let Some(rest) = text.strip_prefix("host not found in upstream \"") {
+        return rest.split_once('"').map(|(h, _)| h);
+    }
+    text.find(" could not be resolved")
+        .map(|i| &text[..i])
+        .filter(|h| !h.is_empty())
+}
+
+/// The errno of the first `(NNN: text)` group nginx appends (`ngx_log_errno`).
+pub(crate) fn errno(text: &str) -> Option<u32> {
+    let mut from = 0;
+    while let Some(i) = text[from..].find('(').map(|i| i + from) {
+        from = i + 1;
+        let rest = &text[i + 1..];
+        let end = rest
+            .bytes()
+            .position(|b| !b.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if end > 0 && end <= 5 && rest[end..].starts_with(": ") {
+            return rest[..end].parse().ok();
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::logline::parse_line;
+
+    fn line(level: &str, msg: &str, upstream: &str) -> String {
+        format!("2026/11/26 02:55:54 [{level}] 1#1: *1 {msg}, client: 127.0.0.1, server: , request: \"GET / HTTP/1.1\", upstream: \"{upstream}\", host: \"h\"")
+    }
+
+    fn cause_of(level: &str, msg: &str, upstream: &str) -> Option<Cause> {
+        let l = line(level, msg, upstream);
+        let e = parse_line(&l)?;
+        classify(&e)
+    }
+
+    #[test]
+    fn every_shape() {
+        let cases: &[(&str, &str, &str, Option<Cause>)] = &[
+            ("error", "connect() failed (111: Connection refused) while connecting to upstream", "http://127.0.0.1:1/", Some(Cause::ConnectionRefused)),
+            ("error", "recv() failed (111: Connection refused) while reading response header from upstream", "http://127.0.0.1:1/", Some(Cause::ConnectionRefused)),
+            ("crit", "connect() to unix:/run/php/php7.4-fpm.sock failed (2: No such file or directory) while connecting to upstream", "fastcgi://unix:/run/php/php7.4-fpm.sock:", Some(Cause::SocketMissing)),
+            ("crit", "connect() to unix:/run/php.sock failed (13: Permission denied) while connecting to upstream", "fastcgi://unix:/run/php.sock:", Some(Cause::SocketPermission)),
+            ("error", "upstream timed out (110: Connection timed out) while connecting to upstream", "http://10.0.0.1:80/", Some(Cause::ConnectTimeout)),
+            ("error", "upstream timed out (110: Connection timed out) while reading response header from upstream", "http://10.0.0.1:80/", Some(Cause::ReadTimeout)),
+            ("error", "upstream timed out (110: Connection timed out) while sending request to upstream", "http://10.0.0.1:80/", Some(Cause::SendTimeout)),
+            ("error", "upstream timed out (110: Connection timed out) while SSL handshaking to upstream", "https://10.0.0.1:443/", Some(Cause::ConnectTimeout)),
+            ("error", "recv() failed (104: Connection reset by peer) while reading response header from upstream", "fastcgi://unix:/run/php.sock:", Some(Cause::BackendReset)),
+            ("error", "writev() failed (32: Broken pipe) while sending request to upstream", "http://a:1/", Some(Cause::BackendReset)),
+            ("error", "upstream prematurely closed connection while reading response header from upstream", "http://a:1/", Some(Cause::PrematureClose)),
+            ("error", "upstream prematurely closed FastCGI stdout while reading response header from upstream", "fastcgi://127.0.0.1:9000", Some(Cause::PrematureClose)),
+            ("error", "no live upstreams while connecting to upstream", "http://backend/", Some(Cause::NoLiveUpstreams)),
+            ("error", "upstream sent too big header while reading response header from upstream", "http://a:1/", Some(Cause::TooBigHeader)),
+            ("error", "no resolver defined to resolve api.example.com", "", Some(Cause::NoResolver)),
+            ("error", "api.example.com could not be resolved (3: Host not found)", "", Some(Cause::HostNotFound)),
+            ("crit", "SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong version number) while SSL handshaking to upstream", "https://a:80/", Some(Cause::UpstreamSsl)),
+            ("error", "upstream SSL certificate verify error: (10:certificate has expired) while SSL handshaking to upstream", "https://a:443/", Some(Cause::UpstreamSsl)),
+            ("error", "FastCGI sent in stderr: \"PHP message: PHP Fatal error:  Maximum execution time of 2 seconds exceeded in /x.php on line 3\" while reading response header from upstream", "fastcgi://unix:/s:", Some(Cause::PhpFatal)),
+            // Not gateway failures.
+            ("error", "FastCGI sent in stderr: \"Primary script unknown (111: x)\" while reading response header from upstream", "fastcgi://unix:/s:", None),
+            ("error", "open() \"/var/www/favicon.ico\" failed (2: No such file or directory)", "", None),
+            ("error", "open() \"/var/www/x\" failed (13: Permission denied)", "", None),
+            ("info", "recv() failed (104: Connection reset by peer) while sending to client", "", None),
+            ("info", "client timed out (110: Connection timed out) while reading client request headers", "", None),
+            ("error", "upstream prematurely closed connection while reading upstream", "http://a:1/", None),
+        ];
+        for (level, msg, up, want) in cases {
+            assert_eq!(cause_of(level, msg, up), *want, "{msg}");
+        }
+    }
+
+    #[test]
+    fn startup_host_not_found() {
+        let e = parse_line(
+            "nginx: [emerg] host not found in upstream \"app:3000\" in /etc/nginx/conf.d/a.conf:3",
+        );
+        assert_eq!(e.as_ref().and_then(classify), Some(Cause::HostNotFound));
+    }
+
+    #[test]
+    fn metadata() {
+        for c in Cause::ALL {
+            assert_eq!(Cause::from_id(c.id()), Some(c));
+            assert!(c.id().bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
+            assert!(!c.explanation().is_empty());
+            assert!(c
+                .rules()
+                .iter()
+                .all(|r| r.starts_with("GW") && r.len() == 5));
+        }
+        assert_eq!(Cause::ReadTimeout.http_status(), 504);
+        assert_eq!(Cause::PhpFatal.http_status(), 500);
+        assert_eq!(Cause::SocketMissing.http_status(), 502);
+        assert_eq!(Cause::ConnectionRefused.rule(), Some("GW202"));
+        assert_eq!(Cause::UpstreamSsl.rule(), None);
+    }
+
+    #[test]
+    fn unresolved_hosts() {
+        let host = |l: &str| {
+            parse_line(l)
+                .as_ref()
+                .and_then(unresolved_host)
+                .map(str::to_owned)
+        };
+        let l = "2026/11/26 02:55:54 [error] 1#1: *1 no resolver defined to resolve api.internal, client: 1.1.1.1, server: a, request: \"GET / HTTP/1.1\", host: \"a\"";
+        assert_eq!(host(l).as_deref(), Some("api.internal"));
+        let l = "2026/11/26 02:55:54 [error] 1#1: *1 api.internal could not be resolved (3: Host not found), client: 1.1.1.1, server: a";
+        assert_eq!(host(l).as_deref(), Some("api.internal"));
+        let l = "nginx: [emerg] host not found in upstream \"app:3000\" in /etc/nginx/a.conf:3";
+        assert_eq!(host(l).as_deref(), Some("app:3000"));
+        assert_eq!(host("nginx: [emerg] could not be resolved"), None);
+    }
+
+    #[test]
+    fn errno_groups() {
+        assert_eq!(
+            errno("connect() failed (111: Connection refused)"),
+            Some(111)
+        );
+        assert_eq!(
+            errno("connect() to unix:/a (x) failed (2: No such file)"),
+            Some(2)
+        );
+        assert_eq!(errno("no errno (here)"), None);
+        assert_eq!(errno("(123456: big)"), None);
+        assert_eq!(errno("(("), None);
+    }
+}

@@ -1,0 +1,813 @@
+//! Streams error logs (and php-fpm logs) and groups the gateway failures into incidents.
+//!
+//! Memory stays flat whatever the log size: lines are read one at a time into one reused buffer,
+//! each line is cut at [`MAX_LINE`] bytes, and the number of groups is bounded
+//! ([`ScanOptions::max_groups`]): past it, new groups lose first the request path and host, then
+//! everything but the cause, instead of growing without end (a scanner sending random paths or
+//! Host headers to a dead backend would otherwise make one group per request).
+
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::fs::File;
+use std::hash::BuildHasher;
+use std::io::{self, BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use flate2::read::MultiGzDecoder;
+
+use super::classify::{classify, unresolved_host, Cause};
+use super::fpmlog::{parse_fpm_line, FpmEvent};
+use super::logline::{parse_line, uri_path, Level, LogEntry, LogTime, Upstream};
+
+/// Longest line kept; the rest of a longer line is skipped. nginx's own lines are at most
+/// `NGX_MAX_ERROR_STR` (2048) bytes; this leaves room for multi-line PHP messages joined back.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// Longest sample line kept per incident (cut at a character boundary): samples are for display,
+/// and a bound keeps [`ScanOptions::max_groups`] incidents small.
+pub const MAX_SAMPLE: usize = 4096;
+
+/// Continuation lines joined to one multi-line message at most.
+const MAX_CONTINUATION_LINES: u32 = 256;
+
+/// Default for [`ScanOptions::max_groups`].
+pub const DEFAULT_MAX_GROUPS: usize = 10_000;
+
+/// Reading a log failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DiagnoseError {
+    #[error("cannot open {path}: {source}")]
+    Open { path: PathBuf, source: io::Error },
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+}
+
+/// What to read and how much to keep.
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    /// Skip lines older than this (lines without a time, `nginx: [emerg] ...`, are kept).
+    pub since: Option<LogTime>,
+    /// Bound on the number of incident groups; see the module docs.
+    pub max_groups: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        Self {
+            since: None,
+            max_groups: DEFAULT_MAX_GROUPS,
+        }
+    }
+}
+
+/// What makes two failures "the same incident".
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IncidentKey {
+    pub cause: Cause,
+    /// `scheme://peer` without the URI ([`Upstream::base`](super::Upstream::base)): `http://127.0.0.1:3999`,
+    /// `fastcgi://unix:/run/php/php8.2-fpm.sock`, `http://backend`.
+    pub upstream: Option<String>,
+    /// The host name that did not resolve ([`unresolved_host`]): no-resolver and
+    /// host-not-found lines have no `upstream:` field.
+    pub unresolved_host: Option<String>,
+    /// The `server:` field: the server block's first server_name (empty when it has none).
+    pub server: Option<String>,
+    pub host: Option<String>,
+    pub method: Option<String>,
+    /// Request path without the query string.
+    pub path: Option<String>,
+}
+
+/// One group of identical failures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Incident {
+    pub key: IncidentKey,
+    /// Number of log lines (one request may log several, e.g. one per upstream server tried).
+    pub count: u64,
+    pub first: Option<LogTime>,
+    pub last: Option<LogTime>,
+    /// The most severe level seen.
+    pub level: Level,
+    /// The first line of the group, as read (lossy UTF-8, line end removed).
+    pub sample_line: String,
+    /// The request line of that sample, when it had one.
+    pub sample_request: Option<String>,
+}
+
+impl Incident {
+    pub fn cause(&self) -> Cause {
+        self.key.cause
+    }
+}
+
+/// The result of reading error logs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScanReport {
+    /// Sorted by first time seen, then by key.
+    pub incidents: Vec<Incident>,
+    /// Every line read (a joined multi-line message counts each of its lines).
+    pub lines: u64,
+    /// Lines that are no error.log entry (other programs' output, garbage).
+    pub unparsed: u64,
+    /// Continuation lines of a multi-line message (PHP stack traces in `FastCGI sent in
+    /// stderr`), joined to the entry they belong to.
+    pub continuation: u64,
+    /// Entries that are no gateway failure (404s, client timeouts, notices...).
+    pub ignored: u64,
+    /// Entries older than `since`.
+    pub before_since: u64,
+    /// Lines longer than [`MAX_LINE`] that were cut.
+    pub cut_lines: u64,
+    /// Failures folded into a coarser group because `max_groups` was reached.
+    pub coarsened: u64,
+}
+
+impl ScanReport {
+    /// Entries classified as a gateway failure.
+    pub fn failures(&self) -> u64 {
+        self.incidents.iter().map(|i| i.count).sum()
+    }
+}
+
+/// Groups error.log lines into incidents; feed it one or more logs (rotated files, oldest
+/// first), then [`IncidentScanner::finish`].
+#[derive(Debug)]
+pub struct IncidentScanner {
+    options: ScanOptions,
+    groups: Vec<Incident>,
+    /// Hash of a [`KeyRef`] -> indexes into `groups`: lines are matched to their group without
+    /// allocating an owned key per line.
+    index: HashMap<u64, Vec<usize>>,
+    hasher: RandomState,
+    report: ScanReport,
+    /// A `FastCGI sent in stderr: "...` entry whose context has not arrived yet (the PHP message
+    /// spans several lines; nginx's `, client: ...` ends the last one).
+    pending: Option<Pending>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    text: String,
+    /// Continuation lines joined so far.
+    lines: u32,
+}
+
+impl IncidentScanner {
+    pub fn new(options: ScanOptions) -> Self {
+        Self {
+            options,
+            groups: Vec::new(),
+            index: HashMap::new(),
+            hasher: RandomState::new(),
+            report: ScanReport::default(),
+            pending: None,
+        }
+    }
+
+    /// Reads every line of `reader`. `name` is used in error messages only.
+    pub fn read<R: BufRead>(&mut self, mut reader: R, name: &Path) -> Result<(), DiagnoseError> {
+        let mut buf = Vec::with_capacity(4096);
+        loop {
+            let read = read_line_capped(&mut reader, &mut buf, MAX_LINE).map_err(|source| {
+                DiagnoseError::Read {
+                    path: name.to_owned(),
+                    source,
+                }
+            })?;
+            let Some(cut) = read else { break };
+            if cut {
+                self.report.cut_lines += 1;
+            }
+            let text = String::from_utf8_lossy(&buf);
+            self.push_line(&text);
+        }
+        Ok(())
+    }
+
+    /// Takes one line (with or without its line end).
+    pub fn push_line(&mut self, line: &str) {
+        let line = line.trim_end_matches(['\n', '\r']);
+        self.report.lines += 1;
+        let Some(entry) = parse_line(line) else {
+            if self.continue_pending(line) {
+                self.report.continuation += 1;
+            } else {
+                self.report.unparsed += 1;
+            }
+            return;
+        };
+        self.flush_pending();
+        if entry.client.is_none() && entry.message.starts_with("FastCGI sent in stderr: \"") {
+            self.pending = Some(Pending {
+                text: line.to_owned(),
+                lines: 0,
+            });
+            return;
+        }
+        self.take(&entry, line);
+    }
+
+    /// Joins `line` to the pending multi-line message; false when there is none or it is full
+    /// (then the pending message is taken as it is).
+    fn continue_pending(&mut self, line: &str) -> bool {
+        let Some(p) = self.pending.as_mut() else {
+            return false;
+        };
+        if p.lines >= MAX_CONTINUATION_LINES || p.text.len() + 1 + line.len() > MAX_LINE {
+            self.flush_pending();
+            return false;
+        }
+        p.text.push('\n');
+        p.text.push_str(line);
+        p.lines += 1;
+        // Only a line carrying nginx's context can end the message: re-parse just then, so a
+        // long trace costs one parse, not one per line.
+        if line.contains(", client: ") || line.contains(", udp client: ") {
+            let complete = parse_line(&p.text).is_some_and(|e| e.client.is_some());
+            if complete {
+                self.flush_pending();
+            }
+        }
+        true
+    }
+
+    /// Ends the scan: the incidents, sorted.
+    pub fn finish(mut self) -> ScanReport {
+        self.flush_pending();
+        let mut incidents = self.groups;
+        incidents.sort_by(|a, b| (a.first, &a.key).cmp(&(b.first, &b.key)));
+        self.report.incidents = incidents;
+        self.report
+    }
+
+    fn flush_pending(&mut self) {
+        let Some(p) = self.pending.take() else { return };
+        match parse_line(&p.text) {
+            Some(e) => self.take(&e, &p.text),
+            // Unreachable in practice: the first line parsed on its own.
+            None => self.report.unparsed += 1,
+        }
+    }
+
+    fn take(&mut self, entry: &LogEntry<'_>, line: &str) {
+        if let (Some(since), Some(t)) = (self.options.since, entry.time) {
+            if t < since {
+                self.report.before_since += 1;
+                return;
+            }
+        }
+        let Some(cause) = classify(entry) else {
+            self.report.ignored += 1;
+            return;
+        };
+        let key = self.bounded_key(KeyRef::new(cause, entry));
+        let time = entry.time;
+        match self.find(&key) {
+            Some(i) => {
+                let inc = &mut self.groups[i];
+                inc.count += 1;
+                inc.first = min_time(inc.first, time);
+                inc.last = max_time(inc.last, time);
+                inc.level = inc.level.min(entry.level);
+            }
+            None => {
+                let hash = self.hasher.hash_one(key);
+                self.index.entry(hash).or_default().push(self.groups.len());
+                self.groups.push(Incident {
+                    key: key.into_owned(),
+                    count: 1,
+                    first: time,
+                    last: time,
+                    level: entry.level,
+                    sample_line: truncate_at_char(line, MAX_SAMPLE).to_owned(),
+                    sample_request: entry.request_line.map(str::to_owned),
+                });
+            }
+        }
+    }
+
+    fn find(&self, key: &KeyRef<'_>) -> Option<usize> {
+        let hash = self.hasher.hash_one(key);
+        let slots = self.index.get(&hash)?;
+        slots
+            .iter()
+            .copied()
+            .find(|&i| self.groups.get(i).is_some_and(|g| key.matches(&g.key)))
+    }
+
+    /// The key itself while there is room; past `max_groups`, a coarser one (see module docs).
+    fn bounded_key<'a>(&mut self, key: KeyRef<'a>) -> KeyRef<'a> {
+        let max = self.options.max_groups;
+        if self.groups.len() < max || self.find(&key).is_some() {
+            return key;
+        }
+        self.report.coarsened += 1;
+        let coarse = KeyRef {
+            host: None,
+            method: None,
+            path: None,
+            ..key
+        };
+        if self.groups.len() < max.saturating_mul(2) || self.find(&coarse).is_some() {
+            return coarse;
+        }
+        KeyRef {
+            cause: key.cause,
+            upstream: None,
+            unresolved_host: None,
+            server: None,
+            host: None,
+            method: None,
+            path: None,
+        }
+    }
+}
+
+/// An [`IncidentKey`] borrowed from the line being read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct KeyRef<'a> {
+    cause: Cause,
+    upstream: Option<&'a str>,
+    unresolved_host: Option<&'a str>,
+    server: Option<&'a str>,
+    host: Option<&'a str>,
+    method: Option<&'a str>,
+    path: Option<&'a str>,
+}
+
+impl<'a> KeyRef<'a> {
+    fn new(cause: Cause, e: &LogEntry<'a>) -> Self {
+        let (method, path) = match (e.request, e.request_line) {
+            (Some(r), _) => (Some(r.method), Some(r.path())),
+            // A line cut inside its request, or garbage sent as a request line.
+            (None, Some(raw)) => (None, Some(uri_path(raw))),
+            (None, None) => (None, None),
+        };
+        Self {
+            cause,
+            upstream: e.upstream.map(|u| Upstream::parse(u).base),
+            unresolved_host: unresolved_host(e),
+            server: e.server,
+            host: e.host,
+            method,
+            path,
+        }
+    }
+
+    fn matches(&self, k: &IncidentKey) -> bool {
+        self.cause == k.cause
+            && self.upstream == k.upstream.as_deref()
+            && self.unresolved_host == k.unresolved_host.as_deref()
+            && self.server == k.server.as_deref()
+            && self.host == k.host.as_deref()
+            && self.method == k.method.as_deref()
+            && self.path == k.path.as_deref()
+    }
+
+    fn into_owned(self) -> IncidentKey {
+        let own = |s: Option<&str>| s.map(str::to_owned);
+        IncidentKey {
+            cause: self.cause,
+            upstream: own(self.upstream),
+            unresolved_host: own(self.unresolved_host),
+            server: own(self.server),
+            host: own(self.host),
+            method: own(self.method),
+            path: own(self.path),
+        }
+    }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn truncate_at_char(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn min_time(a: Option<LogTime>, b: Option<LogTime>) -> Option<LogTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn max_time(a: Option<LogTime>, b: Option<LogTime>) -> Option<LogTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Groups the gateway failures of one error log.
+pub fn scan_error_log<R: BufRead>(
+    reader: R,
+    name: &Path,
+    options: &ScanOptions,
+) -> Result<ScanReport, DiagnoseError> {
+    let mut scanner = IncidentScanner::new(options.clone());
+    scanner.read(reader, name)?;
+    Ok(scanner.finish())
+}
+
+/// Opens a log for streaming; gzip-compressed files (`error.log.2.gz` from logrotate) are
+/// recognised by their magic bytes, whatever their name, and decompressed on the fly.
+pub fn open_log(path: &Path) -> Result<Box<dyn BufRead + Send>, DiagnoseError> {
+    let open_err = |source| DiagnoseError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let file = File::open(path).map_err(open_err)?;
+    let mut reader = BufReader::with_capacity(64 * 1024, file);
+    let head = reader.fill_buf().map_err(|source| DiagnoseError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        // Multi-member: `cat a.gz b.gz` and some rotation tools produce several members.
+        Ok(Box::new(BufReader::with_capacity(
+            64 * 1024,
+            MultiGzDecoder::new(reader),
+        )))
+    } else {
+        Ok(Box::new(reader))
+    }
+}
+
+/// [`open_log`] + [`scan_error_log`].
+pub fn scan_error_log_path(
+    path: &Path,
+    options: &ScanOptions,
+) -> Result<ScanReport, DiagnoseError> {
+    scan_error_log(open_log(path)?, path, options)
+}
+
+/// Reads one line into `buf` (cleared first, line end included), keeping at most `cap` bytes and
+/// skipping the rest of a longer line. `Ok(None)` at end of input, else whether it was cut.
+fn read_line_capped<R: BufRead>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    cap: usize,
+) -> io::Result<Option<bool>> {
+    buf.clear();
+    let mut cut = false;
+    let mut any = false;
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(any.then_some(cut));
+        }
+        any = true;
+        let (used, done) = match memchr::memchr(b'\n', chunk) {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        let room = cap.saturating_sub(buf.len());
+        if used > room {
+            cut = true;
+        }
+        buf.extend_from_slice(&chunk[..used.min(room)]);
+        reader.consume(used);
+        if done {
+            return Ok(Some(cut));
+        }
+    }
+}
+
+/// One group of php-fpm events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FpmIncident {
+    /// [`FpmEvent::kind`]: `execution-timed-out`, `max-children-reached`, `child-signaled`,
+    /// `child-exited`, `slow-request`, `php-fatal`.
+    pub kind: &'static str,
+    pub pool: Option<String>,
+    /// The script (timeouts, slow requests), the signal name, or the exit code.
+    pub detail: Option<String>,
+    /// Request path without query (timeouts, slow requests).
+    pub path: Option<String>,
+    pub count: u64,
+    pub first: Option<LogTime>,
+    pub last: Option<LogTime>,
+    pub sample_line: String,
+}
+
+/// The result of reading php-fpm logs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FpmReport {
+    /// Sorted by first time seen, then kind, pool, detail.
+    pub incidents: Vec<FpmIncident>,
+    pub lines: u64,
+    pub unparsed: u64,
+    /// php-fpm lines that say nothing about failures (start, stop, notices).
+    pub ignored: u64,
+    pub before_since: u64,
+}
+
+/// Groups the php-fpm events that explain gateway errors (`--fpm-log`).
+pub fn scan_fpm_log<R: BufRead>(
+    mut reader: R,
+    name: &Path,
+    options: &ScanOptions,
+) -> Result<FpmReport, DiagnoseError> {
+    type Key = (&'static str, Option<String>, Option<String>, Option<String>);
+    let mut groups: HashMap<Key, FpmIncident> = HashMap::new();
+    let mut report = FpmReport::default();
+    let mut buf = Vec::with_capacity(4096);
+    while read_line_capped(&mut reader, &mut buf, MAX_LINE)
+        .map_err(|source| DiagnoseError::Read {
+            path: name.to_owned(),
+            source,
+        })?
+        .is_some()
+    {
+        report.lines += 1;
+        let text = String::from_utf8_lossy(&buf);
+        let line = text.trim_end_matches(['\n', '\r']);
+        if line.is_empty() {
+            continue;
+        }
+        let Some(e) = parse_fpm_line(line) else {
+            report.unparsed += 1;
+            continue;
+        };
+        if let (Some(since), Some(t)) = (options.since, e.time) {
+            if t < since {
+                report.before_since += 1;
+                continue;
+            }
+        }
+        let (kind, detail, path) = match &e.event {
+            FpmEvent::ExecutionTimedOut { script, .. } | FpmEvent::SlowRequest { script, .. } => {
+                let path = e.event.request().map(|r| r.path().to_owned());
+                (e.event.kind(), Some((*script).to_owned()), path)
+            }
+            FpmEvent::ChildSignaled { signal, name, .. } => (
+                e.event.kind(),
+                Some(name.map_or_else(|| signal.to_string(), str::to_owned)),
+                None,
+            ),
+            FpmEvent::ChildExited { code, .. } => (e.event.kind(), Some(code.to_string()), None),
+            FpmEvent::MaxChildrenReached { max_children } => {
+                (e.event.kind(), Some(max_children.to_string()), None)
+            }
+            ev @ FpmEvent::ChildStderr { .. } if ev.is_php_fatal() => ("php-fatal", None, None),
+            _ => {
+                report.ignored += 1;
+                continue;
+            }
+        };
+        let pool = e.pool.map(str::to_owned);
+        let key: Key = (kind, pool.clone(), detail.clone(), path.clone());
+        if groups.len() >= options.max_groups && !groups.contains_key(&key) {
+            report.ignored += 1;
+            continue;
+        }
+        let inc = groups.entry(key).or_insert_with(|| FpmIncident {
+            kind,
+            pool,
+            detail,
+            path,
+            count: 0,
+            first: e.time,
+            last: e.time,
+            sample_line: line.to_owned(),
+        });
+        inc.count += 1;
+        inc.first = min_time(inc.first, e.time);
+        inc.last = max_time(inc.last, e.time);
+    }
+    let mut incidents: Vec<FpmIncident> = groups.into_values().collect();
+    incidents.sort_by(|a, b| {
+        (a.first, a.kind, &a.pool, &a.detail, &a.path)
+            .cmp(&(b.first, b.kind, &b.pool, &b.detail, &b.path))
+    });
+    report.incidents = incidents;
+    Ok(report)
+}
+
+/// [`open_log`] + [`scan_fpm_log`].
+pub fn scan_fpm_log_path(path: &Path, options: &ScanOptions) -> Result<FpmReport, DiagnoseError> {
+    scan_fpm_log(open_log(path)?, path, options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Cursor, Write};
+
+    const REFUSED_1: &str = "2026/11/26 02:55:54 [error] 28413#28413: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: , request: \"GET /a?x=1 HTTP/1.1\", upstream: \"http://127.0.0.1:3999/a?x=1\", host: \"127.0.0.1:18081\"";
+    const REFUSED_2: &str = "2026/11/26 02:57:00 [error] 28413#28413: *9 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.2, server: , request: \"GET /a?x=2 HTTP/1.1\", upstream: \"http://127.0.0.1:3999/a?x=2\", host: \"127.0.0.1:18081\"";
+    const TIMEOUT: &str = "2026/11/26 02:55:57 [error] 28589#28589: *1 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 127.0.0.1, server: , request: \"GET / HTTP/1.1\", upstream: \"http://127.0.0.1:19084/\", host: \"127.0.0.1:18084\"";
+
+    fn scan_str(s: &str, options: &ScanOptions) -> ScanReport {
+        match scan_error_log(Cursor::new(s.as_bytes()), Path::new("test"), options) {
+            Ok(r) => r,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn groups_by_cause_upstream_and_path_without_query() {
+        let log = format!("{REFUSED_1}\n{TIMEOUT}\n{REFUSED_2}\ngarbage\n2026/11/26 02:58:00 [error] 1#1: *3 open() \"/x\" failed (2: No such file or directory), client: 1.1.1.1, server: a\n");
+        let r = scan_str(&log, &ScanOptions::default());
+        assert_eq!((r.lines, r.unparsed, r.ignored, r.failures()), (5, 1, 1, 3));
+        assert_eq!(r.incidents.len(), 2);
+        let refused = &r.incidents[0];
+        assert_eq!(refused.cause(), Cause::ConnectionRefused);
+        assert_eq!(refused.count, 2);
+        assert_eq!(
+            refused.key.upstream.as_deref(),
+            Some("http://127.0.0.1:3999")
+        );
+        assert_eq!(refused.key.path.as_deref(), Some("/a"));
+        assert_eq!(refused.key.method.as_deref(), Some("GET"));
+        assert_eq!(
+            refused.first.map(|t| t.to_string()).as_deref(),
+            Some("2026/11/26 02:55:54")
+        );
+        assert_eq!(
+            refused.last.map(|t| t.to_string()).as_deref(),
+            Some("2026/11/26 02:57:00")
+        );
+        assert_eq!(refused.sample_line, REFUSED_1);
+        assert_eq!(
+            refused.sample_request.as_deref(),
+            Some("GET /a?x=1 HTTP/1.1")
+        );
+        assert_eq!(r.incidents[1].cause(), Cause::ReadTimeout);
+    }
+
+    #[test]
+    fn since_filter() {
+        let log = format!("{REFUSED_1}\n{TIMEOUT}\n{REFUSED_2}\n");
+        let since = "2026-11-26 02:55:57".parse().ok();
+        let r = scan_str(
+            &log,
+            &ScanOptions {
+                since,
+                ..ScanOptions::default()
+            },
+        );
+        assert_eq!(r.before_since, 1);
+        assert_eq!(r.failures(), 2);
+        assert_eq!(
+            r.incidents.iter().map(|i| i.count).collect::<Vec<_>>(),
+            vec![1, 1]
+        );
+    }
+
+    #[test]
+    fn multi_line_php_message_is_joined() {
+        let log = "2026/11/26 02:56:01 [error] 1#1: *5 FastCGI sent in stderr: \"PHP message: PHP Fatal error:  Uncaught Exception: boom in /w/a.php:3\n\
+Stack trace:\n\
+#0 {main}\n\
+  thrown in /w/a.php on line 3\" while reading response header from upstream, client: 1.2.3.4, server: s, request: \"GET /a.php HTTP/1.1\", upstream: \"fastcgi://unix:/run/php.sock:\", host: \"h\"\n\
+2026/11/26 02:56:02 [error] 1#1: *6 FastCGI sent in stderr: \"PHP message: PHP Fatal error:  x\nnever finished\n";
+        let r = scan_str(log, &ScanOptions::default());
+        assert_eq!((r.lines, r.continuation, r.unparsed), (6, 4, 0));
+        assert_eq!(r.incidents.len(), 2);
+        let first = &r.incidents[0];
+        assert_eq!(first.cause(), Cause::PhpFatal);
+        assert_eq!(first.key.path.as_deref(), Some("/a.php"));
+        assert!(first.sample_line.contains("Stack trace:\n#0 {main}"));
+        // The unfinished one is still reported, without context.
+        assert_eq!(r.incidents[1].key.upstream, None);
+    }
+
+    #[test]
+    fn endless_continuation_is_bounded() {
+        let mut log = String::from("2026/11/26 02:56:02 [error] 1#1: *6 FastCGI sent in stderr: \"PHP message: PHP Fatal error:  x\n");
+        log.push_str(&"\n".repeat(1000));
+        log.push_str(TIMEOUT);
+        let r = scan_str(&log, &ScanOptions::default());
+        assert_eq!(r.lines, 1002);
+        assert_eq!(r.continuation, u64::from(MAX_CONTINUATION_LINES));
+        assert_eq!(r.unparsed, 1000 - u64::from(MAX_CONTINUATION_LINES));
+        assert_eq!(r.failures(), 2);
+        assert!(r
+            .incidents
+            .iter()
+            .all(|i| i.sample_line.len() <= MAX_SAMPLE));
+    }
+
+    #[test]
+    fn group_count_is_bounded() {
+        let mut log = String::new();
+        for i in 0..50 {
+            log.push_str(&REFUSED_1.replace("/a?x=1 ", &format!("/p{i} ")));
+            log.push('\n');
+        }
+        let r = scan_str(
+            &log,
+            &ScanOptions {
+                since: None,
+                max_groups: 10,
+            },
+        );
+        assert_eq!(r.incidents.len(), 11);
+        assert_eq!(r.coarsened, 40);
+        assert_eq!(r.failures(), 50);
+        assert!(r
+            .incidents
+            .iter()
+            .any(|i| i.key.path.is_none() && i.count == 40));
+    }
+
+    #[test]
+    fn long_lines_are_cut_not_buffered() {
+        let mut log = "x".repeat(MAX_LINE * 3);
+        log.push('\n');
+        log.push_str(TIMEOUT);
+        let r = scan_str(&log, &ScanOptions::default());
+        assert_eq!(
+            (r.lines, r.cut_lines, r.unparsed, r.failures()),
+            (2, 1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_and_crlf() {
+        let mut bytes = b"\xff\xfe garbage\r\n".to_vec();
+        bytes.extend_from_slice(TIMEOUT.replace("GET / ", "GET /\u{e9}\u{0} ").as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+        bytes.extend_from_slice(b"2026/11/26 02:55:57 [error] 1#1: *1 \xc3(\xff no live upstreams while connecting to upstream, client: 1.1.1.1, server: a\n");
+        let r = scan_error_log(Cursor::new(bytes), Path::new("t"), &ScanOptions::default());
+        let r = r.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((r.lines, r.unparsed, r.failures()), (3, 1, 1));
+    }
+
+    #[test]
+    fn gzip_is_detected_by_content() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let gz = dir.path().join("error.log.2.gz");
+        let plain = dir.path().join("error.log.1");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let body = format!("{REFUSED_1}\n{TIMEOUT}\n");
+        let written = enc.write_all(body.as_bytes()).and_then(|()| enc.finish());
+        let compressed = written.unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&gz, &compressed).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&plain, &body).unwrap_or_else(|e| panic!("{e}"));
+        for p in [&gz, &plain] {
+            let r =
+                scan_error_log_path(p, &ScanOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                (r.lines, r.failures(), r.incidents.len()),
+                (2, 2, 2),
+                "{}",
+                p.display()
+            );
+        }
+        // A cut gzip file (rotation in progress) is a read error naming the file.
+        let cut = dir.path().join("cut.gz");
+        std::fs::write(&cut, &compressed[..compressed.len() / 2]).unwrap_or_else(|e| panic!("{e}"));
+        let err = scan_error_log_path(&cut, &ScanOptions::default());
+        assert!(matches!(err, Err(DiagnoseError::Read { .. })), "{err:?}");
+        let missing = scan_error_log_path(&dir.path().join("nope"), &ScanOptions::default());
+        assert!(matches!(missing, Err(DiagnoseError::Open { .. })));
+    }
+
+    #[test]
+    fn scanner_takes_several_files() {
+        let mut s = IncidentScanner::new(ScanOptions::default());
+        for part in [REFUSED_1, REFUSED_2] {
+            s.read(Cursor::new(part), Path::new("x"))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let r = s.finish();
+        assert_eq!((r.incidents.len(), r.failures()), (1, 2));
+    }
+
+    #[test]
+    fn fpm_log_groups() {
+        let log = "[26-Nov-2026 02:56:07] NOTICE: fpm is running, pid 28810\n\
+\n\
+[26-Nov-2026 02:56:09] WARNING: [pool lab] child 28814, script '/w/slow.php' (request: \"GET /slow.php?a=1\") execution timed out (2.554018 sec), terminating\n\
+[26-Nov-2026 02:56:19] WARNING: [pool lab] child 28815, script '/w/slow.php' (request: \"GET /slow.php?a=2\") execution timed out (2.51 sec), terminating\n\
+[26-Nov-2026 02:56:09] WARNING: [pool lab] child 28814 exited on signal 15 (SIGTERM) after 2.669222 seconds from start\n\
+[26-Nov-2026 02:56:11] WARNING: [pool www] server reached pm.max_children setting (5), consider raising it\n\
+not fpm\n";
+        let r = scan_fpm_log(Cursor::new(log), Path::new("fpm"), &ScanOptions::default());
+        let r = r.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((r.lines, r.unparsed, r.ignored), (7, 1, 1));
+        let kinds: Vec<_> = r.incidents.iter().map(|i| (i.kind, i.count)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("child-signaled", 1),
+                ("execution-timed-out", 2),
+                ("max-children-reached", 1)
+            ]
+        );
+        assert_eq!(r.incidents[1].path.as_deref(), Some("/slow.php"));
+        assert_eq!(r.incidents[1].detail.as_deref(), Some("/w/slow.php"));
+    }
+}

@@ -1,0 +1,29 @@
+//! `diagnose`: read nginx's error.log (and php-fpm's log) and say why requests failed.
+//!
+//! The log-reading half, independent of any config tree:
+//!
+//! * [`parse_line`] turns one error.log line into a [`LogEntry`] (time, level, pid, connection,
+//!   message, and the `client:`/`server:`/`request:`/`upstream:`/`host:`/`referrer:` fields);
+//! * [`classify`] names the gateway failure a line reports as a [`Cause`], with the HTTP status
+//!   the client got, a one-line explanation and the static rule (GWnnn) that would have caught it;
+//! * [`parse_fpm_line`] reads php-fpm's log (`execution timed out`, `pm.max_children`, signals);
+//! * [`IncidentScanner`] / [`scan_error_log`] stream any number of logs (plain or gzip, see
+//!   [`open_log`]) with flat memory and group identical failures into [`Incident`]s with counts and
+//!   first/last times; [`scan_fpm_log`] does the same for php-fpm logs.
+//!
+//! Line shapes come from nginx's source (`ngx_log_error_core`, `ngx_http_log_error_handler`) and
+//! from real nginx 1.22 captures in `../shared/lab/scenarios/*/expected.txt`.
+
+mod classify;
+mod fpmlog;
+mod incidents;
+mod logline;
+
+pub use classify::{classify, unresolved_host, Cause};
+pub use fpmlog::{parse_fpm_line, FpmEntry, FpmEvent, FpmLevel};
+pub use incidents::{
+    open_log, scan_error_log, scan_error_log_path, scan_fpm_log, scan_fpm_log_path, DiagnoseError,
+    FpmIncident, FpmReport, Incident, IncidentKey, IncidentScanner, ScanOptions, ScanReport,
+    DEFAULT_MAX_GROUPS, MAX_LINE,
+};
+pub use logline::{parse_line, Level, LogEntry, LogTime, Request, TimeParseError, Upstream};
