@@ -6,9 +6,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::backends::{self, PhpSetup};
 use crate::config::{load_dump, load_path, ConfigTree, LoadError};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::lint::{lint, Selection};
+use crate::lint::{lint, Selection, Workspace};
 use crate::report::{self, parse_json};
 use crate::rules;
 use crate::settings::{Settings, SettingsError};
@@ -65,9 +66,16 @@ impl FailOn {
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Directories, files, or `-` (an `nginx -T` dump on stdin).
-    #[arg(default_value = "/etc/nginx")]
+    /// Directories, files, or `-` (an `nginx -T` dump on stdin). Default: /etc/nginx (under --sysroot when given).
     pub paths: Vec<PathBuf>,
+    /// php.ini / php-fpm config files or directories (default: the usual places under /etc
+    /// when checking the system's /etc/nginx, or under --sysroot).
+    #[arg(long, value_delimiter = ',')]
+    pub php: Vec<PathBuf>,
+    /// Treat DIR as the root of the system being checked (a copied /etc, a container image):
+    /// absolute paths in configs, php-fpm includes and /etc/passwd, /etc/group are read under it.
+    #[arg(long, value_name = "DIR")]
+    pub sysroot: Option<PathBuf>,
     /// Output format (human on a terminal).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -154,7 +162,7 @@ fn print_out(text: &str) -> Result<(), CliError> {
     }
 }
 
-fn load_input(path: &PathBuf, no_includes: bool) -> Result<ConfigTree, CliError> {
+fn load_input(path: &std::path::Path, no_includes: bool) -> Result<ConfigTree, CliError> {
     if path.as_os_str() == "-" {
         let mut input = Vec::new();
         std::io::stdin()
@@ -191,18 +199,47 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
 
     let mut exit = EXIT_CLEAN;
-    for path in &args.paths {
+    let default_path = args
+        .sysroot
+        .as_ref()
+        .map_or_else(|| PathBuf::from("/etc/nginx"), |r| r.join("etc/nginx"));
+    let paths = if args.paths.is_empty() {
+        vec![default_path]
+    } else {
+        args.paths.clone()
+    };
+    for path in &paths {
         let tree = load_input(path, false)?;
-        let diagnostics = lint(&tree, &settings, &selection);
+        let ws = Workspace::new(tree, php_setup(args, path), args.sysroot.clone());
+        let tree = &ws.tree;
+        let diagnostics = lint(&ws, &settings, &selection);
         let text = match args.format {
             Format::Human => report::render_human(&tree.sources, &diagnostics, color),
             Format::Concise => report::render_concise(&tree.sources, &diagnostics),
             Format::Json => report::render_json(&tree.sources, &tree.nginx_files, &diagnostics),
         };
         print_out(&text)?;
-        exit = exit.max(exit_code(&tree, &diagnostics, args));
+        exit = exit.max(exit_code(tree, &diagnostics, args));
     }
     Ok(exit)
+}
+
+/// The PHP files to read for one nginx tree: `--php`, else the usual places under `--sysroot`,
+/// else the system's when the tree is the live /etc/nginx (or an `nginx -T` dump of it).
+fn php_setup(args: &CheckArgs, nginx_path: &std::path::Path) -> PhpSetup {
+    let root = args.sysroot.as_deref();
+    if !args.php.is_empty() {
+        return backends::discover_with_root(&args.php, root);
+    }
+    if let Some(root) = root {
+        return backends::discover_with_root(&backends::system_paths(root), Some(root));
+    }
+    let live = nginx_path.as_os_str() == "-"
+        || std::fs::canonicalize(nginx_path).is_ok_and(|p| p.starts_with("/etc/nginx"));
+    if live {
+        return backends::discover(&backends::system_paths(std::path::Path::new("/")));
+    }
+    PhpSetup::default()
 }
 
 fn exit_code(tree: &ConfigTree, diagnostics: &[Diagnostic], args: &CheckArgs) -> u8 {

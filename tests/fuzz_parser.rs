@@ -91,6 +91,7 @@ proptest! {
         std::fs::write(dir.path().join("b.conf"), &b).unwrap();
         let tree = load_path(dir.path()).unwrap();
         let settings = Settings::defaults().unwrap();
-        let _ = lint(&tree, &settings, &Selection::default());
+        let ws = nginx_gwlint::lint::Workspace::nginx_only(tree);
+        let _ = lint(&ws, &settings, &Selection::default());
     }
 }

@@ -81,7 +81,7 @@ impl Listen {
     /// `0.0.0.0:9000`).
     pub fn is_any_address(&self) -> bool {
         matches!(self, Listen::Tcp { host, .. }
-            if host.as_deref().map_or(true, |h| matches!(h, "" | "::" | "0.0.0.0" | "*")))
+            if host.as_deref().is_none_or(|h| matches!(h, "" | "::" | "0.0.0.0" | "*")))
     }
 }
 

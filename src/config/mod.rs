@@ -75,6 +75,21 @@ impl ConfigTree {
             .map_or(&[], Vec::as_slice)
     }
 
+    /// Registers a non-nginx file (php.ini, a php-fpm pool) so diagnostics can point into it.
+    /// Returns the existing id when the file is already known.
+    pub fn add_external_file(&mut self, path: &std::path::Path) -> Option<FileId> {
+        if let Some(id) = self.sources.find(path) {
+            return Some(id);
+        }
+        let text = std::fs::read(path).ok()?;
+        let display = path.display().to_string();
+        Some(self.sources.add(crate::source::SourceFile::new(
+            path.to_path_buf(),
+            display,
+            text,
+        )))
+    }
+
     /// True when any nginx file failed to parse: rules and fixes do not run then.
     pub fn has_parse_errors(&self) -> bool {
         !self.parse_errors.is_empty()

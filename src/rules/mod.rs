@@ -8,6 +8,7 @@ mod gw003_include_cycle;
 
 use crate::config::{ConfigTree, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::lint::Workspace;
 use crate::settings::Settings;
 
 /// Whether and how a rule can fix what it finds.
@@ -48,6 +49,8 @@ pub struct LintContext<'a, 't> {
     pub tree: &'t ConfigTree,
     pub config: &'a ResolvedConfig<'t>,
     pub settings: &'a Settings,
+    /// The PHP side (pools, php.ini) and helpers to point into those files.
+    pub ws: &'t Workspace,
 }
 
 impl LintContext<'_, '_> {
