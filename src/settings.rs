@@ -130,7 +130,9 @@ impl Settings {
             path: path.display().to_string(),
             source,
         })?;
-        settings.apply_text(&text, &path.display().to_string())?;
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let shown = path.strip_prefix(&cwd).unwrap_or(path);
+        settings.apply_text(&text, &shown.display().to_string())?;
         settings.source = Some(path.to_path_buf());
         Ok(settings)
     }
