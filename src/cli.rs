@@ -154,7 +154,7 @@ fn print_out(text: &str) -> Result<(), CliError> {
     }
 }
 
-fn load_input(path: &PathBuf, no_includes: bool) -> Result<ConfigTree, CliError> {
+fn load_input(path: &std::path::Path, no_includes: bool) -> Result<ConfigTree, CliError> {
     if path.as_os_str() == "-" {
         let mut input = Vec::new();
         std::io::stdin()
@@ -188,7 +188,7 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
     selection.validate().map_err(CliError::Usage)?;
     let color = args.format == Format::Human
         && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty());
 
     let mut exit = EXIT_CLEAN;
     for path in &args.paths {

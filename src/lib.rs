@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
+pub mod directives;
 pub mod fix;
 pub mod lint;
 pub mod report;

@@ -2,6 +2,7 @@
 
 use crate::config::{ConfigTree, ResolvedConfig};
 use crate::diagnostic::Diagnostic;
+use crate::directives::Directives;
 use crate::rules::{self, LintContext};
 use crate::settings::Settings;
 
@@ -41,10 +42,12 @@ impl Selection {
 /// Lints a loaded tree.
 pub fn lint(tree: &ConfigTree, settings: &Settings, selection: &Selection) -> Vec<Diagnostic> {
     let config = ResolvedConfig::build(tree);
+    let directives = Directives::for_run(settings).with_loaded_modules(&config);
     let cx = LintContext {
         tree,
         config: &config,
         settings,
+        directives: &directives,
     };
     let mut out = rules::run(&cx);
     out.retain(|d| selection.allows(d.rule));

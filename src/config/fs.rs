@@ -39,7 +39,7 @@ impl FileSource for Disk {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         let meta = std::fs::metadata(path)?;
         if meta.is_dir() {
-            return Err(io::Error::new(io::ErrorKind::Other, "is a directory"));
+            return Err(io::Error::other("is a directory"));
         }
         std::fs::read(path)
     }

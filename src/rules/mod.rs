@@ -8,6 +8,7 @@ mod gw003_include_cycle;
 
 use crate::config::{ConfigTree, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::directives::Directives;
 use crate::settings::Settings;
 
 /// Whether and how a rule can fix what it finds.
@@ -48,6 +49,8 @@ pub struct LintContext<'a, 't> {
     pub tree: &'t ConfigTree,
     pub config: &'a ResolvedConfig<'t>,
     pub settings: &'a Settings,
+    /// The directives known to this run (table, user declarations, sets, target version).
+    pub directives: &'a Directives<'a>,
 }
 
 impl LintContext<'_, '_> {
