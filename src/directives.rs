@@ -605,6 +605,44 @@ impl<'a> Directives<'a> {
     }
 }
 
+/// Directives with a custom setter that still refuses a second occurrence in one block with
+/// `"x" directive is duplicate` (checked against nginx 1.22 by tests/directives_nginx_oracle.rs).
+/// The generic slots are covered by [`ValueKind::rejects_duplicates`]; array-like directives
+/// (`add_header`, `proxy_set_header`, `error_page`, `listen`, `server`, `set`, `rewrite`,
+/// `return`, `allow`, `limit_req` with different zones, ...) legitimately repeat.
+pub const CUSTOM_DUPLICATE_DIRECTIVES: &[&str] = &[
+    "alias",
+    "auth_request",
+    "expires",
+    "fastcgi_cache",
+    "fastcgi_cache_key",
+    "fastcgi_pass",
+    "grpc_pass",
+    "internal",
+    "keepalive_timeout",
+    "memcached_pass",
+    "proxy_cache",
+    "proxy_cache_key",
+    "proxy_pass",
+    "resolver",
+    "root",
+    "scgi_cache",
+    "scgi_cache_key",
+    "scgi_pass",
+    "try_files",
+    "uwsgi_cache",
+    "uwsgi_cache_key",
+    "uwsgi_pass",
+];
+
+impl DirectiveSpec {
+    /// True when nginx refuses this directive twice in one block ("is duplicate").
+    pub fn rejects_duplicates(&self) -> bool {
+        self.kind.is_some_and(ValueKind::rejects_duplicates)
+            || (self.set.is_none() && CUSTOM_DUPLICATE_DIRECTIVES.contains(&self.name.as_str()))
+    }
+}
+
 /// The `module` of directives declared in the user's settings.
 pub const USER_MODULE: &str = "settings [directives]";
 

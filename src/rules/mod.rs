@@ -5,6 +5,12 @@
 mod gw001_parse_error;
 mod gw002_include_not_found;
 mod gw003_include_cycle;
+mod gw010_unknown_directive;
+mod gw011_directive_not_allowed_here;
+mod gw012_wrong_argument_count;
+mod gw013_invalid_value;
+mod gw014_duplicate_directive;
+mod structure;
 
 use crate::config::{ConfigTree, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -83,6 +89,11 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &gw001_parse_error::ParseError,
     &gw002_include_not_found::IncludeNotFound,
     &gw003_include_cycle::IncludeCycle,
+    &gw010_unknown_directive::UnknownDirective,
+    &gw011_directive_not_allowed_here::DirectiveNotAllowedHere,
+    &gw012_wrong_argument_count::WrongArgumentCount,
+    &gw013_invalid_value::InvalidValue,
+    &gw014_duplicate_directive::DuplicateDirective,
 ];
 
 pub fn all_meta() -> impl Iterator<Item = &'static RuleMeta> {
