@@ -605,6 +605,13 @@ impl<'a> Directives<'a> {
     }
 }
 
+/// Directives that distributions backport into older nginx versions than upstream's `since`
+/// (found by tests/directives_nginx_oracle.rs against Debian's binary): GW010 names them.
+pub const DISTRO_BACKPORTS: &[(&str, &str)] = &[(
+    "max_headers",
+    "Debian 12 backports it into 1.22.1 (1.22.1-9+deb12u11, a security fix)",
+)];
+
 /// Directives with a custom setter that still refuses a second occurrence in one block with
 /// `"x" directive is duplicate` (checked against nginx 1.22 by tests/directives_nginx_oracle.rs).
 /// The generic slots are covered by [`ValueKind::rejects_duplicates`]; array-like directives

@@ -1,7 +1,7 @@
 use super::structure::{checked_nodes, resolve, Resolution};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::directives::{module_file_for, suggest, DirectiveSpec, Lookup};
+use crate::directives::{module_file_for, suggest, DirectiveSpec, Lookup, DISTRO_BACKPORTS};
 
 pub struct UnknownDirective;
 
@@ -116,10 +116,15 @@ impl Rule for UnknownDirective {
                             version_ranges(spec, specs)
                         ),
                     )
-                    .with_help(format!(
-                        "use a directive of nginx {} or check the target version",
-                        cx.directives.target
-                    ))
+                    .with_help(match DISTRO_BACKPORTS.iter().find(|(n, _)| *n == name) {
+                        Some((_, backport)) => format!(
+                            "{backport}; if your nginx is such a build, set the target version accordingly or ignore this finding"
+                        ),
+                        None => format!(
+                            "use a directive of nginx {} or check the target version",
+                            cx.directives.target
+                        ),
+                    })
                 }
                 Lookup::Known(_) | Lookup::Unknown => {
                     let candidates = cx.directives.names_in_context(node.context);

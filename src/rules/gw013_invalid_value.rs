@@ -21,8 +21,8 @@ nginx's `ngx_conf_set_*_slot` functions (src/core/ngx_conf_file.c):
 | value | accepted | nginx says |
 |---|---|---|
 | time (`proxy_read_timeout`) | `90`, `30s`, `1m30s`, `500ms`, `1h 30m`: units ms s m h d w (M y only for seconds-valued directives), largest first, no space between number and unit | `"proxy_read_timeout" directive invalid value` |
-| size (`client_max_body_size`...) | `1024`, `16k`, `8m` (no `g`) | `"x" directive invalid value` |
-| offset | `1024`, `16k`, `8m`, `1g` | `"x" directive invalid value` |
+| size (`client_body_buffer_size`, `proxy_buffer_size`...) | `1024`, `16k`, `8m` (no `g`) | `"x" directive invalid value` |
+| offset (`client_max_body_size`, `proxy_max_temp_file_size`...) | `1024`, `16k`, `8m`, `1g` | `"x" directive invalid value` |
 | on/off (`proxy_buffering`) | `on`, `off`, any case | `invalid value "yes" in "proxy_buffering" directive, it must be "on" or "off"` |
 | number (`worker_connections`...) | digits only | `"x" directive invalid number` |
 | keyword (`proxy_cache_methods`, `ssl_protocols`...) | one of the directive's words, any case | `invalid value "x"` |
@@ -42,7 +42,7 @@ a reload keeps the old configuration, a restart leaves nginx down.
 location / {
     proxy_read_timeout 5 m;
     proxy_buffering yes;
-    client_max_body_size 1g;
+    client_body_buffer_size 1g;
 }
 ```
 
@@ -51,7 +51,7 @@ location / {
 location / {
     proxy_read_timeout 5m;
     proxy_buffering on;
-    client_max_body_size 1024m;
+    client_body_buffer_size 1m;
 }
 ```
 
