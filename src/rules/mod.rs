@@ -7,6 +7,11 @@ mod gw001_parse_error;
 mod gw002_include_not_found;
 mod gw003_include_cycle;
 mod gw004_php_config_invalid;
+mod gw010_unknown_directive;
+mod gw011_directive_not_allowed_here;
+mod gw012_wrong_argument_count;
+mod gw013_invalid_value;
+mod gw014_duplicate_directive;
 mod gw101_timeout_wrong_module;
 mod gw102_connect_timeout_ineffective;
 mod gw103_timeout_masks_slow_backend;
@@ -14,9 +19,11 @@ mod gw104_backend_outlives_nginx;
 mod gw105_backend_killed_first;
 mod gw106_websocket_idle_timeout;
 mod gw107_keepalive_outlives_backend;
+mod structure;
 
 use crate::config::{ConfigTree, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::directives::Directives;
 use crate::lint::Workspace;
 use crate::settings::Settings;
 
@@ -60,6 +67,8 @@ pub struct LintContext<'a, 't> {
     pub settings: &'a Settings,
     /// The PHP side (pools, php.ini) and helpers to point into those files.
     pub ws: &'t Workspace,
+    /// The directives known to this run (table, user declarations, sets, target version).
+    pub directives: &'a Directives<'a>,
 }
 
 impl LintContext<'_, '_> {
@@ -168,6 +177,11 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &gw002_include_not_found::IncludeNotFound,
     &gw003_include_cycle::IncludeCycle,
     &gw004_php_config_invalid::PhpConfigInvalid,
+    &gw010_unknown_directive::UnknownDirective,
+    &gw011_directive_not_allowed_here::DirectiveNotAllowedHere,
+    &gw012_wrong_argument_count::WrongArgumentCount,
+    &gw013_invalid_value::InvalidValue,
+    &gw014_duplicate_directive::DuplicateDirective,
     &gw101_timeout_wrong_module::TimeoutWrongModule,
     &gw102_connect_timeout_ineffective::ConnectTimeoutIneffective,
     &gw103_timeout_masks_slow_backend::TimeoutMasksSlowBackend,
