@@ -201,7 +201,7 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
     selection.validate().map_err(CliError::Usage)?;
     let color = args.format == Format::Human
         && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty());
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
 
     let mut exit = EXIT_CLEAN;
     let default_path = args

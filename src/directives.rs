@@ -345,7 +345,7 @@ impl DirectiveSpec {
 
     /// True when nginx `version` has this directive (sets and user entries have no range).
     pub fn exists_in(&self, version: Version) -> bool {
-        self.since.map_or(true, |s| s <= version) && self.until.map_or(true, |u| version < u)
+        self.since.is_none_or(|s| s <= version) && self.until.is_none_or(|u| version < u)
     }
 
     /// "since 1.25.1", "0.7.14 until 1.25.1", "" for entries without a range.

@@ -298,7 +298,7 @@ impl Settings {
     }
 
     pub fn enabled(&self, id: &str) -> bool {
-        self.rules.get(id).map_or(true, |r| r.enabled)
+        self.rules.get(id).is_none_or(|r| r.enabled)
     }
 
     /// A rule option; rules.toml gives every option a default, so `None` means a broken build.
