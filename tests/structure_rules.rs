@@ -129,7 +129,7 @@ fn structure_fixtures_match_their_golden_reports() {
         let base = case.conf.parent().unwrap();
         common::golden(
             &case.conf.with_extension("out"),
-            &report(&tree, &found, base),
+            &report(tree, &found, base),
         );
         let own = found.iter().filter(|d| d.rule == case.rule).count();
         if case.bad {
@@ -139,11 +139,11 @@ fn structure_fixtures_match_their_golden_reports() {
                 found.is_empty(),
                 "{}: expected no finding, got:\n{}",
                 case.conf.display(),
-                report(&tree, &found, base)
+                report(tree, &found, base)
             );
         }
         if found.iter().any(|d| d.fix.is_some()) {
-            check_fixes(case, &tree, &found, &settings);
+            check_fixes(case, tree, &found, &settings);
         }
     }
 }
@@ -166,7 +166,6 @@ fn check_fixes(case: &Case, tree: &ConfigTree, found: &[Diagnostic], settings: &
     let fixed_path = dir.path().join(case.conf.file_name().unwrap());
     std::fs::write(&fixed_path, &fixed).unwrap();
     let ws2 = Workspace::nginx_only(load_path(&fixed_path).unwrap());
-    let tree2 = &ws2.tree;
     let found2 = structure_findings(&ws2, settings);
     assert!(
         found2.iter().all(|d| d.fix.is_none()),
