@@ -106,7 +106,7 @@ pub fn lint(ws: &Workspace, settings: &Settings, selection: &Selection) -> Vec<D
         ws,
         directives: &directives,
     };
-    let mut out = rules::run(&cx);
+    let mut out = rules::run(&cx, |meta| selection.allows(meta.id));
     out.retain(|d| selection.allows(d.rule));
     out
 }

@@ -51,11 +51,13 @@ impl SourceFile {
 #[derive(Debug, Default)]
 pub struct SourceMap {
     files: Vec<SourceFile>,
+    by_path: std::collections::HashMap<PathBuf, FileId>,
 }
 
 impl SourceMap {
     pub fn add(&mut self, file: SourceFile) -> FileId {
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
+        self.by_path.entry(file.path.clone()).or_insert(id);
         self.files.push(file);
         id
     }
@@ -65,11 +67,7 @@ impl SourceMap {
     }
 
     pub fn find(&self, path: &Path) -> Option<FileId> {
-        self.files
-            .iter()
-            .position(|f| f.path == path)
-            .and_then(|i| u32::try_from(i).ok())
-            .map(FileId)
+        self.by_path.get(path).copied()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {

@@ -97,6 +97,7 @@ pub fn load_path(path: &Path) -> Result<ConfigTree, LoadError> {
         },
         display_prefix: given_dir,
         remap_root: Some(prefix),
+        resolved: Default::default(),
     };
     let root = loader.add_file(abs_main, text);
     loader.tree.root = root;
@@ -120,6 +121,7 @@ pub fn load_single(path: &Path) -> Result<ConfigTree, LoadError> {
         },
         display_prefix: path.parent().map(Path::to_path_buf).unwrap_or_default(),
         remap_root: None,
+        resolved: Default::default(),
     };
     let root = loader.add_file(abs, text);
     loader.tree.root = root;
@@ -152,6 +154,7 @@ pub fn load_dump(input: &[u8]) -> Result<ConfigTree, LoadError> {
         },
         display_prefix: prefix,
         remap_root: None,
+        resolved: Default::default(),
     };
     let root = loader.add_file(main_path, first.text.clone());
     loader.tree.root = root;
@@ -168,6 +171,9 @@ struct Loader<'f> {
     /// When checking a copy of a config tree outside its real location, absolute include paths
     /// (`/etc/nginx/conf.d/*.conf`) are looked up under this directory first.
     remap_root: Option<PathBuf>,
+    /// Include arguments already resolved: the result depends only on the argument (paths are
+    /// relative to the prefix), and a snippet is often included from thousands of places.
+    resolved: std::collections::HashMap<String, Result<Vec<PathBuf>, LoadProblemKind>>,
 }
 
 impl Loader<'_> {
@@ -230,49 +236,58 @@ impl Loader<'_> {
         }
     }
 
-    /// The files an include argument names, in the order nginx reads them.
+    /// The files an include argument names, in the order nginx reads them; a problem is
+    /// recorded at this include when the argument names nothing readable.
     fn resolve_include(
         &mut self,
         file: FileId,
         span: crate::syntax::Span,
         arg: &str,
     ) -> Vec<PathBuf> {
+        let result = match self.resolved.get(arg) {
+            Some(r) => r.clone(),
+            None => {
+                let r = self.resolve_uncached(arg);
+                self.resolved.insert(arg.to_owned(), r.clone());
+                r
+            }
+        };
+        match result {
+            Ok(paths) => paths,
+            Err(kind) => {
+                self.tree.problems.push(LoadProblem { file, span, kind });
+                Vec::new()
+            }
+        }
+    }
+
+    fn resolve_uncached(&self, arg: &str) -> Result<Vec<PathBuf>, LoadProblemKind> {
         let full = normalize(&self.tree.prefix.join(arg));
         let candidates = self.remapped(&full);
         if is_glob(arg) {
             for candidate in candidates.iter().chain(std::iter::once(&full)) {
                 match self.fs.glob(candidate) {
-                    Ok(found) if !found.is_empty() => return found,
+                    Ok(found) if !found.is_empty() => return Ok(found),
                     _ => {}
                 }
             }
             // nginx: a glob matching nothing is not an error.
-            return Vec::new();
+            return Ok(Vec::new());
         }
         for candidate in candidates.iter().chain(std::iter::once(&full)) {
             if self.fs.is_file(candidate) {
-                return vec![candidate.clone()];
+                return Ok(vec![candidate.clone()]);
             }
         }
         if self.fs.is_dir(&full) {
-            self.tree.problems.push(LoadProblem {
-                file,
-                span,
-                kind: LoadProblemKind::IncludeUnreadable {
-                    path: self.display(&full),
-                    reason: "is a directory".to_owned(),
-                },
-            });
-            return Vec::new();
-        }
-        self.tree.problems.push(LoadProblem {
-            file,
-            span,
-            kind: LoadProblemKind::IncludeNotFound {
+            return Err(LoadProblemKind::IncludeUnreadable {
                 path: self.display(&full),
-            },
-        });
-        Vec::new()
+                reason: "is a directory".to_owned(),
+            });
+        }
+        Err(LoadProblemKind::IncludeNotFound {
+            path: self.display(&full),
+        })
     }
 
     /// For an absolute path outside the checked tree, the same path re-rooted under the tree:

@@ -211,12 +211,12 @@ pub fn selector_matches(selector: &str, meta: &RuleMeta) -> bool {
             .is_some_and(|p| p.eq_ignore_ascii_case(sel))
 }
 
-/// Runs every enabled rule.
-pub fn run(cx: &LintContext<'_, '_>) -> Vec<Diagnostic> {
+/// Runs every rule enabled in settings and accepted by `wanted` (the user's selection).
+pub fn run(cx: &LintContext<'_, '_>, wanted: impl Fn(&RuleMeta) -> bool) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for rule in REGISTRY {
         let meta = rule.meta();
-        if !cx.settings.enabled(meta.id) {
+        if !cx.settings.enabled(meta.id) || !wanted(meta) {
             continue;
         }
         // Structure rules always run; the others need every file to parse.

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take, take_till, take_while, take_while1};
 use nom::combinator::recognize;
-use nom::multi::{many0_count, many1_count};
+use nom::multi::many0_count;
 use nom::sequence::preceded;
 use nom::{IResult, Parser};
 
@@ -47,14 +47,57 @@ fn dollar(i: &[u8]) -> IResult<&[u8], &[u8]> {
 /// An unquoted token, as written. Stops before whitespace, `;`, or a `{` not right after `$`.
 /// A backslash as the very last byte of the input is left unconsumed (nginx: unexpected end of
 /// file).
+#[cfg(test)]
 pub(super) fn unquoted(i: &[u8]) -> IResult<&[u8], &[u8]> {
-    recognize(many1_count(alt((
-        take_while1(|b| !unquoted_special(b)),
-        escape,
-        dollar,
-    ))))
-    .parse(i)
+    unquoted_escaped(i).map(|(rest, (raw, _))| (rest, raw))
 }
+
+/// [`unquoted`], also telling whether the token holds a backslash (only then does its value
+/// differ from its bytes).
+pub(super) fn unquoted_escaped(i: &[u8]) -> IResult<&[u8], (&[u8], bool)> {
+    // Hot path of the whole parser: one table lookup per byte for the ordinary run, the
+    // combinators only when a backslash or `$` needs a decision.
+    let mut pos = 0;
+    let mut escaped = false;
+    loop {
+        pos += i[pos..]
+            .iter()
+            .position(|&b| SPECIAL[usize::from(b)])
+            .unwrap_or(i.len() - pos);
+        match i.get(pos) {
+            Some(b'\\') => match escape(&i[pos..]) {
+                Ok((rest, _)) => {
+                    pos = i.len() - rest.len();
+                    escaped = true;
+                }
+                Err(_) => break,
+            },
+            Some(b'$') => match dollar(&i[pos..]) {
+                Ok((rest, _)) => pos = i.len() - rest.len(),
+                Err(_) => break,
+            },
+            _ => break,
+        }
+    }
+    if pos == 0 {
+        return Err(nom::Err::Error(nom::error::Error::new(
+            i,
+            nom::error::ErrorKind::TakeWhile1,
+        )));
+    }
+    Ok((&i[pos..], (&i[..pos], escaped)))
+}
+
+/// [`unquoted_special`] as a table.
+static SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = unquoted_special(b as u8);
+        b += 1;
+    }
+    t
+};
 
 /// The body of a quoted token up to (not including) the closing `quote`.
 pub(super) fn quoted_body(quote: u8) -> impl FnMut(&[u8]) -> IResult<&[u8], &[u8]> {

@@ -4,7 +4,7 @@
 use compact_str::CompactString;
 
 use super::ast::{Ast, Block, BlockKind, Comment, Directive, Node, Quote, Word};
-use super::lexer::{comment, is_space, quoted_body, unescape, unquoted, whitespace};
+use super::lexer::{comment, is_space, quoted_body, unescape, unquoted_escaped, whitespace};
 use super::Span;
 
 /// nginx reads a config through a 4096-byte buffer (`NGX_CONF_BUFFER`); a token that does not fit
@@ -84,16 +84,51 @@ impl ParseError {
     }
 }
 
-/// A directive being read: its words so far.
+/// A directive being read: its words so far. The buffers are reused from one directive to the
+/// next, so reading a directive allocates only its final argument list.
 #[derive(Default)]
 struct Pending {
     words: Vec<Word>,
     comments: Vec<Comment>,
 }
 
+impl Pending {
+    /// The directive read so far, with exact-size vectors; the buffers stay for reuse.
+    fn take(&mut self, semicolon: Option<Span>) -> Directive {
+        // The buffer becomes the argument list (name removed); a fresh one takes its place.
+        let mut args = std::mem::replace(&mut self.words, Vec::with_capacity(4));
+        let name = if args.is_empty() {
+            Word {
+                span: Span::default(),
+                value: CompactString::default(),
+                quote: Quote::None,
+            }
+        } else {
+            args.remove(0)
+        };
+        let inner_comments = if self.comments.is_empty() {
+            Vec::new()
+        } else {
+            std::mem::take(&mut self.comments)
+        };
+        let end = match semicolon {
+            Some(s) => s.end,
+            None => args.last().map_or(name.span.end, |a| a.span.end),
+        };
+        Directive {
+            span: Span::new(name.span.start, end),
+            name,
+            args,
+            inner_comments,
+            semicolon,
+            block: None,
+        }
+    }
+}
+
 /// An open block and the directive that owns it.
 struct Frame {
-    head: Pending,
+    head: Directive,
     kind: BlockKind,
     open: Span,
     items: Vec<Node>,
@@ -156,12 +191,8 @@ impl<'a> Parser<'a> {
                     if pending.words.is_empty() {
                         return Err(self.err(ParseErrorKind::Unexpected(b';'), at));
                     }
-                    let head = std::mem::take(&mut pending);
-                    items.push(Node::Directive(finish(
-                        head,
-                        Some(Span::new(at, at + 1)),
-                        None,
-                    )));
+                    let d = pending.take(Some(Span::new(at, at + 1)));
+                    items.push(Node::Directive(d));
                 }
                 b'{' => {
                     self.pos += 1;
@@ -169,8 +200,8 @@ impl<'a> Parser<'a> {
                         return Err(self.err(ParseErrorKind::Unexpected(b'{'), at));
                     }
                     let open = Span::new(at, at + 1);
-                    let head = std::mem::take(&mut pending);
-                    let name = head.words[0].as_str();
+                    let head = pending.take(None);
+                    let name = head.name();
                     if name.ends_with("_by_lua_block") {
                         let (raw, close) = self.lua_block()?;
                         let block = Block {
@@ -180,7 +211,7 @@ impl<'a> Parser<'a> {
                             items: Vec::new(),
                             raw: Some(raw),
                         };
-                        items.push(Node::Directive(finish(head, None, Some(block))));
+                        items.push(Node::Directive(with_block(head, block)));
                         continue;
                     }
                     if stack.len() >= MAX_DEPTH {
@@ -215,7 +246,7 @@ impl<'a> Parser<'a> {
                         raw: None,
                     };
                     kind = frame.kind;
-                    items.push(Node::Directive(finish(frame.head, None, Some(block))));
+                    items.push(Node::Directive(with_block(frame.head, block)));
                 }
                 b'"' | b'\'' => {
                     let w = self.quoted(b)?;
@@ -247,7 +278,7 @@ impl<'a> Parser<'a> {
 
     fn unquoted(&mut self) -> Result<Word, ParseError> {
         let start = self.pos;
-        let Ok((rest, raw)) = unquoted(self.rest()) else {
+        let Ok((rest, (raw, escaped))) = unquoted_escaped(self.rest()) else {
             // Only a lone backslash at the very end of the input gets here.
             return Err(self.err(ParseErrorKind::EofInDirective, self.src.len()));
         };
@@ -263,7 +294,11 @@ impl<'a> Parser<'a> {
         }
         Ok(Word {
             span: Span::new(start, self.pos),
-            value: CompactString::from_utf8_lossy(&unescape(raw)),
+            value: if escaped {
+                text(&unescape(raw))
+            } else {
+                text(raw)
+            },
             quote: Quote::None,
         })
     }
@@ -290,7 +325,7 @@ impl<'a> Parser<'a> {
         }
         Ok(Word {
             span: Span::new(start, self.pos),
-            value: CompactString::from_utf8_lossy(&unescape(body)),
+            value: text(&unescape(body)),
             quote: if q == b'"' {
                 Quote::Double
             } else {
@@ -387,26 +422,17 @@ fn long_bracket_end(src: &[u8], i: usize) -> Option<usize> {
     Some(src.len())
 }
 
-fn finish(head: Pending, semicolon: Option<Span>, block: Option<Block>) -> Directive {
-    let mut words = head.words.into_iter();
-    // `finish` is only called with at least one word (checked by the callers).
-    let name = words.next().unwrap_or_else(|| Word {
-        span: Span::default(),
-        value: CompactString::default(),
-        quote: Quote::None,
-    });
-    let args: Vec<Word> = words.collect();
-    let end = match (&semicolon, &block) {
-        (Some(s), _) => s.end,
-        (None, Some(b)) => b.close.end,
-        (None, None) => args.last().map_or(name.span.end, |a| a.span.end),
-    };
-    Directive {
-        span: Span::new(name.span.start, end),
-        name,
-        args,
-        inner_comments: head.comments,
-        semicolon,
-        block: block.map(Box::new),
+/// A token's bytes as text: borrowed UTF-8 is the common case; invalid bytes become U+FFFD.
+fn text(bytes: &[u8]) -> CompactString {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => CompactString::new(s),
+        Err(_) => CompactString::from_utf8_lossy(bytes),
     }
+}
+
+/// Attaches a block to a directive head and extends its span to the closing brace.
+fn with_block(mut head: Directive, block: Block) -> Directive {
+    head.span.end = block.close.end;
+    head.block = Some(Box::new(block));
+    head
 }
