@@ -244,6 +244,79 @@ fn set_port(addr: &mut Address, port: &str) {
     }
 }
 
+/// True when a connection to `addr` reaches a php-fpm pool listening on `listen`.
+///
+/// A bare port, `0.0.0.0:P`, `[::]:P` accept every address (php-fpm's IPv6 wildcard socket also
+/// takes IPv4-mapped connections); otherwise hosts must agree, where `localhost` and the
+/// loopback addresses count as one host (php-fpm binds the first address of a name).
+pub fn listen_matches(listen: &crate::backends::Listen, addr: &Address) -> bool {
+    use crate::backends::Listen;
+    match (listen, &addr.host) {
+        (Listen::Unix(path), Host::Unix(p)) => path.as_os_str() == p.as_str(),
+        (Listen::Unix(_), _) | (_, Host::Unix(_)) => false,
+        (Listen::Tcp { host, port }, _) => {
+            if addr.effective_port() != Some(*port) {
+                return false;
+            }
+            if listen.is_any_address() {
+                return true;
+            }
+            let Some(host) = host else { return true };
+            let other = parse_host_port(host, false);
+            same_host(&other.host, &addr.host)
+        }
+    }
+}
+
+/// True when two addresses name the same endpoint (host and port; unix paths by equality).
+pub fn same_endpoint(a: &Address, b: &Address) -> bool {
+    match (&a.host, &b.host) {
+        (Host::Unix(x), Host::Unix(y)) => x == y,
+        (Host::Unix(_), _) | (_, Host::Unix(_)) => false,
+        _ => a.effective_port() == b.effective_port() && same_host(&a.host, &b.host),
+    }
+}
+
+/// Hosts compared as a connection sees them: loopback addresses and `localhost` are one host
+/// (a wildcard listener answers on all of them).
+fn same_host(a: &Host, b: &Host) -> bool {
+    let loopback = |h: &Host| match h {
+        Host::Ipv4(ip) => ip.is_loopback(),
+        Host::Ipv6(ip) => ip.is_loopback(),
+        Host::Name(n) => n.eq_ignore_ascii_case("localhost"),
+        _ => false,
+    };
+    match (a, b) {
+        (Host::Name(x), Host::Name(y)) => x.eq_ignore_ascii_case(y),
+        _ if loopback(a) && loopback(b) => true,
+        _ => a == b,
+    }
+}
+
+/// Levenshtein distance in characters: how far a written address is from an existing one
+/// (`/run/php/php7.4-fpm.sock` is 2 edits from `/run/php/php8.2-fpm.sock`).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// The candidate nearest to `target` by [`edit_distance`], the first one on ties.
+pub fn nearest<'a>(target: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .min_by_key(|c| edit_distance(target, c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,5 +362,56 @@ mod tests {
             parse_pass("fastcgi_pass", "127.0.0.1:99999").host,
             Host::Invalid(_)
         ));
+    }
+
+    #[test]
+    fn matches_pool_listens() {
+        use crate::backends::Listen;
+        let tcp = |h: Option<&str>, port| Listen::Tcp {
+            host: h.map(str::to_owned),
+            port,
+        };
+        let a = parse_pass("fastcgi_pass", "127.0.0.1:9000");
+        assert!(listen_matches(&tcp(None, 9000), &a));
+        assert!(listen_matches(&tcp(Some("::"), 9000), &a));
+        assert!(listen_matches(&tcp(Some("localhost"), 9000), &a));
+        assert!(listen_matches(&tcp(Some("127.0.0.1"), 9000), &a));
+        assert!(!listen_matches(&tcp(Some("127.0.0.1"), 9001), &a));
+        assert!(!listen_matches(&tcp(Some("10.0.0.1"), 9000), &a));
+        let u = parse_pass("fastcgi_pass", "unix:/run/php/php8.2-fpm.sock");
+        assert!(listen_matches(
+            &Listen::Unix("/run/php/php8.2-fpm.sock".into()),
+            &u
+        ));
+        assert!(!listen_matches(
+            &Listen::Unix("/run/php/php7.4-fpm.sock".into()),
+            &u
+        ));
+        assert!(!listen_matches(&tcp(None, 9000), &u));
+        assert!(same_endpoint(
+            &parse_host_port("localhost:3000", false),
+            &parse_pass("proxy_pass", "http://127.0.0.1:3000/")
+        ));
+        assert!(!same_endpoint(
+            &parse_host_port("127.0.0.1:3001", false),
+            &parse_pass("proxy_pass", "http://127.0.0.1:3000/")
+        ));
+    }
+
+    #[test]
+    fn distances() {
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(
+            edit_distance("/run/php/php7.4-fpm.sock", "/run/php/php8.2-fpm.sock"),
+            2
+        );
+        assert_eq!(
+            nearest(
+                "/run/php/php7.4-fpm.sock",
+                ["/run/php/app.sock", "/run/php/php8.2-fpm.sock"]
+            ),
+            Some("/run/php/php8.2-fpm.sock")
+        );
     }
 }

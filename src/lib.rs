@@ -13,4 +13,5 @@ pub mod rules;
 pub mod settings;
 pub mod source;
 pub mod syntax;
+pub mod system;
 pub mod values;
