@@ -8,6 +8,7 @@ pub mod diagnose;
 pub mod diagnostic;
 pub mod fix;
 pub mod lint;
+pub mod probe;
 pub mod report;
 pub mod rules;
 pub mod settings;
