@@ -582,3 +582,31 @@ fn scenario_i_no_live_upstreams() {
             .contains("server 127.0.0.1:1825"));
     }
 }
+
+#[test]
+fn variable_host_without_resolver() {
+    let mut lab = Lab::new("r");
+    lab.nginx_conf(18208, "", "    upstream pool { server 127.0.0.1:18255; }");
+    let conf = std::fs::read_to_string(lab.path().join("nginx.conf"))
+        .unwrap()
+        .replace(
+            "@LOCATIONS@",
+            "        location / {\n            set $backend api.internal:8080;\n            proxy_pass http://$backend;\n        }\n        location /static/ {\n            proxy_pass http://api.internal$request_uri;\n        }\n        location /up/ {\n            proxy_pass http://pool$request_uri;\n        }",
+        );
+    lab.write("nginx.conf", &conf);
+    lab.start_nginx(18208);
+    assert_eq!(http_get(18208, "/"), 502);
+    assert_eq!(http_get(18208, "/static/x"), 502);
+    let log = lab.error_log();
+    assert_eq!(
+        log.matches("no resolver defined to resolve api.internal")
+            .count(),
+        2,
+        "{log}"
+    );
+    let found = of_rule(&lab.gwlint(&["--config", "/dev/null"]), "GW204");
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(found
+        .iter()
+        .all(|m| m.contains("no resolver defined to resolve api.internal")));
+}

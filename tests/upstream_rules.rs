@@ -191,3 +191,59 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// `nginx -t` agrees: GW205/GW206 bad cases are refused with the message the rule quotes, good
+/// cases pass, and the files written by the GW207/GW401/GW402 fixes pass too.
+#[test]
+fn nginx_agrees_with_rules_and_fixes() {
+    let refused = [
+        (
+            "GW205",
+            "cannot have URI part in location given by regular expression",
+        ),
+        ("GW206", "no servers in upstream \"standby\""),
+        ("GW208", "host not found in upstream \"bakend\""),
+    ];
+    for (rule, message) in refused {
+        for (_, case) in cases("bad").into_iter().filter(|(r, _)| r == rule) {
+            let got = common::nginx_test(&case.join("nginx.conf"));
+            assert!(
+                got.as_ref().is_some_and(|(m, _)| m.contains(message)),
+                "{}: nginx -t said {got:?}",
+                case.display()
+            );
+        }
+    }
+    for rule in ["GW205", "GW206", "GW207", "GW401", "GW402"] {
+        for (_, case) in cases("good").into_iter().filter(|(r, _)| r == rule) {
+            let got = common::nginx_test(&case.join("nginx.conf"));
+            assert_eq!(got, None, "{}", case.display());
+        }
+    }
+    for rule in ["GW207", "GW401", "GW402"] {
+        for (_, case) in cases("bad").into_iter().filter(|(r, _)| r == rule) {
+            let r = run(rule, &case);
+            let edits: Vec<&Edit> = r
+                .diagnostics
+                .iter()
+                .filter_map(|d| d.fix.as_ref())
+                .flat_map(|f| f.edits.iter())
+                .collect();
+            let fixed = apply(&r.ws.tree.sources, &edits);
+            let tmp = tempfile::tempdir().unwrap();
+            copy_dir(&case, tmp.path());
+            for (file, text) in &fixed {
+                let rel =
+                    r.ws.tree
+                        .sources
+                        .get(*file)
+                        .path
+                        .strip_prefix(&case)
+                        .unwrap();
+                std::fs::write(tmp.path().join(rel), text).unwrap();
+            }
+            let got = common::nginx_test(&tmp.path().join("nginx.conf"));
+            assert_eq!(got, None, "{}: fixed config refused", case.display());
+        }
+    }
+}

@@ -61,12 +61,18 @@ impl Rule for LocalhostUpstream {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let resolved = crate::system::hosts_addresses(cx.ws.sysroot.as_deref(), "localhost");
-        let resolves_to = match &resolved {
-            Some(ips) if !ips.is_empty() => {
+        let resolves_to = match resolved.as_deref() {
+            Some(ips) if ips.len() > 1 => {
                 let list: Vec<String> = ips.iter().map(ToString::to_string).collect();
-                format!("/etc/hosts maps it to {}", list.join(" and "))
+                format!(
+                    "/etc/hosts maps it to {}, and nginx makes one peer per address",
+                    list.join(" and ")
+                )
             }
-            _ => "Debian/Ubuntu's /etc/hosts maps it to 127.0.0.1 and ::1".to_owned(),
+            Some([ip]) => format!(
+                "/etc/hosts here maps it to {ip} only, but Debian/Ubuntu's default maps it to 127.0.0.1 and ::1, where nginx makes two peers"
+            ),
+            _ => "Debian/Ubuntu's /etc/hosts maps it to 127.0.0.1 and ::1, and nginx makes one peer per address".to_owned(),
         };
         for named in cx.config.named_addresses() {
             let Host::Name(name) = &named.address.host else {
@@ -92,7 +98,7 @@ impl Rule for LocalhostUpstream {
                     node.file,
                     word.span,
                     format!(
-                        "`localhost` in {what}: {resolves_to}; nginx makes one peer per address, and an application listening on only one of them refuses the other: 502 \"connect() failed (111: Connection refused)\""
+                        "`localhost` in {what}: {resolves_to}; an application listening on only one of them refuses the other: 502 \"connect() failed (111: Connection refused)\""
                     ),
                 )
                 .with_help("use the address the application listens on, e.g. 127.0.0.1");

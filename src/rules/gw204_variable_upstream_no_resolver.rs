@@ -98,16 +98,26 @@ impl Rule for VariableUpstreamNoResolver {
             let mut needs_dns: Vec<String> = Vec::new();
             let mut unknown: Vec<String> = Vec::new();
             for v in &variants {
+                if let Some(cut) = v.find(UNKNOWN) {
+                    // A variable glued to a complete IP address or upstream name
+                    // (`http://backend$route`) starts the URI: nothing to resolve.
+                    let head = parse_pass(node.name(), &v[..cut]);
+                    let complete = match &head.host {
+                        Host::Ipv4(_) | Host::Ipv6(_) | Host::Unix(_) => true,
+                        Host::Name(n) => config.upstream_block(n).is_some(),
+                        _ => false,
+                    };
+                    if !complete {
+                        unknown.push(unknown_names(v));
+                    }
+                    continue;
+                }
                 let addr = parse_pass(node.name(), v);
                 match &addr.host {
-                    Host::Ipv4(_) | Host::Ipv6(_) | Host::Unix(_) => {}
-                    Host::Name(n) if n.contains(UNKNOWN) => unknown.push(unknown_names(n)),
-                    Host::Name(n) if config.upstream_block(n).is_some() => {}
-                    Host::Name(n) => needs_dns.push(n.clone()),
-                    Host::Variable(t) | Host::Invalid(t) if v.contains(UNKNOWN) => {
-                        unknown.push(unknown_names(t).if_empty(v));
+                    Host::Name(n) if config.upstream_block(n).is_none() => {
+                        needs_dns.push(n.clone());
                     }
-                    Host::Variable(_) | Host::Invalid(_) => {}
+                    _ => {}
                 }
             }
             needs_dns.sort();
@@ -137,20 +147,6 @@ impl Rule for VariableUpstreamNoResolver {
                 d = d.with_label(n.file, n.directive.head_span(), "value set here");
             }
             out.push(d);
-        }
-    }
-}
-
-trait IfEmpty {
-    fn if_empty(self, other: &str) -> String;
-}
-
-impl IfEmpty for String {
-    fn if_empty(self, other: &str) -> String {
-        if self.is_empty() {
-            other.replace(UNKNOWN, "")
-        } else {
-            self
         }
     }
 }
