@@ -247,3 +247,30 @@ fn nginx_agrees_with_rules_and_fixes() {
         }
     }
 }
+
+/// GW207 and GW402 both add `proxy_http_version 1.1;` to a WebSocket location behind a
+/// keep-alive upstream: they must make the identical edit, so a fixer applies it once (or
+/// treats the pair as overlapping and takes the second in the next pass) and never writes the
+/// directive twice, which nginx would refuse as a duplicate.
+#[test]
+fn gw207_and_gw402_add_the_http_version_with_one_identical_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("nginx.conf"),
+        "events {}\nhttp {\n    map $http_upgrade $connection_upgrade {\n        default upgrade;\n        ''      \"\";\n    }\n    upstream app {\n        server 127.0.0.1:3000;\n        keepalive 8;\n    }\n    server {\n        listen 8080;\n        location /ws/ {\n            proxy_pass http://app;\n            proxy_set_header Upgrade $http_upgrade;\n            proxy_set_header Connection $connection_upgrade;\n        }\n    }\n}\n",
+    )
+    .unwrap();
+    let a = run("GW207", dir.path());
+    let b = run("GW402", dir.path());
+    let edits = |r: &Run| -> Vec<Edit> {
+        r.diagnostics
+            .iter()
+            .filter_map(|d| d.fix.as_ref())
+            .flat_map(|f| f.edits.clone())
+            .collect()
+    };
+    let (ea, eb) = (edits(&a), edits(&b));
+    assert_eq!(ea.len(), 1, "{ea:#?}");
+    assert_eq!(ea, eb);
+    assert_eq!(ea[0].content, "            proxy_http_version 1.1;\n");
+}
