@@ -106,6 +106,71 @@ impl Address {
     }
 }
 
+impl Address {
+    /// True when nginx connecting to this address reaches something listening on `listen`
+    /// (a php-fpm pool): the same unix path, or the same port on a matching host (a pool
+    /// listening on every address accepts 127.0.0.1, localhost and any name).
+    pub fn matches_listen(&self, listen: &crate::backends::Listen) -> bool {
+        use crate::backends::Listen;
+        match (listen, &self.host) {
+            (Listen::Unix(path), Host::Unix(p)) => path.as_os_str() == p.as_str(),
+            (Listen::Tcp { host, port }, _) => {
+                if self.effective_port() != Some(*port) {
+                    return false;
+                }
+                if listen.is_any_address() {
+                    return !matches!(
+                        self.host,
+                        Host::Unix(_) | Host::Variable(_) | Host::Invalid(_)
+                    );
+                }
+                let Some(h) = host else { return false };
+                self.same_host(h)
+            }
+            _ => false,
+        }
+    }
+
+    /// True when `other` names the same peer (same host and port, or same unix path).
+    pub fn same_peer(&self, other: &Address) -> bool {
+        match (&self.host, &other.host) {
+            (Host::Unix(a), Host::Unix(b)) => a == b,
+            (_, Host::Unix(_)) | (Host::Unix(_), _) => false,
+            _ => {
+                self.effective_port() == other.effective_port()
+                    && other.same_host(&match &self.host {
+                        Host::Ipv4(ip) => ip.to_string(),
+                        Host::Ipv6(ip) => ip.to_string(),
+                        Host::Name(n) | Host::Variable(n) | Host::Invalid(n) => n.clone(),
+                        Host::Unix(p) => p.clone(),
+                    })
+            }
+        }
+    }
+
+    /// Host equality where `localhost`, 127.0.0.1 and ::1 count as the same loopback host.
+    fn same_host(&self, text: &str) -> bool {
+        let text = text.trim_start_matches('[').trim_end_matches(']');
+        let loopback = |t: &str| {
+            t.eq_ignore_ascii_case("localhost")
+                || t.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        };
+        match &self.host {
+            Host::Ipv4(ip) => {
+                text.parse::<Ipv4Addr>().is_ok_and(|t| t == *ip)
+                    || (ip.is_loopback() && loopback(text))
+            }
+            Host::Ipv6(ip) => {
+                text.parse::<Ipv6Addr>().is_ok_and(|t| t == *ip)
+                    || (ip.is_loopback() && loopback(text))
+            }
+            Host::Name(n) => n.eq_ignore_ascii_case(text) || (loopback(n) && loopback(text)),
+            _ => false,
+        }
+    }
+}
+
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.scheme != Scheme::None {
@@ -244,55 +309,6 @@ fn set_port(addr: &mut Address, port: &str) {
     }
 }
 
-/// True when a connection to `addr` reaches a php-fpm pool listening on `listen`.
-///
-/// A bare port, `0.0.0.0:P`, `[::]:P` accept every address (php-fpm's IPv6 wildcard socket also
-/// takes IPv4-mapped connections); otherwise hosts must agree, where `localhost` and the
-/// loopback addresses count as one host (php-fpm binds the first address of a name).
-pub fn listen_matches(listen: &crate::backends::Listen, addr: &Address) -> bool {
-    use crate::backends::Listen;
-    match (listen, &addr.host) {
-        (Listen::Unix(path), Host::Unix(p)) => path.as_os_str() == p.as_str(),
-        (Listen::Unix(_), _) | (_, Host::Unix(_)) => false,
-        (Listen::Tcp { host, port }, _) => {
-            if addr.effective_port() != Some(*port) {
-                return false;
-            }
-            if listen.is_any_address() {
-                return true;
-            }
-            let Some(host) = host else { return true };
-            let other = parse_host_port(host, false);
-            same_host(&other.host, &addr.host)
-        }
-    }
-}
-
-/// True when two addresses name the same endpoint (host and port; unix paths by equality).
-pub fn same_endpoint(a: &Address, b: &Address) -> bool {
-    match (&a.host, &b.host) {
-        (Host::Unix(x), Host::Unix(y)) => x == y,
-        (Host::Unix(_), _) | (_, Host::Unix(_)) => false,
-        _ => a.effective_port() == b.effective_port() && same_host(&a.host, &b.host),
-    }
-}
-
-/// Hosts compared as a connection sees them: loopback addresses and `localhost` are one host
-/// (a wildcard listener answers on all of them).
-fn same_host(a: &Host, b: &Host) -> bool {
-    let loopback = |h: &Host| match h {
-        Host::Ipv4(ip) => ip.is_loopback(),
-        Host::Ipv6(ip) => ip.is_loopback(),
-        Host::Name(n) => n.eq_ignore_ascii_case("localhost"),
-        _ => false,
-    };
-    match (a, b) {
-        (Host::Name(x), Host::Name(y)) => x.eq_ignore_ascii_case(y),
-        _ if loopback(a) && loopback(b) => true,
-        _ => a == b,
-    }
-}
-
 /// Levenshtein distance in characters: how far a written address is from an existing one
 /// (`/run/php/php7.4-fpm.sock` is 2 edits from `/run/php/php8.2-fpm.sock`).
 pub fn edit_distance(a: &str, b: &str) -> usize {
@@ -348,6 +364,34 @@ mod tests {
     }
 
     #[test]
+    fn matching_pools_and_peers() {
+        use crate::backends::Listen;
+        let sock = parse_pass("fastcgi_pass", "unix:/run/php/php8.2-fpm.sock");
+        assert!(sock.matches_listen(&Listen::Unix("/run/php/php8.2-fpm.sock".into())));
+        assert!(!sock.matches_listen(&Listen::Unix("/run/php/php7.4-fpm.sock".into())));
+        let tcp = parse_pass("fastcgi_pass", "127.0.0.1:9000");
+        assert!(tcp.matches_listen(&Listen::Tcp {
+            host: None,
+            port: 9000
+        }));
+        assert!(tcp.matches_listen(&Listen::Tcp {
+            host: Some("localhost".into()),
+            port: 9000
+        }));
+        assert!(!tcp.matches_listen(&Listen::Tcp {
+            host: Some("10.0.0.1".into()),
+            port: 9000
+        }));
+        assert!(!tcp.matches_listen(&Listen::Tcp {
+            host: None,
+            port: 9001
+        }));
+        let a = parse_host_port("localhost:3000", false);
+        let b = parse_pass("proxy_pass", "http://127.0.0.1:3000/");
+        assert!(a.same_peer(&b) && b.same_peer(&a));
+    }
+
+    #[test]
     fn fastcgi_and_grpc_forms() {
         let a = parse_pass("fastcgi_pass", "unix:/run/php/php8.2-fpm.sock");
         assert_eq!(a.unix_path(), Some("/run/php/php8.2-fpm.sock"));
@@ -372,30 +416,20 @@ mod tests {
             port,
         };
         let a = parse_pass("fastcgi_pass", "127.0.0.1:9000");
-        assert!(listen_matches(&tcp(None, 9000), &a));
-        assert!(listen_matches(&tcp(Some("::"), 9000), &a));
-        assert!(listen_matches(&tcp(Some("localhost"), 9000), &a));
-        assert!(listen_matches(&tcp(Some("127.0.0.1"), 9000), &a));
-        assert!(!listen_matches(&tcp(Some("127.0.0.1"), 9001), &a));
-        assert!(!listen_matches(&tcp(Some("10.0.0.1"), 9000), &a));
+        assert!(a.matches_listen(&tcp(None, 9000)));
+        assert!(a.matches_listen(&tcp(Some("::"), 9000)));
+        assert!(a.matches_listen(&tcp(Some("localhost"), 9000)));
+        assert!(a.matches_listen(&tcp(Some("127.0.0.1"), 9000)));
+        assert!(!a.matches_listen(&tcp(Some("127.0.0.1"), 9001)));
+        assert!(!a.matches_listen(&tcp(Some("10.0.0.1"), 9000)));
         let u = parse_pass("fastcgi_pass", "unix:/run/php/php8.2-fpm.sock");
-        assert!(listen_matches(
-            &Listen::Unix("/run/php/php8.2-fpm.sock".into()),
-            &u
-        ));
-        assert!(!listen_matches(
-            &Listen::Unix("/run/php/php7.4-fpm.sock".into()),
-            &u
-        ));
-        assert!(!listen_matches(&tcp(None, 9000), &u));
-        assert!(same_endpoint(
-            &parse_host_port("localhost:3000", false),
-            &parse_pass("proxy_pass", "http://127.0.0.1:3000/")
-        ));
-        assert!(!same_endpoint(
-            &parse_host_port("127.0.0.1:3001", false),
-            &parse_pass("proxy_pass", "http://127.0.0.1:3000/")
-        ));
+        assert!(u.matches_listen(&Listen::Unix("/run/php/php8.2-fpm.sock".into())));
+        assert!(!u.matches_listen(&Listen::Unix("/run/php/php7.4-fpm.sock".into())));
+        assert!(!u.matches_listen(&tcp(None, 9000)));
+        assert!(parse_host_port("localhost:3000", false)
+            .same_peer(&parse_pass("proxy_pass", "http://127.0.0.1:3000/")));
+        assert!(!parse_host_port("127.0.0.1:3001", false)
+            .same_peer(&parse_pass("proxy_pass", "http://127.0.0.1:3000/")));
     }
 
     #[test]

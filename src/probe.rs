@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::address::{listen_matches, Host};
+use crate::address::Host;
 use crate::config::{NamedAddress, ResolvedConfig};
 use crate::diagnostic::Diagnostic;
 use crate::lint::Workspace;
@@ -317,7 +317,7 @@ impl Prober<'_, '_> {
         let acl_allows = self.ws.php.pools().any(|p| {
             p.listen
                 .as_ref()
-                .is_some_and(|l| listen_matches(&l.value, &named.address))
+                .is_some_and(|l| named.address.matches_listen(&l.value))
                 && p.uses_acl()
                 && [&p.listen_acl_users, &p.listen_acl_groups]
                     .iter()

@@ -107,6 +107,7 @@ fn apply(sources: &SourceMap, edits: &[&Edit]) -> BTreeMap<FileId, Vec<u8>> {
 
 fn scrub(text: &str) -> String {
     text.replace(&fixtures().display().to_string(), "$FIXTURES")
+        .replace("tests/fixtures/rules", "$FIXTURES")
 }
 
 #[test]

@@ -8,7 +8,7 @@
 //! when the lower level has none of them at all.
 
 use super::{Context, NodeId, ResolvedConfig};
-use crate::address::{parse_host_port, parse_pass, Address, Host};
+use crate::address::{parse_pass, Address, Host};
 
 /// The module family of a handler, which decides which `*_timeout` family applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -97,6 +97,27 @@ impl<'t> ResolvedConfig<'t> {
         None
     }
 
+    /// The effective entries of an array directive (`proxy_set_header`, `add_header`,
+    /// `fastcgi_param`): those of the innermost level that has at least one of them; lower
+    /// levels with none inherit the whole set from above.
+    pub fn effective_array(&self, block: NodeId, name: &str) -> Vec<NodeId> {
+        let mut current = Some(block);
+        while let Some(id) = current {
+            let here: Vec<NodeId> = self.children_named(Some(id), name).collect();
+            if !here.is_empty() {
+                return here;
+            }
+            if matches!(
+                self.node(id).inner_context(),
+                Context::Http | Context::Stream
+            ) {
+                break;
+            }
+            current = self.node(id).parent;
+        }
+        Vec::new()
+    }
+
     /// The block a directive is written in (its parent), if any.
     pub fn block_of(&self, id: NodeId) -> Option<NodeId> {
         self.node(id).parent
@@ -154,6 +175,39 @@ impl<'t> ResolvedConfig<'t> {
             .find(|a| self.node(*a).inner_context() == Context::Server)
     }
 
+    /// The peers a `*_pass` directive connects to: the address itself, or each `server` of the
+    /// `upstream` block it names, each with the node that declares it.
+    pub fn pass_targets(&self, pass: NodeId) -> Vec<(crate::address::Address, NodeId)> {
+        let node = self.node(pass);
+        let Some(arg) = node.arg(0) else {
+            return Vec::new();
+        };
+        let addr = crate::address::parse_pass(node.name(), arg);
+        if let Some(name) = addr.name() {
+            if addr.port.is_none() {
+                if let Some(up) = self.upstream_block(name) {
+                    return self.upstream_servers(up);
+                }
+            }
+        }
+        vec![(addr, pass)]
+    }
+
+    /// The `server` lines of an `upstream` block, parsed.
+    pub fn upstream_servers(&self, upstream: NodeId) -> Vec<(crate::address::Address, NodeId)> {
+        self.children_named(Some(upstream), "server")
+            .filter_map(|id| {
+                let arg = self.node(id).arg(0)?;
+                let mut addr = crate::address::parse_host_port(arg, false);
+                if addr.port.is_none() && !addr.is_unix() {
+                    // nginx: the default port of an upstream server is 80.
+                    addr.port = Some(80);
+                }
+                Some((addr, id))
+            })
+            .collect()
+    }
+
     /// The `upstream NAME { }` block in http with this name.
     pub fn upstream_block(&self, name: &str) -> Option<NodeId> {
         self.blocks_with_inner(Context::Upstream)
@@ -207,11 +261,6 @@ impl<'t> ResolvedConfig<'t> {
         self.upstream_block(name)
     }
 
-    /// The `server` lines of an `upstream` block.
-    pub fn upstream_servers(&self, upstream: NodeId) -> impl Iterator<Item = NodeId> + '_ {
-        self.children_named(Some(upstream), "server")
-    }
-
     /// Every pass directive that sends requests to the `upstream` block.
     pub fn upstream_users(&self, upstream: NodeId) -> Vec<(NodeId, Family)> {
         self.pass_directives()
@@ -251,11 +300,7 @@ impl<'t> ResolvedConfig<'t> {
                 .collect();
             families.sort();
             families.dedup();
-            for server in self.upstream_servers(upstream) {
-                let Some(arg) = self.node(server).arg(0) else {
-                    continue;
-                };
-                let address = parse_host_port(arg, false);
+            for (address, server) in self.upstream_servers(upstream) {
                 if matches!(address.host, Host::Invalid(_)) {
                     continue;
                 }
@@ -268,27 +313,6 @@ impl<'t> ResolvedConfig<'t> {
             }
         }
         out
-    }
-
-    /// The directives of an array setting (`proxy_set_header`, `fastcgi_param`, `add_header`)
-    /// in effect in `block`: those of the innermost level, from `block` outwards up to `http`,
-    /// that writes any of them. nginx inherits the array only when a level has none at all.
-    pub fn effective_array(&self, block: NodeId, name: &str) -> Vec<NodeId> {
-        let mut current = Some(block);
-        while let Some(id) = current {
-            let found: Vec<NodeId> = self.children_named(Some(id), name).collect();
-            if !found.is_empty() {
-                return found;
-            }
-            if matches!(
-                self.node(id).inner_context(),
-                Context::Http | Context::Stream
-            ) {
-                break;
-            }
-            current = self.node(id).parent;
-        }
-        Vec::new()
     }
 
     /// The `proxy_set_header NAME value` (or `grpc_set_header`) in effect in `block` for one

@@ -1,5 +1,5 @@
 use super::{FixKind, LintContext, Rule, RuleMeta};
-use crate::address::{parse_host_port, Scheme};
+use crate::address::Scheme;
 use crate::diagnostic::{Diagnostic, Severity};
 
 pub struct SchemePortMismatch;
@@ -68,9 +68,9 @@ impl Rule for SchemePortMismatch {
                 continue;
             };
             if let Some(upstream) = config.pass_upstream(pass) {
-                for server in config.upstream_servers(upstream) {
+                for (server_addr, server) in config.upstream_servers(upstream) {
                     let s = config.node(server);
-                    let Some(port) = s.arg(0).and_then(|a| parse_host_port(a, false).port) else {
+                    let Some(port) = server_addr.port else {
                         continue;
                     };
                     if let Some(why) = mismatch(addr.scheme, port) {

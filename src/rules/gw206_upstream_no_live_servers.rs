@@ -59,7 +59,11 @@ impl Rule for UpstreamNoLiveServers {
             .blocks_with_inner(Context::Upstream)
             .chain(config.blocks_with_inner(Context::StreamUpstream));
         for upstream in upstreams {
-            let servers: Vec<_> = config.upstream_servers(upstream).collect();
+            let servers: Vec<_> = config
+                .upstream_servers(upstream)
+                .into_iter()
+                .map(|(_, id)| id)
+                .collect();
             if servers.is_empty() {
                 continue;
             }

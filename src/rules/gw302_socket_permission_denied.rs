@@ -1,6 +1,5 @@
 use super::support::WorkerUser;
 use super::{FixKind, LintContext, Rule, RuleMeta};
-use crate::address::listen_matches;
 use crate::backends::{Pool, SocketGroup, SocketOwner};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::system::{access, Access, Accounts};
@@ -86,7 +85,7 @@ impl Rule for SocketPermissionDenied {
             let Some(pool) = cx.ws.php.pools().find(|p| {
                 p.listen
                     .as_ref()
-                    .is_some_and(|l| listen_matches(&l.value, &named.address))
+                    .is_some_and(|l| named.address.matches_listen(&l.value))
             }) else {
                 continue;
             };

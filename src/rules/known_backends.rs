@@ -1,7 +1,7 @@
 //! What GW202 and GW301 compare an upstream address with: the php-fpm pools' `listen`
 //! addresses and the backends declared in settings (`[[backend]]`).
 
-use crate::address::{edit_distance, listen_matches, same_endpoint, Address, Host};
+use crate::address::{edit_distance, Address, Host};
 use crate::backends::{Listen, Pool};
 use crate::config::{Family, NamedAddress};
 use crate::diagnostic::Diagnostic;
@@ -18,8 +18,8 @@ pub(crate) enum Known<'a> {
 impl Known<'_> {
     pub fn matches(&self, addr: &Address) -> bool {
         match self {
-            Known::Pool(_, listen) => listen_matches(listen, addr),
-            Known::Declared(b) => same_endpoint(&b.address, addr),
+            Known::Pool(_, listen) => addr.matches_listen(listen),
+            Known::Declared(b) => b.address.same_peer(addr),
         }
     }
 
