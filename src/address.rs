@@ -309,6 +309,30 @@ fn set_port(addr: &mut Address, port: &str) {
     }
 }
 
+/// Levenshtein distance in characters: how far a written address is from an existing one
+/// (`/run/php/php7.4-fpm.sock` is 2 edits from `/run/php/php8.2-fpm.sock`).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// The candidate nearest to `target` by [`edit_distance`], the first one on ties.
+pub fn nearest<'a>(target: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .min_by_key(|c| edit_distance(target, c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,5 +406,46 @@ mod tests {
             parse_pass("fastcgi_pass", "127.0.0.1:99999").host,
             Host::Invalid(_)
         ));
+    }
+
+    #[test]
+    fn matches_pool_listens() {
+        use crate::backends::Listen;
+        let tcp = |h: Option<&str>, port| Listen::Tcp {
+            host: h.map(str::to_owned),
+            port,
+        };
+        let a = parse_pass("fastcgi_pass", "127.0.0.1:9000");
+        assert!(a.matches_listen(&tcp(None, 9000)));
+        assert!(a.matches_listen(&tcp(Some("::"), 9000)));
+        assert!(a.matches_listen(&tcp(Some("localhost"), 9000)));
+        assert!(a.matches_listen(&tcp(Some("127.0.0.1"), 9000)));
+        assert!(!a.matches_listen(&tcp(Some("127.0.0.1"), 9001)));
+        assert!(!a.matches_listen(&tcp(Some("10.0.0.1"), 9000)));
+        let u = parse_pass("fastcgi_pass", "unix:/run/php/php8.2-fpm.sock");
+        assert!(u.matches_listen(&Listen::Unix("/run/php/php8.2-fpm.sock".into())));
+        assert!(!u.matches_listen(&Listen::Unix("/run/php/php7.4-fpm.sock".into())));
+        assert!(!u.matches_listen(&tcp(None, 9000)));
+        assert!(parse_host_port("localhost:3000", false)
+            .same_peer(&parse_pass("proxy_pass", "http://127.0.0.1:3000/")));
+        assert!(!parse_host_port("127.0.0.1:3001", false)
+            .same_peer(&parse_pass("proxy_pass", "http://127.0.0.1:3000/")));
+    }
+
+    #[test]
+    fn distances() {
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(
+            edit_distance("/run/php/php7.4-fpm.sock", "/run/php/php8.2-fpm.sock"),
+            2
+        );
+        assert_eq!(
+            nearest(
+                "/run/php/php7.4-fpm.sock",
+                ["/run/php/app.sock", "/run/php/php8.2-fpm.sock"]
+            ),
+            Some("/run/php/php8.2-fpm.sock")
+        );
     }
 }

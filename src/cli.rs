@@ -91,6 +91,10 @@ pub struct CheckArgs {
     /// Exit 1 when a finding at or above this severity remains.
     #[arg(long, value_enum, default_value_t = FailOn::Warning)]
     pub fail_on: FailOn,
+    /// Also check the live system: connect to every upstream address the configuration names
+    /// (short timeout), stat unix sockets and check the nginx worker user may use them.
+    #[arg(long)]
+    pub probe: bool,
     /// Always exit 0 on findings (2 still means the input could not be read or parsed).
     #[arg(long)]
     pub exit_zero: bool,
@@ -218,7 +222,11 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
         let tree = load_input(path, false)?;
         let ws = Workspace::new(tree, php_setup(args, path), args.sysroot.clone());
         let tree = &ws.tree;
-        let diagnostics = lint(&ws, &settings, &selection);
+        let mut diagnostics = lint(&ws, &settings, &selection);
+        if args.probe {
+            diagnostics.extend(crate::lint::probe(&ws, &settings, &selection));
+            diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        }
         let text = match args.format {
             Format::Human => report::render_human(&tree.sources, &diagnostics, color),
             Format::Concise => report::render_concise(&tree.sources, &diagnostics),

@@ -110,3 +110,16 @@ pub fn lint(ws: &Workspace, settings: &Settings, selection: &Selection) -> Vec<D
     out.retain(|d| selection.allows(d.rule));
     out
 }
+
+/// `check --probe`: the live-system findings (refused connects, missing sockets, permissions)
+/// for every upstream address the configuration names, filtered like [`lint`]'s.
+pub fn probe(ws: &Workspace, settings: &Settings, selection: &Selection) -> Vec<Diagnostic> {
+    if ws.tree.has_parse_errors() {
+        return Vec::new();
+    }
+    let config = ResolvedConfig::build(&ws.tree);
+    let mut out = crate::probe::run(ws, &config, settings);
+    out.retain(|d| selection.allows(d.rule));
+    out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    out
+}

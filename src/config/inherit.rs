@@ -8,6 +8,7 @@
 //! when the lower level has none of them at all.
 
 use super::{Context, NodeId, ResolvedConfig};
+use crate::address::{parse_pass, Address, Host};
 
 /// The module family of a handler, which decides which `*_timeout` family applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -211,6 +212,191 @@ impl<'t> ResolvedConfig<'t> {
     pub fn upstream_block(&self, name: &str) -> Option<NodeId> {
         self.blocks_with_inner(Context::Upstream)
             .find(|id| self.node(*id).arg(0) == Some(name))
+    }
+}
+
+/// One upstream address written in the configuration: the argument of a `*_pass` directive
+/// (when it is not an `upstream` name or a variable) or of an upstream `server` line.
+#[derive(Clone, Debug)]
+pub struct NamedAddress {
+    /// The directive that names the address.
+    pub node: NodeId,
+    pub address: Address,
+    /// The handler families that send requests there: the pass directive's own, or those of
+    /// every pass directive naming the `upstream` block of a `server` line.
+    pub families: Vec<Family>,
+    /// The `upstream` block of a `server` line.
+    pub upstream: Option<NodeId>,
+}
+
+/// The default of every `*_http_version`: nginx speaks HTTP/1.0 to upstreams.
+pub const DEFAULT_PROXY_HTTP_VERSION: &str = "1.0";
+
+impl<'t> ResolvedConfig<'t> {
+    /// Every handler directive (`proxy_pass`, `fastcgi_pass`, ...) in an http location, `if`
+    /// or `limit_except`, with its family. Stream-module `proxy_pass` is not included.
+    pub fn pass_directives(&self) -> impl Iterator<Item = (NodeId, Family)> + '_ {
+        self.iter().filter_map(|(id, n)| {
+            let family = Family::from_pass(n.name())?;
+            matches!(
+                n.context,
+                Context::Location | Context::IfLocation | Context::LimitExcept
+            )
+            .then_some((id, family))
+        })
+    }
+
+    /// The parsed address of a pass directive.
+    pub fn pass_address(&self, pass: NodeId) -> Option<Address> {
+        let n = self.node(pass);
+        n.arg(0).map(|arg| parse_pass(n.name(), arg))
+    }
+
+    /// The `upstream` block a pass directive names (`proxy_pass http://backend/x`), if any.
+    /// nginx looks the host up among upstream blocks before any DNS, so an upstream named like a
+    /// host wins.
+    pub fn pass_upstream(&self, pass: NodeId) -> Option<NodeId> {
+        let addr = self.pass_address(pass)?;
+        let name = addr.name()?;
+        self.upstream_block(name)
+    }
+
+    /// Every pass directive that sends requests to the `upstream` block.
+    pub fn upstream_users(&self, upstream: NodeId) -> Vec<(NodeId, Family)> {
+        self.pass_directives()
+            .filter(|(id, _)| self.pass_upstream(*id) == Some(upstream))
+            .collect()
+    }
+
+    /// Every concrete address the configuration sends requests to (see [`NamedAddress`]), in
+    /// source order: pass directives first, then upstream `server` lines.
+    pub fn named_addresses(&self) -> Vec<NamedAddress> {
+        let mut out = Vec::new();
+        for (id, family) in self.pass_directives() {
+            let Some(address) = self.pass_address(id) else {
+                continue;
+            };
+            if matches!(address.host, Host::Variable(_) | Host::Invalid(_)) {
+                continue;
+            }
+            if address
+                .name()
+                .is_some_and(|n| self.upstream_block(n).is_some())
+            {
+                continue;
+            }
+            out.push(NamedAddress {
+                node: id,
+                address,
+                families: vec![family],
+                upstream: None,
+            });
+        }
+        for upstream in self.blocks_with_inner(Context::Upstream) {
+            let mut families: Vec<Family> = self
+                .upstream_users(upstream)
+                .into_iter()
+                .map(|(_, f)| f)
+                .collect();
+            families.sort();
+            families.dedup();
+            for (address, server) in self.upstream_servers(upstream) {
+                if matches!(address.host, Host::Invalid(_)) {
+                    continue;
+                }
+                out.push(NamedAddress {
+                    node: server,
+                    address,
+                    families: families.clone(),
+                    upstream: Some(upstream),
+                });
+            }
+        }
+        out
+    }
+
+    /// The `proxy_set_header NAME value` (or `grpc_set_header`) in effect in `block` for one
+    /// header, compared case-insensitively; the last one wins.
+    pub fn effective_header(&self, block: NodeId, directive: &str, header: &str) -> Option<NodeId> {
+        self.effective_array(block, directive)
+            .into_iter()
+            .rev()
+            .find(|id| {
+                self.node(*id)
+                    .arg(0)
+                    .is_some_and(|h| h.eq_ignore_ascii_case(header))
+            })
+    }
+
+    /// The block whose settings a handler directive sees: its location, `if` or limit_except.
+    pub fn handler_block(&self, pass: NodeId) -> Option<NodeId> {
+        self.node(pass).parent
+    }
+
+    /// A directive of the main context (`user`, `worker_processes`), the last one.
+    pub fn main_directive(&self, name: &str) -> Option<NodeId> {
+        self.last_child_named(None, name)
+    }
+
+    /// The `http` block.
+    pub fn http_block(&self) -> Option<NodeId> {
+        self.blocks_with_inner(Context::Http).next()
+    }
+
+    /// True for `location ~ re`, `location ~* re` (and `location ~re`): nginx's regex locations.
+    pub fn is_regex_location(&self, block: NodeId) -> bool {
+        let n = self.node(block);
+        n.name() == "location"
+            && n.arg(0).is_some_and(|a| {
+                a == "~" || a == "~*" || (n.directive.args.len() == 1 && a.starts_with('~'))
+            })
+    }
+
+    /// True for `location @name`.
+    pub fn is_named_location(&self, block: NodeId) -> bool {
+        let n = self.node(block);
+        n.name() == "location"
+            && n.directive.args.len() == 1
+            && n.arg(0).is_some_and(|a| a.starts_with('@'))
+    }
+
+    /// Every value a variable can take where it is defined by `set $name value;` (anywhere) or
+    /// by a `map ... $name { }` block (each entry's value, `default` included), with the
+    /// directive that gives it. `None` when the variable is defined by neither (a built-in such
+    /// as `$host`, or a module's), whose value the configuration does not decide.
+    pub fn variable_values(&self, name: &str) -> Option<Vec<(String, NodeId)>> {
+        let dollar = format!("${name}");
+        let mut values = Vec::new();
+        let mut defined = false;
+        for (id, n) in self.iter() {
+            match n.name() {
+                "set" if n.arg(0) == Some(dollar.as_str()) && n.context != Context::Entries => {
+                    defined = true;
+                    if let Some(v) = n.arg(1) {
+                        values.push((v.to_owned(), id));
+                    }
+                }
+                "map"
+                    if n.arg(1) == Some(dollar.as_str())
+                        && n.directive.block.is_some()
+                        && n.context != Context::Entries =>
+                {
+                    defined = true;
+                    for entry in n.directive.children() {
+                        match entry.name() {
+                            "hostnames" | "volatile" | "include" => {}
+                            _ => {
+                                if let Some(v) = entry.args.last() {
+                                    values.push((v.as_str().to_owned(), id));
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        defined.then_some(values)
     }
 }
 

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 pub use dump::{split_dump, DumpedFile};
 pub use fs::{is_glob, Disk, Dump, FileSource};
-pub use inherit::{Family, DEFAULT_TIMEOUT_MS};
+pub use inherit::{Family, NamedAddress, DEFAULT_PROXY_HTTP_VERSION, DEFAULT_TIMEOUT_MS};
 pub use loader::{find_main_file, load_dump, load_path, load_single, LoadError};
 pub use resolved::{Context, NodeId, RNode, ResolvedConfig, MAX_RESOLVED_NODES};
 

@@ -19,7 +19,24 @@ mod gw104_backend_outlives_nginx;
 mod gw105_backend_killed_first;
 mod gw106_websocket_idle_timeout;
 mod gw107_keepalive_outlives_backend;
+mod gw201_localhost_upstream;
+mod gw202_upstream_not_listening;
+mod gw203_scheme_port_mismatch;
+mod gw204_variable_upstream_no_resolver;
+mod gw205_proxy_pass_uri_in_regex_location;
+mod gw206_upstream_no_live_servers;
+mod gw207_upstream_keepalive_inert;
+mod gw208_undefined_upstream;
+mod gw301_socket_missing;
+mod gw302_socket_permission_denied;
+mod gw303_socket_in_private_tmp;
+mod gw401_hardcoded_connection_upgrade;
+mod gw402_upgrade_without_http11;
+mod gw403_small_upstream_header_buffer;
+mod gw501_no_ssl_session_cache;
+mod known_backends;
 mod structure;
+pub(crate) mod support;
 
 use crate::config::{ConfigTree, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -189,6 +206,21 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &gw105_backend_killed_first::BackendKilledFirst,
     &gw106_websocket_idle_timeout::WebsocketIdleTimeout,
     &gw107_keepalive_outlives_backend::KeepaliveOutlivesBackend,
+    &gw201_localhost_upstream::LocalhostUpstream,
+    &gw202_upstream_not_listening::UpstreamNotListening,
+    &gw203_scheme_port_mismatch::SchemePortMismatch,
+    &gw204_variable_upstream_no_resolver::VariableUpstreamNoResolver,
+    &gw205_proxy_pass_uri_in_regex_location::ProxyPassUriInRegexLocation,
+    &gw206_upstream_no_live_servers::UpstreamNoLiveServers,
+    &gw207_upstream_keepalive_inert::UpstreamKeepaliveInert,
+    &gw208_undefined_upstream::UndefinedUpstream,
+    &gw301_socket_missing::SocketMissing,
+    &gw302_socket_permission_denied::SocketPermissionDenied,
+    &gw303_socket_in_private_tmp::SocketInPrivateTmp,
+    &gw401_hardcoded_connection_upgrade::HardcodedConnectionUpgrade,
+    &gw402_upgrade_without_http11::UpgradeWithoutHttp11,
+    &gw403_small_upstream_header_buffer::SmallUpstreamHeaderBuffer,
+    &gw501_no_ssl_session_cache::NoSslSessionCache,
 ];
 
 pub fn all_meta() -> impl Iterator<Item = &'static RuleMeta> {
@@ -249,7 +281,9 @@ mod tests {
         for m in &metas {
             assert!(m.id.starts_with("GW") && m.id.len() == 5, "{}", m.id);
             assert!(
-                m.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                m.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
                 "{}",
                 m.name
             );
@@ -258,6 +292,21 @@ mod tests {
                 "{} explain has no example",
                 m.id
             );
+        }
+    }
+
+    #[test]
+    fn explain_pages_have_every_section() {
+        for m in all_meta().filter(|m| m.id.as_bytes()[2] >= b'2') {
+            for section in [
+                "## What it finds",
+                "## Why it matters",
+                "## Example",
+                "## Use instead",
+                "## Fix safety",
+            ] {
+                assert!(m.doc.contains(section), "{} lacks {section}", m.id);
+            }
         }
     }
 

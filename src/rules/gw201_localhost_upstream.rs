@@ -1,0 +1,124 @@
+use super::{FixKind, LintContext, Rule, RuleMeta};
+use crate::address::Host;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::fix::{Edit, Fix};
+use crate::syntax::Span;
+
+pub struct LocalhostUpstream;
+
+static META: RuleMeta = RuleMeta {
+    id: "GW201",
+    name: "localhost-upstream",
+    severity: Severity::Warning,
+    summary:
+        "`localhost` as an upstream host: nginx makes one peer per address (127.0.0.1 and ::1)",
+    fix: FixKind::Unsafe,
+    options: &[],
+    doc: r#"## What it finds
+`localhost` as the host of `proxy_pass`, `fastcgi_pass`, `grpc_pass`, `uwsgi_pass`,
+`scgi_pass`, or of a `server` line in an `upstream` block. An `upstream` block that happens to be
+named `localhost` is not reported (nginx uses the block).
+
+## Why it matters
+nginx resolves the name once, at start, and makes one peer per address. Debian and Ubuntu's
+/etc/hosts map `localhost` to both `127.0.0.1` and `::1`, so nginx round-robins over both. An
+application that listens on one family only (Node's `listen(3000, '127.0.0.1')`, php-fpm's
+`listen = 127.0.0.1:9000`) refuses every connection on the other:
+
+```
+[error] connect() failed (111: Connection refused) while connecting to upstream, ... upstream: "http://[::1]:3000/"
+```
+
+nginx retries the other peer (`proxy_next_upstream error`), marks the failing one down for
+`fail_timeout`, and answers 502 when every try fails; the errors come and go, which makes them
+hard to trace. The message says which addresses /etc/hosts gives `localhost` on the checked
+system (under `--sysroot` when given).
+
+## Example
+```nginx
+upstream node_app {
+    server localhost:3000;
+}
+```
+
+## Use instead
+```nginx
+upstream node_app {
+    server 127.0.0.1:3000;   # the address the application listens on
+}
+```
+
+## Fix safety
+Unsafe: replaces `localhost` with `127.0.0.1` (only those bytes). Correct when the application
+listens on IPv4, which is the usual case; an application listening on `::1` only needs `[::1]`
+instead."#,
+};
+
+impl Rule for LocalhostUpstream {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
+        let resolved = crate::system::hosts_addresses(cx.ws.sysroot.as_deref(), "localhost");
+        let resolves_to = match resolved.as_deref() {
+            Some(ips) if ips.len() > 1 => {
+                let list: Vec<String> = ips.iter().map(ToString::to_string).collect();
+                format!(
+                    "/etc/hosts maps it to {}, and nginx makes one peer per address",
+                    list.join(" and ")
+                )
+            }
+            Some([ip]) => format!(
+                "/etc/hosts here maps it to {ip} only, but Debian/Ubuntu's default maps it to 127.0.0.1 and ::1, where nginx makes two peers"
+            ),
+            _ => "Debian/Ubuntu's /etc/hosts maps it to 127.0.0.1 and ::1, and nginx makes one peer per address".to_owned(),
+        };
+        for named in cx.config.named_addresses() {
+            let Host::Name(name) = &named.address.host else {
+                continue;
+            };
+            if !name.eq_ignore_ascii_case("localhost") {
+                continue;
+            }
+            let node = cx.config.node(named.node);
+            let Some(word) = node.directive.args.first() else {
+                continue;
+            };
+            let src = &cx.tree.sources.get(node.file).text;
+            let raw = word.raw(src);
+            let what = if named.upstream.is_some() {
+                "upstream `server`".to_owned()
+            } else {
+                format!("`{}`", node.name())
+            };
+            let mut d = cx
+                .diagnostic(
+                    &META,
+                    node.file,
+                    word.span,
+                    format!(
+                        "`localhost` in {what}: {resolves_to}; an application listening on only one of them refuses the other: 502 \"connect() failed (111: Connection refused)\""
+                    ),
+                )
+                .with_help("use the address the application listens on, e.g. 127.0.0.1");
+            if let Some(at) = find_ascii_ci(raw, b"localhost") {
+                let start = word.span.start + at;
+                d = d.with_fix(Fix::unsafe_edit(
+                    "use 127.0.0.1",
+                    vec![Edit::replace(
+                        node.file,
+                        Span::new(start, start + "localhost".len()),
+                        "127.0.0.1",
+                    )],
+                ));
+            }
+            out.push(d);
+        }
+    }
+}
+
+fn find_ascii_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+}

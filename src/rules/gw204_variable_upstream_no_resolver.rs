@@ -1,0 +1,233 @@
+use std::collections::BTreeSet;
+
+use super::{FixKind, LintContext, Rule, RuleMeta};
+use crate::address::{parse_pass, Host};
+use crate::config::{NodeId, ResolvedConfig};
+use crate::diagnostic::{Diagnostic, Severity};
+
+pub struct VariableUpstreamNoResolver;
+
+static META: RuleMeta = RuleMeta {
+    id: "GW204",
+    name: "variable-upstream-no-resolver",
+    severity: Severity::Error,
+    summary: "pass address built from variables, resolved at run time, with no `resolver`",
+    fix: FixKind::None,
+    options: &[],
+    doc: r#"## What it finds
+`proxy_pass`, `fastcgi_pass`, `grpc_pass`, `uwsgi_pass` or `scgi_pass` whose argument contains
+a variable, with no `resolver` in effect (location, server or http). With variables nginx
+builds the address per request and, unless the host is an IP address or the name of an
+`upstream` block, resolves it with the configured `resolver` — /etc/hosts and the system
+resolver are not used then.
+
+Every value the variables can take is followed through `set $var value;` and
+`map ... $var { }` entries (recursively). The address is fine when every value gives an IP
+address, a unix socket or an upstream name. A variable nginx fills in at run time (`$host`,
+`$http_*`, regex captures) in the host part is reported; `$request_uri`, `$uri` and
+`$is_args` start the URI part and do not matter. A static host followed by such a variable
+(`proxy_pass http://api.internal$request_uri;`) is reported too: the variable makes nginx
+resolve the host at run time.
+
+## Why it matters
+Each request whose host needs DNS fails with 502:
+
+```
+[error] no resolver defined to resolve api.internal, client: ..., request: "GET / HTTP/1.1"
+```
+
+## Example
+```nginx
+location / {
+    set $backend api.internal:8080;
+    proxy_pass http://$backend;
+}
+```
+
+## Use instead
+```nginx
+resolver 127.0.0.53 valid=30s;      # or an upstream block, or an IP address in $backend
+location / {
+    set $backend api.internal:8080;
+    proxy_pass http://$backend;
+}
+```
+
+## Fix safety
+No automatic fix: which DNS server to use depends on the system (127.0.0.53 with
+systemd-resolved, 127.0.0.11 inside Docker)."#,
+};
+
+/// Variables that always start the URI part (or add nothing to the host).
+const URI_VARIABLES: &[(&str, &str)] = &[
+    ("request_uri", "/"),
+    ("uri", "/"),
+    ("document_uri", "/"),
+    ("is_args", ""),
+];
+
+/// Bound on expanded address variants: maps with thousands of entries exist.
+const MAX_VARIANTS: usize = 512;
+
+/// A variable the configuration does not define: its value is only known per request.
+const UNKNOWN: char = '\u{1}';
+
+impl Rule for VariableUpstreamNoResolver {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
+        let config = cx.config;
+        for (pass, _) in config.pass_directives() {
+            let node = config.node(pass);
+            let Some(word) = node.directive.args.first() else {
+                continue;
+            };
+            if !word.has_variable() {
+                continue;
+            }
+            let Some(block) = config.block_of(pass) else {
+                continue;
+            };
+            if config.effective(block, "resolver").is_some() {
+                continue;
+            }
+            let mut sources = BTreeSet::new();
+            let variants = expand(config, word.as_str(), &mut sources);
+            let mut needs_dns: Vec<String> = Vec::new();
+            let mut unknown: Vec<String> = Vec::new();
+            for v in &variants {
+                if let Some(cut) = v.find(UNKNOWN) {
+                    // A variable glued to a complete IP address or upstream name
+                    // (`http://backend$route`) starts the URI: nothing to resolve.
+                    let head = parse_pass(node.name(), &v[..cut]);
+                    let complete = match &head.host {
+                        Host::Ipv4(_) | Host::Ipv6(_) | Host::Unix(_) => true,
+                        Host::Name(n) => config.upstream_block(n).is_some(),
+                        _ => false,
+                    };
+                    if !complete {
+                        unknown.push(unknown_names(v));
+                    }
+                    continue;
+                }
+                let addr = parse_pass(node.name(), v);
+                match &addr.host {
+                    Host::Name(n) if config.upstream_block(n).is_none() => {
+                        needs_dns.push(n.clone());
+                    }
+                    _ => {}
+                }
+            }
+            needs_dns.sort();
+            needs_dns.dedup();
+            unknown.sort();
+            unknown.dedup();
+            let why = if let Some(host) = needs_dns.first() {
+                format!("requests fail with 502 \"no resolver defined to resolve {host}\"")
+            } else if let Some(vars) = unknown.first() {
+                format!("the host comes from {vars}, known only per request: a host name there fails with 502 \"no resolver defined to resolve ...\"")
+            } else {
+                continue;
+            };
+            let mut d = cx
+                .diagnostic(
+                    &META,
+                    node.file,
+                    word.span,
+                    format!(
+                        "`{}` builds its address from variables at run time and no `resolver` is in scope: {why}",
+                        node.name()
+                    ),
+                )
+                .with_help("add `resolver ADDRESS valid=30s;` (e.g. 127.0.0.53 with systemd-resolved, 127.0.0.11 in Docker), or make every value an IP address or an `upstream` name");
+            for s in sources {
+                let n = config.node(s);
+                d = d.with_label(n.file, n.directive.head_span(), "value set here");
+            }
+            out.push(d);
+        }
+    }
+}
+
+/// `$name` for every unknown-variable marker in `text`.
+fn unknown_names(text: &str) -> String {
+    let parts: Vec<&str> = text.split(UNKNOWN).collect();
+    let names: Vec<String> = parts
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .map(|n| format!("${n}"))
+        .collect();
+    names.join(", ")
+}
+
+/// Every text `arg` can become when its variables take the values the configuration gives
+/// them; variables it does not define become `UNKNOWN`-wrapped markers. Collects the
+/// directives that give the values.
+fn expand(config: &ResolvedConfig<'_>, arg: &str, sources: &mut BTreeSet<NodeId>) -> Vec<String> {
+    let mut done = Vec::new();
+    let mut todo = vec![(arg.to_owned(), 0usize)];
+    while let Some((text, depth)) = todo.pop() {
+        let Some((start, end, name)) = first_variable(&text) else {
+            done.push(text);
+            continue;
+        };
+        if done.len() + todo.len() > MAX_VARIANTS {
+            break;
+        }
+        let before = &text[..start];
+        let after = &text[end..];
+        if let Some((_, value)) = URI_VARIABLES.iter().find(|(n, _)| *n == name) {
+            todo.push((format!("{before}{value}{after}"), depth));
+            continue;
+        }
+        match config.variable_values(name).filter(|_| depth < 8) {
+            Some(values) if !values.is_empty() => {
+                for (value, node) in values {
+                    sources.insert(node);
+                    todo.push((format!("{before}{value}{after}"), depth + 1));
+                }
+            }
+            _ => todo.push((format!("{before}{UNKNOWN}{name}{UNKNOWN}{after}"), depth)),
+        }
+    }
+    done
+}
+
+/// The first `$name` or `${name}` in `text`: (start, end, name).
+fn first_variable(text: &str) -> Option<(usize, usize, &str)> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'$' {
+            if bytes.get(i + 1) == Some(&b'{') {
+                let close = text[i + 2..].find('}')? + i + 2;
+                return Some((i, close + 1, &text[i + 2..close]));
+            }
+            let len = text[i + 1..]
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                .count();
+            if len > 0 {
+                return Some((i, i + 1 + len, &text[i + 1..i + 1 + len]));
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_variables() {
+        assert_eq!(first_variable("http://$b:80"), Some((7, 9, "b")));
+        assert_eq!(first_variable("http://${b}x"), Some((7, 11, "b")));
+        assert_eq!(first_variable("http://a$"), None);
+        assert_eq!(unknown_names("\u{1}host\u{1}"), "$host");
+    }
+}

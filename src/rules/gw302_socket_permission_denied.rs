@@ -1,0 +1,263 @@
+use super::support::WorkerUser;
+use super::{FixKind, LintContext, Rule, RuleMeta};
+use crate::backends::{Pool, SocketGroup, SocketOwner};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::system::{access, Access, Accounts};
+
+pub struct SocketPermissionDenied;
+
+pub(crate) static META: RuleMeta = RuleMeta {
+    id: "GW302",
+    name: "socket-permission-denied",
+    severity: Severity::Error,
+    summary: "nginx workers may not connect to the php-fpm pool's unix socket",
+    fix: FixKind::None,
+    options: &[
+        (
+            "default-user",
+            "the worker user assumed when nginx.conf has no `user` directive (default \"www-data\", Debian/Ubuntu's build; upstream nginx builds default to \"nobody\")",
+        ),
+        (
+            "default-group",
+            "the worker group assumed without a `user` directive (default: same as default-user; upstream nginx uses \"nogroup\" or \"nobody\")",
+        ),
+    ],
+    doc: r#"## What it finds
+A unix socket in `fastcgi_pass` (or an upstream `server` line) created by a known php-fpm
+pool that the nginx worker user cannot read and write. Connecting to a unix socket needs write
+permission on it (and search permission on every directory above it, which only `--probe`
+can check).
+
+- The worker user is the `user` directive's (its group defaults to the group named like the
+  user, as nginx does), else the build default: the `default-user` option, "www-data" (what
+  Debian/Ubuntu's nginx is built with; upstream's `./configure` default is "nobody"). The
+  message says which assumption was made.
+- The socket's owner, group and mode come from the pool: `listen.owner` (else the user
+  running the php-fpm master, root), `listen.group` (else listen.owner's primary group, else
+  the master's group), `listen.mode` (else 0660). With `listen.acl_users` /
+  `listen.acl_groups`, php-fpm ignores owner and group and grants access by ACL instead.
+- Group membership comes from /etc/passwd and /etc/group (under `--sysroot` when given; the
+  worker gets the `user` directive's group plus every group that lists the user, as
+  `initgroups()` gives it). When those files cannot be read the decision uses owner and mode
+  only and says so; a case that depends on unknown membership is not reported.
+
+`check --probe` checks the socket that exists right now (owner, group, mode, directories) and
+reports here, marked "(probe)".
+
+## Why it matters
+```
+[crit] connect() to unix:/run/php/php8.2-fpm.sock failed (13: Permission denied) while connecting to upstream, client: 127.0.0.1, server: , request: "GET /index.php HTTP/1.1", upstream: "fastcgi://unix:/run/php/php8.2-fpm.sock:"
+```
+Every PHP request gets 502 (lab scenario C: socket www-data:www-data 0660, `user nobody
+nogroup`).
+
+## Example
+```nginx
+user nobody nogroup;
+# pool: listen.owner = www-data, listen.group = www-data, listen.mode = 0660
+location ~ \.php$ {
+    fastcgi_pass unix:/run/php/php8.2-fpm.sock;
+}
+```
+
+## Use instead
+```nginx
+user www-data;   # or in the pool: listen.owner = nobody / listen.acl_users = nobody
+```
+
+## Fix safety
+No automatic fix: the change belongs in the pool file (the message points at the line) or in
+the `user` directive, and either affects other sites."#,
+};
+
+impl Rule for SocketPermissionDenied {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
+        let worker = WorkerUser::of(cx.config, cx.settings, META.id);
+        let accounts = Accounts::read(cx.ws.sysroot.as_deref());
+        for named in cx.config.named_addresses() {
+            if named.address.unix_path().is_none() {
+                continue;
+            }
+            let Some(pool) = cx.ws.php.pools().find(|p| {
+                p.listen
+                    .as_ref()
+                    .is_some_and(|l| named.address.matches_listen(&l.value))
+            }) else {
+                continue;
+            };
+            let verdict = pool_socket_access(pool, &worker, &accounts);
+            if verdict.access != Access::Denied {
+                continue;
+            }
+            let node = cx.config.node(named.node);
+            let Some(word) = node.directive.args.first() else {
+                continue;
+            };
+            let path = named.address.unix_path().unwrap_or_default();
+            let mut d = cx
+                .diagnostic(
+                    &META,
+                    node.file,
+                    word.span,
+                    format!(
+                        "nginx workers run as {}; the socket {path} of pool `{}` {}{}: 502 \"connect() to unix:{path} failed (13: Permission denied)\"",
+                        worker.describe(),
+                        pool.name,
+                        verdict.why,
+                        if accounts.known() { String::new() } else { format!(" (group membership not checked: {} not readable)", accounts.origin) },
+                    ),
+                )
+                .with_help(format!(
+                    "in pool `{}` set `listen.owner = {}` and `listen.group = {}` (or `listen.acl_users = {}`), or run nginx as a user the socket allows",
+                    pool.name, worker.user, worker.group, worker.user
+                ));
+            for (file, span, what) in pool_lines(cx, pool) {
+                d = d.with_label(file, span, what);
+            }
+            if let Some(u) = worker.directive {
+                let n = cx.config.node(u);
+                d = d.with_label(n.file, n.directive.span, "nginx worker user");
+            }
+            out.push(d);
+        }
+    }
+}
+
+/// The decision and its reason, in words.
+pub(crate) struct Verdict {
+    pub access: Access,
+    pub why: String,
+}
+
+/// Whether `worker` may connect to the socket `pool` creates, from the pool's settings.
+pub(crate) fn pool_socket_access(pool: &Pool, worker: &WorkerUser, accounts: &Accounts) -> Verdict {
+    let groups = accounts.process_groups(&worker.user, &worker.group);
+    let mode = pool.socket_mode();
+    if pool.uses_acl() {
+        let list = |v: &Option<crate::backends::Located<String>>| -> Vec<String> {
+            v.as_ref()
+                .map(|l| l.value.split(',').map(|s| s.trim().to_owned()).collect())
+                .unwrap_or_default()
+        };
+        let users = list(&pool.listen_acl_users);
+        let acl_groups = list(&pool.listen_acl_groups);
+        let by_group = groups
+            .as_ref()
+            .is_some_and(|g| acl_groups.iter().any(|a| g.contains(a)));
+        if users.contains(&worker.user) || by_group || worker.user == "root" {
+            return Verdict {
+                access: Access::Allowed,
+                why: "grants access by ACL".to_owned(),
+            };
+        }
+        let a = access(&worker.user, groups.as_ref(), "root", "root", mode, 0o6);
+        return Verdict {
+            access: if a == Access::Denied && groups.is_none() && !acl_groups.is_empty() {
+                Access::Unknown
+            } else {
+                a
+            },
+            why: format!(
+                "grants access by ACL to users [{}] and groups [{}] only (listen.mode {mode:04o} for others), and {} is in neither",
+                users.join(", "),
+                acl_groups.join(", "),
+                worker.user
+            ),
+        };
+    }
+    let owner = match pool.socket_owner() {
+        SocketOwner::Configured(o) => o.value.clone(),
+        SocketOwner::MasterProcess => "root".to_owned(),
+    };
+    let group = match pool.socket_group() {
+        SocketGroup::Configured(g) => Some(g.value.clone()),
+        SocketGroup::PrimaryGroupOf(o) => accounts
+            .user(&o.value)
+            .and_then(|u| accounts.group_by_gid(u.gid))
+            .map(|g| g.name.clone()),
+        SocketGroup::MasterProcess => Some("root".to_owned()),
+    };
+    let a = match &group {
+        Some(g) => access(&worker.user, groups.as_ref(), &owner, g, mode, 0o6),
+        // The group is unknown: only an owner match or the "other" bits decide.
+        None => access(&worker.user, None, &owner, "\u{0}", mode, 0o6),
+    };
+    let group_text = group.as_deref().unwrap_or("(unknown group)");
+    let member = match &groups {
+        Some(g) if group.as_ref().is_some_and(|x| g.contains(x)) => "is",
+        Some(_) => "is not",
+        None => "may or may not be",
+    };
+    Verdict {
+        access: a,
+        why: format!(
+            "is {owner}:{group_text} mode {mode:04o}, and {} {member} in group {group_text}",
+            worker.user
+        ),
+    }
+}
+
+/// The pool lines that decide the socket's permissions (or its listen line).
+fn pool_lines(
+    cx: &LintContext<'_, '_>,
+    pool: &Pool,
+) -> Vec<(crate::source::FileId, crate::syntax::Span, String)> {
+    let mut out = Vec::new();
+    let add = |out: &mut Vec<_>,
+               located: Option<(crate::source::FileId, crate::syntax::Span)>,
+               what: &str| {
+        if let Some((f, s)) = located {
+            out.push((f, s, what.to_owned()));
+        }
+    };
+    if pool.uses_acl() {
+        add(
+            &mut out,
+            pool.listen_acl_users
+                .as_ref()
+                .and_then(|v| cx.ws.php_location(v)),
+            "listen.acl_users",
+        );
+        add(
+            &mut out,
+            pool.listen_acl_groups
+                .as_ref()
+                .and_then(|v| cx.ws.php_location(v)),
+            "listen.acl_groups",
+        );
+    } else {
+        add(
+            &mut out,
+            pool.listen_owner
+                .as_ref()
+                .and_then(|v| cx.ws.php_location(v)),
+            "listen.owner",
+        );
+        add(
+            &mut out,
+            pool.listen_group
+                .as_ref()
+                .and_then(|v| cx.ws.php_location(v)),
+            "listen.group",
+        );
+    }
+    add(
+        &mut out,
+        pool.listen_mode
+            .as_ref()
+            .and_then(|v| cx.ws.php_location(v)),
+        "listen.mode",
+    );
+    if out.is_empty() {
+        add(
+            &mut out,
+            pool.listen.as_ref().and_then(|v| cx.ws.php_location(v)),
+            "socket created here with php-fpm's default owner root and mode 0660",
+        );
+    }
+    out
+}

@@ -1,0 +1,115 @@
+use std::collections::BTreeSet;
+
+use super::support::{insert_in_block, replace_arg};
+use super::{FixKind, LintContext, Rule, RuleMeta};
+use crate::config::{Family, NodeId, ResolvedConfig};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::fix::Fix;
+
+pub struct UpgradeWithoutHttp11;
+
+static META: RuleMeta = RuleMeta {
+    id: "GW402",
+    name: "upgrade-without-http11",
+    severity: Severity::Error,
+    summary: "`Upgrade` header passed to the backend without `proxy_http_version 1.1`",
+    fix: FixKind::Safe,
+    options: &[],
+    doc: r#"## What it finds
+A location with `proxy_pass` where `proxy_set_header Upgrade ...` is in effect but
+`proxy_http_version` is not 1.1 (nginx's default is 1.0), whether set there or inherited.
+
+## Why it matters
+`Upgrade` is an HTTP/1.1 mechanism: over HTTP/1.0 nginx does not switch protocols, the
+backend's `101 Switching Protocols` never reaches the client, and the WebSocket handshake
+fails (socket.io falls back to long polling; other clients just fail, often with 400 or 502
+from the backend, or 504 while nginx waits).
+
+## Example
+```nginx
+location /ws/ {
+    proxy_pass http://127.0.0.1:3000;
+    proxy_set_header Upgrade $http_upgrade;
+    proxy_set_header Connection $connection_upgrade;
+}
+```
+
+## Use instead
+```nginx
+location /ws/ {
+    proxy_http_version 1.1;
+    proxy_pass http://127.0.0.1:3000;
+    proxy_set_header Upgrade $http_upgrade;
+    proxy_set_header Connection $connection_upgrade;
+}
+```
+
+## Fix safety
+Safe: adds `proxy_http_version 1.1;` at the start of the block that sets the `Upgrade` header
+(indented like its lines), or changes an explicit `proxy_http_version 1.0` that overrides it
+there or below to 1.1. HTTP/1.1 to the backend is what every WebSocket setup needs."#,
+};
+
+impl Rule for UpgradeWithoutHttp11 {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
+        let config = cx.config;
+        let mut seen = BTreeSet::new();
+        for (pass, family) in config.pass_directives() {
+            if family != Family::Proxy {
+                continue;
+            }
+            let Some(block) = config.block_of(pass) else {
+                continue;
+            };
+            let Some(upgrade) = config.effective_header(block, "proxy_set_header", "Upgrade")
+            else {
+                continue;
+            };
+            let version = config.effective(block, "proxy_http_version");
+            let version_value = version.and_then(|v| config.node(v).arg(0));
+            if version_value.is_some_and(|v| v != "1.0") || !seen.insert(upgrade) {
+                continue;
+            }
+            let node = config.node(upgrade);
+            let mut d = cx
+                .diagnostic(
+                    &META,
+                    node.file,
+                    node.directive.head_span(),
+                    format!(
+                        "the Upgrade header is passed over HTTP/{}: the WebSocket handshake cannot succeed",
+                        version_value.unwrap_or("1.0 (nginx's default)")
+                    ),
+                )
+                .with_help("add `proxy_http_version 1.1;`");
+            if let Some(v) = version {
+                let vn = config.node(v);
+                d = d.with_label(vn.file, vn.directive.span, "HTTP version set here");
+            }
+            if let Some(edit) = fix(config, upgrade, version) {
+                d = d.with_fix(Fix::safe("add proxy_http_version 1.1", vec![edit]));
+            }
+            out.push(d);
+        }
+    }
+}
+
+fn fix(
+    config: &ResolvedConfig<'_>,
+    upgrade: NodeId,
+    version: Option<NodeId>,
+) -> Option<crate::fix::Edit> {
+    let home = config.block_of(upgrade)?;
+    if let Some(v) = version {
+        let vblock = config.block_of(v)?;
+        // The 1.0 is set in the header's block or below it: change it where it is.
+        if vblock == home || config.ancestors(vblock).any(|a| a == home) {
+            return replace_arg(config, v, 0, "1.1");
+        }
+    }
+    insert_in_block(config, home, &["proxy_http_version 1.1;".to_owned()])
+}

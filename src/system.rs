@@ -1,0 +1,279 @@
+//! What the running system (or a copy of it under `--sysroot`) says about users, groups and
+//! host names: `/etc/passwd`, `/etc/group`, `/etc/hosts`. Only files are read (no NSS, no
+//! LDAP): what is not in them is unknown, never guessed.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+/// `path` under `root` (`/etc/passwd` -> `ROOT/etc/passwd`), or as is without a root.
+pub fn under_root(root: Option<&Path>, path: &str) -> PathBuf {
+    match root {
+        Some(root) => root.join(path.trim_start_matches('/')),
+        None => PathBuf::from(path),
+    }
+}
+
+/// One line of /etc/passwd.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PasswdEntry {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// One line of /etc/group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupEntry {
+    pub name: String,
+    pub gid: u32,
+    pub members: Vec<String>,
+}
+
+/// The users and groups of one system; `None` lists when the file could not be read.
+#[derive(Clone, Debug, Default)]
+pub struct Accounts {
+    pub passwd: Option<Vec<PasswdEntry>>,
+    pub group: Option<Vec<GroupEntry>>,
+    /// Where they were read from, for messages.
+    pub origin: String,
+}
+
+impl Accounts {
+    /// Reads `/etc/passwd` and `/etc/group` under `root` (the live system for `None`).
+    pub fn read(root: Option<&Path>) -> Self {
+        let passwd_path = under_root(root, "/etc/passwd");
+        let group_path = under_root(root, "/etc/group");
+        let passwd = std::fs::read_to_string(&passwd_path)
+            .ok()
+            .map(|t| parse_passwd(&t));
+        let group = std::fs::read_to_string(&group_path)
+            .ok()
+            .map(|t| parse_group(&t));
+        Accounts {
+            passwd,
+            group,
+            origin: match root {
+                Some(r) => format!("{0}/etc/passwd and {0}/etc/group", r.display()),
+                None => "/etc/passwd and /etc/group".to_owned(),
+            },
+        }
+    }
+
+    pub fn known(&self) -> bool {
+        self.passwd.is_some() && self.group.is_some()
+    }
+
+    pub fn user(&self, name: &str) -> Option<&PasswdEntry> {
+        self.passwd.as_ref()?.iter().find(|u| u.name == name)
+    }
+
+    pub fn user_by_uid(&self, uid: u32) -> Option<&PasswdEntry> {
+        self.passwd.as_ref()?.iter().find(|u| u.uid == uid)
+    }
+
+    pub fn group(&self, name: &str) -> Option<&GroupEntry> {
+        self.group.as_ref()?.iter().find(|g| g.name == name)
+    }
+
+    pub fn group_by_gid(&self, gid: u32) -> Option<&GroupEntry> {
+        self.group.as_ref()?.iter().find(|g| g.gid == gid)
+    }
+
+    /// The groups of a process started as `user` with primary group `group` the way nginx starts
+    /// its workers: `setgid(group)` then `initgroups(user, group)`, i.e. `group` plus every
+    /// group that lists `user` as a member. `None` when /etc/group is unknown.
+    pub fn process_groups(&self, user: &str, group: &str) -> Option<BTreeSet<String>> {
+        let groups = self.group.as_ref()?;
+        let mut out = BTreeSet::new();
+        out.insert(group.to_owned());
+        for g in groups {
+            if g.members.iter().any(|m| m == user) {
+                out.insert(g.name.clone());
+            }
+        }
+        Some(out)
+    }
+}
+
+fn parse_passwd(text: &str) -> Vec<PasswdEntry> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            Some(PasswdEntry {
+                name: (*f.first()?).to_owned(),
+                uid: f.get(2)?.parse().ok()?,
+                gid: f.get(3)?.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+fn parse_group(text: &str) -> Vec<GroupEntry> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            Some(GroupEntry {
+                name: (*f.first()?).to_owned(),
+                gid: f.get(2)?.parse().ok()?,
+                members: f
+                    .get(3)
+                    .map(|m| {
+                        m.split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// The addresses /etc/hosts (under `root`) gives a name, in file order; `None` when the file
+/// cannot be read.
+pub fn hosts_addresses(root: Option<&Path>, name: &str) -> Option<Vec<IpAddr>> {
+    let text = std::fs::read_to_string(under_root(root, "/etc/hosts")).ok()?;
+    Some(parse_hosts(&text, name))
+}
+
+fn parse_hosts(text: &str, name: &str) -> Vec<IpAddr> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("");
+        let mut words = line.split_whitespace();
+        let Some(ip) = words.next().and_then(|w| w.parse::<IpAddr>().ok()) else {
+            continue;
+        };
+        if words.any(|w| w.eq_ignore_ascii_case(name)) && !out.contains(&ip) {
+            out.push(ip);
+        }
+    }
+    out
+}
+
+/// Who may do what on a file, from its owner, group and permission bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Allowed,
+    Denied,
+    /// The answer depends on group membership that is not known.
+    Unknown,
+}
+
+/// Whether a process running as `user` with groups `groups` (None = unknown) has all of
+/// `want` (a 3-bit rwx mask, e.g. 0o6 for read+write) on a file owned by `owner`:`group` with
+/// permission bits `mode`. Follows the kernel: the owner class wins, then group, then other;
+/// root may do anything.
+pub fn access(
+    user: &str,
+    groups: Option<&BTreeSet<String>>,
+    owner: &str,
+    group: &str,
+    mode: u32,
+    want: u32,
+) -> Access {
+    let ok = |bits: u32| bits & want == want;
+    if user == "root" {
+        return Access::Allowed;
+    }
+    if user == owner {
+        return if ok(mode >> 6) {
+            Access::Allowed
+        } else {
+            Access::Denied
+        };
+    }
+    match groups {
+        Some(g) if g.contains(group) => {
+            if ok(mode >> 3) {
+                Access::Allowed
+            } else {
+                Access::Denied
+            }
+        }
+        Some(_) => {
+            if ok(mode) {
+                Access::Allowed
+            } else {
+                Access::Denied
+            }
+        }
+        None => {
+            if ok(mode >> 3) == ok(mode) {
+                if ok(mode) {
+                    Access::Allowed
+                } else {
+                    Access::Denied
+                }
+            } else {
+                Access::Unknown
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_files() {
+        let p = parse_passwd(
+            "root:x:0:0:root:/root:/bin/bash\nwww-data:x:33:33::/var/www:/usr/sbin/nologin\nbad\n",
+        );
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[1].uid, 33);
+        let g = parse_group("www-data:x:33:\nphp:x:1001:nobody, www-data\n");
+        assert_eq!(g[1].members, ["nobody", "www-data"]);
+        let acc = Accounts {
+            passwd: Some(p),
+            group: Some(g),
+            origin: String::new(),
+        };
+        let groups = acc.process_groups("nobody", "nogroup");
+        assert_eq!(
+            groups.map(|g| g.into_iter().collect::<Vec<_>>()),
+            Some(vec!["nogroup".to_owned(), "php".to_owned()])
+        );
+        let h = parse_hosts(
+            "127.0.0.1 localhost\n::1 localhost ip6-localhost # v6\n# 10.0.0.1 localhost\n",
+            "localhost",
+        );
+        assert_eq!(h.len(), 2);
+    }
+
+    #[test]
+    fn access_classes() {
+        let g: BTreeSet<String> = ["nogroup".to_owned()].into();
+        let wd: BTreeSet<String> = ["www-data".to_owned()].into();
+        assert_eq!(
+            access("nobody", Some(&g), "www-data", "www-data", 0o660, 0o6),
+            Access::Denied
+        );
+        assert_eq!(
+            access("nobody", Some(&wd), "www-data", "www-data", 0o660, 0o6),
+            Access::Allowed
+        );
+        assert_eq!(
+            access("www-data", None, "www-data", "www-data", 0o600, 0o6),
+            Access::Allowed
+        );
+        assert_eq!(
+            access("nobody", None, "www-data", "www-data", 0o660, 0o6),
+            Access::Unknown
+        );
+        assert_eq!(
+            access("nobody", None, "www-data", "www-data", 0o600, 0o6),
+            Access::Denied
+        );
+        assert_eq!(
+            access("nobody", None, "www-data", "www-data", 0o666, 0o6),
+            Access::Allowed
+        );
+        assert_eq!(access("root", None, "x", "x", 0o000, 0o6), Access::Allowed);
+    }
+}
