@@ -2,6 +2,7 @@
 
 pub mod address;
 pub mod backends;
+pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod diagnose;
@@ -12,5 +13,6 @@ pub mod report;
 pub mod rules;
 pub mod settings;
 pub mod source;
+pub mod suppress;
 pub mod syntax;
 pub mod values;

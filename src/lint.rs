@@ -9,6 +9,7 @@ use crate::diagnostic::Diagnostic;
 use crate::rules::{self, LintContext};
 use crate::settings::Settings;
 use crate::source::FileId;
+use crate::suppress;
 use crate::syntax::Span;
 
 /// Which rules the user asked for (`--select`, `--ignore`; ids, names or family prefixes).
@@ -104,6 +105,19 @@ pub fn lint(ws: &Workspace, settings: &Settings, selection: &Selection) -> Vec<D
         ws,
     };
     let mut out = rules::run(&cx);
+    // Suppressions see every finding (before --select/--ignore), so a suppression of a rule
+    // left out of this run's selection is not called unused.
+    let mut suppressions = suppress::collect(&ws.tree);
+    suppress::apply(&mut suppressions, &mut out);
+    let ran = rules::all_meta()
+        .filter(|m| rules::runs(&cx, m))
+        .map(|m| m.id)
+        .collect();
+    let mut unused = suppress::unused(&suppressions, settings, &ran);
+    // `ignore-file GW005` silences these too.
+    suppress::apply(&mut suppressions, &mut unused);
+    out.extend(unused);
+    out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     out.retain(|d| selection.allows(d.rule));
     out
 }

@@ -5,6 +5,7 @@
 mod gw001_parse_error;
 mod gw002_include_not_found;
 mod gw003_include_cycle;
+pub(crate) mod gw005_unused_suppression;
 
 use crate::config::{ConfigTree, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -83,6 +84,7 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &gw001_parse_error::ParseError,
     &gw002_include_not_found::IncludeNotFound,
     &gw003_include_cycle::IncludeCycle,
+    &gw005_unused_suppression::UnusedSuppression,
 ];
 
 pub fn all_meta() -> impl Iterator<Item = &'static RuleMeta> {
@@ -105,19 +107,19 @@ pub fn selector_matches(selector: &str, meta: &RuleMeta) -> bool {
             .is_some_and(|p| p.eq_ignore_ascii_case(sel))
 }
 
+/// Whether `meta`'s rule runs on this tree with these settings.
+pub fn runs(cx: &LintContext<'_, '_>, meta: &RuleMeta) -> bool {
+    // Structure rules always run; the others need every file to parse.
+    cx.settings.enabled(meta.id) && (!cx.tree.has_parse_errors() || meta.id.starts_with("GW00"))
+}
+
 /// Runs every enabled rule.
 pub fn run(cx: &LintContext<'_, '_>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for rule in REGISTRY {
-        let meta = rule.meta();
-        if !cx.settings.enabled(meta.id) {
-            continue;
+        if runs(cx, rule.meta()) {
+            rule.check(cx, &mut out);
         }
-        // Structure rules always run; the others need every file to parse.
-        if cx.tree.has_parse_errors() && !meta.id.starts_with("GW00") {
-            continue;
-        }
-        rule.check(cx, &mut out);
     }
     out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     out
