@@ -82,7 +82,8 @@ impl Summary {
     }
 }
 
-/// `path:line:col: GW101 message` — one line per finding.
+/// `path:line:col: GW101 [severity] message` — one line per finding (a multi-line message is
+/// joined with spaces, so line-based tools such as grep and editors' quickfix lists work).
 pub fn render_concise(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String {
     let mut out = String::new();
     for d in diagnostics {
@@ -95,7 +96,7 @@ pub fn render_concise(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String
             p.column,
             d.rule,
             d.severity.as_str(),
-            d.message
+            d.message.replace("\r\n", " ").replace('\n', " ")
         );
     }
     out
