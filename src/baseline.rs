@@ -3,8 +3,9 @@
 //! `--write-baseline FILE` stores each finding as `{rule, file, fingerprint, message}`;
 //! `--baseline FILE` hides exactly the findings whose fingerprint is in it, each entry hiding
 //! at most one finding. The fingerprint hashes the rule, the file's display path, the
-//! normalized text of the directive the finding points at (its head: name, arguments, `;` or
-//! `{`, with whitespace collapsed) and an occurrence index among identical triples. It does
+//! normalized text of the directive the finding points at (its head: name and arguments as
+//! written, one space apart, then `;` or `{`; comments left out) and an occurrence index among
+//! identical triples. It does
 //! not contain line numbers, so inserting lines above a finding keeps it baselined; editing
 //! the directive itself makes it new, which is the point.
 //!
@@ -94,15 +95,24 @@ pub fn fingerprints(tree: &ConfigTree, diagnostics: &[Diagnostic]) -> Vec<String
 /// text of the finding's first line.
 fn anchor_text(tree: &ConfigTree, file: FileId, span: Span) -> String {
     let source = tree.sources.get(file);
-    let raw = tree
+    if let Some(d) = tree
         .ast(file)
         .and_then(|ast| innermost(&ast.items, span.start))
-        .map(|d| source.slice(crate::suppress::head_region(d)))
-        .unwrap_or_else(|| {
-            let line = source.lines.line(span.start.min(source.text.len()));
-            source.lines.line_text(&source.text, line)
-        });
-    collapse_whitespace(&String::from_utf8_lossy(raw))
+    {
+        // Tokens as written (quotes kept), one space apart, comments left out: re-indenting,
+        // re-wrapping or commenting a directive keeps its fingerprint.
+        let mut text = String::from_utf8_lossy(d.name.raw(&source.text)).into_owned();
+        for arg in &d.args {
+            text.push(' ');
+            text.push_str(&String::from_utf8_lossy(arg.raw(&source.text)));
+        }
+        text.push_str(if d.block.is_some() { " {" } else { ";" });
+        return text;
+    }
+    let line = source.lines.line(span.start.min(source.text.len()));
+    collapse_whitespace(&String::from_utf8_lossy(
+        source.lines.line_text(&source.text, line),
+    ))
 }
 
 fn innermost(items: &[Node], offset: usize) -> Option<&Directive> {
