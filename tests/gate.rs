@@ -95,6 +95,17 @@ fn suppression_does_not_reach_past_its_directive() {
 }
 
 #[test]
+fn suppression_after_an_opening_brace_or_inside_a_directive() {
+    let dir = tree(&[(
+        "nginx.conf",
+        "events {}\nhttp {  # nginx-gwlint: ignore GW002 covers `http {`, not its body\n    include a.conf;\n    include # nginx-gwlint: ignore GW002 between the words\n        b.conf;\n}\n",
+    )]);
+    let (list, _) = findings(&dir, &[]);
+    assert_eq!(rules_and_lines(&list), [("GW005", 2), ("GW002", 3)]);
+    assert!(list[0].2.contains("on this directive"));
+}
+
+#[test]
 fn suppression_of_several_ids_comma_or_space_separated() {
     let dir = tree(&[(
         "nginx.conf",
@@ -474,4 +485,54 @@ fn completions_and_man_page() {
     bin().arg("man").assert().code(0).stdout(
         predicate::str::contains(".TH nginx-gwlint").and(predicate::str::contains("check")),
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// No panic on any input
+
+mod no_panic {
+    use nginx_gwlint::baseline;
+    use nginx_gwlint::lint::{lint, Selection, Workspace};
+    use nginx_gwlint::settings::Settings;
+    use proptest::prelude::*;
+
+    fn fragment() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "# nginx-gwlint: ignore GW002\n",
+            "# nginx-gwlint: ignore-file GW002, GW005 x\n",
+            "# nginx-gwlint: ignore\n",
+            "# nginx-gwlint:\n",
+            "#nginx-gwlint: ignore gw\u{e9}\n",
+            "# nginx-gwlint: ignore GW002",
+            "include a.conf;",
+            "include a.conf; # nginx-gwlint: ignore GW002\n",
+            "include # nginx-gwlint: ignore GW002\n a.conf;",
+            "http {",
+            "server { # nginx-gwlint: ignore GW003\n",
+            "}",
+            "\n",
+            " ",
+            ";",
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn suppressions_and_fingerprints_never_panic(parts in prop::collection::vec(fragment(), 0..24)) {
+            let dir = tempfile::tempdir().unwrap();
+            let conf = dir.path().join("nginx.conf");
+            std::fs::write(&conf, parts.concat()).unwrap();
+            let tree = nginx_gwlint::config::load_path(&conf).unwrap();
+            let ws = Workspace::nginx_only(tree);
+            let settings = Settings::defaults().unwrap();
+            let diags = lint(&ws, &settings, &Selection::default());
+            let fps = baseline::fingerprints(&ws.tree, &diags);
+            prop_assert_eq!(fps.len(), diags.len());
+            let b = baseline::Baseline::of(&ws.tree, &diags, &fps);
+            let (mut d2, mut f2) = (diags.clone(), fps.clone());
+            prop_assert_eq!(b.matcher().hide(&ws.tree, &mut d2, &mut f2), diags.len());
+            prop_assert!(d2.is_empty());
+        }
+    }
 }
