@@ -42,8 +42,8 @@ pub fn render_human(sources: &SourceMap, diagnostics: &[Diagnostic], color: bool
             d.message
         );
         frame(&mut out, sources, d, &p, &style);
-        // `=` lines line up with the frame's `|`, as in rustc.
-        let pad = " ".repeat(p.line.to_string().len());
+        // Fixed indent (not the gutter width): golden reports across the project rely on it.
+        let pad = " ";
         for l in &d.labels {
             let lp = Position::of(sources, l.file, l.span);
             let _ = writeln!(
