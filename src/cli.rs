@@ -4,13 +4,14 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::backends::{self, PhpSetup};
+use crate::baseline::{self, Baseline, BaselineError};
 use crate::config::{load_dump, load_path, ConfigTree, LoadError};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::lint::{lint, Selection, Workspace};
-use crate::report::{self, parse_json};
+use crate::report::{self, parse_json, rules_doc};
 use crate::rules;
 use crate::settings::{Settings, SettingsError};
 
@@ -32,19 +33,50 @@ pub enum Command {
     /// Print the syntax tree as JSON in crossplane's shape.
     Parse(ParseArgs),
     /// List every rule: id, name, default severity, fix.
-    Rules,
+    Rules(RulesArgs),
     /// Print the full documentation of a rule.
     Explain {
         /// Rule id (GW101) or name (timeout-wrong-module).
         rule: String,
     },
+    /// Print a shell completion script: `nginx-gwlint completions bash > /etc/bash_completion.d/nginx-gwlint`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `nginx-gwlint man > /usr/local/share/man/man1/nginx-gwlint.1`.
+    Man,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// Code frames (the default).
     Human,
+    /// One line per finding.
     Concise,
+    /// One JSON object, the documented contract.
     Json,
+    /// SARIF 2.1.0 (GitHub code scanning and other dashboards).
+    Sarif,
+    /// GitHub Actions annotations (`::error file=...`).
+    Github,
+    /// Checkstyle XML (Jenkins, reviewdog, ...).
+    Checkstyle,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RulesArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+    pub format: RulesFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    Text,
+    Json,
+    /// The README's Rules table.
+    Markdown,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -98,6 +130,13 @@ pub struct CheckArgs {
     /// Always exit 0 on findings (2 still means the input could not be read or parsed).
     #[arg(long)]
     pub exit_zero: bool,
+    /// Hide the findings recorded in this baseline file: only new ones are reported and gate.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record the current findings in FILE (JSON) for later `--baseline` runs; exits 0 unless
+    /// the input cannot be read or parsed.
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    pub write_baseline: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -127,6 +166,8 @@ pub enum CliError {
     Load(#[from] LoadError),
     #[error(transparent)]
     Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
     #[error("{0}")]
     Usage(String),
     #[error("cannot read standard input: {0}")]
@@ -144,8 +185,12 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.command {
         Command::Check(args) => check(&args),
         Command::Parse(args) => parse(&args),
-        Command::Rules => {
-            print_out(&rules_table())?;
+        Command::Rules(args) => {
+            print_out(&match args.format {
+                RulesFormat::Text => rules_table(),
+                RulesFormat::Json => rules_doc::rules_json(),
+                RulesFormat::Markdown => rules_doc::rules_markdown(),
+            })?;
             Ok(EXIT_CLEAN)
         }
         Command::Explain { rule } => {
@@ -153,6 +198,20 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
                 CliError::Usage(format!("unknown rule `{rule}` (see `nginx-gwlint rules`)"))
             })?;
             print_out(&explain(meta))?;
+            Ok(EXIT_CLEAN)
+        }
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "nginx-gwlint", &mut out);
+            print_out(&String::from_utf8_lossy(&out))?;
+            Ok(EXIT_CLEAN)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map_err(CliError::Output)?;
+            print_out(&String::from_utf8_lossy(&out))?;
             Ok(EXIT_CLEAN)
         }
     }
@@ -217,6 +276,15 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
     } else {
         args.paths.clone()
     };
+    let mut matcher = match &args.baseline {
+        Some(path) => Some(Baseline::read(path)?.matcher()),
+        None => None,
+    };
+    let mut recorded = Baseline::default();
+    // SARIF and checkstyle are one document for all paths; the others print per path.
+    let mut sarif_runs = Vec::new();
+    let mut checkstyle = String::new();
+    let mut hidden = 0;
     for path in &paths {
         let settings = settings_for(args, path)?;
         let tree = load_input(path, false)?;
@@ -227,13 +295,62 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
             diagnostics.extend(crate::lint::probe(&ws, &settings, &selection));
             diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         }
+        let mut fingerprints = baseline::fingerprints(tree, &diagnostics);
+        if let Some(m) = &mut matcher {
+            hidden += m.hide(tree, &mut diagnostics, &mut fingerprints);
+        }
+        if args.write_baseline.is_some() {
+            recorded.extend(tree, &diagnostics, &fingerprints);
+        }
+        let sources = &tree.sources;
         let text = match args.format {
-            Format::Human => report::render_human(&tree.sources, &diagnostics, color),
-            Format::Concise => report::render_concise(&tree.sources, &diagnostics),
-            Format::Json => report::render_json(&tree.sources, &tree.nginx_files, &diagnostics),
+            Format::Human => report::render_human(sources, &diagnostics, color),
+            Format::Concise => report::render_concise(sources, &diagnostics),
+            Format::Json => report::render_json(sources, &tree.nginx_files, &diagnostics),
+            Format::Github => report::render_github(sources, &diagnostics),
+            Format::Sarif => {
+                sarif_runs.push(report::sarif_run(sources, &diagnostics, &fingerprints));
+                String::new()
+            }
+            Format::Checkstyle => {
+                checkstyle.push_str(&report::checkstyle_files(sources, &diagnostics));
+                String::new()
+            }
         };
         print_out(&text)?;
         exit = exit.max(exit_code(tree, &diagnostics, args));
+    }
+    match args.format {
+        Format::Sarif => print_out(&report::render_sarif(sarif_runs))?,
+        Format::Checkstyle => print_out(&report::render_checkstyle(&checkstyle))?,
+        _ => {}
+    }
+    if let Some(m) = &matcher {
+        let stale = m.unmatched();
+        if hidden > 0 || stale > 0 {
+            eprintln!(
+                "nginx-gwlint: baseline: {hidden} known finding{} hidden{}",
+                if hidden == 1 { "" } else { "s" },
+                if stale > 0 {
+                    format!("; {stale} entr{} no longer found (fixed? rewrite it with --write-baseline)", if stale == 1 { "y" } else { "ies" })
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+    if let Some(path) = &args.write_baseline {
+        recorded.write(path)?;
+        eprintln!(
+            "nginx-gwlint: wrote {} finding{} to {}",
+            recorded.entries.len(),
+            if recorded.entries.len() == 1 { "" } else { "s" },
+            path.display()
+        );
+        // Recording is not a gate: only unreadable or unparsable input still fails.
+        if exit == EXIT_FINDINGS {
+            exit = EXIT_CLEAN;
+        }
     }
     Ok(exit)
 }
@@ -294,36 +411,10 @@ fn parse(args: &ParseArgs) -> Result<u8, CliError> {
 
 /// The `rules` listing.
 pub fn rules_table() -> String {
-    let mut out =
-        String::from("id     name                              severity  fix     summary\n");
-    for m in rules::all_meta() {
-        out.push_str(&format!(
-            "{:<6} {:<33} {:<9} {:<7} {}\n",
-            m.id,
-            m.name,
-            m.severity.as_str(),
-            m.fix.as_str(),
-            m.summary
-        ));
-    }
-    out
+    rules_doc::rules_text()
 }
 
 /// The `explain` page.
 pub fn explain(meta: &rules::RuleMeta) -> String {
-    let mut out = format!(
-        "# {} {}\n\nDefault severity: {}. Fix: {}.\n\n{}\n",
-        meta.id,
-        meta.name,
-        meta.severity.as_str(),
-        meta.fix.as_str(),
-        meta.doc
-    );
-    if !meta.options.is_empty() {
-        out.push_str("\n## Options (rules.toml / nginx-gwlint.toml)\n");
-        for (key, doc) in meta.options {
-            out.push_str(&format!("- `{key}`: {doc}\n"));
-        }
-    }
-    out
+    rules_doc::explain_page(meta)
 }

@@ -2,6 +2,7 @@
 
 pub mod address;
 pub mod backends;
+pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod diagnose;
@@ -14,6 +15,7 @@ pub mod report;
 pub mod rules;
 pub mod settings;
 pub mod source;
+pub mod suppress;
 pub mod syntax;
 pub mod system;
 pub mod values;

@@ -10,6 +10,7 @@ use crate::directives::Directives;
 use crate::rules::{self, LintContext};
 use crate::settings::Settings;
 use crate::source::FileId;
+use crate::suppress;
 use crate::syntax::Span;
 
 /// Which rules the user asked for (`--select`, `--ignore`; ids, names or family prefixes).
@@ -107,6 +108,19 @@ pub fn lint(ws: &Workspace, settings: &Settings, selection: &Selection) -> Vec<D
         directives: &directives,
     };
     let mut out = rules::run(&cx, |meta| selection.allows(meta.id));
+    // A suppression of a rule that did not run (off in settings, left out of --select) is not
+    // called unused: only rules that ran are judged.
+    let mut suppressions = suppress::collect(&ws.tree);
+    suppress::apply(&mut suppressions, &mut out);
+    let ran = rules::all_meta()
+        .filter(|m| rules::runs(&cx, m) && selection.allows(m.id))
+        .map(|m| m.id)
+        .collect();
+    let mut unused = suppress::unused(&suppressions, settings, &ran);
+    // `ignore-file GW005` silences these too.
+    suppress::apply(&mut suppressions, &mut unused);
+    out.extend(unused);
+    out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     out.retain(|d| selection.allows(d.rule));
     out
 }

@@ -42,21 +42,28 @@ pub fn render_human(sources: &SourceMap, diagnostics: &[Diagnostic], color: bool
             d.message
         );
         frame(&mut out, sources, d, &p, &style);
+        // Fixed indent (not the gutter width): golden reports across the project rely on it.
+        let pad = " ";
         for l in &d.labels {
             let lp = Position::of(sources, l.file, l.span);
             let _ = writeln!(
                 out,
-                "  = note: {}:{}:{}: {}",
-                lp.file, lp.line, lp.column, l.message
+                "{pad} = {}: {}:{}:{}: {}",
+                style.paint("1", "note"),
+                lp.file,
+                lp.line,
+                lp.column,
+                l.message
             );
         }
         if let Some(help) = &d.help {
-            let _ = writeln!(out, "  = {}: {}", style.paint("1;32", "help"), help);
+            let _ = writeln!(out, "{pad} = {}: {}", style.paint("1;32", "help"), help);
         }
         if let Some(fix) = &d.fix {
             let _ = writeln!(
                 out,
-                "  = fix ({}): {}",
+                "{pad} = {} ({}): {}",
+                style.paint("1", "fix"),
                 fix.applicability.as_str(),
                 fix.title
             );

@@ -1,9 +1,15 @@
-//! Rendering diagnostics: `human` (code frames), `concise`, `json` (the documented contract).
-//! Every format reads the same [`Resolved`] positions, so they cannot disagree.
+//! Rendering diagnostics: `human` (code frames), `concise`, `json` (the documented contract),
+//! `sarif` (SARIF 2.1.0), `github` (Actions annotations), `checkstyle` (XML); and the rule
+//! catalogue (`rules`, `explain`, the README table). Every format reads the same [`Position`]s,
+//! so they cannot disagree.
 
+mod checkstyle;
+mod github;
 mod human;
 mod json;
 pub mod parse_json;
+pub mod rules_doc;
+pub mod sarif;
 
 use std::fmt::Write as _;
 
@@ -12,8 +18,11 @@ use crate::fix::Applicability;
 use crate::source::{FileId, SourceMap};
 use crate::syntax::Span;
 
+pub use checkstyle::{checkstyle_files, render_checkstyle};
+pub use github::render_github;
 pub use human::render_human;
 pub use json::render_json;
+pub use sarif::{render_sarif, sarif_run};
 
 /// A span as people see it: 1-based lines, character columns; the end is exclusive.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -73,7 +82,8 @@ impl Summary {
     }
 }
 
-/// `path:line:col: GW101 message` — one line per finding.
+/// `path:line:col: GW101 [severity] message` — one line per finding (a multi-line message is
+/// joined with spaces, so line-based tools such as grep and editors' quickfix lists work).
 pub fn render_concise(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String {
     let mut out = String::new();
     for d in diagnostics {
@@ -86,7 +96,7 @@ pub fn render_concise(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String
             p.column,
             d.rule,
             d.severity.as_str(),
-            d.message
+            d.message.replace("\r\n", " ").replace('\n', " ")
         );
     }
     out

@@ -7,6 +7,7 @@ mod gw001_parse_error;
 mod gw002_include_not_found;
 mod gw003_include_cycle;
 mod gw004_php_config_invalid;
+pub(crate) mod gw005_unused_suppression;
 mod gw010_unknown_directive;
 mod gw011_directive_not_allowed_here;
 mod gw012_wrong_argument_count;
@@ -194,6 +195,7 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &gw002_include_not_found::IncludeNotFound,
     &gw003_include_cycle::IncludeCycle,
     &gw004_php_config_invalid::PhpConfigInvalid,
+    &gw005_unused_suppression::UnusedSuppression,
     &gw010_unknown_directive::UnknownDirective,
     &gw011_directive_not_allowed_here::DirectiveNotAllowedHere,
     &gw012_wrong_argument_count::WrongArgumentCount,
@@ -243,19 +245,19 @@ pub fn selector_matches(selector: &str, meta: &RuleMeta) -> bool {
             .is_some_and(|p| p.eq_ignore_ascii_case(sel))
 }
 
+/// Whether `meta`'s rule runs on this tree with these settings.
+pub fn runs(cx: &LintContext<'_, '_>, meta: &RuleMeta) -> bool {
+    // Structure rules always run; the others need every file to parse.
+    cx.settings.enabled(meta.id) && (!cx.tree.has_parse_errors() || meta.id.starts_with("GW00"))
+}
+
 /// Runs every rule enabled in settings and accepted by `wanted` (the user's selection).
 pub fn run(cx: &LintContext<'_, '_>, wanted: impl Fn(&RuleMeta) -> bool) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for rule in REGISTRY {
-        let meta = rule.meta();
-        if !cx.settings.enabled(meta.id) || !wanted(meta) {
-            continue;
+        if runs(cx, rule.meta()) && wanted(rule.meta()) {
+            rule.check(cx, &mut out);
         }
-        // Structure rules always run; the others need every file to parse.
-        if cx.tree.has_parse_errors() && !meta.id.starts_with("GW00") {
-            continue;
-        }
-        rule.check(cx, &mut out);
     }
     out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     // A snippet included in several places yields the same finding once per expansion.

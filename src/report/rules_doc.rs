@@ -1,0 +1,151 @@
+//! The rule catalogue as people and tools read it: `nginx-gwlint rules` (text, json,
+//! markdown), the `explain` page, and the README's Rules table. All are generated from
+//! [`crate::rules::REGISTRY`], the single source.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::rules::{self, RuleMeta};
+
+/// Markers around the generated table in README.md.
+pub const README_TABLE_START: &str = "<!-- rules-table:start -->";
+pub const README_TABLE_END: &str = "<!-- rules-table:end -->";
+
+/// The `explain` page: title, defaults, the rule's doc, its options.
+pub fn explain_page(meta: &RuleMeta) -> String {
+    let mut out = format!(
+        "# {} {}\n\nDefault severity: {}. Fix: {}.\n\n{}\n",
+        meta.id,
+        meta.name,
+        meta.severity.as_str(),
+        meta.fix.as_str(),
+        meta.doc
+    );
+    if !meta.options.is_empty() {
+        out.push_str("\n## Options (rules.toml / nginx-gwlint.toml)\n");
+        for (key, doc) in meta.options {
+            let _ = writeln!(out, "- `{key}`: {doc}");
+        }
+    }
+    out
+}
+
+/// The body of the `## {title}` section of a rule doc, trimmed.
+pub fn section<'a>(doc: &'a str, title: &str) -> Option<&'a str> {
+    let heading = format!("## {title}\n");
+    let start = doc.find(&heading)? + heading.len();
+    let body = &doc[start..];
+    let end = body.find("\n## ").unwrap_or(body.len());
+    Some(body[..end].trim())
+}
+
+/// `nginx-gwlint rules`: one line per rule.
+pub fn rules_text() -> String {
+    let mut out =
+        String::from("id     name                              severity  fix     summary\n");
+    for m in rules::all_meta() {
+        let _ = writeln!(
+            out,
+            "{:<6} {:<33} {:<9} {:<7} {}",
+            m.id,
+            m.name,
+            m.severity.as_str(),
+            m.fix.as_str(),
+            m.summary
+        );
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct JsonRule {
+    id: &'static str,
+    name: &'static str,
+    severity: &'static str,
+    fix: &'static str,
+    summary: &'static str,
+    options: Vec<JsonOption>,
+}
+
+#[derive(Serialize)]
+struct JsonOption {
+    name: &'static str,
+    description: &'static str,
+}
+
+/// `nginx-gwlint rules --format json`: `{"version": 1, "rules": [{id, name, severity, fix,
+/// summary, options: [{name, description}]}]}`.
+pub fn rules_json() -> String {
+    let rules: Vec<JsonRule> = rules::all_meta()
+        .map(|m| JsonRule {
+            id: m.id,
+            name: m.name,
+            severity: m.severity.as_str(),
+            fix: m.fix.as_str(),
+            summary: m.summary,
+            options: m
+                .options
+                .iter()
+                .map(|(name, description)| JsonOption { name, description })
+                .collect(),
+        })
+        .collect();
+    let mut text = serde_json::to_string_pretty(&serde_json::json!({"version": 1, "rules": rules}))
+        .unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// `nginx-gwlint rules --format markdown`: the table between the README markers.
+pub fn rules_markdown() -> String {
+    let mut out = String::from("| id | name | severity | fix | summary |\n|---|---|---|---|---|\n");
+    for m in rules::all_meta() {
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {} | {} | {} |",
+            m.id,
+            m.name,
+            m.severity.as_str(),
+            m.fix.as_str(),
+            m.summary.replace('|', "\\|")
+        );
+    }
+    out
+}
+
+/// `readme` with the text between the rules-table markers replaced by the current table;
+/// `None` when the markers are missing.
+pub fn readme_with_rules_table(readme: &str) -> Option<String> {
+    let start = readme.find(README_TABLE_START)? + README_TABLE_START.len();
+    let end = start + readme[start..].find(README_TABLE_END)?;
+    Some(format!(
+        "{}\n{}{}",
+        &readme[..start],
+        rules_markdown(),
+        &readme[end..]
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_are_found() {
+        let doc = "## What it finds\nA thing.\n\n## Why it matters\nB.";
+        assert_eq!(section(doc, "What it finds"), Some("A thing."));
+        assert_eq!(section(doc, "Why it matters"), Some("B."));
+        assert_eq!(section(doc, "Fix safety"), None);
+    }
+
+    #[test]
+    fn table_replacement_keeps_the_rest() -> Result<(), String> {
+        let readme = format!("a\n{README_TABLE_START}\nold\n{README_TABLE_END}\nb\n");
+        let new = readme_with_rules_table(&readme).ok_or("markers")?;
+        assert!(new.starts_with(&format!("a\n{README_TABLE_START}\n| id |")));
+        assert!(new.ends_with(&format!("|\n{README_TABLE_END}\nb\n")));
+        assert_eq!(readme_with_rules_table(&new).as_deref(), Some(new.as_str()));
+        Ok(())
+    }
+}
