@@ -367,7 +367,7 @@ fn io_reason(e: &io::Error) -> String {
 }
 
 /// Parses a config file, refusing binary files (a NUL byte) up front with a clear message.
-fn parse_config(text: &[u8]) -> Result<Ast, ParseError> {
+pub(crate) fn parse_config(text: &[u8]) -> Result<Ast, ParseError> {
     if let Some(at) = memchr::memchr(0, text) {
         return Err(ParseError {
             kind: ParseErrorKind::Unexpected(0),

@@ -17,6 +17,7 @@ use std::path::PathBuf;
 pub use dump::{split_dump, DumpedFile};
 pub use fs::{is_glob, Disk, Dump, FileSource, Layered, Overlay};
 pub use inherit::{Family, DEFAULT_TIMEOUT_MS};
+pub(crate) use loader::parse_config;
 pub use loader::{
     find_main_file, load_dump, load_dump_with, load_path, load_path_with, load_single, LoadError,
 };
