@@ -4,6 +4,8 @@
 //! and writing is atomic, through symlinks, keeping mode and owner.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -11,8 +13,8 @@ use nginx_gwlint::config::{load_dump_with, load_path_with, ConfigTree, ResolvedC
 use nginx_gwlint::diagnostic::{Diagnostic, Severity};
 use nginx_gwlint::fix::{
     delete_directive, fix_until_stable, insert_directive_after, insert_directive_in_block,
-    replace_word, unified_diff, write_changes, write_outcome, Applicability, Checked, Edit,
-    FileChange, Fix, FixError, FixOptions, FixOutcome,
+    replace_word, unified_diff, verify_with_nginx, write_changes, write_outcome, Applicability,
+    Checked, Edit, FileChange, Fix, FixError, FixOptions, FixOutcome,
 };
 use nginx_gwlint::lint::Workspace;
 use nginx_gwlint::syntax::{parse, Span};
@@ -674,4 +676,79 @@ fn an_unwritable_target_writes_nothing() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(left.len(), 1, "temp files left: {left:?}");
+}
+
+#[test]
+fn verify_with_nginx_accepts_a_good_fix_and_rejects_a_bad_one() {
+    let nginx = common::nginx_binary();
+    let dir = app_tree();
+    let good = run_safe(dir.path(), &[rename_timeout, add_http_version]);
+    assert_eq!(good.fixed(), 2);
+    verify_with_nginx(&nginx, &good).unwrap();
+
+    // `marker` is no nginx directive: nginx -t refuses the fixed tree, not the original.
+    let bad = run_safe(dir.path(), &[add_marker]);
+    assert_eq!(bad.fixed(), 2);
+    let err = verify_with_nginx(&nginx, &bad).unwrap_err();
+    let FixError::VerifyFailed {
+        stderr,
+        original_fails,
+    } = &err
+    else {
+        panic!("{err}");
+    };
+    assert!(!original_fails);
+    assert!(
+        stderr.contains("unknown directive \"marker\" in ")
+            && stderr.contains("sites-enabled/app.conf:5"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("nginx-gwlint-verify"),
+        "temp paths shown: {stderr}"
+    );
+    assert_eq!(read(&dir.path().join("sites-enabled/app.conf")), APP);
+}
+
+#[test]
+fn verify_reads_the_copy_even_through_absolute_includes() {
+    // `include /etc/nginx/sites-enabled/*.conf` is found under the checked tree; nginx -t on
+    // the copy must read the fixed copy, not the live /etc/nginx.
+    let nginx = common::nginx_binary();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "nginx.conf",
+        "events {}\nhttp {\n    include /etc/nginx/sites-enabled/*.conf;\n}\n",
+    );
+    write(dir.path(), "sites-enabled/app.conf", APP);
+    let bad = run_safe(dir.path(), &[add_marker]);
+    assert_eq!(bad.fixed(), 2);
+    let err = verify_with_nginx(&nginx, &bad).unwrap_err();
+    assert!(
+        err.to_string().contains("unknown directive \"marker\""),
+        "{err}"
+    );
+    // A tree that nginx already rejects is reported as such.
+    write(
+        dir.path(),
+        "sites-enabled/app.conf",
+        &APP.replace("listen 8080;", "listen 8080 nonsense;"),
+    );
+    let bad = run_safe(dir.path(), &[add_marker]);
+    let err = verify_with_nginx(&nginx, &bad).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            FixError::VerifyFailed {
+                original_fails: true,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("(and the unfixed one too)"),
+        "{err}"
+    );
 }
