@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::backends::{self, PhpSetup};
-use crate::config::{load_dump, load_path, ConfigTree, LoadError};
+use crate::config::{load_dump, load_dump_with, load_path, load_path_with, ConfigTree, LoadError};
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::fix::{self, Checked, FixError, FixOptions};
 use crate::lint::{lint, Selection, Workspace};
 use crate::report::{self, parse_json};
 use crate::rules;
@@ -94,6 +95,20 @@ pub struct CheckArgs {
     /// Always exit 0 on findings (2 still means the input could not be read or parsed).
     #[arg(long)]
     pub exit_zero: bool,
+    /// Apply the fixes and write the files (atomically; symlinks written through, mode and
+    /// owner kept). The report then shows what remains.
+    #[arg(long, conflicts_with = "diff")]
+    pub fix: bool,
+    /// Print the fixes as one unified diff; write nothing.
+    #[arg(long)]
+    pub diff: bool,
+    /// Also apply fixes marked unsafe (they may change behaviour the configuration relies on).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// With --fix or --diff: run `NGINX -t` on a fixed copy of the tree first; write nothing
+    /// unless it passes.
+    #[arg(long, value_name = "NGINX")]
+    pub verify_with: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -129,6 +144,8 @@ pub enum CliError {
     Stdin(std::io::Error),
     #[error("cannot write output: {0}")]
     Output(std::io::Error),
+    #[error(transparent)]
+    Fix(#[from] FixError),
 }
 
 /// Process exit codes.
@@ -194,6 +211,11 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
         ignore: args.ignore.clone(),
     };
     selection.validate().map_err(CliError::Usage)?;
+    if args.verify_with.is_some() && !args.fix && !args.diff {
+        return Err(CliError::Usage(
+            "--verify-with needs --fix or --diff".to_owned(),
+        ));
+    }
     let color = args.format == Format::Human
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -209,6 +231,10 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
         args.paths.clone()
     };
     for path in &paths {
+        if args.fix || args.diff {
+            exit = exit.max(fix_path(args, &settings, &selection, path, color)?);
+            continue;
+        }
         let tree = load_input(path, false)?;
         let ws = Workspace::new(tree, php_setup(args, path), args.sysroot.clone());
         let tree = &ws.tree;
@@ -221,6 +247,92 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
         print_out(&text)?;
         exit = exit.max(exit_code(tree, &diagnostics, args));
     }
+    Ok(exit)
+}
+
+/// `check --fix` / `--diff` on one path: fix to a fixpoint in memory, then verify, write or
+/// print the diff. Messages about the fixing go to stderr, so stdout stays the report (or the
+/// diff) alone.
+fn fix_path(
+    args: &CheckArgs,
+    settings: &Settings,
+    selection: &Selection,
+    path: &std::path::Path,
+    color: bool,
+) -> Result<u8, CliError> {
+    let dump = if path.as_os_str() == "-" {
+        let mut input = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut input)
+            .map_err(CliError::Stdin)?;
+        Some(input)
+    } else {
+        None
+    };
+    let php = php_setup(args, path);
+    let options = FixOptions {
+        unsafe_fixes: args.unsafe_fixes,
+        ..FixOptions::default()
+    };
+    let outcome = fix::fix_until_stable(
+        |overlay| {
+            let tree = match &dump {
+                Some(input) => load_dump_with(input, overlay)?,
+                None => load_path_with(path, overlay)?,
+            };
+            let ws = Workspace::new(tree, php.clone(), args.sysroot.clone());
+            let diagnostics = lint(&ws, settings, selection);
+            Ok(Checked { ws, diagnostics })
+        },
+        &options,
+    )
+    .map_err(|e| match e {
+        FixError::Load(e) => CliError::Load(e),
+        other => CliError::Fix(other),
+    })?;
+    for dropped in &outcome.dropped {
+        eprintln!("nginx-gwlint: warning: {dropped}");
+    }
+    if outcome.hit_pass_limit {
+        eprintln!(
+            "nginx-gwlint: warning: stopped after {} passes with fixes still to apply; run again",
+            options.max_passes
+        );
+    }
+    let tree = &outcome.checked.ws.tree;
+    let remaining = outcome.remaining();
+    let exit = exit_code(tree, remaining, args);
+    let render = |diagnostics: &[Diagnostic]| match args.format {
+        Format::Human => report::render_human(&tree.sources, diagnostics, color),
+        Format::Concise => report::render_concise(&tree.sources, diagnostics),
+        Format::Json => report::render_json(&tree.sources, &tree.nginx_files, diagnostics),
+    };
+    if tree.has_parse_errors() {
+        print_out(&render(remaining))?;
+        eprintln!("nginx-gwlint: nothing fixed: the configuration does not parse");
+        return Ok(exit);
+    }
+    if !outcome.changes.is_empty() {
+        if let Some(nginx) = &args.verify_with {
+            fix::verify_with_nginx(nginx, &outcome)?;
+        }
+    }
+    let writes = args.fix && !tree.from_dump;
+    if writes {
+        if !outcome.changes.is_empty() {
+            fix::write_outcome(&outcome)?;
+        }
+        print_out(&render(remaining))?;
+    } else {
+        print_out(&fix::unified_diff(&outcome.changes))?;
+        if args.fix && !outcome.changes.is_empty() {
+            eprintln!(
+                "nginx-gwlint: note: the configuration came from an `nginx -T` dump on standard \
+                 input: nothing was written; apply the diff above to the files it names"
+            );
+        }
+    }
+    eprintln!("{}", outcome.summary_line(writes));
     Ok(exit)
 }
 
