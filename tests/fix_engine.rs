@@ -752,3 +752,28 @@ fn verify_reads_the_copy_even_through_absolute_includes() {
         "{err}"
     );
 }
+
+#[test]
+fn verify_sees_files_relative_to_the_prefix() {
+    // A relative auth_basic_user_file / ssl file resolves against the copy's prefix: the files
+    // that are not configs must be there too (linked), or nginx -t would fail on the copy only.
+    let nginx = common::nginx_binary();
+    let dir = app_tree();
+    write(dir.path(), "secrets/htpasswd", "user:$apr1$x$y\n");
+    write(
+        dir.path(),
+        "nginx.conf",
+        "events {}\nhttp {\n    include mime.types;\n    include sites-enabled/*.conf;\n}\n",
+    );
+    std::fs::copy("/etc/nginx/mime.types", dir.path().join("mime.types")).unwrap();
+    let site = APP.replace(
+        "\tlisten 8080;",
+        "\tlisten 8080;\n\tauth_basic_user_file secrets/htpasswd;\n\terror_log logs/site.log;",
+    );
+    std::fs::create_dir_all(dir.path().join("logs")).unwrap();
+    write(dir.path(), "sites-enabled/app.conf", &site);
+    assert_eq!(common::nginx_test(&dir.path().join("nginx.conf")), None);
+    let good = run_safe(dir.path(), &[rename_timeout]);
+    assert_eq!(good.fixed(), 1);
+    verify_with_nginx(&nginx, &good).unwrap();
+}

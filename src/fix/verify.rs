@@ -7,7 +7,10 @@
 //! in the copy. An `include` naming a file by absolute path (`include /etc/nginx/conf.d/*.conf;`)
 //! would read the live files instead, so in the copy each include is replaced, on the same line,
 //! by includes of the copies of exactly the files the loader found for it (line numbers in
-//! nginx's messages stay those of the user's files). `-e /dev/null` keeps nginx's startup log
+//! nginx's messages stay those of the user's files). Everything else under the prefix that the
+//! copy does not hold (certificates, htpasswd files, `modules/`, `logs/`) is linked into it, so
+//! paths relative to the prefix resolve as they do with `nginx -t -p <prefix>/` on the original
+//! (only the directories that hold copies are walked). `-e /dev/null` keeps nginx's startup log
 //! away from the system's error log; its messages still come on stderr
 //! (`nginx: [emerg] ... in FILE:LINE`), with the copies' paths shown as the user's.
 
@@ -97,6 +100,9 @@ fn nginx_t(
             source,
         })?;
     }
+    if !tree.from_dump {
+        link_the_rest(&tree.prefix, tmp.path());
+    }
     let Some(main) = copies.get(&tree.root) else {
         return Ok(Verdict::Unknown);
     };
@@ -132,6 +138,50 @@ fn nginx_t(
         stderr = stderr.replace(&copy, display);
     }
     Ok(Verdict::Fails(stderr.trim_end().to_owned()))
+}
+
+/// Links every entry under `prefix` that the copy in `tmp` does not hold, descending only into
+/// directories the copy has too (those hold copied files). Best effort: a link that cannot be
+/// made only matters if nginx reads that path, and then nginx says so.
+fn link_the_rest(prefix: &Path, tmp: &Path) {
+    /// Enough for any /etc/nginx; a bound for a prefix like a home directory.
+    const MAX_ENTRIES: usize = 20_000;
+    let mut walk = walkdir::WalkDir::new(prefix)
+        .min_depth(1)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter();
+    let mut seen = 0;
+    while let Some(entry) = walk.next() {
+        let Ok(entry) = entry else { continue };
+        seen += 1;
+        if seen > MAX_ENTRIES {
+            break;
+        }
+        if entry.path() == tmp {
+            // The copy itself, when the prefix is the system temp dir.
+            walk.skip_current_dir();
+            continue;
+        }
+        let Ok(rel) = entry.path().strip_prefix(prefix) else {
+            continue;
+        };
+        let dest = tmp.join(rel);
+        match std::fs::symlink_metadata(&dest) {
+            Ok(meta) if meta.is_dir() => continue,
+            Ok(_) => {
+                if entry.file_type().is_dir() {
+                    walk.skip_current_dir();
+                }
+                continue;
+            }
+            Err(_) => {}
+        }
+        let _ = std::os::unix::fs::symlink(entry.path(), &dest);
+        if entry.file_type().is_dir() {
+            walk.skip_current_dir();
+        }
+    }
 }
 
 /// Where the copy of `path` goes under `tmp`.
