@@ -149,6 +149,10 @@ pub enum FixError {
     /// which edits a file reached twice once).
     #[error("nothing written: {} would get two different texts", path.display())]
     ConflictingWrites { path: PathBuf },
+    #[error("nothing written: {} is not a regular file", path.display())]
+    NotRegular { path: PathBuf },
+    #[error("nothing written: {} has {links} hard links, and replacing it would leave the others with the old text", path.display())]
+    HardLinked { path: PathBuf, links: u64 },
     /// Creating or filling a temp file failed: nothing was replaced.
     #[error("nothing written: cannot write next to {}: {source}", path.display())]
     NotWritable {

@@ -111,6 +111,18 @@ fn write_temp(target: &Path, text: &[u8]) -> Result<PathBuf, FixError> {
         source,
     };
     let meta = fs::metadata(target).map_err(io_err)?;
+    if !meta.is_file() {
+        return Err(FixError::NotRegular {
+            path: target.to_path_buf(),
+        });
+    }
+    if meta.nlink() > 1 {
+        // A rename would leave the other names with the old text.
+        return Err(FixError::HardLinked {
+            path: target.to_path_buf(),
+            links: meta.nlink(),
+        });
+    }
     let dir = target.parent().unwrap_or_else(|| Path::new("."));
     let name = target
         .file_name()
@@ -199,6 +211,18 @@ mod tests {
         assert_eq!(fs::metadata(&target)?.mode() & 0o7777, 0o640);
         let leftovers = fs::read_dir(&avail)?.count();
         assert_eq!(leftovers, 1);
+        Ok(())
+    }
+
+    #[test]
+    fn hard_links_are_not_split() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let a = dir.path().join("a.conf");
+        fs::write(&a, "old;\n")?;
+        fs::hard_link(&a, dir.path().join("b.conf"))?;
+        let r = write_changes(&[change(&a, "new;\n")]);
+        assert!(matches!(r, Err(FixError::HardLinked { links: 2, .. })));
+        assert_eq!(fs::read_to_string(&a)?, "old;\n");
         Ok(())
     }
 
