@@ -106,6 +106,71 @@ impl Address {
     }
 }
 
+impl Address {
+    /// True when nginx connecting to this address reaches something listening on `listen`
+    /// (a php-fpm pool): the same unix path, or the same port on a matching host (a pool
+    /// listening on every address accepts 127.0.0.1, localhost and any name).
+    pub fn matches_listen(&self, listen: &crate::backends::Listen) -> bool {
+        use crate::backends::Listen;
+        match (listen, &self.host) {
+            (Listen::Unix(path), Host::Unix(p)) => path.as_os_str() == p.as_str(),
+            (Listen::Tcp { host, port }, _) => {
+                if self.effective_port() != Some(*port) {
+                    return false;
+                }
+                if listen.is_any_address() {
+                    return !matches!(
+                        self.host,
+                        Host::Unix(_) | Host::Variable(_) | Host::Invalid(_)
+                    );
+                }
+                let Some(h) = host else { return false };
+                self.same_host(h)
+            }
+            _ => false,
+        }
+    }
+
+    /// True when `other` names the same peer (same host and port, or same unix path).
+    pub fn same_peer(&self, other: &Address) -> bool {
+        match (&self.host, &other.host) {
+            (Host::Unix(a), Host::Unix(b)) => a == b,
+            (_, Host::Unix(_)) | (Host::Unix(_), _) => false,
+            _ => {
+                self.effective_port() == other.effective_port()
+                    && other.same_host(&match &self.host {
+                        Host::Ipv4(ip) => ip.to_string(),
+                        Host::Ipv6(ip) => ip.to_string(),
+                        Host::Name(n) | Host::Variable(n) | Host::Invalid(n) => n.clone(),
+                        Host::Unix(p) => p.clone(),
+                    })
+            }
+        }
+    }
+
+    /// Host equality where `localhost`, 127.0.0.1 and ::1 count as the same loopback host.
+    fn same_host(&self, text: &str) -> bool {
+        let text = text.trim_start_matches('[').trim_end_matches(']');
+        let loopback = |t: &str| {
+            t.eq_ignore_ascii_case("localhost")
+                || t.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        };
+        match &self.host {
+            Host::Ipv4(ip) => {
+                text.parse::<Ipv4Addr>().is_ok_and(|t| t == *ip)
+                    || (ip.is_loopback() && loopback(text))
+            }
+            Host::Ipv6(ip) => {
+                text.parse::<Ipv6Addr>().is_ok_and(|t| t == *ip)
+                    || (ip.is_loopback() && loopback(text))
+            }
+            Host::Name(n) => n.eq_ignore_ascii_case(text) || (loopback(n) && loopback(text)),
+            _ => false,
+        }
+    }
+}
+
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.scheme != Scheme::None {
@@ -272,6 +337,34 @@ mod tests {
             Host::Invalid(_)
         ));
         assert!(parse_pass("proxy_pass", "http://localhost:3000").is_loopback());
+    }
+
+    #[test]
+    fn matching_pools_and_peers() {
+        use crate::backends::Listen;
+        let sock = parse_pass("fastcgi_pass", "unix:/run/php/php8.2-fpm.sock");
+        assert!(sock.matches_listen(&Listen::Unix("/run/php/php8.2-fpm.sock".into())));
+        assert!(!sock.matches_listen(&Listen::Unix("/run/php/php7.4-fpm.sock".into())));
+        let tcp = parse_pass("fastcgi_pass", "127.0.0.1:9000");
+        assert!(tcp.matches_listen(&Listen::Tcp {
+            host: None,
+            port: 9000
+        }));
+        assert!(tcp.matches_listen(&Listen::Tcp {
+            host: Some("localhost".into()),
+            port: 9000
+        }));
+        assert!(!tcp.matches_listen(&Listen::Tcp {
+            host: Some("10.0.0.1".into()),
+            port: 9000
+        }));
+        assert!(!tcp.matches_listen(&Listen::Tcp {
+            host: None,
+            port: 9001
+        }));
+        let a = parse_host_port("localhost:3000", false);
+        let b = parse_pass("proxy_pass", "http://127.0.0.1:3000/");
+        assert!(a.same_peer(&b) && b.same_peer(&a));
     }
 
     #[test]

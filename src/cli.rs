@@ -193,19 +193,24 @@ fn load_input(path: &std::path::Path, no_includes: bool) -> Result<ConfigTree, C
     Ok(load_path(path)?)
 }
 
-fn settings_for(args: &CheckArgs) -> Result<Settings, CliError> {
+/// `--config`, else `nginx-gwlint.toml` upward from the checked path, else upward from the
+/// current directory, else the defaults.
+fn settings_for(args: &CheckArgs, checked: &std::path::Path) -> Result<Settings, CliError> {
     if let Some(path) = &args.config {
         return Ok(Settings::with_file(path)?);
     }
     let cwd = std::env::current_dir().unwrap_or_default();
-    match Settings::discover(&cwd) {
+    let from_checked = (checked.as_os_str() != "-")
+        .then(|| std::path::absolute(checked).ok())
+        .flatten()
+        .and_then(|p| Settings::discover(&p));
+    match from_checked.or_else(|| Settings::discover(&cwd)) {
         Some(path) => Ok(Settings::with_file(&path)?),
         None => Ok(Settings::defaults()?),
     }
 }
 
 fn check(args: &CheckArgs) -> Result<u8, CliError> {
-    let settings = settings_for(args)?;
     let selection = Selection {
         select: args.select.clone(),
         ignore: args.ignore.clone(),
@@ -231,6 +236,7 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
         args.paths.clone()
     };
     for path in &paths {
+        let settings = settings_for(args, path)?;
         if args.fix || args.diff {
             exit = exit.max(fix_path(args, &settings, &selection, path, color)?);
             continue;

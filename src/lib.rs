@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnose;
 pub mod diagnostic;
+pub mod directives;
 pub mod fix;
 pub mod lint;
 pub mod report;

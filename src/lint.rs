@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::backends::{Located, PhpSetup};
 use crate::config::{ConfigTree, ResolvedConfig};
 use crate::diagnostic::Diagnostic;
+use crate::directives::Directives;
 use crate::rules::{self, LintContext};
 use crate::settings::Settings;
 use crate::source::FileId;
@@ -97,11 +98,13 @@ impl Workspace {
 /// Lints a workspace.
 pub fn lint(ws: &Workspace, settings: &Settings, selection: &Selection) -> Vec<Diagnostic> {
     let config = ResolvedConfig::build(&ws.tree);
+    let directives = Directives::for_run(settings).with_loaded_modules(&config);
     let cx = LintContext {
         tree: &ws.tree,
         config: &config,
         settings,
         ws,
+        directives: &directives,
     };
     let mut out = rules::run(&cx);
     out.retain(|d| selection.allows(d.rule));

@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 
 use crate::diagnostic::Severity;
+use crate::directives::{
+    Arity, ContextSet, DirectiveError, DirectiveSpec, DirectiveTable, ValueKind, Version,
+    USER_MODULE,
+};
 use crate::rules::{self, RuleMeta};
 
 /// The defaults shipped with the binary.
@@ -24,6 +28,21 @@ pub enum SettingsError {
     },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
+    #[error(transparent)]
+    Directives(#[from] DirectiveError),
+}
+
+/// The `[directives]` table: the user's own directives, enabled third-party sets, and the nginx
+/// version the configuration is checked against.
+#[derive(Clone, Debug)]
+pub struct DirectiveSettings {
+    /// `[directives.NAME]` entries, in file order.
+    pub user: Vec<DirectiveSpec>,
+    /// `enable_sets = ["lua", ...]`: third-party sets whose directives are known without a
+    /// `load_module` line (e.g. modules compiled in statically, as in OpenResty).
+    pub enable_sets: Vec<String>,
+    /// The nginx version directives are checked against; the newest the table knows by default.
+    pub target: Version,
 }
 
 #[derive(Clone, Debug)]
@@ -97,6 +116,7 @@ pub struct Settings {
     pub rules: BTreeMap<&'static str, RuleSettings>,
     /// `[[backend]]` entries.
     pub backends: Vec<DeclaredBackend>,
+    pub directives: DirectiveSettings,
     /// The user file that was applied, if any.
     pub source: Option<PathBuf>,
 }
@@ -104,9 +124,15 @@ pub struct Settings {
 impl Settings {
     /// The shipped defaults only.
     pub fn defaults() -> Result<Self, SettingsError> {
+        let table = DirectiveTable::builtin()?;
         let mut settings = Settings {
             rules: BTreeMap::new(),
             backends: Vec::new(),
+            directives: DirectiveSettings {
+                user: Vec::new(),
+                enable_sets: Vec::new(),
+                target: table.newest(),
+            },
             source: None,
         };
         for meta in rules::all_meta() {
@@ -130,7 +156,9 @@ impl Settings {
             path: path.display().to_string(),
             source,
         })?;
-        settings.apply_text(&text, &path.display().to_string())?;
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let shown = path.strip_prefix(&cwd).unwrap_or(path);
+        settings.apply_text(&text, &shown.display().to_string())?;
         settings.source = Some(path.to_path_buf());
         Ok(settings)
     }
@@ -175,9 +203,15 @@ impl Settings {
                             .push(declared_backend(b, origin).map_err(invalid)?);
                     }
                 }
+                "directives" => {
+                    let toml::Value::Table(body) = value else {
+                        return Err(invalid("`directives` must be a table".to_owned()));
+                    };
+                    self.apply_directives(body).map_err(invalid)?;
+                }
                 other => {
                     return Err(invalid(format!(
-                        "unknown key `{other}` (expected `rules` or `backend`)"
+                        "unknown key `{other}` (expected `rules`, `directives` or `backend`)"
                     )))
                 }
             }
@@ -221,6 +255,34 @@ impl Settings {
                     entry.options.insert(key, value);
                 }
             }
+        }
+        Ok(())
+    }
+
+    fn apply_directives(&mut self, body: toml::Table) -> Result<(), String> {
+        let table = DirectiveTable::builtin().map_err(|e| e.to_string())?;
+        for (key, value) in body {
+            if key == "enable_sets" {
+                let sets: Vec<String> = value
+                    .try_into()
+                    .map_err(|_| "[directives] enable_sets must be a list of strings".to_owned())?;
+                for set in sets {
+                    if !table.has_set(&set) {
+                        let known: Vec<&str> = table.sets().collect();
+                        return Err(format!(
+                            "[directives] enable_sets: unknown set `{set}` (known: {})",
+                            known.join(", ")
+                        ));
+                    }
+                    if !self.directives.enable_sets.contains(&set) {
+                        self.directives.enable_sets.push(set);
+                    }
+                }
+                continue;
+            }
+            let spec = user_directive(&key, value)?;
+            self.directives.user.retain(|s| s.name != key);
+            self.directives.user.push(spec);
         }
         Ok(())
     }
@@ -272,4 +334,97 @@ fn declared_backend(b: BackendToml, origin: &str) -> Result<DeclaredBackend, Str
         kind,
         origin: origin.to_owned(),
     })
+}
+/// `[directives.NAME]`: `contexts` and `args` required; `block`, `kind`, `values` optional.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserDirective {
+    contexts: Vec<String>,
+    args: String,
+    #[serde(default)]
+    block: bool,
+    #[serde(default)]
+    kind: Option<ValueKind>,
+    #[serde(default)]
+    values: Vec<String>,
+}
+
+fn user_directive(name: &str, value: toml::Value) -> Result<DirectiveSpec, String> {
+    let at = |e: &dyn std::fmt::Display| format!("[directives.{name}] {e}");
+    if name.is_empty() || name.bytes().any(|b| b.is_ascii_whitespace() || b == b'"') {
+        return Err(format!("[directives] `{name}` is not a directive name"));
+    }
+    let toml::Value::Table(_) = value else {
+        return Err(format!(
+            "[directives.{name}] must be a table (contexts = [...], args = \"TAKE1\")"
+        ));
+    };
+    let raw: UserDirective = value.try_into().map_err(|e| at(&e))?;
+    if raw.contexts.is_empty() {
+        return Err(at(&"contexts must name at least one context"));
+    }
+    let contexts =
+        ContextSet::from_names(raw.contexts.iter().map(String::as_str)).map_err(|e| {
+            at(&format!(
+                "{e} (known: {})",
+                crate::directives::CONTEXT_NAMES.join(", ")
+            ))
+        })?;
+    let args: Arity = raw.args.parse().map_err(|e| at(&e))?;
+    if matches!(raw.kind, Some(ValueKind::Enum | ValueKind::Bitmask)) && raw.values.is_empty() {
+        return Err(at(&"kind enum/bitmask needs `values`"));
+    }
+    Ok(DirectiveSpec {
+        name: name.to_owned(),
+        module: USER_MODULE.to_owned(),
+        contexts,
+        args,
+        block: raw.block,
+        kind: raw.kind,
+        values: raw.values,
+        since: None,
+        until: None,
+        set: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(text: &str) -> Result<Settings, SettingsError> {
+        let mut s = Settings::defaults()?;
+        s.apply_text(text, "test.toml")?;
+        Ok(s)
+    }
+
+    #[test]
+    fn user_directives_and_sets() -> Result<(), SettingsError> {
+        let s = apply(
+            "[directives]\nenable_sets = [\"lua\", \"headers-more\"]\n\
+             [directives.my_directive]\ncontexts = [\"http\", \"server\"]\nargs = \"TAKE1\"\n",
+        )?;
+        assert_eq!(s.directives.enable_sets, ["lua", "headers-more"]);
+        let d = &s.directives.user[0];
+        assert_eq!(d.name, "my_directive");
+        assert!(d.allows_context(crate::config::Context::Server));
+        assert!(!d.allows_context(crate::config::Context::Location));
+        assert!(d.accepts_arg_count(1) && !d.accepts_arg_count(0));
+        Ok(())
+    }
+
+    #[test]
+    fn bad_directive_settings_are_errors() {
+        for bad in [
+            "[directives]\nenable_sets = [\"nope\"]\n",
+            "[directives.x]\ncontexts = [\"http\"]\nargs = \"TAKE1\"\ncolour = 1\n",
+            "[directives.x]\ncontexts = [\"htp\"]\nargs = \"TAKE1\"\n",
+            "[directives.x]\ncontexts = [\"http\"]\nargs = \"TAKE9\"\n",
+            "[directives.x]\nargs = \"TAKE1\"\n",
+            "[directives]\nx = 1\n",
+            "[directives.x]\ncontexts = [\"http\"]\nargs = \"TAKE1\"\nkind = \"enum\"\n",
+        ] {
+            assert!(apply(bad).is_err(), "accepted: {bad}");
+        }
+    }
 }

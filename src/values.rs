@@ -142,7 +142,7 @@ pub fn parse_flag(word: &str) -> Option<bool> {
     }
 }
 
-/// Milliseconds as nginx time syntax, largest units first: 90000 -> "1m30s", 1500 -> "1500ms".
+/// Milliseconds as nginx time syntax: 90000 -> "90s", 1500 -> "1500ms".
 pub fn format_msec(ms: u64) -> String {
     if ms % 1000 != 0 {
         return format!("{ms}ms");
@@ -150,29 +150,27 @@ pub fn format_msec(ms: u64) -> String {
     format_sec(ms / 1000)
 }
 
-/// Seconds as nginx time syntax: 3600 -> "1h", 90 -> "1m30s", 0 -> "0s".
+/// Seconds as nginx time syntax, the way people write it: the largest unit that divides the
+/// value evenly, else seconds. 3600 -> "1h", 300 -> "5m", 75 -> "75s", 305 -> "305s".
 pub fn format_sec(secs: u64) -> String {
-    if secs == 0 {
-        return "0s".to_owned();
-    }
-    let mut out = String::new();
-    let mut rest = secs;
-    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
-        if rest >= size {
-            out.push_str(&format!("{}{unit}", rest / size));
-            rest %= size;
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if secs >= size && secs % size == 0 {
+            return format!("{}{unit}", secs / size);
         }
     }
-    out
+    format!("{secs}s")
 }
 
-/// A human duration for messages: "300s", "5m (300s)".
+/// A duration for messages: "300s", "1h (3600s)", "1500ms".
 pub fn describe_msec(ms: u64) -> String {
-    let canonical = format_msec(ms);
-    if ms % 1000 == 0 && ms >= 60_000 {
-        format!("{canonical} ({}s)", ms / 1000)
-    } else {
+    if ms % 1000 != 0 {
+        return format!("{ms}ms");
+    }
+    let canonical = format_sec(ms / 1000);
+    if canonical.ends_with('s') {
         canonical
+    } else {
+        format!("{canonical} ({}s)", ms / 1000)
     }
 }
 
@@ -217,9 +215,11 @@ mod tests {
         assert_eq!(parse_flag("ON"), Some(true));
         assert_eq!(parse_flag("Off"), Some(false));
         assert_eq!(parse_flag("yes"), None);
-        assert_eq!(format_msec(90_000), "1m30s");
+        assert_eq!(format_msec(90_000), "90s");
+        assert_eq!(format_msec(300_000), "5m");
         assert_eq!(format_msec(1_500), "1500ms");
         assert_eq!(format_sec(3600), "1h");
-        assert_eq!(format_sec(305), "5m5s");
+        assert_eq!(format_sec(305), "305s");
+        assert_eq!(format_sec(0), "0s");
     }
 }

@@ -96,6 +96,27 @@ impl<'t> ResolvedConfig<'t> {
         None
     }
 
+    /// The effective entries of an array directive (`proxy_set_header`, `add_header`,
+    /// `fastcgi_param`): those of the innermost level that has at least one of them; lower
+    /// levels with none inherit the whole set from above.
+    pub fn effective_array(&self, block: NodeId, name: &str) -> Vec<NodeId> {
+        let mut current = Some(block);
+        while let Some(id) = current {
+            let here: Vec<NodeId> = self.children_named(Some(id), name).collect();
+            if !here.is_empty() {
+                return here;
+            }
+            if matches!(
+                self.node(id).inner_context(),
+                Context::Http | Context::Stream
+            ) {
+                break;
+            }
+            current = self.node(id).parent;
+        }
+        Vec::new()
+    }
+
     /// The block a directive is written in (its parent), if any.
     pub fn block_of(&self, id: NodeId) -> Option<NodeId> {
         self.node(id).parent
@@ -151,6 +172,39 @@ impl<'t> ResolvedConfig<'t> {
     pub fn enclosing_server(&self, id: NodeId) -> Option<NodeId> {
         self.ancestors(id)
             .find(|a| self.node(*a).inner_context() == Context::Server)
+    }
+
+    /// The peers a `*_pass` directive connects to: the address itself, or each `server` of the
+    /// `upstream` block it names, each with the node that declares it.
+    pub fn pass_targets(&self, pass: NodeId) -> Vec<(crate::address::Address, NodeId)> {
+        let node = self.node(pass);
+        let Some(arg) = node.arg(0) else {
+            return Vec::new();
+        };
+        let addr = crate::address::parse_pass(node.name(), arg);
+        if let Some(name) = addr.name() {
+            if addr.port.is_none() {
+                if let Some(up) = self.upstream_block(name) {
+                    return self.upstream_servers(up);
+                }
+            }
+        }
+        vec![(addr, pass)]
+    }
+
+    /// The `server` lines of an `upstream` block, parsed.
+    pub fn upstream_servers(&self, upstream: NodeId) -> Vec<(crate::address::Address, NodeId)> {
+        self.children_named(Some(upstream), "server")
+            .filter_map(|id| {
+                let arg = self.node(id).arg(0)?;
+                let mut addr = crate::address::parse_host_port(arg, false);
+                if addr.port.is_none() && !addr.is_unix() {
+                    // nginx: the default port of an upstream server is 80.
+                    addr.port = Some(80);
+                }
+                Some((addr, id))
+            })
+            .collect()
     }
 
     /// The `upstream NAME { }` block in http with this name.

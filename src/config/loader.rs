@@ -319,7 +319,13 @@ impl Loader<'_> {
             let rel: PathBuf = parts[skip..].iter().collect();
             let candidate = root.join(&rel);
             let literal_dir = literal_parent(&candidate);
-            if literal_dir != *root && literal_dir.is_dir() || (skip + 1 == parts.len()) {
+            // Re-rooting down to the bare file name is only safe for a plain file: for a glob it
+            // would match every file of the tree's top directory.
+            let bare_name = skip + 1 == parts.len();
+            let last_is_glob = parts
+                .last()
+                .is_some_and(|c| is_glob(&c.as_os_str().to_string_lossy()));
+            if literal_dir != *root && literal_dir.is_dir() || (bare_name && !last_is_glob) {
                 out.push(candidate);
             }
         }

@@ -2,12 +2,28 @@
 //! severity, an `explain` page (what it finds, why it causes a 502/504, a bad and a good
 //! example, fix safety) and a `check` that reads the resolved configuration.
 
+mod common;
 mod gw001_parse_error;
 mod gw002_include_not_found;
 mod gw003_include_cycle;
+mod gw004_php_config_invalid;
+mod gw010_unknown_directive;
+mod gw011_directive_not_allowed_here;
+mod gw012_wrong_argument_count;
+mod gw013_invalid_value;
+mod gw014_duplicate_directive;
+mod gw101_timeout_wrong_module;
+mod gw102_connect_timeout_ineffective;
+mod gw103_timeout_masks_slow_backend;
+mod gw104_backend_outlives_nginx;
+mod gw105_backend_killed_first;
+mod gw106_websocket_idle_timeout;
+mod gw107_keepalive_outlives_backend;
+mod structure;
 
 use crate::config::{ConfigTree, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::directives::Directives;
 use crate::lint::Workspace;
 use crate::settings::Settings;
 
@@ -51,6 +67,8 @@ pub struct LintContext<'a, 't> {
     pub settings: &'a Settings,
     /// The PHP side (pools, php.ini) and helpers to point into those files.
     pub ws: &'t Workspace,
+    /// The directives known to this run (table, user declarations, sets, target version).
+    pub directives: &'a Directives<'a>,
 }
 
 impl LintContext<'_, '_> {
@@ -73,6 +91,81 @@ impl LintContext<'_, '_> {
     }
 }
 
+/// An nginx time value in effect somewhere: its value and the directive that set it (`None`
+/// for nginx's default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EffectiveTime {
+    pub ms: u64,
+    pub set_by: Option<crate::config::NodeId>,
+}
+
+impl LintContext<'_, '_> {
+    /// The php-fpm pools listening where `addr` connects.
+    pub fn pools_for(&self, addr: &crate::address::Address) -> Vec<&crate::backends::Pool> {
+        self.ws
+            .php
+            .pools()
+            .filter(|p| {
+                p.listen
+                    .as_ref()
+                    .is_some_and(|l| addr.matches_listen(&l.value))
+            })
+            .collect()
+    }
+
+    /// The `[[backend]]` declared in settings at the address `addr` connects to.
+    pub fn declared_backend_for(
+        &self,
+        addr: &crate::address::Address,
+    ) -> Option<&crate::settings::DeclaredBackend> {
+        self.settings
+            .backends
+            .iter()
+            .find(|b| b.address.same_peer(addr))
+    }
+
+    /// The effective value of a time directive (`fastcgi_read_timeout`) for `block`, with
+    /// nginx's default when nothing sets it. Values nginx would refuse count as the default
+    /// (GW013 reports them).
+    pub fn effective_time(
+        &self,
+        block: crate::config::NodeId,
+        name: &str,
+        default_ms: u64,
+    ) -> EffectiveTime {
+        match self.config.effective(block, name) {
+            Some(id) => EffectiveTime {
+                ms: self
+                    .config
+                    .node(id)
+                    .arg(0)
+                    .and_then(crate::values::parse_msec)
+                    .unwrap_or(default_ms),
+                set_by: Some(id),
+            },
+            None => EffectiveTime {
+                ms: default_ms,
+                set_by: None,
+            },
+        }
+    }
+
+    /// `file:line` of a node, for messages.
+    pub fn where_is(&self, id: crate::config::NodeId) -> String {
+        let (file, span) = self.config.location(id);
+        let f = self.tree.sources.get(file);
+        format!("{}:{}", f.display, f.lines.line(span.start))
+    }
+
+    /// `file:line` of a value read from a PHP file.
+    pub fn where_is_php<T>(&self, located: &crate::backends::Located<T>) -> String {
+        match self.ws.php_location(located) {
+            Some((file, _)) => format!("{}:{}", self.tree.sources.get(file).display, located.line),
+            None => format!("{}:{}", located.file.display(), located.line),
+        }
+    }
+}
+
 pub trait Rule: Sync {
     fn meta(&self) -> &'static RuleMeta;
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>);
@@ -83,6 +176,19 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &gw001_parse_error::ParseError,
     &gw002_include_not_found::IncludeNotFound,
     &gw003_include_cycle::IncludeCycle,
+    &gw004_php_config_invalid::PhpConfigInvalid,
+    &gw010_unknown_directive::UnknownDirective,
+    &gw011_directive_not_allowed_here::DirectiveNotAllowedHere,
+    &gw012_wrong_argument_count::WrongArgumentCount,
+    &gw013_invalid_value::InvalidValue,
+    &gw014_duplicate_directive::DuplicateDirective,
+    &gw101_timeout_wrong_module::TimeoutWrongModule,
+    &gw102_connect_timeout_ineffective::ConnectTimeoutIneffective,
+    &gw103_timeout_masks_slow_backend::TimeoutMasksSlowBackend,
+    &gw104_backend_outlives_nginx::BackendOutlivesNginx,
+    &gw105_backend_killed_first::BackendKilledFirst,
+    &gw106_websocket_idle_timeout::WebsocketIdleTimeout,
+    &gw107_keepalive_outlives_backend::KeepaliveOutlivesBackend,
 ];
 
 pub fn all_meta() -> impl Iterator<Item = &'static RuleMeta> {
@@ -120,6 +226,8 @@ pub fn run(cx: &LintContext<'_, '_>) -> Vec<Diagnostic> {
         rule.check(cx, &mut out);
     }
     out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    // A snippet included in several places yields the same finding once per expansion.
+    out.dedup_by(|b, a| a.rule == b.rule && a.file == b.file && a.span == b.span);
     out
 }
 

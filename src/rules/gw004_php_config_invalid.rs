@@ -1,0 +1,67 @@
+use super::{FixKind, LintContext, Rule, RuleMeta};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::syntax::Span;
+
+pub struct PhpConfigInvalid;
+
+static META: RuleMeta = RuleMeta {
+    id: "GW004",
+    name: "php-config-invalid",
+    severity: Severity::Warning,
+    summary: "a php.ini or php-fpm line that PHP refuses or misreads",
+    fix: FixKind::None,
+    options: &[],
+    doc: r#"## What it finds
+Lines of php.ini and php-fpm configuration files (given with `--php`, or found under the
+usual places) that PHP or php-fpm refuses or reads differently from what the line suggests:
+unknown php-fpm options, `#` comments (not comments since PHP 7), unterminated quotes, bad
+`listen` addresses, unreadable include targets, include cycles, a `php_value` set twice (the
+first one wins), `$pool` outside a pool.
+
+## Why it matters
+php-fpm refuses to start on most of these: every PHP request then gets `502 Bad Gateway` with
+`connect() to unix:... failed (2: No such file or directory)` because no socket is created.
+The others silently change the limits the timeout rules (GW104, GW105) compare against.
+
+## Example
+```ini
+[www]
+listen = /run/php/php8.2-fpm.sock
+# raised for the importer
+request_terminate_timout = 300
+```
+
+## Use instead
+```ini
+[www]
+listen = /run/php/php8.2-fpm.sock
+; raised for the importer
+request_terminate_timeout = 300
+```
+
+## Fix safety
+No automatic fix."#,
+};
+
+impl Rule for PhpConfigInvalid {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
+        for p in cx.ws.php.all_problems() {
+            let Some(file) = cx.ws.php_file(&p.file) else {
+                continue;
+            };
+            let source = cx.tree.sources.get(file);
+            let span = if p.line == 0 {
+                Span::empty(0)
+            } else {
+                let start = source.lines.line_start(p.line);
+                let end = start + source.lines.line_text(&source.text, p.line).len();
+                Span::new(start, end)
+            };
+            out.push(cx.diagnostic(&META, file, span, p.message.clone()));
+        }
+    }
+}

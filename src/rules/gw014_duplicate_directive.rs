@@ -1,0 +1,183 @@
+use std::collections::HashMap;
+
+use super::structure::well_formed;
+use super::{FixKind, LintContext, Rule, RuleMeta};
+use crate::config::{Context, NodeId};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::fix::{Edit, Fix};
+use crate::syntax::Span;
+
+pub struct DuplicateDirective;
+
+static META: RuleMeta = RuleMeta {
+    id: "GW014",
+    name: "duplicate-directive",
+    severity: Severity::Error,
+    summary: "a single-value directive set twice in one block (nginx: \"is duplicate\")",
+    fix: FixKind::Safe,
+    options: &[],
+    doc: r#"## What it finds
+A directive written twice in the same block (includes expanded) when nginx refuses the second
+one with `"x" directive is duplicate`. That is every directive set by nginx's generic
+single-value parsers (times, sizes, numbers, on/off, keywords, strings, paths, `NUMBER SIZE`
+buffers: `proxy_read_timeout`, `client_max_body_size`, `proxy_buffering`, `proxy_buffers`,
+`default_type`, ...) and a checked list of custom ones (`proxy_pass` and the other `*_pass`,
+`root`, `alias`, `try_files`, `expires`, `resolver`, `keepalive_timeout`, `*_cache`,
+`*_cache_key`, `internal`, `auth_request`).
+
+Directives that legitimately repeat are never reported: `add_header`, `proxy_set_header`,
+`fastcgi_param`, `server` in `upstream`, `listen`, `location`, `include`, `set`, `rewrite`,
+`if`, `return`, `error_page`, `allow`/`deny`, keyword lists such as `proxy_next_upstream`, and
+every directive of a third-party module or inside `map`/`geo`/`types` bodies. The same
+directive in a nested block (`location` inside `server`, `if` inside `location`) is an
+override, not a duplicate.
+
+## Why it matters
+`nginx -t` fails, so a reload keeps the old configuration and a restart leaves nginx down. It
+typically happens when a snippet (`include proxy_params;`, `include fastcgi.conf;`) already
+sets a timeout that the location sets again: the raised timeout that was meant to stop the
+504s never goes live.
+
+## Example
+```nginx
+location /api {
+    include snippets/timeouts.conf;   # proxy_read_timeout 60s;
+    proxy_read_timeout 300s;
+    proxy_buffering off;
+    proxy_buffering off;
+}
+```
+
+## Use instead
+```nginx
+location /api {
+    include snippets/timeouts.conf;   # without proxy_read_timeout, or set it only here
+    proxy_read_timeout 300s;
+    proxy_buffering off;
+}
+```
+
+## Fix safety
+Safe when both directives are byte-identical and written in the same file as their block:
+the earlier one is deleted (with its line when it is alone on it), which leaves the
+configuration nginx would have used. Different values, or a copy that comes from an included
+file (shared with other blocks), are not fixed: which value is meant is a decision."#,
+};
+
+impl Rule for DuplicateDirective {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
+        let blocks = std::iter::once(None).chain(
+            cx.config
+                .iter()
+                .filter(|(_, n)| n.directive.block.is_some())
+                .map(|(id, _)| Some(id)),
+        );
+        for block in blocks {
+            self.check_block(cx, block, out);
+        }
+    }
+}
+
+impl DuplicateDirective {
+    fn check_block(
+        &self,
+        cx: &LintContext<'_, '_>,
+        block: Option<NodeId>,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let block_file = block.map_or(cx.tree.root, |b| cx.config.node(b).file);
+        let mut previous: HashMap<&str, NodeId> = HashMap::new();
+        for &id in cx.config.children(block) {
+            let node = cx.config.node(id);
+            if matches!(node.context, Context::Entries | Context::Unknown) {
+                return;
+            }
+            let Some(spec) = well_formed(cx, node) else {
+                continue;
+            };
+            if !spec.rejects_duplicates() {
+                continue;
+            }
+            let name = node.name();
+            let Some(&earlier) = previous.get(name) else {
+                previous.insert(name, id);
+                continue;
+            };
+            previous.insert(name, id);
+            let first = cx.config.node(earlier);
+            let first_src = cx.tree.sources.get(first.file);
+            let (line, _) = first_src.line_col(first.directive.span.start);
+            let mut d = cx
+                .diagnostic(
+                    &META,
+                    node.file,
+                    node.directive.head_span(),
+                    format!("\"{name}\" directive is duplicate"),
+                )
+                .with_label(first.file, first.directive.head_span(), "first set here")
+                .with_help(format!(
+                    "\"{name}\" is already set in this block ({}:{line}); keep one",
+                    first_src.display
+                ));
+            let identical = first_src.slice(first.directive.span)
+                == cx.tree.sources.get(node.file).slice(node.directive.span);
+            if identical && first.file == block_file && node.file == block_file {
+                let span = deletion_span(&first_src.text, first.directive.span);
+                d = d.with_fix(Fix::safe(
+                    format!("remove the earlier identical \"{name}\""),
+                    vec![Edit::delete(first.file, span)],
+                ));
+            }
+            out.push(d);
+        }
+    }
+}
+
+/// The bytes to delete to remove the directive at `span`: its whole line when nothing else is
+/// on it (so no blank line remains), else the directive and the blanks after it.
+fn deletion_span(text: &[u8], span: Span) -> Span {
+    let is_blank = |b: &u8| matches!(b, b' ' | b'\t');
+    let line_start = text[..span.start]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let alone_before = text[line_start..span.start].iter().all(is_blank);
+    let mut end = span.end;
+    while end < text.len() && is_blank(&text[end]) {
+        end += 1;
+    }
+    let line_end = match text.get(end) {
+        None => Some(end),
+        Some(b'\n') => Some(end + 1),
+        Some(b'\r') if text.get(end + 1) == Some(&b'\n') => Some(end + 2),
+        _ => None,
+    };
+    match line_end {
+        Some(line_end) if alone_before => Span::new(line_start, line_end),
+        _ => Span::new(span.start, end),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deletes_whole_lines_only_when_alone() {
+        let text = b"a {\n    x 1;\n    x 1;\n}\n";
+        let span = Span::new(8, 12);
+        assert_eq!(&text[span.start..span.end], b"x 1;");
+        let del = deletion_span(text, span);
+        assert_eq!(&text[del.start..del.end], b"    x 1;\n");
+        let text = b"a { x 1; x 1; }";
+        let del = deletion_span(text, Span::new(4, 8));
+        assert_eq!(&text[del.start..del.end], b"x 1; ");
+        let text = b"x 1; # note\nx 1;";
+        let del = deletion_span(text, Span::new(0, 4));
+        assert_eq!(&text[del.start..del.end], b"x 1; ");
+    }
+}

@@ -1,0 +1,101 @@
+use super::gw101_timeout_wrong_module::timeout_family;
+use super::{FixKind, LintContext, Rule, RuleMeta};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::fix::{Edit, Fix};
+use crate::values::{describe_msec, format_msec, parse_msec};
+
+pub struct ConnectTimeoutIneffective;
+
+static META: RuleMeta = RuleMeta {
+    id: "GW102",
+    name: "connect-timeout-ineffective",
+    severity: Severity::Warning,
+    summary: "a *_connect_timeout above 75s, which nginx usually cannot honour",
+    fix: FixKind::Unsafe,
+    options: &[(
+        "max-connect-timeout",
+        "largest connect timeout accepted without a finding (default \"75s\")",
+    )],
+    doc: r#"## What it finds
+`proxy_connect_timeout`, `fastcgi_connect_timeout`, `grpc_connect_timeout`,
+`uwsgi_connect_timeout`, `scgi_connect_timeout` or `memcached_connect_timeout` above 75
+seconds (option `max-connect-timeout`).
+
+## Why it matters
+The nginx documentation says of every `*_connect_timeout`: "it should be noted that this
+timeout cannot usually exceed 75 seconds" — the kernel gives up on an unanswered SYN before
+that. A connect timeout is not a read timeout: raising it does not give a slow backend more
+time to answer; it only makes a dead backend hang every request longer before the
+`502 Bad Gateway` (`connect() failed (110: Connection timed out) while connecting to
+upstream`) and delays failover to the next upstream server.
+
+## Example
+```nginx
+location /reports/ {
+    proxy_pass http://127.0.0.1:3000;
+    proxy_connect_timeout 300s;
+}
+```
+
+## Use instead
+```nginx
+location /reports/ {
+    proxy_pass http://127.0.0.1:3000;
+    proxy_connect_timeout 5s;      # fail fast when the app is down
+    proxy_read_timeout 300s;       # the time the app may take to answer
+}
+```
+
+## Fix safety
+Unsafe: the value is lowered to the threshold (75s). That keeps what nginx actually did, but
+someone may have meant the read timeout; review it."#,
+};
+
+impl Rule for ConnectTimeoutIneffective {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
+        let max_ms = cx
+            .settings
+            .option::<String>(META.id, "max-connect-timeout")
+            .and_then(|s| parse_msec(&s))
+            .unwrap_or(75_000);
+        for (id, node) in cx.config.iter() {
+            if !node.name().ends_with("_connect_timeout") || timeout_family(node.name()).is_none() {
+                continue;
+            }
+            let Some(value) = node.directive.args.first() else {
+                continue;
+            };
+            let Some(ms) = parse_msec(value.as_str()) else {
+                continue;
+            };
+            if ms <= max_ms {
+                continue;
+            }
+            let (file, _) = cx.config.location(id);
+            let read = node.name().replace("_connect_", "_read_");
+            out.push(
+                cx.diagnostic(
+                    &META,
+                    file,
+                    value.span,
+                    format!(
+                        "`{}` is {}: a connect usually cannot take longer than 75s, so this only delays the 502 when the backend is down",
+                        node.name(),
+                        describe_msec(ms)
+                    ),
+                )
+                .with_help(format!(
+                    "keep the connect timeout short (a few seconds); if the backend is slow to answer, raise `{read}` instead"
+                ))
+                .with_fix(Fix::unsafe_edit(
+                    format!("set `{}` to {}", node.name(), format_msec(max_ms)),
+                    vec![Edit::replace(file, value.span, format_msec(max_ms))],
+                )),
+            );
+        }
+    }
+}

@@ -1,0 +1,124 @@
+use super::common::is_long_lived;
+use super::gw101_timeout_wrong_module::timeout_family;
+use super::{FixKind, LintContext, Rule, RuleMeta};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::values::{describe_msec, parse_msec};
+
+pub struct TimeoutMasksSlowBackend;
+
+static META: RuleMeta = RuleMeta {
+    id: "GW103",
+    name: "timeout-masks-slow-backend",
+    severity: Severity::Warning,
+    summary: "a read/send timeout above 300s on an ordinary request location",
+    fix: FixKind::None,
+    options: &[
+        ("max-timeout", "largest read/send timeout accepted without a finding (default \"300s\")"),
+        ("long-lived-paths", "location path fragments that mark WebSocket/SSE/long-poll endpoints, exempt from this rule"),
+    ],
+    doc: r#"## What it finds
+A `*_read_timeout` or `*_send_timeout` above 300 seconds (option `max-timeout`) in a place
+that serves ordinary requests. Locations meant to idle are exempt: WebSocket upgrades
+(`proxy_set_header Upgrade ...`), buffering turned off (server-sent events, streaming), gRPC,
+and locations whose path contains one of `long-lived-paths` (ws, socket.io, sse, events,
+stream, poll, ...).
+
+## Why it matters
+A request that needs ten minutes holds a worker of the backend (a PHP-FPM child, a gunicorn
+worker) and a connection the whole time; a handful of them exhaust `pm.max_children` and every
+other request queues until nginx answers `504` anyway. Each load balancer, CDN or browser in
+front has its own limit (often 60-100s) and gives up first. Raising the timeout hides the slow
+endpoint instead of fixing it.
+
+## Example
+```nginx
+location /export {
+    proxy_pass http://app;
+    proxy_read_timeout 3600s;
+}
+```
+
+## Use instead
+Start the work in the background and answer at once (`202 Accepted` with a job URL the
+client polls), or stream progress. Keep the read timeout at a value that bounds a normal
+request:
+```nginx
+location /export {
+    proxy_pass http://app;        # POST /export -> 202 + /jobs/{id}
+    proxy_read_timeout 60s;
+}
+```
+
+## Fix safety
+No automatic fix: the right design depends on the application."#,
+};
+
+impl Rule for TimeoutMasksSlowBackend {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
+        let max_ms = cx
+            .settings
+            .option::<String>(META.id, "max-timeout")
+            .and_then(|s| parse_msec(&s))
+            .unwrap_or(300_000);
+        let paths: Vec<String> = cx
+            .settings
+            .option::<Vec<String>>(META.id, "long-lived-paths")
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| p.to_ascii_lowercase())
+            .collect();
+        for (id, node) in cx.config.iter() {
+            let name = node.name();
+            if !(name.ends_with("_read_timeout") || name.ends_with("_send_timeout"))
+                || timeout_family(name).is_none()
+                || !node.context.is_http_like()
+            {
+                continue;
+            }
+            let Some(value) = node.directive.args.first() else {
+                continue;
+            };
+            let Some(ms) = parse_msec(value.as_str()) else {
+                continue;
+            };
+            if ms <= max_ms {
+                continue;
+            }
+            let Some(block) = node.parent else { continue };
+            // Exempt when every location it reaches with a handler is long-lived.
+            let reached: Vec<_> = cx
+                .config
+                .reached_blocks(block)
+                .into_iter()
+                .filter(|b| cx.config.handler(*b).is_some())
+                .collect();
+            let ordinary = if reached.is_empty() {
+                !is_long_lived(cx, block, &paths)
+            } else {
+                reached.iter().any(|b| !is_long_lived(cx, *b, &paths))
+            };
+            if !ordinary {
+                continue;
+            }
+            let (file, _) = cx.config.location(id);
+            out.push(
+                cx.diagnostic(
+                    &META,
+                    file,
+                    value.span,
+                    format!(
+                        "`{name}` is {}: requests this slow tie up backend workers and are cut by any proxy in front; the timeout hides a slow endpoint",
+                        describe_msec(ms)
+                    ),
+                )
+                .with_help(
+                    "move the slow work to a background job (answer 202 with a status URL), or mark the location as streaming; keep the timeout near the time a normal request needs",
+                ),
+            );
+        }
+    }
+}

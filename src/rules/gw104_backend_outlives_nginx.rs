@@ -1,0 +1,243 @@
+use super::common::{insert_line_after, upgrade_header};
+use super::{FixKind, LintContext, Rule, RuleMeta};
+use crate::backends::Origin;
+use crate::config::{Family, NodeId, DEFAULT_TIMEOUT_MS};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::fix::{Edit, Fix};
+use crate::values::{describe_msec, format_msec, parse_msec};
+
+pub struct BackendOutlivesNginx;
+
+static META: RuleMeta = RuleMeta {
+    id: "GW104",
+    name: "backend-outlives-nginx",
+    severity: Severity::Error,
+    summary: "the backend may work longer than nginx waits for it (504 while it keeps working)",
+    fix: FixKind::Safe,
+    options: &[(
+        "margin",
+        "added to the backend's limit when the fix raises nginx's read timeout (default \"5s\")",
+    )],
+    doc: r#"## What it finds
+A location whose backend is allowed to run longer than nginx waits for its answer:
+- `fastcgi_pass` to a php-fpm pool whose PHP limit — `max_execution_time` (pool
+  `php_admin_value`/`php_value`, else that PHP version's php.ini, else PHP's default 30s) or
+  the pool's `request_terminate_timeout`, whichever is shorter — is longer than the effective
+  `fastcgi_read_timeout` (default 60s);
+- a `*_pass` to a backend declared in settings (`[[backend]] address, timeout`) whose timeout
+  is longer than the handler's read timeout.
+
+The message says which value applies, where each side was set (with a note pointing into
+php.ini or the pool file), and the window in which requests fail.
+
+## Why it matters
+nginx gives up first: the client gets `504 Gateway Time-out` and nginx logs `upstream timed
+out (110: Connection timed out) while reading response header from upstream`, while PHP keeps
+running the script to the end — the import finishes, the user sees an error, retries, and the
+work runs twice. Raising `max_execution_time` for long imports without raising nginx's
+timeout is the classic way to get here.
+
+Note: on Linux `max_execution_time` counts CPU time only (`sleep()`, database and HTTP waits
+do not count), so a script can run even longer than it says; `request_terminate_timeout` is
+wall-clock time.
+
+## Example
+```nginx
+# php.ini: max_execution_time = 300
+location ~ \.php$ {
+    fastcgi_pass unix:/run/php/php8.2-fpm.sock;
+    # fastcgi_read_timeout is the default 60s
+}
+```
+
+## Use instead
+```nginx
+location ~ \.php$ {
+    fastcgi_pass unix:/run/php/php8.2-fpm.sock;
+    fastcgi_read_timeout 305s;     # the PHP limit + a margin
+}
+```
+
+## Fix safety
+Safe: nginx's read timeout is raised to the backend's limit plus a margin (option `margin`,
+5s), in the location that needs it: the value is replaced where that location sets it, or a
+directive is added after the handler line. Requests that already succeed are unaffected; the
+ones that would have been cut off with a 504 get the answer the backend was going to give."#,
+};
+
+/// What nginx waits for and what the backend may take, for one handler.
+struct Mismatch {
+    backend_ms: u64,
+    /// Who: "php-fpm pool [www]", "backend `api`".
+    who: String,
+    /// Which limit and where it is set: "max_execution_time, set at php.ini:3".
+    origin: String,
+    /// The file and span of the backend's limit, when it comes from a file we read.
+    backend_at: Option<(crate::source::FileId, crate::syntax::Span)>,
+}
+
+impl Rule for BackendOutlivesNginx {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
+        let margin_ms = cx
+            .settings
+            .option::<String>(META.id, "margin")
+            .and_then(|s| parse_msec(&s))
+            .unwrap_or(5_000);
+        for block in cx.config.ids() {
+            let Some((family, pass)) = cx.config.handler(block) else {
+                continue;
+            };
+            // WebSocket locations: the read timeout is an idle timeout there (GW106).
+            if upgrade_header(cx, block).is_some() {
+                continue;
+            }
+            let read_name = format!("{}_read_timeout", family.prefix());
+            let nginx = cx.effective_time(block, &read_name, DEFAULT_TIMEOUT_MS);
+            let Some(m) = longest_backend_limit(cx, family, pass) else {
+                continue;
+            };
+            if m.backend_ms <= nginx.ms {
+                continue;
+            }
+            let nginx_origin = match nginx.set_by {
+                Some(id) => format!("set at {}", cx.where_is(id)),
+                None => "nginx's default".to_owned(),
+            };
+            let (pf, ps) = cx.config.location(pass);
+            let mut d = cx
+                .diagnostic(
+                    &META,
+                    pf,
+                    ps,
+                    format!(
+                        "nginx waits {} for this backend (`{read_name}`, {nginx_origin}) but {} may work for {} ({}): requests taking longer get 504 while the backend keeps working",
+                        describe_msec(nginx.ms),
+                        m.who,
+                        describe_msec(m.backend_ms),
+                        m.origin
+                    ),
+                )
+                .with_help(format!(
+                    "raise `{read_name}` in this location to at least {} (or lower the backend's limit)",
+                    format_msec(m.backend_ms + margin_ms)
+                ));
+            if let Some((f, s)) = m.backend_at {
+                d = d.with_label(f, s, "the backend's limit is set here");
+            }
+            if let Some(id) = nginx.set_by {
+                let (f, s) = cx.config.location(id);
+                d = d.with_label(f, s, "nginx's read timeout for this location");
+            }
+            if let Some(fix) = raise_fix(
+                cx,
+                block,
+                pass,
+                nginx.set_by,
+                &read_name,
+                m.backend_ms + margin_ms,
+            ) {
+                d = d.with_fix(fix);
+            }
+            out.push(d);
+        }
+    }
+}
+
+/// The longest limit among the backends a handler reaches (php-fpm pools, declared backends).
+fn longest_backend_limit(
+    cx: &LintContext<'_, '_>,
+    family: Family,
+    pass: NodeId,
+) -> Option<Mismatch> {
+    let mut best: Option<Mismatch> = None;
+    for (addr, _) in cx.config.pass_targets(pass) {
+        let mut candidates = Vec::new();
+        if family == Family::FastCgi {
+            for pool in cx.pools_for(&addr) {
+                let met = cx.ws.php.max_execution_time(pool);
+                let rtt = cx.ws.php.request_terminate_timeout(pool);
+                // PHP stops at the shorter of its two limits; 0 means unlimited.
+                let pick = match (met.value, rtt.value) {
+                    (0, 0) => None,
+                    (m, 0) => Some((m, &met, "max_execution_time")),
+                    (0, r) => Some((r, &rtt, "request_terminate_timeout")),
+                    (m, r) if m <= r => Some((m, &met, "max_execution_time")),
+                    (_, r) => Some((r, &rtt, "request_terminate_timeout")),
+                };
+                let Some((secs, eff, what)) = pick else {
+                    continue;
+                };
+                let origin = match &eff.origin {
+                    Origin::Default => format!("{what}, PHP's default"),
+                    o => o.location().map_or_else(
+                        || what.to_owned(),
+                        |l| format!("{what}, set at {}", cx.where_is_php(l)),
+                    ),
+                };
+                candidates.push(Mismatch {
+                    backend_ms: secs.saturating_mul(1000),
+                    who: format!("php-fpm pool [{}]", pool.name),
+                    origin,
+                    backend_at: eff.origin.location().and_then(|l| cx.ws.php_location(l)),
+                });
+            }
+        }
+        if let Some(b) = cx.declared_backend_for(&addr) {
+            if let Some(ms) = b.timeout_ms {
+                candidates.push(Mismatch {
+                    backend_ms: ms,
+                    who: format!("backend `{}`", b.name),
+                    origin: format!("timeout declared in {}", b.origin),
+                    backend_at: None,
+                });
+            }
+        }
+        for c in candidates {
+            if best.as_ref().is_none_or(|b| c.backend_ms > b.backend_ms) {
+                best = Some(c);
+            }
+        }
+    }
+    best
+}
+
+/// Replace the value where this location sets it, or add the directive after the handler.
+fn raise_fix(
+    cx: &LintContext<'_, '_>,
+    block: NodeId,
+    pass: NodeId,
+    set_by: Option<NodeId>,
+    name: &str,
+    ms: u64,
+) -> Option<Fix> {
+    let value = format_msec(ms);
+    let title = format!("set `{name} {value};` in this location");
+    let block_file = cx.config.node(block).file;
+    if let Some(id) = set_by {
+        let node = cx.config.node(id);
+        if node.parent == Some(block) && node.file == block_file {
+            let arg = node.directive.args.first()?;
+            return Some(Fix::safe(
+                title,
+                vec![Edit::replace(node.file, arg.span, value)],
+            ));
+        }
+    }
+    let pass_node = cx.config.node(pass);
+    if pass_node.file != block_file {
+        return None; // the handler comes from an included snippet shared by other locations
+    }
+    Some(Fix::safe(
+        title,
+        vec![insert_line_after(
+            cx,
+            pass_node.file,
+            pass_node.directive.span,
+            &format!("{name} {value};"),
+        )],
+    ))
+}

@@ -1,0 +1,113 @@
+use super::common::upgrade_header;
+use super::{FixKind, LintContext, Rule, RuleMeta};
+use crate::config::{Family, DEFAULT_TIMEOUT_MS};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::values::{describe_msec, parse_msec};
+
+pub struct WebsocketIdleTimeout;
+
+static META: RuleMeta = RuleMeta {
+    id: "GW106",
+    name: "websocket-idle-timeout",
+    severity: Severity::Warning,
+    summary: "a WebSocket location that keeps the 60s proxy_read_timeout",
+    fix: FixKind::None,
+    options: &[
+        (
+            "min-timeout",
+            "WebSocket read timeouts at or below this are reported (default \"60s\")",
+        ),
+        (
+            "suggested-timeout",
+            "the value suggested in the message (default \"1h\")",
+        ),
+    ],
+    doc: r#"## What it finds
+A location that upgrades connections to WebSocket (`proxy_set_header Upgrade ...` with
+`proxy_pass`) whose effective `proxy_read_timeout` is the default 60s or lower (option
+`min-timeout`).
+
+## Why it matters
+After the upgrade nginx still applies `proxy_read_timeout` between two frames from the
+backend. A socket with no message for 60 seconds is closed by nginx (`upstream timed out (110:
+Connection timed out) while proxying upgraded connection`): clients reconnect every minute,
+lose state, and a quiet chat or dashboard looks broken.
+
+## Example
+```nginx
+location /socket.io/ {
+    proxy_pass http://127.0.0.1:3000;
+    proxy_http_version 1.1;
+    proxy_set_header Upgrade $http_upgrade;
+    proxy_set_header Connection $connection_upgrade;
+}
+```
+
+## Use instead
+```nginx
+location /socket.io/ {
+    proxy_pass http://127.0.0.1:3000;
+    proxy_http_version 1.1;
+    proxy_set_header Upgrade $http_upgrade;
+    proxy_set_header Connection $connection_upgrade;
+    proxy_read_timeout 1h;         # or send pings more often than the timeout
+}
+```
+
+## Fix safety
+No automatic fix: the right idle time depends on the application's ping interval."#,
+};
+
+impl Rule for WebsocketIdleTimeout {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
+        let min_ms = cx
+            .settings
+            .option::<String>(META.id, "min-timeout")
+            .and_then(|s| parse_msec(&s))
+            .unwrap_or(DEFAULT_TIMEOUT_MS);
+        let suggested = cx
+            .settings
+            .option::<String>(META.id, "suggested-timeout")
+            .unwrap_or_else(|| "1h".to_owned());
+        for block in cx.config.ids() {
+            let Some((Family::Proxy, pass)) = cx.config.handler(block) else {
+                continue;
+            };
+            let Some(upgrade) = upgrade_header(cx, block) else {
+                continue;
+            };
+            let t = cx.effective_time(block, "proxy_read_timeout", DEFAULT_TIMEOUT_MS);
+            if t.ms > min_ms {
+                continue;
+            }
+            let (file, span) = match t.set_by {
+                Some(id) => cx.config.location(id),
+                None => cx.config.location(pass),
+            };
+            let origin = match t.set_by {
+                Some(id) => format!("set at {}", cx.where_is(id)),
+                None => "nginx's default".to_owned(),
+            };
+            let (uf, us) = cx.config.location(upgrade);
+            out.push(
+                cx.diagnostic(
+                    &META,
+                    file,
+                    span,
+                    format!(
+                        "this WebSocket location closes idle sockets after {} (`proxy_read_timeout`, {origin}): quiet clients are dropped and reconnect",
+                        describe_msec(t.ms)
+                    ),
+                )
+                .with_label(uf, us, "the connection is upgraded here")
+                .with_help(format!(
+                    "set `proxy_read_timeout {suggested};` in this location, or make the server ping more often than the timeout"
+                )),
+            );
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! What GW010-GW014 share: which directives are checked, and how a directive resolves against
+//! the directive table the way `ngx_conf_handler` looks it up. Each directive gets at most one of
+//! "unknown" (GW010), "not allowed here" (GW011), wrong shape (GW012), and only a directive that
+//! passes those is checked for its value (GW013) and duplicates (GW014), because nginx stops at
+//! the first of these errors too.
+
+use super::LintContext;
+use crate::config::{Context, NodeId, RNode};
+use crate::directives::{DirectiveSpec, Lookup};
+
+/// Directives written where nginx dispatches them through its command tables. The bodies of
+/// `map`, `geo`, `types`, ... are entries read by the block's own handler, and nothing inside a
+/// block nginx-gwlint does not know (a third-party module's) can be judged.
+pub(crate) fn checked_nodes<'c, 't>(
+    cx: &'c LintContext<'_, 't>,
+) -> impl Iterator<Item = (NodeId, &'c RNode<'t>)> + 'c {
+    cx.config
+        .iter()
+        .filter(|(_, n)| !matches!(n.context, Context::Entries | Context::Unknown))
+}
+
+pub(crate) enum Resolution<'d> {
+    /// No entry known to this run has the name.
+    Unknown(Lookup<'d>),
+    /// Known, but no known entry allows the context; the known entries.
+    NotAllowed(Vec<&'d DirectiveSpec>),
+    /// The entry nginx would use.
+    Spec(&'d DirectiveSpec),
+}
+
+pub(crate) fn resolve<'d>(cx: &LintContext<'d, '_>, node: &RNode<'_>) -> Resolution<'d> {
+    match cx.directives.lookup(node.name()) {
+        Lookup::Known(specs) => match specs.iter().find(|s| s.allows_context(node.context)) {
+            Some(spec) => Resolution::Spec(spec),
+            None => Resolution::NotAllowed(specs),
+        },
+        other => Resolution::Unknown(other),
+    }
+}
+
+/// The entry of a directive that nginx would accept as written (context, block, arity).
+pub(crate) fn well_formed<'d>(
+    cx: &LintContext<'d, '_>,
+    node: &RNode<'_>,
+) -> Option<&'d DirectiveSpec> {
+    let Resolution::Spec(spec) = resolve(cx, node) else {
+        return None;
+    };
+    let shape_ok = spec.is_block() == node.directive.block.is_some()
+        && spec.accepts_arg_count(node.directive.args.len());
+    shape_ok.then_some(spec)
+}
+
+/// A context as people say it.
+pub(crate) fn context_label(name: &str) -> &str {
+    match name {
+        "main" => "main (top level)",
+        "if_server" => "if in server",
+        "if_location" => "if in location",
+        "stream_server" => "server in stream",
+        "stream_upstream" => "upstream in stream",
+        "mail_server" => "server in mail",
+        "upstream" => "upstream (http)",
+        "rtmp_server" => "server in rtmp",
+        "rtmp_application" => "application in rtmp",
+        "rtmp_recorder" => "recorder in rtmp",
+        other => other,
+    }
+}
