@@ -1,11 +1,12 @@
 //! `check --fix`, `--diff`, `--unsafe-fixes`, `--verify-with` through the binary.
 //!
-//! The first group runs today: paths where there is nothing to fix, usage errors, parse errors,
-//! dumps. The second group (`#[ignore]`) needs at least one rule that offers a safe fix for
-//! [`FIXABLE_SITE`] (GW101, GW207 or GW402); it checks properties of fixing that hold whatever
+//! The first group covers paths where there is nothing to fix, usage errors, parse errors,
+//! dumps. The second group needs at least one rule that offers a safe fix for [`FIXABLE_SITE`]
+//! (GW101, GW207 or GW402; GW101 does today); it checks properties of fixing that hold whatever
 //! the rule: files change and re-parse, a second run is a no-op, `--diff` equals `--fix`, CRLF,
-//! symlinks, mode, dumps, nginx -t before and after. Enable it (remove the `#[ignore]`s) once
-//! such a rule is merged; `cargo test --test cli_fix -- --ignored` runs it before that.
+//! symlinks, mode and owner, dumps, nginx -t before and after. Each of those asserts that
+//! something was fixed, so they fail loudly rather than pass vacuously if no rule fixes the
+//! site any more.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -239,10 +240,9 @@ fn examples_stay_valid_for_nginx_after_fixing() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Needs a rule with a safe fix for FIXABLE_SITE (GW101, GW207 or GW402).
+// Needs a rule with a safe fix for FIXABLE_SITE (GW101, GW207 or GW402; GW101 does today).
 
 #[test]
-#[ignore = "needs a rule with a safe fix (GW101/GW207/GW402)"]
 fn fix_writes_reparses_and_a_second_run_is_a_no_op() {
     let dir = fixable_tree(FIXABLE_SITE);
     let conf = dir.path().join("sites-enabled/app.conf");
@@ -263,7 +263,6 @@ fn fix_writes_reparses_and_a_second_run_is_a_no_op() {
 }
 
 #[test]
-#[ignore = "needs a rule with a safe fix (GW101/GW207/GW402)"]
 fn diff_writes_nothing_and_patching_with_it_equals_fix() {
     let diff_dir = fixable_tree(FIXABLE_SITE);
     let out = bin()
@@ -304,7 +303,6 @@ fn diff_writes_nothing_and_patching_with_it_equals_fix() {
 }
 
 #[test]
-#[ignore = "needs a rule with a safe fix (GW101/GW207/GW402)"]
 fn nginx_accepts_the_tree_before_and_after() {
     let dir = fixable_tree(FIXABLE_SITE);
     let conf = dir.path().join("nginx.conf");
@@ -320,7 +318,6 @@ fn nginx_accepts_the_tree_before_and_after() {
 }
 
 #[test]
-#[ignore = "needs a rule with a safe fix (GW101/GW207/GW402)"]
 fn crlf_files_stay_crlf() {
     let crlf = FIXABLE_SITE.replace('\n', "\r\n");
     let dir = fixable_tree(&crlf);
@@ -336,7 +333,6 @@ fn crlf_files_stay_crlf() {
 }
 
 #[test]
-#[ignore = "needs a rule with a safe fix (GW101/GW207/GW402)"]
 fn a_file_without_final_newline_keeps_it_that_way() {
     let site = FIXABLE_SITE.trim_end();
     let dir = fixable_tree(site);
@@ -347,7 +343,6 @@ fn a_file_without_final_newline_keeps_it_that_way() {
 }
 
 #[test]
-#[ignore = "needs a rule with a safe fix (GW101/GW207/GW402)"]
 fn symlinks_are_written_through_and_mode_and_owner_kept() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "nginx.conf", MAIN);
@@ -383,7 +378,6 @@ fn symlinks_are_written_through_and_mode_and_owner_kept() {
 }
 
 #[test]
-#[ignore = "needs a rule with a safe fix (GW101/GW207/GW402)"]
 fn a_file_included_twice_is_written_once() {
     let dir = tempfile::tempdir().unwrap();
     write(
@@ -410,7 +404,6 @@ fn a_file_included_twice_is_written_once() {
 }
 
 #[test]
-#[ignore = "needs a rule with a safe fix (GW101/GW207/GW402)"]
 fn a_dump_on_stdin_gets_a_diff_and_nothing_is_written() {
     let dump = format!(
         "# configuration file /etc/nginx/nginx.conf:\n{MAIN}\n# configuration file /etc/nginx/sites-enabled/app.conf:\n{FIXABLE_SITE}\n"
@@ -431,7 +424,6 @@ fn a_dump_on_stdin_gets_a_diff_and_nothing_is_written() {
 }
 
 #[test]
-#[ignore = "needs a rule with a safe fix (GW101/GW207/GW402)"]
 fn a_rejecting_nginx_means_nothing_is_written() {
     let dir = fixable_tree(FIXABLE_SITE);
     let fake = write(
@@ -457,7 +449,7 @@ fn a_rejecting_nginx_means_nothing_is_written() {
 }
 
 #[test]
-#[ignore = "needs a rule with a safe fix (GW101/GW207/GW402)"]
+#[ignore = "as root, needs `chattr +i` (not on overlayfs/tmpfs); tests/fix_engine.rs covers the same without it"]
 fn a_read_only_target_is_a_clear_error_and_nothing_is_written() {
     let dir = fixable_tree(FIXABLE_SITE);
     let conf = dir.path().join("sites-enabled/app.conf");
@@ -470,7 +462,6 @@ fn a_read_only_target_is_a_clear_error_and_nothing_is_written() {
 }
 
 #[test]
-#[ignore = "needs rules with fixes for the examples (GW101, GW207, GW402, GW201, ...)"]
 fn the_examples_have_fixes() {
     let mut total = 0;
     for conf in [
