@@ -8,8 +8,9 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::backends::{self, PhpSetup};
 use crate::baseline::{self, Baseline, BaselineError};
-use crate::config::{load_dump, load_path, ConfigTree, LoadError};
+use crate::config::{load_dump, load_dump_with, load_path, load_path_with, ConfigTree, LoadError};
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::fix::{self, Checked, FixError, FixOptions, FixOutcome};
 use crate::lint::{lint, Selection, Workspace};
 use crate::report::{self, parse_json, rules_doc};
 use crate::rules;
@@ -137,6 +138,20 @@ pub struct CheckArgs {
     /// the input cannot be read or parsed.
     #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
     pub write_baseline: Option<PathBuf>,
+    /// Apply the fixes and write the files (atomically; symlinks written through, mode and
+    /// owner kept). The report then shows what remains.
+    #[arg(long, conflicts_with = "diff")]
+    pub fix: bool,
+    /// Print the fixes as one unified diff; write nothing.
+    #[arg(long)]
+    pub diff: bool,
+    /// Also apply fixes marked unsafe (they may change behaviour the configuration relies on).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// With --fix or --diff: run `NGINX -t` on a fixed copy of the tree first; write nothing
+    /// unless it passes.
+    #[arg(long, value_name = "NGINX")]
+    pub verify_with: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -174,6 +189,8 @@ pub enum CliError {
     Stdin(std::io::Error),
     #[error("cannot write output: {0}")]
     Output(std::io::Error),
+    #[error(transparent)]
+    Fix(#[from] FixError),
 }
 
 /// Process exit codes.
@@ -262,6 +279,11 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
         ignore: args.ignore.clone(),
     };
     selection.validate().map_err(CliError::Usage)?;
+    if args.verify_with.is_some() && !args.fix && !args.diff {
+        return Err(CliError::Usage(
+            "--verify-with needs --fix or --diff".to_owned(),
+        ));
+    }
     let color = args.format == Format::Human
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -287,14 +309,21 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
     let mut hidden = 0;
     for path in &paths {
         let settings = settings_for(args, path)?;
-        let tree = load_input(path, false)?;
-        let ws = Workspace::new(tree, php_setup(args, path), args.sysroot.clone());
-        let tree = &ws.tree;
-        let mut diagnostics = lint(&ws, &settings, &selection);
-        if args.probe {
-            diagnostics.extend(crate::lint::probe(&ws, &settings, &selection));
-            diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        }
+        let fixed;
+        let ws;
+        let (tree, mut diagnostics): (&ConfigTree, Vec<Diagnostic>) = if args.fix || args.diff {
+            fixed = fix_path(args, &settings, &selection, path)?;
+            (&fixed.checked.ws.tree, fixed.remaining().to_vec())
+        } else {
+            let tree = load_input(path, false)?;
+            ws = Workspace::new(tree, php_setup(args, path), args.sysroot.clone());
+            let mut diagnostics = lint(&ws, &settings, &selection);
+            if args.probe {
+                diagnostics.extend(crate::lint::probe(&ws, &settings, &selection));
+                diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+            }
+            (&ws.tree, diagnostics)
+        };
         let mut fingerprints = baseline::fingerprints(tree, &diagnostics);
         if let Some(m) = &mut matcher {
             hidden += m.hide(tree, &mut diagnostics, &mut fingerprints);
@@ -317,7 +346,11 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
                 String::new()
             }
         };
-        print_out(&text)?;
+        // --diff (and --fix on an `nginx -T` dump) printed the diff: stdout stays the diff.
+        let diff_printed = args.diff || (args.fix && tree.from_dump);
+        if !diff_printed {
+            print_out(&text)?;
+        }
         exit = exit.max(exit_code(tree, &diagnostics, args));
     }
     match args.format {
@@ -353,6 +386,82 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
         }
     }
     Ok(exit)
+}
+
+/// `check --fix` / `--diff` on one path: fix to a fixpoint in memory, then verify, write, or
+/// print the diff. The caller reports what remains. Messages about the fixing go to stderr, so
+/// stdout stays the report (or the diff) alone.
+fn fix_path(
+    args: &CheckArgs,
+    settings: &Settings,
+    selection: &Selection,
+    path: &std::path::Path,
+) -> Result<FixOutcome, CliError> {
+    let dump = if path.as_os_str() == "-" {
+        let mut input = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut input)
+            .map_err(CliError::Stdin)?;
+        Some(input)
+    } else {
+        None
+    };
+    let php = php_setup(args, path);
+    let options = FixOptions {
+        unsafe_fixes: args.unsafe_fixes,
+        ..FixOptions::default()
+    };
+    let outcome = fix::fix_until_stable(
+        |overlay| {
+            let tree = match &dump {
+                Some(input) => load_dump_with(input, overlay)?,
+                None => load_path_with(path, overlay)?,
+            };
+            let ws = Workspace::new(tree, php.clone(), args.sysroot.clone());
+            let diagnostics = lint(&ws, settings, selection);
+            Ok(Checked { ws, diagnostics })
+        },
+        &options,
+    )
+    .map_err(|e| match e {
+        FixError::Load(e) => CliError::Load(e),
+        other => CliError::Fix(other),
+    })?;
+    for dropped in &outcome.dropped {
+        eprintln!("nginx-gwlint: warning: {dropped}");
+    }
+    if outcome.hit_pass_limit {
+        eprintln!(
+            "nginx-gwlint: warning: stopped after {} passes with fixes still to apply; run again",
+            options.max_passes
+        );
+    }
+    let tree = &outcome.checked.ws.tree;
+    if tree.has_parse_errors() {
+        eprintln!("nginx-gwlint: nothing fixed: the configuration does not parse");
+        return Ok(outcome);
+    }
+    if !outcome.changes.is_empty() {
+        if let Some(nginx) = &args.verify_with {
+            fix::verify_with_nginx(nginx, &outcome)?;
+        }
+    }
+    let writes = args.fix && !tree.from_dump;
+    if writes {
+        if !outcome.changes.is_empty() {
+            fix::write_outcome(&outcome)?;
+        }
+    } else {
+        print_out(&fix::unified_diff(&outcome.changes))?;
+        if args.fix && !outcome.changes.is_empty() {
+            eprintln!(
+                "nginx-gwlint: note: the configuration came from an `nginx -T` dump on standard \
+                 input: nothing was written; apply the diff above to the files it names"
+            );
+        }
+    }
+    eprintln!("{}", outcome.summary_line(writes));
+    Ok(outcome)
 }
 
 /// The PHP files to read for one nginx tree: `--php`, else the usual places under `--sysroot`,

@@ -179,3 +179,58 @@ fn directory_without_nginx_conf_uses_the_single_main_file() {
     let tree = load_path(dir.path()).unwrap();
     assert!(tree.sources.get(tree.root).display.ends_with("main.conf"));
 }
+
+#[test]
+fn load_path_with_overlay_reads_patched_texts_and_keeps_display_paths() {
+    use nginx_gwlint::config::{load_path_with, Overlay};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "nginx.conf",
+        "events {}\nhttp { include conf.d/*.conf; }\n",
+    );
+    write(root, "conf.d/a.conf", "server { listen 1; }\n");
+    write(root, "extra.conf", "server { listen 2; }\n");
+    let plain = load_path(root).unwrap();
+    let conf_a = plain.sources.get(plain.nginx_files[1]).path.clone();
+    let main = plain.sources.get(plain.root).path.clone();
+
+    let mut overlay = Overlay::default();
+    overlay.insert(conf_a.clone(), b"server { listen 3; }\n".to_vec());
+    // A patched main file may include a file that is only on disk.
+    overlay.insert(
+        main,
+        b"events {}\nhttp { include conf.d/*.conf; include extra.conf; }\n".to_vec(),
+    );
+    let patched = load_path_with(root, &overlay).unwrap();
+    let shown = |t: &nginx_gwlint::config::ConfigTree| -> Vec<String> {
+        t.nginx_files
+            .iter()
+            .map(|f| t.sources.get(*f).display.clone())
+            .collect()
+    };
+    assert_eq!(shown(&patched)[..2], shown(&plain)[..]);
+    assert_eq!(patched.nginx_files.len(), 3);
+    let a = patched.sources.find(&conf_a).unwrap();
+    assert_eq!(patched.sources.get(a).text, b"server { listen 3; }\n");
+    // The disk is untouched.
+    assert_eq!(
+        std::fs::read(root.join("conf.d/a.conf")).unwrap(),
+        b"server { listen 1; }\n"
+    );
+}
+
+#[test]
+fn load_dump_with_overlay() {
+    use nginx_gwlint::config::{load_dump_with, Overlay};
+    let dump = b"# configuration file /etc/nginx/nginx.conf:\nevents {}\ninclude a.conf;\n\n\
+# configuration file /etc/nginx/a.conf:\nuser x;\n";
+    let mut overlay = Overlay::default();
+    overlay.insert("/etc/nginx/a.conf".into(), b"user y;\n".to_vec());
+    let tree = load_dump_with(dump, &overlay).unwrap();
+    assert!(tree.from_dump);
+    let a = tree.sources.find(Path::new("/etc/nginx/a.conf")).unwrap();
+    assert_eq!(tree.sources.get(a).text, b"user y;\n");
+    assert_eq!(tree.sources.get(a).display, "/etc/nginx/a.conf");
+}

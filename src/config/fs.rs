@@ -140,6 +140,60 @@ impl FileSource for Dump {
     }
 }
 
+/// In-memory replacements for some files, keyed by the exact path the loader reads (the
+/// [`SourceFile::path`](crate::source::SourceFile) of a loaded file). The fixer re-lints patched
+/// texts through it without touching the disk.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Overlay {
+    files: BTreeMap<PathBuf, Vec<u8>>,
+}
+
+impl Overlay {
+    pub fn insert(&mut self, path: PathBuf, text: Vec<u8>) {
+        self.files.insert(path, text);
+    }
+
+    pub fn get(&self, path: &Path) -> Option<&[u8]> {
+        self.files.get(path).map(Vec::as_slice)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Path, &[u8])> {
+        self.files.iter().map(|(p, t)| (p.as_path(), t.as_slice()))
+    }
+}
+
+/// A file source with some files replaced by an [`Overlay`]. Globs and directories come from
+/// the base: an overlay replaces texts, it never adds or removes files.
+pub struct Layered<'a> {
+    pub base: &'a dyn FileSource,
+    pub overlay: &'a Overlay,
+}
+
+impl FileSource for Layered<'_> {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        match self.overlay.get(path) {
+            Some(text) => Ok(text.to_vec()),
+            None => self.base.read(path),
+        }
+    }
+
+    fn glob(&self, pattern: &Path) -> io::Result<Vec<PathBuf>> {
+        self.base.glob(pattern)
+    }
+
+    fn is_file(&self, path: &Path) -> bool {
+        self.overlay.get(path).is_some() || self.base.is_file(path)
+    }
+
+    fn is_dir(&self, path: &Path) -> bool {
+        self.base.is_dir(path)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +223,25 @@ mod tests {
         assert_eq!(names, ["a.conf", "b.conf"]);
         let nested = Disk.glob(&dir.path().join("*/*.conf"))?;
         assert_eq!(nested.len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn overlay_replaces_texts_and_keeps_the_base_listing() -> io::Result<()> {
+        let mut base = Dump::default();
+        base.files.insert("/n/a.conf".into(), b"a;".to_vec());
+        base.files.insert("/n/b.conf".into(), b"b;".to_vec());
+        let mut overlay = Overlay::default();
+        overlay.insert("/n/a.conf".into(), b"patched;".to_vec());
+        let fs = Layered {
+            base: &base,
+            overlay: &overlay,
+        };
+        assert_eq!(fs.read(Path::new("/n/a.conf"))?, b"patched;");
+        assert_eq!(fs.read(Path::new("/n/b.conf"))?, b"b;");
+        assert!(fs.read(Path::new("/n/c.conf")).is_err());
+        assert_eq!(fs.glob(Path::new("/n/*.conf"))?.len(), 2);
+        assert!(fs.is_file(Path::new("/n/a.conf")) && fs.is_dir(Path::new("/n")));
         Ok(())
     }
 

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
-use super::fs::{is_glob, Disk, Dump, FileSource};
+use super::fs::{is_glob, Disk, Dump, FileSource, Layered, Overlay};
 use super::{dump, ConfigTree, LoadProblem, LoadProblemKind};
 use crate::source::{FileId, SourceFile};
 use crate::syntax::{parse, Ast, Directive, Node, ParseError, ParseErrorKind};
@@ -77,20 +77,31 @@ pub fn find_main_file(dir: &Path) -> Result<PathBuf, LoadError> {
 
 /// Loads a config from a directory (finds its main file) or a file.
 pub fn load_path(path: &Path) -> Result<ConfigTree, LoadError> {
+    load_path_with(path, &Overlay::default())
+}
+
+/// [`load_path`] with some files' texts replaced in memory (the fixer re-lints patched texts
+/// this way). Paths, display paths and include resolution are exactly those of [`load_path`];
+/// overlay keys are the absolute paths the loader reads ([`SourceFile::path`]).
+pub fn load_path_with(path: &Path, overlay: &Overlay) -> Result<ConfigTree, LoadError> {
     let main = if path.is_dir() {
         find_main_file(path)?
     } else {
         path.to_path_buf()
     };
-    let text = std::fs::read(&main).map_err(|source| LoadError::Unreadable {
+    let abs_main = std::path::absolute(&main).unwrap_or_else(|_| main.clone());
+    let fs = Layered {
+        base: &Disk,
+        overlay,
+    };
+    let text = fs.read(&abs_main).map_err(|source| LoadError::Unreadable {
         path: main.display().to_string(),
         source,
     })?;
     let given_dir = main.parent().map(Path::to_path_buf).unwrap_or_default();
-    let abs_main = std::path::absolute(&main).unwrap_or_else(|_| main.clone());
     let prefix = abs_main.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut loader = Loader {
-        fs: &Disk,
+        fs: &fs,
         tree: ConfigTree {
             prefix: prefix.clone(),
             ..ConfigTree::default()
@@ -130,6 +141,11 @@ pub fn load_single(path: &Path) -> Result<ConfigTree, LoadError> {
 
 /// Loads the files of an `nginx -T` dump; the first file is the main one.
 pub fn load_dump(input: &[u8]) -> Result<ConfigTree, LoadError> {
+    load_dump_with(input, &Overlay::default())
+}
+
+/// [`load_dump`] with some files' texts replaced in memory (keys: the paths in the dump).
+pub fn load_dump_with(input: &[u8], overlay: &Overlay) -> Result<ConfigTree, LoadError> {
     let files = dump::split_dump(input);
     let Some(first) = files.first() else {
         return Err(LoadError::NotADump);
@@ -139,12 +155,20 @@ pub fn load_dump(input: &[u8]) -> Result<ConfigTree, LoadError> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let mut fs = Dump::default();
+    let mut dumped = Dump::default();
     for f in &files {
-        fs.files
+        dumped
+            .files
             .entry(f.path.clone())
             .or_insert_with(|| f.text.clone());
     }
+    let fs = Layered {
+        base: &dumped,
+        overlay,
+    };
+    let main_text = overlay
+        .get(&main_path)
+        .map_or_else(|| first.text.clone(), <[u8]>::to_vec);
     let mut loader = Loader {
         fs: &fs,
         tree: ConfigTree {
@@ -156,7 +180,7 @@ pub fn load_dump(input: &[u8]) -> Result<ConfigTree, LoadError> {
         remap_root: None,
         resolved: Default::default(),
     };
-    let root = loader.add_file(main_path, first.text.clone());
+    let root = loader.add_file(main_path, main_text);
     loader.tree.root = root;
     loader.follow_includes(root);
     // Files in the dump that nothing included (e.g. read by a module) are still shown.
@@ -364,7 +388,7 @@ fn io_reason(e: &io::Error) -> String {
 }
 
 /// Parses a config file, refusing binary files (a NUL byte) up front with a clear message.
-fn parse_config(text: &[u8]) -> Result<Ast, ParseError> {
+pub(crate) fn parse_config(text: &[u8]) -> Result<Ast, ParseError> {
     if let Some(at) = memchr::memchr(0, text) {
         return Err(ParseError {
             kind: ParseErrorKind::Unexpected(0),

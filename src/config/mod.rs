@@ -15,9 +15,12 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 pub use dump::{split_dump, DumpedFile};
-pub use fs::{is_glob, Disk, Dump, FileSource};
+pub use fs::{is_glob, Disk, Dump, FileSource, Layered, Overlay};
 pub use inherit::{Family, NamedAddress, DEFAULT_PROXY_HTTP_VERSION, DEFAULT_TIMEOUT_MS};
-pub use loader::{find_main_file, load_dump, load_path, load_single, LoadError};
+pub(crate) use loader::parse_config;
+pub use loader::{
+    find_main_file, load_dump, load_dump_with, load_path, load_path_with, load_single, LoadError,
+};
 pub use resolved::{Context, NodeId, RNode, ResolvedConfig, MAX_RESOLVED_NODES};
 
 use crate::source::{FileId, SourceMap};

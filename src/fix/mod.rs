@@ -1,0 +1,193 @@
+//! Fixes are text edits on byte spans, so everything a fix does not touch stays byte-identical.
+//!
+//! - [`edits`]: edits named for what a rule means (`insert_directive_after`, `delete_directive`,
+//!   ...), following each file's line ending and indentation.
+//! - [`apply`]: the fix loop: apply the fixes of one lint, re-parse, re-lint from the patched
+//!   texts, repeat until nothing applies ([`fix_until_stable`]).
+//! - [`write`]: atomic writes (temp file + rename, mode and owner kept, through symlinks).
+//! - [`verify`]: `nginx -t` on a patched copy of the tree before anything is written.
+//! - [`diff`]: the unified diff of `--diff`.
+
+pub mod apply;
+pub mod diff;
+pub mod edits;
+pub mod verify;
+pub mod write;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use apply::{
+    fix_until_stable, AppliedFix, Checked, DroppedFix, FileChange, FixOptions, FixOutcome,
+    DEFAULT_MAX_PASSES,
+};
+pub use diff::unified_diff;
+pub use edits::{
+    delete_directive, insert_directive_after, insert_directive_in_block, replace_word,
+};
+pub use verify::verify_with_nginx;
+pub use write::{write_changes, write_outcome};
+
+use crate::config::LoadError;
+
+use crate::source::FileId;
+use crate::syntax::Span;
+
+/// How sure a fix is. Ordered: `DisplayOnly < Unsafe < Safe`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Applicability {
+    /// Shown, never applied.
+    DisplayOnly,
+    /// Applied only with `--unsafe-fixes`: it may change behaviour the user relies on.
+    Unsafe,
+    /// Applied by `--fix`: keeps the config's intent.
+    Safe,
+}
+
+impl Applicability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applicability::DisplayOnly => "display-only",
+            Applicability::Unsafe => "unsafe",
+            Applicability::Safe => "safe",
+        }
+    }
+}
+
+/// Replace `span` of `file` with `content` (an empty span inserts, empty content deletes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    pub file: FileId,
+    pub span: Span,
+    pub content: String,
+}
+
+impl Edit {
+    pub fn replace(file: FileId, span: Span, content: impl Into<String>) -> Self {
+        Self {
+            file,
+            span,
+            content: content.into(),
+        }
+    }
+
+    pub fn insert(file: FileId, at: usize, content: impl Into<String>) -> Self {
+        Self::replace(file, Span::empty(at), content)
+    }
+
+    pub fn delete(file: FileId, span: Span) -> Self {
+        Self::replace(file, span, String::new())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fix {
+    pub applicability: Applicability,
+    pub title: String,
+    pub edits: Vec<Edit>,
+}
+
+impl Fix {
+    pub fn safe(title: impl Into<String>, edits: Vec<Edit>) -> Self {
+        Self {
+            applicability: Applicability::Safe,
+            title: title.into(),
+            edits,
+        }
+    }
+
+    pub fn unsafe_edit(title: impl Into<String>, edits: Vec<Edit>) -> Self {
+        Self {
+            applicability: Applicability::Unsafe,
+            title: title.into(),
+            edits,
+        }
+    }
+}
+
+/// Why fixing stopped, or why one fix was left out.
+#[derive(Debug, thiserror::Error)]
+pub enum FixError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A fix would leave a file nginx cannot parse (reported, the fix is dropped).
+    #[error("it would break parsing: {file}:{line}:{column}: {message}")]
+    ParseAfterFix {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// A fix edits a file that is not one of the tree's nginx files (php.ini, a pool file).
+    #[error("it edits {file}, which is not an nginx file of this configuration")]
+    OutsideTree { file: String },
+    /// A fix's edit does not fit its file (a rule bug).
+    #[error("its edit at bytes {start}..{end} lies outside {file}")]
+    InvalidEdit {
+        file: String,
+        start: usize,
+        end: usize,
+    },
+    /// A fix's own edits overlap (a rule bug).
+    #[error("its own edits overlap in {file}")]
+    OverlappingEdits { file: String },
+    #[error("nothing written: {file} does not parse")]
+    TreeDoesNotParse { file: String },
+    #[error("nothing written: {file} could not be read")]
+    TreeIncomplete { file: String },
+    #[error("nothing written: the configuration came from an `nginx -T` dump")]
+    FromDump,
+    /// Two paths lead to one file with different new texts (cannot happen through the engine,
+    /// which edits a file reached twice once).
+    #[error("nothing written: {} would get two different texts", path.display())]
+    ConflictingWrites { path: PathBuf },
+    #[error("nothing written: {} is not a regular file", path.display())]
+    NotRegular { path: PathBuf },
+    #[error("nothing written: {} has {links} hard links, and replacing it would leave the others with the old text", path.display())]
+    HardLinked { path: PathBuf, links: u64 },
+    /// Creating or filling a temp file failed: nothing was replaced.
+    #[error("nothing written: cannot write next to {}: {source}", path.display())]
+    NotWritable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Renaming a finished temp file over its target failed after `written` were replaced.
+    #[error("{}: cannot replace the file: {source} (already written: {})", path.display(), list(written))]
+    PartialWrite {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+        written: Vec<PathBuf>,
+    },
+    #[error("cannot run {}: {source}", nginx.display())]
+    VerifyRun {
+        nginx: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("nothing written: `nginx -t` rejects the fixed configuration{}:\n{stderr}", if *original_fails { " (and the unfixed one too)" } else { "" })]
+    VerifyFailed {
+        stderr: String,
+        original_fails: bool,
+    },
+}
+
+fn list(paths: &[PathBuf]) -> String {
+    if paths.is_empty() {
+        return "none".to_owned();
+    }
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
