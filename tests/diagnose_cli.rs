@@ -279,12 +279,14 @@ fn several_logs_gzip_since_and_exit_codes() {
         .find(|i| i["upstream"] == "http://127.0.0.1:3999")
         .unwrap();
     assert!(
-        a["notes"][0]
-            .as_str()
-            .unwrap()
-            .contains("does not point at the logged upstream"),
+        a["notes"][0].as_str().unwrap().contains(
+            "does not go to the logged upstream http://127.0.0.1:3999, and no other handler does"
+        ),
         "{a:#}"
     );
+    // No handler is claimed for it, and so no timeout or line.
+    assert!(a["file"].is_null() && a["line"].is_null(), "{a:#}");
+    assert_eq!(a["location"]["text"], "location /");
 
     // --since: absolute, and relative to the newest line (I at 02:56:11, A at 02:55:54).
     for since in ["2026-11-26 02:56:00", "10s"] {

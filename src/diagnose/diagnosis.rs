@@ -310,20 +310,55 @@ fn map_incident(
                         ));
                     }
                     chosen = Some((fit.handler, Some(fit)));
-                } else if let Some((fit, _)) = best {
+                } else if let Some((fit, _)) =
+                    best.as_ref().filter(|(f, _)| f.fit == AddrMatch::Possible)
+                {
                     let bp = place(cfg, fit.handler);
-                    if fit.fit == AddrMatch::No {
+                    finding.notes.push(format!(
+                        "{} ({}:{}) may go to {} (its host is resolved at run time)",
+                        bp.text, bp.file, bp.line, up.base
+                    ));
+                    chosen = Some((fit.handler, Some(fit.clone())));
+                } else {
+                    // A host name only DNS could compare: use it when it is the only candidate.
+                    let possible: Vec<HandlerFit> = map
+                        .all_handlers()
+                        .iter()
+                        .map(|h| map.handler_fit(*h, up))
+                        .filter(|f| f.fit == AddrMatch::Possible)
+                        // A variable host can go anywhere: no evidence.
+                        .filter(|f| !cfg.node(f.handler).arg(0).is_some_and(|a| a.contains('$')))
+                        .collect();
+                    let in_server: Vec<&HandlerFit> =
+                        possible.iter().filter(|f| same_server(f.handler)).collect();
+                    let only = match (in_server.as_slice(), possible.as_slice()) {
+                        ([one], _) => Some((*one).clone()),
+                        ([], [one]) => Some(one.clone()),
+                        _ => None,
+                    };
+                    if let Some((b, _)) = &best {
+                        let bp = place(cfg, b.handler);
                         finding.notes.push(format!(
-                            "{} ({}:{}) does not point at the logged upstream {} and no other handler does (was the config changed, or is this the wrong config?)",
-                            bp.text, bp.file, bp.line, up.base
-                        ));
-                    } else {
-                        finding.notes.push(format!(
-                            "{} ({}:{}) may go to {} (its host is resolved at run time)",
-                            bp.text, bp.file, bp.line, up.base
+                            "{} ({}:{}), the handler of the location the URI matches, does not go to the logged upstream {}{}",
+                            bp.text,
+                            bp.file,
+                            bp.line,
+                            up.base,
+                            if only.is_some() {
+                                ""
+                            } else {
+                                ", and no other handler does (was the config changed since, or is this another server's config?)"
+                            }
                         ));
                     }
-                    chosen = Some((fit.handler, Some(fit)));
+                    if let Some(fit) = only {
+                        let hp = place(cfg, fit.handler);
+                        finding.notes.push(format!(
+                            "{} ({}:{}) may go to {} (its host name is resolved by DNS): using it",
+                            hp.text, hp.file, hp.line, up.base
+                        ));
+                        chosen = Some((fit.handler, Some(fit)));
+                    }
                 }
             }
         }
@@ -636,14 +671,24 @@ fn fix_text(finding: &Finding, ctx: &FixContext) -> String {
         }
         Cause::ReadTimeout | Cause::ConnectTimeout | Cause::SendTimeout => {
             let Some(s) = setting else {
+                let kind = match finding.cause() {
+                    Cause::ConnectTimeout => "connect",
+                    Cause::SendTimeout => "send",
+                    _ => "read",
+                };
+                let prefix = key
+                    .upstream
+                    .as_deref()
+                    .and_then(|u| Upstream::parse(u).scheme)
+                    .map_or("*", |scheme| match scheme {
+                        "fastcgi" => "fastcgi",
+                        "grpc" | "grpcs" => "grpc",
+                        "uwsgi" | "suwsgi" => "uwsgi",
+                        "scgi" => "scgi",
+                        _ => "proxy",
+                    });
                 return format!(
-                    "{} — find the location that sends this request to {peer_text} and raise its *_{}_timeout, or make the backend faster",
-                    finding.cause().explanation(),
-                    match finding.cause() {
-                        Cause::ConnectTimeout => "connect",
-                        Cause::SendTimeout => "send",
-                        _ => "read",
-                    }
+                    "{peer_text} did not answer in time: raise {prefix}_{kind}_timeout (default 60s) in the location that sends this request there, or make the backend faster"
                 );
             };
             match finding.cause() {
@@ -1011,5 +1056,38 @@ http {
             .find(|f| f.incident.key.path.as_deref() == Some("/other.php"))
             .unwrap_or_else(|| panic!("no finding"));
         assert!(other.fpm_kill.is_none());
+    }
+
+    #[test]
+    fn dns_names_and_resolver_errors() {
+        let t = tree(
+            "events {}\nhttp { server { listen 80;\n location / { return 200; }\n location /api/ { proxy_pass http://app.internal:8080; }\n location /v/ { set $svc api.internal; proxy_pass http://$svc; }\n } }",
+        );
+        let cfg = ResolvedConfig::build(&t);
+        let no_resolver = "2026/11/26 10:00:01 [error] 7#7: *2 no resolver defined to resolve api.internal, client: 1.1.1.1, server: , request: \"GET /v/1 HTTP/1.1\", host: \"h\"".to_owned();
+        let r = scan(&[
+            line(
+                "10:00:00",
+                REFUSED,
+                "GET /x HTTP/1.1",
+                "http://10.0.0.5:8080/x",
+                "h",
+            ),
+            no_resolver,
+        ]);
+        let d = diagnose(r, None, Some(&cfg));
+        let refused = &d.findings[0];
+        assert_eq!(refused.cause(), Cause::ConnectionRefused);
+        assert_eq!(refused.handler.as_ref().map(|h| h.line), Some(4));
+        assert!(
+            refused.notes.iter().any(|n| n.contains("resolved by DNS")),
+            "{:?}",
+            refused.notes
+        );
+        let resolver = &d.findings[1];
+        assert_eq!(resolver.cause(), Cause::NoResolver);
+        assert_eq!(resolver.handler.as_ref().map(|h| h.line), Some(5));
+        assert!(resolver.fix.contains("add `resolver`"), "{}", resolver.fix);
+        assert_eq!(resolver.rule, Some("GW204"));
     }
 }

@@ -312,9 +312,9 @@ impl<'c, 't> ConfigMap<'c, 't> {
             }
             if let [only] = named[..] {
                 let how = if field.is_empty() {
-                    "the only server block without server_name (log: server: \"\")".to_owned()
+                    "log server: \"\", the only server block without server_name".to_owned()
                 } else {
-                    format!("its first server_name is \"{field}\" (log: server: \"{field}\")")
+                    format!("log server: \"{field}\", its first server_name")
                 };
                 return Some(ServerChoice {
                     id: self.servers[only].id,

@@ -77,7 +77,7 @@ pub fn render_human(d: &Diagnosis) -> String {
                     ctx.push(format!("in {} ({})", l.text, at(l)));
                 }
                 if let Some((s, how)) = &f.server_block {
-                    ctx.push(format!("server block {} ({how})", at(s)));
+                    ctx.push(format!("server block {} — {how}", at(s)));
                 }
                 if !ctx.is_empty() {
                     let _ = writeln!(out, "            {}", ctx.join(", "));
@@ -87,7 +87,7 @@ pub fn render_human(d: &Diagnosis) -> String {
                 if let Some(l) = &f.location {
                     let _ = writeln!(out, "  config    {}  {}", at(l), l.text);
                 } else if let Some((s, how)) = &f.server_block {
-                    let _ = writeln!(out, "  config    {}  server block ({how})", at(s));
+                    let _ = writeln!(out, "  config    {}  server block — {how}", at(s));
                 }
             }
         }
