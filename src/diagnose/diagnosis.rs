@@ -211,7 +211,20 @@ fn map_incident(
     });
     let upstream = key.upstream.as_deref().map(Upstream::parse);
 
-    let server = map.select_server(key.server.as_deref(), key.host.as_deref());
+    if upstream.as_ref().is_some_and(|u| u.scheme.is_none()) {
+        // The stream module logs a bare address (`upstream: "10.0.0.1:5432"`) and its listen
+        // address as `server:`: its `stream { server { proxy_pass } }` blocks are not mapped.
+        finding.notes.push(
+            "a stream (TCP/UDP) proxy line: mapping to `stream` blocks is not supported".to_owned(),
+        );
+        return;
+    }
+    // Startup lines (`nginx: [emerg] host not found in upstream ...`) belong to no request.
+    let server = if path.is_some() || key.host.is_some() {
+        map.select_server(key.server.as_deref(), key.host.as_deref())
+    } else {
+        None
+    };
     let location = match (&server, &path) {
         (Some(s), Some(p)) => {
             let m = map.find_location(s.id, p);
@@ -1089,5 +1102,44 @@ http {
         assert_eq!(resolver.handler.as_ref().map(|h| h.line), Some(5));
         assert!(resolver.fix.contains("add `resolver`"), "{}", resolver.fix);
         assert_eq!(resolver.rule, Some("GW204"));
+    }
+
+    #[test]
+    fn stream_and_startup_lines() {
+        let t = tree(
+            "events {}\nhttp {\n upstream app { server app.internal:3000; }\n server { listen 80; location / { proxy_pass http://127.0.0.1:1; } }\n}",
+        );
+        let cfg = ResolvedConfig::build(&t);
+        let r = scan(&[
+            "2026/11/26 10:00:00 [error] 7#7: *3 connect() failed (111: Connection refused) while connecting to upstream, client: 1.2.3.4, server: 0.0.0.0:5432, upstream: \"10.0.0.1:5432\", bytes from/to client:0/0, bytes from/to upstream:0/0".to_owned(),
+            "nginx: [emerg] host not found in upstream \"app.internal:3000\" in /etc/nginx/nginx.conf:3".to_owned(),
+        ]);
+        let d = diagnose(r, None, Some(&cfg));
+        assert_eq!(d.findings.len(), 2);
+        let stream = d
+            .findings
+            .iter()
+            .find(|f| f.cause() == Cause::ConnectionRefused)
+            .unwrap_or_else(|| panic!("no stream finding"));
+        assert!(stream.server_block.is_none() && stream.handler.is_none());
+        assert!(stream.notes[0].contains("stream"));
+        let startup = d
+            .findings
+            .iter()
+            .find(|f| f.cause() == Cause::HostNotFound)
+            .unwrap_or_else(|| panic!("no startup finding"));
+        assert!(startup.server_block.is_none());
+        assert_eq!(
+            startup
+                .upstream_server
+                .as_ref()
+                .map(|p| (p.line, p.text.as_str())),
+            Some((3, "server app.internal:3000"))
+        );
+        assert!(
+            startup.fix.contains("app.internal:3000 does not resolve"),
+            "{}",
+            startup.fix
+        );
     }
 }
