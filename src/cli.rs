@@ -347,6 +347,7 @@ fn diagnose(args: &DiagnoseArgs) -> Result<u8, CliError> {
     };
     let resolved = tree.as_ref().map(crate::config::ResolvedConfig::build);
     let mut diagnosis = dg::diagnose(scan, fpm, resolved.as_ref());
+    diagnosis.since = since;
     if let Some(tree) = &tree {
         for (file, e) in &tree.parse_errors {
             let f = tree.sources.get(*file);

@@ -303,6 +303,10 @@ fn several_logs_gzip_since_and_exit_codes() {
         assert_eq!(code, 1);
         assert_eq!(json["failures"], 3, "--since {since}: {json:#}");
         assert_eq!(json["before_since"], 1, "--since {since}");
+        assert_eq!(
+            json["since"],
+            "2026/11/26 02:56:0".to_owned() + if since == "10s" { "1" } else { "0" }
+        );
     }
 
     // No gateway errors: exit 0.

@@ -100,6 +100,8 @@ pub struct Diagnosis {
     pub fpm: Option<FpmReport>,
     /// About the whole run: no configuration, regexes that could not be used...
     pub notes: Vec<String>,
+    /// The `--since` cut-off that was applied, if any (set by the caller).
+    pub since: Option<LogTime>,
 }
 
 impl Diagnosis {
@@ -156,8 +158,11 @@ pub fn diagnose(
         if let Some(fpm) = &fpm {
             correlate_fpm(&mut finding, fpm);
         }
+        let ipv6_localhost =
+            ctx.via_localhost && peer(&finding).is_some_and(|p| p.starts_with("[::1]"));
         finding.rule = match (&finding.fpm_kill, finding.cause()) {
             (Some(_), _) => Some("GW105"),
+            (None, Cause::ConnectionRefused) if ipv6_localhost => Some("GW201"),
             (None, c) => c.rule(),
         };
         finding.fix = fix_text(&finding, &ctx);
@@ -177,6 +182,7 @@ pub fn diagnose(
         scan,
         fpm,
         notes,
+        since: None,
     }
 }
 
@@ -225,9 +231,11 @@ fn map_incident(
     } else {
         None
     };
+    let mut regex_skipped = false;
     let location = match (&server, &path) {
         (Some(s), Some(p)) => {
             let m = map.find_location(s.id, p);
+            regex_skipped = !m.skipped.is_empty();
             for (id, _) in &m.skipped {
                 if !skipped_regexes.contains(id) {
                     skipped_regexes.push(*id);
@@ -245,13 +253,6 @@ fn map_incident(
         ));
     }
     let candidates = location.map_or_else(Vec::new, |l| map.location_handlers(l));
-    if let (Some(l), true) = (location, candidates.is_empty()) {
-        let lp = place(cfg, l);
-        finding.notes.push(format!(
-            "{} ({}:{}) has no proxy_pass/fastcgi_pass/grpc_pass/uwsgi_pass/scgi_pass of its own",
-            lp.text, lp.file, lp.line
-        ));
-    }
 
     let mut chosen: Option<(NodeId, Option<HandlerFit>)> = None;
     match &upstream {
@@ -315,6 +316,11 @@ fn map_incident(
                         ),
                     };
                     finding.notes.push(why);
+                    if regex_skipped {
+                        finding.notes.push(
+                            "a regex location that could not be evaluated (see below) may be the one nginx chose for this URI".to_owned(),
+                        );
+                    }
                     if exact.len() > 1 {
                         finding.notes.push(format!(
                             "{} handlers in the config go to {}",
@@ -432,6 +438,13 @@ fn map_incident(
         .and_then(|u| cfg.node(u).arg(0).map(|a| (a.to_owned(), place(cfg, u))));
 
     let Some((handler, fit)) = chosen else {
+        if let (Some(l), true) = (location, candidates.is_empty()) {
+            let lp = place(cfg, l);
+            finding.notes.push(format!(
+                "{} ({}:{}) has no proxy_pass/fastcgi_pass/grpc_pass/uwsgi_pass/scgi_pass of its own",
+                lp.text, lp.file, lp.line
+            ));
+        }
         return;
     };
     finding.handler = Some(place(cfg, handler));
@@ -945,7 +958,7 @@ http {
             "{}",
             localhost.fix
         );
-        assert_eq!(localhost.rule, Some("GW202"));
+        assert_eq!(localhost.rule, Some("GW201"));
 
         let rewritten = &d.findings[1];
         assert_eq!(rewritten.handler.as_ref().map(|h| h.line), Some(10));

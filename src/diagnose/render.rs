@@ -152,8 +152,8 @@ pub fn render_human(d: &Diagnosis) -> String {
         );
     }
     let _ = write!(out, "; {} unparsed", s.unparsed);
-    if s.before_since > 0 {
-        let _ = write!(out, ", {} before --since", s.before_since);
+    if let Some(t) = d.since {
+        let _ = write!(out, ", {} before {t}", s.before_since);
     }
     if s.coarsened > 0 {
         let _ = write!(out, ", {} folded into coarser groups", s.coarsened);
@@ -245,6 +245,7 @@ pub fn render_json(d: &Diagnosis) -> Value {
         "before_since": s.before_since,
         "cut_lines": s.cut_lines,
         "coarsened": s.coarsened,
+        "since": d.since.map(|t| t.to_string()),
         "php_fpm": d.fpm.as_ref().map(|r| json!({
             "lines": r.lines,
             "unparsed_lines": r.unparsed,
