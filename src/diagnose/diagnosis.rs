@@ -281,12 +281,12 @@ fn map_incident(
                         .as_ref()
                         .is_some_and(|s| cfg.enclosing_server(h) == Some(s.id))
                 };
-                let exact: Vec<HandlerFit> = map
+                let (exact, possible): (Vec<HandlerFit>, Vec<HandlerFit>) = map
                     .all_handlers()
                     .iter()
                     .map(|h| map.handler_fit(*h, up))
-                    .filter(|f| f.fit == AddrMatch::Exact)
-                    .collect();
+                    .filter(|f| f.fit != AddrMatch::No)
+                    .partition(|f| f.fit == AddrMatch::Exact);
                 let pick = exact
                     .iter()
                     .find(|f| same_server(f.handler))
@@ -340,19 +340,19 @@ fn map_incident(
                     chosen = Some((fit.handler, Some(fit.clone())));
                 } else {
                     // A host name only DNS could compare: use it when it is the only candidate.
-                    let possible: Vec<HandlerFit> = map
-                        .all_handlers()
+                    // A variable host can go anywhere: no evidence.
+                    let possible: Vec<&HandlerFit> = possible
                         .iter()
-                        .map(|h| map.handler_fit(*h, up))
-                        .filter(|f| f.fit == AddrMatch::Possible)
-                        // A variable host can go anywhere: no evidence.
                         .filter(|f| !cfg.node(f.handler).arg(0).is_some_and(|a| a.contains('$')))
                         .collect();
-                    let in_server: Vec<&HandlerFit> =
-                        possible.iter().filter(|f| same_server(f.handler)).collect();
+                    let in_server: Vec<&HandlerFit> = possible
+                        .iter()
+                        .copied()
+                        .filter(|f| same_server(f.handler))
+                        .collect();
                     let only = match (in_server.as_slice(), possible.as_slice()) {
                         ([one], _) => Some((*one).clone()),
-                        ([], [one]) => Some(one.clone()),
+                        ([], [one]) => Some((*one).clone()),
                         _ => None,
                     };
                     if let Some((b, _)) = &best {

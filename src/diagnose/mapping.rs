@@ -201,18 +201,12 @@ impl<'c, 't> ConfigMap<'c, 't> {
                 names.push((self.name_pattern(raw), raw.to_owned()));
             }
         }
+        // What nginx prints as `server:`: the first name, a regex as written (with its `~`),
+        // others lower-cased and without a leading dot.
         let primary = match names.first() {
             None => String::new(),
-            Some((_, raw)) => raw
-                .strip_prefix('.')
-                .filter(|_| !raw.starts_with('~'))
-                .unwrap_or(raw)
-                .to_ascii_lowercase(),
-        };
-        // A regex keeps its case in `server:`.
-        let primary = match names.first() {
             Some((_, raw)) if raw.starts_with('~') => raw.clone(),
-            _ => primary,
+            Some((_, raw)) => raw.strip_prefix('.').unwrap_or(raw).to_ascii_lowercase(),
         };
         let mut listens = Vec::new();
         for l in cfg.children_named(Some(id), "listen") {

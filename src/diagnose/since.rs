@@ -9,11 +9,11 @@
 //! not the last hour of the clock (use an absolute time for that).
 
 use std::fmt;
-use std::io::{BufRead, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::str::FromStr;
 
-use super::incidents::{open_log, DiagnoseError};
+use super::incidents::{open_log, read_line_capped, DiagnoseError, MAX_LINE};
 use super::logline::{parse_line, LogTime};
 
 /// A parsed `--since` value.
@@ -162,23 +162,10 @@ pub fn newest_time(path: &Path) -> Result<Option<LogTime>, DiagnoseError> {
     let mut reader = open_log(path)?;
     let mut buf = Vec::with_capacity(4096);
     let mut newest = None;
-    loop {
-        buf.clear();
-        // Lines longer than MAX_LINE cannot start with a timestamp that matters more than the
-        // ones around them; reading them whole is still bounded by the file.
-        let n = reader
-            .by_ref()
-            .take(super::MAX_LINE as u64)
-            .read_until(b'\n', &mut buf)
-            .map_err(read_err)?;
-        if n == 0 {
-            break;
-        }
-        if buf.last() != Some(&b'\n') && n == super::MAX_LINE {
-            // Skip the rest of an over-long line.
-            let mut sink = Vec::new();
-            reader.read_until(b'\n', &mut sink).map_err(read_err)?;
-        }
+    while read_line_capped(&mut reader, &mut buf, MAX_LINE)
+        .map_err(read_err)?
+        .is_some()
+    {
         let text = String::from_utf8_lossy(&buf);
         if let Some(t) = parse_line(&text).and_then(|e| e.time) {
             newest = newest.max(Some(t));
