@@ -31,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Check a configuration tree: a directory (finds nginx.conf), a file, or `-` for `nginx -T` output on stdin.
     Check(CheckArgs),
+    /// Explain an incident from nginx's error.log: cause, config line, fix.
+    Diagnose(DiagnoseArgs),
     /// Print the syntax tree as JSON in crossplane's shape.
     Parse(ParseArgs),
     /// List every rule: id, name, default severity, fix.
@@ -169,6 +171,34 @@ pub struct ParseArgs {
     pub include_comments: bool,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct DiagnoseArgs {
+    /// nginx error log to read (repeat for rotated files, oldest first; .gz is read as is).
+    #[arg(long = "error-log", value_name = "FILE", required = true)]
+    pub error_log: Vec<PathBuf>,
+    /// The nginx configuration that wrote the log: a directory (finds nginx.conf), a file, or
+    /// `-` for an `nginx -T` dump on stdin. Default: /etc/nginx when it exists.
+    #[arg(long, value_name = "DIR")]
+    pub config_root: Option<PathBuf>,
+    /// Only lines from this time on: `2026-11-26 02:55`, `2026-11-26`, or a span (`30m`, `1h`,
+    /// `2d`) counted back from the newest line of the logs (not the clock: log times carry no
+    /// time zone).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// php-fpm log(s), to tie resets to request_terminate_timeout kills.
+    #[arg(long = "fpm-log", value_name = "FILE")]
+    pub fpm_log: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiagnoseFormat::Human)]
+    pub format: DiagnoseFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiagnoseFormat {
+    Human,
+    Json,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ParseFormat {
     Json,
@@ -191,6 +221,10 @@ pub enum CliError {
     Output(std::io::Error),
     #[error(transparent)]
     Fix(#[from] FixError),
+    #[error(transparent)]
+    Log(#[from] crate::diagnose::DiagnoseError),
+    #[error(transparent)]
+    Since(#[from] crate::diagnose::SinceError),
 }
 
 /// Process exit codes.
@@ -201,6 +235,7 @@ pub const EXIT_ERROR: u8 = 2;
 pub fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.command {
         Command::Check(args) => check(&args),
+        Command::Diagnose(args) => diagnose(&args),
         Command::Parse(args) => parse(&args),
         Command::Rules(args) => {
             print_out(&match args.format {
@@ -497,6 +532,87 @@ fn exit_code(tree: &ConfigTree, diagnostics: &[Diagnostic], args: &CheckArgs) ->
         return EXIT_FINDINGS;
     }
     EXIT_CLEAN
+}
+
+/// `diagnose`: exit 0 without gateway incidents, 1 with some, 2 when input cannot be read.
+fn diagnose(args: &DiagnoseArgs) -> Result<u8, CliError> {
+    use crate::diagnose::{self as dg, IncidentScanner, ScanOptions, Since};
+
+    let since = match &args.since {
+        None => None,
+        Some(text) => match text.parse::<Since>()? {
+            Since::At(t) => Some(t),
+            ago @ Since::Ago(_) => {
+                let mut newest = None;
+                for path in &args.error_log {
+                    newest = newest.max(dg::newest_time(path)?);
+                }
+                // No timestamp at all: nothing to count back from, keep every line.
+                newest.and_then(|n| ago.resolve(Some(n)))
+            }
+        },
+    };
+    let options = ScanOptions {
+        since,
+        ..ScanOptions::default()
+    };
+    let mut scanner = IncidentScanner::new(options.clone());
+    for path in &args.error_log {
+        scanner.read(dg::open_log(path)?, path)?;
+    }
+    let scan = scanner.finish();
+    let fpm = if args.fpm_log.is_empty() {
+        None
+    } else {
+        let mut all = dg::FpmReport::default();
+        for path in &args.fpm_log {
+            let r = dg::scan_fpm_log_path(path, &options)?;
+            all.lines += r.lines;
+            all.unparsed += r.unparsed;
+            all.ignored += r.ignored;
+            all.before_since += r.before_since;
+            all.incidents.extend(r.incidents);
+        }
+        Some(all)
+    };
+
+    let default_root = PathBuf::from("/etc/nginx");
+    let root = match &args.config_root {
+        Some(p) => Some(p.clone()),
+        None => default_root.is_dir().then_some(default_root),
+    };
+    let tree = match &root {
+        Some(p) => Some(load_input(p, false)?),
+        None => None,
+    };
+    let resolved = tree.as_ref().map(crate::config::ResolvedConfig::build);
+    let mut diagnosis = dg::diagnose(scan, fpm, resolved.as_ref());
+    diagnosis.since = since;
+    if let Some(tree) = &tree {
+        for (file, e) in &tree.parse_errors {
+            let f = tree.sources.get(*file);
+            let (line, col) = f.line_col(e.offset);
+            diagnosis.notes.push(format!(
+                "{}:{line}:{col}: {} (that file is left out of the mapping)",
+                f.display, e.message
+            ));
+        }
+    }
+    let text = match args.format {
+        DiagnoseFormat::Human => dg::render_human(&diagnosis),
+        DiagnoseFormat::Json => {
+            let mut t = serde_json::to_string_pretty(&dg::render_json(&diagnosis))
+                .map_err(|e| CliError::Output(std::io::Error::other(e)))?;
+            t.push('\n');
+            t
+        }
+    };
+    print_out(&text)?;
+    Ok(if diagnosis.has_incidents() {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    })
 }
 
 fn parse(args: &ParseArgs) -> Result<u8, CliError> {

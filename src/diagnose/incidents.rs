@@ -449,7 +449,7 @@ pub fn scan_error_log_path(
 
 /// Reads one line into `buf` (cleared first, line end included), keeping at most `cap` bytes and
 /// skipping the rest of a longer line. `Ok(None)` at end of input, else whether it was cut.
-fn read_line_capped<R: BufRead>(
+pub(crate) fn read_line_capped<R: BufRead>(
     reader: &mut R,
     buf: &mut Vec<u8>,
     cap: usize,

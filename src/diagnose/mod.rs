@@ -11,15 +11,26 @@
 //!   [`open_log`]) with flat memory and group identical failures into [`Incident`]s with counts and
 //!   first/last times; [`scan_fpm_log`] does the same for php-fpm logs.
 //!
+//! The config half ([`diagnose`]) maps each group to the configuration: the server block
+//! (`server:`/`host:`), the location (nginx's own search on the request URI, see [`mapping`]),
+//! the handler line cross-checked with the logged upstream address, the timeout in force, the
+//! static rule that would have caught it and a fix; php-fpm "execution timed out" lines are tied
+//! to the resets they caused. [`render_human`] / [`render_json`] print the result.
+//!
 //! Line shapes come from nginx's source (`ngx_log_error_core`, `ngx_http_log_error_handler`) and
 //! from real nginx 1.22 captures in `../shared/lab/scenarios/*/expected.txt`.
 
 mod classify;
+mod diagnosis;
 mod fpmlog;
 mod incidents;
 mod logline;
+pub mod mapping;
+mod render;
+mod since;
 
 pub use classify::{classify, unresolved_host, Cause};
+pub use diagnosis::{diagnose, place, Diagnosis, Finding, FpmKill, Place, Setting};
 pub use fpmlog::{parse_fpm_line, FpmEntry, FpmEvent, FpmLevel};
 pub use incidents::{
     open_log, scan_error_log, scan_error_log_path, scan_fpm_log, scan_fpm_log_path, DiagnoseError,
@@ -27,3 +38,6 @@ pub use incidents::{
     DEFAULT_MAX_GROUPS, MAX_LINE,
 };
 pub use logline::{parse_line, Level, LogEntry, LogTime, Request, TimeParseError, Upstream};
+pub use mapping::ConfigMap;
+pub use render::{render_human, render_json};
+pub use since::{newest_time, Since, SinceError};

@@ -1,0 +1,1158 @@
+//! Incident groups + configuration + php-fpm log -> findings: for each group the config lines
+//! behind it (server, location, handler, the timeout in force), the rule that catches it
+//! statically, and a concrete fix.
+
+use std::path::Path;
+
+use crate::address::{parse_host_port, parse_pass};
+use crate::config::{Family, NodeId, ResolvedConfig, DEFAULT_TIMEOUT_MS};
+use crate::values::{describe_msec, parse_msec};
+
+use super::classify::Cause;
+use super::fpmlog::{parse_fpm_line, FpmEvent};
+use super::incidents::{FpmIncident, FpmReport, Incident, ScanReport};
+use super::logline::{LogTime, Request, Upstream};
+use super::mapping::{AddrMatch, ConfigMap, HandlerFit};
+
+/// A place in the configuration, as shown to people.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Place {
+    /// The file as displayed (relative to the config root).
+    pub file: String,
+    /// 1-based.
+    pub line: usize,
+    /// The directive head: `proxy_pass http://127.0.0.1:3999`, `location ~ \.php$`.
+    pub text: String,
+}
+
+/// A timeout (or buffer size) in force for a handler, and where it was set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Setting {
+    pub directive: String,
+    /// As written, or the default.
+    pub value: String,
+    /// Milliseconds, for times.
+    pub millis: Option<u64>,
+    /// `None` when nothing sets it: the default applies.
+    pub place: Option<Place>,
+}
+
+impl Setting {
+    /// `fastcgi_read_timeout is 2s (nginx.conf:14)` / `... is the default 60s`.
+    pub fn describe(&self) -> String {
+        match &self.place {
+            Some(p) => format!(
+                "{} is {} ({}:{})",
+                self.directive, self.value, p.file, p.line
+            ),
+            None => format!("{} is the default {}", self.directive, self.value),
+        }
+    }
+}
+
+/// php-fpm killed the request (request_terminate_timeout), from `--fpm-log`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FpmKill {
+    pub pool: Option<String>,
+    pub script: Option<String>,
+    /// How long the request had run when php-fpm killed it.
+    pub seconds: Option<f64>,
+    pub count: u64,
+    pub first: Option<LogTime>,
+    pub last: Option<LogTime>,
+    pub sample_line: String,
+}
+
+/// One incident group, explained.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub incident: Incident,
+    /// The server block that handled the request, and how it was chosen.
+    pub server_block: Option<(Place, String)>,
+    pub location: Option<Place>,
+    /// The `*_pass` line that sent the request to the upstream.
+    pub handler: Option<Place>,
+    /// The `server` line of the `upstream` block with the logged address, or the block itself.
+    pub upstream_server: Option<Place>,
+    /// The timeout that fired (timeouts), the read timeout in front of a killed backend, or the
+    /// buffer that was too small.
+    pub setting: Option<Setting>,
+    pub rule: Option<&'static str>,
+    pub fix: String,
+    /// What the mapping had to guess or could not do.
+    pub notes: Vec<String>,
+    pub fpm_kill: Option<FpmKill>,
+}
+
+impl Finding {
+    pub fn cause(&self) -> Cause {
+        self.incident.cause()
+    }
+}
+
+/// The answer of `diagnose`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Diagnosis {
+    /// Most frequent first.
+    pub findings: Vec<Finding>,
+    /// Counters of the scan (its `incidents` are moved into `findings`).
+    pub scan: ScanReport,
+    pub fpm: Option<FpmReport>,
+    /// About the whole run: no configuration, regexes that could not be used...
+    pub notes: Vec<String>,
+    /// The `--since` cut-off that was applied, if any (set by the caller).
+    pub since: Option<LogTime>,
+}
+
+impl Diagnosis {
+    /// Requests that failed with a gateway error (or PHP's 500).
+    pub fn has_incidents(&self) -> bool {
+        !self.findings.is_empty()
+    }
+}
+
+/// Seconds of slack when matching php-fpm events to nginx lines: php-fpm checks
+/// request_terminate_timeout on a heartbeat and both logs have one-second resolution.
+const FPM_SLACK_SECS: i64 = 10;
+
+/// Explains every incident of `scan`, with `config` when there is one.
+pub fn diagnose(
+    mut scan: ScanReport,
+    fpm: Option<FpmReport>,
+    config: Option<&ResolvedConfig<'_>>,
+) -> Diagnosis {
+    let map = config.map(ConfigMap::new);
+    let mut notes = Vec::new();
+    if config.is_none() {
+        notes.push(
+            "no nginx configuration read (--config-root): incidents are not mapped to config lines"
+                .to_owned(),
+        );
+    }
+    let mut incidents = std::mem::take(&mut scan.incidents);
+    incidents.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then(a.first.cmp(&b.first))
+            .then(a.key.cmp(&b.key))
+    });
+    let mut skipped_regexes: Vec<NodeId> = Vec::new();
+    let mut findings = Vec::with_capacity(incidents.len());
+    for incident in incidents {
+        let mut finding = Finding {
+            incident,
+            server_block: None,
+            location: None,
+            handler: None,
+            upstream_server: None,
+            setting: None,
+            rule: None,
+            fix: String::new(),
+            notes: Vec::new(),
+            fpm_kill: None,
+        };
+        let mut ctx = FixContext::default();
+        if let Some(map) = &map {
+            map_incident(map, &mut finding, &mut ctx, &mut skipped_regexes);
+        }
+        if let Some(fpm) = &fpm {
+            correlate_fpm(&mut finding, fpm);
+        }
+        let ipv6_localhost =
+            ctx.via_localhost && peer(&finding).is_some_and(|p| p.starts_with("[::1]"));
+        finding.rule = match (&finding.fpm_kill, finding.cause()) {
+            (Some(_), _) => Some("GW105"),
+            (None, Cause::ConnectionRefused) if ipv6_localhost => Some("GW201"),
+            (None, c) => c.rule(),
+        };
+        finding.fix = fix_text(&finding, &ctx);
+        findings.push(finding);
+    }
+    if let (Some(map), false) = (&map, skipped_regexes.is_empty()) {
+        for id in skipped_regexes {
+            let p = place(map.cfg, id);
+            notes.push(format!(
+                "{} ({}:{}) uses regex syntax nginx-gwlint cannot evaluate (PCRE-only, e.g. lookaround or backreferences): treated as not matching",
+                p.text, p.file, p.line
+            ));
+        }
+    }
+    Diagnosis {
+        findings,
+        scan,
+        fpm,
+        notes,
+        since: None,
+    }
+}
+
+/// What the fix text needs beyond the finding.
+#[derive(Default)]
+struct FixContext {
+    /// The handler's family.
+    family: Option<Family>,
+    /// The handler goes through `localhost` and the log shows one of its addresses.
+    via_localhost: bool,
+    /// The `upstream` block the handler names.
+    upstream_block: Option<Place>,
+    /// `user` directive (nginx worker user).
+    worker_user: Option<(String, Place)>,
+}
+
+fn map_incident(
+    map: &ConfigMap<'_, '_>,
+    finding: &mut Finding,
+    ctx: &mut FixContext,
+    skipped_regexes: &mut Vec<NodeId>,
+) {
+    let cfg = map.cfg;
+    let key = &finding.incident.key;
+    let path = key.path.clone().or_else(|| {
+        finding
+            .incident
+            .sample_request
+            .as_deref()
+            .and_then(Request::parse)
+            .map(|r| r.path().to_owned())
+    });
+    let upstream = key.upstream.as_deref().map(Upstream::parse);
+
+    if upstream.as_ref().is_some_and(|u| u.scheme.is_none()) {
+        // The stream module logs a bare address (`upstream: "10.0.0.1:5432"`) and its listen
+        // address as `server:`: its `stream { server { proxy_pass } }` blocks are not mapped.
+        finding.notes.push(
+            "a stream (TCP/UDP) proxy line: mapping to `stream` blocks is not supported".to_owned(),
+        );
+        return;
+    }
+    // Startup lines (`nginx: [emerg] host not found in upstream ...`) belong to no request.
+    let server = if path.is_some() || key.host.is_some() {
+        map.select_server(key.server.as_deref(), key.host.as_deref())
+    } else {
+        None
+    };
+    let mut regex_skipped = false;
+    let location = match (&server, &path) {
+        (Some(s), Some(p)) => {
+            let m = map.find_location(s.id, p);
+            regex_skipped = !m.skipped.is_empty();
+            for (id, _) in &m.skipped {
+                if !skipped_regexes.contains(id) {
+                    skipped_regexes.push(*id);
+                }
+            }
+            m.location
+        }
+        _ => None,
+    };
+    if let (Some(s), Some(p), None) = (&server, &path, location) {
+        let sp = place(cfg, s.id);
+        finding.notes.push(format!(
+            "no location of the server block at {}:{} matches {p}",
+            sp.file, sp.line
+        ));
+    }
+    let candidates = location.map_or_else(Vec::new, |l| map.location_handlers(l));
+
+    let mut chosen: Option<(NodeId, Option<HandlerFit>)> = None;
+    match &upstream {
+        Some(up) => {
+            let fits: Vec<(HandlerFit, Option<String>)> = candidates
+                .iter()
+                .map(|(h, via)| (map.handler_fit(*h, up), via.clone()))
+                .collect();
+            let best = fits
+                .iter()
+                .max_by_key(|(f, _)| (f.fit, std::cmp::Reverse(f.handler)))
+                .cloned();
+            if let Some((fit, via)) = &best {
+                if fit.fit == AddrMatch::Exact {
+                    if let Some(via) = via {
+                        finding.notes.push(format!("handler reached {via}"));
+                    }
+                    chosen = Some((fit.handler, Some(fit.clone())));
+                }
+            }
+            if chosen.is_none() {
+                // The URI's location does not pass there: look for the handler that does,
+                // preferring the same server block.
+                let same_server = |h: NodeId| {
+                    server
+                        .as_ref()
+                        .is_some_and(|s| cfg.enclosing_server(h) == Some(s.id))
+                };
+                let (exact, possible): (Vec<HandlerFit>, Vec<HandlerFit>) = map
+                    .all_handlers()
+                    .iter()
+                    .map(|h| map.handler_fit(*h, up))
+                    .filter(|f| f.fit != AddrMatch::No)
+                    .partition(|f| f.fit == AddrMatch::Exact);
+                let pick = exact
+                    .iter()
+                    .find(|f| same_server(f.handler))
+                    .or_else(|| exact.first())
+                    .cloned();
+                if let Some(fit) = pick {
+                    let hp = place(cfg, fit.handler);
+                    let why = match (location, &best) {
+                        (Some(l), Some((b, _))) => {
+                            let lp = place(cfg, l);
+                            let bp = place(cfg, b.handler);
+                            format!(
+                                "the URI matches {} ({}:{}), whose {} does not go to {}; {} ({}:{}) does, so the request got there another way (rewrite, try_files, error_page or another server block): using it",
+                                lp.text, lp.file, lp.line, bp.text, up.base, hp.text, hp.file, hp.line
+                            )
+                        }
+                        (Some(l), None) => {
+                            let lp = place(cfg, l);
+                            format!(
+                                "the URI matches {} ({}:{}), which has no handler; {} ({}:{}) goes to {}: using it",
+                                lp.text, lp.file, lp.line, hp.text, hp.file, hp.line, up.base
+                            )
+                        }
+                        (None, _) => format!(
+                            "no location found by server and URI; {} ({}:{}) goes to {}: using it",
+                            hp.text, hp.file, hp.line, up.base
+                        ),
+                    };
+                    finding.notes.push(why);
+                    if regex_skipped {
+                        finding.notes.push(
+                            "a regex location that could not be evaluated (see below) may be the one nginx chose for this URI".to_owned(),
+                        );
+                    }
+                    if exact.len() > 1 {
+                        finding.notes.push(format!(
+                            "{} handlers in the config go to {}",
+                            exact.len(),
+                            up.base
+                        ));
+                    }
+                    chosen = Some((fit.handler, Some(fit)));
+                } else if let Some((fit, _)) =
+                    best.as_ref().filter(|(f, _)| f.fit == AddrMatch::Possible)
+                {
+                    let bp = place(cfg, fit.handler);
+                    finding.notes.push(format!(
+                        "{} ({}:{}) may go to {} (its host is resolved at run time)",
+                        bp.text, bp.file, bp.line, up.base
+                    ));
+                    chosen = Some((fit.handler, Some(fit.clone())));
+                } else {
+                    // A host name only DNS could compare: use it when it is the only candidate.
+                    // A variable host can go anywhere: no evidence.
+                    let possible: Vec<&HandlerFit> = possible
+                        .iter()
+                        .filter(|f| !cfg.node(f.handler).arg(0).is_some_and(|a| a.contains('$')))
+                        .collect();
+                    let in_server: Vec<&HandlerFit> = possible
+                        .iter()
+                        .copied()
+                        .filter(|f| same_server(f.handler))
+                        .collect();
+                    let only = match (in_server.as_slice(), possible.as_slice()) {
+                        ([one], _) => Some((*one).clone()),
+                        ([], [one]) => Some((*one).clone()),
+                        _ => None,
+                    };
+                    if let Some((b, _)) = &best {
+                        let bp = place(cfg, b.handler);
+                        finding.notes.push(format!(
+                            "{} ({}:{}), the handler of the location the URI matches, does not go to the logged upstream {}{}",
+                            bp.text,
+                            bp.file,
+                            bp.line,
+                            up.base,
+                            if only.is_some() {
+                                ""
+                            } else {
+                                ", and no other handler does (was the config changed since, or is this another server's config?)"
+                            }
+                        ));
+                    }
+                    if let Some(fit) = only {
+                        let hp = place(cfg, fit.handler);
+                        finding.notes.push(format!(
+                            "{} ({}:{}) may go to {} (its host name is resolved by DNS): using it",
+                            hp.text, hp.file, hp.line, up.base
+                        ));
+                        chosen = Some((fit.handler, Some(fit)));
+                    }
+                }
+            }
+        }
+        None => {
+            // No `upstream:` (no-resolver, host-not-found): the location's handler, else one
+            // whose host is the name that failed.
+            let host = key
+                .unresolved_host
+                .as_deref()
+                .map(|h| parse_host_port(h, false));
+            let host_name = host.as_ref().and_then(|a| a.name().map(str::to_owned));
+            chosen = candidates.first().map(|(h, _)| (*h, None));
+            if chosen.is_none() {
+                if let Some(name) = &host_name {
+                    chosen = map
+                        .all_handlers()
+                        .iter()
+                        .copied()
+                        .find(|h| {
+                            let n = cfg.node(*h);
+                            n.arg(0).is_some_and(|a| {
+                                parse_pass(n.name(), a)
+                                    .name()
+                                    .is_some_and(|x| x.eq_ignore_ascii_case(name))
+                            })
+                        })
+                        .map(|h| (h, None));
+                    if chosen.is_none() {
+                        finding.upstream_server = upstream_server_named(cfg, name);
+                    }
+                }
+            }
+        }
+    }
+
+    // Places: when the handler came from elsewhere, its own location and server are the
+    // ones that served the request.
+    let (server_id, location_id) = match chosen {
+        Some((h, _)) => (
+            cfg.enclosing_server(h),
+            cfg.ancestors(h).find(|a| cfg.node(*a).name() == "location"),
+        ),
+        None => (server.as_ref().map(|s| s.id), location),
+    };
+    if let Some(sid) = server_id {
+        let how = match &server {
+            Some(s) if s.id == sid => s.how.clone(),
+            _ => "the server block of that handler".to_owned(),
+        };
+        finding.server_block = Some((place(cfg, sid), how));
+    }
+    finding.location = location_id.map(|l| place(cfg, l));
+    ctx.worker_user = cfg
+        .top
+        .iter()
+        .copied()
+        .find(|t| cfg.node(*t).name() == "user")
+        .and_then(|u| cfg.node(u).arg(0).map(|a| (a.to_owned(), place(cfg, u))));
+
+    let Some((handler, fit)) = chosen else {
+        if let (Some(l), true) = (location, candidates.is_empty()) {
+            let lp = place(cfg, l);
+            finding.notes.push(format!(
+                "{} ({}:{}) has no proxy_pass/fastcgi_pass/grpc_pass/uwsgi_pass/scgi_pass of its own",
+                lp.text, lp.file, lp.line
+            ));
+        }
+        return;
+    };
+    finding.handler = Some(place(cfg, handler));
+    let family = Family::from_pass(cfg.node(handler).name());
+    ctx.family = family;
+    if let Some(fit) = &fit {
+        ctx.via_localhost = fit.via_localhost;
+        if let Some(b) = fit.upstream_block {
+            ctx.upstream_block = Some(place(cfg, b));
+        }
+        finding.upstream_server = fit
+            .upstream_server
+            .map(|s| place(cfg, s))
+            .or_else(|| ctx.upstream_block.clone());
+    }
+    let Some(family) = family else { return };
+    let block = cfg.block_of(handler).unwrap_or(handler);
+    let cause = finding.cause();
+    let setting_name = match cause {
+        Cause::ConnectTimeout => Some("connect_timeout"),
+        Cause::ReadTimeout | Cause::BackendReset | Cause::PrematureClose => Some("read_timeout"),
+        Cause::SendTimeout => Some("send_timeout"),
+        Cause::TooBigHeader => Some("buffer_size"),
+        _ => None,
+    };
+    if let Some(suffix) = setting_name {
+        let directive = format!("{}_{suffix}", family.prefix());
+        finding.setting = Some(effective_setting(cfg, block, &directive));
+        if suffix.ends_with("timeout") {
+            // Another module's timeout set here does nothing for this handler (GW101).
+            for other in Family::ALL {
+                if other == family {
+                    continue;
+                }
+                let name = format!("{}_{suffix}", other.prefix());
+                if let Some(n) = cfg.effective(block, &name) {
+                    let p = place(cfg, n);
+                    finding.notes.push(format!(
+                        "{} ({}:{}) has no effect here: the handler is {} (GW101)",
+                        p.text,
+                        p.file,
+                        p.line,
+                        family.pass_directive()
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// The effective value of a timeout or buffer-size directive for `block`.
+fn effective_setting(cfg: &ResolvedConfig<'_>, block: NodeId, directive: &str) -> Setting {
+    let is_time = directive.ends_with("_timeout");
+    match cfg.effective(block, directive) {
+        Some(n) => {
+            let value = cfg.node(n).arg(0).unwrap_or("").to_owned();
+            Setting {
+                directive: directive.to_owned(),
+                millis: if is_time { parse_msec(&value) } else { None },
+                value,
+                place: Some(place(cfg, n)),
+            }
+        }
+        None if is_time => Setting {
+            directive: directive.to_owned(),
+            value: describe_msec(DEFAULT_TIMEOUT_MS),
+            millis: Some(DEFAULT_TIMEOUT_MS),
+            place: None,
+        },
+        None => Setting {
+            directive: directive.to_owned(),
+            value: "4k or 8k (one memory page)".to_owned(),
+            millis: None,
+            place: None,
+        },
+    }
+}
+
+/// The `server` line (in any upstream block) or handler whose host is `name`.
+fn upstream_server_named(cfg: &ResolvedConfig<'_>, name: &str) -> Option<Place> {
+    cfg.iter()
+        .find(|(_, n)| {
+            n.name() == "server"
+                && n.context == crate::config::Context::Upstream
+                && n.arg(0).is_some_and(|a| {
+                    parse_host_port(a, false)
+                        .name()
+                        .is_some_and(|x| x.eq_ignore_ascii_case(name))
+                })
+        })
+        .map(|(id, _)| place(cfg, id))
+}
+
+/// File, line and head text of a node.
+pub fn place(cfg: &ResolvedConfig<'_>, id: NodeId) -> Place {
+    let node = cfg.node(id);
+    let file = cfg.tree.sources.get(node.file);
+    let (line, _) = file.line_col(node.directive.span.start);
+    let mut text = node.name().to_owned();
+    for a in &node.directive.args {
+        text.push(' ');
+        text.push_str(a.as_str());
+    }
+    Place {
+        file: file.display.clone(),
+        line,
+        text,
+    }
+}
+
+/// Ties `recv() failed (104)` / `prematurely closed` incidents to php-fpm's "execution timed out
+/// ... terminating" for the same path at about the same time.
+fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport) {
+    let cause = finding.cause();
+    let inc = &finding.incident;
+    if matches!(cause, Cause::ReadTimeout | Cause::ConnectTimeout) {
+        // A full pool makes requests wait: say so next to timeouts.
+        for f in fpm
+            .incidents
+            .iter()
+            .filter(|f| f.kind == "max-children-reached" && near(inc, f))
+        {
+            finding.notes.push(format!(
+                "php-fpm{} reached pm.max_children ({}) {}x around that time: requests waited for a free worker",
+                f.pool.as_deref().map(|p| format!(" pool {p}")).unwrap_or_default(),
+                f.detail.as_deref().unwrap_or("?"),
+                f.count
+            ));
+        }
+        return;
+    }
+    if !matches!(cause, Cause::BackendReset | Cause::PrematureClose) {
+        return;
+    }
+    let fastcgi = inc.key.upstream.as_deref().is_none_or(|u| {
+        u.starts_with("fastcgi://") || !u.contains("://") // a stream-module bare address
+    });
+    if !fastcgi {
+        return;
+    }
+    let candidates = fpm
+        .incidents
+        .iter()
+        .filter(|f| f.kind == "execution-timed-out" && near(inc, f));
+    let same_path = |f: &&FpmIncident| match (&inc.key.path, &f.path) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    };
+    let all: Vec<&FpmIncident> = candidates.collect();
+    let Some(f) = all.iter().find(|f| same_path(f)).or_else(|| {
+        all.iter()
+            .find(|f| inc.key.path.is_none() || f.path.is_none())
+    }) else {
+        return;
+    };
+    let seconds = parse_fpm_line(&f.sample_line).and_then(|e| match e.event {
+        FpmEvent::ExecutionTimedOut { seconds, .. } => Some(seconds),
+        _ => None,
+    });
+    finding.fpm_kill = Some(FpmKill {
+        pool: f.pool.clone(),
+        script: f.detail.clone(),
+        seconds,
+        count: f.count,
+        first: f.first,
+        last: f.last,
+        sample_line: f.sample_line.clone(),
+    });
+}
+
+/// The php-fpm group overlaps the nginx group in time (with slack); unknown times count as near.
+fn near(inc: &Incident, f: &FpmIncident) -> bool {
+    let (Some(a0), Some(a1), Some(b0), Some(b1)) = (inc.first, inc.last, f.first, f.last) else {
+        return true;
+    };
+    b0.to_unix() <= a1.to_unix() + FPM_SLACK_SECS && b1.to_unix() >= a0.to_unix() - FPM_SLACK_SECS
+}
+
+fn at(p: &Option<Place>) -> String {
+    p.as_ref()
+        .map(|p| format!(" ({}:{})", p.file, p.line))
+        .unwrap_or_default()
+}
+
+/// The peer of the logged upstream: `127.0.0.1:3999`, `unix:/run/php.sock`.
+fn peer(finding: &Finding) -> Option<String> {
+    finding
+        .incident
+        .key
+        .upstream
+        .as_deref()
+        .map(|u| Upstream::parse(u).peer.to_owned())
+}
+
+fn fix_text(finding: &Finding, ctx: &FixContext) -> String {
+    let key = &finding.incident.key;
+    let handler = &finding.handler;
+    let h_at = at(handler);
+    let peer = peer(finding);
+    let peer_text = peer.as_deref().unwrap_or("the upstream");
+    let setting = finding.setting.as_ref();
+    match finding.cause() {
+        Cause::ConnectionRefused => {
+            if ctx.via_localhost && peer_text.starts_with("[::1]") {
+                let line = finding
+                    .upstream_server
+                    .as_ref()
+                    .or(handler.as_ref())
+                    .map(|p| format!(" ({}:{})", p.file, p.line))
+                    .unwrap_or_default();
+                return format!(
+                    "nginx resolved `localhost` to ::1 as well as 127.0.0.1, and nothing listens on {peer_text}: write 127.0.0.1 instead of localhost{line} (GW201), or make the app listen on ::1 too"
+                );
+            }
+            let mut text =
+                format!("nothing listens on {peer_text} — start the app or fix the port{h_at}");
+            if let Some(b) = &ctx.upstream_block {
+                text.push_str(&format!(
+                    "; it is a server of `{}` ({}:{})",
+                    b.text, b.file, b.line
+                ));
+            }
+            text
+        }
+        Cause::SocketMissing => {
+            let path = peer_text.strip_prefix("unix:").unwrap_or(peer_text);
+            let mut text = format!(
+                "the socket {path} does not exist — start php-fpm (or the app), or point the handler{h_at} at the socket its pool really listens on"
+            );
+            let others = sockets_beside(path);
+            if !others.is_empty() {
+                text.push_str(&format!(" (sockets there now: {})", others.join(", ")));
+            }
+            if path.starts_with("/tmp/") || path.starts_with("/var/tmp/") {
+                text.push_str(
+                    "; a socket under /tmp is invisible to nginx when either service runs with systemd PrivateTmp: move it to /run (GW303)",
+                );
+            }
+            text
+        }
+        Cause::SocketPermission => {
+            let path = peer_text.strip_prefix("unix:").unwrap_or(peer_text);
+            let who = match &ctx.worker_user {
+                Some((user, p)) => format!("`{user}` (user at {}:{})", p.file, p.line),
+                None => "the nginx worker user (no `user` directive: the build default, nobody; www-data in Debian's nginx.conf)".to_owned(),
+            };
+            format!(
+                "nginx workers run as {who} and may not connect to {path}: in the php-fpm pool set listen.owner/listen.group to that user (or its group) with listen.mode = 0660, or run the workers as the socket's owner"
+            )
+        }
+        Cause::ReadTimeout | Cause::ConnectTimeout | Cause::SendTimeout => {
+            let Some(s) = setting else {
+                let kind = match finding.cause() {
+                    Cause::ConnectTimeout => "connect",
+                    Cause::SendTimeout => "send",
+                    _ => "read",
+                };
+                let prefix = key
+                    .upstream
+                    .as_deref()
+                    .and_then(|u| Upstream::parse(u).scheme)
+                    .map_or("*", |scheme| match scheme {
+                        "fastcgi" => "fastcgi",
+                        "grpc" | "grpcs" => "grpc",
+                        "uwsgi" | "suwsgi" => "uwsgi",
+                        "scgi" => "scgi",
+                        _ => "proxy",
+                    });
+                return format!(
+                    "{peer_text} did not answer in time: raise {prefix}_{kind}_timeout (default 60s) in the location that sends this request there, or make the backend faster"
+                );
+            };
+            match finding.cause() {
+                Cause::ReadTimeout => format!(
+                    "{}; the backend needed longer: raise it in that location, or make the request faster (move long work to a background job)",
+                    s.describe()
+                ),
+                Cause::ConnectTimeout => format!(
+                    "{}; {peer_text} did not accept the connection in time: check that it is up and reachable (firewall, routing, a full listen backlog)",
+                    s.describe()
+                ),
+                _ => format!(
+                    "{}; {peer_text} stopped reading the request: check whether the backend is stuck or overloaded",
+                    s.describe()
+                ),
+            }
+        }
+        Cause::BackendReset | Cause::PrematureClose => {
+            if let Some(k) = &finding.fpm_kill {
+                let pool = k
+                    .pool
+                    .as_deref()
+                    .map(|p| format!("pool `{p}`"))
+                    .unwrap_or_else(|| "the pool".to_owned());
+                let after = k
+                    .seconds
+                    .map(|s| format!(" after {s:.2} s"))
+                    .unwrap_or_default();
+                let script = k.script.as_deref().unwrap_or("the script");
+                let limit = setting
+                    .map(|s| format!(" (nginx waits longer: {})", s.describe()))
+                    .unwrap_or_default();
+                return format!(
+                    "php-fpm's request_terminate_timeout killed {script}{after} ({pool}, php-fpm log: execution timed out){limit}: raise request_terminate_timeout in that pool above the time the script needs, keeping it at or below the nginx read timeout, or make the script faster"
+                );
+            }
+            let keepalive = ctx.upstream_block.is_some() && finding.cause() == Cause::PrematureClose;
+            let mut text = format!(
+                "{peer_text} closed the connection before answering: look at the backend's own log at {} — a worker killed by its own timeout (php-fpm request_terminate_timeout, gunicorn --timeout) or a crash",
+                finding
+                    .incident
+                    .first
+                    .map_or_else(|| "that time".to_owned(), |t| t.to_string())
+            );
+            if keepalive {
+                text.push_str("; with `keepalive` in the upstream block, keep its keepalive_timeout below the backend's idle timeout (GW107)");
+            }
+            if key
+                .upstream
+                .as_deref()
+                .is_some_and(|u| u.starts_with("fastcgi://"))
+            {
+                text.push_str(
+                    "; give --fpm-log to check php-fpm's \"execution timed out\" lines",
+                );
+            }
+            text
+        }
+        Cause::NoLiveUpstreams => {
+            let block = ctx
+                .upstream_block
+                .as_ref()
+                .map(|b| format!("`{}` ({}:{})", b.text, b.file, b.line))
+                .unwrap_or_else(|| format!("`upstream {peer_text}`"));
+            format!(
+                "every server of {block} failed recently or is marked down: fix those backends (see the connect errors for its servers just before); after max_fails (default 1) failures nginx skips a server for fail_timeout (default 10s)"
+            )
+        }
+        Cause::TooBigHeader => {
+            let s = setting.map_or_else(
+                || "*_buffer_size".to_owned(),
+                |s| match &s.place {
+                    Some(p) => format!("{} {} ({}:{})", s.directive, s.value, p.file, p.line),
+                    None => format!("{} (default {})", s.directive, s.value),
+                },
+            );
+            let name = setting.map_or("*_buffer_size", |s| s.directive.as_str());
+            format!(
+                "the backend's response headers do not fit {s}: raise {name} to 16k (or 32k) in that location, or send smaller headers (cookies)"
+            )
+        }
+        Cause::NoResolver => format!(
+            "the handler{h_at} takes its host from a variable ({}), which nginx resolves per request: add `resolver` (e.g. `resolver 127.0.0.53;` or your DNS server) in http or server, or name an `upstream` block instead",
+            key.unresolved_host.as_deref().unwrap_or("?")
+        ),
+        Cause::HostNotFound => format!(
+            "the name {} does not resolve: fix the name{} or its DNS record; for names only your DNS knows, use a `resolver` and a variable, or an `upstream` block",
+            key.unresolved_host.as_deref().unwrap_or("?"),
+            at(if handler.is_some() {
+                handler
+            } else {
+                &finding.upstream_server
+            })
+        ),
+        Cause::UpstreamSsl => format!(
+            "the TLS handshake with {peer_text} failed: for an https backend set `proxy_ssl_server_name on;` (SNI) and compatible proxy_ssl_protocols; for a plain-HTTP port use http:// in the handler{h_at} (GW203)"
+        ),
+        Cause::PhpFatal => {
+            let msg = finding
+                .incident
+                .sample_line
+                .split_once("PHP Fatal error:")
+                .map(|(_, m)| m.trim().split('"').next().unwrap_or("").trim().to_owned())
+                .unwrap_or_default();
+            if msg.contains("Maximum execution time") {
+                format!(
+                    "PHP stopped the script: {msg} — raise max_execution_time (php.ini or the pool's php_admin_value) or make the script faster; the client got 500"
+                )
+            } else {
+                format!("PHP stopped the script: {msg} — fix the script (or memory_limit); the client got 500")
+            }
+        }
+    }
+}
+
+/// Up to five other sockets in the directory of a missing one (php7.4-fpm.sock missing,
+/// php8.2-fpm.sock present), read from the live system.
+fn sockets_beside(path: &str) -> Vec<String> {
+    let Some(dir) = Path::new(path).parent() else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            use std::os::unix::fs::FileTypeExt;
+            e.file_type().is_ok_and(|t| t.is_socket())
+        })
+        .map(|e| e.path().display().to_string())
+        .collect();
+    out.sort();
+    out.truncate(5);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load_dump, ConfigTree};
+    use crate::diagnose::{scan_fpm_log, IncidentScanner, ScanOptions};
+
+    fn tree(conf: &str) -> ConfigTree {
+        let dump = format!("# configuration file /etc/nginx/nginx.conf:\n{conf}\n");
+        load_dump(dump.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn scan(lines: &[String]) -> ScanReport {
+        let mut s = IncidentScanner::new(ScanOptions::default());
+        for l in lines {
+            s.push_line(l);
+        }
+        s.finish()
+    }
+
+    fn line(time: &str, msg: &str, request: &str, upstream: &str, host: &str) -> String {
+        format!("2026/11/26 {time} [error] 7#7: *1 {msg}, client: 127.0.0.1, server: , request: \"{request}\", upstream: \"{upstream}\", host: \"{host}\"")
+    }
+
+    const REFUSED: &str = "connect() failed (111: Connection refused) while connecting to upstream";
+    const RESET: &str =
+        "recv() failed (104: Connection reset by peer) while reading response header from upstream";
+    const TIMEOUT: &str = "upstream timed out (110: Connection timed out) while reading response header from upstream";
+
+    const CONF: &str = r"
+events {}
+http {
+    proxy_read_timeout 30s;
+    upstream node_app { server localhost:3000; }
+    server {
+        listen 8080;
+        location / { proxy_pass http://127.0.0.1:9001; }
+        location /app/ { proxy_pass http://node_app; }
+        location /rewritten { proxy_pass http://127.0.0.1:9002; }
+        location ~ \.php$ {
+            fastcgi_pass unix:/run/php/php8.2-fpm.sock;
+            fastcgi_read_timeout 10s;
+            proxy_read_timeout 300s;
+        }
+    }
+}";
+
+    #[test]
+    fn maps_handlers_timeouts_and_fallbacks() {
+        let t = tree(CONF);
+        let cfg = ResolvedConfig::build(&t);
+        let r = scan(&[
+            line(
+                "10:00:00",
+                REFUSED,
+                "GET /app/x HTTP/1.1",
+                "http://[::1]:3000/app/x",
+                "h:8080",
+            ),
+            line(
+                "10:00:01",
+                REFUSED,
+                "GET /app/x?page=2 HTTP/1.1",
+                "http://[::1]:3000/app/x?page=2",
+                "h:8080",
+            ),
+            // Location `/` matches the URI, but the request was rewritten to /rewritten.
+            line(
+                "10:00:02",
+                REFUSED,
+                "GET /old HTTP/1.1",
+                "http://127.0.0.1:9002/rewritten",
+                "h:8080",
+            ),
+            line(
+                "10:00:03",
+                TIMEOUT,
+                "GET /slow.php HTTP/1.1",
+                "fastcgi://unix:/run/php/php8.2-fpm.sock",
+                "h:8080",
+            ),
+            line(
+                "10:00:04",
+                TIMEOUT,
+                "GET / HTTP/1.1",
+                "http://127.0.0.1:9001/",
+                "h:8080",
+            ),
+        ]);
+        let d = diagnose(r, None, Some(&cfg));
+        assert_eq!(d.findings.len(), 4);
+        // Most frequent first.
+        let localhost = &d.findings[0];
+        assert_eq!(localhost.incident.count, 2);
+        assert_eq!(
+            localhost
+                .handler
+                .as_ref()
+                .map(|h| (h.line, h.text.as_str())),
+            Some((9, "proxy_pass http://node_app"))
+        );
+        assert_eq!(localhost.upstream_server.as_ref().map(|p| p.line), Some(5));
+        assert!(
+            localhost.fix.contains("127.0.0.1 instead of localhost"),
+            "{}",
+            localhost.fix
+        );
+        assert_eq!(localhost.rule, Some("GW201"));
+
+        let rewritten = &d.findings[1];
+        assert_eq!(rewritten.handler.as_ref().map(|h| h.line), Some(10));
+        assert_eq!(
+            rewritten.location.as_ref().map(|l| l.text.as_str()),
+            Some("location /rewritten")
+        );
+        assert!(
+            rewritten
+                .notes
+                .iter()
+                .any(|n| n.contains("got there another way")),
+            "{:?}",
+            rewritten.notes
+        );
+
+        let php = &d.findings[2];
+        let s = php.setting.as_ref().unwrap_or_else(|| panic!("no setting"));
+        assert_eq!(
+            s.describe(),
+            "fastcgi_read_timeout is 10s (/etc/nginx/nginx.conf:13)"
+        );
+        assert!(
+            php.fix.starts_with("fastcgi_read_timeout is 10s"),
+            "{}",
+            php.fix
+        );
+        assert!(php
+            .notes
+            .iter()
+            .any(|n| n.contains("proxy_read_timeout 300s") && n.contains("GW101")));
+
+        let inherited = &d.findings[3];
+        let s = inherited
+            .setting
+            .as_ref()
+            .unwrap_or_else(|| panic!("no setting"));
+        assert_eq!(
+            (s.value.as_str(), s.place.as_ref().map(|p| p.line)),
+            ("30s", Some(4))
+        );
+    }
+
+    #[test]
+    fn default_timeout_and_no_config() {
+        let t =
+            tree("events {}\nhttp { server { location / { proxy_pass http://127.0.0.1:9; } } }");
+        let cfg = ResolvedConfig::build(&t);
+        let lines = [line(
+            "10:00:00",
+            TIMEOUT,
+            "GET / HTTP/1.1",
+            "http://127.0.0.1:9/",
+            "h",
+        )];
+        let d = diagnose(scan(&lines), None, Some(&cfg));
+        let f = &d.findings[0];
+        assert!(
+            f.fix
+                .starts_with("proxy_read_timeout is the default 1m (60s)"),
+            "{}",
+            f.fix
+        );
+        let d = diagnose(scan(&lines), None, None);
+        assert!(d.findings[0].handler.is_none());
+        assert!(d.notes.iter().any(|n| n.contains("no nginx configuration")));
+    }
+
+    #[test]
+    fn fpm_kill_is_tied_to_the_reset() {
+        let t = tree(CONF);
+        let cfg = ResolvedConfig::build(&t);
+        let r = scan(&[
+            line(
+                "02:56:09",
+                RESET,
+                "GET /slow.php HTTP/1.1",
+                "fastcgi://unix:/run/php/php8.2-fpm.sock:",
+                "h:8080",
+            ),
+            // Far from the php-fpm event: not tied.
+            line(
+                "05:00:00",
+                RESET,
+                "GET /other.php HTTP/1.1",
+                "fastcgi://unix:/run/php/php8.2-fpm.sock:",
+                "h:8080",
+            ),
+        ]);
+        let fpm_log = "[26-Nov-2026 02:56:09] WARNING: [pool www] child 28814, script '/var/www/slow.php' (request: \"GET /slow.php\") execution timed out (2.554018 sec), terminating\n";
+        let fpm = scan_fpm_log(
+            std::io::Cursor::new(fpm_log),
+            Path::new("fpm"),
+            &ScanOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let d = diagnose(r, Some(fpm), Some(&cfg));
+        let tied = d
+            .findings
+            .iter()
+            .find(|f| f.incident.key.path.as_deref() == Some("/slow.php"))
+            .unwrap_or_else(|| panic!("no finding"));
+        let kill = tied.fpm_kill.as_ref().unwrap_or_else(|| panic!("not tied"));
+        assert_eq!(kill.pool.as_deref(), Some("www"));
+        assert_eq!(kill.seconds, Some(2.554018));
+        assert_eq!(tied.rule, Some("GW105"));
+        assert!(
+            tied.fix
+                .contains("request_terminate_timeout killed /var/www/slow.php after 2.55 s"),
+            "{}",
+            tied.fix
+        );
+        assert!(
+            tied.fix.contains("fastcgi_read_timeout is 10s"),
+            "{}",
+            tied.fix
+        );
+        let other = d
+            .findings
+            .iter()
+            .find(|f| f.incident.key.path.as_deref() == Some("/other.php"))
+            .unwrap_or_else(|| panic!("no finding"));
+        assert!(other.fpm_kill.is_none());
+    }
+
+    #[test]
+    fn dns_names_and_resolver_errors() {
+        let t = tree(
+            "events {}\nhttp { server { listen 80;\n location / { return 200; }\n location /api/ { proxy_pass http://app.internal:8080; }\n location /v/ { set $svc api.internal; proxy_pass http://$svc; }\n } }",
+        );
+        let cfg = ResolvedConfig::build(&t);
+        let no_resolver = "2026/11/26 10:00:01 [error] 7#7: *2 no resolver defined to resolve api.internal, client: 1.1.1.1, server: , request: \"GET /v/1 HTTP/1.1\", host: \"h\"".to_owned();
+        let r = scan(&[
+            line(
+                "10:00:00",
+                REFUSED,
+                "GET /x HTTP/1.1",
+                "http://10.0.0.5:8080/x",
+                "h",
+            ),
+            no_resolver,
+        ]);
+        let d = diagnose(r, None, Some(&cfg));
+        let refused = &d.findings[0];
+        assert_eq!(refused.cause(), Cause::ConnectionRefused);
+        assert_eq!(refused.handler.as_ref().map(|h| h.line), Some(4));
+        assert!(
+            refused.notes.iter().any(|n| n.contains("resolved by DNS")),
+            "{:?}",
+            refused.notes
+        );
+        let resolver = &d.findings[1];
+        assert_eq!(resolver.cause(), Cause::NoResolver);
+        assert_eq!(resolver.handler.as_ref().map(|h| h.line), Some(5));
+        assert!(resolver.fix.contains("add `resolver`"), "{}", resolver.fix);
+        assert_eq!(resolver.rule, Some("GW204"));
+    }
+
+    #[test]
+    fn stream_and_startup_lines() {
+        let t = tree(
+            "events {}\nhttp {\n upstream app { server app.internal:3000; }\n server { listen 80; location / { proxy_pass http://127.0.0.1:1; } }\n}",
+        );
+        let cfg = ResolvedConfig::build(&t);
+        let r = scan(&[
+            "2026/11/26 10:00:00 [error] 7#7: *3 connect() failed (111: Connection refused) while connecting to upstream, client: 1.2.3.4, server: 0.0.0.0:5432, upstream: \"10.0.0.1:5432\", bytes from/to client:0/0, bytes from/to upstream:0/0".to_owned(),
+            "nginx: [emerg] host not found in upstream \"app.internal:3000\" in /etc/nginx/nginx.conf:3".to_owned(),
+        ]);
+        let d = diagnose(r, None, Some(&cfg));
+        assert_eq!(d.findings.len(), 2);
+        let stream = d
+            .findings
+            .iter()
+            .find(|f| f.cause() == Cause::ConnectionRefused)
+            .unwrap_or_else(|| panic!("no stream finding"));
+        assert!(stream.server_block.is_none() && stream.handler.is_none());
+        assert!(stream.notes[0].contains("stream"));
+        let startup = d
+            .findings
+            .iter()
+            .find(|f| f.cause() == Cause::HostNotFound)
+            .unwrap_or_else(|| panic!("no startup finding"));
+        assert!(startup.server_block.is_none());
+        assert_eq!(
+            startup
+                .upstream_server
+                .as_ref()
+                .map(|p| (p.line, p.text.as_str())),
+            Some((3, "server app.internal:3000"))
+        );
+        assert!(
+            startup.fix.contains("app.internal:3000 does not resolve"),
+            "{}",
+            startup.fix
+        );
+    }
+}

@@ -1,0 +1,1041 @@
+//! From a logged request to the configuration that handled it: the `server` block (nginx's
+//! virtual-server selection), the `location` (nginx's location search), the handler line
+//! (`proxy_pass`, `fastcgi_pass`, ...), cross-checked with the `upstream:` address nginx logged.
+//!
+//! The rules follow nginx's source and docs:
+//!
+//! * server: among the servers listening on the request's port, the `Host` name is matched
+//!   against `server_name`s — exact name, then the longest wildcard starting with `*`
+//!   (`*.example.com`, `.example.com`), then the longest ending with `*` (`mail.*`), then the
+//!   first regular expression in config order (`ngx_http_find_virtual_server`); else the port's
+//!   `default_server`, else its first server. The log's `server:` field names the chosen block
+//!   directly: it is that block's first `server_name` (`ngx_http_core_merge_srv_conf`: a regex
+//!   keeps its `~`, `.example.com` loses its dot, no name prints as empty).
+//! * location (`ngx_http_core_find_location`): an exact `=` match ends the search; else the
+//!   longest matching prefix is remembered and its nested locations are searched the same way;
+//!   then, unless that prefix is `^~`, the regular expressions (`~` case-sensitive, `~*` not) are
+//!   tried in config order and the first match wins (with its own nested locations searched);
+//!   else the remembered prefix is used.
+//! * regular expressions: nginx uses PCRE; here the `regex` crate. Constructs PCRE has and the
+//!   crate lacks (lookaround, backreferences, possessive quantifiers, atomic groups) make the
+//!   location (or server name) count as not matching, and are reported.
+//! * the URI matched is the normalized one nginx uses (`r->uri`): percent-decoded, `//` merged,
+//!   `.` and `..` segments resolved, no query string.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use regex::{Regex, RegexBuilder};
+
+use crate::address::{parse_host_port, parse_pass, Address, Host};
+use crate::config::{Context, Family, NodeId, RNode, ResolvedConfig};
+
+use super::logline::Upstream;
+
+/// How a `location` is written (`ngx_http_core_location`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LocationKind {
+    /// `location = /x`
+    Exact,
+    /// `location /x`
+    Prefix,
+    /// `location ^~ /x`: a match stops the regex search.
+    PrefixNoRegex,
+    /// `location ~ re` / `location ~* re`
+    Regex { caseless: bool },
+    /// `location @name`: only reached by internal redirects.
+    Named,
+}
+
+/// The kind and the name (prefix, regex or `@name`) of a location directive.
+pub fn location_kind(node: &RNode<'_>) -> Option<(LocationKind, String)> {
+    let kind = match (node.arg(0), node.arg(1)) {
+        (Some(modifier), Some(name)) => {
+            let kind = match modifier {
+                "=" => LocationKind::Exact,
+                "^~" => LocationKind::PrefixNoRegex,
+                "~" => LocationKind::Regex { caseless: false },
+                "~*" => LocationKind::Regex { caseless: true },
+                _ => return None,
+            };
+            (kind, name.to_owned())
+        }
+        (Some(one), None) => {
+            if let Some(rest) = one.strip_prefix('=') {
+                (LocationKind::Exact, rest.to_owned())
+            } else if let Some(rest) = one.strip_prefix("^~") {
+                (LocationKind::PrefixNoRegex, rest.to_owned())
+            } else if let Some(rest) = one.strip_prefix("~*") {
+                (LocationKind::Regex { caseless: true }, rest.to_owned())
+            } else if let Some(rest) = one.strip_prefix('~') {
+                (LocationKind::Regex { caseless: false }, rest.to_owned())
+            } else if one.starts_with('@') {
+                (LocationKind::Named, one.to_owned())
+            } else {
+                (LocationKind::Prefix, one.to_owned())
+            }
+        }
+        _ => return None,
+    };
+    Some(kind)
+}
+
+/// One `server_name` pattern.
+#[derive(Clone, Debug)]
+enum NamePattern {
+    Exact(String),
+    /// `*.example.com` (stored as `.example.com`) or `.example.com` (also matches
+    /// `example.com` itself).
+    Leading {
+        suffix: String,
+        also_bare: bool,
+    },
+    /// `www.example.*` (stored as `www.example.`).
+    Trailing(String),
+    /// `~re`: index into `ConfigMap::name_regexes`.
+    Regex(usize),
+}
+
+#[derive(Clone, Debug)]
+struct ServerInfo {
+    id: NodeId,
+    /// What nginx prints as `server:` for this block.
+    primary: String,
+    names: Vec<(NamePattern, String)>,
+    /// Listen ports, with `default_server`.
+    listens: Vec<(u16, bool)>,
+}
+
+impl ServerInfo {
+    fn listens_on(&self, port: u16) -> bool {
+        self.listens.iter().any(|(p, _)| *p == port)
+    }
+
+    fn is_default_for(&self, port: u16) -> bool {
+        self.listens.iter().any(|(p, d)| *p == port && *d)
+    }
+}
+
+/// The chosen server block and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerChoice {
+    pub id: NodeId,
+    pub how: String,
+}
+
+/// The result of nginx's location search.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LocationMatch {
+    pub location: Option<NodeId>,
+    /// Regex locations that could not be compiled and were treated as not matching, with why.
+    pub skipped: Vec<(NodeId, String)>,
+}
+
+/// How well a handler's address fits the `upstream:` nginx logged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AddrMatch {
+    /// It cannot be this handler (another family, address or port).
+    No,
+    /// It may be (a variable, or a host name that would need DNS to compare).
+    Possible,
+    /// The same address (or an `upstream` block with a server at that address).
+    Exact,
+}
+
+/// A handler and how it fits the logged upstream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandlerFit {
+    pub handler: NodeId,
+    pub fit: AddrMatch,
+    /// The `server` line of an `upstream` block that has the logged address.
+    pub upstream_server: Option<NodeId>,
+    /// The `upstream` block the handler names, if any.
+    pub upstream_block: Option<NodeId>,
+    /// Set when the address matched through `localhost` (nginx resolves it to 127.0.0.1 and ::1).
+    pub via_localhost: bool,
+}
+
+/// Lookup structures over one resolved configuration, built once per `diagnose` run.
+pub struct ConfigMap<'c, 't> {
+    pub cfg: &'c ResolvedConfig<'t>,
+    servers: Vec<ServerInfo>,
+    /// Compiled `location ~` regexes; `Err` holds why the regex crate refused one.
+    location_regexes: HashMap<NodeId, Result<Regex, String>>,
+    name_regexes: Vec<Result<Regex, String>>,
+    /// Every handler in http (location or `if` in location), in config order.
+    handlers: Vec<NodeId>,
+}
+
+impl<'c, 't> ConfigMap<'c, 't> {
+    pub fn new(cfg: &'c ResolvedConfig<'t>) -> Self {
+        let mut map = ConfigMap {
+            cfg,
+            servers: Vec::new(),
+            location_regexes: HashMap::new(),
+            name_regexes: Vec::new(),
+            handlers: Vec::new(),
+        };
+        for (id, node) in cfg.iter() {
+            if node.directive.block.is_some() && node.inner_context() == Context::Server {
+                let info = map.server_info(id);
+                map.servers.push(info);
+            } else if node.name() == "location" && node.directive.block.is_some() {
+                if let Some((LocationKind::Regex { caseless }, re)) = location_kind(node) {
+                    map.location_regexes.insert(id, compile(&re, caseless));
+                }
+            } else if Family::from_pass(node.name()).is_some()
+                && matches!(node.context, Context::Location | Context::IfLocation)
+            {
+                map.handlers.push(id);
+            }
+        }
+        map
+    }
+
+    fn server_info(&mut self, id: NodeId) -> ServerInfo {
+        let cfg = self.cfg;
+        let mut names = Vec::new();
+        for n in cfg.children_named(Some(id), "server_name") {
+            for word in &cfg.node(n).directive.args {
+                let raw = word.as_str();
+                names.push((self.name_pattern(raw), raw.to_owned()));
+            }
+        }
+        // What nginx prints as `server:`: the first name, a regex as written (with its `~`),
+        // others lower-cased and without a leading dot.
+        let primary = match names.first() {
+            None => String::new(),
+            Some((_, raw)) if raw.starts_with('~') => raw.clone(),
+            Some((_, raw)) => raw.strip_prefix('.').unwrap_or(raw).to_ascii_lowercase(),
+        };
+        let mut listens = Vec::new();
+        for l in cfg.children_named(Some(id), "listen") {
+            let node = cfg.node(l);
+            let Some(port) = node.arg(0).and_then(listen_port) else {
+                continue;
+            };
+            let default = node
+                .directive
+                .args
+                .iter()
+                .skip(1)
+                .any(|a| matches!(a.as_str(), "default_server" | "default"));
+            listens.push((port, default));
+        }
+        if listens.is_empty() {
+            // No `listen`: *:80 (nginx run as root; *:8000 otherwise).
+            listens.push((80, false));
+        }
+        ServerInfo {
+            id,
+            primary,
+            names,
+            listens,
+        }
+    }
+
+    fn name_pattern(&mut self, raw: &str) -> NamePattern {
+        if let Some(re) = raw.strip_prefix('~') {
+            // ngx_http_core_server_name: caseless only when the pattern has an upper-case letter
+            // (host names are lower-cased before matching).
+            let caseless = re.bytes().any(|b| b.is_ascii_uppercase());
+            self.name_regexes.push(compile(re, caseless));
+            return NamePattern::Regex(self.name_regexes.len() - 1);
+        }
+        let lower = raw.to_ascii_lowercase();
+        if let Some(suffix) = lower.strip_prefix('*') {
+            return NamePattern::Leading {
+                suffix: suffix.to_owned(),
+                also_bare: false,
+            };
+        }
+        if lower.starts_with('.') && lower.len() > 1 {
+            return NamePattern::Leading {
+                suffix: lower,
+                also_bare: true,
+            };
+        }
+        if let Some(prefix) = lower.strip_suffix('*') {
+            return NamePattern::Trailing(prefix.to_owned());
+        }
+        NamePattern::Exact(lower)
+    }
+
+    /// The server block that handled a request, from the log's `server:` and `host:` fields.
+    pub fn select_server(
+        &self,
+        server_field: Option<&str>,
+        host: Option<&str>,
+    ) -> Option<ServerChoice> {
+        if self.servers.is_empty() {
+            return None;
+        }
+        let (host_name, host_port) = host.map_or((None, None), split_host);
+        let all: Vec<usize> = (0..self.servers.len()).collect();
+        let on_port: Vec<usize> = match host_port {
+            Some(p) => all
+                .iter()
+                .copied()
+                .filter(|&i| self.servers[i].listens_on(p))
+                .collect(),
+            None => all
+                .iter()
+                .copied()
+                .filter(|&i| self.servers[i].listens_on(80) || self.servers[i].listens_on(443))
+                .collect(),
+        };
+        let port_known = !on_port.is_empty();
+        let mut pool = if port_known { on_port } else { all.clone() };
+        let port_text = match host_port {
+            Some(p) => format!("port {p}"),
+            None => "port 80/443".to_owned(),
+        };
+
+        if let Some(field) = server_field {
+            let mut named: Vec<usize> = pool
+                .iter()
+                .copied()
+                .filter(|&i| self.servers[i].primary == field)
+                .collect();
+            if named.is_empty() {
+                named = all
+                    .iter()
+                    .copied()
+                    .filter(|&i| self.servers[i].primary == field)
+                    .collect();
+            }
+            if let [only] = named[..] {
+                let how = if field.is_empty() {
+                    "log server: \"\", the only server block without server_name".to_owned()
+                } else {
+                    format!("log server: \"{field}\", its first server_name")
+                };
+                return Some(ServerChoice {
+                    id: self.servers[only].id,
+                    how,
+                });
+            }
+            if !named.is_empty() {
+                pool = named;
+            }
+        }
+
+        if let Some(name) = host_name.as_deref() {
+            if let Some((i, pattern)) = self.match_server_name(&pool, name) {
+                return Some(ServerChoice {
+                    id: self.servers[i].id,
+                    how: format!("Host \"{name}\" matches server_name {pattern}"),
+                });
+            }
+        }
+        // A Host without a port came in on 80 (or 443).
+        let ports: &[u16] = match &host_port {
+            Some(p) => std::slice::from_ref(p),
+            None => &[80, 443],
+        };
+        let default = pool
+            .iter()
+            .copied()
+            .find(|&i| ports.iter().any(|p| self.servers[i].is_default_for(*p)));
+        if let Some(i) = default {
+            return Some(ServerChoice {
+                id: self.servers[i].id,
+                how: format!("default_server for {port_text}"),
+            });
+        }
+        let first = *pool.first()?;
+        let how = if port_known {
+            format!("first server block for {port_text}")
+        } else {
+            "first server block (no server listens on the Host's port)".to_owned()
+        };
+        Some(ServerChoice {
+            id: self.servers[first].id,
+            how,
+        })
+    }
+
+    /// nginx's name order: exact, longest leading wildcard, longest trailing wildcard, first
+    /// regex. Returns the server index and the pattern as written.
+    fn match_server_name(&self, pool: &[usize], name: &str) -> Option<(usize, String)> {
+        for &i in pool {
+            for (p, raw) in &self.servers[i].names {
+                if matches!(p, NamePattern::Exact(n) if n == name) {
+                    return Some((i, raw.clone()));
+                }
+            }
+        }
+        let mut best: Option<(usize, usize, &str)> = None;
+        for &i in pool {
+            for (p, raw) in &self.servers[i].names {
+                if let NamePattern::Leading { suffix, also_bare } = p {
+                    let hit = (name.len() > suffix.len() && name.ends_with(suffix.as_str()))
+                        || (*also_bare && name == &suffix[1..]);
+                    if hit && best.is_none_or(|(_, len, _)| suffix.len() > len) {
+                        best = Some((i, suffix.len(), raw));
+                    }
+                }
+            }
+        }
+        if let Some((i, _, raw)) = best {
+            return Some((i, raw.to_owned()));
+        }
+        for &i in pool {
+            for (p, raw) in &self.servers[i].names {
+                if let NamePattern::Trailing(prefix) = p {
+                    let hit = name.len() > prefix.len() && name.starts_with(prefix.as_str());
+                    if hit && best.is_none_or(|(_, len, _)| prefix.len() > len) {
+                        best = Some((i, prefix.len(), raw));
+                    }
+                }
+            }
+        }
+        if let Some((i, _, raw)) = best {
+            return Some((i, raw.to_owned()));
+        }
+        for &i in pool {
+            for (p, raw) in &self.servers[i].names {
+                if let NamePattern::Regex(r) = p {
+                    if let Some(Ok(re)) = self.name_regexes.get(*r) {
+                        if re.is_match(name) {
+                            return Some((i, raw.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// nginx's location search for `uri` (a path, not yet normalized) in `server`.
+    pub fn find_location(&self, server: NodeId, uri: &str) -> LocationMatch {
+        let uri = normalize_uri(uri);
+        let mut out = LocationMatch::default();
+        let (found, _) = self.find_in(server, &uri, &mut out.skipped, 0);
+        out.location = found;
+        out
+    }
+
+    /// One level of `ngx_http_core_find_location`: `(location, final)`, where `final` means an
+    /// exact or regex match (no outer regex may override it).
+    fn find_in(
+        &self,
+        block: NodeId,
+        uri: &str,
+        skipped: &mut Vec<(NodeId, String)>,
+        depth: usize,
+    ) -> (Option<NodeId>, bool) {
+        // Nesting depth is bounded by the config; this guards pathological trees.
+        if depth > 64 {
+            return (None, false);
+        }
+        let cfg = self.cfg;
+        let mut prefix: Option<(NodeId, usize, bool)> = None;
+        let mut regexes = Vec::new();
+        for id in cfg.children_named(Some(block), "location") {
+            let node = cfg.node(id);
+            if node.directive.block.is_none() {
+                continue;
+            }
+            let Some((kind, name)) = location_kind(node) else {
+                continue;
+            };
+            match kind {
+                LocationKind::Exact if name == uri => return (Some(id), true),
+                LocationKind::Prefix | LocationKind::PrefixNoRegex => {
+                    let better = prefix.is_none_or(|(_, len, _)| name.len() > len);
+                    if uri.starts_with(name.as_str()) && better {
+                        prefix = Some((id, name.len(), kind == LocationKind::PrefixNoRegex));
+                    }
+                }
+                LocationKind::Regex { .. } => regexes.push(id),
+                LocationKind::Exact | LocationKind::Named => {}
+            }
+        }
+        let mut current = None;
+        let mut noregex = false;
+        if let Some((id, _, stop)) = prefix {
+            current = Some(id);
+            noregex = stop;
+            let (nested, done) = self.find_in(id, uri, skipped, depth + 1);
+            if done {
+                return (nested, true);
+            }
+            if nested.is_some() {
+                current = nested;
+            }
+        }
+        if !noregex {
+            for id in regexes {
+                match self.location_regexes.get(&id) {
+                    Some(Ok(re)) if re.is_match(uri) => {
+                        let (nested, _) = self.find_in(id, uri, skipped, depth + 1);
+                        return (nested.or(Some(id)), true);
+                    }
+                    Some(Err(why)) if !skipped.iter().any(|(s, _)| *s == id) => {
+                        skipped.push((id, why.clone()));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        (current, false)
+    }
+
+    /// The handlers that may serve a location: its own `*_pass`, those in its `if` blocks, and
+    /// those of the named locations its `try_files`/`error_page` send requests to. The string
+    /// says how the handler is reached when it is not the location's own.
+    pub fn location_handlers(&self, location: NodeId) -> Vec<(NodeId, Option<String>)> {
+        let cfg = self.cfg;
+        let mut out = Vec::new();
+        if let Some((_, h)) = cfg.handler(location) {
+            out.push((h, None));
+        }
+        for &c in cfg.children(Some(location)) {
+            let node = cfg.node(c);
+            if node.name() == "if" && node.directive.block.is_some() {
+                if let Some((_, h)) = cfg.handler(c) {
+                    let cond: Vec<&str> = node.directive.args.iter().map(|a| a.as_str()).collect();
+                    out.push((h, Some(format!("inside `if {}`", cond.join(" ")))));
+                }
+            }
+        }
+        let server = cfg.enclosing_server(location);
+        for &c in cfg.children(Some(location)) {
+            let node = cfg.node(c);
+            if !matches!(node.name(), "try_files" | "error_page") {
+                continue;
+            }
+            let Some(target) = node.directive.args.last().map(|a| a.as_str()) else {
+                continue;
+            };
+            if !target.starts_with('@') {
+                continue;
+            }
+            let named = server.and_then(|s| {
+                cfg.children_named(Some(s), "location")
+                    .find(|l| cfg.node(*l).arg(0) == Some(target))
+            });
+            if let Some((_, h)) = named.and_then(|l| cfg.handler(l)) {
+                if !out.iter().any(|(x, _)| *x == h) {
+                    out.push((h, Some(format!("through `{} ... {target}`", node.name()))));
+                }
+            }
+        }
+        out
+    }
+
+    /// Every handler in http locations, in config order.
+    pub fn all_handlers(&self) -> &[NodeId] {
+        &self.handlers
+    }
+
+    /// How a handler fits the logged `upstream:` field.
+    pub fn handler_fit(&self, handler: NodeId, upstream: &Upstream<'_>) -> HandlerFit {
+        let cfg = self.cfg;
+        let node = cfg.node(handler);
+        let mut fit = HandlerFit {
+            handler,
+            fit: AddrMatch::No,
+            upstream_server: None,
+            upstream_block: None,
+            via_localhost: false,
+        };
+        let Some(family) = Family::from_pass(node.name()) else {
+            return fit;
+        };
+        if let Some(scheme) = upstream.scheme {
+            if scheme_family(scheme).is_some_and(|f| f != family) {
+                return fit;
+            }
+        }
+        let Some(arg) = node.arg(0) else { return fit };
+        let addr = parse_pass(node.name(), arg);
+        if let Host::Variable(_) = addr.host {
+            fit.fit = AddrMatch::Possible;
+            return fit;
+        }
+        if let Some(name) = addr.name() {
+            if let Some(block) = cfg.upstream_block(name) {
+                fit.upstream_block = Some(block);
+                if upstream.peer.eq_ignore_ascii_case(name) {
+                    // "no live upstreams": nginx prints the block's name.
+                    fit.fit = AddrMatch::Exact;
+                    return fit;
+                }
+                for s in cfg.children_named(Some(block), "server") {
+                    let Some(server_arg) = cfg.node(s).arg(0) else {
+                        continue;
+                    };
+                    let server_addr = parse_host_port(server_arg, false);
+                    let (m, localhost) = addr_fit(&server_addr, Some(80), upstream.peer);
+                    if m > fit.fit {
+                        fit.fit = m;
+                        fit.upstream_server = Some(s);
+                        fit.via_localhost = localhost;
+                    }
+                    if m == AddrMatch::Exact {
+                        break;
+                    }
+                }
+                return fit;
+            }
+        }
+        let (m, localhost) = addr_fit(&addr, addr.scheme.default_port(), upstream.peer);
+        fit.fit = m;
+        fit.via_localhost = localhost;
+        fit
+    }
+}
+
+fn compile(re: &str, caseless: bool) -> Result<Regex, String> {
+    RegexBuilder::new(re)
+        .case_insensitive(caseless)
+        .build()
+        .map_err(|e| {
+            // The crate's messages are multi-line with a caret diagram: keep the last line.
+            let text = e.to_string();
+            let last = text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("unsupported syntax");
+            last.trim().trim_start_matches("error: ").to_owned()
+        })
+}
+
+/// The family an `upstream:` scheme belongs to (`ngx_http_*_module`'s `u->schema`).
+fn scheme_family(scheme: &str) -> Option<Family> {
+    Some(match scheme {
+        "http" | "https" => Family::Proxy,
+        "fastcgi" => Family::FastCgi,
+        "grpc" | "grpcs" => Family::Grpc,
+        "uwsgi" | "suwsgi" => Family::Uwsgi,
+        "scgi" => Family::Scgi,
+        "memcached" => Family::Memcached,
+        _ => return None,
+    })
+}
+
+/// Compares a configured address with the peer nginx logged (`127.0.0.1:3000`, `[::1]:3000`,
+/// `unix:/run/php.sock`). Returns the fit and whether it went through `localhost`.
+fn addr_fit(cfg: &Address, default_port: Option<u16>, peer: &str) -> (AddrMatch, bool) {
+    if let Some(path) = peer.strip_prefix("unix:") {
+        let same = cfg.unix_path() == Some(path.trim_end_matches(':'));
+        return (
+            if same {
+                AddrMatch::Exact
+            } else {
+                AddrMatch::No
+            },
+            false,
+        );
+    }
+    if cfg.is_unix() {
+        return (AddrMatch::No, false);
+    }
+    let logged = parse_host_port(peer, false);
+    let cfg_port = cfg.port.or(default_port);
+    if let (Some(a), Some(b)) = (cfg_port, logged.port) {
+        if a != b {
+            return (AddrMatch::No, false);
+        }
+    }
+    let logged_ip = host_ip(&logged.host);
+    match (&cfg.host, logged_ip) {
+        (Host::Ipv4(_) | Host::Ipv6(_), Some(ip)) => {
+            let same = host_ip(&cfg.host) == Some(ip);
+            (
+                if same {
+                    AddrMatch::Exact
+                } else {
+                    AddrMatch::No
+                },
+                false,
+            )
+        }
+        (Host::Name(n), Some(ip)) if n.eq_ignore_ascii_case("localhost") => {
+            // /etc/hosts maps localhost to 127.0.0.1 and (Debian, Ubuntu) ::1: nginx makes a peer
+            // of each.
+            let local =
+                ip == IpAddr::V4(Ipv4Addr::LOCALHOST) || ip == IpAddr::V6(Ipv6Addr::LOCALHOST);
+            if local {
+                (AddrMatch::Exact, true)
+            } else {
+                (AddrMatch::No, false)
+            }
+        }
+        // Another name: only DNS could tell.
+        (Host::Name(_), Some(_)) => (AddrMatch::Possible, false),
+        (Host::Name(a), None) => match &logged.host {
+            Host::Name(b) if a.eq_ignore_ascii_case(b) => (AddrMatch::Exact, false),
+            _ => (AddrMatch::Possible, false),
+        },
+        (Host::Variable(_), _) => (AddrMatch::Possible, false),
+        _ => (AddrMatch::No, false),
+    }
+}
+
+fn host_ip(h: &Host) -> Option<IpAddr> {
+    match h {
+        Host::Ipv4(ip) => Some(IpAddr::V4(*ip)),
+        Host::Ipv6(ip) => Some(IpAddr::V6(*ip)),
+        _ => None,
+    }
+}
+
+/// The port of a `listen` argument: `8080`, `127.0.0.1:8080`, `[::]:80`, `*:80`, `localhost`;
+/// `None` for a unix socket.
+fn listen_port(arg: &str) -> Option<u16> {
+    if arg.starts_with("unix:") {
+        return None;
+    }
+    if arg.bytes().all(|b| b.is_ascii_digit()) {
+        return arg.parse().ok();
+    }
+    let addr = parse_host_port(arg, false);
+    Some(addr.port.unwrap_or(80))
+}
+
+/// `Host` header -> (lower-case name without port and trailing dot, port).
+pub fn split_host(host: &str) -> (Option<String>, Option<u16>) {
+    let host = host.trim();
+    let (name, port) = if let Some(v6) = host.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((ip, rest)) => (
+                format!("[{ip}]"),
+                rest.strip_prefix(':').and_then(|p| p.parse().ok()),
+            ),
+            None => (host.to_owned(), None),
+        }
+    } else {
+        match host.rsplit_once(':') {
+            Some((n, p)) if p.bytes().all(|b| b.is_ascii_digit()) => (n.to_owned(), p.parse().ok()),
+            _ => (host.to_owned(), None),
+        }
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    ((!name.is_empty()).then_some(name), port)
+}
+
+/// The URI nginx matches locations against (`ngx_http_parse_complex_uri`): percent-decoded,
+/// `//` merged (merge_slashes on, the default), `.` and `..` segments resolved, no query.
+pub fn normalize_uri(uri: &str) -> String {
+    let path = super::logline::uri_path(uri);
+    let bytes = path.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                decoded.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        decoded.push(bytes[i]);
+        i += 1;
+    }
+    let text = String::from_utf8_lossy(&decoded);
+    let mut segments: Vec<&str> = Vec::new();
+    for seg in text.split('/').skip(1) {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    let mut out = String::with_capacity(text.len() + 1);
+    for s in &segments {
+        out.push('/');
+        out.push_str(s);
+    }
+    let trailing = text.ends_with('/') || text.ends_with("/.") || text.ends_with("/..");
+    if out.is_empty() || (trailing && !out.ends_with('/')) {
+        out.push('/');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load_dump, ConfigTree};
+
+    fn tree(conf: &str) -> ConfigTree {
+        let dump = format!("# configuration file /etc/nginx/nginx.conf:\n{conf}\n");
+        load_dump(dump.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The first argument of the handler of the location found for `uri` in the first server.
+    fn route(map: &ConfigMap<'_, '_>, uri: &str) -> (String, Vec<String>) {
+        let server = map.servers[0].id;
+        let m = map.find_location(server, uri);
+        let skipped = m
+            .skipped
+            .iter()
+            .map(|(id, _)| map.cfg.node(*id).arg(1).unwrap_or("").to_owned())
+            .collect();
+        let Some(loc) = m.location else {
+            return ("none".to_owned(), skipped);
+        };
+        let handler = map
+            .location_handlers(loc)
+            .first()
+            .and_then(|(h, _)| map.cfg.node(*h).arg(0))
+            .unwrap_or("no handler")
+            .to_owned();
+        (handler, skipped)
+    }
+
+    const LOCATIONS: &str = r"
+events {}
+http {
+    server {
+        listen 80;
+        location = / { proxy_pass http://127.0.0.1:1; }
+        location / { proxy_pass http://127.0.0.1:2; }
+        location /images/ {
+            proxy_pass http://127.0.0.1:3;
+            location ~ \.png$ { proxy_pass http://127.0.0.1:31; }
+            location /images/thumbs/ { proxy_pass http://127.0.0.1:32; }
+        }
+        location ^~ /static/ { proxy_pass http://127.0.0.1:4; }
+        location ~* \.(gif|jpg|png)$ { proxy_pass http://127.0.0.1:5; }
+        location ~ ^/api/ { proxy_pass http://127.0.0.1:6; }
+        location ~ ^/api/v2 { proxy_pass http://127.0.0.1:7; }
+        location /api/long/prefix/ { proxy_pass http://127.0.0.1:8; }
+        location ~ (?<=foo)bar { proxy_pass http://127.0.0.1:9; }
+        location @named { proxy_pass http://127.0.0.1:10; }
+        location /app { try_files $uri @named; }
+        location =/exact { proxy_pass http://127.0.0.1:11; }
+        location ~^/tilde-no-space { proxy_pass http://127.0.0.1:12; }
+        location /if {
+            if ($arg_x) { proxy_pass http://127.0.0.1:13; }
+        }
+    }
+}";
+
+    #[test]
+    fn location_search_follows_nginx() {
+        let t = tree(LOCATIONS);
+        let cfg = ResolvedConfig::build(&t);
+        let map = ConfigMap::new(&cfg);
+        let cases = [
+            // `=` wins for exactly its URI, and only for it.
+            ("/", "http://127.0.0.1:1"),
+            ("/index.html", "http://127.0.0.1:2"),
+            ("/exact", "http://127.0.0.1:11"),
+            ("/exact/more", "http://127.0.0.1:2"),
+            // `^~` stops the regex search.
+            ("/static/x.png", "http://127.0.0.1:4"),
+            // Nested regex inside the longest prefix is tried before the outer regexes.
+            ("/images/a.png", "http://127.0.0.1:31"),
+            // No nested match: the outer regexes still override the prefix.
+            ("/images/a.gif", "http://127.0.0.1:5"),
+            ("/images/a.txt", "http://127.0.0.1:3"),
+            // Nested prefix, then the nested regex is case-sensitive, the outer `~*` is not.
+            ("/images/thumbs/a.txt", "http://127.0.0.1:32"),
+            ("/images/thumbs/a.PNG", "http://127.0.0.1:5"),
+            // Regexes in config order: the first match wins, whatever its length.
+            ("/api/v2/users", "http://127.0.0.1:6"),
+            // A regex match beats a longer prefix.
+            ("/api/long/prefix/x", "http://127.0.0.1:6"),
+            // Named location reached through try_files.
+            ("/app/page", "http://127.0.0.1:10"),
+            ("/tilde-no-space", "http://127.0.0.1:12"),
+            ("/if/x", "http://127.0.0.1:13"),
+            // The URI is normalized as nginx does before matching.
+            ("/a//b/../../static/x.png", "http://127.0.0.1:4"),
+            ("/%73tatic/x.png", "http://127.0.0.1:4"),
+            ("/static/x.png?a=/api/", "http://127.0.0.1:4"),
+        ];
+        for (uri, want) in cases {
+            assert_eq!(route(&map, uri).0, want, "{uri}");
+        }
+        // A PCRE-only regex is skipped (treated as not matching) and reported.
+        let (handler, skipped) = route(&map, "/foobar");
+        assert_eq!(handler, "http://127.0.0.1:2");
+        assert_eq!(skipped, vec![r"(?<=foo)bar".to_owned()]);
+    }
+
+    #[test]
+    fn no_location_matches() {
+        let t = tree("events {}\nhttp { server { location /only/ { proxy_pass http://a:1; } } }");
+        let cfg = ResolvedConfig::build(&t);
+        let map = ConfigMap::new(&cfg);
+        assert_eq!(route(&map, "/other").0, "none");
+    }
+
+    const SERVERS: &str = r"
+events {}
+http {
+    server { listen 80; server_name example.com www.example.com; }
+    server { listen 80; server_name *.example.com; }
+    server { listen 80; server_name *.api.example.com; }
+    server { listen 80; server_name mail.*; }
+    server { listen 80; server_name ~^(?<user>\w+)\.example\.net$; }
+    server { listen 80 default_server; server_name _; }
+    server { listen 8080; }
+    server { listen 127.0.0.1:8080; server_name .example.org; }
+    server { listen [::]:8443 default; server_name second.example.com; }
+}";
+
+    #[test]
+    fn server_selection_follows_nginx() {
+        let t = tree(SERVERS);
+        let cfg = ResolvedConfig::build(&t);
+        let map = ConfigMap::new(&cfg);
+        let index = |choice: Option<ServerChoice>| {
+            let id = choice.map(|c| c.id);
+            map.servers.iter().position(|s| Some(s.id) == id)
+        };
+        let by_host = |host: &str| index(map.select_server(None, Some(host)));
+        assert_eq!(by_host("example.com"), Some(0));
+        assert_eq!(by_host("WWW.Example.com."), Some(0));
+        assert_eq!(by_host("a.example.com"), Some(1));
+        // The longest leading wildcard wins, whatever the order.
+        assert_eq!(by_host("x.api.example.com"), Some(2));
+        assert_eq!(by_host("mail.foo.org"), Some(3));
+        assert_eq!(by_host("bob.example.net"), Some(4));
+        // Nothing matches: the port's default_server.
+        assert_eq!(by_host("unknown.test"), Some(5));
+        assert_eq!(by_host("127.0.0.1"), Some(5));
+        // Port from Host; no default there: the first server for that port.
+        assert_eq!(by_host("unknown:8080"), Some(6));
+        assert_eq!(by_host("example.org:8080"), Some(7));
+        assert_eq!(by_host("sub.example.org:8080"), Some(7));
+        // Names are only compared among the servers of the port.
+        assert_eq!(by_host("example.com:8443"), Some(8));
+        // The log's `server:` names the block directly.
+        let by_field =
+            |field: &str, host: Option<&str>| index(map.select_server(Some(field), host));
+        assert_eq!(by_field("example.com", Some("anything")), Some(0));
+        assert_eq!(by_field("_", None), Some(5));
+        assert_eq!(by_field("", Some("127.0.0.1:8080")), Some(6));
+        assert_eq!(by_field("example.org", Some("x:8080")), Some(7));
+        assert_eq!(
+            by_field(r"~^(?<user>\w+)\.example\.net$", Some("bob.example.net")),
+            Some(4)
+        );
+        // An unknown `server:` falls back to the Host header.
+        assert_eq!(by_field("gone.example", Some("a.example.com")), Some(1));
+    }
+
+    #[test]
+    fn host_header_forms() {
+        assert_eq!(
+            split_host("127.0.0.1:18081"),
+            (Some("127.0.0.1".to_owned()), Some(18081))
+        );
+        assert_eq!(
+            split_host("[::1]:8080"),
+            (Some("[::1]".to_owned()), Some(8080))
+        );
+        assert_eq!(
+            split_host("Example.COM."),
+            (Some("example.com".to_owned()), None)
+        );
+        assert_eq!(split_host(""), (None, None));
+    }
+
+    const UPSTREAMS: &str = r"
+events {}
+http {
+    upstream node_app { server localhost:3000; }
+    upstream pool { server 10.0.0.1:80; server 10.0.0.2; }
+    server {
+        location /a { proxy_pass http://node_app; }
+        location /b { fastcgi_pass unix:/run/php/php8.2-fpm.sock; }
+        location /c { proxy_pass http://localhost:4000; }
+        location /d { proxy_pass http://$backend; }
+        location /e { proxy_pass http://pool; }
+        location /f { grpc_pass 127.0.0.1:50051; }
+        location /g { proxy_pass http://unix:/run/app.sock:/api/; }
+    }
+}";
+
+    #[test]
+    fn handler_fits_logged_upstream() {
+        let t = tree(UPSTREAMS);
+        let cfg = ResolvedConfig::build(&t);
+        let map = ConfigMap::new(&cfg);
+        let handler = |loc: &str| {
+            let server = map.servers[0].id;
+            let l = map.find_location(server, loc).location;
+            let l = l.unwrap_or_else(|| panic!("no location for {loc}"));
+            map.location_handlers(l)[0].0
+        };
+        let fit = |loc: &str, up: &str| map.handler_fit(handler(loc), &Upstream::parse(up));
+        let f = fit("/a", "http://127.0.0.1:3000/x");
+        assert_eq!((f.fit, f.via_localhost), (AddrMatch::Exact, true));
+        assert_eq!(
+            f.upstream_server.and_then(|s| cfg.node(s).arg(0)),
+            Some("localhost:3000")
+        );
+        assert_eq!(fit("/a", "http://[::1]:3000/").fit, AddrMatch::Exact);
+        assert_eq!(fit("/a", "http://node_app/").fit, AddrMatch::Exact);
+        assert_eq!(fit("/a", "http://127.0.0.1:3001/").fit, AddrMatch::No);
+        assert_eq!(fit("/a", "fastcgi://127.0.0.1:3000").fit, AddrMatch::No);
+        // Unix sockets with and without nginx's trailing `:`.
+        assert_eq!(
+            fit("/b", "fastcgi://unix:/run/php/php8.2-fpm.sock:").fit,
+            AddrMatch::Exact
+        );
+        assert_eq!(
+            fit("/b", "fastcgi://unix:/run/php/php8.2-fpm.sock").fit,
+            AddrMatch::Exact
+        );
+        assert_eq!(
+            fit("/b", "fastcgi://unix:/run/php/php7.4-fpm.sock:").fit,
+            AddrMatch::No
+        );
+        let c = fit("/c", "http://[::1]:4000/");
+        assert_eq!((c.fit, c.via_localhost), (AddrMatch::Exact, true));
+        assert_eq!(fit("/d", "http://10.1.1.1:80/").fit, AddrMatch::Possible);
+        // An upstream server without a port is port 80.
+        assert_eq!(fit("/e", "http://10.0.0.2:80/").fit, AddrMatch::Exact);
+        assert_eq!(fit("/e", "http://10.0.0.3:80/").fit, AddrMatch::No);
+        assert_eq!(fit("/f", "grpc://127.0.0.1:50051").fit, AddrMatch::Exact);
+        assert_eq!(
+            fit("/g", "http://unix:/run/app.sock:/api/x").fit,
+            AddrMatch::Exact
+        );
+    }
+
+    #[test]
+    fn location_forms() {
+        let t = tree("events {}\nhttp { server { location = /a {} location ^~/b {} location ~* c {} location @d {} location /e {} } }");
+        let cfg = ResolvedConfig::build(&t);
+        let kinds: Vec<_> = cfg
+            .iter()
+            .filter(|(_, n)| n.name() == "location")
+            .filter_map(|(_, n)| location_kind(n))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (LocationKind::Exact, "/a".to_owned()),
+                (LocationKind::PrefixNoRegex, "/b".to_owned()),
+                (LocationKind::Regex { caseless: true }, "c".to_owned()),
+                (LocationKind::Named, "@d".to_owned()),
+                (LocationKind::Prefix, "/e".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn uri_normalization() {
+        assert_eq!(normalize_uri("/"), "/");
+        assert_eq!(normalize_uri(""), "/");
+        assert_eq!(normalize_uri("/a//b/./c/../d?x=1#f"), "/a/b/d");
+        assert_eq!(normalize_uri("/a/b/"), "/a/b/");
+        assert_eq!(normalize_uri("/../../etc"), "/etc");
+        assert_eq!(normalize_uri("/caf%C3%A9/%7euser"), "/café/~user");
+        assert_eq!(normalize_uri("/bad%zz%"), "/bad%zz%");
+        assert_eq!(normalize_uri("http://h.example/p/q"), "/p/q");
+    }
+}
