@@ -492,7 +492,7 @@ pub fn module_file_for(spec: &DirectiveSpec) -> String {
 }
 
 /// How a name looks in the directives known to this run.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Lookup<'a> {
     /// Known; the entries that exist for the target and enabled sets.
     Known(Vec<&'a DirectiveSpec>),

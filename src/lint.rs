@@ -106,6 +106,7 @@ pub fn lint(ws: &Workspace, settings: &Settings, selection: &Selection) -> Vec<D
         settings,
         ws,
         directives: &directives,
+        resolutions: Default::default(),
     };
     let mut out = rules::run(&cx, |meta| selection.allows(meta.id));
     // A suppression of a rule that did not run (off in settings, left out of --select) is not

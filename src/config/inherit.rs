@@ -207,12 +207,6 @@ impl<'t> ResolvedConfig<'t> {
             })
             .collect()
     }
-
-    /// The `upstream NAME { }` block in http with this name.
-    pub fn upstream_block(&self, name: &str) -> Option<NodeId> {
-        self.blocks_with_inner(Context::Upstream)
-            .find(|id| self.node(*id).arg(0) == Some(name))
-    }
 }
 
 /// One upstream address written in the configuration: the argument of a `*_pass` directive
@@ -236,14 +230,22 @@ impl<'t> ResolvedConfig<'t> {
     /// Every handler directive (`proxy_pass`, `fastcgi_pass`, ...) in an http location, `if`
     /// or `limit_except`, with its family. Stream-module `proxy_pass` is not included.
     pub fn pass_directives(&self) -> impl Iterator<Item = (NodeId, Family)> + '_ {
-        self.iter().filter_map(|(id, n)| {
-            let family = Family::from_pass(n.name())?;
-            matches!(
-                n.context,
-                Context::Location | Context::IfLocation | Context::LimitExcept
-            )
-            .then_some((id, family))
-        })
+        let mut found: Vec<(NodeId, Family)> = Family::ALL
+            .into_iter()
+            .flat_map(|f| {
+                self.nodes_named(f.pass_directive())
+                    .iter()
+                    .map(move |id| (*id, f))
+            })
+            .filter(|(id, _)| {
+                matches!(
+                    self.node(*id).context,
+                    Context::Location | Context::IfLocation | Context::LimitExcept
+                )
+            })
+            .collect();
+        found.sort();
+        found.into_iter()
     }
 
     /// The parsed address of a pass directive.
@@ -263,9 +265,17 @@ impl<'t> ResolvedConfig<'t> {
 
     /// Every pass directive that sends requests to the `upstream` block.
     pub fn upstream_users(&self, upstream: NodeId) -> Vec<(NodeId, Family)> {
-        self.pass_directives()
-            .filter(|(id, _)| self.pass_upstream(*id) == Some(upstream))
-            .collect()
+        let map = self.upstream_users.get_or_init(|| {
+            let mut users: std::collections::HashMap<NodeId, Vec<(NodeId, Family)>> =
+                std::collections::HashMap::new();
+            for (pass, family) in self.pass_directives() {
+                if let Some(up) = self.pass_upstream(pass) {
+                    users.entry(up).or_default().push((pass, family));
+                }
+            }
+            users
+        });
+        map.get(&upstream).cloned().unwrap_or_default()
     }
 
     /// Every concrete address the configuration sends requests to (see [`NamedAddress`]), in

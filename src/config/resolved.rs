@@ -143,6 +143,18 @@ pub struct ResolvedConfig<'t> {
     pub top: Vec<NodeId>,
     /// Include cycles and expansion limits found while expanding.
     pub problems: Vec<LoadProblem>,
+    /// Every node by directive name, in source order: rules look directives up by name, and
+    /// scanning all nodes per question would make them quadratic on large trees.
+    by_name: std::collections::HashMap<&'t str, Vec<NodeId>>,
+    /// `upstream NAME {}` blocks by name (the first one; nginx refuses duplicates).
+    upstreams: std::collections::HashMap<&'t str, NodeId>,
+    /// Children by name of the blocks with many children (http with thousands of servers, the
+    /// top level): "the last `proxy_read_timeout` in http" must not scan them all every time.
+    wide:
+        std::collections::HashMap<Option<NodeId>, std::collections::HashMap<&'t str, Vec<NodeId>>>,
+    /// For each upstream block, the handlers that send requests to it (computed on first use).
+    pub(crate) upstream_users:
+        std::sync::OnceLock<std::collections::HashMap<NodeId, Vec<(NodeId, super::Family)>>>,
 }
 
 impl<'t> ResolvedConfig<'t> {
@@ -152,6 +164,10 @@ impl<'t> ResolvedConfig<'t> {
             nodes: Vec::new(),
             top: Vec::new(),
             problems: Vec::new(),
+            by_name: std::collections::HashMap::new(),
+            upstreams: std::collections::HashMap::new(),
+            upstream_users: std::sync::OnceLock::new(),
+            wide: std::collections::HashMap::new(),
         };
         let mut stack = vec![tree.root];
         let mut seen_cycles = HashSet::new();
@@ -169,7 +185,54 @@ impl<'t> ResolvedConfig<'t> {
             );
             this.top = top;
         }
+        let mut by_name: std::collections::HashMap<&'t str, Vec<NodeId>> =
+            std::collections::HashMap::new();
+        for (i, n) in this.nodes.iter().enumerate() {
+            by_name
+                .entry(n.directive.name())
+                .or_default()
+                .push(NodeId(i as u32));
+        }
+        for id in by_name.get("upstream").map_or(&[][..], Vec::as_slice) {
+            let n = &this.nodes[id.index()];
+            if n.inner_context() == Context::Upstream {
+                if let Some(name) = n.directive.args.first() {
+                    this.upstreams.entry(name.as_str()).or_insert(*id);
+                }
+            }
+        }
+        this.by_name = by_name;
+        const WIDE: usize = 32;
+        let mut wide = std::collections::HashMap::new();
+        let blocks =
+            std::iter::once(None).chain((0..this.nodes.len() as u32).map(|i| Some(NodeId(i))));
+        for block in blocks {
+            let children = this.children(block);
+            if children.len() < WIDE {
+                continue;
+            }
+            let mut index: std::collections::HashMap<&'t str, Vec<NodeId>> =
+                std::collections::HashMap::new();
+            for c in children {
+                index
+                    .entry(this.nodes[c.index()].directive.name())
+                    .or_default()
+                    .push(*c);
+            }
+            wide.insert(block, index);
+        }
+        this.wide = wide;
         this
+    }
+
+    /// The http `upstream NAME { }` block with this name.
+    pub fn upstream_block(&self, name: &str) -> Option<NodeId> {
+        self.upstreams.get(name).copied()
+    }
+
+    /// Every node of directive `name`, in source (expansion) order.
+    pub fn nodes_named(&self, name: &str) -> &[NodeId] {
+        self.by_name.get(name).map_or(&[], Vec::as_slice)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -287,16 +350,32 @@ impl<'t> ResolvedConfig<'t> {
         }
     }
 
-    /// Children of `block` named `name`.
+    /// Children of `block` named `name`, in order.
     pub fn children_named<'a>(
         &'a self,
         block: Option<NodeId>,
         name: &'a str,
     ) -> impl Iterator<Item = NodeId> + 'a {
-        self.children(block)
-            .iter()
-            .copied()
-            .filter(move |c| self.nodes[c.index()].name() == name)
+        let indexed = self.wide.get(&block).map(|by_name| {
+            by_name
+                .get(name)
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .copied()
+        });
+        let scanned = match indexed {
+            Some(_) => None,
+            None => Some(
+                self.children(block)
+                    .iter()
+                    .copied()
+                    .filter(move |c| self.nodes[c.index()].name() == name),
+            ),
+        };
+        indexed
+            .into_iter()
+            .flatten()
+            .chain(scanned.into_iter().flatten())
     }
 
     /// The last child of `block` named `name`: the one nginx keeps for single-value directives.

@@ -81,8 +81,8 @@ impl Rule for UnknownDirective {
             .option::<String>(META.id, "third_party_severity")
             .and_then(|s| s.parse::<Severity>().ok())
             .unwrap_or(Severity::Warning);
-        for (_, node) in checked_nodes(cx) {
-            let Resolution::Unknown(lookup) = resolve(cx, node) else {
+        for (id, node) in checked_nodes(cx) {
+            let Resolution::Unknown(lookup) = resolve(cx, id) else {
                 continue;
             };
             let name = node.name();

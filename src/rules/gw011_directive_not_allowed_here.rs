@@ -62,8 +62,8 @@ impl Rule for DirectiveNotAllowedHere {
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
-        for (_, node) in checked_nodes(cx) {
-            let Resolution::NotAllowed(specs) = resolve(cx, node) else {
+        for (id, node) in checked_nodes(cx) {
+            let Resolution::NotAllowed(specs) = resolve(cx, id) else {
                 continue;
             };
             let name = node.name();

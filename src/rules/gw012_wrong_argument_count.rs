@@ -52,8 +52,8 @@ impl Rule for WrongArgumentCount {
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
-        for (_, node) in checked_nodes(cx) {
-            let Resolution::Spec(spec) = resolve(cx, node) else {
+        for (id, node) in checked_nodes(cx) {
+            let Resolution::Spec(spec) = resolve(cx, id) else {
                 continue;
             };
             let name = node.name();

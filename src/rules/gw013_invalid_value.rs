@@ -65,8 +65,8 @@ impl Rule for InvalidValue {
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
-        for (_, node) in checked_nodes(cx) {
-            let Some(spec) = well_formed(cx, node) else {
+        for (id, node) in checked_nodes(cx) {
+            let Some(spec) = well_formed(cx, id) else {
                 continue;
             };
             let Some(kind) = spec.kind else { continue };

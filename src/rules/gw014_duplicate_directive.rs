@@ -96,7 +96,7 @@ impl DuplicateDirective {
             if matches!(node.context, Context::Entries | Context::Unknown) {
                 return;
             }
-            let Some(spec) = well_formed(cx, node) else {
+            let Some(spec) = well_formed(cx, id) else {
                 continue;
             };
             if !spec.rejects_duplicates() {

@@ -87,6 +87,8 @@ pub struct LintContext<'a, 't> {
     pub ws: &'t Workspace,
     /// The directives known to this run (table, user declarations, sets, target version).
     pub directives: &'a Directives<'a>,
+    /// How each node resolves against the directive table (GW010-GW014), computed once.
+    pub(crate) resolutions: std::sync::OnceLock<Vec<structure::Resolution<'a>>>,
 }
 
 impl LintContext<'_, '_> {

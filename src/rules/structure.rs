@@ -19,6 +19,7 @@ pub(crate) fn checked_nodes<'c, 't>(
         .filter(|(_, n)| !matches!(n.context, Context::Entries | Context::Unknown))
 }
 
+#[derive(Clone)]
 pub(crate) enum Resolution<'d> {
     /// No entry known to this run has the name.
     Unknown(Lookup<'d>),
@@ -28,7 +29,29 @@ pub(crate) enum Resolution<'d> {
     Spec(&'d DirectiveSpec),
 }
 
-pub(crate) fn resolve<'d>(cx: &LintContext<'d, '_>, node: &RNode<'_>) -> Resolution<'d> {
+pub(crate) fn resolve<'d>(cx: &LintContext<'d, '_>, id: NodeId) -> Resolution<'d> {
+    let all = cx.resolutions.get_or_init(|| {
+        // The answer depends only on (name, context): a tree repeats a few hundred pairs
+        // across its thousands of directives, so each pair is looked up once.
+        let mut by_pair: std::collections::HashMap<(&str, Context), Resolution<'d>> =
+            std::collections::HashMap::new();
+        cx.config
+            .nodes
+            .iter()
+            .map(|n| {
+                by_pair
+                    .entry((n.directive.name(), n.context))
+                    .or_insert_with(|| resolve_uncached(cx, n))
+                    .clone()
+            })
+            .collect()
+    });
+    all.get(id.index())
+        .cloned()
+        .unwrap_or(Resolution::Unknown(Lookup::Unknown))
+}
+
+fn resolve_uncached<'d>(cx: &LintContext<'d, '_>, node: &RNode<'_>) -> Resolution<'d> {
     match cx.directives.lookup(node.name()) {
         Lookup::Known(specs) => match specs.iter().find(|s| s.allows_context(node.context)) {
             Some(spec) => Resolution::Spec(spec),
@@ -39,11 +62,9 @@ pub(crate) fn resolve<'d>(cx: &LintContext<'d, '_>, node: &RNode<'_>) -> Resolut
 }
 
 /// The entry of a directive that nginx would accept as written (context, block, arity).
-pub(crate) fn well_formed<'d>(
-    cx: &LintContext<'d, '_>,
-    node: &RNode<'_>,
-) -> Option<&'d DirectiveSpec> {
-    let Resolution::Spec(spec) = resolve(cx, node) else {
+pub(crate) fn well_formed<'d>(cx: &LintContext<'d, '_>, id: NodeId) -> Option<&'d DirectiveSpec> {
+    let node = cx.config.node(id);
+    let Resolution::Spec(spec) = resolve(cx, id) else {
         return None;
     };
     let shape_ok = spec.is_block() == node.directive.block.is_some()
