@@ -150,6 +150,11 @@ pub struct CheckArgs {
     /// Also apply fixes marked unsafe (they may change behaviour the configuration relies on).
     #[arg(long)]
     pub unsafe_fixes: bool,
+    /// The nginx version to check against (directives that do not exist there yet, or any
+    /// more). Default: `nginx-version` in settings, else what the installed `nginx -v` says,
+    /// else the newest version known.
+    #[arg(long, value_name = "X.Y.Z")]
+    pub nginx_version: Option<String>,
     /// With --fix or --diff: run `NGINX -t` on a fixed copy of the tree first; write nothing
     /// unless it passes.
     #[arg(long, value_name = "NGINX")]
@@ -169,6 +174,9 @@ pub struct ParseArgs {
     /// Include comments as `{"directive": "#", "comment": ...}` entries.
     #[arg(long)]
     pub include_comments: bool,
+    /// Pretty-print the JSON with N spaces per level (compact when not given, like crossplane).
+    #[arg(long, value_name = "N")]
+    pub indent: Option<usize>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -343,7 +351,8 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
     let mut checkstyle = String::new();
     let mut hidden = 0;
     for path in &paths {
-        let settings = settings_for(args, path)?;
+        let mut settings = settings_for(args, path)?;
+        set_target_version(&mut settings, args)?;
         let fixed;
         let ws;
         let (tree, mut diagnostics): (&ConfigTree, Vec<Diagnostic>) = if args.fix || args.diff {
@@ -499,6 +508,33 @@ fn fix_path(
     Ok(outcome)
 }
 
+/// The nginx version to check against: `--nginx-version`, else settings, else the installed
+/// nginx's own `nginx -v`, else the newest the directive table knows.
+fn set_target_version(settings: &mut Settings, args: &CheckArgs) -> Result<(), CliError> {
+    use crate::settings::TargetOrigin;
+    if let Some(text) = &args.nginx_version {
+        settings.directives.target = text
+            .parse()
+            .map_err(|e| CliError::Usage(format!("--nginx-version {text}: {e}")))?;
+        settings.directives.target_origin = TargetOrigin::CommandLine;
+        return Ok(());
+    }
+    if settings.directives.target_origin != TargetOrigin::Newest {
+        return Ok(());
+    }
+    let binary = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/sbin")])
+        .map(|dir| dir.join("nginx"))
+        .find(|p| p.is_file());
+    if let Some(binary) = binary {
+        if let Some(v) = crate::settings::detect_nginx_version(&binary) {
+            settings.directives.target = v;
+            settings.directives.target_origin = TargetOrigin::Detected(binary);
+        }
+    }
+    Ok(())
+}
+
 /// The PHP files to read for one nginx tree: `--php`, else the usual places under `--sysroot`,
 /// else the system's when the tree is the live /etc/nginx (or an `nginx -T` dump of it).
 fn php_setup(args: &CheckArgs, nginx_path: &std::path::Path) -> PhpSetup {
@@ -617,16 +653,19 @@ fn diagnose(args: &DiagnoseArgs) -> Result<u8, CliError> {
 
 fn parse(args: &ParseArgs) -> Result<u8, CliError> {
     let tree = load_input(&args.path, args.no_includes)?;
-    let value = parse_json::render_parse_json(
-        &tree,
-        &parse_json::ParseJsonOptions {
-            include_comments: args.include_comments,
-        },
-    );
-    let mut text = serde_json::to_string_pretty(&value)
-        .map_err(|e| CliError::Output(std::io::Error::other(e)))?;
-    text.push('\n');
-    print_out(&text)?;
+    let opts = parse_json::ParseJsonOptions {
+        include_comments: args.include_comments,
+        indent: args.indent,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let written = parse_json::write_parse_json(&mut out, &tree, &opts)
+        .and_then(|()| out.flush().map_err(serde_json::Error::io));
+    match written {
+        Err(e) if e.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) => {}
+        Err(e) => return Err(CliError::Output(std::io::Error::other(e))),
+        Ok(()) => {}
+    }
     Ok(if tree.has_parse_errors() {
         EXIT_ERROR
     } else {

@@ -43,6 +43,19 @@ pub struct DirectiveSettings {
     pub enable_sets: Vec<String>,
     /// The nginx version directives are checked against; the newest the table knows by default.
     pub target: Version,
+    /// Where `target` came from, for messages.
+    pub target_origin: TargetOrigin,
+}
+
+/// Where the target nginx version comes from (RULES: `--nginx-version`, else settings, else
+/// what `nginx -v` prints, else the newest version the directive table knows).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TargetOrigin {
+    Newest,
+    Settings,
+    CommandLine,
+    /// Detected from the nginx binary at this path.
+    Detected(PathBuf),
 }
 
 #[derive(Clone, Debug)]
@@ -132,6 +145,7 @@ impl Settings {
                 user: Vec::new(),
                 enable_sets: Vec::new(),
                 target: table.newest(),
+                target_origin: TargetOrigin::Newest,
             },
             source: None,
         };
@@ -203,6 +217,15 @@ impl Settings {
                             .push(declared_backend(b, origin).map_err(invalid)?);
                     }
                 }
+                "nginx-version" => {
+                    let text = value.as_str().ok_or_else(|| {
+                        invalid("`nginx-version` must be a string such as \"1.22.1\"".to_owned())
+                    })?;
+                    self.directives.target = text
+                        .parse()
+                        .map_err(|e| invalid(format!("nginx-version: {e}")))?;
+                    self.directives.target_origin = TargetOrigin::Settings;
+                }
                 "directives" => {
                     let toml::Value::Table(body) = value else {
                         return Err(invalid("`directives` must be a table".to_owned()));
@@ -211,7 +234,7 @@ impl Settings {
                 }
                 other => {
                     return Err(invalid(format!(
-                        "unknown key `{other}` (expected `rules`, `directives` or `backend`)"
+                        "unknown key `{other}` (expected `rules`, `directives`, `backend` or `nginx-version`)"
                     )))
                 }
             }
@@ -426,5 +449,37 @@ mod tests {
         ] {
             assert!(apply(bad).is_err(), "accepted: {bad}");
         }
+    }
+}
+
+/// The version an nginx binary reports (`nginx -v` prints `nginx version: nginx/1.22.1` on
+/// stderr; distribution builds may add a suffix such as ` (Ubuntu)`).
+pub fn detect_nginx_version(binary: &Path) -> Option<Version> {
+    let out = std::process::Command::new(binary).arg("-v").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    parse_nginx_v(&text)
+}
+
+/// The version in `nginx -v` output.
+pub fn parse_nginx_v(text: &str) -> Option<Version> {
+    let rest = text.split("nginx/").nth(1)?;
+    let version: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    version.parse().ok()
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::*;
+
+    #[test]
+    fn nginx_v_output() {
+        let v = parse_nginx_v("nginx version: nginx/1.22.1\n").map(|v| v.to_string());
+        assert_eq!(v.as_deref(), Some("1.22.1"));
+        let v = parse_nginx_v("nginx version: nginx/1.24.0 (Ubuntu)\n").map(|v| v.to_string());
+        assert_eq!(v.as_deref(), Some("1.24.0"));
+        assert!(parse_nginx_v("openresty/1.21.4.1").is_none());
     }
 }
