@@ -7,14 +7,7 @@ use crate::config::NodeId;
 /// WebSocket.
 pub(crate) fn upgrade_header(cx: &LintContext<'_, '_>, block: NodeId) -> Option<NodeId> {
     cx.config
-        .effective_array(block, "proxy_set_header")
-        .into_iter()
-        .find(|id| {
-            cx.config
-                .node(*id)
-                .arg(0)
-                .is_some_and(|h| h.eq_ignore_ascii_case("upgrade"))
-        })
+        .effective_header(block, "proxy_set_header", "upgrade")
 }
 
 /// True when a location is meant to hold connections open: WebSocket upgrade, or buffering
@@ -62,39 +55,4 @@ pub(crate) fn is_long_lived(cx: &LintContext<'_, '_>, block: NodeId, paths: &[St
     location_path
         .iter()
         .any(|p| paths.iter().any(|needle| p.contains(needle.as_str())))
-}
-
-/// The indentation (spaces/tabs) of the line holding `offset`.
-pub(crate) fn line_indent(text: &[u8], offset: usize) -> &[u8] {
-    let start = text[..offset.min(text.len())]
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map_or(0, |i| i + 1);
-    let len = text[start..]
-        .iter()
-        .take_while(|b| matches!(b, b' ' | b'\t'))
-        .count();
-    &text[start..start + len]
-}
-
-/// The file's line ending: CRLF when its first line ends so, else LF.
-pub(crate) fn line_ending(text: &[u8]) -> &'static str {
-    match memchr::memchr(b'\n', text) {
-        Some(i) if i > 0 && text[i - 1] == b'\r' => "\r\n",
-        _ => "\n",
-    }
-}
-
-/// An edit inserting `directive` on a new line after the directive spanning `anchor`, with
-/// the anchor line's indentation and the file's line ending.
-pub(crate) fn insert_line_after(
-    cx: &LintContext<'_, '_>,
-    file: crate::source::FileId,
-    anchor: crate::syntax::Span,
-    directive: &str,
-) -> crate::fix::Edit {
-    let text = &cx.tree.sources.get(file).text;
-    let indent = String::from_utf8_lossy(line_indent(text, anchor.start)).into_owned();
-    let eol = line_ending(text);
-    crate::fix::Edit::insert(file, anchor.end, format!("{eol}{indent}{directive}"))
 }

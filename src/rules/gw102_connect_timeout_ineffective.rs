@@ -57,11 +57,7 @@ impl Rule for ConnectTimeoutIneffective {
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
-        let max_ms = cx
-            .settings
-            .option::<String>(META.id, "max-connect-timeout")
-            .and_then(|s| parse_msec(&s))
-            .unwrap_or(75_000);
+        let max_ms = cx.option_msec(&META, "max-connect-timeout", 75_000);
         for (id, node) in cx.config.iter() {
             if !node.name().ends_with("_connect_timeout") || timeout_family(node.name()).is_none() {
                 continue;

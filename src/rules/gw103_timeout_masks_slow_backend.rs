@@ -59,11 +59,7 @@ impl Rule for TimeoutMasksSlowBackend {
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
-        let max_ms = cx
-            .settings
-            .option::<String>(META.id, "max-timeout")
-            .and_then(|s| parse_msec(&s))
-            .unwrap_or(300_000);
+        let max_ms = cx.option_msec(&META, "max-timeout", 300_000);
         let paths: Vec<String> = cx
             .settings
             .option::<Vec<String>>(META.id, "long-lived-paths")

@@ -1,10 +1,11 @@
-use super::common::{insert_line_after, upgrade_header};
+use super::common::upgrade_header;
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::backends::Origin;
 use crate::config::{Family, NodeId, DEFAULT_TIMEOUT_MS};
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::fix::edits::insert_directive_after;
 use crate::fix::{Edit, Fix};
-use crate::values::{describe_msec, format_msec, parse_msec};
+use crate::values::{describe_msec, format_msec};
 
 pub struct BackendOutlivesNginx;
 
@@ -82,11 +83,7 @@ impl Rule for BackendOutlivesNginx {
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
-        let margin_ms = cx
-            .settings
-            .option::<String>(META.id, "margin")
-            .and_then(|s| parse_msec(&s))
-            .unwrap_or(5_000);
+        let margin_ms = cx.option_msec(&META, "margin", 5_000);
         for block in cx.config.ids() {
             let Some((family, pass)) = cx.config.handler(block) else {
                 continue;
@@ -233,9 +230,9 @@ fn raise_fix(
     }
     Some(Fix::safe(
         title,
-        vec![insert_line_after(
-            cx,
+        vec![insert_directive_after(
             pass_node.file,
+            cx.tree.sources.get(pass_node.file),
             pass_node.directive.span,
             &format!("{name} {value};"),
         )],

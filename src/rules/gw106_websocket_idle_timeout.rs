@@ -2,7 +2,7 @@ use super::common::upgrade_header;
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::{Family, DEFAULT_TIMEOUT_MS};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::values::{describe_msec, parse_msec};
+use crate::values::describe_msec;
 
 pub struct WebsocketIdleTimeout;
 
@@ -64,11 +64,7 @@ impl Rule for WebsocketIdleTimeout {
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
-        let min_ms = cx
-            .settings
-            .option::<String>(META.id, "min-timeout")
-            .and_then(|s| parse_msec(&s))
-            .unwrap_or(DEFAULT_TIMEOUT_MS);
+        let min_ms = cx.option_msec(&META, "min-timeout", DEFAULT_TIMEOUT_MS);
         let suggested = cx
             .settings
             .option::<String>(META.id, "suggested-timeout")

@@ -1,7 +1,7 @@
-use super::common::insert_line_after;
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::Context;
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::fix::edits::insert_directive_after;
 use crate::fix::{Edit, Fix};
 use crate::values::{describe_msec, format_msec, parse_msec};
 
@@ -99,9 +99,9 @@ impl Rule for KeepaliveOutlivesBackend {
                 }),
                 None => {
                     let k = cx.config.node(keepalive);
-                    Some(insert_line_after(
-                        cx,
+                    Some(insert_directive_after(
                         k.file,
+                        cx.tree.sources.get(k.file),
                         k.directive.span,
                         &format!("keepalive_timeout {};", format_msec(target_ms)),
                     ))

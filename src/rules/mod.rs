@@ -170,6 +170,15 @@ impl LintContext<'_, '_> {
         }
     }
 
+    /// A time option of a rule (`max-timeout = "300s"`), in milliseconds; `default_ms` when it
+    /// is not an nginx time (settings are validated when loaded, so that is a broken build).
+    pub fn option_msec(&self, meta: &RuleMeta, key: &str, default_ms: u64) -> u64 {
+        self.settings
+            .option::<String>(meta.id, key)
+            .and_then(|s| crate::values::parse_msec(&s))
+            .unwrap_or(default_ms)
+    }
+
     /// `file:line` of a node, for messages.
     pub fn where_is(&self, id: crate::config::NodeId) -> String {
         let (file, span) = self.config.location(id);

@@ -7,13 +7,7 @@ use crate::settings::Settings;
 use crate::source::FileId;
 use crate::syntax::Span;
 
-/// `"\r\n"` when the file uses CRLF line endings, else `"\n"`.
-pub(crate) fn line_ending(src: &[u8]) -> &'static str {
-    match memchr::memchr(b'\n', src) {
-        Some(i) if i > 0 && src[i - 1] == b'\r' => "\r\n",
-        _ => "\n",
-    }
-}
+pub(crate) use crate::fix::edits::line_ending;
 
 /// Start of the line holding `offset`.
 fn line_start(src: &[u8], offset: usize) -> usize {
