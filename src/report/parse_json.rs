@@ -23,31 +23,23 @@ pub struct ParseJsonOptions {
     pub indent: Option<usize>,
 }
 
-/// Writes the payload to `out`. It is serialized into memory first (no dynamic dispatch per
-/// token), then written at once.
-pub fn write_parse_json(
-    out: &mut dyn Write,
+/// Writes the payload to `out` (give it a buffered writer).
+pub fn write_parse_json<W: Write>(
+    mut out: W,
     tree: &ConfigTree,
     opts: &ParseJsonOptions,
 ) -> serde_json::Result<()> {
     let payload = Payload::new(tree, opts);
-    let input_size: usize = tree
-        .nginx_files
-        .iter()
-        .map(|f| tree.sources.get(*f).text.len())
-        .sum();
-    let mut buf: Vec<u8> = Vec::with_capacity(input_size * 3 + 1024);
     match opts.indent {
         Some(n) => {
             let indent = " ".repeat(n);
             let fmt = serde_json::ser::PrettyFormatter::with_indent(indent.as_bytes());
-            let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+            let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
             payload.serialize(&mut ser)?;
         }
-        None => serde_json::to_writer(&mut buf, &payload)?,
+        None => serde_json::to_writer(&mut out, &payload)?,
     }
-    buf.push(b'\n');
-    out.write_all(&buf).map_err(serde_json::Error::io)
+    out.write_all(b"\n").map_err(serde_json::Error::io)
 }
 
 /// The payload as a JSON value (tests and library users).

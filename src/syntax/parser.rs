@@ -95,17 +95,15 @@ struct Pending {
 impl Pending {
     /// The directive read so far, with exact-size vectors; the buffers stay for reuse.
     fn take(&mut self, semicolon: Option<Span>) -> Directive {
-        // The buffer becomes the argument list (name removed); a fresh one takes its place.
-        let mut args = std::mem::replace(&mut self.words, Vec::with_capacity(4));
-        let name = if args.is_empty() {
-            Word {
-                span: Span::default(),
-                value: CompactString::default(),
-                quote: Quote::None,
-            }
-        } else {
-            args.remove(0)
-        };
+        // The argument list gets exactly its size (a tree holds one per directive, so spare
+        // capacity would be most of its memory); the buffer stays for the next directive.
+        let mut words = self.words.drain(..);
+        let name = words.next().unwrap_or_else(|| Word {
+            span: Span::default(),
+            value: CompactString::default(),
+            quote: Quote::None,
+        });
+        let args: Vec<Word> = words.collect();
         let inner_comments = if self.comments.is_empty() {
             Vec::new()
         } else {
@@ -238,11 +236,15 @@ impl<'a> Parser<'a> {
                     let Some(frame) = stack.pop() else {
                         return Err(self.err(ParseErrorKind::Unexpected(b'}'), at));
                     };
+                    let mut body = std::mem::replace(&mut items, frame.items);
+                    // Blocks are never extended after parsing: drop the growth slack, which
+                    // is otherwise a large part of a big tree's memory.
+                    body.shrink_to_fit();
                     let block = Block {
                         kind,
                         open: frame.open,
                         close: Span::new(at, at + 1),
-                        items: std::mem::replace(&mut items, frame.items),
+                        items: body,
                         raw: None,
                     };
                     kind = frame.kind;
