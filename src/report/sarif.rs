@@ -21,22 +21,17 @@ pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// The key of our fingerprint in `partialFingerprints`.
 pub const FINGERPRINT_KEY: &str = "nginxGwlintFingerprint/v1";
 
-/// Where the project lives: `repository` in Cargo.toml when set.
-pub fn information_uri() -> &'static str {
+/// Where the project lives: `repository` in Cargo.toml, when set. Without it the optional
+/// SARIF fields that point there are left out rather than filled with a made-up address.
+pub fn information_uri() -> Option<&'static str> {
     const REPOSITORY: &str = env!("CARGO_PKG_REPOSITORY");
-    if REPOSITORY.is_empty() {
-        "https://github.com/nginx-gwlint/nginx-gwlint"
-    } else {
-        REPOSITORY
-    }
+    (!REPOSITORY.is_empty()).then_some(REPOSITORY)
 }
 
 /// The rule documentation anchor: the Rules table of the README.
-pub fn help_uri(_meta: &RuleMeta) -> String {
-    format!(
-        "{}/blob/main/README.md#rules",
-        information_uri().trim_end_matches('/')
-    )
+pub fn help_uri(_meta: &RuleMeta) -> Option<String> {
+    information_uri()
+        .map(|repo| format!("{}/blob/main/README.md#rules", repo.trim_end_matches('/')))
 }
 
 fn level(s: Severity) -> &'static str {
@@ -84,16 +79,19 @@ fn physical(p: &Position) -> Value {
 fn rule_descriptor(meta: &RuleMeta) -> Value {
     let page = explain_page(meta);
     let full = section(meta.doc, "What it finds").unwrap_or(meta.summary);
-    json!({
+    let mut rule = json!({
         "id": meta.id,
         "name": meta.name,
         "shortDescription": {"text": meta.summary},
         "fullDescription": {"text": full},
         "help": {"text": page, "markdown": page},
-        "helpUri": help_uri(meta),
         "defaultConfiguration": {"level": level(meta.severity)},
         "properties": {"fix": meta.fix.as_str()},
-    })
+    });
+    if let (Some(uri), Some(obj)) = (help_uri(meta), rule.as_object_mut()) {
+        obj.insert("helpUri".to_owned(), uri.into());
+    }
+    rule
 }
 
 fn result(
@@ -181,14 +179,17 @@ pub fn sarif_run(
             result(sources, d, fingerprints.get(i), index)
         })
         .collect();
+    let mut driver = json!({
+        "name": env!("CARGO_PKG_NAME"),
+        "version": env!("CARGO_PKG_VERSION"),
+        "semanticVersion": env!("CARGO_PKG_VERSION"),
+        "rules": catalogue.iter().map(|m| rule_descriptor(m)).collect::<Vec<_>>(),
+    });
+    if let (Some(uri), Some(obj)) = (information_uri(), driver.as_object_mut()) {
+        obj.insert("informationUri".to_owned(), uri.into());
+    }
     json!({
-        "tool": {"driver": {
-            "name": env!("CARGO_PKG_NAME"),
-            "version": env!("CARGO_PKG_VERSION"),
-            "semanticVersion": env!("CARGO_PKG_VERSION"),
-            "informationUri": information_uri(),
-            "rules": catalogue.iter().map(|m| rule_descriptor(m)).collect::<Vec<_>>(),
-        }},
+        "tool": {"driver": driver},
         "columnKind": "unicodeCodePoints",
         "results": results,
     })
