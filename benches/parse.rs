@@ -6,6 +6,10 @@
 #[path = "support/tree.rs"]
 mod tree;
 
+// The same allocator as the binary (src/main.rs), so the numbers are the tool's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use nginx_gwlint::config::{load_path, ResolvedConfig};
 use nginx_gwlint::lint::{lint, Selection, Workspace};

@@ -4,6 +4,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use nginx_gwlint::cli::{self, Cli};
 
 fn main() -> ExitCode {

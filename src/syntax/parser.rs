@@ -97,13 +97,16 @@ impl Pending {
     fn take(&mut self, semicolon: Option<Span>) -> Directive {
         // The argument list gets exactly its size (a tree holds one per directive, so spare
         // capacity would be most of its memory); the buffer stays for the next directive.
-        let mut words = self.words.drain(..);
-        let name = words.next().unwrap_or_else(|| Word {
+        let args: Vec<Word> = if self.words.len() > 1 {
+            self.words.split_off(1)
+        } else {
+            Vec::new()
+        };
+        let name = self.words.pop().unwrap_or_else(|| Word {
             span: Span::default(),
             value: CompactString::default(),
             quote: Quote::None,
         });
-        let args: Vec<Word> = words.collect();
         let inner_comments = if self.comments.is_empty() {
             Vec::new()
         } else {
