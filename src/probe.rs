@@ -20,7 +20,7 @@ use crate::address::Host;
 use crate::config::{NamedAddress, ResolvedConfig};
 use crate::diagnostic::Diagnostic;
 use crate::lint::Workspace;
-use crate::rules::support::WorkerUser;
+use crate::rules::common::WorkerUser;
 use crate::rules::{self, RuleMeta};
 use crate::settings::Settings;
 use crate::system::{access, Access, Accounts};

@@ -273,5 +273,5 @@ fn gw207_and_gw402_add_the_http_version_with_one_identical_edit() {
     let (ea, eb) = (edits(&a), edits(&b));
     assert_eq!(ea.len(), 1, "{ea:#?}");
     assert_eq!(ea, eb);
-    assert_eq!(ea[0].content, "            proxy_http_version 1.1;\n");
+    assert_eq!(ea[0].content, "\n            proxy_http_version 1.1;");
 }

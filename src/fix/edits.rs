@@ -13,15 +13,31 @@ use super::Edit;
 /// the anchor on its line (`location / { proxy_pass http://a; }`), a new line would land after
 /// the `}`, so the directive goes right after the anchor on the same line instead.
 pub fn insert_directive_after(file: FileId, source: &SourceFile, anchor: Span, text: &str) -> Edit {
+    insert_directives_after(file, source, anchor, &[text])
+}
+
+/// [`insert_directive_after`] for several lines, in order. A line may carry its own extra
+/// indentation (the body of a `map` block); each gets the anchor line's indentation in front.
+pub fn insert_directives_after(
+    file: FileId,
+    source: &SourceFile,
+    anchor: Span,
+    lines: &[&str],
+) -> Edit {
     let src = source.text.as_slice();
     let anchor_end = anchor.end.min(src.len());
     let eol = line_ending(src);
     let end = line_content_end(src, anchor_end);
     if rest_is_blank_or_comment(&src[anchor_end..end]) {
         let indent = String::from_utf8_lossy(indentation(src, anchor.start)).into_owned();
-        return Edit::insert(file, end, format!("{eol}{indent}{text}"));
+        let text: String = lines.iter().map(|l| format!("{eol}{indent}{l}")).collect();
+        return Edit::insert(file, end, text);
     }
-    Edit::insert(file, anchor_end, format!(" {text}"))
+    let text: String = lines
+        .iter()
+        .map(|l| format!(" {}", l.trim_start()))
+        .collect();
+    Edit::insert(file, anchor_end, text)
 }
 
 /// Adds `text` as the first directive inside the block of `block_directive`, on its own line,
@@ -34,6 +50,19 @@ pub fn insert_directive_in_block(
     source: &SourceFile,
     block_directive: &Directive,
     text: &str,
+) -> Option<Edit> {
+    insert_directives_in_block(file, source, block_directive, &[text])
+}
+
+/// [`insert_directive_in_block`] for several lines, in order (a whole `map { ... }` block: each
+/// line gets the children's indentation in front of its own). Every rule that adds to a block
+/// goes through here, so two rules adding the same line make the same edit and a fix pass
+/// applies it once.
+pub fn insert_directives_in_block(
+    file: FileId,
+    source: &SourceFile,
+    block_directive: &Directive,
+    lines: &[&str],
 ) -> Option<Edit> {
     let block = block_directive.block.as_ref()?;
     if block.kind != BlockKind::Directives {
@@ -52,23 +81,27 @@ pub fn insert_directive_in_block(
             || format!("{block_indent}{}", indent_unit(src)),
             |start| String::from_utf8_lossy(indentation(src, start)).into_owned(),
         );
+    let on_lines: String = lines
+        .iter()
+        .map(|l| format!("{eol}{child_indent}{l}"))
+        .collect();
     let end = line_content_end(src, open_end);
     if rest_is_blank_or_comment(&src[open_end..end]) {
-        return Some(Edit::insert(
-            file,
-            end,
-            format!("{eol}{child_indent}{text}"),
-        ));
+        return Some(Edit::insert(file, end, on_lines));
     }
     let close_start = block.close.start.min(src.len());
     if close_start >= open_end && src[open_end..close_start].iter().all(|b| is_blank(*b)) {
         return Some(Edit::replace(
             file,
             Span::new(open_end, close_start),
-            format!("{eol}{child_indent}{text}{eol}{block_indent}"),
+            format!("{on_lines}{eol}{block_indent}"),
         ));
     }
-    Some(Edit::insert(file, open_end, format!(" {text}")))
+    let inline: String = lines
+        .iter()
+        .map(|l| format!(" {}", l.trim_start()))
+        .collect();
+    Some(Edit::insert(file, open_end, inline))
 }
 
 /// Removes the directive at `span`. Alone on its line, the whole line goes (no blank line is

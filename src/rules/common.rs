@@ -1,7 +1,9 @@
 //! Questions several rules ask about a location.
 
 use super::LintContext;
-use crate::config::NodeId;
+use crate::config::{NodeId, ResolvedConfig};
+use crate::fix::Edit;
+use crate::settings::Settings;
 
 /// The `proxy_set_header Upgrade ...` in effect for `block`, if requests there are upgraded to
 /// WebSocket.
@@ -55,4 +57,92 @@ pub(crate) fn is_long_lived(cx: &LintContext<'_, '_>, block: NodeId, paths: &[St
     location_path
         .iter()
         .any(|p| paths.iter().any(|needle| p.contains(needle.as_str())))
+}
+
+/// Replaces argument `i` of a directive with `value` (keeping the word's quotes, adding them
+/// when the value needs them).
+pub(crate) fn replace_arg(
+    config: &ResolvedConfig<'_>,
+    id: NodeId,
+    i: usize,
+    value: &str,
+) -> Option<Edit> {
+    let n = config.node(id);
+    let word = n.directive.args.get(i)?;
+    Some(crate::fix::edits::replace_word(n.file, word, value))
+}
+
+/// Adds `lines` as the first directives of `block`'s body (see
+/// [`crate::fix::edits::insert_directives_in_block`]).
+pub(crate) fn insert_in_block(
+    config: &ResolvedConfig<'_>,
+    block: NodeId,
+    lines: &[&str],
+) -> Option<Edit> {
+    let n = config.node(block);
+    crate::fix::edits::insert_directives_in_block(
+        n.file,
+        config.tree.sources.get(n.file),
+        n.directive,
+        lines,
+    )
+}
+
+/// Adds `lines` after the directive `id` (see [`crate::fix::edits::insert_directives_after`]).
+pub(crate) fn insert_after(config: &ResolvedConfig<'_>, id: NodeId, lines: &[&str]) -> Edit {
+    let n = config.node(id);
+    crate::fix::edits::insert_directives_after(
+        n.file,
+        config.tree.sources.get(n.file),
+        n.directive.span,
+        lines,
+    )
+}
+
+/// The user and group nginx workers run as, and whether they come from the configuration:
+/// the `user` directive (group defaults to the user's name, as `ngx_set_user` does), else the
+/// build default from the `default-user` option of `rule` (Debian's nginx is built with
+/// www-data; upstream's `./configure` default is nobody).
+pub(crate) struct WorkerUser {
+    pub user: String,
+    pub group: String,
+    /// The `user` directive, when there is one.
+    pub directive: Option<NodeId>,
+}
+
+impl WorkerUser {
+    pub fn of(config: &ResolvedConfig<'_>, settings: &Settings, rule: &str) -> Self {
+        if let Some(id) = config.main_directive("user") {
+            let n = config.node(id);
+            if let Some(user) = n.arg(0) {
+                return WorkerUser {
+                    user: user.to_owned(),
+                    group: n.arg(1).unwrap_or(user).to_owned(),
+                    directive: Some(id),
+                };
+            }
+        }
+        let user: String = settings
+            .option(rule, "default-user")
+            .unwrap_or_else(|| "www-data".to_owned());
+        let group: String = settings
+            .option(rule, "default-group")
+            .unwrap_or_else(|| user.clone());
+        WorkerUser {
+            user,
+            group,
+            directive: None,
+        }
+    }
+
+    /// How a message says where the user came from.
+    pub fn describe(&self) -> String {
+        match self.directive {
+            Some(_) => format!("`user {} {}`", self.user, self.group),
+            None => format!(
+                "{}:{} (no `user` directive; assumed the Debian/Ubuntu build default, option default-user; upstream nginx builds default to nobody)",
+                self.user, self.group
+            ),
+        }
+    }
 }

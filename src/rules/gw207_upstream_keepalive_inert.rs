@@ -1,4 +1,4 @@
-use super::support::{insert_after, insert_in_block, replace_arg, text};
+use super::common::{insert_after, insert_in_block, replace_arg};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::{Context, Family, NodeId, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -134,11 +134,7 @@ fn proxy_check(
         missing.push("`proxy_http_version 1.1`");
         match version.filter(|v| config.block_of(*v) == Some(block)) {
             Some(own) => edits.extend(replace_arg(config, own, 0, "1.1")),
-            None => edits.extend(insert_in_block(
-                config,
-                block,
-                &["proxy_http_version 1.1;".to_owned()],
-            )),
+            None => edits.extend(insert_in_block(config, block, &["proxy_http_version 1.1;"])),
         }
     }
     let connection = config.effective_header(block, "proxy_set_header", "Connection");
@@ -147,10 +143,8 @@ fn proxy_check(
     if !connection_ok {
         missing.push("`proxy_set_header Connection \"\"`");
         match connection.filter(|c| config.block_of(*c) == Some(block)) {
-            Some(own) => edits.extend(replace_arg(config, own, 1, "\"\"")),
+            Some(own) => edits.extend(replace_arg(config, own, 1, "")),
             None => {
-                let node = config.node(pass);
-                let src = text(config, node.file);
                 let mut lines = Vec::new();
                 // Adding one proxy_set_header here drops every inherited one: copy them.
                 for inherited in config.effective_array(block, "proxy_set_header") {
@@ -165,7 +159,8 @@ fn proxy_check(
                     lines.push(String::from_utf8_lossy(raw).into_owned());
                 }
                 lines.push("proxy_set_header Connection \"\";".to_owned());
-                edits.push(insert_after(node.file, src, node.directive.span, &lines));
+                let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+                edits.push(insert_after(config, pass, &lines));
             }
         }
     }
@@ -185,16 +180,7 @@ fn fastcgi_check(
     }
     let edit = match keep.filter(|k| config.block_of(*k) == Some(block)) {
         Some(own) => replace_arg(config, own, 0, "on"),
-        None => {
-            let node = config.node(pass);
-            let src = text(config, node.file);
-            Some(insert_after(
-                node.file,
-                src,
-                node.directive.span,
-                &["fastcgi_keep_conn on;".to_owned()],
-            ))
-        }
+        None => Some(insert_after(config, pass, &["fastcgi_keep_conn on;"])),
     };
     let fix = if in_location {
         edit.map(|e| vec![e])

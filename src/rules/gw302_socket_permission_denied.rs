@@ -1,4 +1,4 @@
-use super::support::WorkerUser;
+use super::common::WorkerUser;
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::backends::{Pool, SocketGroup, SocketOwner};
 use crate::diagnostic::{Diagnostic, Severity};

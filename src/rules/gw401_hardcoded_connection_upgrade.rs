@@ -1,4 +1,4 @@
-use super::support::{insert_in_block, replace_arg};
+use super::common::{insert_in_block, replace_arg};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::fix::Fix;
@@ -96,10 +96,10 @@ impl Rule for HardcodedConnectionUpgrade {
                 // One fix carries the map; the others only switch to the variable (a fixer
                 // applies them all in one pass, or the next pass finds the map in place).
                 let map = [
-                    "map $http_upgrade $connection_upgrade {".to_owned(),
-                    "    default upgrade;".to_owned(),
-                    "    ''      close;".to_owned(),
-                    "}".to_owned(),
+                    "map $http_upgrade $connection_upgrade {",
+                    "    default upgrade;",
+                    "    ''      close;",
+                    "}",
                 ];
                 match config
                     .http_block()

@@ -1,6 +1,6 @@
 use std::collections::BTreeSet;
 
-use super::support::{insert_in_block, replace_arg};
+use super::common::{insert_in_block, replace_arg};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::{Family, NodeId, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -111,5 +111,5 @@ fn fix(
             return replace_arg(config, v, 0, "1.1");
         }
     }
-    insert_in_block(config, home, &["proxy_http_version 1.1;".to_owned()])
+    insert_in_block(config, home, &["proxy_http_version 1.1;"])
 }

@@ -2,7 +2,7 @@
 //! severity, an `explain` page (what it finds, why it causes a 502/504, a bad and a good
 //! example, fix safety) and a `check` that reads the resolved configuration.
 
-mod common;
+pub(crate) mod common;
 mod gw001_parse_error;
 mod gw002_include_not_found;
 mod gw003_include_cycle;
@@ -37,7 +37,6 @@ mod gw403_small_upstream_header_buffer;
 mod gw501_no_ssl_session_cache;
 mod known_backends;
 mod structure;
-pub(crate) mod support;
 
 use crate::config::{ConfigTree, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
