@@ -4,8 +4,7 @@ use super::structure::well_formed;
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::{Context, NodeId};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::fix::{Edit, Fix};
-use crate::syntax::Span;
+use crate::fix::Fix;
 
 pub struct DuplicateDirective;
 
@@ -126,58 +125,16 @@ impl DuplicateDirective {
             let identical = first_src.slice(first.directive.span)
                 == cx.tree.sources.get(node.file).slice(node.directive.span);
             if identical && first.file == block_file && node.file == block_file {
-                let span = deletion_span(&first_src.text, first.directive.span);
                 d = d.with_fix(Fix::safe(
                     format!("remove the earlier identical \"{name}\""),
-                    vec![Edit::delete(first.file, span)],
+                    vec![crate::fix::edits::delete_directive(
+                        first.file,
+                        first_src,
+                        first.directive.span,
+                    )],
                 ));
             }
             out.push(d);
         }
-    }
-}
-
-/// The bytes to delete to remove the directive at `span`: its whole line when nothing else is
-/// on it (so no blank line remains), else the directive and the blanks after it.
-fn deletion_span(text: &[u8], span: Span) -> Span {
-    let is_blank = |b: &u8| matches!(b, b' ' | b'\t');
-    let line_start = text[..span.start]
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map_or(0, |i| i + 1);
-    let alone_before = text[line_start..span.start].iter().all(is_blank);
-    let mut end = span.end;
-    while end < text.len() && is_blank(&text[end]) {
-        end += 1;
-    }
-    let line_end = match text.get(end) {
-        None => Some(end),
-        Some(b'\n') => Some(end + 1),
-        Some(b'\r') if text.get(end + 1) == Some(&b'\n') => Some(end + 2),
-        _ => None,
-    };
-    match line_end {
-        Some(line_end) if alone_before => Span::new(line_start, line_end),
-        _ => Span::new(span.start, end),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn deletes_whole_lines_only_when_alone() {
-        let text = b"a {\n    x 1;\n    x 1;\n}\n";
-        let span = Span::new(8, 12);
-        assert_eq!(&text[span.start..span.end], b"x 1;");
-        let del = deletion_span(text, span);
-        assert_eq!(&text[del.start..del.end], b"    x 1;\n");
-        let text = b"a { x 1; x 1; }";
-        let del = deletion_span(text, Span::new(4, 8));
-        assert_eq!(&text[del.start..del.end], b"x 1; ");
-        let text = b"x 1; # note\nx 1;";
-        let del = deletion_span(text, Span::new(0, 4));
-        assert_eq!(&text[del.start..del.end], b"x 1; ");
     }
 }
