@@ -86,7 +86,7 @@ impl Rule for KeepaliveOutlivesBackend {
             let (file, span, origin) = match timeout_node {
                 Some(id) => {
                     let (f, s) = cx.config.location(id);
-                    (f, s, format!("set at {}", cx.where_is(id)))
+                    (f, s, "set here".to_owned())
                 }
                 None => {
                     let (f, s) = cx.config.location(keepalive);
