@@ -234,3 +234,36 @@ fn load_dump_with_overlay() {
     assert_eq!(tree.sources.get(a).text, b"user y;\n");
     assert_eq!(tree.sources.get(a).display, "/etc/nginx/a.conf");
 }
+
+#[test]
+fn stock_files_left_out_of_a_copied_tree_come_from_the_package_or_are_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "nginx.conf",
+        "events {}\nhttp { include mime.types; include /etc/nginx/fastcgi_params; }\n",
+    );
+    let tree = load_path(dir.path()).unwrap();
+    for stock in ["/etc/nginx/mime.types", "/etc/nginx/fastcgi_params"] {
+        let installed = Path::new(stock).is_file();
+        let read = tree
+            .nginx_files
+            .iter()
+            .any(|f| tree.sources.get(*f).path == Path::new(stock));
+        let flagged = tree.problems.iter().any(|p| {
+            matches!(&p.kind, LoadProblemKind::StockIncludeMissing { path } if path.ends_with(Path::new(stock).file_name().unwrap().to_str().unwrap()))
+        });
+        // On a machine with nginx installed the package's file is read; without, a stock-file
+        // problem (a warning in GW002), never a plain "not found".
+        assert_eq!(
+            (read, flagged),
+            (installed, !installed),
+            "{stock}: {:?}",
+            tree.problems
+        );
+    }
+    assert!(!tree
+        .problems
+        .iter()
+        .any(|p| matches!(p.kind, LoadProblemKind::IncludeNotFound { .. })));
+}

@@ -309,6 +309,22 @@ impl Loader<'_> {
                 reason: "is a directory".to_owned(),
             });
         }
+        if self.remap_root.is_some() {
+            if let Some(stock) = stock_file(arg) {
+                // A copied tree (a repository, a container build context) often leaves out the
+                // files the nginx package installs (mime.types, fastcgi_params): nginx on the
+                // target has them. Read the package's copy on this machine when there is one.
+                for dir in STOCK_DIRS {
+                    let candidate = Path::new(dir).join(stock);
+                    if self.fs.is_file(&candidate) {
+                        return Ok(vec![candidate]);
+                    }
+                }
+                return Err(LoadProblemKind::StockIncludeMissing {
+                    path: self.display(&full),
+                });
+            }
+        }
         Err(LoadProblemKind::IncludeNotFound {
             path: self.display(&full),
         })
@@ -346,6 +362,38 @@ impl Loader<'_> {
         }
         out
     }
+}
+
+/// Where nginx packages install their configuration files.
+const STOCK_DIRS: &[&str] = &[
+    "/etc/nginx",
+    "/usr/local/etc/nginx",
+    "/usr/local/nginx/conf",
+];
+
+/// Files every nginx package installs next to nginx.conf (and Debian's snippets).
+const STOCK_FILES: &[&str] = &[
+    "mime.types",
+    "fastcgi_params",
+    "fastcgi.conf",
+    "scgi_params",
+    "uwsgi_params",
+    "koi-utf",
+    "koi-win",
+    "win-utf",
+    "proxy_params",
+    "snippets/fastcgi-php.conf",
+    "snippets/snakeoil.conf",
+];
+
+/// The stock file an include argument names (`mime.types`, `/etc/nginx/fastcgi_params`), as a
+/// path relative to the package's configuration directory.
+fn stock_file(arg: &str) -> Option<&'static str> {
+    let rel = STOCK_DIRS
+        .iter()
+        .find_map(|d| arg.strip_prefix(d).and_then(|r| r.strip_prefix('/')))
+        .unwrap_or(arg);
+    STOCK_FILES.iter().copied().find(|s| *s == rel)
 }
 
 /// The directory part of a (possibly glob) path before its first wildcard component.

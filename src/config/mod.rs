@@ -31,6 +31,9 @@ use crate::syntax::{Ast, ParseError, Span};
 pub enum LoadProblemKind {
     /// A plain include path that does not exist (a glob matching nothing is fine in nginx).
     IncludeNotFound { path: String },
+    /// A file the nginx package installs (mime.types, fastcgi_params) missing from a checked
+    /// copy of a tree, and not installed on this machine either.
+    StockIncludeMissing { path: String },
     /// The include target exists but cannot be read.
     IncludeUnreadable { path: String, reason: String },
     /// The file includes itself through `chain` (display paths, first = last).

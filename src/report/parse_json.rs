@@ -86,7 +86,8 @@ impl<'a> Payload<'a> {
         }
         for p in &tree.problems {
             let msg = match &p.kind {
-                LoadProblemKind::IncludeNotFound { path } => {
+                LoadProblemKind::IncludeNotFound { path }
+                | LoadProblemKind::StockIncludeMissing { path } => {
                     format!("open() \"{path}\" failed (2: No such file or directory)")
                 }
                 LoadProblemKind::IncludeUnreadable { path, reason } => {

@@ -17,6 +17,12 @@ cannot be read. Relative paths are resolved against the prefix, the directory of
 nginx.conf, not against the including file: that is how nginx resolves them
 (`ngx_conf_full_name`). A glob that matches nothing is fine for nginx and is not reported.
 
+When a copy of a tree (a repository, a container build context) includes a file the nginx
+package installs (`mime.types`, `fastcgi_params`, `fastcgi.conf`, `scgi_params`,
+`uwsgi_params`, `proxy_params`, Debian's `snippets/fastcgi-php.conf`, ...) that the copy
+leaves out, the package's file on this machine (/etc/nginx) is read instead; when there is
+none, the finding is a warning: nginx on the target system has it.
+
 ## Why it matters
 nginx stops with `open() "/etc/nginx/conf.d/missing.conf" failed (2: No such file or
 directory)`: the reload fails and the old (or no) configuration keeps serving.
@@ -46,6 +52,20 @@ impl Rule for IncludeNotFound {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         for p in &cx.tree.problems {
+            if let LoadProblemKind::StockIncludeMissing { path } = &p.kind {
+                let mut d = cx
+                    .diagnostic(
+                        &META,
+                        p.file,
+                        p.span,
+                        format!("\"{path}\" is not in the checked tree, and no nginx package on this machine has it"),
+                    )
+                    .with_help("nginx packages install this file next to nginx.conf; check on the target system (or with --sysroot), or add the file to the tree");
+                // nginx on the target almost always has it: not an error of the config itself.
+                d.severity = d.severity.min(crate::diagnostic::Severity::Warning);
+                out.push(d);
+                continue;
+            }
             let (message, help) = match &p.kind {
                 LoadProblemKind::IncludeNotFound { path } => (
                     format!("open() \"{path}\" failed (2: No such file or directory)"),

@@ -115,6 +115,20 @@ impl Rule for SocketPermissionDenied {
                     "in pool `{}` set `listen.owner = {}` and `listen.group = {}` (or `listen.acl_users = {}`), or run nginx as a user the socket allows",
                     pool.name, worker.user, worker.group, worker.user
                 ));
+            // Both sides on their defaults (no `user`, no listen.owner/group/mode/acl): the usual
+            // container layout, where nginx and php-fpm run as one unprivileged user and the
+            // socket is theirs. The verdict rests on two assumptions, so it is a warning.
+            let all_defaults = worker.directive.is_none()
+                && pool.listen_owner.is_none()
+                && pool.listen_group.is_none()
+                && pool.listen_mode.is_none()
+                && !pool.uses_acl();
+            if all_defaults {
+                d.severity = d.severity.min(crate::diagnostic::Severity::Warning);
+                d.message.push_str(
+                    " — unless nginx and php-fpm run as the same user (containers started as one non-root user): neither the `user` directive nor listen.owner/listen.group/listen.mode is set, so both sides are assumed",
+                );
+            }
             for (file, span, what) in pool_lines(cx, pool) {
                 d = d.with_label(file, span, what);
             }
