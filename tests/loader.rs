@@ -267,3 +267,21 @@ fn stock_files_left_out_of_a_copied_tree_come_from_the_package_or_are_a_warning(
         .iter()
         .any(|p| matches!(p.kind, LoadProblemKind::IncludeNotFound { .. })));
 }
+
+#[test]
+fn a_copied_tree_never_reads_this_machines_site_files() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "nginx.conf",
+        "events {}\nhttp { include /etc/nginx/sites-enabled/*; include /etc/nginx/conf.d/site.conf; }\n",
+    );
+    let tree = load_path(dir.path()).unwrap();
+    assert_eq!(tree.nginx_files.len(), 1, "only nginx.conf is read");
+    let outside = tree
+        .problems
+        .iter()
+        .filter(|p| matches!(p.kind, LoadProblemKind::OutsideTree { .. }))
+        .count();
+    assert_eq!(outside, 2, "{:?}", tree.problems);
+}

@@ -288,22 +288,31 @@ impl Loader<'_> {
     fn resolve_uncached(&self, arg: &str) -> Result<Vec<PathBuf>, LoadProblemKind> {
         let full = normalize(&self.tree.prefix.join(arg));
         let candidates = self.remapped(&full);
+        // Checking a copy of a tree (a repository, a build context): an absolute path outside
+        // it is not read from this machine, whose files there belong to another setup.
+        let outside_copy = self.is_copy() && !full.starts_with(&self.tree.prefix);
+        let direct = (!outside_copy).then_some(&full);
         if is_glob(arg) {
-            for candidate in candidates.iter().chain(std::iter::once(&full)) {
+            for candidate in candidates.iter().chain(direct) {
                 match self.fs.glob(candidate) {
                     Ok(found) if !found.is_empty() => return Ok(found),
                     _ => {}
                 }
             }
+            if outside_copy {
+                return Err(LoadProblemKind::OutsideTree {
+                    path: self.display(&full),
+                });
+            }
             // nginx: a glob matching nothing is not an error.
             return Ok(Vec::new());
         }
-        for candidate in candidates.iter().chain(std::iter::once(&full)) {
+        for candidate in candidates.iter().chain(direct) {
             if self.fs.is_file(candidate) {
                 return Ok(vec![candidate.clone()]);
             }
         }
-        if self.fs.is_dir(&full) {
+        if !outside_copy && self.fs.is_dir(&full) {
             return Err(LoadProblemKind::IncludeUnreadable {
                 path: self.display(&full),
                 reason: "is a directory".to_owned(),
@@ -311,9 +320,9 @@ impl Loader<'_> {
         }
         if self.remap_root.is_some() {
             if let Some(stock) = stock_file(arg) {
-                // A copied tree (a repository, a container build context) often leaves out the
-                // files the nginx package installs (mime.types, fastcgi_params): nginx on the
-                // target has them. Read the package's copy on this machine when there is one.
+                // A copied tree often leaves out the files the nginx package installs
+                // (mime.types, fastcgi_params): nginx on the target has them. Read the
+                // package's copy on this machine when there is one.
                 for dir in STOCK_DIRS {
                     let candidate = Path::new(dir).join(stock);
                     if self.fs.is_file(&candidate) {
@@ -325,9 +334,19 @@ impl Loader<'_> {
                 });
             }
         }
+        if outside_copy {
+            return Err(LoadProblemKind::OutsideTree {
+                path: self.display(&full),
+            });
+        }
         Err(LoadProblemKind::IncludeNotFound {
             path: self.display(&full),
         })
+    }
+
+    /// True when the checked tree is a copy, not an installed configuration directory.
+    fn is_copy(&self) -> bool {
+        self.remap_root.is_some() && !STOCK_DIRS.iter().any(|d| self.tree.prefix == Path::new(d))
     }
 
     /// For an absolute path outside the checked tree, the same path re-rooted under the tree:

@@ -34,6 +34,9 @@ pub enum LoadProblemKind {
     /// A file the nginx package installs (mime.types, fastcgi_params) missing from a checked
     /// copy of a tree, and not installed on this machine either.
     StockIncludeMissing { path: String },
+    /// An absolute include outside a checked copy of a tree, with nothing at the same place
+    /// inside the copy: not read (this machine's files there belong to another setup).
+    OutsideTree { path: String },
     /// The include target exists but cannot be read.
     IncludeUnreadable { path: String, reason: String },
     /// The file includes itself through `chain` (display paths, first = last).

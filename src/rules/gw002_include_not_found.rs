@@ -21,7 +21,9 @@ When a copy of a tree (a repository, a container build context) includes a file 
 package installs (`mime.types`, `fastcgi_params`, `fastcgi.conf`, `scgi_params`,
 `uwsgi_params`, `proxy_params`, Debian's `snippets/fastcgi-php.conf`, ...) that the copy
 leaves out, the package's file on this machine (/etc/nginx) is read instead; when there is
-none, the finding is a warning: nginx on the target system has it.
+none, the finding is a warning: nginx on the target system has it. Any other absolute include
+outside a checked copy, with nothing at the same place inside it, is not read from this machine
+(its files there belong to another setup): that is reported as info.
 
 ## Why it matters
 nginx stops with `open() "/etc/nginx/conf.d/missing.conf" failed (2: No such file or
@@ -63,6 +65,19 @@ impl Rule for IncludeNotFound {
                     .with_help("nginx packages install this file next to nginx.conf; check on the target system (or with --sysroot), or add the file to the tree");
                 // nginx on the target almost always has it: not an error of the config itself.
                 d.severity = d.severity.min(crate::diagnostic::Severity::Warning);
+                out.push(d);
+                continue;
+            }
+            if let LoadProblemKind::OutsideTree { path } = &p.kind {
+                let mut d = cx
+                    .diagnostic(
+                        &META,
+                        p.file,
+                        p.span,
+                        format!("\"{path}\" lies outside the checked tree and was not read: what it includes is not checked"),
+                    )
+                    .with_help("check the installed tree (or a copy of the whole system with --sysroot), or keep the included files beside nginx.conf in the same layout");
+                d.severity = crate::diagnostic::Severity::Info;
                 out.push(d);
                 continue;
             }
