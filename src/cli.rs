@@ -107,6 +107,11 @@ pub struct CheckArgs {
     /// when checking the system's /etc/nginx, or under --sysroot).
     #[arg(long, value_delimiter = ',')]
     pub php: Vec<PathBuf>,
+    /// Application server configs whose limits nginx is compared with: gunicorn config files
+    /// (`*.py`: bind, timeout, keepalive) and uWSGI ini files (socket, harakiri). Each becomes a
+    /// declared backend, as `[[backend]]` in settings would.
+    #[arg(long, value_delimiter = ',', value_name = "FILES")]
+    pub app_config: Vec<PathBuf>,
     /// Treat DIR as the root of the system being checked (a copied /etc, a container image):
     /// absolute paths in configs, php-fpm includes and /etc/passwd, /etc/group are read under it.
     #[arg(long, value_name = "DIR")]
@@ -353,6 +358,11 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
     for path in &paths {
         let mut settings = settings_for(args, path)?;
         set_target_version(&mut settings, args)?;
+        for app in &args.app_config {
+            let declared =
+                backends::apps::read_app_config(app).map_err(|e| CliError::Usage(e.to_string()))?;
+            settings.backends.extend(declared);
+        }
         let fixed;
         let ws;
         let (tree, mut diagnostics): (&ConfigTree, Vec<Diagnostic>) = if args.fix || args.diff {

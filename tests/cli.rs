@@ -262,3 +262,50 @@ fn rules_and_explain() {
         .code(0)
         .stdout(predicate::str::contains("# GW003 include-cycle"));
 }
+
+#[test]
+fn gunicorn_and_uwsgi_configs_become_backends_for_gw104() {
+    let dir = tree(&[
+        (
+            "nginx.conf",
+            b"events {}\nhttp {\n    server {\n        listen 8080;\n        location /api/ {\n            proxy_pass http://127.0.0.1:8000;\n            proxy_read_timeout 30s;\n        }\n        location /py/ {\n            uwsgi_pass 127.0.0.1:3031;\n        }\n    }\n}\n",
+        ),
+        ("gunicorn.conf.py", b"bind = \"0.0.0.0:8000\"\ntimeout = 120\n"),
+        ("app.ini", b"[uwsgi]\nsocket = 127.0.0.1:3031\nharakiri = 90\n"),
+    ]);
+    let app_configs = format!(
+        "--app-config={},{}",
+        dir.path().join("gunicorn.conf.py").display(),
+        dir.path().join("app.ini").display()
+    );
+    let out = bin()
+        .args([
+            "check",
+            "--format",
+            "concise",
+            "--select",
+            "GW104",
+            &app_configs,
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("nginx.conf:6:13: GW104")
+            && text.contains("backend `gunicorn 127.0.0.1:8000` may work for 2m (120s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("nginx.conf:10:13: GW104")
+            && text.contains("`uwsgi_read_timeout`, nginx's default")
+            && text.contains("may work for 90s"),
+        "{text}"
+    );
+    // Without the app configs nothing is known about those backends.
+    bin()
+        .args(["check", "--select", "GW104"])
+        .arg(dir.path())
+        .assert()
+        .code(0);
+}

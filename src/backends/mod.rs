@@ -16,6 +16,7 @@
 //! lines become [`Problem`]s; only reading a file named on the command line can fail
 //! ([`BackendError`]), and [`discover`] turns that into a problem too.
 
+pub mod apps;
 pub mod effective;
 pub mod fpm;
 pub mod ini;

@@ -25,8 +25,9 @@ A location whose backend is allowed to run longer than nginx waits for its answe
   `php_admin_value`/`php_value`, else that PHP version's php.ini, else PHP's default 30s) or
   the pool's `request_terminate_timeout`, whichever is shorter — is longer than the effective
   `fastcgi_read_timeout` (default 60s);
-- a `*_pass` to a backend declared in settings (`[[backend]] address, timeout`) whose timeout
-  is longer than the handler's read timeout.
+- a `*_pass` to a backend declared in settings (`[[backend]] address, timeout`), or read from
+  a gunicorn/uWSGI config given with `--app-config` (`timeout`, `harakiri`), whose limit is
+  longer than the handler's read timeout.
 
 The message says which value applies, where each side was set (with a note pointing into
 php.ini or the pool file), and the window in which requests fail.
