@@ -389,7 +389,9 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
         let text = match args.format {
             Format::Human => report::render_human(sources, &diagnostics, color),
             Format::Concise => report::render_concise(sources, &diagnostics),
-            Format::Json => report::render_json(sources, &tree.nginx_files, &diagnostics),
+            Format::Json => {
+                report::render_json(sources, &tree.nginx_files, &diagnostics, &fingerprints)
+            }
             Format::Github => report::render_github(sources, &diagnostics),
             Format::Sarif => {
                 sarif_runs.push(report::sarif_run(sources, &diagnostics, &fingerprints));

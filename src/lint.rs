@@ -134,6 +134,10 @@ pub fn probe(ws: &Workspace, settings: &Settings, selection: &Selection) -> Vec<
     }
     let config = ResolvedConfig::build(&ws.tree);
     let mut out = crate::probe::run(ws, &config, settings);
+    // The same inline suppressions as the static findings: a finding someone accepted with an
+    // ignore comment must not come back under --probe. Unused ones are judged by `lint` alone.
+    let mut suppressions = suppress::collect(&ws.tree);
+    suppress::apply(&mut suppressions, &mut out);
     out.retain(|d| selection.allows(d.rule));
     out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     out

@@ -121,7 +121,7 @@ fn render(format: &str, sources: &SourceMap, diags: &[Diagnostic], fps: &[String
     match format {
         "human" => report::render_human(sources, diags, false),
         "concise" => report::render_concise(sources, diags),
-        "json" => report::render_json(sources, &[FileId(0)], diags),
+        "json" => report::render_json(sources, &[FileId(0)], diags, &[]),
         "sarif" => report::render_sarif(vec![report::sarif_run(sources, diags, fps)]),
         "github" => report::render_github(sources, diags),
         "checkstyle" => report::render_checkstyle(&report::checkstyle_files(sources, diags)),

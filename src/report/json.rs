@@ -49,6 +49,10 @@ struct JsonDiagnostic {
     fix: Option<JsonFix>,
     /// Secondary locations (where a value was set, the php.ini line of a limit, ...).
     labels: Vec<JsonLabel>,
+    /// Stable identity of the finding across line shifts (the baseline fingerprint, also in
+    /// SARIF's partialFingerprints); absent when not computed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fingerprint: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -59,12 +63,19 @@ struct JsonReport {
     summary: Summary,
 }
 
-pub fn render_json(sources: &SourceMap, files: &[FileId], diagnostics: &[Diagnostic]) -> String {
+/// `fingerprints[i]` belongs to `diagnostics[i]` (may be empty).
+pub fn render_json(
+    sources: &SourceMap,
+    files: &[FileId],
+    diagnostics: &[Diagnostic],
+    fingerprints: &[String],
+) -> String {
     let report = JsonReport {
         version: 1,
         diagnostics: diagnostics
             .iter()
-            .map(|d| {
+            .enumerate()
+            .map(|(i, d)| {
                 let p = Position::of(sources, d.file, d.span);
                 JsonDiagnostic {
                     rule: d.rule,
@@ -111,6 +122,7 @@ pub fn render_json(sources: &SourceMap, files: &[FileId], diagnostics: &[Diagnos
                             }
                         })
                         .collect(),
+                    fingerprint: fingerprints.get(i).cloned(),
                 }
             })
             .collect(),
