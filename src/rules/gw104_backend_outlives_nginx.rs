@@ -21,8 +21,9 @@ static META: RuleMeta = RuleMeta {
     )],
     doc: r#"## What it finds
 A location whose backend is allowed to run longer than nginx waits for its answer:
-- `fastcgi_pass` to a php-fpm pool whose PHP limit — `max_execution_time` (pool
-  `php_admin_value`/`php_value`, else that PHP version's php.ini, else PHP's default 30s) or
+- `fastcgi_pass` to a php-fpm pool whose PHP limit — `max_execution_time` (nginx's
+  `fastcgi_param PHP_ADMIN_VALUE`, pool `php_admin_value`, nginx's `fastcgi_param PHP_VALUE`,
+  pool `php_value`, that PHP version's php.ini, PHP's default 30s, in that order) or
   the pool's `request_terminate_timeout`, whichever is shorter — is longer than the effective
   `fastcgi_read_timeout` (default 60s);
 - a `*_pass` to a backend declared in settings (`[[backend]] address, timeout`), or read from
@@ -95,7 +96,7 @@ impl Rule for BackendOutlivesNginx {
             }
             let read_name = format!("{}_read_timeout", family.prefix());
             let nginx = cx.effective_time(block, &read_name, DEFAULT_TIMEOUT_MS);
-            let Some(m) = longest_backend_limit(cx, family, pass) else {
+            let Some(m) = longest_backend_limit(cx, family, block, pass) else {
                 continue;
             };
             if m.backend_ms <= nginx.ms {
@@ -149,14 +150,25 @@ impl Rule for BackendOutlivesNginx {
 fn longest_backend_limit(
     cx: &LintContext<'_, '_>,
     family: Family,
+    block: NodeId,
     pass: NodeId,
 ) -> Option<Mismatch> {
     let mut best: Option<Mismatch> = None;
+    let from_nginx = php_value_from_fastcgi_param(cx, block);
     for (addr, _) in cx.config.pass_targets(pass) {
         let mut candidates = Vec::new();
         if family == Family::FastCgi {
             for pool in cx.pools_for(&addr) {
-                let met = cx.ws.php.max_execution_time(pool);
+                let mut met = cx.ws.php.max_execution_time(pool);
+                let mut met_from_nginx = None;
+                if let Some((secs, admin, node)) = from_nginx {
+                    // PHP_VALUE changes what php_value/php.ini set, not a pool's
+                    // php_admin_value; PHP_ADMIN_VALUE changes both.
+                    if admin || !matches!(met.origin, Origin::PhpAdminValue(_)) {
+                        met.value = secs;
+                        met_from_nginx = Some(node);
+                    }
+                }
                 let rtt = cx.ws.php.request_terminate_timeout(pool);
                 // PHP stops at the shorter of its two limits; 0 means unlimited.
                 let pick = match (met.value, rtt.value) {
@@ -169,18 +181,26 @@ fn longest_backend_limit(
                 let Some((secs, eff, what)) = pick else {
                     continue;
                 };
-                let origin = match &eff.origin {
-                    Origin::Default => format!("{what}, PHP's default"),
-                    o => o.location().map_or_else(
+                let nginx_set = met_from_nginx.filter(|_| what == "max_execution_time");
+                let origin = match (&eff.origin, nginx_set) {
+                    (_, Some(node)) => {
+                        format!("{what}, set by fastcgi_param at {}", cx.where_is(node))
+                    }
+                    (Origin::Default, None) => format!("{what}, PHP's default"),
+                    (o, None) => o.location().map_or_else(
                         || what.to_owned(),
                         |l| format!("{what}, set at {}", cx.where_is_php(l)),
                     ),
+                };
+                let backend_at = match nginx_set {
+                    Some(node) => Some(cx.config.location(node)),
+                    None => eff.origin.location().and_then(|l| cx.ws.php_location(l)),
                 };
                 candidates.push(Mismatch {
                     backend_ms: secs.saturating_mul(1000),
                     who: format!("php-fpm pool [{}]", pool.name),
                     origin,
-                    backend_at: eff.origin.location().and_then(|l| cx.ws.php_location(l)),
+                    backend_at,
                 });
             }
         }
@@ -201,6 +221,40 @@ fn longest_backend_limit(
         }
     }
     best
+}
+
+/// `max_execution_time` set from nginx for this location: `fastcgi_param PHP_VALUE
+/// "max_execution_time=300";` (several settings are separated by newlines) or PHP_ADMIN_VALUE.
+/// Returns (seconds, is admin, the fastcgi_param line).
+fn php_value_from_fastcgi_param(
+    cx: &LintContext<'_, '_>,
+    block: NodeId,
+) -> Option<(u64, bool, NodeId)> {
+    let mut found: Option<(u64, bool, NodeId)> = None;
+    for id in cx.config.effective_array(block, "fastcgi_param") {
+        let node = cx.config.node(id);
+        let admin = match node.arg(0) {
+            Some(p) if p.eq_ignore_ascii_case("PHP_ADMIN_VALUE") => true,
+            Some(p) if p.eq_ignore_ascii_case("PHP_VALUE") => false,
+            _ => continue,
+        };
+        let Some(settings) = node.arg(1) else {
+            continue;
+        };
+        for line in settings.split(['\n', ';']) {
+            let Some((key, value)) = line.split_once('=') else {
+                continue;
+            };
+            if key.trim() == "max_execution_time" {
+                let secs = crate::backends::effective::php_timeout_seconds(value.trim());
+                // An admin value wins over a plain one wherever they come from.
+                if found.is_none_or(|(_, was_admin, _)| admin || !was_admin) {
+                    found = Some((secs, admin, id));
+                }
+            }
+        }
+    }
+    found
 }
 
 /// Replace the value where this location sets it, or add the directive after the handler.
