@@ -31,7 +31,8 @@ proxy_read_timeout 900s;   # nginx-gwlint: ignore GW103 nightly export
 directive's line (or right after a block's `{`) it applies to that directive. It silences
 diagnostics that start in the directive's head, not in its block body. `ignore-file` applies
 to the whole file it is written in. Ids are separated by commas or spaces; the rest of the
-comment is the reason. Rules turned off in settings are never called unused.
+comment is the reason. Only suppressions of rules that ran are judged: one for a rule turned
+off in settings or left out by `--select`/`--ignore` is never called unused.
 
 ## Why it matters
 A suppression outlives the problem it hid: once the config is fixed the comment stays and
