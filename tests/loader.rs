@@ -285,3 +285,17 @@ fn a_copied_tree_never_reads_this_machines_site_files() {
         .count();
     assert_eq!(outside, 2, "{:?}", tree.problems);
 }
+
+#[test]
+fn an_absolute_glob_into_an_empty_directory_of_the_copy_matches_nothing_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "nginx.conf",
+        "events {}\nhttp { include /etc/nginx/conf.d/*.conf; }\n",
+    );
+    std::fs::create_dir_all(dir.path().join("conf.d")).unwrap();
+    let tree = load_path(dir.path()).unwrap();
+    assert!(tree.problems.is_empty(), "{:?}", tree.problems);
+    assert_eq!(tree.nginx_files.len(), 1);
+}

@@ -299,6 +299,15 @@ impl Loader<'_> {
                     _ => {}
                 }
             }
+            // The directory exists inside the copy and is empty (Debian's conf.d): the glob
+            // matches nothing there, as it would for nginx.
+            if outside_copy
+                && candidates
+                    .iter()
+                    .any(|c| self.fs.is_dir(&literal_parent(c)))
+            {
+                return Ok(Vec::new());
+            }
             if outside_copy {
                 return Err(LoadProblemKind::OutsideTree {
                     path: self.display(&full),
