@@ -371,11 +371,7 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
         } else {
             let tree = load_input(path, false)?;
             ws = Workspace::new(tree, php_setup(args, path), args.sysroot.clone());
-            let mut diagnostics = lint(&ws, &settings, &selection);
-            if args.probe {
-                diagnostics.extend(crate::lint::probe(&ws, &settings, &selection));
-                diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-            }
+            let diagnostics = crate::lint::check(&ws, &settings, &selection, args.probe);
             (&ws.tree, diagnostics)
         };
         let mut fingerprints = baseline::fingerprints(tree, &diagnostics);

@@ -98,6 +98,18 @@ impl Workspace {
 
 /// Lints a workspace.
 pub fn lint(ws: &Workspace, settings: &Settings, selection: &Selection) -> Vec<Diagnostic> {
+    check(ws, settings, selection, false)
+}
+
+/// [`lint`], and with `probe` also the live-system findings of `check --probe` (refused
+/// connects, missing sockets, permissions) for every upstream address the configuration names.
+/// Both go through the same suppressions, from one expansion of the tree.
+pub fn check(
+    ws: &Workspace,
+    settings: &Settings,
+    selection: &Selection,
+    probe: bool,
+) -> Vec<Diagnostic> {
     let config = ResolvedConfig::build(&ws.tree);
     let directives = Directives::for_run(settings).with_loaded_modules(&config);
     let cx = LintContext {
@@ -109,6 +121,9 @@ pub fn lint(ws: &Workspace, settings: &Settings, selection: &Selection) -> Vec<D
         resolutions: Default::default(),
     };
     let mut out = rules::run(&cx, |meta| selection.allows(meta.id));
+    if probe && !ws.tree.has_parse_errors() {
+        out.extend(crate::probe::run(ws, &config, settings));
+    }
     // A suppression of a rule that did not run (off in settings, left out of --select) is not
     // called unused: only rules that ran are judged.
     let mut suppressions = suppress::collect(&ws.tree);
@@ -123,22 +138,5 @@ pub fn lint(ws: &Workspace, settings: &Settings, selection: &Selection) -> Vec<D
     out.extend(unused);
     out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     out.retain(|d| selection.allows(d.rule));
-    out
-}
-
-/// `check --probe`: the live-system findings (refused connects, missing sockets, permissions)
-/// for every upstream address the configuration names, filtered like [`lint`]'s.
-pub fn probe(ws: &Workspace, settings: &Settings, selection: &Selection) -> Vec<Diagnostic> {
-    if ws.tree.has_parse_errors() {
-        return Vec::new();
-    }
-    let config = ResolvedConfig::build(&ws.tree);
-    let mut out = crate::probe::run(ws, &config, settings);
-    // The same inline suppressions as the static findings: a finding someone accepted with an
-    // ignore comment must not come back under --probe. Unused ones are judged by `lint` alone.
-    let mut suppressions = suppress::collect(&ws.tree);
-    suppress::apply(&mut suppressions, &mut out);
-    out.retain(|d| selection.allows(d.rule));
-    out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     out
 }
