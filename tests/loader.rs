@@ -299,3 +299,23 @@ fn an_absolute_glob_into_an_empty_directory_of_the_copy_matches_nothing_quietly(
     assert!(tree.problems.is_empty(), "{:?}", tree.problems);
     assert_eq!(tree.nginx_files.len(), 1);
 }
+
+#[test]
+fn nul_bytes_in_comments_are_fine_in_tokens_they_are_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("nginx.conf"),
+        b"# pasted \x00 garbage\nevents {}\nhttp {}\n",
+    )
+    .unwrap();
+    assert!(load_path(dir.path()).unwrap().parse_errors.is_empty());
+    std::fs::write(
+        dir.path().join("nginx.conf"),
+        b"events {}\nuser www\x00data;\n",
+    )
+    .unwrap();
+    let tree = load_path(dir.path()).unwrap();
+    assert_eq!(tree.parse_errors.len(), 1);
+    assert!(tree.parse_errors[0].1.message.starts_with("binary file"));
+    assert_eq!(tree.parse_errors[0].1.offset, 18);
+}

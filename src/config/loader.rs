@@ -463,16 +463,43 @@ fn io_reason(e: &io::Error) -> String {
     }
 }
 
-/// Parses a config file, refusing binary files (a NUL byte) up front with a clear message.
+/// Parses a config file, refusing binary files with a clear message: a NUL byte in a token (a
+/// directive name or argument) or in a file that does not parse. NUL bytes inside comments are
+/// harmless to nginx and accepted.
 pub(crate) fn parse_config(text: &[u8]) -> Result<Ast, ParseError> {
-    if let Some(at) = memchr::memchr(0, text) {
-        return Err(ParseError {
-            kind: ParseErrorKind::Unexpected(0),
-            offset: at,
-            message: "binary file: NUL byte where nginx expects configuration text".to_owned(),
-        });
+    let Some(first_nul) = memchr::memchr(0, text) else {
+        return parse(text);
+    };
+    let binary = |at: usize| ParseError {
+        kind: ParseErrorKind::Unexpected(0),
+        offset: at,
+        message: "binary file: NUL byte where nginx expects configuration text".to_owned(),
+    };
+    let ast = parse(text).map_err(|_| binary(first_nul))?;
+    let comments = comment_spans(&ast.items);
+    for at in memchr::memchr_iter(0, text) {
+        if !comments.iter().any(|c| c.start <= at && at < c.end) {
+            return Err(binary(at));
+        }
     }
-    parse(text)
+    Ok(ast)
+}
+
+/// Spans of every comment of a tree, at any depth, inner comments included.
+fn comment_spans(items: &[Node]) -> Vec<crate::syntax::Span> {
+    let mut out = Vec::new();
+    for node in items {
+        match node {
+            Node::Comment(c) => out.push(c.span),
+            Node::Directive(d) => {
+                out.extend(d.inner_comments.iter().map(|c| c.span));
+                if let Some(b) = &d.block {
+                    out.extend(comment_spans(&b.items));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Every `include FILE;` in a file, at any depth, with its span and argument.
