@@ -38,3 +38,24 @@ fn every_rule_runs_on_every_corpus_main_file() {
     assert_eq!(counts.get("GW001"), Some(&2));
     assert!(counts.get("GW002").is_some_and(|n| *n >= 1));
 }
+
+/// Snippets checked on their own (as if each were a main file): nothing to assert about the
+/// findings, which are about missing context, but no input may crash a rule.
+#[test]
+fn every_rule_survives_every_corpus_snippet() {
+    let corpus = common::shared().join("corpus");
+    let manifest = std::fs::read_to_string(corpus.join("MANIFEST.tsv")).unwrap();
+    let settings = Settings::defaults().unwrap();
+    let mut files = 0;
+    for line in manifest.lines().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols[4] != "nginx-snippet" {
+            continue;
+        }
+        let path = corpus.join(cols[0].replace('/', "__")).join(cols[2]);
+        let ws = Workspace::nginx_only(load_path(&path).unwrap());
+        let _ = lint(&ws, &settings, &Selection::default());
+        files += 1;
+    }
+    assert!(files > 600, "{files}");
+}
