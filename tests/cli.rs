@@ -309,3 +309,22 @@ fn gunicorn_and_uwsgi_configs_become_backends_for_gw104() {
         .assert()
         .code(0);
 }
+
+#[test]
+fn devices_and_fifos_are_refused_not_read_forever() {
+    let dir = tree(&[("nginx.conf", b"events {}\nhttp { include zero.conf; }\n")]);
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.conf")).unwrap();
+    bin()
+        .args(["check", "--format", "concise"])
+        .arg(dir.path())
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("not a regular file"));
+    bin()
+        .args(["check", "/dev/zero"])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a regular file"));
+}

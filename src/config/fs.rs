@@ -29,6 +29,34 @@ pub trait FileSource {
     fn glob(&self, pattern: &Path) -> io::Result<Vec<PathBuf>>;
     fn is_file(&self, path: &Path) -> bool;
     fn is_dir(&self, path: &Path) -> bool;
+    /// Something exists at `path` (a file, a directory, a device, a FIFO, ...).
+    fn exists(&self, path: &Path) -> bool {
+        self.is_file(path) || self.is_dir(path)
+    }
+}
+
+/// Configuration files larger than this are refused (nginx reads them whole too; a file this
+/// size is not a configuration but a mistake, e.g. a log included by a glob).
+pub const MAX_FILE_SIZE: u64 = 1 << 30;
+
+/// Reads a file that should hold configuration text: a regular file (not a directory, FIFO or
+/// device such as /dev/zero, which would never end) of at most [`MAX_FILE_SIZE`] bytes.
+pub fn read_config_file(path: &Path) -> io::Result<Vec<u8>> {
+    let meta = std::fs::metadata(path)?;
+    if meta.is_dir() {
+        return Err(io::Error::other("is a directory"));
+    }
+    if !meta.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    if meta.len() > MAX_FILE_SIZE {
+        return Err(io::Error::other(format!(
+            "{} bytes, larger than the {} MiB a configuration file may have",
+            meta.len(),
+            MAX_FILE_SIZE >> 20
+        )));
+    }
+    std::fs::read(path)
 }
 
 /// The real file system.
@@ -37,11 +65,7 @@ pub struct Disk;
 
 impl FileSource for Disk {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        let meta = std::fs::metadata(path)?;
-        if meta.is_dir() {
-            return Err(io::Error::other("is a directory"));
-        }
-        std::fs::read(path)
+        read_config_file(path)
     }
 
     fn glob(&self, pattern: &Path) -> io::Result<Vec<PathBuf>> {
@@ -92,6 +116,10 @@ impl FileSource for Disk {
 
     fn is_dir(&self, path: &Path) -> bool {
         path.is_dir()
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        path.exists()
     }
 }
 
@@ -191,6 +219,10 @@ impl FileSource for Layered<'_> {
 
     fn is_dir(&self, path: &Path) -> bool {
         self.base.is_dir(path)
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        self.overlay.get(path).is_some() || self.base.exists(path)
     }
 }
 

@@ -118,7 +118,7 @@ pub fn load_path_with(path: &Path, overlay: &Overlay) -> Result<ConfigTree, Load
 
 /// Loads one file without following its includes (`parse --no-includes`).
 pub fn load_single(path: &Path) -> Result<ConfigTree, LoadError> {
-    let text = std::fs::read(path).map_err(|source| LoadError::Unreadable {
+    let text = super::fs::read_config_file(path).map_err(|source| LoadError::Unreadable {
         path: path.display().to_string(),
         source,
     })?;
@@ -325,6 +325,12 @@ impl Loader<'_> {
             return Err(LoadProblemKind::IncludeUnreadable {
                 path: self.display(&full),
                 reason: "is a directory".to_owned(),
+            });
+        }
+        if !outside_copy && self.fs.exists(&full) {
+            return Err(LoadProblemKind::IncludeUnreadable {
+                path: self.display(&full),
+                reason: "not a regular file".to_owned(),
             });
         }
         if self.remap_root.is_some() {
