@@ -16,7 +16,7 @@ use crate::settings::{BackendKind, DeclaredBackend};
 
 /// Reads a gunicorn config (`*.py`) or a uWSGI ini and returns the backends it declares.
 pub fn read_app_config(path: &Path) -> Result<Vec<DeclaredBackend>, BackendError> {
-    let bytes = std::fs::read(path).map_err(|source| BackendError::Read {
+    let bytes = crate::config::read_config_file(path).map_err(|source| BackendError::Read {
         path: path.to_path_buf(),
         source,
     })?;

@@ -239,7 +239,7 @@ pub struct FpmConfig {
 /// Reads a php-fpm config file and everything it includes. Only the entry file's I/O fails;
 /// problems with included files are [`FpmConfig::problems`].
 pub fn read_fpm_config(path: &Path, options: &FpmOptions) -> Result<FpmConfig, BackendError> {
-    let src = std::fs::read(path).map_err(|source| BackendError::Read {
+    let src = crate::config::read_config_file(path).map_err(|source| BackendError::Read {
         path: path.to_path_buf(),
         source,
     })?;
@@ -633,7 +633,7 @@ impl Loader<'_> {
                 self.problem(path, entry.line, message);
                 continue;
             }
-            match std::fs::read(&file) {
+            match crate::config::read_config_file(&file) {
                 Ok(src) => self.load(&file, &src),
                 Err(e) => {
                     let message = format!("cannot read included file {}: {e}", file.display());

@@ -126,7 +126,7 @@ fn is_per_request_section(entry: &IniEntry) -> bool {
 
 /// Reads and parses a file. Only I/O fails; bad lines are [`IniFile::problems`].
 pub fn read_ini(path: &Path, dialect: Dialect) -> Result<IniFile, BackendError> {
-    let bytes = std::fs::read(path).map_err(|source| BackendError::Read {
+    let bytes = crate::config::read_config_file(path).map_err(|source| BackendError::Read {
         path: path.to_path_buf(),
         source,
     })?;

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 pub use dump::{split_dump, DumpedFile};
-pub use fs::{is_glob, Disk, Dump, FileSource, Layered, Overlay};
+pub use fs::{is_glob, read_config_file, Disk, Dump, FileSource, Layered, Overlay, MAX_FILE_SIZE};
 pub use inherit::{Family, NamedAddress, DEFAULT_PROXY_HTTP_VERSION, DEFAULT_TIMEOUT_MS};
 pub(crate) use loader::parse_config;
 pub use loader::{
