@@ -90,7 +90,7 @@ impl ConfigTree {
         if let Some(id) = self.sources.find(path) {
             return Some(id);
         }
-        let text = std::fs::read(path).ok()?;
+        let text = read_config_file(path).ok()?;
         let display = path.display().to_string();
         Some(self.sources.add(crate::source::SourceFile::new(
             path.to_path_buf(),
