@@ -110,20 +110,6 @@ fn slow_upstream(listener: TcpListener, delay: Duration, stop: Arc<AtomicBool>) 
     });
 }
 
-/// Raw HTTP/1.0 GET; returns the status code.
-fn get(port: u16, path: &str) -> u16 {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n").unwrap();
-    let mut response = String::new();
-    let _ = s.read_to_string(&mut response);
-    response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("no HTTP status in {response:?}"))
-}
-
 fn line_of(text: &str, needle: &str) -> u64 {
     text.lines()
         .position(|l| l.contains(needle))
@@ -183,10 +169,10 @@ http {{
     std::fs::write(d.join("nginx.conf"), &conf).unwrap();
     let nginx = Nginx::start(d, nginx_port);
 
-    assert_eq!(get(nginx_port, "/refused/a?x=1"), 502);
-    assert_eq!(get(nginx_port, "/refused/a?x=2"), 502);
+    assert_eq!(common::lab::http_get(nginx_port, "/refused/a?x=1"), 502);
+    assert_eq!(common::lab::http_get(nginx_port, "/refused/a?x=2"), 502);
     let t = Instant::now();
-    assert_eq!(get(nginx_port, "/slow/report"), 504);
+    assert_eq!(common::lab::http_get(nginx_port, "/slow/report"), 504);
     assert!(
         t.elapsed() >= Duration::from_millis(900),
         "504 came too early"

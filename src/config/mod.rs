@@ -104,3 +104,11 @@ impl ConfigTree {
         !self.parse_errors.is_empty()
     }
 }
+
+/// A tree from configuration text, as `nginx -T` would show it at /etc/nginx/nginx.conf (unit
+/// tests of the modules that work on trees).
+#[cfg(test)]
+pub(crate) fn test_tree(conf: &str) -> ConfigTree {
+    let dump = format!("# configuration file /etc/nginx/nginx.conf:\n{conf}\n");
+    load_dump(dump.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+}

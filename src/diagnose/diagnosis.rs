@@ -855,13 +855,9 @@ fn sockets_beside(path: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{load_dump, ConfigTree};
     use crate::diagnose::{scan_fpm_log, IncidentScanner, ScanOptions};
 
-    fn tree(conf: &str) -> ConfigTree {
-        let dump = format!("# configuration file /etc/nginx/nginx.conf:\n{conf}\n");
-        load_dump(dump.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
-    }
+    use crate::config::test_tree as tree;
 
     fn scan(lines: &[String]) -> ScanReport {
         let mut s = IncidentScanner::new(ScanOptions::default());

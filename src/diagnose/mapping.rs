@@ -763,12 +763,8 @@ pub fn normalize_uri(uri: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{load_dump, ConfigTree};
 
-    fn tree(conf: &str) -> ConfigTree {
-        let dump = format!("# configuration file /etc/nginx/nginx.conf:\n{conf}\n");
-        load_dump(dump.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
-    }
+    use crate::config::test_tree as tree;
 
     /// The first argument of the handler of the location found for `uri` in the first server.
     fn route(map: &ConfigMap<'_, '_>, uri: &str) -> (String, Vec<String>) {

@@ -51,6 +51,15 @@ same block. The renamed directive does what the author meant; nothing else chang
 
 const KINDS: [&str; 3] = ["_connect_timeout", "_read_timeout", "_send_timeout"];
 
+/// The first argument of a directive and its value as an nginx time, when it is one (values
+/// nginx would refuse are GW013's).
+pub(crate) fn time_arg<'n>(
+    node: &'n crate::config::RNode<'_>,
+) -> Option<(&'n crate::syntax::Word, u64)> {
+    let value = node.directive.args.first()?;
+    crate::values::parse_msec(value.as_str()).map(|ms| (value, ms))
+}
+
 /// The module family of a connect/read/send timeout directive.
 pub(crate) fn timeout_family(name: &str) -> Option<Family> {
     let family = Family::of_directive(name)?;

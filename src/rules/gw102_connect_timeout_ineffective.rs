@@ -1,8 +1,8 @@
-use super::gw101_timeout_wrong_module::timeout_family;
+use super::gw101_timeout_wrong_module::{time_arg, timeout_family};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::fix::{Edit, Fix};
-use crate::values::{describe_msec, format_msec, parse_msec};
+use crate::values::{describe_msec, format_msec};
 
 pub struct ConnectTimeoutIneffective;
 
@@ -62,10 +62,7 @@ impl Rule for ConnectTimeoutIneffective {
             if !node.name().ends_with("_connect_timeout") || timeout_family(node.name()).is_none() {
                 continue;
             }
-            let Some(value) = node.directive.args.first() else {
-                continue;
-            };
-            let Some(ms) = parse_msec(value.as_str()) else {
+            let Some((value, ms)) = time_arg(node) else {
                 continue;
             };
             if ms <= max_ms {

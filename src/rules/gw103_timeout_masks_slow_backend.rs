@@ -1,8 +1,8 @@
 use super::common::is_long_lived;
-use super::gw101_timeout_wrong_module::timeout_family;
+use super::gw101_timeout_wrong_module::{time_arg, timeout_family};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::values::{describe_msec, parse_msec};
+use crate::values::describe_msec;
 
 pub struct TimeoutMasksSlowBackend;
 
@@ -75,10 +75,7 @@ impl Rule for TimeoutMasksSlowBackend {
             {
                 continue;
             }
-            let Some(value) = node.directive.args.first() else {
-                continue;
-            };
-            let Some(ms) = parse_msec(value.as_str()) else {
+            let Some((value, ms)) = time_arg(node) else {
                 continue;
             };
             if ms <= max_ms {
