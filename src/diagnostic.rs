@@ -106,6 +106,15 @@ impl Diagnostic {
         self
     }
 
+    /// The message followed by `help: ...` on its own line: for formats with one text field
+    /// (SARIF, GitHub annotations, checkstyle).
+    pub fn message_with_help(&self) -> String {
+        match &self.help {
+            Some(help) => format!("{}\nhelp: {help}", self.message),
+            None => self.message.clone(),
+        }
+    }
+
     /// Sort key: file, position, rule.
     pub fn sort_key(&self) -> (FileId, usize, usize, &'static str) {
         (self.file, self.span.start, self.span.end, self.rule)

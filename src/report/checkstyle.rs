@@ -21,11 +21,7 @@ pub fn checkstyle_files(sources: &SourceMap, diagnostics: &[Diagnostic]) -> Stri
             let _ = writeln!(out, "  <file name=\"{}\">", escape(&p.file));
             current = Some(p.file.clone());
         }
-        let mut message = d.message.clone();
-        if let Some(help) = &d.help {
-            message.push_str("\nhelp: ");
-            message.push_str(help);
-        }
+        let message = d.message_with_help();
         let _ = writeln!(
             out,
             "    <error line=\"{}\" column=\"{}\" severity=\"{}\" message=\"{}\" source=\"nginx-gwlint.{}.{}\"/>",

@@ -36,11 +36,7 @@ pub fn render_github(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String 
     let mut out = String::new();
     for d in diagnostics {
         let p = Position::of(sources, d.file, d.span);
-        let mut message = d.message.clone();
-        if let Some(help) = &d.help {
-            message.push_str("\nhelp: ");
-            message.push_str(help);
-        }
+        let message = d.message_with_help();
         let _ = writeln!(
             out,
             "::{} file={},line={},col={},endLine={},endColumn={},title={}::{}",

@@ -101,11 +101,7 @@ fn result(
     rule_index: Option<usize>,
 ) -> Value {
     let p = Position::of(sources, d.file, d.span);
-    let mut text = d.message.clone();
-    if let Some(help) = &d.help {
-        text.push_str("\nhelp: ");
-        text.push_str(help);
-    }
+    let text = d.message_with_help();
     let mut r = Map::new();
     r.insert("ruleId".into(), json!(d.rule));
     if let Some(i) = rule_index {

@@ -127,37 +127,31 @@ impl Lab {
     /// Starts php-fpm with `pool` and the php.ini at `ini` (relative to the prefix), like the
     /// lab's run-lab.sh: `PHP_INI_SCAN_DIR= php-fpm -F -y pool.conf -c php.ini`.
     pub fn start_fpm_with_ini(&mut self, pool: &str, socket: &Path, ini: &str) {
-        let conf = self.write(
-            "pool.conf",
-            &format!(
-                "[global]\npid = @DIR@/php-fpm.pid\nerror_log = @DIR@/logs/php-fpm.log\n\n{pool}"
-            ),
-        );
-        let child = Command::new(php_fpm_binary())
-            .env("PHP_INI_SCAN_DIR", "")
-            .args(["-F", "-y"])
-            .arg(&conf)
-            .arg("-c")
-            .arg(self.path().join(ini))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        self.children.push(child);
-        wait_for(|| socket.exists(), "the php-fpm socket");
+        let ini = self.path().join(ini);
+        self.spawn_fpm(pool, socket, Some(&ini));
     }
 
+    /// Starts php-fpm with `pool` and no php.ini at all (`-n`).
     pub fn start_fpm(&mut self, pool: &str, socket: &Path) {
+        self.spawn_fpm(pool, socket, None);
+    }
+
+    fn spawn_fpm(&mut self, pool: &str, socket: &Path, ini: Option<&Path>) {
         let conf = self.write(
             "pool.conf",
             &format!(
                 "[global]\npid = @DIR@/php-fpm.pid\nerror_log = @DIR@/logs/php-fpm.log\n\n{pool}"
             ),
         );
-        let child = Command::new(php_fpm_binary())
-            .env("PHP_INI_SCAN_DIR", "")
-            .args(["-F", "-n", "-y"])
-            .arg(&conf)
+        let mut cmd = Command::new(php_fpm_binary());
+        cmd.env("PHP_INI_SCAN_DIR", "")
+            .args(["-F", "-y"])
+            .arg(&conf);
+        match ini {
+            Some(ini) => cmd.arg("-c").arg(ini),
+            None => cmd.arg("-n"),
+        };
+        let child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
