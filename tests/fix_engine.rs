@@ -408,7 +408,8 @@ fn symlinked_file_is_written_through_and_stays_a_link() {
     std::os::unix::fs::symlink("../sites-available/app.conf", &link).unwrap();
     let outcome = run_safe(dir.path(), &[rename_timeout]);
     assert_eq!(outcome.changes.len(), 1);
-    assert_eq!(outcome.changes[0].diff_path, "sites-enabled/app.conf");
+    // The diff names the real file, so `patch` edits it (it refuses to patch a symlink).
+    assert_eq!(outcome.changes[0].diff_path, "sites-available/app.conf");
     let written = write_outcome(&outcome).unwrap();
     assert_eq!(written, [std::fs::canonicalize(&target).unwrap()]);
     assert!(std::fs::symlink_metadata(&link)
@@ -649,7 +650,8 @@ fn an_unwritable_target_writes_nothing() {
         aliases: vec![path.to_path_buf()],
         display: path.display().to_string(),
         diff_path: path.display().to_string(),
-        original: Vec::new(),
+        target: path.to_path_buf(),
+        original: std::fs::read(path).unwrap(),
         fixed: b"b;\n".to_vec(),
     };
     // A directory no one can create files in: /proc even for root, a 0555 directory otherwise.

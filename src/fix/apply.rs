@@ -7,12 +7,23 @@
 //! A file reached by two paths (two includes of it, or a symlink and its target) is one
 //! physical file: its edits are checked for overlap together, an identical fix reported through
 //! both paths is applied once, and the patched text is given to the loader under every path.
+//!
+//! Two guards make sure a fix never makes the configuration worse:
+//! - write scope ([`super::scope`]): a fix that edits a file outside the checked tree (through a
+//!   symlink, a stock file read from this machine), a read-only or hard-linked file, is left out
+//!   with the reason;
+//! - the invariant: after a pass, the patched tree must not have a finding the original did not
+//!   have (matched by baseline fingerprint, then by rule and file). When it does, the pass's fixes
+//!   are split in halves until the ones to blame are found; those are left out ("it would
+//!   introduce GW014 ...") and the others applied.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::scope::WriteScope;
 use super::{Applicability, Fix, FixError};
+use crate::baseline;
 use crate::config::{parse_config, ConfigTree, Overlay};
 use crate::diagnostic::Diagnostic;
 use crate::lint::Workspace;
@@ -23,11 +34,18 @@ use crate::syntax::{LineIndex, Span};
 /// Passes before the loop gives up (each pass applies every non-overlapping fix).
 pub const DEFAULT_MAX_PASSES: usize = 10;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FixOptions {
     /// Also apply fixes marked unsafe (`--unsafe-fixes`).
     pub unsafe_fixes: bool,
     pub max_passes: usize,
+    /// The checked system root (`--sysroot`): links resolve inside it and writes stay in it.
+    /// Without it, writes stay under the directory of the main file.
+    pub sysroot: Option<PathBuf>,
+    /// Only these rules' fixes are applied and their findings reported (`--select`/`--ignore`);
+    /// `None`: all. The check should still run every rule, so that the invariant sees what a fix
+    /// introduces in any rule.
+    pub rules: Option<BTreeSet<&'static str>>,
 }
 
 impl Default for FixOptions {
@@ -35,6 +53,8 @@ impl Default for FixOptions {
         Self {
             unsafe_fixes: false,
             max_passes: DEFAULT_MAX_PASSES,
+            sysroot: None,
+            rules: None,
         }
     }
 }
@@ -53,6 +73,11 @@ impl FixOptions {
     pub fn applies(&self, fix: &Fix) -> bool {
         fix.applicability > Applicability::DisplayOnly && fix.applicability >= self.level()
     }
+
+    /// True when findings of `rule` are reported and fixed in this run.
+    pub fn selects(&self, rule: &str) -> bool {
+        self.rules.as_ref().is_none_or(|r| r.contains(rule))
+    }
 }
 
 /// One lint of the configuration: the workspace as loaded (through the overlay) and what the
@@ -70,6 +95,8 @@ pub struct AppliedFix {
     pub title: String,
     /// Display path of the file of its first edit.
     pub file: String,
+    /// 1-based line of its first edit, in the text it was applied to.
+    pub line: usize,
     /// 1-based pass that applied it.
     pub pass: usize,
 }
@@ -101,8 +128,11 @@ pub struct FileChange {
     pub aliases: Vec<PathBuf>,
     /// How diagnostics show the file.
     pub display: String,
-    /// The path in `--diff` headers: relative to the configuration prefix when inside it.
+    /// The path in `--diff` headers: the real file (a link's target), relative to the root of
+    /// the write scope (the sysroot, else the directory of the main file).
     pub diff_path: String,
+    /// The real file written (links resolved inside the scope); `path` for a dump.
+    pub target: PathBuf,
     pub original: Vec<u8>,
     pub fixed: Vec<u8>,
 }
@@ -112,6 +142,8 @@ pub struct FileChange {
 pub struct FixOutcome {
     /// The last lint: the workspace loaded from the fixed texts and the findings that remain.
     pub checked: Checked,
+    /// The findings of the first lint, on the files as they are on disk.
+    pub original: Vec<Diagnostic>,
     /// Changed files, sorted by `diff_path`.
     pub changes: Vec<FileChange>,
     pub applied: Vec<AppliedFix>,
@@ -168,7 +200,7 @@ impl FixOutcome {
 
 /// Applies fixes until nothing changes. `check` loads and lints the configuration with the
 /// overlay's texts in place of the files on disk; it is called once with an empty overlay,
-/// then once after each pass. Nothing is written here.
+/// then after each pass (and for each trial when a pass must be split). Nothing is written here.
 ///
 /// When the first lint finds a file that does not parse, nothing is fixed (rules that offer
 /// fixes do not run then, and a fix must never be applied to a tree nginx rejects).
@@ -177,55 +209,103 @@ where
     F: FnMut(&Overlay) -> Result<Checked, FixError>,
 {
     let mut checked = check(&Overlay::default())?;
+    let guard = Guard::new(&checked);
+    let original: Vec<Diagnostic> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| options.selects(d.rule))
+        .cloned()
+        .collect();
     let mut files: BTreeMap<PathBuf, FileChange> = BTreeMap::new();
     let mut dropped_sigs: HashSet<Signature> = HashSet::new();
+    let mut scope_cache = ScopeCache::new();
     let mut applied = Vec::new();
     let mut dropped = Vec::new();
     let mut passes = 0;
     let mut hit_pass_limit = false;
     while !checked.ws.tree.has_parse_errors() {
-        let pass = plan_pass(&checked, options, &mut dropped_sigs);
+        let pass = plan_pass(&checked, options, &mut dropped_sigs, &mut scope_cache);
         dropped.extend(pass.dropped);
-        if pass.files.is_empty() {
+        let all: Vec<&Candidate> = pass.taken.iter().collect();
+        let changes_nothing = render(&pass.phys, &all)
+            .iter()
+            .all(|(idx, text)| *text == pass.phys[*idx].text);
+        if changes_nothing {
             break;
         }
         if passes == options.max_passes {
             hit_pass_limit = true;
             break;
         }
+        let mut trials = Trials {
+            phys: &pass.phys,
+            files: &files,
+            check: &mut check,
+            guard: &guard,
+        };
+        let first = trials.run(&all)?;
+        let (kept, next) = if first.introduced.is_empty() {
+            (all, first.checked)
+        } else {
+            drop(first);
+            let mut blamed = Vec::new();
+            let kept = trials.split(&[], &all, &mut blamed)?;
+            for (c, reason) in blamed {
+                dropped_sigs.insert(c.sig.clone());
+                dropped.push(DroppedFix {
+                    rule: c.rule,
+                    title: c.title.clone(),
+                    reason: FixError::WouldIntroduce { finding: reason },
+                });
+            }
+            if kept.is_empty() {
+                // Everything was to blame: nothing changes in this pass; the next plan leaves
+                // the blamed fixes out.
+                continue;
+            }
+            let next = trials.run(&kept)?.checked;
+            (kept, next)
+        };
         passes += 1;
-        for (rule, title, file) in pass.applied {
-            applied.push(AppliedFix {
-                rule,
-                title,
-                file,
-                pass: passes,
+        let texts = render(&pass.phys, &kept);
+        for c in &kept {
+            let changes_text = c.edits.iter().any(|e| {
+                pass.phys[e.phys].text.get(e.span.start..e.span.end) != Some(e.content.as_bytes())
             });
+            if changes_text {
+                applied.push(AppliedFix {
+                    rule: c.rule,
+                    title: c.title.clone(),
+                    file: c.file.clone(),
+                    line: c.line,
+                    pass: passes,
+                });
+            }
         }
-        for patched in pass.files {
-            let entry = files.entry(patched.key).or_insert_with(|| FileChange {
-                path: patched.path,
+        for (idx, new) in texts {
+            let p = &pass.phys[idx];
+            if new == p.text {
+                continue;
+            }
+            let entry = files.entry(p.key.clone()).or_insert_with(|| FileChange {
+                path: p.path.clone(),
                 aliases: Vec::new(),
-                display: patched.display,
-                diff_path: patched.diff_path,
-                original: patched.current,
+                display: p.display.clone(),
+                diff_path: p.diff_path.clone(),
+                target: p.key.clone(),
+                original: p.text.clone(),
                 fixed: Vec::new(),
             });
-            entry.fixed = patched.new;
-            for alias in patched.aliases {
-                if !entry.aliases.contains(&alias) {
-                    entry.aliases.push(alias);
+            entry.fixed = new;
+            for alias in &p.aliases {
+                if !entry.aliases.contains(alias) {
+                    entry.aliases.push(alias.clone());
                 }
             }
         }
-        let mut overlay = Overlay::default();
-        for change in files.values() {
-            for alias in &change.aliases {
-                overlay.insert(alias.clone(), change.fixed.clone());
-            }
-        }
-        checked = check(&overlay)?;
+        checked = next;
     }
+    checked.diagnostics.retain(|d| options.selects(d.rule));
     let mut changes: Vec<FileChange> = files
         .into_values()
         .filter(|c| c.original != c.fixed)
@@ -233,13 +313,152 @@ where
     changes.sort_by(|a, b| a.diff_path.cmp(&b.diff_path));
     Ok(FixOutcome {
         checked,
+        original,
         changes,
         applied,
         dropped,
         passes,
         hit_pass_limit,
-        options: *options,
+        options: options.clone(),
     })
+}
+
+/// The original lint's findings, to tell which findings a fix introduced.
+struct Guard {
+    fingerprints: HashMap<String, usize>,
+    by_rule_file: HashMap<(&'static str, String), usize>,
+}
+
+impl Guard {
+    fn new(checked: &Checked) -> Self {
+        let tree = &checked.ws.tree;
+        let mut fingerprints = HashMap::new();
+        for fp in baseline::fingerprints(tree, &checked.diagnostics) {
+            *fingerprints.entry(fp).or_insert(0) += 1;
+        }
+        let mut by_rule_file = HashMap::new();
+        for d in &checked.diagnostics {
+            let file = tree.sources.get(d.file).display.clone();
+            *by_rule_file.entry((d.rule, file)).or_insert(0) += 1;
+        }
+        Self {
+            fingerprints,
+            by_rule_file,
+        }
+    }
+
+    /// The findings of `checked` the original did not have, described for a message. A finding
+    /// matches an original one with the same fingerprint (same rule, file and directive), else
+    /// one of the same rule in the same file that is left over (its directive was edited).
+    fn introduced(&self, checked: &Checked) -> Vec<String> {
+        let tree = &checked.ws.tree;
+        let fps = baseline::fingerprints(tree, &checked.diagnostics);
+        let mut fingerprints = self.fingerprints.clone();
+        let mut by_rule_file = self.by_rule_file.clone();
+        let mut unmatched = Vec::new();
+        for (d, fp) in checked.diagnostics.iter().zip(&fps) {
+            let file = &tree.sources.get(d.file).display;
+            match fingerprints.get_mut(fp) {
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    if let Some(m) = by_rule_file.get_mut(&(d.rule, file.clone())) {
+                        *m = m.saturating_sub(1);
+                    }
+                }
+                _ => unmatched.push(d),
+            }
+        }
+        let mut out = Vec::new();
+        for d in unmatched {
+            let source = tree.sources.get(d.file);
+            match by_rule_file.get_mut(&(d.rule, source.display.clone())) {
+                Some(n) if *n > 0 => *n -= 1,
+                _ => {
+                    let (line, column) = source.line_col(d.span.start);
+                    out.push(format!(
+                        "{} {} at {}:{line}:{column}: {}",
+                        d.rule, d.name, source.display, d.message
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A lint of the tree with a set of this pass's fixes applied.
+struct Trial {
+    checked: Checked,
+    introduced: Vec<String>,
+}
+
+/// Runs trials of fix sets for one pass.
+struct Trials<'p, 'c, F> {
+    phys: &'p [Physical],
+    /// The texts earlier passes produced.
+    files: &'p BTreeMap<PathBuf, FileChange>,
+    check: &'c mut F,
+    guard: &'p Guard,
+}
+
+impl<F> Trials<'_, '_, F>
+where
+    F: FnMut(&Overlay) -> Result<Checked, FixError>,
+{
+    fn run(&mut self, fixes: &[&Candidate]) -> Result<Trial, FixError> {
+        let mut overlay = Overlay::default();
+        for change in self.files.values() {
+            for alias in &change.aliases {
+                overlay.insert(alias.clone(), change.fixed.clone());
+            }
+        }
+        for (idx, text) in render(self.phys, fixes) {
+            for alias in &self.phys[idx].aliases {
+                overlay.insert(alias.clone(), text.clone());
+            }
+        }
+        let checked = (self.check)(&overlay)?;
+        let introduced = if checked.ws.tree.has_parse_errors() {
+            vec!["a file that does not parse".to_owned()]
+        } else {
+            self.guard.introduced(&checked)
+        };
+        Ok(Trial {
+            checked,
+            introduced,
+        })
+    }
+
+    /// The fixes of `fixes` that can be applied on top of `base` without introducing a finding,
+    /// found by halving; each fix to blame is pushed to `blamed` with the finding it introduces.
+    fn split<'a>(
+        &mut self,
+        base: &[&'a Candidate],
+        fixes: &[&'a Candidate],
+        blamed: &mut Vec<(&'a Candidate, String)>,
+    ) -> Result<Vec<&'a Candidate>, FixError> {
+        if fixes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut all = base.to_vec();
+        all.extend_from_slice(fixes);
+        let trial = self.run(&all)?;
+        if trial.introduced.is_empty() {
+            return Ok(fixes.to_vec());
+        }
+        if let [only] = fixes {
+            let reason = trial.introduced.into_iter().next().unwrap_or_default();
+            blamed.push((only, reason));
+            return Ok(Vec::new());
+        }
+        drop(trial);
+        let (left, right) = fixes.split_at(fixes.len() / 2);
+        let mut kept = self.split(base, left, blamed)?;
+        let mut base2 = base.to_vec();
+        base2.extend_from_slice(&kept);
+        kept.extend(self.split(&base2, right, blamed)?);
+        Ok(kept)
+    }
 }
 
 /// Identifies a fix independently of where earlier fixes moved it: rule, title, and for each
@@ -252,51 +471,42 @@ struct Signature {
 }
 
 /// One physical file of the tree in this pass.
-struct Physical<'t> {
+struct Physical {
+    /// The real file (scope-resolved, else canonical).
     key: PathBuf,
     ids: Vec<FileId>,
-    text: &'t [u8],
-}
-
-/// An edit resolved to a physical file.
-#[derive(Clone, Copy)]
-struct PEdit<'a> {
-    phys: usize,
-    span: Span,
-    content: &'a str,
-}
-
-struct Candidate<'a> {
-    rule: &'static str,
-    title: &'a str,
-    edits: Vec<PEdit<'a>>,
-    sig: Signature,
-}
-
-/// A file's new text after one pass.
-struct Patched {
-    key: PathBuf,
+    /// The path it was first loaded from, and every path it was reached by.
     path: PathBuf,
     aliases: Vec<PathBuf>,
     display: String,
     diff_path: String,
-    current: Vec<u8>,
-    new: Vec<u8>,
+    text: Vec<u8>,
+    /// Why fixes may not edit it (outside the tree, read-only, ...).
+    not_writable: Option<String>,
+}
+
+/// An edit resolved to a physical file.
+#[derive(Clone)]
+struct PEdit {
+    phys: usize,
+    span: Span,
+    content: String,
+}
+
+struct Candidate {
+    rule: &'static str,
+    title: String,
+    edits: Vec<PEdit>,
+    sig: Signature,
+    /// Display path and 1-based line of its first edit.
+    file: String,
+    line: usize,
 }
 
 struct Pass {
-    files: Vec<Patched>,
-    applied: Vec<(&'static str, String, String)>,
+    phys: Vec<Physical>,
+    taken: Vec<Candidate>,
     dropped: Vec<DroppedFix>,
-}
-
-/// The identity of a file on disk: its canonical path (a symlink and its target are one file).
-/// Dump paths are taken as they are.
-fn physical_key(tree: &ConfigTree, path: &Path) -> PathBuf {
-    if tree.from_dump {
-        return path.to_path_buf();
-    }
-    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// True when two edits from different fixes cannot both be applied: their ranges overlap, or
@@ -305,35 +515,101 @@ fn conflicts(a: Span, b: Span) -> bool {
     (a.start < b.end && b.start < a.end) || a.start == b.start
 }
 
-fn plan_pass(
-    checked: &Checked,
+/// Where each loaded path may be written: (real file, why not writable, `--diff` path). Worked
+/// out the first time a path is seen, against the text read from disk then (later passes see
+/// the patched texts).
+pub(crate) type ScopeCache = HashMap<PathBuf, (PathBuf, Option<String>, String)>;
+
+/// The physical files of a tree, each with where fixes may write it.
+fn physical_files(
+    tree: &ConfigTree,
     options: &FixOptions,
-    dropped_sigs: &mut HashSet<Signature>,
-) -> Pass {
-    let tree = &checked.ws.tree;
-    let mut phys: Vec<Physical<'_>> = Vec::new();
+    cache: &mut ScopeCache,
+) -> (Vec<Physical>, HashMap<FileId, usize>) {
+    let scope = if tree.from_dump {
+        None
+    } else {
+        Some(WriteScope::new(&tree.prefix, options.sysroot.as_deref()))
+    };
+    let mut phys: Vec<Physical> = Vec::new();
     let mut phys_of: HashMap<FileId, usize> = HashMap::new();
     let mut by_key: HashMap<PathBuf, usize> = HashMap::new();
     for &id in &tree.nginx_files {
         let file = tree.sources.get(id);
-        let key = physical_key(tree, &file.path);
+        let (key, not_writable, diff_path) = if let Some(known) = cache.get(&file.path) {
+            known.clone()
+        } else {
+            let entry = match &scope {
+                // A dump: nothing is written; paths are taken as they are.
+                None => (
+                    file.path.clone(),
+                    None,
+                    dump_diff_path(tree, &file.path, &file.display),
+                ),
+                Some(Err(e)) => (
+                    file.path.clone(),
+                    Some(format!("the checked tree cannot be resolved: {e}")),
+                    file.display.clone(),
+                ),
+                Some(Ok(scope)) => match scope.writable(&file.path, &file.text) {
+                    Ok(target) => {
+                        let rel = target
+                            .strip_prefix(scope.root())
+                            .map_or_else(|_| file.display.clone(), |r| r.display().to_string());
+                        (target, None, rel)
+                    }
+                    Err(e) => (
+                        std::fs::canonicalize(&file.path).unwrap_or_else(|_| file.path.clone()),
+                        Some(e.to_string()),
+                        file.display.clone(),
+                    ),
+                },
+            };
+            cache.insert(file.path.clone(), entry.clone());
+            entry
+        };
         let idx = *by_key.entry(key.clone()).or_insert_with(|| {
             phys.push(Physical {
                 key,
                 ids: Vec::new(),
-                text: &file.text,
+                path: file.path.clone(),
+                aliases: Vec::new(),
+                display: file.display.clone(),
+                diff_path,
+                text: file.text.clone(),
+                not_writable,
             });
             phys.len() - 1
         });
         phys[idx].ids.push(id);
+        if !phys[idx].aliases.contains(&file.path) {
+            phys[idx].aliases.push(file.path.clone());
+        }
         phys_of.insert(id, idx);
     }
+    (phys, phys_of)
+}
+
+/// A dump's files in `--diff` headers: relative to the main file's directory when inside it.
+fn dump_diff_path(tree: &ConfigTree, path: &Path, display: &str) -> String {
+    path.strip_prefix(&tree.prefix)
+        .map_or_else(|_| display.to_owned(), |rel| rel.display().to_string())
+}
+
+fn plan_pass(
+    checked: &Checked,
+    options: &FixOptions,
+    dropped_sigs: &mut HashSet<Signature>,
+    cache: &mut ScopeCache,
+) -> Pass {
+    let tree = &checked.ws.tree;
+    let (phys, phys_of) = physical_files(tree, options, cache);
 
     let mut dropped = Vec::new();
     let mut candidates = Vec::new();
     for d in &checked.diagnostics {
         let Some(fix) = &d.fix else { continue };
-        if !options.applies(fix) || fix.edits.is_empty() {
+        if !options.selects(d.rule) || !options.applies(fix) || fix.edits.is_empty() {
             continue;
         }
         match resolve(tree, &phys, &phys_of, d.rule, fix) {
@@ -355,7 +631,7 @@ fn plan_pass(
         }
     }
     candidates.sort_by(|a, b| {
-        let first = |c: &Candidate<'_>| {
+        let first = |c: &Candidate| {
             c.edits
                 .iter()
                 .map(|e| (e.phys, e.span.start, e.span.end))
@@ -364,18 +640,18 @@ fn plan_pass(
         first(a)
             .cmp(&first(b))
             .then_with(|| a.rule.cmp(b.rule))
-            .then_with(|| a.title.cmp(b.title))
+            .then_with(|| a.title.cmp(&b.title))
     });
 
     // Take every fix that does not collide with one taken before it.
-    let mut taken: Vec<&Candidate<'_>> = Vec::new();
+    let mut taken: Vec<Candidate> = Vec::new();
     let mut taken_spans: HashMap<usize, Vec<Span>> = HashMap::new();
-    let mut seen: HashSet<Vec<(usize, usize, usize, &str)>> = HashSet::new();
-    for c in &candidates {
+    let mut seen: HashSet<Vec<(usize, usize, usize, String)>> = HashSet::new();
+    for c in candidates {
         let positional: Vec<_> = c
             .edits
             .iter()
-            .map(|e| (e.phys, e.span.start, e.span.end, e.content))
+            .map(|e| (e.phys, e.span.start, e.span.end, e.content.clone()))
             .collect();
         if seen.contains(&positional) {
             // The same fix again: another diagnostic, or the same file reached by two paths.
@@ -397,96 +673,61 @@ fn plan_pass(
     }
 
     // Keep what still parses: all at once when that works, else one fix at a time.
-    let mut kept = taken.clone();
-    let all = render(&phys, &kept);
-    if first_parse_failure(&all).is_some() {
-        kept.clear();
+    let all: Vec<&Candidate> = taken.iter().collect();
+    if first_parse_failure(&render(&phys, &all)).is_some() {
+        let mut kept: Vec<Candidate> = Vec::new();
         for c in taken {
-            let mut trial = kept.clone();
-            trial.push(c);
-            let texts = render(&phys, &trial);
-            let touched: BTreeSet<usize> = c.edits.iter().map(|e| e.phys).collect();
-            let failure = texts
-                .iter()
-                .filter(|(idx, _)| touched.contains(idx))
-                .find_map(|(idx, text)| parse_config(text).err().map(|e| (*idx, text, e)));
+            let failure = {
+                let mut trial: Vec<&Candidate> = kept.iter().collect();
+                trial.push(&c);
+                let texts = render(&phys, &trial);
+                let touched: BTreeSet<usize> = c.edits.iter().map(|e| e.phys).collect();
+                texts
+                    .iter()
+                    .filter(|(idx, _)| touched.contains(idx))
+                    .find_map(|(idx, text)| {
+                        parse_config(text).err().map(|e| {
+                            let (line, column) = LineIndex::new(text).line_col(text, e.offset);
+                            (*idx, line, column, e.message)
+                        })
+                    })
+            };
             match failure {
                 None => kept.push(c),
-                Some((idx, text, e)) => {
-                    let (line, column) = LineIndex::new(text).line_col(text, e.offset);
-                    let file = tree.sources.get(phys[idx].ids[0]).display.clone();
+                Some((idx, line, column, message)) => {
+                    let file = phys[idx].display.clone();
                     dropped_sigs.insert(c.sig.clone());
                     dropped.push(DroppedFix {
                         rule: c.rule,
-                        title: c.title.to_owned(),
+                        title: c.title,
                         reason: FixError::ParseAfterFix {
                             file,
                             line,
                             column,
-                            message: e.message,
+                            message,
                         },
                     });
                 }
             }
         }
+        taken = kept;
     }
-
-    let texts = render(&phys, &kept);
-    let mut files = Vec::new();
-    for (idx, new) in texts {
-        let p = &phys[idx];
-        if new == p.text {
-            continue;
-        }
-        let first = tree.sources.get(p.ids[0]);
-        let diff_path = first
-            .path
-            .strip_prefix(&tree.prefix)
-            .map_or_else(|_| first.display.clone(), |rel| rel.display().to_string());
-        files.push(Patched {
-            key: p.key.clone(),
-            path: first.path.clone(),
-            aliases: p
-                .ids
-                .iter()
-                .map(|id| tree.sources.get(*id).path.clone())
-                .collect(),
-            display: first.display.clone(),
-            diff_path,
-            current: p.text.to_vec(),
-            new,
-        });
-    }
-    let applied = kept
-        .iter()
-        .filter(|c| {
-            c.edits.iter().any(|e| {
-                phys[e.phys].text.get(e.span.start..e.span.end) != Some(e.content.as_bytes())
-            })
-        })
-        .map(|c| {
-            let file = c.edits.first().map_or_else(String::new, |e| {
-                tree.sources.get(phys[e.phys].ids[0]).display.clone()
-            });
-            (c.rule, c.title.to_owned(), file)
-        })
-        .collect();
     Pass {
-        files,
-        applied,
+        phys,
+        taken,
         dropped,
     }
 }
 
 /// Maps a fix's edits to physical files, checking that each fits its file and that the fix's
 /// own edits do not overlap.
-fn resolve<'a>(
+fn resolve(
     tree: &ConfigTree,
-    phys: &[Physical<'_>],
+    phys: &[Physical],
     phys_of: &HashMap<FileId, usize>,
     rule: &'static str,
-    fix: &'a Fix,
-) -> Result<Candidate<'a>, Box<(Signature, FixError)>> {
+    fix: &Fix,
+) -> Result<Candidate, Box<(Signature, FixError)>> {
     let mut sig = Signature {
         rule,
         title: fix.title.clone(),
@@ -513,7 +754,7 @@ fn resolve<'a>(
             });
             continue;
         };
-        let text = phys[idx].text;
+        let text = &phys[idx].text;
         let Some(replaced) = text.get(e.span.start..e.span.end) else {
             sig.edits
                 .push((phys[idx].key.clone(), Vec::new(), e.content.clone()));
@@ -526,34 +767,50 @@ fn resolve<'a>(
         };
         sig.edits
             .push((phys[idx].key.clone(), replaced.to_vec(), e.content.clone()));
+        if let Some(reason) = &phys[idx].not_writable {
+            failure.get_or_insert(FixError::NotInScope {
+                file: display(e.file),
+                reason: reason.clone(),
+            });
+        }
         edits.push(PEdit {
             phys: idx,
             span: e.span,
-            content: &e.content,
+            content: e.content.clone(),
         });
     }
     if let Some(reason) = failure {
         return Err(Box::new((sig, reason)));
     }
-    let mut sorted: Vec<&PEdit<'_>> = edits.iter().collect();
+    let mut sorted: Vec<&PEdit> = edits.iter().collect();
     sorted.sort_by_key(|e| (e.phys, e.span.start, e.span.end));
     for pair in sorted.windows(2) {
         let (a, b) = (pair[0], pair[1]);
         if a.phys == b.phys && a.span.start < b.span.end && b.span.start < a.span.end {
-            let file = tree.sources.get(phys[a.phys].ids[0]).display.clone();
+            let file = phys[a.phys].display.clone();
             return Err(Box::new((sig, FixError::OverlappingEdits { file })));
         }
     }
+    let (file, line) = sorted.first().map_or_else(
+        || (String::new(), 0),
+        |e| {
+            let p = &phys[e.phys];
+            let line = tree.sources.get(p.ids[0]).line_col(e.span.start).0;
+            (p.display.clone(), line)
+        },
+    );
     Ok(Candidate {
         rule,
-        title: &fix.title,
+        title: fix.title.clone(),
         edits,
         sig,
+        file,
+        line,
     })
 }
 
 /// The new text of every physical file the fixes touch.
-fn render(phys: &[Physical<'_>], fixes: &[&Candidate<'_>]) -> BTreeMap<usize, Vec<u8>> {
+fn render(phys: &[Physical], fixes: &[&Candidate]) -> BTreeMap<usize, Vec<u8>> {
     let mut by_file: BTreeMap<usize, Vec<(Span, usize, &str)>> = BTreeMap::new();
     let mut order = 0;
     for c in fixes {
@@ -561,13 +818,13 @@ fn render(phys: &[Physical<'_>], fixes: &[&Candidate<'_>]) -> BTreeMap<usize, Ve
             by_file
                 .entry(e.phys)
                 .or_default()
-                .push((e.span, order, e.content));
+                .push((e.span, order, e.content.as_str()));
             order += 1;
         }
     }
     by_file
         .into_iter()
-        .map(|(idx, edits)| (idx, apply_edits(phys[idx].text, edits)))
+        .map(|(idx, edits)| (idx, apply_edits(&phys[idx].text, edits)))
         .collect()
 }
 

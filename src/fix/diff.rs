@@ -37,6 +37,7 @@ mod tests {
             aliases: vec![],
             display: "/etc/nginx/sites-enabled/app.conf".into(),
             diff_path: "sites-enabled/app.conf".into(),
+            target: "/etc/nginx/sites-enabled/app.conf".into(),
             original: original.as_bytes().to_vec(),
             fixed: fixed.as_bytes().to_vec(),
         }

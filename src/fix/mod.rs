@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod diff;
 pub mod edits;
+pub mod scope;
 pub mod verify;
 pub mod write;
 
@@ -27,7 +28,7 @@ pub use edits::{
     delete_directive, insert_directive_after, insert_directive_in_block, replace_word,
 };
 pub use verify::verify_with_nginx;
-pub use write::{write_changes, write_outcome};
+pub use write::{create_temp_beside, write_changes, write_outcome};
 
 use crate::config::LoadError;
 
@@ -129,6 +130,12 @@ pub enum FixError {
     /// A fix edits a file that is not one of the tree's nginx files (php.ini, a pool file).
     #[error("it edits {file}, which is not an nginx file of this configuration")]
     OutsideTree { file: String },
+    /// A fix edits a file `--fix` may not write (outside the checked tree, read-only, ...).
+    #[error("it edits {file}, which is not written: {reason}")]
+    NotInScope { file: String, reason: String },
+    /// The tree with the fix applied has a finding the original did not have.
+    #[error("it would introduce {finding}")]
+    WouldIntroduce { finding: String },
     /// A fix's edit does not fit its file (a rule bug).
     #[error("its edit at bytes {start}..{end} lies outside {file}")]
     InvalidEdit {
@@ -160,8 +167,20 @@ pub enum FixError {
         #[source]
         source: std::io::Error,
     },
-    /// Renaming a finished temp file over its target failed after `written` were replaced.
-    #[error("{}: cannot replace the file: {source} (already written: {})", path.display(), list(written))]
+    /// A target no longer holds the text that was checked (edited meanwhile, or another run).
+    #[error("nothing written: {} changed since it was read; run the check again", path.display())]
+    ChangedSinceRead { path: PathBuf },
+    /// A rename failed; the files already replaced were put back.
+    #[error("nothing written: {}: cannot replace the file: {source} (put back: {})", path.display(), list(restored))]
+    RolledBack {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+        restored: Vec<PathBuf>,
+    },
+    /// Renaming a finished temp file over its target failed after `written` were replaced, and
+    /// putting those back failed too.
+    #[error("{}: cannot replace the file: {source} (left written: {})", path.display(), list(written))]
     PartialWrite {
         path: PathBuf,
         #[source]

@@ -1,14 +1,23 @@
 //! Writing fixed files: each through a temp file in the target's own directory, renamed over
 //! the target, so a reader (a reloading nginx) sees the old file or the new one, never half of
-//! one. All temp files are written first and renamed only when every one of them is complete:
-//! a read-only directory or a full disk leaves every file as it was.
+//! one. All or nothing across files:
 //!
-//! The mode and the owner of the original are kept. A symlink (Debian's sites-enabled ->
-//! sites-available) is written through to its target and stays a link; a file reached by two
-//! paths is written once.
+//! 1. every target must still hold the bytes that were checked (an edit saved meanwhile, or a
+//!    concurrent run, is never overwritten);
+//! 2. every new text goes to a temp file created exclusively (random name, `O_EXCL`: a planted
+//!    file or symlink is never followed) with the original's owner, mode and extended
+//!    attributes (ACLs, SELinux labels);
+//! 3. every original is kept under a second name (a hard link) until the last rename succeeded;
+//! 4. just before the renames each target is checked again (same inode, size, mtime and bytes);
+//! 5. when a rename fails, the originals already replaced are put back.
+//!
+//! A symlink (Debian's sites-enabled -> sites-available) stays a link: the change's `target` is
+//! the real file. A file reached by two paths is written once.
 
+use std::collections::hash_map::RandomState;
 use std::fs::{self, File, OpenOptions, Permissions};
-use std::io::Write as _;
+use std::hash::{BuildHasher, Hasher};
+use std::io::{self, Write as _};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -17,7 +26,7 @@ use crate::config::LoadProblemKind;
 
 /// Writes the changes of a fix run, refusing when the result must not be written: the tree came
 /// from an `nginx -T` dump, a file does not parse, or an included file could not be read.
-/// Returns the files written (canonical paths).
+/// Returns the files written (real paths).
 pub fn write_outcome(outcome: &FixOutcome) -> Result<Vec<PathBuf>, FixError> {
     let tree = &outcome.checked.ws.tree;
     if tree.from_dump {
@@ -42,54 +51,123 @@ pub fn write_outcome(outcome: &FixOutcome) -> Result<Vec<PathBuf>, FixError> {
     write_changes(&outcome.changes)
 }
 
-/// A finished temp file waiting to be renamed over `target`.
-struct Pending {
-    temp: PathBuf,
-    target: PathBuf,
+/// One file to replace.
+struct Target<'c> {
+    path: PathBuf,
+    original: &'c [u8],
+    fixed: &'c [u8],
+    /// (device, inode, size, mtime seconds, mtime nanoseconds) when it was checked.
+    stamp: Stamp,
+    temp: Option<PathBuf>,
+    backup: Option<PathBuf>,
 }
 
-/// Writes every change atomically (see the module docs). Returns the files written, as
-/// canonical paths. On error nothing has been replaced, except when a rename fails after
-/// others succeeded ([`FixError::PartialWrite`] names those).
+type Stamp = (u64, u64, u64, i64, i64);
+
+fn stamp(meta: &fs::Metadata) -> Stamp {
+    (
+        meta.dev(),
+        meta.ino(),
+        meta.size(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+    )
+}
+
+/// Writes every change atomically (see the module docs). Returns the files written. On error
+/// nothing has been replaced: the originals are put back when a rename fails midway
+/// ([`FixError::PartialWrite`] only when even that fails, naming what was left replaced).
 pub fn write_changes(changes: &[FileChange]) -> Result<Vec<PathBuf>, FixError> {
-    let mut targets: Vec<(PathBuf, &[u8])> = Vec::new();
+    write_changes_with(changes, &mut |from, to| fs::rename(from, to))
+}
+
+/// [`write_changes`] with the rename step given (tests make it fail midway).
+pub(crate) fn write_changes_with(
+    changes: &[FileChange],
+    rename: &mut dyn FnMut(&Path, &Path) -> io::Result<()>,
+) -> Result<Vec<PathBuf>, FixError> {
+    let mut targets: Vec<Target<'_>> = Vec::new();
     for change in changes {
-        let target = fs::canonicalize(&change.path).map_err(|source| FixError::Io {
-            path: change.path.clone(),
-            source,
-        })?;
-        match targets.iter().find(|(t, _)| *t == target) {
-            Some((_, text)) if *text == change.fixed.as_slice() => {}
-            Some(_) => return Err(FixError::ConflictingWrites { path: target }),
-            None => targets.push((target, &change.fixed)),
+        let path = if change.target.as_os_str().is_empty() {
+            change.path.clone()
+        } else {
+            change.target.clone()
+        };
+        match targets.iter().find(|t| t.path == path) {
+            Some(t) if t.fixed == change.fixed.as_slice() => continue,
+            Some(_) => return Err(FixError::ConflictingWrites { path }),
+            None => {}
         }
+        let stamp = check_unchanged(&path, &change.original, 1)?;
+        targets.push(Target {
+            path,
+            original: &change.original,
+            fixed: &change.fixed,
+            stamp,
+            temp: None,
+            backup: None,
+        });
     }
 
-    let mut pending: Vec<Pending> = Vec::with_capacity(targets.len());
-    for (target, text) in &targets {
-        match write_temp(target, text) {
-            Ok(temp) => pending.push(Pending {
-                temp,
-                target: target.clone(),
-            }),
+    let prepared = prepare(&mut targets);
+    if let Err(e) = prepared {
+        cleanup(&targets);
+        return Err(e);
+    }
+    // The last look before anything is replaced.
+    for t in &targets {
+        // The backup is a second link now.
+        match check_unchanged(&t.path, t.original, 2) {
+            Ok(s) if s == t.stamp => {}
+            Ok(_) => {
+                cleanup(&targets);
+                return Err(FixError::ChangedSinceRead {
+                    path: t.path.clone(),
+                });
+            }
             Err(e) => {
-                remove_temps(&pending);
+                cleanup(&targets);
                 return Err(e);
             }
         }
     }
 
-    let mut written = Vec::with_capacity(pending.len());
-    for (i, p) in pending.iter().enumerate() {
-        if let Err(source) = fs::rename(&p.temp, &p.target) {
-            remove_temps(&pending[i..]);
+    let mut written: Vec<PathBuf> = Vec::with_capacity(targets.len());
+    for (i, t) in targets.iter().enumerate() {
+        let Some(temp) = &t.temp else { continue };
+        if let Err(source) = rename(temp, &t.path) {
+            // Put back what was replaced: the backups are the original inodes.
+            let mut still_replaced = Vec::new();
+            for done in &targets[..i] {
+                let restored = done
+                    .backup
+                    .as_ref()
+                    .is_some_and(|b| fs::rename(b, &done.path).is_ok());
+                if !restored {
+                    still_replaced.push(done.path.clone());
+                }
+            }
+            for rest in &targets[i..] {
+                remove(rest.temp.as_ref());
+                remove(rest.backup.as_ref());
+            }
+            if still_replaced.is_empty() {
+                return Err(FixError::RolledBack {
+                    path: t.path.clone(),
+                    source,
+                    restored: targets[..i].iter().map(|d| d.path.clone()).collect(),
+                });
+            }
             return Err(FixError::PartialWrite {
-                path: p.target.clone(),
+                path: t.path.clone(),
                 source,
-                written,
+                written: still_replaced,
             });
         }
-        written.push(p.target.clone());
+        written.push(t.path.clone());
+    }
+    for t in &targets {
+        remove(t.backup.as_ref());
     }
     for dir in written.iter().filter_map(|p| p.parent()) {
         // Make the renames durable; a directory that cannot be synced is no reason to fail.
@@ -98,74 +176,130 @@ pub fn write_changes(changes: &[FileChange]) -> Result<Vec<PathBuf>, FixError> {
     Ok(written)
 }
 
-fn remove_temps(pending: &[Pending]) {
-    for p in pending {
-        let _ = fs::remove_file(&p.temp);
+/// Temp files with the new texts and backups of the originals, for every target.
+fn prepare(targets: &mut [Target<'_>]) -> Result<(), FixError> {
+    for t in targets.iter_mut() {
+        let meta = fs::symlink_metadata(&t.path).map_err(|source| FixError::Io {
+            path: t.path.clone(),
+            source,
+        })?;
+        let not_writable = |source| FixError::NotWritable {
+            path: t.path.clone(),
+            source,
+        };
+        let (temp, mut file) = create_temp_beside(&t.path, "tmp").map_err(not_writable)?;
+        t.temp = Some(temp.clone());
+        fill(&mut file, t.fixed, &t.path, &meta).map_err(not_writable)?;
+        drop(file);
+        let backup = link_beside(&t.path).map_err(not_writable)?;
+        t.backup = Some(backup);
     }
+    Ok(())
 }
 
-/// Writes `text` to a new temp file beside `target` with the target's owner and mode.
-fn write_temp(target: &Path, text: &[u8]) -> Result<PathBuf, FixError> {
+/// The target holds exactly `original` (what was checked) and is a regular file with `links`
+/// links (1, or 2 once its backup exists).
+fn check_unchanged(path: &Path, original: &[u8], links: u64) -> Result<Stamp, FixError> {
     let io_err = |source| FixError::Io {
-        path: target.to_path_buf(),
+        path: path.to_path_buf(),
         source,
     };
-    let meta = fs::metadata(target).map_err(io_err)?;
+    let meta = fs::symlink_metadata(path).map_err(io_err)?;
     if !meta.is_file() {
         return Err(FixError::NotRegular {
-            path: target.to_path_buf(),
+            path: path.to_path_buf(),
         });
     }
-    if meta.nlink() > 1 {
+    if meta.nlink() > links {
         // A rename would leave the other names with the old text.
         return Err(FixError::HardLinked {
-            path: target.to_path_buf(),
+            path: path.to_path_buf(),
             links: meta.nlink(),
         });
     }
-    let dir = target.parent().unwrap_or_else(|| Path::new("."));
+    let now = fs::read(path).map_err(io_err)?;
+    if now != original {
+        return Err(FixError::ChangedSinceRead {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(stamp(&meta))
+}
+
+fn cleanup(targets: &[Target<'_>]) {
+    for t in targets {
+        remove(t.temp.as_ref());
+        remove(t.backup.as_ref());
+    }
+}
+
+fn remove(path: Option<&PathBuf>) {
+    if let Some(p) = path {
+        let _ = fs::remove_file(p);
+    }
+}
+
+/// A name no other process can predict: 64 bits from the standard library's per-process random
+/// hash keys, the pid, the time and a counter.
+fn random_suffix() -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut h = RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u64(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(t.as_nanos());
+    }
+    format!("{:016x}", h.finish())
+}
+
+/// Creates a new file beside `target` (`.NAME.gwlint-RANDOM.KIND`), exclusively: `O_CREAT |
+/// O_EXCL` never follows a symlink planted at that name and never opens an existing file.
+/// Mode 0600 until the caller sets the final one.
+pub fn create_temp_beside(target: &Path, kind: &str) -> io::Result<(PathBuf, File)> {
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
     let name = target
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let mut attempt = 0u32;
-    let (temp, mut file) = loop {
-        let temp = dir.join(format!(
-            ".{name}.gwlint-{}-{attempt}.tmp",
-            std::process::id()
-        ));
+    let mut last = None;
+    for _ in 0..16 {
+        let temp = dir.join(format!(".{name}.gwlint-{}.{kind}", random_suffix()));
         match OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(&temp)
         {
-            Ok(file) => break (temp, file),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
-                attempt += 1;
-            }
-            Err(source) => {
-                return Err(FixError::NotWritable {
-                    path: target.to_path_buf(),
-                    source,
-                })
-            }
-        }
-    };
-    let filled = fill(&mut file, text, &meta);
-    drop(file);
-    match filled {
-        Ok(()) => Ok(temp),
-        Err(source) => {
-            let _ = fs::remove_file(&temp);
-            Err(FixError::NotWritable {
-                path: target.to_path_buf(),
-                source,
-            })
+            Ok(file) => return Ok((temp, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
         }
     }
+    Err(last.unwrap_or_else(|| io::Error::other("no free temp name")))
 }
 
-fn fill(file: &mut File, text: &[u8], original: &fs::Metadata) -> std::io::Result<()> {
+/// A second name for `target` (a hard link beside it), to put the original back with.
+fn link_beside(target: &Path) -> io::Result<PathBuf> {
+    let dir = target.parent().unwrap_or_else(|| Path::new("."));
+    let name = target
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let mut last = None;
+    for _ in 0..16 {
+        let backup = dir.join(format!(".{name}.gwlint-{}.orig", random_suffix()));
+        // link(2) fails when the new name exists, so nothing planted there is touched.
+        match fs::hard_link(target, &backup) {
+            Ok(()) => return Ok(backup),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("no free backup name")))
+}
+
+fn fill(file: &mut File, text: &[u8], target: &Path, original: &fs::Metadata) -> io::Result<()> {
     file.write_all(text)?;
     let created = file.metadata()?;
     // Owner first: chown clears set-id bits, the chmod after it restores the exact mode.
@@ -173,7 +307,35 @@ fn fill(file: &mut File, text: &[u8], original: &fs::Metadata) -> std::io::Resul
         std::os::unix::fs::fchown(&*file, Some(original.uid()), Some(original.gid()))?;
     }
     file.set_permissions(Permissions::from_mode(original.mode() & 0o7777))?;
+    copy_xattrs(target, file)?;
     file.sync_all()
+}
+
+/// Gives `file` every extended attribute of `target` (ACLs are `system.posix_acl_*`, SELinux
+/// labels `security.selinux`). A file system without them has nothing to copy; an attribute
+/// that cannot be set is an error, so the file is not replaced without it.
+fn copy_xattrs(target: &Path, file: &File) -> io::Result<()> {
+    use xattr::FileExt as _;
+    let names = match xattr::list(target) {
+        Ok(names) => names,
+        Err(e) if e.raw_os_error() == Some(95) => return Ok(()), // EOPNOTSUPP
+        Err(e) => return Err(e),
+    };
+    for name in names {
+        let Some(value) = xattr::get(target, &name)? else {
+            continue;
+        };
+        file.set_xattr(&name, &value).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot keep extended attribute {}: {e}",
+                    name.to_string_lossy()
+                ),
+            )
+        })?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -186,7 +348,8 @@ mod tests {
             aliases: vec![path.to_path_buf()],
             display: path.display().to_string(),
             diff_path: path.display().to_string(),
-            original: Vec::new(),
+            target: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+            original: std::fs::read(path).unwrap_or_default(),
             fixed: fixed.as_bytes().to_vec(),
         }
     }
