@@ -11,7 +11,7 @@ use crate::baseline::{self, Baseline, BaselineError};
 use crate::config::{load_dump, load_dump_with, load_path, load_path_with, ConfigTree, LoadError};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::fix::{self, Checked, FixError, FixOptions, FixOutcome};
-use crate::lint::{lint, Selection, Workspace};
+use crate::lint::{Selection, Workspace};
 use crate::report::{self, parse_json, rules_doc};
 use crate::rules;
 use crate::settings::{Settings, SettingsError};
@@ -161,9 +161,15 @@ pub struct CheckArgs {
     #[arg(long, value_name = "X.Y.Z")]
     pub nginx_version: Option<String>,
     /// With --fix or --diff: run `NGINX -t` on a fixed copy of the tree first; write nothing
-    /// unless it passes.
-    #[arg(long, value_name = "NGINX")]
+    /// unless it passes. Default: the installed nginx when it is the target version.
+    #[arg(long, value_name = "NGINX", conflicts_with = "no_verify")]
     pub verify_with: Option<PathBuf>,
+    /// With --fix or --diff: do not run `nginx -t` on the fixed copy.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// With --fix or --diff: list each fix applied (file:line, rule, title) on stderr.
+    #[arg(long)]
+    pub show_fixes: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -283,8 +289,12 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
 }
 
 fn print_out(text: &str) -> Result<(), CliError> {
+    print_bytes(text.as_bytes())
+}
+
+fn print_bytes(bytes: &[u8]) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()) {
+    match stdout.write_all(bytes) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.map_err(CliError::Output),
     }
@@ -363,16 +373,19 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
                 backends::apps::read_app_config(app).map_err(|e| CliError::Usage(e.to_string()))?;
             settings.backends.extend(declared);
         }
-        let fixed;
-        let ws;
-        let (tree, mut diagnostics): (&ConfigTree, Vec<Diagnostic>) = if args.fix || args.diff {
-            fixed = fix_path(args, &settings, &selection, path)?;
-            (&fixed.checked.ws.tree, fixed.remaining().to_vec())
+        let outcome = run_check(args, &settings, &selection, path)?;
+        // --diff reports on the files as they are on disk (nothing was fixed); --fix on what
+        // remains after fixing; a plain check on the one lint it made.
+        let shown = if args.diff {
+            outcome.on_disk()
         } else {
-            let tree = load_input(path, false)?;
-            ws = Workspace::new(tree, php_setup(args, path), args.sysroot.clone());
-            let diagnostics = crate::lint::check(&ws, &settings, &selection, args.probe);
-            (&ws.tree, diagnostics)
+            &outcome.checked
+        };
+        let tree = &shown.ws.tree;
+        let mut diagnostics = if args.diff {
+            outcome.original.clone()
+        } else {
+            outcome.remaining().to_vec()
         };
         let mut fingerprints = baseline::fingerprints(tree, &diagnostics);
         if let Some(m) = &mut matcher {
@@ -440,15 +453,18 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
     Ok(exit)
 }
 
-/// `check --fix` / `--diff` on one path: fix to a fixpoint in memory, then verify, write, or
-/// print the diff. The caller reports what remains. Messages about the fixing go to stderr, so
-/// stdout stays the report (or the diff) alone.
-fn fix_path(
+/// The one check pipeline: `check`, `--fix`, `--diff` and `--probe` all run here. The
+/// configuration is loaded and linted through the fix engine (zero passes without
+/// `--fix`/`--diff`), `--probe` findings join the lint of the files as they are; with fixes the
+/// result is verified with `nginx -t` when possible, then written or printed as a diff. Messages
+/// about fixing go to stderr, so stdout stays the report (or the diff) alone.
+fn run_check(
     args: &CheckArgs,
     settings: &Settings,
     selection: &Selection,
     path: &std::path::Path,
 ) -> Result<FixOutcome, CliError> {
+    let fixing = args.fix || args.diff;
     let dump = if path.as_os_str() == "-" {
         let mut input = Vec::new();
         std::io::stdin()
@@ -459,18 +475,32 @@ fn fix_path(
         None
     };
     let php = php_setup(args, path);
+    // Fixing lints with every rule, so the engine sees any finding a fix would introduce;
+    // only the selected rules' fixes are applied and their findings reported.
+    let everything = Selection::default();
+    let lint_selection = if fixing { &everything } else { selection };
     let options = FixOptions {
         unsafe_fixes: args.unsafe_fixes,
-        ..FixOptions::default()
+        max_passes: if fixing { fix::DEFAULT_MAX_PASSES } else { 0 },
+        sysroot: args.sysroot.clone(),
+        rules: fixing.then(|| {
+            rules::all_meta()
+                .map(|m| m.id)
+                .filter(|id| selection.allows(id))
+                .collect()
+        }),
     };
-    let outcome = fix::fix_until_stable(
+    let mut first = true;
+    let mut outcome = fix::fix_until_stable(
         |overlay| {
             let tree = match &dump {
                 Some(input) => load_dump_with(input, overlay)?,
                 None => load_path_with(path, overlay)?,
             };
             let ws = Workspace::new(tree, php.clone(), args.sysroot.clone());
-            let diagnostics = lint(&ws, settings, selection);
+            // The live system is probed once, with the files as they are.
+            let probe = args.probe && std::mem::take(&mut first);
+            let diagnostics = crate::lint::check(&ws, settings, lint_selection, probe);
             Ok(Checked { ws, diagnostics })
         },
         &options,
@@ -479,8 +509,20 @@ fn fix_path(
         FixError::Load(e) => CliError::Load(e),
         other => CliError::Fix(other),
     })?;
+    if !fixing {
+        return Ok(outcome);
+    }
+    if args.probe && outcome.passes > 0 {
+        let ws = &outcome.checked.ws;
+        let mut again = crate::lint::check(ws, settings, selection, true);
+        again.retain(|d| options.selects(d.rule));
+        outcome.checked.diagnostics = again;
+    }
+    if let Some(source) = &settings.source {
+        eprintln!("nginx-gwlint: settings: {}", source.display());
+    }
     for dropped in &outcome.dropped {
-        eprintln!("nginx-gwlint: warning: {dropped}");
+        eprintln!("nginx-gwlint: warning: not applied: {dropped}");
     }
     if outcome.hit_pass_limit {
         eprintln!(
@@ -494,9 +536,7 @@ fn fix_path(
         return Ok(outcome);
     }
     if !outcome.changes.is_empty() {
-        if let Some(nginx) = &args.verify_with {
-            fix::verify_with_nginx(nginx, &outcome)?;
-        }
+        verify(args, settings, &outcome)?;
     }
     let writes = args.fix && !tree.from_dump;
     if writes {
@@ -504,7 +544,7 @@ fn fix_path(
             fix::write_outcome(&outcome)?;
         }
     } else {
-        print_out(&fix::unified_diff(&outcome.changes))?;
+        print_bytes(&fix::unified_diff(&outcome.changes))?;
         if args.fix && !outcome.changes.is_empty() {
             eprintln!(
                 "nginx-gwlint: note: the configuration came from an `nginx -T` dump on standard \
@@ -512,8 +552,69 @@ fn fix_path(
             );
         }
     }
+    if args.show_fixes {
+        let verb = if writes { "fixed" } else { "would fix" };
+        for a in &outcome.applied {
+            eprintln!("{verb}: {}:{}: {} {}", a.file, a.line, a.rule, a.title);
+        }
+    }
     eprintln!("{}", outcome.summary_line(writes));
     Ok(outcome)
+}
+
+/// `nginx -t` on a fixed copy before anything is written or shown: with `--verify-with NGINX`
+/// always; by default with the installed nginx when it is the target version (it was detected
+/// from it), unless `--no-verify`. Says what ran and what nginx answered.
+fn verify(args: &CheckArgs, settings: &Settings, outcome: &FixOutcome) -> Result<(), CliError> {
+    use crate::settings::TargetOrigin;
+    let nginx = match (&args.verify_with, &settings.directives.target_origin) {
+        (Some(nginx), _) => nginx.clone(),
+        (None, _) if args.no_verify => {
+            eprintln!("nginx-gwlint: not verified with `nginx -t` (--no-verify)");
+            return Ok(());
+        }
+        (None, TargetOrigin::Detected(binary)) => binary.clone(),
+        (None, _) => {
+            eprintln!(
+                "nginx-gwlint: not verified with `nginx -t`: the target nginx {} is not the \
+                 installed one (give --verify-with NGINX to check with a binary of that version)",
+                settings.directives.target
+            );
+            return Ok(());
+        }
+    };
+    match fix::verify_with_nginx(&nginx, outcome) {
+        Ok(fix::Verified::Passes) => {
+            eprintln!(
+                "nginx-gwlint: verified: `{} -t` accepts the fixed configuration",
+                nginx.display()
+            );
+            Ok(())
+        }
+        Ok(fix::Verified::SameFailure(stderr)) if args.verify_with.is_some() => {
+            Err(CliError::Fix(FixError::VerifyFailed {
+                stderr,
+                original_fails: true,
+            }))
+        }
+        Ok(fix::Verified::SameFailure(stderr)) => {
+            eprintln!(
+                "nginx-gwlint: note: `{} -t` refuses the unfixed configuration already, with the \
+                 same first error as the fixed one; nginx stops there, so what follows it is not \
+                 verified:\n{stderr}",
+                nginx.display()
+            );
+            Ok(())
+        }
+        Ok(fix::Verified::Skipped(reason)) if args.verify_with.is_none() => {
+            eprintln!("nginx-gwlint: not verified with `nginx -t`: {reason}");
+            Ok(())
+        }
+        Ok(fix::Verified::Skipped(reason)) => {
+            Err(CliError::Fix(FixError::VerifyRefused { reason }))
+        }
+        Err(e) => Err(CliError::Fix(e)),
+    }
 }
 
 /// The nginx version to check against: `--nginx-version`, else settings, else the installed

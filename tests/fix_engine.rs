@@ -239,7 +239,7 @@ fn rename_keeps_every_other_byte_and_a_second_run_is_a_no_op() {
 fn diff_has_relative_headers() {
     let dir = app_tree();
     let outcome = run_safe(dir.path(), &[rename_timeout]);
-    let diff = unified_diff(&outcome.changes);
+    let diff = String::from_utf8(unified_diff(&outcome.changes)).unwrap();
     assert!(
         diff.starts_with("--- a/sites-enabled/app.conf\n+++ b/sites-enabled/app.conf\n"),
         "{diff}"
@@ -738,20 +738,15 @@ fn verify_reads_the_copy_even_through_absolute_includes() {
         &APP.replace("listen 8080;", "listen 8080 nonsense;"),
     );
     let bad = run_safe(dir.path(), &[add_marker]);
-    let err = verify_with_nginx(&nginx, &bad).unwrap_err();
+    // nginx stops at the `listen` error, before the markers: its answer is the same with and
+    // without the fixes, and that is all `nginx -t` can tell (the CLI says so).
+    let verdict = verify_with_nginx(&nginx, &bad).unwrap();
+    let nginx_gwlint::fix::Verified::SameFailure(stderr) = verdict else {
+        panic!("{verdict:?}");
+    };
     assert!(
-        matches!(
-            err,
-            FixError::VerifyFailed {
-                original_fails: true,
-                ..
-            }
-        ),
-        "{err}"
-    );
-    assert!(
-        err.to_string().contains("(and the unfixed one too)"),
-        "{err}"
+        stderr.contains("invalid parameter \"nonsense\""),
+        "{stderr}"
     );
 }
 

@@ -144,6 +144,8 @@ pub struct FixOutcome {
     pub checked: Checked,
     /// The findings of the first lint, on the files as they are on disk.
     pub original: Vec<Diagnostic>,
+    /// The first lint, when a pass replaced it (see [`FixOutcome::on_disk`]).
+    first: Option<Checked>,
     /// Changed files, sorted by `diff_path`.
     pub changes: Vec<FileChange>,
     pub applied: Vec<AppliedFix>,
@@ -156,6 +158,11 @@ pub struct FixOutcome {
 }
 
 impl FixOutcome {
+    /// The lint of the files as they are on disk.
+    pub fn on_disk(&self) -> &Checked {
+        self.first.as_ref().unwrap_or(&self.checked)
+    }
+
     /// Fixes applied.
     pub fn fixed(&self) -> usize {
         self.applied.len()
@@ -223,6 +230,7 @@ where
     let mut dropped = Vec::new();
     let mut passes = 0;
     let mut hit_pass_limit = false;
+    let mut on_disk = None;
     while !checked.ws.tree.has_parse_errors() {
         let pass = plan_pass(&checked, options, &mut dropped_sigs, &mut scope_cache);
         dropped.extend(pass.dropped);
@@ -303,7 +311,8 @@ where
                 }
             }
         }
-        checked = next;
+        let previous = std::mem::replace(&mut checked, next);
+        on_disk.get_or_insert(previous);
     }
     checked.diagnostics.retain(|d| options.selects(d.rule));
     let mut changes: Vec<FileChange> = files
@@ -314,6 +323,7 @@ where
     Ok(FixOutcome {
         checked,
         original,
+        first: on_disk,
         changes,
         applied,
         dropped,

@@ -27,7 +27,7 @@ pub use diff::unified_diff;
 pub use edits::{
     delete_directive, insert_directive_after, insert_directive_in_block, replace_word,
 };
-pub use verify::verify_with_nginx;
+pub use verify::{verify_with_nginx, Verified};
 pub use write::{create_temp_beside, write_changes, write_outcome};
 
 use crate::config::LoadError;
@@ -193,6 +193,9 @@ pub enum FixError {
         #[source]
         source: std::io::Error,
     },
+    /// `--verify-with` was asked for, but running nginx on the copy would not be safe.
+    #[error("nothing written: not verified with `nginx -t`: {reason}")]
+    VerifyRefused { reason: String },
     #[error("nothing written: `nginx -t` rejects the fixed configuration{}:\n{stderr}", if *original_fails { " (and the unfixed one too)" } else { "" })]
     VerifyFailed {
         stderr: String,

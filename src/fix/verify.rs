@@ -24,15 +24,39 @@ use crate::config::{is_glob, parse_config, ConfigTree};
 use crate::source::FileId;
 use crate::syntax::{Node, Quote, Span};
 
-/// Runs `nginx -t` on a copy of the fixed configuration. `Ok(())` when nginx accepts it; else
+/// What `nginx -t` said about the fixed configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verified {
+    /// nginx accepts it.
+    Passes,
+    /// nginx refuses the unfixed configuration with the same messages: the fixes changed
+    /// nothing nginx objects to (a copied tree without its certificates, a host only the
+    /// deployment resolves).
+    SameFailure(String),
+    /// Not run: running it could execute code from the checked tree or write outside the copy.
+    Skipped(String),
+}
+
+/// Runs `nginx -t` on a copy of the fixed configuration. `Ok(Passes)` when nginx accepts it,
+/// `Ok(SameFailure)` when it refuses the unfixed configuration the same way; else
 /// [`FixError::VerifyFailed`] with nginx's messages (and whether the unfixed configuration
-/// fails too, in which case the fixes are not to blame).
-pub fn verify_with_nginx(nginx: &Path, outcome: &FixOutcome) -> Result<(), FixError> {
+/// fails too, with other messages).
+///
+/// Never runs code from the checked tree: a `load_module` is pointed at the module of the same
+/// name in this machine's module folder (or verification is skipped when there is none), and a
+/// configuration using perl, njs or Lua code is not run. Never writes outside its temp dir: every
+/// log, pid, lock, temp and cache path in the copy is pointed into it, and so are the compiled-in
+/// defaults for the paths nginx creates at start (temp paths, the default access and error log).
+pub fn verify_with_nginx(nginx: &Path, outcome: &FixOutcome) -> Result<Verified, FixError> {
     let tree = &outcome.checked.ws.tree;
+    if let Some(reason) = runs_code(tree) {
+        return Ok(Verified::Skipped(reason));
+    }
     let fixed = |id: FileId| tree.sources.get(id).text.clone();
     let stderr = match nginx_t(nginx, tree, &fixed)? {
-        Verdict::Passes => return Ok(()),
+        Verdict::Passes => return Ok(Verified::Passes),
         Verdict::Fails(stderr) => stderr,
+        Verdict::Skipped(reason) => return Ok(Verified::Skipped(reason)),
         Verdict::Unknown => {
             return Err(FixError::VerifyFailed {
                 stderr: "the configuration could not be copied for `nginx -t`".to_owned(),
@@ -55,11 +79,39 @@ pub fn verify_with_nginx(nginx: &Path, outcome: &FixOutcome) -> Result<(), FixEr
             .get(file.path.as_path())
             .map_or_else(|| file.text.clone(), |t| t.to_vec())
     };
-    let original_fails = matches!(nginx_t(nginx, tree, &original)?, Verdict::Fails(_));
-    Err(FixError::VerifyFailed {
-        stderr,
-        original_fails,
-    })
+    match nginx_t(nginx, tree, &original)? {
+        Verdict::Fails(before) if before == stderr => Ok(Verified::SameFailure(stderr)),
+        before => Err(FixError::VerifyFailed {
+            stderr,
+            original_fails: matches!(before, Verdict::Fails(_)),
+        }),
+    }
+}
+
+/// Directives whose code nginx runs while it reads the configuration (`nginx -t` included).
+fn runs_code(tree: &ConfigTree) -> Option<String> {
+    for &id in &tree.nginx_files {
+        let Some(ast) = tree.ast(id) else { continue };
+        let mut stack: Vec<&[Node]> = vec![&ast.items];
+        while let Some(items) = stack.pop() {
+            for node in items {
+                let Node::Directive(d) = node else { continue };
+                let name = d.name();
+                if name.starts_with("perl") || name.starts_with("js_") || name.contains("_by_lua") {
+                    let file = tree.sources.get(id);
+                    let line = file.line_col(d.span.start).0;
+                    return Some(format!(
+                        "`{name}` ({}:{line}) runs code from the configuration when nginx reads it",
+                        file.display
+                    ));
+                }
+                if let Some(b) = &d.block {
+                    stack.push(&b.items);
+                }
+            }
+        }
+    }
+    None
 }
 
 enum Verdict {
@@ -68,6 +120,8 @@ enum Verdict {
     Fails(String),
     /// The copy could not be made (another version of a file whose includes differ).
     Unknown,
+    /// Running nginx on the copy would not be safe (see [`verify_with_nginx`]).
+    Skipped(String),
 }
 
 /// `nginx -t` on a copy of `tree` with the texts `text_of` gives.
@@ -88,6 +142,11 @@ fn nginx_t(
         };
         let Some(text) = rewrite_includes(tree, id, &text_of(id), &copies) else {
             return Ok(Verdict::Unknown);
+        };
+        let text = match confine(&text, id == tree.root, tmp.path()) {
+            Ok(Some(text)) => text,
+            Ok(None) => return Ok(Verdict::Unknown),
+            Err(reason) => return Ok(Verdict::Skipped(reason)),
         };
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent).map_err(|source| FixError::Io {
@@ -138,6 +197,141 @@ fn nginx_t(
         stderr = stderr.replace(&copy, display);
     }
     Ok(Verdict::Fails(stderr.trim_end().to_owned()))
+}
+
+/// Where this machine's nginx packages keep their dynamic modules.
+const SYSTEM_MODULE_DIRS: &[&str] = &[
+    "/usr/lib/nginx/modules",
+    "/usr/lib64/nginx/modules",
+    "/usr/share/nginx/modules",
+    "/usr/local/nginx/modules",
+    "/usr/local/lib/nginx/modules",
+    "/etc/nginx/modules",
+];
+
+/// Paths nginx opens for writing or creates, by directive: the index of the path argument.
+fn written_path_arg(name: &str) -> Option<usize> {
+    match name {
+        "error_log" | "access_log" | "pid" | "lock_file" | "ssl_keylog_file" => Some(0),
+        n if n.ends_with("_temp_path") || n.ends_with("_cache_path") => Some(0),
+        _ => None,
+    }
+}
+
+/// Temp paths nginx creates at start from compiled-in defaults (`ngx_create_paths`) unless the
+/// http block sets them.
+const DEFAULT_TEMP_PATHS: &[&str] = &[
+    "client_body_temp_path",
+    "proxy_temp_path",
+    "fastcgi_temp_path",
+    "uwsgi_temp_path",
+    "scgi_temp_path",
+];
+
+/// The copy's text with everything nginx would write pointed into `tmp/_written/` and every
+/// `load_module` pointed at this machine's module of the same name. `Err` when a module has no
+/// counterpart here; `None` when the text does not parse.
+fn confine(text: &[u8], is_main: bool, tmp: &Path) -> Result<Option<Vec<u8>>, String> {
+    let Ok(ast) = parse_config(text) else {
+        return Ok(None);
+    };
+    let written = tmp.join("_written");
+    let _ = std::fs::create_dir_all(&written);
+    let mut edits: Vec<(Span, String)> = Vec::new();
+    let mut counter = 0usize;
+    let mut fresh = |kind: &str| {
+        counter += 1;
+        let p = written.join(format!("{kind}-{counter}"));
+        quote_word(Quote::Double, &p.display().to_string())
+    };
+    let mut main_has_error_log = false;
+    let mut stack: Vec<(&[Node], usize)> = vec![(&ast.items, 0)];
+    while let Some((items, depth)) = stack.pop() {
+        for node in items {
+            let Node::Directive(d) = node else { continue };
+            let name = d.name();
+            if depth == 0 && name == "error_log" {
+                main_has_error_log = true;
+            }
+            if name == "load_module" {
+                let Some(arg) = d.args.first() else { continue };
+                let file_name = Path::new(arg.as_str()).file_name();
+                let system = file_name.and_then(|f| {
+                    SYSTEM_MODULE_DIRS
+                        .iter()
+                        .map(|dir| Path::new(dir).join(f))
+                        .find(|p| p.is_file())
+                });
+                let Some(system) = system else {
+                    return Err(format!(
+                        "`load_module {}` names no module of this machine's nginx (looked in {}); \
+                         loading it would run code from the checked tree",
+                        arg.as_str(),
+                        SYSTEM_MODULE_DIRS.join(", ")
+                    ));
+                };
+                edits.push((
+                    arg.span,
+                    quote_word(Quote::Double, &system.display().to_string()),
+                ));
+                continue;
+            }
+            if let Some(i) = written_path_arg(name) {
+                if let Some(arg) = d.args.get(i) {
+                    let value = arg.as_str();
+                    let special = value == "off"
+                        || value == "stderr"
+                        || value.starts_with("syslog:")
+                        || value.starts_with("memory:")
+                        || value == "/dev/null";
+                    if !special {
+                        edits.push((arg.span, fresh(name)));
+                    }
+                }
+            }
+            if let Some(b) = &d.block {
+                if name == "http" {
+                    let set_here: Vec<&str> = b
+                        .items
+                        .iter()
+                        .filter_map(Node::as_directive)
+                        .map(|c| c.name())
+                        .collect();
+                    let mut defaults = String::new();
+                    for temp in DEFAULT_TEMP_PATHS {
+                        if !set_here.contains(temp) {
+                            defaults.push_str(&format!(" {temp} {};", fresh(temp)));
+                        }
+                    }
+                    if !set_here.contains(&"access_log") {
+                        defaults.push_str(&format!(" access_log {};", fresh("access_log")));
+                    }
+                    edits.push((Span::empty(b.open.end), defaults));
+                }
+                stack.push((&b.items, depth + 1));
+            }
+        }
+    }
+    if is_main && !main_has_error_log {
+        // On the first line, before anything: line numbers stay those of the user's file.
+        edits.push((
+            Span::empty(0),
+            format!("error_log {}; ", fresh("error_log")),
+        ));
+    }
+    edits.sort_by_key(|(span, _)| (span.start, span.end));
+    let mut out = Vec::with_capacity(text.len() + 256);
+    let mut cursor = 0;
+    for (span, content) in edits {
+        if span.start < cursor || span.end > text.len() {
+            return Ok(None);
+        }
+        out.extend_from_slice(&text[cursor..span.start]);
+        out.extend_from_slice(content.as_bytes());
+        cursor = span.end;
+    }
+    out.extend_from_slice(&text[cursor..]);
+    Ok(Some(out))
 }
 
 /// Links every entry under `prefix` that the copy in `tmp` does not hold, descending only into
