@@ -592,10 +592,7 @@ fn verify(args: &CheckArgs, settings: &Settings, outcome: &FixOutcome) -> Result
             Ok(())
         }
         Ok(fix::Verified::SameFailure(stderr)) if args.verify_with.is_some() => {
-            Err(CliError::Fix(FixError::VerifyFailed {
-                stderr,
-                original_fails: true,
-            }))
+            Err(CliError::Fix(FixError::VerifySameFailure { stderr }))
         }
         Ok(fix::Verified::SameFailure(stderr)) => {
             eprintln!(

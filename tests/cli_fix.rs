@@ -449,7 +449,6 @@ fn a_rejecting_nginx_means_nothing_is_written() {
 }
 
 #[test]
-#[ignore = "as root, needs `chattr +i` (not on overlayfs/tmpfs); tests/fix_engine.rs covers the same without it"]
 fn a_read_only_target_is_a_clear_error_and_nothing_is_written() {
     let dir = fixable_tree(FIXABLE_SITE);
     let conf = dir.path().join("sites-enabled/app.conf");

@@ -774,3 +774,80 @@ fn verify_sees_files_relative_to_the_prefix() {
     assert_eq!(good.fixed(), 1);
     verify_with_nginx(&nginx, &good).unwrap();
 }
+
+#[test]
+fn a_fix_that_introduces_a_finding_is_left_out_and_the_others_applied() {
+    /// GW920 inserts `bad 1;` after each `trigger`; GW921 reports every `bad`; GW922 renames
+    /// `old` to `new`. GW920's fixes introduce GW921 findings: they are left out, GW922's kept.
+    fn inserter(_: &ConfigTree, config: &ResolvedConfig<'_>, out: &mut Vec<Diagnostic>) {
+        for (_, n) in config.iter() {
+            if n.name() == "trigger" {
+                let fix = Fix::safe(
+                    "add bad",
+                    vec![Edit::insert(n.file, n.directive.span.end, " bad 1;")],
+                );
+                out.push(diag("GW920", n.file, n.directive.span, fix));
+            }
+        }
+    }
+    fn reporter(_: &ConfigTree, config: &ResolvedConfig<'_>, out: &mut Vec<Diagnostic>) {
+        for (_, n) in config.iter() {
+            if n.name() == "bad" {
+                out.push(Diagnostic::new(
+                    "GW921",
+                    "synthetic",
+                    Severity::Error,
+                    n.file,
+                    n.directive.span,
+                    "bad is bad",
+                ));
+            }
+        }
+    }
+    fn renamer(_: &ConfigTree, config: &ResolvedConfig<'_>, out: &mut Vec<Diagnostic>) {
+        for (_, n) in config.iter() {
+            if n.name() == "old" {
+                let fix = Fix::safe(
+                    "old -> new",
+                    vec![replace_word(n.file, &n.directive.name, "new")],
+                );
+                out.push(diag("GW922", n.file, n.directive.span, fix));
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "nginx.conf",
+        "events {}\nold 1;\ntrigger 1;\nold 2;\ntrigger 2;\nold 3;\n",
+    );
+    let outcome = run_safe(dir.path(), &[inserter, reporter, renamer]);
+    assert_eq!(
+        String::from_utf8_lossy(&outcome.changes[0].fixed),
+        "events {}\nnew 1;\ntrigger 1;\nnew 2;\ntrigger 2;\nnew 3;\n"
+    );
+    let rules: Vec<_> = outcome.applied.iter().map(|a| a.rule).collect();
+    assert_eq!(rules, ["GW922", "GW922", "GW922"]);
+    let dropped: Vec<String> = outcome.dropped.iter().map(ToString::to_string).collect();
+    assert_eq!(dropped.len(), 2, "{dropped:?}");
+    for d in &dropped {
+        assert!(
+            d.starts_with(
+                "fix \"add bad\" for GW920 dropped: it would introduce GW921 synthetic at "
+            ) && d.contains("nginx.conf:"),
+            "{d}"
+        );
+    }
+    // The GW920 findings remain, with their fixes not applied; a second run changes nothing.
+    assert_eq!(
+        outcome
+            .remaining()
+            .iter()
+            .filter(|d| d.rule == "GW920")
+            .count(),
+        2
+    );
+    write_outcome(&outcome).unwrap();
+    let again = run_safe(dir.path(), &[inserter, reporter, renamer]);
+    assert!(again.changes.is_empty());
+}

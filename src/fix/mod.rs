@@ -193,6 +193,10 @@ pub enum FixError {
         #[source]
         source: std::io::Error,
     },
+    /// `--verify-with` was asked for and nginx refuses the unfixed configuration already, with the
+    /// same first error: what follows that error cannot be verified.
+    #[error("nothing written: `nginx -t` refuses the unfixed configuration already, with the same first error as the fixed one (nginx stops there, so the rest cannot be verified):\n{stderr}")]
+    VerifySameFailure { stderr: String },
     /// `--verify-with` was asked for, but running nginx on the copy would not be safe.
     #[error("nothing written: not verified with `nginx -t`: {reason}")]
     VerifyRefused { reason: String },

@@ -50,13 +50,16 @@ pub enum OutOfScope {
 }
 
 impl WriteScope {
-    /// The scope of a tree whose main file lies in `prefix`, or of the copied system `sysroot`.
+    /// The scope of a tree whose main file lies in `prefix`: the copied system `sysroot` when
+    /// the tree is part of it, else the directory `prefix` (a repository's config checked
+    /// against a copied system's accounts and sockets).
     pub fn new(prefix: &Path, sysroot: Option<&Path>) -> io::Result<Self> {
         let sysroot_given = sysroot.map(std::path::absolute).transpose()?;
         let sysroot = sysroot.map(std::fs::canonicalize).transpose()?;
+        let prefix = std::fs::canonicalize(prefix)?;
         let root = match &sysroot {
-            Some(s) => s.clone(),
-            None => std::fs::canonicalize(prefix)?,
+            Some(s) if prefix.starts_with(s) => s.clone(),
+            _ => prefix,
         };
         Ok(Self {
             root,
