@@ -375,3 +375,31 @@ fn show_fixes_lists_each_fix() {
         "{err}"
     );
 }
+
+#[test]
+fn probe_findings_are_kept_with_diff() {
+    // Nothing listens on port 1; `--diff` must not drop what `--probe` finds.
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "nginx.conf",
+        b"events {}\nhttp {\n    server {\n        listen 8080;\n        location / { proxy_pass http://127.0.0.1:1; }\n    }\n}\n",
+    );
+    let run = |probe: bool| {
+        let mut cmd = bin();
+        cmd.args(["check", "--diff", "--no-verify", "--select", "GW202"]);
+        if probe {
+            cmd.arg("--probe");
+        }
+        cmd.arg(dir.path()).output().unwrap()
+    };
+    let without = run(false);
+    assert_eq!(without.status.code(), Some(0), "{}", stderr(&without));
+    let with = run(true);
+    assert_eq!(with.status.code(), Some(1), "{}", stderr(&with));
+    assert!(
+        stderr(&with).contains("0 would be fixed, 1 remaining"),
+        "{}",
+        stderr(&with)
+    );
+}
