@@ -37,10 +37,14 @@ pub enum Command {
     Parse(ParseArgs),
     /// List every rule: id, name, default severity, fix.
     Rules(RulesArgs),
-    /// Print the full documentation of a rule.
+    /// Print the full documentation of a rule (or of every rule with --all).
     Explain {
         /// Rule id (GW101) or name (timeout-wrong-module).
-        rule: String,
+        #[arg(required_unless_present = "all")]
+        rule: Option<String>,
+        /// Every rule's page, in id order.
+        #[arg(long, conflicts_with = "rule")]
+        all: bool,
     },
     /// Print a shell completion script: `nginx-gwlint completions bash > /etc/bash_completion.d/nginx-gwlint`.
     Completions {
@@ -65,6 +69,18 @@ pub enum Format {
     Github,
     /// Checkstyle XML (Jenkins, reviewdog, ...).
     Checkstyle,
+    /// GitLab Code Quality JSON (the merge-request widget).
+    Gitlab,
+    /// JUnit XML (test-result views of Jenkins, GitLab, Azure Pipelines, ...).
+    Junit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set (FORCE_COLOR or CLICOLOR_FORCE force it on).
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, clap::Args)]
@@ -116,9 +132,25 @@ pub struct CheckArgs {
     /// absolute paths in configs, php-fpm includes and /etc/passwd, /etc/group are read under it.
     #[arg(long, value_name = "DIR")]
     pub sysroot: Option<PathBuf>,
-    /// Output format (human on a terminal).
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Write the report (or the diff of --diff) to FILE instead of standard output; written
+    /// atomically when the run ends.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+    /// Print the report only: no summary lines or notes on standard error.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Print how many findings each rule has, instead of the findings.
+    #[arg(long)]
+    pub statistics: bool,
+    /// Colors in human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Show only findings at or above this severity (the exit code still follows --fail-on).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub min_severity: Option<FailOn>,
     /// Settings file in rules.toml format (default: nginx-gwlint.toml upward from the current directory).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -264,7 +296,15 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
             })?;
             Ok(EXIT_CLEAN)
         }
-        Command::Explain { rule } => {
+        Command::Explain { rule, all } => {
+            if all {
+                let mut metas: Vec<_> = rules::all_meta().collect();
+                metas.sort_by_key(|m| m.id);
+                let pages: Vec<String> = metas.into_iter().map(explain).collect();
+                print_out(&pages.join("\n"))?;
+                return Ok(EXIT_CLEAN);
+            }
+            let rule = rule.unwrap_or_default();
             let meta = rules::meta_by_id_or_name(&rule).ok_or_else(|| {
                 CliError::Usage(format!("unknown rule `{rule}` (see `nginx-gwlint rules`)"))
             })?;
@@ -342,9 +382,12 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
             "--verify-with needs --fix or --diff".to_owned(),
         ));
     }
-    let color = args.format == Format::Human
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let color = args.format == Format::Human && use_color(args.color, args.output_file.is_some());
+    let mut sink = Sink {
+        report: Vec::new(),
+        file: args.output_file.clone(),
+        quiet: args.quiet,
+    };
 
     let mut exit = EXIT_CLEAN;
     let default_path = args
@@ -364,6 +407,8 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
     // SARIF and checkstyle are one document for all paths; the others print per path.
     let mut sarif_runs = Vec::new();
     let mut checkstyle = String::new();
+    let mut junit = String::new();
+    let mut gitlab = Vec::new();
     let mut hidden = 0;
     for path in &paths {
         let mut settings = settings_for(args, path)?;
@@ -373,7 +418,7 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
                 backends::apps::read_app_config(app).map_err(|e| CliError::Usage(e.to_string()))?;
             settings.backends.extend(declared);
         }
-        let outcome = run_check(args, &settings, &selection, path)?;
+        let outcome = run_check(args, &settings, &selection, path, &mut sink)?;
         // --diff reports on the files as they are on disk (nothing was fixed); --fix on what
         // remains after fixing; a plain check on the one lint it made.
         let shown = if args.diff {
@@ -394,39 +439,72 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
         if args.write_baseline.is_some() {
             recorded.extend(tree, &diagnostics, &fingerprints);
         }
+        let code = exit_code(tree, &diagnostics, args);
+        if let Some(min) = args.min_severity {
+            let keep: Vec<bool> = diagnostics
+                .iter()
+                .map(|d| d.severity >= min.threshold())
+                .collect();
+            let mut k = keep.iter();
+            diagnostics.retain(|_| k.next().copied().unwrap_or(true));
+            let mut k = keep.iter();
+            fingerprints.retain(|_| k.next().copied().unwrap_or(true));
+        }
         let sources = &tree.sources;
-        let text = match args.format {
-            Format::Human => report::render_human(sources, &diagnostics, color),
-            Format::Concise => report::render_concise(sources, &diagnostics),
-            Format::Json => {
-                report::render_json(sources, &tree.nginx_files, &diagnostics, &fingerprints)
-            }
-            Format::Github => report::render_github(sources, &diagnostics),
-            Format::Sarif => {
-                sarif_runs.push(report::sarif_run(sources, &diagnostics, &fingerprints));
-                String::new()
-            }
-            Format::Checkstyle => {
-                checkstyle.push_str(&report::checkstyle_files(sources, &diagnostics));
-                String::new()
+        let text = if args.statistics {
+            report::render_statistics(&diagnostics)
+        } else {
+            match args.format {
+                Format::Human => report::render_human(sources, &diagnostics, color),
+                Format::Concise => report::render_concise(sources, &diagnostics),
+                Format::Json => {
+                    report::render_json(sources, &tree.nginx_files, &diagnostics, &fingerprints)
+                }
+                Format::Github => report::render_github(sources, &diagnostics),
+                Format::Sarif => {
+                    sarif_runs.push(report::sarif_run(sources, &diagnostics, &fingerprints));
+                    String::new()
+                }
+                Format::Checkstyle => {
+                    checkstyle.push_str(&report::checkstyle_files(sources, &diagnostics));
+                    String::new()
+                }
+                Format::Gitlab => {
+                    gitlab.extend(report::gitlab_issues(sources, &diagnostics, &fingerprints));
+                    String::new()
+                }
+                Format::Junit => {
+                    junit.push_str(&report::junit_suites(
+                        sources,
+                        &tree.nginx_files,
+                        &diagnostics,
+                    ));
+                    String::new()
+                }
             }
         };
-        // --diff (and --fix on an `nginx -T` dump) printed the diff: stdout stays the diff.
+        // --diff (and --fix on an `nginx -T` dump) printed the diff: the output stays the diff.
         let diff_printed = args.diff || (args.fix && tree.from_dump);
         if !diff_printed {
-            print_out(&text)?;
+            sink.report(text.as_bytes())?;
         }
-        exit = exit.max(exit_code(tree, &diagnostics, args));
+        exit = exit.max(code);
     }
-    match args.format {
-        Format::Sarif => print_out(&report::render_sarif(sarif_runs))?,
-        Format::Checkstyle => print_out(&report::render_checkstyle(&checkstyle))?,
-        _ => {}
+    if !args.statistics && !args.diff {
+        match args.format {
+            Format::Sarif => sink.report(report::render_sarif(sarif_runs).as_bytes())?,
+            Format::Checkstyle => {
+                sink.report(report::render_checkstyle(&checkstyle).as_bytes())?;
+            }
+            Format::Gitlab => sink.report(report::render_gitlab(gitlab).as_bytes())?,
+            Format::Junit => sink.report(report::render_junit(&junit).as_bytes())?,
+            _ => {}
+        }
     }
     if let Some(m) = &matcher {
         let stale = m.unmatched();
         if hidden > 0 || stale > 0 {
-            eprintln!(
+            sink.note(&format!(
                 "nginx-gwlint: baseline: {hidden} known finding{} hidden{}",
                 if hidden == 1 { "" } else { "s" },
                 if stale > 0 {
@@ -434,23 +512,92 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
                 } else {
                     String::new()
                 }
-            );
+            ));
         }
     }
     if let Some(path) = &args.write_baseline {
         recorded.write(path)?;
-        eprintln!(
+        sink.note(&format!(
             "nginx-gwlint: wrote {} finding{} to {}",
             recorded.entries.len(),
             if recorded.entries.len() == 1 { "" } else { "s" },
             path.display()
-        );
+        ));
         // Recording is not a gate: only unreadable or unparsable input still fails.
         if exit == EXIT_FINDINGS {
             exit = EXIT_CLEAN;
         }
     }
+    sink.finish()?;
     Ok(exit)
+}
+
+/// Where `check` writes: the report (or diff) to standard output, or with `-o FILE` to FILE
+/// when the run ends (a temp file renamed over it); notes to standard error unless `--quiet`.
+struct Sink {
+    report: Vec<u8>,
+    file: Option<PathBuf>,
+    quiet: bool,
+}
+
+impl Sink {
+    fn report(&mut self, bytes: &[u8]) -> Result<(), CliError> {
+        if self.file.is_some() {
+            self.report.extend_from_slice(bytes);
+            return Ok(());
+        }
+        print_bytes(bytes)
+    }
+
+    fn note(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
+    }
+
+    fn finish(self) -> Result<(), CliError> {
+        let Some(path) = &self.file else {
+            return Ok(());
+        };
+        let failed = |e: std::io::Error| {
+            CliError::Output(std::io::Error::new(
+                e.kind(),
+                format!("{}: {e}", path.display()),
+            ))
+        };
+        let (temp, mut file) = fix::create_temp_beside(path, "out").map_err(failed)?;
+        let written = file
+            .write_all(&self.report)
+            .and_then(|()| {
+                use std::os::unix::fs::PermissionsExt;
+                file.set_permissions(std::fs::Permissions::from_mode(0o644))
+            })
+            .and_then(|()| std::fs::rename(&temp, path));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&temp);
+            return Err(failed(e));
+        }
+        Ok(())
+    }
+}
+
+/// `--color`: auto means a terminal without NO_COLOR, and FORCE_COLOR / CLICOLOR_FORCE turn it
+/// on anywhere (<https://no-color.org>, <https://force-color.org>, <https://bixense.com/clicolors/>).
+fn use_color(choice: ColorChoice, to_file: bool) -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            if set("NO_COLOR") {
+                return false;
+            }
+            if set("FORCE_COLOR") || set("CLICOLOR_FORCE") {
+                return true;
+            }
+            !to_file && std::io::stdout().is_terminal()
+        }
+    }
 }
 
 /// The one check pipeline: `check`, `--fix`, `--diff` and `--probe` all run here. The
@@ -463,6 +610,7 @@ fn run_check(
     settings: &Settings,
     selection: &Selection,
     path: &std::path::Path,
+    sink: &mut Sink,
 ) -> Result<FixOutcome, CliError> {
     let fixing = args.fix || args.diff;
     let dump = if path.as_os_str() == "-" {
@@ -519,24 +667,24 @@ fn run_check(
         outcome.checked.diagnostics = again;
     }
     if let Some(source) = &settings.source {
-        eprintln!("nginx-gwlint: settings: {}", source.display());
+        sink.note(&format!("nginx-gwlint: settings: {}", source.display()));
     }
     for dropped in &outcome.dropped {
-        eprintln!("nginx-gwlint: warning: not applied: {dropped}");
+        sink.note(&format!("nginx-gwlint: warning: not applied: {dropped}"));
     }
     if outcome.hit_pass_limit {
-        eprintln!(
+        sink.note(&format!(
             "nginx-gwlint: warning: stopped after {} passes with fixes still to apply; run again",
             options.max_passes
-        );
+        ));
     }
     let tree = &outcome.checked.ws.tree;
     if tree.has_parse_errors() {
-        eprintln!("nginx-gwlint: nothing fixed: the configuration does not parse");
+        sink.note("nginx-gwlint: nothing fixed: the configuration does not parse");
         return Ok(outcome);
     }
     if !outcome.changes.is_empty() {
-        verify(args, settings, &outcome)?;
+        verify(args, settings, &outcome, sink)?;
     }
     let writes = args.fix && !tree.from_dump;
     if writes {
@@ -544,67 +692,75 @@ fn run_check(
             fix::write_outcome(&outcome)?;
         }
     } else {
-        print_bytes(&fix::unified_diff(&outcome.changes))?;
+        sink.report(&fix::unified_diff(&outcome.changes))?;
         if args.fix && !outcome.changes.is_empty() {
-            eprintln!(
+            sink.note(
                 "nginx-gwlint: note: the configuration came from an `nginx -T` dump on standard \
-                 input: nothing was written; apply the diff above to the files it names"
+                 input: nothing was written; apply the diff above to the files it names",
             );
         }
     }
     if args.show_fixes {
+        // Asked for explicitly: shown even with --quiet.
         let verb = if writes { "fixed" } else { "would fix" };
         for a in &outcome.applied {
             eprintln!("{verb}: {}:{}: {} {}", a.file, a.line, a.rule, a.title);
         }
     }
-    eprintln!("{}", outcome.summary_line(writes));
+    sink.note(&outcome.summary_line(writes));
     Ok(outcome)
 }
 
 /// `nginx -t` on a fixed copy before anything is written or shown: with `--verify-with NGINX`
 /// always; by default with the installed nginx when it is the target version (it was detected
 /// from it), unless `--no-verify`. Says what ran and what nginx answered.
-fn verify(args: &CheckArgs, settings: &Settings, outcome: &FixOutcome) -> Result<(), CliError> {
+fn verify(
+    args: &CheckArgs,
+    settings: &Settings,
+    outcome: &FixOutcome,
+    sink: &Sink,
+) -> Result<(), CliError> {
     use crate::settings::TargetOrigin;
     let nginx = match (&args.verify_with, &settings.directives.target_origin) {
         (Some(nginx), _) => nginx.clone(),
         (None, _) if args.no_verify => {
-            eprintln!("nginx-gwlint: not verified with `nginx -t` (--no-verify)");
+            sink.note("nginx-gwlint: not verified with `nginx -t` (--no-verify)");
             return Ok(());
         }
         (None, TargetOrigin::Detected(binary)) => binary.clone(),
         (None, _) => {
-            eprintln!(
+            sink.note(&format!(
                 "nginx-gwlint: not verified with `nginx -t`: the target nginx {} is not the \
                  installed one (give --verify-with NGINX to check with a binary of that version)",
                 settings.directives.target
-            );
+            ));
             return Ok(());
         }
     };
     match fix::verify_with_nginx(&nginx, outcome) {
         Ok(fix::Verified::Passes) => {
-            eprintln!(
+            sink.note(&format!(
                 "nginx-gwlint: verified: `{} -t` accepts the fixed configuration",
                 nginx.display()
-            );
+            ));
             Ok(())
         }
         Ok(fix::Verified::SameFailure(stderr)) if args.verify_with.is_some() => {
             Err(CliError::Fix(FixError::VerifySameFailure { stderr }))
         }
         Ok(fix::Verified::SameFailure(stderr)) => {
-            eprintln!(
+            sink.note(&format!(
                 "nginx-gwlint: note: `{} -t` refuses the unfixed configuration already, with the \
                  same first error as the fixed one; nginx stops there, so what follows it is not \
                  verified:\n{stderr}",
                 nginx.display()
-            );
+            ));
             Ok(())
         }
         Ok(fix::Verified::Skipped(reason)) if args.verify_with.is_none() => {
-            eprintln!("nginx-gwlint: not verified with `nginx -t`: {reason}");
+            sink.note(&format!(
+                "nginx-gwlint: not verified with `nginx -t`: {reason}"
+            ));
             Ok(())
         }
         Ok(fix::Verified::Skipped(reason)) => {

@@ -17,7 +17,16 @@ use nginx_gwlint::report;
 use nginx_gwlint::source::{FileId, SourceFile, SourceMap};
 use nginx_gwlint::syntax::Span;
 
-const FORMATS: [&str; 6] = ["human", "concise", "json", "sarif", "github", "checkstyle"];
+const FORMATS: [&str; 8] = [
+    "human",
+    "concise",
+    "json",
+    "sarif",
+    "github",
+    "checkstyle",
+    "gitlab",
+    "junit",
+];
 
 fn bin() -> Command {
     Command::cargo_bin("nginx-gwlint").unwrap()
@@ -125,6 +134,8 @@ fn render(format: &str, sources: &SourceMap, diags: &[Diagnostic], fps: &[String
         "sarif" => report::render_sarif(vec![report::sarif_run(sources, diags, fps)]),
         "github" => report::render_github(sources, diags),
         "checkstyle" => report::render_checkstyle(&report::checkstyle_files(sources, diags)),
+        "gitlab" => report::render_gitlab(report::gitlab_issues(sources, diags, fps)),
+        "junit" => report::render_junit(&report::junit_suites(sources, &[FileId(0)], diags)),
         other => panic!("unknown format {other}"),
     }
 }
@@ -311,9 +322,82 @@ fn all_formats_on(args: &[&str], dir: &Path) {
             "checkstyle" => {
                 assert!(text.starts_with("<?xml"));
                 assert_eq!(text.matches("<checkstyle").count(), 1);
+                roxmltree::Document::parse(&text).unwrap();
             }
+            "gitlab" => assert_valid_gitlab(&parse_json(&text)),
+            "junit" => assert_valid_junit(&text),
             _ => {}
         }
+    }
+}
+
+/// GitLab Code Quality as its documentation defines a report
+/// (docs.gitlab.com/ci/testing/code_quality/#code-quality-report-format): an array of objects
+/// with a string `description`, `check_name` and `fingerprint` (unique within the report), a
+/// `severity` of info/minor/major/critical/blocker, a `location.path` and a positive
+/// `location.lines.begin`.
+fn assert_valid_gitlab(report: &serde_json::Value) {
+    let issues = report.as_array().expect("a JSON array");
+    let mut seen = std::collections::HashSet::new();
+    for issue in issues {
+        for key in ["description", "check_name", "fingerprint"] {
+            assert!(
+                issue[key].as_str().is_some_and(|s| !s.is_empty()),
+                "{key}: {issue}"
+            );
+        }
+        assert!(
+            seen.insert(issue["fingerprint"].as_str().unwrap().to_owned()),
+            "duplicate fingerprint: {issue}"
+        );
+        assert!(
+            ["info", "minor", "major", "critical", "blocker"]
+                .contains(&issue["severity"].as_str().unwrap_or("")),
+            "{issue}"
+        );
+        assert!(
+            issue["location"]["path"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty()),
+            "{issue}"
+        );
+        assert!(
+            issue["location"]["lines"]["begin"]
+                .as_u64()
+                .is_some_and(|n| n >= 1),
+            "{issue}"
+        );
+    }
+}
+
+/// JUnit XML as Jenkins' and GitLab's readers take it: one `<testsuites>` of `<testsuite>`
+/// elements whose `tests`/`failures` counts match their `<testcase>`s and `<failure>`s.
+fn assert_valid_junit(text: &str) {
+    let doc = roxmltree::Document::parse(text).unwrap();
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    for suite in root.children().filter(roxmltree::Node::is_element) {
+        assert_eq!(suite.tag_name().name(), "testsuite");
+        assert!(suite.attribute("name").is_some());
+        let cases: Vec<_> = suite
+            .children()
+            .filter(roxmltree::Node::is_element)
+            .collect();
+        let failures = cases
+            .iter()
+            .filter(|c| c.children().any(|f| f.has_tag_name("failure")))
+            .count();
+        assert!(cases.iter().all(|c| c.has_tag_name("testcase")
+            && c.attribute("name").is_some()
+            && c.attribute("classname").is_some()));
+        assert_eq!(
+            suite.attribute("tests"),
+            Some(cases.len().to_string().as_str())
+        );
+        assert_eq!(
+            suite.attribute("failures"),
+            Some(failures.to_string().as_str())
+        );
     }
 }
 

@@ -44,7 +44,7 @@ pub fn render_checkstyle(files: &str) -> String {
 }
 
 /// Escapes text for an XML attribute; characters XML 1.0 cannot hold become U+FFFD.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -74,9 +74,9 @@ pub fn render_human(sources: &SourceMap, diagnostics: &[Diagnostic], color: bool
     if s.total() == 0 {
         out.push_str("no problems found\n");
     } else {
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "found {} problem{} ({} error{}, {} warning{}, {} info); {} fixable",
+            "found {} problem{} ({} error{}, {} warning{}, {} info)",
             s.total(),
             plural(s.total()),
             s.errors,
@@ -84,8 +84,23 @@ pub fn render_human(sources: &SourceMap, diagnostics: &[Diagnostic], color: bool
             s.warnings,
             plural(s.warnings),
             s.infos,
-            s.fixable
         );
+        let safe = s.fixable - s.unsafe_fixable;
+        match (safe, s.unsafe_fixable) {
+            (0, 0) => out.push('\n'),
+            (n, 0) => {
+                let _ = writeln!(out, "; {n} fixable with --fix");
+            }
+            (0, u) => {
+                let _ = writeln!(out, "; {u} fixable with --unsafe-fixes");
+            }
+            (n, u) => {
+                let _ = writeln!(
+                    out,
+                    "; {n} fixable with --fix, {u} more with --unsafe-fixes"
+                );
+            }
+        }
     }
     out
 }

@@ -5,8 +5,10 @@
 
 mod checkstyle;
 mod github;
+mod gitlab;
 mod human;
 mod json;
+mod junit;
 pub mod parse_json;
 pub mod rules_doc;
 pub mod sarif;
@@ -18,10 +20,13 @@ use crate::fix::Applicability;
 use crate::source::{FileId, SourceMap};
 use crate::syntax::Span;
 
+pub(crate) use checkstyle::escape as xml_escape;
 pub use checkstyle::{checkstyle_files, render_checkstyle};
 pub use github::render_github;
+pub use gitlab::{gitlab_issues, render_gitlab};
 pub use human::render_human;
 pub use json::render_json;
+pub use junit::{junit_suites, render_junit};
 pub use sarif::{render_sarif, sarif_run};
 
 /// A span as people see it: 1-based lines, character columns; the end is exclusive.
@@ -55,7 +60,10 @@ pub struct Summary {
     pub errors: usize,
     pub warnings: usize,
     pub infos: usize,
+    /// Findings with a fix `--fix` or `--unsafe-fixes` applies.
     pub fixable: usize,
+    /// Of those, the ones only `--unsafe-fixes` applies.
+    pub unsafe_fixable: usize,
 }
 
 impl Summary {
@@ -67,11 +75,13 @@ impl Summary {
                 Severity::Warning => s.warnings += 1,
                 Severity::Info => s.infos += 1,
             }
-            if d.fix
-                .as_ref()
-                .is_some_and(|f| f.applicability > Applicability::DisplayOnly)
-            {
-                s.fixable += 1;
+            if let Some(f) = &d.fix {
+                if f.applicability > Applicability::DisplayOnly {
+                    s.fixable += 1;
+                }
+                if f.applicability == Applicability::Unsafe {
+                    s.unsafe_fixable += 1;
+                }
             }
         }
         s
@@ -80,6 +90,41 @@ impl Summary {
     pub fn total(&self) -> usize {
         self.errors + self.warnings + self.infos
     }
+}
+
+/// `--statistics`: one line per rule with findings, most first: count, id, name, and whether
+/// `--fix` (`[*]`) or only `--unsafe-fixes` (`[-]`) fixes some of them.
+pub fn render_statistics(diagnostics: &[Diagnostic]) -> String {
+    let mut by_rule: std::collections::BTreeMap<&str, (usize, &str, bool, bool)> =
+        std::collections::BTreeMap::new();
+    for d in diagnostics {
+        let e = by_rule.entry(d.rule).or_insert((0, d.name, false, false));
+        e.0 += 1;
+        match d.fix.as_ref().map(|f| f.applicability) {
+            Some(Applicability::Safe) => e.2 = true,
+            Some(Applicability::Unsafe) => e.3 = true,
+            _ => {}
+        }
+    }
+    let mut rows: Vec<_> = by_rule.into_iter().collect();
+    rows.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
+    let width = rows
+        .iter()
+        .map(|(_, (n, ..))| n.to_string().len())
+        .max()
+        .unwrap_or(1);
+    let mut out = String::new();
+    for (rule, (n, name, safe, unsafe_)) in rows {
+        let mark = if safe {
+            "[*] "
+        } else if unsafe_ {
+            "[-] "
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "{n:>width$}\t{rule}\t{mark}{name}");
+    }
+    out
 }
 
 /// `path:line:col: GW101 [severity] message` — one line per finding (a multi-line message is
