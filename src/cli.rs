@@ -51,8 +51,15 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff): `nginx-gwlint man > /usr/local/share/man/man1/nginx-gwlint.1`.
-    Man,
+    /// Print a man page (roff): `nginx-gwlint man check > nginx-gwlint-check.1`, or write every
+    /// page with `--dir /usr/local/share/man/man1`.
+    Man {
+        /// The subcommand whose page to print (default: the overview, nginx-gwlint(1)).
+        command: Option<String>,
+        /// Write nginx-gwlint.1 and nginx-gwlint-COMMAND.1 for every subcommand into DIR.
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -151,7 +158,8 @@ pub struct CheckArgs {
     /// Show only findings at or above this severity (the exit code still follows --fail-on).
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub min_severity: Option<FailOn>,
-    /// Settings file in rules.toml format (default: nginx-gwlint.toml upward from the current directory).
+    /// Settings file in rules.toml format (default: nginx-gwlint.toml upward from the checked
+    /// path, then upward from the current directory).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Only these rules: ids, names or family prefixes (GW1), comma-separated.
@@ -317,15 +325,82 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
             print_out(&String::from_utf8_lossy(&out))?;
             Ok(EXIT_CLEAN)
         }
-        Command::Man => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut out)
-                .map_err(CliError::Output)?;
-            print_out(&String::from_utf8_lossy(&out))?;
+        Command::Man { command, dir } => {
+            if let Some(dir) = dir {
+                let mut names = vec![None];
+                names.extend(
+                    Cli::command()
+                        .get_subcommands()
+                        .map(|c| Some(c.get_name().to_owned())),
+                );
+                for name in names {
+                    let page = man_page(name.as_deref())?;
+                    let file = match &name {
+                        Some(n) => dir.join(format!("nginx-gwlint-{n}.1")),
+                        None => dir.join("nginx-gwlint.1"),
+                    };
+                    std::fs::write(&file, page).map_err(|e| {
+                        CliError::Output(std::io::Error::new(
+                            e.kind(),
+                            format!("{}: {e}", file.display()),
+                        ))
+                    })?;
+                }
+                return Ok(EXIT_CLEAN);
+            }
+            print_bytes(&man_page(command.as_deref())?)?;
             Ok(EXIT_CLEAN)
         }
     }
+}
+
+/// The man page of the program (`None`) or of one subcommand, with EXIT STATUS and ENVIRONMENT
+/// sections after clap_mangen's.
+fn man_page(command: Option<&str>) -> Result<Vec<u8>, CliError> {
+    let root = Cli::command();
+    let (cmd, title) = match command {
+        None => (root, "nginx-gwlint".to_owned()),
+        Some(name) => {
+            let Some(sub) = root.find_subcommand(name).cloned() else {
+                return Err(CliError::Usage(format!(
+                    "no subcommand `{name}` (see `nginx-gwlint --help`)"
+                )));
+            };
+            let title = format!("nginx-gwlint-{name}");
+            (
+                sub.bin_name(title.clone()).display_name(title.clone()),
+                title,
+            )
+        }
+    };
+    let mut out = Vec::new();
+    clap_mangen::Man::new(cmd)
+        .title(title)
+        .render(&mut out)
+        .map_err(CliError::Output)?;
+    let exit = match command {
+        Some("check") | None => {
+            "0: nothing at or above --fail-on (or --exit-zero, or --write-baseline).\n.br\n\
+             1: findings at or above --fail-on remain (with --diff: on the files as they are).\n.br\n\
+             2: usage error, unreadable input, a file that does not parse, or --fix could not \
+             write (nothing was written then)."
+        }
+        Some("diagnose") => {
+            "0: the logs hold no gateway failure.\n.br\n1: they do.\n.br\n\
+             2: a log or the configuration cannot be read, or a usage error."
+        }
+        Some(_) => "0: success.\n.br\n2: usage error or unreadable input.",
+    };
+    let env = "NO_COLOR: when set and not empty, no colors (--color auto).\n.br\n\
+               FORCE_COLOR, CLICOLOR_FORCE: when set (not 0), colors even when not on a terminal.\n.br\n\
+               PATH: its absolute entries are searched for nginx (nginx -v gives the target \
+               version; nginx -t verifies fixes); /usr/sbin and /usr/local/sbin are searched too.";
+    // roff: `\-` is a hyphen that stays one (options), never a dash.
+    let (exit, env) = (exit.replace('-', "\\-"), env.replace('-', "\\-"));
+    out.extend_from_slice(
+        format!(".SH \"EXIT STATUS\"\n{exit}\n.SH ENVIRONMENT\n{env}\n").as_bytes(),
+    );
+    Ok(out)
 }
 
 fn print_out(text: &str) -> Result<(), CliError> {

@@ -169,3 +169,38 @@ fn explain_all_prints_every_page() {
         Some(2)
     );
 }
+
+#[test]
+fn every_subcommand_has_a_man_page_with_exit_status_and_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["man", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for page in [
+        "nginx-gwlint.1",
+        "nginx-gwlint-check.1",
+        "nginx-gwlint-diagnose.1",
+        "nginx-gwlint-parse.1",
+        "nginx-gwlint-rules.1",
+        "nginx-gwlint-explain.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap();
+        assert!(text.contains(".SH \"EXIT STATUS\""), "{page}");
+        assert!(text.contains(".SH ENVIRONMENT"), "{page}");
+    }
+    let check = bin().args(["man", "check"]).output().unwrap();
+    let text = String::from_utf8(check.stdout).unwrap();
+    assert!(text.contains(".TH nginx-gwlint-check 1"), "{text}");
+    assert!(text.contains("\\-\\-fail\\-on"), "{text}");
+    assert_eq!(
+        bin().args(["man", "nope"]).output().unwrap().status.code(),
+        Some(2)
+    );
+}
