@@ -488,6 +488,14 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
     for path in &paths {
         let mut settings = settings_for(args, path)?;
         set_target_version(&mut settings, args)?;
+        // A rule `--select` names runs even when the settings file disables it.
+        for meta in rules::all_meta() {
+            if selection.explicitly_selected(meta) {
+                if let Some(r) = settings.rules.get_mut(meta.id) {
+                    r.enabled = true;
+                }
+            }
+        }
         for app in &args.app_config {
             let declared =
                 backends::apps::read_app_config(app).map_err(|e| CliError::Usage(e.to_string()))?;
@@ -702,6 +710,11 @@ fn run_check(
     // only the selected rules' fixes are applied and their findings reported.
     let everything = Selection::default();
     let lint_selection = if fixing { &everything } else { selection };
+    let mut every_rule = settings.clone();
+    every_rule.selection.select = None;
+    every_rule.selection.extend_select.clear();
+    every_rule.selection.ignore.clear();
+    let lint_settings = if fixing { &every_rule } else { settings };
     let options = FixOptions {
         unsafe_fixes: args.unsafe_fixes,
         max_passes: if fixing { fix::DEFAULT_MAX_PASSES } else { 0 },
@@ -709,7 +722,7 @@ fn run_check(
         rules: fixing.then(|| {
             rules::all_meta()
                 .map(|m| m.id)
-                .filter(|id| selection.allows(id))
+                .filter(|id| selection.allows_with(&settings.selection, id))
                 .collect()
         }),
     };
@@ -723,7 +736,7 @@ fn run_check(
             let ws = Workspace::new(tree, php.clone(), args.sysroot.clone());
             // The live system is probed once, with the files as they are.
             let probe = args.probe && std::mem::take(&mut first);
-            let diagnostics = crate::lint::check(&ws, settings, lint_selection, probe);
+            let diagnostics = crate::lint::check(&ws, lint_settings, lint_selection, probe);
             Ok(Checked { ws, diagnostics })
         },
         &options,

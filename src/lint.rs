@@ -8,12 +8,15 @@ use crate::config::{ConfigTree, ResolvedConfig};
 use crate::diagnostic::Diagnostic;
 use crate::directives::Directives;
 use crate::rules::{self, LintContext};
-use crate::settings::Settings;
+use crate::settings::{FileSelection, Settings};
 use crate::source::FileId;
 use crate::suppress;
 use crate::syntax::Span;
 
-/// Which rules the user asked for (`--select`, `--ignore`; ids, names or family prefixes).
+/// Which rules the user asked for on the command line: `--select`, `--ignore` (ids, names or
+/// family prefixes). Combined with the settings file's `select`, `extend-select` and `ignore`
+/// ([`Selection::allows_with`]) the command line wins, as in ruff: `--select` replaces the
+/// file's `select`, and a rule it names runs even when the file ignores or disables it.
 #[derive(Clone, Debug, Default)]
 pub struct Selection {
     pub select: Vec<String>,
@@ -21,7 +24,20 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// True when `--select` names this rule (it then runs whatever the settings file says).
+    pub fn explicitly_selected(&self, meta: &rules::RuleMeta) -> bool {
+        self.select
+            .iter()
+            .any(|s| !s.trim().eq_ignore_ascii_case("all") && rules::selector_matches(s, meta))
+    }
+
+    /// The command-line selection alone.
     pub fn allows(&self, rule_id: &str) -> bool {
+        self.allows_with(&FileSelection::default(), rule_id)
+    }
+
+    /// The command-line selection combined with a settings file's.
+    pub fn allows_with(&self, file: &FileSelection, rule_id: &str) -> bool {
         let Some(meta) = rules::meta_by_id_or_name(rule_id) else {
             return true;
         };
@@ -29,9 +45,17 @@ impl Selection {
         if meta.id == "GW001" {
             return true;
         }
-        let selected =
-            self.select.is_empty() || self.select.iter().any(|s| rules::selector_matches(s, meta));
-        let ignored = self.ignore.iter().any(|s| rules::selector_matches(s, meta));
+        let matches = |list: &[String]| list.iter().any(|s| rules::selector_matches(s, meta));
+        let base = if !self.select.is_empty() {
+            matches(&self.select)
+        } else if let Some(select) = &file.select {
+            matches(select)
+        } else {
+            true
+        };
+        let selected = base || matches(&file.extend_select);
+        let ignored =
+            matches(&self.ignore) || (matches(&file.ignore) && !self.explicitly_selected(meta));
         selected && !ignored
     }
 
@@ -120,7 +144,9 @@ pub fn check(
         directives: &directives,
         resolutions: Default::default(),
     };
-    let mut out = rules::run(&cx, |meta| selection.allows(meta.id));
+    let mut out = rules::run(&cx, |meta| {
+        selection.allows_with(&settings.selection, meta.id)
+    });
     if probe && !ws.tree.has_parse_errors() {
         out.extend(crate::probe::run(ws, &config, settings));
     }
@@ -129,7 +155,7 @@ pub fn check(
     let mut suppressions = suppress::collect(&ws.tree);
     suppress::apply(&mut suppressions, &mut out);
     let ran = rules::all_meta()
-        .filter(|m| rules::runs(&cx, m) && selection.allows(m.id))
+        .filter(|m| rules::runs(&cx, m) && selection.allows_with(&settings.selection, m.id))
         .map(|m| m.id)
         .collect();
     let mut unused = suppress::unused(&suppressions, settings, &ran);
@@ -137,6 +163,16 @@ pub fn check(
     suppress::apply(&mut suppressions, &mut unused);
     out.extend(unused);
     out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    out.retain(|d| selection.allows(d.rule));
+    out.retain(|d| selection.allows_with(&settings.selection, d.rule));
+    let files = &settings.selection;
+    if !files.exclude.is_empty() || !files.per_file_ignores.is_empty() {
+        out.retain(|d| {
+            let path = &ws.tree.sources.get(d.file).path;
+            let ignored = rules::meta_by_id_or_name(d.rule)
+                .is_some_and(|m| m.id != "GW001" && files.ignores_in(m, path));
+            // A file that does not parse is never hidden: nothing is checked while it exists.
+            !(ignored || (d.rule != "GW001" && files.excludes(path)))
+        });
+    }
     out
 }

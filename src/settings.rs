@@ -132,6 +132,67 @@ pub struct Settings {
     pub directives: DirectiveSettings,
     /// The user file that was applied, if any.
     pub source: Option<PathBuf>,
+    /// `select`, `extend-select`, `ignore`, `per-file-ignores`, `exclude`.
+    pub selection: FileSelection,
+}
+
+/// Which rules and files a settings file turns on or off, as ruff's settings do: `select`
+/// replaces the default (every rule), `extend-select` adds to it, `ignore` takes away;
+/// `per-file-ignores` maps a glob to rules ignored in matching files, `exclude` lists globs of
+/// files whose findings are not reported (they are still read: nginx reads them). Globs match the
+/// path relative to the settings file's directory, or the file name when they hold no `/`.
+#[derive(Clone, Debug, Default)]
+pub struct FileSelection {
+    pub select: Option<Vec<String>>,
+    pub extend_select: Vec<String>,
+    pub ignore: Vec<String>,
+    pub per_file_ignores: Vec<(globset::GlobMatcher, Vec<String>)>,
+    pub exclude: Vec<globset::GlobMatcher>,
+    /// The directory globs are relative to.
+    pub base: PathBuf,
+}
+
+impl FileSelection {
+    fn matches(&self, glob: &globset::GlobMatcher, path: &Path) -> bool {
+        let rel = path.strip_prefix(&self.base).unwrap_or(path);
+        glob.is_match(rel)
+            || (!glob.glob().glob().contains('/')
+                && path.file_name().is_some_and(|n| glob.is_match(n)))
+    }
+
+    /// True when findings in `path` are not reported at all (`exclude`).
+    pub fn excludes(&self, path: &Path) -> bool {
+        self.exclude.iter().any(|g| self.matches(g, path))
+    }
+
+    /// True when `meta`'s findings in `path` are ignored (`per-file-ignores`).
+    pub fn ignores_in(&self, meta: &rules::RuleMeta, path: &Path) -> bool {
+        self.per_file_ignores.iter().any(|(g, sels)| {
+            sels.iter().any(|s| rules::selector_matches(s, meta)) && self.matches(g, path)
+        })
+    }
+}
+
+fn selectors(key: &str, value: toml::Value) -> Result<Vec<String>, String> {
+    let list: Vec<String> = value
+        .try_into()
+        .map_err(|_| format!("`{key}` must be a list of rule ids, names or prefixes"))?;
+    for s in &list {
+        if !rules::all_meta().any(|m| rules::selector_matches(s, m)) {
+            return Err(format!(
+                "`{key}`: `{s}` matches no rule (see `nginx-gwlint rules`)"
+            ));
+        }
+    }
+    Ok(list)
+}
+
+fn glob(key: &str, pattern: &str) -> Result<globset::GlobMatcher, String> {
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| format!("`{key}`: bad glob `{pattern}`: {e}"))
 }
 
 impl Settings {
@@ -148,6 +209,7 @@ impl Settings {
                 target_origin: TargetOrigin::Newest,
             },
             source: None,
+            selection: FileSelection::default(),
         };
         for meta in rules::all_meta() {
             settings.rules.insert(
@@ -174,6 +236,10 @@ impl Settings {
         let shown = path.strip_prefix(&cwd).unwrap_or(path);
         settings.apply_text(&text, &shown.display().to_string())?;
         settings.source = Some(path.to_path_buf());
+        settings.selection.base = std::path::absolute(path)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_default();
         Ok(settings)
     }
 
@@ -232,9 +298,43 @@ impl Settings {
                     };
                     self.apply_directives(body).map_err(invalid)?;
                 }
+                "select" => {
+                    self.selection.select = Some(selectors("select", value).map_err(invalid)?);
+                }
+                "extend-select" => {
+                    self.selection.extend_select =
+                        selectors("extend-select", value).map_err(invalid)?;
+                }
+                "ignore" => {
+                    self.selection.ignore = selectors("ignore", value).map_err(invalid)?;
+                }
+                "exclude" => {
+                    let list: Vec<String> = value
+                        .try_into()
+                        .map_err(|_| invalid("`exclude` must be a list of globs".to_owned()))?;
+                    for p in list {
+                        self.selection
+                            .exclude
+                            .push(glob("exclude", &p).map_err(invalid)?);
+                    }
+                }
+                "per-file-ignores" => {
+                    let toml::Value::Table(map) = value else {
+                        return Err(invalid(
+                            "`per-file-ignores` must be a table: \"glob\" = [\"GW201\"]".to_owned(),
+                        ));
+                    };
+                    for (pattern, rules) in map {
+                        let g = glob("per-file-ignores", &pattern).map_err(invalid)?;
+                        let sels = selectors("per-file-ignores", rules).map_err(invalid)?;
+                        self.selection.per_file_ignores.push((g, sels));
+                    }
+                }
                 other => {
                     return Err(invalid(format!(
-                        "unknown key `{other}` (expected `rules`, `directives`, `backend` or `nginx-version`)"
+                        "unknown key `{other}` (expected `rules`, `directives`, `backend`, \
+                         `nginx-version`, `select`, `extend-select`, `ignore`, `per-file-ignores` \
+                         or `exclude`)"
                     )))
                 }
             }

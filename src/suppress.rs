@@ -206,11 +206,14 @@ fn parse_comment(text: &str) -> Option<Parsed> {
         }
     };
     let mut rules = Vec::new();
-    while let Some(word) = words.next_if(|w| looks_like_rule_id(w)) {
+    // Ids (`GW201`, any case) or rule names (`localhost-upstream`); the first other word starts
+    // the reason.
+    let is_name = |w: &str| rules::all_meta().any(|m| m.name == w);
+    while let Some(word) = words.next_if(|w| looks_like_rule_id(w) || is_name(w)) {
         rules.push(SuppressedRule {
             written: word.to_owned(),
             id: rules::all_meta()
-                .find(|m| m.id.eq_ignore_ascii_case(word))
+                .find(|m| m.id.eq_ignore_ascii_case(word) || m.name == word)
                 .map(|m| m.id),
             used: false,
         });
@@ -357,6 +360,12 @@ mod tests {
 
     #[test]
     fn reads_ids_and_reason() -> Result<(), String> {
+        let named = parse_comment(
+            " nginx-gwlint: ignore localhost-upstream, GW103 the app listens on both",
+        )
+        .ok_or("not a suppression")?;
+        let ids: Vec<_> = named.rules.iter().map(|r| r.id).collect();
+        assert_eq!(ids, [Some("GW201"), Some("GW103")]);
         let p = parse_comment(" nginx-gwlint: ignore GW201, gw103 GW999 because reasons GW1")
             .ok_or("not a suppression")?;
         assert_eq!(p.kind, Kind::Directive);

@@ -204,3 +204,101 @@ fn every_subcommand_has_a_man_page_with_exit_status_and_environment() {
         Some(2)
     );
 }
+
+fn tree_with_settings(settings: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", example().display()))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    std::fs::write(dir.path().join("nginx-gwlint.toml"), settings).unwrap();
+    dir
+}
+
+fn rules_reported(dir: &std::path::Path, args: &[&str]) -> Vec<String> {
+    let out = bin()
+        .args(["check", "--format", "json"])
+        .args(args)
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut rules: Vec<String> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["rule"].as_str().unwrap().to_owned())
+        .collect();
+    rules.dedup();
+    rules
+}
+
+#[test]
+fn settings_select_ignore_extend_select_and_cli_precedence() {
+    // The example declares a backend in nginx-gwlint.toml; keep it, add the selection keys.
+    let original = std::fs::read_to_string(example().join("nginx-gwlint.toml")).unwrap();
+    let with = |extra: &str| tree_with_settings(&format!("{extra}\n{original}"));
+
+    let dir = with("select = [\"GW1\"]\nextend-select = [\"GW201\"]\nignore = [\"GW103\"]");
+    let rules = rules_reported(dir.path(), &[]);
+    assert!(
+        rules.iter().all(|r| r.starts_with("GW1") || r == "GW201"),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&"GW201".to_owned()) && rules.contains(&"GW104".to_owned()),
+        "{rules:?}"
+    );
+    assert!(!rules.contains(&"GW103".to_owned()), "{rules:?}");
+
+    // --select replaces the file's select, and wins over its ignore and over enabled = false.
+    let dir = with("ignore = [\"GW103\"]\n[rules.GW402]\nenabled = false");
+    assert_eq!(
+        rules_reported(dir.path(), &["--select", "GW103"]),
+        ["GW103"]
+    );
+    assert_eq!(
+        rules_reported(dir.path(), &["--select", "GW402"]),
+        ["GW402"]
+    );
+    assert!(!rules_reported(dir.path(), &[]).contains(&"GW402".to_owned()));
+}
+
+#[test]
+fn per_file_ignores_and_exclude() {
+    let original = std::fs::read_to_string(example().join("nginx-gwlint.toml")).unwrap();
+    let dir = tree_with_settings(&format!("exclude = [\"conf.d/*.conf\"]\n{original}"));
+    assert!(rules_reported(dir.path(), &[]).is_empty());
+    let dir = tree_with_settings(&format!(
+        "[per-file-ignores]\n\"app.conf\" = [\"GW1\", \"localhost-upstream\"]\n{original}"
+    ));
+    let rules = rules_reported(dir.path(), &[]);
+    assert!(!rules.is_empty());
+    assert!(
+        rules.iter().all(|r| !r.starts_with("GW1") && r != "GW201"),
+        "{rules:?}"
+    );
+    let bad = tree_with_settings("select = [\"GW9\"]\n");
+    let out = bin().arg("check").arg(bad.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("matches no rule"));
+}
+
+#[test]
+fn suppressions_accept_rule_names() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("nginx.conf"),
+        "events {}\nhttp {\n    server {\n        listen 8080;\n        location ~ \\.php$ {\n            fastcgi_pass 127.0.0.1:9000;\n            # nginx-gwlint: ignore timeout-wrong-module kept for the proxy fallback\n            proxy_read_timeout 30s;\n        }\n    }\n}\n",
+    )
+    .unwrap();
+    assert!(rules_reported(dir.path(), &[]).is_empty());
+}
