@@ -1,9 +1,85 @@
-//! Questions several rules ask about a location.
+//! Questions several rules ask about a location, and where a fix may edit.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
 
 use super::LintContext;
 use crate::config::{NodeId, ResolvedConfig};
 use crate::fix::Edit;
 use crate::settings::Settings;
+use crate::source::FileId;
+
+/// How many places of the configuration each file is read into. nginx reads an included file
+/// once per `include` that names it (an include inside a file read twice counts twice), so an
+/// edit to a snippet changes every block that includes it. Every rule that offers a fix asks
+/// [`FileUses::read_once`] before editing a file: a fix inside a file read at several places
+/// is applied only when it is right in each of them; else it goes into the including block or
+/// is not offered.
+///
+/// A file reached by two paths (a symlink and its target) is one file here, as it is for the
+/// fix engine, which writes it once.
+pub(crate) struct FileUses {
+    /// The physical file (index into `reads`) of each nginx file.
+    physical: HashMap<FileId, usize>,
+    /// How often each physical file is read.
+    reads: Vec<usize>,
+}
+
+impl FileUses {
+    pub fn of(config: &ResolvedConfig<'_>) -> Self {
+        let tree = config.tree;
+        let mut by_key: HashMap<PathBuf, usize> = HashMap::new();
+        let mut physical = HashMap::new();
+        for &id in &tree.nginx_files {
+            let path = &tree.sources.get(id).path;
+            let key = if tree.from_dump {
+                path.clone()
+            } else {
+                std::fs::canonicalize(path).unwrap_or_else(|_| path.clone())
+            };
+            let next = by_key.len();
+            physical.insert(id, *by_key.entry(key).or_insert(next));
+        }
+        let mut reads = vec![0; by_key.len()];
+        let mut count = |file: FileId| {
+            if let Some(&p) = physical.get(&file) {
+                reads[p] += 1;
+            }
+        };
+        count(tree.root);
+        for &include in config.nodes_named("include") {
+            let n = config.node(include);
+            for &target in tree.include_targets(n.file, n.directive.span) {
+                count(target);
+            }
+        }
+        FileUses { physical, reads }
+    }
+
+    /// True when nginx reads `file` at exactly one place, so an edit to it changes that place
+    /// only: the main file, or a file that one include names once.
+    pub fn read_once(&self, file: FileId) -> bool {
+        self.physical
+            .get(&file)
+            .is_some_and(|&p| self.reads[p] == 1)
+    }
+
+    /// Every expansion of the directive written at `id` (itself included): the nodes of the
+    /// same file and span, one per place the file is read into.
+    pub fn expansions<'c>(
+        &'c self,
+        config: &'c ResolvedConfig<'_>,
+        id: NodeId,
+    ) -> impl Iterator<Item = NodeId> + 'c {
+        let n = config.node(id);
+        let (file, span) = (self.physical.get(&n.file).copied(), n.directive.span);
+        config.nodes_named(n.name()).iter().copied().filter(move |&other| {
+            let o = config.node(other);
+            o.directive.span == span
+                && (o.file == n.file || (file.is_some() && self.physical.get(&o.file).copied() == file))
+        })
+    }
+}
 
 /// The `proxy_set_header Upgrade ...` in effect for `block`, if requests there are upgraded to
 /// WebSocket.

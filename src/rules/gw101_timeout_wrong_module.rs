@@ -1,5 +1,6 @@
+use super::common::FileUses;
 use super::{FixKind, LintContext, Rule, RuleMeta};
-use crate::config::{Context, Family, NodeId};
+use crate::config::{Context, Family, NodeId, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::fix::{Edit, Fix};
 
@@ -46,7 +47,9 @@ location ~ \.php$ {
 ## Fix safety
 Safe: the directive is renamed to the handler's module, keeping its value, only when the
 location has exactly one handler module and that module's directive is not already set in the
-same block. The renamed directive does what the author meant; nothing else changes."#,
+same block. In a snippet included from several places, only when that holds at every place
+(the same rename everywhere). The renamed directive does what the author meant; nothing else
+changes."#,
 };
 
 const KINDS: [&str; 3] = ["_connect_timeout", "_read_timeout", "_send_timeout"];
@@ -67,6 +70,89 @@ pub(crate) fn timeout_family(name: &str) -> Option<Family> {
     KINDS.contains(&rest).then_some(family)
 }
 
+/// What GW101 sees for a timeout directive at one place of the configuration: the handlers of
+/// the requests it reaches, none of which is of its own module.
+struct Reach {
+    family: Family,
+    block: NodeId,
+    /// The handlers it reaches, in order (non-empty).
+    handlers: Vec<(Family, NodeId)>,
+    /// Their families, sorted, without repeats.
+    families: Vec<Family>,
+    /// Written in a location (or `if`, `limit_except`), not in server or http.
+    in_location: bool,
+}
+
+/// `None` when the directive at `id` is no timeout, reaches no handler, or reaches one of its
+/// own module (then it has an effect: no finding).
+fn reach(cfg: &ResolvedConfig<'_>, id: NodeId) -> Option<Reach> {
+    let node = cfg.node(id);
+    let family = timeout_family(node.name())?;
+    if !node.context.is_http_like() {
+        return None;
+    }
+    let block = node.parent?;
+    let mut handlers: Vec<(Family, NodeId)> = Vec::new();
+    for reached in cfg.reached_blocks(block) {
+        if reached != block && cfg.last_child_named(Some(reached), node.name()).is_some() {
+            continue; // overridden below: this copy does not reach there
+        }
+        if let Some(h) = cfg.handler(reached) {
+            handlers.push(h);
+        }
+    }
+    if handlers.is_empty() || handlers.iter().any(|(f, _)| *f == family) {
+        return None;
+    }
+    let mut families: Vec<Family> = handlers.iter().map(|(f, _)| *f).collect();
+    families.sort();
+    families.dedup();
+    let in_location = matches!(
+        cfg.node(block).inner_context(),
+        Context::Location | Context::IfLocation | Context::LimitExcept
+    );
+    Some(Reach {
+        family,
+        block,
+        handlers,
+        families,
+        in_location,
+    })
+}
+
+/// The name this one place would rename the directive to: a location served by exactly one
+/// other module, whose directive of that name the block does not set yet.
+fn rename_here(cfg: &ResolvedConfig<'_>, id: NodeId, r: &Reach) -> Option<String> {
+    if r.families.len() != 1 || !r.in_location {
+        return None;
+    }
+    let new_name = r.families[0].rename(cfg.node(id).name())?;
+    cfg.last_child_named(Some(r.block), &new_name)
+        .is_none()
+        .then_some(new_name)
+}
+
+/// The rename GW101 offers for the timeout at `id` (`proxy_read_timeout` -> the name it gets),
+/// when it is right at every place the directive's file is read into (a snippet included from
+/// a FastCGI and a proxy location must keep its name). GW104 asks this too, so that it does not
+/// add a second `fastcgi_read_timeout` next to one GW101 is about to create.
+pub(crate) fn offered_rename(
+    cfg: &ResolvedConfig<'_>,
+    uses: &FileUses,
+    id: NodeId,
+) -> Option<String> {
+    let here = rename_here(cfg, id, &reach(cfg, id)?)?;
+    if uses.read_once(cfg.node(id).file) {
+        return Some(here);
+    }
+    let every_place_agrees = uses.expansions(cfg, id).all(|e| {
+        reach(cfg, e)
+            .and_then(|r| rename_here(cfg, e, &r))
+            .is_some_and(|name| name == here)
+    });
+    every_place_agrees.then_some(here)
+}
+
 impl Rule for TimeoutWrongModule {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -74,37 +160,13 @@ impl Rule for TimeoutWrongModule {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let cfg = cx.config;
-        for (id, node) in cfg.iter() {
-            let Some(family) = timeout_family(node.name()) else {
-                continue;
-            };
-            if !node.context.is_http_like() {
-                continue;
-            }
-            let Some(block) = node.parent else { continue };
-            // Which handler modules serve the requests this directive reaches?
-            let mut handlers: Vec<(Family, NodeId)> = Vec::new();
-            for reached in cfg.reached_blocks(block) {
-                if reached != block && cfg.last_child_named(Some(reached), node.name()).is_some() {
-                    continue; // overridden below: this copy does not reach there
-                }
-                if let Some(h) = cfg.handler(reached) {
-                    handlers.push(h);
-                }
-            }
-            if handlers.is_empty() || handlers.iter().any(|(f, _)| *f == family) {
-                continue;
-            }
-            let mut families: Vec<Family> = handlers.iter().map(|(f, _)| *f).collect();
-            families.sort();
-            families.dedup();
-            let (first_family, first_handler) = handlers[0];
-            let used: Vec<&str> = families.iter().map(|f| f.pass_directive()).collect();
-            let in_location = matches!(
-                cfg.node(block).inner_context(),
-                Context::Location | Context::IfLocation | Context::LimitExcept
-            );
-            let message = if in_location {
+        let uses = std::cell::OnceCell::new();
+        for id in cfg.ids() {
+            let Some(r) = reach(cfg, id) else { continue };
+            let node = cfg.node(id);
+            let (first_family, first_handler) = r.handlers[0];
+            let used: Vec<&str> = r.families.iter().map(|f| f.pass_directive()).collect();
+            let message = if r.in_location {
                 format!(
                     "`{}` has no effect here: this location is served by `{}` ({}), which reads `{}`",
                     node.name(),
@@ -116,7 +178,7 @@ impl Rule for TimeoutWrongModule {
                 format!(
                     "`{}` has no effect: no location it reaches uses `{}`; they use {}",
                     node.name(),
-                    family.pass_directive(),
+                    r.family.pass_directive(),
                     used.join(", ")
                 )
             };
@@ -125,7 +187,7 @@ impl Rule for TimeoutWrongModule {
                 .diagnostic(&META, file, node.directive.name.span, message)
                 .with_help(format!(
                     "use the timeout of the module that handles the request: {}",
-                    families
+                    r.families
                         .iter()
                         .filter_map(|f| f.rename(node.name()))
                         .collect::<Vec<_>>()
@@ -135,24 +197,18 @@ impl Rule for TimeoutWrongModule {
             d = d.with_label(
                 hf,
                 hs,
-                if in_location {
+                if r.in_location {
                     "the handler of this location"
                 } else {
                     "a handler it reaches"
                 },
             );
-            // A snippet included elsewhere too would change for every includer: no fix then.
-            let written_in_block = node.file == cfg.node(block).file;
-            if families.len() == 1 && in_location && written_in_block {
-                if let Some(new_name) = first_family.rename(node.name()) {
-                    let already = cfg.last_child_named(Some(block), &new_name).is_some();
-                    if !already {
-                        d = d.with_fix(Fix::safe(
-                            format!("rename `{}` to `{new_name}`", node.name()),
-                            vec![Edit::replace(file, node.directive.name.span, new_name)],
-                        ));
-                    }
-                }
+            let uses = uses.get_or_init(|| FileUses::of(cfg));
+            if let Some(new_name) = offered_rename(cfg, uses, id) {
+                d = d.with_fix(Fix::safe(
+                    format!("rename `{}` to `{new_name}`", node.name()),
+                    vec![Edit::replace(file, node.directive.name.span, new_name)],
+                ));
             }
             out.push(d);
         }

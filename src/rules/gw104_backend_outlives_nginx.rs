@@ -1,10 +1,11 @@
-use super::common::upgrade_header;
+use super::common::{insert_in_block, upgrade_header, FileUses};
+use super::{gw101_timeout_wrong_module, gw103_timeout_masks_slow_backend};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::backends::Origin;
 use crate::config::{Family, NodeId, DEFAULT_TIMEOUT_MS};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::fix::edits::insert_directive_after;
-use crate::fix::{Edit, Fix};
+use crate::fix::Fix;
 use crate::values::{describe_msec, format_msec};
 
 pub struct BackendOutlivesNginx;
@@ -46,7 +47,7 @@ wall-clock time.
 
 ## Example
 ```nginx
-# php.ini: max_execution_time = 300
+# php.ini: max_execution_time = 120
 location ~ \.php$ {
     fastcgi_pass unix:/run/php/php8.2-fpm.sock;
     # fastcgi_read_timeout is the default 60s
@@ -57,15 +58,23 @@ location ~ \.php$ {
 ```nginx
 location ~ \.php$ {
     fastcgi_pass unix:/run/php/php8.2-fpm.sock;
-    fastcgi_read_timeout 305s;     # the PHP limit + a margin
+    fastcgi_read_timeout 125s;     # the PHP limit + a margin
 }
 ```
 
 ## Fix safety
 Safe: nginx's read timeout is raised to the backend's limit plus a margin (option `margin`,
-5s), in the location that needs it: the value is replaced where that location sets it, or a
-directive is added after the handler line. Requests that already succeed are unaffected; the
-ones that would have been cut off with a 504 get the answer the backend was going to give."#,
+5s), in the location that needs it: the value is replaced where that location sets it (also
+inside a snippet it includes, when no other block includes that snippet), or a directive is
+added after the handler line (at the start of the location when the handler comes from a
+shared snippet). Requests that already succeed are unaffected; the ones that would have been
+cut off with a 504 get the answer the backend was going to give.
+
+The value stays within GW103's `max-timeout` (300s): the backend's limit itself when the
+margin would cross it, and no fix when the limit is above it, since a request that long
+belongs in a background job. No fix either when the timeout is set by a snippet included from
+several places, or while GW101 is about to rename another module's timeout in the location
+(the next fix pass raises the renamed one)."#,
 };
 
 /// What nginx waits for and what the backend may take, for one handler.
@@ -86,6 +95,7 @@ impl Rule for BackendOutlivesNginx {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let margin_ms = cx.option_msec(&META, "margin", 5_000);
+        let uses = std::cell::OnceCell::new();
         for block in cx.config.ids() {
             let Some((family, pass)) = cx.config.handler(block) else {
                 continue;
@@ -131,15 +141,23 @@ impl Rule for BackendOutlivesNginx {
                 let (f, s) = cx.config.location(id);
                 d = d.with_label(f, s, "nginx's read timeout for this location");
             }
-            if let Some(fix) = raise_fix(
+            let uses = uses.get_or_init(|| FileUses::of(cx.config));
+            match raise_fix(
                 cx,
+                uses,
                 block,
                 pass,
                 nginx.set_by,
                 &read_name,
-                m.backend_ms + margin_ms,
+                m.backend_ms,
+                margin_ms,
             ) {
-                d = d.with_fix(fix);
+                Ok(fix) => d = d.with_fix(fix),
+                Err(NoFix::TooLong(why)) => d = d.with_help(why),
+                Err(NoFix::Because(why)) => {
+                    let help = d.help.take().unwrap_or_default();
+                    d = d.with_help(format!("{help}; {why}"));
+                }
             }
             out.push(d);
         }
@@ -257,39 +275,102 @@ fn php_value_from_fastcgi_param(
     found
 }
 
-/// Replace the value where this location sets it, or add the directive after the handler.
+/// Why a location gets no fix; each says so in the help.
+enum NoFix {
+    /// The value needed is itself a GW103 finding: the whole help is this text.
+    TooLong(String),
+    /// Where the value would go cannot be edited for this location alone (added to the help).
+    Because(String),
+}
+
+/// The fix for one location: the value nginx should wait, and where it goes.
+///
+/// - The value is the backend's limit plus the margin, kept within GW103's `max-timeout` when
+///   GW103 would report it there (the backend's limit itself when that fits; else no fix: a
+///   request that long belongs in a background job, not in a longer timeout).
+/// - Set in this block (written there or by an include in it): its value is replaced, when the
+///   file holding it is read at this place only; a second directive would be "is duplicate".
+/// - A timeout of another module in this block that GW101 renames to `name`: nothing this
+///   pass; once renamed, the next pass raises it in place.
+/// - Else the directive is added after the handler line, or at the start of the block when the
+///   handler comes from a snippet read at several places.
+#[allow(clippy::too_many_arguments)]
 fn raise_fix(
     cx: &LintContext<'_, '_>,
+    uses: &FileUses,
     block: NodeId,
     pass: NodeId,
     set_by: Option<NodeId>,
     name: &str,
-    ms: u64,
-) -> Option<Fix> {
-    let value = format_msec(ms);
-    let title = format!("set `{name} {value};` in this location");
-    let block_file = cx.config.node(block).file;
-    if let Some(id) = set_by {
-        let node = cx.config.node(id);
-        if node.parent == Some(block) && node.file == block_file {
-            let arg = node.directive.args.first()?;
-            return Some(Fix::safe(
-                title,
-                vec![Edit::replace(node.file, arg.span, value)],
-            ));
+    backend_ms: u64,
+    margin_ms: u64,
+) -> Result<Fix, NoFix> {
+    let mut ms = backend_ms.saturating_add(margin_ms);
+    if gw103_timeout_masks_slow_backend::would_report(cx, block, ms) {
+        ms = backend_ms;
+        if gw103_timeout_masks_slow_backend::would_report(cx, block, ms) {
+            return Err(NoFix::TooLong(format!(
+                "a request that may take {} belongs in a background job (answer 202 and let the client poll for the result), or lower the backend's limit; no fix offered: a `{name}` that long is itself a finding (GW103, above its max-timeout of {})",
+                describe_msec(backend_ms),
+                describe_msec(gw103_timeout_masks_slow_backend::max_timeout_ms(cx))
+            )));
         }
     }
-    let pass_node = cx.config.node(pass);
-    if pass_node.file != block_file {
-        return None; // the handler comes from an included snippet shared by other locations
+    let value = format_msec(ms);
+    let title = format!("set `{name} {value};` in this location");
+    let config = cx.config;
+    if let Some(id) = set_by.filter(|id| config.block_of(*id) == Some(block)) {
+        let node = config.node(id);
+        if !uses.read_once(node.file) {
+            return Err(NoFix::Because(format!(
+                "no fix offered: `{name}` is set here by {}, a file included from several places; change it there or in each including block",
+                cx.tree.sources.get(node.file).display
+            )));
+        }
+        let arg = node.directive.args.first().ok_or_else(|| {
+            NoFix::Because(format!("no fix offered: `{name}` has no value"))
+        })?;
+        return Ok(Fix::safe(
+            title,
+            vec![crate::fix::replace_word(node.file, arg, &value)],
+        ));
     }
-    Some(Fix::safe(
-        title,
-        vec![insert_directive_after(
-            pass_node.file,
-            cx.tree.sources.get(pass_node.file),
-            pass_node.directive.span,
-            &format!("{name} {value};"),
-        )],
-    ))
+    if cx.settings.enabled("GW101") {
+        let pending = config.children(Some(block)).iter().find(|c| {
+            let n = config.node(**c);
+            n.name() != name
+                && n.name().ends_with("_read_timeout")
+                && gw101_timeout_wrong_module::offered_rename(config, uses, **c).as_deref()
+                    == Some(name)
+        });
+        if let Some(other) = pending {
+            return Err(NoFix::Because(format!(
+                "no fix until GW101 renames `{}` ({}) to `{name}`; `--fix` then raises that one in place",
+                config.node(*other).name(),
+                cx.where_is(*other)
+            )));
+        }
+    }
+    let line = format!("{name} {value};");
+    let pass_node = config.node(pass);
+    if uses.read_once(pass_node.file) {
+        return Ok(Fix::safe(
+            title,
+            vec![insert_directive_after(
+                pass_node.file,
+                cx.tree.sources.get(pass_node.file),
+                pass_node.directive.span,
+                &line,
+            )],
+        ));
+    }
+    // The handler comes from a snippet shared with other blocks: add it to this block itself.
+    let block_node = config.node(block);
+    match insert_in_block(config, block, &[line.as_str()]) {
+        Some(edit) if uses.read_once(block_node.file) => Ok(Fix::safe(title, vec![edit])),
+        _ => Err(NoFix::Because(format!(
+            "no fix offered: this block and its handler come from files included from several places ({}); set `{name}` where it applies to this location only",
+            cx.tree.sources.get(block_node.file).display
+        ))),
+    }
 }
