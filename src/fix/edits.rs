@@ -182,6 +182,14 @@ fn needs_quotes(value: &str) -> bool {
             .any(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b';' | b'{' | b'}' | b'\\'))
 }
 
+/// The bytes of `span` (a whole directive a rule copies elsewhere) as text, exactly as written.
+/// `None` when they are not UTF-8 (a Latin-1 header value): an edit's content is a `String`,
+/// and a lossy conversion would write U+FFFD instead of the byte, so such a line cannot be
+/// copied and the rule offers no fix for it.
+pub fn directive_text(source: &SourceFile, span: Span) -> Option<&str> {
+    std::str::from_utf8(source.text.get(span.start..span.end)?).ok()
+}
+
 /// The file's line ending: CRLF when its first line ends with one, else LF.
 pub fn line_ending(src: &[u8]) -> &'static str {
     match memchr::memchr(b'\n', src) {
@@ -413,6 +421,14 @@ mod tests {
         );
         assert_eq!(quote_word(Quote::None, "a\\d"), "\"a\\\\d\"");
         assert_eq!(quote_word(Quote::None, "$host:80"), "$host:80");
+    }
+
+    #[test]
+    fn directive_text_is_exact_or_nothing() {
+        let src = SourceFile::new("t.conf".into(), "t.conf".into(), b"a \"caf\xe9\";\nb \"caf\xc3\xa9\";\n".to_vec());
+        assert_eq!(directive_text(&src, Span::new(0, 10)), None);
+        assert_eq!(directive_text(&src, Span::new(11, 22)), Some("b \"caf\u{e9}\";"));
+        assert_eq!(directive_text(&src, Span::new(20, 99)), None);
     }
 
     #[test]
