@@ -425,9 +425,16 @@ mod tests {
 
     #[test]
     fn directive_text_is_exact_or_nothing() {
-        let src = SourceFile::new("t.conf".into(), "t.conf".into(), b"a \"caf\xe9\";\nb \"caf\xc3\xa9\";\n".to_vec());
-        assert_eq!(directive_text(&src, Span::new(0, 10)), None);
-        assert_eq!(directive_text(&src, Span::new(11, 21)), Some("b \"caf\u{e9}\";"));
+        let src = SourceFile::new(
+            "t.conf".into(),
+            "t.conf".into(),
+            b"a \"caf\xe9\";\nb \"caf\xc3\xa9\";\n".to_vec(),
+        );
+        assert_eq!(directive_text(&src, Span::new(0, 9)), None);
+        assert_eq!(
+            directive_text(&src, Span::new(10, 20)),
+            Some("b \"caf\u{e9}\";")
+        );
         assert_eq!(directive_text(&src, Span::new(20, 99)), None);
     }
 

@@ -73,11 +73,16 @@ impl FileUses {
     ) -> impl Iterator<Item = NodeId> + 'c {
         let n = config.node(id);
         let (file, span) = (self.physical.get(&n.file).copied(), n.directive.span);
-        config.nodes_named(n.name()).iter().copied().filter(move |&other| {
-            let o = config.node(other);
-            o.directive.span == span
-                && (o.file == n.file || (file.is_some() && self.physical.get(&o.file).copied() == file))
-        })
+        config
+            .nodes_named(n.name())
+            .iter()
+            .copied()
+            .filter(move |&other| {
+                let o = config.node(other);
+                o.directive.span == span
+                    && (o.file == n.file
+                        || (file.is_some() && self.physical.get(&o.file).copied() == file))
+            })
     }
 }
 

@@ -92,8 +92,7 @@ fn masks(cx: &LintContext<'_, '_>, block: NodeId, ms: u64, max_ms: u64, paths: &
 /// GW104 asks before it proposes a value, so that one rule's fix never creates another's
 /// finding.
 pub(crate) fn would_report(cx: &LintContext<'_, '_>, block: NodeId, ms: u64) -> bool {
-    cx.settings.enabled(META.id)
-        && masks(cx, block, ms, max_timeout_ms(cx), &long_lived_paths(cx))
+    cx.settings.enabled(META.id) && masks(cx, block, ms, max_timeout_ms(cx), &long_lived_paths(cx))
 }
 
 impl Rule for TimeoutMasksSlowBackend {

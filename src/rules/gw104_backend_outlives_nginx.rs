@@ -327,9 +327,11 @@ fn raise_fix(
                 cx.tree.sources.get(node.file).display
             )));
         }
-        let arg = node.directive.args.first().ok_or_else(|| {
-            NoFix::Because(format!("no fix offered: `{name}` has no value"))
-        })?;
+        let arg = node
+            .directive
+            .args
+            .first()
+            .ok_or_else(|| NoFix::Because(format!("no fix offered: `{name}` has no value")))?;
         return Ok(Fix::safe(
             title,
             vec![crate::fix::replace_word(node.file, arg, &value)],

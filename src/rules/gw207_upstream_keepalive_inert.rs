@@ -193,9 +193,7 @@ impl Site<'_, '_, '_> {
                 return Err(why);
             }
             let lines: Vec<&str> = first.iter().map(String::as_str).collect();
-            edits.push(
-                insert_in_block(self.config(), self.block, &lines).ok_or_else(String::new)?,
-            );
+            edits.push(insert_in_block(self.config(), self.block, &lines).ok_or_else(String::new)?);
         }
         Ok(edits)
     }
@@ -207,8 +205,7 @@ impl Site<'_, '_, '_> {
         let mut blocked: Option<String> = None;
         let (mut first, mut after) = (Vec::new(), Vec::new());
         let version = config.effective(block, "proxy_http_version");
-        let version_ok =
-            version.is_some_and(|v| config.node(v).arg(0).is_some_and(|a| a != "1.0"));
+        let version_ok = version.is_some_and(|v| config.node(v).arg(0).is_some_and(|a| a != "1.0"));
         if !version_ok {
             missing.push("`proxy_http_version 1.1`");
             match version.filter(|v| config.block_of(*v) == Some(block)) {
