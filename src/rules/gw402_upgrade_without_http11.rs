@@ -1,6 +1,6 @@
 use std::collections::BTreeSet;
 
-use super::common::{insert_in_block, replace_arg};
+use super::common::{insert_in_block, replace_arg, FileUses};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::{Family, NodeId, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -47,7 +47,8 @@ location /ws/ {
 ## Fix safety
 Safe: adds `proxy_http_version 1.1;` at the start of the block that sets the `Upgrade` header
 (indented like its lines), or changes an explicit `proxy_http_version 1.0` that overrides it
-there or below to 1.1. HTTP/1.1 to the backend is what every WebSocket setup needs."#,
+there or below to 1.1. HTTP/1.1 to the backend is what every WebSocket setup needs. No fix
+when the change would land in a file included from several places."#,
 };
 
 impl Rule for UpgradeWithoutHttp11 {
@@ -57,6 +58,7 @@ impl Rule for UpgradeWithoutHttp11 {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
+        let uses = std::cell::OnceCell::new();
         let mut seen = BTreeSet::new();
         for (pass, family) in config.pass_directives() {
             if family != Family::Proxy {
@@ -90,7 +92,8 @@ impl Rule for UpgradeWithoutHttp11 {
                 let vn = config.node(v);
                 d = d.with_label(vn.file, vn.directive.span, "HTTP version set here");
             }
-            if let Some(edit) = fix(config, upgrade, version) {
+            let uses = uses.get_or_init(|| FileUses::of(config));
+            if let Some(edit) = fix(config, uses, upgrade, version) {
                 d = d.with_fix(Fix::safe("add proxy_http_version 1.1", vec![edit]));
             }
             out.push(d);
@@ -98,8 +101,12 @@ impl Rule for UpgradeWithoutHttp11 {
     }
 }
 
+/// Only in files read at this one place: a `proxy_http_version` in a shared snippet may serve
+/// blocks that pass no Upgrade header, and a block in a shared file may sit under servers that
+/// set their own version.
 fn fix(
     config: &ResolvedConfig<'_>,
+    uses: &FileUses,
     upgrade: NodeId,
     version: Option<NodeId>,
 ) -> Option<crate::fix::Edit> {
@@ -108,8 +115,14 @@ fn fix(
         let vblock = config.block_of(v)?;
         // The 1.0 is set in the header's block or below it: change it where it is.
         if vblock == home || config.ancestors(vblock).any(|a| a == home) {
-            return replace_arg(config, v, 0, "1.1");
+            return uses
+                .read_once(config.node(v).file)
+                .then(|| replace_arg(config, v, 0, "1.1"))
+                .flatten();
         }
+    }
+    if !uses.read_once(config.node(home).file) {
+        return None;
     }
     insert_in_block(config, home, &["proxy_http_version 1.1;"])
 }
