@@ -1,6 +1,6 @@
 //! Questions several rules ask about a location, and where a fix may edit.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use super::LintContext;
@@ -18,6 +18,10 @@ use crate::source::FileId;
 ///
 /// A file reached by two paths (a symlink and its target) is one file here, as it is for the
 /// fix engine, which writes it once.
+/// A directive as written: its physical file (or, for a file outside the tree's nginx files,
+/// its id) and its span.
+pub(crate) type Written = (Option<usize>, usize, usize, usize);
+
 pub(crate) struct FileUses {
     /// The physical file (index into `reads`) of each nginx file.
     physical: HashMap<FileId, usize>,
@@ -62,6 +66,37 @@ impl FileUses {
         self.physical
             .get(&file)
             .is_some_and(|&p| self.reads[p] == 1)
+    }
+
+    /// The places a finding at the directive `id` stands for, the first time a rule meets that
+    /// written directive (`seen` remembers them); empty after that. A directive in a file read
+    /// once is one place; in a shared snippet it is every place the snippet is read into. The
+    /// findings of one written directive are reported once (see [`crate::rules::run`]), so a
+    /// rule whose fix goes into each including block gathers the edits of every place into
+    /// that one finding's fix.
+    pub fn places(
+        &self,
+        config: &ResolvedConfig<'_>,
+        id: NodeId,
+        seen: &mut HashSet<Written>,
+    ) -> Vec<NodeId> {
+        let n = config.node(id);
+        let key = match self.physical.get(&n.file) {
+            Some(p) => (Some(*p), 0, n.directive.span.start, n.directive.span.end),
+            None => (
+                None,
+                n.file.index(),
+                n.directive.span.start,
+                n.directive.span.end,
+            ),
+        };
+        if !seen.insert(key) {
+            return Vec::new();
+        }
+        if self.read_once(n.file) {
+            return vec![id];
+        }
+        self.expansions(config, id).collect()
     }
 
     /// Every expansion of the directive written at `id` (itself included): the nodes of the

@@ -1,3 +1,5 @@
+use std::collections::HashSet;
+
 use super::common::{insert_in_block, upgrade_header, FileUses};
 use super::{gw101_timeout_wrong_module, gw103_timeout_masks_slow_backend};
 use super::{FixKind, LintContext, Rule, RuleMeta};
@@ -96,72 +98,123 @@ impl Rule for BackendOutlivesNginx {
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let margin_ms = cx.option_msec(&META, "margin", 5_000);
         let uses = std::cell::OnceCell::new();
+        let mut seen = HashSet::new();
         for block in cx.config.ids() {
             let Some((family, pass)) = cx.config.handler(block) else {
                 continue;
             };
-            // WebSocket locations: the read timeout is an idle timeout there (GW106).
-            if upgrade_header(cx, block).is_some() {
-                continue;
-            }
-            let read_name = format!("{}_read_timeout", family.prefix());
-            let nginx = cx.effective_time(block, &read_name, DEFAULT_TIMEOUT_MS);
-            let Some(m) = longest_backend_limit(cx, family, block, pass) else {
-                continue;
-            };
-            if m.backend_ms <= nginx.ms {
-                continue;
-            }
-            let nginx_origin = match nginx.set_by {
-                Some(id) => format!("set at {}", cx.where_is(id)),
-                None => "nginx's default".to_owned(),
-            };
-            let (pf, ps) = cx.config.location(pass);
-            let mut d = cx
-                .diagnostic(
-                    &META,
-                    pf,
-                    ps,
-                    format!(
-                        "nginx waits {} for this backend (`{read_name}`, {nginx_origin}) but {} may work for {} ({}): requests taking longer get 504 while the backend keeps working",
-                        describe_msec(nginx.ms),
-                        m.who,
-                        describe_msec(m.backend_ms),
-                        m.origin
-                    ),
-                )
-                .with_help(format!(
-                    "raise `{read_name}` in this location to at least {} (or lower the backend's limit)",
-                    format_msec(m.backend_ms + margin_ms)
-                ));
-            if let Some((f, s)) = m.backend_at {
-                d = d.with_label(f, s, "the backend's limit is set here");
-            }
-            if let Some(id) = nginx.set_by {
-                let (f, s) = cx.config.location(id);
-                d = d.with_label(f, s, "nginx's read timeout for this location");
-            }
             let uses = uses.get_or_init(|| FileUses::of(cx.config));
-            match raise_fix(
-                cx,
-                uses,
-                block,
-                pass,
-                nginx.set_by,
-                &read_name,
-                m.backend_ms,
-                margin_ms,
-            ) {
-                Ok(fix) => d = d.with_fix(fix),
-                Err(NoFix::TooLong(why)) => d = d.with_help(why),
-                Err(NoFix::Because(why)) => {
-                    let help = d.help.take().unwrap_or_default();
-                    d = d.with_help(format!("{help}; {why}"));
+            // A handler in a shared snippet is one finding for every location reading it: its
+            // fix raises the timeout in each of them.
+            let mut first: Option<Diagnostic> = None;
+            let mut edits = Vec::new();
+            let mut one_title = None;
+            let mut places = 0;
+            for place in uses.places(cx.config, pass, &mut seen) {
+                let Some(block) = cx.config.block_of(place) else {
+                    continue;
+                };
+                if cx.config.handler(block) != Some((family, place)) {
+                    continue;
                 }
+                let Some((mut d, fix)) = finding_at(cx, uses, block, family, place, margin_ms)
+                else {
+                    continue;
+                };
+                places += 1;
+                match fix {
+                    Ok(fix) => {
+                        one_title.get_or_insert(fix.title);
+                        edits.extend(fix.edits);
+                    }
+                    Err(NoFix::TooLong(why)) => d = d.with_help(why),
+                    Err(NoFix::Because(why)) => {
+                        let help = d.help.take().unwrap_or_default();
+                        d = d.with_help(format!("{help}; {why}"));
+                    }
+                }
+                // The first place's message stands for all (a place left without a fix is
+                // reported with its own reason once the others are fixed).
+                first.get_or_insert(d);
+            }
+            let Some(mut d) = first else { continue };
+            if !edits.is_empty() {
+                let name = format!("{}_read_timeout", family.prefix());
+                let title = match one_title {
+                    Some(title) if places == 1 => title,
+                    _ => {
+                        format!(
+                            "raise `{name}` in the locations that include {}",
+                            cx.tree.sources.get(cx.config.node(pass).file).display
+                        )
+                    }
+                };
+                d = d.with_fix(Fix::safe(title, edits));
             }
             out.push(d);
         }
     }
+}
+
+/// The finding for the handler `pass` of `block`, and its fix or why there is none.
+fn finding_at(
+    cx: &LintContext<'_, '_>,
+    uses: &FileUses,
+    block: NodeId,
+    family: Family,
+    pass: NodeId,
+    margin_ms: u64,
+) -> Option<(Diagnostic, Result<Fix, NoFix>)> {
+    // WebSocket locations: the read timeout is an idle timeout there (GW106).
+    if upgrade_header(cx, block).is_some() {
+        return None;
+    }
+    let read_name = format!("{}_read_timeout", family.prefix());
+    let nginx = cx.effective_time(block, &read_name, DEFAULT_TIMEOUT_MS);
+    let m = longest_backend_limit(cx, family, block, pass)?;
+    if m.backend_ms <= nginx.ms {
+        return None;
+    }
+    let nginx_origin = match nginx.set_by {
+        Some(id) => format!("set at {}", cx.where_is(id)),
+        None => "nginx's default".to_owned(),
+    };
+    let (pf, ps) = cx.config.location(pass);
+    let mut d = cx
+        .diagnostic(
+            &META,
+            pf,
+            ps,
+            format!(
+                "nginx waits {} for this backend (`{read_name}`, {nginx_origin}) but {} may work for {} ({}): requests taking longer get 504 while the backend keeps working",
+                describe_msec(nginx.ms),
+                m.who,
+                describe_msec(m.backend_ms),
+                m.origin
+            ),
+        )
+        .with_help(format!(
+            "raise `{read_name}` in this location to at least {} (or lower the backend's limit)",
+            format_msec(m.backend_ms + margin_ms)
+        ));
+    if let Some((f, s)) = m.backend_at {
+        d = d.with_label(f, s, "the backend's limit is set here");
+    }
+    if let Some(id) = nginx.set_by {
+        let (f, s) = cx.config.location(id);
+        d = d.with_label(f, s, "nginx's read timeout for this location");
+    }
+    let fix = raise_fix(
+        cx,
+        uses,
+        block,
+        pass,
+        nginx.set_by,
+        &read_name,
+        m.backend_ms,
+        margin_ms,
+    );
+    Some((d, fix))
 }
 
 /// The longest limit among the backends a handler reaches (php-fpm pools, declared backends).

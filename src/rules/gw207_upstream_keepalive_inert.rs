@@ -1,3 +1,5 @@
+use std::collections::HashSet;
+
 use super::common::{insert_after, insert_in_block, replace_arg, upgrade_header, FileUses};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::{Context, Family, NodeId, ResolvedConfig};
@@ -84,6 +86,7 @@ impl Rule for UpstreamKeepaliveInert {
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
         let uses = std::cell::OnceCell::new();
+        let mut seen = HashSet::new();
         for upstream in config.blocks_with_inner(Context::Upstream) {
             let Some(keepalive) = config.last_child_named(Some(upstream), "keepalive") else {
                 continue;
@@ -91,33 +94,66 @@ impl Rule for UpstreamKeepaliveInert {
             let name = config.node(upstream).arg(0).unwrap_or_default();
             let ka = config.node(keepalive);
             for (pass, family) in config.upstream_users(upstream) {
-                let Some(block) = config.block_of(pass) else {
+                let uses = uses.get_or_init(|| FileUses::of(config));
+                // A handler in a shared snippet is one finding for every location reading it;
+                // its fix adds the lines to each of them.
+                let places = uses.places(config, pass, &mut seen);
+                let mut first: Option<(NodeId, Vec<&'static str>)> = None;
+                let mut all_missing: Vec<&'static str> = Vec::new();
+                let mut edits = Vec::new();
+                let mut reasons: Vec<String> = Vec::new();
+                for place in places {
+                    let Some(block) = config.block_of(place) else {
+                        continue;
+                    };
+                    let site = Site {
+                        cx,
+                        uses,
+                        block,
+                        pass: place,
+                    };
+                    let (missing, fix) = match family {
+                        Family::Proxy => site.proxy(),
+                        Family::FastCgi => site.fastcgi(),
+                        _ => continue,
+                    };
+                    if missing.is_empty() {
+                        continue;
+                    }
+                    let fix = if config.node(place).context == Context::Location {
+                        fix
+                    } else {
+                        Err("no fix offered: the handler sits in `if` or `limit_except`".to_owned())
+                    };
+                    match fix {
+                        Ok(e) => edits.extend(e),
+                        Err(why) if why.is_empty() => {}
+                        Err(why) => {
+                            if !reasons.contains(&why) {
+                                reasons.push(why);
+                            }
+                        }
+                    }
+                    for m in &missing {
+                        if !all_missing.contains(m) {
+                            all_missing.push(m);
+                        }
+                    }
+                    first.get_or_insert((place, missing));
+                }
+                let Some((place, missing)) = first else {
                     continue;
                 };
-                let node = config.node(pass);
+                let node = config.node(place);
                 let Some(word) = node.directive.args.first() else {
                     continue;
                 };
-                let site = Site {
-                    cx,
-                    uses: uses.get_or_init(|| FileUses::of(config)),
-                    block,
-                    pass,
-                };
-                let (missing, fix) = match family {
-                    Family::Proxy => site.proxy(),
-                    Family::FastCgi => site.fastcgi(),
-                    _ => continue,
-                };
-                if missing.is_empty() {
-                    continue;
+                let add = format!("add {}", all_missing.join(" and "));
+                let mut help = add.clone();
+                for why in &reasons {
+                    help.push_str("; ");
+                    help.push_str(why);
                 }
-                let fix = if node.context == Context::Location {
-                    fix
-                } else {
-                    Err("no fix offered: the handler sits in `if` or `limit_except`".to_owned())
-                };
-                let add = format!("add {}", missing.join(" and "));
                 let mut d = cx
                     .diagnostic(
                         &META,
@@ -128,11 +164,18 @@ impl Rule for UpstreamKeepaliveInert {
                             missing.join(" and ")
                         ),
                     )
-                    .with_label(ka.file, ka.directive.span, "keep-alive cache configured here");
-                match fix {
-                    Ok(edits) => d = d.with_help(add.clone()).with_fix(Fix::safe(add, edits)),
-                    Err(why) if why.is_empty() => d = d.with_help(add),
-                    Err(why) => d = d.with_help(format!("{add}; {why}")),
+                    .with_label(ka.file, ka.directive.span, "keep-alive cache configured here")
+                    .with_help(help);
+                if !edits.is_empty() {
+                    let title = if uses.read_once(node.file) {
+                        add
+                    } else {
+                        format!(
+                            "{add} in the locations that include {}",
+                            config.tree.sources.get(node.file).display
+                        )
+                    };
+                    d = d.with_fix(Fix::safe(title, edits));
                 }
                 out.push(d);
             }
@@ -226,14 +269,15 @@ impl Site<'_, '_, '_> {
             v.contains('$') || !v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close"))
         });
         if !connection_ok {
-            missing.push("`proxy_set_header Connection \"\"`");
             if upgrade_header(self.cx, block).is_some() {
                 // An empty Connection header ends the WebSocket handshake this location is
                 // set up for (nginx's WebSocket guide sends "upgrade" or a mapped value).
+                missing.push("`proxy_set_header Connection $connection_upgrade` (from a `map` on `$http_upgrade`; `Connection \"\"` would end the WebSocket handshake)");
                 blocked = blocked.or(Some(
-                    "no fix offered: this location passes the Upgrade header for WebSocket, which needs `Connection: upgrade`; derive it from a map instead (`map $http_upgrade $connection_upgrade { default upgrade; '' close; }` in http and `proxy_set_header Connection $connection_upgrade;`, GW401's fix)".to_owned(),
+                    "no fix offered: in a location set up for WebSocket, add `map $http_upgrade $connection_upgrade { default upgrade; '' \"\"; }` in http and review it".to_owned(),
                 ));
             } else {
+                missing.push("`proxy_set_header Connection \"\"`");
                 match connection.filter(|c| config.block_of(*c) == Some(block)) {
                     Some(own) => match self.replace(own, 1, "") {
                         Ok(e) => edits.push(e),

@@ -1,4 +1,4 @@
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 
 use super::common::{insert_in_block, replace_arg, FileUses};
 use super::{FixKind, LintContext, Rule, RuleMeta};
@@ -59,7 +59,7 @@ impl Rule for UpgradeWithoutHttp11 {
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
         let uses = std::cell::OnceCell::new();
-        let mut seen = BTreeSet::new();
+        let mut seen = HashSet::new();
         for (pass, family) in config.pass_directives() {
             if family != Family::Proxy {
                 continue;
@@ -73,8 +73,37 @@ impl Rule for UpgradeWithoutHttp11 {
             };
             let version = config.effective(block, "proxy_http_version");
             let version_value = version.and_then(|v| config.node(v).arg(0));
-            if version_value.is_some_and(|v| v != "1.0") || !seen.insert(upgrade) {
+            if version_value.is_some_and(|v| v != "1.0") {
                 continue;
+            }
+            let uses = uses.get_or_init(|| FileUses::of(config));
+            // An Upgrade header in a shared snippet is one finding for every block reading it:
+            // the fix adds the version where each of them needs it (the other places: blocks
+            // that proxy themselves and do not speak 1.1).
+            let places = uses.places(config, upgrade, &mut seen);
+            if places.is_empty() {
+                continue;
+            }
+            let mut edits = Vec::new();
+            for place in places {
+                let v = if place == upgrade {
+                    version
+                } else {
+                    let Some(home) = config.block_of(place) else {
+                        continue;
+                    };
+                    if config.handler(home).map(|(f, _)| f) != Some(Family::Proxy) {
+                        continue;
+                    }
+                    let v = config.effective(home, "proxy_http_version");
+                    if v.and_then(|v| config.node(v).arg(0))
+                        .is_some_and(|v| v != "1.0")
+                    {
+                        continue;
+                    }
+                    v
+                };
+                edits.extend(fix(config, uses, place, v));
             }
             let node = config.node(upgrade);
             let mut d = cx
@@ -92,9 +121,8 @@ impl Rule for UpgradeWithoutHttp11 {
                 let vn = config.node(v);
                 d = d.with_label(vn.file, vn.directive.span, "HTTP version set here");
             }
-            let uses = uses.get_or_init(|| FileUses::of(config));
-            if let Some(edit) = fix(config, uses, upgrade, version) {
-                d = d.with_fix(Fix::safe("add proxy_http_version 1.1", vec![edit]));
+            if !edits.is_empty() {
+                d = d.with_fix(Fix::safe("add proxy_http_version 1.1", edits));
             }
             out.push(d);
         }
