@@ -99,6 +99,69 @@ impl FileUses {
         self.expansions(config, id).collect()
     }
 
+    /// The edits of a finding that stands for `places` (see [`FileUses::places`]).
+    /// `fix_at(place, strict)` gives one place's edits: `None` when that place needs none,
+    /// `Err(why)` when it cannot be fixed; with `strict` it edits only files read once
+    /// ([`FileUses::read_once`]: the including block rather than the shared snippet), without,
+    /// any file.
+    ///
+    /// Every place fixed strictly: all those edits. Else, when every place gives the very same
+    /// edits editing shared files too, those (one edit right in every context: a file included
+    /// twice at the same level). Else the strict edits that exist, and the reasons the others
+    /// have none.
+    pub fn fix_for_places(
+        &self,
+        places: &[NodeId],
+        fix_at: impl Fn(NodeId, bool) -> Option<Result<Vec<Edit>, String>>,
+    ) -> (Vec<Edit>, Vec<String>) {
+        let mut edits: Vec<Edit> = Vec::new();
+        let mut reasons: Vec<String> = Vec::new();
+        for &place in places {
+            match fix_at(place, true) {
+                None => {}
+                Some(Ok(e)) => {
+                    for edit in e {
+                        if !edits.contains(&edit) {
+                            edits.push(edit);
+                        }
+                    }
+                }
+                Some(Err(why)) => {
+                    if !reasons.contains(&why) {
+                        reasons.push(why);
+                    }
+                }
+            }
+        }
+        if reasons.is_empty() || places.len() < 2 {
+            return (edits, reasons);
+        }
+        // Compared by physical file: a file reached through a symlink and its target is one.
+        let key = |e: &Vec<Edit>| -> Vec<(Option<usize>, usize, usize, String)> {
+            e.iter()
+                .map(|x| {
+                    let file = self.physical.get(&x.file).copied();
+                    (file, x.span.start, x.span.end, x.content.clone())
+                })
+                .collect()
+        };
+        let mut same: Option<(Vec<Edit>, Vec<(Option<usize>, usize, usize, String)>)> = None;
+        for &place in places {
+            match (fix_at(place, false), &same) {
+                (Some(Ok(e)), None) if !e.is_empty() && !key(&e).iter().any(|k| k.0.is_none()) => {
+                    let k = key(&e);
+                    same = Some((e, k));
+                }
+                (Some(Ok(e)), Some((_, k))) if key(&e) == *k => {}
+                _ => return (edits, reasons),
+            }
+        }
+        match same {
+            Some((e, _)) => (e, Vec::new()),
+            None => (edits, reasons),
+        }
+    }
+
     /// Every expansion of the directive written at `id` (itself included): the nodes of the
     /// same file and span, one per place the file is read into.
     pub fn expansions<'c>(

@@ -106,48 +106,43 @@ impl Rule for BackendOutlivesNginx {
             let uses = uses.get_or_init(|| FileUses::of(cx.config));
             // A handler in a shared snippet is one finding for every location reading it: its
             // fix raises the timeout in each of them.
-            let mut first: Option<Diagnostic> = None;
-            let mut edits = Vec::new();
-            let mut one_title = None;
-            let mut places = 0;
-            for place in uses.places(cx.config, pass, &mut seen) {
-                let Some(block) = cx.config.block_of(place) else {
-                    continue;
-                };
-                if cx.config.handler(block) != Some((family, place)) {
-                    continue;
-                }
-                let Some((mut d, fix)) = finding_at(cx, uses, block, family, place, margin_ms)
-                else {
-                    continue;
-                };
-                places += 1;
-                match fix {
-                    Ok(fix) => {
-                        one_title.get_or_insert(fix.title);
-                        edits.extend(fix.edits);
-                    }
+            let places: Vec<(NodeId, NodeId)> = uses
+                .places(cx.config, pass, &mut seen)
+                .into_iter()
+                .filter_map(|place| {
+                    let block = cx.config.block_of(place)?;
+                    (cx.config.handler(block) == Some((family, place))).then_some((block, place))
+                })
+                .collect();
+            let at = |place: NodeId, strict: bool| {
+                let (block, _) = places.iter().find(|(_, p)| *p == place)?;
+                finding_at(cx, uses, *block, family, place, margin_ms, strict)
+            };
+            let ids: Vec<NodeId> = places.iter().map(|(_, p)| *p).collect();
+            let Some((mut d, first_fix)) = ids.iter().find_map(|p| at(*p, true)) else {
+                continue;
+            };
+            let (edits, _) = uses.fix_for_places(&ids, |place, strict| {
+                at(place, strict).map(|(_, fix)| fix.map(|f| f.edits).map_err(NoFix::into_text))
+            });
+            if edits.is_empty() {
+                match first_fix {
+                    Ok(_) => {}
                     Err(NoFix::TooLong(why)) => d = d.with_help(why),
                     Err(NoFix::Because(why)) => {
                         let help = d.help.take().unwrap_or_default();
                         d = d.with_help(format!("{help}; {why}"));
                     }
                 }
-                // The first place's message stands for all (a place left without a fix is
-                // reported with its own reason once the others are fixed).
-                first.get_or_insert(d);
-            }
-            let Some(mut d) = first else { continue };
-            if !edits.is_empty() {
-                let name = format!("{}_read_timeout", family.prefix());
-                let title = match one_title {
-                    Some(title) if places == 1 => title,
-                    _ => {
-                        format!(
-                            "raise `{name}` in the locations that include {}",
-                            cx.tree.sources.get(cx.config.node(pass).file).display
-                        )
-                    }
+            } else {
+                let with_finding = ids.iter().filter(|p| at(**p, true).is_some()).count();
+                let title = match first_fix {
+                    Ok(fix) if with_finding == 1 => fix.title,
+                    _ => format!(
+                        "raise `{}_read_timeout` wherever {} is included",
+                        family.prefix(),
+                        cx.tree.sources.get(cx.config.node(pass).file).display
+                    ),
                 };
                 d = d.with_fix(Fix::safe(title, edits));
             }
@@ -164,6 +159,7 @@ fn finding_at(
     family: Family,
     pass: NodeId,
     margin_ms: u64,
+    strict: bool,
 ) -> Option<(Diagnostic, Result<Fix, NoFix>)> {
     // WebSocket locations: the read timeout is an idle timeout there (GW106).
     if upgrade_header(cx, block).is_some() {
@@ -207,6 +203,7 @@ fn finding_at(
     let fix = raise_fix(
         cx,
         uses,
+        strict,
         block,
         pass,
         nginx.set_by,
@@ -336,6 +333,14 @@ enum NoFix {
     Because(String),
 }
 
+impl NoFix {
+    fn into_text(self) -> String {
+        match self {
+            NoFix::TooLong(why) | NoFix::Because(why) => why,
+        }
+    }
+}
+
 /// The fix for one location: the value nginx should wait, and where it goes.
 ///
 /// - The value is the backend's limit plus the margin, kept within GW103's `max-timeout` when
@@ -351,6 +356,7 @@ enum NoFix {
 fn raise_fix(
     cx: &LintContext<'_, '_>,
     uses: &FileUses,
+    strict: bool,
     block: NodeId,
     pass: NodeId,
     set_by: Option<NodeId>,
@@ -358,6 +364,8 @@ fn raise_fix(
     backend_ms: u64,
     margin_ms: u64,
 ) -> Result<Fix, NoFix> {
+    // Strict: only files read at this one place (see FileUses::fix_for_places).
+    let editable = |file| !strict || uses.read_once(file);
     let mut ms = backend_ms.saturating_add(margin_ms);
     if gw103_timeout_masks_slow_backend::would_report(cx, block, ms) {
         ms = backend_ms;
@@ -374,7 +382,7 @@ fn raise_fix(
     let config = cx.config;
     if let Some(id) = set_by.filter(|id| config.block_of(*id) == Some(block)) {
         let node = config.node(id);
-        if !uses.read_once(node.file) {
+        if !editable(node.file) {
             return Err(NoFix::Because(format!(
                 "no fix offered: `{name}` is set here by {}, a file included from several places; change it there or in each including block",
                 cx.tree.sources.get(node.file).display
@@ -408,7 +416,7 @@ fn raise_fix(
     }
     let line = format!("{name} {value};");
     let pass_node = config.node(pass);
-    if uses.read_once(pass_node.file) {
+    if editable(pass_node.file) {
         return Ok(Fix::safe(
             title,
             vec![insert_directive_after(
@@ -422,7 +430,7 @@ fn raise_fix(
     // The handler comes from a snippet shared with other blocks: add it to this block itself.
     let block_node = config.node(block);
     match insert_in_block(config, block, &[line.as_str()]) {
-        Some(edit) if uses.read_once(block_node.file) => Ok(Fix::safe(title, vec![edit])),
+        Some(edit) if editable(block_node.file) => Ok(Fix::safe(title, vec![edit])),
         _ => Err(NoFix::Because(format!(
             "no fix offered: this block and its handler come from files included from several places ({}); set `{name}` where it applies to this location only",
             cx.tree.sources.get(block_node.file).display

@@ -98,42 +98,36 @@ impl Rule for UpstreamKeepaliveInert {
                 // A handler in a shared snippet is one finding for every location reading it;
                 // its fix adds the lines to each of them.
                 let places = uses.places(config, pass, &mut seen);
-                let mut first: Option<(NodeId, Vec<&'static str>)> = None;
-                let mut all_missing: Vec<&'static str> = Vec::new();
-                let mut edits = Vec::new();
-                let mut reasons: Vec<String> = Vec::new();
-                for place in places {
-                    let Some(block) = config.block_of(place) else {
-                        continue;
-                    };
+                let check_at = |place: NodeId, strict: bool| {
+                    let block = config.block_of(place)?;
                     let site = Site {
                         cx,
                         uses,
                         block,
                         pass: place,
+                        strict,
                     };
                     let (missing, fix) = match family {
                         Family::Proxy => site.proxy(),
                         Family::FastCgi => site.fastcgi(),
-                        _ => continue,
+                        _ => return None,
                     };
                     if missing.is_empty() {
-                        continue;
+                        return None;
                     }
                     let fix = if config.node(place).context == Context::Location {
                         fix
                     } else {
                         Err("no fix offered: the handler sits in `if` or `limit_except`".to_owned())
                     };
-                    match fix {
-                        Ok(e) => edits.extend(e),
-                        Err(why) if why.is_empty() => {}
-                        Err(why) => {
-                            if !reasons.contains(&why) {
-                                reasons.push(why);
-                            }
-                        }
-                    }
+                    Some((missing, fix))
+                };
+                let mut first: Option<(NodeId, Vec<&'static str>)> = None;
+                let mut all_missing: Vec<&'static str> = Vec::new();
+                for &place in &places {
+                    let Some((missing, _)) = check_at(place, true) else {
+                        continue;
+                    };
                     for m in &missing {
                         if !all_missing.contains(m) {
                             all_missing.push(m);
@@ -141,6 +135,10 @@ impl Rule for UpstreamKeepaliveInert {
                     }
                     first.get_or_insert((place, missing));
                 }
+                let (edits, reasons) = uses.fix_for_places(&places, |place, strict| {
+                    check_at(place, strict).map(|(_, fix)| fix)
+                });
+                let reasons: Vec<String> = reasons.into_iter().filter(|r| !r.is_empty()).collect();
                 let Some((place, missing)) = first else {
                     continue;
                 };
@@ -167,11 +165,11 @@ impl Rule for UpstreamKeepaliveInert {
                     .with_label(ka.file, ka.directive.span, "keep-alive cache configured here")
                     .with_help(help);
                 if !edits.is_empty() {
-                    let title = if uses.read_once(node.file) {
+                    let title = if places.len() < 2 {
                         add
                     } else {
                         format!(
-                            "{add} in the locations that include {}",
+                            "{add} wherever {} is included",
                             config.tree.sources.get(node.file).display
                         )
                     };
@@ -191,6 +189,8 @@ struct Site<'c, 'a, 't> {
     uses: &'c FileUses,
     block: NodeId,
     pass: NodeId,
+    /// Edit only files read at this one place (see [`FileUses::fix_for_places`]).
+    strict: bool,
 }
 
 /// What a location lacks, and the edits that add it (or why there are none).
@@ -203,7 +203,7 @@ impl Site<'_, '_, '_> {
 
     fn shared(&self, id: NodeId) -> Option<String> {
         let file = self.config().node(id).file;
-        (!self.uses.read_once(file)).then(|| {
+        (self.strict && !self.uses.read_once(file)).then(|| {
             format!(
                 "no fix offered: {} is included from several places, and the change is not right in all of them",
                 self.cx.tree.sources.get(file).display

@@ -84,27 +84,29 @@ impl Rule for UpgradeWithoutHttp11 {
             if places.is_empty() {
                 continue;
             }
-            let mut edits = Vec::new();
-            for place in places {
+            let edits_at = |place: NodeId, strict: bool| {
                 let v = if place == upgrade {
                     version
                 } else {
-                    let Some(home) = config.block_of(place) else {
-                        continue;
-                    };
+                    let home = config.block_of(place)?;
                     if config.handler(home).map(|(f, _)| f) != Some(Family::Proxy) {
-                        continue;
+                        return None;
                     }
                     let v = config.effective(home, "proxy_http_version");
                     if v.and_then(|v| config.node(v).arg(0))
                         .is_some_and(|v| v != "1.0")
                     {
-                        continue;
+                        return None;
                     }
                     v
                 };
-                edits.extend(fix(config, uses, place, v));
-            }
+                Some(
+                    fix(config, uses, strict, place, v)
+                        .map(|e| vec![e])
+                        .ok_or_else(String::new),
+                )
+            };
+            let (edits, _) = uses.fix_for_places(&places, edits_at);
             let node = config.node(upgrade);
             let mut d = cx
                 .diagnostic(
@@ -135,21 +137,23 @@ impl Rule for UpgradeWithoutHttp11 {
 fn fix(
     config: &ResolvedConfig<'_>,
     uses: &FileUses,
+    strict: bool,
     upgrade: NodeId,
     version: Option<NodeId>,
 ) -> Option<crate::fix::Edit> {
+    // Strict: only files read at this one place (see FileUses::fix_for_places).
+    let editable = |file| !strict || uses.read_once(file);
     let home = config.block_of(upgrade)?;
     if let Some(v) = version {
         let vblock = config.block_of(v)?;
         // The 1.0 is set in the header's block or below it: change it where it is.
         if vblock == home || config.ancestors(vblock).any(|a| a == home) {
-            return uses
-                .read_once(config.node(v).file)
+            return editable(config.node(v).file)
                 .then(|| replace_arg(config, v, 0, "1.1"))
                 .flatten();
         }
     }
-    if !uses.read_once(config.node(home).file) {
+    if !editable(config.node(home).file) {
         return None;
     }
     insert_in_block(config, home, &["proxy_http_version 1.1;"])
