@@ -22,6 +22,9 @@ use crate::source::FileId;
 /// its id) and its span.
 pub(crate) type Written = (Option<usize>, usize, usize, usize);
 
+/// An edit keyed by physical file: (physical file, start, end, content).
+type PhysicalEdit = (Option<usize>, usize, usize, String);
+
 pub(crate) struct FileUses {
     /// The physical file (index into `reads`) of each nginx file.
     physical: HashMap<FileId, usize>,
@@ -126,18 +129,15 @@ impl FileUses {
                         }
                     }
                 }
-                Some(Err(why)) => {
-                    if !reasons.contains(&why) {
-                        reasons.push(why);
-                    }
-                }
+                Some(Err(why)) if !reasons.contains(&why) => reasons.push(why),
+                Some(Err(_)) => {}
             }
         }
         if reasons.is_empty() || places.len() < 2 {
             return (edits, reasons);
         }
         // Compared by physical file: a file reached through a symlink and its target is one.
-        let key = |e: &Vec<Edit>| -> Vec<(Option<usize>, usize, usize, String)> {
+        let key = |e: &Vec<Edit>| -> Vec<PhysicalEdit> {
             e.iter()
                 .map(|x| {
                     let file = self.physical.get(&x.file).copied();
@@ -145,7 +145,7 @@ impl FileUses {
                 })
                 .collect()
         };
-        let mut same: Option<(Vec<Edit>, Vec<(Option<usize>, usize, usize, String)>)> = None;
+        let mut same: Option<(Vec<Edit>, Vec<PhysicalEdit>)> = None;
         for &place in places {
             match (fix_at(place, false), &same) {
                 (Some(Ok(e)), None) if !e.is_empty() && !key(&e).iter().any(|k| k.0.is_none()) => {
