@@ -9,6 +9,13 @@ use crate::fix::Edit;
 use crate::settings::Settings;
 use crate::source::FileId;
 
+/// A directive as written: its physical file (or, for a file outside the tree's nginx files,
+/// its id) and its span.
+pub(crate) type Written = (Option<usize>, usize, usize, usize);
+
+/// An edit keyed by physical file: (physical file, start, end, content).
+type PhysicalEdit = (Option<usize>, usize, usize, String);
+
 /// How many places of the configuration each file is read into. nginx reads an included file
 /// once per `include` that names it (an include inside a file read twice counts twice), so an
 /// edit to a snippet changes every block that includes it. Every rule that offers a fix asks
@@ -18,13 +25,6 @@ use crate::source::FileId;
 ///
 /// A file reached by two paths (a symlink and its target) is one file here, as it is for the
 /// fix engine, which writes it once.
-/// A directive as written: its physical file (or, for a file outside the tree's nginx files,
-/// its id) and its span.
-pub(crate) type Written = (Option<usize>, usize, usize, usize);
-
-/// An edit keyed by physical file: (physical file, start, end, content).
-type PhysicalEdit = (Option<usize>, usize, usize, String);
-
 pub(crate) struct FileUses {
     /// The physical file (index into `reads`) of each nginx file.
     physical: HashMap<FileId, usize>,
@@ -71,6 +71,16 @@ impl FileUses {
             .is_some_and(|&p| self.reads[p] == 1)
     }
 
+    /// The directive `id` as written, the same for every place its file is read into.
+    pub fn written(&self, config: &ResolvedConfig<'_>, id: NodeId) -> Written {
+        let n = config.node(id);
+        let span = n.directive.span;
+        match self.physical.get(&n.file) {
+            Some(p) => (Some(*p), 0, span.start, span.end),
+            None => (None, n.file.index(), span.start, span.end),
+        }
+    }
+
     /// The places a finding at the directive `id` stands for, the first time a rule meets that
     /// written directive (`seen` remembers them); empty after that. A directive in a file read
     /// once is one place; in a shared snippet it is every place the snippet is read into. The
@@ -84,16 +94,7 @@ impl FileUses {
         seen: &mut HashSet<Written>,
     ) -> Vec<NodeId> {
         let n = config.node(id);
-        let key = match self.physical.get(&n.file) {
-            Some(p) => (Some(*p), 0, n.directive.span.start, n.directive.span.end),
-            None => (
-                None,
-                n.file.index(),
-                n.directive.span.start,
-                n.directive.span.end,
-            ),
-        };
-        if !seen.insert(key) {
+        if !seen.insert(self.written(config, id)) {
             return Vec::new();
         }
         if self.read_once(n.file) {
@@ -323,5 +324,90 @@ impl WorkerUser {
                 self.user, self.group
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load_dump;
+
+    fn dump(files: &[(&str, &str)]) -> crate::config::ConfigTree {
+        let text: String = files
+            .iter()
+            .map(|(path, text)| format!("# configuration file /etc/nginx/{path}:\n{text}\n"))
+            .collect();
+        load_dump(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn files_read_at_one_place_and_at_several() {
+        let tree = dump(&[
+            (
+                "nginx.conf",
+                "events {}\nhttp {\n    include site.conf;\n    server {\n        location /a { include shared.conf; }\n        location /b { include shared.conf; }\n    }\n}",
+            ),
+            ("site.conf", "server { location / { include inner.conf; } }"),
+            ("inner.conf", "proxy_pass http://a;"),
+            ("shared.conf", "proxy_pass http://b;"),
+        ]);
+        let config = ResolvedConfig::build(&tree);
+        let uses = FileUses::of(&config);
+        let file = |name: &str| {
+            tree.nginx_files
+                .iter()
+                .copied()
+                .find(|id| tree.sources.get(*id).path.ends_with(name))
+                .unwrap_or_else(|| panic!("no {name}"))
+        };
+        assert!(uses.read_once(tree.root));
+        assert!(uses.read_once(file("site.conf")));
+        assert!(uses.read_once(file("inner.conf")));
+        assert!(!uses.read_once(file("shared.conf")));
+        // The two expansions of the shared snippet's directive are one finding's places.
+        let shared: Vec<NodeId> = config
+            .nodes_named("proxy_pass")
+            .iter()
+            .copied()
+            .filter(|id| config.node(*id).file == file("shared.conf"))
+            .collect();
+        assert_eq!(shared.len(), 2);
+        let mut seen = HashSet::new();
+        assert_eq!(uses.places(&config, shared[0], &mut seen), shared);
+        assert!(uses.places(&config, shared[1], &mut seen).is_empty());
+    }
+
+    #[test]
+    fn a_fix_for_several_places_is_strict_first_then_the_same_edit_everywhere() {
+        let tree = dump(&[("nginx.conf", "events {}\n")]);
+        let config = ResolvedConfig::build(&tree);
+        let uses = FileUses::of(&config);
+        let (a, b) = (NodeId(0), NodeId(0));
+        let edit = |at: usize| Edit::insert(tree.root, at, "x;");
+        // Strictly fixable everywhere: the union.
+        let (edits, why) = uses.fix_for_places(&[a], |_, _| Some(Ok(vec![edit(1)])));
+        assert_eq!((edits.len(), why.len()), (1, 0));
+        // Not strictly, but the same edit at both places: that edit.
+        let (edits, why) = uses.fix_for_places(&[a, b], |_, strict| {
+            Some(if strict {
+                Err("shared".into())
+            } else {
+                Ok(vec![edit(2)])
+            })
+        });
+        assert_eq!(edits, vec![edit(2)]);
+        assert!(why.is_empty());
+        // Different edits per place: nothing, with the reason.
+        let calls = std::cell::Cell::new(0);
+        let (edits, why) = uses.fix_for_places(&[a, b], |_, strict| {
+            calls.set(calls.get() + 1);
+            Some(if strict {
+                Err("shared".into())
+            } else {
+                Ok(vec![edit(calls.get())])
+            })
+        });
+        assert!(edits.is_empty());
+        assert_eq!(why, vec!["shared".to_owned()]);
     }
 }

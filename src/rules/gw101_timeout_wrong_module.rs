@@ -1,4 +1,6 @@
-use super::common::FileUses;
+use std::collections::HashMap;
+
+use super::common::{FileUses, Written};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::{Context, Family, NodeId, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -161,6 +163,8 @@ impl Rule for TimeoutWrongModule {
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let cfg = cx.config;
         let uses = std::cell::OnceCell::new();
+        // One decision per written directive: a snippet read at many places asks once.
+        let mut renames: HashMap<Written, Option<String>> = HashMap::new();
         for id in cfg.ids() {
             let Some(r) = reach(cfg, id) else { continue };
             let node = cfg.node(id);
@@ -204,7 +208,11 @@ impl Rule for TimeoutWrongModule {
                 },
             );
             let uses = uses.get_or_init(|| FileUses::of(cfg));
-            if let Some(new_name) = offered_rename(cfg, uses, id) {
+            let rename = renames
+                .entry(uses.written(cfg, id))
+                .or_insert_with(|| offered_rename(cfg, uses, id))
+                .clone();
+            if let Some(new_name) = rename {
                 d = d.with_fix(Fix::safe(
                     format!("rename `{}` to `{new_name}`", node.name()),
                     vec![Edit::replace(file, node.directive.name.span, new_name)],
