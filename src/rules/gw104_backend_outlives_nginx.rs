@@ -67,9 +67,10 @@ location ~ \.php$ {
 ## Fix safety
 Safe: nginx's read timeout is raised to the backend's limit plus a margin (option `margin`,
 5s), in the location that needs it: the value is replaced where that location sets it (also
-inside a snippet it includes, when no other block includes that snippet), or a directive is
-added after the handler line (at the start of the location when the handler comes from a
-shared snippet). Requests that already succeed are unaffected; the ones that would have been
+inside a snippet it includes, when no other block includes that snippet, and in `server` or
+`http` when that directive serves no other location of the module: a new line in the location
+would leave it without effect), or a directive is added after the handler line (at the start
+of the location when the handler comes from a shared snippet). Requests that already succeed are unaffected; the ones that would have been
 cut off with a 504 get the answer the backend was going to give.
 
 The value stays within GW103's `max-timeout` (300s): the backend's limit itself when the
@@ -325,6 +326,21 @@ fn php_value_from_fastcgi_param(
     found
 }
 
+/// True when the timeout `id`, set in a block around `block`, is in force for no other block
+/// with a handler of its module: raising it there changes `block` alone, and a new directive in
+/// `block` would leave it without effect (a GW101 finding).
+fn serves_only(cx: &LintContext<'_, '_>, id: NodeId, block: NodeId, name: &str) -> bool {
+    let config = cx.config;
+    let (Some(outer), Some(family)) = (config.block_of(id), Family::of_directive(name)) else {
+        return false;
+    };
+    config.reached_blocks(outer).into_iter().all(|b| {
+        b == block
+            || config.effective(b, name) != Some(id)
+            || config.handler(b).is_none_or(|(f, _)| f != family)
+    })
+}
+
 /// Why a location gets no fix; each says so in the help.
 enum NoFix {
     /// The value needed is itself a GW103 finding: the whole help is this text.
@@ -366,10 +382,17 @@ fn raise_fix(
 ) -> Result<Fix, NoFix> {
     // Strict: only files read at this one place (see FileUses::fix_for_places).
     let editable = |file| !strict || uses.read_once(file);
+    let config = cx.config;
+    // Where the value goes: the directive in force when it is set in this block (a second one
+    // would be "is duplicate"), or one set further out that serves no other location of this
+    // module (a new one here would leave it without effect: GW101); else a new line here.
+    let in_place = set_by
+        .filter(|id| config.block_of(*id) == Some(block) || serves_only(cx, *id, block, name));
+    let home = in_place.and_then(|id| config.block_of(id)).unwrap_or(block);
     let mut ms = backend_ms.saturating_add(margin_ms);
-    if gw103_timeout_masks_slow_backend::would_report(cx, block, ms) {
+    if gw103_timeout_masks_slow_backend::would_report(cx, home, ms) {
         ms = backend_ms;
-        if gw103_timeout_masks_slow_backend::would_report(cx, block, ms) {
+        if gw103_timeout_masks_slow_backend::would_report(cx, home, ms) {
             return Err(NoFix::TooLong(format!(
                 "a request that may take {} belongs in a background job (answer 202 and let the client poll for the result), or lower the backend's limit; no fix offered: a `{name}` that long is itself a finding (GW103, above its max-timeout of {})",
                 describe_msec(backend_ms),
@@ -379,13 +402,12 @@ fn raise_fix(
     }
     let value = format_msec(ms);
     let title = format!("set `{name} {value};` in this location");
-    let config = cx.config;
-    if let Some(id) = set_by.filter(|id| config.block_of(*id) == Some(block)) {
+    if let Some(id) = in_place {
         let node = config.node(id);
         if !editable(node.file) {
             return Err(NoFix::Because(format!(
-                "no fix offered: `{name}` is set here by {}, a file included from several places; change it there or in each including block",
-                cx.tree.sources.get(node.file).display
+                "no fix offered: `{name}` is set by {}, a file included from several places; change it there or in each including block",
+                cx.where_is(id)
             )));
         }
         let arg = node
@@ -393,6 +415,14 @@ fn raise_fix(
             .args
             .first()
             .ok_or_else(|| NoFix::Because(format!("no fix offered: `{name}` has no value")))?;
+        let title = if home == block {
+            title
+        } else {
+            format!(
+                "raise `{name}` to {value} where it is set for this location ({})",
+                cx.where_is(id)
+            )
+        };
         return Ok(Fix::safe(
             title,
             vec![crate::fix::replace_word(node.file, arg, &value)],
