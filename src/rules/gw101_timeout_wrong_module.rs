@@ -51,7 +51,8 @@ Safe: the directive is renamed to the handler's module, keeping its value, only 
 location has exactly one handler module and that module's directive is not already set in the
 same block. In a snippet included from several places, only when that holds at every place
 (the same rename everywhere). The renamed directive does what the author meant; nothing else
-changes."#,
+changes. Not offered when it would give a WebSocket location a `proxy_read_timeout` no longer
+than nginx's 60s default (GW106's `min-timeout`): idle sockets would be closed sooner."#,
 };
 
 const KINDS: [&str; 3] = ["_connect_timeout", "_read_timeout", "_send_timeout"];
@@ -139,20 +140,42 @@ fn rename_here(cfg: &ResolvedConfig<'_>, id: NodeId, r: &Reach) -> Option<String
 /// a FastCGI and a proxy location must keep its name). GW104 asks this too, so that it does not
 /// add a second `fastcgi_read_timeout` next to one GW101 is about to create.
 pub(crate) fn offered_rename(
-    cfg: &ResolvedConfig<'_>,
+    cx: &LintContext<'_, '_>,
     uses: &FileUses,
     id: NodeId,
 ) -> Option<String> {
-    let here = rename_here(cfg, id, &reach(cfg, id)?)?;
+    let cfg = cx.config;
+    let at = |e: NodeId| {
+        let r = reach(cfg, e)?;
+        rename_here(cfg, e, &r).filter(|name| !shortens_websocket(cx, r.block, e, name))
+    };
+    let here = at(id)?;
     if uses.read_once(cfg.node(id).file) {
         return Some(here);
     }
-    let every_place_agrees = uses.expansions(cfg, id).all(|e| {
-        reach(cfg, e)
-            .and_then(|r| rename_here(cfg, e, &r))
-            .is_some_and(|name| name == here)
-    });
+    let every_place_agrees = uses
+        .expansions(cfg, id)
+        .all(|e| at(e).is_some_and(|name| name == here));
     every_place_agrees.then_some(here)
+}
+
+/// True when renaming the timeout at `id` to `new_name` would give a WebSocket location a
+/// `proxy_read_timeout` no longer than GW106's `min-timeout` (default 60s, nginx's own): the
+/// dead value would start closing idle WebSockets sooner than the default does, which GW106
+/// reports. Such a rename makes the location worse, so it is not offered.
+fn shortens_websocket(cx: &LintContext<'_, '_>, block: NodeId, id: NodeId, new_name: &str) -> bool {
+    if new_name != "proxy_read_timeout"
+        || !cx.settings.enabled("GW106")
+        || super::common::upgrade_header(cx, block).is_none()
+    {
+        return false;
+    }
+    let min_ms = cx
+        .settings
+        .option::<String>("GW106", "min-timeout")
+        .and_then(|t| crate::values::parse_msec(&t))
+        .unwrap_or(crate::config::DEFAULT_TIMEOUT_MS);
+    time_arg(cx.config.node(id)).is_some_and(|(_, ms)| ms <= min_ms)
 }
 
 impl Rule for TimeoutWrongModule {
@@ -210,8 +233,20 @@ impl Rule for TimeoutWrongModule {
             let uses = uses.get_or_init(|| FileUses::of(cfg));
             let rename = renames
                 .entry(uses.written(cfg, id))
-                .or_insert_with(|| offered_rename(cfg, uses, id))
+                .or_insert_with(|| offered_rename(cx, uses, id))
                 .clone();
+            let would_shorten = r.families.len() == 1
+                && r.in_location
+                && first_family
+                    .rename(node.name())
+                    .is_some_and(|name| shortens_websocket(cx, r.block, id, &name));
+            if rename.is_none() && would_shorten {
+                let help = d.help.take().unwrap_or_default();
+                let value = node.arg(0).unwrap_or_default();
+                d = d.with_help(format!(
+                    "{help}; no fix offered: as `proxy_read_timeout`, {value} would close idle WebSocket connections this soon (GW106 reports it): remove the line, or set a long `proxy_read_timeout`"
+                ));
+            }
             if let Some(new_name) = rename {
                 d = d.with_fix(Fix::safe(
                     format!("rename `{}` to `{new_name}`", node.name()),

@@ -433,7 +433,7 @@ fn raise_fix(
             let n = config.node(**c);
             n.name() != name
                 && n.name().ends_with("_read_timeout")
-                && gw101_timeout_wrong_module::offered_rename(config, uses, **c).as_deref()
+                && gw101_timeout_wrong_module::offered_rename(cx, uses, **c).as_deref()
                     == Some(name)
         });
         if let Some(other) = pending {
