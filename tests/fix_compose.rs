@@ -565,3 +565,22 @@ fn gw402_adds_the_version_in_the_including_location_not_the_shared_snippet() {
     }
     assert!(!tree.read("snippets/ws.conf").contains("proxy_http_version"));
 }
+
+#[test]
+fn gw104_raises_an_outer_timeout_rather_than_leaving_it_without_effect() {
+    // Two PHP locations inherit 30s from server; a new line in each would leave the server's
+    // fastcgi_read_timeout reaching only the proxy location (GW101: no effect).
+    let tree = Tree::new(&[
+        (
+            "nginx.conf",
+            b"events {}\nhttp {\n    server {\n        listen 8080;\n        fastcgi_read_timeout 30s;\n        location / {\n            proxy_pass http://127.0.0.1:3000;\n        }\n        location /a.php {\n            fastcgi_pass unix:/run/php/php8.2-fpm.sock;\n        }\n        location /b.php {\n            fastcgi_pass unix:/run/php/php8.2-fpm.sock;\n        }\n    }\n}\n",
+        ),
+        ("php/php.ini", php_ini(200).as_bytes()),
+        ("php/pool.d/www.conf", POOL.as_bytes()),
+    ]);
+    let left = compose(&tree);
+    let conf = tree.read("nginx.conf");
+    assert_eq!(count(&conf, "fastcgi_read_timeout"), 1, "{conf}");
+    assert!(conf.contains("        fastcgi_read_timeout 205s;\n"), "{conf}");
+    assert!(left.iter().all(|f| f.rule != "GW101" && f.rule != "GW104"));
+}

@@ -86,6 +86,21 @@ struct Reach {
     in_location: bool,
 }
 
+/// The handlers of the blocks a directive `name` written in `block` reaches (those that do not
+/// set their own).
+fn handlers_reached(cfg: &ResolvedConfig<'_>, block: NodeId, name: &str) -> Vec<(Family, NodeId)> {
+    let mut handlers = Vec::new();
+    for reached in cfg.reached_blocks(block) {
+        if reached != block && cfg.last_child_named(Some(reached), name).is_some() {
+            continue; // overridden below: this copy does not reach there
+        }
+        if let Some(h) = cfg.handler(reached) {
+            handlers.push(h);
+        }
+    }
+    handlers
+}
+
 /// `None` when the directive at `id` is no timeout, reaches no handler, or reaches one of its
 /// own module (then it has an effect: no finding).
 fn reach(cfg: &ResolvedConfig<'_>, id: NodeId) -> Option<Reach> {
@@ -95,15 +110,7 @@ fn reach(cfg: &ResolvedConfig<'_>, id: NodeId) -> Option<Reach> {
         return None;
     }
     let block = node.parent?;
-    let mut handlers: Vec<(Family, NodeId)> = Vec::new();
-    for reached in cfg.reached_blocks(block) {
-        if reached != block && cfg.last_child_named(Some(reached), node.name()).is_some() {
-            continue; // overridden below: this copy does not reach there
-        }
-        if let Some(h) = cfg.handler(reached) {
-            handlers.push(h);
-        }
-    }
+    let handlers = handlers_reached(cfg, block, node.name());
     if handlers.is_empty() || handlers.iter().any(|(f, _)| *f == family) {
         return None;
     }
@@ -129,10 +136,28 @@ fn rename_here(cfg: &ResolvedConfig<'_>, id: NodeId, r: &Reach) -> Option<String
     if r.families.len() != 1 || !r.in_location {
         return None;
     }
-    let new_name = r.families[0].rename(cfg.node(id).name())?;
-    cfg.last_child_named(Some(r.block), &new_name)
-        .is_none()
-        .then_some(new_name)
+    let name = cfg.node(id).name();
+    let new_name = r.families[0].rename(name)?;
+    if cfg.last_child_named(Some(r.block), &new_name).is_some() {
+        return None;
+    }
+    // The same directive set further out, which this one overrides: when it reaches no
+    // handler now, the rename would let it reach this location's, where it has no effect
+    // either (a new GW101 finding). Leave both for the user to remove.
+    let outer = cfg
+        .node(r.block)
+        .parent
+        .and_then(|p| cfg.effective(p, name))
+        .filter(|o| cfg.node(*o).context.is_http_like());
+    if let Some(o) = outer {
+        let o_block = cfg.node(o).parent?;
+        if cfg.last_child_named(Some(r.block), name) == Some(id)
+            && handlers_reached(cfg, o_block, name).is_empty()
+        {
+            return None;
+        }
+    }
+    Some(new_name)
 }
 
 /// The rename GW101 offers for the timeout at `id` (`proxy_read_timeout` -> the name it gets),
@@ -150,13 +175,47 @@ pub(crate) fn offered_rename(
         rename_here(cfg, e, &r).filter(|name| !shortens_websocket(cx, r.block, e, name))
     };
     let here = at(id)?;
-    if uses.read_once(cfg.node(id).file) {
-        return Some(here);
+    let places: Vec<NodeId> = if uses.read_once(cfg.node(id).file) {
+        vec![id]
+    } else {
+        uses.expansions(cfg, id).collect()
+    };
+    if !places
+        .iter()
+        .all(|e| at(*e).is_some_and(|name| name == here))
+    {
+        return None;
     }
-    let every_place_agrees = uses
-        .expansions(cfg, id)
-        .all(|e| at(e).is_some_and(|name| name == here));
-    every_place_agrees.then_some(here)
+    (!silences_outer(cfg, &places, &here)).then_some(here)
+}
+
+/// True when renaming the directives at `places` to `new_name` would leave a `new_name` set
+/// further out without effect: every handler of its module it reaches is in a block that the
+/// rename gives a value of its own (a new GW101 finding on that outer line).
+fn silences_outer(cfg: &ResolvedConfig<'_>, places: &[NodeId], new_name: &str) -> bool {
+    let Some(family) = timeout_family(new_name) else {
+        return false;
+    };
+    let blocks: Vec<NodeId> = places.iter().filter_map(|p| cfg.node(*p).parent).collect();
+    blocks.iter().any(|b| {
+        let Some(outer) = cfg.node(*b).parent.and_then(|p| cfg.effective(p, new_name)) else {
+            return false;
+        };
+        let Some(outer_block) = cfg.node(outer).parent else {
+            return false;
+        };
+        let own: Vec<NodeId> = handlers_reached(cfg, outer_block, new_name)
+            .into_iter()
+            .filter(|(f, _)| *f == family)
+            .map(|(_, h)| h)
+            .collect();
+        !own.is_empty()
+            && own.iter().all(|h| {
+                cfg.node(*h).parent.is_some_and(|hb| {
+                    blocks.contains(&hb) || cfg.ancestors(hb).any(|a| blocks.contains(&a))
+                })
+            })
+    })
 }
 
 /// True when renaming the timeout at `id` to `new_name` would give a WebSocket location a

@@ -1,4 +1,4 @@
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::common::{insert_in_block, upgrade_header, FileUses};
 use super::{gw101_timeout_wrong_module, gw103_timeout_masks_slow_backend};
@@ -68,9 +68,10 @@ location ~ \.php$ {
 Safe: nginx's read timeout is raised to the backend's limit plus a margin (option `margin`,
 5s), in the location that needs it: the value is replaced where that location sets it (also
 inside a snippet it includes, when no other block includes that snippet, and in `server` or
-`http` when that directive serves no other location of the module: a new line in the location
-would leave it without effect), or a directive is added after the handler line (at the start
-of the location when the handler comes from a shared snippet). Requests that already succeed are unaffected; the ones that would have been
+`http` when every location of the module that value serves needs more time: it is raised to
+the longest need there, since a new line in each location would leave it without effect), or
+a directive is added after the handler line (at the start of the location when the handler
+comes from a shared snippet). Requests that already succeed are unaffected; the ones that would have been
 cut off with a 504 get the answer the backend was going to give.
 
 The value stays within GW103's `max-timeout` (300s): the backend's limit itself when the
@@ -100,6 +101,7 @@ impl Rule for BackendOutlivesNginx {
         let margin_ms = cx.option_msec(&META, "margin", 5_000);
         let uses = std::cell::OnceCell::new();
         let mut seen = HashSet::new();
+        let needs = OuterNeeds::default();
         for block in cx.config.ids() {
             let Some((family, pass)) = cx.config.handler(block) else {
                 continue;
@@ -117,7 +119,7 @@ impl Rule for BackendOutlivesNginx {
                 .collect();
             let at = |place: NodeId, strict: bool| {
                 let (block, _) = places.iter().find(|(_, p)| *p == place)?;
-                finding_at(cx, uses, *block, family, place, margin_ms, strict)
+                finding_at(cx, uses, &needs, *block, family, place, margin_ms, strict)
             };
             let ids: Vec<NodeId> = places.iter().map(|(_, p)| *p).collect();
             let Some((mut d, first_fix)) = ids.iter().find_map(|p| at(*p, true)) else {
@@ -153,9 +155,11 @@ impl Rule for BackendOutlivesNginx {
 }
 
 /// The finding for the handler `pass` of `block`, and its fix or why there is none.
+#[allow(clippy::too_many_arguments)]
 fn finding_at(
     cx: &LintContext<'_, '_>,
     uses: &FileUses,
+    needs: &OuterNeeds,
     block: NodeId,
     family: Family,
     pass: NodeId,
@@ -204,6 +208,7 @@ fn finding_at(
     let fix = raise_fix(
         cx,
         uses,
+        needs,
         strict,
         block,
         pass,
@@ -326,19 +331,42 @@ fn php_value_from_fastcgi_param(
     found
 }
 
-/// True when the timeout `id`, set in a block around `block`, is in force for no other block
-/// with a handler of its module: raising it there changes `block` alone, and a new directive in
-/// `block` would leave it without effect (a GW101 finding).
-fn serves_only(cx: &LintContext<'_, '_>, id: NodeId, block: NodeId, name: &str) -> bool {
+/// For each timeout set in `server` or `http`, the longest backend limit among the locations of
+/// its module it is in force for, when every one of them needs more time (a GW104 finding):
+/// raising it there fixes them all, where a new line in each would leave it without effect (a
+/// GW101 finding). `None` when one of them is fine as it is. Computed once per directive.
+type OuterNeeds = std::cell::RefCell<HashMap<NodeId, Option<u64>>>;
+
+fn outer_need(cx: &LintContext<'_, '_>, needs: &OuterNeeds, id: NodeId, name: &str) -> Option<u64> {
+    if let Some(known) = needs.borrow().get(&id) {
+        return *known;
+    }
     let config = cx.config;
-    let (Some(outer), Some(family)) = (config.block_of(id), Family::of_directive(name)) else {
-        return false;
-    };
-    config.reached_blocks(outer).into_iter().all(|b| {
-        b == block
-            || config.effective(b, name) != Some(id)
-            || config.handler(b).is_none_or(|(f, _)| f != family)
-    })
+    let need = (|| {
+        let outer = config.block_of(id)?;
+        let family = Family::of_directive(name)?;
+        let mut longest = None;
+        for b in config.reached_blocks(outer) {
+            let Some((f, pass)) = config.handler(b) else {
+                continue;
+            };
+            if f != family || config.effective(b, name) != Some(id) {
+                continue;
+            }
+            if upgrade_header(cx, b).is_some() {
+                return None;
+            }
+            let m = longest_backend_limit(cx, family, b, pass)?;
+            let nginx = cx.effective_time(b, name, DEFAULT_TIMEOUT_MS);
+            if m.backend_ms <= nginx.ms {
+                return None;
+            }
+            longest = longest.max(Some(m.backend_ms));
+        }
+        longest
+    })();
+    needs.borrow_mut().insert(id, need);
+    need
 }
 
 /// Why a location gets no fix; each says so in the help.
@@ -372,6 +400,7 @@ impl NoFix {
 fn raise_fix(
     cx: &LintContext<'_, '_>,
     uses: &FileUses,
+    needs: &OuterNeeds,
     strict: bool,
     block: NodeId,
     pass: NodeId,
@@ -384,10 +413,16 @@ fn raise_fix(
     let editable = |file| !strict || uses.read_once(file);
     let config = cx.config;
     // Where the value goes: the directive in force when it is set in this block (a second one
-    // would be "is duplicate"), or one set further out that serves no other location of this
-    // module (a new one here would leave it without effect: GW101); else a new line here.
-    let in_place = set_by
-        .filter(|id| config.block_of(*id) == Some(block) || serves_only(cx, *id, block, name));
+    // would be "is duplicate"), or one set further out when every location of this module it
+    // serves needs more (new lines in all of them would leave it without effect: GW101); else
+    // a new line here.
+    let in_place = match set_by {
+        Some(id) if config.block_of(id) == Some(block) => Some((id, backend_ms)),
+        Some(id) => outer_need(cx, needs, id, name).map(|longest| (id, longest.max(backend_ms))),
+        None => None,
+    };
+    let backend_ms = in_place.map_or(backend_ms, |(_, ms)| ms);
+    let in_place = in_place.map(|(id, _)| id);
     let home = in_place.and_then(|id| config.block_of(id)).unwrap_or(block);
     let mut ms = backend_ms.saturating_add(margin_ms);
     if gw103_timeout_masks_slow_backend::would_report(cx, home, ms) {
