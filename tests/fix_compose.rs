@@ -581,6 +581,9 @@ fn gw104_raises_an_outer_timeout_rather_than_leaving_it_without_effect() {
     let left = compose(&tree);
     let conf = tree.read("nginx.conf");
     assert_eq!(count(&conf, "fastcgi_read_timeout"), 1, "{conf}");
-    assert!(conf.contains("        fastcgi_read_timeout 205s;\n"), "{conf}");
+    assert!(
+        conf.contains("        fastcgi_read_timeout 205s;\n"),
+        "{conf}"
+    );
     assert!(left.iter().all(|f| f.rule != "GW101" && f.rule != "GW104"));
 }

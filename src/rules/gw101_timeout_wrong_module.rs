@@ -52,7 +52,9 @@ location has exactly one handler module and that module's directive is not alrea
 same block. In a snippet included from several places, only when that holds at every place
 (the same rename everywhere). The renamed directive does what the author meant; nothing else
 changes. Not offered when it would give a WebSocket location a `proxy_read_timeout` no longer
-than nginx's 60s default (GW106's `min-timeout`): idle sockets would be closed sooner."#,
+than nginx's 60s default (GW106's `min-timeout`): idle sockets would be closed sooner; nor when
+the renamed line would override the same timeout set in `server` or `http` in the last
+locations of its module that used it, leaving that one without effect."#,
 };
 
 const KINDS: [&str; 3] = ["_connect_timeout", "_read_timeout", "_send_timeout"];
@@ -141,23 +143,24 @@ fn rename_here(cfg: &ResolvedConfig<'_>, id: NodeId, r: &Reach) -> Option<String
     if cfg.last_child_named(Some(r.block), &new_name).is_some() {
         return None;
     }
-    // The same directive set further out, which this one overrides: when it reaches no
-    // handler now, the rename would let it reach this location's, where it has no effect
-    // either (a new GW101 finding). Leave both for the user to remove.
+    (!exposes_outer(cfg, id, r)).then_some(new_name)
+}
+
+/// True when the same directive is set further out and overridden here, and reaches no handler
+/// now: renaming this one would let it reach this location's, where it has no effect either (a
+/// new GW101 finding). Both are for the user to remove.
+fn exposes_outer(cfg: &ResolvedConfig<'_>, id: NodeId, r: &Reach) -> bool {
+    let name = cfg.node(id).name();
     let outer = cfg
         .node(r.block)
         .parent
         .and_then(|p| cfg.effective(p, name))
         .filter(|o| cfg.node(*o).context.is_http_like());
-    if let Some(o) = outer {
-        let o_block = cfg.node(o).parent?;
-        if cfg.last_child_named(Some(r.block), name) == Some(id)
-            && handlers_reached(cfg, o_block, name).is_empty()
-        {
-            return None;
-        }
-    }
-    Some(new_name)
+    let Some(outer_block) = outer.and_then(|o| cfg.node(o).parent) else {
+        return false;
+    };
+    cfg.last_child_named(Some(r.block), name) == Some(id)
+        && handlers_reached(cfg, outer_block, name).is_empty()
 }
 
 /// The rename GW101 offers for the timeout at `id` (`proxy_read_timeout` -> the name it gets),
@@ -304,6 +307,26 @@ impl Rule for TimeoutWrongModule {
                 let value = node.arg(0).unwrap_or_default();
                 d = d.with_help(format!(
                     "{help}; no fix offered: as `proxy_read_timeout`, {value} would close idle WebSocket connections this soon (GW106 reports it): remove the line, or set a long `proxy_read_timeout`"
+                ));
+            }
+            if rename.is_none()
+                && r.families.len() == 1
+                && r.in_location
+                && exposes_outer(cfg, id, &r)
+            {
+                let help = d.help.take().unwrap_or_default();
+                d = d.with_help(format!(
+                    "{help}; no fix offered: this line overrides a `{}` set further out that reaches no other handler; renaming it would leave that one here without effect too: remove both",
+                    node.name()
+                ));
+            }
+            let would_silence =
+                rename_here(cfg, id, &r).is_some_and(|name| silences_outer(cfg, &[id], &name));
+            if rename.is_none() && !would_shorten && would_silence {
+                let help = d.help.take().unwrap_or_default();
+                d = d.with_help(format!(
+                    "{help}; no fix offered: renaming would leave the `{}` set further out without effect for every location of its module; set the value there, or remove this line",
+                    first_family.rename(node.name()).unwrap_or_default()
                 ));
             }
             if let Some(new_name) = rename {
