@@ -34,16 +34,17 @@ pub(crate) struct FileUses {
 
 impl FileUses {
     pub fn of(config: &ResolvedConfig<'_>) -> Self {
+        use std::os::unix::fs::MetadataExt;
         let tree = config.tree;
-        let mut by_key: HashMap<PathBuf, usize> = HashMap::new();
+        // One stat per file: the device and inode name the file behind any symlink.
+        let mut by_key: HashMap<Result<(u64, u64), PathBuf>, usize> = HashMap::new();
         let mut physical = HashMap::new();
         for &id in &tree.nginx_files {
             let path = &tree.sources.get(id).path;
-            let key = if tree.from_dump {
-                path.clone()
-            } else {
-                std::fs::canonicalize(path).unwrap_or_else(|_| path.clone())
-            };
+            let stat = (!tree.from_dump)
+                .then(|| std::fs::metadata(path).ok())
+                .flatten();
+            let key = stat.map_or_else(|| Err(path.clone()), |m| Ok((m.dev(), m.ino())));
             let next = by_key.len();
             physical.insert(id, *by_key.entry(key).or_insert(next));
         }
