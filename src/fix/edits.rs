@@ -72,29 +72,34 @@ pub fn insert_directives_in_block(
     let open_end = block.open.end.min(src.len());
     let eol = line_ending(src);
     let block_indent = String::from_utf8_lossy(indentation(src, block_directive.span.start));
-    let child_indent = block
-        .items
-        .iter()
-        .map(|n| n.span().start)
-        .find(|&start| starts_its_line(src, start))
-        .map_or_else(
-            || format!("{block_indent}{}", indent_unit(src)),
-            |start| String::from_utf8_lossy(indentation(src, start)).into_owned(),
-        );
-    let on_lines: String = lines
-        .iter()
-        .map(|l| format!("{eol}{child_indent}{l}"))
-        .collect();
+    // Only the multi-line shapes need the children's indentation, and only a block without a
+    // child on its own line needs the file's indent unit (a scan of the whole file: not done
+    // for every one-line block a rule adds to).
+    let on_lines = || {
+        let child_indent = block
+            .items
+            .iter()
+            .map(|n| n.span().start)
+            .find(|&start| starts_its_line(src, start))
+            .map_or_else(
+                || format!("{block_indent}{}", indent_unit(src)),
+                |start| String::from_utf8_lossy(indentation(src, start)).into_owned(),
+            );
+        lines
+            .iter()
+            .map(|l| format!("{eol}{child_indent}{l}"))
+            .collect::<String>()
+    };
     let end = line_content_end(src, open_end);
     if rest_is_blank_or_comment(&src[open_end..end]) {
-        return Some(Edit::insert(file, end, on_lines));
+        return Some(Edit::insert(file, end, on_lines()));
     }
     let close_start = block.close.start.min(src.len());
     if close_start >= open_end && src[open_end..close_start].iter().all(|b| is_blank(*b)) {
         return Some(Edit::replace(
             file,
             Span::new(open_end, close_start),
-            format!("{on_lines}{eol}{block_indent}"),
+            format!("{}{eol}{block_indent}", on_lines()),
         ));
     }
     let inline: String = lines

@@ -1,4 +1,6 @@
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use super::common::{FileUses, Written};
 use super::{FixKind, LintContext, Rule, RuleMeta};
@@ -134,7 +136,12 @@ fn reach(cfg: &ResolvedConfig<'_>, id: NodeId) -> Option<Reach> {
 
 /// The name this one place would rename the directive to: a location served by exactly one
 /// other module, whose directive of that name the block does not set yet.
-fn rename_here(cfg: &ResolvedConfig<'_>, id: NodeId, r: &Reach) -> Option<String> {
+fn rename_here(
+    cfg: &ResolvedConfig<'_>,
+    outer: &OuterReach,
+    id: NodeId,
+    r: &Reach,
+) -> Option<String> {
     if r.families.len() != 1 || !r.in_location {
         return None;
     }
@@ -143,24 +150,23 @@ fn rename_here(cfg: &ResolvedConfig<'_>, id: NodeId, r: &Reach) -> Option<String
     if cfg.last_child_named(Some(r.block), &new_name).is_some() {
         return None;
     }
-    (!exposes_outer(cfg, id, r)).then_some(new_name)
+    (!exposes_outer(cfg, outer, id, r)).then_some(new_name)
 }
 
 /// True when the same directive is set further out and overridden here, and reaches no handler
 /// now: renaming this one would let it reach this location's, where it has no effect either (a
 /// new GW101 finding). Both are for the user to remove.
-fn exposes_outer(cfg: &ResolvedConfig<'_>, id: NodeId, r: &Reach) -> bool {
+fn exposes_outer(cfg: &ResolvedConfig<'_>, cache: &OuterReach, id: NodeId, r: &Reach) -> bool {
     let name = cfg.node(id).name();
     let outer = cfg
         .node(r.block)
         .parent
         .and_then(|p| cfg.effective(p, name))
         .filter(|o| cfg.node(*o).context.is_http_like());
-    let Some(outer_block) = outer.and_then(|o| cfg.node(o).parent) else {
+    let Some(outer) = outer else {
         return false;
     };
-    cfg.last_child_named(Some(r.block), name) == Some(id)
-        && handlers_reached(cfg, outer_block, name).is_empty()
+    cfg.last_child_named(Some(r.block), name) == Some(id) && cache.of(cfg, outer).is_empty()
 }
 
 /// The rename GW101 offers for the timeout at `id` (`proxy_read_timeout` -> the name it gets),
@@ -170,12 +176,13 @@ fn exposes_outer(cfg: &ResolvedConfig<'_>, id: NodeId, r: &Reach) -> bool {
 pub(crate) fn offered_rename(
     cx: &LintContext<'_, '_>,
     uses: &FileUses,
+    outer: &OuterReach,
     id: NodeId,
 ) -> Option<String> {
     let cfg = cx.config;
     let at = |e: NodeId| {
         let r = reach(cfg, e)?;
-        rename_here(cfg, e, &r).filter(|name| !shortens_websocket(cx, r.block, e, name))
+        rename_here(cfg, outer, e, &r).filter(|name| !shortens_websocket(cx, r.block, e, name))
     };
     let here = at(id)?;
     let places: Vec<NodeId> = if uses.read_once(cfg.node(id).file) {
@@ -189,28 +196,32 @@ pub(crate) fn offered_rename(
     {
         return None;
     }
-    (!silences_outer(cfg, &places, &here)).then_some(here)
+    (!silences_outer(cfg, outer, &places, &here)).then_some(here)
 }
 
 /// True when renaming the directives at `places` to `new_name` would leave a `new_name` set
 /// further out without effect: every handler of its module it reaches is in a block that the
 /// rename gives a value of its own (a new GW101 finding on that outer line).
-fn silences_outer(cfg: &ResolvedConfig<'_>, places: &[NodeId], new_name: &str) -> bool {
+fn silences_outer(
+    cfg: &ResolvedConfig<'_>,
+    cache: &OuterReach,
+    places: &[NodeId],
+    new_name: &str,
+) -> bool {
     let Some(family) = timeout_family(new_name) else {
         return false;
     };
-    let blocks: Vec<NodeId> = places.iter().filter_map(|p| cfg.node(*p).parent).collect();
-    blocks.iter().any(|b| {
-        let Some(outer) = cfg.node(*b).parent.and_then(|p| cfg.effective(p, new_name)) else {
-            return false;
-        };
-        let Some(outer_block) = cfg.node(outer).parent else {
-            return false;
-        };
-        let own: Vec<NodeId> = handlers_reached(cfg, outer_block, new_name)
-            .into_iter()
+    let blocks: HashSet<NodeId> = places.iter().filter_map(|p| cfg.node(*p).parent).collect();
+    let outers: HashSet<NodeId> = blocks
+        .iter()
+        .filter_map(|b| cfg.node(*b).parent.and_then(|p| cfg.effective(p, new_name)))
+        .collect();
+    outers.into_iter().any(|outer| {
+        let own: Vec<NodeId> = cache
+            .of(cfg, outer)
+            .iter()
             .filter(|(f, _)| *f == family)
-            .map(|(_, h)| h)
+            .map(|(_, h)| *h)
             .collect();
         !own.is_empty()
             && own.iter().all(|h| {
@@ -240,6 +251,70 @@ fn shortens_websocket(cx: &LintContext<'_, '_>, block: NodeId, id: NodeId, new_n
     time_arg(cx.config.node(id)).is_some_and(|(_, ms)| ms <= min_ms)
 }
 
+/// The rename offered for the timeout at `id` (whose reach is `r`), or why there is none when
+/// the help should say it.
+fn decide(
+    cx: &LintContext<'_, '_>,
+    uses: &FileUses,
+    outer: &OuterReach,
+    id: NodeId,
+    r: &Reach,
+) -> (Option<String>, Option<String>) {
+    let cfg = cx.config;
+    if let Some(name) = offered_rename(cx, uses, outer, id) {
+        return (Some(name), None);
+    }
+    let node = cfg.node(id);
+    let Some(new_name) = r.families[0].rename(node.name()) else {
+        return (None, None);
+    };
+    if r.families.len() != 1 || !r.in_location {
+        return (None, None);
+    }
+    let why = if shortens_websocket(cx, r.block, id, &new_name) {
+        format!(
+            "no fix offered: as `proxy_read_timeout`, {} would close idle WebSocket connections this soon (GW106 reports it): remove the line, or set a long `proxy_read_timeout`",
+            node.arg(0).unwrap_or_default()
+        )
+    } else if exposes_outer(cfg, outer, id, r) {
+        format!(
+            "no fix offered: this line overrides a `{}` set further out that reaches no other handler; renaming it would leave that one here without effect too: remove both",
+            node.name()
+        )
+    } else if rename_here(cfg, outer, id, r).is_some_and(|n| silences_outer(cfg, outer, &[id], &n))
+    {
+        format!(
+            "no fix offered: renaming would leave the `{new_name}` set further out without effect for every location of its module; set the value there, or remove this line"
+        )
+    } else {
+        return (None, None);
+    };
+    (None, Some(why))
+}
+
+/// The handlers each timeout set further out reaches, computed once per directive: every
+/// location asks about the same `server`-level line.
+#[derive(Default)]
+pub(crate) struct OuterReach(RefCell<HashMap<NodeId, Handlers>>);
+
+/// Handlers with their family, shared between the questions that need them.
+type Handlers = Rc<[(Family, NodeId)]>;
+
+impl OuterReach {
+    fn of(&self, cfg: &ResolvedConfig<'_>, outer: NodeId) -> Handlers {
+        if let Some(known) = self.0.borrow().get(&outer) {
+            return known.clone();
+        }
+        let n = cfg.node(outer);
+        let reached: Handlers = match n.parent {
+            Some(block) => handlers_reached(cfg, block, n.name()).into(),
+            None => Rc::from(Vec::new()),
+        };
+        self.0.borrow_mut().insert(outer, reached.clone());
+        reached
+    }
+}
+
 impl Rule for TimeoutWrongModule {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -249,7 +324,8 @@ impl Rule for TimeoutWrongModule {
         let cfg = cx.config;
         let uses = std::cell::OnceCell::new();
         // One decision per written directive: a snippet read at many places asks once.
-        let mut renames: HashMap<Written, Option<String>> = HashMap::new();
+        let mut renames: HashMap<Written, (Option<String>, Option<String>)> = HashMap::new();
+        let outer = OuterReach::default();
         for id in cfg.ids() {
             let Some(r) = reach(cfg, id) else { continue };
             let node = cfg.node(id);
@@ -293,41 +369,13 @@ impl Rule for TimeoutWrongModule {
                 },
             );
             let uses = uses.get_or_init(|| FileUses::of(cfg));
-            let rename = renames
+            let (rename, why_not) = renames
                 .entry(uses.written(cfg, id))
-                .or_insert_with(|| offered_rename(cx, uses, id))
+                .or_insert_with(|| decide(cx, uses, &outer, id, &r))
                 .clone();
-            let would_shorten = r.families.len() == 1
-                && r.in_location
-                && first_family
-                    .rename(node.name())
-                    .is_some_and(|name| shortens_websocket(cx, r.block, id, &name));
-            if rename.is_none() && would_shorten {
+            if let Some(why) = why_not {
                 let help = d.help.take().unwrap_or_default();
-                let value = node.arg(0).unwrap_or_default();
-                d = d.with_help(format!(
-                    "{help}; no fix offered: as `proxy_read_timeout`, {value} would close idle WebSocket connections this soon (GW106 reports it): remove the line, or set a long `proxy_read_timeout`"
-                ));
-            }
-            if rename.is_none()
-                && r.families.len() == 1
-                && r.in_location
-                && exposes_outer(cfg, id, &r)
-            {
-                let help = d.help.take().unwrap_or_default();
-                d = d.with_help(format!(
-                    "{help}; no fix offered: this line overrides a `{}` set further out that reaches no other handler; renaming it would leave that one here without effect too: remove both",
-                    node.name()
-                ));
-            }
-            let would_silence =
-                rename_here(cfg, id, &r).is_some_and(|name| silences_outer(cfg, &[id], &name));
-            if rename.is_none() && !would_shorten && would_silence {
-                let help = d.help.take().unwrap_or_default();
-                d = d.with_help(format!(
-                    "{help}; no fix offered: renaming would leave the `{}` set further out without effect for every location of its module; set the value there, or remove this line",
-                    first_family.rename(node.name()).unwrap_or_default()
-                ));
+                d = d.with_help(format!("{help}; {why}"));
             }
             if let Some(new_name) = rename {
                 d = d.with_fix(Fix::safe(

@@ -117,8 +117,9 @@ impl Rule for BackendOutlivesNginx {
                     (cx.config.handler(block) == Some((family, place))).then_some((block, place))
                 })
                 .collect();
+            let block_of: HashMap<NodeId, NodeId> = places.iter().map(|(b, p)| (*p, *b)).collect();
             let at = |place: NodeId, strict: bool| {
-                let (block, _) = places.iter().find(|(_, p)| *p == place)?;
+                let block = block_of.get(&place)?;
                 finding_at(cx, uses, &needs, *block, family, place, margin_ms, strict)
             };
             let ids: Vec<NodeId> = places.iter().map(|(_, p)| *p).collect();
@@ -335,10 +336,15 @@ fn php_value_from_fastcgi_param(
 /// its module it is in force for, when every one of them needs more time (a GW104 finding):
 /// raising it there fixes them all, where a new line in each would leave it without effect (a
 /// GW101 finding). `None` when one of them is fine as it is. Computed once per directive.
-type OuterNeeds = std::cell::RefCell<HashMap<NodeId, Option<u64>>>;
+#[derive(Default)]
+struct OuterNeeds {
+    need: std::cell::RefCell<HashMap<NodeId, Option<u64>>>,
+    /// GW101's reach of such directives (asked while a rename is pending).
+    reach: gw101_timeout_wrong_module::OuterReach,
+}
 
 fn outer_need(cx: &LintContext<'_, '_>, needs: &OuterNeeds, id: NodeId, name: &str) -> Option<u64> {
-    if let Some(known) = needs.borrow().get(&id) {
+    if let Some(known) = needs.need.borrow().get(&id) {
         return *known;
     }
     let config = cx.config;
@@ -365,7 +371,7 @@ fn outer_need(cx: &LintContext<'_, '_>, needs: &OuterNeeds, id: NodeId, name: &s
         }
         longest
     })();
-    needs.borrow_mut().insert(id, need);
+    needs.need.borrow_mut().insert(id, need);
     need
 }
 
@@ -468,7 +474,8 @@ fn raise_fix(
             let n = config.node(**c);
             n.name() != name
                 && n.name().ends_with("_read_timeout")
-                && gw101_timeout_wrong_module::offered_rename(cx, uses, **c).as_deref()
+                && gw101_timeout_wrong_module::offered_rename(cx, uses, &needs.reach, **c)
+                    .as_deref()
                     == Some(name)
         });
         if let Some(other) = pending {
