@@ -145,6 +145,8 @@ impl Rule for HardcodedConnectionUpgrade {
                 )
             }
             .with_help("derive it from the client's Upgrade header: `map $http_upgrade $connection_upgrade { default upgrade; '' \"\"; }` in http, and `proxy_set_header Connection $connection_upgrade;`");
+            // The variable means the same in every block (the map is in http), so this edit is
+            // right wherever the line's file is included: no FileUses check for it.
             let mut edits: Vec<_> = replace_arg(config, id, 1, "$connection_upgrade")
                 .into_iter()
                 .collect();
