@@ -186,6 +186,25 @@ impl FileUses {
     }
 }
 
+/// An `include` directly in `block` whose file was not read (missing, unreadable, outside a
+/// checked copy): it may set anything there, so a fix must not add to that block what the file
+/// could already hold (nginx would refuse the duplicate). A glob matching nothing is no such
+/// include: nginx reads nothing from it either.
+pub(crate) fn unread_include(config: &ResolvedConfig<'_>, block: NodeId) -> Option<NodeId> {
+    let tree = config.tree;
+    config.children_named(Some(block), "include").find(|id| {
+        let n = config.node(*id);
+        let span = n.directive.span;
+        let problem = tree
+            .problems
+            .iter()
+            .any(|p| p.file == n.file && p.span == span);
+        problem
+            || (tree.include_targets(n.file, span).is_empty()
+                && n.arg(0).is_some_and(|a| !crate::config::is_glob(a)))
+    })
+}
+
 /// The `proxy_set_header Upgrade ...` in effect for `block`, if requests there are upgraded to
 /// WebSocket.
 pub(crate) fn upgrade_header(cx: &LintContext<'_, '_>, block: NodeId) -> Option<NodeId> {

@@ -2,7 +2,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use super::common::{FileUses, Written};
+use super::common::{unread_include, FileUses, Written};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::{Context, Family, NodeId, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -147,7 +147,9 @@ fn rename_here(
     }
     let name = cfg.node(id).name();
     let new_name = r.families[0].rename(name)?;
-    if cfg.last_child_named(Some(r.block), &new_name).is_some() {
+    if cfg.last_child_named(Some(r.block), &new_name).is_some()
+        || unread_include(cfg, r.block).is_some()
+    {
         return None;
     }
     (!exposes_outer(cfg, outer, id, r)).then_some(new_name)
@@ -271,7 +273,13 @@ fn decide(
     if r.families.len() != 1 || !r.in_location {
         return (None, None);
     }
-    let why = if shortens_websocket(cx, r.block, id, &new_name) {
+    let why = if let Some(inc) = unread_include(cfg, r.block) {
+        format!(
+            "no fix offered: this block includes {} ({}), which was not read: it may set `{new_name}` already",
+            cfg.node(inc).arg(0).unwrap_or_default(),
+            cx.where_is(inc)
+        )
+    } else if shortens_websocket(cx, r.block, id, &new_name) {
         format!(
             "no fix offered: as `proxy_read_timeout`, {} would close idle WebSocket connections this soon (GW106 reports it): remove the line, or set a long `proxy_read_timeout`",
             node.arg(0).unwrap_or_default()

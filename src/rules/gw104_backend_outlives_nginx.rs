@@ -1,6 +1,6 @@
 use std::collections::{HashMap, HashSet};
 
-use super::common::{insert_in_block, upgrade_header, FileUses};
+use super::common::{insert_in_block, unread_include, upgrade_header, FileUses};
 use super::{gw101_timeout_wrong_module, gw103_timeout_masks_slow_backend};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::backends::Origin;
@@ -485,6 +485,13 @@ fn raise_fix(
                 cx.where_is(*other)
             )));
         }
+    }
+    if let Some(inc) = unread_include(config, block) {
+        return Err(NoFix::Because(format!(
+            "no fix offered: this location includes {} ({}), which was not read: it may set `{name}` already",
+            config.node(inc).arg(0).unwrap_or_default(),
+            cx.where_is(inc)
+        )));
     }
     let line = format!("{name} {value};");
     let pass_node = config.node(pass);

@@ -1,4 +1,4 @@
-use super::common::FileUses;
+use super::common::{unread_include, FileUses};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::Context;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -117,7 +117,8 @@ impl Rule for KeepaliveOutlivesBackend {
                     }
                     None => {
                         let k = cx.config.node(keepalive);
-                        uses.read_once(k.file).then(|| {
+                        let unread = unread_include(cx.config, upstream).is_some();
+                        (uses.read_once(k.file) && !unread).then(|| {
                             insert_directive_after(
                                 k.file,
                                 cx.tree.sources.get(k.file),

@@ -1,6 +1,8 @@
 use std::collections::HashSet;
 
-use super::common::{insert_after, insert_in_block, replace_arg, upgrade_header, FileUses};
+use super::common::{
+    insert_after, insert_in_block, replace_arg, unread_include, upgrade_header, FileUses,
+};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::{Context, Family, NodeId, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -222,6 +224,13 @@ impl Site<'_, '_, '_> {
     /// Adds `first` at the start of the location and `after` after its handler line (also at
     /// the start when the handler comes from a shared snippet).
     fn add(&self, mut first: Vec<String>, after: Vec<String>) -> Result<Vec<Edit>, String> {
+        if let Some(inc) = unread_include(self.config(), self.block) {
+            return Err(format!(
+                "no fix offered: this location includes {} ({}), which was not read: it may set these already",
+                self.config().node(inc).arg(0).unwrap_or_default(),
+                self.cx.where_is(inc)
+            ));
+        }
         let mut edits = Vec::new();
         if !after.is_empty() {
             if self.shared(self.pass).is_none() {

@@ -1,4 +1,4 @@
-use super::common::{insert_in_block, replace_arg, upgrade_header, FileUses};
+use super::common::{insert_in_block, replace_arg, unread_include, upgrade_header, FileUses};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::{Context, RNode, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -156,7 +156,10 @@ impl Rule for HardcodedConnectionUpgrade {
                 let uses = uses.get_or_init(|| FileUses::of(config));
                 let map = config
                     .http_block()
-                    .filter(|http| uses.read_once(config.node(*http).file))
+                    .filter(|http| {
+                        uses.read_once(config.node(*http).file)
+                            && unread_include(config, *http).is_none()
+                    })
                     .and_then(|http| insert_in_block(config, http, &MAP));
                 match map {
                     Some(e) => edits.push(e),

@@ -1,6 +1,6 @@
 use std::collections::HashSet;
 
-use super::common::{insert_in_block, replace_arg, FileUses};
+use super::common::{insert_in_block, replace_arg, unread_include, FileUses};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::{Family, NodeId, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -153,7 +153,7 @@ fn fix(
                 .flatten();
         }
     }
-    if !editable(config.node(home).file) {
+    if !editable(config.node(home).file) || unread_include(config, home).is_some() {
         return None;
     }
     insert_in_block(config, home, &["proxy_http_version 1.1;"])
