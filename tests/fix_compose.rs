@@ -587,3 +587,28 @@ fn gw104_raises_an_outer_timeout_rather_than_leaving_it_without_effect() {
     );
     assert!(left.iter().all(|f| f.rule != "GW101" && f.rule != "GW104"));
 }
+
+#[test]
+fn nothing_is_added_to_a_block_whose_include_was_not_read() {
+    // The include exists on the target only: it may set any of the lines a fix would add.
+    let conf = b"events {}\nhttp {\n    upstream php {\n        server 127.0.0.1:9000;\n        keepalive 8;\n    }\n    server {\n        listen 8080;\n        location ~ \\.php$ {\n            fastcgi_pass unix:/run/php/php8.2-fpm.sock;\n            include snippets/generated-on-the-target.conf;\n            proxy_read_timeout 120s;\n        }\n        location /pool/ {\n            fastcgi_pass php;\n            include snippets/generated-on-the-target.conf;\n        }\n    }\n}\n";
+    let tcp_pool = POOL
+        .replace("[www]", "[tcp]")
+        .replace("/run/php/php8.2-fpm.sock", "127.0.0.1:9000");
+    let tree = Tree::new(&[
+        ("nginx.conf", conf),
+        ("php/php.ini", php_ini(200).as_bytes()),
+        ("php/pool.d/www.conf", POOL.as_bytes()),
+        ("php/pool.d/tcp.conf", tcp_pool.as_bytes()),
+    ]);
+    let left = compose(&tree);
+    assert_eq!(tree.read("nginx.conf").as_bytes(), conf);
+    for rule in ["GW101", "GW104", "GW207"] {
+        let f: Vec<_> = left.iter().filter(|f| f.rule == rule).collect();
+        assert!(!f.is_empty(), "{rule}: {left:#?}");
+        assert!(f.iter().all(|f| !f.fixable), "{f:#?}");
+    }
+    assert!(left
+        .iter()
+        .any(|f| f.message.contains("which was not read")));
+}
