@@ -72,29 +72,34 @@ pub fn insert_directives_in_block(
     let open_end = block.open.end.min(src.len());
     let eol = line_ending(src);
     let block_indent = String::from_utf8_lossy(indentation(src, block_directive.span.start));
-    let child_indent = block
-        .items
-        .iter()
-        .map(|n| n.span().start)
-        .find(|&start| starts_its_line(src, start))
-        .map_or_else(
-            || format!("{block_indent}{}", indent_unit(src)),
-            |start| String::from_utf8_lossy(indentation(src, start)).into_owned(),
-        );
-    let on_lines: String = lines
-        .iter()
-        .map(|l| format!("{eol}{child_indent}{l}"))
-        .collect();
+    // Only the multi-line shapes need the children's indentation, and only a block without a
+    // child on its own line needs the file's indent unit (a scan of the whole file: not done
+    // for every one-line block a rule adds to).
+    let on_lines = || {
+        let child_indent = block
+            .items
+            .iter()
+            .map(|n| n.span().start)
+            .find(|&start| starts_its_line(src, start))
+            .map_or_else(
+                || format!("{block_indent}{}", indent_unit(src)),
+                |start| String::from_utf8_lossy(indentation(src, start)).into_owned(),
+            );
+        lines
+            .iter()
+            .map(|l| format!("{eol}{child_indent}{l}"))
+            .collect::<String>()
+    };
     let end = line_content_end(src, open_end);
     if rest_is_blank_or_comment(&src[open_end..end]) {
-        return Some(Edit::insert(file, end, on_lines));
+        return Some(Edit::insert(file, end, on_lines()));
     }
     let close_start = block.close.start.min(src.len());
     if close_start >= open_end && src[open_end..close_start].iter().all(|b| is_blank(*b)) {
         return Some(Edit::replace(
             file,
             Span::new(open_end, close_start),
-            format!("{on_lines}{eol}{block_indent}"),
+            format!("{}{eol}{block_indent}", on_lines()),
         ));
     }
     let inline: String = lines
@@ -180,6 +185,14 @@ fn needs_quotes(value: &str) -> bool {
         || value
             .bytes()
             .any(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b';' | b'{' | b'}' | b'\\'))
+}
+
+/// The bytes of `span` (a whole directive a rule copies elsewhere) as text, exactly as written.
+/// `None` when they are not UTF-8 (a Latin-1 header value): an edit's content is a `String`,
+/// and a lossy conversion would write U+FFFD instead of the byte, so such a line cannot be
+/// copied and the rule offers no fix for it.
+pub fn directive_text(source: &SourceFile, span: Span) -> Option<&str> {
+    std::str::from_utf8(source.text.get(span.start..span.end)?).ok()
 }
 
 /// The file's line ending: CRLF when its first line ends with one, else LF.
@@ -413,6 +426,21 @@ mod tests {
         );
         assert_eq!(quote_word(Quote::None, "a\\d"), "\"a\\\\d\"");
         assert_eq!(quote_word(Quote::None, "$host:80"), "$host:80");
+    }
+
+    #[test]
+    fn directive_text_is_exact_or_nothing() {
+        let src = SourceFile::new(
+            "t.conf".into(),
+            "t.conf".into(),
+            b"a \"caf\xe9\";\nb \"caf\xc3\xa9\";\n".to_vec(),
+        );
+        assert_eq!(directive_text(&src, Span::new(0, 9)), None);
+        assert_eq!(
+            directive_text(&src, Span::new(10, 20)),
+            Some("b \"caf\u{e9}\";")
+        );
+        assert_eq!(directive_text(&src, Span::new(20, 99)), None);
     }
 
     #[test]

@@ -1,9 +1,209 @@
-//! Questions several rules ask about a location.
+//! Questions several rules ask about a location, and where a fix may edit.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 
 use super::LintContext;
 use crate::config::{NodeId, ResolvedConfig};
 use crate::fix::Edit;
 use crate::settings::Settings;
+use crate::source::FileId;
+
+/// A directive as written: its physical file (or, for a file outside the tree's nginx files,
+/// its id) and its span.
+pub(crate) type Written = (Option<usize>, usize, usize, usize);
+
+/// An edit keyed by physical file: (physical file, start, end, content).
+type PhysicalEdit = (Option<usize>, usize, usize, String);
+
+/// How many places of the configuration each file is read into. nginx reads an included file
+/// once per `include` that names it (an include inside a file read twice counts twice), so an
+/// edit to a snippet changes every block that includes it. Every rule that offers a fix asks
+/// [`FileUses::read_once`] before editing a file: a fix inside a file read at several places
+/// is applied only when it is right in each of them; else it goes into the including block or
+/// is not offered.
+///
+/// A file reached by two paths (a symlink and its target) is one file here, as it is for the
+/// fix engine, which writes it once.
+pub(crate) struct FileUses {
+    /// The physical file (index into `reads`) of each nginx file.
+    physical: HashMap<FileId, usize>,
+    /// How often each physical file is read.
+    reads: Vec<usize>,
+}
+
+impl FileUses {
+    pub fn of(config: &ResolvedConfig<'_>) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        let tree = config.tree;
+        // One stat per file: the device and inode name the file behind any symlink.
+        let mut by_key: HashMap<Result<(u64, u64), PathBuf>, usize> = HashMap::new();
+        let mut physical = HashMap::new();
+        for &id in &tree.nginx_files {
+            let path = &tree.sources.get(id).path;
+            let stat = (!tree.from_dump)
+                .then(|| std::fs::metadata(path).ok())
+                .flatten();
+            let key = stat.map_or_else(|| Err(path.clone()), |m| Ok((m.dev(), m.ino())));
+            let next = by_key.len();
+            physical.insert(id, *by_key.entry(key).or_insert(next));
+        }
+        let mut reads = vec![0; by_key.len()];
+        let mut count = |file: FileId| {
+            if let Some(&p) = physical.get(&file) {
+                reads[p] += 1;
+            }
+        };
+        count(tree.root);
+        for &include in config.nodes_named("include") {
+            let n = config.node(include);
+            for &target in tree.include_targets(n.file, n.directive.span) {
+                count(target);
+            }
+        }
+        FileUses { physical, reads }
+    }
+
+    /// True when nginx reads `file` at exactly one place, so an edit to it changes that place
+    /// only: the main file, or a file that one include names once.
+    pub fn read_once(&self, file: FileId) -> bool {
+        self.physical
+            .get(&file)
+            .is_some_and(|&p| self.reads[p] == 1)
+    }
+
+    /// The directive `id` as written, the same for every place its file is read into.
+    pub fn written(&self, config: &ResolvedConfig<'_>, id: NodeId) -> Written {
+        let n = config.node(id);
+        let span = n.directive.span;
+        match self.physical.get(&n.file) {
+            Some(p) => (Some(*p), 0, span.start, span.end),
+            None => (None, n.file.index(), span.start, span.end),
+        }
+    }
+
+    /// The places a finding at the directive `id` stands for, the first time a rule meets that
+    /// written directive (`seen` remembers them); empty after that. A directive in a file read
+    /// once is one place; in a shared snippet it is every place the snippet is read into. The
+    /// findings of one written directive are reported once (see [`crate::rules::run`]), so a
+    /// rule whose fix goes into each including block gathers the edits of every place into
+    /// that one finding's fix.
+    pub fn places(
+        &self,
+        config: &ResolvedConfig<'_>,
+        id: NodeId,
+        seen: &mut HashSet<Written>,
+    ) -> Vec<NodeId> {
+        let n = config.node(id);
+        if !seen.insert(self.written(config, id)) {
+            return Vec::new();
+        }
+        if self.read_once(n.file) {
+            return vec![id];
+        }
+        self.expansions(config, id).collect()
+    }
+
+    /// The edits of a finding that stands for `places` (see [`FileUses::places`]).
+    /// `fix_at(place, strict)` gives one place's edits: `None` when that place needs none,
+    /// `Err(why)` when it cannot be fixed; with `strict` it edits only files read once
+    /// ([`FileUses::read_once`]: the including block rather than the shared snippet), without,
+    /// any file.
+    ///
+    /// Every place fixed strictly: all those edits. Else, when every place gives the very same
+    /// edits editing shared files too, those (one edit right in every context: a file included
+    /// twice at the same level). Else the strict edits that exist, and the reasons the others
+    /// have none.
+    pub fn fix_for_places(
+        &self,
+        places: &[NodeId],
+        fix_at: impl Fn(NodeId, bool) -> Option<Result<Vec<Edit>, String>>,
+    ) -> (Vec<Edit>, Vec<String>) {
+        let mut edits: Vec<Edit> = Vec::new();
+        let mut reasons: Vec<String> = Vec::new();
+        for &place in places {
+            match fix_at(place, true) {
+                None => {}
+                Some(Ok(e)) => {
+                    for edit in e {
+                        if !edits.contains(&edit) {
+                            edits.push(edit);
+                        }
+                    }
+                }
+                Some(Err(why)) if !reasons.contains(&why) => reasons.push(why),
+                Some(Err(_)) => {}
+            }
+        }
+        if reasons.is_empty() || places.len() < 2 {
+            return (edits, reasons);
+        }
+        // Compared by physical file: a file reached through a symlink and its target is one.
+        let key = |e: &Vec<Edit>| -> Vec<PhysicalEdit> {
+            e.iter()
+                .map(|x| {
+                    let file = self.physical.get(&x.file).copied();
+                    (file, x.span.start, x.span.end, x.content.clone())
+                })
+                .collect()
+        };
+        let mut same: Option<(Vec<Edit>, Vec<PhysicalEdit>)> = None;
+        for &place in places {
+            match (fix_at(place, false), &same) {
+                (Some(Ok(e)), None) if !e.is_empty() && !key(&e).iter().any(|k| k.0.is_none()) => {
+                    let k = key(&e);
+                    same = Some((e, k));
+                }
+                (Some(Ok(e)), Some((_, k))) if key(&e) == *k => {}
+                _ => return (edits, reasons),
+            }
+        }
+        match same {
+            Some((e, _)) => (e, Vec::new()),
+            None => (edits, reasons),
+        }
+    }
+
+    /// Every expansion of the directive written at `id` (itself included): the nodes of the
+    /// same file and span, one per place the file is read into.
+    pub fn expansions<'c>(
+        &'c self,
+        config: &'c ResolvedConfig<'_>,
+        id: NodeId,
+    ) -> impl Iterator<Item = NodeId> + 'c {
+        let n = config.node(id);
+        let (file, span) = (self.physical.get(&n.file).copied(), n.directive.span);
+        config
+            .nodes_named(n.name())
+            .iter()
+            .copied()
+            .filter(move |&other| {
+                let o = config.node(other);
+                o.directive.span == span
+                    && (o.file == n.file
+                        || (file.is_some() && self.physical.get(&o.file).copied() == file))
+            })
+    }
+}
+
+/// An `include` directly in `block` whose file was not read (missing, unreadable, outside a
+/// checked copy): it may set anything there, so a fix must not add to that block what the file
+/// could already hold (nginx would refuse the duplicate). A glob matching nothing is no such
+/// include: nginx reads nothing from it either.
+pub(crate) fn unread_include(config: &ResolvedConfig<'_>, block: NodeId) -> Option<NodeId> {
+    let tree = config.tree;
+    config.children_named(Some(block), "include").find(|id| {
+        let n = config.node(*id);
+        let span = n.directive.span;
+        let problem = tree
+            .problems
+            .iter()
+            .any(|p| p.file == n.file && p.span == span);
+        problem
+            || (tree.include_targets(n.file, span).is_empty()
+                && n.arg(0).is_some_and(|a| !crate::config::is_glob(a)))
+    })
+}
 
 /// The `proxy_set_header Upgrade ...` in effect for `block`, if requests there are upgraded to
 /// WebSocket.
@@ -144,5 +344,90 @@ impl WorkerUser {
                 self.user, self.group
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load_dump;
+
+    fn dump(files: &[(&str, &str)]) -> crate::config::ConfigTree {
+        let text: String = files
+            .iter()
+            .map(|(path, text)| format!("# configuration file /etc/nginx/{path}:\n{text}\n"))
+            .collect();
+        load_dump(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn files_read_at_one_place_and_at_several() {
+        let tree = dump(&[
+            (
+                "nginx.conf",
+                "events {}\nhttp {\n    include site.conf;\n    server {\n        location /a { include shared.conf; }\n        location /b { include shared.conf; }\n    }\n}",
+            ),
+            ("site.conf", "server { location / { include inner.conf; } }"),
+            ("inner.conf", "proxy_pass http://a;"),
+            ("shared.conf", "proxy_pass http://b;"),
+        ]);
+        let config = ResolvedConfig::build(&tree);
+        let uses = FileUses::of(&config);
+        let file = |name: &str| {
+            tree.nginx_files
+                .iter()
+                .copied()
+                .find(|id| tree.sources.get(*id).path.ends_with(name))
+                .unwrap_or_else(|| panic!("no {name}"))
+        };
+        assert!(uses.read_once(tree.root));
+        assert!(uses.read_once(file("site.conf")));
+        assert!(uses.read_once(file("inner.conf")));
+        assert!(!uses.read_once(file("shared.conf")));
+        // The two expansions of the shared snippet's directive are one finding's places.
+        let shared: Vec<NodeId> = config
+            .nodes_named("proxy_pass")
+            .iter()
+            .copied()
+            .filter(|id| config.node(*id).file == file("shared.conf"))
+            .collect();
+        assert_eq!(shared.len(), 2);
+        let mut seen = HashSet::new();
+        assert_eq!(uses.places(&config, shared[0], &mut seen), shared);
+        assert!(uses.places(&config, shared[1], &mut seen).is_empty());
+    }
+
+    #[test]
+    fn a_fix_for_several_places_is_strict_first_then_the_same_edit_everywhere() {
+        let tree = dump(&[("nginx.conf", "events {}\n")]);
+        let config = ResolvedConfig::build(&tree);
+        let uses = FileUses::of(&config);
+        let (a, b) = (NodeId(0), NodeId(0));
+        let edit = |at: usize| Edit::insert(tree.root, at, "x;");
+        // Strictly fixable everywhere: the union.
+        let (edits, why) = uses.fix_for_places(&[a], |_, _| Some(Ok(vec![edit(1)])));
+        assert_eq!((edits.len(), why.len()), (1, 0));
+        // Not strictly, but the same edit at both places: that edit.
+        let (edits, why) = uses.fix_for_places(&[a, b], |_, strict| {
+            Some(if strict {
+                Err("shared".into())
+            } else {
+                Ok(vec![edit(2)])
+            })
+        });
+        assert_eq!(edits, vec![edit(2)]);
+        assert!(why.is_empty());
+        // Different edits per place: nothing, with the reason.
+        let calls = std::cell::Cell::new(0);
+        let (edits, why) = uses.fix_for_places(&[a, b], |_, strict| {
+            calls.set(calls.get() + 1);
+            Some(if strict {
+                Err("shared".into())
+            } else {
+                Ok(vec![edit(calls.get())])
+            })
+        });
+        assert!(edits.is_empty());
+        assert_eq!(why, vec!["shared".to_owned()]);
     }
 }

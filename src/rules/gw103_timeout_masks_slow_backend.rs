@@ -1,6 +1,7 @@
 use super::common::is_long_lived;
 use super::gw101_timeout_wrong_module::{time_arg, timeout_family};
 use super::{FixKind, LintContext, Rule, RuleMeta};
+use crate::config::NodeId;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::values::describe_msec;
 
@@ -53,20 +54,55 @@ location /export {
 No automatic fix: the right design depends on the application."#,
 };
 
+/// The largest read/send timeout GW103 accepts (option `max-timeout`).
+pub(crate) fn max_timeout_ms(cx: &LintContext<'_, '_>) -> u64 {
+    cx.option_msec(&META, "max-timeout", 300_000)
+}
+
+fn long_lived_paths(cx: &LintContext<'_, '_>) -> Vec<String> {
+    cx.settings
+        .option::<Vec<String>>(META.id, "long-lived-paths")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| p.to_ascii_lowercase())
+        .collect()
+}
+
+/// True when a read/send timeout of `ms` written in `block` serves ordinary requests there:
+/// above the limit and reaching a location that is not meant to idle.
+fn masks(cx: &LintContext<'_, '_>, block: NodeId, ms: u64, max_ms: u64, paths: &[String]) -> bool {
+    if ms <= max_ms {
+        return false;
+    }
+    // Exempt when every location it reaches with a handler is long-lived.
+    let reached: Vec<_> = cx
+        .config
+        .reached_blocks(block)
+        .into_iter()
+        .filter(|b| cx.config.handler(*b).is_some())
+        .collect();
+    if reached.is_empty() {
+        !is_long_lived(cx, block, paths)
+    } else {
+        reached.iter().any(|b| !is_long_lived(cx, *b, paths))
+    }
+}
+
+/// True when GW103 (enabled in settings) would report a read timeout of `ms` set in `block`.
+/// GW104 asks before it proposes a value, so that one rule's fix never creates another's
+/// finding.
+pub(crate) fn would_report(cx: &LintContext<'_, '_>, block: NodeId, ms: u64) -> bool {
+    cx.settings.enabled(META.id) && masks(cx, block, ms, max_timeout_ms(cx), &long_lived_paths(cx))
+}
+
 impl Rule for TimeoutMasksSlowBackend {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
-        let max_ms = cx.option_msec(&META, "max-timeout", 300_000);
-        let paths: Vec<String> = cx
-            .settings
-            .option::<Vec<String>>(META.id, "long-lived-paths")
-            .unwrap_or_default()
-            .into_iter()
-            .map(|p| p.to_ascii_lowercase())
-            .collect();
+        let max_ms = max_timeout_ms(cx);
+        let paths = long_lived_paths(cx);
         for (id, node) in cx.config.iter() {
             let name = node.name();
             if !(name.ends_with("_read_timeout") || name.ends_with("_send_timeout"))
@@ -78,23 +114,8 @@ impl Rule for TimeoutMasksSlowBackend {
             let Some((value, ms)) = time_arg(node) else {
                 continue;
             };
-            if ms <= max_ms {
-                continue;
-            }
             let Some(block) = node.parent else { continue };
-            // Exempt when every location it reaches with a handler is long-lived.
-            let reached: Vec<_> = cx
-                .config
-                .reached_blocks(block)
-                .into_iter()
-                .filter(|b| cx.config.handler(*b).is_some())
-                .collect();
-            let ordinary = if reached.is_empty() {
-                !is_long_lived(cx, block, &paths)
-            } else {
-                reached.iter().any(|b| !is_long_lived(cx, *b, &paths))
-            };
-            if !ordinary {
+            if !masks(cx, block, ms, max_ms, &paths) {
                 continue;
             }
             let (file, _) = cx.config.location(id);

@@ -1,10 +1,13 @@
-use super::common::upgrade_header;
+use std::collections::{HashMap, HashSet};
+
+use super::common::{insert_in_block, unread_include, upgrade_header, FileUses};
+use super::{gw101_timeout_wrong_module, gw103_timeout_masks_slow_backend};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::backends::Origin;
 use crate::config::{Family, NodeId, DEFAULT_TIMEOUT_MS};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::fix::edits::insert_directive_after;
-use crate::fix::{Edit, Fix};
+use crate::fix::Fix;
 use crate::values::{describe_msec, format_msec};
 
 pub struct BackendOutlivesNginx;
@@ -46,7 +49,7 @@ wall-clock time.
 
 ## Example
 ```nginx
-# php.ini: max_execution_time = 300
+# php.ini: max_execution_time = 120
 location ~ \.php$ {
     fastcgi_pass unix:/run/php/php8.2-fpm.sock;
     # fastcgi_read_timeout is the default 60s
@@ -57,15 +60,25 @@ location ~ \.php$ {
 ```nginx
 location ~ \.php$ {
     fastcgi_pass unix:/run/php/php8.2-fpm.sock;
-    fastcgi_read_timeout 305s;     # the PHP limit + a margin
+    fastcgi_read_timeout 125s;     # the PHP limit + a margin
 }
 ```
 
 ## Fix safety
 Safe: nginx's read timeout is raised to the backend's limit plus a margin (option `margin`,
-5s), in the location that needs it: the value is replaced where that location sets it, or a
-directive is added after the handler line. Requests that already succeed are unaffected; the
-ones that would have been cut off with a 504 get the answer the backend was going to give."#,
+5s), in the location that needs it: the value is replaced where that location sets it (also
+inside a snippet it includes, when no other block includes that snippet, and in `server` or
+`http` when every location of the module that value serves needs more time: it is raised to
+the longest need there, since a new line in each location would leave it without effect), or
+a directive is added after the handler line (at the start of the location when the handler
+comes from a shared snippet). Requests that already succeed are unaffected; the ones that would have been
+cut off with a 504 get the answer the backend was going to give.
+
+The value stays within GW103's `max-timeout` (300s): the backend's limit itself when the
+margin would cross it, and no fix when the limit is above it, since a request that long
+belongs in a background job. No fix either when the timeout is set by a snippet included from
+several places, or while GW101 is about to rename another module's timeout in the location
+(the next fix pass raises the renamed one)."#,
 };
 
 /// What nginx waits for and what the backend may take, for one handler.
@@ -86,64 +99,126 @@ impl Rule for BackendOutlivesNginx {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let margin_ms = cx.option_msec(&META, "margin", 5_000);
+        let uses = std::cell::OnceCell::new();
+        let mut seen = HashSet::new();
+        let needs = OuterNeeds::default();
         for block in cx.config.ids() {
             let Some((family, pass)) = cx.config.handler(block) else {
                 continue;
             };
-            // WebSocket locations: the read timeout is an idle timeout there (GW106).
-            if upgrade_header(cx, block).is_some() {
-                continue;
-            }
-            let read_name = format!("{}_read_timeout", family.prefix());
-            let nginx = cx.effective_time(block, &read_name, DEFAULT_TIMEOUT_MS);
-            let Some(m) = longest_backend_limit(cx, family, block, pass) else {
+            let uses = uses.get_or_init(|| FileUses::of(cx.config));
+            // A handler in a shared snippet is one finding for every location reading it: its
+            // fix raises the timeout in each of them.
+            let places: Vec<(NodeId, NodeId)> = uses
+                .places(cx.config, pass, &mut seen)
+                .into_iter()
+                .filter_map(|place| {
+                    let block = cx.config.block_of(place)?;
+                    (cx.config.handler(block) == Some((family, place))).then_some((block, place))
+                })
+                .collect();
+            let block_of: HashMap<NodeId, NodeId> = places.iter().map(|(b, p)| (*p, *b)).collect();
+            let at = |place: NodeId, strict: bool| {
+                let block = block_of.get(&place)?;
+                finding_at(cx, uses, &needs, *block, family, place, margin_ms, strict)
+            };
+            let ids: Vec<NodeId> = places.iter().map(|(_, p)| *p).collect();
+            let Some((mut d, first_fix)) = ids.iter().find_map(|p| at(*p, true)) else {
                 continue;
             };
-            if m.backend_ms <= nginx.ms {
-                continue;
-            }
-            let nginx_origin = match nginx.set_by {
-                Some(id) => format!("set at {}", cx.where_is(id)),
-                None => "nginx's default".to_owned(),
-            };
-            let (pf, ps) = cx.config.location(pass);
-            let mut d = cx
-                .diagnostic(
-                    &META,
-                    pf,
-                    ps,
-                    format!(
-                        "nginx waits {} for this backend (`{read_name}`, {nginx_origin}) but {} may work for {} ({}): requests taking longer get 504 while the backend keeps working",
-                        describe_msec(nginx.ms),
-                        m.who,
-                        describe_msec(m.backend_ms),
-                        m.origin
+            let (edits, _) = uses.fix_for_places(&ids, |place, strict| {
+                at(place, strict).map(|(_, fix)| fix.map(|f| f.edits).map_err(NoFix::into_text))
+            });
+            if edits.is_empty() {
+                match first_fix {
+                    Ok(_) => {}
+                    Err(NoFix::TooLong(why)) => d = d.with_help(why),
+                    Err(NoFix::Because(why)) => {
+                        let help = d.help.take().unwrap_or_default();
+                        d = d.with_help(format!("{help}; {why}"));
+                    }
+                }
+            } else {
+                let with_finding = ids.iter().filter(|p| at(**p, true).is_some()).count();
+                let title = match first_fix {
+                    Ok(fix) if with_finding == 1 => fix.title,
+                    _ => format!(
+                        "raise `{}_read_timeout` wherever {} is included",
+                        family.prefix(),
+                        cx.tree.sources.get(cx.config.node(pass).file).display
                     ),
-                )
-                .with_help(format!(
-                    "raise `{read_name}` in this location to at least {} (or lower the backend's limit)",
-                    format_msec(m.backend_ms + margin_ms)
-                ));
-            if let Some((f, s)) = m.backend_at {
-                d = d.with_label(f, s, "the backend's limit is set here");
-            }
-            if let Some(id) = nginx.set_by {
-                let (f, s) = cx.config.location(id);
-                d = d.with_label(f, s, "nginx's read timeout for this location");
-            }
-            if let Some(fix) = raise_fix(
-                cx,
-                block,
-                pass,
-                nginx.set_by,
-                &read_name,
-                m.backend_ms + margin_ms,
-            ) {
-                d = d.with_fix(fix);
+                };
+                d = d.with_fix(Fix::safe(title, edits));
             }
             out.push(d);
         }
     }
+}
+
+/// The finding for the handler `pass` of `block`, and its fix or why there is none.
+#[allow(clippy::too_many_arguments)]
+fn finding_at(
+    cx: &LintContext<'_, '_>,
+    uses: &FileUses,
+    needs: &OuterNeeds,
+    block: NodeId,
+    family: Family,
+    pass: NodeId,
+    margin_ms: u64,
+    strict: bool,
+) -> Option<(Diagnostic, Result<Fix, NoFix>)> {
+    // WebSocket locations: the read timeout is an idle timeout there (GW106).
+    if upgrade_header(cx, block).is_some() {
+        return None;
+    }
+    let read_name = format!("{}_read_timeout", family.prefix());
+    let nginx = cx.effective_time(block, &read_name, DEFAULT_TIMEOUT_MS);
+    let m = longest_backend_limit(cx, family, block, pass)?;
+    if m.backend_ms <= nginx.ms {
+        return None;
+    }
+    let nginx_origin = match nginx.set_by {
+        Some(id) => format!("set at {}", cx.where_is(id)),
+        None => "nginx's default".to_owned(),
+    };
+    let (pf, ps) = cx.config.location(pass);
+    let mut d = cx
+        .diagnostic(
+            &META,
+            pf,
+            ps,
+            format!(
+                "nginx waits {} for this backend (`{read_name}`, {nginx_origin}) but {} may work for {} ({}): requests taking longer get 504 while the backend keeps working",
+                describe_msec(nginx.ms),
+                m.who,
+                describe_msec(m.backend_ms),
+                m.origin
+            ),
+        )
+        .with_help(format!(
+            "raise `{read_name}` in this location to at least {} (or lower the backend's limit)",
+            format_msec(m.backend_ms + margin_ms)
+        ));
+    if let Some((f, s)) = m.backend_at {
+        d = d.with_label(f, s, "the backend's limit is set here");
+    }
+    if let Some(id) = nginx.set_by {
+        let (f, s) = cx.config.location(id);
+        d = d.with_label(f, s, "nginx's read timeout for this location");
+    }
+    let fix = raise_fix(
+        cx,
+        uses,
+        needs,
+        strict,
+        block,
+        pass,
+        nginx.set_by,
+        &read_name,
+        m.backend_ms,
+        margin_ms,
+    );
+    Some((d, fix))
 }
 
 /// The longest limit among the backends a handler reaches (php-fpm pools, declared backends).
@@ -257,39 +332,187 @@ fn php_value_from_fastcgi_param(
     found
 }
 
-/// Replace the value where this location sets it, or add the directive after the handler.
+/// For each timeout set in `server` or `http`, the longest backend limit among the locations of
+/// its module it is in force for, when every one of them needs more time (a GW104 finding):
+/// raising it there fixes them all, where a new line in each would leave it without effect (a
+/// GW101 finding). `None` when one of them is fine as it is. Computed once per directive.
+#[derive(Default)]
+struct OuterNeeds {
+    need: std::cell::RefCell<HashMap<NodeId, Option<u64>>>,
+    /// GW101's reach of such directives (asked while a rename is pending).
+    reach: gw101_timeout_wrong_module::OuterReach,
+}
+
+fn outer_need(cx: &LintContext<'_, '_>, needs: &OuterNeeds, id: NodeId, name: &str) -> Option<u64> {
+    if let Some(known) = needs.need.borrow().get(&id) {
+        return *known;
+    }
+    let config = cx.config;
+    let need = (|| {
+        let outer = config.block_of(id)?;
+        let family = Family::of_directive(name)?;
+        let mut longest = None;
+        for b in config.reached_blocks(outer) {
+            let Some((f, pass)) = config.handler(b) else {
+                continue;
+            };
+            if f != family || config.effective(b, name) != Some(id) {
+                continue;
+            }
+            if upgrade_header(cx, b).is_some() {
+                return None;
+            }
+            let m = longest_backend_limit(cx, family, b, pass)?;
+            let nginx = cx.effective_time(b, name, DEFAULT_TIMEOUT_MS);
+            if m.backend_ms <= nginx.ms {
+                return None;
+            }
+            longest = longest.max(Some(m.backend_ms));
+        }
+        longest
+    })();
+    needs.need.borrow_mut().insert(id, need);
+    need
+}
+
+/// Why a location gets no fix; each says so in the help.
+enum NoFix {
+    /// The value needed is itself a GW103 finding: the whole help is this text.
+    TooLong(String),
+    /// Where the value would go cannot be edited for this location alone (added to the help).
+    Because(String),
+}
+
+impl NoFix {
+    fn into_text(self) -> String {
+        match self {
+            NoFix::TooLong(why) | NoFix::Because(why) => why,
+        }
+    }
+}
+
+/// The fix for one location: the value nginx should wait, and where it goes.
+///
+/// - The value is the backend's limit plus the margin, kept within GW103's `max-timeout` when
+///   GW103 would report it there (the backend's limit itself when that fits; else no fix: a
+///   request that long belongs in a background job, not in a longer timeout).
+/// - Set in this block (written there or by an include in it): its value is replaced, when the
+///   file holding it is read at this place only; a second directive would be "is duplicate".
+/// - A timeout of another module in this block that GW101 renames to `name`: nothing this
+///   pass; once renamed, the next pass raises it in place.
+/// - Else the directive is added after the handler line, or at the start of the block when the
+///   handler comes from a snippet read at several places.
+#[allow(clippy::too_many_arguments)]
 fn raise_fix(
     cx: &LintContext<'_, '_>,
+    uses: &FileUses,
+    needs: &OuterNeeds,
+    strict: bool,
     block: NodeId,
     pass: NodeId,
     set_by: Option<NodeId>,
     name: &str,
-    ms: u64,
-) -> Option<Fix> {
-    let value = format_msec(ms);
-    let title = format!("set `{name} {value};` in this location");
-    let block_file = cx.config.node(block).file;
-    if let Some(id) = set_by {
-        let node = cx.config.node(id);
-        if node.parent == Some(block) && node.file == block_file {
-            let arg = node.directive.args.first()?;
-            return Some(Fix::safe(
-                title,
-                vec![Edit::replace(node.file, arg.span, value)],
-            ));
+    backend_ms: u64,
+    margin_ms: u64,
+) -> Result<Fix, NoFix> {
+    // Strict: only files read at this one place (see FileUses::fix_for_places).
+    let editable = |file| !strict || uses.read_once(file);
+    let config = cx.config;
+    // Where the value goes: the directive in force when it is set in this block (a second one
+    // would be "is duplicate"), or one set further out when every location of this module it
+    // serves needs more (new lines in all of them would leave it without effect: GW101); else
+    // a new line here.
+    let in_place = match set_by {
+        Some(id) if config.block_of(id) == Some(block) => Some((id, backend_ms)),
+        Some(id) => outer_need(cx, needs, id, name).map(|longest| (id, longest.max(backend_ms))),
+        None => None,
+    };
+    let backend_ms = in_place.map_or(backend_ms, |(_, ms)| ms);
+    let in_place = in_place.map(|(id, _)| id);
+    let home = in_place.and_then(|id| config.block_of(id)).unwrap_or(block);
+    let mut ms = backend_ms.saturating_add(margin_ms);
+    if gw103_timeout_masks_slow_backend::would_report(cx, home, ms) {
+        ms = backend_ms;
+        if gw103_timeout_masks_slow_backend::would_report(cx, home, ms) {
+            return Err(NoFix::TooLong(format!(
+                "a request that may take {} belongs in a background job (answer 202 and let the client poll for the result), or lower the backend's limit; no fix offered: a `{name}` that long is itself a finding (GW103, above its max-timeout of {})",
+                describe_msec(backend_ms),
+                describe_msec(gw103_timeout_masks_slow_backend::max_timeout_ms(cx))
+            )));
         }
     }
-    let pass_node = cx.config.node(pass);
-    if pass_node.file != block_file {
-        return None; // the handler comes from an included snippet shared by other locations
+    let value = format_msec(ms);
+    let title = format!("set `{name} {value};` in this location");
+    if let Some(id) = in_place {
+        let node = config.node(id);
+        if !editable(node.file) {
+            return Err(NoFix::Because(format!(
+                "no fix offered: `{name}` is set by {}, a file included from several places; change it there or in each including block",
+                cx.where_is(id)
+            )));
+        }
+        let arg = node
+            .directive
+            .args
+            .first()
+            .ok_or_else(|| NoFix::Because(format!("no fix offered: `{name}` has no value")))?;
+        let title = if home == block {
+            title
+        } else {
+            format!(
+                "raise `{name}` to {value} where it is set for this location ({})",
+                cx.where_is(id)
+            )
+        };
+        return Ok(Fix::safe(
+            title,
+            vec![crate::fix::replace_word(node.file, arg, &value)],
+        ));
     }
-    Some(Fix::safe(
-        title,
-        vec![insert_directive_after(
-            pass_node.file,
-            cx.tree.sources.get(pass_node.file),
-            pass_node.directive.span,
-            &format!("{name} {value};"),
-        )],
-    ))
+    if cx.settings.enabled("GW101") {
+        let pending = config.children(Some(block)).iter().find(|c| {
+            let n = config.node(**c);
+            n.name() != name
+                && n.name().ends_with("_read_timeout")
+                && gw101_timeout_wrong_module::offered_rename(cx, uses, &needs.reach, **c)
+                    .as_deref()
+                    == Some(name)
+        });
+        if let Some(other) = pending {
+            return Err(NoFix::Because(format!(
+                "no fix until GW101 renames `{}` ({}) to `{name}`; `--fix` then raises that one in place",
+                config.node(*other).name(),
+                cx.where_is(*other)
+            )));
+        }
+    }
+    if let Some(inc) = unread_include(config, block) {
+        return Err(NoFix::Because(format!(
+            "no fix offered: this location includes {} ({}), which was not read: it may set `{name}` already",
+            config.node(inc).arg(0).unwrap_or_default(),
+            cx.where_is(inc)
+        )));
+    }
+    let line = format!("{name} {value};");
+    let pass_node = config.node(pass);
+    if editable(pass_node.file) {
+        return Ok(Fix::safe(
+            title,
+            vec![insert_directive_after(
+                pass_node.file,
+                cx.tree.sources.get(pass_node.file),
+                pass_node.directive.span,
+                &line,
+            )],
+        ));
+    }
+    // The handler comes from a snippet shared with other blocks: add it to this block itself.
+    let block_node = config.node(block);
+    match insert_in_block(config, block, &[line.as_str()]) {
+        Some(edit) if editable(block_node.file) => Ok(Fix::safe(title, vec![edit])),
+        _ => Err(NoFix::Because(format!(
+            "no fix offered: this block and its handler come from files included from several places ({}); set `{name}` where it applies to this location only",
+            cx.tree.sources.get(block_node.file).display
+        ))),
+    }
 }

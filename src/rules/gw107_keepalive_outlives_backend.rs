@@ -1,8 +1,9 @@
+use super::common::{unread_include, FileUses};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::Context;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::fix::edits::insert_directive_after;
-use crate::fix::{Edit, Fix};
+use crate::fix::Fix;
 use crate::values::{describe_msec, format_msec, parse_msec};
 
 pub struct KeepaliveOutlivesBackend;
@@ -46,9 +47,19 @@ upstream node_app {
 (or raise the backend's idle timeout above nginx's: `server.keepAliveTimeout = 65000`).
 
 ## Fix safety
-Unsafe: `keepalive_timeout` is lowered to 1s below the backend's idle time (or added after
-`keepalive`). That is correct only if the declared backend value is right; review it."#,
+Unsafe: `keepalive_timeout` is lowered to 1s below the backend's idle time (to half of it when
+that is 2s or less: 500ms for a 1s backend), or added after `keepalive`. That is correct only
+if the declared backend value is right; review it. No fix when the upstream is in a file
+included from several places."#,
 };
+
+/// The idle time nginx should keep: strictly below the backend's, by 1s, or by half of it when
+/// the backend's is 2s or less (a 1s backend gets 500ms). `None` when nothing lies below (a
+/// backend that keeps idle connections for 1ms or less).
+fn keepalive_below(backend_ms: u64) -> Option<u64> {
+    let target = backend_ms - (backend_ms / 2).min(1000);
+    (target > 0 && target < backend_ms).then_some(target)
+}
 
 impl Rule for KeepaliveOutlivesBackend {
     fn meta(&self) -> &'static RuleMeta {
@@ -56,6 +67,7 @@ impl Rule for KeepaliveOutlivesBackend {
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
+        let uses = std::cell::OnceCell::new();
         for upstream in cx.config.blocks_with_inner(Context::Upstream) {
             let Some(keepalive) = cx.config.last_child_named(Some(upstream), "keepalive") else {
                 continue;
@@ -81,7 +93,7 @@ impl Rule for KeepaliveOutlivesBackend {
             if nginx_ms < backend_ms {
                 continue;
             }
-            let target_ms = backend_ms.saturating_sub(1000).max(1000);
+            let target_ms = keepalive_below(backend_ms);
             let name = cx.config.node(upstream).arg(0).unwrap_or("");
             let (file, span, origin) = match timeout_node {
                 Some(id) => {
@@ -93,20 +105,31 @@ impl Rule for KeepaliveOutlivesBackend {
                     (f, s, "the default".to_owned())
                 }
             };
-            let fix = match timeout_node {
-                Some(id) => cx.config.node(id).directive.args.first().map(|a| {
-                    Edit::replace(cx.config.node(id).file, a.span, format_msec(target_ms))
-                }),
-                None => {
-                    let k = cx.config.node(keepalive);
-                    Some(insert_directive_after(
-                        k.file,
-                        cx.tree.sources.get(k.file),
-                        k.directive.span,
-                        &format!("keepalive_timeout {};", format_msec(target_ms)),
-                    ))
+            let uses = uses.get_or_init(|| FileUses::of(cx.config));
+            let fix = target_ms.and_then(|ms| {
+                let value = format_msec(ms);
+                match timeout_node {
+                    Some(id) => {
+                        let n = cx.config.node(id);
+                        let arg = n.directive.args.first()?;
+                        uses.read_once(n.file)
+                            .then(|| crate::fix::replace_word(n.file, arg, &value))
+                    }
+                    None => {
+                        let k = cx.config.node(keepalive);
+                        let unread = unread_include(cx.config, upstream).is_some();
+                        (uses.read_once(k.file) && !unread).then(|| {
+                            insert_directive_after(
+                                k.file,
+                                cx.tree.sources.get(k.file),
+                                k.directive.span,
+                                &format!("keepalive_timeout {value};"),
+                            )
+                        })
+                    }
                 }
-            };
+                .map(|edit| (value, edit))
+            });
             let mut d = cx
                 .diagnostic(
                     &META,
@@ -119,17 +142,39 @@ impl Rule for KeepaliveOutlivesBackend {
                         describe_msec(backend_ms)
                     ),
                 )
-                .with_help(format!(
-                    "set `keepalive_timeout {};` in the upstream, or raise the backend's keep-alive idle timeout above nginx's",
-                    format_msec(target_ms)
-                ));
-            if let Some(edit) = fix {
+                .with_help(match target_ms {
+                    Some(ms) => format!(
+                        "set `keepalive_timeout {};` in the upstream, or raise the backend's keep-alive idle timeout above nginx's",
+                        format_msec(ms)
+                    ),
+                    None => "raise the backend's keep-alive idle timeout above nginx's, or remove `keepalive` from the upstream (no nginx value lies below the backend's)".to_owned(),
+                });
+            if let Some((value, edit)) = fix {
                 d = d.with_fix(Fix::unsafe_edit(
-                    format!("set `keepalive_timeout {};`", format_msec(target_ms)),
+                    format!("set `keepalive_timeout {value};`"),
                     vec![edit],
                 ));
             }
             out.push(d);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keepalive_below;
+
+    #[test]
+    fn the_proposed_keepalive_is_strictly_below_the_backends() {
+        assert_eq!(keepalive_below(5_000), Some(4_000));
+        assert_eq!(keepalive_below(2_000), Some(1_000));
+        assert_eq!(keepalive_below(1_000), Some(500));
+        assert_eq!(keepalive_below(1_500), Some(750));
+        assert_eq!(keepalive_below(3), Some(2));
+        assert_eq!(keepalive_below(1), None);
+        assert_eq!(keepalive_below(0), None);
+        for ms in 0..5_000 {
+            assert!(keepalive_below(ms).is_none_or(|t| t > 0 && t < ms));
         }
     }
 }

@@ -1,6 +1,6 @@
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 
-use super::common::{insert_in_block, replace_arg};
+use super::common::{insert_in_block, replace_arg, unread_include, FileUses};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::{Family, NodeId, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -47,7 +47,8 @@ location /ws/ {
 ## Fix safety
 Safe: adds `proxy_http_version 1.1;` at the start of the block that sets the `Upgrade` header
 (indented like its lines), or changes an explicit `proxy_http_version 1.0` that overrides it
-there or below to 1.1. HTTP/1.1 to the backend is what every WebSocket setup needs."#,
+there or below to 1.1. HTTP/1.1 to the backend is what every WebSocket setup needs. No fix
+when the change would land in a file included from several places."#,
 };
 
 impl Rule for UpgradeWithoutHttp11 {
@@ -57,7 +58,8 @@ impl Rule for UpgradeWithoutHttp11 {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
-        let mut seen = BTreeSet::new();
+        let uses = std::cell::OnceCell::new();
+        let mut seen = HashSet::new();
         for (pass, family) in config.pass_directives() {
             if family != Family::Proxy {
                 continue;
@@ -71,9 +73,40 @@ impl Rule for UpgradeWithoutHttp11 {
             };
             let version = config.effective(block, "proxy_http_version");
             let version_value = version.and_then(|v| config.node(v).arg(0));
-            if version_value.is_some_and(|v| v != "1.0") || !seen.insert(upgrade) {
+            if version_value.is_some_and(|v| v != "1.0") {
                 continue;
             }
+            let uses = uses.get_or_init(|| FileUses::of(config));
+            // An Upgrade header in a shared snippet is one finding for every block reading it:
+            // the fix adds the version where each of them needs it (the other places: blocks
+            // that proxy themselves and do not speak 1.1).
+            let places = uses.places(config, upgrade, &mut seen);
+            if places.is_empty() {
+                continue;
+            }
+            let edits_at = |place: NodeId, strict: bool| {
+                let v = if place == upgrade {
+                    version
+                } else {
+                    let home = config.block_of(place)?;
+                    if config.handler(home).map(|(f, _)| f) != Some(Family::Proxy) {
+                        return None;
+                    }
+                    let v = config.effective(home, "proxy_http_version");
+                    if v.and_then(|v| config.node(v).arg(0))
+                        .is_some_and(|v| v != "1.0")
+                    {
+                        return None;
+                    }
+                    v
+                };
+                Some(
+                    fix(config, uses, strict, place, v)
+                        .map(|e| vec![e])
+                        .ok_or_else(String::new),
+                )
+            };
+            let (edits, _) = uses.fix_for_places(&places, edits_at);
             let node = config.node(upgrade);
             let mut d = cx
                 .diagnostic(
@@ -90,26 +123,38 @@ impl Rule for UpgradeWithoutHttp11 {
                 let vn = config.node(v);
                 d = d.with_label(vn.file, vn.directive.span, "HTTP version set here");
             }
-            if let Some(edit) = fix(config, upgrade, version) {
-                d = d.with_fix(Fix::safe("add proxy_http_version 1.1", vec![edit]));
+            if !edits.is_empty() {
+                d = d.with_fix(Fix::safe("add proxy_http_version 1.1", edits));
             }
             out.push(d);
         }
     }
 }
 
+/// Only in files read at this one place: a `proxy_http_version` in a shared snippet may serve
+/// blocks that pass no Upgrade header, and a block in a shared file may sit under servers that
+/// set their own version.
 fn fix(
     config: &ResolvedConfig<'_>,
+    uses: &FileUses,
+    strict: bool,
     upgrade: NodeId,
     version: Option<NodeId>,
 ) -> Option<crate::fix::Edit> {
+    // Strict: only files read at this one place (see FileUses::fix_for_places).
+    let editable = |file| !strict || uses.read_once(file);
     let home = config.block_of(upgrade)?;
     if let Some(v) = version {
         let vblock = config.block_of(v)?;
         // The 1.0 is set in the header's block or below it: change it where it is.
         if vblock == home || config.ancestors(vblock).any(|a| a == home) {
-            return replace_arg(config, v, 0, "1.1");
+            return editable(config.node(v).file)
+                .then(|| replace_arg(config, v, 0, "1.1"))
+                .flatten();
         }
+    }
+    if !editable(config.node(home).file) || unread_include(config, home).is_some() {
+        return None;
     }
     insert_in_block(config, home, &["proxy_http_version 1.1;"])
 }
