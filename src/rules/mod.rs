@@ -13,6 +13,8 @@ mod gw011_directive_not_allowed_here;
 mod gw012_wrong_argument_count;
 mod gw013_invalid_value;
 mod gw014_duplicate_directive;
+mod gw020_unknown_variable;
+mod gw021_invalid_regex;
 mod gw101_timeout_wrong_module;
 mod gw102_connect_timeout_ineffective;
 mod gw103_timeout_masks_slow_backend;
@@ -211,6 +213,8 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &gw012_wrong_argument_count::WrongArgumentCount,
     &gw013_invalid_value::InvalidValue,
     &gw014_duplicate_directive::DuplicateDirective,
+    &gw020_unknown_variable::UnknownVariable,
+    &gw021_invalid_regex::InvalidRegex,
     &gw101_timeout_wrong_module::TimeoutWrongModule,
     &gw102_connect_timeout_ineffective::ConnectTimeoutIneffective,
     &gw103_timeout_masks_slow_backend::TimeoutMasksSlowBackend,

@@ -3,7 +3,9 @@
 //! expressions (PCRE2, as `ngx_regex_compile` calls it), and which variables exist. The GW02x
 //! rules and `diagnose` share these helpers, so both read the configuration as nginx does.
 
+pub mod refs;
 pub mod regex;
 pub mod script;
+pub mod sites;
 pub mod url;
 pub mod variables;
