@@ -15,6 +15,8 @@ mod gw013_invalid_value;
 mod gw014_duplicate_directive;
 mod gw020_unknown_variable;
 mod gw021_invalid_regex;
+mod gw022_invalid_pass_address;
+mod gw023_invalid_upstream;
 mod gw101_timeout_wrong_module;
 mod gw102_connect_timeout_ineffective;
 mod gw103_timeout_masks_slow_backend;
@@ -215,6 +217,8 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &gw014_duplicate_directive::DuplicateDirective,
     &gw020_unknown_variable::UnknownVariable,
     &gw021_invalid_regex::InvalidRegex,
+    &gw022_invalid_pass_address::InvalidPassAddress,
+    &gw023_invalid_upstream::InvalidUpstream,
     &gw101_timeout_wrong_module::TimeoutWrongModule,
     &gw102_connect_timeout_ineffective::ConnectTimeoutIneffective,
     &gw103_timeout_masks_slow_backend::TimeoutMasksSlowBackend,

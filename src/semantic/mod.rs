@@ -7,5 +7,6 @@ pub mod refs;
 pub mod regex;
 pub mod script;
 pub mod sites;
+pub mod upstreams;
 pub mod url;
 pub mod variables;
