@@ -17,6 +17,8 @@ mod gw020_unknown_variable;
 mod gw021_invalid_regex;
 mod gw022_invalid_pass_address;
 mod gw023_invalid_upstream;
+mod gw024_duplicate_definition;
+mod gw025_invalid_listen;
 mod gw101_timeout_wrong_module;
 mod gw102_connect_timeout_ineffective;
 mod gw103_timeout_masks_slow_backend;
@@ -219,6 +221,8 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &gw021_invalid_regex::InvalidRegex,
     &gw022_invalid_pass_address::InvalidPassAddress,
     &gw023_invalid_upstream::InvalidUpstream,
+    &gw024_duplicate_definition::DuplicateDefinition,
+    &gw025_invalid_listen::InvalidListen,
     &gw101_timeout_wrong_module::TimeoutWrongModule,
     &gw102_connect_timeout_ineffective::ConnectTimeoutIneffective,
     &gw103_timeout_masks_slow_backend::TimeoutMasksSlowBackend,

@@ -1,0 +1,182 @@
+use std::collections::HashMap;
+
+use super::{FixKind, LintContext, Rule, RuleMeta};
+use crate::config::{Context, NodeId};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::semantic::sites::{location_form, LocationForm};
+
+pub struct DuplicateDefinition;
+
+static META: RuleMeta = RuleMeta {
+    id: "GW024",
+    name: "duplicate-definition",
+    severity: Severity::Error,
+    summary: "a name nginx allows once defined twice: location, upstream, log_format, shared memory zone",
+    fix: FixKind::None,
+    options: &[],
+    doc: r#"## What it finds
+- two prefix locations with the same URI in one block (`location /api` twice, or `/api` and
+  `^~ /api`), or two exact ones (`location = /x` twice): "duplicate location" (nginx joins an
+  exact and a prefix location of the same URI; regex and named locations may repeat);
+- two `upstream` blocks with the same name, compared case-insensitively (http and stream
+  apart): "duplicate upstream";
+- two `log_format` with one name, or one named `combined` (built in): `duplicate "log_format"
+  name`;
+- a shared memory zone declared twice: `limit_req_zone`/`limit_conn_zone` with the same
+  `zone=` ("is already bound to key"), `*_cache_path` with the same `keys_zone=` ("duplicate
+  zone"), or one name used by two kinds of zone ("already declared for a different use").
+
+## Why it matters
+`nginx -t` fails:
+
+```
+[emerg] duplicate location "/api" in /etc/nginx/sites-enabled/app:31
+```
+
+It happens when a snippet with a location is included into a server that already has it, or
+when two sites each declare `upstream backend`.
+
+## Example
+```nginx
+server {
+    include snippets/api.conf;   # has location /api { ... }
+    location /api { proxy_pass http://app; }
+}
+```
+
+## Use instead
+```nginx
+server {
+    include snippets/api.conf;
+}
+```
+
+## Fix safety
+No automatic fix: which of the two definitions should stay is your decision."#,
+};
+
+fn zone_param<'a>(n: &'a crate::config::RNode<'_>, key: &str) -> Option<&'a str> {
+    n.directive.args.iter().find_map(|a| {
+        a.as_str()
+            .strip_prefix(key)
+            .map(|v| v.split(':').next().unwrap_or(v))
+    })
+}
+
+impl Rule for DuplicateDefinition {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
+        let config = cx.config;
+        let here = |id: NodeId| cx.where_is(id);
+        // Locations, per enclosing block.
+        let mut seen: HashMap<(Option<NodeId>, bool, String), NodeId> = HashMap::new();
+        for &id in config.nodes_named("location") {
+            let n = config.node(id);
+            if !matches!(n.context, Context::Server | Context::Location) {
+                continue;
+            }
+            let key = match location_form(n.directive) {
+                Some(LocationForm::Exact(u)) => (true, u),
+                Some(LocationForm::Prefix(u) | LocationForm::NoRegex(u)) => (false, u),
+                _ => continue,
+            };
+            match seen.entry((n.parent, key.0, key.1.to_owned())) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(id);
+                }
+                std::collections::hash_map::Entry::Occupied(o) => {
+                    let first = *o.get();
+                    out.push(
+                        cx.diagnostic(&META, n.file, n.directive.head_span(), format!("duplicate location \"{}\"", key.1))
+                            .with_label(config.node(first).file, config.node(first).directive.head_span(), "first defined here")
+                            .with_help(format!("merge the two blocks into one, or remove one (the other is at {})", here(first))),
+                    );
+                }
+            }
+        }
+        // Upstreams, case-insensitively.
+        let mut ups: HashMap<(Context, String), NodeId> = HashMap::new();
+        for ctx in [Context::Upstream, Context::StreamUpstream] {
+            for id in config.blocks_with_inner(ctx) {
+                let n = config.node(id);
+                let Some(name) = n.arg(0) else { continue };
+                if let Some(first) = ups.insert((ctx, name.to_ascii_lowercase()), id) {
+                    ups.insert((ctx, name.to_ascii_lowercase()), first);
+                    out.push(
+                        cx.diagnostic(&META, n.file, n.directive.head_span(), format!("duplicate upstream \"{name}\""))
+                            .with_label(config.node(first).file, config.node(first).directive.head_span(), "first defined here")
+                            .with_help(format!("upstream names are compared without case: rename one, or keep one block (the other is at {})", here(first))),
+                    );
+                }
+            }
+        }
+        // log_format names, per module (http and stream have their own; `combined` is built in
+        // for http).
+        let mut formats: HashMap<(Context, String), Option<NodeId>> = HashMap::new();
+        for &id in config.nodes_named("log_format") {
+            let n = config.node(id);
+            let Some(w) = n.directive.args.first() else { continue };
+            let ctx = n.context;
+            if ctx == Context::Http {
+                formats.entry((ctx, "combined".to_owned())).or_insert(None);
+            }
+            match formats.insert((ctx, w.as_str().to_owned()), Some(id)) {
+                None => {}
+                Some(first) => {
+                    let mut d = cx.diagnostic(&META, n.file, w.span, format!("duplicate \"log_format\" name \"{}\"", w.as_str()));
+                    d = match first {
+                        Some(f) => d.with_label(config.node(f).file, config.node(f).directive.head_span(), "first defined here").with_help("rename one of the formats"),
+                        None => d.with_help("`combined` is built into nginx: give your format another name"),
+                    };
+                    out.push(d);
+                }
+            }
+        }
+        // Shared memory zones: one namespace for the whole configuration.
+        let mut zones: HashMap<String, (String, NodeId)> = HashMap::new();
+        let kinds: &[(&str, &str)] = &[
+            ("limit_req_zone", "zone="),
+            ("limit_conn_zone", "zone="),
+            ("proxy_cache_path", "keys_zone="),
+            ("fastcgi_cache_path", "keys_zone="),
+            ("uwsgi_cache_path", "keys_zone="),
+            ("scgi_cache_path", "keys_zone="),
+        ];
+        let mut all: Vec<(NodeId, &str, String)> = Vec::new();
+        for (directive, key) in kinds {
+            for &id in config.nodes_named(directive) {
+                if let Some(z) = zone_param(config.node(id), key) {
+                    all.push((id, directive, z.to_owned()));
+                }
+            }
+        }
+        all.sort();
+        for (id, directive, zone) in all {
+            let n = config.node(id);
+            let kind = format!("{directive}/{}", n.context == Context::Stream);
+            let Some((first_kind, first)) = zones.get(&zone).cloned() else {
+                zones.insert(zone, (kind, id));
+                continue;
+            };
+            let fnode = config.node(first);
+            let message = if first_kind != kind {
+                format!("the shared memory zone \"{zone}\" is already declared for a different use")
+            } else if directive.ends_with("_cache_path") {
+                format!("duplicate zone \"{zone}\"")
+            } else {
+                format!(
+                    "{directive} \"{zone}\" is already bound to key \"{}\"",
+                    fnode.arg(0).unwrap_or_default()
+                )
+            };
+            out.push(
+                cx.diagnostic(&META, n.file, n.directive.head_span(), message)
+                    .with_label(fnode.file, fnode.directive.head_span(), "first declared here")
+                    .with_help("each zone needs its own name: rename this one and the directives that use it"),
+            );
+        }
+    }
+}
