@@ -19,6 +19,9 @@ mod gw022_invalid_pass_address;
 mod gw023_invalid_upstream;
 mod gw024_duplicate_definition;
 mod gw025_invalid_listen;
+mod gw026_undefined_zone_or_format;
+mod gw027_invalid_directive_value;
+mod gw028_invalid_buffer_sizes;
 mod gw101_timeout_wrong_module;
 mod gw102_connect_timeout_ineffective;
 mod gw103_timeout_masks_slow_backend;
@@ -223,6 +226,9 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &gw023_invalid_upstream::InvalidUpstream,
     &gw024_duplicate_definition::DuplicateDefinition,
     &gw025_invalid_listen::InvalidListen,
+    &gw026_undefined_zone_or_format::UndefinedZoneOrFormat,
+    &gw027_invalid_directive_value::InvalidDirectiveValue,
+    &gw028_invalid_buffer_sizes::InvalidBufferSizes,
     &gw101_timeout_wrong_module::TimeoutWrongModule,
     &gw102_connect_timeout_ineffective::ConnectTimeoutIneffective,
     &gw103_timeout_masks_slow_backend::TimeoutMasksSlowBackend,

@@ -3,6 +3,7 @@
 //! expressions (PCRE2, as `ngx_regex_compile` calls it), and which variables exist. The GW02x
 //! rules and `diagnose` share these helpers, so both read the configuration as nginx does.
 
+pub mod condition;
 pub mod refs;
 pub mod regex;
 pub mod script;
