@@ -118,6 +118,8 @@ impl Rule for InvalidPassAddress {
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
         let blocks = upstream_blocks(config);
+        let mut implicit: std::collections::HashMap<(Namespace, String), Vec<u16>> =
+            std::collections::HashMap::new();
         for (_, n) in config.iter() {
             let (ns, http) = match n.context {
                 Context::Location | Context::IfLocation | Context::LimitExcept => {
@@ -153,18 +155,29 @@ impl Rule for InvalidPassAddress {
             };
             let err = match url::parse(rest, UrlOptions { uri_part, listen: false }) {
                 Err(e) => format!("{e} in upstream \"{rest}\""),
+                Ok(u) if u.unix => continue,
                 Ok(u) => {
-                    let block = (!u.unix)
-                        .then(|| blocks.get(&(ns, u.host.to_ascii_lowercase())))
-                        .flatten();
-                    match (block, u.port) {
-                        (Some(_), Some(port)) => {
-                            format!("upstream \"{}\" may not have port {port}", u.host)
+                    let host = u.host.to_ascii_lowercase();
+                    if blocks.contains_key(&(ns, host.clone())) {
+                        match u.port {
+                            Some(port) => format!("upstream \"{}\" may not have port {port}", u.host),
+                            None => continue,
                         }
-                        (None, None) if !u.unix && !default_port => {
-                            format!("no port in upstream \"{}\"", u.host)
+                    } else {
+                        // An implicit upstream (ngx_http_upstream_add): a pass without a
+                        // port joins an earlier one of the same host whatever its port, and
+                        // one with a port joins an earlier portless one; a portless one left
+                        // alone fails at startup with "no port in upstream".
+                        let port = u.port.or(default_port.then_some(80)).unwrap_or(0);
+                        let entries = implicit.entry((ns, host)).or_default();
+                        if entries.iter().any(|p| *p == 0 || port == 0 || *p == port) {
+                            continue;
                         }
-                        _ => continue,
+                        entries.push(port);
+                        if port != 0 {
+                            continue;
+                        }
+                        format!("no port in upstream \"{}\"", u.host)
                     }
                 }
             };
