@@ -98,7 +98,10 @@ impl Setup {
         if self.stream.is_some() {
             main.push_str("load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n");
         }
-        let _ = writeln!(main, "pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}");
+        let _ = writeln!(
+            main,
+            "pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}"
+        );
         main.push_str("http {\n");
         for t in ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"] {
             let _ = writeln!(main, "    {t}_temp_path {d}/tmp_{t};");
@@ -147,16 +150,12 @@ impl Setup {
         &mut self.servers[i].0
     }
 
-    /// A prefix location of some server (there is always one).
+    /// A location of some server (every generated server has one).
     fn location(&mut self, rng: &mut Rng) -> &mut Block {
         let s = self.server(rng);
         let n = s.children.len();
         let i = rng.below(n);
         &mut s.children[i]
-    }
-
-    fn has_upstream(&self, name: &str) -> bool {
-        self.upstreams.iter().any(|u| u.head == format!("upstream {name}"))
     }
 }
 
@@ -166,7 +165,8 @@ fn node_proxy(rng: &mut Rng) -> Setup {
         kind: "node-proxy",
         ..Default::default()
     };
-    s.http_top.push("map $http_upgrade $connection_upgrade { default upgrade; '' close; }".into());
+    s.http_top
+        .push("map $http_upgrade $connection_upgrade { default upgrade; '' close; }".into());
     s.upstreams.push(Block::new(
         "upstream backend",
         &[
@@ -222,7 +222,10 @@ fn php_fpm(rng: &mut Rng) -> Setup {
             "index index.php index.html;",
         ],
     )
-    .with(Block::new("location /", &["try_files $uri $uri/ /index.php?$query_string;"]))
+    .with(Block::new(
+        "location /",
+        &["try_files $uri $uri/ /index.php?$query_string;"],
+    ))
     .with(Block::new(
         "location ~ \\.php$",
         &[
@@ -252,13 +255,42 @@ fn multi_site(rng: &mut Rng) -> Setup {
             "proxy_set_header X-Forwarded-Proto $scheme;".into(),
         ],
     ));
-    s.upstreams.push(Block::new("upstream api_pool", &["least_conn;", "server 10.0.0.11:8080;", "server 10.0.0.12:8080;"]));
+    s.upstreams.push(Block::new(
+        "upstream api_pool",
+        &[
+            "least_conn;",
+            "server 10.0.0.11:8080;",
+            "server 10.0.0.12:8080;",
+        ],
+    ));
     let a = Block::new("server", &["listen 80;", "server_name a.example.com;"])
-        .with(Block::new("location /", &["include snippets/proxy.conf;", "proxy_pass http://api_pool;"]))
-        .with(Block::new("location = /health", &["access_log off;", "return 200 \"ok\";"]));
-    let b = Block::new("server", &["listen 80;", "server_name b.example.com www.b.example.com;", "root /var/www/b;"])
-        .with(Block::new("location /", &["try_files $uri $uri/ =404;"]))
-        .with(Block::new("location /api/", &["include snippets/proxy.conf;", &format!("proxy_pass http://127.0.0.1:{}/;", 4000 + rng.below(100))]));
+        .with(Block::new(
+            "location /",
+            &[
+                "include snippets/proxy.conf;",
+                "proxy_pass http://api_pool;",
+            ],
+        ))
+        .with(Block::new(
+            "location = /health",
+            &["access_log off;", "return 200 \"ok\";"],
+        ));
+    let b = Block::new(
+        "server",
+        &[
+            "listen 80;",
+            "server_name b.example.com www.b.example.com;",
+            "root /var/www/b;",
+        ],
+    )
+    .with(Block::new("location /", &["try_files $uri $uri/ =404;"]))
+    .with(Block::new(
+        "location /api/",
+        &[
+            "include snippets/proxy.conf;",
+            &format!("proxy_pass http://127.0.0.1:{}/;", 4000 + rng.below(100)),
+        ],
+    ));
     let c = Block::new("server", &["listen 80 default_server;", "server_name _;"])
         .with(Block::new("location /", &["return 444;"]));
     s.servers.push((a, Some("a.conf".into())));
@@ -272,10 +304,26 @@ fn grpc(_rng: &mut Rng) -> Setup {
         kind: "grpc",
         ..Default::default()
     };
-    s.upstreams.push(Block::new("upstream grpc_backend", &["server 127.0.0.1:50051;", "keepalive 8;"]));
-    let server = Block::new("server", &["listen 8080 http2;", "server_name grpc.example.com;"])
-        .with(Block::new("location /", &["grpc_pass grpc://grpc_backend;", "grpc_read_timeout 120s;", "grpc_set_header X-Real-IP $remote_addr;"]))
-        .with(Block::new("location /helloworld.Greeter/", &["grpc_pass grpc://127.0.0.1:50052;"]));
+    s.upstreams.push(Block::new(
+        "upstream grpc_backend",
+        &["server 127.0.0.1:50051;", "keepalive 8;"],
+    ));
+    let server = Block::new(
+        "server",
+        &["listen 8080 http2;", "server_name grpc.example.com;"],
+    )
+    .with(Block::new(
+        "location /",
+        &[
+            "grpc_pass grpc://grpc_backend;",
+            "grpc_read_timeout 120s;",
+            "grpc_set_header X-Real-IP $remote_addr;",
+        ],
+    ))
+    .with(Block::new(
+        "location /helloworld.Greeter/",
+        &["grpc_pass grpc://127.0.0.1:50052;"],
+    ));
     s.servers.push((server, None));
     s
 }
@@ -283,9 +331,19 @@ fn grpc(_rng: &mut Rng) -> Setup {
 fn stream_setup(rng: &mut Rng) -> Setup {
     let mut s = node_proxy(rng);
     s.kind = "stream";
-    let ups = vec![Block::new("upstream db", &["server 10.0.0.5:5432;", "server 10.0.0.6:5432 backup;"])];
+    let ups = vec![Block::new(
+        "upstream db",
+        &["server 10.0.0.5:5432;", "server 10.0.0.6:5432 backup;"],
+    )];
     let servers = vec![
-        Block::new("server", &["listen 5432;", "proxy_pass db;", "proxy_connect_timeout 5s;"]),
+        Block::new(
+            "server",
+            &[
+                "listen 5432;",
+                "proxy_pass db;",
+                "proxy_connect_timeout 5s;",
+            ],
+        ),
         Block::new("server", &["listen 6379;", "proxy_pass 127.0.0.1:6380;"]),
     ];
     s.stream = Some((ups, servers));
@@ -301,22 +359,64 @@ fn limits_maps(rng: &mut Rng) -> Setup {
         "limit_req_zone $binary_remote_addr zone=api:10m rate=10r/s;".to_string(),
         "limit_conn_zone $binary_remote_addr zone=addr:10m;".to_string(),
         "proxy_cache_path cache keys_zone=static:10m;".to_string(),
-        "log_format main '$remote_addr - $remote_user [$time_local] \"$request\" $status';".to_string(),
+        "log_format main '$remote_addr - $remote_user [$time_local] \"$request\" $status';"
+            .to_string(),
         "map $http_user_agent $is_bot { default 0; ~*(bot|crawler|spider) 1; }".to_string(),
-        "map $uri $legacy_target { default \"\"; /old-page /new-page; /about-us /about; }".to_string(),
+        "map $uri $legacy_target { default \"\"; /old-page /new-page; /about-us /about; }"
+            .to_string(),
     ]);
-    s.upstreams.push(Block::new("upstream app", &[&format!("server 127.0.0.1:{};", 5000 + rng.below(100))]));
-    let server = Block::new("server", &["listen 8080;", "server_name limits.example.com;"])
-        .with(Block::new("location /api/", &["limit_req zone=api burst=20 nodelay;", "limit_conn addr 10;", "proxy_pass http://app;"]))
-        .with(Block::new("location /static/", &["proxy_cache static;", "proxy_cache_valid 200 10m;", "proxy_pass http://app;"]))
-        .with(Block::new("location @fallback", &["proxy_pass http://app;"]))
-        .with(Block::new("location ~ ^/users/(?<uid>[0-9]+)$", &["proxy_set_header X-User $uid;", "proxy_pass http://app;"]))
-        .with(Block::new("location /", &["access_log unused.log main;", "if ($legacy_target) { return 301 $legacy_target; }", "try_files $uri @fallback;"]));
+    s.upstreams.push(Block::new(
+        "upstream app",
+        &[&format!("server 127.0.0.1:{};", 5000 + rng.below(100))],
+    ));
+    let server = Block::new(
+        "server",
+        &["listen 8080;", "server_name limits.example.com;"],
+    )
+    .with(Block::new(
+        "location /api/",
+        &[
+            "limit_req zone=api burst=20 nodelay;",
+            "limit_conn addr 10;",
+            "proxy_pass http://app;",
+        ],
+    ))
+    .with(Block::new(
+        "location /static/",
+        &[
+            "proxy_cache static;",
+            "proxy_cache_valid 200 10m;",
+            "proxy_pass http://app;",
+        ],
+    ))
+    .with(Block::new(
+        "location @fallback",
+        &["proxy_pass http://app;"],
+    ))
+    .with(Block::new(
+        "location ~ ^/users/(?<uid>[0-9]+)$",
+        &["proxy_set_header X-User $uid;", "proxy_pass http://app;"],
+    ))
+    .with(Block::new(
+        "location /",
+        &[
+            "access_log unused.log main;",
+            "if ($legacy_target) { return 301 $legacy_target; }",
+            "try_files $uri @fallback;",
+        ],
+    ));
     s.servers.push((server, None));
     s
 }
 
-const SETUPS: &[fn(&mut Rng) -> Setup] = &[node_proxy, php_fpm, multi_site, grpc, stream_setup, limits_maps];
+const SETUPS: &[fn(&mut Rng) -> Setup] = &[
+    node_proxy,
+    php_fpm,
+    multi_site,
+    grpc,
+    stream_setup,
+    limits_maps,
+];
 
 type Mutate = fn(&mut Setup, &mut Rng) -> bool;
 
@@ -331,10 +431,20 @@ struct Class {
 
 macro_rules! class {
     ($name:expr, refuse, $f:expr) => {
-        Class { name: $name, refuse: true, claimed: true, apply: $f }
+        Class {
+            name: $name,
+            refuse: true,
+            claimed: true,
+            apply: $f,
+        }
     };
     ($name:expr, accept, $f:expr) => {
-        Class { name: $name, refuse: false, claimed: true, apply: $f }
+        Class {
+            name: $name,
+            refuse: false,
+            claimed: true,
+            apply: $f,
+        }
     };
 }
 
@@ -372,75 +482,205 @@ fn classes() -> Vec<Class> {
         // --- pass addresses
         class!("proxy_pass without scheme", refuse, |s, r| {
             let target = *r.pick(&["localhost:3000", "127.0.0.1:3000", "backend"]);
-            add_location(s, r, "location /no-scheme/", &[&format!("proxy_pass {target};")])
+            add_location(
+                s,
+                r,
+                "location /no-scheme/",
+                &[&format!("proxy_pass {target};")],
+            )
         }),
-        class!("fastcgi_pass with http://", refuse, |s, r| add_location(s, r, "location ~ \\.php5$", &["fastcgi_pass http://127.0.0.1:9000;"])),
-        class!("grpc_pass with http://", refuse, |s, r| add_location(s, r, "location /grpc-http/", &["grpc_pass http://127.0.0.1:50051;"])),
-        class!("uwsgi_pass with http://", refuse, |s, r| add_location(s, r, "location /uwsgi/", &["uwsgi_pass http://127.0.0.1:8001;"])),
+        class!("fastcgi_pass with http://", refuse, |s, r| add_location(
+            s,
+            r,
+            "location ~ \\.php5$",
+            &["fastcgi_pass http://127.0.0.1:9000;"]
+        )),
+        class!("grpc_pass with http://", refuse, |s, r| add_location(
+            s,
+            r,
+            "location /grpc-http/",
+            &["grpc_pass http://127.0.0.1:50051;"]
+        )),
+        class!("uwsgi_pass with http://", refuse, |s, r| add_location(
+            s,
+            r,
+            "location /uwsgi/",
+            &["uwsgi_pass http://127.0.0.1:8001;"]
+        )),
         class!("stream proxy_pass with scheme", refuse, |s, _| {
-            let Some((_, servers)) = &mut s.stream else { return false };
-            servers.push(Block::new("server", &["listen 7001;", "proxy_pass http://127.0.0.1:5432;"]));
+            let Some((_, servers)) = &mut s.stream else {
+                return false;
+            };
+            servers.push(Block::new(
+                "server",
+                &["listen 7001;", "proxy_pass http://127.0.0.1:5432;"],
+            ));
             true
         }),
-        class!("pass port 0", refuse, |s, r| add_location(s, r, "location /port0/", &["proxy_pass http://127.0.0.1:0;"])),
+        class!("pass port 0", refuse, |s, r| add_location(
+            s,
+            r,
+            "location /port0/",
+            &["proxy_pass http://127.0.0.1:0;"]
+        )),
         class!("pass port above 65535", refuse, |s, r| {
             let p = *r.pick(&["65536", "99999", "300000"]);
-            add_location(s, r, "location /bigport/", &[&format!("proxy_pass http://127.0.0.1:{p};")])
+            add_location(
+                s,
+                r,
+                "location /bigport/",
+                &[&format!("proxy_pass http://127.0.0.1:{p};")],
+            )
         }),
-        class!("pass port not a number", refuse, |s, r| add_location(s, r, "location /badport/", &["proxy_pass http://127.0.0.1:80a;"])),
+        class!("pass port not a number", refuse, |s, r| add_location(
+            s,
+            r,
+            "location /badport/",
+            &["proxy_pass http://127.0.0.1:80a;"]
+        )),
         class!("upstream name with port", refuse, |s, r| {
-            let Some(name) = s.upstreams.first().map(|u| u.head.trim_start_matches("upstream ").to_owned()) else { return false };
-            add_location(s, r, "location /up-port/", &[&format!("proxy_pass http://{name}:3000;")])
+            let Some(name) = s
+                .upstreams
+                .first()
+                .map(|u| u.head.trim_start_matches("upstream ").to_owned())
+            else {
+                return false;
+            };
+            add_location(
+                s,
+                r,
+                "location /up-port/",
+                &[&format!("proxy_pass http://{name}:3000;")],
+            )
         }),
-        class!("fastcgi_pass without port", refuse, |s, r| add_location(s, r, "location ~ \\.phtml$", &["fastcgi_pass 127.0.0.9;"])),
-        class!("proxy_pass empty unix path", refuse, |s, r| add_location(s, r, "location /sock/", &["proxy_pass http://unix:;"])),
+        class!("fastcgi_pass without port", refuse, |s, r| add_location(
+            s,
+            r,
+            "location ~ \\.phtml$",
+            &["fastcgi_pass 127.0.0.9;"]
+        )),
+        class!("proxy_pass empty unix path", refuse, |s, r| add_location(
+            s,
+            r,
+            "location /sock/",
+            &["proxy_pass http://unix:;"]
+        )),
         // --- variables
         class!("$connection_upgrade without map", refuse, |s, r| {
             s.http_top.retain(|l| !l.contains("$connection_upgrade"));
-            replace_line(s, "Connection $connection_upgrade", "proxy_set_header Connection $connection_upgrade;")
-                || add_loc_line(s, r, "proxy_set_header Connection $connection_upgrade;")
+            replace_line(
+                s,
+                "Connection $connection_upgrade",
+                "proxy_set_header Connection $connection_upgrade;",
+            ) || add_loc_line(s, r, "proxy_set_header Connection $connection_upgrade;")
         }),
         class!("envsubst leftover ${PORT}", refuse, |s, r| {
-            let line = *r.pick(&["proxy_set_header X-Port ${PORT};", "add_header X-Backend \"${BACKEND_HOST}\";", "return 302 https://${DOMAIN}$request_uri;"]);
+            let line = *r.pick(&[
+                "proxy_set_header X-Port ${PORT};",
+                "add_header X-Backend \"${BACKEND_HOST}\";",
+                "return 302 https://${DOMAIN}$request_uri;",
+            ]);
             add_location(s, r, "location /tpl/", &[line])
         }),
         class!("variable typo", refuse, |s, r| {
-            let line = *r.pick(&["add_header X-Client $remote_adr;", "proxy_set_header X-Host $hots;", "return 200 $request_url;"]);
+            let line = *r.pick(&[
+                "add_header X-Client $remote_adr;",
+                "proxy_set_header X-Host $hots;",
+                "return 200 $request_url;",
+            ]);
             add_location(s, r, "location /typo/", &[line])
         }),
-        class!("unknown variable in if", refuse, |s, r| add_server_line(s, r, "if ($maintenance_mode) { return 503; }")),
-        class!("lone $ in a script", refuse, |s, r| add_location(s, r, "location /price/", &["return 200 \"costs 5 $\";"])),
-        class!("unclosed ${", refuse, |s, r| add_location(s, r, "location /brace/", &["add_header X-H \"${host\";"])),
-        class!("stream variable in http", refuse, |s, r| add_location(s, r, "location /sni/", &["return 200 $ssl_preread_server_name;"])),
+        class!("unknown variable in if", refuse, |s, r| add_server_line(
+            s,
+            r,
+            "if ($maintenance_mode) { return 503; }"
+        )),
+        class!("lone $ in a script", refuse, |s, r| add_location(
+            s,
+            r,
+            "location /price/",
+            &["return 200 \"costs 5 $\";"]
+        )),
+        class!("unclosed ${", refuse, |s, r| add_location(
+            s,
+            r,
+            "location /brace/",
+            &["add_header X-H \"${host\";"]
+        )),
+        class!("stream variable in http", refuse, |s, r| add_location(
+            s,
+            r,
+            "location /sni/",
+            &["return 200 $ssl_preread_server_name;"]
+        )),
         // --- regexes
         class!("location regex unbalanced", refuse, |s, r| {
             let re = *r.pick(&["^/(api|static", "^/files/[a-z+$", "^/x{2,1}$", "\"^/a)b\""]);
             add_location(s, r, &format!("location ~ {re}"), &["return 404;"])
         }),
-        class!("rewrite regex unbalanced", refuse, |s, r| add_server_line(s, r, "rewrite ^/(old/(.*)$ /new/$2 permanent;")),
+        class!("rewrite regex unbalanced", refuse, |s, r| add_server_line(
+            s,
+            r,
+            "rewrite ^/(old/(.*)$ /new/$2 permanent;"
+        )),
         class!("map regex unbalanced", refuse, |s, _| {
-            s.http_top.push("map $request_uri $bad_map { default 0; \"~^/(a|b\" 1; }".into());
+            s.http_top
+                .push("map $request_uri $bad_map { default 0; \"~^/(a|b\" 1; }".into());
             true
         }),
-        class!("if regex unbalanced", refuse, |s, r| add_server_line(s, r, "if ($http_user_agent ~* \"(curl|wget\") { return 403; }")),
-        class!("server_name regex unbalanced", refuse, |s, r| add_server_line(s, r, "server_name ~^(www\\.)?(?<domain>.+$;")),
-        class!("fastcgi_split_path_info regex unbalanced", refuse, |s, r| add_location(s, r, "location ~ \\.php7$", &["fastcgi_split_path_info ^(.+\\.php)(/.+$;", "fastcgi_pass 127.0.0.1:9000;"])),
-        class!("duplicate named capture", refuse, |s, r| add_location(s, r, "location ~ ^/(?<id>\\d+)/(?<id>\\d+)$", &["return 404;"])),
+        class!("if regex unbalanced", refuse, |s, r| add_server_line(
+            s,
+            r,
+            "if ($http_user_agent ~* \"(curl|wget\") { return 403; }"
+        )),
+        class!("server_name regex unbalanced", refuse, |s, r| {
+            add_server_line(s, r, "server_name ~^(www\\.)?(?<domain>.+$;")
+        }),
+        class!(
+            "fastcgi_split_path_info regex unbalanced",
+            refuse,
+            |s, r| add_location(
+                s,
+                r,
+                "location ~ \\.php7$",
+                &[
+                    "fastcgi_split_path_info ^(.+\\.php)(/.+$;",
+                    "fastcgi_pass 127.0.0.1:9000;"
+                ]
+            )
+        ),
+        class!("duplicate named capture", refuse, |s, r| add_location(
+            s,
+            r,
+            "location ~ ^/(?<id>\\d+)/(?<id>\\d+)$",
+            &["return 404;"]
+        )),
         // --- duplicates
         class!("duplicate location", refuse, |s, r| {
             let srv = s.server(r);
-            let Some(head) = srv.children.iter().map(|c| c.head.clone()).find(|h| !h.contains('~') && !h.contains('@')) else { return false };
+            let Some(head) = srv
+                .children
+                .iter()
+                .map(|c| c.head.clone())
+                .find(|h| !h.contains('~') && !h.contains('@'))
+            else {
+                return false;
+            };
             srv.children.push(Block::new(&head, &["return 404;"]));
             true
         }),
         class!("duplicate location via ^~", refuse, |s, r| {
             let srv = s.server(r);
-            srv.children.push(Block::new("location /assets/", &["expires 1d;"]));
-            srv.children.push(Block::new("location ^~ /assets/", &["expires 2d;"]));
+            srv.children
+                .push(Block::new("location /assets/", &["expires 1d;"]));
+            srv.children
+                .push(Block::new("location ^~ /assets/", &["expires 2d;"]));
             true
         }),
         class!("duplicate upstream", refuse, |s, _| {
-            let Some(u) = s.upstreams.first().cloned() else { return false };
+            let Some(u) = s.upstreams.first().cloned() else {
+                return false;
+            };
             let mut dup = u.clone();
             dup.head = dup.head.to_uppercase().replace("UPSTREAM", "upstream");
             s.upstreams.push(dup);
@@ -452,80 +692,140 @@ fn classes() -> Vec<Class> {
             true
         }),
         class!("log_format named combined", refuse, |s, _| {
-            s.http_top.push("log_format combined '$remote_addr $request';".into());
+            s.http_top
+                .push("log_format combined '$remote_addr $request';".into());
             true
         }),
         class!("limit_req_zone declared twice", refuse, |s, _| {
-            s.http_top.push("limit_req_zone $binary_remote_addr zone=twice:1m rate=1r/s;".into());
-            s.http_top.push("limit_req_zone $server_name zone=twice:1m rate=5r/s;".into());
+            s.http_top
+                .push("limit_req_zone $binary_remote_addr zone=twice:1m rate=1r/s;".into());
+            s.http_top
+                .push("limit_req_zone $server_name zone=twice:1m rate=5r/s;".into());
             true
         }),
         class!("one zone name for two uses", refuse, |s, _| {
-            s.http_top.push("limit_conn_zone $binary_remote_addr zone=shared:1m;".into());
-            s.http_top.push("limit_req_zone $binary_remote_addr zone=shared:1m rate=1r/s;".into());
+            s.http_top
+                .push("limit_conn_zone $binary_remote_addr zone=shared:1m;".into());
+            s.http_top
+                .push("limit_req_zone $binary_remote_addr zone=shared:1m rate=1r/s;".into());
             true
         }),
         // --- upstreams
         class!("upstream without servers", refuse, |s, _| {
-            s.upstreams.push(Block::new("upstream spare", &["keepalive 4;"]));
+            s.upstreams
+                .push(Block::new("upstream spare", &["keepalive 4;"]));
             true
         }),
         class!("server resolve before 1.27.3", refuse, |s, _| {
-            let Some(u) = s.upstreams.first_mut() else { return false };
+            let Some(u) = s.upstreams.first_mut() else {
+                return false;
+            };
             u.lines.insert(0, "server 127.0.0.1:3999 resolve;".into());
             true
         }),
         class!("backup in hash upstream", refuse, |s, r| {
             let bal = *r.pick(&["hash $request_uri consistent;", "ip_hash;", "random;"]);
-            s.upstreams.push(Block::new("upstream hashed", &[bal, "server 127.0.0.1:7001;", "server 127.0.0.1:7002 backup;"]));
+            s.upstreams.push(Block::new(
+                "upstream hashed",
+                &[
+                    bal,
+                    "server 127.0.0.1:7001;",
+                    "server 127.0.0.1:7002 backup;",
+                ],
+            ));
             add_location(s, r, "location /hashed/", &["proxy_pass http://hashed;"])
         }),
         class!("keepalive 0", refuse, |s, _| {
-            let Some(u) = s.upstreams.first_mut() else { return false };
+            let Some(u) = s.upstreams.first_mut() else {
+                return false;
+            };
             u.lines.retain(|l| !l.starts_with("keepalive"));
             u.lines.push("keepalive 0;".into());
             true
         }),
         class!("upstream server bad parameter", refuse, |s, _| {
-            let Some(u) = s.upstreams.first_mut() else { return false };
+            let Some(u) = s.upstreams.first_mut() else {
+                return false;
+            };
             u.lines.insert(0, "server 127.0.0.1:3998 weight=0;".into());
             true
         }),
         class!("upstream server commercial parameter", refuse, |s, _| {
-            let Some(u) = s.upstreams.first_mut() else { return false };
-            u.lines.insert(0, "server 127.0.0.1:3997 slow_start=30s;".into());
+            let Some(u) = s.upstreams.first_mut() else {
+                return false;
+            };
+            u.lines
+                .insert(0, "server 127.0.0.1:3997 slow_start=30s;".into());
             true
         }),
         class!("upstream server port 0", refuse, |s, _| {
-            let Some(u) = s.upstreams.first_mut() else { return false };
+            let Some(u) = s.upstreams.first_mut() else {
+                return false;
+            };
             u.lines.insert(0, "server 127.0.0.1:0;".into());
             true
         }),
         class!("upstream server with URI", refuse, |s, _| {
-            let Some(u) = s.upstreams.first_mut() else { return false };
+            let Some(u) = s.upstreams.first_mut() else {
+                return false;
+            };
             u.lines.insert(0, "server 127.0.0.1:3996/app;".into());
             true
         }),
         class!("stream upstream server without port", refuse, |s, _| {
-            let Some((ups, _)) = &mut s.stream else { return false };
+            let Some((ups, _)) = &mut s.stream else {
+                return false;
+            };
             ups[0].lines.push("server 10.0.0.7;".into());
             true
         }),
         // --- listen
         class!("two default_server", refuse, |s, _| {
-            let Some(port) = s.servers.iter().find_map(|(b, _)| b.lines.iter().find(|l| l.starts_with("listen ")).map(|l| l.split_whitespace().nth(1).unwrap_or("80").trim_end_matches(';').to_owned())) else { return false };
+            let Some(port) = s.servers.iter().find_map(|(b, _)| {
+                b.lines.iter().find(|l| l.starts_with("listen ")).map(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .unwrap_or("80")
+                        .trim_end_matches(';')
+                        .to_owned()
+                })
+            }) else {
+                return false;
+            };
             for (b, _) in &mut s.servers {
                 b.lines.retain(|l| !l.contains("default_server"));
             }
-            let a = Block::new("server", &[&format!("listen {port} default_server;"), "server_name one.example;"]).with(Block::new("location /", &["return 204;"]));
-            let b = Block::new("server", &[&format!("listen {port} default_server;"), "server_name two.example;"]).with(Block::new("location /", &["return 204;"]));
+            let a = Block::new(
+                "server",
+                &[
+                    &format!("listen {port} default_server;"),
+                    "server_name one.example;",
+                ],
+            )
+            .with(Block::new("location /", &["return 204;"]));
+            let b = Block::new(
+                "server",
+                &[
+                    &format!("listen {port} default_server;"),
+                    "server_name two.example;",
+                ],
+            )
+            .with(Block::new("location /", &["return 204;"]));
             s.servers.push((a, None));
             s.servers.push((b, None));
             true
         }),
         class!("conflicting socket options", refuse, |s, _| {
-            let a = Block::new("server", &["listen 8181 reuseport;", "server_name r1.example;"]).with(Block::new("location /", &["return 204;"]));
-            let b = Block::new("server", &["listen 8181 backlog=4096;", "server_name r2.example;"]).with(Block::new("location /", &["return 204;"]));
+            let a = Block::new(
+                "server",
+                &["listen 8181 reuseport;", "server_name r1.example;"],
+            )
+            .with(Block::new("location /", &["return 204;"]));
+            let b = Block::new(
+                "server",
+                &["listen 8181 backlog=4096;", "server_name r2.example;"],
+            )
+            .with(Block::new("location /", &["return 204;"]));
             s.servers.push((a, None));
             s.servers.push((b, None));
             true
@@ -534,25 +834,57 @@ fn classes() -> Vec<Class> {
             let p = *r.pick(&["foo", "default-server", "http3", "spdy"]);
             add_server_line(s, r, &format!("listen 8282 {p};"))
         }),
-        class!("listen with variable", refuse, |s, r| add_server_line(s, r, "listen ${NGINX_PORT};")),
-        class!("listen port out of range", refuse, |s, r| add_server_line(s, r, "listen 70000;")),
+        class!("listen with variable", refuse, |s, r| add_server_line(
+            s,
+            r,
+            "listen ${NGINX_PORT};"
+        )),
+        class!("listen port out of range", refuse, |s, r| add_server_line(
+            s,
+            r,
+            "listen 70000;"
+        )),
         class!("listen twice in one server", refuse, |s, r| {
             let srv = s.server(r);
-            let Some(l) = srv.lines.iter().find(|l| l.starts_with("listen ")).cloned() else { return false };
+            let Some(l) = srv.lines.iter().find(|l| l.starts_with("listen ")).cloned() else {
+                return false;
+            };
             srv.lines.push(l.replace(" default_server", ""));
             true
         }),
-        class!("listen bad backlog", refuse, |s, r| add_server_line(s, r, "listen 8383 backlog=lots;")),
-        class!("listen ssl without certificate", refuse, |s, r| add_server_line(s, r, "listen 8443 ssl;")),
-        class!("ssl_certificate without key", refuse, |s, r| add_server_line(s, r, "ssl_certificate /etc/ssl/certs/ssl-cert-snakeoil.pem;")),
+        class!("listen bad backlog", refuse, |s, r| add_server_line(
+            s,
+            r,
+            "listen 8383 backlog=lots;"
+        )),
+        class!("listen ssl without certificate", refuse, |s, r| {
+            add_server_line(s, r, "listen 8443 ssl;")
+        }),
+        class!("ssl_certificate without key", refuse, |s, r| {
+            add_server_line(
+                s,
+                r,
+                "ssl_certificate /etc/ssl/certs/ssl-cert-snakeoil.pem;",
+            )
+        }),
         class!("stream address in two servers", refuse, |s, _| {
-            let Some((_, servers)) = &mut s.stream else { return false };
-            servers.push(Block::new("server", &["listen 5432;", "proxy_pass 127.0.0.1:15432;"]));
+            let Some((_, servers)) = &mut s.stream else {
+                return false;
+            };
+            servers.push(Block::new(
+                "server",
+                &["listen 5432;", "proxy_pass 127.0.0.1:15432;"],
+            ));
             true
         }),
         class!("stream listen unknown parameter", refuse, |s, _| {
-            let Some((_, servers)) = &mut s.stream else { return false };
-            servers.push(Block::new("server", &["listen 7000 http2;", "proxy_pass 127.0.0.1:17000;"]));
+            let Some((_, servers)) = &mut s.stream else {
+                return false;
+            };
+            servers.push(Block::new(
+                "server",
+                &["listen 7000 http2;", "proxy_pass 127.0.0.1:17000;"],
+            ));
             true
         }),
         // --- directive values
@@ -564,71 +896,150 @@ fn classes() -> Vec<Class> {
             let c = *r.pick(&["200", "299", "600", "499", "40x"]);
             add_server_line(s, r, &format!("error_page {c} /error.html;"))
         }),
-        class!("error_page bad response code", refuse, |s, r| add_server_line(s, r, "error_page 404 =abc /404.html;")),
-        class!("if without parenthesis", refuse, |s, r| add_server_line(s, r, "if ($request_method = POST { return 405; }")),
-        class!("if with ==", refuse, |s, r| add_server_line(s, r, "if ($request_method == POST) { return 405; }")),
-        class!("if bad file test", refuse, |s, r| add_loc_line(s, r, "if (-q $request_filename) { return 404; }")),
-        class!("if extra words", refuse, |s, r| add_server_line(s, r, "if ($host = a.example b.example) { return 404; }")),
+        class!("error_page bad response code", refuse, |s, r| {
+            add_server_line(s, r, "error_page 404 =abc /404.html;")
+        }),
+        class!("if without parenthesis", refuse, |s, r| add_server_line(
+            s,
+            r,
+            "if ($request_method = POST { return 405; }"
+        )),
+        class!("if with ==", refuse, |s, r| add_server_line(
+            s,
+            r,
+            "if ($request_method == POST) { return 405; }"
+        )),
+        class!("if bad file test", refuse, |s, r| add_loc_line(
+            s,
+            r,
+            "if (-q $request_filename) { return 404; }"
+        )),
+        class!("if extra words", refuse, |s, r| add_server_line(
+            s,
+            r,
+            "if ($host = a.example b.example) { return 404; }"
+        )),
         class!("rewrite bad flag", refuse, |s, r| {
             let f = *r.pick(&["permament", "redirect301", "Last"]);
             add_server_line(s, r, &format!("rewrite ^/old$ /new {f};"))
         }),
-        class!("add_header bad flag", refuse, |s, r| add_loc_line(s, r, "add_header X-Frame-Options DENY alwyas;")),
-        class!("location bad modifier", refuse, |s, r| add_location(s, r, "location ~~ /x", &["return 404;"])),
-        class!("root and alias", refuse, |s, r| add_location(s, r, "location /media/", &["root /var/www;", "alias /srv/media/;"])),
+        class!("add_header bad flag", refuse, |s, r| add_loc_line(
+            s,
+            r,
+            "add_header X-Frame-Options DENY alwyas;"
+        )),
+        class!("location bad modifier", refuse, |s, r| add_location(
+            s,
+            r,
+            "location ~~ /x",
+            &["return 404;"]
+        )),
+        class!("root and alias", refuse, |s, r| add_location(
+            s,
+            r,
+            "location /media/",
+            &["root /var/www;", "alias /srv/media/;"]
+        )),
         class!("map target without $", refuse, |s, _| {
-            s.http_top.push("map $http_upgrade connection_upgrade2 { default upgrade; '' close; }".into());
+            s.http_top.push(
+                "map $http_upgrade connection_upgrade2 { default upgrade; '' close; }".into(),
+            );
             true
         }),
         class!("map duplicate key", refuse, |s, r| {
             let k = *r.pick(&["/old-page", "/OLD-page"]);
-            s.http_top.push(format!("map $uri $dup_target {{ /old-page /a; {k} /b; }}"));
+            s.http_top
+                .push(format!("map $uri $dup_target {{ /old-page /a; {k} /b; }}"));
             true
         }),
         class!("map two defaults", refuse, |s, _| {
-            s.http_top.push("map $uri $two_defaults { default 1; default 2; }".into());
+            s.http_top
+                .push("map $uri $two_defaults { default 1; default 2; }".into());
             true
         }),
-        class!("limit_req zone undefined", refuse, |s, r| add_loc_line(s, r, "limit_req zone=login burst=5;")),
-        class!("limit_conn zone undefined", refuse, |s, r| add_loc_line(s, r, "limit_conn perip 10;")),
-        class!("proxy_cache zone undefined", refuse, |s, r| add_loc_line(s, r, "proxy_cache pages;")),
+        class!("limit_req zone undefined", refuse, |s, r| add_loc_line(
+            s,
+            r,
+            "limit_req zone=login burst=5;"
+        )),
+        class!("limit_conn zone undefined", refuse, |s, r| add_loc_line(
+            s,
+            r,
+            "limit_conn perip 10;"
+        )),
+        class!("proxy_cache zone undefined", refuse, |s, r| add_loc_line(
+            s,
+            r,
+            "proxy_cache pages;"
+        )),
         class!("unknown log format", refuse, |s, r| {
             let f = *r.pick(&["json", "buffer=32k", "custom"]);
             add_server_line(s, r, &format!("access_log x.log {f};"))
         }),
         class!("log_format after its access_log", refuse, |s, r| {
-            s.http_tail.push("log_format late '$remote_addr $status';".into());
+            s.http_tail
+                .push("log_format late '$remote_addr $status';".into());
             add_server_line(s, r, "access_log late.log late;")
         }),
         class!("proxy_buffer_size alone", refuse, |s, r| {
             let v = *r.pick(&["64k", "128k", "256k"]);
             add_loc_line(s, r, &format!("proxy_buffer_size {v};"))
         }),
-        class!("fastcgi_buffers too few", refuse, |s, r| add_loc_line(s, r, "fastcgi_buffers 2 4k;")),
-        class!("busy buffers too small", refuse, |s, r| add_loc_line(s, r, "proxy_busy_buffers_size 1k;")),
+        class!("fastcgi_buffers too few", refuse, |s, r| add_loc_line(
+            s,
+            r,
+            "fastcgi_buffers 2 4k;"
+        )),
+        class!("busy buffers too small", refuse, |s, r| add_loc_line(
+            s,
+            r,
+            "proxy_busy_buffers_size 1k;"
+        )),
         class!("limit_conn 0", refuse, |s, r| {
-            s.http_top.push("limit_conn_zone $binary_remote_addr zone=perip0:1m;".into());
+            s.http_top
+                .push("limit_conn_zone $binary_remote_addr zone=perip0:1m;".into());
             add_loc_line(s, r, "limit_conn perip0 0;")
         }),
         // --- harmless edits nginx accepts
-        class!("lookahead regex", accept, |s, r| add_location(s, r, "location ~ ^/(?!api/|static/)(?<page>[a-z-]+)$", &["return 200 $page;"])),
-        class!("backreference and possessive regex", accept, |s, r| add_location(s, r, "location ~ ^/(a|b)/\\1/x++$", &["return 404;"])),
+        class!("lookahead regex", accept, |s, r| add_location(
+            s,
+            r,
+            "location ~ ^/(?!api/|static/)(?<page>[a-z-]+)$",
+            &["return 200 $page;"]
+        )),
+        class!("backreference and possessive regex", accept, |s, r| {
+            add_location(s, r, "location ~ ^/(a|b)/\\1/x++$", &["return 404;"])
+        }),
         class!("lookbehind in map", accept, |s, _| {
-            s.http_top.push("map $uri $lb { default 0; \"~(?<=/v)\\d+$\" 1; }".into());
+            s.http_top
+                .push("map $uri $lb { default 0; \"~(?<=/v)\\d+$\" 1; }".into());
             true
         }),
         class!("map defined after use", accept, |s, r| {
-            s.http_tail.push("map $http_x_forwarded_proto $fwd_proto { default $scheme; https https; }".into());
+            s.http_tail.push(
+                "map $http_x_forwarded_proto $fwd_proto { default $scheme; https https; }".into(),
+            );
             add_loc_line(s, r, "proxy_set_header X-Forwarded-Proto $fwd_proto;")
         }),
         class!("set after use in another location", accept, |s, r| {
             add_location(s, r, "location /reader/", &["return 200 $flag;"]);
             add_location(s, r, "location /writer/", &["set $flag on;", "return 204;"])
         }),
-        class!("uppercase variable names", accept, |s, r| add_loc_line(s, r, "add_header X-Req $Request_Uri;")),
-        class!("prefix variable families", accept, |s, r| add_location(s, r, "location /families/", &["add_header X-A \"$arg_page $cookie_session $http_x_custom_header $sent_http_content_type $upstream_http_x_cache\";", "return 204;"])),
+        class!("uppercase variable names", accept, |s, r| add_loc_line(
+            s,
+            r,
+            "add_header X-Req $Request_Uri;"
+        )),
+        class!("prefix variable families", accept, |s, r| {
+            add_location(s, r, "location /families/", &["add_header X-A \"$arg_page $cookie_session $http_x_custom_header $sent_http_content_type $upstream_http_x_cache\";", "return 204;"])
+        }),
         class!("return URL forms", accept, |s, r| {
-            let l = *r.pick(&["return 301 $scheme://$host$request_uri;", "return https://example.com/;", "return 302;", "return 200 \"${host}\";"]);
+            let l = *r.pick(&[
+                "return 301 $scheme://$host$request_uri;",
+                "return https://example.com/;",
+                "return 302;",
+                "return 200 \"${host}\";",
+            ]);
             add_location(s, r, "location /moved/", &[l])
         }),
         class!("exact and prefix with one URI", accept, |s, r| {
@@ -639,37 +1050,93 @@ fn classes() -> Vec<Class> {
             add_location(s, r, "location ~ \\.bak$", &["deny all;"]);
             add_location(s, r, "location ~ \\.bak$", &["return 404;"])
         }),
-        class!("nested location with parent's URI prefix", accept, |s, r| {
-            let b = Block::new("location /docs/", &["root /var/www;"]).with(Block::new("location /docs/img/", &["expires 30d;"]));
-            s.server(r).children.push(b);
-            true
-        }),
+        class!(
+            "nested location with parent's URI prefix",
+            accept,
+            |s, r| {
+                let b = Block::new("location /docs/", &["root /var/www;"])
+                    .with(Block::new("location /docs/img/", &["expires 30d;"]));
+                s.server(r).children.push(b);
+                true
+            }
+        ),
         class!("default_server on another port", accept, |s, _| {
-            let b = Block::new("server", &["listen 8787 default_server;", "server_name other.example;"]).with(Block::new("location /", &["return 204;"]));
+            let b = Block::new(
+                "server",
+                &["listen 8787 default_server;", "server_name other.example;"],
+            )
+            .with(Block::new("location /", &["return 204;"]));
             s.servers.push((b, None));
             true
         }),
         class!("same port on another address", accept, |s, _| {
-            let b = Block::new("server", &["listen 127.0.0.1:80 default_server;", "listen [::1]:80;", "server_name local.example;"]).with(Block::new("location /", &["return 204;"]));
+            let b = Block::new(
+                "server",
+                &[
+                    "listen 127.0.0.1:80 default_server;",
+                    "listen [::1]:80;",
+                    "server_name local.example;",
+                ],
+            )
+            .with(Block::new("location /", &["return 204;"]));
             s.servers.push((b, None));
             true
         }),
-        class!("proxy_pass with variables", accept, |s, r| add_location(s, r, "location /dyn/", &["set $dyn_backend 127.0.0.1:3000;", "proxy_pass http://$dyn_backend;"])),
+        class!("proxy_pass with variables", accept, |s, r| add_location(
+            s,
+            r,
+            "location /dyn/",
+            &[
+                "set $dyn_backend 127.0.0.1:3000;",
+                "proxy_pass http://$dyn_backend;"
+            ]
+        )),
         class!("uppercase scheme and upstream name", accept, |s, r| {
-            let Some(name) = s.upstreams.first().map(|u| u.head.trim_start_matches("upstream ").to_uppercase()) else { return false };
-            let scheme = if s.kind == "grpc" { "grpc_pass GRPC://" } else { "proxy_pass HTTP://" };
+            let Some(name) = s
+                .upstreams
+                .first()
+                .map(|u| u.head.trim_start_matches("upstream ").to_uppercase())
+            else {
+                return false;
+            };
+            let scheme = if s.kind == "grpc" {
+                "grpc_pass GRPC://"
+            } else {
+                "proxy_pass HTTP://"
+            };
             add_location(s, r, "location /upper/", &[&format!("{scheme}{name};")])
         }),
         class!("balancers and parameters", accept, |s, r| {
-            s.upstreams.push(Block::new("upstream lc", &["least_conn;", "server 127.0.0.1:7101 weight=5 max_conns=100;", "server 127.0.0.1:7102 max_fails=0 fail_timeout=30s;", "server 127.0.0.1:7103 backup;", "server 127.0.0.1:7104 down;", "keepalive 32;", "keepalive_timeout 30s;"]));
+            s.upstreams.push(Block::new(
+                "upstream lc",
+                &[
+                    "least_conn;",
+                    "server 127.0.0.1:7101 weight=5 max_conns=100;",
+                    "server 127.0.0.1:7102 max_fails=0 fail_timeout=30s;",
+                    "server 127.0.0.1:7103 backup;",
+                    "server 127.0.0.1:7104 down;",
+                    "keepalive 32;",
+                    "keepalive_timeout 30s;",
+                ],
+            ));
             add_location(s, r, "location /lc/", &["proxy_pass http://lc;"])
         }),
         class!("error_page forms", accept, |s, r| {
-            let l = *r.pick(&["error_page 404 =200 /empty.gif;", "error_page 500 502 503 504 /50x.html;", "error_page 404 = @fallback404;", "error_page 403 http://example.com/forbidden.html;"]);
+            let l = *r.pick(&[
+                "error_page 404 =200 /empty.gif;",
+                "error_page 500 502 503 504 /50x.html;",
+                "error_page 404 = @fallback404;",
+                "error_page 403 http://example.com/forbidden.html;",
+            ]);
             add_server_line(s, r, l)
         }),
         class!("if forms", accept, |s, r| {
-            let l = *r.pick(&["if ($request_method = POST) { return 405; }", "if (!-e $request_filename) { rewrite ^ /index.php last; }", "if ( $http_cookie ~* \"id=([^;]+)(?:;|$)\" ) { set $id $1; }", "if ($args) { set $has_args 1; }"]);
+            let l = *r.pick(&[
+                "if ($request_method = POST) { return 405; }",
+                "if (!-e $request_filename) { rewrite ^ /index.php last; }",
+                "if ( $http_cookie ~* \"id=([^;]+)(?:;|$)\" ) { set $id $1; }",
+                "if ($args) { set $has_args 1; }",
+            ]);
             add_loc_line(s, r, l)
         }),
         class!("map with hostnames and regex", accept, |s, _| {
@@ -677,52 +1144,118 @@ fn classes() -> Vec<Class> {
             true
         }),
         class!("named capture from server_name", accept, |s, _| {
-            let b = Block::new("server", &["listen 8989;", "server_name ~^(?<sub>[a-z0-9-]+)\\.apps\\.example\\.com$;", "root /srv/apps/$sub;"]).with(Block::new("location /", &["try_files $uri /index.html;"]));
+            let b = Block::new(
+                "server",
+                &[
+                    "listen 8989;",
+                    "server_name ~^(?<sub>[a-z0-9-]+)\\.apps\\.example\\.com$;",
+                    "root /srv/apps/$sub;",
+                ],
+            )
+            .with(Block::new("location /", &["try_files $uri /index.html;"]));
             s.servers.push((b, None));
             true
         }),
         class!("access_log forms", accept, |s, r| {
-            let l = *r.pick(&["access_log c.log combined buffer=32k flush=5s;", "access_log off;", "access_log c.log;", "access_log c.log COMBINED if=$status;"]);
+            let l = *r.pick(&[
+                "access_log c.log combined buffer=32k flush=5s;",
+                "access_log off;",
+                "access_log c.log;",
+                "access_log c.log COMBINED if=$status;",
+            ]);
             add_server_line(s, r, l)
         }),
         class!("valid buffer sizes", accept, |s, r| {
-            let l = *r.pick(&[&["proxy_buffer_size 16k;", "proxy_buffers 8 16k;"][..], &["proxy_buffer_size 128k;", "proxy_buffers 4 256k;", "proxy_busy_buffers_size 256k;"][..], &["fastcgi_buffers 16 16k;", "fastcgi_buffer_size 32k;"][..]]);
+            let l = *r.pick(&[
+                &["proxy_buffer_size 16k;", "proxy_buffers 8 16k;"][..],
+                &[
+                    "proxy_buffer_size 128k;",
+                    "proxy_buffers 4 256k;",
+                    "proxy_busy_buffers_size 256k;",
+                ][..],
+                &["fastcgi_buffers 16 16k;", "fastcgi_buffer_size 32k;"][..],
+            ]);
             let loc = s.location(r);
             loc.lines.extend(l.iter().map(|x| x.to_string()));
             true
         }),
         class!("listen parameters", accept, |s, r| {
-            let l = *r.pick(&["listen 9191 reuseport backlog=1024;", "listen 9192 proxy_protocol;", "listen [::]:9193 ipv6only=on;", "listen 9194 so_keepalive=30m::10;", "listen 9195 http2;"]);
+            let l = *r.pick(&[
+                "listen 9191 reuseport backlog=1024;",
+                "listen 9192 proxy_protocol;",
+                "listen [::]:9193 ipv6only=on;",
+                "listen 9194 so_keepalive=30m::10;",
+                "listen 9195 http2;",
+            ]);
             add_server_line(s, r, l)
         }),
         class!("ssl server with reject_handshake", accept, |s, _| {
-            let b = Block::new("server", &["listen 9443 ssl default_server;", "ssl_reject_handshake on;"]);
+            let b = Block::new(
+                "server",
+                &[
+                    "listen 9443 ssl default_server;",
+                    "ssl_reject_handshake on;",
+                ],
+            );
             s.servers.push((b, None));
             true
         }),
         class!("limit zones used", accept, |s, r| {
-            s.http_top.push("limit_req_zone $binary_remote_addr zone=used:1m rate=5r/s;".into());
-            s.http_top.push("limit_conn_zone $server_name zone=perserver:1m;".into());
-            add_loc_line(s, r, "limit_req zone=used burst=10;") && add_loc_line(s, r, "limit_conn perserver 100;")
+            s.http_top
+                .push("limit_req_zone $binary_remote_addr zone=used:1m rate=5r/s;".into());
+            s.http_top
+                .push("limit_conn_zone $server_name zone=perserver:1m;".into());
+            add_loc_line(s, r, "limit_req zone=used burst=10;")
+                && add_loc_line(s, r, "limit_conn perserver 100;")
         }),
         class!("map values with variables", accept, |s, _| {
             s.http_top.push("map $http_x_forwarded_host $fwd_host { default $host; \"\" $host; ~. $http_x_forwarded_host; }".into());
             true
         }),
-        class!("literal $ outside scripts", accept, |s, r| add_location(s, r, "location ~ ^/price$", &["add_header X-Note \"see /price\";", "return 204;"])),
+        class!("literal $ outside scripts", accept, |s, r| add_location(
+            s,
+            r,
+            "location ~ ^/price$",
+            &["add_header X-Note \"see /price\";", "return 204;"]
+        )),
         class!("stream map and ssl_preread", accept, |s, _| {
-            let Some((_, servers)) = &mut s.stream else { return false };
-            servers.push(Block::new("server", &["listen 8443;", "ssl_preread on;", "proxy_pass $sni_backend;"]));
-            servers.push(Block::new("map $ssl_preread_server_name $sni_backend", &["default 127.0.0.1:9443;", "~^db\\. 10.0.0.5:5432;"]));
+            let Some((_, servers)) = &mut s.stream else {
+                return false;
+            };
+            servers.push(Block::new(
+                "server",
+                &[
+                    "listen 8443;",
+                    "ssl_preread on;",
+                    "proxy_pass $sni_backend;",
+                ],
+            ));
+            servers.push(Block::new(
+                "map $ssl_preread_server_name $sni_backend",
+                &["default 127.0.0.1:9443;", "~^db\\. 10.0.0.5:5432;"],
+            ));
             true
         }),
-        class!("portless pass joins an earlier implicit upstream", accept, |s, r| {
-            add_location(s, r, "location /joined-a/", &["proxy_pass http://127.0.0.1:4100;"]);
-            add_location(s, r, "location ~ \\.php8$", &["fastcgi_pass 127.0.0.1;"])
-        }),
+        class!(
+            "portless pass joins an earlier implicit upstream",
+            accept,
+            |s, r| {
+                add_location(
+                    s,
+                    r,
+                    "location /joined-a/",
+                    &["proxy_pass http://127.0.0.1:4100;"],
+                );
+                add_location(s, r, "location ~ \\.php8$", &["fastcgi_pass 127.0.0.1;"])
+            }
+        ),
         class!("rewrite flags and captures", accept, |s, r| {
             let f = *r.pick(&["last", "break", "redirect", "permanent"]);
-            add_server_line(s, r, &format!("rewrite ^/blog/(\\d+)/(?<slug>[^/]+)$ /posts/$1/$slug {f};"))
+            add_server_line(
+                s,
+                r,
+                &format!("rewrite ^/blog/(\\d+)/(?<slug>[^/]+)$ /posts/$1/$slug {f};"),
+            )
         }),
     ]
 }
@@ -751,8 +1284,15 @@ fn nginx_verdict(dir: &Path) -> Option<(String, String, usize)> {
         return None;
     }
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let line = stderr.lines().find(|l| l.contains("[emerg]")).unwrap_or(&stderr).to_owned();
-    let msg = line.split_once("[emerg] ").map_or(line.as_str(), |(_, m)| m).to_owned();
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("[emerg]"))
+        .unwrap_or(&stderr)
+        .to_owned();
+    let msg = line
+        .split_once("[emerg] ")
+        .map_or(line.as_str(), |(_, m)| m)
+        .to_owned();
     let (file, no) = match msg.rsplit_once(" in ") {
         Some((_, loc)) => match loc.rsplit_once(':') {
             Some((f, n)) => (f.to_owned(), n.trim().parse().unwrap_or(0)),
@@ -765,8 +1305,14 @@ fn nginx_verdict(dir: &Path) -> Option<(String, String, usize)> {
 
 #[test]
 fn check_agrees_with_nginx_t_on_generated_mistakes() {
-    let seed = std::env::var("GWLINT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_SEED);
-    let per_class: usize = std::env::var("GWLINT_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(4);
+    let seed = std::env::var("GWLINT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(DEFAULT_SEED);
+    let per_class: usize = std::env::var("GWLINT_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4);
     let mut rng = Rng(seed);
     let mut settings = Settings::defaults().unwrap();
     settings.directives.target = "1.22.1".parse().unwrap();
@@ -775,7 +1321,14 @@ fn check_agrees_with_nginx_t_on_generated_mistakes() {
     let mut table = Vec::new();
     let mut failures = Vec::new();
     for class in &classes {
-        let mut t = Tally { cases: 0, refused: 0, agree: 0, false_green: 0, false_red: 0, line_match: 0 };
+        let mut t = Tally {
+            cases: 0,
+            refused: 0,
+            agree: 0,
+            false_green: 0,
+            false_red: 0,
+            line_match: 0,
+        };
         for case in 0..per_class {
             // Some classes need a setup with an upstream or a stream block: try a few.
             let mut setup = None;
@@ -801,17 +1354,35 @@ fn check_agrees_with_nginx_t_on_generated_mistakes() {
                 .filter(|d| d.severity == Severity::Error && d.rule.starts_with("GW0"))
                 .map(|d| {
                     let f = ws.tree.sources.get(d.file);
-                    format!("{}:{}: {} {}", f.display, f.lines.line(d.span.start), d.rule, d.message)
+                    format!(
+                        "{}:{}: {} {}",
+                        f.display,
+                        f.lines.line(d.span.start),
+                        d.rule,
+                        d.message
+                    )
                 })
                 .collect();
             t.cases += 1;
-            let what = format!("[{}] case {case} ({}) in {}", class.name, setup.kind, dir.path().display());
+            let what = format!(
+                "[{}] case {case} ({}) in {}",
+                class.name,
+                setup.kind,
+                dir.path().display()
+            );
             match (&verdict, errors.is_empty()) {
                 (Some((msg, file, line)), false) => {
                     t.refused += 1;
                     t.agree += 1;
-                    let base = Path::new(file).file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
-                    if *line == 0 || errors.iter().any(|e| e.contains(&format!("{base}:{line}:"))) {
+                    let base = Path::new(file)
+                        .file_name()
+                        .map(|f| f.to_string_lossy().to_string())
+                        .unwrap_or_default();
+                    if *line == 0
+                        || errors
+                            .iter()
+                            .any(|e| e.contains(&format!("{base}:{line}:")))
+                    {
                         t.line_match += 1;
                     } else if std::env::var_os("GWLINT_VERBOSE").is_some() {
                         println!("line differs {what}: nginx {msg}; check {errors:?}");
@@ -835,8 +1406,14 @@ fn check_agrees_with_nginx_t_on_generated_mistakes() {
         }
         table.push((class.name, class.refuse, class.claimed, t));
     }
-    println!("nginx differential, seed {seed}, {per_class} cases per class, {} classes", classes.len());
-    println!("{:<44} {:>6} {:>5} {:>7} {:>5} {:>6} {:>5} {:>5}", "class", "kind", "cases", "refused", "agree", "fgreen", "fred", "line");
+    println!(
+        "nginx differential, seed {seed}, {per_class} cases per class, {} classes",
+        classes.len()
+    );
+    println!(
+        "{:<44} {:>6} {:>5} {:>7} {:>5} {:>6} {:>5} {:>5}",
+        "class", "kind", "cases", "refused", "agree", "fgreen", "fred", "line"
+    );
     let (mut cases, mut agree, mut fg, mut fr) = (0, 0, 0, 0);
     for (name, refuse, claimed, t) in &table {
         let kind = match (refuse, claimed) {
@@ -844,7 +1421,10 @@ fn check_agrees_with_nginx_t_on_generated_mistakes() {
             (true, false) => "refuse?",
             (false, _) => "accept",
         };
-        println!("{name:<44} {kind:>6} {:>5} {:>7} {:>5} {:>6} {:>5} {:>5}", t.cases, t.refused, t.agree, t.false_green, t.false_red, t.line_match);
+        println!(
+            "{name:<44} {kind:>6} {:>5} {:>7} {:>5} {:>6} {:>5} {:>5}",
+            t.cases, t.refused, t.agree, t.false_green, t.false_red, t.line_match
+        );
         cases += t.cases;
         agree += t.agree;
         fg += t.false_green;
@@ -854,13 +1434,25 @@ fn check_agrees_with_nginx_t_on_generated_mistakes() {
     // A mutation class meant as a mistake that nginx accepts is a broken class, not a finding.
     for (name, refuse, _, t) in &table {
         if *refuse && t.refused < t.cases {
-            failures.push(format!("class [{name}] is meant to be refused but nginx accepted {} of {} cases", t.cases - t.refused, t.cases));
+            failures.push(format!(
+                "class [{name}] is meant to be refused but nginx accepted {} of {} cases",
+                t.cases - t.refused,
+                t.cases
+            ));
         }
         if !*refuse && t.refused > 0 {
-            failures.push(format!("class [{name}] is meant to be accepted but nginx refused {} of {} cases", t.refused, t.cases));
+            failures.push(format!(
+                "class [{name}] is meant to be accepted but nginx refused {} of {} cases",
+                t.refused, t.cases
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Every corpus main file `nginx -t` accepts gets no error from the GW02x rules.

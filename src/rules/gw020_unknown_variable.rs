@@ -85,7 +85,11 @@ fn third_party_modules(cx: &LintContext<'_, '_>) -> bool {
 
 fn help_for(name: &str, braced: bool, ns: Namespace, cx: &LintContext<'_, '_>) -> String {
     let lower = name.to_ascii_lowercase();
-    if braced && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') {
+    if braced
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    {
         return format!(
             "`${{{name}}}` looks like a template placeholder that was never replaced: run the template step (envsubst, the nginx image's /etc/nginx/templates) on this file before nginx reads it, or write the value itself"
         );
@@ -110,10 +114,14 @@ fn help_for(name: &str, braced: bool, ns: Namespace, cx: &LintContext<'_, '_>) -
         };
         return format!("${lower} is a {there} variable; {here} {{ }} has its own set");
     }
-    let near = crate::directives::suggest(&lower, variables::builtin_names(ns, cx.directives.target));
+    let near =
+        crate::directives::suggest(&lower, variables::builtin_names(ns, cx.directives.target));
     match near {
         Some(n) => format!("did you mean ${n}? Otherwise define it with set or map"),
-        None => "define it (set $name value; or a map block in http { }), or use a built-in variable".to_owned(),
+        None => {
+            "define it (set $name value; or a map block in http { }), or use a built-in variable"
+                .to_owned()
+        }
     }
 }
 
@@ -150,7 +158,10 @@ impl Rule for UnknownVariable {
                             ScriptError::InvalidName { .. } => "a `$` must start a variable name ($name or ${name}); nginx has no escape for a literal `$` in a script, use a variable that holds it (geo $dollar { default \"$\"; })",
                             ScriptError::MissingBracket { .. } => "close the `${` with `}`; a name has only letters, digits and `_`",
                         };
-                        out.push(cx.diagnostic(&META, n.file, r.word.span, e.message()).with_help(help));
+                        out.push(
+                            cx.diagnostic(&META, n.file, r.word.span, e.message())
+                                .with_help(help),
+                        );
                         continue;
                     }
                 },
@@ -164,11 +175,17 @@ impl Rule for UnknownVariable {
                     continue;
                 }
                 let mut d = cx
-                    .diagnostic(&META, n.file, r.word.span, format!("unknown \"{lower}\" variable"))
+                    .diagnostic(
+                        &META,
+                        n.file,
+                        r.word.span,
+                        format!("unknown \"{lower}\" variable"),
+                    )
                     .with_help(help_for(name, braced, ns, cx));
                 if third_party && d.severity > Severity::Info {
                     d.severity = Severity::Info;
-                    d.message.push_str(" (unless a third-party module loaded here defines it)");
+                    d.message
+                        .push_str(" (unless a third-party module loaded here defines it)");
                 }
                 out.push(d);
             }

@@ -51,7 +51,11 @@ impl Rule for InvalidRegex {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
-        for n in config.nodes_named("server_name").iter().map(|id| config.node(*id)) {
+        for n in config
+            .nodes_named("server_name")
+            .iter()
+            .map(|id| config.node(*id))
+        {
             for w in &n.directive.args {
                 if w.as_str() == "~" {
                     out.push(

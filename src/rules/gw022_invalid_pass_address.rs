@@ -85,7 +85,9 @@ fn strip_scheme<'a>(value: &'a str, schemes: &[&str]) -> Option<&'a str> {
 
 fn help_for(err: &str, directive: &str, value: &str) -> String {
     if err == "invalid URL prefix" {
-        return format!("write the scheme: proxy_pass http://{value}; (or https:// for TLS to the backend)");
+        return format!(
+            "write the scheme: proxy_pass http://{value}; (or https:// for TLS to the backend)"
+        );
     }
     if err == "invalid host" && value.contains("://") {
         return match directive {
@@ -93,7 +95,9 @@ fn help_for(err: &str, directive: &str, value: &str) -> String {
                 "{directive} takes a bare address: drop the scheme ({directive} {};)",
                 value.split_once("://").map_or(value, |(_, r)| r)
             ),
-            "grpc_pass" => "grpc_pass takes grpc:// (plain) or grpcs:// (TLS), not http://".to_owned(),
+            "grpc_pass" => {
+                "grpc_pass takes grpc:// (plain) or grpcs:// (TLS), not http://".to_owned()
+            }
             "uwsgi_pass" => "uwsgi_pass takes uwsgi:// or suwsgi:// or a bare address".to_owned(),
             _ => "remove the scheme".to_owned(),
         };
@@ -102,7 +106,9 @@ fn help_for(err: &str, directive: &str, value: &str) -> String {
         return "a port is a number from 1 to 65535".to_owned();
     }
     if err.starts_with("no port") {
-        return format!("{directive} has no default port: write host:port, or unix:/path for a socket");
+        return format!(
+            "{directive} has no default port: write host:port, or unix:/path for a socket"
+        );
     }
     if err.contains("may not have port") {
         return "an upstream block has its ports on its `server` lines: pass to http://NAME without a port, or add the port there".to_owned();
@@ -153,14 +159,22 @@ impl Rule for InvalidPassAddress {
             } else {
                 (value, false, false)
             };
-            let err = match url::parse(rest, UrlOptions { uri_part, listen: false }) {
+            let err = match url::parse(
+                rest,
+                UrlOptions {
+                    uri_part,
+                    listen: false,
+                },
+            ) {
                 Err(e) => format!("{e} in upstream \"{rest}\""),
                 Ok(u) if u.unix => continue,
                 Ok(u) => {
                     let host = u.host.to_ascii_lowercase();
                     if blocks.contains_key(&(ns, host.clone())) {
                         match u.port {
-                            Some(port) => format!("upstream \"{}\" may not have port {port}", u.host),
+                            Some(port) => {
+                                format!("upstream \"{}\" may not have port {port}", u.host)
+                            }
                             None => continue,
                         }
                     } else {

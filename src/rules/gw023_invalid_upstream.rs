@@ -128,7 +128,13 @@ fn bad_parameter(arg: &str, flags: Flags, target: Version) -> Option<String> {
 }
 
 impl InvalidUpstream {
-    fn check_block(&self, cx: &LintContext<'_, '_>, block: NodeId, stream: bool, out: &mut Vec<Diagnostic>) {
+    fn check_block(
+        &self,
+        cx: &LintContext<'_, '_>,
+        block: NodeId,
+        stream: bool,
+        out: &mut Vec<Diagnostic>,
+    ) {
         let config = cx.config;
         let target = cx.directives.target;
         let node = config.node(block);
@@ -137,7 +143,10 @@ impl InvalidUpstream {
         let mut balancer_set = false;
         let mut servers = 0;
         let has_zone = config.children_named(Some(block), "zone").next().is_some();
-        let has_resolver = config.children_named(Some(block), "resolver").next().is_some()
+        let has_resolver = config
+            .children_named(Some(block), "resolver")
+            .next()
+            .is_some()
             || config
                 .ancestors(block)
                 .any(|a| config.children_named(Some(a), "resolver").next().is_some());
@@ -145,8 +154,17 @@ impl InvalidUpstream {
             let cn = config.node(c);
             if let Some(f) = balancer(cn.name(), stream) {
                 if balancer_set {
-                    let mut d = cx.diagnostic(&META, cn.file, cn.directive.head_span(), "load balancing method redefined")
-                        .with_help(format!("nginx uses only the last method ({}); keep one", f.name));
+                    let mut d = cx
+                        .diagnostic(
+                            &META,
+                            cn.file,
+                            cn.directive.head_span(),
+                            "load balancing method redefined",
+                        )
+                        .with_help(format!(
+                            "nginx uses only the last method ({}); keep one",
+                            f.name
+                        ));
                     d.severity = d.severity.min(Severity::Warning);
                     out.push(d);
                 }
@@ -168,15 +186,24 @@ impl InvalidUpstream {
                 "server" => {
                     servers += 1;
                     let args = &cn.directive.args;
-                    if let Some(bad) = args.iter().skip(1).find_map(|a| bad_parameter(a.as_str(), flags, target).map(|m| (a, m))) {
+                    if let Some(bad) = args
+                        .iter()
+                        .skip(1)
+                        .find_map(|a| bad_parameter(a.as_str(), flags, target).map(|m| (a, m)))
+                    {
                         let help = if bad.1.starts_with("balancing") {
                             format!("{} does not use backup servers: remove `backup`, or use the default round-robin or least_conn", flags.name)
-                        } else if bad.0.as_str() == "resolve" || bad.0.as_str().starts_with("service=") {
+                        } else if bad.0.as_str() == "resolve"
+                            || bad.0.as_str().starts_with("service=")
+                        {
                             format!("`{}` in upstream servers exists from nginx 1.27.3; the target is {target} (--nginx-version): use a resolver with a variable in proxy_pass instead", bad.0.as_str())
                         } else {
                             "known parameters: weight=N (N > 0), max_conns=N, max_fails=N, fail_timeout=TIME, backup, down".to_owned()
                         };
-                        out.push(cx.diagnostic(&META, cn.file, bad.0.span, bad.1).with_help(help));
+                        out.push(
+                            cx.diagnostic(&META, cn.file, bad.0.span, bad.1)
+                                .with_help(help),
+                        );
                         continue;
                     }
                     let Some(addr) = args.first() else { continue };
@@ -215,7 +242,11 @@ impl InvalidUpstream {
             }
         }
         if servers == 0 {
-            let span = node.directive.block.as_ref().map_or(node.directive.span, |b| b.close);
+            let span = node
+                .directive
+                .block
+                .as_ref()
+                .map_or(node.directive.span, |b| b.close);
             out.push(
                 cx.diagnostic(&META, node.file, span, "no servers are inside upstream")
                     .with_label(node.file, node.directive.head_span(), "this upstream")

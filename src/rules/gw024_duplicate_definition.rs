@@ -11,7 +11,8 @@ static META: RuleMeta = RuleMeta {
     id: "GW024",
     name: "duplicate-definition",
     severity: Severity::Error,
-    summary: "a name nginx allows once defined twice: location, upstream, log_format, shared memory zone",
+    summary:
+        "a name nginx allows once defined twice: location, upstream, log_format, shared memory zone",
     fix: FixKind::None,
     options: &[],
     doc: r#"## What it finds
@@ -90,9 +91,21 @@ impl Rule for DuplicateDefinition {
                 std::collections::hash_map::Entry::Occupied(o) => {
                     let first = *o.get();
                     out.push(
-                        cx.diagnostic(&META, n.file, n.directive.head_span(), format!("duplicate location \"{}\"", key.1))
-                            .with_label(config.node(first).file, config.node(first).directive.head_span(), "first defined here")
-                            .with_help(format!("merge the two blocks into one, or remove one (the other is at {})", here(first))),
+                        cx.diagnostic(
+                            &META,
+                            n.file,
+                            n.directive.head_span(),
+                            format!("duplicate location \"{}\"", key.1),
+                        )
+                        .with_label(
+                            config.node(first).file,
+                            config.node(first).directive.head_span(),
+                            "first defined here",
+                        )
+                        .with_help(format!(
+                            "merge the two blocks into one, or remove one (the other is at {})",
+                            here(first)
+                        )),
                     );
                 }
             }
@@ -118,7 +131,9 @@ impl Rule for DuplicateDefinition {
         let mut formats: HashMap<(Context, String), Option<NodeId>> = HashMap::new();
         for &id in config.nodes_named("log_format") {
             let n = config.node(id);
-            let Some(w) = n.directive.args.first() else { continue };
+            let Some(w) = n.directive.args.first() else {
+                continue;
+            };
             let ctx = n.context;
             if ctx == Context::Http {
                 formats.entry((ctx, "combined".to_owned())).or_insert(None);
@@ -126,10 +141,23 @@ impl Rule for DuplicateDefinition {
             match formats.insert((ctx, w.as_str().to_owned()), Some(id)) {
                 None => {}
                 Some(first) => {
-                    let mut d = cx.diagnostic(&META, n.file, w.span, format!("duplicate \"log_format\" name \"{}\"", w.as_str()));
+                    let mut d = cx.diagnostic(
+                        &META,
+                        n.file,
+                        w.span,
+                        format!("duplicate \"log_format\" name \"{}\"", w.as_str()),
+                    );
                     d = match first {
-                        Some(f) => d.with_label(config.node(f).file, config.node(f).directive.head_span(), "first defined here").with_help("rename one of the formats"),
-                        None => d.with_help("`combined` is built into nginx: give your format another name"),
+                        Some(f) => d
+                            .with_label(
+                                config.node(f).file,
+                                config.node(f).directive.head_span(),
+                                "first defined here",
+                            )
+                            .with_help("rename one of the formats"),
+                        None => d.with_help(
+                            "`combined` is built into nginx: give your format another name",
+                        ),
                     };
                     out.push(d);
                 }

@@ -124,7 +124,9 @@ fn param(p: &str, stream: bool, target: Version) -> Param {
         let parts: Vec<&str> = v.split(':').collect();
         let good = matches!(v, "on" | "off")
             || (parts.len() == 3
-                && parts[..2].iter().all(|s| s.is_empty() || crate::values::parse_sec(s).is_some())
+                && parts[..2]
+                    .iter()
+                    .all(|s| s.is_empty() || crate::values::parse_sec(s).is_some())
                 && (parts[2].is_empty() || url::atoi(parts[2]).is_some()));
         return if good {
             ok(true)
@@ -134,11 +136,13 @@ fn param(p: &str, stream: bool, target: Version) -> Param {
     }
     let newer_stream = !stream || target >= V1_25_5;
     match p {
-        "default_server" | "default" if !stream || (p == "default_server" && target >= V1_25_5) => Param::Ok {
-            set: false,
-            default: true,
-            ssl: false,
-        },
+        "default_server" | "default" if !stream || (p == "default_server" && target >= V1_25_5) => {
+            Param::Ok {
+                set: false,
+                default: true,
+                ssl: false,
+            }
+        }
         "bind" | "reuseport" => ok(true),
         "deferred" if newer_stream => ok(true),
         _ if p.starts_with("setfib=") && newer_stream => ok(true),
@@ -153,7 +157,8 @@ fn param(p: &str, stream: bool, target: Version) -> Param {
         "udp" if stream => ok(false),
         "quic" if !stream && target >= V1_25_0 => ok(false),
         "http2" if !stream && target >= V1_25_1 => Param::Deprecated(
-            "the \"listen ... http2\" directive is deprecated, use the \"http2\" directive instead".to_owned(),
+            "the \"listen ... http2\" directive is deprecated, use the \"http2\" directive instead"
+                .to_owned(),
         ),
         "http2" if !stream => ok(false),
         _ => invalid(),
@@ -178,34 +183,66 @@ fn socket_key(u: &url::Url<'_>, udp: bool) -> Option<String> {
 }
 
 impl InvalidListen {
-    fn read(&self, cx: &LintContext<'_, '_>, id: NodeId, stream: bool, out: &mut Vec<Diagnostic>) -> Option<Listen> {
+    fn read(
+        &self,
+        cx: &LintContext<'_, '_>,
+        id: NodeId,
+        stream: bool,
+        out: &mut Vec<Diagnostic>,
+    ) -> Option<Listen> {
         let n = cx.config.node(id);
         let addr: &Word = n.directive.args.first()?;
         let text = addr.as_str();
-        let parsed = url::parse(text, UrlOptions { uri_part: false, listen: true });
+        let parsed = url::parse(
+            text,
+            UrlOptions {
+                uri_part: false,
+                listen: true,
+            },
+        );
         let u = match parsed {
             Ok(u) => u,
             Err(e) => {
                 out.push(
-                    cx.diagnostic(&META, n.file, addr.span, format!("{e} in \"{text}\" of the \"listen\" directive"))
-                        .with_help("listen takes PORT, ADDRESS:PORT, [IPv6]:PORT or unix:/path"),
+                    cx.diagnostic(
+                        &META,
+                        n.file,
+                        addr.span,
+                        format!("{e} in \"{text}\" of the \"listen\" directive"),
+                    )
+                    .with_help("listen takes PORT, ADDRESS:PORT, [IPv6]:PORT or unix:/path"),
                 );
                 return None;
             }
         };
-        if !u.unix && !u.port_only && u.host.bytes().any(|b| !(b.is_ascii_alphanumeric() || b"-._*[]:".contains(&b))) {
+        if !u.unix
+            && !u.port_only
+            && u.host
+                .bytes()
+                .any(|b| !(b.is_ascii_alphanumeric() || b"-._*[]:".contains(&b)))
+        {
             let help = if text.contains('$') {
                 "listen takes no variables: write the port itself (a `${PORT}` here is a template placeholder that was never replaced)"
             } else {
                 "listen takes PORT, ADDRESS:PORT, [IPv6]:PORT or unix:/path"
             };
             out.push(
-                cx.diagnostic(&META, n.file, addr.span, format!("host not found in \"{text}\" of the \"listen\" directive"))
-                    .with_help(help),
+                cx.diagnostic(
+                    &META,
+                    n.file,
+                    addr.span,
+                    format!("host not found in \"{text}\" of the \"listen\" directive"),
+                )
+                .with_help(help),
             );
             return None;
         }
-        let mut listen = Listen { key: None, default_server: false, set: false, ssl: false };
+        let mut listen = Listen {
+            key: None,
+            default_server: false,
+            set: false,
+            ssl: false,
+        };
         let mut udp = false;
         for w in n.directive.args.iter().skip(1) {
             match param(w.as_str(), stream, cx.directives.target) {
@@ -216,7 +253,9 @@ impl InvalidListen {
                     udp |= w.as_str() == "udp";
                 }
                 Param::Deprecated(m) => {
-                    let mut d = cx.diagnostic(&META, n.file, w.span, m).with_help("write `http2 on;` in the server block and drop `http2` from listen");
+                    let mut d = cx.diagnostic(&META, n.file, w.span, m).with_help(
+                        "write `http2 on;` in the server block and drop `http2` from listen",
+                    );
                     d.severity = d.severity.min(Severity::Warning);
                     out.push(d);
                 }
@@ -248,18 +287,38 @@ impl InvalidListen {
         let mut order: Vec<String> = Vec::new();
         for server in config.blocks_with_inner(Context::Server) {
             let mut mine: Vec<String> = Vec::new();
-            for id in config.children_named(Some(server), "listen").collect::<Vec<_>>() {
+            for id in config
+                .children_named(Some(server), "listen")
+                .collect::<Vec<_>>()
+            {
                 let n = config.node(id);
-                let Some(l) = self.read(cx, id, false, out) else { continue };
+                let Some(l) = self.read(cx, id, false, out) else {
+                    continue;
+                };
                 let Some(key) = l.key else { continue };
                 if mine.contains(&key) {
-                    out.push(cx.diagnostic(&META, n.file, n.directive.head_span(), format!("a duplicate listen {key}")).with_help("this server already listens there: remove one of the two listen lines"));
+                    out.push(
+                        cx.diagnostic(
+                            &META,
+                            n.file,
+                            n.directive.head_span(),
+                            format!("a duplicate listen {key}"),
+                        )
+                        .with_help(
+                            "this server already listens there: remove one of the two listen lines",
+                        ),
+                    );
                     continue;
                 }
                 mine.push(key.clone());
                 let a = addrs.entry(key.clone()).or_insert_with(|| {
                     order.push(key.clone());
-                    Addr { servers: Vec::new(), default: None, set: false, ssl: false }
+                    Addr {
+                        servers: Vec::new(),
+                        default: None,
+                        set: false,
+                        ssl: false,
+                    }
                 });
                 if l.set && a.set {
                     out.push(cx.diagnostic(&META, n.file, n.directive.head_span(), format!("duplicate listen options for {key}")).with_help("socket options (backlog=, rcvbuf=, sndbuf=, reuseport, bind, deferred, ...) may be given on one listen of an address only: keep them on one server's listen"));
@@ -289,25 +348,40 @@ impl InvalidListen {
             if !a.ssl {
                 continue;
             }
-            let Some(&first) = a.servers.first() else { continue };
+            let Some(&first) = a.servers.first() else {
+                continue;
+            };
             let default = a.default.unwrap_or(first);
             let missing: Vec<NodeId> = if has(default, "ssl_certificate") {
                 Vec::new()
             } else if !rejects(default) {
                 vec![default]
             } else {
-                a.servers.iter().copied().filter(|s| !has(*s, "ssl_certificate") && !rejects(*s)).take(1).collect()
+                a.servers
+                    .iter()
+                    .copied()
+                    .filter(|s| !has(*s, "ssl_certificate") && !rejects(*s))
+                    .take(1)
+                    .collect()
             };
             for s in missing {
+                // nginx names the server block (ngx_http_ssl_init: cscf->file_name, line).
                 let n = config.node(s);
-                let span = config
-                    .children_named(Some(s), "listen")
-                    .find(|l| config.node(*l).directive.args.iter().any(|a| a.as_str() == "ssl"))
-                    .map_or(n.directive.head_span(), |l| config.node(l).directive.head_span());
-                out.push(
-                    cx.diagnostic(&META, n.file, span, "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive")
-                        .with_help("add ssl_certificate and ssl_certificate_key to this server (or to http { }), or `ssl_reject_handshake on;` for a catch-all TLS server"),
-                );
+                let mut d = cx
+                    .diagnostic(&META, n.file, n.directive.head_span(), "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive")
+                    .with_help("add ssl_certificate and ssl_certificate_key to this server (or to http { }), or `ssl_reject_handshake on;` for a catch-all TLS server");
+                if let Some(l) = config.children_named(Some(s), "listen").find(|l| {
+                    config
+                        .node(*l)
+                        .directive
+                        .args
+                        .iter()
+                        .any(|a| a.as_str() == "ssl")
+                }) {
+                    let ln = config.node(l);
+                    d = d.with_label(ln.file, ln.directive.head_span(), "TLS is enabled here");
+                }
+                out.push(d);
             }
         }
     }
@@ -316,9 +390,14 @@ impl InvalidListen {
         let config = cx.config;
         let mut seen: HashMap<String, NodeId> = HashMap::new();
         for server in config.blocks_with_inner(Context::StreamServer) {
-            for id in config.children_named(Some(server), "listen").collect::<Vec<_>>() {
+            for id in config
+                .children_named(Some(server), "listen")
+                .collect::<Vec<_>>()
+            {
                 let n = config.node(id);
-                let Some(l) = self.read(cx, id, true, out) else { continue };
+                let Some(l) = self.read(cx, id, true, out) else {
+                    continue;
+                };
                 if l.ssl && config.effective(server, "ssl_certificate").is_none() {
                     out.push(
                         cx.diagnostic(&META, n.file, n.directive.head_span(), "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive")
@@ -344,15 +423,29 @@ impl Rule for InvalidListen {
         self.check_http(cx, out);
         self.check_stream(cx, out);
         // ssl_certificate without its key (ngx_http_ssl_merge_srv_conf).
-        for block in cx.config.blocks_with_inner(Context::Server).chain(cx.config.blocks_with_inner(Context::StreamServer)) {
+        for block in cx
+            .config
+            .blocks_with_inner(Context::Server)
+            .chain(cx.config.blocks_with_inner(Context::StreamServer))
+        {
             let certs = cx.config.effective_array(block, "ssl_certificate");
             let keys = cx.config.effective_array(block, "ssl_certificate_key");
             if let Some(last) = certs.last() {
                 if keys.len() < certs.len() {
                     let n = cx.config.node(*last);
                     out.push(
-                        cx.diagnostic(&META, n.file, n.directive.head_span(), format!("no \"ssl_certificate_key\" is defined for certificate \"{}\"", n.arg(0).unwrap_or_default()))
-                            .with_help("add ssl_certificate_key with the certificate's private key next to it"),
+                        cx.diagnostic(
+                            &META,
+                            n.file,
+                            n.directive.head_span(),
+                            format!(
+                                "no \"ssl_certificate_key\" is defined for certificate \"{}\"",
+                                n.arg(0).unwrap_or_default()
+                            ),
+                        )
+                        .with_help(
+                            "add ssl_certificate_key with the certificate's private key next to it",
+                        ),
                     );
                 }
             }

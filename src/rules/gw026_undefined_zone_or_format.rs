@@ -54,14 +54,25 @@ limit_req_zone $binary_remote_addr zone=api:10m rate=10r/s;   # in http { }
 No automatic fix: the zone's key, size and rate are yours to choose."#,
 };
 
-fn zone_names(cx: &LintContext<'_, '_>, directive: &str, key: &str) -> HashSet<(Option<Namespace>, String)> {
+fn zone_names(
+    cx: &LintContext<'_, '_>,
+    directive: &str,
+    key: &str,
+) -> HashSet<(Option<Namespace>, String)> {
     cx.config
         .nodes_named(directive)
         .iter()
         .filter_map(|id| {
             let n = cx.config.node(*id);
-            let z = n.directive.args.iter().find_map(|a| a.as_str().strip_prefix(key))?;
-            Some((namespace(cx.config, *id), z.split(':').next().unwrap_or(z).to_owned()))
+            let z = n
+                .directive
+                .args
+                .iter()
+                .find_map(|a| a.as_str().strip_prefix(key))?;
+            Some((
+                namespace(cx.config, *id),
+                z.split(':').next().unwrap_or(z).to_owned(),
+            ))
         })
         .collect()
 }
@@ -77,7 +88,14 @@ impl Rule for UndefinedZoneOrFormat {
         let conn = zone_names(cx, "limit_conn_zone", "zone=");
         for &id in config.nodes_named("limit_req") {
             let n = config.node(id);
-            let Some(w) = n.directive.args.iter().find(|a| a.as_str().starts_with("zone=")) else { continue };
+            let Some(w) = n
+                .directive
+                .args
+                .iter()
+                .find(|a| a.as_str().starts_with("zone="))
+            else {
+                continue;
+            };
             let name = &w.as_str()[5..];
             if !req.contains(&(namespace(config, id), name.to_owned())) {
                 out.push(cx.diagnostic(&META, n.file, w.span, format!("zero size shared memory zone \"{name}\""))
@@ -86,10 +104,16 @@ impl Rule for UndefinedZoneOrFormat {
         }
         for &id in config.nodes_named("limit_conn") {
             let n = config.node(id);
-            let Some(w) = n.directive.args.first() else { continue };
+            let Some(w) = n.directive.args.first() else {
+                continue;
+            };
             let ns = namespace(config, id);
             if !conn.contains(&(ns, w.as_str().to_owned())) {
-                let level = if ns == Some(Namespace::Stream) { "stream" } else { "http" };
+                let level = if ns == Some(Namespace::Stream) {
+                    "stream"
+                } else {
+                    "http"
+                };
                 out.push(cx.diagnostic(&META, n.file, w.span, format!("zero size shared memory zone \"{}\"", w.as_str()))
                     .with_help(format!("define the zone in {level} {{ }}: limit_conn_zone $binary_remote_addr zone={}:10m;", w.as_str())));
             }
@@ -99,8 +123,11 @@ impl Rule for UndefinedZoneOrFormat {
             let zones = zone_names(cx, &format!("{family}_cache_path"), "keys_zone=");
             for &id in config.nodes_named(&cache) {
                 let n = config.node(id);
-                let Some(w) = n.directive.args.first() else { continue };
-                if w.as_str() == "off" || w.as_str().contains('$') || n.context == Context::Entries {
+                let Some(w) = n.directive.args.first() else {
+                    continue;
+                };
+                if w.as_str() == "off" || w.as_str().contains('$') || n.context == Context::Entries
+                {
                     continue;
                 }
                 if !zones.contains(&(namespace(config, id), w.as_str().to_owned())) {
@@ -113,7 +140,13 @@ impl Rule for UndefinedZoneOrFormat {
         let mut formats: Vec<(Option<Namespace>, String, NodeId)> = config
             .nodes_named("log_format")
             .iter()
-            .filter_map(|id| Some((namespace(config, *id), config.node(*id).arg(0)?.to_ascii_lowercase(), *id)))
+            .filter_map(|id| {
+                Some((
+                    namespace(config, *id),
+                    config.node(*id).arg(0)?.to_ascii_lowercase(),
+                    *id,
+                ))
+            })
             .collect();
         formats.sort_by_key(|f| f.2);
         for &id in config.nodes_named("access_log") {
@@ -133,7 +166,10 @@ impl Rule for UndefinedZoneOrFormat {
             if ns == Some(Namespace::Http) && name == "combined" {
                 continue;
             }
-            if formats.iter().any(|(fns, f, fid)| *fns == ns && *f == name && *fid < id) {
+            if formats
+                .iter()
+                .any(|(fns, f, fid)| *fns == ns && *f == name && *fid < id)
+            {
                 continue;
             }
             let later = formats.iter().any(|(fns, f, _)| *fns == ns && *f == name);
@@ -144,7 +180,15 @@ impl Rule for UndefinedZoneOrFormat {
             } else {
                 format!("define it first: log_format {} '...';", w.as_str())
             };
-            out.push(cx.diagnostic(&META, n.file, w.span, format!("unknown log format \"{}\"", w.as_str())).with_help(help));
+            out.push(
+                cx.diagnostic(
+                    &META,
+                    n.file,
+                    w.span,
+                    format!("unknown log format \"{}\"", w.as_str()),
+                )
+                .with_help(help),
+            );
         }
     }
 }

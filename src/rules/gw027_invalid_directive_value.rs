@@ -67,7 +67,9 @@ fn return_error(d: &Directive) -> Option<(Span, String)> {
         Some(n) => n > 999,
         None => {
             !(d.args.len() == 1
-                && (v.starts_with("http://") || v.starts_with("https://") || v.starts_with("$scheme")))
+                && (v.starts_with("http://")
+                    || v.starts_with("https://")
+                    || v.starts_with("$scheme")))
         }
     };
     bad.then(|| (w.span, format!("invalid return code \"{v}\"")))
@@ -94,7 +96,10 @@ fn error_page_error(d: &Directive) -> Option<(Span, String)> {
         match atoi(w.as_str()) {
             None | Some(499) => return Some((w.span, format!("invalid value \"{}\"", w.as_str()))),
             Some(c) if !(300..=599).contains(&c) => {
-                return Some((w.span, format!("value \"{}\" must be between 300 and 599", w.as_str())))
+                return Some((
+                    w.span,
+                    format!("value \"{}\" must be between 300 and 599", w.as_str()),
+                ))
             }
             _ => {}
         }
@@ -107,10 +112,15 @@ fn map_errors(d: &Directive) -> Vec<(Span, String)> {
     let mut out = Vec::new();
     if let Some(target) = d.args.get(1) {
         if !target.as_str().starts_with('$') {
-            out.push((target.span, format!("invalid variable name \"{}\"", target.as_str())));
+            out.push((
+                target.span,
+                format!("invalid variable name \"{}\"", target.as_str()),
+            ));
         }
     }
-    let hostnames = d.children().any(|e| e.name() == "hostnames" && e.args.is_empty());
+    let hostnames = d
+        .children()
+        .any(|e| e.name() == "hostnames" && e.args.is_empty());
     let mut keys: HashMap<String, ()> = HashMap::new();
     let mut default_seen = false;
     for e in d.children() {
@@ -161,7 +171,10 @@ impl Rule for InvalidDirectiveValue {
         let config = cx.config;
         let mut push = |n: NodeId, span: Span, msg: String, help: &str| {
             let file = config.node(n).file;
-            out.push(cx.diagnostic(&META, file, span, msg).with_help(help.to_owned()));
+            out.push(
+                cx.diagnostic(&META, file, span, msg)
+                    .with_help(help.to_owned()),
+            );
         };
         let mut root_alias: HashMap<NodeId, NodeId> = HashMap::new();
         for (id, n) in config.iter() {
@@ -181,13 +194,23 @@ impl Rule for InvalidDirectiveValue {
                 "rewrite" if http && d.args.len() == 3 => {
                     let w = &d.args[2];
                     if !matches!(w.as_str(), "last" | "break" | "redirect" | "permanent") {
-                        push(id, w.span, format!("invalid parameter \"{}\"", w.as_str()), "rewrite flags are last, break, redirect and permanent");
+                        push(
+                            id,
+                            w.span,
+                            format!("invalid parameter \"{}\"", w.as_str()),
+                            "rewrite flags are last, break, redirect and permanent",
+                        );
                     }
                 }
                 "add_header" | "add_trailer" if http && d.args.len() == 3 => {
                     let w = &d.args[2];
                     if w.as_str() != "always" {
-                        push(id, w.span, format!("invalid parameter \"{}\"", w.as_str()), "the only parameter after the value is `always`");
+                        push(
+                            id,
+                            w.span,
+                            format!("invalid parameter \"{}\"", w.as_str()),
+                            "the only parameter after the value is `always`",
+                        );
                     }
                 }
                 "location" if matches!(n.context, Context::Server | Context::Location) => {
@@ -196,7 +219,12 @@ impl Rule for InvalidDirectiveValue {
                         push(id, span, format!("invalid location modifier \"{m}\""), "modifiers are =, ^~, ~ and ~*; a URI with spaces must be quoted as one word");
                     }
                 }
-                "root" | "alias" if matches!(n.context, Context::Location | Context::Http | Context::Server | Context::IfLocation) => {
+                "root" | "alias"
+                    if matches!(
+                        n.context,
+                        Context::Location | Context::Http | Context::Server | Context::IfLocation
+                    ) =>
+                {
                     let Some(block) = n.parent else { continue };
                     match root_alias.get(&block) {
                         Some(first) if config.node(*first).name() != n.name() => {
@@ -216,7 +244,10 @@ impl Rule for InvalidDirectiveValue {
                         push(id, span, m, "if (CONDITION) { ... } where CONDITION is $var, $var = value, $var != value, $var ~ regex (~*, !~, !~*), or -f/-d/-e/-x (and !-f ...) with a path");
                     }
                 }
-                "map" if d.block.is_some() && matches!(n.context, Context::Http | Context::Stream) => {
+                "map"
+                    if d.block.is_some()
+                        && matches!(n.context, Context::Http | Context::Stream) =>
+                {
                     for (span, m) in map_errors(d) {
                         push(id, span, m, "map SOURCE $target { key value; ... } with each key once (keys compare without case) and one default");
                     }
@@ -224,13 +255,25 @@ impl Rule for InvalidDirectiveValue {
                 "limit_conn" if d.args.len() == 2 => {
                     let w = &d.args[1];
                     if atoi(w.as_str()).is_none_or(|c| c == 0) {
-                        push(id, w.span, format!("invalid number of connections \"{}\"", w.as_str()), "the limit is a positive number of connections");
+                        push(
+                            id,
+                            w.span,
+                            format!("invalid number of connections \"{}\"", w.as_str()),
+                            "the limit is a positive number of connections",
+                        );
                     }
                 }
                 "limit_req_status" | "limit_conn_status" => {
                     if let Some(w) = d.args.first() {
-                        if atoi(w.as_str()).is_none_or(|c| !(400..=599).contains(&c)) && atoi(w.as_str()).is_some() {
-                            push(id, w.span, "value must be between 400 and 599".to_owned(), "use a 4xx or 5xx status, e.g. 429");
+                        if atoi(w.as_str()).is_none_or(|c| !(400..=599).contains(&c))
+                            && atoi(w.as_str()).is_some()
+                        {
+                            push(
+                                id,
+                                w.span,
+                                "value must be between 400 and 599".to_owned(),
+                                "use a 4xx or 5xx status, e.g. 429",
+                            );
                         }
                     }
                 }

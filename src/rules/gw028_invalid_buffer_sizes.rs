@@ -76,7 +76,10 @@ struct Effective {
 fn effective(cx: &LintContext<'_, '_>, block: NodeId, family: &str) -> Option<Effective> {
     let config = cx.config;
     let get = |suffix: &str| config.effective(block, &format!("{family}_{suffix}"));
-    let size_of = |id: Option<NodeId>, i: usize| id.and_then(|id| config.node(id).arg(i)).and_then(crate::values::parse_size);
+    let size_of = |id: Option<NodeId>, i: usize| {
+        id.and_then(|id| config.node(id).arg(i))
+            .and_then(crate::values::parse_size)
+    };
     let buffer_size_id = get("buffer_size");
     let buffers_id = get("buffers");
     let busy_id = get("busy_buffers_size");
@@ -122,16 +125,21 @@ fn error(e: &Effective, f: &str) -> Option<String> {
         return Some(format!("there must be at least 2 \"{f}_buffers\""));
     }
     let size = e.buffer_size.max(e.size);
-    let max_of = format!("the maximum of the value of \"{f}_buffer_size\" and one of the \"{f}_buffers\"");
+    let max_of =
+        format!("the maximum of the value of \"{f}_buffer_size\" and one of the \"{f}_buffers\"");
     let busy = e.busy.unwrap_or(2 * size);
     if busy < size {
-        return Some(format!("\"{f}_busy_buffers_size\" must be equal to or greater than {max_of}"));
+        return Some(format!(
+            "\"{f}_busy_buffers_size\" must be equal to or greater than {max_of}"
+        ));
     }
     if busy > (e.num - 1) * e.size {
         return Some(format!("\"{f}_busy_buffers_size\" must be less than the size of all \"{f}_buffers\" minus one buffer"));
     }
     if e.temp_write.unwrap_or(2 * size) < size {
-        return Some(format!("\"{f}_temp_file_write_size\" must be equal to or greater than {max_of}"));
+        return Some(format!(
+            "\"{f}_temp_file_write_size\" must be equal to or greater than {max_of}"
+        ));
     }
     if let Some(m) = e.max_temp {
         if m != 0 && m < size {
@@ -153,15 +161,23 @@ impl Rule for InvalidBufferSizes {
             if n.directive.block.is_none()
                 || !matches!(
                     n.inner_context(),
-                    Context::Http | Context::Server | Context::Location | Context::IfLocation | Context::LimitExcept
+                    Context::Http
+                        | Context::Server
+                        | Context::Location
+                        | Context::IfLocation
+                        | Context::LimitExcept
                 )
             {
                 continue;
             }
             for family in ["proxy", "fastcgi", "uwsgi", "scgi"] {
-                let Some(e) = effective(cx, id, family) else { continue };
+                let Some(e) = effective(cx, id, family) else {
+                    continue;
+                };
                 let Some(culprit) = e.culprit else { continue };
-                let Some(message) = error(&e, family) else { continue };
+                let Some(message) = error(&e, family) else {
+                    continue;
+                };
                 if !reported.insert(culprit) {
                     continue;
                 }

@@ -74,11 +74,26 @@ mod tests {
         assert_eq!(msg(&["($a", "=", "b)"]), None);
         assert_eq!(msg(&["(-f", "$uri)"]), None);
         assert_eq!(msg(&["(!-e", "$uri)"]), None);
-        assert_eq!(msg(&["($x", "=", "a"]).as_deref(), Some("invalid condition \"a\""));
+        assert_eq!(
+            msg(&["($x", "=", "a"]).as_deref(),
+            Some("invalid condition \"a\"")
+        );
         assert_eq!(msg(&["$x"]).as_deref(), Some("invalid condition \"$x\""));
-        assert_eq!(msg(&["($uri", "==", "a)"]).as_deref(), Some("unexpected \"==\" in condition"));
-        assert_eq!(msg(&["(-q", "$uri)"]).as_deref(), Some("invalid condition \"-q\""));
-        assert_eq!(msg(&["($uri", "a", "b", "c)"]).as_deref(), Some("invalid condition \"$uri\""));
-        assert_eq!(msg(&["($uri", "~", "a", "b)"]).as_deref(), Some("invalid condition \"$uri\""));
+        assert_eq!(
+            msg(&["($uri", "==", "a)"]).as_deref(),
+            Some("unexpected \"==\" in condition")
+        );
+        assert_eq!(
+            msg(&["(-q", "$uri)"]).as_deref(),
+            Some("invalid condition \"-q\"")
+        );
+        assert_eq!(
+            msg(&["($uri", "a", "b", "c)"]).as_deref(),
+            Some("invalid condition \"$uri\"")
+        );
+        assert_eq!(
+            msg(&["($uri", "~", "a", "b)"]).as_deref(),
+            Some("invalid condition \"$uri\"")
+        );
     }
 }

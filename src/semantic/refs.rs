@@ -48,23 +48,75 @@ fn script_args(name: &str, ns: Namespace, d: &Directive) -> Option<(usize, Optio
     Some(match (ns, name) {
         (
             Namespace::Http,
-            "proxy_pass" | "fastcgi_pass" | "grpc_pass" | "uwsgi_pass" | "scgi_pass"
-            | "memcached_pass" | "proxy_set_header" | "grpc_set_header" | "fastcgi_param"
-            | "uwsgi_param" | "scgi_param" | "proxy_set_body" | "add_header" | "add_trailer"
-            | "return" | "root" | "alias" | "try_files" | "index" | "error_page"
-            | "proxy_cache_key" | "fastcgi_cache_key" | "uwsgi_cache_key" | "scgi_cache_key"
-            | "proxy_cache_bypass" | "proxy_no_cache" | "fastcgi_cache_bypass"
-            | "fastcgi_no_cache" | "uwsgi_cache_bypass" | "uwsgi_no_cache"
-            | "scgi_cache_bypass" | "scgi_no_cache" | "limit_req_zone" | "limit_conn_zone"
-            | "sub_filter" | "auth_basic" | "auth_basic_user_file" | "secure_link"
-            | "secure_link_md5" | "proxy_method" | "proxy_ssl_name" | "grpc_ssl_name"
-            | "uwsgi_ssl_name" | "limit_rate" | "limit_rate_after" | "ssl_certificate"
-            | "ssl_certificate_key" | "proxy_ssl_certificate" | "proxy_ssl_certificate_key"
-            | "grpc_ssl_certificate" | "grpc_ssl_certificate_key" | "uwsgi_ssl_certificate"
-            | "uwsgi_ssl_certificate_key" | "expires" | "proxy_cache" | "fastcgi_cache"
-            | "uwsgi_cache" | "scgi_cache" | "proxy_store" | "fastcgi_store" | "uwsgi_store"
-            | "scgi_store" | "proxy_bind" | "fastcgi_bind" | "grpc_bind" | "uwsgi_bind"
-            | "scgi_bind" | "memcached_bind" | "proxy_cookie_flags",
+            "proxy_pass"
+            | "fastcgi_pass"
+            | "grpc_pass"
+            | "uwsgi_pass"
+            | "scgi_pass"
+            | "memcached_pass"
+            | "proxy_set_header"
+            | "grpc_set_header"
+            | "fastcgi_param"
+            | "uwsgi_param"
+            | "scgi_param"
+            | "proxy_set_body"
+            | "add_header"
+            | "add_trailer"
+            | "return"
+            | "root"
+            | "alias"
+            | "try_files"
+            | "index"
+            | "error_page"
+            | "proxy_cache_key"
+            | "fastcgi_cache_key"
+            | "uwsgi_cache_key"
+            | "scgi_cache_key"
+            | "proxy_cache_bypass"
+            | "proxy_no_cache"
+            | "fastcgi_cache_bypass"
+            | "fastcgi_no_cache"
+            | "uwsgi_cache_bypass"
+            | "uwsgi_no_cache"
+            | "scgi_cache_bypass"
+            | "scgi_no_cache"
+            | "limit_req_zone"
+            | "limit_conn_zone"
+            | "sub_filter"
+            | "auth_basic"
+            | "auth_basic_user_file"
+            | "secure_link"
+            | "secure_link_md5"
+            | "proxy_method"
+            | "proxy_ssl_name"
+            | "grpc_ssl_name"
+            | "uwsgi_ssl_name"
+            | "limit_rate"
+            | "limit_rate_after"
+            | "ssl_certificate"
+            | "ssl_certificate_key"
+            | "proxy_ssl_certificate"
+            | "proxy_ssl_certificate_key"
+            | "grpc_ssl_certificate"
+            | "grpc_ssl_certificate_key"
+            | "uwsgi_ssl_certificate"
+            | "uwsgi_ssl_certificate_key"
+            | "expires"
+            | "proxy_cache"
+            | "fastcgi_cache"
+            | "uwsgi_cache"
+            | "scgi_cache"
+            | "proxy_store"
+            | "fastcgi_store"
+            | "uwsgi_store"
+            | "scgi_store"
+            | "proxy_bind"
+            | "fastcgi_bind"
+            | "grpc_bind"
+            | "uwsgi_bind"
+            | "scgi_bind"
+            | "memcached_bind"
+            | "proxy_cookie_flags",
         ) => (0, None),
         (Namespace::Http, "set" | "auth_request_set") => (1, None),
         (Namespace::Http, "rewrite") => (1, Some(2)),
@@ -77,9 +129,18 @@ fn script_args(name: &str, ns: Namespace, d: &Directive) -> Option<(usize, Optio
         (Namespace::Http | Namespace::Stream, "geo") if n == 2 => (0, Some(1)),
         (
             Namespace::Stream,
-            "proxy_pass" | "pass" | "return" | "proxy_ssl_name" | "limit_conn_zone"
-            | "proxy_bind" | "proxy_upload_rate" | "proxy_download_rate" | "ssl_certificate"
-            | "ssl_certificate_key" | "proxy_ssl_certificate" | "proxy_ssl_certificate_key",
+            "proxy_pass"
+            | "pass"
+            | "return"
+            | "proxy_ssl_name"
+            | "limit_conn_zone"
+            | "proxy_bind"
+            | "proxy_upload_rate"
+            | "proxy_download_rate"
+            | "ssl_certificate"
+            | "ssl_certificate_key"
+            | "proxy_ssl_certificate"
+            | "proxy_ssl_certificate_key",
         ) => (0, None),
         (Namespace::Stream, "set") => (1, None),
         (Namespace::Stream, "log_format") => (1, None),
@@ -95,17 +156,18 @@ pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWo
             continue;
         };
         let d: &'t Directive = n.directive;
-        let push = |out: &mut Vec<(Namespace, RefWord<'t>)>, word: &'t Word, value: &'t str, kind| {
-            out.push((
-                ns,
-                RefWord {
-                    node: id,
-                    word,
-                    value,
-                    kind,
-                },
-            ))
-        };
+        let push =
+            |out: &mut Vec<(Namespace, RefWord<'t>)>, word: &'t Word, value: &'t str, kind| {
+                out.push((
+                    ns,
+                    RefWord {
+                        node: id,
+                        word,
+                        value,
+                        kind,
+                    },
+                ))
+            };
         if n.context == Context::Entries {
             continue;
         }
@@ -178,7 +240,10 @@ fn is_stock(table: &DirectiveTable, name: &str) -> bool {
 /// Variables the configuration defines.
 pub fn defined_variables(config: &ResolvedConfig<'_>, table: &DirectiveTable) -> Defined {
     let mut defined = Defined::default();
-    let var = |w: Option<&Word>| w.and_then(|w| w.as_str().strip_prefix('$')).map(str::to_owned);
+    let var = |w: Option<&Word>| {
+        w.and_then(|w| w.as_str().strip_prefix('$'))
+            .map(str::to_owned)
+    };
     for (id, n) in config.iter() {
         let ns = namespace(config, id);
         let d = n.directive;

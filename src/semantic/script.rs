@@ -103,7 +103,10 @@ mod tests {
 
     #[test]
     fn references() {
-        assert_eq!(names("$scheme://$host$request_uri"), Ok(vec!["scheme", "host", "request_uri"]));
+        assert_eq!(
+            names("$scheme://$host$request_uri"),
+            Ok(vec!["scheme", "host", "request_uri"])
+        );
         assert_eq!(names("${PORT}x"), Ok(vec!["PORT"]));
         assert_eq!(names("/$1/$2x"), Ok(vec![]));
         assert_eq!(names("$12"), Ok(vec![]));

@@ -111,8 +111,10 @@ pub fn if_operands(d: &Directive) -> Vec<(&Word, &str)> {
 fn map_regexes(d: &Directive) -> Vec<(&Word, &str, bool)> {
     let mut out = Vec::new();
     for entry in d.children() {
-        if matches!(entry.name(), "default" | "hostnames" | "volatile" | "include")
-            && entry.args.len() <= 1
+        if matches!(
+            entry.name(),
+            "default" | "hostnames" | "volatile" | "include"
+        ) && entry.args.len() <= 1
         {
             continue;
         }

@@ -226,8 +226,14 @@ mod tests {
         assert_eq!(parse("", PASS).err(), Some("no host"));
         assert_eq!(parse(":80", PASS).err(), Some("no host"));
         assert_eq!(parse("[::1", PASS).err(), Some("invalid host"));
-        assert_eq!(parse("unix:", PASS).err(), Some("no path in the unix domain socket"));
-        assert_eq!(parse("http://127.0.0.1:9000", PLAIN).err(), Some("invalid host"));
+        assert_eq!(
+            parse("unix:", PASS).err(),
+            Some("no path in the unix domain socket")
+        );
+        assert_eq!(
+            parse("http://127.0.0.1:9000", PLAIN).err(),
+            Some("invalid host")
+        );
         assert_eq!(parse("[::g]:80", PLAIN).err(), Some("invalid IPv6 address"));
         assert_eq!(parse("80-70", LISTEN).err(), Some("invalid port range"));
     }
@@ -235,7 +241,10 @@ mod tests {
     #[test]
     fn accepted() -> Result<(), &'static str> {
         let u = parse("backend:8080/api?x", PASS)?;
-        assert_eq!((u.host, u.port, u.uri), ("backend", Some(8080), Some("/api?x")));
+        assert_eq!(
+            (u.host, u.port, u.uri),
+            ("backend", Some(8080), Some("/api?x"))
+        );
         let u = parse("unix:/run/app.sock:/x", PASS)?;
         assert_eq!((u.host, u.unix, u.uri), ("/run/app.sock", true, Some("/x")));
         let u = parse("80", LISTEN)?;
