@@ -1000,6 +1000,61 @@ fn classes() -> Vec<Class> {
                 .push("limit_conn_zone $binary_remote_addr zone=perip0:1m;".into());
             add_loc_line(s, r, "limit_conn perip0 0;")
         }),
+        class!("nested location outside its parent", refuse, |s, r| {
+            let b = Block::new("location /shop/", &["root /var/www;"])
+                .with(Block::new("location /cart/", &["return 404;"]));
+            s.server(r).children.push(b);
+            true
+        }),
+        class!("location inside an exact location", refuse, |s, r| {
+            let b = Block::new("location = /exact", &["return 204;"])
+                .with(Block::new("location /exact/sub", &["return 404;"]));
+            s.server(r).children.push(b);
+            true
+        }),
+        class!("named location nested", refuse, |s, r| {
+            let b = Block::new("location /outer/", &["return 204;"])
+                .with(Block::new("location @inner", &["return 404;"]));
+            s.server(r).children.push(b);
+            true
+        }),
+        class!("alias in a named location", refuse, |s, r| add_location(
+            s,
+            r,
+            "location @files",
+            &["alias /srv/files/;"]
+        )),
+        class!("set without $", refuse, |s, r| add_loc_line(
+            s,
+            r,
+            "set backend_port 3000;"
+        )),
+        class!("allow/deny bad address", refuse, |s, r| {
+            let a = *r.pick(&[
+                "deny 192.168.1.256;",
+                "allow 10.0.0.0/33;",
+                "allow 10.0.0;",
+                "deny 2001:db8::/129;",
+            ]);
+            add_loc_line(s, r, a)
+        }),
+        class!("ssl_verify_client without CA", refuse, |s, _| {
+            let b = Block::new(
+                "server",
+                &[
+                    "listen 9444 ssl;",
+                    "ssl_reject_handshake on;",
+                    "ssl_verify_client on;",
+                ],
+            );
+            s.servers.push((b, None));
+            true
+        }),
+        class!("server_name *", refuse, |s, r| add_server_line(
+            s,
+            r,
+            "server_name *;"
+        )),
         // --- harmless edits nginx accepts
         class!("lookahead regex", accept, |s, r| add_location(
             s,
@@ -1249,6 +1304,43 @@ fn classes() -> Vec<Class> {
                 add_location(s, r, "location ~ \\.php8$", &["fastcgi_pass 127.0.0.1;"])
             }
         ),
+        class!("nested regex inside a prefix location", accept, |s, r| {
+            let b = Block::new("location /img/", &["root /var/www;"])
+                .with(Block::new("location ~ \\.webp$", &["expires 30d;"]));
+            s.server(r).children.push(b);
+            true
+        }),
+        class!("allow/deny forms", accept, |s, r| {
+            add_loc_line(s, r, "allow 10.0.0.0/8;");
+            add_loc_line(s, r, "allow 2001:db8::/32;");
+            add_loc_line(s, r, "allow 192.168.1.5/24;");
+            add_loc_line(s, r, "deny all;")
+        }),
+        class!(
+            "one name on two servers of one address (nginx warns)",
+            accept,
+            |s, _| {
+                let a = Block::new("server", &["listen 8585;", "server_name dup.example.com;"])
+                    .with(Block::new("location /", &["return 204;"]));
+                let b = Block::new("server", &["listen 8585;", "server_name DUP.example.com;"])
+                    .with(Block::new("location /", &["return 204;"]));
+                s.servers.push((a, None));
+                s.servers.push((b, None));
+                true
+            }
+        ),
+        class!("ssl_verify_client optional_no_ca", accept, |s, _| {
+            let b = Block::new(
+                "server",
+                &[
+                    "listen 9445 ssl;",
+                    "ssl_reject_handshake on;",
+                    "ssl_verify_client optional_no_ca;",
+                ],
+            );
+            s.servers.push((b, None));
+            true
+        }),
         class!("rewrite flags and captures", accept, |s, r| {
             let f = *r.pick(&["last", "break", "redirect", "permanent"]);
             add_server_line(

@@ -4,6 +4,7 @@ use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::{Context, NodeId};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::semantic::sites::{location_form, LocationForm};
+use crate::semantic::url::{self, UrlOptions};
 
 pub struct DuplicateDefinition;
 
@@ -159,6 +160,66 @@ impl Rule for DuplicateDefinition {
                             "`combined` is built into nginx: give your format another name",
                         ),
                     };
+                    out.push(d);
+                }
+            }
+        }
+        // Server names per listen address: a second server with a name another server on the
+        // same address already has is ignored for it (ngx_http_server_names: a warning).
+        let mut names: HashMap<(String, String), NodeId> = HashMap::new();
+        for server in config.blocks_with_inner(Context::Server) {
+            let mut keys: Vec<String> = config
+                .children_named(Some(server), "listen")
+                .filter_map(|l| {
+                    let a = config.node(l).arg(0)?;
+                    url::parse(
+                        a,
+                        UrlOptions {
+                            uri_part: false,
+                            listen: true,
+                        },
+                    )
+                    .ok()?
+                    .socket_key(false)
+                })
+                .collect();
+            if config
+                .children_named(Some(server), "listen")
+                .next()
+                .is_none()
+            {
+                keys.push("0.0.0.0:80".to_owned());
+            }
+            keys.dedup();
+            let mut words: Vec<(Option<&crate::syntax::Word>, String)> = config
+                .children_named(Some(server), "server_name")
+                .flat_map(|s| config.node(s).directive.args.iter())
+                .filter(|w| !w.as_str().starts_with('~') && !w.as_str().starts_with('$'))
+                .map(|w| (Some(w), w.as_str().to_ascii_lowercase()))
+                .collect();
+            if config
+                .children_named(Some(server), "server_name")
+                .next()
+                .is_none()
+            {
+                words.push((None, String::new()));
+            }
+            for key in &keys {
+                for (w, name) in &words {
+                    let Some(first) = names.get(&(key.clone(), name.clone())).copied() else {
+                        names.insert((key.clone(), name.clone()), server);
+                        continue;
+                    };
+                    if first == server {
+                        continue;
+                    }
+                    let n = config.node(server);
+                    let span = w.map_or(n.directive.head_span(), |w| w.span);
+                    let mut d = cx
+                        .diagnostic(&META, n.file, span, format!("conflicting server name \"{name}\" on {key}, ignored"))
+                        .with_label(config.node(first).file, config.node(first).directive.head_span(), "this server has the name first")
+                        .with_help(format!("requests for \"{name}\" on {key} go to the first server (at {}); remove the name here or merge the servers", here(first)));
+                    d.severity = d.severity.min(Severity::Warning);
                     out.push(d);
                 }
             }

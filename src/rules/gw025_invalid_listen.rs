@@ -165,23 +165,6 @@ fn param(p: &str, stream: bool, target: Version) -> Param {
     }
 }
 
-/// The socket address nginx compares (`addr_text`), when the configuration alone tells it.
-fn socket_key(u: &url::Url<'_>, udp: bool) -> Option<String> {
-    let port = u.port.unwrap_or(80);
-    let text = if u.unix {
-        format!("unix:{}", u.host)
-    } else if u.port_only || u.host == "*" {
-        format!("0.0.0.0:{port}")
-    } else if let Ok(ip) = u.host.parse::<std::net::Ipv4Addr>() {
-        format!("{ip}:{port}")
-    } else if let Some(v6) = u.host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        format!("[{}]:{port}", v6.parse::<std::net::Ipv6Addr>().ok()?)
-    } else {
-        return None;
-    };
-    Some(if udp { format!("{text} udp") } else { text })
-}
-
 impl InvalidListen {
     fn read(
         &self,
@@ -269,7 +252,7 @@ impl InvalidListen {
                 }
             }
         }
-        listen.key = socket_key(&u, udp);
+        listen.key = u.socket_key(udp);
         Some(listen)
     }
 
@@ -422,6 +405,32 @@ impl Rule for InvalidListen {
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         self.check_http(cx, out);
         self.check_stream(cx, out);
+        // ssl_verify_client without the CA to verify with (ngx_http_ssl_merge_srv_conf, for
+        // servers that have TLS set up: a certificate or ssl_reject_handshake).
+        for server in cx.config.blocks_with_inner(Context::Server) {
+            let config = cx.config;
+            let on = |name: &str| {
+                config
+                    .effective(server, name)
+                    .is_some_and(|id| config.node(id).arg(0) == Some("on"))
+            };
+            if config.effective(server, "ssl_certificate").is_none() && !on("ssl_reject_handshake")
+            {
+                continue;
+            }
+            let Some(v) = config.effective(server, "ssl_verify_client") else {
+                continue;
+            };
+            let vn = config.node(v);
+            if matches!(vn.arg(0), Some("on" | "optional"))
+                && config.effective(server, "ssl_client_certificate").is_none()
+            {
+                out.push(
+                    cx.diagnostic(&META, vn.file, vn.directive.head_span(), "no ssl_client_certificate for ssl_verify_client")
+                        .with_help("add ssl_client_certificate with the CA that signs your clients' certificates, or use ssl_verify_client optional_no_ca"),
+                );
+            }
+        }
         // ssl_certificate without its key (ngx_http_ssl_merge_srv_conf).
         for block in cx
             .config

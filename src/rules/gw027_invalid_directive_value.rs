@@ -107,6 +107,93 @@ fn error_page_error(d: &Directive) -> Option<(Span, String)> {
     None
 }
 
+/// `ngx_inet_addr`: four decimal octets.
+fn inet_addr(s: &str) -> Option<u32> {
+    let parts: Vec<&str> = s.split('.').collect();
+    if parts.len() != 4 {
+        return None;
+    }
+    let mut addr = 0u32;
+    for p in parts {
+        let n = atoi(p).filter(|n| *n < 256)?;
+        addr = (addr << 8) | n as u32;
+    }
+    Some(addr)
+}
+
+/// `ngx_ptocidr` on an allow/deny argument: `None` when nginx refuses it, `Some(true)` when
+/// host bits are set below the mask (nginx warns "low address bits ... are meaningless").
+fn cidr(text: &str) -> Option<bool> {
+    let (addr, len) = match text.split_once('/') {
+        Some((a, l)) => (a, Some(atoi(l)?)),
+        None => (text, None),
+    };
+    if let Some(v4) = inet_addr(addr) {
+        let len = len.unwrap_or(32);
+        if len > 32 {
+            return None;
+        }
+        let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+        return Some(v4 & !mask != 0);
+    }
+    let v6: std::net::Ipv6Addr = addr.parse().ok()?;
+    let len = len.unwrap_or(128);
+    if len > 128 {
+        return None;
+    }
+    let bits = u128::from(v6);
+    let mask = if len == 0 {
+        0
+    } else {
+        u128::MAX << (128 - len)
+    };
+    Some(bits & !mask != 0)
+}
+
+/// The nesting rules of `ngx_http_core_location` for a location inside another.
+fn nested_location_error(parent: &Directive, child: &Directive) -> Option<String> {
+    let pform = location_form(parent)?;
+    let cform = location_form(child)?;
+    let pname = match pform {
+        LocationForm::Exact(n) => {
+            return Some(format!(
+                "location \"{}\" cannot be inside the exact location \"{n}\"",
+                name_of(cform)
+            ));
+        }
+        LocationForm::Named(n) => {
+            return Some(format!(
+                "location \"{}\" cannot be inside the named location \"{n}\"",
+                name_of(cform)
+            ));
+        }
+        other => name_of(other),
+    };
+    match cform {
+        LocationForm::Named(n) => Some(format!(
+            "named location \"{n}\" can be on the server level only"
+        )),
+        LocationForm::Regex { .. } | LocationForm::InvalidModifier(_) => None,
+        other => {
+            let cname = name_of(other);
+            (!cname.starts_with(pname))
+                .then(|| format!("location \"{cname}\" is outside location \"{pname}\""))
+        }
+    }
+}
+
+/// The name nginx keeps for a location (`clcf->name`): the URI, the pattern, or `@name`.
+fn name_of(form: LocationForm<'_>) -> &str {
+    match form {
+        LocationForm::Exact(n)
+        | LocationForm::NoRegex(n)
+        | LocationForm::Prefix(n)
+        | LocationForm::Named(n) => n,
+        LocationForm::Regex { pattern, .. } => pattern,
+        LocationForm::InvalidModifier(m) => m,
+    }
+}
+
 /// The checks of one `map` block.
 fn map_errors(d: &Directive) -> Vec<(Span, String)> {
     let mut out = Vec::new();
@@ -176,6 +263,7 @@ impl Rule for InvalidDirectiveValue {
                     .with_help(help.to_owned()),
             );
         };
+        let mut out_extra: Vec<Diagnostic> = Vec::new();
         let mut root_alias: HashMap<NodeId, NodeId> = HashMap::new();
         for (id, n) in config.iter() {
             let d = n.directive;
@@ -217,6 +305,11 @@ impl Rule for InvalidDirectiveValue {
                     if let Some(LocationForm::InvalidModifier(m)) = location_form(d) {
                         let span = d.args[0].span;
                         push(id, span, format!("invalid location modifier \"{m}\""), "modifiers are =, ^~, ~ and ~*; a URI with spaces must be quoted as one word");
+                    } else if n.context == Context::Location {
+                        let parent = n.parent.map(|p| config.node(p).directive);
+                        if let Some(m) = parent.and_then(|p| nested_location_error(p, d)) {
+                            push(id, d.head_span(), m, "a nested prefix location must start with its parent's URI; exact and named locations cannot hold locations; move it to the server level");
+                        }
                     }
                 }
                 "root" | "alias"
@@ -226,6 +319,10 @@ impl Rule for InvalidDirectiveValue {
                     ) =>
                 {
                     let Some(block) = n.parent else { continue };
+                    if n.name() == "alias" && config.is_named_location(block) {
+                        push(id, d.head_span(), "the \"alias\" directive cannot be used inside the named location".to_owned(), "use root in a named location (alias needs the matched prefix to replace)");
+                        continue;
+                    }
                     match root_alias.get(&block) {
                         Some(first) if config.node(*first).name() != n.name() => {
                             let other = config.node(*first).name();
@@ -250,6 +347,48 @@ impl Rule for InvalidDirectiveValue {
                 {
                     for (span, m) in map_errors(d) {
                         push(id, span, m, "map SOURCE $target { key value; ... } with each key once (keys compare without case) and one default");
+                    }
+                }
+                "server_name" if n.context == Context::Server => {
+                    // ngx_http_core_server_name: `*` must start a `*.` wildcard, `.` a `.name`.
+                    for w in &d.args {
+                        let v = w.as_str();
+                        if (v.starts_with('*') && (v.len() < 3 || !v[1..].starts_with('.')))
+                            || v == "."
+                        {
+                            push(id, w.span, format!("server name \"{v}\" is invalid"), "a wildcard is *.example.com, .example.com or www.example.*; for a catch-all server use `listen 80 default_server;` with server_name _");
+                        }
+                    }
+                }
+                "set" if http => {
+                    if let Some(w) = d.args.first() {
+                        if !w.as_str().starts_with('$') || w.as_str().len() < 2 {
+                            push(
+                                id,
+                                w.span,
+                                format!("invalid variable name \"{}\"", w.as_str()),
+                                "set $name value; the name starts with `$`",
+                            );
+                        }
+                    }
+                }
+                "allow" | "deny" if http => {
+                    if let Some(w) = d.args.first() {
+                        let v = w.as_str();
+                        if v != "all" && v != "unix:" {
+                            match cidr(v) {
+                                None => push(id, w.span, format!("invalid parameter \"{v}\""), "allow/deny take an address, a CIDR (192.168.0.0/16, 2001:db8::/32), unix: or all"),
+                                Some(true) => {
+                                    let file = config.node(id).file;
+                                    let mut d = cx
+                                        .diagnostic(&META, file, w.span, format!("low address bits of {v} are meaningless"))
+                                        .with_help("nginx masks them off: write the network address (192.168.1.0/24, not 192.168.1.5/24)");
+                                    d.severity = d.severity.min(Severity::Warning);
+                                    out_extra.push(d);
+                                }
+                                Some(false) => {}
+                            }
+                        }
                     }
                 }
                 "limit_conn" if d.args.len() == 2 => {
@@ -280,5 +419,6 @@ impl Rule for InvalidDirectiveValue {
                 _ => {}
             }
         }
+        out.extend(out_extra);
     }
 }

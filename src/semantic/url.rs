@@ -25,6 +25,31 @@ pub struct Url<'a> {
     pub port_only: bool,
 }
 
+impl Url<'_> {
+    /// The socket address of a `listen` as nginx prints and compares it (`addr_text`:
+    /// `0.0.0.0:80`, `[::1]:443`, `unix:/path`), when the configuration alone tells it (a host
+    /// name is resolved by nginx: `None`). `udp` keeps stream's UDP sockets apart.
+    pub fn socket_key(&self, udp: bool) -> Option<String> {
+        let port = self.port.unwrap_or(80);
+        let text = if self.unix {
+            format!("unix:{}", self.host)
+        } else if self.port_only || self.host == "*" {
+            format!("0.0.0.0:{port}")
+        } else if let Ok(ip) = self.host.parse::<std::net::Ipv4Addr>() {
+            format!("{ip}:{port}")
+        } else if let Some(v6) = self
+            .host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+        {
+            format!("[{}]:{port}", v6.parse::<std::net::Ipv6Addr>().ok()?)
+        } else {
+            return None;
+        };
+        Some(if udp { format!("{text} udp") } else { text })
+    }
+}
+
 /// `ngx_atoi`: decimal digits only, no sign, no overflow.
 pub fn atoi(s: &str) -> Option<u64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
