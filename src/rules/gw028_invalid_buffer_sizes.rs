@@ -62,6 +62,15 @@ No automatic fix: the sizes depend on the responses your backend sends."#,
 /// default of `*_buffer_size` and of one `*_buffers` buffer.
 const PAGE: u64 = 4096;
 
+/// The directives whose values the checks relate, after the family prefix.
+const SUFFIXES: [&str; 5] = [
+    "buffer_size",
+    "buffers",
+    "busy_buffers_size",
+    "temp_file_write_size",
+    "max_temp_file_size",
+];
+
 struct Effective {
     buffer_size: u64,
     num: u64,
@@ -157,20 +166,31 @@ impl Rule for InvalidBufferSizes {
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
         let mut reported: HashSet<NodeId> = HashSet::new();
-        for (id, n) in config.iter() {
-            if n.directive.block.is_none()
-                || !matches!(
-                    n.inner_context(),
-                    Context::Http
-                        | Context::Server
-                        | Context::Location
-                        | Context::IfLocation
-                        | Context::LimitExcept
-                )
-            {
-                continue;
-            }
-            for family in ["proxy", "fastcgi", "uwsgi", "scgi"] {
+        for family in ["proxy", "fastcgi", "uwsgi", "scgi"] {
+            // nginx's defaults are consistent: only blocks at or below one that sets a size can
+            // fail, so only those are evaluated.
+            let mut blocks: Vec<NodeId> = SUFFIXES
+                .iter()
+                .flat_map(|s| config.nodes_named(&format!("{family}_{s}")).to_vec())
+                .filter_map(|d| config.node(d).parent)
+                .flat_map(|b| config.reached_blocks(b))
+                .collect();
+            blocks.sort();
+            blocks.dedup();
+            for id in blocks {
+                let n = config.node(id);
+                if n.directive.block.is_none()
+                    || !matches!(
+                        n.inner_context(),
+                        Context::Http
+                            | Context::Server
+                            | Context::Location
+                            | Context::IfLocation
+                            | Context::LimitExcept
+                    )
+                {
+                    continue;
+                }
                 let Some(e) = effective(cx, id, family) else {
                     continue;
                 };
