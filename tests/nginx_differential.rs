@@ -831,7 +831,7 @@ fn classes() -> Vec<Class> {
             true
         }),
         class!("listen unknown parameter", refuse, |s, r| {
-            let p = *r.pick(&["foo", "default-server", "http3", "spdy"]);
+            let p = *r.pick(&["foo", "default-server", "http3", "spdy", "setfib=1"]);
             add_server_line(s, r, &format!("listen 8282 {p};"))
         }),
         class!("listen with variable", refuse, |s, r| add_server_line(
@@ -1241,6 +1241,8 @@ fn classes() -> Vec<Class> {
                 "listen [::]:9193 ipv6only=on;",
                 "listen 9194 so_keepalive=30m::10;",
                 "listen 9195 http2;",
+                "listen 9196 deferred fastopen=10 bind;",
+                "listen 9197 accept_filter=dataready;",
             ]);
             add_server_line(s, r, l)
         }),

@@ -33,7 +33,8 @@ refuse:
 
 Addresses are compared as nginx compares sockets: `listen 80` is `0.0.0.0:80`, `[::]:80` is
 another address; host names are resolved by nginx and are not compared here.
-`listen ... http2` from nginx 1.25.1 is a warning (deprecated, use `http2 on;`).
+`listen ... http2` from nginx 1.25.1 is a warning (deprecated, use `http2 on;`), and so is
+`accept_filter=` (FreeBSD only: on Linux nginx logs it and ignores it).
 
 ## Why it matters
 `nginx -t` fails and the new configuration never loads:
@@ -75,9 +76,14 @@ struct Listen {
 /// nginx's error for one parameter, and whether it is a socket ("set") option, a
 /// default_server, ssl.
 enum Param {
-    Ok { set: bool, default: bool, ssl: bool },
+    Ok {
+        set: bool,
+        default: bool,
+        ssl: bool,
+    },
     Bad(String),
-    Deprecated(String),
+    /// nginx logs it and goes on.
+    Warn(String),
 }
 
 fn param(p: &str, stream: bool, target: Version) -> Param {
@@ -145,8 +151,11 @@ fn param(p: &str, stream: bool, target: Version) -> Param {
         }
         "bind" | "reuseport" => ok(true),
         "deferred" if newer_stream => ok(true),
-        _ if p.starts_with("setfib=") && newer_stream => ok(true),
-        _ if p.starts_with("accept_filter=") && newer_stream => ok(true),
+        // FreeBSD-only: Linux builds have no SO_SETFIB (the parameter is unknown) and no accept
+        // filters (ngx_http_core_listen logs this at emerg level but goes on: nginx -t passes).
+        _ if p.starts_with("accept_filter=") && newer_stream => Param::Warn(format!(
+            "accept filters \"{p}\" are not supported on this platform, ignored"
+        )),
         "multipath" if target >= V1_29_7 => ok(true),
         "ssl" => Param::Ok {
             set: false,
@@ -156,7 +165,7 @@ fn param(p: &str, stream: bool, target: Version) -> Param {
         "proxy_protocol" => ok(false),
         "udp" if stream => ok(false),
         "quic" if !stream && target >= V1_25_0 => ok(false),
-        "http2" if !stream && target >= V1_25_1 => Param::Deprecated(
+        "http2" if !stream && target >= V1_25_1 => Param::Warn(
             "the \"listen ... http2\" directive is deprecated, use the \"http2\" directive instead"
                 .to_owned(),
         ),
@@ -235,7 +244,7 @@ impl InvalidListen {
                     listen.ssl |= ssl;
                     udp |= w.as_str() == "udp";
                 }
-                Param::Deprecated(m) => {
+                Param::Warn(m) => {
                     let mut d = cx.diagnostic(&META, n.file, w.span, m).with_help(
                         "write `http2 on;` in the server block and drop `http2` from listen",
                     );
