@@ -87,6 +87,8 @@ struct Setup {
     /// Snippet files (path relative to the prefix, lines).
     snippets: Vec<(String, Vec<String>)>,
     stream: Option<(Vec<Block>, Vec<Block>)>,
+    /// Lines at the top of stream.
+    stream_top: Vec<String>,
     /// Lines appended at the end of http (after servers).
     http_tail: Vec<String>,
 }
@@ -133,6 +135,9 @@ impl Setup {
         main.push_str("}\n");
         if let Some((ups, servers)) = &self.stream {
             main.push_str("stream {\n");
+            for l in &self.stream_top {
+                let _ = writeln!(main, "    {l}");
+            }
             for b in ups.iter().chain(servers) {
                 b.render(1, &mut main);
             }
@@ -1055,6 +1060,92 @@ fn classes() -> Vec<Class> {
             r,
             "server_name *;"
         )),
+        class!("zone without size", refuse, |s, r| {
+            let l = *r.pick(&[
+                "limit_req_zone $binary_remote_addr zone=login rate=10r/s;",
+                "limit_conn_zone $binary_remote_addr zone=conns;",
+                "limit_req_zone $binary_remote_addr zone=login:10x rate=1r/s;",
+            ]);
+            s.http_top.push(l.into());
+            true
+        }),
+        class!("rate per hour", refuse, |s, _| {
+            s.http_top
+                .push("limit_req_zone $binary_remote_addr zone=hourly:10m rate=100r/h;".into());
+            true
+        }),
+        class!("zone too small", refuse, |s, _| {
+            s.http_top
+                .push("limit_req_zone $binary_remote_addr zone=tiny:8k rate=1r/s;".into());
+            true
+        }),
+        class!("limit_req bad burst", refuse, |s, r| {
+            s.http_top
+                .push("limit_req_zone $binary_remote_addr zone=b:1m rate=1r/s;".into());
+            let l = *r.pick(&[
+                "limit_req zone=b burst=0;",
+                "limit_req zone=b burst=abc;",
+                "limit_req zone=b delay=0;",
+                "limit_req zone=b nodelays;",
+                "limit_req burst=5;",
+            ]);
+            add_loc_line(s, r, l)
+        }),
+        class!("keys_zone without size", refuse, |s, _| {
+            s.http_top
+                .push("proxy_cache_path cache2 keys_zone=c2;".into());
+            true
+        }),
+        class!("cache levels invalid", refuse, |s, r| {
+            let l = *r.pick(&["levels=1:2:3:4", "levels=3", "levels=1:", "levels=12"]);
+            s.http_top
+                .push(format!("proxy_cache_path cache3 {l} keys_zone=c3:1m;"));
+            true
+        }),
+        class!("proxy_cache_path bad parameter", refuse, |s, r| {
+            let l = *r.pick(&[
+                "inactive=1x",
+                "max_size=big",
+                "use_temp_path=no",
+                "purger=on",
+            ]);
+            s.http_top
+                .push(format!("proxy_cache_path cache4 keys_zone=c4:1m {l};"));
+            true
+        }),
+        class!("ssl_session_cache without size", refuse, |s, _| {
+            s.http_top.push("ssl_session_cache shared:SSL;".into());
+            true
+        }),
+        class!("ssl_session_cache sizes conflict", refuse, |s, r| {
+            s.http_top.push("ssl_session_cache shared:SSL:10m;".into());
+            add_server_line(s, r, "ssl_session_cache shared:SSL:20m;")
+        }),
+        class!("ssl_session_cache in http and stream", refuse, |s, _| {
+            if s.stream.is_none() {
+                return false;
+            }
+            s.http_top.push("ssl_session_cache shared:SSL:10m;".into());
+            s.stream_top
+                .push("ssl_session_cache shared:SSL:10m;".into());
+            true
+        }),
+        class!("upstream zone without size", refuse, |s, _| {
+            let Some(u) = s.upstreams.first_mut() else {
+                return false;
+            };
+            u.lines.push("zone backend_zone;".into());
+            true
+        }),
+        class!("one zone for an upstream and a limit", refuse, |s, _| {
+            let Some(u) = s.upstreams.first_mut() else {
+                return false;
+            };
+            u.lines.push("zone shared_z 64k;".into());
+            s.http_top
+                .push("limit_conn_zone $binary_remote_addr zone=shared_z:1m;".into());
+            true
+        }),
         // --- harmless edits nginx accepts
         class!("lookahead regex", accept, |s, r| add_location(
             s,
@@ -1341,6 +1432,23 @@ fn classes() -> Vec<Class> {
                 ],
             );
             s.servers.push((b, None));
+            true
+        }),
+        class!("zones declared and shared", accept, |s, _| {
+            s.http_top.push("ssl_session_cache shared:SSL:10m;".into());
+            s.http_top.push("proxy_cache_path cache5 levels=1:2 keys_zone=c5:10m inactive=60m max_size=1g use_temp_path=off;".into());
+            s.upstreams.push(Block::new(
+                "upstream z1",
+                &["zone upstreams 64k;", "server 127.0.0.1:7201;"],
+            ));
+            s.upstreams.push(Block::new(
+                "upstream z2",
+                &["zone upstreams;", "server 127.0.0.1:7202;"],
+            ));
+            s.servers[0]
+                .0
+                .lines
+                .push("ssl_session_cache shared:SSL:10m;".into());
             true
         }),
         class!("rewrite flags and captures", accept, |s, r| {

@@ -57,12 +57,75 @@ server {
 No automatic fix: which of the two definitions should stay is your decision."#,
 };
 
-fn zone_param<'a>(n: &'a crate::config::RNode<'_>, key: &str) -> Option<&'a str> {
-    n.directive.args.iter().find_map(|a| {
-        a.as_str()
-            .strip_prefix(key)
-            .map(|v| v.split(':').next().unwrap_or(v))
-    })
+/// The first declaration of a shared memory zone: the directive, its size (0: none given) and
+/// the module that owns it (nginx's `tag`: one name may not serve two modules).
+struct Zone {
+    id: NodeId,
+    size: u64,
+    tag: String,
+}
+
+/// Every shared memory zone the configuration declares, in source order.
+pub(crate) fn zones(
+    config: &crate::config::ResolvedConfig<'_>,
+) -> Vec<(NodeId, String, u64, String)> {
+    let mut all = Vec::new();
+    let split = |v: &str| -> (String, u64) {
+        match v.split_once(':') {
+            Some((n, s)) => (n.to_owned(), crate::values::parse_size(s).unwrap_or(0)),
+            None => (v.to_owned(), 0),
+        }
+    };
+    let module = |id: NodeId| match crate::semantic::refs::namespace(config, id) {
+        Some(crate::semantic::variables::Namespace::Stream) => "stream",
+        _ => "http",
+    };
+    for (directive, key) in [
+        ("limit_req_zone", "zone="),
+        ("limit_conn_zone", "zone="),
+        ("proxy_cache_path", "keys_zone="),
+        ("fastcgi_cache_path", "keys_zone="),
+        ("uwsgi_cache_path", "keys_zone="),
+        ("scgi_cache_path", "keys_zone="),
+    ] {
+        for &id in config.nodes_named(directive) {
+            if let Some(z) = config
+                .node(id)
+                .directive
+                .args
+                .iter()
+                .find_map(|a| a.as_str().strip_prefix(key))
+            {
+                let (name, size) = split(z);
+                all.push((id, name, size, format!("{directive} {}", module(id))));
+            }
+        }
+    }
+    for &id in config.nodes_named("ssl_session_cache") {
+        for a in &config.node(id).directive.args {
+            if let Some(z) = a.as_str().strip_prefix("shared:") {
+                let (name, size) = split(z);
+                all.push((id, name, size, format!("ssl {}", module(id))));
+            }
+        }
+    }
+    for &id in config.nodes_named("zone") {
+        let n = config.node(id);
+        if !matches!(n.context, Context::Upstream | Context::StreamUpstream) {
+            continue;
+        }
+        if let Some(name) = n.arg(0) {
+            let size = n.arg(1).and_then(crate::values::parse_size).unwrap_or(0);
+            all.push((
+                id,
+                name.to_owned(),
+                size,
+                format!("upstream {}", module(id)),
+            ));
+        }
+    }
+    all.sort();
+    all
 }
 
 impl Rule for DuplicateDefinition {
@@ -224,47 +287,46 @@ impl Rule for DuplicateDefinition {
                 }
             }
         }
-        // Shared memory zones: one namespace for the whole configuration.
-        let mut zones: HashMap<String, (String, NodeId)> = HashMap::new();
-        let kinds: &[(&str, &str)] = &[
-            ("limit_req_zone", "zone="),
-            ("limit_conn_zone", "zone="),
-            ("proxy_cache_path", "keys_zone="),
-            ("fastcgi_cache_path", "keys_zone="),
-            ("uwsgi_cache_path", "keys_zone="),
-            ("scgi_cache_path", "keys_zone="),
-        ];
-        let mut all: Vec<(NodeId, &str, String)> = Vec::new();
-        for (directive, key) in kinds {
-            for &id in config.nodes_named(directive) {
-                if let Some(z) = zone_param(config.node(id), key) {
-                    all.push((id, directive, z.to_owned()));
-                }
-            }
-        }
-        all.sort();
-        for (id, directive, zone) in all {
+        self.check_zones(cx, out);
+    }
+}
+
+impl DuplicateDefinition {
+    /// Shared memory zones: one namespace for the whole configuration, http and stream
+    /// included (ngx_shared_memory_add in src/core/ngx_cycle.c).
+    fn check_zones(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
+        let config = cx.config;
+        let mut first: HashMap<String, Zone> = HashMap::new();
+        for (id, name, size, tag) in zones(config) {
             let n = config.node(id);
-            let kind = format!("{directive}/{}", n.context == Context::Stream);
-            let Some((first_kind, first)) = zones.get(&zone).cloned() else {
-                zones.insert(zone, (kind, id));
+            let Some(f) = first.get_mut(&name) else {
+                first.insert(name, Zone { id, size, tag });
                 continue;
             };
-            let fnode = config.node(first);
-            let message = if first_kind != kind {
-                format!("the shared memory zone \"{zone}\" is already declared for a different use")
+            if f.size == 0 {
+                f.size = size;
+            }
+            let fnode = config.node(f.id);
+            let directive = n.name();
+            let message = if f.tag != tag {
+                format!("the shared memory zone \"{name}\" is already declared for a different use")
+            } else if size != 0 && size != f.size {
+                format!("the size {size} of shared memory zone \"{name}\" conflicts with already declared size {}", f.size)
             } else if directive.ends_with("_cache_path") {
-                format!("duplicate zone \"{zone}\"")
-            } else {
+                format!("duplicate zone \"{name}\"")
+            } else if matches!(directive, "limit_req_zone" | "limit_conn_zone") {
                 format!(
-                    "{directive} \"{zone}\" is already bound to key \"{}\"",
+                    "{directive} \"{name}\" is already bound to key \"{}\"",
                     fnode.arg(0).unwrap_or_default()
                 )
+            } else {
+                // ssl_session_cache and upstream zones may share a zone of one size.
+                continue;
             };
             out.push(
                 cx.diagnostic(&META, n.file, n.directive.head_span(), message)
                     .with_label(fnode.file, fnode.directive.head_span(), "first declared here")
-                    .with_help("each zone needs its own name: rename this one and the directives that use it"),
+                    .with_help("give each zone its own name (http and stream count as different uses too), or the same size everywhere it is shared"),
             );
         }
     }

@@ -136,6 +136,32 @@ impl Rule for UndefinedZoneOrFormat {
                 }
             }
         }
+        // `zone NAME;` in an upstream without a size needs the zone declared with a size by
+        // another upstream; otherwise it has size zero.
+        let all = super::gw024_duplicate_definition::zones(config);
+        for (id, name, size, tag) in &all {
+            if *size != 0 || !tag.starts_with("upstream") {
+                continue;
+            }
+            if all.iter().any(|(_, n, s, _)| n == name && *s != 0) {
+                continue;
+            }
+            let n = config.node(*id);
+            let w = n
+                .directive
+                .args
+                .first()
+                .map_or(n.directive.head_span(), |w| w.span);
+            out.push(
+                cx.diagnostic(
+                    &META,
+                    n.file,
+                    w,
+                    format!("zero size shared memory zone \"{name}\""),
+                )
+                .with_help(format!("give the zone a size: zone {name} 64k;")),
+            );
+        }
         // access_log formats: those defined before, case-insensitively.
         let mut formats: Vec<(Option<Namespace>, String, NodeId)> = config
             .nodes_named("log_format")

@@ -22,6 +22,7 @@ mod gw025_invalid_listen;
 mod gw026_undefined_zone_or_format;
 mod gw027_invalid_directive_value;
 mod gw028_invalid_buffer_sizes;
+mod gw029_invalid_zone_declaration;
 mod gw101_timeout_wrong_module;
 mod gw102_connect_timeout_ineffective;
 mod gw103_timeout_masks_slow_backend;
@@ -229,6 +230,7 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &gw026_undefined_zone_or_format::UndefinedZoneOrFormat,
     &gw027_invalid_directive_value::InvalidDirectiveValue,
     &gw028_invalid_buffer_sizes::InvalidBufferSizes,
+    &gw029_invalid_zone_declaration::InvalidZoneDeclaration,
     &gw101_timeout_wrong_module::TimeoutWrongModule,
     &gw102_connect_timeout_ineffective::ConnectTimeoutIneffective,
     &gw103_timeout_masks_slow_backend::TimeoutMasksSlowBackend,
