@@ -1146,6 +1146,13 @@ fn classes() -> Vec<Class> {
                 .push("limit_conn_zone $binary_remote_addr zone=shared_z:1m;".into());
             true
         }),
+        class!("set a built-in variable", refuse, |s, r| {
+            let v = *r.pick(&["host", "uri", "request_uri", "remote_addr", "Scheme"]);
+            add_loc_line(s, r, &format!("set ${v} x;"))
+        }),
+        class!("named capture shadows a built-in", refuse, |s, r| {
+            add_location(s, r, "location ~ ^/files/(?<uri>.+)$", &["return 404;"])
+        }),
         // --- harmless edits nginx accepts
         class!("lookahead regex", accept, |s, r| add_location(
             s,
@@ -1384,25 +1391,28 @@ fn classes() -> Vec<Class> {
             ));
             true
         }),
-        class!(
-            "portless pass joins an earlier implicit upstream",
-            accept,
-            |s, r| {
-                add_location(
-                    s,
-                    r,
-                    "location /joined-a/",
-                    &["proxy_pass http://127.0.0.1:4100;"],
-                );
-                add_location(s, r, "location ~ \\.php8$", &["fastcgi_pass 127.0.0.1;"])
-            }
-        ),
         class!("nested regex inside a prefix location", accept, |s, r| {
             let b = Block::new("location /img/", &["root /var/www;"])
                 .with(Block::new("location ~ \\.webp$", &["expires 30d;"]));
             s.server(r).children.push(b);
             true
         }),
+        class!(
+            "portless pass joins an earlier implicit upstream",
+            accept,
+            |s, r| {
+                let srv = s.server(r);
+                srv.children.push(Block::new(
+                    "location /joined-a/",
+                    &["proxy_pass http://127.0.0.1:4100;"],
+                ));
+                srv.children.push(Block::new(
+                    "location ~ \\.php8$",
+                    &["fastcgi_pass 127.0.0.1;"],
+                ));
+                true
+            }
+        ),
         class!("allow/deny forms", accept, |s, r| {
             add_loc_line(s, r, "allow 10.0.0.0/8;");
             add_loc_line(s, r, "allow 2001:db8::/32;");
@@ -1450,6 +1460,15 @@ fn classes() -> Vec<Class> {
                 .lines
                 .push("ssl_session_cache shared:SSL:10m;".into());
             true
+        }),
+        class!("set a changeable built-in", accept, |s, r| {
+            let l = *r.pick(&[
+                "set $args \"page=1\";",
+                "set $limit_rate 100k;",
+                "set $http_x_debug 1;",
+                "set $ssl_protocol none;",
+            ]);
+            add_loc_line(s, r, l)
         }),
         class!("rewrite flags and captures", accept, |s, r| {
             let f = *r.pick(&["last", "break", "redirect", "permanent"]);

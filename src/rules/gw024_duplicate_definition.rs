@@ -24,6 +24,10 @@ static META: RuleMeta = RuleMeta {
   apart): "duplicate upstream";
 - two `log_format` with one name, or one named `combined` (built in): `duplicate "log_format"
   name`;
+- `set`, `map`, `geo`, `split_clients`, `auth_request_set`, `perl_set` or a named regex
+  capture that defines a built-in variable nginx does not let a configuration change (`set
+  $host ...`, `(?<uri>...)`): `the duplicate "host" variable` (`$args`, `$limit_rate` and a
+  few others may be set);
 - a shared memory zone declared twice: `limit_req_zone`/`limit_conn_zone` with the same
   `zone=` ("is already bound to key"), `*_cache_path` with the same `keys_zone=` ("duplicate
   zone"), or one name used by two kinds of zone ("already declared for a different use").
@@ -288,6 +292,16 @@ impl Rule for DuplicateDefinition {
             }
         }
         self.check_zones(cx, out);
+        // A built-in variable defined again (ngx_http_add_variable).
+        for (ns, id, word, name) in crate::semantic::refs::stock_definitions(config) {
+            if crate::semantic::variables::is_fixed_builtin(ns, &name, cx.directives.target) {
+                let n = config.node(id);
+                out.push(
+                    cx.diagnostic(&META, n.file, word.span, format!("the duplicate \"{name}\" variable"))
+                        .with_help(format!("${name} is built into nginx and cannot be redefined: pick another name (e.g. $my_{name})")),
+                );
+            }
+        }
     }
 }
 

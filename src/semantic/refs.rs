@@ -292,3 +292,48 @@ pub fn defined_variables(config: &ResolvedConfig<'_>, table: &DirectiveTable) ->
     }
     defined
 }
+
+/// The variables stock directives define, each with the word that defines it: `set`,
+/// `auth_request_set`, `perl_set`, `map`, `split_clients`, `geo` targets and the named captures
+/// of regexes nginx compiles with `ngx_http_regex_compile`. Each one is added with
+/// `ngx_http_add_variable` (or the stream twin), which refuses to redefine a built-in that is not
+/// changeable.
+pub fn stock_definitions<'t>(
+    config: &ResolvedConfig<'t>,
+) -> Vec<(Namespace, NodeId, &'t Word, String)> {
+    let mut out = Vec::new();
+    for (id, n) in config.iter() {
+        let Some(ns) = namespace(config, id) else {
+            continue;
+        };
+        if matches!(n.context, Context::Entries | Context::Unknown) {
+            continue;
+        }
+        let d: &'t Directive = n.directive;
+        let word = match n.name() {
+            "set" | "auth_request_set" | "perl_set" => d.args.first(),
+            "map" | "split_clients" if d.block.is_some() => d.args.get(1),
+            "geo" if d.block.is_some() && d.args.len() <= 2 => d.args.last(),
+            _ => None,
+        };
+        if let Some(w) = word {
+            if let Some(v) = w.as_str().strip_prefix('$') {
+                out.push((ns, id, w, v.to_ascii_lowercase()));
+            }
+        }
+    }
+    for site in sites::regex_sites(config) {
+        let Some(ns) = namespace(config, site.node) else {
+            continue;
+        };
+        if !site.defines_captures {
+            continue;
+        }
+        if let Ok(re) = super::regex::compile(site.pattern, site.caseless) {
+            for cap in super::regex::named_captures(&re) {
+                out.push((ns, site.node, site.word, cap.to_ascii_lowercase()));
+            }
+        }
+    }
+    out
+}

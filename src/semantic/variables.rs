@@ -25,6 +25,8 @@ struct Entry {
     module: String,
     #[serde(default)]
     prefix: bool,
+    #[serde(default)]
+    changeable: bool,
     since: Option<Version>,
 }
 
@@ -62,6 +64,14 @@ pub fn is_builtin(ns: Namespace, name: &str, version: Version) -> bool {
             } else {
                 e.name == name
             }
+    })
+}
+
+/// True when `name` is a built-in of `ns` in `version` that the configuration may not define
+/// again (not NGX_HTTP_VAR_CHANGEABLE): `set $host ...` is "the duplicate "host" variable".
+pub fn is_fixed_builtin(ns: Namespace, name: &str, version: Version) -> bool {
+    entries(ns).iter().any(|e| {
+        !e.prefix && !e.changeable && e.name == name && e.since.is_none_or(|s| s <= version)
     })
 }
 
@@ -135,6 +145,10 @@ mod tests {
             "proxy_protocol_tlv_0x01",
             Version::new(1, 23, 2)
         ));
+        assert!(is_fixed_builtin(Namespace::Http, "host", v));
+        assert!(!is_fixed_builtin(Namespace::Http, "args", v));
+        assert!(!is_fixed_builtin(Namespace::Http, "limit_rate", v));
+        assert!(!is_fixed_builtin(Namespace::Http, "http_x", v));
         assert_eq!(
             newer_builtin(Namespace::Stream, "server_name"),
             Some(Version::new(1, 25, 5))
