@@ -168,7 +168,8 @@ pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWo
                     },
                 ))
             };
-        if n.context == Context::Entries {
+        // Entries are values, and inside a third-party block directives are not nginx's own.
+        if matches!(n.context, Context::Entries | Context::Unknown) {
             continue;
         }
         if n.name() == "if" && matches!(n.context, Context::Server | Context::Location) {
