@@ -85,13 +85,20 @@ fn third_party_modules(cx: &LintContext<'_, '_>) -> bool {
 
 fn help_for(name: &str, braced: bool, ns: Namespace, cx: &LintContext<'_, '_>) -> String {
     let lower = name.to_ascii_lowercase();
-    if braced
+    // nginx's own variables are all lower case: an upper-case name is a template placeholder
+    // (envsubst replaces both $NAME and ${NAME}) that was never filled in.
+    let upper = name.bytes().any(|b| b.is_ascii_uppercase())
         && name
             .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-    {
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if upper && (braced || name.len() > 1) {
+        let written = if braced {
+            format!("${{{name}}}")
+        } else {
+            format!("${name}")
+        };
         return format!(
-            "`${{{name}}}` looks like a template placeholder that was never replaced: run the template step (envsubst, the nginx image's /etc/nginx/templates) on this file before nginx reads it, or write the value itself"
+            "`{written}` looks like a template placeholder that was never replaced: run the template step (envsubst, the nginx image's /etc/nginx/templates) on this file before nginx reads it, or write the value itself"
         );
     }
     if lower == "connection_upgrade" {

@@ -13,7 +13,7 @@ static META: RuleMeta = RuleMeta {
     name: "duplicate-definition",
     severity: Severity::Error,
     summary:
-        "a name nginx allows once defined twice: location, upstream, log_format, shared memory zone",
+        "a name nginx allows once defined twice: location, upstream, log_format, built-in variable, shared memory zone",
     fix: FixKind::None,
     options: &[],
     doc: r#"## What it finds
