@@ -131,7 +131,20 @@ impl Rule for UndefinedZoneOrFormat {
                     continue;
                 }
                 if !zones.contains(&(namespace(config, id), w.as_str().to_owned())) {
-                    out.push(cx.diagnostic(&META, n.file, w.span, format!("\"{cache}\" zone \"{}\" is unknown", w.as_str()))
+                    let mut d = cx.diagnostic(
+                        &META,
+                        n.file,
+                        w.span,
+                        format!("\"{cache}\" zone \"{}\" is unknown", w.as_str()),
+                    );
+                    if let Some((file, close)) = crate::semantic::refs::http_close(config, id) {
+                        d = d.with_label(
+                            file,
+                            close,
+                            "nginx -t reports it at this line (the end of http { })",
+                        );
+                    }
+                    out.push(d
                         .with_help(format!("define it in http {{ }}: {family}_cache_path /var/cache/nginx/{0} keys_zone={0}:10m;", w.as_str())));
                 }
             }

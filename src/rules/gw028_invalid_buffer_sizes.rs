@@ -203,8 +203,18 @@ impl Rule for InvalidBufferSizes {
                 }
                 let c = config.node(culprit);
                 let size = e.buffer_size.max(e.size);
+                let mut d = cx.diagnostic(&META, c.file, c.directive.head_span(), message);
+                // nginx checks while merging, after reading all of http { }: its message names
+                // the line of http's closing brace.
+                if let Some((file, close)) = crate::semantic::refs::http_close(config, culprit) {
+                    d = d.with_label(
+                        file,
+                        close,
+                        "nginx -t reports it at this line (the end of http { })",
+                    );
+                }
                 out.push(
-                    cx.diagnostic(&META, c.file, c.directive.head_span(), message)
+                    d
                         .with_help(format!(
                             "keep {f}_buffer_size <= {f}_busy_buffers_size <= ({f}_buffers count - 1) x buffer size; e.g. {f}_buffers 4 {k}k; {f}_busy_buffers_size {k}k;",
                             f = family,

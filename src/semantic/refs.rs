@@ -20,6 +20,19 @@ pub fn namespace(config: &ResolvedConfig<'_>, id: NodeId) -> Option<Namespace> {
     }
 }
 
+/// The closing brace of the `http` block around a node: where nginx's messages point for the
+/// checks it makes while merging, after it has read all of http { }.
+pub fn http_close(
+    config: &ResolvedConfig<'_>,
+    id: NodeId,
+) -> Option<(crate::source::FileId, crate::syntax::Span)> {
+    let http = config
+        .ancestors(id)
+        .find(|a| config.node(*a).inner_context() == Context::Http)?;
+    let n = config.node(http);
+    Some((n.file, n.directive.block.as_ref()?.close))
+}
+
 /// How a word refers to variables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RefKind {
