@@ -149,8 +149,13 @@ impl Rule for UnknownVariable {
                     Some(name) if !name.is_empty() => vec![(name, false)],
                     _ => {
                         out.push(
-                            cx.diagnostic(&META, n.file, r.word.span, "invalid variable name")
-                                .with_help("write a variable name after `$`"),
+                            cx.diagnostic(
+                                &META,
+                                n.file,
+                                r.word.span,
+                                "invalid variable name \"$\"",
+                            )
+                            .with_help("write a variable name after `$`"),
                         );
                         continue;
                     }

@@ -196,7 +196,12 @@ pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWo
                 match *v {
                     "~" | "~*" | "!~" | "!~*" => regex_next = true,
                     "=" | "!=" | "-f" | "!-f" | "-d" | "!-d" | "-e" | "!-e" | "-x" | "!-x" => {}
-                    _ if i == 0 && v.starts_with('$') => push(&mut out, w, v, RefKind::Whole),
+                    // `if ($)`: nginx calls the condition invalid (GW027), no variable is read.
+                    _ if i == 0 && v.starts_with('$') => {
+                        if v.len() > 1 {
+                            push(&mut out, w, v, RefKind::Whole)
+                        }
+                    }
                     _ => push(&mut out, w, v, RefKind::Script),
                 }
             }
