@@ -558,12 +558,16 @@ fn classes() -> Vec<Class> {
                 &[&format!("proxy_pass http://{name}:3000;")],
             )
         }),
-        class!("fastcgi_pass without port", refuse, |s, r| add_location(
-            s,
-            r,
-            "location ~ \\.phtml$",
-            &["fastcgi_pass 127.0.0.9;"]
-        )),
+        class!("pass without port (no default port)", refuse, |s, r| {
+            let l = *r.pick(&[
+                "fastcgi_pass 127.0.0.9;",
+                "grpc_pass grpc://127.0.0.9;",
+                "uwsgi_pass uwsgi://127.0.0.9;",
+                "memcached_pass 127.0.0.9;",
+                "scgi_pass 127.0.0.9;",
+            ]);
+            add_location(s, r, "location ~ \\.phtml$", &[l])
+        }),
         class!("proxy_pass empty unix path", refuse, |s, r| add_location(
             s,
             r,
