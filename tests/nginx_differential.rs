@@ -1157,6 +1157,26 @@ fn classes() -> Vec<Class> {
         class!("named capture shadows a built-in", refuse, |s, r| {
             add_location(s, r, "location ~ ^/files/(?<uri>.+)$", &["return 404;"])
         }),
+        class!("unknown variable in an included snippet", refuse, |s, r| {
+            s.snippets.push((
+                "snippets/headers.conf".into(),
+                vec![
+                    "add_header X-Request-Id $request_id;".into(),
+                    "add_header X-Upstream $upstream_adress;".into(),
+                ],
+            ));
+            add_loc_line(s, r, "include snippets/headers.conf;")
+        }),
+        class!("snippet with a location included twice", refuse, |s, r| {
+            s.snippets.push((
+                "snippets/health.conf".into(),
+                vec!["location = /healthz { access_log off; return 200 \"ok\"; }".into()],
+            ));
+            let srv = s.server(r);
+            srv.lines.push("include snippets/health.conf;".into());
+            srv.lines.push("include snippets/health.conf;".into());
+            true
+        }),
         // --- harmless edits nginx accepts
         class!("lookahead regex", accept, |s, r| add_location(
             s,
@@ -1473,6 +1493,16 @@ fn classes() -> Vec<Class> {
                 "set $ssl_protocol none;",
             ]);
             add_loc_line(s, r, l)
+        }),
+        class!("snippet included in two servers", accept, |s, _| {
+            s.snippets.push((
+                "snippets/health.conf".into(),
+                vec!["location = /healthz { access_log off; return 200 \"ok\"; }".into()],
+            ));
+            for (srv, _) in s.servers.iter_mut().take(2) {
+                srv.lines.push("include snippets/health.conf;".into());
+            }
+            true
         }),
         class!("rewrite flags and captures", accept, |s, r| {
             let f = *r.pick(&["last", "break", "redirect", "permanent"]);
