@@ -1177,6 +1177,29 @@ fn classes() -> Vec<Class> {
             srv.lines.push("include snippets/health.conf;".into());
             true
         }),
+        class!("proxy_ssl_verify without CA", refuse, |s, r| {
+            let pass = *r.pick(&[
+                "proxy_pass https://127.0.0.1:8443;",
+                "proxy_pass https://10.0.0.20;",
+            ]);
+            add_location(
+                s,
+                r,
+                "location /tls-backend/",
+                &["proxy_ssl_verify on;", pass],
+            )
+        }),
+        class!("proxy_ssl_certificate without key", refuse, |s, r| {
+            add_location(
+                s,
+                r,
+                "location /mtls/",
+                &[
+                    "proxy_ssl_certificate /etc/ssl/certs/client.pem;",
+                    "proxy_pass https://127.0.0.1:8443;",
+                ],
+            )
+        }),
         // --- harmless edits nginx accepts
         class!("lookahead regex", accept, |s, r| add_location(
             s,
@@ -1504,6 +1527,16 @@ fn classes() -> Vec<Class> {
             }
             true
         }),
+        class!(
+            "proxy_ssl_verify for a plain http backend",
+            accept,
+            |s, r| add_location(
+                s,
+                r,
+                "location /plain/",
+                &["proxy_ssl_verify on;", "proxy_pass http://127.0.0.1:8080;"]
+            )
+        ),
         class!("rewrite flags and captures", accept, |s, r| {
             let f = *r.pick(&["last", "break", "redirect", "permanent"]);
             add_server_line(

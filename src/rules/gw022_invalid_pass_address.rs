@@ -27,6 +27,9 @@ while reading the configuration (ngx_http_proxy_pass and its siblings, then `ngx
 - an address without a port where the directive has no default port (everything but the
   http `proxy_pass`): "no port in upstream".
 
+- with `proxy_pass https://...` (or with variables, which may be https), `proxy_ssl_verify on`
+  without `proxy_ssl_trusted_certificate`, or `proxy_ssl_certificate` without its key.
+
 With variables in the argument nginx checks nothing until a request comes; such arguments
 are not checked here (GW020 checks their variable names, GW204 their resolver).
 
@@ -197,6 +200,61 @@ impl Rule for InvalidPassAddress {
             };
             let help = help_for(&err, n.name(), value);
             out.push(cx.diagnostic(&META, n.file, word.span, err).with_help(help));
+        }
+        self.check_proxy_ssl(cx, out);
+    }
+}
+
+impl InvalidPassAddress {
+    /// TLS to the backend, set up where `proxy_pass` is `https://` or has variables
+    /// (ngx_http_proxy_set_ssl, called from the merge of that location only).
+    fn check_proxy_ssl(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
+        let config = cx.config;
+        for (pass, family) in config.pass_directives() {
+            if family != crate::config::Family::Proxy {
+                continue;
+            }
+            let p = config.node(pass);
+            let Some(arg) = p.arg(0) else { continue };
+            let https = arg
+                .get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+            if !https && !arg.contains('$') {
+                continue;
+            }
+            let Some(block) = p.parent else { continue };
+            let on = |name: &str| {
+                config
+                    .effective(block, name)
+                    .filter(|id| config.node(*id).arg(0) == Some("on"))
+            };
+            if let Some(cert) = config.effective(block, "proxy_ssl_certificate") {
+                if config
+                    .effective(block, "proxy_ssl_certificate_key")
+                    .is_none()
+                {
+                    let c = config.node(cert);
+                    out.push(
+                        cx.diagnostic(&META, c.file, c.directive.head_span(), format!("no \"proxy_ssl_certificate_key\" is defined for certificate \"{}\"", c.arg(0).unwrap_or_default()))
+                            .with_label(p.file, p.directive.head_span(), "TLS to the backend is set up for this proxy_pass")
+                            .with_help("add proxy_ssl_certificate_key with the client certificate's private key"),
+                    );
+                    continue;
+                }
+            }
+            if let Some(verify) = on("proxy_ssl_verify") {
+                if config
+                    .effective(block, "proxy_ssl_trusted_certificate")
+                    .is_none()
+                {
+                    let v = config.node(verify);
+                    out.push(
+                        cx.diagnostic(&META, v.file, v.directive.head_span(), "no proxy_ssl_trusted_certificate for proxy_ssl_verify")
+                            .with_label(p.file, p.directive.head_span(), "TLS to the backend is set up for this proxy_pass")
+                            .with_help("add proxy_ssl_trusted_certificate with the CA bundle that signs the backend's certificate (e.g. /etc/ssl/certs/ca-certificates.crt)"),
+                    );
+                }
+            }
         }
     }
 }
