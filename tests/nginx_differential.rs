@@ -1200,6 +1200,11 @@ fn classes() -> Vec<Class> {
                 ],
             )
         }),
+        class!("ssl on without certificate", refuse, |s, _| {
+            let b = Block::new("server", &["listen 9446;", "ssl on;"]);
+            s.servers.push((b, None));
+            true
+        }),
         // --- harmless edits nginx accepts
         class!("lookahead regex", accept, |s, r| add_location(
             s,
@@ -1536,6 +1541,18 @@ fn classes() -> Vec<Class> {
                 "location /plain/",
                 &["proxy_ssl_verify on;", "proxy_pass http://127.0.0.1:8080;"]
             )
+        ),
+        class!(
+            "deprecated ssl on with reject_handshake (nginx warns)",
+            accept,
+            |s, _| {
+                let b = Block::new(
+                    "server",
+                    &["listen 9447;", "ssl on;", "ssl_reject_handshake on;"],
+                );
+                s.servers.push((b, None));
+                true
+            }
         ),
         class!("rewrite flags and captures", accept, |s, r| {
             let f = *r.pick(&["last", "break", "redirect", "permanent"]);

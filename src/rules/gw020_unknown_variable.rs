@@ -178,7 +178,30 @@ impl Rule for UnknownVariable {
                     }
                 },
             };
+            let raw = cx.tree.sources.get(n.file).slice(r.word.span);
+            let mut cursor = 0;
             for (name, braced) in names {
+                // Point at the reference itself when it stands in the word as written (so two
+                // unknown names in one word are two findings); else at the word.
+                let written = if braced {
+                    format!("${{{name}}}")
+                } else {
+                    format!("${name}")
+                };
+                let span = match raw
+                    .get(cursor..)
+                    .and_then(|rest| memchr::memmem::find(rest, written.as_bytes()))
+                {
+                    Some(at) => {
+                        let start = r.word.span.start + cursor + at;
+                        cursor += at + written.len();
+                        crate::syntax::Span {
+                            start,
+                            end: start + written.len(),
+                        }
+                    }
+                    None => r.word.span,
+                };
                 let lower = name.to_ascii_lowercase();
                 if variables::is_builtin(ns, &lower, cx.directives.target)
                     || defined.contains(ns, &lower)
@@ -187,12 +210,7 @@ impl Rule for UnknownVariable {
                     continue;
                 }
                 let mut d = cx
-                    .diagnostic(
-                        &META,
-                        n.file,
-                        r.word.span,
-                        format!("unknown \"{lower}\" variable"),
-                    )
+                    .diagnostic(&META, n.file, span, format!("unknown \"{lower}\" variable"))
                     .with_help(help_for(name, braced, ns, cx));
                 if third_party && d.severity > Severity::Info {
                     d.severity = Severity::Info;

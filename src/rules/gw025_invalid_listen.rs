@@ -414,6 +414,45 @@ impl Rule for InvalidListen {
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         self.check_http(cx, out);
         self.check_stream(cx, out);
+        // `ssl on;` (until 1.25.1): deprecated, and it needs a certificate like listen ... ssl.
+        for &id in cx.config.nodes_named("ssl") {
+            let n = cx.config.node(id);
+            if !matches!(n.context, Context::Http | Context::Server)
+                || cx.directives.for_context("ssl", n.context).is_none()
+            {
+                continue;
+            }
+            let mut d = cx
+                // On the name: the head carries the missing-certificate error, and findings of one
+                // rule at one span are merged.
+                .diagnostic(&META, n.file, n.directive.name.span, "the \"ssl\" directive is deprecated, use the \"listen ... ssl\" directive instead")
+                .with_help("write `listen 443 ssl;` and remove `ssl on;`");
+            d.severity = d.severity.min(Severity::Warning);
+            out.push(d);
+        }
+        for server in cx.config.blocks_with_inner(Context::Server) {
+            let config = cx.config;
+            let Some(ssl) = config
+                .effective(server, "ssl")
+                .filter(|id| config.node(*id).arg(0) == Some("on"))
+            else {
+                continue;
+            };
+            let on = |name: &str| {
+                config
+                    .effective(server, name)
+                    .is_some_and(|id| config.node(id).arg(0) == Some("on"))
+            };
+            if config.effective(server, "ssl_certificate").is_none() && !on("ssl_reject_handshake")
+            {
+                let s = config.node(ssl);
+                let src = cx.tree.sources.get(s.file);
+                out.push(
+                    cx.diagnostic(&META, s.file, s.directive.head_span(), format!("no \"ssl_certificate\" is defined for the \"ssl\" directive in {}:{}", src.display, src.lines.line(s.directive.span.start)))
+                        .with_help("add ssl_certificate and ssl_certificate_key, and use `listen 443 ssl;` instead of `ssl on;`"),
+                );
+            }
+        }
         // ssl_verify_client without the CA to verify with (ngx_http_ssl_merge_srv_conf, for
         // servers that have TLS set up: a certificate or ssl_reject_handshake).
         for server in cx.config.blocks_with_inner(Context::Server) {
