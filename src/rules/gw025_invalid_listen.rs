@@ -29,7 +29,9 @@ refuse:
   `rcvbuf=`, `bind`, ...) given on two listens of one address ("duplicate listen options");
   in stream, one address and port in two servers;
 - `listen ... ssl` in a server without `ssl_certificate` (in the server or inherited from http)
-  and without `ssl_reject_handshake on`, and `ssl_certificate` without `ssl_certificate_key`.
+  and without `ssl_reject_handshake on`, and `ssl_certificate` without `ssl_certificate_key`;
+  the same for the old `ssl on;` (until nginx 1.25.1; it is also a deprecation warning);
+- `ssl_verify_client on` (or `optional`) in a TLS server without `ssl_client_certificate`.
 
 Addresses are compared as nginx compares sockets: `listen 80` is `0.0.0.0:80`, `[::]:80` is
 another address; host names are resolved by nginx and are not compared here.
