@@ -13,6 +13,7 @@ pub mod lint;
 pub mod probe;
 pub mod report;
 pub mod rules;
+pub mod semantic;
 pub mod settings;
 pub mod source;
 pub mod suppress;

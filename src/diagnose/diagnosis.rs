@@ -172,7 +172,7 @@ pub fn diagnose(
         for id in skipped_regexes {
             let p = place(map.cfg, id);
             notes.push(format!(
-                "{} ({}:{}) uses regex syntax nginx-gwlint cannot evaluate (PCRE-only, e.g. lookaround or backreferences): treated as not matching",
+                "{} ({}:{}) is a regex PCRE2 cannot compile (nginx -t refuses it, see GW021): treated as not matching",
                 p.text, p.file, p.line
             ));
         }

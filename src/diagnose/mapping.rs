@@ -16,16 +16,17 @@
 //!   then, unless that prefix is `^~`, the regular expressions (`~` case-sensitive, `~*` not) are
 //!   tried in config order and the first match wins (with its own nested locations searched);
 //!   else the remembered prefix is used.
-//! * regular expressions: nginx uses PCRE; here the `regex` crate. Constructs PCRE has and the
-//!   crate lacks (lookaround, backreferences, possessive quantifiers, atomic groups) make the
-//!   location (or server name) count as not matching, and are reported.
+//! * regular expressions: compiled with PCRE2, the library nginx links, with nginx's options
+//!   (`crate::semantic::regex`): lookaround, backreferences, possessive quantifiers and atomic
+//!   groups match as they do in nginx. A pattern PCRE2 refuses (which `nginx -t` refuses too,
+//!   GW021) counts as not matching, and is reported.
 //! * the URI matched is the normalized one nginx uses (`r->uri`): percent-decoded, `//` merged,
 //!   `.` and `..` segments resolved, no query string.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use regex::{Regex, RegexBuilder};
+use pcre2::bytes::Regex;
 
 use crate::address::{parse_host_port, parse_pass, Address, Host};
 use crate::config::{Context, Family, NodeId, RNode, ResolvedConfig};
@@ -159,7 +160,7 @@ pub struct HandlerFit {
 pub struct ConfigMap<'c, 't> {
     pub cfg: &'c ResolvedConfig<'t>,
     servers: Vec<ServerInfo>,
-    /// Compiled `location ~` regexes; `Err` holds why the regex crate refused one.
+    /// Compiled `location ~` regexes; `Err` holds why PCRE2 refused one.
     location_regexes: HashMap<NodeId, Result<Regex, String>>,
     name_regexes: Vec<Result<Regex, String>>,
     /// Every handler in http (location or `if` in location), in config order.
@@ -397,7 +398,7 @@ impl<'c, 't> ConfigMap<'c, 't> {
             for (p, raw) in &self.servers[i].names {
                 if let NamePattern::Regex(r) = p {
                     if let Some(Ok(re)) = self.name_regexes.get(*r) {
-                        if re.is_match(name) {
+                        if crate::semantic::regex::is_match(re, name) {
                             return Some((i, raw.clone()));
                         }
                     }
@@ -468,7 +469,7 @@ impl<'c, 't> ConfigMap<'c, 't> {
         if !noregex {
             for id in regexes {
                 match self.location_regexes.get(&id) {
-                    Some(Ok(re)) if re.is_match(uri) => {
+                    Some(Ok(re)) if crate::semantic::regex::is_match(re, uri) => {
                         let (nested, _) = self.find_in(id, uri, skipped, depth + 1);
                         return (nested.or(Some(id)), true);
                     }
@@ -589,19 +590,7 @@ impl<'c, 't> ConfigMap<'c, 't> {
 }
 
 fn compile(re: &str, caseless: bool) -> Result<Regex, String> {
-    RegexBuilder::new(re)
-        .case_insensitive(caseless)
-        .build()
-        .map_err(|e| {
-            // The crate's messages are multi-line with a caret diagram: keep the last line.
-            let text = e.to_string();
-            let last = text
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("unsupported syntax");
-            last.trim().trim_start_matches("error: ").to_owned()
-        })
+    crate::semantic::regex::compile(re, caseless)
 }
 
 /// The family an `upstream:` scheme belongs to (`ngx_http_*_module`'s `u->schema`).
@@ -805,6 +794,7 @@ http {
         location ~ ^/api/v2 { proxy_pass http://127.0.0.1:7; }
         location /api/long/prefix/ { proxy_pass http://127.0.0.1:8; }
         location ~ (?<=foo)bar { proxy_pass http://127.0.0.1:9; }
+        location ~ ^/bro(ken { proxy_pass http://127.0.0.1:14; }
         location @named { proxy_pass http://127.0.0.1:10; }
         location /app { try_files $uri @named; }
         location =/exact { proxy_pass http://127.0.0.1:11; }
@@ -852,10 +842,14 @@ http {
         for (uri, want) in cases {
             assert_eq!(route(&map, uri).0, want, "{uri}");
         }
-        // A PCRE-only regex is skipped (treated as not matching) and reported.
+        // PCRE-only syntax (lookbehind) matches as in nginx.
         let (handler, skipped) = route(&map, "/foobar");
+        assert_eq!(handler, "http://127.0.0.1:9");
+        assert!(skipped.is_empty(), "{skipped:?}");
+        // A regex PCRE2 refuses (nginx -t refuses it too) is skipped and reported.
+        let (handler, skipped) = route(&map, "/broken");
         assert_eq!(handler, "http://127.0.0.1:2");
-        assert_eq!(skipped, vec![r"(?<=foo)bar".to_owned()]);
+        assert_eq!(skipped, vec![r"^/bro(ken".to_owned()]);
     }
 
     #[test]

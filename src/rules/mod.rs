@@ -13,6 +13,16 @@ mod gw011_directive_not_allowed_here;
 mod gw012_wrong_argument_count;
 mod gw013_invalid_value;
 mod gw014_duplicate_directive;
+mod gw020_unknown_variable;
+mod gw021_invalid_regex;
+mod gw022_invalid_pass_address;
+mod gw023_invalid_upstream;
+mod gw024_duplicate_definition;
+mod gw025_invalid_listen;
+mod gw026_undefined_zone_or_format;
+mod gw027_invalid_directive_value;
+mod gw028_invalid_buffer_sizes;
+mod gw029_invalid_zone_declaration;
 mod gw101_timeout_wrong_module;
 mod gw102_connect_timeout_ineffective;
 mod gw103_timeout_masks_slow_backend;
@@ -211,6 +221,16 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &gw012_wrong_argument_count::WrongArgumentCount,
     &gw013_invalid_value::InvalidValue,
     &gw014_duplicate_directive::DuplicateDirective,
+    &gw020_unknown_variable::UnknownVariable,
+    &gw021_invalid_regex::InvalidRegex,
+    &gw022_invalid_pass_address::InvalidPassAddress,
+    &gw023_invalid_upstream::InvalidUpstream,
+    &gw024_duplicate_definition::DuplicateDefinition,
+    &gw025_invalid_listen::InvalidListen,
+    &gw026_undefined_zone_or_format::UndefinedZoneOrFormat,
+    &gw027_invalid_directive_value::InvalidDirectiveValue,
+    &gw028_invalid_buffer_sizes::InvalidBufferSizes,
+    &gw029_invalid_zone_declaration::InvalidZoneDeclaration,
     &gw101_timeout_wrong_module::TimeoutWrongModule,
     &gw102_connect_timeout_ineffective::ConnectTimeoutIneffective,
     &gw103_timeout_masks_slow_backend::TimeoutMasksSlowBackend,

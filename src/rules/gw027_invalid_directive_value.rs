@@ -1,0 +1,424 @@
+use std::collections::HashMap;
+
+use super::{FixKind, LintContext, Rule, RuleMeta};
+use crate::config::{Context, NodeId};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::semantic::condition;
+use crate::semantic::sites::{location_form, LocationForm};
+use crate::semantic::url::atoi;
+use crate::syntax::{Directive, Span};
+
+pub struct InvalidDirectiveValue;
+
+static META: RuleMeta = RuleMeta {
+    id: "GW027",
+    name: "invalid-directive-value",
+    severity: Severity::Error,
+    summary: "a value the directive's own handler refuses: return/error_page codes, if conditions, rewrite/add_header flags, location modifiers, root with alias, map entries",
+    fix: FixKind::None,
+    options: &[],
+    doc: r#"## What it finds
+What the handlers of single directives refuse, beyond the generic time/size/flag values GW013
+checks (each message is nginx's):
+
+- `return abc;`, `return /path;`, `return 1000;`: "invalid return code" (a URL needs `http://`,
+  `https://` or `$scheme` in front, or a code: `return 301 /path;`);
+- `error_page 200 ...` ("must be between 300 and 599"), `error_page 499 ...`, `=abc`: "invalid
+  value";
+- `if` conditions: a missing parenthesis, `==`, an unknown file test (`-q`), extra words:
+  "invalid condition", "unexpected "==" in condition";
+- `rewrite ... flag` other than last, break, redirect, permanent; `add_header`/`add_trailer`
+  with a fourth word other than `always`: "invalid parameter";
+- `location foo /x`: "invalid location modifier";
+- `root` and `alias` in one location: `"alias" directive is duplicate, "root" directive was
+  specified earlier`;
+- `map`: a target without `$` ("invalid variable name"), the same key twice (keys compare
+  without case; with `hostnames`, `.example.com` also covers `example.com` and
+  `*.example.com`): "conflicting parameter"; two `default` lines; an entry with more than two
+  words: "invalid number of the map parameters";
+- `limit_conn zone 0` ("invalid number of connections"), `limit_req_status`/`limit_conn_status`
+  outside 400-599.
+
+## Why it matters
+`nginx -t` fails and the configuration does not load:
+
+```
+[emerg] invalid return code "/maintenance.html" in /etc/nginx/sites-enabled/app:9
+```
+
+## Example
+```nginx
+location /old { return /new; }
+```
+
+## Use instead
+```nginx
+location /old { return 301 /new; }
+```
+
+## Fix safety
+No automatic fix: the intended status code or flag is your decision."#,
+};
+
+fn return_error(d: &Directive) -> Option<(Span, String)> {
+    let w = d.args.first()?;
+    let v = w.as_str();
+    let bad = match atoi(v) {
+        Some(n) => n > 999,
+        None => {
+            !(d.args.len() == 1
+                && (v.starts_with("http://")
+                    || v.starts_with("https://")
+                    || v.starts_with("$scheme")))
+        }
+    };
+    bad.then(|| (w.span, format!("invalid return code \"{v}\"")))
+}
+
+fn error_page_error(d: &Directive) -> Option<(Span, String)> {
+    let n = d.args.len();
+    if n < 2 {
+        return None;
+    }
+    let mut codes_end = n - 1;
+    let eq = &d.args[n - 2];
+    if eq.as_str().starts_with('=') {
+        if n - 2 == 0 {
+            return Some((eq.span, format!("invalid value \"{}\"", eq.as_str())));
+        }
+        let rest = &eq.as_str()[1..];
+        if !rest.is_empty() && atoi(rest).is_none() {
+            return Some((eq.span, format!("invalid value \"{}\"", eq.as_str())));
+        }
+        codes_end = n - 2;
+    }
+    for w in &d.args[..codes_end] {
+        match atoi(w.as_str()) {
+            None | Some(499) => return Some((w.span, format!("invalid value \"{}\"", w.as_str()))),
+            Some(c) if !(300..=599).contains(&c) => {
+                return Some((
+                    w.span,
+                    format!("value \"{}\" must be between 300 and 599", w.as_str()),
+                ))
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `ngx_inet_addr`: four decimal octets.
+fn inet_addr(s: &str) -> Option<u32> {
+    let parts: Vec<&str> = s.split('.').collect();
+    if parts.len() != 4 {
+        return None;
+    }
+    let mut addr = 0u32;
+    for p in parts {
+        let n = atoi(p).filter(|n| *n < 256)?;
+        addr = (addr << 8) | n as u32;
+    }
+    Some(addr)
+}
+
+/// `ngx_ptocidr` on an allow/deny argument: `None` when nginx refuses it, `Some(true)` when
+/// host bits are set below the mask (nginx warns "low address bits ... are meaningless").
+fn cidr(text: &str) -> Option<bool> {
+    let (addr, len) = match text.split_once('/') {
+        Some((a, l)) => (a, Some(atoi(l)?)),
+        None => (text, None),
+    };
+    if let Some(v4) = inet_addr(addr) {
+        let len = len.unwrap_or(32);
+        if len > 32 {
+            return None;
+        }
+        let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+        return Some(v4 & !mask != 0);
+    }
+    let v6: std::net::Ipv6Addr = addr.parse().ok()?;
+    let len = len.unwrap_or(128);
+    if len > 128 {
+        return None;
+    }
+    let bits = u128::from(v6);
+    let mask = if len == 0 {
+        0
+    } else {
+        u128::MAX << (128 - len)
+    };
+    Some(bits & !mask != 0)
+}
+
+/// The nesting rules of `ngx_http_core_location` for a location inside another.
+fn nested_location_error(parent: &Directive, child: &Directive) -> Option<String> {
+    let pform = location_form(parent)?;
+    let cform = location_form(child)?;
+    let pname = match pform {
+        LocationForm::Exact(n) => {
+            return Some(format!(
+                "location \"{}\" cannot be inside the exact location \"{n}\"",
+                name_of(cform)
+            ));
+        }
+        LocationForm::Named(n) => {
+            return Some(format!(
+                "location \"{}\" cannot be inside the named location \"{n}\"",
+                name_of(cform)
+            ));
+        }
+        other => name_of(other),
+    };
+    match cform {
+        LocationForm::Named(n) => Some(format!(
+            "named location \"{n}\" can be on the server level only"
+        )),
+        LocationForm::Regex { .. } | LocationForm::InvalidModifier(_) => None,
+        other => {
+            let cname = name_of(other);
+            (!cname.starts_with(pname))
+                .then(|| format!("location \"{cname}\" is outside location \"{pname}\""))
+        }
+    }
+}
+
+/// The name nginx keeps for a location (`clcf->name`): the URI, the pattern, or `@name`.
+fn name_of(form: LocationForm<'_>) -> &str {
+    match form {
+        LocationForm::Exact(n)
+        | LocationForm::NoRegex(n)
+        | LocationForm::Prefix(n)
+        | LocationForm::Named(n) => n,
+        LocationForm::Regex { pattern, .. } => pattern,
+        LocationForm::InvalidModifier(m) => m,
+    }
+}
+
+/// The checks of one `map` block.
+fn map_errors(d: &Directive) -> Vec<(Span, String)> {
+    let mut out = Vec::new();
+    if let Some(target) = d.args.get(1) {
+        if !target.as_str().starts_with('$') {
+            out.push((
+                target.span,
+                format!("invalid variable name \"{}\"", target.as_str()),
+            ));
+        }
+    }
+    let hostnames = d
+        .children()
+        .any(|e| e.name() == "hostnames" && e.args.is_empty());
+    let mut keys: HashMap<String, ()> = HashMap::new();
+    let mut default_seen = false;
+    for e in d.children() {
+        let key = e.name.as_str();
+        if e.args.is_empty() && matches!(key, "hostnames" | "volatile") {
+            continue;
+        }
+        if key == "include" && e.args.len() == 1 {
+            continue;
+        }
+        if e.args.len() != 1 {
+            out.push((e.span, "invalid number of the map parameters".to_owned()));
+            continue;
+        }
+        if key == "default" {
+            if default_seen {
+                out.push((e.name.span, "duplicate default map parameter".to_owned()));
+            }
+            default_seen = true;
+            continue;
+        }
+        if key.starts_with('~') {
+            continue;
+        }
+        let key = key.strip_prefix('\\').unwrap_or(key).to_ascii_lowercase();
+        let mut forms = vec![key.clone()];
+        if hostnames {
+            if let Some(base) = key.strip_prefix('.') {
+                forms = vec![base.to_owned(), format!("*.{base}")];
+            }
+        }
+        if forms.iter().any(|f| keys.contains_key(f)) {
+            out.push((e.name.span, format!("conflicting parameter \"{key}\"")));
+        }
+        for f in forms {
+            keys.insert(f, ());
+        }
+    }
+    out
+}
+
+impl Rule for InvalidDirectiveValue {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
+        let config = cx.config;
+        let mut push = |n: NodeId, span: Span, msg: String, help: &str| {
+            let file = config.node(n).file;
+            out.push(
+                cx.diagnostic(&META, file, span, msg)
+                    .with_help(help.to_owned()),
+            );
+        };
+        let mut out_extra: Vec<Diagnostic> = Vec::new();
+        let mut root_alias: HashMap<NodeId, NodeId> = HashMap::new();
+        for (id, n) in config.iter() {
+            let d = n.directive;
+            let http = n.context.is_http_like();
+            match n.name() {
+                "return" if http => {
+                    if let Some((span, m)) = return_error(d) {
+                        push(id, span, m, "return takes a status code (return 301 /new;), a code and a text or URL (return 200 \"ok\";), or a full URL starting with http://, https:// or $scheme");
+                    }
+                }
+                "error_page" if http => {
+                    if let Some((span, m)) = error_page_error(d) {
+                        push(id, span, m, "error_page CODE... [=[RESPONSE]] URI; with codes from 300 to 599 (not 499)");
+                    }
+                }
+                "rewrite" if http && d.args.len() == 3 => {
+                    let w = &d.args[2];
+                    if !matches!(w.as_str(), "last" | "break" | "redirect" | "permanent") {
+                        push(
+                            id,
+                            w.span,
+                            format!("invalid parameter \"{}\"", w.as_str()),
+                            "rewrite flags are last, break, redirect and permanent",
+                        );
+                    }
+                }
+                "add_header" | "add_trailer" if http && d.args.len() == 3 => {
+                    let w = &d.args[2];
+                    if w.as_str() != "always" {
+                        push(
+                            id,
+                            w.span,
+                            format!("invalid parameter \"{}\"", w.as_str()),
+                            "the only parameter after the value is `always`",
+                        );
+                    }
+                }
+                "location" if matches!(n.context, Context::Server | Context::Location) => {
+                    if let Some(LocationForm::InvalidModifier(m)) = location_form(d) {
+                        let span = d.args[0].span;
+                        push(id, span, format!("invalid location modifier \"{m}\""), "modifiers are =, ^~, ~ and ~*; a URI with spaces must be quoted as one word");
+                    } else if n.context == Context::Location {
+                        let parent = n.parent.map(|p| config.node(p).directive);
+                        if let Some(m) = parent.and_then(|p| nested_location_error(p, d)) {
+                            push(id, d.head_span(), m, "a nested prefix location must start with its parent's URI; exact and named locations cannot hold locations; move it to the server level");
+                        }
+                    }
+                }
+                "root" | "alias"
+                    if matches!(
+                        n.context,
+                        Context::Location | Context::Http | Context::Server | Context::IfLocation
+                    ) =>
+                {
+                    let Some(block) = n.parent else { continue };
+                    if n.name() == "alias" && config.is_named_location(block) {
+                        push(id, d.head_span(), "the \"alias\" directive cannot be used inside the named location".to_owned(), "use root in a named location (alias needs the matched prefix to replace)");
+                        continue;
+                    }
+                    match root_alias.get(&block) {
+                        Some(first) if config.node(*first).name() != n.name() => {
+                            let other = config.node(*first).name();
+                            push(id, d.head_span(), format!("\"{}\" directive is duplicate, \"{other}\" directive was specified earlier", n.name()), "use one of them: alias replaces the location's prefix, root is prepended to the whole URI");
+                        }
+                        Some(_) => {}
+                        None => {
+                            root_alias.insert(block, id);
+                        }
+                    }
+                }
+                "if" if matches!(n.context, Context::Server | Context::Location) => {
+                    let args: Vec<&str> = d.args.iter().map(|w| w.as_str()).collect();
+                    if let Some((m, i)) = condition::check(&args) {
+                        let span = d.args.get(i).map_or(d.head_span(), |w| w.span);
+                        push(id, span, m, "if (CONDITION) { ... } where CONDITION is $var, $var = value, $var != value, $var ~ regex (~*, !~, !~*), or -f/-d/-e/-x (and !-f ...) with a path");
+                    }
+                }
+                "map"
+                    if d.block.is_some()
+                        && matches!(n.context, Context::Http | Context::Stream) =>
+                {
+                    for (span, m) in map_errors(d) {
+                        push(id, span, m, "map SOURCE $target { key value; ... } with each key once (keys compare without case) and one default");
+                    }
+                }
+                "server_name" if n.context == Context::Server => {
+                    // ngx_http_core_server_name: `*` must start a `*.` wildcard, `.` a `.name`.
+                    for w in &d.args {
+                        let v = w.as_str();
+                        if (v.starts_with('*') && (v.len() < 3 || !v[1..].starts_with('.')))
+                            || v == "."
+                        {
+                            push(id, w.span, format!("server name \"{v}\" is invalid"), "a wildcard is *.example.com, .example.com or www.example.*; for a catch-all server use `listen 80 default_server;` with server_name _");
+                        }
+                    }
+                }
+                "set" if http => {
+                    if let Some(w) = d.args.first() {
+                        if !w.as_str().starts_with('$') || w.as_str().len() < 2 {
+                            push(
+                                id,
+                                w.span,
+                                format!("invalid variable name \"{}\"", w.as_str()),
+                                "set $name value; the name starts with `$`",
+                            );
+                        }
+                    }
+                }
+                "allow" | "deny" if http => {
+                    if let Some(w) = d.args.first() {
+                        let v = w.as_str();
+                        if v != "all" && v != "unix:" {
+                            match cidr(v) {
+                                None => push(id, w.span, format!("invalid parameter \"{v}\""), "allow/deny take an address, a CIDR (192.168.0.0/16, 2001:db8::/32), unix: or all"),
+                                Some(true) => {
+                                    let file = config.node(id).file;
+                                    let mut d = cx
+                                        .diagnostic(&META, file, w.span, format!("low address bits of {v} are meaningless"))
+                                        .with_help("nginx masks them off: write the network address (192.168.1.0/24, not 192.168.1.5/24)");
+                                    d.severity = d.severity.min(Severity::Warning);
+                                    out_extra.push(d);
+                                }
+                                Some(false) => {}
+                            }
+                        }
+                    }
+                }
+                "limit_conn" if d.args.len() == 2 => {
+                    let w = &d.args[1];
+                    if atoi(w.as_str()).is_none_or(|c| c == 0) {
+                        push(
+                            id,
+                            w.span,
+                            format!("invalid number of connections \"{}\"", w.as_str()),
+                            "the limit is a positive number of connections",
+                        );
+                    }
+                }
+                "limit_req_status" | "limit_conn_status" => {
+                    if let Some(w) = d.args.first() {
+                        if atoi(w.as_str()).is_none_or(|c| !(400..=599).contains(&c))
+                            && atoi(w.as_str()).is_some()
+                        {
+                            push(
+                                id,
+                                w.span,
+                                "value must be between 400 and 599".to_owned(),
+                                "use a 4xx or 5xx status, e.g. 429",
+                            );
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.extend(out_extra);
+    }
+}
