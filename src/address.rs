@@ -110,10 +110,22 @@ impl Address {
     /// True when nginx connecting to this address reaches something listening on `listen`
     /// (a php-fpm pool): the same unix path, or the same port on a matching host (a pool
     /// listening on every address accepts 127.0.0.1, localhost and any name).
+    ///
+    /// Unix paths are compared after [`canonical_socket_path`] (`/var/run/php/x.sock` is
+    /// `/run/php/x.sock`, as on every current distribution).
     pub fn matches_listen(&self, listen: &crate::backends::Listen) -> bool {
+        self.matches_listen_with(listen, true)
+    }
+
+    /// [`Address::matches_listen`], with `var_run_is_run` false for a system whose /var/run is
+    /// a directory of its own ([`crate::system::var_run_is_run`]).
+    pub fn matches_listen_with(&self, listen: &crate::backends::Listen, var_run_is_run: bool) -> bool {
         use crate::backends::Listen;
         match (listen, &self.host) {
-            (Listen::Unix(path), Host::Unix(p)) => path.as_os_str() == p.as_str(),
+            (Listen::Unix(path), Host::Unix(p)) => {
+                canonical_socket_path(&path.to_string_lossy(), var_run_is_run)
+                    == canonical_socket_path(p, var_run_is_run)
+            }
             (Listen::Tcp { host, port }, _) => {
                 if self.effective_port() != Some(*port) {
                     return false;
@@ -134,7 +146,9 @@ impl Address {
     /// True when `other` names the same peer (same host and port, or same unix path).
     pub fn same_peer(&self, other: &Address) -> bool {
         match (&self.host, &other.host) {
-            (Host::Unix(a), Host::Unix(b)) => a == b,
+            (Host::Unix(a), Host::Unix(b)) => {
+                canonical_socket_path(a, true) == canonical_socket_path(b, true)
+            }
             (_, Host::Unix(_)) | (Host::Unix(_), _) => false,
             _ => {
                 self.effective_port() == other.effective_port()
@@ -311,6 +325,33 @@ fn set_port(addr: &mut Address, port: &str) {
 
 /// Levenshtein distance in characters: how far a written address is from an existing one
 /// (`/run/php/php7.4-fpm.sock` is 2 edits from `/run/php/php8.2-fpm.sock`).
+/// The one normalisation every socket, pool and certificate path comparison goes through:
+/// `.` and duplicate slashes dropped, `..` resolved lexically, and `/var/run/...` read as
+/// `/run/...` when `var_run_is_run` (FHS 3.0 keeps /var/run only as a compatibility link to /run,
+/// and systemd's tmpfiles.d/var.conf creates `L /var/run - - - - ../run`; checked systems say
+/// it with their own link, see [`crate::system::var_run_is_run`]).
+pub fn canonical_socket_path(path: &str, var_run_is_run: bool) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    if var_run_is_run && parts.len() >= 2 && parts[0] == "var" && parts[1] == "run" {
+        parts.remove(0);
+    }
+    let joined = parts.join("/");
+    if path.starts_with('/') {
+        format!("/{joined}")
+    } else {
+        joined
+    }
+}
+
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();

@@ -8,7 +8,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::backends::{self, PhpSetup};
 use crate::baseline::{self, Baseline, BaselineError};
-use crate::config::{load_dump, load_dump_with, load_path, load_path_with, ConfigTree, LoadError};
+use crate::config::{load_dump, load_dump_with, load_path, ConfigTree, LoadError};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::fix::{self, Checked, FixError, FixOptions, FixOutcome};
 use crate::lint::{lint, Selection, Workspace};
@@ -116,6 +116,14 @@ pub struct CheckArgs {
     /// absolute paths in configs, php-fpm includes and /etc/passwd, /etc/group are read under it.
     #[arg(long, value_name = "DIR")]
     pub sysroot: Option<PathBuf>,
+    /// nginx's configuration prefix for a single site file (default: the directory of the
+    /// nginx.conf above it that includes it).
+    #[arg(long, value_name = "DIR")]
+    pub prefix: Option<PathBuf>,
+    /// The context a single file's top level is checked in (default: `http` for a file of
+    /// `server`/`upstream`/`map` blocks, `server` for one of `location` blocks, else `main`).
+    #[arg(long, value_parser = ["main", "http", "server", "location"])]
+    pub context: Option<String>,
     /// Output format (human on a terminal).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -321,6 +329,17 @@ fn settings_for(args: &CheckArgs, checked: &std::path::Path) -> Result<Settings,
     }
 }
 
+impl CheckArgs {
+    /// How the loader reads the checked trees (`--sysroot`, `--prefix`, `--context`).
+    fn load_options(&self) -> crate::config::LoadOptions {
+        crate::config::LoadOptions {
+            sysroot: self.sysroot.clone(),
+            prefix: self.prefix.clone(),
+            context: self.context.as_deref().and_then(crate::config::Context::from_name),
+        }
+    }
+}
+
 fn check(args: &CheckArgs) -> Result<u8, CliError> {
     let selection = Selection {
         select: args.select.clone(),
@@ -355,6 +374,14 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
     let mut sarif_runs = Vec::new();
     let mut checkstyle = String::new();
     let mut hidden = 0;
+    for php in &args.php {
+        if !php.exists() {
+            return Err(CliError::Usage(format!(
+                "--php {}: No such file or directory",
+                php.display()
+            )));
+        }
+    }
     for path in &paths {
         let mut settings = settings_for(args, path)?;
         set_target_version(&mut settings, args)?;
@@ -369,7 +396,11 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
             fixed = fix_path(args, &settings, &selection, path)?;
             (&fixed.checked.ws.tree, fixed.remaining().to_vec())
         } else {
-            let tree = load_input(path, false)?;
+            let tree = if path.as_os_str() == "-" {
+                load_input(path, false)?
+            } else {
+                crate::config::load_path_opts(path, &Default::default(), &args.load_options())?
+            };
             ws = Workspace::new(tree, php_setup(args, path), args.sysroot.clone());
             let diagnostics = crate::lint::check(&ws, &settings, &selection, args.probe);
             (&ws.tree, diagnostics)
@@ -386,7 +417,7 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
             Format::Human => report::render_human(sources, &diagnostics, color),
             Format::Concise => report::render_concise(sources, &diagnostics),
             Format::Json => {
-                report::render_json(sources, &tree.nginx_files, &diagnostics, &fingerprints)
+                report::render_json_with_external(sources, &tree.nginx_files, &tree.machine_files, &diagnostics, &fingerprints)
             }
             Format::Github => report::render_github(sources, &diagnostics),
             Format::Sarif => {
@@ -467,7 +498,7 @@ fn fix_path(
         |overlay| {
             let tree = match &dump {
                 Some(input) => load_dump_with(input, overlay)?,
-                None => load_path_with(path, overlay)?,
+                None => crate::config::load_path_opts(path, overlay, &args.load_options())?,
             };
             let ws = Workspace::new(tree, php.clone(), args.sysroot.clone());
             let diagnostics = lint(&ws, settings, selection);

@@ -14,6 +14,25 @@ pub fn under_root(root: Option<&Path>, path: &str) -> PathBuf {
     }
 }
 
+/// True when /var/run of the checked system is /run: as its own /var/run link says under a
+/// sysroot that has one (Debian, RHEL, Alpine: `/var/run -> /run` or `../run`), false when it is
+/// a directory of its own, and as every current distribution has it when the root does not say
+/// (a copy of /etc only, or no sysroot).
+pub fn var_run_is_run(root: Option<&Path>) -> bool {
+    let Some(root) = root else { return true };
+    let sysroot = crate::config::Sysroot::new(root);
+    let link = sysroot.lexical(Path::new("/var/run"));
+    match std::fs::symlink_metadata(&link) {
+        Ok(meta) if meta.file_type().is_symlink() => sysroot
+            .resolve(Path::new("/var/run"))
+            .ok()
+            .and_then(|p| sysroot.inside(&p))
+            .is_some_and(|p| p == Path::new("/run")),
+        Ok(_) => false,
+        Err(_) => true,
+    }
+}
+
 /// One line of /etc/passwd.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PasswdEntry {

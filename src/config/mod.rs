@@ -15,11 +15,15 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 pub use dump::{split_dump, DumpedFile};
-pub use fs::{is_glob, read_config_file, Disk, Dump, FileSource, Layered, Overlay, MAX_FILE_SIZE};
+pub use fs::{
+    is_glob, read_config_file, Disk, Dump, FileSource, GlobMatch, Layered, Overlay, Sysroot,
+    UnlistableDir, MAX_FILE_SIZE, MAX_SYMLINKS,
+};
 pub use inherit::{Family, NamedAddress, DEFAULT_PROXY_HTTP_VERSION, DEFAULT_TIMEOUT_MS};
 pub(crate) use loader::parse_config;
 pub use loader::{
-    find_main_file, load_dump, load_dump_with, load_path, load_path_with, load_single, LoadError,
+    find_main_file, load_dump, load_dump_with, load_path, load_path_opts, load_path_with,
+    load_single, LoadError, LoadOptions,
 };
 pub use resolved::{Context, NodeId, RNode, ResolvedConfig, MAX_RESOLVED_NODES};
 
@@ -43,6 +47,28 @@ pub enum LoadProblemKind {
     IncludeCycle { chain: Vec<String> },
     /// The config expands to more nodes than [`MAX_RESOLVED_NODES`].
     TooLarge,
+    /// A file the nginx package installs, missing from the checked copy, read from this
+    /// machine's package instead (`path`: the file read). The verdict then depends on this
+    /// machine: said as info.
+    ReadFromMachine { path: String },
+    /// A relative include of a single site file whose nginx.conf (and so nginx's prefix) was not
+    /// found: the file may exist under the real prefix. Not read.
+    PrefixUnknown { path: String },
+}
+
+impl LoadProblemKind {
+    /// True when the include names a file that was not read, so what it sets is unknown:
+    /// missing, unreadable, outside a checked copy, or under an unknown prefix.
+    pub fn leaves_unread(&self) -> bool {
+        matches!(
+            self,
+            LoadProblemKind::IncludeNotFound { .. }
+                | LoadProblemKind::StockIncludeMissing { .. }
+                | LoadProblemKind::OutsideTree { .. }
+                | LoadProblemKind::IncludeUnreadable { .. }
+                | LoadProblemKind::PrefixUnknown { .. }
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +97,11 @@ pub struct ConfigTree {
     pub problems: Vec<LoadProblem>,
     /// The tree came from an `nginx -T` dump on stdin: nothing can be written back.
     pub from_dump: bool,
+    /// Files read from this machine's nginx package because the checked copy lacks them.
+    pub machine_files: Vec<FileId>,
+    /// The context of the entry file's top level: `main` for nginx.conf, `http` or `server` for
+    /// a single site file checked on its own.
+    pub root_context: Context,
 }
 
 impl ConfigTree {
@@ -111,4 +142,24 @@ impl ConfigTree {
 pub(crate) fn test_tree(conf: &str) -> ConfigTree {
     let dump = format!("# configuration file /etc/nginx/nginx.conf:\n{conf}\n");
     load_dump(dump.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A tree's entry file is nginx.conf unless told otherwise.
+impl Default for Context {
+    fn default() -> Self {
+        Context::Main
+    }
+}
+
+impl Context {
+    /// The context `--context` names: `main`, `http`, `server` or `location`.
+    pub fn from_name(name: &str) -> Option<Context> {
+        match name {
+            "main" => Some(Context::Main),
+            "http" => Some(Context::Http),
+            "server" => Some(Context::Server),
+            "location" => Some(Context::Location),
+            _ => None,
+        }
+    }
 }

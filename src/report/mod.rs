@@ -21,7 +21,7 @@ use crate::syntax::Span;
 pub use checkstyle::{checkstyle_files, render_checkstyle};
 pub use github::render_github;
 pub use human::render_human;
-pub use json::render_json;
+pub use json::{render_json, render_json_with_external};
 pub use sarif::{render_sarif, sarif_run};
 
 /// A span as people see it: 1-based lines, character columns; the end is exclusive.

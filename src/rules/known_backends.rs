@@ -16,9 +16,9 @@ pub(crate) enum Known<'a> {
 }
 
 impl Known<'_> {
-    pub fn matches(&self, addr: &Address) -> bool {
+    pub fn matches(&self, addr: &Address, var_run_is_run: bool) -> bool {
         match self {
-            Known::Pool(_, listen) => addr.matches_listen(listen),
+            Known::Pool(_, listen) => addr.matches_listen_with(listen, var_run_is_run),
             Known::Declared(b) => b.address.same_peer(addr),
         }
     }
@@ -123,7 +123,8 @@ pub(crate) fn check_address(
     if known.is_empty() || !is_comparable(&named.address, &known) {
         return;
     }
-    if known.iter().any(|k| k.matches(&named.address)) {
+    let var_run_is_run = crate::system::var_run_is_run(cx.ws.sysroot.as_deref());
+    if known.iter().any(|k| k.matches(&named.address, var_run_is_run)) {
         return;
     }
     let node = cx.config.node(named.node);
