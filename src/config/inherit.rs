@@ -209,6 +209,84 @@ impl<'t> ResolvedConfig<'t> {
     }
 }
 
+/// The answer to an inheritance question where some included file was not read: "cannot
+/// tell" is an answer of its own, never guessed into "not set".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scoped {
+    /// Set by this node (the innermost one nginx uses).
+    Set(NodeId),
+    /// Set nowhere in scope, and every file in scope was read.
+    Unset,
+    /// Not found, but this `include` in scope names a file that was not read (missing, outside
+    /// the checked copy, unreadable): it may set anything.
+    Unknown { include: NodeId },
+}
+
+impl Scoped {
+    /// The node when it is known to be set.
+    pub fn set(self) -> Option<NodeId> {
+        match self {
+            Scoped::Set(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+impl<'t> ResolvedConfig<'t> {
+    /// True for an `include` whose target was not read.
+    pub fn is_unread_include(&self, id: NodeId) -> bool {
+        let n = self.node(id);
+        n.name() == "include" && self.tree.include_unread(n.file, n.directive.span)
+    }
+
+    /// The last unread `include` among the direct children of `block` (expanded includes count
+    /// as children, so an unread include inside a read snippet is found too).
+    pub fn unread_include_in(&self, block: Option<NodeId>) -> Option<NodeId> {
+        self.children_named(block, "include")
+            .filter(|id| self.is_unread_include(*id))
+            .last()
+    }
+
+    /// Every unread `include` of the whole configuration, in source order.
+    pub fn unread_includes(&self) -> Vec<NodeId> {
+        self.nodes_named("include")
+            .iter()
+            .copied()
+            .filter(|id| self.is_unread_include(*id))
+            .collect()
+    }
+
+    /// [`ResolvedConfig::effective`] that says "cannot tell": walking out from `block`, a level
+    /// with an unread include after the last `name` it sets (or without any) gives
+    /// [`Scoped::Unknown`], since the unread file may set it.
+    pub fn effective_scoped(&self, block: NodeId, name: &str) -> Scoped {
+        let mut current = Some(block);
+        while let Some(id) = current {
+            let found = self.last_child_named(Some(id), name);
+            let unread = self.unread_include_in(Some(id));
+            match (found, unread) {
+                (Some(f), Some(inc)) if inc > f => return Scoped::Unknown { include: inc },
+                (Some(f), _) => return Scoped::Set(f),
+                (None, Some(inc)) => return Scoped::Unknown { include: inc },
+                (None, None) => {}
+            }
+            if matches!(
+                self.node(id).inner_context(),
+                Context::Http | Context::Stream
+            ) {
+                return Scoped::Unset;
+            }
+            current = self.node(id).parent;
+        }
+        Scoped::Unset
+    }
+
+    /// The path an unread include names, as written (for "cannot tell" messages).
+    pub fn include_argument(&self, include: NodeId) -> &str {
+        self.node(include).arg(0).unwrap_or("")
+    }
+}
+
 /// One upstream address written in the configuration: the argument of a `*_pass` directive
 /// (when it is not an `upstream` name or a variable) or of an upstream `server` line.
 #[derive(Clone, Debug)]

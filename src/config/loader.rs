@@ -401,15 +401,6 @@ impl Loader<'_> {
                 let targets = self.resolve_include(file, span, &arg);
                 let mut ids = Vec::with_capacity(targets.len());
                 for target in targets {
-                    if target.from_machine {
-                        self.tree.problems.push(LoadProblem {
-                            file,
-                            span,
-                            kind: LoadProblemKind::ReadFromMachine {
-                                path: target.file.display().to_string(),
-                            },
-                        });
-                    }
                     if let Some(id) = self.tree.sources.find(&target.file) {
                         ids.push(id);
                         continue;
@@ -419,7 +410,15 @@ impl Loader<'_> {
                             let display = self.display(&target.name);
                             let id = self.add_file_as(target.file.clone(), display, text);
                             if target.from_machine {
+                                // Said once, at the first include that reads it.
                                 self.tree.machine_files.push(id);
+                                self.tree.problems.push(LoadProblem {
+                                    file,
+                                    span,
+                                    kind: LoadProblemKind::ReadFromMachine {
+                                        path: target.file.display().to_string(),
+                                    },
+                                });
                             }
                             ids.push(id);
                             queue.push_back(id);
@@ -541,7 +540,7 @@ impl Loader<'_> {
         match dir {
             Some(d) => LoadProblemKind::IncludeUnreadable {
                 path: self.display(&d.dir),
-                reason: io_reason(&d.source),
+                reason: format!("{}{}", io_reason(&d.source), super::UNLISTABLE_SUFFIX),
             },
             None => LoadProblemKind::IncludeUnreadable {
                 path: self.display(pattern),

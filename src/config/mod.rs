@@ -19,7 +19,7 @@ pub use fs::{
     is_glob, read_config_file, Disk, Dump, FileSource, GlobMatch, Layered, Overlay, Sysroot,
     UnlistableDir, MAX_FILE_SIZE, MAX_SYMLINKS,
 };
-pub use inherit::{Family, NamedAddress, DEFAULT_PROXY_HTTP_VERSION, DEFAULT_TIMEOUT_MS};
+pub use inherit::{Family, NamedAddress, Scoped, DEFAULT_PROXY_HTTP_VERSION, DEFAULT_TIMEOUT_MS};
 pub(crate) use loader::parse_config;
 pub use loader::{
     find_main_file, load_dump, load_dump_with, load_path, load_path_opts, load_path_with,
@@ -29,6 +29,10 @@ pub use resolved::{Context, NodeId, RNode, ResolvedConfig, MAX_RESOLVED_NODES};
 
 use crate::source::{FileId, SourceMap};
 use crate::syntax::{Ast, ParseError, Span};
+
+/// Ends the `reason` of an [`LoadProblemKind::IncludeUnreadable`] for a directory an include
+/// glob had to list and could not (nginx, run as root, would read it; this check cannot).
+pub const UNLISTABLE_SUFFIX: &str = "; the directory cannot be listed";
 
 /// Something wrong with how files fit together (not with one file's syntax).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +103,8 @@ pub struct ConfigTree {
     pub from_dump: bool,
     /// Files read from this machine's nginx package because the checked copy lacks them.
     pub machine_files: Vec<FileId>,
+    /// (file, start of the include directive) of every include that names a file not read.
+    unread: std::sync::OnceLock<std::collections::HashSet<(FileId, usize)>>,
     /// The context of the entry file's top level: `main` for nginx.conf, `http` or `server` for
     /// a single site file checked on its own.
     pub root_context: Context,
@@ -128,6 +134,20 @@ impl ConfigTree {
             display,
             text,
         )))
+    }
+
+    /// True when the include directive at `directive` (in `file`) names a file that was not
+    /// read ([`LoadProblemKind::leaves_unread`]): what it would set is unknown.
+    pub fn include_unread(&self, file: FileId, directive: Span) -> bool {
+        self.unread
+            .get_or_init(|| {
+                self.problems
+                    .iter()
+                    .filter(|p| p.kind.leaves_unread())
+                    .map(|p| (p.file, p.span.start))
+                    .collect()
+            })
+            .contains(&(file, directive.start))
     }
 
     /// True when any nginx file failed to parse: rules and fixes do not run then.

@@ -125,6 +125,17 @@ impl Rule for IncludeNotFound {
                     format!("open() \"{path}\" failed (2: No such file or directory)"),
                     "relative include paths are resolved against the directory of the main nginx.conf; fix the path or use a glob if the file is optional".to_owned(),
                 ),
+                LoadProblemKind::IncludeUnreadable { path, reason }
+                    if reason.ends_with(crate::config::UNLISTABLE_SUFFIX) =>
+                {
+                    (
+                        format!(
+                            "cannot list \"{path}\" ({}): what the include glob matches there is unknown",
+                            reason.trim_end_matches(crate::config::UNLISTABLE_SUFFIX)
+                        ),
+                        "make the directory readable by the user running this check (nginx reads it as root); nothing is fixed while it cannot be read".to_owned(),
+                    )
+                }
                 LoadProblemKind::IncludeUnreadable { path, reason } => (
                     format!("open() \"{path}\" failed ({reason})"),
                     "make the file readable by the user that runs `nginx -t` (root) and by this check".to_owned(),

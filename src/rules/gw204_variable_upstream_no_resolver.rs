@@ -2,7 +2,7 @@ use std::collections::BTreeSet;
 
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::address::{parse_pass, Host};
-use crate::config::{NodeId, ResolvedConfig};
+use crate::config::{NodeId, ResolvedConfig, Scoped};
 use crate::diagnostic::{Diagnostic, Severity};
 
 pub struct VariableUpstreamNoResolver;
@@ -90,9 +90,11 @@ impl Rule for VariableUpstreamNoResolver {
             let Some(block) = config.block_of(pass) else {
                 continue;
             };
-            if config.effective(block, "resolver").is_some() {
-                continue;
-            }
+            let unread = match config.effective_scoped(block, "resolver") {
+                Scoped::Set(_) => continue,
+                Scoped::Unknown { include } => Some(include),
+                Scoped::Unset => None,
+            };
             let mut sources = BTreeSet::new();
             let variants = expand(config, word.as_str(), &mut sources);
             let mut needs_dns: Vec<String> = Vec::new();
@@ -102,6 +104,15 @@ impl Rule for VariableUpstreamNoResolver {
                     // A variable glued to a complete IP address or upstream name
                     // (`http://backend$route`) starts the URI: nothing to resolve.
                     let head = parse_pass(node.name(), &v[..cut]);
+                    // A static host before the variable (`http://api.internal/$1`): the variable
+                    // is in the URI (or the port), the host is known and needs DNS at run time.
+                    if let Some(host) = static_host(&v[..cut]) {
+                        let is_ip = host.parse::<std::net::IpAddr>().is_ok();
+                        if !is_ip && !host.is_empty() && config.upstream_block(host).is_none() {
+                            needs_dns.push(host.to_owned());
+                        }
+                        continue;
+                    }
                     let complete = match &head.host {
                         Host::Ipv4(_) | Host::Ipv6(_) | Host::Unix(_) => true,
                         Host::Name(n) => config.upstream_block(n).is_some(),
@@ -131,6 +142,27 @@ impl Rule for VariableUpstreamNoResolver {
             } else {
                 continue;
             };
+            if let Some(include) = unread {
+                // The unread file may well set the resolver (a generated resolver.conf): say so,
+                // never an error.
+                let inc = config.node(include);
+                let mut d = cx
+                    .diagnostic(
+                        &META,
+                        node.file,
+                        word.span,
+                        format!(
+                            "`{}` builds its address from variables at run time; whether a `resolver` is in scope cannot be told: `include {}` was not read",
+                            node.name(),
+                            config.include_argument(include)
+                        ),
+                    )
+                    .with_help("check the tree where the included file exists (or with --sysroot); without a resolver, requests needing DNS fail with 502 \"no resolver defined to resolve ...\"")
+                    .with_label(inc.file, inc.directive.head_span(), "not read: may set `resolver`");
+                d.severity = Severity::Info;
+                out.push(d);
+                continue;
+            }
             let mut d = cx
                 .diagnostic(
                     &META,
@@ -152,6 +184,21 @@ impl Rule for VariableUpstreamNoResolver {
 }
 
 /// `$name` for every unknown-variable marker in `text`.
+/// The host when the text before the first unknown variable already holds all of it: after
+/// the scheme, a `/` (the URI) or a `:` (the port) came first. `None` for a unix socket or when
+/// the variable is part of the host.
+fn static_host(head: &str) -> Option<&str> {
+    let rest = head.split_once("://").map_or(head, |(_, r)| r);
+    if rest.starts_with("unix:") {
+        return None;
+    }
+    if let Some(v6) = rest.strip_prefix('[') {
+        return v6.split_once(']').map(|(h, _)| h);
+    }
+    let end = rest.find(['/', ':'])?;
+    Some(&rest[..end])
+}
+
 fn unknown_names(text: &str) -> String {
     let parts: Vec<&str> = text.split(UNKNOWN).collect();
     let names: Vec<String> = parts
@@ -229,5 +276,10 @@ mod tests {
         assert_eq!(first_variable("http://${b}x"), Some((7, 11, "b")));
         assert_eq!(first_variable("http://a$"), None);
         assert_eq!(unknown_names("\u{1}host\u{1}"), "$host");
+        assert_eq!(static_host("http://storage.internal/"), Some("storage.internal"));
+        assert_eq!(static_host("http://api:"), Some("api"));
+        assert_eq!(static_host("http://"), None);
+        assert_eq!(static_host("http://app-"), None);
+        assert_eq!(static_host("http://[::1]"), Some("::1"));
     }
 }
