@@ -323,8 +323,6 @@ fn set_port(addr: &mut Address, port: &str) {
     }
 }
 
-/// Levenshtein distance in characters: how far a written address is from an existing one
-/// (`/run/php/php7.4-fpm.sock` is 2 edits from `/run/php/php8.2-fpm.sock`).
 /// The one normalisation every socket, pool and certificate path comparison goes through:
 /// `.` and duplicate slashes dropped, `..` resolved lexically, and `/var/run/...` read as
 /// `/run/...` when `var_run_is_run` (FHS 3.0 keeps /var/run only as a compatibility link to /run,
@@ -352,6 +350,8 @@ pub fn canonical_socket_path(path: &str, var_run_is_run: bool) -> String {
     }
 }
 
+/// Levenshtein distance in characters: how far a written address is from an existing one
+/// (`/run/php/php7.4-fpm.sock` is 2 edits from `/run/php/php8.2-fpm.sock`).
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();

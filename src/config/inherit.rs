@@ -299,6 +299,11 @@ pub struct NamedAddress {
     pub families: Vec<Family>,
     /// The `upstream` block of a `server` line.
     pub upstream: Option<NodeId>,
+    /// Written in `stream { }` (a stream `proxy_pass` or a stream upstream's `server`).
+    pub stream: bool,
+    /// An upstream `server ... backup;`: nginx sends requests there only when every primary
+    /// server has failed.
+    pub backup: bool,
 }
 
 /// The default of every `*_http_version`: nginx speaks HTTP/1.0 to upstreams.
@@ -378,6 +383,8 @@ impl<'t> ResolvedConfig<'t> {
                 address,
                 families: vec![family],
                 upstream: None,
+                stream: false,
+                backup: false,
             });
         }
         for upstream in self.blocks_with_inner(Context::Upstream) {
@@ -388,19 +395,75 @@ impl<'t> ResolvedConfig<'t> {
                 .collect();
             families.sort();
             families.dedup();
-            for (address, server) in self.upstream_servers(upstream) {
-                if matches!(address.host, Host::Invalid(_)) {
-                    continue;
-                }
-                out.push(NamedAddress {
-                    node: server,
-                    address,
-                    families: families.clone(),
-                    upstream: Some(upstream),
-                });
+            self.push_upstream_servers(upstream, &families, false, &mut out);
+        }
+        // stream { }: `proxy_pass host:port;` / `proxy_pass NAME;` in a stream server, and the
+        // servers of stream upstreams (a separate namespace from http's).
+        let stream_upstreams: std::collections::HashMap<&str, NodeId> = self
+            .blocks_with_inner(Context::StreamUpstream)
+            .filter_map(|id| self.node(id).arg(0).map(|n| (n, id)))
+            .collect();
+        for &id in self.nodes_named("proxy_pass") {
+            let n = self.node(id);
+            if n.context != Context::StreamServer {
+                continue;
             }
+            let Some(arg) = n.arg(0) else { continue };
+            if arg.contains('$') {
+                continue;
+            }
+            let address = crate::address::parse_host_port(arg, false);
+            if matches!(address.host, Host::Variable(_) | Host::Invalid(_)) {
+                continue;
+            }
+            let names_upstream = address.port.is_none()
+                && address
+                    .name()
+                    .is_some_and(|name| stream_upstreams.contains_key(name));
+            if names_upstream {
+                continue;
+            }
+            out.push(NamedAddress {
+                node: id,
+                address,
+                families: Vec::new(),
+                upstream: None,
+                stream: true,
+                backup: false,
+            });
+        }
+        for upstream in self.blocks_with_inner(Context::StreamUpstream) {
+            self.push_upstream_servers(upstream, &[], true, &mut out);
         }
         out
+    }
+
+    /// The `server` lines of an upstream block as [`NamedAddress`]es; `down` servers are left
+    /// out (nginx never connects to them).
+    fn push_upstream_servers(
+        &self,
+        upstream: NodeId,
+        families: &[Family],
+        stream: bool,
+        out: &mut Vec<NamedAddress>,
+    ) {
+        for (address, server) in self.upstream_servers(upstream) {
+            if matches!(address.host, Host::Invalid(_)) {
+                continue;
+            }
+            let flags = &self.node(server).directive.args;
+            if flags.iter().skip(1).any(|a| a.as_str() == "down") {
+                continue;
+            }
+            out.push(NamedAddress {
+                node: server,
+                address,
+                families: families.to_vec(),
+                upstream: Some(upstream),
+                stream,
+                backup: flags.iter().skip(1).any(|a| a.as_str() == "backup"),
+            });
+        }
     }
 
     /// The `proxy_set_header NAME value` (or `grpc_set_header`) in effect in `block` for one

@@ -231,12 +231,18 @@ fn relative_display(given: &Path, given_abs: &Path, found: &Path) -> PathBuf {
     };
     let levels = up.components().count();
     let mut shown = given.to_path_buf();
+    let mut up_dirs = PathBuf::new();
     for _ in 0..levels {
-        if !shown.pop() {
-            return found.to_path_buf();
+        let last_is_up = shown.file_name().is_none() && !shown.as_os_str().is_empty();
+        if last_is_up || !shown.pop() {
+            up_dirs.push("..");
         }
     }
-    shown
+    if up_dirs.as_os_str().is_empty() {
+        shown
+    } else {
+        shown.join(up_dirs)
+    }
 }
 
 /// `path` made absolute without following links, `.` and `..` removed.
