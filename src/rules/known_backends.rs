@@ -68,8 +68,15 @@ pub(crate) fn candidates<'a>(
 ) -> Vec<Known<'a>> {
     let mut out = Vec::new();
     if families.contains(&Family::FastCgi) {
+        // A pool read twice (given twice, or a pool file also included by php-fpm.conf) or
+        // defined twice with the same address is one place that listens.
+        let mut seen: Vec<(&str, &Listen)> = Vec::new();
         for pool in ws.php.pools() {
             if let Some(listen) = &pool.listen {
+                if seen.contains(&(pool.name.as_str(), &listen.value)) {
+                    continue;
+                }
+                seen.push((pool.name.as_str(), &listen.value));
                 out.push(Known::Pool(pool, &listen.value));
             }
         }
@@ -136,7 +143,12 @@ pub(crate) fn check_address(
     } else {
         format!("`{}`", node.name())
     };
-    let list: Vec<String> = known.iter().map(|k| k.nginx_text()).collect();
+    let mut list: Vec<String> = Vec::new();
+    for text in known.iter().map(Known::nginx_text) {
+        if !list.contains(&text) {
+            list.push(text);
+        }
+    }
     let (target, symptom) = match named.address.unix_path() {
         Some(p) => (
             format!("unix:{p}"),
