@@ -47,11 +47,24 @@ impl Rule for SocketInPrivateTmp {
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
+        // The units of the checked system: under --sysroot, or this machine's when the checked
+        // tree is its installed configuration (or its `nginx -T`); a copied tree's system is
+        // not this machine, so nothing is read for it.
         let root = cx.ws.sysroot.as_deref();
-        let units = crate::system::private_tmp_units(root);
+        let live = root.is_none()
+            && (cx.tree.from_dump
+                || ["/etc/nginx", "/usr/local/etc/nginx", "/usr/local/nginx/conf"]
+                    .iter()
+                    .any(|d| cx.tree.prefix == std::path::Path::new(d)));
+        let units = if root.is_some() || live {
+            crate::system::private_tmp_units(root)
+        } else {
+            Vec::new()
+        };
         let where_ = match root {
             Some(r) => format!("under {}", r.display()),
-            None => "on this machine".to_owned(),
+            None if live => "on this machine".to_owned(),
+            None => "for a copied tree (check with --sysroot to read its system's units)".to_owned(),
         };
         for named in cx.config.named_addresses() {
             let Some(path) = named.address.unix_path() else {
