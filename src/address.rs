@@ -119,7 +119,11 @@ impl Address {
 
     /// [`Address::matches_listen`], with `var_run_is_run` false for a system whose /var/run is
     /// a directory of its own ([`crate::system::var_run_is_run`]).
-    pub fn matches_listen_with(&self, listen: &crate::backends::Listen, var_run_is_run: bool) -> bool {
+    pub fn matches_listen_with(
+        &self,
+        listen: &crate::backends::Listen,
+        var_run_is_run: bool,
+    ) -> bool {
         use crate::backends::Listen;
         match (listen, &self.host) {
             (Listen::Unix(path), Host::Unix(p)) => {

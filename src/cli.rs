@@ -335,7 +335,10 @@ impl CheckArgs {
         crate::config::LoadOptions {
             sysroot: self.sysroot.clone(),
             prefix: self.prefix.clone(),
-            context: self.context.as_deref().and_then(crate::config::Context::from_name),
+            context: self
+                .context
+                .as_deref()
+                .and_then(crate::config::Context::from_name),
         }
     }
 }
@@ -416,9 +419,13 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
         let text = match args.format {
             Format::Human => report::render_human(sources, &diagnostics, color),
             Format::Concise => report::render_concise(sources, &diagnostics),
-            Format::Json => {
-                report::render_json_with_external(sources, &tree.nginx_files, &tree.machine_files, &diagnostics, &fingerprints)
-            }
+            Format::Json => report::render_json_with_external(
+                sources,
+                &tree.nginx_files,
+                &tree.machine_files,
+                &diagnostics,
+                &fingerprints,
+            ),
             Format::Github => report::render_github(sources, &diagnostics),
             Format::Sarif => {
                 sarif_runs.push(report::sarif_run(sources, &diagnostics, &fingerprints));

@@ -232,7 +232,10 @@ impl Prober<'_, '_> {
                     format!("nginx tries the next address, so requests succeed while each failed try logs {log_line} and marks the peer failed for fail_timeout; a 502 only where the next try is not allowed (proxy_next_upstream off, a non-idempotent request)"),
                 )
             } else if named.stream {
-                (String::new(), format!("stream clients are disconnected, error.log says {log_line}"))
+                (
+                    String::new(),
+                    format!("stream clients are disconnected, error.log says {log_line}"),
+                )
             } else {
                 let status = match reach {
                     Reach::TimedOut => "502/504",
@@ -261,8 +264,7 @@ impl Prober<'_, '_> {
 
     fn unix(&mut self, named: &NamedAddress, path: &str) {
         // The socket as the checked system opens it (its own /var/run -> /run link included).
-        let on_disk =
-            crate::backends::map_under_root(self.ws.sysroot.as_deref(), Path::new(path));
+        let on_disk = crate::backends::map_under_root(self.ws.sysroot.as_deref(), Path::new(path));
         let meta = match std::fs::metadata(&on_disk) {
             Ok(m) => m,
             Err(e) if e.kind() == ErrorKind::NotFound => {

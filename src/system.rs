@@ -92,7 +92,10 @@ pub fn private_tmp_units(root: Option<&Path>) -> Vec<UnitPrivateTmp> {
         // Drop-ins apply in file-name order across directories.
         dropins.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
         for d in dropins {
-            if let Some(v) = std::fs::read_to_string(&d).ok().and_then(|t| private_tmp_of(&t)) {
+            if let Some(v) = std::fs::read_to_string(&d)
+                .ok()
+                .and_then(|t| private_tmp_of(&t))
+            {
                 value = v;
             }
         }
@@ -112,7 +115,10 @@ fn private_tmp_of(text: &str) -> Option<bool> {
             continue;
         };
         let v = v.trim().to_ascii_lowercase();
-        found = Some(matches!(v.as_str(), "1" | "yes" | "true" | "on" | "disconnected"));
+        found = Some(matches!(
+            v.as_str(),
+            "1" | "yes" | "true" | "on" | "disconnected"
+        ));
     }
     found
 }

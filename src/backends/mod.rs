@@ -314,7 +314,8 @@ impl Found {
 }
 
 /// The usual PHP config locations that exist under `sysroot` (`/` for this machine):
-/// Debian/Ubuntu `/etc/php/*/fpm`, RHEL `/etc/php-fpm.conf`, `/etc/php-fpm.d`, `/etc/php.ini`,
+/// Debian/Ubuntu `/etc/php/*/fpm`, Alpine `/etc/phpNN`, RHEL `/etc/php-fpm.conf`,
+/// `/etc/php-fpm.d`, `/etc/php.ini`, webdevops images' `/opt/docker/etc/php/fpm/php-fpm.conf`,
 /// and the Docker php images' `/usr/local/etc/php-fpm.conf`, `/usr/local/etc/php-fpm.d`,
 /// `/usr/local/etc/php/php.ini` (plus its `conf.d`, where those images put overrides).
 pub fn system_paths(sysroot: &Path) -> Vec<PathBuf> {
@@ -324,6 +325,21 @@ pub fn system_paths(sysroot: &Path) -> Vec<PathBuf> {
         let mut dirs: Vec<PathBuf> = versions
             .flatten()
             .map(|d| d.path().join("fpm"))
+            .filter(|p| p.is_dir())
+            .collect();
+        dirs.sort();
+        paths.extend(dirs);
+    }
+    // Alpine: /etc/php82/php-fpm.conf, /etc/php82/php-fpm.d/, /etc/php82/php.ini.
+    if let Ok(entries) = std::fs::read_dir(map_under_root(Some(sysroot), Path::new("/etc"))) {
+        let mut dirs: Vec<PathBuf> = entries
+            .flatten()
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.strip_prefix("php")
+                    .is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .map(|e| map_under_root(Some(sysroot), &Path::new("/etc").join(e.file_name())))
             .filter(|p| p.is_dir())
             .collect();
         dirs.sort();

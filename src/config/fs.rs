@@ -334,16 +334,15 @@ impl Sysroot {
     /// open them); a directory on the way that cannot be listed is an error, since what it holds
     /// cannot be known.
     pub fn glob(&self, pattern: &Path) -> io::Result<Vec<GlobMatch>> {
-        glob_with(pattern, &|p| self.resolve(p))
-            .map(|found| {
-                found
-                    .into_iter()
-                    .map(|(name, file)| GlobMatch {
-                        name: self.lexical(&name),
-                        file,
-                    })
-                    .collect()
-            })
+        glob_with(pattern, &|p| self.resolve(p)).map(|found| {
+            found
+                .into_iter()
+                .map(|(name, file)| GlobMatch {
+                    name: self.lexical(&name),
+                    file,
+                })
+                .collect()
+        })
     }
 }
 
@@ -390,10 +389,7 @@ fn glob_with(
             let listing = match std::fs::read_dir(open(shown)?) {
                 Ok(listing) => listing,
                 // A directory that is not there (or not a directory) matches nothing.
-                Err(e)
-                    if e.kind() == io::ErrorKind::NotFound
-                        || e.raw_os_error() == Some(20) =>
-                {
+                Err(e) if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(20) => {
                     continue
                 }
                 Err(source) => {
@@ -436,9 +432,7 @@ fn glob_with(
         let file = open(&name)?;
         // A literal pattern (no wildcard at all) names one path, which must exist to match;
         // every name a directory listing produced is kept, dangling links included.
-        if !is_glob(&pattern.to_string_lossy())
-            && std::fs::symlink_metadata(&file).is_err()
-        {
+        if !is_glob(&pattern.to_string_lossy()) && std::fs::symlink_metadata(&file).is_err() {
             continue;
         }
         out.push((name, file));

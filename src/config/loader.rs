@@ -109,10 +109,18 @@ pub fn load_path_opts(
     options: &LoadOptions,
 ) -> Result<ConfigTree, LoadError> {
     let sysroot = options.sysroot.as_deref().map(Sysroot::new);
-    let main = if path.is_dir() {
-        find_main_file(path)?
-    } else {
-        path.to_path_buf()
+    // Inside a sysroot, DIR/nginx.conf may be a link into the root (`/etc/nginx/nginx.conf ->
+    // /opt/docker/etc/nginx/nginx.conf`) that this machine cannot follow.
+    let linked_main = sysroot.as_ref().and_then(|root| {
+        let inside = root.inside(&lexical_absolute(path))?.join("nginx.conf");
+        root.resolve(&inside)
+            .is_ok_and(|f| f.is_file())
+            .then(|| path.join("nginx.conf"))
+    });
+    let main = match linked_main {
+        Some(main) if path.is_dir() => main,
+        _ if path.is_dir() => find_main_file(path)?,
+        _ => path.to_path_buf(),
     };
     let abs_main = lexical_absolute(&main);
     let fs = Layered {
@@ -126,10 +134,12 @@ pub fn load_path_opts(
         (Some(root), Some(inside)) => root.resolve(inside).unwrap_or_else(|_| abs_main.clone()),
         _ => abs_main.clone(),
     };
-    let text = fs.read(&main_file).map_err(|source| LoadError::Unreadable {
-        path: main.display().to_string(),
-        source,
-    })?;
+    let text = fs
+        .read(&main_file)
+        .map_err(|source| LoadError::Unreadable {
+            path: main.display().to_string(),
+            source,
+        })?;
     let ast = parse_config(&text).ok();
     let is_main_file = path.is_dir() || main.file_name().is_some_and(|n| n == "nginx.conf");
     let context = match options.context {
@@ -169,6 +179,7 @@ pub fn load_path_opts(
         resolved: Default::default(),
         sysroot,
         target_prefix,
+        sysroot_display: options.sysroot.clone(),
         prefix_known,
     };
     let display = loader.display(&abs_main);
@@ -184,10 +195,28 @@ pub fn load_path_opts(
 fn top_level_context(ast: &Ast) -> Context {
     let names: Vec<&str> = ast.directives().map(Directive::name).collect();
     let has = |n: &[&str]| names.iter().any(|x| n.contains(x));
-    if has(&["http", "events", "stream", "mail", "worker_processes", "user", "load_module"]) {
+    if has(&[
+        "http",
+        "events",
+        "stream",
+        "mail",
+        "worker_processes",
+        "user",
+        "load_module",
+    ]) {
         return Context::Main;
     }
-    if has(&["server", "upstream", "map", "geo", "split_clients", "limit_req_zone", "limit_conn_zone", "proxy_cache_path", "fastcgi_cache_path"]) {
+    if has(&[
+        "server",
+        "upstream",
+        "map",
+        "geo",
+        "split_clients",
+        "limit_req_zone",
+        "limit_conn_zone",
+        "proxy_cache_path",
+        "fastcgi_cache_path",
+    ]) {
         return Context::Http;
     }
     if has(&["location"]) {
@@ -269,6 +298,7 @@ pub fn load_single(path: &Path) -> Result<ConfigTree, LoadError> {
         resolved: Default::default(),
         sysroot: None,
         target_prefix: None,
+        sysroot_display: None,
         prefix_known: true,
     };
     let root = loader.add_file(abs, text);
@@ -318,6 +348,7 @@ pub fn load_dump_with(input: &[u8], overlay: &Overlay) -> Result<ConfigTree, Loa
         resolved: Default::default(),
         sysroot: None,
         target_prefix: None,
+        sysroot_display: None,
         prefix_known: true,
     };
     let root = loader.add_file(main_path, main_text);
@@ -342,6 +373,8 @@ struct Loader<'f> {
     sysroot: Option<Sysroot>,
     /// The prefix as a path of the checked system (`/etc/nginx`), when it lies in the sysroot.
     target_prefix: Option<PathBuf>,
+    /// The sysroot as the user wrote it, used to show paths under it.
+    sysroot_display: Option<PathBuf>,
     /// False for a single site file whose nginx.conf was not found: relative includes that
     /// resolve to nothing may exist under the real prefix.
     prefix_known: bool,
@@ -373,7 +406,14 @@ impl Loader<'_> {
         match path.strip_prefix(&self.tree.prefix) {
             Ok(rel) if self.display_prefix.as_os_str().is_empty() => rel.display().to_string(),
             Ok(rel) => self.display_prefix.join(rel).display().to_string(),
-            Err(_) => path.display().to_string(),
+            Err(_) => match (&self.sysroot, &self.sysroot_display) {
+                // Under the sysroot: shown from the sysroot as the user wrote it.
+                (Some(root), Some(shown)) => match path.strip_prefix(root.root()) {
+                    Ok(rel) => shown.join(rel).display().to_string(),
+                    Err(_) => path.display().to_string(),
+                },
+                _ => path.display().to_string(),
+            },
         }
     }
 
@@ -475,7 +515,11 @@ impl Loader<'_> {
     /// An include under `--sysroot`: the path nginx on that system opens, resolved inside the
     /// root (its own symlinks, `..` bounded by the root). Relative paths are taken from the
     /// prefix; when the checked prefix is not inside the root, from the prefix as given.
-    fn resolve_in_sysroot(&self, root: &Sysroot, arg: &str) -> Result<Vec<Target>, LoadProblemKind> {
+    fn resolve_in_sysroot(
+        &self,
+        root: &Sysroot,
+        arg: &str,
+    ) -> Result<Vec<Target>, LoadProblemKind> {
         let target = if Path::new(arg).is_absolute() {
             PathBuf::from(arg)
         } else if let Some(prefix) = &self.target_prefix {
@@ -499,10 +543,12 @@ impl Loader<'_> {
             };
         }
         let name = root.lexical(&target);
-        let file = root.resolve(&target).map_err(|e| LoadProblemKind::IncludeUnreadable {
-            path: self.display(&name),
-            reason: io_reason(&e),
-        })?;
+        let file = root
+            .resolve(&target)
+            .map_err(|e| LoadProblemKind::IncludeUnreadable {
+                path: self.display(&name),
+                reason: io_reason(&e),
+            })?;
         if self.fs.is_file(&file) {
             return Ok(vec![Target {
                 name,
@@ -556,7 +602,11 @@ impl Loader<'_> {
     }
 
     /// A path read as it is on this disk (no re-rooting, no stock files).
-    fn resolve_plain_on_disk(&self, full: &Path, arg: &str) -> Result<Vec<Target>, LoadProblemKind> {
+    fn resolve_plain_on_disk(
+        &self,
+        full: &Path,
+        arg: &str,
+    ) -> Result<Vec<Target>, LoadProblemKind> {
         if is_glob(arg) {
             return match self.fs.glob(full) {
                 Ok(found) => Ok(found.into_iter().map(Target::plain).collect()),

@@ -276,7 +276,10 @@ mod tests {
         assert_eq!(first_variable("http://${b}x"), Some((7, 11, "b")));
         assert_eq!(first_variable("http://a$"), None);
         assert_eq!(unknown_names("\u{1}host\u{1}"), "$host");
-        assert_eq!(static_host("http://storage.internal/"), Some("storage.internal"));
+        assert_eq!(
+            static_host("http://storage.internal/"),
+            Some("storage.internal")
+        );
         assert_eq!(static_host("http://api:"), Some("api"));
         assert_eq!(static_host("http://"), None);
         assert_eq!(static_host("http://app-"), None);

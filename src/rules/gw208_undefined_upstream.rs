@@ -68,9 +68,10 @@ impl Rule for UndefinedUpstream {
             .collect();
         // An upstream block can be in any file read at the main or http level: one not read
         // may define it.
-        let unread = config.unread_includes().into_iter().find(|id| {
-            matches!(config.node(*id).context, Context::Main | Context::Http)
-        });
+        let unread = config
+            .unread_includes()
+            .into_iter()
+            .find(|id| matches!(config.node(*id).context, Context::Main | Context::Http));
         for (pass, _) in config.pass_directives() {
             // With variables nginx builds the address per request (ngx_http_proxy_pass compiles
             // a script): nothing is resolved at start, `nginx -t` passes. GW204 covers that.
@@ -123,7 +124,11 @@ impl Rule for UndefinedUpstream {
                     )
                     .with_help("check the tree where the included file exists (or with --sysroot)");
                 let inc = config.node(include);
-                d = d.with_label(inc.file, inc.directive.head_span(), "not read: may define it");
+                d = d.with_label(
+                    inc.file,
+                    inc.directive.head_span(),
+                    "not read: may define it",
+                );
                 d.severity = Severity::Info;
                 out.push(d);
                 continue;

@@ -53,9 +53,13 @@ impl Rule for SocketInPrivateTmp {
         let root = cx.ws.sysroot.as_deref();
         let live = root.is_none()
             && (cx.tree.from_dump
-                || ["/etc/nginx", "/usr/local/etc/nginx", "/usr/local/nginx/conf"]
-                    .iter()
-                    .any(|d| cx.tree.prefix == std::path::Path::new(d)));
+                || [
+                    "/etc/nginx",
+                    "/usr/local/etc/nginx",
+                    "/usr/local/nginx/conf",
+                ]
+                .iter()
+                .any(|d| cx.tree.prefix == std::path::Path::new(d)));
         let units = if root.is_some() || live {
             crate::system::private_tmp_units(root)
         } else {
@@ -64,7 +68,9 @@ impl Rule for SocketInPrivateTmp {
         let where_ = match root {
             Some(r) => format!("under {}", r.display()),
             None if live => "on this machine".to_owned(),
-            None => "for a copied tree (check with --sysroot to read its system's units)".to_owned(),
+            None => {
+                "for a copied tree (check with --sysroot to read its system's units)".to_owned()
+            }
         };
         for named in cx.config.named_addresses() {
             let Some(path) = named.address.unix_path() else {
@@ -77,7 +83,8 @@ impl Rule for SocketInPrivateTmp {
             let Some(word) = node.directive.args.first() else {
                 continue;
             };
-            let symptom = format!("502 \"connect() to unix:{path} failed (2: No such file or directory)\"");
+            let symptom =
+                format!("502 \"connect() to unix:{path} failed (2: No such file or directory)\"");
             let private: Vec<String> = units
                 .iter()
                 .filter(|u| u.private_tmp)
@@ -86,14 +93,17 @@ impl Rule for SocketInPrivateTmp {
             let (message, severity) = if !private.is_empty() {
                 (format!("socket {path} is under a temporary directory, and {} sets PrivateTmp=true: that service sees its own /tmp, the others the real one: {symptom}", private.join(" and ")), None)
             } else if !units.is_empty() {
-                let read: Vec<String> = units.iter().map(|u| u.unit.display().to_string()).collect();
+                let read: Vec<String> =
+                    units.iter().map(|u| u.unit.display().to_string()).collect();
                 (format!("socket {path} is under a temporary directory; {} (read {where_}) do not set PrivateTmp, so nginx and the backend share /tmp as long as that holds; a unit or drop-in that adds PrivateTmp=true gives {symptom}", read.join(", ")), Some(Severity::Info))
             } else {
                 (format!("socket {path} is under a temporary directory; whether the backend's service runs with systemd's PrivateTmp=true (a /tmp of its own, then {symptom}) is unknown: no php-fpm or nginx unit file was read {where_} (Debian's php8.2-fpm.service does not set it)"), None)
             };
             let mut d = cx
                 .diagnostic(&META, node.file, word.span, message)
-                .with_help("put the socket under /run (e.g. /run/php/), in the pool's `listen` and here");
+                .with_help(
+                    "put the socket under /run (e.g. /run/php/), in the pool's `listen` and here",
+                );
             if let Some(s) = severity {
                 d.severity = d.severity.min(s);
             }

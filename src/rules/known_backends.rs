@@ -131,7 +131,10 @@ pub(crate) fn check_address(
         return;
     }
     let var_run_is_run = crate::system::var_run_is_run(cx.ws.sysroot.as_deref());
-    if known.iter().any(|k| k.matches(&named.address, var_run_is_run)) {
+    if known
+        .iter()
+        .any(|k| k.matches(&named.address, var_run_is_run))
+    {
         return;
     }
     let node = cx.config.node(named.node);
