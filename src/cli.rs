@@ -116,14 +116,8 @@ pub struct CheckArgs {
     /// absolute paths in configs, php-fpm includes and /etc/passwd, /etc/group are read under it.
     #[arg(long, value_name = "DIR")]
     pub sysroot: Option<PathBuf>,
-    /// nginx's configuration prefix for a single site file (default: the directory of the
-    /// nginx.conf above it that includes it).
-    #[arg(long, value_name = "DIR")]
-    pub prefix: Option<PathBuf>,
-    /// The context a single file's top level is checked in (default: `http` for a file of
-    /// `server`/`upstream`/`map` blocks, `server` for one of `location` blocks, else `main`).
-    #[arg(long, value_parser = ["main", "http", "server", "location"])]
-    pub context: Option<String>,
+    #[command(flatten)]
+    pub single: Box<SingleFileArgs>,
     /// Output format (human on a terminal).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -172,6 +166,19 @@ pub struct CheckArgs {
     /// unless it passes.
     #[arg(long, value_name = "NGINX")]
     pub verify_with: Option<PathBuf>,
+}
+
+/// Where a single site file sits in nginx's configuration (`check sites-available/app.conf`).
+#[derive(Debug, clap::Args)]
+pub struct SingleFileArgs {
+    /// nginx's configuration prefix for a single site file (default: the directory of the
+    /// nginx.conf above it that includes it).
+    #[arg(long, value_name = "DIR")]
+    pub prefix: Option<PathBuf>,
+    /// The context a single file's top level is checked in (default: `http` for a file of
+    /// `server`/`upstream`/`map` blocks, `server` for one of `location` blocks, else `main`).
+    #[arg(long, value_parser = ["main", "http", "server", "location"])]
+    pub context: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -334,8 +341,9 @@ impl CheckArgs {
     fn load_options(&self) -> crate::config::LoadOptions {
         crate::config::LoadOptions {
             sysroot: self.sysroot.clone(),
-            prefix: self.prefix.clone(),
+            prefix: self.single.prefix.clone(),
             context: self
+                .single
                 .context
                 .as_deref()
                 .and_then(crate::config::Context::from_name),
