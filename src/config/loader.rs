@@ -142,7 +142,7 @@ pub fn load_path_opts(
         })?;
     let ast = parse_config(&text).ok();
     let is_main_file = path.is_dir() || main.file_name().is_some_and(|n| n == "nginx.conf");
-    let context = match options.context {
+    let mut context = match options.context {
         Some(c) => c,
         None if is_main_file => Context::Main,
         None => ast.as_ref().map_or(Context::Main, top_level_context),
@@ -158,9 +158,13 @@ pub fn load_path_opts(
                 display_prefix = p.clone();
             }
             None => match find_including_prefix(&abs_main, options) {
-                Some(found) => {
+                Some((found, included_in)) => {
                     display_prefix = relative_display(&display_prefix, &prefix, &found);
                     prefix = found;
+                    // The context of the include that reads it is the one nginx uses.
+                    if let (None, Some(c)) = (options.context, included_in) {
+                        context = c;
+                    }
                 }
                 None => prefix_known = context == Context::Main,
             },
@@ -189,45 +193,38 @@ pub fn load_path_opts(
     Ok(loader.tree)
 }
 
-/// The context a file's top level belongs in: `main` for an nginx.conf (or anything with
-/// `http`, `events`, `stream` or `mail` at the top), `server` for a file of `location` blocks
-/// only, `http` for a site file (`server`, `upstream`, `map` ... at the top).
+/// The context a file's top level belongs in, from its top-level directives: the one where
+/// the fewest of them are refused (nginx's directive table), preferring `http`, then `server`,
+/// `location`, and `main` last. A site file (`server`, `upstream`, `map` ...) is `http`, a file of
+/// `location` blocks `server`, a file with `events`, `http` or `user` at the top `main`.
 fn top_level_context(ast: &Ast) -> Context {
-    let names: Vec<&str> = ast.directives().map(Directive::name).collect();
-    let has = |n: &[&str]| names.iter().any(|x| n.contains(x));
-    if has(&[
-        "http",
-        "events",
-        "stream",
-        "mail",
-        "worker_processes",
-        "user",
-        "load_module",
-    ]) {
+    let Ok(table) = crate::directives::DirectiveTable::builtin() else {
         return Context::Main;
-    }
-    if has(&[
-        "server",
-        "upstream",
-        "map",
-        "geo",
-        "split_clients",
-        "limit_req_zone",
-        "limit_conn_zone",
-        "proxy_cache_path",
-        "fastcgi_cache_path",
-    ]) {
-        return Context::Http;
-    }
-    if has(&["location"]) {
-        return Context::Server;
-    }
-    Context::Main
+    };
+    let names: Vec<&str> = ast.directives().map(Directive::name).collect();
+    let refused = |ctx: Context| {
+        names
+            .iter()
+            .filter(|n| {
+                let specs = table.get(n);
+                !specs.is_empty() && !specs.iter().any(|s| s.allows_context(ctx))
+            })
+            .count()
+    };
+    [
+        Context::Http,
+        Context::Server,
+        Context::Location,
+        Context::Main,
+    ]
+    .into_iter()
+    .min_by_key(|c| refused(*c))
+    .unwrap_or(Context::Main)
 }
 
 /// nginx's prefix for a site file: the directory of the nearest nginx.conf above it whose tree
-/// includes it (through any glob or link).
-fn find_including_prefix(file: &Path, options: &LoadOptions) -> Option<PathBuf> {
+/// includes it (through any glob or link), with the context of the first include that reads it.
+fn find_including_prefix(file: &Path, options: &LoadOptions) -> Option<(PathBuf, Option<Context>)> {
     let wanted = std::fs::canonicalize(file).ok()?;
     let main_options = LoadOptions {
         sysroot: options.sysroot.clone(),
@@ -242,12 +239,19 @@ fn find_including_prefix(file: &Path, options: &LoadOptions) -> Option<PathBuf> 
         let Ok(tree) = load_path_opts(&candidate, &Overlay::default(), &main_options) else {
             continue;
         };
-        let includes_it = tree.nginx_files.iter().skip(1).any(|id| {
+        let Some(id) = tree.nginx_files.iter().skip(1).copied().find(|id| {
             std::fs::canonicalize(&tree.sources.get(*id).path).is_ok_and(|p| p == wanted)
+        }) else {
+            continue;
+        };
+        let config = super::ResolvedConfig::build(&tree);
+        let included_in = config.nodes_named("include").iter().find_map(|inc| {
+            let n = config.node(*inc);
+            tree.include_targets(n.file, n.directive.span)
+                .contains(&id)
+                .then_some(n.context)
         });
-        if includes_it {
-            return Some(tree.prefix);
-        }
+        return Some((tree.prefix.clone(), included_in));
     }
     None
 }
