@@ -220,6 +220,9 @@ pub enum Scoped {
     /// Not found, but this `include` in scope names a file that was not read (missing, outside
     /// the checked copy, unreadable): it may set anything.
     Unknown { include: NodeId },
+    /// Not found in the file's own blocks, and the file is checked on its own (a site file):
+    /// the blocks around it in the nginx.conf that includes it were not read.
+    Outside,
 }
 
 impl Scoped {
@@ -277,6 +280,14 @@ impl<'t> ResolvedConfig<'t> {
                 return Scoped::Unset;
             }
             current = self.node(id).parent;
+        }
+        // The top level of a file checked in the http or server context: what encloses it
+        // was not read.
+        if self.tree.root_context != Context::Main {
+            if let Some(inc) = self.unread_include_in(None) {
+                return Scoped::Unknown { include: inc };
+            }
+            return Scoped::Outside;
         }
         Scoped::Unset
     }

@@ -171,11 +171,21 @@ pub fn load_path_opts(
         }
     }
     let target_prefix = sysroot.as_ref().and_then(|r| r.inside(&prefix));
+    // A file of main-context lines (`load_module ...;`) that is no nginx.conf: a snippet whose
+    // nginx.conf has the `events` block.
+    let entry_is_snippet = !is_main_file
+        && options.context.is_none()
+        && !ast.as_ref().is_some_and(|a| {
+            a.directives().any(|d| {
+                d.block.is_some() && matches!(d.name(), "events" | "http" | "stream" | "mail")
+            })
+        });
     let mut loader = Loader {
         fs: &fs,
         tree: ConfigTree {
             prefix: prefix.clone(),
             root_context: context,
+            entry_is_snippet,
             ..ConfigTree::default()
         },
         display_prefix,
@@ -193,24 +203,50 @@ pub fn load_path_opts(
     Ok(loader.tree)
 }
 
-/// The context a file's top level belongs in, from its top-level directives: the one where
-/// the fewest of them are refused (nginx's directive table), preferring `http`, then `server`,
+/// The context a file's top level belongs in, from its directives: the one where the fewest of
+/// them (nested ones included) are refused (nginx's directive table), preferring `http`, then `server`,
 /// `location`, and `main` last. A site file (`server`, `upstream`, `map` ...) is `http`, a file of
 /// `location` blocks `server`, a file with `events`, `http` or `user` at the top `main`.
 fn top_level_context(ast: &Ast) -> Context {
     let Ok(table) = crate::directives::DirectiveTable::builtin() else {
         return Context::Main;
     };
-    let names: Vec<&str> = ast.directives().map(Directive::name).collect();
+    // Every directive of the file, nested ones in the context their block gives them.
     let refused = |ctx: Context| {
-        names
-            .iter()
-            .filter(|n| {
-                let specs = table.get(n);
-                !specs.is_empty() && !specs.iter().any(|s| s.allows_context(ctx))
-            })
-            .count()
+        let mut count = 0usize;
+        let mut stack: Vec<(&[Node], Context)> = vec![(&ast.items, ctx)];
+        while let Some((items, here)) = stack.pop() {
+            for node in items {
+                let Node::Directive(d) = node else { continue };
+                let specs = table.get(d.name());
+                if !specs.is_empty() && !specs.iter().any(|s| s.allows_context(here)) {
+                    count += 1;
+                }
+                if let Some(block) = &d.block {
+                    let inner = here.inner(d.name());
+                    if !matches!(inner, Context::Entries | Context::Unknown) {
+                        stack.push((&block.items, inner));
+                    }
+                }
+            }
+        }
+        count
     };
+    // A directive nginx allows only at the top level (`http`, `events`, `user`, `load_module`):
+    // a main file, or a snippet of the main context.
+    let main_only = ast.directives().any(|d| {
+        let specs = table.get(d.name());
+        !specs.is_empty()
+            && specs.iter().all(|s| {
+                s.allows_context(Context::Main)
+                    && ![Context::Http, Context::Server, Context::Location]
+                        .iter()
+                        .any(|c| s.allows_context(*c))
+            })
+    });
+    if main_only {
+        return Context::Main;
+    }
     [
         Context::Http,
         Context::Server,

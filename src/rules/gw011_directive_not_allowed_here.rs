@@ -124,6 +124,7 @@ impl DirectiveNotAllowedHere {
         // A single site file checked in the http or server context has no events of its own.
         if cx.tree.ast(cx.tree.root).is_none()
             || cx.tree.root_context != crate::config::Context::Main
+            || cx.tree.entry_is_snippet
         {
             return;
         }

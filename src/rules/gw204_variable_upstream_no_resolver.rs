@@ -92,7 +92,8 @@ impl Rule for VariableUpstreamNoResolver {
             };
             let unread = match config.effective_scoped(block, "resolver") {
                 Scoped::Set(_) => continue,
-                Scoped::Unknown { include } => Some(include),
+                Scoped::Unknown { include } => Some(Some(include)),
+                Scoped::Outside => Some(None),
                 Scoped::Unset => None,
             };
             let mut sources = BTreeSet::new();
@@ -135,30 +136,37 @@ impl Rule for VariableUpstreamNoResolver {
             needs_dns.dedup();
             unknown.sort();
             unknown.dedup();
-            let why = if let Some(host) = needs_dns.first() {
-                format!("requests fail with 502 \"no resolver defined to resolve {host}\"")
+            // A host known to need DNS fails for certain; one that comes from a variable set per
+            // request fails only when its value is a name, which the configuration does not say.
+            let (why, certain) = if let Some(host) = needs_dns.first() {
+                (format!("requests fail with 502 \"no resolver defined to resolve {host}\""), true)
             } else if let Some(vars) = unknown.first() {
-                format!("the host comes from {vars}, known only per request: a host name there fails with 502 \"no resolver defined to resolve ...\"")
+                (format!("the host comes from {vars}, known only per request: a host name there fails with 502 \"no resolver defined to resolve ...\" (an IP address does not)"), false)
             } else {
                 continue;
             };
             if let Some(include) = unread {
-                // The unread file may well set the resolver (a generated resolver.conf): say so,
-                // never an error.
-                let inc = config.node(include);
+                // The unread file may well set the resolver (a generated resolver.conf), or the
+                // nginx.conf around a site file checked on its own: say so, never an error.
+                let why = match include {
+                    Some(inc) => format!("`include {}` was not read", config.include_argument(inc)),
+                    None => "this file is checked on its own and the blocks that include it were not read".to_owned(),
+                };
                 let mut d = cx
                     .diagnostic(
                         &META,
                         node.file,
                         word.span,
                         format!(
-                            "`{}` builds its address from variables at run time; whether a `resolver` is in scope cannot be told: `include {}` was not read",
+                            "`{}` builds its address from variables at run time; whether a `resolver` is in scope cannot be told: {why}",
                             node.name(),
-                            config.include_argument(include)
                         ),
                     )
-                    .with_help("check the tree where the included file exists (or with --sysroot); without a resolver, requests needing DNS fail with 502 \"no resolver defined to resolve ...\"")
-                    .with_label(inc.file, inc.directive.head_span(), "not read: may set `resolver`");
+                    .with_help("check the whole tree (or with --sysroot); without a resolver, requests needing DNS fail with 502 \"no resolver defined to resolve ...\"");
+                if let Some(inc) = include {
+                    let n = config.node(inc);
+                    d = d.with_label(n.file, n.directive.head_span(), "not read: may set `resolver`");
+                }
                 d.severity = Severity::Info;
                 out.push(d);
                 continue;
@@ -174,6 +182,9 @@ impl Rule for VariableUpstreamNoResolver {
                     ),
                 )
                 .with_help("add `resolver ADDRESS valid=30s;` (e.g. 127.0.0.53 with systemd-resolved, 127.0.0.11 in Docker), or make every value an IP address or an `upstream` name");
+            if !certain {
+                d.severity = d.severity.min(Severity::Warning);
+            }
             for s in sources {
                 let n = config.node(s);
                 d = d.with_label(n.file, n.directive.head_span(), "value set here");

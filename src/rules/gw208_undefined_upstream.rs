@@ -111,6 +111,19 @@ impl Rule for UndefinedUpstream {
                 .map(|u| (edit_distance(name, u), u))
                 .filter(|(d, u)| *d <= u.len().max(name.len()) / 2)
                 .min();
+            if cx.tree.root_context != Context::Main && unread.is_none() {
+                let mut d = cx
+                    .diagnostic(
+                        &META,
+                        node.file,
+                        word.span,
+                        format!("`{name}` is no upstream block of this file; whether the nginx.conf that includes it defines one cannot be told: the file is checked on its own"),
+                    )
+                    .with_help("check the nginx.conf that includes this file");
+                d.severity = Severity::Info;
+                out.push(d);
+                continue;
+            }
             if let Some(include) = unread {
                 let mut d = cx
                     .diagnostic(
