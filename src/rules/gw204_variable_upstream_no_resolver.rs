@@ -24,10 +24,16 @@ resolver are not used then.
 Every value the variables can take is followed through `set $var value;` and
 `map ... $var { }` entries (recursively). The address is fine when every value gives an IP
 address, a unix socket or an upstream name. A variable nginx fills in at run time (`$host`,
-`$http_*`, regex captures) in the host part is reported; `$request_uri`, `$uri` and
+`$http_*`, regex captures) in the host part is reported as a warning (its value may be an
+IP address, which needs no resolver); `$request_uri`, `$uri` and
 `$is_args` start the URI part and do not matter. A static host followed by such a variable
 (`proxy_pass http://api.internal$request_uri;`) is reported too: the variable makes nginx
 resolve the host at run time.
+
+When no `resolver` is found but an included file was not read (missing, outside the checked
+copy: `include /config/nginx/resolver.conf;` generated on the target), or the file is a site
+file checked on its own, the unread part may set it: the finding is info and names the unread
+include, never an error.
 
 ## Why it matters
 Each request whose host needs DNS fails with 502:

@@ -25,7 +25,8 @@ warning: nginx resolves the name when it starts and refuses to start where it do
 resolve, which is true of a Compose service name everywhere but inside its network. An address
 with variables (`proxy_pass http://storage/$2;`) is resolved per request, not at start, and is
 GW204's concern. When a file included at the main or http level was not read, an upstream
-block there may define the name: info only.
+block there may define the name: info only; so for a site file checked on its own, whose
+nginx.conf may define it.
 
 ## Why it matters
 nginx resolves a name that is no upstream block when it starts, so it refuses to start or
