@@ -145,7 +145,10 @@ impl Rule for VariableUpstreamNoResolver {
             // A host known to need DNS fails for certain; one that comes from a variable set per
             // request fails only when its value is a name, which the configuration does not say.
             let (why, certain) = if let Some(host) = needs_dns.first() {
-                (format!("requests fail with 502 \"no resolver defined to resolve {host}\""), true)
+                (
+                    format!("requests fail with 502 \"no resolver defined to resolve {host}\""),
+                    true,
+                )
             } else if let Some(vars) = unknown.first() {
                 (format!("the host comes from {vars}, known only per request: a host name there fails with 502 \"no resolver defined to resolve ...\" (an IP address does not)"), false)
             } else {
@@ -171,7 +174,11 @@ impl Rule for VariableUpstreamNoResolver {
                     .with_help("check the whole tree (or with --sysroot); without a resolver, requests needing DNS fail with 502 \"no resolver defined to resolve ...\"");
                 if let Some(inc) = include {
                     let n = config.node(inc);
-                    d = d.with_label(n.file, n.directive.head_span(), "not read: may set `resolver`");
+                    d = d.with_label(
+                        n.file,
+                        n.directive.head_span(),
+                        "not read: may set `resolver`",
+                    );
                 }
                 d.severity = Severity::Info;
                 out.push(d);
