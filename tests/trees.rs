@@ -367,7 +367,7 @@ fn a_dangling_link_matched_by_a_glob_is_the_error_nginx_gives() -> TestResult {
         "events {}\nhttp {\n    include sites-enabled/*;\n}\n",
     )?;
     std::fs::write(dir.join("sites-enabled/a"), "server { listen 8080; }\n")?;
-    std::os::unix::fs::symlink("/nonexistent-gwlint/site", dir.join("sites-enabled/gone"))?;
+    std::os::unix::fs::symlink("../sites-available/gone", dir.join("sites-enabled/gone"))?;
     let (ws, diagnostics) = check_path(&dir.join("nginx.conf"), &LoadOptions::default());
     let gw002 = of_rule(&diagnostics, "GW002");
     assert_eq!(gw002.len(), 1, "{}", concise(&ws, &diagnostics));
@@ -468,6 +468,51 @@ fn an_unlistable_folder_under_a_glob_is_an_error_and_fix_writes_nothing() -> Tes
     assert!(
         stdout.contains("GW002") && stdout.contains("cannot list"),
         "{stdout}"
+    );
+    Ok(())
+}
+
+#[test]
+fn an_absolute_link_out_of_a_copied_tree_is_read_inside_the_copy_or_not_at_all() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path().join("repo/nginx");
+    for d in ["sites-available", "sites-enabled"] {
+        std::fs::create_dir_all(dir.join(d))?;
+    }
+    std::fs::write(
+        dir.join("nginx.conf"),
+        "events {}\nhttp {\n    include sites-enabled/*;\n}\n",
+    )?;
+    std::fs::write(
+        dir.join("sites-available/default"),
+        "server { listen 8080; server_name copy-marker.example; }\n",
+    )?;
+    // Debian's own link, and one to a file only the target system has.
+    std::os::unix::fs::symlink(
+        "/etc/nginx/sites-available/default",
+        dir.join("sites-enabled/default"),
+    )?;
+    std::os::unix::fs::symlink("/srv/generated/site.conf", dir.join("sites-enabled/zz"))?;
+    let (ws, diagnostics) = check_path(&dir.join("nginx.conf"), &LoadOptions::default());
+    let text = concise(&ws, &diagnostics);
+    let paths = read_paths(&ws);
+    assert!(
+        paths.contains(&dir.join("sites-available/default")),
+        "{paths:?}"
+    );
+    for p in &paths {
+        assert!(
+            p.starts_with(tmp.path()),
+            "{} read from this machine",
+            p.display()
+        );
+    }
+    let gw002 = of_rule(&diagnostics, "GW002");
+    assert_eq!(gw002.len(), 1, "{text}");
+    assert_eq!(gw002[0].severity, Severity::Info, "{text}");
+    assert!(
+        gw002[0].message.contains("/srv/generated/site.conf"),
+        "{text}"
     );
     Ok(())
 }

@@ -486,7 +486,15 @@ impl Loader<'_> {
             for (span, arg) in includes {
                 let targets = self.resolve_include(file, span, &arg);
                 let mut ids = Vec::with_capacity(targets.len());
-                for target in targets {
+                for mut target in targets {
+                    match self.copy_link(&target.file) {
+                        Some(Ok(inside)) => target.file = inside,
+                        Some(Err(kind)) => {
+                            self.tree.problems.push(LoadProblem { file, span, kind });
+                            continue;
+                        }
+                        None => {}
+                    }
                     if let Some(id) = self.tree.sources.find(&target.file) {
                         ids.push(id);
                         continue;
@@ -731,6 +739,47 @@ impl Loader<'_> {
             });
         }
         Err(self.missing_kind(&full, &full))
+    }
+
+    /// In a checked copy, a symlink that leaves the copy (`sites-enabled/default ->
+    /// /etc/nginx/sites-available/default`) names a file of the target system: it is read from
+    /// the same place inside the copy when there is one, else not read (never this machine's
+    /// file). `None` for anything else.
+    fn copy_link(&self, path: &Path) -> Option<Result<PathBuf, LoadProblemKind>> {
+        if self.sysroot.is_some() || !self.is_copy() {
+            return None;
+        }
+        let meta = std::fs::symlink_metadata(path).ok()?;
+        if !meta.file_type().is_symlink() {
+            return None;
+        }
+        let inside_copy = std::fs::canonicalize(&self.tree.prefix)
+            .ok()
+            .zip(std::fs::canonicalize(path).ok())
+            .is_some_and(|(root, real)| real.starts_with(root));
+        if inside_copy {
+            return None;
+        }
+        let target = std::fs::read_link(path).ok()?;
+        // A relative link that stays inside the copy is the copy's own (dangling or not).
+        if target.is_relative() {
+            let lexical = normalize(&path.parent().unwrap_or(Path::new("")).join(&target));
+            if lexical.starts_with(&self.tree.prefix) {
+                return None;
+            }
+        }
+        if target.is_absolute() {
+            if let Some(found) = self
+                .remapped(&target)
+                .into_iter()
+                .find(|c| self.fs.is_file(c))
+            {
+                return Some(Ok(found));
+            }
+        }
+        Some(Err(LoadProblemKind::OutsideTree {
+            path: format!("{} -> {}", self.display(path), target.display()),
+        }))
     }
 
     /// True when the checked tree is a copy, not an installed configuration directory.

@@ -30,7 +30,9 @@ finding at the include says so ("read from this machine's nginx package: ..."); 
 report lists it in `external_files`. When there is none, the finding is a warning: nginx on
 the target system has it. Any other absolute include outside a checked copy, with nothing at
 the same place inside it, is not read from this machine (its files there belong to another
-setup): that is reported as info.
+setup): that is reported as info. So is a symlink in the copy that points out of it
+(`sites-enabled/default -> /etc/nginx/sites-available/default`): it is read at the same place
+inside the copy when there is one, else not read, never from this machine.
 
 With `--sysroot DIR` every include is opened inside DIR as nginx chrooted there would open it
 (absolute symlinks resolved inside DIR), and nothing outside DIR is read: a stock file missing
