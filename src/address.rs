@@ -478,6 +478,26 @@ mod tests {
     }
 
     #[test]
+    fn socket_paths_are_compared_after_one_normalisation() {
+        assert_eq!(
+            canonical_socket_path("/var/run/php/php8.2-fpm.sock", true),
+            "/run/php/php8.2-fpm.sock"
+        );
+        assert_eq!(
+            canonical_socket_path("/var/run/php/php8.2-fpm.sock", false),
+            "/var/run/php/php8.2-fpm.sock"
+        );
+        assert_eq!(
+            canonical_socket_path("/run//php/./x/../a.sock", true),
+            "/run/php/a.sock"
+        );
+        let pool = crate::backends::Listen::Unix("/run/php/php8.2-fpm.sock".into());
+        let pass = parse_pass("fastcgi_pass", "unix:/var/run/php/php8.2-fpm.sock");
+        assert!(pass.matches_listen(&pool));
+        assert!(!pass.matches_listen_with(&pool, false));
+    }
+
+    #[test]
     fn distances() {
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("kitten", "sitting"), 3);

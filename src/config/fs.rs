@@ -494,6 +494,76 @@ mod tests {
     }
 
     #[test]
+    fn sysroot_resolves_links_like_a_chroot() -> io::Result<()> {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir()?;
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("etc/nginx/sites-available"))?;
+        std::fs::create_dir_all(root.join("etc/nginx/sites-enabled"))?;
+        std::fs::create_dir_all(root.join("run/php"))?;
+        std::fs::create_dir_all(root.join("var"))?;
+        std::fs::write(root.join("etc/nginx/sites-available/default"), "x")?;
+        symlink(
+            "/etc/nginx/sites-available/default",
+            root.join("etc/nginx/sites-enabled/default"),
+        )?;
+        symlink("../run", root.join("var/run"))?;
+        symlink("loop-b", root.join("loop-a"))?;
+        symlink("loop-a", root.join("loop-b"))?;
+        symlink(
+            "/nowhere/file",
+            root.join("etc/nginx/sites-enabled/dangling"),
+        )?;
+        let sys = Sysroot::new(root);
+        // An absolute link starts again at the root, never at this machine's /.
+        assert_eq!(
+            sys.resolve(Path::new("/etc/nginx/sites-enabled/default"))?,
+            root.join("etc/nginx/sites-available/default")
+        );
+        // A relative link through a directory: /var/run/php is /run/php.
+        assert_eq!(
+            sys.resolve(Path::new("/var/run/php/x.sock"))?,
+            root.join("run/php/x.sock")
+        );
+        assert_eq!(
+            sys.inside(&root.join("run/php")),
+            Some(PathBuf::from("/run/php"))
+        );
+        // `..` never climbs above the root.
+        assert_eq!(
+            sys.resolve(Path::new("/../../../etc/nginx/sites-available/default"))?,
+            root.join("etc/nginx/sites-available/default")
+        );
+        // A dangling link resolves inside the root, to nothing.
+        let gone = sys.resolve(Path::new("/etc/nginx/sites-enabled/dangling"))?;
+        assert_eq!(gone, root.join("nowhere/file"));
+        // Loops end with ELOOP's message, not a hang.
+        let e = sys
+            .resolve(Path::new("/loop-a"))
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(e.as_deref(), Some("Too many levels of symbolic links"));
+        // Globs keep dangling links (nginx then fails to open them), sorted by name.
+        let found = sys.glob(Path::new("/etc/nginx/sites-enabled/*"))?;
+        let names: Vec<_> = found.iter().filter_map(|m| m.name.file_name()).collect();
+        assert_eq!(names, ["dangling", "default"]);
+        assert_eq!(
+            found[1].file,
+            root.join("etc/nginx/sites-available/default")
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn disk_glob_keeps_dangling_links() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        std::os::unix::fs::symlink("/nonexistent-gwlint", dir.path().join("a.conf"))?;
+        std::fs::write(dir.path().join("b.conf"), "")?;
+        assert_eq!(Disk.glob(&dir.path().join("*.conf"))?.len(), 2);
+        Ok(())
+    }
+
+    #[test]
     fn dump_glob() -> io::Result<()> {
         let mut d = Dump::default();
         d.files.insert("/etc/nginx/conf.d/b.conf".into(), vec![]);
