@@ -110,10 +110,26 @@ impl Address {
     /// True when nginx connecting to this address reaches something listening on `listen`
     /// (a php-fpm pool): the same unix path, or the same port on a matching host (a pool
     /// listening on every address accepts 127.0.0.1, localhost and any name).
+    ///
+    /// Unix paths are compared after [`canonical_socket_path`] (`/var/run/php/x.sock` is
+    /// `/run/php/x.sock`, as on every current distribution).
     pub fn matches_listen(&self, listen: &crate::backends::Listen) -> bool {
+        self.matches_listen_with(listen, true)
+    }
+
+    /// [`Address::matches_listen`], with `var_run_is_run` false for a system whose /var/run is
+    /// a directory of its own ([`crate::system::var_run_is_run`]).
+    pub fn matches_listen_with(
+        &self,
+        listen: &crate::backends::Listen,
+        var_run_is_run: bool,
+    ) -> bool {
         use crate::backends::Listen;
         match (listen, &self.host) {
-            (Listen::Unix(path), Host::Unix(p)) => path.as_os_str() == p.as_str(),
+            (Listen::Unix(path), Host::Unix(p)) => {
+                canonical_socket_path(&path.to_string_lossy(), var_run_is_run)
+                    == canonical_socket_path(p, var_run_is_run)
+            }
             (Listen::Tcp { host, port }, _) => {
                 if self.effective_port() != Some(*port) {
                     return false;
@@ -134,7 +150,9 @@ impl Address {
     /// True when `other` names the same peer (same host and port, or same unix path).
     pub fn same_peer(&self, other: &Address) -> bool {
         match (&self.host, &other.host) {
-            (Host::Unix(a), Host::Unix(b)) => a == b,
+            (Host::Unix(a), Host::Unix(b)) => {
+                canonical_socket_path(a, true) == canonical_socket_path(b, true)
+            }
             (_, Host::Unix(_)) | (Host::Unix(_), _) => false,
             _ => {
                 self.effective_port() == other.effective_port()
@@ -309,6 +327,33 @@ fn set_port(addr: &mut Address, port: &str) {
     }
 }
 
+/// The one normalisation every socket, pool and certificate path comparison goes through:
+/// `.` and duplicate slashes dropped, `..` resolved lexically, and `/var/run/...` read as
+/// `/run/...` when `var_run_is_run` (FHS 3.0 keeps /var/run only as a compatibility link to /run,
+/// and systemd's tmpfiles.d/var.conf creates `L /var/run - - - - ../run`; checked systems say
+/// it with their own link, see [`crate::system::var_run_is_run`]).
+pub fn canonical_socket_path(path: &str, var_run_is_run: bool) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    if var_run_is_run && parts.len() >= 2 && parts[0] == "var" && parts[1] == "run" {
+        parts.remove(0);
+    }
+    let joined = parts.join("/");
+    if path.starts_with('/') {
+        format!("/{joined}")
+    } else {
+        joined
+    }
+}
+
 /// Levenshtein distance in characters: how far a written address is from an existing one
 /// (`/run/php/php7.4-fpm.sock` is 2 edits from `/run/php/php8.2-fpm.sock`).
 pub fn edit_distance(a: &str, b: &str) -> usize {
@@ -430,6 +475,26 @@ mod tests {
             .same_peer(&parse_pass("proxy_pass", "http://127.0.0.1:3000/")));
         assert!(!parse_host_port("127.0.0.1:3001", false)
             .same_peer(&parse_pass("proxy_pass", "http://127.0.0.1:3000/")));
+    }
+
+    #[test]
+    fn socket_paths_are_compared_after_one_normalisation() {
+        assert_eq!(
+            canonical_socket_path("/var/run/php/php8.2-fpm.sock", true),
+            "/run/php/php8.2-fpm.sock"
+        );
+        assert_eq!(
+            canonical_socket_path("/var/run/php/php8.2-fpm.sock", false),
+            "/var/run/php/php8.2-fpm.sock"
+        );
+        assert_eq!(
+            canonical_socket_path("/run//php/./x/../a.sock", true),
+            "/run/php/a.sock"
+        );
+        let pool = crate::backends::Listen::Unix("/run/php/php8.2-fpm.sock".into());
+        let pass = parse_pass("fastcgi_pass", "unix:/var/run/php/php8.2-fpm.sock");
+        assert!(pass.matches_listen(&pool));
+        assert!(!pass.matches_listen_with(&pool, false));
     }
 
     #[test]

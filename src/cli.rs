@@ -8,7 +8,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::backends::{self, PhpSetup};
 use crate::baseline::{self, Baseline, BaselineError};
-use crate::config::{load_dump, load_dump_with, load_path, load_path_with, ConfigTree, LoadError};
+use crate::config::{load_dump, load_dump_with, load_path, ConfigTree, LoadError};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::fix::{self, Checked, FixError, FixOptions, FixOutcome};
 use crate::lint::{Selection, Workspace};
@@ -139,6 +139,8 @@ pub struct CheckArgs {
     /// absolute paths in configs, php-fpm includes and /etc/passwd, /etc/group are read under it.
     #[arg(long, value_name = "DIR")]
     pub sysroot: Option<PathBuf>,
+    #[command(flatten)]
+    pub single: Box<SingleFileArgs>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -210,6 +212,19 @@ pub struct CheckArgs {
     /// With --fix or --diff: list each fix applied (file:line, rule, title) on stderr.
     #[arg(long)]
     pub show_fixes: bool,
+}
+
+/// Where a single site file sits in nginx's configuration (`check sites-available/app.conf`).
+#[derive(Debug, clap::Args)]
+pub struct SingleFileArgs {
+    /// nginx's configuration prefix for a single site file (default: the directory of the
+    /// nginx.conf above it that includes it).
+    #[arg(long, value_name = "DIR")]
+    pub prefix: Option<PathBuf>,
+    /// The context a single file's top level is checked in (default: `http` for a file of
+    /// `server`/`upstream`/`map` blocks, `server` for one of `location` blocks, else `main`).
+    #[arg(long, value_parser = ["main", "http", "server", "location"])]
+    pub context: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -446,6 +461,21 @@ fn settings_for(args: &CheckArgs, checked: &std::path::Path) -> Result<Settings,
     }
 }
 
+impl CheckArgs {
+    /// How the loader reads the checked trees (`--sysroot`, `--prefix`, `--context`).
+    fn load_options(&self) -> crate::config::LoadOptions {
+        crate::config::LoadOptions {
+            sysroot: self.sysroot.clone(),
+            prefix: self.single.prefix.clone(),
+            context: self
+                .single
+                .context
+                .as_deref()
+                .and_then(crate::config::Context::from_name),
+        }
+    }
+}
+
 fn check(args: &CheckArgs) -> Result<u8, CliError> {
     let selection = Selection {
         select: args.select.clone(),
@@ -485,6 +515,14 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
     let mut junit = String::new();
     let mut gitlab = Vec::new();
     let mut hidden = 0;
+    for php in &args.php {
+        if !php.exists() {
+            return Err(CliError::Usage(format!(
+                "--php {}: No such file or directory",
+                php.display()
+            )));
+        }
+    }
     for path in &paths {
         let mut settings = settings_for(args, path)?;
         set_target_version(&mut settings, args)?;
@@ -540,9 +578,13 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
             match args.format {
                 Format::Human => report::render_human(sources, &diagnostics, color),
                 Format::Concise => report::render_concise(sources, &diagnostics),
-                Format::Json => {
-                    report::render_json(sources, &tree.nginx_files, &diagnostics, &fingerprints)
-                }
+                Format::Json => report::render_json_with_external(
+                    sources,
+                    &tree.nginx_files,
+                    &tree.machine_files,
+                    &diagnostics,
+                    &fingerprints,
+                ),
                 Format::Github => report::render_github(sources, &diagnostics),
                 Format::Sarif => {
                     sarif_runs.push(report::sarif_run(sources, &diagnostics, &fingerprints));
@@ -731,7 +773,7 @@ fn run_check(
         |overlay| {
             let tree = match &dump {
                 Some(input) => load_dump_with(input, overlay)?,
-                None => load_path_with(path, overlay)?,
+                None => crate::config::load_path_opts(path, overlay, &args.load_options())?,
             };
             let ws = Workspace::new(tree, php.clone(), args.sysroot.clone());
             // The live system is probed once, with the files as they are.

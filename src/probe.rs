@@ -7,6 +7,12 @@
 //! Findings are diagnostics of the rule that covers the cause (GW202 refused or timed out,
 //! GW301 missing socket, GW302 permission), on the line that names the address, with messages
 //! starting "(probe)".
+//!
+//! An upstream `server ... down;` is not probed (nginx never connects to it). A `backup`
+//! server is probed, but a refusal there is at most a warning that says it is a backup (nginx
+//! uses it only when every primary has failed). A name with several addresses where one answers
+//! (`localhost` -> ::1 refused, 127.0.0.1 accepts) is at most a warning too: nginx tries the next
+//! address. Stream upstreams and stream `proxy_pass` are probed like http ones.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::ErrorKind;
@@ -125,6 +131,19 @@ pub fn run_with_timeout(
 
 impl Prober<'_, '_> {
     fn push(&mut self, id: &str, named: &NamedAddress, message: String, help: &str) {
+        self.push_at_most(id, named, message, help, crate::diagnostic::Severity::Error);
+    }
+
+    /// [`Prober::push`] with the severity capped at `most` (a backup server, a name whose
+    /// other addresses answer).
+    fn push_at_most(
+        &mut self,
+        id: &str,
+        named: &NamedAddress,
+        message: String,
+        help: &str,
+        most: crate::diagnostic::Severity,
+    ) {
         let Some(meta) = rules::meta_by_id_or_name(id) else {
             return;
         };
@@ -141,7 +160,7 @@ impl Prober<'_, '_> {
             Diagnostic::new(
                 meta.id,
                 meta.name,
-                self.settings.severity(meta),
+                self.settings.severity(meta).min(most),
                 node.file,
                 span,
                 format!("(probe) {message}"),
@@ -193,33 +212,59 @@ impl Prober<'_, '_> {
                 failed.push((*addr, reach));
             }
         }
+        let answering: Vec<SocketAddr> = addrs
+            .iter()
+            .filter(|a| !failed.iter().any(|(f, _)| f == *a))
+            .copied()
+            .collect();
         for (addr, reach) in failed {
-            let via = if addrs.len() > 1 {
-                format!(
-                    " ({shown} resolves to {} addresses; this one fails)",
-                    addrs.len()
+            let log_line = match reach {
+                Reach::TimedOut => "\"upstream timed out (110: Connection timed out) while connecting to upstream\"",
+                _ => "\"connect() failed (111: Connection refused) while connecting to upstream\"",
+            };
+            let mut most = crate::diagnostic::Severity::Error;
+            let (via, symptom) = if let Some(ok) = answering.first() {
+                // nginx makes one peer per address and tries the next on error
+                // (proxy_next_upstream error, the default): not a certain failure.
+                most = crate::diagnostic::Severity::Warning;
+                (
+                    format!(" ({shown} resolves to {} addresses; {ok} accepts)", addrs.len()),
+                    format!("nginx tries the next address, so requests succeed while each failed try logs {log_line} and marks the peer failed for fail_timeout; a 502 only where the next try is not allowed (proxy_next_upstream off, a non-idempotent request)"),
+                )
+            } else if named.stream {
+                (
+                    String::new(),
+                    format!("stream clients are disconnected, error.log says {log_line}"),
                 )
             } else {
-                String::new()
+                let status = match reach {
+                    Reach::TimedOut => "502/504",
+                    _ => "502",
+                };
+                (String::new(), format!("{status} {log_line}"))
             };
-            let symptom = match reach {
-                Reach::TimedOut => "502/504 \"upstream timed out (110: Connection timed out) while connecting to upstream\"",
-                _ => "502 \"connect() failed (111: Connection refused) while connecting to upstream\"",
+            let backup = if named.backup {
+                most = crate::diagnostic::Severity::Warning;
+                " (a backup server: nginx sends requests there only when every primary server has failed)"
+            } else {
+                ""
             };
-            self.push(
+            self.push_at_most(
                 "GW202",
                 named,
                 format!(
-                    "connect() to {addr} failed {}{via}: nothing accepts connections there right now: {symptom}",
+                    "connect() to {addr} failed {}{via}{backup}: nothing accepts connections there right now: {symptom}",
                     reach.describe()
                 ),
                 "start the backend, or point nginx at the address it listens on (ss -ltnp shows listeners)",
+                most,
             );
         }
     }
 
     fn unix(&mut self, named: &NamedAddress, path: &str) {
-        let on_disk = crate::system::under_root(self.ws.sysroot.as_deref(), path);
+        // The socket as the checked system opens it (its own /var/run -> /run link included).
+        let on_disk = crate::backends::map_under_root(self.ws.sysroot.as_deref(), Path::new(path));
         let meta = match std::fs::metadata(&on_disk) {
             Ok(m) => m,
             Err(e) if e.kind() == ErrorKind::NotFound => {

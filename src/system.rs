@@ -14,6 +14,115 @@ pub fn under_root(root: Option<&Path>, path: &str) -> PathBuf {
     }
 }
 
+/// True when /var/run of the checked system is /run: as its own /var/run link says under a
+/// sysroot that has one (Debian, RHEL, Alpine: `/var/run -> /run` or `../run`), false when it is
+/// a directory of its own, and as every current distribution has it when the root does not say
+/// (a copy of /etc only, or no sysroot).
+pub fn var_run_is_run(root: Option<&Path>) -> bool {
+    let Some(root) = root else { return true };
+    let sysroot = crate::config::Sysroot::new(root);
+    let link = sysroot.lexical(Path::new("/var/run"));
+    match std::fs::symlink_metadata(&link) {
+        Ok(meta) if meta.file_type().is_symlink() => sysroot
+            .resolve(Path::new("/var/run"))
+            .ok()
+            .and_then(|p| sysroot.inside(&p))
+            .is_some_and(|p| p == Path::new("/run")),
+        Ok(_) => false,
+        Err(_) => true,
+    }
+}
+
+/// What one systemd service says about `PrivateTmp=` (its unit file and drop-ins, as read).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnitPrivateTmp {
+    /// The unit file read, as a path on this machine.
+    pub unit: PathBuf,
+    /// The value in force after the drop-ins; `false` when nothing sets it (systemd's default).
+    pub private_tmp: bool,
+}
+
+/// systemd's unit directories, highest precedence first (systemd.unit(5)).
+const UNIT_DIRS: &[&str] = &[
+    "/etc/systemd/system",
+    "/run/systemd/system",
+    "/usr/local/lib/systemd/system",
+    "/lib/systemd/system",
+    "/usr/lib/systemd/system",
+];
+
+/// The php-fpm services (`php*-fpm.service`) and nginx.service of the system under `root` (this
+/// machine for `None`), each with its PrivateTmp setting as its unit file and drop-ins
+/// (`NAME.d/*.conf` in every unit directory) say. Only files are read; masked units (links to
+/// /dev/null) and unreadable files are left out.
+pub fn private_tmp_units(root: Option<&Path>) -> Vec<UnitPrivateTmp> {
+    let open = |p: &str| crate::backends::map_under_root(root, Path::new(p));
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    for dir in UNIT_DIRS {
+        let Ok(listing) = std::fs::read_dir(open(dir)) else {
+            continue;
+        };
+        for entry in listing.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let php = name.starts_with("php") && name.ends_with("-fpm.service");
+            if php || name == "nginx.service" {
+                names.insert(name);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let Some(unit) = UNIT_DIRS
+            .iter()
+            .map(|d| open(&format!("{d}/{name}")))
+            .find(|p| p.is_file())
+        else {
+            continue;
+        };
+        let Ok(text) = std::fs::read_to_string(&unit) else {
+            continue;
+        };
+        let mut value = private_tmp_of(&text).unwrap_or(false);
+        let mut dropins: Vec<PathBuf> = UNIT_DIRS
+            .iter()
+            .filter_map(|d| std::fs::read_dir(open(&format!("{d}/{name}.d"))).ok())
+            .flat_map(|l| l.flatten().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "conf"))
+            .collect();
+        // Drop-ins apply in file-name order across directories.
+        dropins.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+        for d in dropins {
+            if let Some(v) = std::fs::read_to_string(&d)
+                .ok()
+                .and_then(|t| private_tmp_of(&t))
+            {
+                value = v;
+            }
+        }
+        out.push(UnitPrivateTmp {
+            unit,
+            private_tmp: value,
+        });
+    }
+    out
+}
+
+/// The last `PrivateTmp=` of a unit file's text (systemd booleans: 1/yes/true/on).
+fn private_tmp_of(text: &str) -> Option<bool> {
+    let mut found = None;
+    for line in text.lines() {
+        let Some(v) = line.trim().strip_prefix("PrivateTmp=") else {
+            continue;
+        };
+        let v = v.trim().to_ascii_lowercase();
+        found = Some(matches!(
+            v.as_str(),
+            "1" | "yes" | "true" | "on" | "disconnected"
+        ));
+    }
+    found
+}
+
 /// One line of /etc/passwd.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PasswdEntry {

@@ -593,7 +593,10 @@ impl Loader<'_> {
         }
         let pattern_path = Path::new(&pattern);
         let mut matches = if pattern_path.is_absolute() {
-            expand_glob(&map_under_root(self.options.root.as_deref(), pattern_path))
+            match self.options.root.as_deref() {
+                Some(root) => glob_in_root(root, pattern_path),
+                None => expand_glob(pattern_path),
+            }
         } else {
             expand_glob(&self.prefix.join(pattern_path))
         };
@@ -709,6 +712,20 @@ fn parse_octal_mode(value: &str) -> Option<u32> {
         return None;
     }
     u32::from_str_radix(value, 8).ok().filter(|m| *m <= 0o7777)
+}
+
+/// [`expand_glob`] for an absolute pattern of the system under `root`: listed and opened inside
+/// the root, symlinks resolved there (a pool file linked to `/etc/php/...` is the root's file).
+fn glob_in_root(root: &Path, pattern: &Path) -> Vec<PathBuf> {
+    let sysroot = crate::config::Sysroot::new(root);
+    let Ok(found) = sysroot.glob(pattern) else {
+        return Vec::new();
+    };
+    found
+        .into_iter()
+        .map(|m| m.file)
+        .filter(|f| !f.is_dir() && f.exists())
+        .collect()
 }
 
 /// Expands a glob(3) pattern to the files it matches, sorted, never failing: missing or

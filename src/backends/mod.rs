@@ -163,12 +163,16 @@ fn ini_scope(path: &Path) -> PathBuf {
     }
 }
 
-/// `path` as seen under `root`: `/etc/php` with root `/tmp/sys` is `/tmp/sys/etc/php`.
+/// The file on this machine that an absolute `path` of the system under `root` opens:
+/// `/etc/php` with root `/tmp/sys` is `/tmp/sys/etc/php`, symlinks resolved inside the root as
+/// the kernel would in a chroot there ([`Sysroot::resolve`](crate::config::Sysroot::resolve)).
 pub(crate) fn map_under_root(root: Option<&Path>, path: &Path) -> PathBuf {
     match root {
         Some(root) if path.is_absolute() => {
-            let relative: PathBuf = path.components().skip(1).collect();
-            root.join(relative)
+            let sysroot = crate::config::Sysroot::new(root);
+            sysroot
+                .resolve(path)
+                .unwrap_or_else(|_| sysroot.lexical(path))
         }
         _ => path.to_path_buf(),
     }
@@ -189,9 +193,10 @@ pub fn discover(paths: &[PathBuf]) -> PhpSetup {
 /// php-fpm file. Pool files already included by a php-fpm.conf are not read twice.
 pub fn discover_with_root(paths: &[PathBuf], root: Option<&Path>) -> PhpSetup {
     let mut found = Found::default();
+    let sysroot = root.map(crate::config::Sysroot::new);
     for path in paths {
         if path.is_dir() {
-            found.walk(path);
+            found.walk(path, sysroot.as_ref());
         } else {
             found.add_file(path);
         }
@@ -262,16 +267,26 @@ impl Found {
         }
     }
 
-    fn walk(&mut self, dir: &Path) {
+    /// Under a sysroot, links are followed inside it (a pool file linked to `/etc/php/...` is
+    /// the root's file, never this machine's); linked directories are not descended there.
+    fn walk(&mut self, dir: &Path, sysroot: Option<&crate::config::Sysroot>) {
         let walker = walkdir::WalkDir::new(dir)
             .max_depth(6)
-            .follow_links(true)
+            .follow_links(sysroot.is_none())
             .sort_by_file_name();
         for dirent in walker.into_iter().flatten() {
-            if !dirent.file_type().is_file() {
+            let resolved = match sysroot {
+                Some(root) if dirent.path_is_symlink() => root
+                    .inside(dirent.path())
+                    .and_then(|inside| root.resolve(&inside).ok())
+                    .filter(|f| f.is_file()),
+                _ => None,
+            };
+            if !dirent.file_type().is_file() && resolved.is_none() {
                 continue;
             }
             let path = dirent.path();
+            let file = resolved.clone().unwrap_or_else(|| path.to_path_buf());
             let name = dirent.file_name().to_string_lossy();
             let parent = path.parent().unwrap_or(Path::new(""));
             let parent_name = parent
@@ -279,7 +294,7 @@ impl Found {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             if name == "php.ini" && !SAPIS_NOT_BEHIND_NGINX.contains(&parent_name.as_str()) {
-                self.ini.insert(path.to_path_buf());
+                self.ini.insert(file.clone());
             } else if name.ends_with(".ini") && parent_name == "conf.d" {
                 let base = parent.parent().unwrap_or(parent);
                 let base_name = base
@@ -287,19 +302,20 @@ impl Found {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 if !SAPIS_NOT_BEHIND_NGINX.contains(&base_name.as_str()) {
-                    self.ini.insert(path.to_path_buf());
+                    self.ini.insert(file.clone());
                 }
             } else if name == "php-fpm.conf" {
-                self.fpm_main.insert(path.to_path_buf());
+                self.fpm_main.insert(file.clone());
             } else if name.ends_with(".conf") && POOL_DIRS.contains(&parent_name.as_str()) {
-                self.fpm_pools.insert(path.to_path_buf());
+                self.fpm_pools.insert(file.clone());
             }
         }
     }
 }
 
 /// The usual PHP config locations that exist under `sysroot` (`/` for this machine):
-/// Debian/Ubuntu `/etc/php/*/fpm`, RHEL `/etc/php-fpm.conf`, `/etc/php-fpm.d`, `/etc/php.ini`,
+/// Debian/Ubuntu `/etc/php/*/fpm`, Alpine `/etc/phpNN`, RHEL `/etc/php-fpm.conf`,
+/// `/etc/php-fpm.d`, `/etc/php.ini`, webdevops images' `/opt/docker/etc/php/fpm/php-fpm.conf`,
 /// and the Docker php images' `/usr/local/etc/php-fpm.conf`, `/usr/local/etc/php-fpm.d`,
 /// `/usr/local/etc/php/php.ini` (plus its `conf.d`, where those images put overrides).
 pub fn system_paths(sysroot: &Path) -> Vec<PathBuf> {
@@ -314,8 +330,24 @@ pub fn system_paths(sysroot: &Path) -> Vec<PathBuf> {
         dirs.sort();
         paths.extend(dirs);
     }
+    // Alpine: /etc/php82/php-fpm.conf, /etc/php82/php-fpm.d/, /etc/php82/php.ini.
+    if let Ok(entries) = std::fs::read_dir(map_under_root(Some(sysroot), Path::new("/etc"))) {
+        let mut dirs: Vec<PathBuf> = entries
+            .flatten()
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.strip_prefix("php")
+                    .is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .map(|e| map_under_root(Some(sysroot), &Path::new("/etc").join(e.file_name())))
+            .filter(|p| p.is_dir())
+            .collect();
+        dirs.sort();
+        paths.extend(dirs);
+    }
     for fixed in [
         "etc/php-fpm.conf",
+        "opt/docker/etc/php/fpm/php-fpm.conf",
         "etc/php-fpm.d",
         "etc/php.ini",
         "usr/local/etc/php-fpm.conf",
@@ -323,8 +355,10 @@ pub fn system_paths(sysroot: &Path) -> Vec<PathBuf> {
         "usr/local/etc/php/php.ini",
         "usr/local/etc/php/conf.d",
     ] {
-        let path = sysroot.join(fixed);
-        if path.exists() {
+        // Opened as the checked system would: an absolute link in a copied root (Docker images
+        // link /usr/local/etc/php-fpm.conf into /opt/docker) is followed inside it.
+        let path = map_under_root(Some(sysroot), &Path::new("/").join(fixed));
+        if path.exists() && !paths.contains(&path) {
             paths.push(path);
         }
     }

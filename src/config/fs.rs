@@ -68,46 +68,13 @@ impl FileSource for Disk {
         read_config_file(path)
     }
 
+    /// Dangling symlinks are kept (nginx fails to open them); a directory that cannot be
+    /// listed is an error ([`UnlistableDir`]).
     fn glob(&self, pattern: &Path) -> io::Result<Vec<PathBuf>> {
-        let mut current: Vec<PathBuf> = vec![PathBuf::new()];
-        let components: Vec<Component<'_>> = pattern.components().collect();
-        for (i, comp) in components.iter().enumerate() {
-            let last = i + 1 == components.len();
-            let text = comp.as_os_str().to_string_lossy();
-            if !matches!(comp, Component::Normal(_)) || !is_glob(&text) {
-                current = current.into_iter().map(|p| p.join(comp)).collect();
-                continue;
-            }
-            let m = matcher(&text)?;
-            let explicit_dot = text.starts_with('.');
-            let mut next = Vec::new();
-            for dir in &current {
-                let listing = if dir.as_os_str().is_empty() {
-                    std::fs::read_dir(".")
-                } else {
-                    std::fs::read_dir(dir)
-                };
-                let Ok(listing) = listing else { continue };
-                for entry in listing.flatten() {
-                    let name = entry.file_name();
-                    let name_str = name.to_string_lossy();
-                    if name_str.starts_with('.') && !explicit_dot {
-                        continue;
-                    }
-                    if m.is_match(name_str.as_ref()) {
-                        let p = dir.join(&name);
-                        if last || p.is_dir() {
-                            next.push(p);
-                        }
-                    }
-                }
-            }
-            current = next;
-        }
-        let mut out: Vec<PathBuf> = current.into_iter().filter(|p| p.exists()).collect();
-        out.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
-        out.dedup();
-        Ok(out)
+        Ok(glob_with(pattern, &|p| Ok(p.to_path_buf()))?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect())
     }
 
     fn is_file(&self, path: &Path) -> bool {
@@ -226,6 +193,255 @@ impl FileSource for Layered<'_> {
     }
 }
 
+/// Linux's bound on symbolic links followed while resolving one path (`MAXSYMLINKS`, 40 since
+/// 4.2; `open()` fails with ELOOP beyond it).
+pub const MAX_SYMLINKS: usize = 40;
+
+/// The root directory of the system being checked (`--sysroot DIR`): every path the target's
+/// nginx or php-fpm would open is resolved inside it the way the kernel resolves it for a process
+/// chrooted at DIR. An absolute symlink (`sites-enabled/default -> /etc/nginx/sites-available/default`)
+/// starts again at DIR, `..` never climbs above DIR, and at most [`MAX_SYMLINKS`] links are
+/// followed. Nothing outside DIR is ever opened through it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sysroot {
+    root: PathBuf,
+}
+
+/// One file a glob matched inside a [`Sysroot`] (or on the disk).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GlobMatch {
+    /// The path as the glob produced it (what nginx passes to open(); what messages show).
+    pub name: PathBuf,
+    /// The file that path names on this machine, symlinks resolved (inside the sysroot).
+    pub file: PathBuf,
+}
+
+impl Sysroot {
+    /// A sysroot at `dir` (made absolute; symlinks in `dir` itself are this machine's).
+    pub fn new(dir: &Path) -> Self {
+        let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let mut root = PathBuf::new();
+        for c in absolute.components() {
+            match c {
+                Component::CurDir => {}
+                Component::ParentDir => {
+                    root.pop();
+                }
+                other => root.push(other),
+            }
+        }
+        Sysroot { root }
+    }
+
+    /// The root directory on this machine.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The path inside the sysroot of a path on this machine under it (`DIR/etc/nginx` ->
+    /// `/etc/nginx`); `None` when `host` is not under the root.
+    pub fn inside(&self, host: &Path) -> Option<PathBuf> {
+        let rest = host.strip_prefix(&self.root).ok()?;
+        Some(Path::new("/").join(rest))
+    }
+
+    /// The path on this machine of `path` without following anything (`/etc/php` ->
+    /// `DIR/etc/php`); relative paths are taken from the root too. For messages and identity.
+    pub fn lexical(&self, path: &Path) -> PathBuf {
+        let mut out = self.root.clone();
+        let mut depth = 0usize;
+        for c in path.components() {
+            match c {
+                Component::Normal(n) => {
+                    out.push(n);
+                    depth += 1;
+                }
+                Component::ParentDir if depth > 0 => {
+                    out.pop();
+                    depth -= 1;
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The file on this machine that `path` (a path of the checked system) opens, following
+    /// every symlink inside the root. A missing component ends the lookup: the rest is appended
+    /// as written, so opening the result fails with ENOENT as it would on the target. Fails
+    /// with ELOOP past [`MAX_SYMLINKS`] links.
+    pub fn resolve(&self, path: &Path) -> io::Result<PathBuf> {
+        let mut pending: std::collections::VecDeque<std::ffi::OsString> = path
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(n) => Some(n.to_os_string()),
+                Component::ParentDir => Some("..".into()),
+                _ => None,
+            })
+            .collect();
+        let mut done: Vec<std::ffi::OsString> = Vec::new();
+        let mut links = 0usize;
+        let mut missing = false;
+        while let Some(part) = pending.pop_front() {
+            if part == ".." {
+                // `..` of the root is the root, as in a chroot.
+                done.pop();
+                continue;
+            }
+            if missing {
+                done.push(part);
+                continue;
+            }
+            let mut here = self.root.clone();
+            here.extend(&done);
+            here.push(&part);
+            match std::fs::symlink_metadata(&here) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    links += 1;
+                    if links > MAX_SYMLINKS {
+                        return Err(io::Error::other("Too many levels of symbolic links"));
+                    }
+                    let target = std::fs::read_link(&here)?;
+                    if target.is_absolute() {
+                        done.clear();
+                    }
+                    let parts: Vec<std::ffi::OsString> = target
+                        .components()
+                        .filter_map(|c| match c {
+                            Component::Normal(n) => Some(n.to_os_string()),
+                            Component::ParentDir => Some("..".into()),
+                            _ => None,
+                        })
+                        .collect();
+                    for p in parts.into_iter().rev() {
+                        pending.push_front(p);
+                    }
+                }
+                Ok(_) => done.push(part),
+                Err(_) => {
+                    missing = true;
+                    done.push(part);
+                }
+            }
+        }
+        let mut out = self.root.clone();
+        out.extend(&done);
+        Ok(out)
+    }
+
+    /// Paths matching a glob(3) `pattern` of the checked system, sorted by name as glob(3)
+    /// sorts them, each with the file it opens. Dangling links are kept (nginx then fails to
+    /// open them); a directory on the way that cannot be listed is an error, since what it holds
+    /// cannot be known.
+    pub fn glob(&self, pattern: &Path) -> io::Result<Vec<GlobMatch>> {
+        glob_with(pattern, &|p| self.resolve(p)).map(|found| {
+            found
+                .into_iter()
+                .map(|(name, file)| GlobMatch {
+                    name: self.lexical(&name),
+                    file,
+                })
+                .collect()
+        })
+    }
+}
+
+/// The error of a directory a glob could not list, naming it.
+#[derive(Debug)]
+pub struct UnlistableDir {
+    pub dir: PathBuf,
+    pub source: io::Error,
+}
+
+impl std::fmt::Display for UnlistableDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.dir.display(), self.source)
+    }
+}
+
+impl std::error::Error for UnlistableDir {}
+
+/// glob(3) over `pattern` (components joined literally, wildcards matched per directory
+/// listing), with `open` mapping a path to the file on this machine. Returns (path as
+/// matched, file) pairs sorted by path.
+fn glob_with(
+    pattern: &Path,
+    open: &dyn Fn(&Path) -> io::Result<PathBuf>,
+) -> io::Result<Vec<(PathBuf, PathBuf)>> {
+    let mut current: Vec<PathBuf> = vec![PathBuf::new()];
+    let components: Vec<Component<'_>> = pattern.components().collect();
+    for (i, comp) in components.iter().enumerate() {
+        let last = i + 1 == components.len();
+        let text = comp.as_os_str().to_string_lossy();
+        if !matches!(comp, Component::Normal(_)) || !is_glob(&text) {
+            current = current.into_iter().map(|p| p.join(comp)).collect();
+            continue;
+        }
+        let m = matcher(&text)?;
+        let explicit_dot = text.starts_with('.');
+        let mut next = Vec::new();
+        for dir in &current {
+            let shown = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir.as_path()
+            };
+            let listing = match std::fs::read_dir(open(shown)?) {
+                Ok(listing) => listing,
+                // A directory that is not there (or not a directory) matches nothing.
+                Err(e) if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(20) => {
+                    continue
+                }
+                Err(source) => {
+                    return Err(io::Error::new(
+                        source.kind(),
+                        UnlistableDir {
+                            dir: shown.to_path_buf(),
+                            source,
+                        },
+                    ))
+                }
+            };
+            for entry in listing {
+                let entry = entry.map_err(|source| {
+                    io::Error::new(
+                        source.kind(),
+                        UnlistableDir {
+                            dir: shown.to_path_buf(),
+                            source,
+                        },
+                    )
+                })?;
+                let name = entry.file_name();
+                let name_str = name.to_string_lossy();
+                if name_str.starts_with('.') && !explicit_dot {
+                    continue;
+                }
+                if m.is_match(name_str.as_ref()) {
+                    let p = dir.join(&name);
+                    if last || open(&p).is_ok_and(|f| f.is_dir()) {
+                        next.push(p);
+                    }
+                }
+            }
+        }
+        current = next;
+    }
+    let mut out = Vec::new();
+    for name in current {
+        let file = open(&name)?;
+        // A literal pattern (no wildcard at all) names one path, which must exist to match;
+        // every name a directory listing produced is kept, dangling links included.
+        if !is_glob(&pattern.to_string_lossy()) && std::fs::symlink_metadata(&file).is_err() {
+            continue;
+        }
+        out.push((name, file));
+    }
+    out.sort_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
+    out.dedup();
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +490,76 @@ mod tests {
         assert!(fs.read(Path::new("/n/c.conf")).is_err());
         assert_eq!(fs.glob(Path::new("/n/*.conf"))?.len(), 2);
         assert!(fs.is_file(Path::new("/n/a.conf")) && fs.is_dir(Path::new("/n")));
+        Ok(())
+    }
+
+    #[test]
+    fn sysroot_resolves_links_like_a_chroot() -> io::Result<()> {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir()?;
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("etc/nginx/sites-available"))?;
+        std::fs::create_dir_all(root.join("etc/nginx/sites-enabled"))?;
+        std::fs::create_dir_all(root.join("run/php"))?;
+        std::fs::create_dir_all(root.join("var"))?;
+        std::fs::write(root.join("etc/nginx/sites-available/default"), "x")?;
+        symlink(
+            "/etc/nginx/sites-available/default",
+            root.join("etc/nginx/sites-enabled/default"),
+        )?;
+        symlink("../run", root.join("var/run"))?;
+        symlink("loop-b", root.join("loop-a"))?;
+        symlink("loop-a", root.join("loop-b"))?;
+        symlink(
+            "/nowhere/file",
+            root.join("etc/nginx/sites-enabled/dangling"),
+        )?;
+        let sys = Sysroot::new(root);
+        // An absolute link starts again at the root, never at this machine's /.
+        assert_eq!(
+            sys.resolve(Path::new("/etc/nginx/sites-enabled/default"))?,
+            root.join("etc/nginx/sites-available/default")
+        );
+        // A relative link through a directory: /var/run/php is /run/php.
+        assert_eq!(
+            sys.resolve(Path::new("/var/run/php/x.sock"))?,
+            root.join("run/php/x.sock")
+        );
+        assert_eq!(
+            sys.inside(&root.join("run/php")),
+            Some(PathBuf::from("/run/php"))
+        );
+        // `..` never climbs above the root.
+        assert_eq!(
+            sys.resolve(Path::new("/../../../etc/nginx/sites-available/default"))?,
+            root.join("etc/nginx/sites-available/default")
+        );
+        // A dangling link resolves inside the root, to nothing.
+        let gone = sys.resolve(Path::new("/etc/nginx/sites-enabled/dangling"))?;
+        assert_eq!(gone, root.join("nowhere/file"));
+        // Loops end with ELOOP's message, not a hang.
+        let e = sys
+            .resolve(Path::new("/loop-a"))
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(e.as_deref(), Some("Too many levels of symbolic links"));
+        // Globs keep dangling links (nginx then fails to open them), sorted by name.
+        let found = sys.glob(Path::new("/etc/nginx/sites-enabled/*"))?;
+        let names: Vec<_> = found.iter().filter_map(|m| m.name.file_name()).collect();
+        assert_eq!(names, ["dangling", "default"]);
+        assert_eq!(
+            found[1].file,
+            root.join("etc/nginx/sites-available/default")
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn disk_glob_keeps_dangling_links() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        std::os::unix::fs::symlink("/nonexistent-gwlint", dir.path().join("a.conf"))?;
+        std::fs::write(dir.path().join("b.conf"), "")?;
+        assert_eq!(Disk.glob(&dir.path().join("*.conf"))?.len(), 2);
         Ok(())
     }
 

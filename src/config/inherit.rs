@@ -209,6 +209,95 @@ impl<'t> ResolvedConfig<'t> {
     }
 }
 
+/// The answer to an inheritance question where some included file was not read: "cannot
+/// tell" is an answer of its own, never guessed into "not set".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scoped {
+    /// Set by this node (the innermost one nginx uses).
+    Set(NodeId),
+    /// Set nowhere in scope, and every file in scope was read.
+    Unset,
+    /// Not found, but this `include` in scope names a file that was not read (missing, outside
+    /// the checked copy, unreadable): it may set anything.
+    Unknown { include: NodeId },
+    /// Not found in the file's own blocks, and the file is checked on its own (a site file):
+    /// the blocks around it in the nginx.conf that includes it were not read.
+    Outside,
+}
+
+impl Scoped {
+    /// The node when it is known to be set.
+    pub fn set(self) -> Option<NodeId> {
+        match self {
+            Scoped::Set(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+impl<'t> ResolvedConfig<'t> {
+    /// True for an `include` whose target was not read.
+    pub fn is_unread_include(&self, id: NodeId) -> bool {
+        let n = self.node(id);
+        n.name() == "include" && self.tree.include_unread(n.file, n.directive.span)
+    }
+
+    /// The last unread `include` among the direct children of `block` (expanded includes count
+    /// as children, so an unread include inside a read snippet is found too).
+    pub fn unread_include_in(&self, block: Option<NodeId>) -> Option<NodeId> {
+        self.children_named(block, "include")
+            .filter(|id| self.is_unread_include(*id))
+            .last()
+    }
+
+    /// Every unread `include` of the whole configuration, in source order.
+    pub fn unread_includes(&self) -> Vec<NodeId> {
+        self.nodes_named("include")
+            .iter()
+            .copied()
+            .filter(|id| self.is_unread_include(*id))
+            .collect()
+    }
+
+    /// [`ResolvedConfig::effective`] that says "cannot tell": walking out from `block`, a level
+    /// with an unread include after the last `name` it sets (or without any) gives
+    /// [`Scoped::Unknown`], since the unread file may set it.
+    pub fn effective_scoped(&self, block: NodeId, name: &str) -> Scoped {
+        let mut current = Some(block);
+        while let Some(id) = current {
+            let found = self.last_child_named(Some(id), name);
+            let unread = self.unread_include_in(Some(id));
+            match (found, unread) {
+                (Some(f), Some(inc)) if inc > f => return Scoped::Unknown { include: inc },
+                (Some(f), _) => return Scoped::Set(f),
+                (None, Some(inc)) => return Scoped::Unknown { include: inc },
+                (None, None) => {}
+            }
+            if matches!(
+                self.node(id).inner_context(),
+                Context::Http | Context::Stream
+            ) {
+                return Scoped::Unset;
+            }
+            current = self.node(id).parent;
+        }
+        // The top level of a file checked in the http or server context: what encloses it
+        // was not read.
+        if self.tree.root_context != Context::Main {
+            if let Some(inc) = self.unread_include_in(None) {
+                return Scoped::Unknown { include: inc };
+            }
+            return Scoped::Outside;
+        }
+        Scoped::Unset
+    }
+
+    /// The path an unread include names, as written (for "cannot tell" messages).
+    pub fn include_argument(&self, include: NodeId) -> &str {
+        self.node(include).arg(0).unwrap_or("")
+    }
+}
+
 /// One upstream address written in the configuration: the argument of a `*_pass` directive
 /// (when it is not an `upstream` name or a variable) or of an upstream `server` line.
 #[derive(Clone, Debug)]
@@ -221,6 +310,11 @@ pub struct NamedAddress {
     pub families: Vec<Family>,
     /// The `upstream` block of a `server` line.
     pub upstream: Option<NodeId>,
+    /// Written in `stream { }` (a stream `proxy_pass` or a stream upstream's `server`).
+    pub stream: bool,
+    /// An upstream `server ... backup;`: nginx sends requests there only when every primary
+    /// server has failed.
+    pub backup: bool,
 }
 
 /// The default of every `*_http_version`: nginx speaks HTTP/1.0 to upstreams.
@@ -300,6 +394,8 @@ impl<'t> ResolvedConfig<'t> {
                 address,
                 families: vec![family],
                 upstream: None,
+                stream: false,
+                backup: false,
             });
         }
         for upstream in self.blocks_with_inner(Context::Upstream) {
@@ -310,19 +406,75 @@ impl<'t> ResolvedConfig<'t> {
                 .collect();
             families.sort();
             families.dedup();
-            for (address, server) in self.upstream_servers(upstream) {
-                if matches!(address.host, Host::Invalid(_)) {
-                    continue;
-                }
-                out.push(NamedAddress {
-                    node: server,
-                    address,
-                    families: families.clone(),
-                    upstream: Some(upstream),
-                });
+            self.push_upstream_servers(upstream, &families, false, &mut out);
+        }
+        // stream { }: `proxy_pass host:port;` / `proxy_pass NAME;` in a stream server, and the
+        // servers of stream upstreams (a separate namespace from http's).
+        let stream_upstreams: std::collections::HashMap<&str, NodeId> = self
+            .blocks_with_inner(Context::StreamUpstream)
+            .filter_map(|id| self.node(id).arg(0).map(|n| (n, id)))
+            .collect();
+        for &id in self.nodes_named("proxy_pass") {
+            let n = self.node(id);
+            if n.context != Context::StreamServer {
+                continue;
             }
+            let Some(arg) = n.arg(0) else { continue };
+            if arg.contains('$') {
+                continue;
+            }
+            let address = crate::address::parse_host_port(arg, false);
+            if matches!(address.host, Host::Variable(_) | Host::Invalid(_)) {
+                continue;
+            }
+            let names_upstream = address.port.is_none()
+                && address
+                    .name()
+                    .is_some_and(|name| stream_upstreams.contains_key(name));
+            if names_upstream {
+                continue;
+            }
+            out.push(NamedAddress {
+                node: id,
+                address,
+                families: Vec::new(),
+                upstream: None,
+                stream: true,
+                backup: false,
+            });
+        }
+        for upstream in self.blocks_with_inner(Context::StreamUpstream) {
+            self.push_upstream_servers(upstream, &[], true, &mut out);
         }
         out
+    }
+
+    /// The `server` lines of an upstream block as [`NamedAddress`]es; `down` servers are left
+    /// out (nginx never connects to them).
+    fn push_upstream_servers(
+        &self,
+        upstream: NodeId,
+        families: &[Family],
+        stream: bool,
+        out: &mut Vec<NamedAddress>,
+    ) {
+        for (address, server) in self.upstream_servers(upstream) {
+            if matches!(address.host, Host::Invalid(_)) {
+                continue;
+            }
+            let flags = &self.node(server).directive.args;
+            if flags.iter().skip(1).any(|a| a.as_str() == "down") {
+                continue;
+            }
+            out.push(NamedAddress {
+                node: server,
+                address,
+                families: families.to_vec(),
+                upstream: Some(upstream),
+                stream,
+                backup: flags.iter().skip(1).any(|a| a.as_str() == "backup"),
+            });
+        }
     }
 
     /// The `proxy_set_header NAME value` (or `grpc_set_header`) in effect in `block` for one

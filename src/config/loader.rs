@@ -6,8 +6,8 @@ use std::collections::VecDeque;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
-use super::fs::{is_glob, Disk, Dump, FileSource, Layered, Overlay};
-use super::{dump, ConfigTree, LoadProblem, LoadProblemKind};
+use super::fs::{is_glob, Disk, Dump, FileSource, Layered, Overlay, Sysroot};
+use super::{dump, ConfigTree, Context, LoadProblem, LoadProblemKind};
 use crate::source::{FileId, SourceFile};
 use crate::syntax::{parse, Ast, Directive, Node, ParseError, ParseErrorKind};
 
@@ -84,36 +84,239 @@ pub fn load_path(path: &Path) -> Result<ConfigTree, LoadError> {
 /// this way). Paths, display paths and include resolution are exactly those of [`load_path`];
 /// overlay keys are the absolute paths the loader reads ([`SourceFile::path`]).
 pub fn load_path_with(path: &Path, overlay: &Overlay) -> Result<ConfigTree, LoadError> {
-    let main = if path.is_dir() {
-        find_main_file(path)?
-    } else {
-        path.to_path_buf()
+    load_path_opts(path, overlay, &LoadOptions::default())
+}
+
+/// How to read a tree beyond its path: the system it belongs to and, for a single site file,
+/// where it sits in nginx's configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// `--sysroot DIR`: the checked system's root. Every path nginx would open is resolved inside
+    /// it (symlinks included, see [`Sysroot`]), and nothing outside it is read.
+    pub sysroot: Option<PathBuf>,
+    /// `--prefix DIR`: nginx's configuration prefix for a single site file (else found by walking
+    /// up to the nginx.conf that includes it).
+    pub prefix: Option<PathBuf>,
+    /// `--context`: the context a single file's top level is checked in (else guessed from its
+    /// top-level directives).
+    pub context: Option<Context>,
+}
+
+/// [`load_path_with`] under [`LoadOptions`].
+pub fn load_path_opts(
+    path: &Path,
+    overlay: &Overlay,
+    options: &LoadOptions,
+) -> Result<ConfigTree, LoadError> {
+    let sysroot = options.sysroot.as_deref().map(Sysroot::new);
+    // Inside a sysroot, DIR/nginx.conf may be a link into the root (`/etc/nginx/nginx.conf ->
+    // /opt/docker/etc/nginx/nginx.conf`) that this machine cannot follow.
+    let linked_main = sysroot.as_ref().and_then(|root| {
+        let inside = root.inside(&lexical_absolute(path))?.join("nginx.conf");
+        root.resolve(&inside)
+            .is_ok_and(|f| f.is_file())
+            .then(|| path.join("nginx.conf"))
+    });
+    let main = match linked_main {
+        Some(main) if path.is_dir() => main,
+        _ if path.is_dir() => find_main_file(path)?,
+        _ => path.to_path_buf(),
     };
-    let abs_main = std::path::absolute(&main).unwrap_or_else(|_| main.clone());
+    let abs_main = lexical_absolute(&main);
     let fs = Layered {
         base: &Disk,
         overlay,
     };
-    let text = fs.read(&abs_main).map_err(|source| LoadError::Unreadable {
-        path: main.display().to_string(),
-        source,
-    })?;
+    // The main file itself may be a link (a Docker image's /etc/nginx/nginx.conf pointing into
+    // /opt/docker): inside a sysroot it is followed there.
+    let target_main = sysroot.as_ref().and_then(|r| r.inside(&abs_main));
+    let main_file = match (&sysroot, &target_main) {
+        (Some(root), Some(inside)) => root.resolve(inside).unwrap_or_else(|_| abs_main.clone()),
+        _ => abs_main.clone(),
+    };
+    let text = fs
+        .read(&main_file)
+        .map_err(|source| LoadError::Unreadable {
+            path: main.display().to_string(),
+            source,
+        })?;
+    let ast = parse_config(&text).ok();
+    let is_main_file = path.is_dir() || main.file_name().is_some_and(|n| n == "nginx.conf");
+    let mut context = match options.context {
+        Some(c) => c,
+        None if is_main_file => Context::Main,
+        None => ast.as_ref().map_or(Context::Main, top_level_context),
+    };
     let given_dir = main.parent().map(Path::to_path_buf).unwrap_or_default();
-    let prefix = abs_main.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut prefix = abs_main.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut display_prefix = given_dir;
+    let mut prefix_known = true;
+    if context != Context::Main || options.prefix.is_some() {
+        match &options.prefix {
+            Some(p) => {
+                prefix = lexical_absolute(p);
+                display_prefix = p.clone();
+            }
+            None => match find_including_prefix(&abs_main, options) {
+                Some((found, included_in)) => {
+                    display_prefix = relative_display(&display_prefix, &prefix, &found);
+                    prefix = found;
+                    // The context of the include that reads it is the one nginx uses.
+                    if let (None, Some(c)) = (options.context, included_in) {
+                        context = c;
+                    }
+                }
+                None => prefix_known = context == Context::Main,
+            },
+        }
+    }
+    let target_prefix = sysroot.as_ref().and_then(|r| r.inside(&prefix));
+    // A file of main-context lines (`load_module ...;`) that is no nginx.conf: a snippet whose
+    // nginx.conf has the `events` block.
+    let entry_is_snippet = !is_main_file
+        && options.context.is_none()
+        && !ast.as_ref().is_some_and(|a| {
+            a.directives().any(|d| {
+                d.block.is_some() && matches!(d.name(), "events" | "http" | "stream" | "mail")
+            })
+        });
     let mut loader = Loader {
         fs: &fs,
         tree: ConfigTree {
             prefix: prefix.clone(),
+            root_context: context,
+            entry_is_snippet,
             ..ConfigTree::default()
         },
-        display_prefix: given_dir,
+        display_prefix,
         remap_root: Some(prefix),
         resolved: Default::default(),
+        sysroot,
+        target_prefix,
+        sysroot_display: options.sysroot.clone(),
+        prefix_known,
     };
-    let root = loader.add_file(abs_main, text);
+    let display = loader.display(&abs_main);
+    let root = loader.add_file_as(main_file, display, text);
     loader.tree.root = root;
     loader.follow_includes(root);
     Ok(loader.tree)
+}
+
+/// The context a file's top level belongs in, from its directives: the one where the fewest of
+/// them (nested ones included) are refused (nginx's directive table), preferring `http`, then `server`,
+/// `location`, and `main` last. A site file (`server`, `upstream`, `map` ...) is `http`, a file of
+/// `location` blocks `server`, a file with `events`, `http` or `user` at the top `main`.
+fn top_level_context(ast: &Ast) -> Context {
+    let Ok(table) = crate::directives::DirectiveTable::builtin() else {
+        return Context::Main;
+    };
+    // Every directive of the file, nested ones in the context their block gives them.
+    let refused = |ctx: Context| {
+        let mut count = 0usize;
+        let mut stack: Vec<(&[Node], Context)> = vec![(&ast.items, ctx)];
+        while let Some((items, here)) = stack.pop() {
+            for node in items {
+                let Node::Directive(d) = node else { continue };
+                let specs = table.get(d.name());
+                if !specs.is_empty() && !specs.iter().any(|s| s.allows_context(here)) {
+                    count += 1;
+                }
+                if let Some(block) = &d.block {
+                    let inner = here.inner(d.name());
+                    if !matches!(inner, Context::Entries | Context::Unknown) {
+                        stack.push((&block.items, inner));
+                    }
+                }
+            }
+        }
+        count
+    };
+    // A directive nginx allows only at the top level (`http`, `events`, `user`, `load_module`):
+    // a main file, or a snippet of the main context.
+    let main_only = ast.directives().any(|d| {
+        let specs = table.get(d.name());
+        !specs.is_empty()
+            && specs.iter().all(|s| {
+                s.allows_context(Context::Main)
+                    && ![Context::Http, Context::Server, Context::Location]
+                        .iter()
+                        .any(|c| s.allows_context(*c))
+            })
+    });
+    if main_only {
+        return Context::Main;
+    }
+    [
+        Context::Http,
+        Context::Server,
+        Context::Location,
+        Context::Main,
+    ]
+    .into_iter()
+    .min_by_key(|c| refused(*c))
+    .unwrap_or(Context::Main)
+}
+
+/// nginx's prefix for a site file: the directory of the nearest nginx.conf above it whose tree
+/// includes it (through any glob or link), with the context of the first include that reads it.
+fn find_including_prefix(file: &Path, options: &LoadOptions) -> Option<(PathBuf, Option<Context>)> {
+    let wanted = std::fs::canonicalize(file).ok()?;
+    let main_options = LoadOptions {
+        sysroot: options.sysroot.clone(),
+        prefix: None,
+        context: Some(Context::Main),
+    };
+    for dir in file.ancestors().skip(1).take(6) {
+        let candidate = dir.join("nginx.conf");
+        if candidate == file || !candidate.is_file() {
+            continue;
+        }
+        let Ok(tree) = load_path_opts(&candidate, &Overlay::default(), &main_options) else {
+            continue;
+        };
+        let Some(id) = tree.nginx_files.iter().skip(1).copied().find(|id| {
+            std::fs::canonicalize(&tree.sources.get(*id).path).is_ok_and(|p| p == wanted)
+        }) else {
+            continue;
+        };
+        let config = super::ResolvedConfig::build(&tree);
+        let included_in = config.nodes_named("include").iter().find_map(|inc| {
+            let n = config.node(*inc);
+            tree.include_targets(n.file, n.directive.span)
+                .contains(&id)
+                .then_some(n.context)
+        });
+        return Some((tree.prefix.clone(), included_in));
+    }
+    None
+}
+
+/// The prefix as the user would write it: `found` relative to how the file's own directory was
+/// given (`sites-available` given, prefix one level up -> `sites-available/..` shown as `.`).
+fn relative_display(given: &Path, given_abs: &Path, found: &Path) -> PathBuf {
+    let Ok(up) = given_abs.strip_prefix(found) else {
+        return found.to_path_buf();
+    };
+    let levels = up.components().count();
+    let mut shown = given.to_path_buf();
+    let mut up_dirs = PathBuf::new();
+    for _ in 0..levels {
+        let last_is_up = shown.file_name().is_none() && !shown.as_os_str().is_empty();
+        if last_is_up || !shown.pop() {
+            up_dirs.push("..");
+        }
+    }
+    if up_dirs.as_os_str().is_empty() {
+        shown
+    } else {
+        shown.join(up_dirs)
+    }
+}
+
+/// `path` made absolute without following links, `.` and `..` removed.
+fn lexical_absolute(path: &Path) -> PathBuf {
+    normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
 }
 
 /// Loads one file without following its includes (`parse --no-includes`).
@@ -133,6 +336,10 @@ pub fn load_single(path: &Path) -> Result<ConfigTree, LoadError> {
         display_prefix: path.parent().map(Path::to_path_buf).unwrap_or_default(),
         remap_root: None,
         resolved: Default::default(),
+        sysroot: None,
+        target_prefix: None,
+        sysroot_display: None,
+        prefix_known: true,
     };
     let root = loader.add_file(abs, text);
     loader.tree.root = root;
@@ -179,6 +386,10 @@ pub fn load_dump_with(input: &[u8], overlay: &Overlay) -> Result<ConfigTree, Loa
         display_prefix: prefix,
         remap_root: None,
         resolved: Default::default(),
+        sysroot: None,
+        target_prefix: None,
+        sysroot_display: None,
+        prefix_known: true,
     };
     let root = loader.add_file(main_path, main_text);
     loader.tree.root = root;
@@ -197,7 +408,37 @@ struct Loader<'f> {
     remap_root: Option<PathBuf>,
     /// Include arguments already resolved: the result depends only on the argument (paths are
     /// relative to the prefix), and a snippet is often included from thousands of places.
-    resolved: std::collections::HashMap<String, Result<Vec<PathBuf>, LoadProblemKind>>,
+    resolved: std::collections::HashMap<String, Result<Vec<Target>, LoadProblemKind>>,
+    /// `--sysroot`: every include is resolved inside it, and nothing outside it is read.
+    sysroot: Option<Sysroot>,
+    /// The prefix as a path of the checked system (`/etc/nginx`), when it lies in the sysroot.
+    target_prefix: Option<PathBuf>,
+    /// The sysroot as the user wrote it, used to show paths under it.
+    sysroot_display: Option<PathBuf>,
+    /// False for a single site file whose nginx.conf was not found: relative includes that
+    /// resolve to nothing may exist under the real prefix.
+    prefix_known: bool,
+}
+
+/// One file an include names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Target {
+    /// The path as nginx names it (on this machine: under the sysroot or the checked copy).
+    name: PathBuf,
+    /// The file read for it (symlinks inside a sysroot resolved there).
+    file: PathBuf,
+    /// Taken from this machine's nginx package because the checked copy lacks it.
+    from_machine: bool,
+}
+
+impl Target {
+    fn plain(path: PathBuf) -> Self {
+        Target {
+            name: path.clone(),
+            file: path,
+            from_machine: false,
+        }
+    }
 }
 
 impl Loader<'_> {
@@ -205,12 +446,23 @@ impl Loader<'_> {
         match path.strip_prefix(&self.tree.prefix) {
             Ok(rel) if self.display_prefix.as_os_str().is_empty() => rel.display().to_string(),
             Ok(rel) => self.display_prefix.join(rel).display().to_string(),
-            Err(_) => path.display().to_string(),
+            Err(_) => match (&self.sysroot, &self.sysroot_display) {
+                // Under the sysroot: shown from the sysroot as the user wrote it.
+                (Some(root), Some(shown)) => match path.strip_prefix(root.root()) {
+                    Ok(rel) => shown.join(rel).display().to_string(),
+                    Err(_) => path.display().to_string(),
+                },
+                _ => path.display().to_string(),
+            },
         }
     }
 
     fn add_file(&mut self, path: PathBuf, text: Vec<u8>) -> FileId {
         let display = self.display(&path);
+        self.add_file_as(path, display, text)
+    }
+
+    fn add_file_as(&mut self, path: PathBuf, display: String, text: Vec<u8>) -> FileId {
         let result = parse_config(&text);
         let id = self.tree.sources.add(SourceFile::new(path, display, text));
         self.tree.nginx_files.push(id);
@@ -234,14 +486,34 @@ impl Loader<'_> {
             for (span, arg) in includes {
                 let targets = self.resolve_include(file, span, &arg);
                 let mut ids = Vec::with_capacity(targets.len());
-                for path in targets {
-                    if let Some(id) = self.tree.sources.find(&path) {
+                for mut target in targets {
+                    match self.copy_link(&target.file) {
+                        Some(Ok(inside)) => target.file = inside,
+                        Some(Err(kind)) => {
+                            self.tree.problems.push(LoadProblem { file, span, kind });
+                            continue;
+                        }
+                        None => {}
+                    }
+                    if let Some(id) = self.tree.sources.find(&target.file) {
                         ids.push(id);
                         continue;
                     }
-                    match self.fs.read(&path) {
+                    match self.fs.read(&target.file) {
                         Ok(text) => {
-                            let id = self.add_file(path, text);
+                            let display = self.display(&target.name);
+                            let id = self.add_file_as(target.file.clone(), display, text);
+                            if target.from_machine {
+                                // Said once, at the first include that reads it.
+                                self.tree.machine_files.push(id);
+                                self.tree.problems.push(LoadProblem {
+                                    file,
+                                    span,
+                                    kind: LoadProblemKind::ReadFromMachine {
+                                        path: target.file.display().to_string(),
+                                    },
+                                });
+                            }
                             ids.push(id);
                             queue.push_back(id);
                         }
@@ -249,7 +521,7 @@ impl Loader<'_> {
                             file,
                             span,
                             kind: LoadProblemKind::IncludeUnreadable {
-                                path: self.display(&path),
+                                path: self.display(&target.name),
                                 reason: io_reason(&e),
                             },
                         }),
@@ -267,11 +539,14 @@ impl Loader<'_> {
         file: FileId,
         span: crate::syntax::Span,
         arg: &str,
-    ) -> Vec<PathBuf> {
+    ) -> Vec<Target> {
         let result = match self.resolved.get(arg) {
             Some(r) => r.clone(),
             None => {
-                let r = self.resolve_uncached(arg);
+                let r = match &self.sysroot {
+                    Some(root) => self.resolve_in_sysroot(root, arg),
+                    None => self.resolve_uncached(arg),
+                };
                 self.resolved.insert(arg.to_owned(), r.clone());
                 r
             }
@@ -285,7 +560,114 @@ impl Loader<'_> {
         }
     }
 
-    fn resolve_uncached(&self, arg: &str) -> Result<Vec<PathBuf>, LoadProblemKind> {
+    /// An include under `--sysroot`: the path nginx on that system opens, resolved inside the
+    /// root (its own symlinks, `..` bounded by the root). Relative paths are taken from the
+    /// prefix; when the checked prefix is not inside the root, from the prefix as given.
+    fn resolve_in_sysroot(
+        &self,
+        root: &Sysroot,
+        arg: &str,
+    ) -> Result<Vec<Target>, LoadProblemKind> {
+        let target = if Path::new(arg).is_absolute() {
+            PathBuf::from(arg)
+        } else if let Some(prefix) = &self.target_prefix {
+            prefix.join(arg)
+        } else {
+            // A tree given outside the sysroot: its relative includes are its own files.
+            let full = normalize(&self.tree.prefix.join(arg));
+            return self.resolve_plain_on_disk(&full, arg);
+        };
+        if is_glob(arg) {
+            return match root.glob(&target) {
+                Ok(found) => Ok(found
+                    .into_iter()
+                    .map(|m| Target {
+                        name: m.name,
+                        file: m.file,
+                        from_machine: false,
+                    })
+                    .collect()),
+                Err(e) => Err(self.unlistable(&e, &root.lexical(&target))),
+            };
+        }
+        let name = root.lexical(&target);
+        let file = root
+            .resolve(&target)
+            .map_err(|e| LoadProblemKind::IncludeUnreadable {
+                path: self.display(&name),
+                reason: io_reason(&e),
+            })?;
+        if self.fs.is_file(&file) {
+            return Ok(vec![Target {
+                name,
+                file,
+                from_machine: false,
+            }]);
+        }
+        Err(self.missing_kind(&file, &name))
+    }
+
+    /// Why a plain include path names no readable file: a directory, something that is not a
+    /// regular file, or nothing at all.
+    fn missing_kind(&self, file: &Path, name: &Path) -> LoadProblemKind {
+        if self.fs.is_dir(file) {
+            return LoadProblemKind::IncludeUnreadable {
+                path: self.display(name),
+                reason: "is a directory".to_owned(),
+            };
+        }
+        if self.fs.exists(file) {
+            return LoadProblemKind::IncludeUnreadable {
+                path: self.display(name),
+                reason: "not a regular file".to_owned(),
+            };
+        }
+        if !self.prefix_known {
+            return LoadProblemKind::PrefixUnknown {
+                path: self.display(name),
+            };
+        }
+        LoadProblemKind::IncludeNotFound {
+            path: self.display(name),
+        }
+    }
+
+    /// A glob whose directory cannot be listed: what it would include cannot be known.
+    fn unlistable(&self, e: &io::Error, pattern: &Path) -> LoadProblemKind {
+        let dir = e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<super::fs::UnlistableDir>());
+        match dir {
+            Some(d) => LoadProblemKind::IncludeUnreadable {
+                path: self.display(&d.dir),
+                reason: format!("{}{}", io_reason(&d.source), super::UNLISTABLE_SUFFIX),
+            },
+            None => LoadProblemKind::IncludeUnreadable {
+                path: self.display(pattern),
+                reason: io_reason(e),
+            },
+        }
+    }
+
+    /// A path read as it is on this disk (no re-rooting, no stock files).
+    fn resolve_plain_on_disk(
+        &self,
+        full: &Path,
+        arg: &str,
+    ) -> Result<Vec<Target>, LoadProblemKind> {
+        if is_glob(arg) {
+            return match self.fs.glob(full) {
+                Ok(found) => Ok(found.into_iter().map(Target::plain).collect()),
+                Err(e) => Err(self.unlistable(&e, full)),
+            };
+        }
+        if self.fs.is_file(full) {
+            return Ok(vec![Target::plain(full.to_path_buf())]);
+        }
+        Err(self.missing_kind(full, full))
+    }
+
+    fn resolve_uncached(&self, arg: &str) -> Result<Vec<Target>, LoadProblemKind> {
         let full = normalize(&self.tree.prefix.join(arg));
         let candidates = self.remapped(&full);
         // Checking a copy of a tree (a repository, a build context): an absolute path outside
@@ -295,8 +677,15 @@ impl Loader<'_> {
         if is_glob(arg) {
             for candidate in candidates.iter().chain(direct) {
                 match self.fs.glob(candidate) {
-                    Ok(found) if !found.is_empty() => return Ok(found),
-                    _ => {}
+                    Ok(found) if !found.is_empty() => {
+                        return Ok(found.into_iter().map(Target::plain).collect())
+                    }
+                    Ok(_) => {}
+                    // The directory is there but cannot be listed: what it holds is unknown.
+                    Err(e) if e.kind() != io::ErrorKind::InvalidInput => {
+                        return Err(self.unlistable(&e, candidate))
+                    }
+                    Err(_) => {}
                 }
             }
             // The directory exists inside the copy and is empty (Debian's conf.d): the glob
@@ -318,30 +707,25 @@ impl Loader<'_> {
         }
         for candidate in candidates.iter().chain(direct) {
             if self.fs.is_file(candidate) {
-                return Ok(vec![candidate.clone()]);
+                return Ok(vec![Target::plain(candidate.clone())]);
             }
         }
-        if !outside_copy && self.fs.is_dir(&full) {
-            return Err(LoadProblemKind::IncludeUnreadable {
-                path: self.display(&full),
-                reason: "is a directory".to_owned(),
-            });
-        }
-        if !outside_copy && self.fs.exists(&full) {
-            return Err(LoadProblemKind::IncludeUnreadable {
-                path: self.display(&full),
-                reason: "not a regular file".to_owned(),
-            });
+        if !outside_copy && (self.fs.is_dir(&full) || self.fs.exists(&full)) {
+            return Err(self.missing_kind(&full, &full));
         }
         if self.remap_root.is_some() {
             if let Some(stock) = stock_file(arg) {
                 // A copied tree often leaves out the files the nginx package installs
                 // (mime.types, fastcgi_params): nginx on the target has them. Read the
-                // package's copy on this machine when there is one.
+                // package's copy on this machine when there is one, and say so.
                 for dir in STOCK_DIRS {
                     let candidate = Path::new(dir).join(stock);
                     if self.fs.is_file(&candidate) {
-                        return Ok(vec![candidate]);
+                        return Ok(vec![Target {
+                            name: candidate.clone(),
+                            file: candidate,
+                            from_machine: true,
+                        }]);
                     }
                 }
                 return Err(LoadProblemKind::StockIncludeMissing {
@@ -354,9 +738,48 @@ impl Loader<'_> {
                 path: self.display(&full),
             });
         }
-        Err(LoadProblemKind::IncludeNotFound {
-            path: self.display(&full),
-        })
+        Err(self.missing_kind(&full, &full))
+    }
+
+    /// In a checked copy, a symlink that leaves the copy (`sites-enabled/default ->
+    /// /etc/nginx/sites-available/default`) names a file of the target system: it is read from
+    /// the same place inside the copy when there is one, else not read (never this machine's
+    /// file). `None` for anything else.
+    fn copy_link(&self, path: &Path) -> Option<Result<PathBuf, LoadProblemKind>> {
+        if self.sysroot.is_some() || !self.is_copy() {
+            return None;
+        }
+        let meta = std::fs::symlink_metadata(path).ok()?;
+        if !meta.file_type().is_symlink() {
+            return None;
+        }
+        let inside_copy = std::fs::canonicalize(&self.tree.prefix)
+            .ok()
+            .zip(std::fs::canonicalize(path).ok())
+            .is_some_and(|(root, real)| real.starts_with(root));
+        if inside_copy {
+            return None;
+        }
+        let target = std::fs::read_link(path).ok()?;
+        // A relative link that stays inside the copy is the copy's own (dangling or not).
+        if target.is_relative() {
+            let lexical = normalize(&path.parent().unwrap_or(Path::new("")).join(&target));
+            if lexical.starts_with(&self.tree.prefix) {
+                return None;
+            }
+        }
+        if target.is_absolute() {
+            if let Some(found) = self
+                .remapped(&target)
+                .into_iter()
+                .find(|c| self.fs.is_file(c))
+            {
+                return Some(Ok(found));
+            }
+        }
+        Some(Err(LoadProblemKind::OutsideTree {
+            path: format!("{} -> {}", self.display(path), target.display()),
+        }))
     }
 
     /// True when the checked tree is a copy, not an installed configuration directory.
@@ -461,11 +884,15 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
+/// An I/O error as nginx prints it: `2: No such file or directory` (errno and strerror).
 fn io_reason(e: &io::Error) -> String {
     match e.kind() {
-        io::ErrorKind::NotFound => "No such file or directory".to_owned(),
-        io::ErrorKind::PermissionDenied => "Permission denied".to_owned(),
-        _ => e.to_string(),
+        io::ErrorKind::NotFound => "2: No such file or directory".to_owned(),
+        io::ErrorKind::PermissionDenied => "13: Permission denied".to_owned(),
+        _ => match e.raw_os_error() {
+            Some(40) => "40: Too many levels of symbolic links".to_owned(),
+            _ => e.to_string(),
+        },
     }
 }
 

@@ -15,16 +15,24 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 pub use dump::{split_dump, DumpedFile};
-pub use fs::{is_glob, read_config_file, Disk, Dump, FileSource, Layered, Overlay, MAX_FILE_SIZE};
-pub use inherit::{Family, NamedAddress, DEFAULT_PROXY_HTTP_VERSION, DEFAULT_TIMEOUT_MS};
+pub use fs::{
+    is_glob, read_config_file, Disk, Dump, FileSource, GlobMatch, Layered, Overlay, Sysroot,
+    UnlistableDir, MAX_FILE_SIZE, MAX_SYMLINKS,
+};
+pub use inherit::{Family, NamedAddress, Scoped, DEFAULT_PROXY_HTTP_VERSION, DEFAULT_TIMEOUT_MS};
 pub(crate) use loader::parse_config;
 pub use loader::{
-    find_main_file, load_dump, load_dump_with, load_path, load_path_with, load_single, LoadError,
+    find_main_file, load_dump, load_dump_with, load_path, load_path_opts, load_path_with,
+    load_single, LoadError, LoadOptions,
 };
 pub use resolved::{Context, NodeId, RNode, ResolvedConfig, MAX_RESOLVED_NODES};
 
 use crate::source::{FileId, SourceMap};
 use crate::syntax::{Ast, ParseError, Span};
+
+/// Ends the `reason` of an [`LoadProblemKind::IncludeUnreadable`] for a directory an include
+/// glob had to list and could not (nginx, run as root, would read it; this check cannot).
+pub const UNLISTABLE_SUFFIX: &str = "; the directory cannot be listed";
 
 /// Something wrong with how files fit together (not with one file's syntax).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +51,28 @@ pub enum LoadProblemKind {
     IncludeCycle { chain: Vec<String> },
     /// The config expands to more nodes than [`MAX_RESOLVED_NODES`].
     TooLarge,
+    /// A file the nginx package installs, missing from the checked copy, read from this
+    /// machine's package instead (`path`: the file read). The verdict then depends on this
+    /// machine: said as info.
+    ReadFromMachine { path: String },
+    /// A relative include of a single site file whose nginx.conf (and so nginx's prefix) was not
+    /// found: the file may exist under the real prefix. Not read.
+    PrefixUnknown { path: String },
+}
+
+impl LoadProblemKind {
+    /// True when the include names a file that was not read, so what it sets is unknown:
+    /// missing, unreadable, outside a checked copy, or under an unknown prefix.
+    pub fn leaves_unread(&self) -> bool {
+        matches!(
+            self,
+            LoadProblemKind::IncludeNotFound { .. }
+                | LoadProblemKind::StockIncludeMissing { .. }
+                | LoadProblemKind::OutsideTree { .. }
+                | LoadProblemKind::IncludeUnreadable { .. }
+                | LoadProblemKind::PrefixUnknown { .. }
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +101,16 @@ pub struct ConfigTree {
     pub problems: Vec<LoadProblem>,
     /// The tree came from an `nginx -T` dump on stdin: nothing can be written back.
     pub from_dump: bool,
+    /// Files read from this machine's nginx package because the checked copy lacks them.
+    pub machine_files: Vec<FileId>,
+    /// (file, start of the include directive) of every include that names a file not read.
+    unread: std::sync::OnceLock<std::collections::HashSet<(FileId, usize)>>,
+    /// The context of the entry file's top level: `main` for nginx.conf, `http` or `server` for
+    /// a single site file checked on its own.
+    pub root_context: Context,
+    /// The entry file is a snippet checked on its own (no nginx.conf, no `events`/`http`/
+    /// `stream`/`mail` block at its top), whatever its context.
+    pub entry_is_snippet: bool,
 }
 
 impl ConfigTree {
@@ -99,6 +139,20 @@ impl ConfigTree {
         )))
     }
 
+    /// True when the include directive at `directive` (in `file`) names a file that was not
+    /// read ([`LoadProblemKind::leaves_unread`]): what it would set is unknown.
+    pub fn include_unread(&self, file: FileId, directive: Span) -> bool {
+        self.unread
+            .get_or_init(|| {
+                self.problems
+                    .iter()
+                    .filter(|p| p.kind.leaves_unread())
+                    .map(|p| (p.file, p.span.start))
+                    .collect()
+            })
+            .contains(&(file, directive.start))
+    }
+
     /// True when any nginx file failed to parse: rules and fixes do not run then.
     pub fn has_parse_errors(&self) -> bool {
         !self.parse_errors.is_empty()
@@ -111,4 +165,24 @@ impl ConfigTree {
 pub(crate) fn test_tree(conf: &str) -> ConfigTree {
     let dump = format!("# configuration file /etc/nginx/nginx.conf:\n{conf}\n");
     load_dump(dump.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A tree's entry file is nginx.conf unless told otherwise.
+impl Default for Context {
+    fn default() -> Self {
+        Context::Main
+    }
+}
+
+impl Context {
+    /// The context `--context` names: `main`, `http`, `server` or `location`.
+    pub fn from_name(name: &str) -> Option<Context> {
+        match name {
+            "main" => Some(Context::Main),
+            "http" => Some(Context::Http),
+            "server" => Some(Context::Server),
+            "location" => Some(Context::Location),
+            _ => None,
+        }
+    }
 }

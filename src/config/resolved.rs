@@ -177,7 +177,7 @@ impl<'t> ResolvedConfig<'t> {
                 tree.root,
                 &ast.items,
                 None,
-                Context::Main,
+                tree.root_context,
                 None,
                 &mut stack,
                 &mut seen_cycles,

@@ -60,13 +60,37 @@ struct JsonReport {
     version: u32,
     diagnostics: Vec<JsonDiagnostic>,
     files: Vec<String>,
+    /// The files of `files` that were not in the checked tree but read from this machine's
+    /// nginx package (a stock file a copied tree leaves out); absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    external_files: Vec<ExternalFile>,
     summary: Summary,
+}
+
+#[derive(Serialize)]
+struct ExternalFile {
+    /// As listed in `files`.
+    file: String,
+    /// Where it came from: `machine-package` (this machine's /etc/nginx).
+    origin: &'static str,
 }
 
 /// `fingerprints[i]` belongs to `diagnostics[i]` (may be empty).
 pub fn render_json(
     sources: &SourceMap,
     files: &[FileId],
+    diagnostics: &[Diagnostic],
+    fingerprints: &[String],
+) -> String {
+    render_json_with_external(sources, files, &[], diagnostics, fingerprints)
+}
+
+/// [`render_json`] with the files read from this machine's nginx package (`external`, a subset
+/// of `files`) listed in `external_files`.
+pub fn render_json_with_external(
+    sources: &SourceMap,
+    files: &[FileId],
+    external: &[FileId],
     diagnostics: &[Diagnostic],
     fingerprints: &[String],
 ) -> String {
@@ -129,6 +153,13 @@ pub fn render_json(
         files: files
             .iter()
             .map(|f| sources.get(*f).display.clone())
+            .collect(),
+        external_files: external
+            .iter()
+            .map(|f| ExternalFile {
+                file: sources.get(*f).display.clone(),
+                origin: "machine-package",
+            })
             .collect(),
         summary: Summary::of(diagnostics),
     };

@@ -11,10 +11,16 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     summary: "a directive name nginx does not know (typo, missing module, wrong nginx version)",
     fix: FixKind::None,
-    options: &[(
-        "third_party_severity",
-        "severity for directives of a known third-party module that the configuration does not load (default \"warning\")",
-    )],
+    options: &[
+        (
+            "third_party_severity",
+            "severity for directives of a known third-party module that the configuration does not load (default \"warning\")",
+        ),
+        (
+            "nginx_plus",
+            "the configuration runs on NGINX Plus: its commercial directives (api, health_check, keyval, zone_sync ...) are known (default false)",
+        ),
+    ],
     doc: r#"## What it finds
 A directive name that is not in nginx-gwlint's directive table for the target nginx version:
 a typo (`proxy_passs`), a directive of a third-party module that is not loaded
@@ -42,6 +48,12 @@ nginx builds such as OpenResty compile these modules in statically, with no `loa
 to see, so the linter cannot be sure the binary lacks them. A plain unknown name is an error:
 no build of nginx has it. Directives of your own modules can be declared under
 `[directives.NAME]` (`contexts`, `args`, optional `block`, `kind`, `values`).
+
+## NGINX Plus and removed directives
+A directive of NGINX Plus's commercial modules (`api`, `status_zone`, `health_check`,
+`keyval`, `zone_sync`, `auth_jwt`, ...) is reported as "NGINX Plus only": open-source nginx
+refuses it. Set `nginx_plus = true` under `[rules.GW010]` when the configuration runs on NGINX
+Plus. A directive its module removed names its replacement (`js_include` -> `js_import`).
 
 ## Target version
 Directives are checked against the newest nginx the table knows unless a target version is
@@ -81,6 +93,10 @@ impl Rule for UnknownDirective {
             .option::<String>(META.id, "third_party_severity")
             .and_then(|s| s.parse::<Severity>().ok())
             .unwrap_or(Severity::Warning);
+        let nginx_plus = cx
+            .settings
+            .option::<bool>(META.id, "nginx_plus")
+            .unwrap_or(false);
         for (id, node) in checked_nodes(cx) {
             let Resolution::Unknown(lookup) = resolve(cx, id) else {
                 continue;
@@ -126,6 +142,26 @@ impl Rule for UnknownDirective {
                         ),
                     })
                 }
+                Lookup::Unknown if NGINX_PLUS_ONLY.contains(&name) => {
+                    if nginx_plus {
+                        continue;
+                    }
+                    cx.diagnostic(
+                        &META,
+                        node.file,
+                        span,
+                        format!("{message}: \"{name}\" is NGINX Plus only (the commercial build); open-source nginx refuses it"),
+                    )
+                    .with_help("remove it for open-source nginx; if this configuration runs on NGINX Plus, set nginx_plus = true under [rules.GW010] in nginx-gwlint.toml")
+                }
+                Lookup::Unknown if REMOVED.iter().any(|(n, _)| *n == name) => {
+                    let replacement = REMOVED
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map_or("", |(_, r)| *r);
+                    cx.diagnostic(&META, node.file, span, format!("{message}: {replacement}"))
+                        .with_help("rewrite it with the replacement; current njs builds refuse the old directive")
+                }
                 Lookup::Known(_) | Lookup::Unknown => {
                     let candidates = cx.directives.names_in_context(node.context);
                     let d = cx.diagnostic(&META, node.file, span, message);
@@ -141,6 +177,75 @@ impl Rule for UnknownDirective {
         }
     }
 }
+
+/// Directives of NGINX Plus's commercial modules that open-source nginx does not have (the
+/// nginx.org reference marks them "available as part of our commercial subscription"). Only
+/// consulted for names the directive table does not know at all: a directive that later came
+/// to open-source nginx (`sticky` in 1.29.6, upstream `zone`) is in the table.
+const NGINX_PLUS_ONLY: &[&str] = &[
+    "api",
+    "status",
+    "status_format",
+    "status_zone",
+    "health_check",
+    "health_check_timeout",
+    "match",
+    "keyval",
+    "keyval_zone",
+    "zone_sync",
+    "zone_sync_buffers",
+    "zone_sync_connect_retry_interval",
+    "zone_sync_connect_timeout",
+    "zone_sync_interval",
+    "zone_sync_recv_buffer_size",
+    "zone_sync_server",
+    "zone_sync_ssl",
+    "zone_sync_ssl_certificate",
+    "zone_sync_ssl_certificate_key",
+    "zone_sync_ssl_ciphers",
+    "zone_sync_ssl_protocols",
+    "zone_sync_ssl_trusted_certificate",
+    "zone_sync_ssl_verify",
+    "zone_sync_timeout",
+    "auth_jwt",
+    "auth_jwt_claim_set",
+    "auth_jwt_header_set",
+    "auth_jwt_key_cache",
+    "auth_jwt_key_file",
+    "auth_jwt_key_request",
+    "auth_jwt_leeway",
+    "auth_jwt_require",
+    "auth_jwt_type",
+    "session_log",
+    "session_log_format",
+    "session_log_zone",
+    "f4f",
+    "f4f_buffer_size",
+    "hls",
+    "hls_buffers",
+    "hls_forward_args",
+    "hls_fragment",
+    "hls_mp4_buffer_size",
+    "hls_mp4_max_buffer_size",
+    "ntlm",
+    "queue",
+    "state",
+    "least_time",
+    "sticky_cookie_insert",
+    "upstream_conf",
+    "internal_redirect",
+    "mp4_limit_rate",
+    "mp4_limit_rate_after",
+    "license_token",
+    "mgmt",
+    "usage_report",
+];
+
+/// Directives removed from a module, with what replaces them.
+const REMOVED: &[(&str, &str)] = &[(
+    "js_include",
+    "njs deprecated `js_include` in 0.4.0 and later removed it; use `js_import FILE;` and name handlers as `module.function` (`js_content main.handler;`)",
+)];
 
 fn set_help(spec: &DirectiveSpec) -> String {
     let set = spec.set.as_deref().unwrap_or_default();

@@ -121,7 +121,11 @@ fn family_of(context: &str) -> &'static str {
 impl DirectiveNotAllowedHere {
     /// nginx (ngx_event_init_conf): `no "events" section in configuration`.
     fn check_events(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
-        if cx.tree.ast(cx.tree.root).is_none() {
+        // A single site file checked in the http or server context has no events of its own.
+        if cx.tree.ast(cx.tree.root).is_none()
+            || cx.tree.root_context != crate::config::Context::Main
+            || cx.tree.entry_is_snippet
+        {
             return;
         }
         if cx.config.children_named(None, "events").next().is_some() {

@@ -23,8 +23,11 @@ seconds (option `max-connect-timeout`).
 
 ## Why it matters
 The nginx documentation says of every `*_connect_timeout`: "it should be noted that this
-timeout cannot usually exceed 75 seconds" — the kernel gives up on an unanswered SYN before
-that. A connect timeout is not a read timeout: raising it does not give a slow backend more
+timeout cannot usually exceed 75 seconds". 75 s is the BSD kernels' limit on establishing a
+connection (`net.inet.tcp.keepinit`); Linux retransmits an unanswered SYN
+`net.ipv4.tcp_syn_retries` times (default 6, after 1, 2, 4, 8, 16 and 32 s) and gives up about
+127 s after the first one (tcp(7): "The default value is 6, which corresponds to retrying for
+up to approximately 127 seconds"). A refused connect fails at once whatever the timeout. A connect timeout is not a read timeout: raising it does not give a slow backend more
 time to answer; it only makes a dead backend hang every request longer before the
 `502 Bad Gateway` (`connect() failed (110: Connection timed out) while connecting to
 upstream`) and delays failover to the next upstream server.
@@ -76,7 +79,7 @@ impl Rule for ConnectTimeoutIneffective {
                     file,
                     value.span,
                     format!(
-                        "`{}` is {}: a connect usually cannot take longer than 75s, so this only delays the 502 when the backend is down",
+                        "`{}` is {}: only a backend host that does not answer at all makes a connect wait, and the kernel gives up on it by itself (about 127 s on Linux with the default tcp_syn_retries=6, 75 s on BSD), so this only delays the 502 when the backend is down",
                         node.name(),
                         describe_msec(ms)
                     ),

@@ -29,10 +29,13 @@ application that listens on one family only (Node's `listen(3000, '127.0.0.1')`,
 [error] connect() failed (111: Connection refused) while connecting to upstream, ... upstream: "http://[::1]:3000/"
 ```
 
-nginx retries the other peer (`proxy_next_upstream error`), marks the failing one down for
-`fail_timeout`, and answers 502 when every try fails; the errors come and go, which makes them
-hard to trace. The message says which addresses /etc/hosts gives `localhost` on the checked
-system (under `--sysroot` when given).
+nginx retries the other peer (`proxy_next_upstream error`, the default; a refused connect is
+retried for every method, since nothing was sent yet), marks the failing one down for
+`fail_timeout`, and the request succeeds: each failed try logs one error line, which makes the
+errors come and go and hard to trace. It is a 502 only when every try fails (nothing listens on
+either address) or no next try is allowed (`proxy_next_upstream off`,
+`proxy_next_upstream_tries 1`). The message says which /etc/hosts was read (the one under
+`--sysroot` when given, else this machine's) and which addresses it gives `localhost`.
 
 ## Example
 ```nginx
@@ -61,18 +64,25 @@ impl Rule for LocalhostUpstream {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let resolved = crate::system::hosts_addresses(cx.ws.sysroot.as_deref(), "localhost");
+        let hosts = match cx.ws.sysroot.as_deref() {
+            Some(root) => format!("{}/etc/hosts", root.display()),
+            None => "this machine's /etc/hosts".to_owned(),
+        };
         let resolves_to = match resolved.as_deref() {
             Some(ips) if ips.len() > 1 => {
                 let list: Vec<String> = ips.iter().map(ToString::to_string).collect();
                 format!(
-                    "/etc/hosts maps it to {}, and nginx makes one peer per address",
+                    "{hosts} maps it to {}, and nginx makes one peer per address",
                     list.join(" and ")
                 )
             }
             Some([ip]) => format!(
-                "/etc/hosts here maps it to {ip} only, but Debian/Ubuntu's default maps it to 127.0.0.1 and ::1, where nginx makes two peers"
+                "{hosts} maps it to {ip} only, but Debian/Ubuntu's default maps it to 127.0.0.1 and ::1, where nginx makes two peers"
             ),
-            _ => "Debian/Ubuntu's /etc/hosts maps it to 127.0.0.1 and ::1, and nginx makes one peer per address".to_owned(),
+            Some(_) => format!(
+                "{hosts} does not list it (the system resolver decides); Debian/Ubuntu's default maps it to 127.0.0.1 and ::1, where nginx makes two peers"
+            ),
+            None => format!("{hosts} could not be read; Debian/Ubuntu's default maps it to 127.0.0.1 and ::1, where nginx makes one peer per address"),
         };
         for named in cx.config.named_addresses() {
             let Host::Name(name) = &named.address.host else {
@@ -98,7 +108,7 @@ impl Rule for LocalhostUpstream {
                     node.file,
                     word.span,
                     format!(
-                        "`localhost` in {what}: {resolves_to}; an application listening on only one of them refuses the other: 502 \"connect() failed (111: Connection refused)\""
+                        "`localhost` in {what}: {resolves_to}; an application listening on only one of them refuses the other: nginx logs \"connect() failed (111: Connection refused)\", marks that peer failed for fail_timeout and tries the next address (proxy_next_upstream error, the default), so the request still succeeds. It is a 502 when nothing listens on the other address either, or when no next try is allowed (proxy_next_upstream off, proxy_next_upstream_tries 1)"
                     ),
                 )
                 .with_help("use the address the application listens on, e.g. 127.0.0.1");

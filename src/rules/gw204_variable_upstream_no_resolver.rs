@@ -2,7 +2,7 @@ use std::collections::BTreeSet;
 
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::address::{parse_pass, Host};
-use crate::config::{NodeId, ResolvedConfig};
+use crate::config::{NodeId, ResolvedConfig, Scoped};
 use crate::diagnostic::{Diagnostic, Severity};
 
 pub struct VariableUpstreamNoResolver;
@@ -24,10 +24,16 @@ resolver are not used then.
 Every value the variables can take is followed through `set $var value;` and
 `map ... $var { }` entries (recursively). The address is fine when every value gives an IP
 address, a unix socket or an upstream name. A variable nginx fills in at run time (`$host`,
-`$http_*`, regex captures) in the host part is reported; `$request_uri`, `$uri` and
+`$http_*`, regex captures) in the host part is reported as a warning (its value may be an
+IP address, which needs no resolver); `$request_uri`, `$uri` and
 `$is_args` start the URI part and do not matter. A static host followed by such a variable
 (`proxy_pass http://api.internal$request_uri;`) is reported too: the variable makes nginx
 resolve the host at run time.
+
+When no `resolver` is found but an included file was not read (missing, outside the checked
+copy: `include /config/nginx/resolver.conf;` generated on the target), or the file is a site
+file checked on its own, the unread part may set it: the finding is info and names the unread
+include, never an error.
 
 ## Why it matters
 Each request whose host needs DNS fails with 502:
@@ -90,9 +96,12 @@ impl Rule for VariableUpstreamNoResolver {
             let Some(block) = config.block_of(pass) else {
                 continue;
             };
-            if config.effective(block, "resolver").is_some() {
-                continue;
-            }
+            let unread = match config.effective_scoped(block, "resolver") {
+                Scoped::Set(_) => continue,
+                Scoped::Unknown { include } => Some(Some(include)),
+                Scoped::Outside => Some(None),
+                Scoped::Unset => None,
+            };
             let mut sources = BTreeSet::new();
             let variants = expand(config, word.as_str(), &mut sources);
             let mut needs_dns: Vec<String> = Vec::new();
@@ -102,6 +111,15 @@ impl Rule for VariableUpstreamNoResolver {
                     // A variable glued to a complete IP address or upstream name
                     // (`http://backend$route`) starts the URI: nothing to resolve.
                     let head = parse_pass(node.name(), &v[..cut]);
+                    // A static host before the variable (`http://api.internal/$1`): the variable
+                    // is in the URI (or the port), the host is known and needs DNS at run time.
+                    if let Some(host) = static_host(&v[..cut]) {
+                        let is_ip = host.parse::<std::net::IpAddr>().is_ok();
+                        if !is_ip && !host.is_empty() && config.upstream_block(host).is_none() {
+                            needs_dns.push(host.to_owned());
+                        }
+                        continue;
+                    }
                     let complete = match &head.host {
                         Host::Ipv4(_) | Host::Ipv6(_) | Host::Unix(_) => true,
                         Host::Name(n) => config.upstream_block(n).is_some(),
@@ -124,13 +142,48 @@ impl Rule for VariableUpstreamNoResolver {
             needs_dns.dedup();
             unknown.sort();
             unknown.dedup();
-            let why = if let Some(host) = needs_dns.first() {
-                format!("requests fail with 502 \"no resolver defined to resolve {host}\"")
+            // A host known to need DNS fails for certain; one that comes from a variable set per
+            // request fails only when its value is a name, which the configuration does not say.
+            let (why, certain) = if let Some(host) = needs_dns.first() {
+                (
+                    format!("requests fail with 502 \"no resolver defined to resolve {host}\""),
+                    true,
+                )
             } else if let Some(vars) = unknown.first() {
-                format!("the host comes from {vars}, known only per request: a host name there fails with 502 \"no resolver defined to resolve ...\"")
+                (format!("the host comes from {vars}, known only per request: a host name there fails with 502 \"no resolver defined to resolve ...\" (an IP address does not)"), false)
             } else {
                 continue;
             };
+            if let Some(include) = unread {
+                // The unread file may well set the resolver (a generated resolver.conf), or the
+                // nginx.conf around a site file checked on its own: say so, never an error.
+                let why = match include {
+                    Some(inc) => format!("`include {}` was not read", config.include_argument(inc)),
+                    None => "this file is checked on its own and the blocks that include it were not read".to_owned(),
+                };
+                let mut d = cx
+                    .diagnostic(
+                        &META,
+                        node.file,
+                        word.span,
+                        format!(
+                            "`{}` builds its address from variables at run time; whether a `resolver` is in scope cannot be told: {why}",
+                            node.name(),
+                        ),
+                    )
+                    .with_help("check the whole tree (or with --sysroot); without a resolver, requests needing DNS fail with 502 \"no resolver defined to resolve ...\"");
+                if let Some(inc) = include {
+                    let n = config.node(inc);
+                    d = d.with_label(
+                        n.file,
+                        n.directive.head_span(),
+                        "not read: may set `resolver`",
+                    );
+                }
+                d.severity = Severity::Info;
+                out.push(d);
+                continue;
+            }
             let mut d = cx
                 .diagnostic(
                     &META,
@@ -142,6 +195,9 @@ impl Rule for VariableUpstreamNoResolver {
                     ),
                 )
                 .with_help("add `resolver ADDRESS valid=30s;` (e.g. 127.0.0.53 with systemd-resolved, 127.0.0.11 in Docker), or make every value an IP address or an `upstream` name");
+            if !certain {
+                d.severity = d.severity.min(Severity::Warning);
+            }
             for s in sources {
                 let n = config.node(s);
                 d = d.with_label(n.file, n.directive.head_span(), "value set here");
@@ -152,6 +208,21 @@ impl Rule for VariableUpstreamNoResolver {
 }
 
 /// `$name` for every unknown-variable marker in `text`.
+/// The host when the text before the first unknown variable already holds all of it: after
+/// the scheme, a `/` (the URI) or a `:` (the port) came first. `None` for a unix socket or when
+/// the variable is part of the host.
+fn static_host(head: &str) -> Option<&str> {
+    let rest = head.split_once("://").map_or(head, |(_, r)| r);
+    if rest.starts_with("unix:") {
+        return None;
+    }
+    if let Some(v6) = rest.strip_prefix('[') {
+        return v6.split_once(']').map(|(h, _)| h);
+    }
+    let end = rest.find(['/', ':'])?;
+    Some(&rest[..end])
+}
+
 fn unknown_names(text: &str) -> String {
     let parts: Vec<&str> = text.split(UNKNOWN).collect();
     let names: Vec<String> = parts
@@ -229,5 +300,13 @@ mod tests {
         assert_eq!(first_variable("http://${b}x"), Some((7, 11, "b")));
         assert_eq!(first_variable("http://a$"), None);
         assert_eq!(unknown_names("\u{1}host\u{1}"), "$host");
+        assert_eq!(
+            static_host("http://storage.internal/"),
+            Some("storage.internal")
+        );
+        assert_eq!(static_host("http://api:"), Some("api"));
+        assert_eq!(static_host("http://"), None);
+        assert_eq!(static_host("http://app-"), None);
+        assert_eq!(static_host("http://[::1]"), Some("::1"));
     }
 }

@@ -19,7 +19,14 @@ and /etc/hosts (under `--sysroot` when given) does not list it. Usually a typo i
 name, or an upstream block in a file that is not included.
 
 A name with an explicit port (`http://app:3000`) is not reported: that is how Docker Compose
-service names are written, and only the container's DNS knows them.
+service names are written, and only the container's DNS knows them. Without a port (`proxy_pass
+http://web;`) it is an error when the name is close to an `upstream` name (a typo), else a
+warning: nginx resolves the name when it starts and refuses to start where it does not
+resolve, which is true of a Compose service name everywhere but inside its network. An address
+with variables (`proxy_pass http://storage/$2;`) is resolved per request, not at start, and is
+GW204's concern. When a file included at the main or http level was not read, an upstream
+block there may define the name: info only; so for a site file checked on its own, whose
+nginx.conf may define it.
 
 ## Why it matters
 nginx resolves a name that is no upstream block when it starts, so it refuses to start or
@@ -60,7 +67,24 @@ impl Rule for UndefinedUpstream {
             .blocks_with_inner(Context::Upstream)
             .filter_map(|id| config.node(id).arg(0).map(str::to_owned))
             .collect();
+        // An upstream block can be in any file read at the main or http level: one not read
+        // may define it.
+        let unread = config
+            .unread_includes()
+            .into_iter()
+            .find(|id| matches!(config.node(*id).context, Context::Main | Context::Http));
         for (pass, _) in config.pass_directives() {
+            // With variables nginx builds the address per request (ngx_http_proxy_pass compiles
+            // a script): nothing is resolved at start, `nginx -t` passes. GW204 covers that.
+            if config
+                .node(pass)
+                .directive
+                .args
+                .first()
+                .is_some_and(|w| w.has_variable())
+            {
+                continue;
+            }
             let Some(addr) = config.pass_address(pass) else {
                 continue;
             };
@@ -88,21 +112,67 @@ impl Rule for UndefinedUpstream {
                 .map(|u| (edit_distance(name, u), u))
                 .filter(|(d, u)| *d <= u.len().max(name.len()) / 2)
                 .min();
-            let help = match nearest {
-                Some((_, u)) => format!("did you mean upstream `{u}`?"),
-                None => format!(
-                    "define `upstream {name} {{ server ...; }}` (in a file that is included), or use a resolvable host name"
-                ),
+            if cx.tree.root_context != Context::Main && unread.is_none() {
+                let mut d = cx
+                    .diagnostic(
+                        &META,
+                        node.file,
+                        word.span,
+                        format!("`{name}` is no upstream block of this file; whether the nginx.conf that includes it defines one cannot be told: the file is checked on its own"),
+                    )
+                    .with_help("check the nginx.conf that includes this file");
+                d.severity = Severity::Info;
+                out.push(d);
+                continue;
+            }
+            if let Some(include) = unread {
+                let mut d = cx
+                    .diagnostic(
+                        &META,
+                        node.file,
+                        word.span,
+                        format!(
+                            "`{name}` is no upstream block of the files read; whether one is defined cannot be told: `include {}` was not read",
+                            config.include_argument(include)
+                        ),
+                    )
+                    .with_help("check the tree where the included file exists (or with --sysroot)");
+                let inc = config.node(include);
+                d = d.with_label(
+                    inc.file,
+                    inc.directive.head_span(),
+                    "not read: may define it",
+                );
+                d.severity = Severity::Info;
+                out.push(d);
+                continue;
+            }
+            let hosts = match cx.ws.sysroot.as_deref() {
+                Some(root) => format!("{}/etc/hosts", root.display()),
+                None => "/etc/hosts".to_owned(),
             };
-            out.push(
-                cx.diagnostic(
+            let (help, typo) = match nearest {
+                Some((_, u)) => (format!("did you mean upstream `{u}`?"), true),
+                None => (format!(
+                    "define `upstream {name} {{ server ...; }}` (in a file that is included), or use a host name that resolves where nginx runs"
+                ), false),
+            };
+            let mut d = cx
+                .diagnostic(
                     &META,
                     node.file,
                     word.span,
-                    format!("`{name}` is no upstream block and not a host name nginx can resolve at start: nginx -t fails with \"host not found in upstream \\\"{name}\\\"\""),
+                    format!(
+                        "`{name}` is no upstream block and not in {hosts}: nginx resolves it when it starts and refuses to start where it does not resolve (\"host not found in upstream \\\"{name}\\\"\"); a Docker Compose service name resolves only inside its network"
+                    ),
                 )
-                .with_help(help),
-            );
+                .with_help(help);
+            // Near an upstream name: a typo. Otherwise it may be a container or DNS name that
+            // resolves on the target: a warning, not a certain failure.
+            if !typo {
+                d.severity = d.severity.min(Severity::Warning);
+            }
+            out.push(d);
         }
     }
 }

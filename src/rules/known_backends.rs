@@ -16,9 +16,9 @@ pub(crate) enum Known<'a> {
 }
 
 impl Known<'_> {
-    pub fn matches(&self, addr: &Address) -> bool {
+    pub fn matches(&self, addr: &Address, var_run_is_run: bool) -> bool {
         match self {
-            Known::Pool(_, listen) => addr.matches_listen(listen),
+            Known::Pool(_, listen) => addr.matches_listen_with(listen, var_run_is_run),
             Known::Declared(b) => b.address.same_peer(addr),
         }
     }
@@ -68,8 +68,15 @@ pub(crate) fn candidates<'a>(
 ) -> Vec<Known<'a>> {
     let mut out = Vec::new();
     if families.contains(&Family::FastCgi) {
+        // A pool read twice (given twice, or a pool file also included by php-fpm.conf) or
+        // defined twice with the same address is one place that listens.
+        let mut seen: Vec<(&str, &Listen)> = Vec::new();
         for pool in ws.php.pools() {
             if let Some(listen) = &pool.listen {
+                if seen.contains(&(pool.name.as_str(), &listen.value)) {
+                    continue;
+                }
+                seen.push((pool.name.as_str(), &listen.value));
                 out.push(Known::Pool(pool, &listen.value));
             }
         }
@@ -123,7 +130,11 @@ pub(crate) fn check_address(
     if known.is_empty() || !is_comparable(&named.address, &known) {
         return;
     }
-    if known.iter().any(|k| k.matches(&named.address)) {
+    let var_run_is_run = crate::system::var_run_is_run(cx.ws.sysroot.as_deref());
+    if known
+        .iter()
+        .any(|k| k.matches(&named.address, var_run_is_run))
+    {
         return;
     }
     let node = cx.config.node(named.node);
@@ -135,7 +146,12 @@ pub(crate) fn check_address(
     } else {
         format!("`{}`", node.name())
     };
-    let list: Vec<String> = known.iter().map(|k| k.nginx_text()).collect();
+    let mut list: Vec<String> = Vec::new();
+    for text in known.iter().map(Known::nginx_text) {
+        if !list.contains(&text) {
+            list.push(text);
+        }
+    }
     let (target, symptom) = match named.address.unix_path() {
         Some(p) => (
             format!("unix:{p}"),
