@@ -30,7 +30,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check a configuration tree: a directory (finds nginx.conf), a file, or `-` for `nginx -T` output on stdin.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Explain an incident from nginx's error.log: cause, config line, fix.
     Diagnose(DiagnoseArgs),
     /// Print the syntax tree as JSON in crossplane's shape.
