@@ -179,6 +179,10 @@ fn nothing_outside_the_sysroot_is_read_even_through_a_planted_link() -> TestResu
             "../../../../../../../../etc/nginx/mime.types",
         ),
     ] {
+        // Git keeps no empty directories: conf.d may be missing from the fixture.
+        if let Some(dir) = root.join(link).parent() {
+            std::fs::create_dir_all(dir)?;
+        }
         std::os::unix::fs::symlink(target, root.join(link))?;
     }
     let machine = Path::new("/etc/nginx");
