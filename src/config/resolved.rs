@@ -398,8 +398,56 @@ impl<'t> ResolvedConfig<'t> {
     }
 
     /// The last child of `block` named `name`: the one nginx keeps for single-value directives.
+    /// Constant time for wide blocks (the index), a short scan from the end otherwise.
     pub fn last_child_named(&self, block: Option<NodeId>, name: &str) -> Option<NodeId> {
-        self.children_named(block, name).last()
+        if let Some(by_name) = self.wide.get(&block) {
+            return by_name.get(name).and_then(|ids| ids.last().copied());
+        }
+        self.children(block)
+            .iter()
+            .rev()
+            .copied()
+            .find(|c| self.nodes[c.index()].name() == name)
+    }
+
+    /// Children of `block` named any of `names`, in order: through the index for wide blocks,
+    /// one scan otherwise.
+    pub fn children_named_any(&self, block: Option<NodeId>, names: &[&str]) -> Vec<NodeId> {
+        match self.wide.get(&block) {
+            Some(by_name) => {
+                let mut ids: Vec<NodeId> = names
+                    .iter()
+                    .filter_map(|n| by_name.get(n))
+                    .flatten()
+                    .copied()
+                    .collect();
+                // Children are in id order.
+                ids.sort_unstable();
+                ids
+            }
+            None => self
+                .children(block)
+                .iter()
+                .copied()
+                .filter(|c| names.contains(&self.nodes[c.index()].name()))
+                .collect(),
+        }
+    }
+
+    /// The last child of `block` named any of `names`.
+    pub fn last_child_named_any(&self, block: Option<NodeId>, names: &[&str]) -> Option<NodeId> {
+        match self.wide.get(&block) {
+            Some(by_name) => names
+                .iter()
+                .filter_map(|n| by_name.get(n).and_then(|ids| ids.last().copied()))
+                .max(),
+            None => self
+                .children(block)
+                .iter()
+                .rev()
+                .copied()
+                .find(|c| names.contains(&self.nodes[c.index()].name())),
+        }
     }
 
     /// The enclosing blocks from the nearest outwards.
