@@ -225,25 +225,26 @@ impl Baseline {
         text
     }
 
-    /// Writes atomically: a temporary file in the same directory, then a rename.
+    /// Writes atomically: an exclusive temp file with a random name in the same directory
+    /// ([`crate::temp::create_beside`]: a planted file or symlink is never followed), then a
+    /// rename over `path` (which replaces a symlink at `path` itself, never its target).
     pub fn write(&self, path: &Path) -> Result<(), BaselineError> {
+        use std::io::Write;
         let err = |source| BaselineError::Write {
             path: path.display().to_string(),
             source,
         };
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = path
-            .file_name()
-            .map_or_else(|| "baseline".into(), |n| n.to_string_lossy().into_owned());
-        let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-        std::fs::write(&tmp, self.to_json()).map_err(err)?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            err(e)
-        })
+        let (tmp, mut file) = crate::temp::create_beside(path).map_err(err)?;
+        let written = file
+            .write_all(self.to_json().as_bytes())
+            .and_then(|()| file.sync_all());
+        drop(file);
+        written
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                err(e)
+            })
     }
 
     /// A matcher that hides each entry's finding at most once.

@@ -7,9 +7,9 @@
 //! sites-available) is written through to its target and stays a link; a file reached by two
 //! paths is written once.
 
-use std::fs::{self, File, OpenOptions, Permissions};
+use std::fs::{self, File, Permissions};
 use std::io::Write as _;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::{FileChange, FixError, FixOutcome};
@@ -123,34 +123,11 @@ fn write_temp(target: &Path, text: &[u8]) -> Result<PathBuf, FixError> {
             links: meta.nlink(),
         });
     }
-    let dir = target.parent().unwrap_or_else(|| Path::new("."));
-    let name = target
-        .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let mut attempt = 0u32;
-    let (temp, mut file) = loop {
-        let temp = dir.join(format!(
-            ".{name}.gwlint-{}-{attempt}.tmp",
-            std::process::id()
-        ));
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)
-        {
-            Ok(file) => break (temp, file),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
-                attempt += 1;
-            }
-            Err(source) => {
-                return Err(FixError::NotWritable {
-                    path: target.to_path_buf(),
-                    source,
-                })
-            }
-        }
-    };
+    let (temp, mut file) =
+        crate::temp::create_beside(target).map_err(|source| FixError::NotWritable {
+            path: target.to_path_buf(),
+            source,
+        })?;
     let filled = fill(&mut file, text, &meta);
     drop(file);
     match filled {
