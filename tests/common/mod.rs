@@ -42,7 +42,10 @@ pub mod oracle {
             let binary = std::env::current_exe()
                 .ok()
                 .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-                .map(|s| s.rsplit_once('-').map_or(s.clone(), |(name, _)| name.to_owned()))
+                .map(|s| {
+                    s.rsplit_once('-')
+                        .map_or(s.clone(), |(name, _)| name.to_owned())
+                })
                 .unwrap_or_default();
             // Straight to the terminal: the test harness captures `eprintln!`.
             let _ = writeln!(
@@ -116,7 +119,12 @@ pub mod oracle {
             .iter()
             .map(|d| std::path::Path::new(d).join("curl"))
             .find(|p| p.is_file())
-            .or_else(|| missing("curl", "not in /usr/bin, /usr/local/bin or /bin (apt-get install -y curl)".to_owned()))
+            .or_else(|| {
+                missing(
+                    "curl",
+                    "not in /usr/bin, /usr/local/bin or /bin (apt-get install -y curl)".to_owned(),
+                )
+            })
     }
 }
 
