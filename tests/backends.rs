@@ -135,7 +135,8 @@ struct CorpusFile {
 /// skipped, or fails under CI: see common::oracle).
 fn corpus_php_files() -> Option<Vec<CorpusFile>> {
     let corpus = common::oracle::shared()?.join("corpus");
-    let manifest = fs::read_to_string(corpus.join("MANIFEST.tsv")).unwrap();
+    let manifest = fs::read_to_string(corpus.join("MANIFEST.tsv"))
+        .unwrap_or_else(|e| panic!("{}: {e}", corpus.display()));
     let files = manifest
         .lines()
         .skip(1)

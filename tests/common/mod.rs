@@ -98,8 +98,9 @@ pub mod oracle {
                 d.flatten()
                     .map(|e| e.path())
                     .filter(|p| {
-                        p.file_name()
-                            .is_some_and(|n| n.to_string_lossy().starts_with("php-fpm"))
+                        p.is_file()
+                            && p.file_name()
+                                .is_some_and(|n| n.to_string_lossy().starts_with("php-fpm"))
                     })
                     .collect()
             })
