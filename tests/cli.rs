@@ -176,6 +176,28 @@ fn nesting_as_deep_as_nginx_starts_with_is_checked_without_recursion() {
 }
 
 #[test]
+fn a_20k_file_include_chain_expands_without_recursion() {
+    // Each file includes the next: the expansion follows the chain with an explicit stack and
+    // checks for cycles in constant time (a recursive expansion overflowed the stack here).
+    let n = 20_000;
+    let dir = tree(&[("nginx.conf", b"events {}\nhttp {\ninclude f0.conf;\n}\n")]);
+    for i in 0..n {
+        let text = if i + 1 < n {
+            format!("include f{}.conf;\n", i + 1)
+        } else {
+            "server { listen 127.0.0.1:18999; return 200; }\n".to_owned()
+        };
+        std::fs::write(dir.path().join(format!("f{i}.conf")), text).unwrap();
+    }
+    bin()
+        .args(["check", "--format", "json"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(format!("/f{}.conf\"", n - 1)));
+}
+
+#[test]
 fn nesting_deeper_than_nginx_can_start_is_gw001() {
     let dir = tree(&[(
         "nginx.conf",
