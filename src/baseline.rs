@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::ConfigTree;
 use crate::diagnostic::Diagnostic;
 use crate::source::FileId;
-use crate::syntax::{Directive, Node, Span};
+use crate::syntax::{Ast, Directive};
 
 /// The format version written and accepted.
 pub const VERSION: u32 = 1;
@@ -69,16 +69,19 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
     hash
 }
 
-/// One fingerprint per diagnostic, in the same order.
+/// One fingerprint per diagnostic, in the same order. Linear in the findings and the trees'
+/// directives (plus sorting each file's findings by offset).
 pub fn fingerprints(tree: &ConfigTree, diagnostics: &[Diagnostic]) -> Vec<String> {
-    let mut seen: HashMap<(&str, FileId, String), usize> = HashMap::new();
+    let texts = anchor_texts(tree, diagnostics);
+    let mut seen: HashMap<(&str, FileId, &str), usize> = HashMap::new();
+    let mut key = Vec::new();
     diagnostics
         .iter()
-        .map(|d| {
+        .zip(&texts)
+        .map(|(d, text)| {
             let display = &tree.sources.get(d.file).display;
-            let text = anchor_text(tree, d.file, d.span);
-            let occurrence = seen.entry((d.rule, d.file, text.clone())).or_insert(0);
-            let mut key = Vec::new();
+            let occurrence = seen.entry((d.rule, d.file, text.as_str())).or_insert(0);
+            key.clear();
             for part in [d.rule.as_bytes(), display.as_bytes(), text.as_bytes()] {
                 key.extend_from_slice(part);
                 key.push(0);
@@ -90,48 +93,73 @@ pub fn fingerprints(tree: &ConfigTree, diagnostics: &[Diagnostic]) -> Vec<String
         .collect()
 }
 
-/// The normalized text a finding is anchored to: the head of the innermost directive whose
+/// The normalized text each finding is anchored to: the head of the innermost directive whose
 /// span contains the finding's start, else (a php.ini line, a file that does not parse) the
 /// text of the finding's first line.
-fn anchor_text(tree: &ConfigTree, file: FileId, span: Span) -> String {
-    let source = tree.sources.get(file);
-    if let Some(d) = tree
-        .ast(file)
-        .and_then(|ast| innermost(&ast.items, span.start))
-    {
-        // Tokens as written (quotes kept), one space apart, comments left out: re-indenting,
-        // re-wrapping or commenting a directive keeps its fingerprint.
-        let mut text = String::from_utf8_lossy(d.name.raw(&source.text)).into_owned();
-        for arg in &d.args {
-            text.push(' ');
-            text.push_str(&String::from_utf8_lossy(arg.raw(&source.text)));
-        }
-        text.push_str(if d.block.is_some() { " {" } else { ";" });
-        return text;
+fn anchor_texts(tree: &ConfigTree, diagnostics: &[Diagnostic]) -> Vec<String> {
+    let mut by_file: HashMap<FileId, Vec<usize>> = HashMap::new();
+    for (i, d) in diagnostics.iter().enumerate() {
+        by_file.entry(d.file).or_default().push(i);
     }
-    let line = source.lines.line(span.start.min(source.text.len()));
-    collapse_whitespace(&String::from_utf8_lossy(
-        source.lines.line_text(&source.text, line),
-    ))
+    let mut texts = vec![String::new(); diagnostics.len()];
+    for (file, mut indexes) in by_file {
+        let source = tree.sources.get(file);
+        indexes.sort_by_key(|&i| diagnostics[i].span.start);
+        let heads = match tree.ast(file) {
+            Some(ast) => innermost_each(ast, indexes.iter().map(|&i| diagnostics[i].span.start)),
+            None => vec![None; indexes.len()],
+        };
+        for (i, head) in indexes.into_iter().zip(heads) {
+            texts[i] = match head {
+                Some(d) => head_text(&source.text, d),
+                None => {
+                    let at = diagnostics[i].span.start.min(source.text.len());
+                    let line = source.lines.line(at);
+                    collapse_whitespace(&String::from_utf8_lossy(
+                        source.lines.line_text(&source.text, line),
+                    ))
+                }
+            };
+        }
+    }
+    texts
 }
 
-fn innermost(items: &[Node], offset: usize) -> Option<&Directive> {
-    let mut found = None;
-    let mut items = items;
-    loop {
-        let Some(d) = items
-            .iter()
-            .filter_map(Node::as_directive)
-            .find(|d| d.span.start <= offset && offset < d.span.end.max(d.span.start + 1))
-        else {
-            return found;
-        };
-        found = Some(d);
-        match &d.block {
-            Some(b) if b.open.end <= offset => items = &b.items,
-            _ => return found,
-        }
+/// Tokens as written (quotes kept), one space apart, comments left out: re-indenting,
+/// re-wrapping or commenting a directive keeps its fingerprint.
+fn head_text(src: &[u8], d: &Directive) -> String {
+    let mut text = String::from_utf8_lossy(d.name.raw(src)).into_owned();
+    for arg in &d.args {
+        text.push(' ');
+        text.push_str(&String::from_utf8_lossy(arg.raw(src)));
     }
+    text.push_str(if d.block.is_some() { " {" } else { ";" });
+    text
+}
+
+/// For each offset (ascending), the innermost directive whose span contains it: one sweep over
+/// the directives in source order with a stack of the open ones, so many findings in a wide or
+/// deep file cost no rescans.
+fn innermost_each(ast: &Ast, offsets: impl Iterator<Item = usize>) -> Vec<Option<&Directive>> {
+    // A directive's span, at least one byte long.
+    let end = |d: &Directive| d.span.end.max(d.span.start + 1);
+    let mut directives = ast.walk().peekable();
+    let mut open: Vec<&Directive> = Vec::new();
+    let mut out = Vec::new();
+    for offset in offsets {
+        while let Some(d) = directives.next_if(|d| d.span.start <= offset) {
+            // What remains open contains `d`'s start: its ancestors (spans nest).
+            while open.last().is_some_and(|o| end(o) <= d.span.start) {
+                open.pop();
+            }
+            open.push(d);
+        }
+        while open.last().is_some_and(|o| end(o) <= offset) {
+            open.pop();
+        }
+        out.push(open.last().copied());
+    }
+    out
 }
 
 fn collapse_whitespace(text: &str) -> String {
@@ -197,25 +225,26 @@ impl Baseline {
         text
     }
 
-    /// Writes atomically: a temporary file in the same directory, then a rename.
+    /// Writes atomically: an exclusive temp file with a random name in the same directory
+    /// ([`crate::temp::create_beside`]: a planted file or symlink is never followed), then a
+    /// rename over `path` (which replaces a symlink at `path` itself, never its target).
     pub fn write(&self, path: &Path) -> Result<(), BaselineError> {
+        use std::io::Write;
         let err = |source| BaselineError::Write {
             path: path.display().to_string(),
             source,
         };
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = path
-            .file_name()
-            .map_or_else(|| "baseline".into(), |n| n.to_string_lossy().into_owned());
-        let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-        std::fs::write(&tmp, self.to_json()).map_err(err)?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            err(e)
-        })
+        let (tmp, mut file) = crate::temp::create_beside(path).map_err(err)?;
+        let written = file
+            .write_all(self.to_json().as_bytes())
+            .and_then(|()| file.sync_all());
+        drop(file);
+        written
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                err(e)
+            })
     }
 
     /// A matcher that hides each entry's finding at most once.

@@ -690,7 +690,7 @@ impl Sink {
                 format!("{}: {e}", path.display()),
             ))
         };
-        let (temp, mut file) = fix::create_temp_beside(path, "out").map_err(failed)?;
+        let (temp, mut file) = crate::temp::create_beside(path).map_err(failed)?;
         let written = file
             .write_all(&self.report)
             .and_then(|()| {
@@ -914,11 +914,8 @@ fn set_target_version(settings: &mut Settings, args: &CheckArgs) -> Result<(), C
     if settings.directives.target_origin != TargetOrigin::Newest {
         return Ok(());
     }
-    let binary = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/sbin")])
-        .map(|dir| dir.join("nginx"))
-        .find(|p| p.is_file());
-    if let Some(binary) = binary {
+    let checked: Vec<PathBuf> = args.paths.iter().chain(&args.sysroot).cloned().collect();
+    if let Some(binary) = crate::settings::installed_nginx(&checked) {
         if let Some(v) = crate::settings::detect_nginx_version(&binary) {
             settings.directives.target = v;
             settings.directives.target_origin = TargetOrigin::Detected(binary);

@@ -19,4 +19,5 @@ pub mod source;
 pub mod suppress;
 pub mod syntax;
 pub mod system;
+pub mod temp;
 pub mod values;

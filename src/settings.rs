@@ -552,6 +552,61 @@ mod tests {
     }
 }
 
+/// Where distributions and nginx's own `make install` put the binary, tried before `PATH`.
+pub const NGINX_LOCATIONS: [&str; 3] = [
+    "/usr/sbin/nginx",
+    "/usr/local/sbin/nginx",
+    "/usr/local/nginx/sbin/nginx",
+];
+
+/// The installed nginx to ask for its version (and to run `nginx -t` with): the usual install
+/// locations first, then `PATH` entries, which count only when absolute (`.` or `bin` in PATH
+/// would run whatever the current directory holds), not the current directory itself, and not
+/// inside a checked tree or `--sysroot` (a repository's own `./nginx` must never run).
+/// Symlinks are resolved before that check.
+pub fn installed_nginx(checked: &[PathBuf]) -> Option<PathBuf> {
+    let roots: Vec<PathBuf> = checked
+        .iter()
+        .filter_map(|p| {
+            let p = std::fs::canonicalize(p).ok()?;
+            // A checked file stands for its directory (the tree around it).
+            if p.is_file() {
+                p.parent().map(Path::to_path_buf)
+            } else {
+                Some(p)
+            }
+        })
+        .collect();
+    let from_path = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|dir| dir.is_absolute() && !is_current_dir(dir))
+        .map(|dir| dir.join("nginx"));
+    NGINX_LOCATIONS
+        .iter()
+        .map(PathBuf::from)
+        .chain(from_path)
+        .find(|candidate| {
+            let Ok(real) = std::fs::canonicalize(candidate) else {
+                return false;
+            };
+            let executable = std::fs::metadata(&real).is_ok_and(|m| {
+                m.is_file()
+                    && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0
+            });
+            executable && !roots.iter().any(|root| real.starts_with(root))
+        })
+}
+
+/// `dir` is the current directory, however spelled (`$PWD` in PATH is `.` in disguise).
+fn is_current_dir(dir: &Path) -> bool {
+    let (Ok(cwd), Ok(dir)) = (std::env::current_dir(), std::fs::canonicalize(dir)) else {
+        return false;
+    };
+    std::fs::canonicalize(cwd).is_ok_and(|cwd| cwd == dir)
+}
+
 /// The version an nginx binary reports (`nginx -v` prints `nginx version: nginx/1.22.1` on
 /// stderr; distribution builds may add a suffix such as ` (Ubuntu)`).
 pub fn detect_nginx_version(binary: &Path) -> Option<Version> {

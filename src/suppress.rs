@@ -73,19 +73,35 @@ pub fn collect(tree: &ConfigTree) -> Vec<Suppression> {
     for &file in &tree.nginx_files {
         let Some(ast) = tree.ast(file) else { continue };
         let lines = &tree.sources.get(file).lines;
-        walk(file, lines, &ast.items, None, &mut out);
+        walk(file, lines, &ast.items, &mut out);
     }
     out
 }
 
-fn walk(
-    file: FileId,
-    lines: &LineIndex,
-    items: &[Node],
-    parent: Option<&Directive>,
-    out: &mut Vec<Suppression>,
-) {
-    for (i, node) in items.iter().enumerate() {
+/// The suppressions of one file, in source order. An explicit stack instead of recursion: nesting
+/// is bounded only by [`crate::syntax::MAX_DEPTH`].
+fn walk(file: FileId, lines: &LineIndex, items: &[Node], out: &mut Vec<Suppression>) {
+    /// One open block: its items, its directive, the next item to read, and the first
+    /// directive at or after some index (cached so comment runs are not rescanned).
+    struct Frame<'a> {
+        items: &'a [Node],
+        parent: Option<&'a Directive>,
+        next: usize,
+        next_directive: usize,
+    }
+    let mut stack = vec![Frame {
+        items,
+        parent: None,
+        next: 0,
+        next_directive: 0,
+    }];
+    while let Some(top) = stack.last_mut() {
+        let i = top.next;
+        let Some(node) = top.items.get(i) else {
+            stack.pop();
+            continue;
+        };
+        top.next += 1;
         match node {
             Node::Comment(c) => {
                 let Some(parsed) = parse_comment(&c.text) else {
@@ -93,8 +109,20 @@ fn walk(
                 };
                 let scope = match parsed.kind {
                     Kind::File => Scope::File,
-                    Kind::Directive => annotated(lines, items, i, c, parent)
-                        .map_or(Scope::Nothing, |d| Scope::Directive(head_region(d))),
+                    Kind::Directive => {
+                        if top.next_directive <= i {
+                            top.next_directive = top.items[i + 1..]
+                                .iter()
+                                .position(|n| matches!(n, Node::Directive(_)))
+                                .map_or(top.items.len(), |p| i + 1 + p);
+                        }
+                        let next = top
+                            .items
+                            .get(top.next_directive)
+                            .and_then(Node::as_directive);
+                        annotated(lines, top.items, i, c, top.parent, next)
+                            .map_or(Scope::Nothing, |d| Scope::Directive(head_region(d)))
+                    }
                 };
                 out.push(parsed.into_suppression(file, c.span, scope));
             }
@@ -110,20 +138,27 @@ fn walk(
                     out.push(parsed.into_suppression(file, c.span, scope));
                 }
                 if let Some(block) = &d.block {
-                    walk(file, lines, &block.items, Some(d), out);
+                    stack.push(Frame {
+                        items: &block.items,
+                        parent: Some(d),
+                        next: 0,
+                        next_directive: 0,
+                    });
                 }
             }
         }
     }
 }
 
-/// The directive an `ignore` comment at `items[index]` annotates.
+/// The directive an `ignore` comment at `items[index]` annotates; `next` is the first directive
+/// after it in the same block.
 fn annotated<'a>(
     lines: &LineIndex,
     items: &'a [Node],
     index: usize,
     comment: &Comment,
     parent: Option<&'a Directive>,
+    next: Option<&'a Directive>,
 ) -> Option<&'a Directive> {
     let line_of = |offset: usize| lines.line(offset);
     let comment_line = line_of(comment.span.start);
@@ -146,7 +181,7 @@ fn annotated<'a>(
         }
     }
     // On its own line: the next directive of this block, skipping other comments.
-    items[index + 1..].iter().find_map(Node::as_directive)
+    next
 }
 
 /// The part of a directive a suppression covers (and a baseline fingerprint hashes): from its
@@ -264,12 +299,57 @@ impl Suppression {
 }
 
 /// Removes the diagnostics silenced by `suppressions` (marking those suppressions used).
+/// Suppressions are indexed per file (directive scopes sorted by start; heads never overlap),
+/// so each diagnostic looks only at the few that can cover it.
 pub fn apply(suppressions: &mut [Suppression], diagnostics: &mut Vec<Diagnostic>) {
+    #[derive(Default)]
+    struct FileIndex {
+        whole_file: Vec<usize>,
+        /// (region, suppression index), sorted by region start.
+        directive: Vec<(Span, usize)>,
+    }
+    let mut index: std::collections::HashMap<FileId, FileIndex> = std::collections::HashMap::new();
+    for (i, s) in suppressions.iter().enumerate() {
+        if s.malformed.is_some() {
+            continue;
+        }
+        let entry = index.entry(s.file).or_default();
+        match s.scope {
+            Scope::File => entry.whole_file.push(i),
+            Scope::Directive(region) => entry.directive.push((region, i)),
+            Scope::Nothing => {}
+        }
+    }
+    for entry in index.values_mut() {
+        entry
+            .directive
+            .sort_by_key(|(region, i)| (region.start, *i));
+    }
+    let mut candidates = Vec::new();
     diagnostics.retain(|d| {
+        let Some(entry) = index.get(&d.file) else {
+            return true;
+        };
+        candidates.clear();
+        candidates.extend_from_slice(&entry.whole_file);
+        // Only the region starting last at or before the diagnostic can hold it (with every
+        // suppression written for that same directive).
+        let before = entry
+            .directive
+            .partition_point(|(region, _)| region.start <= d.span.start);
+        if let Some(&(region, _)) = before.checked_sub(1).map(|i| &entry.directive[i]) {
+            candidates.extend(
+                entry.directive[..before]
+                    .iter()
+                    .rev()
+                    .take_while(|(r, _)| *r == region)
+                    .map(|(_, i)| *i),
+            );
+        }
         // Every matching suppression is marked used, not only the first.
         let mut silenced = false;
-        for s in suppressions.iter_mut() {
-            silenced |= s.silences(d);
+        for &i in &candidates {
+            silenced |= suppressions[i].silences(d);
         }
         !silenced
     });

@@ -1,6 +1,8 @@
 //! The PHP backend readers on fixture trees, on the shared corpus of real files, and on the
 //! Debian php-fpm files of this machine when they are installed.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -129,9 +131,12 @@ struct CorpusFile {
     path: PathBuf,
 }
 
+/// The corpus's php-fpm pools and php.ini files; `None` without ../shared (the test is
+/// skipped, or fails under CI: see common::oracle).
 fn corpus_php_files() -> Option<Vec<CorpusFile>> {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    let manifest = fs::read_to_string(corpus.join("MANIFEST.tsv")).ok()?;
+    let corpus = common::oracle::shared()?.join("corpus");
+    let manifest = fs::read_to_string(corpus.join("MANIFEST.tsv"))
+        .unwrap_or_else(|e| panic!("{}: {e}", corpus.display()));
     let files = manifest
         .lines()
         .skip(1)
@@ -150,10 +155,9 @@ fn corpus_php_files() -> Option<Vec<CorpusFile>> {
 }
 
 #[test]
-#[allow(clippy::print_stdout, clippy::print_stderr)] // the counts are the point of this test
+#[allow(clippy::print_stdout)] // the counts are the point of this test
 fn corpus_php_files_parse() {
     let Some(files) = corpus_php_files() else {
-        eprintln!("SKIPPED: ../shared/corpus/MANIFEST.tsv is not there");
         return;
     };
     let (mut pools, mut pool_files, mut inis, mut ini_entries, mut problems) = (0, 0, 0, 0, 0);
@@ -213,18 +217,30 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Reads a copy of this machine's Debian php-fpm 8.2 files. The test needs `apt-get install
-/// php-fpm`; without it, it says so and passes.
+/// Reads a copy of this machine's Debian php-fpm files, whichever PHP version is installed
+/// (`php-fpm8.2` reads /etc/php/8.2/fpm). Skipped without php-fpm, required under CI (see
+/// common::oracle).
 #[test]
-#[allow(clippy::print_stderr)]
 fn installed_debian_php_fpm_copy() -> std::io::Result<()> {
-    let system = Path::new("/etc/php/8.2/fpm");
-    if !system.join("php-fpm.conf").is_file() {
-        eprintln!("SKIPPED: /etc/php/8.2/fpm/php-fpm.conf is not installed on this machine (apt-get install php-fpm)");
+    let Some(binary) = common::oracle::php_fpm() else {
         return Ok(());
-    }
+    };
+    let name = binary.file_name().map(|n| n.to_string_lossy().into_owned());
+    let version = name
+        .as_deref()
+        .and_then(|n| n.strip_prefix("php-fpm"))
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| panic!("{}: not a Debian php-fpmX.Y binary", binary.display()));
+    let etc = format!("etc/php/{version}/fpm");
+    let system = Path::new("/").join(&etc);
+    assert!(
+        system.join("php-fpm.conf").is_file(),
+        "{} is installed but {}/php-fpm.conf is not",
+        binary.display(),
+        system.display()
+    );
     let tmp = tempfile::tempdir()?;
-    copy_tree(system, &tmp.path().join("etc/php/8.2/fpm"))?;
+    copy_tree(&system, &tmp.path().join(&etc))?;
     let setup = discover_with_root(&system_paths(tmp.path()), Some(tmp.path()));
     assert!(
         setup.all_problems().is_empty(),
@@ -232,7 +248,7 @@ fn installed_debian_php_fpm_copy() -> std::io::Result<()> {
         setup.all_problems()
     );
     let www = pool(&setup, "www");
-    assert_eq!(listen(www), "/run/php/php8.2-fpm.sock");
+    assert_eq!(listen(www), format!("/run/php/php{version}-fpm.sock"));
     assert!(www.header.file.starts_with(tmp.path()));
     let e = setup.max_execution_time(www);
     assert!(

@@ -115,21 +115,181 @@ fn nginx_t_dump_on_stdin() {
         .stderr(predicate::str::contains("not an `nginx -T` dump"));
 }
 
-#[test]
-fn deep_nesting_is_an_error_not_a_crash() {
-    let mut text = String::from("events {}\nhttp {\n");
-    for _ in 0..10_000 {
-        text.push_str("location / {\n");
+/// `levels` nested `location / {` blocks inside `http` and `server`, each with a directive.
+fn nested(levels: usize) -> String {
+    let mut text = String::from("events {}\nhttp {\nserver {\nlisten 127.0.0.1:18999;\n");
+    for _ in 0..levels {
+        text.push_str("location / {\nadd_header X-Level on;\n");
     }
-    let dir = tree(&[("nginx.conf", text.as_bytes())]);
+    text.push_str("return 200;\n");
+    text.push_str(&"}".repeat(levels + 2));
+    text.push('\n');
+    text
+}
+
+#[test]
+fn nesting_as_deep_as_nginx_starts_with_is_checked_without_recursion() {
+    // 12,998 locations + http + server = MAX_DEPTH blocks: nginx 1.22 with its default 8 MiB
+    // stack accepts this (it crashes near 13,100), so nginx-gwlint must read it, in every
+    // output and through every walk, without overflowing its own stack.
+    let levels = nginx_gwlint::syntax::MAX_DEPTH - 2;
+    let dir = tree(&[("nginx.conf", nested(levels).as_bytes())]);
+    if let Some(nginx) = common::oracle::nginx() {
+        assert_eq!(
+            common::nginx_test_with(&nginx, &dir.path().join("nginx.conf")),
+            None
+        );
+    }
+    for format in ["human", "json", "sarif", "github", "checkstyle"] {
+        bin()
+            .args(["check", "--format", format])
+            .arg(dir.path())
+            .assert()
+            .code(0);
+    }
+    let out = bin()
+        .arg("parse")
+        .arg(dir.path().join("nginx.conf"))
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    assert!(out.starts_with(b"{\"status\":\"ok\""));
+    // Every block as a `block` array: events, http, server and the locations.
+    let blocks = out.windows(9).filter(|w| w == b"\"block\":[").count();
+    assert_eq!(blocks, levels + 3);
+    let baseline = dir.path().join("baseline.json");
+    bin()
+        .arg("check")
+        .arg(dir.path())
+        .arg("--write-baseline")
+        .arg(&baseline)
+        .assert()
+        .code(0);
+    bin()
+        .arg("check")
+        .arg(dir.path())
+        .arg("--diff")
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn a_20k_file_include_chain_expands_without_recursion() {
+    // Each file includes the next: the expansion follows the chain with an explicit stack and
+    // checks for cycles in constant time (a recursive expansion overflowed the stack here).
+    let n = 20_000;
+    let dir = tree(&[("nginx.conf", b"events {}\nhttp {\ninclude f0.conf;\n}\n")]);
+    for i in 0..n {
+        let text = if i + 1 < n {
+            format!("include f{}.conf;\n", i + 1)
+        } else {
+            "server { listen 127.0.0.1:18999; return 200; }\n".to_owned()
+        };
+        std::fs::write(dir.path().join(format!("f{i}.conf")), text).unwrap();
+    }
+    bin()
+        .args(["check", "--format", "json"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(format!("/f{}.conf\"", n - 1)));
+}
+
+#[test]
+fn nesting_deeper_than_nginx_can_start_is_gw001() {
+    let dir = tree(&[(
+        "nginx.conf",
+        nested(nginx_gwlint::syntax::MAX_DEPTH - 1).as_bytes(),
+    )]);
     bin()
         .args(["check", "--format", "concise"])
         .arg(dir.path())
         .assert()
         .code(2)
         .stdout(
-            predicate::str::contains("GW001").and(predicate::str::contains("nested more than")),
+            predicate::str::contains("GW001")
+                .and(predicate::str::contains("nested more than 13000 levels")),
         );
+}
+
+#[test]
+fn one_line_of_200k_findings_is_linear_in_columns_and_baselines() {
+    // 200,000 duplicate directives on one line: a finding each (GW014). Counting each column
+    // from the line start, or looking each finding's directive up among all its siblings, is
+    // 10^10 steps here (hours); done linearly it is seconds.
+    let n = 200_000;
+    let mut text = String::from("events {} http { server { listen 127.0.0.1:18999; ");
+    text.push_str(&"proxy_read_timeout 5s; ".repeat(n));
+    text.push_str("} }\n");
+    let dir = tree(&[("nginx.conf", text.as_bytes())]);
+    let out = bin()
+        .args(["check", "--format", "concise", "--select", "GW014"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let findings: Vec<&str> = out.lines().filter(|l| l.contains(": GW014 ")).collect();
+    assert_eq!(findings.len(), n - 1);
+    // The last finding: the first directive, reported as duplicated by the last one (or the
+    // reverse): either way the columns are those of a directive start on line 1.
+    let prefix = "events {} http { server { listen 127.0.0.1:18999; ".len();
+    let width = "proxy_read_timeout 5s; ".len();
+    for line in [findings[0], findings[findings.len() - 1]] {
+        let col: usize = line.split(':').nth(2).unwrap().parse().unwrap();
+        assert_eq!(line.split(':').nth(1), Some("1"));
+        assert_eq!((col - 1 - prefix) % width, 0, "{line}");
+    }
+    let baseline = dir.path().join("baseline.json");
+    bin()
+        .args(["check", "--select", "GW014"])
+        .arg(dir.path())
+        .arg("--write-baseline")
+        .arg(&baseline)
+        .assert()
+        .code(0);
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&baseline).unwrap()).unwrap();
+    assert_eq!(written["entries"].as_array().map(Vec::len), Some(n - 1));
+    bin()
+        .args(["check", "--select", "GW014"])
+        .arg(dir.path())
+        .arg("--baseline")
+        .arg(&baseline)
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn nginx_is_never_run_from_a_relative_path_entry_or_the_checked_tree() {
+    // A repository with its own `nginx` script at its top and in bin/: with `.` (or the
+    // repository's bin/) in PATH, asking for the installed version must not run either.
+    let dir = tree(&[("nginx.conf", b"events {}\nhttp {}\n")]);
+    let marker = dir.path().join("ran");
+    let script = format!(
+        "#!/bin/sh\ntouch '{}'\necho 'nginx version: nginx/1.99.0' >&2\n",
+        marker.display()
+    );
+    for rel in ["nginx", "bin/nginx"] {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, &script).unwrap();
+        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let path = format!(".:bin:{}:/usr/bin:/bin", dir.path().join("bin").display());
+    for target in [".", "nginx.conf"] {
+        bin()
+            .current_dir(dir.path())
+            .env("PATH", &path)
+            .args(["check", "--format", "json", target])
+            .assert()
+            .code(0);
+    }
+    assert!(!marker.exists(), "the checked tree's ./nginx ran");
 }
 
 #[test]

@@ -207,19 +207,26 @@ fn parse_json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
 }
 
-fn sarif_validator() -> jsonschema::Validator {
-    let path = common::shared().join("schemas/sarif-schema-2.1.0.json");
+/// The OASIS SARIF 2.1.0 schema, `None` without ../shared (validation skipped, see
+/// common::oracle).
+fn sarif_validator() -> Option<jsonschema::Validator> {
+    let shared = common::oracle::shared()?;
+    let path = shared.join("schemas/sarif-schema-2.1.0.json");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (see ../shared/schemas/README.md)", path.display()));
     let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
-    jsonschema::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap()
+    Some(
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap(),
+    )
 }
 
 fn assert_valid_sarif(log: &serde_json::Value) {
-    let validator = sarif_validator();
+    let Some(validator) = sarif_validator() else {
+        return;
+    };
     let errors: Vec<String> = validator
         .iter_errors(log)
         .map(|e| format!("{} at {}", e, e.instance_path()))
@@ -243,7 +250,9 @@ fn schema_validation_catches_invalid_sarif() {
         .as_object_mut()
         .unwrap()
         .remove("message");
-    assert!(!sarif_validator().is_valid(&log));
+    if let Some(validator) = sarif_validator() {
+        assert!(!validator.is_valid(&log));
+    }
 }
 
 fn gate_fixture() -> PathBuf {

@@ -15,8 +15,8 @@ use common::lab::*;
 const PHP_LOCATION: &str = "        location ~ \\.php$ {\n            fastcgi_pass unix:@DIR@/php-fpm.sock;\n@TIMEOUT@\n            fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;\n            fastcgi_param REQUEST_METHOD  $request_method;\n        }";
 
 /// nginx in front of php-fpm with `fastcgi_read_timeout`, the pool and php.ini given.
-fn php_lab(name: &str, port: u16, timeout: &str, pool_extra: &str, ini: &str) -> Lab {
-    let mut lab = Lab::new(name);
+fn php_lab(name: &str, port: u16, timeout: &str, pool_extra: &str, ini: &str) -> Option<Lab> {
+    let mut lab = Lab::new(name)?;
     lab.nginx_conf(port, "user www-data;", "");
     let conf = std::fs::read_to_string(lab.path().join("nginx.conf"))
         .unwrap()
@@ -38,7 +38,7 @@ fn php_lab(name: &str, port: u16, timeout: &str, pool_extra: &str, ini: &str) ->
         "php.ini",
     );
     lab.start_nginx(port);
-    lab
+    Some(lab)
 }
 
 fn php_args(lab: &Lab) -> String {
@@ -51,13 +51,15 @@ fn php_args(lab: &Lab) -> String {
 
 #[test]
 fn scenario_e_php_outlives_fastcgi_read_timeout_gives_504_and_gw104() {
-    let lab = php_lab(
+    let Some(lab) = php_lab(
         "e",
         18210,
         "1s",
         "",
         "display_errors = Off\nlog_errors = On\nmax_execution_time = 30\n",
-    );
+    ) else {
+        return;
+    };
     assert_eq!(http_get(18210, "/slow.php"), 504);
     let log = lab.error_log();
     assert!(
@@ -75,13 +77,15 @@ fn scenario_e_php_outlives_fastcgi_read_timeout_gives_504_and_gw104() {
 
 #[test]
 fn scenario_f2_request_terminate_timeout_kills_first_gives_502_and_gw105() {
-    let lab = php_lab(
+    let Some(lab) = php_lab(
         "f2",
         18211,
         "10s",
         "request_terminate_timeout = 2s\n",
         "display_errors = Off\nlog_errors = On\nmax_execution_time = 30\n",
-    );
+    ) else {
+        return;
+    };
     assert_eq!(http_get(18211, "/slow.php"), 502);
     let log = lab.error_log();
     assert!(
@@ -102,13 +106,15 @@ fn scenario_f2_request_terminate_timeout_kills_first_gives_502_and_gw105() {
 
 #[test]
 fn scenario_f1_max_execution_time_is_a_500_not_a_gateway_error_and_no_false_gw104() {
-    let lab = php_lab(
+    let Some(lab) = php_lab(
         "f1",
         18212,
         "10s",
         "",
         "display_errors = Off\nlog_errors = On\nmax_execution_time = 2\n",
-    );
+    ) else {
+        return;
+    };
     assert_eq!(http_get(18212, "/busy.php"), 500);
     let log = lab.error_log();
     assert!(
@@ -139,7 +145,9 @@ fn slow_upstream(port: u16, delay: Duration) {
 
 #[test]
 fn scenario_d_slow_proxied_backend_gives_504_and_gw104_with_a_declared_backend() {
-    let mut lab = Lab::new("d");
+    let Some(mut lab) = Lab::new("d") else {
+        return;
+    };
     lab.nginx_conf(18213, "", "");
     let conf = std::fs::read_to_string(lab.path().join("nginx.conf"))
         .unwrap()

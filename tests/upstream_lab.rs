@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn scenario_a_proxy_connection_refused() {
-    let mut lab = Lab::new("a");
+    let Some(mut lab) = Lab::new("a") else {
+        return;
+    };
     lab.nginx_conf(18201, "", "");
     lab.write(
         "nginx.conf",
@@ -63,7 +65,9 @@ fn scenario_a_proxy_connection_refused() {
 
 #[test]
 fn scenario_b_fastcgi_socket_missing_and_the_fix_works() {
-    let mut lab = Lab::new("b");
+    let Some(mut lab) = Lab::new("b") else {
+        return;
+    };
     lab.nginx_conf(18202, "", "");
     let conf = std::fs::read_to_string(lab.path().join("nginx.conf")).unwrap().replace(
         "@LOCATIONS@",
@@ -141,8 +145,8 @@ fn scenario_b_fastcgi_socket_missing_and_the_fix_works() {
 
 const PHP_LOCATION: &str = "        location ~ \\.php$ {\n            fastcgi_pass unix:@DIR@/php-fpm.sock;\n            fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;\n            fastcgi_param REQUEST_METHOD  $request_method;\n        }";
 
-fn php_lab(name: &str, port: u16, user_line: &str, pool_perms: &str) -> Lab {
-    let mut lab = Lab::new(name);
+fn php_lab(name: &str, port: u16, user_line: &str, pool_perms: &str) -> Option<Lab> {
+    let mut lab = Lab::new(name)?;
     lab.nginx_conf(port, user_line, "");
     let conf = std::fs::read_to_string(lab.path().join("nginx.conf"))
         .unwrap()
@@ -154,17 +158,19 @@ fn php_lab(name: &str, port: u16, user_line: &str, pool_perms: &str) -> Lab {
         &socket,
     );
     lab.start_nginx(port);
-    lab
+    Some(lab)
 }
 
 #[test]
 fn scenario_c_socket_permission_denied() {
-    let lab = php_lab(
+    let Some(lab) = php_lab(
         "c",
         18203,
         "user nobody nogroup;",
         "listen.owner = www-data\nlisten.group = www-data\nlisten.mode = 0660\n",
-    );
+    ) else {
+        return;
+    };
     assert_eq!(http_get(18203, "/index.php"), 502);
     let dir = lab.path().display().to_string();
     let log = lab.error_log();
@@ -197,7 +203,9 @@ fn scenario_c_socket_permission_denied() {
 #[test]
 fn scenario_c_variant_directory_not_searchable() {
     // The socket itself is open to everyone, but its directory is www-data's, mode 0700.
-    let mut lab = Lab::new("c2");
+    let Some(mut lab) = Lab::new("c2") else {
+        return;
+    };
     let sockdir = lab.path().join("private");
     std::fs::create_dir(&sockdir).unwrap();
     let chown = Command::new("chown")
@@ -239,12 +247,14 @@ fn scenario_c_variant_directory_not_searchable() {
 
 #[test]
 fn socket_that_matches_a_pool_and_allows_the_worker_is_clean() {
-    let lab = php_lab(
+    let Some(lab) = php_lab(
         "ok",
         18205,
         "user nobody nogroup;",
         "listen.owner = nobody\nlisten.group = nogroup\nlisten.mode = 0660\n",
-    );
+    ) else {
+        return;
+    };
     assert_eq!(http_get(18205, "/index.php"), 200);
     let pool = lab.path().join("pool.conf").display().to_string();
     let all = lab.gwlint(&["--config", "/dev/null", "--php", &pool, "--probe"]);
@@ -255,7 +265,9 @@ fn socket_that_matches_a_pool_and_allows_the_worker_is_clean() {
 
 #[test]
 fn scenario_g_grpc_connection_refused() {
-    let mut lab = Lab::new("g");
+    let Some(mut lab) = Lab::new("g") else {
+        return;
+    };
     lab.nginx_conf(18206, "", "    #h2");
     let conf = std::fs::read_to_string(lab.path().join("nginx.conf"))
         .unwrap()
@@ -302,7 +314,9 @@ fn scenario_g_grpc_connection_refused() {
 
 #[test]
 fn scenario_i_no_live_upstreams() {
-    let mut lab = Lab::new("i");
+    let Some(mut lab) = Lab::new("i") else {
+        return;
+    };
     lab.nginx_conf(
         18207,
         "",
@@ -346,7 +360,9 @@ fn scenario_i_no_live_upstreams() {
 
 #[test]
 fn variable_host_without_resolver() {
-    let mut lab = Lab::new("r");
+    let Some(mut lab) = Lab::new("r") else {
+        return;
+    };
     lab.nginx_conf(18208, "", "    upstream pool { server 127.0.0.1:18255; }");
     let conf = std::fs::read_to_string(lab.path().join("nginx.conf"))
         .unwrap()

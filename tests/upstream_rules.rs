@@ -197,6 +197,9 @@ fn copy_dir(from: &Path, to: &Path) {
 /// cases pass, and the files written by the GW207/GW401/GW402 fixes pass too.
 #[test]
 fn nginx_agrees_with_rules_and_fixes() {
+    if common::oracle::nginx().is_none() {
+        return;
+    }
     let refused = [
         (
             "GW205",

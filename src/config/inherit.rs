@@ -126,10 +126,18 @@ impl<'t> ResolvedConfig<'t> {
     /// The handler set directly in this location (or `if`): the last `*_pass` among its own
     /// children. Handlers are not inherited.
     pub fn handler(&self, block: NodeId) -> Option<(Family, NodeId)> {
-        self.children(Some(block))
-            .iter()
-            .rev()
-            .find_map(|c| Family::from_pass(self.node(*c).name()).map(|f| (f, *c)))
+        const PASSES: [&str; 6] = [
+            "proxy_pass",
+            "fastcgi_pass",
+            "grpc_pass",
+            "uwsgi_pass",
+            "scgi_pass",
+            "memcached_pass",
+        ];
+        // Through the by-name index: a block with thousands of directives is not rescanned
+        // for every question about it.
+        let c = self.last_child_named_any(Some(block), &PASSES)?;
+        Family::from_pass(self.node(c).name()).map(|f| (f, c))
     }
 
     /// Every location/if block at or below `block` (itself included) that the settings
@@ -139,8 +147,11 @@ impl<'t> ResolvedConfig<'t> {
         let mut i = 0;
         while i < out.len() {
             let id = out[i];
-            for c in self.children(Some(id)) {
-                let n = self.node(*c);
+            // Only these names open such blocks (`Context::inner`); the by-name index keeps a
+            // block with thousands of other directives from being rescanned per question.
+            let blocks = ["server", "location", "if", "limit_except"];
+            for c in self.children_named_any(Some(id), &blocks) {
+                let n = self.node(c);
                 if n.directive.block.is_some()
                     && matches!(
                         n.inner_context(),
@@ -151,7 +162,7 @@ impl<'t> ResolvedConfig<'t> {
                             | Context::LimitExcept
                     )
                 {
-                    out.push(*c);
+                    out.push(c);
                 }
             }
             i += 1;

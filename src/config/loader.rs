@@ -9,7 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use super::fs::{is_glob, Disk, Dump, FileSource, Layered, Overlay, Sysroot};
 use super::{dump, ConfigTree, Context, LoadProblem, LoadProblemKind};
 use crate::source::{FileId, SourceFile};
-use crate::syntax::{parse, Ast, Directive, Node, ParseError, ParseErrorKind};
+use crate::syntax::{parse, Ast, Directive, ParseError, ParseErrorKind};
 
 /// Why nothing could be loaded at all.
 #[derive(Debug, thiserror::Error)]
@@ -481,7 +481,7 @@ impl Loader<'_> {
         while let Some(file) = queue.pop_front() {
             let mut includes = Vec::new();
             if let Some(ast) = self.tree.asts.get(&file) {
-                collect_includes(&ast.items, &mut includes);
+                collect_includes(ast, &mut includes);
             }
             for (span, arg) in includes {
                 let targets = self.resolve_include(file, span, &arg);
@@ -909,43 +909,35 @@ pub(crate) fn parse_config(text: &[u8]) -> Result<Ast, ParseError> {
         message: "binary file: NUL byte where nginx expects configuration text".to_owned(),
     };
     let ast = parse(text).map_err(|_| binary(first_nul))?;
-    let comments = comment_spans(&ast.items);
+    let comments = comment_spans(&ast);
     for at in memchr::memchr_iter(0, text) {
-        if !comments.iter().any(|c| c.start <= at && at < c.end) {
+        // The last comment starting at or before `at` is the only one that can hold it.
+        let before = comments.partition_point(|c| c.start <= at);
+        let inside = before > 0 && at < comments[before - 1].end;
+        if !inside {
             return Err(binary(at));
         }
     }
     Ok(ast)
 }
 
-/// Spans of every comment of a tree, at any depth, inner comments included.
-fn comment_spans(items: &[Node]) -> Vec<crate::syntax::Span> {
-    let mut out = Vec::new();
-    for node in items {
-        match node {
-            Node::Comment(c) => out.push(c.span),
-            Node::Directive(d) => {
-                out.extend(d.inner_comments.iter().map(|c| c.span));
-                if let Some(b) = &d.block {
-                    out.extend(comment_spans(&b.items));
-                }
-            }
-        }
+/// Spans of every comment of a tree, at any depth, inner comments included (sorted).
+fn comment_spans(ast: &crate::syntax::Ast) -> Vec<crate::syntax::Span> {
+    let mut out: Vec<crate::syntax::Span> = ast.comments().map(|c| c.span).collect();
+    for d in ast.walk() {
+        out.extend(d.inner_comments.iter().map(|c| c.span));
     }
+    out.sort_unstable();
     out
 }
 
 /// Every `include FILE;` in a file, at any depth, with its span and argument.
-fn collect_includes(items: &[Node], out: &mut Vec<(crate::syntax::Span, String)>) {
-    for node in items {
-        let Node::Directive(d) = node else { continue };
+fn collect_includes(ast: &crate::syntax::Ast, out: &mut Vec<(crate::syntax::Span, String)>) {
+    for d in ast.walk() {
         if is_include(d) {
             if let [arg] = d.args.as_slice() {
                 out.push((d.span, arg.as_str().to_owned()));
             }
-        }
-        if let Some(block) = &d.block {
-            collect_includes(&block.items, out);
         }
     }
 }

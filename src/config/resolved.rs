@@ -1,7 +1,7 @@
 //! The configuration as nginx sees it: includes replaced by the directives of the files they
 //! name, each directive knowing its parent block and the context it sits in.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::loader::is_include;
 use super::{ConfigTree, LoadProblem, LoadProblemKind};
@@ -169,21 +169,8 @@ impl<'t> ResolvedConfig<'t> {
             upstream_users: std::sync::OnceLock::new(),
             wide: std::collections::HashMap::new(),
         };
-        let mut stack = vec![tree.root];
-        let mut seen_cycles = HashSet::new();
         if let Some(ast) = tree.ast(tree.root) {
-            let mut top = Vec::new();
-            this.expand(
-                tree.root,
-                &ast.items,
-                None,
-                tree.root_context,
-                None,
-                &mut stack,
-                &mut seen_cycles,
-                &mut top,
-            );
-            this.top = top;
+            this.expand(tree.root, &ast.items);
         }
         let mut by_name: std::collections::HashMap<&'t str, Vec<NodeId>> =
             std::collections::HashMap::new();
@@ -235,58 +222,108 @@ impl<'t> ResolvedConfig<'t> {
         self.by_name.get(name).map_or(&[], Vec::as_slice)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn expand(
-        &mut self,
-        file: FileId,
-        items: &'t [Node],
-        parent: Option<NodeId>,
-        context: Context,
-        included_from: Option<NodeId>,
-        stack: &mut Vec<FileId>,
-        seen_cycles: &mut HashSet<(FileId, usize)>,
-        out: &mut Vec<NodeId>,
-    ) {
-        for node in items {
-            let Node::Directive(d) = node else { continue };
-            if self.nodes.len() >= MAX_RESOLVED_NODES {
-                if !self
-                    .problems
-                    .iter()
-                    .any(|p| p.kind == LoadProblemKind::TooLarge)
-                {
-                    self.problems.push(LoadProblem {
+    /// Expands the root file's `items` in place: every directive becomes a node, includes are
+    /// replaced by their files' directives (cycles refused with the include chain). Pre-order
+    /// with an explicit stack, never recursion: blocks nest up to [`crate::syntax::MAX_DEPTH`]
+    /// levels per file and include chains add to that.
+    fn expand(&mut self, root: FileId, items: &'t [Node]) {
+        let tree = self.tree;
+        // The files being expanded, outermost first, and their positions in that chain.
+        let mut chain: Vec<FileId> = vec![root];
+        let mut in_chain: HashMap<FileId, usize> = HashMap::from([(root, 0)]);
+        let mut seen_cycles = HashSet::new();
+        let mut work = vec![Work::Items(Items {
+            file: root,
+            items: items.iter(),
+            parent: None,
+            // A single site file is checked in the context of the include that reads it.
+            context: tree.root_context,
+            included_from: None,
+            leaves_file: true,
+        })];
+        while let Some(top) = work.last_mut() {
+            match top {
+                Work::Items(frame) => {
+                    let Some(node) = frame.items.next() else {
+                        if frame.leaves_file {
+                            if let Some(f) = chain.pop() {
+                                in_chain.remove(&f);
+                            }
+                        }
+                        work.pop();
+                        continue;
+                    };
+                    let Node::Directive(d) = node else { continue };
+                    let (file, parent, context) = (frame.file, frame.parent, frame.context);
+                    if self.nodes.len() >= MAX_RESOLVED_NODES {
+                        self.problems.push(LoadProblem {
+                            file,
+                            span: d.span,
+                            kind: LoadProblemKind::TooLarge,
+                        });
+                        return;
+                    }
+                    let id = NodeId(self.nodes.len() as u32);
+                    self.nodes.push(RNode {
                         file,
-                        span: d.span,
-                        kind: LoadProblemKind::TooLarge,
+                        directive: d,
+                        parent,
+                        children: Vec::new(),
+                        context,
+                        included_from: frame.included_from,
                     });
+                    match parent {
+                        Some(p) => self.nodes[p.index()].children.push(id),
+                        None => self.top.push(id),
+                    }
+                    // Runs after the include's files: the original recursion's order.
+                    if let Some(block) = &d.block {
+                        let inner = self.nodes[id.index()].inner_context();
+                        work.push(Work::Items(Items {
+                            file,
+                            items: block.items.iter(),
+                            parent: Some(id),
+                            context: inner,
+                            included_from: None,
+                            leaves_file: false,
+                        }));
+                    }
+                    if is_include(d) {
+                        work.push(Work::Include {
+                            file,
+                            directive: d,
+                            id,
+                            parent,
+                            context,
+                            targets: tree.include_targets(file, d.span).iter(),
+                        });
+                    }
                 }
-                return;
-            }
-            let id = NodeId(self.nodes.len() as u32);
-            self.nodes.push(RNode {
-                file,
-                directive: d,
-                parent,
-                children: Vec::new(),
-                context,
-                included_from,
-            });
-            out.push(id);
-            if is_include(d) {
-                let tree = self.tree;
-                for &target in tree.include_targets(file, d.span) {
-                    if let Some(pos) = stack.iter().position(|f| *f == target) {
+                Work::Include {
+                    file,
+                    directive,
+                    id,
+                    parent,
+                    context,
+                    targets,
+                } => {
+                    let Some(&target) = targets.next() else {
+                        work.pop();
+                        continue;
+                    };
+                    let (file, d, id, parent, context) =
+                        (*file, *directive, *id, *parent, *context);
+                    if let Some(&pos) = in_chain.get(&target) {
                         if seen_cycles.insert((file, d.span.start)) {
-                            let mut chain: Vec<String> = stack[pos..]
+                            let mut names: Vec<String> = chain[pos..]
                                 .iter()
                                 .map(|f| tree.sources.get(*f).display.clone())
                                 .collect();
-                            chain.push(tree.sources.get(target).display.clone());
+                            names.push(tree.sources.get(target).display.clone());
                             self.problems.push(LoadProblem {
                                 file,
                                 span: d.span,
-                                kind: LoadProblemKind::IncludeCycle { chain },
+                                kind: LoadProblemKind::IncludeCycle { chain: names },
                             });
                         }
                         continue;
@@ -294,34 +331,17 @@ impl<'t> ResolvedConfig<'t> {
                     let Some(ast) = tree.ast(target) else {
                         continue;
                     };
-                    stack.push(target);
-                    self.expand(
-                        target,
-                        &ast.items,
+                    in_chain.insert(target, chain.len());
+                    chain.push(target);
+                    work.push(Work::Items(Items {
+                        file: target,
+                        items: ast.items.iter(),
                         parent,
                         context,
-                        Some(id),
-                        stack,
-                        seen_cycles,
-                        out,
-                    );
-                    stack.pop();
+                        included_from: Some(id),
+                        leaves_file: true,
+                    }));
                 }
-            }
-            if let Some(block) = &d.block {
-                let inner = self.nodes[id.index()].inner_context();
-                let mut children = Vec::new();
-                self.expand(
-                    file,
-                    &block.items,
-                    Some(id),
-                    inner,
-                    None,
-                    stack,
-                    seen_cycles,
-                    &mut children,
-                );
-                self.nodes[id.index()].children = children;
             }
         }
     }
@@ -379,8 +399,56 @@ impl<'t> ResolvedConfig<'t> {
     }
 
     /// The last child of `block` named `name`: the one nginx keeps for single-value directives.
+    /// Constant time for wide blocks (the index), a short scan from the end otherwise.
     pub fn last_child_named(&self, block: Option<NodeId>, name: &str) -> Option<NodeId> {
-        self.children_named(block, name).last()
+        if let Some(by_name) = self.wide.get(&block) {
+            return by_name.get(name).and_then(|ids| ids.last().copied());
+        }
+        self.children(block)
+            .iter()
+            .rev()
+            .copied()
+            .find(|c| self.nodes[c.index()].name() == name)
+    }
+
+    /// Children of `block` named any of `names`, in order: through the index for wide blocks,
+    /// one scan otherwise.
+    pub fn children_named_any(&self, block: Option<NodeId>, names: &[&str]) -> Vec<NodeId> {
+        match self.wide.get(&block) {
+            Some(by_name) => {
+                let mut ids: Vec<NodeId> = names
+                    .iter()
+                    .filter_map(|n| by_name.get(n))
+                    .flatten()
+                    .copied()
+                    .collect();
+                // Children are in id order.
+                ids.sort_unstable();
+                ids
+            }
+            None => self
+                .children(block)
+                .iter()
+                .copied()
+                .filter(|c| names.contains(&self.nodes[c.index()].name()))
+                .collect(),
+        }
+    }
+
+    /// The last child of `block` named any of `names`.
+    pub fn last_child_named_any(&self, block: Option<NodeId>, names: &[&str]) -> Option<NodeId> {
+        match self.wide.get(&block) {
+            Some(by_name) => names
+                .iter()
+                .filter_map(|n| by_name.get(n).and_then(|ids| ids.last().copied()))
+                .max(),
+            None => self
+                .children(block)
+                .iter()
+                .rev()
+                .copied()
+                .find(|c| names.contains(&self.nodes[c.index()].name())),
+        }
     }
 
     /// The enclosing blocks from the nearest outwards.
@@ -402,4 +470,29 @@ impl<'t> ResolvedConfig<'t> {
         let n = &self.nodes[id.index()];
         (n.file, n.directive.span)
     }
+}
+
+/// A list of directives being expanded into nodes under `parent`.
+struct Items<'t> {
+    file: FileId,
+    items: std::slice::Iter<'t, Node>,
+    parent: Option<NodeId>,
+    context: Context,
+    included_from: Option<NodeId>,
+    /// The list is a whole included (or the root) file: leaving it leaves the include chain.
+    leaves_file: bool,
+}
+
+/// One step of [`ResolvedConfig::expand`]'s explicit stack.
+enum Work<'t> {
+    Items(Items<'t>),
+    /// An `include` whose files are expanded one after the other, in the including block.
+    Include {
+        file: FileId,
+        directive: &'t Directive,
+        id: NodeId,
+        parent: Option<NodeId>,
+        context: Context,
+        targets: std::slice::Iter<'t, FileId>,
+    },
 }

@@ -117,8 +117,13 @@ pub fn delete_directive(file: FileId, source: &SourceFile, span: Span) -> Edit {
     let src = source.text.as_slice();
     let start = span.start.min(src.len());
     let mut end = span.end.min(src.len()).max(start);
-    let start_of_line = line_start(src, start);
-    let alone_before = src[start_of_line..start].iter().all(|b| is_blank(*b));
+    // Back over blanks only (never the whole line: a one-line file of many directives would
+    // rescan it for every deletion): the directive is alone when they reach the line start.
+    let mut start_of_line = start;
+    while start_of_line > 0 && is_blank(src[start_of_line - 1]) {
+        start_of_line -= 1;
+    }
+    let alone_before = start_of_line == 0 || src[start_of_line - 1] == b'\n';
     while end < src.len() && is_blank(src[end]) {
         end += 1;
     }
@@ -256,10 +261,11 @@ fn indentation(src: &[u8], offset: usize) -> &[u8] {
 }
 
 fn starts_its_line(src: &[u8], offset: usize) -> bool {
-    let offset = offset.min(src.len());
-    src[line_start(src, offset)..offset]
-        .iter()
-        .all(|b| is_blank(*b))
+    let mut at = offset.min(src.len());
+    while at > 0 && is_blank(src[at - 1]) {
+        at -= 1;
+    }
+    at == 0 || src[at - 1] == b'\n'
 }
 
 fn rest_is_blank_or_comment(rest: &[u8]) -> bool {

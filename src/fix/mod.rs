@@ -28,7 +28,7 @@ pub use edits::{
     delete_directive, insert_directive_after, insert_directive_in_block, replace_word,
 };
 pub use verify::{verify_with_nginx, Verified};
-pub use write::{create_temp_beside, write_changes, write_outcome};
+pub use write::{write_changes, write_outcome};
 
 use crate::config::LoadError;
 

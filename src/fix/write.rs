@@ -4,8 +4,9 @@
 //!
 //! 1. every target must still hold the bytes that were checked (an edit saved meanwhile, or a
 //!    concurrent run, is never overwritten);
-//! 2. every new text goes to a temp file created exclusively (random name, `O_EXCL`: a planted
-//!    file or symlink is never followed) with the original's owner, mode and extended
+//! 2. every new text goes to a temp file created exclusively ([`crate::temp`]: random name,
+//!    `O_EXCL | O_NOFOLLOW`: a planted file or symlink is never followed) with the original's
+//!    owner, mode and extended
 //!    attributes (ACLs, SELinux labels);
 //! 3. every original is kept under a second name (a hard link) until the last rename succeeded;
 //! 4. just before the renames each target is checked again (same inode, size, mtime and bytes);
@@ -14,11 +15,9 @@
 //! A symlink (Debian's sites-enabled -> sites-available) stays a link: the change's `target` is
 //! the real file. A file reached by two paths is written once.
 
-use std::collections::hash_map::RandomState;
-use std::fs::{self, File, OpenOptions, Permissions};
-use std::hash::{BuildHasher, Hasher};
+use std::fs::{self, File, Permissions};
 use std::io::{self, Write as _};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::{FileChange, FixError, FixOutcome};
@@ -187,11 +186,11 @@ fn prepare(targets: &mut [Target<'_>]) -> Result<(), FixError> {
             path: t.path.clone(),
             source,
         };
-        let (temp, mut file) = create_temp_beside(&t.path, "tmp").map_err(not_writable)?;
+        let (temp, mut file) = crate::temp::create_beside(&t.path).map_err(not_writable)?;
         t.temp = Some(temp.clone());
         fill(&mut file, t.fixed, &t.path, &meta).map_err(not_writable)?;
         drop(file);
-        let backup = link_beside(&t.path).map_err(not_writable)?;
+        let backup = crate::temp::link_beside(&t.path).map_err(not_writable)?;
         t.backup = Some(backup);
     }
     Ok(())
@@ -237,66 +236,6 @@ fn remove(path: Option<&PathBuf>) {
     if let Some(p) = path {
         let _ = fs::remove_file(p);
     }
-}
-
-/// A name no other process can predict: 64 bits from the standard library's per-process random
-/// hash keys, the pid, the time and a counter.
-fn random_suffix() -> String {
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let mut h = RandomState::new().build_hasher();
-    h.write_u32(std::process::id());
-    h.write_u64(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-        h.write_u128(t.as_nanos());
-    }
-    format!("{:016x}", h.finish())
-}
-
-/// Creates a new file beside `target` (`.NAME.gwlint-RANDOM.KIND`), exclusively: `O_CREAT |
-/// O_EXCL` never follows a symlink planted at that name and never opens an existing file.
-/// Mode 0600 until the caller sets the final one.
-pub fn create_temp_beside(target: &Path, kind: &str) -> io::Result<(PathBuf, File)> {
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = target
-        .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let mut last = None;
-    for _ in 0..16 {
-        let temp = dir.join(format!(".{name}.gwlint-{}.{kind}", random_suffix()));
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)
-        {
-            Ok(file) => return Ok((temp, file)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| io::Error::other("no free temp name")))
-}
-
-/// A second name for `target` (a hard link beside it), to put the original back with.
-fn link_beside(target: &Path) -> io::Result<PathBuf> {
-    let dir = target.parent().unwrap_or_else(|| Path::new("."));
-    let name = target
-        .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let mut last = None;
-    for _ in 0..16 {
-        let backup = dir.join(format!(".{name}.gwlint-{}.orig", random_suffix()));
-        // link(2) fails when the new name exists, so nothing planted there is touched.
-        match fs::hard_link(target, &backup) {
-            Ok(()) => return Ok(backup),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| io::Error::other("no free backup name")))
 }
 
 fn fill(file: &mut File, text: &[u8], target: &Path, original: &fs::Metadata) -> io::Result<()> {

@@ -113,10 +113,60 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-/// The source line with a caret underline of the span (first line of a multi-line span).
+/// Bytes of a long line shown on each side of the span (a minified one-line config would
+/// otherwise print its whole line for every finding).
+const FRAME_CONTEXT: usize = 80;
+
+/// The source line with a caret underline of the span (first line of a multi-line span). A
+/// line longer than a screen is cut to the span and some context, with `...` where cut.
 fn frame(out: &mut String, sources: &SourceMap, d: &Diagnostic, p: &Position, style: &Style) {
     let file = sources.get(d.file);
-    let text = String::from_utf8_lossy(file.lines.line_text(&file.text, p.line)).replace('\t', " ");
+    let line = file.lines.line_text(&file.text, p.line);
+    if line.len() > 4 * FRAME_CONTEXT {
+        let start = file.lines.line_start(p.line);
+        let end = start + line.len();
+        let at = d.span.start.clamp(start, end);
+        // The underline too stops after a while (a one-line `server { ... }`).
+        let until = if p.end_line == p.line {
+            d.span.end.clamp(at, end)
+        } else {
+            end
+        }
+        .min(at + 2 * FRAME_CONTEXT);
+        // Whole characters only: move both cuts forward past UTF-8 continuation bytes.
+        let boundary = |mut i: usize, limit: usize| {
+            while i < limit && (file.text[i] & 0xC0) == 0x80 {
+                i += 1;
+            }
+            i
+        };
+        let until = boundary(until, end);
+        let from = boundary(at.saturating_sub(FRAME_CONTEXT).max(start), at);
+        let to = boundary((until + FRAME_CONTEXT).min(end), end);
+        let lossy =
+            |a: usize, b: usize| String::from_utf8_lossy(&file.text[a..b]).replace('\t', " ");
+        let before = format!(
+            "{}{}",
+            if from > start { "..." } else { "" },
+            lossy(from, at)
+        );
+        let marked = lossy(at, until);
+        let after = format!("{}{}", lossy(until, to), if to < end { "..." } else { "" });
+        let pad = " ".repeat(p.line.to_string().len());
+        let _ = writeln!(out, "{pad} |");
+        let _ = writeln!(out, "{} | {before}{marked}{after}", p.line);
+        let _ = writeln!(
+            out,
+            "{pad} | {}{}",
+            " ".repeat(before.chars().count()),
+            style.paint(
+                severity_code(d.severity),
+                &"^".repeat(marked.chars().count().max(1))
+            )
+        );
+        return;
+    }
+    let text = String::from_utf8_lossy(line).replace('\t', " ");
     let gutter = p.line.to_string().len();
     let pad = " ".repeat(gutter);
     let width = if p.end_line == p.line {

@@ -3,17 +3,16 @@
 //! `{directive, line, args, includes?, block?}` (and `{directive: "#", line, args: [], comment}`
 //! with `--include-comments`), `args` holding each value as nginx reads it.
 //!
-//! The output is serialized straight from the syntax trees (no intermediate JSON values), so a
-//! large tree costs little more than parsing it.
+//! The output is written straight from the syntax trees (no intermediate JSON values), so a
+//! large tree costs little more than parsing it, and with an explicit stack instead of nested
+//! serializers: blocks nest up to [`crate::syntax::MAX_DEPTH`] levels, far beyond what the call
+//! stack could take. The layout is serde_json's, compact or pretty.
 
 use std::collections::HashMap;
 use std::io::Write;
 
-use serde::ser::{SerializeMap, SerializeSeq};
-use serde::{Serialize, Serializer};
-
 use crate::config::{ConfigTree, LoadProblemKind};
-use crate::source::{FileId, SourceFile};
+use crate::source::FileId;
 use crate::syntax::{Directive, Node};
 
 pub struct ParseJsonOptions {
@@ -25,29 +24,20 @@ pub struct ParseJsonOptions {
 
 /// Writes the payload to `out` (give it a buffered writer).
 pub fn write_parse_json<W: Write>(
-    mut out: W,
+    out: W,
     tree: &ConfigTree,
     opts: &ParseJsonOptions,
 ) -> serde_json::Result<()> {
     let payload = Payload::new(tree, opts);
-    match opts.indent {
-        Some(n) => {
-            let indent = " ".repeat(n);
-            let fmt = serde_json::ser::PrettyFormatter::with_indent(indent.as_bytes());
-            let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-            payload.serialize(&mut ser)?;
-        }
-        None => serde_json::to_writer(&mut out, &payload)?,
-    }
-    out.write_all(b"\n").map_err(serde_json::Error::io)
+    let mut json = JsonWriter {
+        out,
+        indent: opts.indent.map(|n| " ".repeat(n).into_bytes()),
+        open: Vec::new(),
+    };
+    payload.write(&mut json)?;
+    json.out.write_all(b"\n").map_err(serde_json::Error::io)
 }
 
-/// The payload as a JSON value (tests and library users).
-pub fn render_parse_json(tree: &ConfigTree, opts: &ParseJsonOptions) -> serde_json::Value {
-    serde_json::to_value(Payload::new(tree, opts)).unwrap_or(serde_json::Value::Null)
-}
-
-#[derive(Serialize)]
 struct ErrorEntry {
     file: String,
     line: usize,
@@ -116,171 +106,203 @@ impl<'a> Payload<'a> {
     }
 }
 
-impl Serialize for Payload<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(3))?;
-        map.serialize_entry(
-            "status",
-            if self.errors.is_empty() {
-                "ok"
-            } else {
-                "failed"
-            },
-        )?;
-        let all: Vec<&ErrorEntry> = self.errors.iter().map(|(_, e)| e).collect();
-        map.serialize_entry("errors", &all)?;
-        map.serialize_entry("config", &Configs(self))?;
-        map.end()
-    }
-}
-
-struct Configs<'p, 'a>(&'p Payload<'a>);
-
-impl Serialize for Configs<'_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let p = self.0;
-        let mut seq = s.serialize_seq(Some(p.tree.nginx_files.len()))?;
-        for &file in &p.tree.nginx_files {
-            seq.serialize_element(&ConfigEntry { p, file })?;
+impl Payload<'_> {
+    fn write<W: Write>(&self, j: &mut JsonWriter<W>) -> serde_json::Result<()> {
+        j.begin(b'{')?;
+        j.key("status")?;
+        j.string(if self.errors.is_empty() {
+            "ok"
+        } else {
+            "failed"
+        })?;
+        j.key("errors")?;
+        j.errors(self.errors.iter().map(|(_, e)| e))?;
+        j.key("config")?;
+        j.begin(b'[')?;
+        // Errors by file, so each file's entry does not scan every error.
+        let mut by_file: HashMap<FileId, Vec<&ErrorEntry>> = HashMap::new();
+        for (f, e) in &self.errors {
+            by_file.entry(*f).or_default().push(e);
         }
-        seq.end()
+        for &file in &self.tree.nginx_files {
+            j.element()?;
+            self.write_file(j, file, by_file.get(&file).map_or(&[], Vec::as_slice))?;
+        }
+        j.end(b']')?;
+        j.end(b'}')
     }
-}
 
-struct ConfigEntry<'p, 'a> {
-    p: &'p Payload<'a>,
-    file: FileId,
-}
-
-impl Serialize for ConfigEntry<'_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let source = self.p.tree.sources.get(self.file);
-        let errors: Vec<&ErrorEntry> = self
-            .p
-            .errors
-            .iter()
-            .filter(|(f, _)| *f == self.file)
-            .map(|(_, e)| e)
-            .collect();
-        let mut map = s.serialize_map(Some(4))?;
-        map.serialize_entry("file", &source.path.display().to_string())?;
-        map.serialize_entry("status", if errors.is_empty() { "ok" } else { "failed" })?;
-        map.serialize_entry("errors", &errors)?;
-        let items: &[Node] = self
-            .p
-            .tree
-            .ast(self.file)
-            .map_or(&[], |ast| ast.items.as_slice());
-        map.serialize_entry(
-            "parsed",
-            &Items {
-                p: self.p,
-                file: self.file,
-                source,
-                items,
-            },
-        )?;
-        map.end()
-    }
-}
-
-struct Items<'p, 'a> {
-    p: &'p Payload<'a>,
-    file: FileId,
-    source: &'a SourceFile,
-    items: &'a [Node],
-}
-
-impl Serialize for Items<'_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(None)?;
-        for node in self.items {
-            match node {
-                Node::Comment(c) if self.p.opts.include_comments => {
-                    seq.serialize_element(&CommentOut {
-                        line: self.source.lines.line(c.span.start),
-                        comment: c.text.as_str(),
-                    })?;
+    fn write_file<W: Write>(
+        &self,
+        j: &mut JsonWriter<W>,
+        file: FileId,
+        errors: &[&ErrorEntry],
+    ) -> serde_json::Result<()> {
+        let source = self.tree.sources.get(file);
+        j.begin(b'{')?;
+        j.key("file")?;
+        j.string(&source.path.display().to_string())?;
+        j.key("status")?;
+        j.string(if errors.is_empty() { "ok" } else { "failed" })?;
+        j.key("errors")?;
+        j.errors(errors.iter().copied())?;
+        j.key("parsed")?;
+        let items: &[Node] = self.tree.ast(file).map_or(&[], |ast| ast.items.as_slice());
+        // One entry per open `block` array: the rest of its items.
+        let mut stack = vec![items.iter()];
+        j.begin(b'[')?;
+        while let Some(top) = stack.last_mut() {
+            let Some(node) = top.next() else {
+                stack.pop();
+                j.end(b']')?;
+                if !stack.is_empty() {
+                    j.end(b'}')?; // the directive that owns the block
                 }
-                Node::Comment(_) => {}
-                Node::Directive(d) => seq.serialize_element(&DirectiveOut { items: self, d })?,
+                continue;
+            };
+            let d = match node {
+                Node::Comment(c) => {
+                    if self.opts.include_comments {
+                        j.element()?;
+                        j.begin(b'{')?;
+                        j.key("directive")?;
+                        j.string("#")?;
+                        j.key("line")?;
+                        j.number(source.lines.line(c.span.start))?;
+                        j.key("args")?;
+                        j.begin(b'[')?;
+                        j.end(b']')?;
+                        j.key("comment")?;
+                        j.string(c.text.as_str())?;
+                        j.end(b'}')?;
+                    }
+                    continue;
+                }
+                Node::Directive(d) => d,
+            };
+            j.element()?;
+            j.begin(b'{')?;
+            j.key("directive")?;
+            j.string(d.name())?;
+            j.key("line")?;
+            j.number(source.lines.line(d.name.span.start))?;
+            j.key("args")?;
+            write_args(j, d)?;
+            if d.name() == "include" {
+                j.key("includes")?;
+                j.begin(b'[')?;
+                let targets = self.tree.include_targets(file, d.span).iter();
+                for t in targets.filter_map(|t| self.index.get(t)) {
+                    j.element()?;
+                    j.number(*t)?;
+                }
+                j.end(b']')?;
+            }
+            match &d.block {
+                Some(block) if block.raw.is_none() => {
+                    j.key("block")?;
+                    j.begin(b'[')?;
+                    stack.push(block.items.iter());
+                }
+                _ => j.end(b'}')?,
             }
         }
-        seq.end()
-    }
-}
-
-struct CommentOut<'a> {
-    line: usize,
-    comment: &'a str,
-}
-
-impl Serialize for CommentOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(4))?;
-        map.serialize_entry("directive", "#")?;
-        map.serialize_entry("line", &self.line)?;
-        map.serialize_entry("args", &[] as &[&str])?;
-        map.serialize_entry("comment", self.comment)?;
-        map.end()
-    }
-}
-
-struct DirectiveOut<'i, 'p, 'a> {
-    items: &'i Items<'p, 'a>,
-    d: &'a Directive,
-}
-
-impl Serialize for DirectiveOut<'_, '_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let Items {
-            p, file, source, ..
-        } = self.items;
-        let d = self.d;
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("directive", d.name())?;
-        map.serialize_entry("line", &source.lines.line(d.name.span.start))?;
-        map.serialize_entry("args", &Args(d))?;
-        if d.name() == "include" {
-            let targets: Vec<usize> = p
-                .tree
-                .include_targets(*file, d.span)
-                .iter()
-                .filter_map(|t| p.index.get(t).copied())
-                .collect();
-            map.serialize_entry("includes", &targets)?;
-        }
-        if let Some(block) = &d.block {
-            if block.raw.is_none() {
-                map.serialize_entry(
-                    "block",
-                    &Items {
-                        p,
-                        file: *file,
-                        source,
-                        items: &block.items,
-                    },
-                )?;
-            }
-        }
-        map.end()
+        j.end(b'}')
     }
 }
 
 /// The arguments, plus a raw (Lua) block body as one last argument, as crossplane does.
-struct Args<'a>(&'a Directive);
+fn write_args<W: Write>(j: &mut JsonWriter<W>, d: &Directive) -> serde_json::Result<()> {
+    let raw = d.block.as_ref().and_then(|b| b.raw.as_ref());
+    j.begin(b'[')?;
+    for a in d.args.iter().chain(raw) {
+        j.element()?;
+        j.string(a.as_str())?;
+    }
+    j.end(b']')
+}
 
-impl Serialize for Args<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let d = self.0;
-        let raw = d.block.as_ref().and_then(|b| b.raw.as_ref());
-        let mut seq = s.serialize_seq(Some(d.args.len() + usize::from(raw.is_some())))?;
-        for a in &d.args {
-            seq.serialize_element(a.as_str())?;
+/// JSON output with serde_json's layout (compact, or `PrettyFormatter` with `indent`), driven
+/// by the caller's own loop so nesting depth never reaches the call stack.
+struct JsonWriter<W> {
+    out: W,
+    indent: Option<Vec<u8>>,
+    /// For each open object or array: whether it has a member yet.
+    open: Vec<bool>,
+}
+
+impl<W: Write> JsonWriter<W> {
+    fn raw(&mut self, bytes: &[u8]) -> serde_json::Result<()> {
+        self.out.write_all(bytes).map_err(serde_json::Error::io)
+    }
+
+    fn newline_indent(&mut self) -> serde_json::Result<()> {
+        let Some(indent) = &self.indent else {
+            return Ok(());
+        };
+        self.out.write_all(b"\n").map_err(serde_json::Error::io)?;
+        for _ in 0..self.open.len() {
+            self.out.write_all(indent).map_err(serde_json::Error::io)?;
         }
-        if let Some(raw) = raw {
-            seq.serialize_element(raw.as_str())?;
+        Ok(())
+    }
+
+    fn begin(&mut self, open: u8) -> serde_json::Result<()> {
+        self.raw(&[open])?;
+        self.open.push(false);
+        Ok(())
+    }
+
+    fn end(&mut self, close: u8) -> serde_json::Result<()> {
+        if self.open.pop() == Some(true) {
+            self.newline_indent()?;
         }
-        seq.end()
+        self.raw(&[close])
+    }
+
+    /// Before each member of an array (or key of an object).
+    fn element(&mut self) -> serde_json::Result<()> {
+        let first = match self.open.last_mut() {
+            Some(has) => !std::mem::replace(has, true),
+            None => true,
+        };
+        if !first {
+            self.raw(b",")?;
+        }
+        self.newline_indent()
+    }
+
+    fn key(&mut self, key: &str) -> serde_json::Result<()> {
+        self.element()?;
+        self.string(key)?;
+        self.raw(if self.indent.is_some() { b": " } else { b":" })
+    }
+
+    fn string(&mut self, s: &str) -> serde_json::Result<()> {
+        serde_json::to_writer(&mut self.out, s)
+    }
+
+    fn number(&mut self, n: usize) -> serde_json::Result<()> {
+        self.raw(n.to_string().as_bytes())
+    }
+
+    /// A list of error entries: flat objects, written by serde in the current layout.
+    fn errors<'e>(
+        &mut self,
+        errors: impl Iterator<Item = &'e ErrorEntry>,
+    ) -> serde_json::Result<()> {
+        self.begin(b'[')?;
+        for e in errors {
+            self.element()?;
+            self.begin(b'{')?;
+            self.key("file")?;
+            self.string(&e.file)?;
+            self.key("line")?;
+            self.number(e.line)?;
+            self.key("error")?;
+            self.string(&e.error)?;
+            self.end(b'}')?;
+        }
+        self.end(b']')
     }
 }

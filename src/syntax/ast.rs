@@ -152,28 +152,96 @@ impl Ast {
     /// Every span the tree owns (words, comments, punctuation), in source order. Everything
     /// between them is whitespace: the lossless property tests check exactly that.
     pub fn token_spans(&self) -> Vec<Span> {
-        fn walk(items: &[Node], out: &mut Vec<Span>) {
-            for node in items {
-                match node {
-                    Node::Comment(c) => out.push(c.span),
-                    Node::Directive(d) => {
-                        out.push(d.name.span);
-                        out.extend(d.args.iter().map(|a| a.span));
-                        out.extend(d.inner_comments.iter().map(|c| c.span));
-                        out.extend(d.semicolon);
-                        if let Some(b) = &d.block {
-                            out.push(b.open);
-                            out.extend(b.raw.as_ref().map(|r| r.span));
-                            walk(&b.items, out);
-                            out.push(b.close);
+        let mut out = Vec::new();
+        for d in self.walk() {
+            out.push(d.name.span);
+            out.extend(d.args.iter().map(|a| a.span));
+            out.extend(d.inner_comments.iter().map(|c| c.span));
+            out.extend(d.semicolon);
+            if let Some(b) = &d.block {
+                out.push(b.open);
+                out.extend(b.raw.as_ref().map(|r| r.span));
+                out.push(b.close);
+            }
+        }
+        out.extend(self.comments().map(|c| c.span));
+        out.sort();
+        out
+    }
+
+    /// Every directive at any depth, in source order, without recursion (nesting is bounded
+    /// only by [`crate::syntax::MAX_DEPTH`], far beyond what the call stack could take).
+    pub fn walk(&self) -> Walk<'_> {
+        walk_items(&self.items)
+    }
+
+    /// Every comment node at any depth (not the comments inside a directive's head): the top
+    /// level's first, then each block's, blocks in source order.
+    pub fn comments(&self) -> impl Iterator<Item = &Comment> {
+        self.items
+            .iter()
+            .filter_map(|n| match n {
+                Node::Comment(c) => Some(c),
+                Node::Directive(_) => None,
+            })
+            .chain(self.walk().flat_map(|d| {
+                d.block.iter().flat_map(|b| {
+                    b.items.iter().filter_map(|n| match n {
+                        Node::Comment(c) => Some(c),
+                        Node::Directive(_) => None,
+                    })
+                })
+            }))
+    }
+}
+
+/// Directives of `items` and of every block below them, in source order (pre-order).
+pub fn walk_items(items: &[Node]) -> Walk<'_> {
+    Walk {
+        stack: vec![items.iter()],
+    }
+}
+
+/// Pre-order iterator over nested directives with an explicit stack: see [`Ast::walk`].
+pub struct Walk<'a> {
+    stack: Vec<std::slice::Iter<'a, Node>>,
+}
+
+impl<'a> Iterator for Walk<'a> {
+    type Item = &'a Directive;
+
+    fn next(&mut self) -> Option<&'a Directive> {
+        loop {
+            let top = self.stack.last_mut()?;
+            match top.next() {
+                None => {
+                    self.stack.pop();
+                }
+                Some(Node::Comment(_)) => {}
+                Some(Node::Directive(d)) => {
+                    if let Some(b) = &d.block {
+                        if !b.items.is_empty() {
+                            self.stack.push(b.items.iter());
                         }
                     }
+                    return Some(d);
                 }
             }
         }
-        let mut out = Vec::new();
-        walk(&self.items, &mut out);
-        out.sort();
-        out
+    }
+}
+
+/// Dropping a block frees its nested blocks from a worklist: the derived drop would recurse
+/// once per nesting level and overflow the stack on a deep (but valid) configuration.
+impl Drop for Block {
+    fn drop(&mut self) {
+        let mut pending = std::mem::take(&mut self.items);
+        while let Some(node) = pending.pop() {
+            if let Node::Directive(mut d) = node {
+                if let Some(b) = d.block.as_mut() {
+                    pending.append(&mut b.items);
+                }
+            }
+        }
     }
 }

@@ -10,7 +10,7 @@ mod lexer;
 mod lines;
 mod parser;
 
-pub use ast::{Ast, Block, BlockKind, Comment, Directive, Node, Quote, Word};
+pub use ast::{walk_items, Ast, Block, BlockKind, Comment, Directive, Node, Quote, Walk, Word};
 pub use lines::LineIndex;
 pub use parser::{parse, ParseError, ParseErrorKind, MAX_DEPTH, MAX_TOKEN_LEN};
 

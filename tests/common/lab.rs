@@ -1,6 +1,6 @@
 //! Real nginx and php-fpm on 127.0.0.1 for the lab tests (../shared/lab scenarios): a scratch
 //! prefix, the processes started in it (stopped by PID on drop), an HTTP client, and
-//! `nginx-gwlint check` on the result. Missing binaries fail loudly.
+//! `nginx-gwlint check` on the result. Without them the lab tests are skipped, or fail under CI (see `oracle`).
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -12,38 +12,14 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 
-/// The newest php-fpm binary: $PHP_FPM, else /usr/sbin/php-fpm*. Panics when missing.
+/// php-fpm, for labs (gated in [`Lab::new`]).
 pub fn php_fpm_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("PHP_FPM") {
-        return PathBuf::from(p);
-    }
-    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/sbin")
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with("php-fpm"))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    found.sort();
-    found.pop().unwrap_or_else(|| {
-        panic!(
-            "this test needs php-fpm (apt-get install -y php-fpm, or set PHP_FPM=/path/to/php-fpm)"
-        )
-    })
+    super::oracle::php_fpm().expect("gate with Lab::new first")
 }
 
+/// curl, for labs (gated in [`Lab::new`]).
 pub fn curl_binary() -> PathBuf {
-    for dir in ["/usr/bin", "/usr/local/bin", "/bin"] {
-        let p = Path::new(dir).join("curl");
-        if p.is_file() {
-            return p;
-        }
-    }
-    panic!("this test needs curl (apt-get install -y curl)");
+    super::oracle::curl().expect("gate with Lab::new first")
 }
 
 /// A scratch prefix under /tmp that nginx workers (nobody) and php-fpm (www-data) can enter,
@@ -54,7 +30,15 @@ pub struct Lab {
 }
 
 impl Lab {
-    pub fn new(name: &str) -> Lab {
+    /// A new lab, or `None` (the test is skipped, see [`super::oracle`]) without the real
+    /// nginx, php-fpm and curl.
+    pub fn new(name: &str) -> Option<Lab> {
+        let nginx = super::oracle::nginx();
+        let fpm = super::oracle::php_fpm();
+        let curl = super::oracle::curl();
+        if nginx.is_none() || fpm.is_none() || curl.is_none() {
+            return None;
+        }
         let dir = tempfile::Builder::new()
             .prefix(&format!("gwlint-lab-{name}-"))
             .tempdir_in("/tmp")
@@ -64,10 +48,10 @@ impl Lab {
             std::fs::create_dir_all(dir.path().join(sub)).unwrap();
         }
         std::fs::write(dir.path().join("www/index.php"), "<?php echo \"ok\\n\";\n").unwrap();
-        Lab {
+        Some(Lab {
             dir,
             children: Vec::new(),
-        }
+        })
     }
 
     pub fn path(&self) -> &Path {

@@ -13,42 +13,142 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared` (corpus, lab, schemas), found by walking up from the crate. Panics with a clear
-/// message when absent: tests that need it must not pass silently.
+/// What the tests need beyond Rust: ../shared (corpus, lab, schemas), the real nginx, php-fpm
+/// and curl. Each accessor returns `None` when it is missing, after printing one line per test
+/// binary and oracle saying what is skipped and why; when `CI` is set or
+/// `GWLINT_REQUIRE_ORACLES=1`, a missing oracle fails the test instead (CI must never pass by
+/// skipping). A fresh clone with only Rust installed thus passes `cargo test --all-targets`.
+pub mod oracle {
+    use std::io::Write as _;
+    use std::path::PathBuf;
+    use std::sync::Mutex;
+
+    /// Oracles announced as missing in this test binary.
+    static ANNOUNCED: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+
+    /// Missing oracles fail instead of skipping.
+    pub fn required() -> bool {
+        std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+            || std::env::var_os("GWLINT_REQUIRE_ORACLES").is_some_and(|v| v == "1")
+    }
+
+    fn missing<T>(what: &'static str, why: String) -> Option<T> {
+        if required() {
+            panic!("{what} is required (CI or GWLINT_REQUIRE_ORACLES=1 is set): {why}");
+        }
+        let mut announced = ANNOUNCED.lock().unwrap_or_else(|e| e.into_inner());
+        if !announced.contains(&what) {
+            announced.push(what);
+            let binary = std::env::current_exe()
+                .ok()
+                .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+                .map(|s| {
+                    s.rsplit_once('-')
+                        .map_or(s.clone(), |(name, _)| name.to_owned())
+                })
+                .unwrap_or_default();
+            // Straight to the terminal: the test harness captures `eprintln!`.
+            let _ = writeln!(
+                std::io::stderr(),
+                "[{binary}] skipped: the tests that need {what}: {why} (CI=1 or GWLINT_REQUIRE_ORACLES=1 makes this a failure)"
+            );
+        }
+        None
+    }
+
+    /// `../shared` (corpus, lab, schemas), found by walking up from the crate.
+    pub fn shared() -> Option<PathBuf> {
+        for dir in super::root().ancestors() {
+            let candidate = dir.join("shared");
+            if candidate.join("corpus").is_dir() {
+                return Some(candidate);
+            }
+        }
+        missing(
+            "../shared (corpus, lab, schemas)",
+            format!("not found above {}", super::root().display()),
+        )
+    }
+
+    /// The nginx binary: $NGINX, else `nginx` in /usr/sbin or an absolute PATH entry.
+    pub fn nginx() -> Option<PathBuf> {
+        if let Some(p) = std::env::var_os("NGINX") {
+            return Some(PathBuf::from(p));
+        }
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        std::iter::once(PathBuf::from("/usr/sbin"))
+            .chain(std::env::split_paths(&path).filter(|d| d.is_absolute()))
+            .map(|dir| dir.join("nginx"))
+            .find(|p| p.is_file())
+            .or_else(|| {
+                missing(
+                    "the real nginx",
+                    "no nginx in /usr/sbin or PATH (apt-get install -y nginx, or set NGINX=/path/to/nginx)".to_owned(),
+                )
+            })
+    }
+
+    /// The newest php-fpm binary: $PHP_FPM, else /usr/sbin/php-fpm*.
+    pub fn php_fpm() -> Option<PathBuf> {
+        if let Some(p) = std::env::var_os("PHP_FPM") {
+            return Some(PathBuf::from(p));
+        }
+        let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/sbin")
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.is_file()
+                            && p.file_name()
+                                .is_some_and(|n| n.to_string_lossy().starts_with("php-fpm"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        found.pop().or_else(|| {
+            missing(
+                "php-fpm",
+                "no /usr/sbin/php-fpm* (apt-get install -y php-fpm, or set PHP_FPM=/path/to/php-fpm)".to_owned(),
+            )
+        })
+    }
+
+    /// curl, for the lab tests' requests through nginx.
+    pub fn curl() -> Option<PathBuf> {
+        ["/usr/bin", "/usr/local/bin", "/bin"]
+            .iter()
+            .map(|d| std::path::Path::new(d).join("curl"))
+            .find(|p| p.is_file())
+            .or_else(|| {
+                missing(
+                    "curl",
+                    "not in /usr/bin, /usr/local/bin or /bin (apt-get install -y curl)".to_owned(),
+                )
+            })
+    }
+}
+
+/// `../shared`, for tests that checked [`oracle::shared`] first.
 pub fn shared() -> PathBuf {
-    for dir in root().ancestors() {
-        let candidate = dir.join("shared");
-        if candidate.join("corpus").is_dir() {
-            return candidate;
-        }
-    }
-    panic!(
-        "../shared (corpus, lab) not found above {}",
-        root().display()
-    );
+    oracle::shared().expect("gate the test with common::oracle::shared() first")
 }
 
-/// The nginx binary for oracle tests: $NGINX or `nginx` on PATH. Panics loudly when missing:
-/// CI installs nginx (see .ci/run), and these tests must never skip silently.
+/// The nginx binary, for tests that checked [`oracle::nginx`] first.
 pub fn nginx_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("NGINX") {
-        return PathBuf::from(p);
-    }
-    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-        .chain([PathBuf::from("/usr/sbin")])
-    {
-        let candidate = dir.join("nginx");
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!("this test needs the real nginx binary (apt-get install -y nginx, or set NGINX=/path/to/nginx)");
+    oracle::nginx().expect("gate the test with common::oracle::nginx() first")
 }
 
-/// Result of `nginx -t` on a config file: None when it passes, else (message, line).
+/// Result of `nginx -t` on a config file: None when it passes, else (message, line). For tests
+/// that checked [`oracle::nginx`] first.
 pub fn nginx_test(conf: &Path) -> Option<(String, usize)> {
+    nginx_test_with(&nginx_binary(), conf)
+}
+
+/// [`nginx_test`] with a given nginx binary.
+pub fn nginx_test_with(nginx: &Path, conf: &Path) -> Option<(String, usize)> {
     let dir = conf.parent().unwrap();
-    let out = std::process::Command::new(nginx_binary())
+    let out = std::process::Command::new(nginx)
         .arg("-t")
         .arg("-p")
         .arg(format!("{}/", dir.display()))
