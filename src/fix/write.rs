@@ -6,8 +6,7 @@
 //!    concurrent run, is never overwritten);
 //! 2. every new text goes to a temp file created exclusively ([`crate::temp`]: random name,
 //!    `O_EXCL | O_NOFOLLOW`: a planted file or symlink is never followed) with the original's
-//!    owner, mode and extended
-//!    attributes (ACLs, SELinux labels);
+//!    owner, mode and extended attributes (ACLs, SELinux labels);
 //! 3. every original is kept under a second name (a hard link) until the last rename succeeded;
 //! 4. just before the renames each target is checked again (same inode, size, mtime and bytes);
 //! 5. when a rename fails, the originals already replaced are put back.
