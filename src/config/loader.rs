@@ -9,7 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use super::fs::{is_glob, Disk, Dump, FileSource, Layered, Overlay, Sysroot};
 use super::{dump, ConfigTree, Context, LoadProblem, LoadProblemKind};
 use crate::source::{FileId, SourceFile};
-use crate::syntax::{parse, Ast, Directive, ParseError, ParseErrorKind};
+use crate::syntax::{parse, Ast, Directive, Node, ParseError, ParseErrorKind};
 
 /// Why nothing could be loaded at all.
 #[derive(Debug, thiserror::Error)]
