@@ -3,7 +3,7 @@
 //! refuses read-only files, and its `--diff` is byte for byte what it writes (`patch -p1` and
 //! `git apply` reproduce it, for odd bytes and odd file names too). `nginx -t` verification runs
 //! no code from the tree and writes nothing outside its temp dir.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod common;
 
@@ -154,7 +154,10 @@ fn an_immutable_file_leaves_every_file_as_it_was() {
     let b_before = std::fs::read(&b).unwrap();
     let immutable = Std::new("chattr").arg("+i").arg(&b).status();
     if !immutable.is_ok_and(|s| s.success()) {
-        panic!("chattr +i is needed for this test (ext4/xfs/btrfs as root)");
+        let why = "chattr +i is needed for this test (root, on ext4/xfs/btrfs)";
+        assert!(!common::oracle::required(), "{why}");
+        eprintln!("fix_safety: skipped an_immutable_file_leaves_every_file_as_it_was: {why}");
+        return;
     }
     let out = fix(&["--no-verify"], dir.path());
     let _ = Std::new("chattr").arg("-i").arg(&b).status();
@@ -175,7 +178,12 @@ fn extended_attributes_are_kept() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "nginx.conf", MAIN);
     let site = write(dir.path(), "sites-enabled/app.conf", SITE);
-    xattr::set(&site, "user.gwlint-test", b"kept").unwrap();
+    if let Err(e) = xattr::set(&site, "user.gwlint-test", b"kept") {
+        let why = format!("this file system keeps no user xattrs ({e})");
+        assert!(!common::oracle::required(), "{why}");
+        eprintln!("fix_safety: skipped extended_attributes_are_kept: {why}");
+        return;
+    }
     let out = fix(&["--no-verify"], dir.path());
     assert!(
         String::from_utf8_lossy(&std::fs::read(&site).unwrap()).contains("fastcgi_read_timeout"),
@@ -302,6 +310,9 @@ fn a_file_changed_since_it_was_read_is_not_overwritten() {
 
 #[test]
 fn verification_loads_no_module_from_the_tree_and_writes_nothing_outside() {
+    if common::oracle::nginx().is_none() {
+        return;
+    }
     let nginx = common::nginx_binary();
     let dir = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
