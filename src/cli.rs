@@ -859,12 +859,23 @@ fn verify(
         }
         (None, TargetOrigin::Detected(binary)) => binary.clone(),
         (None, _) => {
-            sink.note(&format!(
-                "nginx-gwlint: not verified with `nginx -t`: the target nginx {} is not the \
-                 installed one (give --verify-with NGINX to check with a binary of that version)",
-                settings.directives.target
-            ));
-            return Ok(());
+            // The target was given (--nginx-version, settings): verify with the installed
+            // nginx only when it is that version.
+            let installed = crate::settings::installed_nginx(&args.paths);
+            let version = installed
+                .as_deref()
+                .and_then(crate::settings::detect_nginx_version);
+            match installed {
+                Some(binary) if version.as_ref() == Some(&settings.directives.target) => binary,
+                _ => {
+                    sink.note(&format!(
+                        "nginx-gwlint: not verified with `nginx -t`: no installed nginx {} (give \
+                         --verify-with NGINX to check with a binary of that version)",
+                        settings.directives.target
+                    ));
+                    return Ok(());
+                }
+            }
         }
     };
     match fix::verify_with_nginx(&nginx, outcome) {

@@ -216,7 +216,12 @@ where
     F: FnMut(&Overlay) -> Result<Checked, FixError>,
 {
     let mut checked = check(&Overlay::default())?;
-    let guard = Guard::new(&checked);
+    // Zero passes is the plain check: nothing to plan, nothing to guard.
+    let guard = if options.max_passes > 0 {
+        Guard::new(&checked)
+    } else {
+        Guard::default()
+    };
     let original: Vec<Diagnostic> = checked
         .diagnostics
         .iter()
@@ -231,7 +236,7 @@ where
     let mut passes = 0;
     let mut hit_pass_limit = false;
     let mut on_disk = None;
-    while !checked.ws.tree.has_parse_errors() {
+    while options.max_passes > 0 && !checked.ws.tree.has_parse_errors() {
         let pass = plan_pass(&checked, options, &mut dropped_sigs, &mut scope_cache);
         dropped.extend(pass.dropped);
         let all: Vec<&Candidate> = pass.taken.iter().collect();
@@ -334,6 +339,7 @@ where
 }
 
 /// The original lint's findings, to tell which findings a fix introduced.
+#[derive(Default)]
 struct Guard {
     fingerprints: HashMap<String, usize>,
     by_rule_file: HashMap<(&'static str, String), usize>,
@@ -525,6 +531,19 @@ fn conflicts(a: Span, b: Span) -> bool {
     (a.start < b.end && b.start < a.end) || a.start == b.start
 }
 
+/// True when `span` [`conflicts`] with one of `taken` (disjoint spans, start -> end). Only two
+/// can: one starting at the same byte, or the last one starting before `span` ends (any span
+/// starting inside `span` makes that one overlap too).
+fn collides_with_taken(taken: &BTreeMap<usize, usize>, span: Span) -> bool {
+    if taken.contains_key(&span.start) {
+        return true;
+    }
+    taken
+        .range(..span.end.max(span.start + 1))
+        .next_back()
+        .is_some_and(|(&start, &end)| conflicts(Span::new(start, end), span))
+}
+
 /// Where each loaded path may be written: (real file, why not writable, `--diff` path). Worked
 /// out the first time a path is seen, against the text read from disk then (later passes see
 /// the patched texts).
@@ -653,9 +672,11 @@ fn plan_pass(
             .then_with(|| a.title.cmp(&b.title))
     });
 
-    // Take every fix that does not collide with one taken before it.
+    // Take every fix that does not collide with one taken before it. The spans taken in each
+    // file are disjoint, kept by start: a new span is checked against its neighbours only, so
+    // a pass with many fixes stays O(n log n).
     let mut taken: Vec<Candidate> = Vec::new();
-    let mut taken_spans: HashMap<usize, Vec<Span>> = HashMap::new();
+    let mut taken_spans: HashMap<usize, BTreeMap<usize, usize>> = HashMap::new();
     let mut seen: HashSet<Vec<(usize, usize, usize, String)>> = HashSet::new();
     for c in candidates {
         let positional: Vec<_> = c
@@ -670,13 +691,16 @@ fn plan_pass(
         let collides = c.edits.iter().any(|e| {
             taken_spans
                 .get(&e.phys)
-                .is_some_and(|spans| spans.iter().any(|s| conflicts(*s, e.span)))
+                .is_some_and(|spans| collides_with_taken(spans, e.span))
         });
         if collides {
             continue;
         }
         for e in &c.edits {
-            taken_spans.entry(e.phys).or_default().push(e.span);
+            taken_spans
+                .entry(e.phys)
+                .or_default()
+                .insert(e.span.start, e.span.end);
         }
         seen.insert(positional);
         taken.push(c);
@@ -878,6 +902,34 @@ mod tests {
             ],
         );
         assert_eq!(out, b"01ab4567X9");
+    }
+
+    #[test]
+    fn neighbour_check_agrees_with_the_full_scan() {
+        // Every span within 0..8 against 500 pseudo-random sets of disjoint taken spans.
+        let spans: Vec<Span> = (0..8)
+            .flat_map(|s| (s..8).map(move |e| Span::new(s, e)))
+            .collect();
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..500 {
+            let mut taken: BTreeMap<usize, usize> = BTreeMap::new();
+            let mut list: Vec<Span> = Vec::new();
+            for _ in 0..4 {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let sp = spans[(seed >> 33) as usize % spans.len()];
+                if list.iter().all(|t| !conflicts(*t, sp)) {
+                    taken.insert(sp.start, sp.end);
+                    list.push(sp);
+                }
+            }
+            for sp in &spans {
+                assert_eq!(
+                    collides_with_taken(&taken, *sp),
+                    list.iter().any(|t| conflicts(*t, *sp)),
+                    "{sp:?} against {list:?}"
+                );
+            }
+        }
     }
 
     #[test]
