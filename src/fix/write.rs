@@ -263,6 +263,10 @@ fn copy_xattrs(target: &Path, file: &File) -> io::Result<()> {
         let Some(value) = xattr::get(target, &name)? else {
             continue;
         };
+        // Already there (an SELinux label the directory gives every new file): nothing to set.
+        if file.get_xattr(&name).ok().flatten().as_deref() == Some(value.as_slice()) {
+            continue;
+        }
         file.set_xattr(&name, &value).map_err(|e| {
             io::Error::new(
                 e.kind(),
