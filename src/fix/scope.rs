@@ -12,14 +12,11 @@
 //! exactly the bytes the loader read through the original path (when it does not, the file that
 //! was checked is not the file that would be written).
 
-use std::collections::VecDeque;
-use std::ffi::OsString;
 use std::io;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
-/// Symlinks followed in one resolution before giving up (Linux's MAXSYMLINKS is 40).
-const MAX_LINKS: usize = 40;
+use crate::config::Sysroot;
 
 /// The part of the file system `--fix` may write into.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,55 +70,24 @@ impl WriteScope {
         &self.root
     }
 
-    /// The real file `path` names, resolved inside the sysroot when there is one.
+    /// The real file `path` names: resolved as the kernel would, inside the sysroot when the
+    /// path lies in it (the loader's [`Sysroot`] model), else from `/`.
     pub fn resolve(&self, path: &Path) -> Result<PathBuf, OutOfScope> {
         let unresolvable = |reason: String| OutOfScope::Unresolvable {
             path: path.to_path_buf(),
             reason,
         };
         let absolute = std::path::absolute(path).map_err(|e| unresolvable(e.to_string()))?;
-        // Inside the sysroot, `..` stops at its top and absolute link targets start there;
-        // elsewhere both mean `/`.
         let within = [&self.sysroot, &self.sysroot_given]
             .into_iter()
             .flatten()
             .find_map(|s| absolute.strip_prefix(s).ok());
-        let (top, rest) = match (within, &self.sysroot) {
-            (Some(rest), Some(floor)) => (floor.clone(), rest),
-            _ => (PathBuf::from("/"), absolute.as_path()),
+        let (root, inner) = match (within, &self.sysroot) {
+            (Some(rest), Some(floor)) => (Sysroot::new(floor), Path::new("/").join(rest)),
+            _ => (Sysroot::new(Path::new("/")), absolute.clone()),
         };
-        let mut pending: VecDeque<OsString> = components(rest).collect();
-        let mut current = top.clone();
-        let mut links = 0;
-        while let Some(part) = pending.pop_front() {
-            if part == ".." {
-                if current != top {
-                    current.pop();
-                }
-                continue;
-            }
-            let next = current.join(&part);
-            match std::fs::symlink_metadata(&next) {
-                Ok(meta) if meta.file_type().is_symlink() => {
-                    links += 1;
-                    if links > MAX_LINKS {
-                        return Err(unresolvable("too many levels of symbolic links".into()));
-                    }
-                    let target =
-                        std::fs::read_link(&next).map_err(|e| unresolvable(e.to_string()))?;
-                    let mut rest: Vec<OsString> = components(&target).collect();
-                    rest.extend(pending.drain(..));
-                    pending = rest.into();
-                    if target.is_absolute() {
-                        current = top.clone();
-                    }
-                }
-                Ok(_) => current = next,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => current = next,
-                Err(e) => return Err(unresolvable(e.to_string())),
-            }
-        }
-        Ok(current)
+        root.resolve(&inner)
+            .map_err(|e| unresolvable(e.to_string()))
     }
 
     /// Where `path` (read by the loader, with the bytes `read`) may be written, or why not.
@@ -164,15 +130,6 @@ impl WriteScope {
         }
         Ok(target)
     }
-}
-
-/// The normal components of a path (`/` and `.` dropped, `..` kept).
-fn components(path: &Path) -> impl Iterator<Item = OsString> + '_ {
-    path.components().filter_map(|c| match c {
-        Component::Normal(n) => Some(n.to_os_string()),
-        Component::ParentDir => Some(OsString::from("..")),
-        _ => None,
-    })
 }
 
 #[cfg(test)]
