@@ -216,6 +216,17 @@ pub struct GlobMatch {
     pub file: PathBuf,
 }
 
+/// The names a path walk visits: normal components and `..` (`/` and `.` dropped).
+fn walk_parts<C: FromIterator<std::ffi::OsString>>(path: &Path) -> C {
+    path.components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect()
+}
+
 impl Sysroot {
     /// A sysroot at `dir` (made absolute; symlinks in `dir` itself are this machine's).
     pub fn new(dir: &Path) -> Self {
@@ -271,14 +282,7 @@ impl Sysroot {
     /// as written, so opening the result fails with ENOENT as it would on the target. Fails
     /// with ELOOP past [`MAX_SYMLINKS`] links.
     pub fn resolve(&self, path: &Path) -> io::Result<PathBuf> {
-        let mut pending: std::collections::VecDeque<std::ffi::OsString> = path
-            .components()
-            .filter_map(|c| match c {
-                Component::Normal(n) => Some(n.to_os_string()),
-                Component::ParentDir => Some("..".into()),
-                _ => None,
-            })
-            .collect();
+        let mut pending: std::collections::VecDeque<std::ffi::OsString> = walk_parts(path);
         let mut done: Vec<std::ffi::OsString> = Vec::new();
         let mut links = 0usize;
         let mut missing = false;
@@ -305,14 +309,7 @@ impl Sysroot {
                     if target.is_absolute() {
                         done.clear();
                     }
-                    let parts: Vec<std::ffi::OsString> = target
-                        .components()
-                        .filter_map(|c| match c {
-                            Component::Normal(n) => Some(n.to_os_string()),
-                            Component::ParentDir => Some("..".into()),
-                            _ => None,
-                        })
-                        .collect();
+                    let parts: Vec<std::ffi::OsString> = walk_parts(&target);
                     for p in parts.into_iter().rev() {
                         pending.push_front(p);
                     }
