@@ -10,11 +10,13 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use nginx_gwlint::config::{load_dump_with, load_path_with, ConfigTree, ResolvedConfig};
-use nginx_gwlint::diagnostic::{Diagnostic, Severity};
+use nginx_gwlint::diagnostic::edits::{
+    delete_directive, insert_directive_after, insert_directive_in_block, replace_word,
+};
+use nginx_gwlint::diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity};
 use nginx_gwlint::fix::{
-    delete_directive, fix_until_stable, insert_directive_after, insert_directive_in_block,
-    replace_word, unified_diff, verify_with_nginx, write_changes, write_outcome, Applicability,
-    Checked, Edit, FileChange, Fix, FixError, FixOptions, FixOutcome,
+    fix_until_stable, unified_diff, verify_with_nginx, write_changes, write_outcome, Checked,
+    FileChange, FixError, FixOptions, FixOutcome,
 };
 use nginx_gwlint::lint::Workspace;
 use nginx_gwlint::syntax::{parse, Span};

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use nginx_gwlint::diagnostic::{Diagnostic, Severity};
-use nginx_gwlint::fix::{Edit, Fix};
+use nginx_gwlint::diagnostic::{Edit, Fix};
 use nginx_gwlint::report;
 use nginx_gwlint::source::{FileId, SourceFile, SourceMap};
 use nginx_gwlint::syntax::Span;

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 use nginx_gwlint::config::{load_path, ConfigTree};
 use nginx_gwlint::diagnostic::Diagnostic;
+use nginx_gwlint::diagnostic::Edit;
 use nginx_gwlint::directives::Version;
-use nginx_gwlint::fix::Edit;
 use nginx_gwlint::lint::{lint, Selection, Workspace};
 use nginx_gwlint::report::render_human;
 use nginx_gwlint::settings::Settings;
@@ -93,7 +93,7 @@ fn apply_fixes(text: &[u8], file: nginx_gwlint::source::FileId, found: &[Diagnos
     let mut edits: Vec<&Edit> = found
         .iter()
         .filter_map(|d| d.fix.as_ref())
-        .filter(|f| f.applicability == nginx_gwlint::fix::Applicability::Safe)
+        .filter(|f| f.applicability == nginx_gwlint::diagnostic::Applicability::Safe)
         .flat_map(|f| f.edits.iter())
         .filter(|e| e.file == file)
         .collect();

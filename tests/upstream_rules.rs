@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use nginx_gwlint::backends::{self, PhpSetup};
 use nginx_gwlint::config::load_path;
 use nginx_gwlint::diagnostic::Diagnostic;
-use nginx_gwlint::fix::Edit;
+use nginx_gwlint::diagnostic::Edit;
 use nginx_gwlint::lint::{lint, Selection, Workspace};
 use nginx_gwlint::report;
 use nginx_gwlint::settings::Settings;

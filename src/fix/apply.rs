@@ -22,12 +22,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::scope::WriteScope;
-use super::{Applicability, Fix, FixError};
+use super::FixError;
 use crate::baseline;
 use crate::config::{parse_config, ConfigTree, Overlay};
 use crate::diagnostic::Diagnostic;
+use crate::diagnostic::Summary;
+use crate::diagnostic::{Applicability, Fix};
 use crate::lint::Workspace;
-use crate::report::Summary;
 use crate::source::FileId;
 use crate::syntax::{LineIndex, Span};
 

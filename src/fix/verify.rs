@@ -18,9 +18,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::edits::quote_word;
 use super::{FixError, FixOutcome};
 use crate::config::{is_glob, parse_config, ConfigTree};
+use crate::diagnostic::edits::quote_word;
 use crate::source::FileId;
 use crate::syntax::{Node, Quote, Span};
 

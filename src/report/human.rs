@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-use super::{Position, Summary};
+use super::Position;
+use crate::diagnostic::Summary;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::source::SourceMap;
 

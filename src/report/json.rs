@@ -3,8 +3,9 @@
 
 use serde::Serialize;
 
-use super::{Position, Summary};
+use super::Position;
 use crate::diagnostic::Diagnostic;
+use crate::diagnostic::Summary;
 use crate::source::{FileId, SourceMap};
 
 #[derive(Serialize)]

@@ -15,8 +15,8 @@ pub mod sarif;
 
 use std::fmt::Write as _;
 
-use crate::diagnostic::{Diagnostic, Severity};
-use crate::fix::Applicability;
+use crate::diagnostic::Applicability;
+use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, SourceMap};
 use crate::syntax::Span;
 
@@ -51,44 +51,6 @@ impl Position {
             end_line,
             end_column,
         }
-    }
-}
-
-/// Counts shown in summaries.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Summary {
-    pub errors: usize,
-    pub warnings: usize,
-    pub infos: usize,
-    /// Findings with a fix `--fix` or `--unsafe-fixes` applies.
-    pub fixable: usize,
-    /// Of those, the ones only `--unsafe-fixes` applies.
-    pub unsafe_fixable: usize,
-}
-
-impl Summary {
-    pub fn of(diagnostics: &[Diagnostic]) -> Self {
-        let mut s = Summary::default();
-        for d in diagnostics {
-            match d.severity {
-                Severity::Error => s.errors += 1,
-                Severity::Warning => s.warnings += 1,
-                Severity::Info => s.infos += 1,
-            }
-            if let Some(f) = &d.fix {
-                if f.applicability > Applicability::DisplayOnly {
-                    s.fixable += 1;
-                }
-                if f.applicability == Applicability::Unsafe {
-                    s.unsafe_fixable += 1;
-                }
-            }
-        }
-        s
-    }
-
-    pub fn total(&self) -> usize {
-        self.errors + self.warnings + self.infos
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::LintContext;
 use crate::config::{NodeId, ResolvedConfig};
-use crate::fix::Edit;
+use crate::diagnostic::Edit;
 use crate::settings::Settings;
 use crate::source::FileId;
 
@@ -269,18 +269,18 @@ pub(crate) fn replace_arg(
 ) -> Option<Edit> {
     let n = config.node(id);
     let word = n.directive.args.get(i)?;
-    Some(crate::fix::edits::replace_word(n.file, word, value))
+    Some(crate::diagnostic::edits::replace_word(n.file, word, value))
 }
 
 /// Adds `lines` as the first directives of `block`'s body (see
-/// [`crate::fix::edits::insert_directives_in_block`]).
+/// [`crate::diagnostic::edits::insert_directives_in_block`]).
 pub(crate) fn insert_in_block(
     config: &ResolvedConfig<'_>,
     block: NodeId,
     lines: &[&str],
 ) -> Option<Edit> {
     let n = config.node(block);
-    crate::fix::edits::insert_directives_in_block(
+    crate::diagnostic::edits::insert_directives_in_block(
         n.file,
         config.tree.sources.get(n.file),
         n.directive,
@@ -288,10 +288,10 @@ pub(crate) fn insert_in_block(
     )
 }
 
-/// Adds `lines` after the directive `id` (see [`crate::fix::edits::insert_directives_after`]).
+/// Adds `lines` after the directive `id` (see [`crate::diagnostic::edits::insert_directives_after`]).
 pub(crate) fn insert_after(config: &ResolvedConfig<'_>, id: NodeId, lines: &[&str]) -> Edit {
     let n = config.node(id);
-    crate::fix::edits::insert_directives_after(
+    crate::diagnostic::edits::insert_directives_after(
         n.file,
         config.tree.sources.get(n.file),
         n.directive.span,

@@ -3,8 +3,8 @@ use std::collections::HashMap;
 use super::structure::well_formed;
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::{Context, NodeId};
+use crate::diagnostic::Fix;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::fix::Fix;
 
 pub struct DuplicateDirective;
 
@@ -127,7 +127,7 @@ impl DuplicateDirective {
             if identical && first.file == block_file && node.file == block_file {
                 d = d.with_fix(Fix::safe(
                     format!("remove the earlier identical \"{name}\""),
-                    vec![crate::fix::edits::delete_directive(
+                    vec![crate::diagnostic::edits::delete_directive(
                         first.file,
                         first_src,
                         first.directive.span,

@@ -6,7 +6,7 @@ use super::common::{unread_include, FileUses, Written};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::{Context, Family, NodeId, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::fix::{Edit, Fix};
+use crate::diagnostic::{Edit, Fix};
 
 pub struct TimeoutWrongModule;
 

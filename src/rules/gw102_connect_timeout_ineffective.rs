@@ -1,7 +1,7 @@
 use super::gw101_timeout_wrong_module::{time_arg, timeout_family};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::fix::{Edit, Fix};
+use crate::diagnostic::{Edit, Fix};
 use crate::values::{describe_msec, format_msec};
 
 pub struct ConnectTimeoutIneffective;

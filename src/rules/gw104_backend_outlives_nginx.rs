@@ -5,9 +5,9 @@ use super::{gw101_timeout_wrong_module, gw103_timeout_masks_slow_backend};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::backends::Origin;
 use crate::config::{Family, NodeId, DEFAULT_TIMEOUT_MS};
+use crate::diagnostic::edits::insert_directive_after;
+use crate::diagnostic::Fix;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::fix::edits::insert_directive_after;
-use crate::fix::Fix;
 use crate::values::{describe_msec, format_msec};
 
 pub struct BackendOutlivesNginx;
@@ -466,7 +466,9 @@ fn raise_fix(
         };
         return Ok(Fix::safe(
             title,
-            vec![crate::fix::replace_word(node.file, arg, &value)],
+            vec![crate::diagnostic::edits::replace_word(
+                node.file, arg, &value,
+            )],
         ));
     }
     if cx.settings.enabled("GW101") {

@@ -1,9 +1,9 @@
 use super::common::{unread_include, FileUses};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::Context;
+use crate::diagnostic::edits::insert_directive_after;
+use crate::diagnostic::Fix;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::fix::edits::insert_directive_after;
-use crate::fix::Fix;
 use crate::values::{describe_msec, format_msec, parse_msec};
 
 pub struct KeepaliveOutlivesBackend;
@@ -113,7 +113,7 @@ impl Rule for KeepaliveOutlivesBackend {
                         let n = cx.config.node(id);
                         let arg = n.directive.args.first()?;
                         uses.read_once(n.file)
-                            .then(|| crate::fix::replace_word(n.file, arg, &value))
+                            .then(|| crate::diagnostic::edits::replace_word(n.file, arg, &value))
                     }
                     None => {
                         let k = cx.config.node(keepalive);

@@ -1,7 +1,7 @@
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::address::Host;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::fix::{Edit, Fix};
+use crate::diagnostic::{Edit, Fix};
 use crate::syntax::Span;
 
 pub struct LocalhostUpstream;

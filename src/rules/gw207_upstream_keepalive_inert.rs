@@ -5,9 +5,9 @@ use super::common::{
 };
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::{Context, Family, NodeId, ResolvedConfig};
+use crate::diagnostic::edits::directive_text;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::fix::edits::directive_text;
-use crate::fix::{Edit, Fix};
+use crate::diagnostic::{Edit, Fix};
 
 pub struct UpstreamKeepaliveInert;
 

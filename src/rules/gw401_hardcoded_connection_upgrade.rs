@@ -1,8 +1,8 @@
 use super::common::{insert_in_block, replace_arg, unread_include, upgrade_header, FileUses};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::{Context, RNode, ResolvedConfig};
+use crate::diagnostic::Fix;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::fix::Fix;
 
 pub struct HardcodedConnectionUpgrade;
 

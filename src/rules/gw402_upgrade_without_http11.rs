@@ -3,8 +3,8 @@ use std::collections::HashSet;
 use super::common::{insert_in_block, replace_arg, unread_include, FileUses};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::{Family, NodeId, ResolvedConfig};
+use crate::diagnostic::Fix;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::fix::Fix;
 
 pub struct UpgradeWithoutHttp11;
 
@@ -140,7 +140,7 @@ fn fix(
     strict: bool,
     upgrade: NodeId,
     version: Option<NodeId>,
-) -> Option<crate::fix::Edit> {
+) -> Option<crate::diagnostic::Edit> {
     // Strict: only files read at this one place (see FileUses::fix_for_places).
     let editable = |file| !strict || uses.read_once(file);
     let home = config.block_of(upgrade)?;

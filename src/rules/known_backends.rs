@@ -5,7 +5,7 @@ use crate::address::{edit_distance, Address, Host};
 use crate::backends::{Listen, Pool};
 use crate::config::{Family, NamedAddress};
 use crate::diagnostic::Diagnostic;
-use crate::fix::{Edit, Fix};
+use crate::diagnostic::{Edit, Fix};
 use crate::lint::Workspace;
 use crate::settings::{DeclaredBackend, Settings};
 

@@ -3,7 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fix::Fix;
+pub mod edits;
+mod fix;
+
+pub use fix::{Applicability, Edit, Fix};
+
 use crate::source::FileId;
 use crate::syntax::Span;
 
@@ -118,5 +122,43 @@ impl Diagnostic {
     /// Sort key: file, position, rule.
     pub fn sort_key(&self) -> (FileId, usize, usize, &'static str) {
         (self.file, self.span.start, self.span.end, self.rule)
+    }
+}
+
+/// Counts shown in summaries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+    /// Findings with a fix `--fix` or `--unsafe-fixes` applies.
+    pub fixable: usize,
+    /// Of those, the ones only `--unsafe-fixes` applies.
+    pub unsafe_fixable: usize,
+}
+
+impl Summary {
+    pub fn of(diagnostics: &[Diagnostic]) -> Self {
+        let mut s = Summary::default();
+        for d in diagnostics {
+            match d.severity {
+                Severity::Error => s.errors += 1,
+                Severity::Warning => s.warnings += 1,
+                Severity::Info => s.infos += 1,
+            }
+            if let Some(f) = &d.fix {
+                if f.applicability > Applicability::DisplayOnly {
+                    s.fixable += 1;
+                }
+                if f.applicability == Applicability::Unsafe {
+                    s.unsafe_fixable += 1;
+                }
+            }
+        }
+        s
+    }
+
+    pub fn total(&self) -> usize {
+        self.errors + self.warnings + self.infos
     }
 }
