@@ -21,3 +21,4 @@ pub mod syntax;
 pub mod system;
 pub mod temp;
 pub mod values;
+pub mod workspace;

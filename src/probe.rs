@@ -25,11 +25,11 @@ use std::time::Duration;
 use crate::address::Host;
 use crate::config::{NamedAddress, ResolvedConfig};
 use crate::diagnostic::Diagnostic;
-use crate::lint::Workspace;
 use crate::rules::common::WorkerUser;
 use crate::rules::{self, RuleMeta};
 use crate::settings::Settings;
 use crate::system::{access, Access, Accounts};
+use crate::workspace::Workspace;
 
 /// How long one connect may take: a local backend answers in microseconds; a filtered port or
 /// dead host would otherwise hold the check for minutes.
@@ -264,7 +264,7 @@ impl Prober<'_, '_> {
 
     fn unix(&mut self, named: &NamedAddress, path: &str) {
         // The socket as the checked system opens it (its own /var/run -> /run link included).
-        let on_disk = crate::backends::map_under_root(self.ws.sysroot.as_deref(), Path::new(path));
+        let on_disk = crate::system::map_under_root(self.ws.sysroot.as_deref(), Path::new(path));
         let meta = match std::fs::metadata(&on_disk) {
             Ok(m) => m,
             Err(e) if e.kind() == ErrorKind::NotFound => {

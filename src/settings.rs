@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
+use crate::backends::{BackendKind, DeclaredBackend};
 use crate::diagnostic::Severity;
 use crate::directives::{
     Arity, ContextSet, DirectiveError, DirectiveSpec, DirectiveTable, ValueKind, Version,
@@ -65,40 +66,6 @@ pub struct RuleSettings {
     pub options: toml::Table,
 }
 
-/// What kind of program a declared backend is: decides defaults nginx-gwlint cannot read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendKind {
-    /// Node.js http server: keep-alive idle timeout 5s (`server.keepAliveTimeout`).
-    Node,
-    /// gunicorn: worker `--timeout` 30s, `--keep-alive` 2s.
-    Gunicorn,
-    /// uWSGI: `harakiri` off unless set.
-    Uwsgi,
-    Java,
-    Grpc,
-    Other,
-}
-
-impl BackendKind {
-    /// The backend's documented default keep-alive idle time, in milliseconds.
-    pub fn default_keepalive_ms(self) -> Option<u64> {
-        match self {
-            BackendKind::Node => Some(5_000),
-            BackendKind::Gunicorn => Some(2_000),
-            _ => None,
-        }
-    }
-
-    /// The backend's documented default request time limit, in milliseconds.
-    pub fn default_timeout_ms(self) -> Option<u64> {
-        match self {
-            BackendKind::Gunicorn => Some(30_000),
-            _ => None,
-        }
-    }
-}
-
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BackendToml {
@@ -107,21 +74,6 @@ struct BackendToml {
     kind: Option<BackendKind>,
     timeout: Option<String>,
     keepalive_timeout: Option<String>,
-}
-
-/// A backend the user describes in settings (`[[backend]]`): limits nginx-gwlint cannot read
-/// from the application itself.
-#[derive(Clone, Debug)]
-pub struct DeclaredBackend {
-    pub name: String,
-    pub address: crate::address::Address,
-    pub kind: BackendKind,
-    /// The backend's own request time limit, in milliseconds.
-    pub timeout_ms: Option<u64>,
-    /// How long the backend keeps an idle keep-alive connection, in milliseconds.
-    pub keepalive_timeout_ms: Option<u64>,
-    /// Where it was declared (settings file).
-    pub origin: String,
 }
 
 #[derive(Clone, Debug)]

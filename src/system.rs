@@ -14,6 +14,21 @@ pub fn under_root(root: Option<&Path>, path: &str) -> PathBuf {
     }
 }
 
+/// The file on this machine that an absolute `path` of the system under `root` opens:
+/// `/etc/php` with root `/tmp/sys` is `/tmp/sys/etc/php`, symlinks resolved inside the root as
+/// the kernel would in a chroot there ([`Sysroot::resolve`](crate::config::Sysroot::resolve)).
+pub(crate) fn map_under_root(root: Option<&Path>, path: &Path) -> PathBuf {
+    match root {
+        Some(root) if path.is_absolute() => {
+            let sysroot = crate::config::Sysroot::new(root);
+            sysroot
+                .resolve(path)
+                .unwrap_or_else(|_| sysroot.lexical(path))
+        }
+        _ => path.to_path_buf(),
+    }
+}
+
 /// True when /var/run of the checked system is /run: as its own /var/run link says under a
 /// sysroot that has one (Debian, RHEL, Alpine: `/var/run -> /run` or `../run`), false when it is
 /// a directory of its own, and as every current distribution has it when the root does not say
@@ -56,7 +71,7 @@ const UNIT_DIRS: &[&str] = &[
 /// (`NAME.d/*.conf` in every unit directory) say. Only files are read; masked units (links to
 /// /dev/null) and unreadable files are left out.
 pub fn private_tmp_units(root: Option<&Path>) -> Vec<UnitPrivateTmp> {
-    let open = |p: &str| crate::backends::map_under_root(root, Path::new(p));
+    let open = |p: &str| map_under_root(root, Path::new(p));
     let mut names: BTreeSet<String> = BTreeSet::new();
     for dir in UNIT_DIRS {
         let Ok(listing) = std::fs::read_dir(open(dir)) else {

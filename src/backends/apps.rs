@@ -12,7 +12,55 @@ use std::path::Path;
 use super::ini::{parse_ini, Dialect};
 use super::BackendError;
 use crate::address::{parse_host_port, Address, Host};
-use crate::settings::{BackendKind, DeclaredBackend};
+
+/// What kind of program a declared backend is: decides defaults nginx-gwlint cannot read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// Node.js http server: keep-alive idle timeout 5s (`server.keepAliveTimeout`).
+    Node,
+    /// gunicorn: worker `--timeout` 30s, `--keep-alive` 2s.
+    Gunicorn,
+    /// uWSGI: `harakiri` off unless set.
+    Uwsgi,
+    Java,
+    Grpc,
+    Other,
+}
+
+impl BackendKind {
+    /// The backend's documented default keep-alive idle time, in milliseconds.
+    pub fn default_keepalive_ms(self) -> Option<u64> {
+        match self {
+            BackendKind::Node => Some(5_000),
+            BackendKind::Gunicorn => Some(2_000),
+            _ => None,
+        }
+    }
+
+    /// The backend's documented default request time limit, in milliseconds.
+    pub fn default_timeout_ms(self) -> Option<u64> {
+        match self {
+            BackendKind::Gunicorn => Some(30_000),
+            _ => None,
+        }
+    }
+}
+
+/// A backend the user describes in settings (`[[backend]]`): limits nginx-gwlint cannot read
+/// from the application itself.
+#[derive(Clone, Debug)]
+pub struct DeclaredBackend {
+    pub name: String,
+    pub address: crate::address::Address,
+    pub kind: BackendKind,
+    /// The backend's own request time limit, in milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// How long the backend keeps an idle keep-alive connection, in milliseconds.
+    pub keepalive_timeout_ms: Option<u64>,
+    /// Where it was declared (settings file).
+    pub origin: String,
+}
 
 /// Reads a gunicorn config (`*.py`) or a uWSGI ini and returns the backends it declares.
 pub fn read_app_config(path: &Path) -> Result<Vec<DeclaredBackend>, BackendError> {

@@ -28,7 +28,8 @@ use std::path::{Component, Path, PathBuf};
 
 use super::ini::{parse_ini, Dialect, IniEntry, IniItem};
 use super::listen::Listen;
-use super::{map_under_root, BackendError, Located, Problem};
+use super::{BackendError, Located, Problem};
+use crate::system::map_under_root;
 
 /// php-fpm refuses to nest more files than this (`ini_recursion++ > 4` in fpm_conf.c).
 pub const MAX_INCLUDE_DEPTH: usize = 5;

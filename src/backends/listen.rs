@@ -11,6 +11,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::address::{canonical_socket_path, Address, Host};
+
 /// Where a pool accepts FastCGI connections.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Listen {
@@ -103,9 +105,49 @@ impl fmt::Display for Listen {
     }
 }
 
+/// Matching a connect address against a listen value lives here, beside [`Listen`], so the
+/// address layer knows nothing of php-fpm.
+impl Address {
+    /// True when nginx connecting to this address reaches something listening on `listen`
+    /// (a php-fpm pool): the same unix path, or the same port on a matching host (a pool
+    /// listening on every address accepts 127.0.0.1, localhost and any name).
+    ///
+    /// Unix paths are compared after [`canonical_socket_path`] (`/var/run/php/x.sock` is
+    /// `/run/php/x.sock`, as on every current distribution).
+    pub fn matches_listen(&self, listen: &Listen) -> bool {
+        self.matches_listen_with(listen, true)
+    }
+
+    /// [`Address::matches_listen`], with `var_run_is_run` false for a system whose /var/run is
+    /// a directory of its own ([`crate::system::var_run_is_run`]).
+    pub fn matches_listen_with(&self, listen: &Listen, var_run_is_run: bool) -> bool {
+        match (listen, &self.host) {
+            (Listen::Unix(path), Host::Unix(p)) => {
+                canonical_socket_path(&path.to_string_lossy(), var_run_is_run)
+                    == canonical_socket_path(p, var_run_is_run)
+            }
+            (Listen::Tcp { host, port }, _) => {
+                if self.effective_port() != Some(*port) {
+                    return false;
+                }
+                if listen.is_any_address() {
+                    return !matches!(
+                        self.host,
+                        Host::Unix(_) | Host::Variable(_) | Host::Invalid(_)
+                    );
+                }
+                let Some(h) = host else { return false };
+                self.same_host(h)
+            }
+            _ => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::address::{parse_host_port, parse_pass};
 
     fn tcp(host: Option<&str>, port: u16) -> Listen {
         Listen::Tcp {
@@ -181,5 +223,75 @@ mod tests {
         assert!(tcp(Some("0.0.0.0"), 9000).is_any_address());
         assert!(!tcp(Some("127.0.0.1"), 9000).is_any_address());
         assert!(!Listen::Unix("/a".into()).is_any_address());
+    }
+
+    #[test]
+    fn matching_pools_and_peers() {
+        let sock = parse_pass("fastcgi_pass", "unix:/run/php/php8.2-fpm.sock");
+        assert!(sock.matches_listen(&Listen::Unix("/run/php/php8.2-fpm.sock".into())));
+        assert!(!sock.matches_listen(&Listen::Unix("/run/php/php7.4-fpm.sock".into())));
+        let tcp = parse_pass("fastcgi_pass", "127.0.0.1:9000");
+        assert!(tcp.matches_listen(&Listen::Tcp {
+            host: None,
+            port: 9000
+        }));
+        assert!(tcp.matches_listen(&Listen::Tcp {
+            host: Some("localhost".into()),
+            port: 9000
+        }));
+        assert!(!tcp.matches_listen(&Listen::Tcp {
+            host: Some("10.0.0.1".into()),
+            port: 9000
+        }));
+        assert!(!tcp.matches_listen(&Listen::Tcp {
+            host: None,
+            port: 9001
+        }));
+        let a = parse_host_port("localhost:3000", false);
+        let b = parse_pass("proxy_pass", "http://127.0.0.1:3000/");
+        assert!(a.same_peer(&b) && b.same_peer(&a));
+    }
+
+    #[test]
+    fn matches_pool_listens() {
+        let tcp = |h: Option<&str>, port| Listen::Tcp {
+            host: h.map(str::to_owned),
+            port,
+        };
+        let a = parse_pass("fastcgi_pass", "127.0.0.1:9000");
+        assert!(a.matches_listen(&tcp(None, 9000)));
+        assert!(a.matches_listen(&tcp(Some("::"), 9000)));
+        assert!(a.matches_listen(&tcp(Some("localhost"), 9000)));
+        assert!(a.matches_listen(&tcp(Some("127.0.0.1"), 9000)));
+        assert!(!a.matches_listen(&tcp(Some("127.0.0.1"), 9001)));
+        assert!(!a.matches_listen(&tcp(Some("10.0.0.1"), 9000)));
+        let u = parse_pass("fastcgi_pass", "unix:/run/php/php8.2-fpm.sock");
+        assert!(u.matches_listen(&Listen::Unix("/run/php/php8.2-fpm.sock".into())));
+        assert!(!u.matches_listen(&Listen::Unix("/run/php/php7.4-fpm.sock".into())));
+        assert!(!u.matches_listen(&tcp(None, 9000)));
+        assert!(parse_host_port("localhost:3000", false)
+            .same_peer(&parse_pass("proxy_pass", "http://127.0.0.1:3000/")));
+        assert!(!parse_host_port("127.0.0.1:3001", false)
+            .same_peer(&parse_pass("proxy_pass", "http://127.0.0.1:3000/")));
+    }
+
+    #[test]
+    fn socket_paths_are_compared_after_one_normalisation() {
+        assert_eq!(
+            canonical_socket_path("/var/run/php/php8.2-fpm.sock", true),
+            "/run/php/php8.2-fpm.sock"
+        );
+        assert_eq!(
+            canonical_socket_path("/var/run/php/php8.2-fpm.sock", false),
+            "/var/run/php/php8.2-fpm.sock"
+        );
+        assert_eq!(
+            canonical_socket_path("/run//php/./x/../a.sock", true),
+            "/run/php/a.sock"
+        );
+        let pool = Listen::Unix("/run/php/php8.2-fpm.sock".into());
+        let pass = parse_pass("fastcgi_pass", "unix:/var/run/php/php8.2-fpm.sock");
+        assert!(pass.matches_listen(&pool));
+        assert!(!pass.matches_listen_with(&pool, false));
     }
 }

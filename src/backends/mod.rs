@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 use crate::syntax::Span;
 
+pub use apps::{BackendKind, DeclaredBackend};
 pub use effective::{Effective, Origin, PHP_DEFAULT_MAX_EXECUTION_TIME};
 pub use fpm::{
     parse_fpm_time, read_fpm_config, FpmConfig, FpmGlobal, FpmOptions, PhpDefine, PhpDefineKind,
@@ -160,21 +161,6 @@ fn ini_scope(path: &Path) -> PathBuf {
     match dir.file_name() {
         Some(name) if name == "conf.d" => dir.parent().unwrap_or(dir).to_path_buf(),
         _ => dir.to_path_buf(),
-    }
-}
-
-/// The file on this machine that an absolute `path` of the system under `root` opens:
-/// `/etc/php` with root `/tmp/sys` is `/tmp/sys/etc/php`, symlinks resolved inside the root as
-/// the kernel would in a chroot there ([`Sysroot::resolve`](crate::config::Sysroot::resolve)).
-pub(crate) fn map_under_root(root: Option<&Path>, path: &Path) -> PathBuf {
-    match root {
-        Some(root) if path.is_absolute() => {
-            let sysroot = crate::config::Sysroot::new(root);
-            sysroot
-                .resolve(path)
-                .unwrap_or_else(|_| sysroot.lexical(path))
-        }
-        _ => path.to_path_buf(),
     }
 }
 
@@ -331,7 +317,10 @@ pub fn system_paths(sysroot: &Path) -> Vec<PathBuf> {
         paths.extend(dirs);
     }
     // Alpine: /etc/php82/php-fpm.conf, /etc/php82/php-fpm.d/, /etc/php82/php.ini.
-    if let Ok(entries) = std::fs::read_dir(map_under_root(Some(sysroot), Path::new("/etc"))) {
+    if let Ok(entries) = std::fs::read_dir(crate::system::map_under_root(
+        Some(sysroot),
+        Path::new("/etc"),
+    )) {
         let mut dirs: Vec<PathBuf> = entries
             .flatten()
             .filter(|e| {
@@ -339,7 +328,9 @@ pub fn system_paths(sysroot: &Path) -> Vec<PathBuf> {
                 name.strip_prefix("php")
                     .is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
             })
-            .map(|e| map_under_root(Some(sysroot), &Path::new("/etc").join(e.file_name())))
+            .map(|e| {
+                crate::system::map_under_root(Some(sysroot), &Path::new("/etc").join(e.file_name()))
+            })
             .filter(|p| p.is_dir())
             .collect();
         dirs.sort();
@@ -357,7 +348,7 @@ pub fn system_paths(sysroot: &Path) -> Vec<PathBuf> {
     ] {
         // Opened as the checked system would: an absolute link in a copied root (Docker images
         // link /usr/local/etc/php-fpm.conf into /opt/docker) is followed inside it.
-        let path = map_under_root(Some(sysroot), &Path::new("/").join(fixed));
+        let path = crate::system::map_under_root(Some(sysroot), &Path::new("/").join(fixed));
         if path.exists() && !paths.contains(&path) {
             paths.push(path);
         }
@@ -374,15 +365,15 @@ mod tests {
     fn maps_absolute_paths_under_root() {
         let root = Path::new("/tmp/sys");
         assert_eq!(
-            map_under_root(Some(root), Path::new("/etc/php")),
+            crate::system::map_under_root(Some(root), Path::new("/etc/php")),
             Path::new("/tmp/sys/etc/php")
         );
         assert_eq!(
-            map_under_root(Some(root), Path::new("rel/x")),
+            crate::system::map_under_root(Some(root), Path::new("rel/x")),
             Path::new("rel/x")
         );
         assert_eq!(
-            map_under_root(None, Path::new("/etc/php")),
+            crate::system::map_under_root(None, Path::new("/etc/php")),
             Path::new("/etc/php")
         );
     }

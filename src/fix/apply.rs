@@ -28,9 +28,9 @@ use crate::config::{parse_config, ConfigTree, Overlay};
 use crate::diagnostic::Diagnostic;
 use crate::diagnostic::Summary;
 use crate::diagnostic::{Applicability, Fix};
-use crate::lint::Workspace;
 use crate::source::FileId;
 use crate::syntax::{LineIndex, Span};
+use crate::workspace::Workspace;
 
 /// Passes before the loop gives up (each pass applies every non-overlapping fix).
 pub const DEFAULT_MAX_PASSES: usize = 10;

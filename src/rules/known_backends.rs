@@ -2,12 +2,13 @@
 //! addresses and the backends declared in settings (`[[backend]]`).
 
 use crate::address::{edit_distance, Address, Host};
+use crate::backends::DeclaredBackend;
 use crate::backends::{Listen, Pool};
 use crate::config::{Family, NamedAddress};
 use crate::diagnostic::Diagnostic;
 use crate::diagnostic::{Edit, Fix};
-use crate::lint::Workspace;
-use crate::settings::{DeclaredBackend, Settings};
+use crate::settings::Settings;
+use crate::workspace::Workspace;
 
 /// One place something listens.
 pub(crate) enum Known<'a> {

@@ -51,8 +51,8 @@ mod structure;
 use crate::config::{ConfigTree, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::directives::Directives;
-use crate::lint::Workspace;
 use crate::settings::Settings;
+use crate::workspace::Workspace;
 
 /// Whether and how a rule can fix what it finds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,7 +146,7 @@ impl LintContext<'_, '_> {
     pub fn declared_backend_for(
         &self,
         addr: &crate::address::Address,
-    ) -> Option<&crate::settings::DeclaredBackend> {
+    ) -> Option<&crate::backends::DeclaredBackend> {
         self.settings
             .backends
             .iter()
