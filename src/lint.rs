@@ -2,7 +2,6 @@
 
 use crate::config::ResolvedConfig;
 use crate::diagnostic::Diagnostic;
-use crate::directives::Directives;
 use crate::rules::{self, LintContext};
 use crate::settings::{FileSelection, Settings};
 use crate::suppress;
@@ -80,7 +79,13 @@ pub fn check(
     probe: bool,
 ) -> Vec<Diagnostic> {
     let config = ResolvedConfig::build(&ws.tree);
-    let directives = Directives::for_run(settings).with_loaded_modules(&config);
+    let loaded = config
+        .children(None)
+        .iter()
+        .map(|id| config.node(*id))
+        .filter(|n| n.name() == "load_module")
+        .filter_map(|n| n.arg(0));
+    let directives = settings.directives_view().with_loaded_modules(loaded);
     let cx = LintContext {
         tree: &ws.tree,
         config: &config,

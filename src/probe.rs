@@ -25,9 +25,10 @@ use std::time::Duration;
 use crate::address::Host;
 use crate::config::{NamedAddress, ResolvedConfig};
 use crate::diagnostic::Diagnostic;
-use crate::rules::common::WorkerUser;
+use crate::rules::common::worker_user;
 use crate::rules::{self, RuleMeta};
 use crate::settings::Settings;
+use crate::system::WorkerUser;
 use crate::system::{access, Access, Accounts};
 use crate::workspace::Workspace;
 
@@ -108,7 +109,7 @@ pub fn run_with_timeout(
         ws,
         config,
         settings,
-        worker: WorkerUser::of(config, settings, "GW302"),
+        worker: worker_user(config, settings, "GW302"),
         // The live system's accounts (or the sysroot's, for a container root filesystem).
         accounts: Accounts::read(ws.sysroot.as_deref()),
         timeout,

@@ -8,8 +8,8 @@ use serde::de::DeserializeOwned;
 use crate::backends::{BackendKind, DeclaredBackend};
 use crate::diagnostic::Severity;
 use crate::directives::{
-    Arity, ContextSet, DirectiveError, DirectiveSpec, DirectiveTable, ValueKind, Version,
-    USER_MODULE,
+    Arity, ContextSet, DirectiveError, DirectiveSpec, DirectiveTable, Directives, ValueKind,
+    Version, USER_MODULE,
 };
 use crate::rules::{self, RuleMeta};
 
@@ -360,6 +360,16 @@ impl Settings {
             self.directives.user.push(spec);
         }
         Ok(())
+    }
+
+    /// The directives this run knows: the built-in table, the user's declarations, the enabled
+    /// sets and the target version.
+    pub fn directives_view(&self) -> Directives<'_> {
+        Directives::builtin(
+            &self.directives.user,
+            self.directives.enable_sets.iter().cloned(),
+            self.directives.target,
+        )
     }
 
     pub fn rule(&self, id: &str) -> Option<&RuleSettings> {

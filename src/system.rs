@@ -6,6 +6,8 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use crate::config::{NodeId, ResolvedConfig};
+
 /// `path` under `root` (`/etc/passwd` -> `ROOT/etc/passwd`), or as is without a root.
 pub fn under_root(root: Option<&Path>, path: &str) -> PathBuf {
     match root {
@@ -26,6 +28,54 @@ pub(crate) fn map_under_root(root: Option<&Path>, path: &Path) -> PathBuf {
                 .unwrap_or_else(|_| sysroot.lexical(path))
         }
         _ => path.to_path_buf(),
+    }
+}
+
+/// The user and group nginx workers run as, and whether they come from the configuration:
+/// the `user` directive (group defaults to the user's name, as `ngx_set_user` does), else the
+/// build default (`default_user`, else www-data: Debian's nginx is built with www-data;
+/// upstream's `./configure` default is nobody; the group defaults to the user).
+pub struct WorkerUser {
+    pub user: String,
+    pub group: String,
+    /// The `user` directive, when there is one.
+    pub directive: Option<NodeId>,
+}
+
+impl WorkerUser {
+    pub fn of(
+        config: &ResolvedConfig<'_>,
+        default_user: Option<String>,
+        default_group: Option<String>,
+    ) -> Self {
+        if let Some(id) = config.main_directive("user") {
+            let n = config.node(id);
+            if let Some(user) = n.arg(0) {
+                return WorkerUser {
+                    user: user.to_owned(),
+                    group: n.arg(1).unwrap_or(user).to_owned(),
+                    directive: Some(id),
+                };
+            }
+        }
+        let user = default_user.unwrap_or_else(|| "www-data".to_owned());
+        let group = default_group.unwrap_or_else(|| user.clone());
+        WorkerUser {
+            user,
+            group,
+            directive: None,
+        }
+    }
+
+    /// How a message says where the user came from.
+    pub fn describe(&self) -> String {
+        match self.directive {
+            Some(_) => format!("`user {} {}`", self.user, self.group),
+            None => format!(
+                "{}:{} (no `user` directive; assumed the Debian/Ubuntu build default, option default-user; upstream nginx builds default to nobody)",
+                self.user, self.group
+            ),
+        }
     }
 }
 

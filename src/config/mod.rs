@@ -14,6 +14,7 @@ mod resolved;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+pub use crate::directives::Context;
 pub use dump::{split_dump, DumpedFile};
 pub use fs::{
     is_glob, read_config_file, Disk, Dump, FileSource, GlobMatch, Layered, Overlay, Sysroot,
@@ -25,7 +26,7 @@ pub use loader::{
     find_main_file, load_dump, load_dump_with, load_path, load_path_opts, load_path_with,
     load_single, LoadError, LoadOptions,
 };
-pub use resolved::{Context, NodeId, RNode, ResolvedConfig, MAX_RESOLVED_NODES};
+pub use resolved::{NodeId, RNode, ResolvedConfig, MAX_RESOLVED_NODES};
 
 use crate::source::{FileId, SourceMap};
 use crate::syntax::{Ast, ParseError, Span};
@@ -165,24 +166,4 @@ impl ConfigTree {
 pub(crate) fn test_tree(conf: &str) -> ConfigTree {
     let dump = format!("# configuration file /etc/nginx/nginx.conf:\n{conf}\n");
     load_dump(dump.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// A tree's entry file is nginx.conf unless told otherwise.
-impl Default for Context {
-    fn default() -> Self {
-        Context::Main
-    }
-}
-
-impl Context {
-    /// The context `--context` names: `main`, `http`, `server` or `location`.
-    pub fn from_name(name: &str) -> Option<Context> {
-        match name {
-            "main" => Some(Context::Main),
-            "http" => Some(Context::Http),
-            "server" => Some(Context::Server),
-            "location" => Some(Context::Location),
-            _ => None,
-        }
-    }
 }

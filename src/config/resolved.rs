@@ -5,94 +5,13 @@ use std::collections::{HashMap, HashSet};
 
 use super::loader::is_include;
 use super::{ConfigTree, LoadProblem, LoadProblemKind};
+use crate::directives::Context;
 use crate::source::FileId;
 use crate::syntax::{BlockKind, Directive, Node, Span};
 
 /// A bound on expanded directives: a file included from many places is expanded each time, and
 /// a pathological tree could otherwise grow exponentially.
 pub const MAX_RESOLVED_NODES: usize = 4_000_000;
-
-/// Where a directive is written, in nginx's terms (the `NGX_*_CONF` flags).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Context {
-    Main,
-    Events,
-    Http,
-    Server,
-    Location,
-    Upstream,
-    IfServer,
-    IfLocation,
-    LimitExcept,
-    Stream,
-    StreamServer,
-    StreamUpstream,
-    Mail,
-    MailServer,
-    /// The body of `map`, `geo`, `types`, ...: entries, not directives.
-    Entries,
-    /// Inside a block nginx-gwlint does not know (a third-party module's).
-    Unknown,
-}
-
-impl Context {
-    /// The name used in grammar/directives.toml.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Context::Main => "main",
-            Context::Events => "events",
-            Context::Http => "http",
-            Context::Server => "server",
-            Context::Location => "location",
-            Context::Upstream => "upstream",
-            Context::IfServer => "if_server",
-            Context::IfLocation => "if_location",
-            Context::LimitExcept => "limit_except",
-            Context::Stream => "stream",
-            Context::StreamServer => "stream_server",
-            Context::StreamUpstream => "stream_upstream",
-            Context::Mail => "mail",
-            Context::MailServer => "mail_server",
-            Context::Entries => "entries",
-            Context::Unknown => "unknown",
-        }
-    }
-
-    /// The context inside the block of directive `name` written in `self`.
-    pub fn inner(self, name: &str) -> Context {
-        use Context::*;
-        match (self, name) {
-            (_, "map" | "geo" | "types" | "split_clients" | "charset_map" | "match") => Entries,
-            (Main, "events") => Events,
-            (Main, "http") => Http,
-            (Main, "stream") => Stream,
-            (Main, "mail") => Mail,
-            (Http, "server") => Server,
-            (Http, "upstream") => Upstream,
-            (Server | Location, "location") => Location,
-            (Server, "if") => IfServer,
-            (Location | IfLocation, "if") => IfLocation,
-            (Location | IfLocation, "limit_except") => LimitExcept,
-            (Stream, "server") => StreamServer,
-            (Stream, "upstream") => StreamUpstream,
-            (Mail, "server") => MailServer,
-            _ => Unknown,
-        }
-    }
-
-    /// http-level blocks whose settings are inherited by the blocks below them.
-    pub fn is_http_like(self) -> bool {
-        matches!(
-            self,
-            Context::Http
-                | Context::Server
-                | Context::Location
-                | Context::IfServer
-                | Context::IfLocation
-                | Context::LimitExcept
-        )
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NodeId(pub u32);

@@ -8,6 +8,7 @@ use crate::config::{NodeId, ResolvedConfig};
 use crate::diagnostic::Edit;
 use crate::settings::Settings;
 use crate::source::FileId;
+use crate::system::WorkerUser;
 
 /// A directive as written: its physical file (or, for a file outside the tree's nginx files,
 /// its id) and its span.
@@ -299,52 +300,16 @@ pub(crate) fn insert_after(config: &ResolvedConfig<'_>, id: NodeId, lines: &[&st
     )
 }
 
-/// The user and group nginx workers run as, and whether they come from the configuration:
-/// the `user` directive (group defaults to the user's name, as `ngx_set_user` does), else the
-/// build default from the `default-user` option of `rule` (Debian's nginx is built with
-/// www-data; upstream's `./configure` default is nobody).
-pub(crate) struct WorkerUser {
-    pub user: String,
-    pub group: String,
-    /// The `user` directive, when there is one.
-    pub directive: Option<NodeId>,
-}
-
-impl WorkerUser {
-    pub fn of(config: &ResolvedConfig<'_>, settings: &Settings, rule: &str) -> Self {
-        if let Some(id) = config.main_directive("user") {
-            let n = config.node(id);
-            if let Some(user) = n.arg(0) {
-                return WorkerUser {
-                    user: user.to_owned(),
-                    group: n.arg(1).unwrap_or(user).to_owned(),
-                    directive: Some(id),
-                };
-            }
-        }
-        let user: String = settings
-            .option(rule, "default-user")
-            .unwrap_or_else(|| "www-data".to_owned());
-        let group: String = settings
-            .option(rule, "default-group")
-            .unwrap_or_else(|| user.clone());
-        WorkerUser {
-            user,
-            group,
-            directive: None,
-        }
-    }
-
-    /// How a message says where the user came from.
-    pub fn describe(&self) -> String {
-        match self.directive {
-            Some(_) => format!("`user {} {}`", self.user, self.group),
-            None => format!(
-                "{}:{} (no `user` directive; assumed the Debian/Ubuntu build default, option default-user; upstream nginx builds default to nobody)",
-                self.user, self.group
-            ),
-        }
-    }
+/// The worker user as the configuration (or `rule`'s `default-user` / `default-group` options)
+/// says ([`WorkerUser::of`]).
+pub(crate) fn worker_user(
+    config: &ResolvedConfig<'_>,
+    settings: &Settings,
+    rule: &str,
+) -> WorkerUser {
+    let user: Option<String> = settings.option(rule, "default-user");
+    let group: Option<String> = settings.option(rule, "default-group");
+    WorkerUser::of(config, user, group)
 }
 
 #[cfg(test)]

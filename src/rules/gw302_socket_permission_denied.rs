@@ -1,7 +1,8 @@
-use super::common::WorkerUser;
+use super::common::worker_user;
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::backends::{Pool, SocketGroup, SocketOwner};
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::system::WorkerUser;
 use crate::system::{access, Access, Accounts};
 
 pub struct SocketPermissionDenied;
@@ -76,7 +77,7 @@ impl Rule for SocketPermissionDenied {
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
-        let worker = WorkerUser::of(cx.config, cx.settings, META.id);
+        let worker = worker_user(cx.config, cx.settings, META.id);
         let accounts = Accounts::read(cx.ws.sysroot.as_deref());
         for named in cx.config.named_addresses() {
             if named.address.unix_path().is_none() {

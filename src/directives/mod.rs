@@ -14,11 +14,12 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
-use crate::config::{Context, ResolvedConfig};
-use crate::settings::Settings;
+mod context;
+
+pub use context::Context;
 
 /// The knowledge base shipped with the binary.
-pub const DIRECTIVES_TOML: &str = include_str!("../grammar/directives.toml");
+pub const DIRECTIVES_TOML: &str = include_str!("../../grammar/directives.toml");
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum DirectiveError {
@@ -382,7 +383,7 @@ static BUILTIN: LazyLock<Result<DirectiveTable, DirectiveError>> =
 
 impl DirectiveTable {
     /// The embedded table, parsed on first use. An error means a broken build (the unit tests
-    /// load it); [`crate::settings::Settings::defaults`] surfaces it.
+    /// load it); `Settings::defaults` surfaces it.
     pub fn builtin() -> Result<&'static DirectiveTable, DirectiveError> {
         BUILTIN.as_ref().map_err(Clone::clone)
     }
@@ -528,9 +529,13 @@ impl<'a> Directives<'a> {
         }
     }
 
-    /// The view configured by `settings` (the built-in table; an empty one if it failed to
-    /// load, which [`Settings::defaults`] already reported).
-    pub fn for_run(settings: &'a Settings) -> Self {
+    /// A view of the built-in table (an empty one if it failed to load, which
+    /// `Settings::defaults` already reported) with the user's declarations and sets.
+    pub fn builtin(
+        user: &'a [DirectiveSpec],
+        enabled_sets: impl IntoIterator<Item = String>,
+        target: Version,
+    ) -> Self {
         static EMPTY: LazyLock<DirectiveTable> = LazyLock::new(|| DirectiveTable {
             by_name: HashMap::new(),
             names: Vec::new(),
@@ -538,22 +543,13 @@ impl<'a> Directives<'a> {
             sets: BTreeSet::new(),
         });
         let table = DirectiveTable::builtin().unwrap_or(&EMPTY);
-        Self::new(
-            table,
-            &settings.directives.user,
-            settings.directives.enable_sets.iter().cloned(),
-            settings.directives.target,
-        )
+        Self::new(table, user, enabled_sets, target)
     }
 
-    /// Adds the sets named by `load_module` directives at the top of `config`.
-    pub fn with_loaded_modules(mut self, config: &ResolvedConfig<'_>) -> Self {
-        for id in config.children(None) {
-            let node = config.node(*id);
-            if node.name() != "load_module" {
-                continue;
-            }
-            if let Some(set) = node.arg(0).and_then(|p| set_for_module_file(self.table, p)) {
+    /// Adds the sets of the modules `load_module` loads (`paths`: their arguments).
+    pub fn with_loaded_modules<'p>(mut self, paths: impl IntoIterator<Item = &'p str>) -> Self {
+        for path in paths {
+            if let Some(set) = set_for_module_file(self.table, path) {
                 self.enabled_sets.insert(set);
             }
         }
