@@ -4,6 +4,7 @@ pub mod address;
 pub mod backends;
 pub mod baseline;
 pub mod cli;
+pub mod codes;
 pub mod config;
 pub mod diagnose;
 pub mod diagnostic;

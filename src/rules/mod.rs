@@ -3,50 +3,8 @@
 //! example, fix safety) and a `check` that reads the resolved configuration.
 
 pub(crate) mod common;
-mod gw001_parse_error;
-mod gw002_include_not_found;
-mod gw003_include_cycle;
-mod gw004_php_config_invalid;
-pub(crate) mod gw005_unused_suppression;
-mod gw010_unknown_directive;
-mod gw011_directive_not_allowed_here;
-mod gw012_wrong_argument_count;
-mod gw013_invalid_value;
-mod gw014_duplicate_directive;
-mod gw020_unknown_variable;
-mod gw021_invalid_regex;
-mod gw022_invalid_pass_address;
-mod gw023_invalid_upstream;
-mod gw024_duplicate_definition;
-mod gw025_invalid_listen;
-mod gw026_undefined_zone_or_format;
-mod gw027_invalid_directive_value;
-mod gw028_invalid_buffer_sizes;
-mod gw029_invalid_zone_declaration;
-mod gw101_timeout_wrong_module;
-mod gw102_connect_timeout_ineffective;
-mod gw103_timeout_masks_slow_backend;
-mod gw104_backend_outlives_nginx;
-mod gw105_backend_killed_first;
-mod gw106_websocket_idle_timeout;
-mod gw107_keepalive_outlives_backend;
-mod gw201_localhost_upstream;
-mod gw202_upstream_not_listening;
-mod gw203_scheme_port_mismatch;
-mod gw204_variable_upstream_no_resolver;
-mod gw205_proxy_pass_uri_in_regex_location;
-mod gw206_upstream_no_live_servers;
-mod gw207_upstream_keepalive_inert;
-mod gw208_undefined_upstream;
-mod gw301_socket_missing;
-mod gw302_socket_permission_denied;
-mod gw303_socket_in_private_tmp;
-mod gw401_hardcoded_connection_upgrade;
-mod gw402_upgrade_without_http11;
-mod gw403_small_upstream_header_buffer;
-mod gw501_no_ssl_session_cache;
-mod known_backends;
-mod structure;
+pub(crate) mod known_backends;
+pub(crate) mod structure;
 
 use crate::config::{ConfigTree, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -209,51 +167,26 @@ pub trait Rule: Sync {
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>);
 }
 
-/// Every rule, in id order.
-pub static REGISTRY: &[&dyn Rule] = &[
-    &gw001_parse_error::ParseError,
-    &gw002_include_not_found::IncludeNotFound,
-    &gw003_include_cycle::IncludeCycle,
-    &gw004_php_config_invalid::PhpConfigInvalid,
-    &gw005_unused_suppression::UnusedSuppression,
-    &gw010_unknown_directive::UnknownDirective,
-    &gw011_directive_not_allowed_here::DirectiveNotAllowedHere,
-    &gw012_wrong_argument_count::WrongArgumentCount,
-    &gw013_invalid_value::InvalidValue,
-    &gw014_duplicate_directive::DuplicateDirective,
-    &gw020_unknown_variable::UnknownVariable,
-    &gw021_invalid_regex::InvalidRegex,
-    &gw022_invalid_pass_address::InvalidPassAddress,
-    &gw023_invalid_upstream::InvalidUpstream,
-    &gw024_duplicate_definition::DuplicateDefinition,
-    &gw025_invalid_listen::InvalidListen,
-    &gw026_undefined_zone_or_format::UndefinedZoneOrFormat,
-    &gw027_invalid_directive_value::InvalidDirectiveValue,
-    &gw028_invalid_buffer_sizes::InvalidBufferSizes,
-    &gw029_invalid_zone_declaration::InvalidZoneDeclaration,
-    &gw101_timeout_wrong_module::TimeoutWrongModule,
-    &gw102_connect_timeout_ineffective::ConnectTimeoutIneffective,
-    &gw103_timeout_masks_slow_backend::TimeoutMasksSlowBackend,
-    &gw104_backend_outlives_nginx::BackendOutlivesNginx,
-    &gw105_backend_killed_first::BackendKilledFirst,
-    &gw106_websocket_idle_timeout::WebsocketIdleTimeout,
-    &gw107_keepalive_outlives_backend::KeepaliveOutlivesBackend,
-    &gw201_localhost_upstream::LocalhostUpstream,
-    &gw202_upstream_not_listening::UpstreamNotListening,
-    &gw203_scheme_port_mismatch::SchemePortMismatch,
-    &gw204_variable_upstream_no_resolver::VariableUpstreamNoResolver,
-    &gw205_proxy_pass_uri_in_regex_location::ProxyPassUriInRegexLocation,
-    &gw206_upstream_no_live_servers::UpstreamNoLiveServers,
-    &gw207_upstream_keepalive_inert::UpstreamKeepaliveInert,
-    &gw208_undefined_upstream::UndefinedUpstream,
-    &gw301_socket_missing::SocketMissing,
-    &gw302_socket_permission_denied::SocketPermissionDenied,
-    &gw303_socket_in_private_tmp::SocketInPrivateTmp,
-    &gw401_hardcoded_connection_upgrade::HardcodedConnectionUpgrade,
-    &gw402_upgrade_without_http11::UpgradeWithoutHttp11,
-    &gw403_small_upstream_header_buffer::SmallUpstreamHeaderBuffer,
-    &gw501_no_ssl_session_cache::NoSslSessionCache,
-];
+macro_rules! define_registry {
+    ($(($id:ident, $name:literal, $path:literal, $module:ident, $rule:ident)),* $(,)?) => {
+        $(
+            #[path = $path]
+            pub(crate) mod $module;
+        )*
+
+        /// Every rule, in id order.
+        pub static REGISTRY: &[&dyn Rule] = &[$(&$module::$rule),*];
+
+        /// The rule with this id.
+        pub fn rule(id: crate::codes::RuleId) -> &'static dyn Rule {
+            match id {
+                $(crate::codes::RuleId::$id => &$module::$rule),*
+            }
+        }
+    };
+}
+
+crate::codes::for_each_rule!(define_registry);
 
 pub fn all_meta() -> impl Iterator<Item = &'static RuleMeta> {
     REGISTRY.iter().map(|r| r.meta())
