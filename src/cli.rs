@@ -103,6 +103,9 @@ pub enum RulesFormat {
     Json,
     /// The README's Rules table.
     Markdown,
+    /// Every rule's default severity and options, as `nginx-gwlint.toml` takes them (the
+    /// repository's rules.toml).
+    Toml,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -316,6 +319,7 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
                 RulesFormat::Text => rules_table(),
                 RulesFormat::Json => rules_doc::rules_json(),
                 RulesFormat::Markdown => rules_doc::rules_markdown(),
+                RulesFormat::Toml => rules::options::defaults_toml(),
             })?;
             Ok(EXIT_CLEAN)
         }
@@ -446,19 +450,25 @@ fn load_input(path: &std::path::Path, no_includes: bool) -> Result<ConfigTree, C
 
 /// `--config`, else `nginx-gwlint.toml` upward from the checked path, else upward from the
 /// current directory, else the defaults.
+/// The settings for a checked path (`--config`, else `nginx-gwlint.toml` upward from it or from
+/// the current directory), with every rule option checked against its rule's options type.
 fn settings_for(args: &CheckArgs, checked: &std::path::Path) -> Result<Settings, CliError> {
-    if let Some(path) = &args.config {
-        return Ok(Settings::with_file(path)?);
-    }
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let from_checked = (checked.as_os_str() != "-")
-        .then(|| std::path::absolute(checked).ok())
-        .flatten()
-        .and_then(|p| Settings::discover(&p));
-    match from_checked.or_else(|| Settings::discover(&cwd)) {
-        Some(path) => Ok(Settings::with_file(&path)?),
-        None => Ok(Settings::defaults()?),
-    }
+    let settings = match &args.config {
+        Some(path) => Settings::with_file(path)?,
+        None => {
+            let cwd = std::env::current_dir().unwrap_or_default();
+            let from_checked = (checked.as_os_str() != "-")
+                .then(|| std::path::absolute(checked).ok())
+                .flatten()
+                .and_then(|p| Settings::discover(&p));
+            match from_checked.or_else(|| Settings::discover(&cwd)) {
+                Some(path) => Settings::with_file(&path)?,
+                None => Settings::defaults()?,
+            }
+        }
+    };
+    rules::options::validate(&settings)?;
+    Ok(settings)
 }
 
 impl CheckArgs {
@@ -528,10 +538,8 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
         set_target_version(&mut settings, args)?;
         // A rule `--select` names runs even when the settings file disables it.
         for meta in rules::all_meta() {
-            if selection.explicitly_selected(meta) {
-                if let Some(r) = settings.rules.get_mut(meta.id) {
-                    r.enabled = true;
-                }
+            if selection.explicitly_selected(meta.id) {
+                settings.rules.entry(meta.id).or_default().enabled = Some(true);
             }
         }
         for app in &args.app_config {
@@ -764,7 +772,8 @@ fn run_check(
         rules: fixing.then(|| {
             rules::all_meta()
                 .map(|m| m.id)
-                .filter(|id| selection.allows_with(&settings.selection, id))
+                .filter(|id| selection.allows_rule(&settings.selection, *id))
+                .map(|id| id.code())
                 .collect()
         }),
     };

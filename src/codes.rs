@@ -149,7 +149,12 @@ mod tests {
     #[test]
     fn codes_are_unique_sorted_and_named() {
         for pair in RuleId::ALL.windows(2) {
-            assert!(pair[0].code() < pair[1].code(), "{} before {}", pair[0], pair[1]);
+            assert!(
+                pair[0].code() < pair[1].code(),
+                "{} before {}",
+                pair[0],
+                pair[1]
+            );
             assert!(pair[0] < pair[1]);
         }
         for id in RuleId::ALL {

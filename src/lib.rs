@@ -23,3 +23,6 @@ pub mod system;
 pub mod temp;
 pub mod values;
 pub mod workspace;
+
+#[cfg(test)]
+mod layering;

@@ -1,5 +1,6 @@
 //! One check run: load a tree, expand it, run the rules, keep what the user selected.
 
+use crate::codes::RuleId;
 use crate::config::ResolvedConfig;
 use crate::diagnostic::Diagnostic;
 use crate::rules::{self, LintContext};
@@ -19,10 +20,10 @@ pub struct Selection {
 
 impl Selection {
     /// True when `--select` names this rule (it then runs whatever the settings file says).
-    pub fn explicitly_selected(&self, meta: &rules::RuleMeta) -> bool {
+    pub fn explicitly_selected(&self, rule: RuleId) -> bool {
         self.select
             .iter()
-            .any(|s| !s.trim().eq_ignore_ascii_case("all") && rules::selector_matches(s, meta))
+            .any(|s| !s.trim().eq_ignore_ascii_case("all") && rule.matches_selector(s))
     }
 
     /// The command-line selection alone.
@@ -30,16 +31,18 @@ impl Selection {
         self.allows_with(&FileSelection::default(), rule_id)
     }
 
-    /// The command-line selection combined with a settings file's.
+    /// The command-line selection combined with a settings file's, for a rule id or name.
     pub fn allows_with(&self, file: &FileSelection, rule_id: &str) -> bool {
-        let Some(meta) = rules::meta_by_id_or_name(rule_id) else {
-            return true;
-        };
+        RuleId::from_code_or_name(rule_id).is_none_or(|rule| self.allows_rule(file, rule))
+    }
+
+    /// [`Selection::allows_with`] for a rule.
+    pub fn allows_rule(&self, file: &FileSelection, rule: RuleId) -> bool {
         // Parse errors are never hidden: nothing else is checked while they exist.
-        if meta.id == "GW001" {
+        if rule == RuleId::GW001 {
             return true;
         }
-        let matches = |list: &[String]| list.iter().any(|s| rules::selector_matches(s, meta));
+        let matches = |list: &[String]| list.iter().any(|s| rule.matches_selector(s));
         let base = if !self.select.is_empty() {
             matches(&self.select)
         } else if let Some(select) = &file.select {
@@ -49,14 +52,14 @@ impl Selection {
         };
         let selected = base || matches(&file.extend_select);
         let ignored =
-            matches(&self.ignore) || (matches(&file.ignore) && !self.explicitly_selected(meta));
+            matches(&self.ignore) || (matches(&file.ignore) && !self.explicitly_selected(rule));
         selected && !ignored
     }
 
     /// Every selector must name a rule or a family: a typo must not silently disable checks.
     pub fn validate(&self) -> Result<(), String> {
         for s in self.select.iter().chain(&self.ignore) {
-            if !rules::all_meta().any(|m| rules::selector_matches(s, m)) {
+            if !RuleId::selector_is_known(s) {
                 return Err(format!("`{s}` matches no rule (see `nginx-gwlint rules`)"));
             }
         }
@@ -95,7 +98,7 @@ pub fn check(
         resolutions: Default::default(),
     };
     let mut out = rules::run(&cx, |meta| {
-        selection.allows_with(&settings.selection, meta.id)
+        selection.allows_rule(&settings.selection, meta.id)
     });
     if probe && !ws.tree.has_parse_errors() {
         out.extend(crate::probe::run(ws, &config, settings));
@@ -105,8 +108,8 @@ pub fn check(
     let mut suppressions = suppress::collect(&ws.tree);
     suppress::apply(&mut suppressions, &mut out);
     let ran = rules::all_meta()
-        .filter(|m| rules::runs(&cx, m) && selection.allows_with(&settings.selection, m.id))
-        .map(|m| m.id)
+        .filter(|m| rules::runs(&cx, m) && selection.allows_rule(&settings.selection, m.id))
+        .map(|m| m.id.code())
         .collect();
     let mut unused = suppress::unused(&suppressions, settings, &ran);
     // `ignore-file GW005` silences these too.
@@ -118,8 +121,8 @@ pub fn check(
     if !files.exclude.is_empty() || !files.per_file_ignores.is_empty() {
         out.retain(|d| {
             let path = &ws.tree.sources.get(d.file).path;
-            let ignored = rules::meta_by_id_or_name(d.rule)
-                .is_some_and(|m| m.id != "GW001" && files.ignores_in(m, path));
+            let ignored = RuleId::from_code_or_name(d.rule)
+                .is_some_and(|id| id != RuleId::GW001 && files.ignores_in(id, path));
             // A file that does not parse is never hidden: nothing is checked while it exists.
             !(ignored || (d.rule != "GW001" && files.excludes(path)))
         });

@@ -109,7 +109,7 @@ pub fn run_with_timeout(
         ws,
         config,
         settings,
-        worker: worker_user(config, settings, "GW302"),
+        worker: worker_user(config, settings),
         // The live system's accounts (or the sysroot's, for a container root filesystem).
         accounts: Accounts::read(ws.sysroot.as_deref()),
         timeout,
@@ -159,9 +159,12 @@ impl Prober<'_, '_> {
             .map_or(node.directive.span, |w| w.span);
         self.out.push(
             Diagnostic::new(
-                meta.id,
-                meta.name,
-                self.settings.severity(meta).min(most),
+                meta.id.code(),
+                meta.id.name(),
+                self.settings
+                    .severity(meta.id)
+                    .unwrap_or(meta.severity)
+                    .min(most),
                 node.file,
                 span,
                 format!("(probe) {message}"),

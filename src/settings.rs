@@ -1,20 +1,18 @@
-//! Rule settings: the embedded rules.toml, overridden by the user's file.
+//! The user's settings file (`nginx-gwlint.toml`): rule switches and severities, rule options
+//! (kept as written, with where they were written; the rules layer checks them against each
+//! rule's options type, `rules::options::validate`), selection, declared backends, directives.
+//! Defaults live in the code: nothing here knows a rule beyond its id.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::de::DeserializeOwned;
-
 use crate::backends::{BackendKind, DeclaredBackend};
+use crate::codes::RuleId;
 use crate::diagnostic::Severity;
 use crate::directives::{
     Arity, ContextSet, DirectiveError, DirectiveSpec, DirectiveTable, Directives, ValueKind,
     Version, USER_MODULE,
 };
-use crate::rules::{self, RuleMeta};
-
-/// The defaults shipped with the binary.
-pub const DEFAULT_RULES_TOML: &str = include_str!("../rules.toml");
 
 /// The file name looked for upward from the current directory.
 pub const USER_FILE_NAME: &str = "nginx-gwlint.toml";
@@ -59,11 +57,15 @@ pub enum TargetOrigin {
     Detected(PathBuf),
 }
 
-#[derive(Clone, Debug)]
+/// What a settings file says about one rule; absent keys keep the rule's defaults.
+#[derive(Clone, Debug, Default)]
 pub struct RuleSettings {
-    pub enabled: bool,
-    pub severity: Severity,
+    pub enabled: Option<bool>,
+    pub severity: Option<Severity>,
+    /// The rule's own options, as written.
     pub options: toml::Table,
+    /// `file:line:column` of each option, for messages.
+    pub option_origin: BTreeMap<String, String>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -78,7 +80,7 @@ struct BackendToml {
 
 #[derive(Clone, Debug)]
 pub struct Settings {
-    pub rules: BTreeMap<&'static str, RuleSettings>,
+    pub rules: BTreeMap<RuleId, RuleSettings>,
     /// `[[backend]]` entries.
     pub backends: Vec<DeclaredBackend>,
     pub directives: DirectiveSettings,
@@ -117,11 +119,11 @@ impl FileSelection {
         self.exclude.iter().any(|g| self.matches(g, path))
     }
 
-    /// True when `meta`'s findings in `path` are ignored (`per-file-ignores`).
-    pub fn ignores_in(&self, meta: &rules::RuleMeta, path: &Path) -> bool {
-        self.per_file_ignores.iter().any(|(g, sels)| {
-            sels.iter().any(|s| rules::selector_matches(s, meta)) && self.matches(g, path)
-        })
+    /// True when `rule`'s findings in `path` are ignored (`per-file-ignores`).
+    pub fn ignores_in(&self, rule: RuleId, path: &Path) -> bool {
+        self.per_file_ignores
+            .iter()
+            .any(|(g, sels)| sels.iter().any(|s| rule.matches_selector(s)) && self.matches(g, path))
     }
 }
 
@@ -130,7 +132,7 @@ fn selectors(key: &str, value: toml::Value) -> Result<Vec<String>, String> {
         .try_into()
         .map_err(|_| format!("`{key}` must be a list of rule ids, names or prefixes"))?;
     for s in &list {
-        if !rules::all_meta().any(|m| rules::selector_matches(s, m)) {
+        if !RuleId::selector_is_known(s) {
             return Err(format!(
                 "`{key}`: `{s}` matches no rule (see `nginx-gwlint rules`)"
             ));
@@ -151,7 +153,7 @@ impl Settings {
     /// The shipped defaults only.
     pub fn defaults() -> Result<Self, SettingsError> {
         let table = DirectiveTable::builtin()?;
-        let mut settings = Settings {
+        Ok(Settings {
             rules: BTreeMap::new(),
             backends: Vec::new(),
             directives: DirectiveSettings {
@@ -162,19 +164,7 @@ impl Settings {
             },
             source: None,
             selection: FileSelection::default(),
-        };
-        for meta in rules::all_meta() {
-            settings.rules.insert(
-                meta.id,
-                RuleSettings {
-                    enabled: true,
-                    severity: meta.severity,
-                    options: toml::Table::new(),
-                },
-            );
-        }
-        settings.apply_text(DEFAULT_RULES_TOML, "rules.toml (built in)")?;
-        Ok(settings)
+        })
     }
 
     /// Defaults, then `path` over them.
@@ -217,8 +207,19 @@ impl Settings {
                     let toml::Value::Table(rules_table) = value else {
                         return Err(invalid("`rules` must be a table".to_owned()));
                     };
+                    let spans = option_spans(text);
                     for (id, body) in rules_table {
-                        self.apply_rule(&id, body).map_err(invalid)?;
+                        let at = |key: &str| {
+                            let offset = spans.get(&(id.clone(), key.to_owned())).copied();
+                            match offset {
+                                Some(offset) => {
+                                    let (line, col) = line_col(text, offset);
+                                    format!("{origin}:{line}:{col}")
+                                }
+                                None => origin.to_owned(),
+                            }
+                        };
+                        self.apply_rule(&id, body, &at).map_err(invalid)?;
                     }
                 }
                 "backend" => {
@@ -294,39 +295,35 @@ impl Settings {
         Ok(())
     }
 
-    fn apply_rule(&mut self, id: &str, body: toml::Value) -> Result<(), String> {
-        let Some(meta) = rules::meta_by_id_or_name(id) else {
+    fn apply_rule(
+        &mut self,
+        id: &str,
+        body: toml::Value,
+        at: &dyn Fn(&str) -> String,
+    ) -> Result<(), String> {
+        let Some(rule) = RuleId::from_code_or_name(id) else {
             return Err(format!("unknown rule `{id}` in [rules]"));
         };
         let toml::Value::Table(body) = body else {
             return Err(format!("[rules.{id}] must be a table"));
         };
-        let entry = self
-            .rules
-            .get_mut(meta.id)
-            .ok_or_else(|| format!("rule `{id}` has no settings"))?;
+        let entry = self.rules.entry(rule).or_default();
         for (key, value) in body {
             match key.as_str() {
                 "enabled" => {
-                    entry.enabled = value
-                        .as_bool()
-                        .ok_or_else(|| format!("[rules.{id}] enabled must be true or false"))?;
+                    entry.enabled =
+                        Some(value.as_bool().ok_or_else(|| {
+                            format!("[rules.{id}] enabled must be true or false")
+                        })?);
                 }
                 "severity" => {
                     let s = value
                         .as_str()
                         .ok_or_else(|| format!("[rules.{id}] severity must be a string"))?;
-                    entry.severity = s.parse().map_err(|e| format!("[rules.{id}] {e}"))?;
+                    entry.severity = Some(s.parse().map_err(|e| format!("[rules.{id}] {e}"))?);
                 }
-                option => {
-                    if !meta.options.iter().any(|(name, _)| *name == option) {
-                        let known: Vec<&str> = meta.options.iter().map(|(n, _)| *n).collect();
-                        return Err(format!(
-                            "[rules.{id}] unknown option `{option}` (known: enabled, severity{}{})",
-                            if known.is_empty() { "" } else { ", " },
-                            known.join(", ")
-                        ));
-                    }
+                _ => {
+                    entry.option_origin.insert(key.clone(), at(&key));
                     entry.options.insert(key, value);
                 }
             }
@@ -372,25 +369,45 @@ impl Settings {
         )
     }
 
-    pub fn rule(&self, id: &str) -> Option<&RuleSettings> {
-        self.rules.get(id)
+    pub fn rule(&self, id: RuleId) -> Option<&RuleSettings> {
+        self.rules.get(&id)
     }
 
-    pub fn severity(&self, meta: &RuleMeta) -> Severity {
-        self.rules
-            .get(meta.id)
-            .map_or(meta.severity, |r| r.severity)
+    /// The severity the settings give `id`, if they set one.
+    pub fn severity(&self, id: RuleId) -> Option<Severity> {
+        self.rules.get(&id).and_then(|r| r.severity)
     }
 
-    pub fn enabled(&self, id: &str) -> bool {
-        self.rules.get(id).is_none_or(|r| r.enabled)
+    /// False when the settings turn `id` off (`enabled = false`).
+    pub fn enabled(&self, id: RuleId) -> bool {
+        self.rules.get(&id).and_then(|r| r.enabled).unwrap_or(true)
     }
+}
 
-    /// A rule option; rules.toml gives every option a default, so `None` means a broken build.
-    pub fn option<T: DeserializeOwned>(&self, id: &str, key: &str) -> Option<T> {
-        let value = self.rules.get(id)?.options.get(key)?.clone();
-        value.try_into().ok()
+/// Byte offsets of each `[rules.ID] KEY = value` in `text`, keyed by (ID as written, KEY).
+fn option_spans(text: &str) -> BTreeMap<(String, String), usize> {
+    #[derive(serde::Deserialize)]
+    struct Spanned {
+        #[serde(default)]
+        rules: BTreeMap<String, BTreeMap<String, toml::Spanned<toml::Value>>>,
     }
+    let mut out = BTreeMap::new();
+    if let Ok(parsed) = toml::from_str::<Spanned>(text) {
+        for (id, keys) in parsed.rules {
+            for (key, value) in keys {
+                out.insert((id.clone(), key), value.span().start);
+            }
+        }
+    }
+    out
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
 }
 
 fn declared_backend(b: BackendToml, origin: &str) -> Result<DeclaredBackend, String> {

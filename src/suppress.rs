@@ -22,6 +22,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::codes::RuleId;
 use crate::config::ConfigTree;
 use crate::diagnostic::Diagnostic;
 use crate::rules;
@@ -243,13 +244,11 @@ fn parse_comment(text: &str) -> Option<Parsed> {
     let mut rules = Vec::new();
     // Ids (`GW201`, any case) or rule names (`localhost-upstream`); the first other word starts
     // the reason.
-    let is_name = |w: &str| rules::all_meta().any(|m| m.name == w);
+    let is_name = |w: &str| RuleId::ALL.iter().any(|id| id.name() == w);
     while let Some(word) = words.next_if(|w| looks_like_rule_id(w) || is_name(w)) {
         rules.push(SuppressedRule {
             written: word.to_owned(),
-            id: rules::all_meta()
-                .find(|m| m.id.eq_ignore_ascii_case(word) || m.name == word)
-                .map(|m| m.id),
+            id: RuleId::from_code_or_name(word).map(RuleId::code),
             used: false,
         });
     }
@@ -367,9 +366,17 @@ pub fn unused(
     if !settings.enabled(meta.id) {
         return Vec::new();
     }
-    let severity = settings.severity(meta);
+    let severity = settings.severity(meta.id).unwrap_or(meta.severity);
     let new = |s: &Suppression, message: String, help: &str| {
-        Diagnostic::new(meta.id, meta.name, severity, s.file, s.span, message).with_help(help)
+        Diagnostic::new(
+            meta.id.code(),
+            meta.id.name(),
+            severity,
+            s.file,
+            s.span,
+            message,
+        )
+        .with_help(help)
     };
     let mut out = Vec::new();
     for s in suppressions {

@@ -448,7 +448,7 @@ fn rules_lists_every_rule_in_each_format() {
         "header + one line per rule"
     );
     for m in nginx_gwlint::rules::all_meta() {
-        assert!(text.contains(m.id) && text.contains(m.name));
+        assert!(text.contains(m.id.code()) && text.contains(m.id.name()));
     }
     let json = bin().args(["rules", "--format", "json"]).output().unwrap();
     let v: Value = serde_json::from_slice(&json.stdout).unwrap();

@@ -17,15 +17,23 @@ pub fn explain_page(meta: &RuleMeta) -> String {
     let mut out = format!(
         "# {} {}\n\nDefault severity: {}. Fix: {}.\n\n{}\n",
         meta.id,
-        meta.name,
+        meta.id.name(),
         meta.severity.as_str(),
         meta.fix.as_str(),
         meta.doc
     );
-    if !meta.options.is_empty() {
-        out.push_str("\n## Options (rules.toml / nginx-gwlint.toml)\n");
-        for (key, doc) in meta.options {
-            let _ = writeln!(out, "- `{key}`: {doc}");
+    if let Some(spec) = &meta.options {
+        out.push_str("\n## Options (nginx-gwlint.toml)\n");
+        let defaults = spec.defaults();
+        for (key, doc) in spec.docs {
+            match defaults.get(*key) {
+                Some(value) => {
+                    let _ = writeln!(out, "- `{key}` (default `{value}`): {doc}");
+                }
+                None => {
+                    let _ = writeln!(out, "- `{key}`: {doc}");
+                }
+            }
         }
     }
     out
@@ -49,7 +57,7 @@ pub fn rules_text() -> String {
             out,
             "{:<6} {:<33} {:<9} {:<7} {}",
             m.id,
-            m.name,
+            m.id.name(),
             m.severity.as_str(),
             m.fix.as_str(),
             m.summary
@@ -79,14 +87,15 @@ struct JsonOption {
 pub fn rules_json() -> String {
     let rules: Vec<JsonRule> = rules::all_meta()
         .map(|m| JsonRule {
-            id: m.id,
-            name: m.name,
+            id: m.id.code(),
+            name: m.id.name(),
             severity: m.severity.as_str(),
             fix: m.fix.as_str(),
             summary: m.summary,
             options: m
                 .options
                 .iter()
+                .flat_map(|spec| spec.docs)
                 .map(|(name, description)| JsonOption { name, description })
                 .collect(),
         })
@@ -105,7 +114,7 @@ pub fn rules_markdown() -> String {
             out,
             "| {} | `{}` | {} | {} | {} |",
             m.id,
-            m.name,
+            m.id.name(),
             m.severity.as_str(),
             m.fix.as_str(),
             m.summary.replace('|', "\\|")

@@ -80,8 +80,8 @@ fn rule_descriptor(meta: &RuleMeta) -> Value {
     let page = explain_page(meta);
     let full = section(meta.doc, "What it finds").unwrap_or(meta.summary);
     let mut rule = json!({
-        "id": meta.id,
-        "name": meta.name,
+        "id": meta.id.code(),
+        "name": meta.id.name(),
         "shortDescription": {"text": meta.summary},
         "fullDescription": {"text": full},
         "help": {"text": page, "markdown": page},

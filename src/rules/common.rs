@@ -300,16 +300,16 @@ pub(crate) fn insert_after(config: &ResolvedConfig<'_>, id: NodeId, lines: &[&st
     )
 }
 
-/// The worker user as the configuration (or `rule`'s `default-user` / `default-group` options)
+/// The worker user as the configuration (or GW302's `default-user` / `default-group` options)
 /// says ([`WorkerUser::of`]).
-pub(crate) fn worker_user(
-    config: &ResolvedConfig<'_>,
-    settings: &Settings,
-    rule: &str,
-) -> WorkerUser {
-    let user: Option<String> = settings.option(rule, "default-user");
-    let group: Option<String> = settings.option(rule, "default-group");
-    WorkerUser::of(config, user, group)
+pub(crate) fn worker_user(config: &ResolvedConfig<'_>, settings: &Settings) -> WorkerUser {
+    let options: super::gw302_socket_permission_denied::Options =
+        super::options::read(settings, crate::codes::RuleId::GW302);
+    WorkerUser::of(
+        config,
+        Some(options.default_user),
+        Some(options.default_group),
+    )
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 pub(crate) mod common;
 pub(crate) mod known_backends;
+pub mod options;
 pub(crate) mod structure;
 
 use crate::config::{ConfigTree, ResolvedConfig};
@@ -33,16 +34,16 @@ impl FixKind {
 /// The static description of a rule.
 #[derive(Debug)]
 pub struct RuleMeta {
-    pub id: &'static str,
-    pub name: &'static str,
+    pub id: crate::codes::RuleId,
     pub severity: Severity,
     /// One line: what the rule finds.
     pub summary: &'static str,
     /// The long page printed by `explain` (Markdown).
     pub doc: &'static str,
     pub fix: FixKind,
-    /// Rule-specific settings keys with a one-line description each.
-    pub options: &'static [(&'static str, &'static str)],
+    /// The rule's own settings keys, their documentation and their type (`None`: only
+    /// `enabled` and `severity`).
+    pub options: Option<options::OptionsSpec>,
 }
 
 /// Everything a rule may look at.
@@ -68,9 +69,9 @@ impl LintContext<'_, '_> {
         message: impl Into<String>,
     ) -> Diagnostic {
         Diagnostic::new(
-            meta.id,
-            meta.name,
-            self.settings.severity(meta),
+            meta.id.code(),
+            meta.id.name(),
+            self.settings.severity(meta.id).unwrap_or(meta.severity),
             file,
             span,
             message,
@@ -137,13 +138,9 @@ impl LintContext<'_, '_> {
         }
     }
 
-    /// A time option of a rule (`max-timeout = "300s"`), in milliseconds; `default_ms` when it
-    /// is not an nginx time (settings are validated when loaded, so that is a broken build).
-    pub fn option_msec(&self, meta: &RuleMeta, key: &str, default_ms: u64) -> u64 {
-        self.settings
-            .option::<String>(meta.id, key)
-            .and_then(|s| crate::values::parse_msec(&s))
-            .unwrap_or(default_ms)
+    /// `meta`'s options: the user's settings over the defaults of the options type `T`.
+    pub fn options<T: serde::de::DeserializeOwned + Default>(&self, meta: &RuleMeta) -> T {
+        options::read(self.settings, meta.id)
     }
 
     /// `file:line` of a node, for messages.
@@ -194,24 +191,19 @@ pub fn all_meta() -> impl Iterator<Item = &'static RuleMeta> {
 
 /// Looks a rule up by id (`GW101`, any case) or name (`timeout-wrong-module`).
 pub fn meta_by_id_or_name(key: &str) -> Option<&'static RuleMeta> {
-    all_meta().find(|m| m.id.eq_ignore_ascii_case(key) || m.name == key)
+    crate::codes::RuleId::from_code_or_name(key).map(|id| rule(id).meta())
 }
 
 /// True when `selector` (an id, a family prefix such as `GW1` or `GW10`, or `ALL`) covers `id`.
 pub fn selector_matches(selector: &str, meta: &RuleMeta) -> bool {
-    let sel = selector.trim();
-    sel.eq_ignore_ascii_case("all")
-        || meta.name == sel
-        || meta
-            .id
-            .get(..sel.len())
-            .is_some_and(|p| p.eq_ignore_ascii_case(sel))
+    meta.id.matches_selector(selector)
 }
 
 /// Whether `meta`'s rule runs on this tree with these settings.
 pub fn runs(cx: &LintContext<'_, '_>, meta: &RuleMeta) -> bool {
     // Structure rules always run; the others need every file to parse.
-    cx.settings.enabled(meta.id) && (!cx.tree.has_parse_errors() || meta.id.starts_with("GW00"))
+    cx.settings.enabled(meta.id)
+        && (!cx.tree.has_parse_errors() || meta.id.code().starts_with("GW00"))
 }
 
 /// Runs every rule enabled in settings and accepted by `wanted` (the user's selection).
@@ -233,36 +225,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_unique_sorted_and_named() {
-        let metas: Vec<_> = all_meta().collect();
-        for pair in metas.windows(2) {
+    fn the_registry_follows_the_one_list() {
+        let ids: Vec<_> = all_meta().map(|m| m.id).collect();
+        assert_eq!(ids, crate::codes::RuleId::ALL);
+        for id in crate::codes::RuleId::ALL {
+            assert_eq!(rule(*id).meta().id, *id);
             assert!(
-                pair[0].id < pair[1].id,
-                "{} before {}",
-                pair[0].id,
-                pair[1].id
-            );
-        }
-        for m in &metas {
-            assert!(m.id.starts_with("GW") && m.id.len() == 5, "{}", m.id);
-            assert!(
-                m.name
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
-                "{}",
-                m.name
-            );
-            assert!(
-                m.doc.contains("## Example"),
-                "{} explain has no example",
-                m.id
+                rule(*id).meta().doc.contains("## Example"),
+                "{id} explain has no example"
             );
         }
     }
 
     #[test]
     fn explain_pages_have_every_section() {
-        for m in all_meta().filter(|m| m.id.as_bytes()[2] >= b'2') {
+        for m in all_meta().filter(|m| m.id.code().as_bytes()[2] >= b'2') {
             for section in [
                 "## What it finds",
                 "## Why it matters",

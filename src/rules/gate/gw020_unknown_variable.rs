@@ -9,12 +9,11 @@ use crate::semantic::variables::{self, Namespace};
 pub struct UnknownVariable;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW020",
-    name: "unknown-variable",
+    id: crate::codes::RuleId::GW020,
     severity: Severity::Error,
     summary: "a variable that is neither built into nginx nor defined by set/map/geo/split_clients/regex captures; or a malformed `$` reference",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 A `$name` in an argument nginx compiles as a script (proxy_pass, proxy_set_header, return,
 add_header, root, try_files, log_format, map values, if conditions, ...) where `name` is no

@@ -5,12 +5,11 @@ use crate::semantic::{regex, sites};
 pub struct InvalidRegex;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW021",
-    name: "invalid-regex",
+    id: crate::codes::RuleId::GW021,
     severity: Severity::Error,
     summary: "a regular expression PCRE2 cannot compile (location, server_name, rewrite, if, map, fastcgi_split_path_info, ...)",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 A regular expression that PCRE2, the library nginx compiles regexes with, refuses: in
 `location ~`/`~*`, `server_name ~`, `rewrite`, `if (... ~ ...)`, `map` keys starting with `~`,

@@ -8,12 +8,11 @@ use crate::semantic::variables::Namespace;
 pub struct InvalidPassAddress;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW022",
-    name: "invalid-pass-address",
+    id: crate::codes::RuleId::GW022,
     severity: Severity::Error,
     summary: "a proxy_pass/fastcgi_pass/grpc_pass/uwsgi_pass/scgi_pass/memcached_pass (or stream proxy_pass) address nginx refuses: scheme, host, port",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 The address of a `*_pass` directive written without variables, checked as nginx checks it
 while reading the configuration (ngx_http_proxy_pass and its siblings, then `ngx_parse_url`):

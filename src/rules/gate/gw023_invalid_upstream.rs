@@ -7,12 +7,11 @@ use crate::semantic::url::{self, UrlOptions};
 pub struct InvalidUpstream;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW023",
-    name: "invalid-upstream",
+    id: crate::codes::RuleId::GW023,
     severity: Severity::Error,
     summary: "an upstream block nginx refuses: no servers, server parameters the balancer does not support or nginx does not know, bad server addresses, keepalive 0",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 What `ngx_http_upstream_server` (and the stream twin) and the balancer directives refuse in an
 `upstream` block, in the order nginx reads it:

@@ -9,13 +9,12 @@ use crate::semantic::url::{self, UrlOptions};
 pub struct DuplicateDefinition;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW024",
-    name: "duplicate-definition",
+    id: crate::codes::RuleId::GW024,
     severity: Severity::Error,
     summary:
         "a name nginx allows once defined twice: location, upstream, log_format, built-in variable, shared memory zone",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 - two prefix locations with the same URI in one block (`location /api` twice, or `/api` and
   `^~ /api`), or two exact ones (`location = /x` twice): "duplicate location" (nginx joins an

@@ -10,12 +10,11 @@ use crate::syntax::Word;
 pub struct InvalidListen;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW025",
-    name: "invalid-listen",
+    id: crate::codes::RuleId::GW025,
     severity: Severity::Error,
     summary: "a listen nginx refuses: bad address or parameter, duplicate default_server or socket options for one address, listen ... ssl without ssl_certificate",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 What `ngx_http_core_listen` / `ngx_stream_core_listen` and the address bookkeeping after them
 refuse:

@@ -9,12 +9,11 @@ use crate::semantic::variables::Namespace;
 pub struct UndefinedZoneOrFormat;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW026",
-    name: "undefined-zone-or-format",
+    id: crate::codes::RuleId::GW026,
     severity: Severity::Error,
     summary: "limit_req/limit_conn/proxy_cache zone or access_log format that is never defined",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 - `limit_req zone=NAME` without a `limit_req_zone ... zone=NAME:size`, `limit_conn NAME` without
   a `limit_conn_zone ... zone=NAME:size` (http and stream apart): nginx ends up with a shared

@@ -11,12 +11,11 @@ use crate::syntax::{Directive, Span};
 pub struct InvalidDirectiveValue;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW027",
-    name: "invalid-directive-value",
+    id: crate::codes::RuleId::GW027,
     severity: Severity::Error,
     summary: "a value the directive's own handler refuses: return/error_page codes, if conditions, rewrite/add_header flags, location modifiers, root with alias, map entries",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 What the handlers of single directives refuse, beyond the generic time/size/flag values GW013
 checks (each message is nginx's):

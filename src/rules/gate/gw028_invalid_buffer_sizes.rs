@@ -7,12 +7,11 @@ use crate::diagnostic::{Diagnostic, Severity};
 pub struct InvalidBufferSizes;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW028",
-    name: "invalid-buffer-sizes",
+    id: crate::codes::RuleId::GW028,
     severity: Severity::Error,
     summary: "*_buffer_size / *_buffers / *_busy_buffers_size (proxy, fastcgi, uwsgi, scgi) in a relation nginx refuses",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 The relations nginx checks when it merges the proxy (fastcgi, uwsgi, scgi) settings of every
 http, server and location block (ngx_http_proxy_merge_loc_conf and its siblings), with nginx's

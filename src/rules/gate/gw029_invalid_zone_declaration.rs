@@ -7,12 +7,11 @@ use crate::values::{parse_msec, parse_offset, parse_sec, parse_size};
 pub struct InvalidZoneDeclaration;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW029",
-    name: "invalid-zone-declaration",
+    id: crate::codes::RuleId::GW029,
     severity: Severity::Error,
     summary: "limit_req_zone / limit_conn_zone / limit_req / *_cache_path / ssl_session_cache parameters nginx refuses",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 The parameters of the directives that declare or use shared memory zones, checked as their
 handlers check them (ngx_http_limit_req_zone, ngx_http_limit_conn_zone, ngx_http_limit_req,

@@ -5,12 +5,11 @@ use crate::syntax::{ParseErrorKind, Span};
 pub struct ParseError;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW001",
-    name: "parse-error",
+    id: crate::codes::RuleId::GW001,
     severity: Severity::Error,
     summary: "a file nginx's tokenizer rejects",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 Anything nginx's own tokenizer refuses: unbalanced braces, a missing `;`, an unterminated
 quote, a file that ends inside a block, a token longer than 4096 bytes, text right after a

@@ -5,12 +5,11 @@ use crate::diagnostic::{Diagnostic, Severity};
 pub struct IncludeNotFound;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW002",
-    name: "include-not-found",
+    id: crate::codes::RuleId::GW002,
     severity: Severity::Error,
     summary: "an include path that does not exist or cannot be read",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 An `include` of a plain path (no `*`, `?` or `[`) that does not exist, or a file it names that
 cannot be read. Relative paths are resolved against the prefix, the directory of the main

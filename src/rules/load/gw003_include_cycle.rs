@@ -5,12 +5,11 @@ use crate::diagnostic::{Diagnostic, Severity};
 pub struct IncludeCycle;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW003",
-    name: "include-cycle",
+    id: crate::codes::RuleId::GW003,
     severity: Severity::Error,
     summary: "a file that includes itself through a chain of includes",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 A file that includes itself, directly or through other files. The message shows the chain.
 Also reported: a tree so large once includes are expanded that checking it would not finish.

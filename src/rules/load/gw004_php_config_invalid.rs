@@ -5,12 +5,11 @@ use crate::syntax::Span;
 pub struct PhpConfigInvalid;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW004",
-    name: "php-config-invalid",
+    id: crate::codes::RuleId::GW004,
     severity: Severity::Warning,
     summary: "a php.ini or php-fpm line that PHP refuses or misreads",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 Lines of php.ini and php-fpm configuration files (given with `--php`, or found under the
 usual places) that PHP or php-fpm refuses or reads differently from what the line suggests:

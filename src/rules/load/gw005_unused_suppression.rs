@@ -6,12 +6,11 @@ pub struct UnusedSuppression;
 /// Reported by [`crate::suppress::unused`] after every other rule has run: whether a
 /// suppression was used is only known then.
 pub(crate) static META: RuleMeta = RuleMeta {
-    id: "GW005",
-    name: "unused-suppression",
+    id: crate::codes::RuleId::GW005,
     severity: Severity::Info,
     summary: "an inline suppression that silences nothing or names an unknown rule",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 A `# nginx-gwlint: ignore ...` or `# nginx-gwlint: ignore-file ...` comment that
 - names a rule that reported nothing on the directive (or in the file) it annotates,

@@ -7,12 +7,11 @@ use crate::diagnostic::{Diagnostic, Severity};
 pub struct HardcodedConnectionUpgrade;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW401",
-    name: "hardcoded-connection-upgrade",
+    id: crate::codes::RuleId::GW401,
     severity: Severity::Warning,
     summary: "`proxy_set_header Connection \"upgrade\"` sent with every request",
     fix: FixKind::Unsafe,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 `proxy_set_header Connection upgrade;` (`"upgrade"`, `'upgrade'`, any case): the WebSocket
 recipe copied without its `map`. In a location that passes the `Upgrade` header (set up for

@@ -9,12 +9,11 @@ use crate::diagnostic::{Diagnostic, Severity};
 pub struct UpgradeWithoutHttp11;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW402",
-    name: "upgrade-without-http11",
+    id: crate::codes::RuleId::GW402,
     severity: Severity::Error,
     summary: "`Upgrade` header passed to the backend without `proxy_http_version 1.1`",
     fix: FixKind::Safe,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 A location with `proxy_pass` where `proxy_set_header Upgrade ...` is in effect but
 `proxy_http_version` is not 1.1 (nginx's default is 1.0), whether set there or inherited.

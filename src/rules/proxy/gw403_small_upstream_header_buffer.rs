@@ -1,18 +1,18 @@
+use super::options::{OptionsSpec, Size};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 
 pub struct SmallUpstreamHeaderBuffer;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW403",
-    name: "small-upstream-header-buffer",
+    id: crate::codes::RuleId::GW403,
     severity: Severity::Warning,
     summary: "`*_buffer_size` set below the minimum for response headers",
     fix: FixKind::None,
-    options: &[(
+    options: Some(OptionsSpec::of::<Options>(&[(
         "minimum",
-        "smallest acceptable proxy/fastcgi/grpc/uwsgi/scgi_buffer_size (nginx size, default \"8k\")",
-    )],
+        "smallest acceptable proxy/fastcgi/grpc/uwsgi/scgi_buffer_size (an nginx size)",
+    )])),
     doc: r#"## What it finds
 `proxy_buffer_size`, `fastcgi_buffer_size`, `grpc_buffer_size`, `uwsgi_buffer_size` or
 `scgi_buffer_size` explicitly set below the `minimum` option (8k by default). The default
@@ -49,6 +49,21 @@ No automatic fix: raising `*_buffer_size` can also require raising `*_buffers` a
 `*_busy_buffers_size` (nginx -t checks their relation)."#,
 };
 
+/// GW403's options.
+#[derive(serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+struct Options {
+    minimum: Size,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            minimum: Size::new("8k"),
+        }
+    }
+}
+
 const DIRECTIVES: &[&str] = &[
     "proxy_buffer_size",
     "fastcgi_buffer_size",
@@ -63,13 +78,9 @@ impl Rule for SmallUpstreamHeaderBuffer {
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
-        let minimum_text: String = cx
-            .settings
-            .option(META.id, "minimum")
-            .unwrap_or_else(|| "8k".to_owned());
-        let Some(minimum) = crate::values::parse_size(&minimum_text) else {
-            return;
-        };
+        let Options { minimum } = cx.options(&META);
+        let minimum_text = minimum.as_str().to_owned();
+        let minimum = minimum.bytes;
         for (_, node) in cx.config.iter() {
             if !DIRECTIVES.contains(&node.name()) {
                 continue;

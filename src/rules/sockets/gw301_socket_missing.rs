@@ -5,12 +5,11 @@ use crate::diagnostic::{Diagnostic, Severity};
 pub struct SocketMissing;
 
 pub(crate) static META: RuleMeta = RuleMeta {
-    id: "GW301",
-    name: "socket-missing",
+    id: crate::codes::RuleId::GW301,
     severity: Severity::Error,
     summary: "unix socket path that no known pool or backend creates",
     fix: FixKind::Unsafe,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 A `unix:` path in `fastcgi_pass`, `proxy_pass http://unix:...`, `grpc_pass`, `uwsgi_pass`,
 `scgi_pass` or an upstream `server` line that no php-fpm pool `listen`s on (for

@@ -1,4 +1,5 @@
 use super::common::worker_user;
+use super::options::OptionsSpec;
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::backends::{Pool, SocketGroup, SocketOwner};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -8,21 +9,20 @@ use crate::system::{access, Access, Accounts};
 pub struct SocketPermissionDenied;
 
 pub(crate) static META: RuleMeta = RuleMeta {
-    id: "GW302",
-    name: "socket-permission-denied",
+    id: crate::codes::RuleId::GW302,
     severity: Severity::Error,
     summary: "nginx workers may not connect to the php-fpm pool's unix socket",
     fix: FixKind::None,
-    options: &[
+    options: Some(OptionsSpec::of::<Options>(&[
         (
             "default-user",
-            "the worker user assumed when nginx.conf has no `user` directive (default \"www-data\", Debian/Ubuntu's build; upstream nginx builds default to \"nobody\")",
+            "the worker user assumed when nginx.conf has no `user` directive (Debian/Ubuntu's build; upstream nginx builds default to \"nobody\")",
         ),
         (
             "default-group",
-            "the worker group assumed without a `user` directive (default: same as default-user; upstream nginx uses \"nogroup\" or \"nobody\")",
+            "the worker group assumed without a `user` directive (upstream nginx uses \"nogroup\" or \"nobody\")",
         ),
-    ],
+    ])),
     doc: r#"## What it finds
 A unix socket in `fastcgi_pass` (or an upstream `server` line) created by a known php-fpm
 pool that the nginx worker user cannot read and write. Connecting to a unix socket needs write
@@ -71,13 +71,31 @@ No automatic fix: the change belongs in the pool file (the message points at the
 the `user` directive, and either affects other sites."#,
 };
 
+/// GW302's options (the probe's permission check reads them too, through
+/// [`super::common::worker_user`]).
+#[derive(serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct Options {
+    pub default_user: String,
+    pub default_group: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            default_user: "www-data".to_owned(),
+            default_group: "www-data".to_owned(),
+        }
+    }
+}
+
 impl Rule for SocketPermissionDenied {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
-        let worker = worker_user(cx.config, cx.settings, META.id);
+        let worker = worker_user(cx.config, cx.settings);
         let accounts = Accounts::read(cx.ws.sysroot.as_deref());
         for named in cx.config.named_addresses() {
             if named.address.unix_path().is_none() {

@@ -4,12 +4,11 @@ use crate::diagnostic::{Diagnostic, Severity};
 pub struct SocketInPrivateTmp;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW303",
-    name: "socket-in-private-tmp",
+    id: crate::codes::RuleId::GW303,
     severity: Severity::Warning,
     summary: "unix socket under /tmp or /var/tmp, which systemd's PrivateTmp hides",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 A `unix:` upstream path (any `*_pass` or upstream `server` line) under `/tmp/` or `/var/tmp/`.
 

@@ -1,4 +1,5 @@
 use super::structure::{checked_nodes, resolve, Resolution};
+use super::options::OptionsSpec;
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::directives::{module_file_for, suggest, DirectiveSpec, Lookup, DISTRO_BACKPORTS};
@@ -6,21 +7,20 @@ use crate::directives::{module_file_for, suggest, DirectiveSpec, Lookup, DISTRO_
 pub struct UnknownDirective;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW010",
-    name: "unknown-directive",
+    id: crate::codes::RuleId::GW010,
     severity: Severity::Error,
     summary: "a directive name nginx does not know (typo, missing module, wrong nginx version)",
     fix: FixKind::None,
-    options: &[
+    options: Some(OptionsSpec::of::<Options>(&[
         (
-            "third_party_severity",
-            "severity for directives of a known third-party module that the configuration does not load (default \"warning\")",
+            "third-party-severity",
+            "severity for directives of a known third-party module that the configuration does not load",
         ),
         (
-            "nginx_plus",
-            "the configuration runs on NGINX Plus: its commercial directives (api, health_check, keyval, zone_sync ...) are known (default false)",
+            "nginx-plus",
+            "the configuration runs on NGINX Plus: its commercial directives (api, health_check, keyval, zone_sync ...) are known",
         ),
-    ],
+    ])),
     doc: r#"## What it finds
 A directive name that is not in nginx-gwlint's directive table for the target nginx version:
 a typo (`proxy_passs`), a directive of a third-party module that is not loaded
@@ -43,7 +43,7 @@ Directives of the optional sets in grammar/directives.toml (lua, headers-more, n
 geoip2, vts, upload-progress, rtmp) are known when a `load_module` line of the configuration
 loads the set's module file, or when `enable_sets = [...]` under `[directives]` in
 nginx-gwlint.toml enables the set. Otherwise they are reported with the module that provides
-them, at the severity of the `third_party_severity` option (default **warning**, not error):
+them, at the severity of the `third-party-severity` option (default **warning**, not error):
 nginx builds such as OpenResty compile these modules in statically, with no `load_module` line
 to see, so the linter cannot be sure the binary lacks them. A plain unknown name is an error:
 no build of nginx has it. Directives of your own modules can be declared under
@@ -82,21 +82,35 @@ No automatic fix: a suggestion may be the wrong directive, and loading a module 
 module installed."#,
 };
 
+/// GW010's options.
+#[derive(serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+struct Options {
+    #[serde(alias = "third_party_severity")]
+    third_party_severity: Severity,
+    #[serde(alias = "nginx_plus")]
+    nginx_plus: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            third_party_severity: Severity::Warning,
+            nginx_plus: false,
+        }
+    }
+}
+
 impl Rule for UnknownDirective {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
-        let third_party_severity = cx
-            .settings
-            .option::<String>(META.id, "third_party_severity")
-            .and_then(|s| s.parse::<Severity>().ok())
-            .unwrap_or(Severity::Warning);
-        let nginx_plus = cx
-            .settings
-            .option::<bool>(META.id, "nginx_plus")
-            .unwrap_or(false);
+        let Options {
+            third_party_severity,
+            nginx_plus,
+        } = cx.options(&META);
         for (id, node) in checked_nodes(cx) {
             let Resolution::Unknown(lookup) = resolve(cx, id) else {
                 continue;

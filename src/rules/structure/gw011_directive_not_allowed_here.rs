@@ -9,12 +9,11 @@ use crate::syntax::Span;
 pub struct DirectiveNotAllowedHere;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW011",
-    name: "directive-not-allowed-here",
+    id: crate::codes::RuleId::GW011,
     severity: Severity::Error,
     summary: "a directive in a block where nginx refuses it, or a main config without `events`",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 A known directive written in a context its module does not accept: `proxy_pass` directly in
 `server` (it belongs in `location`), `upstream` inside `server`, `if` at http level, `listen`

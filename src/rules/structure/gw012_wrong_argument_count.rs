@@ -5,12 +5,11 @@ use crate::diagnostic::{Diagnostic, Severity};
 pub struct WrongArgumentCount;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW012",
-    name: "wrong-argument-count",
+    id: crate::codes::RuleId::GW012,
     severity: Severity::Error,
     summary: "a directive with an argument count, or a block/`;` shape, nginx refuses",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 A directive whose number of arguments is outside what its module declares, checked exactly as
 nginx's `ngx_conf_handler` does: `on`/`off` directives take one argument, `1MORE` at least

@@ -8,12 +8,11 @@ use crate::values::{atoi, parse_flag, parse_msec, parse_offset, parse_sec, parse
 pub struct InvalidValue;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW013",
-    name: "invalid-value",
+    id: crate::codes::RuleId::GW013,
     severity: Severity::Error,
     summary: "a time, size, offset, on/off, number or keyword value nginx refuses",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 A value that the directive's generic nginx parser refuses, checked with the same rules as
 nginx's `ngx_conf_set_*_slot` functions (src/core/ngx_conf_file.c):

@@ -9,12 +9,11 @@ use crate::diagnostic::{Diagnostic, Severity};
 pub struct DuplicateDirective;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW014",
-    name: "duplicate-directive",
+    id: crate::codes::RuleId::GW014,
     severity: Severity::Error,
     summary: "a single-value directive set twice in one block (nginx: \"is duplicate\")",
     fix: FixKind::Safe,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 A directive written twice in the same block (includes expanded) when nginx refuses the second
 one with `"x" directive is duplicate`. That is every directive set by nginx's generic

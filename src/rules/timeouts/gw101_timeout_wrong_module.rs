@@ -11,12 +11,11 @@ use crate::diagnostic::{Edit, Fix};
 pub struct TimeoutWrongModule;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW101",
-    name: "timeout-wrong-module",
+    id: crate::codes::RuleId::GW101,
     severity: Severity::Error,
     summary: "a *_timeout of one module where another module's handler serves the request",
     fix: FixKind::Safe,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 A `proxy_*`, `fastcgi_*`, `grpc_*`, `uwsgi_*`, `scgi_*` or `memcached_*` connect/read/send
 timeout where no request it reaches is handled by that module. Each module reads only its own
@@ -240,16 +239,12 @@ fn silences_outer(
 /// reports. Such a rename makes the location worse, so it is not offered.
 fn shortens_websocket(cx: &LintContext<'_, '_>, block: NodeId, id: NodeId, new_name: &str) -> bool {
     if new_name != "proxy_read_timeout"
-        || !cx.settings.enabled("GW106")
+        || !cx.settings.enabled(crate::codes::RuleId::GW106)
         || super::common::upgrade_header(cx, block).is_none()
     {
         return false;
     }
-    let min_ms = cx
-        .settings
-        .option::<String>("GW106", "min-timeout")
-        .and_then(|t| crate::values::parse_msec(&t))
-        .unwrap_or(crate::config::DEFAULT_TIMEOUT_MS);
+    let min_ms = super::gw106_websocket_idle_timeout::min_timeout_ms(cx);
     time_arg(cx.config.node(id)).is_some_and(|(_, ms)| ms <= min_ms)
 }
 

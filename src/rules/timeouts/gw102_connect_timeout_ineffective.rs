@@ -1,4 +1,5 @@
 use super::gw101_timeout_wrong_module::{time_arg, timeout_family};
+use super::options::{OptionsSpec, Time};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::diagnostic::{Edit, Fix};
@@ -7,15 +8,14 @@ use crate::values::{describe_msec, format_msec};
 pub struct ConnectTimeoutIneffective;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW102",
-    name: "connect-timeout-ineffective",
+    id: crate::codes::RuleId::GW102,
     severity: Severity::Warning,
     summary: "a *_connect_timeout above 75s, which nginx usually cannot honour",
     fix: FixKind::Unsafe,
-    options: &[(
+    options: Some(OptionsSpec::of::<Options>(&[(
         "max-connect-timeout",
-        "largest connect timeout accepted without a finding (default \"75s\")",
-    )],
+        "largest connect timeout accepted without a finding",
+    )])),
     doc: r#"## What it finds
 `proxy_connect_timeout`, `fastcgi_connect_timeout`, `grpc_connect_timeout`,
 `uwsgi_connect_timeout`, `scgi_connect_timeout` or `memcached_connect_timeout` above 75
@@ -54,13 +54,28 @@ Unsafe: the value is lowered to the threshold (75s). That keeps what nginx actua
 someone may have meant the read timeout; review it."#,
 };
 
+/// GW102's options.
+#[derive(serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+struct Options {
+    max_connect_timeout: Time,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_connect_timeout: Time::new("75s"),
+        }
+    }
+}
+
 impl Rule for ConnectTimeoutIneffective {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
-        let max_ms = cx.option_msec(&META, "max-connect-timeout", 75_000);
+        let max_ms = cx.options::<Options>(&META).max_connect_timeout.ms;
         for (id, node) in cx.config.iter() {
             if !node.name().ends_with("_connect_timeout") || timeout_family(node.name()).is_none() {
                 continue;

@@ -1,5 +1,6 @@
 use super::common::is_long_lived;
 use super::gw101_timeout_wrong_module::{time_arg, timeout_family};
+use super::options::{OptionsSpec, Time};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::NodeId;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -8,15 +9,14 @@ use crate::values::describe_msec;
 pub struct TimeoutMasksSlowBackend;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW103",
-    name: "timeout-masks-slow-backend",
+    id: crate::codes::RuleId::GW103,
     severity: Severity::Warning,
     summary: "a read/send timeout above 300s on an ordinary request location",
     fix: FixKind::None,
-    options: &[
-        ("max-timeout", "largest read/send timeout accepted without a finding (default \"300s\")"),
+    options: Some(OptionsSpec::of::<Options>(&[
+        ("max-timeout", "largest read/send timeout accepted without a finding"),
         ("long-lived-paths", "location path fragments that mark WebSocket/SSE/long-poll endpoints, exempt from this rule"),
-    ],
+    ])),
     doc: r#"## What it finds
 A `*_read_timeout` or `*_send_timeout` above 300 seconds (option `max-timeout`) in a place
 that serves ordinary requests. Locations meant to idle are exempt: WebSocket upgrades
@@ -54,15 +54,36 @@ location /export {
 No automatic fix: the right design depends on the application."#,
 };
 
+/// GW103's options.
+#[derive(serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+struct Options {
+    max_timeout: Time,
+    long_lived_paths: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_timeout: Time::new("300s"),
+            long_lived_paths: [
+                "ws", "websocket", "socket.io", "sockjs", "sse", "events", "stream", "poll",
+                "subscribe", "cable", "hub", "live",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        }
+    }
+}
+
 /// The largest read/send timeout GW103 accepts (option `max-timeout`).
 pub(crate) fn max_timeout_ms(cx: &LintContext<'_, '_>) -> u64 {
-    cx.option_msec(&META, "max-timeout", 300_000)
+    cx.options::<Options>(&META).max_timeout.ms
 }
 
 fn long_lived_paths(cx: &LintContext<'_, '_>) -> Vec<String> {
-    cx.settings
-        .option::<Vec<String>>(META.id, "long-lived-paths")
-        .unwrap_or_default()
+    cx.options::<Options>(&META)
+        .long_lived_paths
         .into_iter()
         .map(|p| p.to_ascii_lowercase())
         .collect()

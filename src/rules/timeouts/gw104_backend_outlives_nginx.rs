@@ -1,6 +1,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::common::{insert_in_block, unread_include, upgrade_header, FileUses};
+use super::options::{OptionsSpec, Time};
 use super::{gw101_timeout_wrong_module, gw103_timeout_masks_slow_backend};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::backends::Origin;
@@ -13,15 +14,14 @@ use crate::values::{describe_msec, format_msec};
 pub struct BackendOutlivesNginx;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW104",
-    name: "backend-outlives-nginx",
+    id: crate::codes::RuleId::GW104,
     severity: Severity::Error,
     summary: "the backend may work longer than nginx waits for it (504 while it keeps working)",
     fix: FixKind::Safe,
-    options: &[(
+    options: Some(OptionsSpec::of::<Options>(&[(
         "margin",
-        "added to the backend's limit when the fix raises nginx's read timeout (default \"5s\")",
-    )],
+        "added to the backend's limit when the fix raises nginx's read timeout",
+    )])),
     doc: r#"## What it finds
 A location whose backend is allowed to run longer than nginx waits for its answer:
 - `fastcgi_pass` to a php-fpm pool whose PHP limit — `max_execution_time` (nginx's
@@ -81,6 +81,21 @@ several places, or while GW101 is about to rename another module's timeout in th
 (the next fix pass raises the renamed one)."#,
 };
 
+/// GW104's options.
+#[derive(serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+struct Options {
+    margin: Time,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            margin: Time::new("5s"),
+        }
+    }
+}
+
 /// What nginx waits for and what the backend may take, for one handler.
 struct Mismatch {
     backend_ms: u64,
@@ -98,7 +113,7 @@ impl Rule for BackendOutlivesNginx {
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
-        let margin_ms = cx.option_msec(&META, "margin", 5_000);
+        let margin_ms = cx.options::<Options>(&META).margin.ms;
         let uses = std::cell::OnceCell::new();
         let mut seen = HashSet::new();
         let needs = OuterNeeds::default();
@@ -471,7 +486,7 @@ fn raise_fix(
             )],
         ));
     }
-    if cx.settings.enabled("GW101") {
+    if cx.settings.enabled(crate::codes::RuleId::GW101) {
         let pending = config.children(Some(block)).iter().find(|c| {
             let n = config.node(**c);
             n.name() != name

@@ -5,12 +5,11 @@ use crate::diagnostic::{Diagnostic, Severity};
 pub struct BackendKilledFirst;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW105",
-    name: "backend-killed-first",
+    id: crate::codes::RuleId::GW105,
     severity: Severity::Error,
     summary: "php-fpm's request_terminate_timeout kills scripts PHP allows to run longer",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 A php-fpm pool whose `request_terminate_timeout` is shorter than the `max_execution_time` its
 scripts run with (pool `php_admin_value`/`php_value`, else that PHP version's php.ini, else

@@ -1,4 +1,5 @@
 use super::common::upgrade_header;
+use super::options::{OptionsSpec, Time};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::{Family, DEFAULT_TIMEOUT_MS};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -7,21 +8,20 @@ use crate::values::describe_msec;
 pub struct WebsocketIdleTimeout;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW106",
-    name: "websocket-idle-timeout",
+    id: crate::codes::RuleId::GW106,
     severity: Severity::Warning,
     summary: "a WebSocket location that keeps the 60s proxy_read_timeout",
     fix: FixKind::None,
-    options: &[
+    options: Some(OptionsSpec::of::<Options>(&[
         (
             "min-timeout",
-            "WebSocket read timeouts at or below this are reported (default \"60s\")",
+            "WebSocket read timeouts at or below this are reported",
         ),
         (
             "suggested-timeout",
-            "the value suggested in the message (default \"1h\")",
+            "the value suggested in the message",
         ),
-    ],
+    ])),
     doc: r#"## What it finds
 A location that upgrades connections to WebSocket (`proxy_set_header Upgrade ...` with
 `proxy_pass`) whose effective `proxy_read_timeout` is the default 60s or lower (option
@@ -58,17 +58,37 @@ location /socket.io/ {
 No automatic fix: the right idle time depends on the application's ping interval."#,
 };
 
+/// GW106's options (GW101 reads `min-timeout` too, through [`min_timeout_ms`]).
+#[derive(serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+struct Options {
+    min_timeout: Time,
+    suggested_timeout: Time,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            min_timeout: Time::new("60s"),
+            suggested_timeout: Time::new("1h"),
+        }
+    }
+}
+
+/// The WebSocket read timeout at or below which GW106 reports (option `min-timeout`).
+pub(crate) fn min_timeout_ms(cx: &LintContext<'_, '_>) -> u64 {
+    cx.options::<Options>(&META).min_timeout.ms
+}
+
 impl Rule for WebsocketIdleTimeout {
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
-        let min_ms = cx.option_msec(&META, "min-timeout", DEFAULT_TIMEOUT_MS);
-        let suggested = cx
-            .settings
-            .option::<String>(META.id, "suggested-timeout")
-            .unwrap_or_else(|| "1h".to_owned());
+        let options: Options = cx.options(&META);
+        let min_ms = options.min_timeout.ms;
+        let suggested = options.suggested_timeout.as_str().to_owned();
         for block in cx.config.ids() {
             let Some((Family::Proxy, pass)) = cx.config.handler(block) else {
                 continue;

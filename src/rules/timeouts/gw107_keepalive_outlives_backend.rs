@@ -9,12 +9,11 @@ use crate::values::{describe_msec, format_msec, parse_msec};
 pub struct KeepaliveOutlivesBackend;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW107",
-    name: "keepalive-outlives-backend",
+    id: crate::codes::RuleId::GW107,
     severity: Severity::Warning,
     summary: "upstream keep-alive connections kept idle longer than the backend keeps them",
     fix: FixKind::Unsafe,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 An `upstream` block with `keepalive` whose `keepalive_timeout` (default 60s) is not below
 the keep-alive idle time of a backend among its servers, as declared in settings

@@ -5,12 +5,11 @@ use crate::diagnostic::{Diagnostic, Severity};
 pub struct NoSslSessionCache;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW501",
-    name: "no-ssl-session-cache",
+    id: crate::codes::RuleId::GW501,
     severity: Severity::Info,
     summary: "TLS server without `ssl_session_cache`",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 An http `server` with a `listen ... ssl` that has no `ssl_session_cache` in effect (set in the
 server or in `http`). An explicit `ssl_session_cache off;` or `none;` is a decision and is

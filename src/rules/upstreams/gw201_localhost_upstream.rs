@@ -7,13 +7,12 @@ use crate::syntax::Span;
 pub struct LocalhostUpstream;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW201",
-    name: "localhost-upstream",
+    id: crate::codes::RuleId::GW201,
     severity: Severity::Warning,
     summary:
         "`localhost` as an upstream host: nginx makes one peer per address (127.0.0.1 and ::1)",
     fix: FixKind::Unsafe,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 `localhost` as the host of `proxy_pass`, `fastcgi_pass`, `grpc_pass`, `uwsgi_pass`,
 `scgi_pass`, or of a `server` line in an `upstream` block. An `upstream` block that happens to be

@@ -5,12 +5,11 @@ use crate::diagnostic::{Diagnostic, Severity};
 pub struct UpstreamNotListening;
 
 pub(crate) static META: RuleMeta = RuleMeta {
-    id: "GW202",
-    name: "upstream-not-listening",
+    id: crate::codes::RuleId::GW202,
     severity: Severity::Error,
     summary: "upstream TCP address where no known backend listens",
     fix: FixKind::Unsafe,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 A TCP address in `fastcgi_pass`, `proxy_pass`, `grpc_pass`, `uwsgi_pass`, `scgi_pass` or an
 upstream `server` line that matches no backend nginx-gwlint knows about:

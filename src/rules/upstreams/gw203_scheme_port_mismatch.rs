@@ -5,12 +5,11 @@ use crate::diagnostic::{Diagnostic, Severity};
 pub struct SchemePortMismatch;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW203",
-    name: "scheme-port-mismatch",
+    id: crate::codes::RuleId::GW203,
     severity: Severity::Error,
     summary: "TLS scheme to port 80, or plain scheme to port 443",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 `proxy_pass https://HOST:80`, `proxy_pass http://HOST:443`, and the same for `grpcs://` and
 `grpc://`. When the pass directive names an `upstream` block, its `server` lines' ports are

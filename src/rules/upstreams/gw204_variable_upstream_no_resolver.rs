@@ -8,12 +8,11 @@ use crate::diagnostic::{Diagnostic, Severity};
 pub struct VariableUpstreamNoResolver;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW204",
-    name: "variable-upstream-no-resolver",
+    id: crate::codes::RuleId::GW204,
     severity: Severity::Error,
     summary: "pass address built from variables, resolved at run time, with no `resolver`",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 `proxy_pass`, `fastcgi_pass`, `grpc_pass`, `uwsgi_pass` or `scgi_pass` whose argument contains
 a variable, with no `resolver` in effect (location, server or http). With variables nginx

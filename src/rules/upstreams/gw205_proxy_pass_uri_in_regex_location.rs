@@ -5,12 +5,11 @@ use crate::diagnostic::{Diagnostic, Severity};
 pub struct ProxyPassUriInRegexLocation;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW205",
-    name: "proxy-pass-uri-in-regex-location",
+    id: crate::codes::RuleId::GW205,
     severity: Severity::Error,
     summary: "proxy_pass with a URI part where nginx refuses one (regex or named location, if, limit_except)",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 `proxy_pass` whose URL has a URI part (anything from the `/` after host:port on, even a lone
 `/`) inside a regex location (`location ~ ...`, `location ~* ...`), a named location

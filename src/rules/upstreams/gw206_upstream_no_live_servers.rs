@@ -5,12 +5,11 @@ use crate::diagnostic::{Diagnostic, Severity};
 pub struct UpstreamNoLiveServers;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW206",
-    name: "upstream-no-live-servers",
+    id: crate::codes::RuleId::GW206,
     severity: Severity::Error,
     summary: "an upstream whose servers are all `down`, or that has only `backup` servers",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 An `upstream` block (http or stream) in which every server is marked `down` (backup servers
 included), or in which every server is a `backup` server.

@@ -12,12 +12,11 @@ use crate::diagnostic::{Edit, Fix};
 pub struct UpstreamKeepaliveInert;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW207",
-    name: "upstream-keepalive-inert",
+    id: crate::codes::RuleId::GW207,
     severity: Severity::Warning,
     summary: "`keepalive` in an upstream whose users do not keep connections open",
     fix: FixKind::Safe,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 An `upstream` block with `keepalive N` used by a `proxy_pass` whose location does not have
 both `proxy_http_version 1.1` and a `Connection` header other than nginx's default `close`

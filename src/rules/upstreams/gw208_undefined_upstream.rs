@@ -6,12 +6,11 @@ use crate::diagnostic::{Diagnostic, Severity};
 pub struct UndefinedUpstream;
 
 static META: RuleMeta = RuleMeta {
-    id: "GW208",
-    name: "undefined-upstream",
+    id: crate::codes::RuleId::GW208,
     severity: Severity::Error,
     summary: "pass to a name that is no `upstream` block and no resolvable host",
     fix: FixKind::None,
-    options: &[],
+    options: None,
     doc: r#"## What it finds
 `proxy_pass http://NAME`, `fastcgi_pass NAME`, `grpc_pass grpc://NAME` (and uwsgi/scgi) where
 NAME has no dot, is not `localhost`, is not an IP address, no `upstream NAME { }` block exists,
