@@ -52,7 +52,7 @@ no build of nginx has it. Directives of your own modules can be declared under
 ## NGINX Plus and removed directives
 A directive of NGINX Plus's commercial modules (`api`, `status_zone`, `health_check`,
 `keyval`, `zone_sync`, `auth_jwt`, ...) is reported as "NGINX Plus only": open-source nginx
-refuses it. Set `nginx_plus = true` under `[rules.GW010]` when the configuration runs on NGINX
+refuses it. Set `nginx-plus = true` under `[rules.GW010]` when the configuration runs on NGINX
 Plus. A directive its module removed names its replacement (`js_include` -> `js_import`).
 
 ## Target version
