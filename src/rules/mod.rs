@@ -8,25 +8,57 @@ pub mod options;
 pub(crate) mod structure;
 
 use crate::config::{ConfigTree, ResolvedConfig};
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Applicability, Diagnostic, Severity};
 use crate::directives::Directives;
 use crate::settings::Settings;
 use crate::workspace::Workspace;
 
-/// Whether and how a rule can fix what it finds.
+/// Whether a rule's findings carry fixes, and the strongest applicability they may have (as in
+/// ruff: availability on the rule, applicability on each fix). The rule harness fails when a
+/// finding's fix does not fit the declaration ([`FixAvailability::admits`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FixKind {
+pub enum FixAvailability {
+    /// No finding carries a fix.
     None,
-    Safe,
-    Unsafe,
+    /// Some findings carry a fix of at most this applicability.
+    Sometimes(Applicability),
+    /// Every finding carries a fix of at most this applicability.
+    Always(Applicability),
 }
 
-impl FixKind {
+impl FixAvailability {
+    /// The strongest fix a finding may carry: "none", "safe", "unsafe" (or "display-only").
     pub fn as_str(self) -> &'static str {
         match self {
-            FixKind::None => "none",
-            FixKind::Safe => "safe",
-            FixKind::Unsafe => "unsafe",
+            FixAvailability::None => "none",
+            FixAvailability::Sometimes(a) | FixAvailability::Always(a) => a.as_str(),
+        }
+    }
+
+    /// Whether a finding's fix (or its lack) fits this declaration; the error says how not.
+    pub fn admits(self, fix: Option<&crate::diagnostic::Fix>) -> Result<(), String> {
+        match (self, fix) {
+            (FixAvailability::None, None) | (FixAvailability::Sometimes(_), None) => Ok(()),
+            (FixAvailability::None, Some(f)) => Err(format!(
+                "declares no fix but emitted a {} fix \"{}\"",
+                f.applicability.as_str(),
+                f.title
+            )),
+            (FixAvailability::Always(_), None) => {
+                Err("declares a fix on every finding but emitted none".to_owned())
+            }
+            (FixAvailability::Sometimes(max) | FixAvailability::Always(max), Some(f)) => {
+                if f.applicability <= max {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "declares fixes of at most {} but emitted a {} fix \"{}\"",
+                        max.as_str(),
+                        f.applicability.as_str(),
+                        f.title
+                    ))
+                }
+            }
         }
     }
 }
@@ -40,7 +72,7 @@ pub struct RuleMeta {
     pub summary: &'static str,
     /// The long page printed by `explain` (Markdown).
     pub doc: &'static str,
-    pub fix: FixKind,
+    pub fix: FixAvailability,
     /// The rule's own settings keys, their documentation and their type (`None`: only
     /// `enabled` and `severity`).
     pub options: Option<options::OptionsSpec>,
@@ -250,6 +282,23 @@ mod tests {
                 assert!(m.doc.contains(section), "{} lacks {section}", m.id);
             }
         }
+    }
+
+    #[test]
+    fn fix_declarations_admit_only_what_they_declare() {
+        use crate::diagnostic::Fix;
+        let safe = Fix::safe("s", vec![]);
+        let risky = Fix::unsafe_edit("u", vec![]);
+        assert!(FixAvailability::None.admits(None).is_ok());
+        assert!(FixAvailability::None.admits(Some(&safe)).is_err());
+        let sometimes_unsafe = FixAvailability::Sometimes(Applicability::Unsafe);
+        assert!(sometimes_unsafe.admits(None).is_ok());
+        assert!(sometimes_unsafe.admits(Some(&risky)).is_ok());
+        assert!(sometimes_unsafe.admits(Some(&safe)).is_err());
+        let always_safe = FixAvailability::Always(Applicability::Safe);
+        assert!(always_safe.admits(None).is_err());
+        assert!(always_safe.admits(Some(&risky)).is_ok());
+        assert_eq!(sometimes_unsafe.as_str(), "unsafe");
     }
 
     #[test]

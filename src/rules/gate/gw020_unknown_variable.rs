@@ -1,6 +1,6 @@
 use std::collections::HashSet;
 
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::semantic::refs::{self, RefKind};
 use crate::semantic::script::{self, ScriptError};
@@ -12,7 +12,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW020,
     severity: Severity::Error,
     summary: "a variable that is neither built into nginx nor defined by set/map/geo/split_clients/regex captures; or a malformed `$` reference",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 A `$name` in an argument nginx compiles as a script (proxy_pass, proxy_set_header, return,

@@ -1,4 +1,4 @@
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::semantic::{regex, sites};
 
@@ -8,7 +8,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW021,
     severity: Severity::Error,
     summary: "a regular expression PCRE2 cannot compile (location, server_name, rewrite, if, map, fastcgi_split_path_info, ...)",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 A regular expression that PCRE2, the library nginx compiles regexes with, refuses: in

@@ -1,4 +1,4 @@
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::config::Context;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::semantic::upstreams::upstream_blocks;
@@ -11,7 +11,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW022,
     severity: Severity::Error,
     summary: "a proxy_pass/fastcgi_pass/grpc_pass/uwsgi_pass/scgi_pass/memcached_pass (or stream proxy_pass) address nginx refuses: scheme, host, port",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 The address of a `*_pass` directive written without variables, checked as nginx checks it

@@ -1,4 +1,4 @@
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::config::{Context, NodeId};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::directives::Version;
@@ -10,7 +10,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW023,
     severity: Severity::Error,
     summary: "an upstream block nginx refuses: no servers, server parameters the balancer does not support or nginx does not know, bad server addresses, keepalive 0",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 What `ngx_http_upstream_server` (and the stream twin) and the balancer directives refuse in an

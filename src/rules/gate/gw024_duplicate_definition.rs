@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::config::{Context, NodeId};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::semantic::sites::{location_form, LocationForm};
@@ -13,7 +13,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     summary:
         "a name nginx allows once defined twice: location, upstream, log_format, built-in variable, shared memory zone",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 - two prefix locations with the same URI in one block (`location /api` twice, or `/api` and

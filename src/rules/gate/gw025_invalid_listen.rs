@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::config::{Context, NodeId};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::directives::Version;
@@ -13,7 +13,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW025,
     severity: Severity::Error,
     summary: "a listen nginx refuses: bad address or parameter, duplicate default_server or socket options for one address, listen ... ssl without ssl_certificate",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 What `ngx_http_core_listen` / `ngx_stream_core_listen` and the address bookkeeping after them

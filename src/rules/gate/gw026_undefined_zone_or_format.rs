@@ -1,6 +1,6 @@
 use std::collections::HashSet;
 
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::config::{Context, NodeId};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::semantic::refs::namespace;
@@ -12,7 +12,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW026,
     severity: Severity::Error,
     summary: "limit_req/limit_conn/proxy_cache zone or access_log format that is never defined",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 - `limit_req zone=NAME` without a `limit_req_zone ... zone=NAME:size`, `limit_conn NAME` without

@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::config::{Context, NodeId};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::semantic::condition;
@@ -14,7 +14,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW027,
     severity: Severity::Error,
     summary: "a value the directive's own handler refuses: return/error_page codes, if conditions, rewrite/add_header flags, location modifiers, root with alias, map entries",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 What the handlers of single directives refuse, beyond the generic time/size/flag values GW013

@@ -1,6 +1,6 @@
 use std::collections::HashSet;
 
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::config::{Context, NodeId};
 use crate::diagnostic::{Diagnostic, Severity};
 
@@ -10,7 +10,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW028,
     severity: Severity::Error,
     summary: "*_buffer_size / *_buffers / *_busy_buffers_size (proxy, fastcgi, uwsgi, scgi) in a relation nginx refuses",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 The relations nginx checks when it merges the proxy (fastcgi, uwsgi, scgi) settings of every

@@ -1,4 +1,4 @@
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::semantic::url::atoi;
 use crate::syntax::{Directive, Span};
@@ -10,7 +10,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW029,
     severity: Severity::Error,
     summary: "limit_req_zone / limit_conn_zone / limit_req / *_cache_path / ssl_session_cache parameters nginx refuses",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 The parameters of the directives that declare or use shared memory zones, checked as their

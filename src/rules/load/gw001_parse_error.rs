@@ -1,4 +1,4 @@
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::syntax::{ParseErrorKind, Span};
 
@@ -8,7 +8,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW001,
     severity: Severity::Error,
     summary: "a file nginx's tokenizer rejects",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 Anything nginx's own tokenizer refuses: unbalanced braces, a missing `;`, an unterminated

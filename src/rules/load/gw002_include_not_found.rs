@@ -1,4 +1,4 @@
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::config::LoadProblemKind;
 use crate::diagnostic::{Diagnostic, Severity};
 
@@ -8,7 +8,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW002,
     severity: Severity::Error,
     summary: "an include path that does not exist or cannot be read",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 An `include` of a plain path (no `*`, `?` or `[`) that does not exist, or a file it names that

@@ -1,4 +1,4 @@
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::config::LoadProblemKind;
 use crate::diagnostic::{Diagnostic, Severity};
 
@@ -8,7 +8,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW003,
     severity: Severity::Error,
     summary: "a file that includes itself through a chain of includes",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 A file that includes itself, directly or through other files. The message shows the chain.

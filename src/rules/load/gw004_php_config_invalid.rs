@@ -1,4 +1,4 @@
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::syntax::Span;
 
@@ -8,7 +8,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW004,
     severity: Severity::Warning,
     summary: "a php.ini or php-fpm line that PHP refuses or misreads",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 Lines of php.ini and php-fpm configuration files (given with `--php`, or found under the

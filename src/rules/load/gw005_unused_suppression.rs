@@ -1,4 +1,4 @@
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 
 pub struct UnusedSuppression;
@@ -9,7 +9,7 @@ pub(crate) static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW005,
     severity: Severity::Info,
     summary: "an inline suppression that silences nothing or names an unknown rule",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 A `# nginx-gwlint: ignore ...` or `# nginx-gwlint: ignore-file ...` comment that

@@ -1,5 +1,5 @@
 use super::common::{insert_in_block, replace_arg, unread_include, upgrade_header, FileUses};
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::config::{Context, RNode, ResolvedConfig};
 use crate::diagnostic::Fix;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -10,7 +10,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW401,
     severity: Severity::Warning,
     summary: "`proxy_set_header Connection \"upgrade\"` sent with every request",
-    fix: FixKind::Unsafe,
+    fix: FixAvailability::Sometimes(crate::diagnostic::Applicability::Unsafe),
     options: None,
     doc: r#"## What it finds
 `proxy_set_header Connection upgrade;` (`"upgrade"`, `'upgrade'`, any case): the WebSocket

@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 
 use super::common::{insert_in_block, replace_arg, unread_include, FileUses};
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::config::{Family, NodeId, ResolvedConfig};
 use crate::diagnostic::Fix;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -12,7 +12,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW402,
     severity: Severity::Error,
     summary: "`Upgrade` header passed to the backend without `proxy_http_version 1.1`",
-    fix: FixKind::Safe,
+    fix: FixAvailability::Sometimes(crate::diagnostic::Applicability::Safe),
     options: None,
     doc: r#"## What it finds
 A location with `proxy_pass` where `proxy_set_header Upgrade ...` is in effect but

@@ -1,5 +1,5 @@
 use super::options::{OptionsSpec, Size};
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 
 pub struct SmallUpstreamHeaderBuffer;
@@ -8,7 +8,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW403,
     severity: Severity::Warning,
     summary: "`*_buffer_size` set below the minimum for response headers",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: Some(OptionsSpec::of::<Options>(&[(
         "minimum",
         "smallest acceptable proxy/fastcgi/grpc/uwsgi/scgi_buffer_size (an nginx size)",

@@ -1,5 +1,5 @@
 use super::known_backends::check_address;
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 
 pub struct SocketMissing;
@@ -8,7 +8,7 @@ pub(crate) static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW301,
     severity: Severity::Error,
     summary: "unix socket path that no known pool or backend creates",
-    fix: FixKind::Unsafe,
+    fix: FixAvailability::Sometimes(crate::diagnostic::Applicability::Unsafe),
     options: None,
     doc: r#"## What it finds
 A `unix:` path in `fastcgi_pass`, `proxy_pass http://unix:...`, `grpc_pass`, `uwsgi_pass`,

@@ -1,6 +1,6 @@
 use super::common::worker_user;
 use super::options::OptionsSpec;
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::backends::{Pool, SocketGroup, SocketOwner};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::system::WorkerUser;
@@ -12,7 +12,7 @@ pub(crate) static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW302,
     severity: Severity::Error,
     summary: "nginx workers may not connect to the php-fpm pool's unix socket",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: Some(OptionsSpec::of::<Options>(&[
         (
             "default-user",

@@ -1,4 +1,4 @@
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 
 pub struct SocketInPrivateTmp;
@@ -7,7 +7,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW303,
     severity: Severity::Warning,
     summary: "unix socket under /tmp or /var/tmp, which systemd's PrivateTmp hides",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 A `unix:` upstream path (any `*_pass` or upstream `server` line) under `/tmp/` or `/var/tmp/`.

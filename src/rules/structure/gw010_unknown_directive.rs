@@ -1,6 +1,6 @@
 use super::structure::{checked_nodes, resolve, Resolution};
 use super::options::OptionsSpec;
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::directives::{module_file_for, suggest, DirectiveSpec, Lookup, DISTRO_BACKPORTS};
 
@@ -10,7 +10,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW010,
     severity: Severity::Error,
     summary: "a directive name nginx does not know (typo, missing module, wrong nginx version)",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: Some(OptionsSpec::of::<Options>(&[
         (
             "third-party-severity",

@@ -1,7 +1,7 @@
 use std::collections::BTreeSet;
 
 use super::structure::{checked_nodes, context_label, resolve, Resolution};
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::directives::CONTEXT_NAMES;
 use crate::syntax::Span;
@@ -12,7 +12,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW011,
     severity: Severity::Error,
     summary: "a directive in a block where nginx refuses it, or a main config without `events`",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 A known directive written in a context its module does not accept: `proxy_pass` directly in

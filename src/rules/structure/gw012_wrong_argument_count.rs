@@ -1,5 +1,5 @@
 use super::structure::{checked_nodes, resolve, Resolution};
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 
 pub struct WrongArgumentCount;
@@ -8,7 +8,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW012,
     severity: Severity::Error,
     summary: "a directive with an argument count, or a block/`;` shape, nginx refuses",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 A directive whose number of arguments is outside what its module declares, checked exactly as

@@ -1,5 +1,5 @@
 use super::structure::{checked_nodes, well_formed};
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::directives::ValueKind;
 use crate::syntax::Word;
@@ -11,7 +11,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW013,
     severity: Severity::Error,
     summary: "a time, size, offset, on/off, number or keyword value nginx refuses",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 A value that the directive's generic nginx parser refuses, checked with the same rules as

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 
 use super::structure::well_formed;
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::config::{Context, NodeId};
 use crate::diagnostic::Fix;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -12,7 +12,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW014,
     severity: Severity::Error,
     summary: "a single-value directive set twice in one block (nginx: \"is duplicate\")",
-    fix: FixKind::Safe,
+    fix: FixAvailability::Sometimes(crate::diagnostic::Applicability::Safe),
     options: None,
     doc: r#"## What it finds
 A directive written twice in the same block (includes expanded) when nginx refuses the second

@@ -3,7 +3,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use super::common::{unread_include, FileUses, Written};
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::config::{Context, Family, NodeId, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::diagnostic::{Edit, Fix};
@@ -14,7 +14,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW101,
     severity: Severity::Error,
     summary: "a *_timeout of one module where another module's handler serves the request",
-    fix: FixKind::Safe,
+    fix: FixAvailability::Sometimes(crate::diagnostic::Applicability::Safe),
     options: None,
     doc: r#"## What it finds
 A `proxy_*`, `fastcgi_*`, `grpc_*`, `uwsgi_*`, `scgi_*` or `memcached_*` connect/read/send

@@ -1,6 +1,6 @@
 use super::gw101_timeout_wrong_module::{time_arg, timeout_family};
 use super::options::{OptionsSpec, Time};
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::diagnostic::{Edit, Fix};
 use crate::values::{describe_msec, format_msec};
@@ -11,7 +11,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW102,
     severity: Severity::Warning,
     summary: "a *_connect_timeout above 75s, which nginx usually cannot honour",
-    fix: FixKind::Unsafe,
+    fix: FixAvailability::Sometimes(crate::diagnostic::Applicability::Unsafe),
     options: Some(OptionsSpec::of::<Options>(&[(
         "max-connect-timeout",
         "largest connect timeout accepted without a finding",

@@ -1,7 +1,7 @@
 use super::common::is_long_lived;
 use super::gw101_timeout_wrong_module::{time_arg, timeout_family};
 use super::options::{OptionsSpec, Time};
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::config::NodeId;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::values::describe_msec;
@@ -12,7 +12,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW103,
     severity: Severity::Warning,
     summary: "a read/send timeout above 300s on an ordinary request location",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: Some(OptionsSpec::of::<Options>(&[
         ("max-timeout", "largest read/send timeout accepted without a finding"),
         ("long-lived-paths", "location path fragments that mark WebSocket/SSE/long-poll endpoints, exempt from this rule"),

@@ -3,7 +3,7 @@ use std::collections::{HashMap, HashSet};
 use super::common::{insert_in_block, unread_include, upgrade_header, FileUses};
 use super::options::{OptionsSpec, Time};
 use super::{gw101_timeout_wrong_module, gw103_timeout_masks_slow_backend};
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::backends::Origin;
 use crate::config::{Family, NodeId, DEFAULT_TIMEOUT_MS};
 use crate::diagnostic::edits::insert_directive_after;
@@ -17,7 +17,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW104,
     severity: Severity::Error,
     summary: "the backend may work longer than nginx waits for it (504 while it keeps working)",
-    fix: FixKind::Safe,
+    fix: FixAvailability::Sometimes(crate::diagnostic::Applicability::Safe),
     options: Some(OptionsSpec::of::<Options>(&[(
         "margin",
         "added to the backend's limit when the fix raises nginx's read timeout",

@@ -1,4 +1,4 @@
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::backends::Origin;
 use crate::diagnostic::{Diagnostic, Severity};
 
@@ -8,7 +8,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW105,
     severity: Severity::Error,
     summary: "php-fpm's request_terminate_timeout kills scripts PHP allows to run longer",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 A php-fpm pool whose `request_terminate_timeout` is shorter than the `max_execution_time` its

@@ -1,6 +1,6 @@
 use super::common::upgrade_header;
 use super::options::{OptionsSpec, Time};
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::config::{Family, DEFAULT_TIMEOUT_MS};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::values::describe_msec;
@@ -11,7 +11,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW106,
     severity: Severity::Warning,
     summary: "a WebSocket location that keeps the 60s proxy_read_timeout",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: Some(OptionsSpec::of::<Options>(&[
         (
             "min-timeout",

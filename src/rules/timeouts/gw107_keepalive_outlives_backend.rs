@@ -1,5 +1,5 @@
 use super::common::{unread_include, FileUses};
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::config::Context;
 use crate::diagnostic::edits::insert_directive_after;
 use crate::diagnostic::Fix;
@@ -12,7 +12,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW107,
     severity: Severity::Warning,
     summary: "upstream keep-alive connections kept idle longer than the backend keeps them",
-    fix: FixKind::Unsafe,
+    fix: FixAvailability::Sometimes(crate::diagnostic::Applicability::Unsafe),
     options: None,
     doc: r#"## What it finds
 An `upstream` block with `keepalive` whose `keepalive_timeout` (default 60s) is not below

@@ -1,4 +1,4 @@
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::config::Context;
 use crate::diagnostic::{Diagnostic, Severity};
 
@@ -8,7 +8,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW501,
     severity: Severity::Info,
     summary: "TLS server without `ssl_session_cache`",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 An http `server` with a `listen ... ssl` that has no `ssl_session_cache` in effect (set in the

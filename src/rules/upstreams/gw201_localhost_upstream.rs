@@ -1,4 +1,4 @@
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::address::Host;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::diagnostic::{Edit, Fix};
@@ -11,7 +11,7 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Warning,
     summary:
         "`localhost` as an upstream host: nginx makes one peer per address (127.0.0.1 and ::1)",
-    fix: FixKind::Unsafe,
+    fix: FixAvailability::Sometimes(crate::diagnostic::Applicability::Unsafe),
     options: None,
     doc: r#"## What it finds
 `localhost` as the host of `proxy_pass`, `fastcgi_pass`, `grpc_pass`, `uwsgi_pass`,

@@ -1,5 +1,5 @@
 use super::known_backends::check_address;
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 
 pub struct UpstreamNotListening;
@@ -8,7 +8,7 @@ pub(crate) static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW202,
     severity: Severity::Error,
     summary: "upstream TCP address where no known backend listens",
-    fix: FixKind::Unsafe,
+    fix: FixAvailability::Sometimes(crate::diagnostic::Applicability::Unsafe),
     options: None,
     doc: r#"## What it finds
 A TCP address in `fastcgi_pass`, `proxy_pass`, `grpc_pass`, `uwsgi_pass`, `scgi_pass` or an

@@ -1,4 +1,4 @@
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::address::Scheme;
 use crate::diagnostic::{Diagnostic, Severity};
 
@@ -8,7 +8,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW203,
     severity: Severity::Error,
     summary: "TLS scheme to port 80, or plain scheme to port 443",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 `proxy_pass https://HOST:80`, `proxy_pass http://HOST:443`, and the same for `grpcs://` and

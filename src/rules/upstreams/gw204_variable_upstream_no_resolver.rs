@@ -1,6 +1,6 @@
 use std::collections::BTreeSet;
 
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::address::{parse_pass, Host};
 use crate::config::{NodeId, ResolvedConfig, Scoped};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -11,7 +11,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW204,
     severity: Severity::Error,
     summary: "pass address built from variables, resolved at run time, with no `resolver`",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 `proxy_pass`, `fastcgi_pass`, `grpc_pass`, `uwsgi_pass` or `scgi_pass` whose argument contains

@@ -1,4 +1,4 @@
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::config::{Context, Family};
 use crate::diagnostic::{Diagnostic, Severity};
 
@@ -8,7 +8,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW205,
     severity: Severity::Error,
     summary: "proxy_pass with a URI part where nginx refuses one (regex or named location, if, limit_except)",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 `proxy_pass` whose URL has a URI part (anything from the `/` after host:port on, even a lone

@@ -3,7 +3,7 @@ use std::collections::HashSet;
 use super::common::{
     insert_after, insert_in_block, replace_arg, unread_include, upgrade_header, FileUses,
 };
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::config::{Context, Family, NodeId, ResolvedConfig};
 use crate::diagnostic::edits::directive_text;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -15,7 +15,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW207,
     severity: Severity::Warning,
     summary: "`keepalive` in an upstream whose users do not keep connections open",
-    fix: FixKind::Safe,
+    fix: FixAvailability::Sometimes(crate::diagnostic::Applicability::Safe),
     options: None,
     doc: r#"## What it finds
 An `upstream` block with `keepalive N` used by a `proxy_pass` whose location does not have

@@ -1,4 +1,4 @@
-use super::{FixKind, LintContext, Rule, RuleMeta};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::address::{edit_distance, Host};
 use crate::config::Context;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -9,7 +9,7 @@ static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW208,
     severity: Severity::Error,
     summary: "pass to a name that is no `upstream` block and no resolvable host",
-    fix: FixKind::None,
+    fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
 `proxy_pass http://NAME`, `fastcgi_pass NAME`, `grpc_pass grpc://NAME` (and uwsgi/scgi) where
