@@ -112,8 +112,9 @@ pub fn rules_markdown() -> String {
     for m in rules::all_meta() {
         let _ = writeln!(
             out,
-            "| {} | `{}` | {} | {} | {} |",
+            "| [{}]({}) | `{}` | {} | {} | {} |",
             m.id,
+            rule_page_path(m),
             m.id.name(),
             m.severity.as_str(),
             m.fix.as_str(),
@@ -121,6 +122,12 @@ pub fn rules_markdown() -> String {
         );
     }
     out
+}
+
+/// Where a rule's page is in the repository: `docs/rules/GW101.md` (the `explain` page,
+/// generated; SARIF's `helpUri` points there).
+pub fn rule_page_path(meta: &RuleMeta) -> String {
+    format!("docs/rules/{}.md", meta.id)
 }
 
 /// `readme` with the text between the rules-table markers replaced by the current table;
@@ -138,6 +145,40 @@ pub fn readme_with_rules_table(readme: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    /// docs/rules/GWnnn.md are the explain pages (`UPDATE_DOCS=1 cargo test --lib rule_pages`
+    /// writes them), one per rule and no other.
+    #[test]
+    fn rule_pages_are_the_explain_pages() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let update = std::env::var_os("UPDATE_DOCS").is_some();
+        let mut stale = Vec::new();
+        for meta in super::rules::all_meta() {
+            let path = root.join(super::rule_page_path(meta));
+            let page = super::explain_page(meta);
+            if update {
+                let _ = std::fs::create_dir_all(path.parent().unwrap_or(root));
+                std::fs::write(&path, &page).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            } else if std::fs::read_to_string(&path).ok().as_deref() != Some(page.as_str()) {
+                stale.push(meta.id.code());
+            }
+        }
+        assert!(
+            stale.is_empty(),
+            "docs/rules pages out of date for {stale:?}: run `UPDATE_DOCS=1 cargo test --lib rule_pages`"
+        );
+        let known: Vec<String> = super::rules::all_meta()
+            .map(|m| format!("{}.md", m.id))
+            .collect();
+        for entry in std::fs::read_dir(root.join("docs/rules"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            assert!(known.contains(&name), "docs/rules/{name} names no rule");
+        }
+    }
+
     use super::*;
 
     #[test]

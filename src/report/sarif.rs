@@ -28,10 +28,15 @@ pub fn information_uri() -> Option<&'static str> {
     (!REPOSITORY.is_empty()).then_some(REPOSITORY)
 }
 
-/// The rule documentation anchor: the Rules table of the README.
-pub fn help_uri(_meta: &RuleMeta) -> Option<String> {
-    information_uri()
-        .map(|repo| format!("{}/blob/main/README.md#rules", repo.trim_end_matches('/')))
+/// The rule's page in the repository (docs/rules/GWnnn.md, its `explain` page).
+pub fn help_uri(meta: &RuleMeta) -> Option<String> {
+    information_uri().map(|repo| {
+        format!(
+            "{}/blob/main/{}",
+            repo.trim_end_matches('/'),
+            super::rules_doc::rule_page_path(meta)
+        )
+    })
 }
 
 fn level(s: Severity) -> &'static str {
