@@ -870,10 +870,10 @@ fn verify(
         (None, _) => {
             // The target was given (--nginx-version, settings): verify with the installed
             // nginx only when it is that version.
-            let installed = crate::settings::installed_nginx(&args.paths);
+            let installed = crate::system::installed_nginx(&args.paths);
             let version = installed
                 .as_deref()
-                .and_then(crate::settings::detect_nginx_version);
+                .and_then(crate::system::detect_nginx_version);
             match installed {
                 Some(binary) if version.as_ref() == Some(&settings.directives.target) => binary,
                 _ => {
@@ -935,8 +935,8 @@ fn set_target_version(settings: &mut Settings, args: &CheckArgs) -> Result<(), C
         return Ok(());
     }
     let checked: Vec<PathBuf> = args.paths.iter().chain(&args.sysroot).cloned().collect();
-    if let Some(binary) = crate::settings::installed_nginx(&checked) {
-        if let Some(v) = crate::settings::detect_nginx_version(&binary) {
+    if let Some(binary) = crate::system::installed_nginx(&checked) {
+        if let Some(v) = crate::system::detect_nginx_version(&binary) {
             settings.directives.target = v;
             settings.directives.target_origin = TargetOrigin::Detected(binary);
         }

@@ -6,6 +6,10 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+mod nginx;
+
+pub use nginx::{detect_nginx_version, installed_nginx, parse_nginx_v, NGINX_LOCATIONS};
+
 use crate::config::{NodeId, ResolvedConfig};
 
 /// `path` under `root` (`/etc/passwd` -> `ROOT/etc/passwd`), or as is without a root.

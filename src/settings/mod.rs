@@ -6,13 +6,19 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::backends::{BackendKind, DeclaredBackend};
+mod backends;
+mod directives;
+mod selection;
+
+use backends::{declared_backend, BackendToml};
+pub use directives::{DirectiveSettings, TargetOrigin};
+pub use selection::FileSelection;
+use selection::{glob, selectors};
+
+use crate::backends::DeclaredBackend;
 use crate::codes::RuleId;
 use crate::diagnostic::Severity;
-use crate::directives::{
-    Arity, ContextSet, DirectiveError, DirectiveSpec, DirectiveTable, Directives, ValueKind,
-    Version, USER_MODULE,
-};
+use crate::directives::{DirectiveError, DirectiveTable, Directives};
 
 /// The file name looked for upward from the current directory.
 pub const USER_FILE_NAME: &str = "nginx-gwlint.toml";
@@ -31,32 +37,6 @@ pub enum SettingsError {
     Directives(#[from] DirectiveError),
 }
 
-/// The `[directives]` table: the user's own directives, enabled third-party sets, and the nginx
-/// version the configuration is checked against.
-#[derive(Clone, Debug)]
-pub struct DirectiveSettings {
-    /// `[directives.NAME]` entries, in file order.
-    pub user: Vec<DirectiveSpec>,
-    /// `enable_sets = ["lua", ...]`: third-party sets whose directives are known without a
-    /// `load_module` line (e.g. modules compiled in statically, as in OpenResty).
-    pub enable_sets: Vec<String>,
-    /// The nginx version directives are checked against; the newest the table knows by default.
-    pub target: Version,
-    /// Where `target` came from, for messages.
-    pub target_origin: TargetOrigin,
-}
-
-/// Where the target nginx version comes from (RULES: `--nginx-version`, else settings, else
-/// what `nginx -v` prints, else the newest version the directive table knows).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TargetOrigin {
-    Newest,
-    Settings,
-    CommandLine,
-    /// Detected from the nginx binary at this path.
-    Detected(PathBuf),
-}
-
 /// What a settings file says about one rule; absent keys keep the rule's defaults.
 #[derive(Clone, Debug, Default)]
 pub struct RuleSettings {
@@ -66,16 +46,6 @@ pub struct RuleSettings {
     pub options: toml::Table,
     /// `file:line:column` of each option, for messages.
     pub option_origin: BTreeMap<String, String>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BackendToml {
-    name: Option<String>,
-    address: String,
-    kind: Option<BackendKind>,
-    timeout: Option<String>,
-    keepalive_timeout: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -88,65 +58,6 @@ pub struct Settings {
     pub source: Option<PathBuf>,
     /// `select`, `extend-select`, `ignore`, `per-file-ignores`, `exclude`.
     pub selection: FileSelection,
-}
-
-/// Which rules and files a settings file turns on or off, as ruff's settings do: `select`
-/// replaces the default (every rule), `extend-select` adds to it, `ignore` takes away;
-/// `per-file-ignores` maps a glob to rules ignored in matching files, `exclude` lists globs of
-/// files whose findings are not reported (they are still read: nginx reads them). Globs match the
-/// path relative to the settings file's directory, or the file name when they hold no `/`.
-#[derive(Clone, Debug, Default)]
-pub struct FileSelection {
-    pub select: Option<Vec<String>>,
-    pub extend_select: Vec<String>,
-    pub ignore: Vec<String>,
-    pub per_file_ignores: Vec<(globset::GlobMatcher, Vec<String>)>,
-    pub exclude: Vec<globset::GlobMatcher>,
-    /// The directory globs are relative to.
-    pub base: PathBuf,
-}
-
-impl FileSelection {
-    fn matches(&self, glob: &globset::GlobMatcher, path: &Path) -> bool {
-        let rel = path.strip_prefix(&self.base).unwrap_or(path);
-        glob.is_match(rel)
-            || (!glob.glob().glob().contains('/')
-                && path.file_name().is_some_and(|n| glob.is_match(n)))
-    }
-
-    /// True when findings in `path` are not reported at all (`exclude`).
-    pub fn excludes(&self, path: &Path) -> bool {
-        self.exclude.iter().any(|g| self.matches(g, path))
-    }
-
-    /// True when `rule`'s findings in `path` are ignored (`per-file-ignores`).
-    pub fn ignores_in(&self, rule: RuleId, path: &Path) -> bool {
-        self.per_file_ignores
-            .iter()
-            .any(|(g, sels)| sels.iter().any(|s| rule.matches_selector(s)) && self.matches(g, path))
-    }
-}
-
-fn selectors(key: &str, value: toml::Value) -> Result<Vec<String>, String> {
-    let list: Vec<String> = value
-        .try_into()
-        .map_err(|_| format!("`{key}` must be a list of rule ids, names or prefixes"))?;
-    for s in &list {
-        if !RuleId::selector_is_known(s) {
-            return Err(format!(
-                "`{key}`: `{s}` matches no rule (see `nginx-gwlint rules`)"
-            ));
-        }
-    }
-    Ok(list)
-}
-
-fn glob(key: &str, pattern: &str) -> Result<globset::GlobMatcher, String> {
-    globset::GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .build()
-        .map(|g| g.compile_matcher())
-        .map_err(|e| format!("`{key}`: bad glob `{pattern}`: {e}"))
 }
 
 impl Settings {
@@ -331,34 +242,6 @@ impl Settings {
         Ok(())
     }
 
-    fn apply_directives(&mut self, body: toml::Table) -> Result<(), String> {
-        let table = DirectiveTable::builtin().map_err(|e| e.to_string())?;
-        for (key, value) in body {
-            if key == "enable_sets" {
-                let sets: Vec<String> = value
-                    .try_into()
-                    .map_err(|_| "[directives] enable_sets must be a list of strings".to_owned())?;
-                for set in sets {
-                    if !table.has_set(&set) {
-                        let known: Vec<&str> = table.sets().collect();
-                        return Err(format!(
-                            "[directives] enable_sets: unknown set `{set}` (known: {})",
-                            known.join(", ")
-                        ));
-                    }
-                    if !self.directives.enable_sets.contains(&set) {
-                        self.directives.enable_sets.push(set);
-                    }
-                }
-                continue;
-            }
-            let spec = user_directive(&key, value)?;
-            self.directives.user.retain(|s| s.name != key);
-            self.directives.user.push(spec);
-        }
-        Ok(())
-    }
-
     /// The directives this run knows: the built-in table, the user's declarations, the enabled
     /// sets and the target version.
     pub fn directives_view(&self) -> Directives<'_> {
@@ -410,86 +293,6 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-fn declared_backend(b: BackendToml, origin: &str) -> Result<DeclaredBackend, String> {
-    let time = |field: &str, text: &Option<String>| -> Result<Option<u64>, String> {
-        text.as_deref()
-            .map(|t| {
-                crate::values::parse_msec(t).ok_or_else(|| {
-                    format!(
-                        "[[backend]] {field} = \"{t}\" is not an nginx time (e.g. \"30s\", \"5m\")"
-                    )
-                })
-            })
-            .transpose()
-    };
-    let address = crate::address::parse_host_port(&b.address, false);
-    if let crate::address::Host::Invalid(why) = &address.host {
-        return Err(format!("[[backend]] address = \"{}\": {why}", b.address));
-    }
-    let kind = b.kind.unwrap_or(BackendKind::Other);
-    Ok(DeclaredBackend {
-        name: b.name.unwrap_or_else(|| b.address.clone()),
-        timeout_ms: time("timeout", &b.timeout)?.or(kind.default_timeout_ms()),
-        keepalive_timeout_ms: time("keepalive_timeout", &b.keepalive_timeout)?
-            .or(kind.default_keepalive_ms()),
-        address,
-        kind,
-        origin: origin.to_owned(),
-    })
-}
-/// `[directives.NAME]`: `contexts` and `args` required; `block`, `kind`, `values` optional.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UserDirective {
-    contexts: Vec<String>,
-    args: String,
-    #[serde(default)]
-    block: bool,
-    #[serde(default)]
-    kind: Option<ValueKind>,
-    #[serde(default)]
-    values: Vec<String>,
-}
-
-fn user_directive(name: &str, value: toml::Value) -> Result<DirectiveSpec, String> {
-    let at = |e: &dyn std::fmt::Display| format!("[directives.{name}] {e}");
-    if name.is_empty() || name.bytes().any(|b| b.is_ascii_whitespace() || b == b'"') {
-        return Err(format!("[directives] `{name}` is not a directive name"));
-    }
-    let toml::Value::Table(_) = value else {
-        return Err(format!(
-            "[directives.{name}] must be a table (contexts = [...], args = \"TAKE1\")"
-        ));
-    };
-    let raw: UserDirective = value.try_into().map_err(|e| at(&e))?;
-    if raw.contexts.is_empty() {
-        return Err(at(&"contexts must name at least one context"));
-    }
-    let contexts =
-        ContextSet::from_names(raw.contexts.iter().map(String::as_str)).map_err(|e| {
-            at(&format!(
-                "{e} (known: {})",
-                crate::directives::CONTEXT_NAMES.join(", ")
-            ))
-        })?;
-    let args: Arity = raw.args.parse().map_err(|e| at(&e))?;
-    if matches!(raw.kind, Some(ValueKind::Enum | ValueKind::Bitmask)) && raw.values.is_empty() {
-        return Err(at(&"kind enum/bitmask needs `values`"));
-    }
-    Ok(DirectiveSpec {
-        name: name.to_owned(),
-        module: USER_MODULE.to_owned(),
-        contexts,
-        args,
-        block: raw.block,
-        kind: raw.kind,
-        values: raw.values,
-        since: None,
-        until: None,
-        set: None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -528,92 +331,5 @@ mod tests {
         ] {
             assert!(apply(bad).is_err(), "accepted: {bad}");
         }
-    }
-}
-
-/// Where distributions and nginx's own `make install` put the binary, tried before `PATH`.
-pub const NGINX_LOCATIONS: [&str; 3] = [
-    "/usr/sbin/nginx",
-    "/usr/local/sbin/nginx",
-    "/usr/local/nginx/sbin/nginx",
-];
-
-/// The installed nginx to ask for its version (and to run `nginx -t` with): the usual install
-/// locations first, then `PATH` entries, which count only when absolute (`.` or `bin` in PATH
-/// would run whatever the current directory holds), not the current directory itself, and not
-/// inside a checked tree or `--sysroot` (a repository's own `./nginx` must never run).
-/// Symlinks are resolved before that check.
-pub fn installed_nginx(checked: &[PathBuf]) -> Option<PathBuf> {
-    let roots: Vec<PathBuf> = checked
-        .iter()
-        .filter_map(|p| {
-            let p = std::fs::canonicalize(p).ok()?;
-            // A checked file stands for its directory (the tree around it).
-            if p.is_file() {
-                p.parent().map(Path::to_path_buf)
-            } else {
-                Some(p)
-            }
-        })
-        .collect();
-    let from_path = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|dir| dir.is_absolute() && !is_current_dir(dir))
-        .map(|dir| dir.join("nginx"));
-    NGINX_LOCATIONS
-        .iter()
-        .map(PathBuf::from)
-        .chain(from_path)
-        .find(|candidate| {
-            let Ok(real) = std::fs::canonicalize(candidate) else {
-                return false;
-            };
-            let executable = std::fs::metadata(&real).is_ok_and(|m| {
-                m.is_file()
-                    && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0
-            });
-            executable && !roots.iter().any(|root| real.starts_with(root))
-        })
-}
-
-/// `dir` is the current directory, however spelled (`$PWD` in PATH is `.` in disguise).
-fn is_current_dir(dir: &Path) -> bool {
-    let (Ok(cwd), Ok(dir)) = (std::env::current_dir(), std::fs::canonicalize(dir)) else {
-        return false;
-    };
-    std::fs::canonicalize(cwd).is_ok_and(|cwd| cwd == dir)
-}
-
-/// The version an nginx binary reports (`nginx -v` prints `nginx version: nginx/1.22.1` on
-/// stderr; distribution builds may add a suffix such as ` (Ubuntu)`).
-pub fn detect_nginx_version(binary: &Path) -> Option<Version> {
-    let out = std::process::Command::new(binary).arg("-v").output().ok()?;
-    let text = String::from_utf8_lossy(&out.stderr);
-    parse_nginx_v(&text)
-}
-
-/// The version in `nginx -v` output.
-pub fn parse_nginx_v(text: &str) -> Option<Version> {
-    let rest = text.split("nginx/").nth(1)?;
-    let version: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
-        .collect();
-    version.parse().ok()
-}
-
-#[cfg(test)]
-mod version_tests {
-    use super::*;
-
-    #[test]
-    fn nginx_v_output() {
-        let v = parse_nginx_v("nginx version: nginx/1.22.1\n").map(|v| v.to_string());
-        assert_eq!(v.as_deref(), Some("1.22.1"));
-        let v = parse_nginx_v("nginx version: nginx/1.24.0 (Ubuntu)\n").map(|v| v.to_string());
-        assert_eq!(v.as_deref(), Some("1.24.0"));
-        assert!(parse_nginx_v("openresty/1.21.4.1").is_none());
     }
 }
