@@ -487,67 +487,24 @@ impl CheckArgs {
 }
 
 fn check(args: &CheckArgs) -> Result<u8, CliError> {
-    let selection = Selection {
-        select: args.select.clone(),
-        ignore: args.ignore.clone(),
-    };
-    selection.validate().map_err(CliError::Usage)?;
-    if args.verify_with.is_some() && !args.fix && !args.diff {
-        return Err(CliError::Usage(
-            "--verify-with needs --fix or --diff".to_owned(),
-        ));
-    }
+    let selection = check_selection(args)?;
     let color = args.format == Format::Human && use_color(args.color, args.output_file.is_some());
     let mut sink = Sink {
         report: Vec::new(),
         file: args.output_file.clone(),
         quiet: args.quiet,
     };
-
     let mut exit = EXIT_CLEAN;
-    let default_path = args
-        .sysroot
-        .as_ref()
-        .map_or_else(|| PathBuf::from("/etc/nginx"), |r| r.join("etc/nginx"));
-    let paths = if args.paths.is_empty() {
-        vec![default_path]
-    } else {
-        args.paths.clone()
-    };
     let mut matcher = match &args.baseline {
         Some(path) => Some(Baseline::read(path)?.matcher()),
         None => None,
     };
     let mut recorded = Baseline::default();
-    // SARIF and checkstyle are one document for all paths; the others print per path.
-    let mut sarif_runs = Vec::new();
-    let mut checkstyle = String::new();
-    let mut junit = String::new();
-    let mut gitlab = Vec::new();
+    let mut documents = Documents::default();
     let mut hidden = 0;
-    for php in &args.php {
-        if !php.exists() {
-            return Err(CliError::Usage(format!(
-                "--php {}: No such file or directory",
-                php.display()
-            )));
-        }
-    }
-    for path in &paths {
-        let mut settings = settings_for(args, path)?;
-        set_target_version(&mut settings, args)?;
-        // A rule `--select` names runs even when the settings file disables it.
-        for meta in rules::all_meta() {
-            if selection.explicitly_selected(meta.id) {
-                settings.rules.entry(meta.id).or_default().enabled = Some(true);
-            }
-        }
-        for app in &args.app_config {
-            let declared =
-                backends::apps::read_app_config(app).map_err(|e| CliError::Usage(e.to_string()))?;
-            settings.backends.extend(declared);
-        }
-        let outcome = run_check(args, &settings, &selection, path, &mut sink)?;
+    for path in checked_paths(args) {
+        let settings = settings_for_run(args, &selection, &path)?;
+        let outcome = run_check(args, &settings, &selection, &path, &mut sink)?;
         // --diff reports on the files as they are on disk (nothing was fixed); --fix on what
         // remains after fixing; a plain check on the one lint it made.
         let shown = if args.diff {
@@ -579,43 +536,7 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
             let mut k = keep.iter();
             fingerprints.retain(|_| k.next().copied().unwrap_or(true));
         }
-        let sources = &tree.sources;
-        let text = if args.statistics {
-            report::render_statistics(&diagnostics)
-        } else {
-            match args.format {
-                Format::Human => report::render_human(sources, &diagnostics, color),
-                Format::Concise => report::render_concise(sources, &diagnostics),
-                Format::Json => report::render_json_with_external(
-                    sources,
-                    &tree.nginx_files,
-                    &tree.machine_files,
-                    &diagnostics,
-                    &fingerprints,
-                ),
-                Format::Github => report::render_github(sources, &diagnostics),
-                Format::Sarif => {
-                    sarif_runs.push(report::sarif_run(sources, &diagnostics, &fingerprints));
-                    String::new()
-                }
-                Format::Checkstyle => {
-                    checkstyle.push_str(&report::checkstyle_files(sources, &diagnostics));
-                    String::new()
-                }
-                Format::Gitlab => {
-                    gitlab.extend(report::gitlab_issues(sources, &diagnostics, &fingerprints));
-                    String::new()
-                }
-                Format::Junit => {
-                    junit.push_str(&report::junit_suites(
-                        sources,
-                        &tree.nginx_files,
-                        &diagnostics,
-                    ));
-                    String::new()
-                }
-            }
-        };
+        let text = documents.render(args, tree, &diagnostics, &fingerprints, color);
         // --diff (and --fix on an `nginx -T` dump) printed the diff: the output stays the diff.
         let diff_printed = args.diff || (args.fix && tree.from_dump);
         if !diff_printed {
@@ -624,29 +545,10 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
         exit = exit.max(code);
     }
     if !args.statistics && !args.diff {
-        match args.format {
-            Format::Sarif => sink.report(report::render_sarif(sarif_runs).as_bytes())?,
-            Format::Checkstyle => {
-                sink.report(report::render_checkstyle(&checkstyle).as_bytes())?;
-            }
-            Format::Gitlab => sink.report(report::render_gitlab(gitlab).as_bytes())?,
-            Format::Junit => sink.report(report::render_junit(&junit).as_bytes())?,
-            _ => {}
-        }
+        documents.finish(args.format, &mut sink)?;
     }
     if let Some(m) = &matcher {
-        let stale = m.unmatched();
-        if hidden > 0 || stale > 0 {
-            sink.note(&format!(
-                "nginx-gwlint: baseline: {hidden} known finding{} hidden{}",
-                if hidden == 1 { "" } else { "s" },
-                if stale > 0 {
-                    format!("; {stale} entr{} no longer found (fixed? rewrite it with --write-baseline)", if stale == 1 { "y" } else { "ies" })
-                } else {
-                    String::new()
-                }
-            ));
-        }
+        baseline_note(m, hidden, &sink);
     }
     if let Some(path) = &args.write_baseline {
         recorded.write(path)?;
@@ -663,6 +565,156 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
     }
     sink.finish()?;
     Ok(exit)
+}
+
+/// The command line's rule selection, after checking the flags that need each other.
+fn check_selection(args: &CheckArgs) -> Result<Selection, CliError> {
+    let selection = Selection {
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+    };
+    selection.validate().map_err(CliError::Usage)?;
+    if args.verify_with.is_some() && !args.fix && !args.diff {
+        return Err(CliError::Usage(
+            "--verify-with needs --fix or --diff".to_owned(),
+        ));
+    }
+    for php in &args.php {
+        if !php.exists() {
+            return Err(CliError::Usage(format!(
+                "--php {}: No such file or directory",
+                php.display()
+            )));
+        }
+    }
+    Ok(selection)
+}
+
+/// The paths to check: the arguments, else /etc/nginx (under `--sysroot` when given).
+fn checked_paths(args: &CheckArgs) -> Vec<PathBuf> {
+    if !args.paths.is_empty() {
+        return args.paths.clone();
+    }
+    vec![args
+        .sysroot
+        .as_ref()
+        .map_or_else(|| PathBuf::from("/etc/nginx"), |r| r.join("etc/nginx"))]
+}
+
+/// The settings one checked path runs with: its settings file, the target version, rules
+/// `--select` names turned on whatever the file says, and `--app-config` backends.
+fn settings_for_run(
+    args: &CheckArgs,
+    selection: &Selection,
+    path: &std::path::Path,
+) -> Result<Settings, CliError> {
+    let mut settings = settings_for(args, path)?;
+    set_target_version(&mut settings, args)?;
+    for meta in rules::all_meta() {
+        if selection.explicitly_selected(meta.id) {
+            settings.rules.entry(meta.id).or_default().enabled = Some(true);
+        }
+    }
+    for app in &args.app_config {
+        let declared =
+            backends::apps::read_app_config(app).map_err(|e| CliError::Usage(e.to_string()))?;
+        settings.backends.extend(declared);
+    }
+    Ok(settings)
+}
+
+/// The formats that are one document for all checked paths (SARIF, checkstyle, GitLab,
+/// JUnit), gathered path by path; the others print per path.
+#[derive(Default)]
+struct Documents {
+    sarif_runs: Vec<serde_json::Value>,
+    checkstyle: String,
+    junit: String,
+    gitlab: Vec<serde_json::Value>,
+}
+
+impl Documents {
+    /// The text to print for one path now (empty for the one-document formats, which gather).
+    fn render(
+        &mut self,
+        args: &CheckArgs,
+        tree: &ConfigTree,
+        diagnostics: &[Diagnostic],
+        fingerprints: &[String],
+        color: bool,
+    ) -> String {
+        let sources = &tree.sources;
+        if args.statistics {
+            return report::render_statistics(diagnostics);
+        }
+        match args.format {
+            Format::Human => report::render_human(sources, diagnostics, color),
+            Format::Concise => report::render_concise(sources, diagnostics),
+            Format::Json => report::render_json_with_external(
+                sources,
+                &tree.nginx_files,
+                &tree.machine_files,
+                diagnostics,
+                fingerprints,
+            ),
+            Format::Github => report::render_github(sources, diagnostics),
+            Format::Sarif => {
+                self.sarif_runs
+                    .push(report::sarif_run(sources, diagnostics, fingerprints));
+                String::new()
+            }
+            Format::Checkstyle => {
+                self.checkstyle
+                    .push_str(&report::checkstyle_files(sources, diagnostics));
+                String::new()
+            }
+            Format::Gitlab => {
+                self.gitlab
+                    .extend(report::gitlab_issues(sources, diagnostics, fingerprints));
+                String::new()
+            }
+            Format::Junit => {
+                self.junit.push_str(&report::junit_suites(
+                    sources,
+                    &tree.nginx_files,
+                    diagnostics,
+                ));
+                String::new()
+            }
+        }
+    }
+
+    /// Prints the gathered document of a one-document format.
+    fn finish(self, format: Format, sink: &mut Sink) -> Result<(), CliError> {
+        match format {
+            Format::Sarif => sink.report(report::render_sarif(self.sarif_runs).as_bytes()),
+            Format::Checkstyle => {
+                sink.report(report::render_checkstyle(&self.checkstyle).as_bytes())
+            }
+            Format::Gitlab => sink.report(report::render_gitlab(self.gitlab).as_bytes()),
+            Format::Junit => sink.report(report::render_junit(&self.junit).as_bytes()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What the baseline hid, and which of its entries no longer match.
+fn baseline_note(matcher: &baseline::Matcher, hidden: usize, sink: &Sink) {
+    let stale = matcher.unmatched();
+    if hidden > 0 || stale > 0 {
+        sink.note(&format!(
+            "nginx-gwlint: baseline: {hidden} known finding{} hidden{}",
+            if hidden == 1 { "" } else { "s" },
+            if stale > 0 {
+                format!(
+                    "; {stale} entr{} no longer found (fixed? rewrite it with --write-baseline)",
+                    if stale == 1 { "y" } else { "ies" }
+                )
+            } else {
+                String::new()
+            }
+        ));
+    }
 }
 
 /// Where `check` writes: the report (or diff) to standard output, or with `-o FILE` to FILE
