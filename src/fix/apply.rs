@@ -626,6 +626,8 @@ fn dump_diff_path(tree: &ConfigTree, path: &Path, display: &str) -> String {
         .map_or_else(|_| display.to_owned(), |rel| rel.display().to_string())
 }
 
+/// One pass's plan: the fixes of `checked` that apply, resolved to physical files, without
+/// collisions, and still parsing.
 fn plan_pass(
     checked: &Checked,
     options: &FixOptions,
@@ -634,15 +636,42 @@ fn plan_pass(
 ) -> Pass {
     let tree = &checked.ws.tree;
     let (phys, phys_of) = physical_files(tree, options, cache);
-
     let mut dropped = Vec::new();
+    let candidates = candidates(
+        checked,
+        options,
+        &phys,
+        &phys_of,
+        dropped_sigs,
+        &mut dropped,
+    );
+    let taken = without_collisions(candidates);
+    let taken = still_parsing(&phys, taken, dropped_sigs, &mut dropped);
+    Pass {
+        phys,
+        taken,
+        dropped,
+    }
+}
+
+/// The fixes `options` applies, resolved to physical files, in file and span order (so a
+/// pass takes fixes in a stable order); the ones that cannot be resolved are dropped once.
+fn candidates(
+    checked: &Checked,
+    options: &FixOptions,
+    phys: &[Physical],
+    phys_of: &HashMap<FileId, usize>,
+    dropped_sigs: &mut HashSet<Signature>,
+    dropped: &mut Vec<DroppedFix>,
+) -> Vec<Candidate> {
+    let tree = &checked.ws.tree;
     let mut candidates = Vec::new();
     for d in &checked.diagnostics {
         let Some(fix) = &d.fix else { continue };
         if !options.selects(d.rule) || !options.applies(fix) || fix.edits.is_empty() {
             continue;
         }
-        match resolve(tree, &phys, &phys_of, d.rule, fix) {
+        match resolve(tree, phys, phys_of, d.rule, fix) {
             Ok(c) => {
                 if !dropped_sigs.contains(&c.sig) {
                     candidates.push(c);
@@ -672,10 +701,14 @@ fn plan_pass(
             .then_with(|| a.rule.cmp(b.rule))
             .then_with(|| a.title.cmp(&b.title))
     });
+    candidates
+}
 
-    // Take every fix that does not collide with one taken before it. The spans taken in each
-    // file are disjoint, kept by start: a new span is checked against its neighbours only, so
-    // a pass with many fixes stays O(n log n).
+/// Every fix that does not collide with one taken before it. The spans taken in each file are
+/// disjoint, kept by start: a new span is checked against its neighbours only, so a pass with
+/// many fixes stays O(n log n). The same fix twice (another diagnostic, or one file reached by
+/// two paths) is taken once.
+fn without_collisions(candidates: Vec<Candidate>) -> Vec<Candidate> {
     let mut taken: Vec<Candidate> = Vec::new();
     let mut taken_spans: HashMap<usize, BTreeMap<usize, usize>> = HashMap::new();
     let mut seen: HashSet<Vec<(usize, usize, usize, String)>> = HashSet::new();
@@ -686,7 +719,6 @@ fn plan_pass(
             .map(|e| (e.phys, e.span.start, e.span.end, e.content.clone()))
             .collect();
         if seen.contains(&positional) {
-            // The same fix again: another diagnostic, or the same file reached by two paths.
             continue;
         }
         let collides = c.edits.iter().any(|e| {
@@ -706,52 +738,57 @@ fn plan_pass(
         seen.insert(positional);
         taken.push(c);
     }
+    taken
+}
 
-    // Keep what still parses: all at once when that works, else one fix at a time.
+/// What still parses: all at once when that works, else one fix at a time, dropping each one
+/// that leaves a touched file nginx could not parse.
+fn still_parsing(
+    phys: &[Physical],
+    taken: Vec<Candidate>,
+    dropped_sigs: &mut HashSet<Signature>,
+    dropped: &mut Vec<DroppedFix>,
+) -> Vec<Candidate> {
     let all: Vec<&Candidate> = taken.iter().collect();
-    if first_parse_failure(&render(&phys, &all)).is_some() {
-        let mut kept: Vec<Candidate> = Vec::new();
-        for c in taken {
-            let failure = {
-                let mut trial: Vec<&Candidate> = kept.iter().collect();
-                trial.push(&c);
-                let texts = render(&phys, &trial);
-                let touched: BTreeSet<usize> = c.edits.iter().map(|e| e.phys).collect();
-                texts
-                    .iter()
-                    .filter(|(idx, _)| touched.contains(idx))
-                    .find_map(|(idx, text)| {
-                        parse_config(text).err().map(|e| {
-                            let (line, column) = LineIndex::new(text).line_col(text, e.offset);
-                            (*idx, line, column, e.message)
-                        })
+    if first_parse_failure(&render(phys, &all)).is_none() {
+        return taken;
+    }
+    let mut kept: Vec<Candidate> = Vec::new();
+    for c in taken {
+        let failure = {
+            let mut trial: Vec<&Candidate> = kept.iter().collect();
+            trial.push(&c);
+            let texts = render(phys, &trial);
+            let touched: BTreeSet<usize> = c.edits.iter().map(|e| e.phys).collect();
+            texts
+                .iter()
+                .filter(|(idx, _)| touched.contains(idx))
+                .find_map(|(idx, text)| {
+                    parse_config(text).err().map(|e| {
+                        let (line, column) = LineIndex::new(text).line_col(text, e.offset);
+                        (*idx, line, column, e.message)
                     })
-            };
-            match failure {
-                None => kept.push(c),
-                Some((idx, line, column, message)) => {
-                    let file = phys[idx].display.clone();
-                    dropped_sigs.insert(c.sig.clone());
-                    dropped.push(DroppedFix {
-                        rule: c.rule,
-                        title: c.title,
-                        reason: FixError::ParseAfterFix {
-                            file,
-                            line,
-                            column,
-                            message,
-                        },
-                    });
-                }
+                })
+        };
+        match failure {
+            None => kept.push(c),
+            Some((idx, line, column, message)) => {
+                let file = phys[idx].display.clone();
+                dropped_sigs.insert(c.sig.clone());
+                dropped.push(DroppedFix {
+                    rule: c.rule,
+                    title: c.title,
+                    reason: FixError::ParseAfterFix {
+                        file,
+                        line,
+                        column,
+                        message,
+                    },
+                });
             }
         }
-        taken = kept;
     }
-    Pass {
-        phys,
-        taken,
-        dropped,
-    }
+    kept
 }
 
 /// Maps a fix's edits to physical files, checking that each fits its file and that the fix's
