@@ -385,7 +385,12 @@ impl<'t> ResolvedConfig<'t> {
 
     /// Every concrete address the configuration sends requests to (see [`NamedAddress`]), in
     /// source order: pass directives first, then upstream `server` lines.
-    pub fn named_addresses(&self) -> Vec<NamedAddress> {
+    pub fn named_addresses(&self) -> &[NamedAddress] {
+        self.named_addresses
+            .get_or_init(|| self.compute_named_addresses())
+    }
+
+    fn compute_named_addresses(&self) -> Vec<NamedAddress> {
         let mut out = Vec::new();
         for (id, family) in self.pass_directives() {
             let Some(address) = self.pass_address(id) else {

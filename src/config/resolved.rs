@@ -74,6 +74,9 @@ pub struct ResolvedConfig<'t> {
     /// For each upstream block, the handlers that send requests to it (computed on first use).
     pub(crate) upstream_users:
         std::sync::OnceLock<std::collections::HashMap<NodeId, Vec<(NodeId, super::Family)>>>,
+    /// Every address the configuration connects to (computed on first use: five rules and the
+    /// probe ask).
+    pub(crate) named_addresses: std::sync::OnceLock<Vec<super::NamedAddress>>,
 }
 
 impl<'t> ResolvedConfig<'t> {
@@ -86,6 +89,7 @@ impl<'t> ResolvedConfig<'t> {
             by_name: std::collections::HashMap::new(),
             upstreams: std::collections::HashMap::new(),
             upstream_users: std::sync::OnceLock::new(),
+            named_addresses: std::sync::OnceLock::new(),
             wide: std::collections::HashMap::new(),
         };
         if let Some(ast) = tree.ast(tree.root) {
