@@ -124,7 +124,7 @@ pub fn check(
             let ignored = RuleId::from_code_or_name(d.rule)
                 .is_some_and(|id| id != RuleId::GW001 && files.ignores_in(id, path));
             // A file that does not parse is never hidden: nothing is checked while it exists.
-            !(ignored || (d.rule != "GW001" && files.excludes(path)))
+            !(ignored || (d.rule != RuleId::GW001.code() && files.excludes(path)))
         });
     }
     out

@@ -23,6 +23,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::address::Host;
+use crate::codes::RuleId;
 use crate::config::{NamedAddress, ResolvedConfig};
 use crate::diagnostic::Diagnostic;
 use crate::rules::common::worker_user;
@@ -131,7 +132,7 @@ pub fn run_with_timeout(
 }
 
 impl Prober<'_, '_> {
-    fn push(&mut self, id: &str, named: &NamedAddress, message: String, help: &str) {
+    fn push(&mut self, id: RuleId, named: &NamedAddress, message: String, help: &str) {
         self.push_at_most(id, named, message, help, crate::diagnostic::Severity::Error);
     }
 
@@ -139,15 +140,13 @@ impl Prober<'_, '_> {
     /// other addresses answer).
     fn push_at_most(
         &mut self,
-        id: &str,
+        id: RuleId,
         named: &NamedAddress,
         message: String,
         help: &str,
         most: crate::diagnostic::Severity,
     ) {
-        let Some(meta) = rules::meta_by_id_or_name(id) else {
-            return;
-        };
+        let meta = rules::rule(id).meta();
         if !self.settings.enabled(meta.id) {
             return;
         }
@@ -194,7 +193,7 @@ impl Prober<'_, '_> {
                 }
                 Err(e) => {
                     self.push(
-                        "GW202",
+                        RuleId::GW202,
                         named,
                         format!("{shown}: host not found ({e}): nginx cannot start with it (\"host not found in upstream\")"),
                         "use an address that resolves on this machine",
@@ -254,7 +253,7 @@ impl Prober<'_, '_> {
                 ""
             };
             self.push_at_most(
-                "GW202",
+                RuleId::GW202,
                 named,
                 format!(
                     "connect() to {addr} failed {}{via}{backup}: nothing accepts connections there right now: {symptom}",
@@ -273,7 +272,7 @@ impl Prober<'_, '_> {
             Ok(m) => m,
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 self.push(
-                    "GW301",
+                    RuleId::GW301,
                     named,
                     format!("unix:{path} does not exist: 502 \"connect() to unix:{path} failed (2: No such file or directory)\""),
                     "start the backend that creates it, or use the socket path it listens on",
@@ -282,7 +281,7 @@ impl Prober<'_, '_> {
             }
             Err(e) => {
                 self.push(
-                    "GW301",
+                    RuleId::GW301,
                     named,
                     format!("unix:{path} cannot be checked: {e}"),
                     "run the probe as root to see every path",
@@ -292,7 +291,7 @@ impl Prober<'_, '_> {
         };
         if !meta.file_type().is_socket() {
             self.push(
-                "GW301",
+                RuleId::GW301,
                 named,
                 format!("unix:{path} exists but is not a socket: 502 \"connect() to unix:{path} failed (111: Connection refused)\""),
                 "point nginx at the socket the backend creates",
@@ -302,7 +301,7 @@ impl Prober<'_, '_> {
         self.permissions(named, path, &on_disk, &meta);
         if connect_unix(&on_disk, self.timeout) == Reach::Refused {
             self.push(
-                "GW202",
+                RuleId::GW202,
                 named,
                 format!("unix:{path} is a socket nobody listens on (a stale file left by a stopped backend): 502 \"connect() to unix:{path} failed (111: Connection refused)\""),
                 "start (or restart) the backend that owns the socket",
@@ -351,7 +350,7 @@ impl Prober<'_, '_> {
             if access(&user, groups.as_ref(), &owner, &group, mode, 0o1) == Access::Denied {
                 let shown = dir.display().to_string();
                 self.push(
-                    "GW302",
+                    RuleId::GW302,
                     named,
                     format!(
                         "nginx workers run as {}; they cannot search directory {shown} ({owner}:{group} mode {mode:04o}) above unix:{path}{membership_note}: 502 \"connect() to unix:{path} failed (13: Permission denied)\"",
@@ -383,7 +382,7 @@ impl Prober<'_, '_> {
             && access(&user, groups.as_ref(), &owner, &group, mode, 0o6) == Access::Denied
         {
             self.push(
-                "GW302",
+                RuleId::GW302,
                 named,
                 format!(
                     "nginx workers run as {}; unix:{path} is {owner}:{group} mode {mode:04o}, which does not let them read and write it{membership_note}: 502 \"connect() to unix:{path} failed (13: Permission denied)\"",
@@ -397,9 +396,9 @@ impl Prober<'_, '_> {
 
 /// The rule metadata probe findings belong to (documentation cross-check).
 pub fn rules_used() -> Vec<&'static RuleMeta> {
-    ["GW202", "GW301", "GW302"]
-        .iter()
-        .filter_map(|id| rules::meta_by_id_or_name(id))
+    [RuleId::GW202, RuleId::GW301, RuleId::GW302]
+        .into_iter()
+        .map(|id| rules::rule(id).meta())
         .collect()
 }
 
