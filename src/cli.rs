@@ -129,6 +129,11 @@ impl FailOn {
 pub struct CheckArgs {
     /// Directories, files, or `-` (an `nginx -T` dump on stdin). Default: /etc/nginx (under --sysroot when given).
     pub paths: Vec<PathBuf>,
+    /// Read one configuration file's text from standard input and check it as the file NAME,
+    /// with the tree around it read from disk as usual (editors: an unsaved buffer). Findings
+    /// name NAME; `--diff` shows fixes to the text read; `--fix` is refused.
+    #[arg(long, value_name = "NAME")]
+    pub stdin_filename: Option<PathBuf>,
     /// php.ini / php-fpm config files or directories (default: the usual places under /etc
     /// when checking the system's /etc/nginx, or under --sysroot).
     #[arg(long, value_delimiter = ',')]
@@ -579,6 +584,19 @@ fn check_selection(args: &CheckArgs) -> Result<Selection, CliError> {
             "--verify-with needs --fix or --diff".to_owned(),
         ));
     }
+    if args.stdin_filename.is_some() {
+        if args.fix {
+            return Err(CliError::Usage(
+                "--fix with --stdin-filename: the text came from standard input, so there is no file to write; use --diff".to_owned(),
+            ));
+        }
+        if args.paths.iter().any(|p| p.as_os_str() != "-") {
+            return Err(CliError::Usage(
+                "--stdin-filename checks standard input as that file: give no other paths"
+                    .to_owned(),
+            ));
+        }
+    }
     for php in &args.php {
         if !php.exists() {
             return Err(CliError::Usage(format!(
@@ -592,6 +610,9 @@ fn check_selection(args: &CheckArgs) -> Result<Selection, CliError> {
 
 /// The paths to check: the arguments, else /etc/nginx (under `--sysroot` when given).
 fn checked_paths(args: &CheckArgs) -> Vec<PathBuf> {
+    if let Some(name) = &args.stdin_filename {
+        return vec![name.clone()];
+    }
     if !args.paths.is_empty() {
         return args.paths.clone();
     }
@@ -798,12 +819,20 @@ fn run_check(
     sink: &mut Sink,
 ) -> Result<FixOutcome, CliError> {
     let fixing = args.fix || args.diff;
-    let dump = if path.as_os_str() == "-" {
+    let read_stdin = || -> Result<Vec<u8>, CliError> {
         let mut input = Vec::new();
         std::io::stdin()
             .read_to_end(&mut input)
             .map_err(CliError::Stdin)?;
-        Some(input)
+        Ok(input)
+    };
+    // `--stdin-filename NAME`: standard input is NAME's text, laid over the disk.
+    let stdin_file = match &args.stdin_filename {
+        Some(name) => Some((crate::config::lexical_absolute(name), read_stdin()?)),
+        None => None,
+    };
+    let dump = if stdin_file.is_none() && path.as_os_str() == "-" {
+        Some(read_stdin()?)
     } else {
         None
     };
@@ -828,13 +857,19 @@ fn run_check(
                 .map(|id| id.code())
                 .collect()
         }),
+        from_stdin: stdin_file.as_ref().map(|(name, _)| name.clone()),
     };
     let mut first = true;
     let mut outcome = fix::fix_until_stable(
         |overlay| {
-            let tree = match &dump {
-                Some(input) => load_dump_with(input, overlay)?,
-                None => crate::config::load_path_opts(path, overlay, &args.load_options())?,
+            let tree = match (&dump, &stdin_file) {
+                (Some(input), _) => load_dump_with(input, overlay)?,
+                (None, Some((name, text))) if overlay.get(name).is_none() => {
+                    let mut with_stdin = overlay.clone();
+                    with_stdin.insert(name.clone(), text.clone());
+                    crate::config::load_path_opts(path, &with_stdin, &args.load_options())?
+                }
+                (None, _) => crate::config::load_path_opts(path, overlay, &args.load_options())?,
             };
             let ws = Workspace::new(tree, php.clone(), args.sysroot.clone());
             // The live system is probed once, with the files as they are.

@@ -315,7 +315,7 @@ fn relative_display(given: &Path, given_abs: &Path, found: &Path) -> PathBuf {
 }
 
 /// `path` made absolute without following links, `.` and `..` removed.
-fn lexical_absolute(path: &Path) -> PathBuf {
+pub fn lexical_absolute(path: &Path) -> PathBuf {
     normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
 }
 

@@ -23,8 +23,8 @@ pub use fs::{
 pub use inherit::{Family, NamedAddress, Scoped, DEFAULT_PROXY_HTTP_VERSION, DEFAULT_TIMEOUT_MS};
 pub(crate) use loader::parse_config;
 pub use loader::{
-    find_main_file, load_dump, load_dump_with, load_path, load_path_opts, load_path_with,
-    load_single, LoadError, LoadOptions,
+    find_main_file, lexical_absolute, load_dump, load_dump_with, load_path, load_path_opts,
+    load_path_with, load_single, LoadError, LoadOptions,
 };
 pub use resolved::{NodeId, RNode, ResolvedConfig, MAX_RESOLVED_NODES};
 

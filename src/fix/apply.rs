@@ -47,6 +47,10 @@ pub struct FixOptions {
     /// `None`: all. The check should still run every rule, so that the invariant sees what a fix
     /// introduces in any rule.
     pub rules: Option<BTreeSet<&'static str>>,
+    /// The file whose text came from standard input (`--stdin-filename`, absolute): its fixes
+    /// are planned on that text whatever the disk holds; it is for `--diff` only and must never
+    /// be written (the command line refuses `--fix` with it).
+    pub from_stdin: Option<PathBuf>,
 }
 
 impl Default for FixOptions {
@@ -56,6 +60,7 @@ impl Default for FixOptions {
             max_passes: DEFAULT_MAX_PASSES,
             sysroot: None,
             rules: None,
+            from_stdin: None,
         }
     }
 }
@@ -570,6 +575,10 @@ fn physical_files(
             known.clone()
         } else {
             let entry = match &scope {
+                // Standard input's text: nothing is written; shown as named.
+                _ if options.from_stdin.as_ref() == Some(&file.path) => {
+                    (file.path.clone(), None, file.display.clone())
+                }
                 // A dump: nothing is written; paths are taken as they are.
                 None => (
                     file.path.clone(),
