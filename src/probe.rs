@@ -123,8 +123,8 @@ pub fn run_with_timeout(
             continue;
         }
         match &named.address.host {
-            Host::Unix(path) => p.unix(&named, path),
-            Host::Ipv4(_) | Host::Ipv6(_) | Host::Name(_) => p.tcp(&named),
+            Host::Unix(path) => p.unix(named, path),
+            Host::Ipv4(_) | Host::Ipv6(_) | Host::Name(_) => p.tcp(named),
             Host::Variable(_) | Host::Invalid(_) => {}
         }
     }

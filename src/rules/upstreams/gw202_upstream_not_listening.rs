@@ -66,7 +66,7 @@ impl Rule for UpstreamNotListening {
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         for named in cx.config.named_addresses() {
             if !named.address.is_unix() {
-                check_address(cx, &META, &named, out);
+                check_address(cx, &META, named, out);
             }
         }
     }
