@@ -595,4 +595,22 @@ mod tests {
             Some("fastcgi_read_timeout")
         );
     }
+
+    /// nginx -t accepts `upstream Backend` used as `proxy_pass http://backend` (and refuses
+    /// `upstream a` next to `upstream A` as a duplicate): upstream names ignore case.
+    #[test]
+    fn upstream_names_ignore_case() {
+        let tree = crate::config::test_tree(
+            "events {}\nhttp {\n upstream Backend { server 127.0.0.1:3000; }\n server { location / { proxy_pass http://backend; } }\n}",
+        );
+        let config = crate::config::ResolvedConfig::build(&tree);
+        let Some(up) = config.upstream_block("BACKEND") else {
+            panic!("upstream Backend not found as BACKEND");
+        };
+        assert_eq!(config.upstream_users(up).len(), 1);
+        assert!(config
+            .named_addresses()
+            .iter()
+            .all(|n| n.upstream.is_some()));
+    }
 }

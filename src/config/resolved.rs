@@ -65,8 +65,10 @@ pub struct ResolvedConfig<'t> {
     /// Every node by directive name, in source order: rules look directives up by name, and
     /// scanning all nodes per question would make them quadratic on large trees.
     by_name: std::collections::HashMap<&'t str, Vec<NodeId>>,
-    /// `upstream NAME {}` blocks by name (the first one; nginx refuses duplicates).
-    upstreams: std::collections::HashMap<&'t str, NodeId>,
+    /// `upstream NAME {}` blocks by lowercased name (the first one; nginx refuses duplicates).
+    /// nginx compares upstream names without regard to case (`ngx_http_upstream_add` uses
+    /// `ngx_strncasecmp`): `proxy_pass http://backend` uses `upstream Backend`.
+    upstreams: std::collections::HashMap<String, NodeId>,
     /// Children by name of the blocks with many children (http with thousands of servers, the
     /// top level): "the last `proxy_read_timeout` in http" must not scan them all every time.
     wide:
@@ -107,7 +109,9 @@ impl<'t> ResolvedConfig<'t> {
             let n = &this.nodes[id.index()];
             if n.inner_context() == Context::Upstream {
                 if let Some(name) = n.directive.args.first() {
-                    this.upstreams.entry(name.as_str()).or_insert(*id);
+                    this.upstreams
+                        .entry(name.as_str().to_ascii_lowercase())
+                        .or_insert(*id);
                 }
             }
         }
@@ -137,7 +141,7 @@ impl<'t> ResolvedConfig<'t> {
 
     /// The http `upstream NAME { }` block with this name.
     pub fn upstream_block(&self, name: &str) -> Option<NodeId> {
-        self.upstreams.get(name).copied()
+        self.upstreams.get(&name.to_ascii_lowercase()).copied()
     }
 
     /// Every node of directive `name`, in source (expansion) order.
