@@ -175,6 +175,52 @@ impl LintContext<'_, '_> {
         options::read(self.settings, meta.id)
     }
 
+    /// A finding that rests on what `names` are (or are not) at `block`, made honest about files
+    /// that were not read: when one of them is not set where the rule looked and an unread
+    /// include in scope (or the nginx.conf around a file checked on its own) may set it, the
+    /// finding becomes info, says what could not be read, and loses its fix (adding a directive
+    /// the unread file sets would be a duplicate nginx refuses).
+    pub fn hedged(
+        &self,
+        mut d: Diagnostic,
+        block: crate::config::NodeId,
+        names: &[&str],
+    ) -> Diagnostic {
+        use crate::config::Scoped;
+        let unknown =
+            names
+                .iter()
+                .find_map(|name| match self.config.effective_scoped(block, name) {
+                    Scoped::Unknown { include } => Some((*name, Some(include))),
+                    Scoped::Outside => Some((*name, None)),
+                    Scoped::Set(_) | Scoped::Unset => None,
+                });
+        let Some((name, include)) = unknown else {
+            return d;
+        };
+        let why = match include {
+            Some(inc) => format!(
+                "`include {}` was not read and may set `{name}`",
+                self.config.include_argument(inc)
+            ),
+            None => format!(
+                "this file is checked on its own, and the blocks that include it may set `{name}`"
+            ),
+        };
+        d.message = format!("{} (cannot tell for sure: {why})", d.message);
+        d.severity = Severity::Info;
+        d.fix = None;
+        if let Some(inc) = include {
+            let n = self.config.node(inc);
+            d = d.with_label(
+                n.file,
+                n.directive.head_span(),
+                format!("not read: may set `{name}`"),
+            );
+        }
+        d
+    }
+
     /// `file:line` of a node, for messages.
     pub fn where_is(&self, id: crate::config::NodeId) -> String {
         let (file, span) = self.config.location(id);

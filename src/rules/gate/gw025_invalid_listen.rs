@@ -374,7 +374,7 @@ impl InvalidListen {
                     let ln = config.node(l);
                     d = d.with_label(ln.file, ln.directive.head_span(), "TLS is enabled here");
                 }
-                out.push(d);
+                out.push(cx.hedged(d, s, &["ssl_certificate", "ssl_reject_handshake"]));
             }
         }
     }
@@ -392,10 +392,9 @@ impl InvalidListen {
                     continue;
                 };
                 if l.ssl && config.effective(server, "ssl_certificate").is_none() {
-                    out.push(
-                        cx.diagnostic(&META, n.file, n.directive.head_span(), "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive")
-                            .with_help("add ssl_certificate and ssl_certificate_key to this server (or to stream { })"),
-                    );
+                    let d = cx.diagnostic(&META, n.file, n.directive.head_span(), "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive")
+                        .with_help("add ssl_certificate and ssl_certificate_key to this server (or to stream { })");
+                    out.push(cx.hedged(d, server, &["ssl_certificate"]));
                 }
                 let Some(key) = l.key else { continue };
                 if seen.insert(key.clone(), id).is_some() {
@@ -448,10 +447,9 @@ impl Rule for InvalidListen {
             {
                 let s = config.node(ssl);
                 let src = cx.tree.sources.get(s.file);
-                out.push(
-                    cx.diagnostic(&META, s.file, s.directive.head_span(), format!("no \"ssl_certificate\" is defined for the \"ssl\" directive in {}:{}", src.display, src.lines.line(s.directive.span.start)))
-                        .with_help("add ssl_certificate and ssl_certificate_key, and use `listen 443 ssl;` instead of `ssl on;`"),
-                );
+                let d = cx.diagnostic(&META, s.file, s.directive.head_span(), format!("no \"ssl_certificate\" is defined for the \"ssl\" directive in {}:{}", src.display, src.lines.line(s.directive.span.start)))
+                    .with_help("add ssl_certificate and ssl_certificate_key, and use `listen 443 ssl;` instead of `ssl on;`");
+                out.push(cx.hedged(d, server, &["ssl_certificate", "ssl_reject_handshake"]));
             }
         }
         // ssl_verify_client without the CA to verify with (ngx_http_ssl_merge_srv_conf, for
@@ -474,10 +472,9 @@ impl Rule for InvalidListen {
             if matches!(vn.arg(0), Some("on" | "optional"))
                 && config.effective(server, "ssl_client_certificate").is_none()
             {
-                out.push(
-                    cx.diagnostic(&META, vn.file, vn.directive.head_span(), "no ssl_client_certificate for ssl_verify_client")
-                        .with_help("add ssl_client_certificate with the CA that signs your clients' certificates, or use ssl_verify_client optional_no_ca"),
-                );
+                let d = cx.diagnostic(&META, vn.file, vn.directive.head_span(), "no ssl_client_certificate for ssl_verify_client")
+                    .with_help("add ssl_client_certificate with the CA that signs your clients' certificates, or use ssl_verify_client optional_no_ca");
+                out.push(cx.hedged(d, server, &["ssl_client_certificate"]));
             }
         }
         // ssl_certificate without its key (ngx_http_ssl_merge_srv_conf).

@@ -125,7 +125,7 @@ impl Rule for UpgradeWithoutHttp11 {
             if !edits.is_empty() {
                 d = d.with_fix(Fix::safe("add proxy_http_version 1.1", edits));
             }
-            out.push(d);
+            out.push(cx.hedged(d, block, &["proxy_http_version"]));
         }
     }
 }

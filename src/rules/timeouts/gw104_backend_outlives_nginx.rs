@@ -138,7 +138,9 @@ impl Rule for BackendOutlivesNginx {
                 finding_at(cx, uses, &needs, *block, family, place, margin_ms, strict)
             };
             let ids: Vec<NodeId> = places.iter().map(|(_, p)| *p).collect();
-            let Some((mut d, first_fix)) = ids.iter().find_map(|p| at(*p, true)) else {
+            let Some((first_place, (mut d, first_fix))) =
+                ids.iter().find_map(|p| at(*p, true).map(|found| (*p, found)))
+            else {
                 continue;
             };
             let (edits, _) = uses.fix_for_places(&ids, |place, strict| {
@@ -165,7 +167,11 @@ impl Rule for BackendOutlivesNginx {
                 };
                 d = d.with_fix(Fix::safe(title, edits));
             }
-            out.push(d);
+            let read_name = format!("{}_read_timeout", family.prefix());
+            match block_of.get(&first_place) {
+                Some(block) => out.push(cx.hedged(d, *block, &[read_name.as_str()])),
+                None => out.push(d),
+            }
         }
     }
 }

@@ -109,8 +109,7 @@ impl Rule for WebsocketIdleTimeout {
                 None => "nginx's default".to_owned(),
             };
             let (uf, us) = cx.config.location(upgrade);
-            out.push(
-                cx.diagnostic(
+            let d = cx.diagnostic(
                     &META,
                     file,
                     span,
@@ -122,8 +121,8 @@ impl Rule for WebsocketIdleTimeout {
                 .with_label(uf, us, "the connection is upgraded here")
                 .with_help(format!(
                     "set `proxy_read_timeout {suggested};` in this location, or make the server ping more often than the timeout"
-                )),
-            );
+                ));
+            out.push(cx.hedged(d, block, &["proxy_read_timeout"]));
         }
     }
 }

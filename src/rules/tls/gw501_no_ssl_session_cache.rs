@@ -70,15 +70,15 @@ impl Rule for NoSslSessionCache {
                 continue;
             }
             let node = config.node(listen);
-            out.push(
-                cx.diagnostic(
+            let d = cx
+                .diagnostic(
                     &META,
                     node.file,
                     node.directive.head_span(),
                     "TLS server without ssl_session_cache: every reconnect without a session ticket pays a full handshake",
                 )
-                .with_help("add `ssl_session_cache shared:SSL:10m;` in http (shared by every server and worker)"),
-            );
+                .with_help("add `ssl_session_cache shared:SSL:10m;` in http (shared by every server and worker)");
+            out.push(cx.hedged(d, server, &["ssl_session_cache"]));
         }
     }
 }

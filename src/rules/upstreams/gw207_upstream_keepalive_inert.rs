@@ -176,7 +176,14 @@ impl Rule for UpstreamKeepaliveInert {
                     };
                     d = d.with_fix(Fix::safe(title, edits));
                 }
-                out.push(d);
+                match config.block_of(place) {
+                    Some(block) => out.push(cx.hedged(
+                        d,
+                        block,
+                        &["proxy_http_version", "proxy_set_header"],
+                    )),
+                    None => out.push(d),
+                }
             }
         }
     }
