@@ -132,8 +132,13 @@ pub struct CheckArgs {
     /// Read one configuration file's text from standard input and check it as the file NAME,
     /// with the tree around it read from disk as usual (editors: an unsaved buffer). Findings
     /// name NAME; `--diff` shows fixes to the text read; `--fix` is refused.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", conflicts_with = "dump")]
     pub stdin_filename: Option<PathBuf>,
+    /// `nginx -T` outputs saved to files, one per host (a directory: every file in it, sorted):
+    /// each is checked as `-` would be, in a section of its own named after the file
+    /// (`web1.txt` is host `web1`; JSON adds `"host"`). Fleets in one run.
+    #[arg(long, value_name = "FILE|DIR", num_args = 1..)]
+    pub dump: Vec<PathBuf>,
     /// php.ini / php-fpm config files or directories (default: the usual places under /etc
     /// when checking the system's /etc/nginx, or under --sysroot).
     #[arg(long, value_delimiter = ',')]
@@ -453,8 +458,6 @@ fn load_input(path: &std::path::Path, no_includes: bool) -> Result<ConfigTree, C
     Ok(load_path(path)?)
 }
 
-/// `--config`, else `nginx-gwlint.toml` upward from the checked path, else upward from the
-/// current directory, else the defaults.
 /// The settings for a checked path (`--config`, else `nginx-gwlint.toml` upward from it or from
 /// the current directory), with every rule option checked against its rule's options type.
 fn settings_for(args: &CheckArgs, checked: &std::path::Path) -> Result<Settings, CliError> {
@@ -507,9 +510,13 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
     let mut recorded = Baseline::default();
     let mut documents = Documents::default();
     let mut hidden = 0;
-    for path in checked_paths(args) {
-        let settings = settings_for_run(args, &selection, &path)?;
-        let outcome = run_check(args, &settings, &selection, &path, &mut sink)?;
+    let inputs = checked_inputs(args)?;
+    for input in &inputs {
+        let settings = settings_for_run(args, &selection, input.path())?;
+        if let (Some(host), Format::Human | Format::Concise) = (input.host(), args.format) {
+            sink.report(format!("== host {host} ==\n").as_bytes())?;
+        }
+        let outcome = run_check(args, &settings, &selection, input, &mut sink)?;
         // --diff reports on the files as they are on disk (nothing was fixed); --fix on what
         // remains after fixing; a plain check on the one lint it made.
         let shown = if args.diff {
@@ -541,7 +548,7 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
             let mut k = keep.iter();
             fingerprints.retain(|_| k.next().copied().unwrap_or(true));
         }
-        let text = documents.render(args, tree, &diagnostics, &fingerprints, color);
+        let text = documents.render(args, tree, &diagnostics, &fingerprints, color, input.host());
         // --diff (and --fix on an `nginx -T` dump) printed the diff: the output stays the diff.
         let diff_printed = args.diff || (args.fix && tree.from_dump);
         if !diff_printed {
@@ -608,18 +615,87 @@ fn check_selection(args: &CheckArgs) -> Result<Selection, CliError> {
     Ok(selection)
 }
 
-/// The paths to check: the arguments, else /etc/nginx (under `--sysroot` when given).
-fn checked_paths(args: &CheckArgs) -> Vec<PathBuf> {
+/// What one checked input is.
+#[derive(Clone, Debug)]
+enum Input {
+    /// A directory or file on disk (its tree), or `-`: an `nginx -T` dump on stdin.
+    Path(PathBuf),
+    /// `--stdin-filename NAME`: standard input is NAME's text, the tree around it on disk.
+    StdinAs(PathBuf),
+    /// `--dump FILE`: a saved `nginx -T` output of one host.
+    Dump { file: PathBuf, host: String },
+}
+
+impl Input {
+    /// The path settings are looked up from and PHP discovery keys on.
+    fn path(&self) -> &std::path::Path {
+        match self {
+            Input::Path(p) | Input::StdinAs(p) => p,
+            // A dump is another machine's /etc/nginx: settings from the current directory.
+            Input::Dump { .. } => std::path::Path::new("-"),
+        }
+    }
+
+    fn host(&self) -> Option<&str> {
+        match self {
+            Input::Dump { host, .. } => Some(host),
+            _ => None,
+        }
+    }
+}
+
+/// The inputs to check: `--stdin-filename`, the `--dump` files, the path arguments, else
+/// /etc/nginx (under `--sysroot` when given).
+fn checked_inputs(args: &CheckArgs) -> Result<Vec<Input>, CliError> {
     if let Some(name) = &args.stdin_filename {
-        return vec![name.clone()];
+        return Ok(vec![Input::StdinAs(name.clone())]);
+    }
+    if !args.dump.is_empty() {
+        if !args.paths.is_empty() {
+            return Err(CliError::Usage(
+                "--dump checks saved `nginx -T` outputs: give the trees to check in another run"
+                    .to_owned(),
+            ));
+        }
+        let mut files = Vec::new();
+        for given in &args.dump {
+            if given.is_dir() {
+                let mut found: Vec<PathBuf> = std::fs::read_dir(given)
+                    .map_err(|e| CliError::Usage(format!("--dump {}: {e}", given.display())))?
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.is_file())
+                    .collect();
+                found.sort();
+                if found.is_empty() {
+                    return Err(CliError::Usage(format!(
+                        "--dump {}: the directory holds no files",
+                        given.display()
+                    )));
+                }
+                files.extend(found);
+            } else {
+                files.push(given.clone());
+            }
+        }
+        return Ok(files
+            .into_iter()
+            .map(|file| {
+                let host = file.file_stem().map_or_else(
+                    || file.display().to_string(),
+                    |s| s.to_string_lossy().into_owned(),
+                );
+                Input::Dump { file, host }
+            })
+            .collect());
     }
     if !args.paths.is_empty() {
-        return args.paths.clone();
+        return Ok(args.paths.iter().cloned().map(Input::Path).collect());
     }
-    vec![args
-        .sysroot
-        .as_ref()
-        .map_or_else(|| PathBuf::from("/etc/nginx"), |r| r.join("etc/nginx"))]
+    Ok(vec![Input::Path(args.sysroot.as_ref().map_or_else(
+        || PathBuf::from("/etc/nginx"),
+        |r| r.join("etc/nginx"),
+    ))])
 }
 
 /// The settings one checked path runs with: its settings file, the target version, rules
@@ -663,6 +739,7 @@ impl Documents {
         diagnostics: &[Diagnostic],
         fingerprints: &[String],
         color: bool,
+        host: Option<&str>,
     ) -> String {
         let sources = &tree.sources;
         if args.statistics {
@@ -677,6 +754,7 @@ impl Documents {
                 &tree.machine_files,
                 diagnostics,
                 fingerprints,
+                host,
             ),
             Format::Github => report::render_github(sources, diagnostics),
             Format::Sarif => {
@@ -815,9 +893,10 @@ fn run_check(
     args: &CheckArgs,
     settings: &Settings,
     selection: &Selection,
-    path: &std::path::Path,
+    input: &Input,
     sink: &mut Sink,
 ) -> Result<FixOutcome, CliError> {
+    let path = input.path();
     let fixing = args.fix || args.diff;
     let read_stdin = || -> Result<Vec<u8>, CliError> {
         let mut input = Vec::new();
@@ -827,16 +906,23 @@ fn run_check(
         Ok(input)
     };
     // `--stdin-filename NAME`: standard input is NAME's text, laid over the disk.
-    let stdin_file = match &args.stdin_filename {
-        Some(name) => Some((crate::config::lexical_absolute(name), read_stdin()?)),
-        None => None,
+    let stdin_file = match input {
+        Input::StdinAs(name) => Some((crate::config::lexical_absolute(name), read_stdin()?)),
+        _ => None,
     };
-    let dump = if stdin_file.is_none() && path.as_os_str() == "-" {
-        Some(read_stdin()?)
-    } else {
-        None
+    let dump = match input {
+        Input::Path(p) if p.as_os_str() == "-" => Some(read_stdin()?),
+        Input::Dump { file, .. } => Some(
+            crate::config::read_config_file(file)
+                .map_err(|e| CliError::Usage(format!("--dump {}: {e}", file.display())))?,
+        ),
+        _ => None,
     };
-    let php = php_setup(args, path);
+    // A saved dump is another machine: its PHP is not this one's.
+    let php = match input {
+        Input::Dump { .. } if args.php.is_empty() && args.sysroot.is_none() => PhpSetup::default(),
+        _ => php_setup(args, path),
+    };
     // Fixing lints with every rule, so the engine sees any finding a fix would introduce;
     // only the selected rules' fixes are applied and their findings reported.
     let everything = Selection::default();

@@ -59,6 +59,9 @@ struct JsonDiagnostic {
 #[derive(Serialize)]
 struct JsonReport {
     version: u32,
+    /// The host of a `--dump` file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<String>,
     diagnostics: Vec<JsonDiagnostic>,
     files: Vec<String>,
     /// The files of `files` that were not in the checked tree but read from this machine's
@@ -83,20 +86,22 @@ pub fn render_json(
     diagnostics: &[Diagnostic],
     fingerprints: &[String],
 ) -> String {
-    render_json_with_external(sources, files, &[], diagnostics, fingerprints)
+    render_json_with_external(sources, files, &[], diagnostics, fingerprints, None)
 }
 
 /// [`render_json`] with the files read from this machine's nginx package (`external`, a subset
-/// of `files`) listed in `external_files`.
+/// of `files`) listed in `external_files`, and the host of a `--dump` file.
 pub fn render_json_with_external(
     sources: &SourceMap,
     files: &[FileId],
     external: &[FileId],
     diagnostics: &[Diagnostic],
     fingerprints: &[String],
+    host: Option<&str>,
 ) -> String {
     let report = JsonReport {
         version: 1,
+        host: host.map(str::to_owned),
         diagnostics: diagnostics
             .iter()
             .enumerate()
