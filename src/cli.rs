@@ -675,7 +675,18 @@ fn checked_inputs(args: &CheckArgs) -> Result<Vec<Input>, CliError> {
                 }
                 files.extend(found);
             } else {
-                files.push(given.clone());
+                match std::fs::metadata(given) {
+                    Ok(m) if m.is_file() => files.push(given.clone()),
+                    Ok(_) => {
+                        return Err(CliError::Usage(format!(
+                            "--dump {}: not a regular file",
+                            given.display()
+                        )))
+                    }
+                    Err(e) => {
+                        return Err(CliError::Usage(format!("--dump {}: {e}", given.display())))
+                    }
+                }
             }
         }
         return Ok(files
