@@ -1,0 +1,389 @@
+//! `nginx-gwlint diagnose` end to end on the lab's real nginx 1.22 / php-fpm 8.2 captures
+//! (../shared/lab/scenarios/*: nginx.conf + expected.txt): every incident maps to the scenario's
+//! handler line, timeouts to their `*_read_timeout` line, php-fpm kills to GW105.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::common;
+use crate::common::bin;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// The lab scenarios, `None` without ../shared (the test is skipped, see common::oracle).
+fn scenario_dirs() -> Option<Vec<PathBuf>> {
+    let shared = common::oracle::shared()?;
+    let dir = shared.join("lab").join("scenarios");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("expected.txt").is_file() && p.join("nginx.conf").is_file())
+        .collect();
+    out.sort();
+    assert_eq!(out.len(), 11, "lab scenarios changed: update this test");
+    Some(out)
+}
+
+/// 1-based number of the first line of `file` whose trimmed text starts with `prefix`.
+fn line_of(file: &Path, prefix: &str) -> u64 {
+    let text = std::fs::read_to_string(file).unwrap();
+    let n = text
+        .lines()
+        .position(|l| l.trim_start().starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting with {prefix:?} in {}", file.display()));
+    n as u64 + 1
+}
+
+fn run_json(args: &[&std::ffi::OsStr]) -> (i32, Value) {
+    let out = bin()
+        .arg("diagnose")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (code, json)
+}
+
+/// Scenario id -> (cause, status, rule) per incident, most frequent first (ties: by time, key).
+fn expected(id: &str) -> Vec<(&'static str, u64, Option<&'static str>)> {
+    match id {
+        "A" | "G" => vec![("connection-refused", 502, Some("GW202"))],
+        "B" => vec![("socket-missing", 502, Some("GW301"))],
+        "C" => vec![("socket-permission", 502, Some("GW302"))],
+        "D" | "E" => vec![("read-timeout", 504, Some("GW104"))],
+        "F1" => vec![("php-fatal", 500, None)],
+        "F2" | "H2" => vec![("backend-reset", 502, Some("GW105"))],
+        "H1" => vec![("premature-close", 502, Some("GW107"))],
+        "I" => vec![
+            ("connection-refused", 502, Some("GW202")),
+            ("connection-refused", 502, Some("GW202")),
+            ("no-live-upstreams", 502, Some("GW206")),
+        ],
+        other => panic!("unknown scenario {other}"),
+    }
+}
+
+#[test]
+fn every_lab_incident_maps_to_its_handler_line() {
+    let Some(dirs) = scenario_dirs() else {
+        return;
+    };
+    for dir in dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let id = name.split('-').next().unwrap();
+        let log = dir.join("expected.txt");
+        let conf = dir.join("nginx.conf");
+        // expected.txt holds the php-fpm log too: read it as both logs.
+        let (code, json) = run_json(&[
+            "--error-log".as_ref(),
+            log.as_os_str(),
+            "--fpm-log".as_ref(),
+            log.as_os_str(),
+            "--config-root".as_ref(),
+            dir.as_os_str(),
+        ]);
+        assert_eq!(code, 1, "{name}: {json:#}");
+        let incidents = json["incidents"].as_array().unwrap();
+        let want = expected(id);
+        assert_eq!(incidents.len(), want.len(), "{name}: {json:#}");
+        // The capture's header lines and php-fpm lines are not nginx lines.
+        assert!(json["unparsed_lines"].as_u64().unwrap() > 0, "{name}");
+        let handler_line = ["proxy_pass", "fastcgi_pass", "grpc_pass"]
+            .iter()
+            .find_map(|d| {
+                let text = std::fs::read_to_string(&conf).unwrap();
+                text.lines()
+                    .position(|l| l.trim_start().starts_with(d))
+                    .map(|n| n as u64 + 1)
+            })
+            .unwrap();
+        for (inc, (cause, status, rule)) in incidents.iter().zip(&want) {
+            assert_eq!(inc["cause"], *cause, "{name}: {inc:#}");
+            assert_eq!(inc["status"], *status, "{name}");
+            assert_eq!(inc["rule"].as_str(), *rule, "{name}");
+            assert_eq!(inc["count"], 1, "{name}");
+            assert!(
+                inc["file"].as_str().unwrap().ends_with("nginx.conf"),
+                "{name}"
+            );
+            assert_eq!(inc["line"], handler_line, "{name}: {inc:#}");
+            assert_eq!(inc["server"], "", "{name}");
+            assert!(
+                inc["request"].as_str().unwrap().starts_with("GET /"),
+                "{name}"
+            );
+            assert!(!inc["fix"].as_str().unwrap().is_empty(), "{name}");
+            assert!(!inc["message"].as_str().unwrap().is_empty(), "{name}");
+            assert!(
+                inc["first"].as_str().unwrap().starts_with("2026/11/26 "),
+                "{name}"
+            );
+            assert_eq!(inc["first"], inc["last"], "{name}");
+            assert!(
+                inc["location"]["text"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("location "),
+                "{name}"
+            );
+            assert_eq!(inc["notes"].as_array().unwrap().len(), 0, "{name}: {inc:#}");
+        }
+        let first = &incidents[0];
+        match id {
+            "A" => assert!(first["fix"]
+                .as_str()
+                .unwrap()
+                .starts_with("nothing listens on 127.0.0.1:3999 — start the app or fix the port")),
+            "D" => {
+                assert_eq!(first["setting"]["directive"], "proxy_read_timeout");
+                assert_eq!(first["setting"]["value"], "2s");
+                assert_eq!(
+                    first["setting"]["line"],
+                    line_of(&conf, "proxy_read_timeout")
+                );
+            }
+            "E" => {
+                let fix = first["fix"].as_str().unwrap();
+                let line = line_of(&conf, "fastcgi_read_timeout");
+                assert!(
+                    fix.starts_with(&format!("fastcgi_read_timeout is 2s ({}:{line}); the backend needed longer: raise it in that location, or make the request faster", conf.display())),
+                    "{fix}"
+                );
+                assert_eq!(
+                    first["upstream"],
+                    "fastcgi://unix:/tmp/lab/run/E/php-fpm.sock"
+                );
+            }
+            "F2" => {
+                let fpm = &first["php_fpm"];
+                assert_eq!(fpm["pool"], "lab", "{first:#}");
+                assert_eq!(fpm["script"], "/tmp/lab/run/F2/www/slow.php");
+                assert!(first["fix"]
+                    .as_str()
+                    .unwrap()
+                    .contains("request_terminate_timeout killed"));
+                assert_eq!(first["setting"]["value"], "10s");
+            }
+            "B" => assert!(first["fix"]
+                .as_str()
+                .unwrap()
+                .contains("/tmp/lab/run/B/no-such-php-fpm.sock")),
+            "C" => assert!(first["fix"].as_str().unwrap().contains("`nobody`")),
+            "I" => {
+                // The refused peers are the upstream block's servers; "no live upstreams" names
+                // the block.
+                let lines: Vec<u64> = incidents
+                    .iter()
+                    .map(|i| i["upstream_server"]["line"].as_u64().unwrap())
+                    .collect();
+                assert_eq!(
+                    lines,
+                    vec![
+                        line_of(&conf, "server 127.0.0.1:3996"),
+                        line_of(&conf, "server 127.0.0.1:3997"),
+                        line_of(&conf, "upstream backend"),
+                    ]
+                );
+            }
+            _ => {}
+        }
+        // Without the php-fpm log, F2 is a plain reset.
+        if id == "F2" {
+            let (_, json) = run_json(&[
+                "--error-log".as_ref(),
+                log.as_os_str(),
+                "--config-root".as_ref(),
+                dir.as_os_str(),
+            ]);
+            assert!(json["incidents"][0]["php_fpm"].is_null());
+            assert!(json["incidents"][0]["fix"]
+                .as_str()
+                .unwrap()
+                .contains("--fpm-log"));
+        }
+    }
+}
+
+#[test]
+fn human_format_names_cause_line_and_fix() {
+    let Some(dirs) = scenario_dirs() else {
+        return;
+    };
+    let dir = dirs
+        .into_iter()
+        .find(|d| d.ends_with("E-fastcgi-read-timeout"))
+        .unwrap();
+    let out = bin()
+        .arg("diagnose")
+        .arg("--error-log")
+        .arg(dir.join("expected.txt"))
+        .arg("--config-root")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("504 Gateway Time-out  read-timeout  x1  2026/11/26 02:55:59\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("fastcgi_pass unix:/tmp/lab/run/E/php-fpm.sock"),
+        "{text}"
+    );
+    assert!(text.contains("  rule      GW104"), "{text}");
+    assert!(
+        text.contains("1 incident (1 failed line) in 16 lines"),
+        "{text}"
+    );
+}
+
+#[test]
+fn several_logs_gzip_since_and_exit_codes() {
+    let Some(dirs) = scenario_dirs() else {
+        return;
+    };
+    let i_dir = dirs
+        .iter()
+        .find(|d| d.ends_with("I-no-live-upstreams"))
+        .unwrap();
+    let a_dir = dirs
+        .iter()
+        .find(|d| d.ends_with("A-proxy-conn-refused"))
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    // A rotated, compressed log plus the current one.
+    let gz = tmp.path().join("error.log.1.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&std::fs::read(i_dir.join("expected.txt")).unwrap())
+        .unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    let (code, json) = run_json(&[
+        "--error-log".as_ref(),
+        gz.as_os_str(),
+        "--error-log".as_ref(),
+        a_dir.join("expected.txt").as_os_str(),
+        "--config-root".as_ref(),
+        i_dir.as_os_str(),
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(json["failures"], 4, "{json:#}");
+    // A's line (port 18081) does not fit I's config: its handler is not the logged upstream.
+    let a = json["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["upstream"] == "http://127.0.0.1:3999")
+        .unwrap();
+    assert!(
+        a["notes"][0].as_str().unwrap().contains(
+            "does not go to the logged upstream http://127.0.0.1:3999, and no other handler does"
+        ),
+        "{a:#}"
+    );
+    // No handler is claimed for it, and so no timeout or line.
+    assert!(a["file"].is_null() && a["line"].is_null(), "{a:#}");
+    assert_eq!(a["location"]["text"], "location /");
+
+    // --since: absolute, and relative to the newest line (I at 02:56:11, A at 02:55:54).
+    for since in ["2026-11-26 02:56:00", "10s"] {
+        let (code, json) = run_json(&[
+            "--error-log".as_ref(),
+            gz.as_os_str(),
+            "--error-log".as_ref(),
+            a_dir.join("expected.txt").as_os_str(),
+            "--config-root".as_ref(),
+            i_dir.as_os_str(),
+            "--since".as_ref(),
+            since.as_ref(),
+        ]);
+        assert_eq!(code, 1);
+        assert_eq!(json["failures"], 3, "--since {since}: {json:#}");
+        assert_eq!(json["before_since"], 1, "--since {since}");
+        assert_eq!(
+            json["since"],
+            "2026/11/26 02:56:0".to_owned() + if since == "10s" { "1" } else { "0" }
+        );
+    }
+
+    // No gateway errors: exit 0.
+    let quiet = tmp.path().join("quiet.log");
+    std::fs::write(
+        &quiet,
+        "2026/11/26 02:55:54 [error] 1#1: *1 open() \"/var/www/favicon.ico\" failed (2: No such file or directory), client: 1.2.3.4, server: a, request: \"GET /favicon.ico HTTP/1.1\", host: \"a\"\n",
+    )
+    .unwrap();
+    let (code, json) = run_json(&[
+        "--error-log".as_ref(),
+        quiet.as_os_str(),
+        "--config-root".as_ref(),
+        i_dir.as_os_str(),
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(json["incidents"].as_array().unwrap().len(), 0);
+    assert_eq!(json["unparsed_lines"], 0);
+
+    // Unreadable input: exit 2.
+    bin()
+        .args(["diagnose", "--error-log"])
+        .arg(tmp.path().join("missing.log"))
+        .arg("--config-root")
+        .arg(i_dir)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("missing.log"));
+    bin()
+        .args(["diagnose", "--error-log"])
+        .arg(&quiet)
+        .arg("--config-root")
+        .arg(tmp.path().join("no-such-dir"))
+        .assert()
+        .code(2);
+    bin()
+        .args(["diagnose", "--since", "yesterday", "--error-log"])
+        .arg(&quiet)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("invalid --since"));
+}
+
+#[test]
+fn config_from_an_nginx_t_dump_on_stdin() {
+    let Some(dirs) = scenario_dirs() else {
+        return;
+    };
+    let dir = dirs
+        .into_iter()
+        .find(|d| d.ends_with("D-proxy-read-timeout"))
+        .unwrap();
+    let conf = std::fs::read_to_string(dir.join("nginx.conf")).unwrap();
+    let dump = format!("nginx: the configuration file /etc/nginx/nginx.conf syntax is ok\n# configuration file /etc/nginx/nginx.conf:\n{conf}\n");
+    let out = bin()
+        .args([
+            "diagnose",
+            "--config-root",
+            "-",
+            "--format",
+            "json",
+            "--error-log",
+        ])
+        .arg(dir.join("expected.txt"))
+        .write_stdin(dump)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let inc = &json["incidents"][0];
+    assert_eq!(inc["file"], "/etc/nginx/nginx.conf");
+    assert_eq!(inc["line"], line_of(&dir.join("nginx.conf"), "proxy_pass"));
+    assert_eq!(inc["setting"]["value"], "2s");
+}
