@@ -302,3 +302,121 @@ fn suppressions_accept_rule_names() {
     .unwrap();
     assert!(rules_reported(dir.path(), &[]).is_empty());
 }
+
+/// `--stdin-filename NAME`: the buffer on stdin is NAME inside its tree (the upstream and the
+/// settings file next to it are read from disk), findings name NAME, `--diff` plans fixes on the
+/// buffer, `--fix` is refused, and nothing on disk changes.
+#[test]
+fn stdin_filename_checks_the_buffer_as_that_file() {
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_tree(&example(), dir.path()).unwrap();
+    let app = dir.path().join("conf.d/app.conf");
+    let on_disk = std::fs::read(&app).unwrap();
+    let buffer = "server {\n    listen 80;\n    location / {\n        fastcgi_pass 127.0.0.1:9000;\n        proxy_read_timeout 30s;\n    }\n}\n";
+    let out = bin()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "--format",
+            "concise",
+            "--stdin-filename",
+            "conf.d/app.conf",
+        ])
+        .write_stdin(buffer)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("conf.d/app.conf:5:9: GW101"), "{text}");
+    // The disk's version of the file is not what was checked.
+    assert!(!text.contains("GW201"), "{text}");
+    let diff = bin()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "--diff",
+            "--no-verify",
+            "--stdin-filename",
+            "conf.d/app.conf",
+        ])
+        .write_stdin(buffer)
+        .output()
+        .unwrap();
+    let diff = String::from_utf8_lossy(&diff.stdout);
+    assert!(
+        diff.contains("+        fastcgi_read_timeout 30s;"),
+        "{diff}"
+    );
+    let fix = bin()
+        .current_dir(dir.path())
+        .args(["check", "--fix", "--stdin-filename", "conf.d/app.conf"])
+        .write_stdin(buffer)
+        .output()
+        .unwrap();
+    assert_eq!(fix.status.code(), Some(2));
+    assert_eq!(std::fs::read(&app).unwrap(), on_disk);
+}
+
+/// `--dump DIR`: every saved `nginx -T` output is one host, in a section of its own; JSON names
+/// the host; a device is refused before anything is printed.
+#[test]
+fn dump_checks_a_fleet_one_section_per_host() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write(
+        dir.path(),
+        "web1.txt",
+        "# configuration file /etc/nginx/nginx.conf:\nevents {}\nhttp { server { location / { proxy_pass http://127.0.0.1:3000; } } }\n",
+    );
+    common::write(
+        dir.path(),
+        "web2.txt",
+        "# configuration file /etc/nginx/nginx.conf:\nevents {}\nhttp { server { location / { fastcgi_pass 127.0.0.1:9000; proxy_read_timeout 30s; } } }\n",
+    );
+    let out = bin()
+        .args(["check", "--format", "concise", "--dump"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let web1 = text.find("== host web1 ==").unwrap();
+    let web2 = text.find("== host web2 ==").unwrap();
+    let finding = text.find("GW101").unwrap();
+    assert!(web1 < web2 && web2 < finding, "{text}");
+    let json = bin()
+        .args(["check", "--format", "json", "--dump"])
+        .arg(dir.path().join("web2.txt"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["host"], "web2");
+    let device = bin()
+        .args(["check", "--dump", "/dev/zero"])
+        .output()
+        .unwrap();
+    assert_eq!(device.status.code(), Some(2));
+    assert!(device.stdout.is_empty());
+}
+
+/// Rule options are typed: a wrong value is exit 2 naming file:line:column.
+#[test]
+fn a_wrong_option_value_is_exit_2_with_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = common::write(
+        dir.path(),
+        "nginx-gwlint.toml",
+        "[rules.GW103]\nmax-timeout = \"banana\"\n",
+    );
+    let out = bin()
+        .args(["check", "--config"])
+        .arg(&settings)
+        .arg(example())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("nginx-gwlint.toml:2:15") && err.contains("not an nginx time"),
+        "{err}"
+    );
+}
