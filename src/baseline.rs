@@ -2,7 +2,9 @@
 //!
 //! `--write-baseline FILE` stores each finding as `{rule, file, fingerprint, message}`;
 //! `--baseline FILE` hides exactly the findings whose fingerprint is in it, each entry hiding
-//! at most one finding. The fingerprint hashes the rule, the file's display path, the
+//! at most one finding. The fingerprint hashes the rule, the file's path in the tree
+//! ([`finding_path`]: relative to the tree's prefix, so `x`, `./x`, `x/` and `/abs/x` give the
+//! same fingerprint, and so does the tree copied elsewhere), the
 //! normalized text of the directive the finding points at (its head: name and arguments as
 //! written, one space apart, then `;` or `{`; comments left out) and an occurrence index among
 //! identical triples. It does
@@ -22,8 +24,9 @@ use crate::diagnostic::Diagnostic;
 use crate::source::FileId;
 use crate::syntax::{Ast, Directive};
 
-/// The format version written and accepted.
-pub const VERSION: u32 = 1;
+/// The format version written. Version 1 (the path as it was typed in the fingerprint and the
+/// entries) is still read and matched the way it was written.
+pub const VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
@@ -69,17 +72,46 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
     hash
 }
 
+/// How a finding's file is named in fingerprints and baseline entries: relative to the tree's
+/// prefix (the main file's directory) when it is under it, else its absolute path; never
+/// depends on how the checked path was spelled.
+pub fn finding_path(tree: &ConfigTree, file: FileId) -> String {
+    let path = &tree.sources.get(file).path;
+    let rel = path.strip_prefix(&tree.prefix).unwrap_or(path);
+    let parts: Vec<String> = rel
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let joined = parts.join("/");
+    if rel.is_absolute() {
+        format!("/{}", joined.trim_start_matches('/'))
+    } else {
+        joined
+    }
+}
+
 /// One fingerprint per diagnostic, in the same order. Linear in the findings and the trees'
 /// directives (plus sorting each file's findings by offset).
 pub fn fingerprints(tree: &ConfigTree, diagnostics: &[Diagnostic]) -> Vec<String> {
+    fingerprints_with(tree, diagnostics, |file| finding_path(tree, file))
+}
+
+/// [`fingerprints`] with the file named by `name` (version 1 baselines used the display path).
+fn fingerprints_with(
+    tree: &ConfigTree,
+    diagnostics: &[Diagnostic],
+    name: impl Fn(FileId) -> String,
+) -> Vec<String> {
     let texts = anchor_texts(tree, diagnostics);
+    let mut names: HashMap<FileId, String> = HashMap::new();
     let mut seen: HashMap<(&str, FileId, &str), usize> = HashMap::new();
     let mut key = Vec::new();
     diagnostics
         .iter()
         .zip(&texts)
         .map(|(d, text)| {
-            let display = &tree.sources.get(d.file).display;
+            let display = names.entry(d.file).or_insert_with(|| name(d.file)).clone();
             let occurrence = seen.entry((d.rule, d.file, text.as_str())).or_insert(0);
             key.clear();
             for part in [d.rule.as_bytes(), display.as_bytes(), text.as_bytes()] {
@@ -193,7 +225,7 @@ impl Baseline {
         for (d, fp) in diagnostics.iter().zip(fps) {
             self.entries.push(Entry {
                 rule: d.rule.to_owned(),
-                file: tree.sources.get(d.file).display.clone(),
+                file: finding_path(tree, d.file),
                 fingerprint: fp.clone(),
                 message: d.message.clone(),
             });
@@ -210,7 +242,7 @@ impl Baseline {
             message,
         };
         let b: Baseline = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-        if b.version != VERSION {
+        if b.version != VERSION && b.version != 1 {
             return Err(invalid(format!(
                 "version {} (this nginx-gwlint reads version {VERSION})",
                 b.version
@@ -255,7 +287,10 @@ impl Baseline {
                 .entry((e.rule.clone(), e.file.clone(), e.fingerprint.clone()))
                 .or_insert(0usize) += 1;
         }
-        Matcher { remaining }
+        Matcher {
+            remaining,
+            legacy: self.version == 1,
+        }
     }
 }
 
@@ -263,6 +298,8 @@ impl Baseline {
 #[derive(Debug)]
 pub struct Matcher {
     remaining: BTreeMap<(String, String, String), usize>,
+    /// A version 1 baseline: entries name the display path, fingerprints hashed it.
+    legacy: bool,
 }
 
 impl Matcher {
@@ -276,12 +313,22 @@ impl Matcher {
         let mut kept = Vec::with_capacity(diagnostics.len());
         let mut kept_fps = Vec::with_capacity(fingerprints.len());
         let mut hidden = 0;
-        for (d, fp) in diagnostics.drain(..).zip(fingerprints.drain(..)) {
-            let key = (
-                d.rule.to_owned(),
-                tree.sources.get(d.file).display.clone(),
-                fp,
-            );
+        let legacy = self
+            .legacy
+            .then(|| fingerprints_with(tree, diagnostics, |f| tree.sources.get(f).display.clone()));
+        for (i, (d, fp)) in diagnostics
+            .drain(..)
+            .zip(fingerprints.drain(..))
+            .enumerate()
+        {
+            let key = match &legacy {
+                Some(old) => (
+                    d.rule.to_owned(),
+                    tree.sources.get(d.file).display.clone(),
+                    old.get(i).cloned().unwrap_or_default(),
+                ),
+                None => (d.rule.to_owned(), finding_path(tree, d.file), fp.clone()),
+            };
             match self.remaining.get_mut(&key) {
                 Some(n) if *n > 0 => {
                     *n -= 1;
@@ -289,7 +336,7 @@ impl Matcher {
                 }
                 _ => {
                     kept.push(d);
-                    kept_fps.push(key.2);
+                    kept_fps.push(fp);
                 }
             }
         }

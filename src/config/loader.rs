@@ -188,12 +188,12 @@ pub fn load_path_opts(
             entry_is_snippet,
             ..ConfigTree::default()
         },
-        display_prefix,
+        display_prefix: without_dot_components(&display_prefix),
         remap_root: Some(prefix),
         resolved: Default::default(),
         sysroot,
         target_prefix,
-        sysroot_display: options.sysroot.clone(),
+        sysroot_display: options.sysroot.as_deref().map(without_dot_components),
         prefix_known,
     };
     let display = loader.display(&abs_main);
@@ -314,6 +314,14 @@ fn relative_display(given: &Path, given_abs: &Path, found: &Path) -> PathBuf {
     }
 }
 
+/// `path` as the user wrote it, without `.` components: displayed paths never start with `./`
+/// (`./site` shows as `site`, `.` as nothing).
+fn without_dot_components(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
+}
+
 /// `path` made absolute without following links, `.` and `..` removed.
 pub fn lexical_absolute(path: &Path) -> PathBuf {
     normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
@@ -333,7 +341,10 @@ pub fn load_single(path: &Path) -> Result<ConfigTree, LoadError> {
             prefix,
             ..ConfigTree::default()
         },
-        display_prefix: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        display_prefix: path
+            .parent()
+            .map(without_dot_components)
+            .unwrap_or_default(),
         remap_root: None,
         resolved: Default::default(),
         sysroot: None,

@@ -19,7 +19,7 @@ pub const SARIF_VERSION: &str = "2.1.0";
 pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 /// The key of our fingerprint in `partialFingerprints`.
-pub const FINGERPRINT_KEY: &str = "nginxGwlintFingerprint/v1";
+pub const FINGERPRINT_KEY: &str = "nginxGwlintFingerprint/v2";
 
 /// Where the project lives: `repository` in Cargo.toml, when set. Without it the optional
 /// SARIF fields that point there are left out rather than filled with a made-up address.

@@ -226,7 +226,7 @@ fn baseline_hides_known_findings_and_survives_inserted_lines() {
         ));
     let b: Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("baseline.json")).unwrap()).unwrap();
-    assert_eq!(b["version"], 1);
+    assert_eq!(b["version"], 2);
     let entries = b["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 3);
     for e in entries {
@@ -295,7 +295,7 @@ fn baseline_fingerprints_match_sarif_partial_fingerprints() {
         .unwrap()
         .iter()
         .map(|r| {
-            r["partialFingerprints"]["nginxGwlintFingerprint/v1"]
+            r["partialFingerprints"]["nginxGwlintFingerprint/v2"]
                 .as_str()
                 .unwrap()
         })
@@ -540,4 +540,83 @@ mod no_panic {
             prop_assert!(d2.is_empty());
         }
     }
+}
+
+/// A baseline written while checking `x` hides the same findings when the tree is checked as
+/// `./x`, `x/`, `x/nginx.conf` or by its absolute path, and shown paths never start with `./`.
+#[test]
+fn baseline_does_not_depend_on_how_the_path_is_spelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    std::fs::create_dir(&site).unwrap();
+    std::fs::write(site.join("nginx.conf"), BASELINE_CONF).unwrap();
+    bin()
+        .current_dir(dir.path())
+        .args(["check", "site", "--write-baseline", "b.json"])
+        .assert()
+        .code(0);
+    let absolute = site.display().to_string();
+    for spelled in [
+        "./site",
+        "site/",
+        "site/nginx.conf",
+        "./site/nginx.conf",
+        &absolute,
+    ] {
+        bin()
+            .current_dir(dir.path())
+            .args(["check", spelled, "--baseline", "b.json"])
+            .assert()
+            .code(0)
+            .stderr(predicate::str::contains("3 known findings hidden"));
+    }
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["check", "--format", "concise", "./site"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.is_empty() && text.lines().all(|l| l.starts_with("site/")),
+        "{text}"
+    );
+}
+
+/// A version 1 baseline (fingerprints over the path as it was typed) is still read and still
+/// hides what it recorded, checked the way it was written.
+#[test]
+fn a_version_1_baseline_still_hides_what_it_recorded() {
+    let dir = tree(&[("nginx.conf", BASELINE_CONF)]);
+    bin()
+        .current_dir(dir.path())
+        .args(["check", "nginx.conf", "--write-baseline", "b.json"])
+        .assert()
+        .code(0);
+    // The same findings as version 1 wrote them: FNV-1a over rule, display path, anchor text
+    // and occurrence, each followed by a NUL but the last.
+    let b: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("b.json")).unwrap()).unwrap();
+    let mut entries = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+    for e in b["entries"].as_array().unwrap() {
+        let rule = e["rule"].as_str().unwrap();
+        let anchor = if e["message"].as_str().unwrap().contains("a.conf") {
+            "include a.conf;"
+        } else {
+            "include b.conf;"
+        };
+        let n = seen.entry((rule.to_owned(), anchor)).or_insert(0usize);
+        let key = format!("{rule}\0nginx.conf\0{anchor}\0{n}");
+        *n += 1;
+        let fp = format!("{:016x}", nginx_gwlint::baseline::fnv1a64(key.as_bytes()));
+        entries.push(serde_json::json!({"rule": rule, "file": "nginx.conf", "fingerprint": fp, "message": e["message"]}));
+    }
+    let v1 = serde_json::json!({"version": 1, "entries": entries});
+    std::fs::write(dir.path().join("v1.json"), v1.to_string()).unwrap();
+    bin()
+        .current_dir(dir.path())
+        .args(["check", "nginx.conf", "--baseline", "v1.json"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("3 known findings hidden"));
 }
