@@ -426,9 +426,10 @@ impl<'t> ResolvedConfig<'t> {
         }
         // stream { }: `proxy_pass host:port;` / `proxy_pass NAME;` in a stream server, and the
         // servers of stream upstreams (a separate namespace from http's).
-        let stream_upstreams: std::collections::HashMap<&str, NodeId> = self
+        // Names compared without regard to case, as nginx does.
+        let stream_upstreams: std::collections::HashMap<String, NodeId> = self
             .blocks_with_inner(Context::StreamUpstream)
-            .filter_map(|id| self.node(id).arg(0).map(|n| (n, id)))
+            .filter_map(|id| self.node(id).arg(0).map(|n| (n.to_ascii_lowercase(), id)))
             .collect();
         for &id in self.nodes_named("proxy_pass") {
             let n = self.node(id);
@@ -446,7 +447,7 @@ impl<'t> ResolvedConfig<'t> {
             let names_upstream = address.port.is_none()
                 && address
                     .name()
-                    .is_some_and(|name| stream_upstreams.contains_key(name));
+                    .is_some_and(|name| stream_upstreams.contains_key(&name.to_ascii_lowercase()));
             if names_upstream {
                 continue;
             }
