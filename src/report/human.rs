@@ -43,8 +43,8 @@ pub fn render_human(sources: &SourceMap, diagnostics: &[Diagnostic], color: bool
             d.message
         );
         frame(&mut out, sources, d, &p, &style);
-        // Fixed indent (not the gutter width): golden reports across the project rely on it.
-        let pad = " ";
+        // `=` lines sit under the frame's `|`, whatever the width of the line number.
+        let pad = " ".repeat(p.line.to_string().len());
         for l in &d.labels {
             let lp = Position::of(sources, l.file, l.span);
             let _ = writeln!(
