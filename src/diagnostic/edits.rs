@@ -17,7 +17,9 @@ pub fn insert_directive_after(file: FileId, source: &SourceFile, anchor: Span, t
 }
 
 /// [`insert_directive_after`] for several lines, in order. A line may carry its own extra
-/// indentation (the body of a `map` block); each gets the anchor line's indentation in front.
+/// indentation (the body of a `map` block), written in steps of 4 spaces; each step becomes the
+/// file's indent unit ([`indent_unit`]: a tab in a tab-indented file), and each line gets the
+/// anchor line's indentation in front.
 pub fn insert_directives_after(
     file: FileId,
     source: &SourceFile,
@@ -30,6 +32,7 @@ pub fn insert_directives_after(
     let end = line_content_end(src, anchor_end);
     if rest_is_blank_or_comment(&src[anchor_end..end]) {
         let indent = String::from_utf8_lossy(indentation(src, anchor.start)).into_owned();
+        let lines = reindented(src, lines);
         let text: String = lines.iter().map(|l| format!("{eol}{indent}{l}")).collect();
         return Edit::insert(file, end, text);
     }
@@ -85,7 +88,7 @@ pub fn insert_directives_in_block(
                 || format!("{block_indent}{}", indent_unit(src)),
                 |start| String::from_utf8_lossy(indentation(src, start)).into_owned(),
             );
-        lines
+        reindented(src, lines)
             .iter()
             .map(|l| format!("{eol}{child_indent}{l}"))
             .collect::<String>()
@@ -208,6 +211,27 @@ pub fn line_ending(src: &[u8]) -> &'static str {
     }
 }
 
+/// `lines` with their own leading indentation (steps of 4 spaces) in the file's indent unit.
+/// The file is scanned for its unit only when some line is indented.
+fn reindented(src: &[u8], lines: &[&str]) -> Vec<String> {
+    if !lines.iter().any(|l| l.starts_with(' ')) {
+        return lines.iter().map(|l| (*l).to_owned()).collect();
+    }
+    let unit = indent_unit(src);
+    lines
+        .iter()
+        .map(|l| {
+            let body = l.trim_start_matches(' ');
+            let spaces = l.len() - body.len();
+            format!(
+                "{}{}{body}",
+                unit.repeat(spaces / 4),
+                " ".repeat(spaces % 4)
+            )
+        })
+        .collect()
+}
+
 /// The file's indent unit: a tab when most indented lines start with one, else the smallest
 /// positive number of leading spaces (4 when nothing is indented).
 pub fn indent_unit(src: &[u8]) -> String {
@@ -305,6 +329,31 @@ mod tests {
             items = d.children().collect();
         }
         found.unwrap_or_else(|| panic!("empty path"))
+    }
+
+    #[test]
+    fn inserted_blocks_follow_the_files_indent_unit() {
+        let lines = ["map $a $b {", "    default 1;", "}"];
+        for (text, want) in [
+            (
+                "http {\n\tserver {}\n}\n",
+                "http {\n\tmap $a $b {\n\t\tdefault 1;\n\t}\n\tserver {}\n}\n",
+            ),
+            (
+                "http {\n  server {}\n}\n",
+                "http {\n  map $a $b {\n    default 1;\n  }\n  server {}\n}\n",
+            ),
+            (
+                "http {\n    server {}\n}\n",
+                "http {\n    map $a $b {\n        default 1;\n    }\n    server {}\n}\n",
+            ),
+        ] {
+            let (src, ast) = file(text);
+            let http = find(&ast, &["http"]);
+            let edit = insert_directives_in_block(FileId(0), &src, http, &lines)
+                .unwrap_or_else(|| panic!("no edit"));
+            assert_eq!(apply(&src, &edit), want);
+        }
     }
 
     #[test]
