@@ -161,17 +161,26 @@ pub fn format_sec(secs: u64) -> String {
     format!("{secs}s")
 }
 
-/// A duration for messages: "300s", "1h (3600s)", "1500ms".
+/// A duration for messages: "30s", "1h (3600s)", "16m40s (1000s)", "1500ms". From a minute
+/// up, the value is shown in nginx's own compound syntax with the seconds beside it, so every
+/// long value reads the same way.
 pub fn describe_msec(ms: u64) -> String {
     if ms % 1000 != 0 {
         return format!("{ms}ms");
     }
-    let canonical = format_sec(ms / 1000);
-    if canonical.ends_with('s') {
-        canonical
-    } else {
-        format!("{canonical} ({}s)", ms / 1000)
+    let secs = ms / 1000;
+    if secs < 60 {
+        return format!("{secs}s");
     }
+    let mut rest = secs;
+    let mut human = String::new();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if rest >= size {
+            human.push_str(&format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    format!("{human} ({secs}s)")
 }
 
 #[cfg(test)]
@@ -180,6 +189,17 @@ mod tests {
 
     #[test]
     fn times_like_nginx() {
+        assert_eq!(describe_msec(30_000), "30s");
+        assert_eq!(describe_msec(60_000), "1m (60s)");
+        assert_eq!(describe_msec(900_000), "15m (900s)");
+        assert_eq!(describe_msec(1_000_000), "16m40s (1000s)");
+        assert_eq!(describe_msec(3_600_000), "1h (3600s)");
+        assert_eq!(describe_msec(1_500), "1500ms");
+        for ms in [75_000, 1_000_000, 90_061_000] {
+            let d = describe_msec(ms);
+            let human = d.split(' ').next().unwrap_or_default();
+            assert_eq!(parse_msec(human), Some(ms), "{d}");
+        }
         assert_eq!(parse_msec("60"), Some(60_000));
         assert_eq!(parse_msec("60s"), Some(60_000));
         assert_eq!(parse_msec("1m30s"), Some(90_000));

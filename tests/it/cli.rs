@@ -455,7 +455,7 @@ fn gunicorn_and_uwsgi_configs_become_backends_for_gw104() {
     assert!(
         text.contains("nginx.conf:10:13: GW104")
             && text.contains("`uwsgi_read_timeout`, nginx's default")
-            && text.contains("may work for 90s"),
+            && text.contains("may work for 1m30s (90s)"),
         "{text}"
     );
     // Without the app configs nothing is known about those backends.
