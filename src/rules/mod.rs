@@ -44,6 +44,7 @@ mod gw303_socket_in_private_tmp;
 mod gw401_hardcoded_connection_upgrade;
 mod gw402_upgrade_without_http11;
 mod gw403_small_upstream_header_buffer;
+mod gw404_inherited_headers_dropped;
 mod gw501_no_ssl_session_cache;
 mod known_backends;
 mod structure;
@@ -252,6 +253,7 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &gw401_hardcoded_connection_upgrade::HardcodedConnectionUpgrade,
     &gw402_upgrade_without_http11::UpgradeWithoutHttp11,
     &gw403_small_upstream_header_buffer::SmallUpstreamHeaderBuffer,
+    &gw404_inherited_headers_dropped::InheritedHeadersDropped,
     &gw501_no_ssl_session_cache::NoSslSessionCache,
 ];
 
