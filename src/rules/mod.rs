@@ -45,6 +45,7 @@ mod gw401_hardcoded_connection_upgrade;
 mod gw402_upgrade_without_http11;
 mod gw403_small_upstream_header_buffer;
 mod gw404_inherited_headers_dropped;
+mod gw405_fastcgi_no_script_filename;
 mod gw501_no_ssl_session_cache;
 mod known_backends;
 mod structure;
@@ -254,6 +255,7 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &gw402_upgrade_without_http11::UpgradeWithoutHttp11,
     &gw403_small_upstream_header_buffer::SmallUpstreamHeaderBuffer,
     &gw404_inherited_headers_dropped::InheritedHeadersDropped,
+    &gw405_fastcgi_no_script_filename::FastcgiNoScriptFilename,
     &gw501_no_ssl_session_cache::NoSslSessionCache,
 ];
 
