@@ -38,6 +38,7 @@ mod gw205_proxy_pass_uri_in_regex_location;
 mod gw206_upstream_no_live_servers;
 mod gw207_upstream_keepalive_inert;
 mod gw208_undefined_upstream;
+mod gw209_upstream_dns_resolved_once;
 mod gw301_socket_missing;
 mod gw302_socket_permission_denied;
 mod gw303_socket_in_private_tmp;
@@ -248,6 +249,7 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &gw206_upstream_no_live_servers::UpstreamNoLiveServers,
     &gw207_upstream_keepalive_inert::UpstreamKeepaliveInert,
     &gw208_undefined_upstream::UndefinedUpstream,
+    &gw209_upstream_dns_resolved_once::UpstreamDnsResolvedOnce,
     &gw301_socket_missing::SocketMissing,
     &gw302_socket_permission_denied::SocketPermissionDenied,
     &gw303_socket_in_private_tmp::SocketInPrivateTmp,
