@@ -48,6 +48,7 @@ mod gw403_small_upstream_header_buffer;
 mod gw404_inherited_headers_dropped;
 mod gw405_fastcgi_no_script_filename;
 mod gw501_no_ssl_session_cache;
+mod gw601_fd_limit_below_connections;
 mod known_backends;
 mod structure;
 
@@ -259,6 +260,7 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &gw404_inherited_headers_dropped::InheritedHeadersDropped,
     &gw405_fastcgi_no_script_filename::FastcgiNoScriptFilename,
     &gw501_no_ssl_session_cache::NoSslSessionCache,
+    &gw601_fd_limit_below_connections::FdLimitBelowConnections,
 ];
 
 pub fn all_meta() -> impl Iterator<Item = &'static RuleMeta> {
