@@ -11,7 +11,7 @@ static META: RuleMeta = RuleMeta {
     id: "GW601",
     name: "fd-limit-below-connections",
     severity: Severity::Warning,
-    summary: "`worker_connections` above the open-file limit of the workers (\"Too many open files\" 502s under load)",
+    summary: "`worker_connections` above the open-file limit of the workers (\"Too many open files\" under load)",
     fix: FixKind::None,
     options: &[],
     doc: r#"## What it finds
@@ -35,7 +35,10 @@ reached first: under load nginx logs
 [crit] accept4() failed (24: Too many open files)
 ```
 
-and answers 502 (or drops connections) instead of queueing them. At start nginx only warns
+A request whose upstream `socket()` fails is answered `500 Internal Server Error`
+(ngx_http_upstream_connect finalizes it with NGX_HTTP_INTERNAL_SERVER_ERROR; tried on nginx
+1.22 with `worker_rlimit_nofile 40`), and while `accept4()` fails new clients wait unanswered
+in the listen queue (a load balancer in front times out on them). At start nginx only warns
 `N worker_connections exceed open file resource limit: M` (ngx_event.c), which is easy to
 miss in the journal.
 
@@ -89,7 +92,7 @@ impl Rule for FdLimitBelowConnections {
         let span = wc.directive.head_span();
         let proxied = |limit: u64| {
             format!(
-                "each worker runs out of descriptors after about {limit} connections, about {} proxied requests (a client and an upstream descriptor each) — under load: 502 \"socket() failed (24: Too many open files) while connecting to upstream\", \"accept4() failed (24: Too many open files)\"",
+                "each worker runs out of descriptors after about {limit} connections, about {} proxied requests (a client and an upstream descriptor each); beyond that requests get 500 \"socket() failed (24: Too many open files) while connecting to upstream\" and new clients wait unaccepted (\"accept4() failed (24: Too many open files)\")",
                 limit / 2
             )
         };
