@@ -297,3 +297,57 @@ fn gw601_worker_connections_above_the_fd_limit_give_too_many_open_files() {
     assert_eq!(d["severity"], "warning");
     drop(clients);
 }
+
+/// `check --probe` on this machine: nothing at the configured address, so the finding names
+/// what does listen (the same port on ::1, the nearest port), with the owning process.
+/// No nginx needed.
+#[test]
+fn probe_names_what_listens_nearby() {
+    let near = TcpListener::bind(("127.0.0.1", 18267)).unwrap();
+    let v6 = TcpListener::bind(("::1", 18268)).ok();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("nginx.conf"),
+        "events {}\nhttp {\n    server {\n        listen 127.0.0.1:18265;\n        location / {\n            proxy_pass http://127.0.0.1:18266;\n        }\n        location /v6/ {\n            proxy_pass http://127.0.0.1:18268;\n        }\n    }\n}\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("nginx-gwlint")
+        .unwrap()
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--exit-zero",
+            "--probe",
+            "--config",
+            "/dev/null",
+        ])
+        .arg(dir.path().join("nginx.conf"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let diags = v["diagnostics"].as_array().cloned().unwrap_or_default();
+    let me = std::process::id();
+    assert_has(
+        &diags,
+        "GW202",
+        "(probe) connect() to 127.0.0.1:18266 failed (111: Connection refused)",
+    );
+    let found = of_rule(&diags, "GW202");
+    assert!(
+        found.iter().any(|m| m.contains("127.0.0.1:18266")
+            && m.contains("what listens nearby on this machine: ")
+            && m.contains(&format!("127.0.0.1:18267 ("))
+            && m.contains(&format!("pid {me})"))),
+        "{found:#?}"
+    );
+    if v6.is_some() {
+        assert!(
+            found.iter().any(|m| m.contains("127.0.0.1:18268 failed")
+                && m.contains(&format!("[::1]:18268 ("))
+                && m.contains("listens on that port, on another address")),
+            "{found:#?}"
+        );
+    }
+    drop((near, v6));
+}
