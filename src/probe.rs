@@ -734,21 +734,21 @@ mod tests {
 
     #[test]
     #[cfg(target_endian = "little")]
-    fn parses_proc_net() {
+    fn parses_proc_net() -> Result<(), std::net::AddrParseError> {
         let tcp = parse_proc_net_tcp(TCP);
         assert_eq!(
             tcp,
             vec![
-                ("127.0.0.1:3000".parse().unwrap(), 41234),
-                ("0.0.0.0:80".parse().unwrap(), 1504)
+                ("127.0.0.1:3000".parse()?, 41234),
+                ("0.0.0.0:80".parse()?, 1504)
             ]
         );
         let tcp6 = parse_proc_net_tcp(TCP6);
         assert_eq!(
             tcp6,
             vec![
-                ("[::1]:8080".parse().unwrap(), 51234),
-                ("127.0.0.1:8081".parse().unwrap(), 51235)
+                ("[::1]:8080".parse()?, 51234),
+                ("127.0.0.1:8081".parse()?, 51235)
             ]
         );
         assert_eq!(
@@ -758,11 +758,12 @@ mod tests {
                 ("/run/systemd/notify".to_owned(), 23459)
             ]
         );
+        Ok(())
     }
 
     #[test]
     #[cfg(target_endian = "little")]
-    fn names_what_listens_nearby() {
+    fn names_what_listens_nearby() -> Result<(), std::net::AddrParseError> {
         let mut listeners: Vec<Listener> = parse_proc_net_tcp(TCP)
             .into_iter()
             .chain(parse_proc_net_tcp(TCP6))
@@ -785,7 +786,7 @@ mod tests {
         let own: BTreeSet<u16> = [80].into_iter().collect();
         // 127.0.0.1:8080 refused, the app listens on ::1 only.
         let same = inv
-            .nearby_tcp(&"127.0.0.1:8080".parse().unwrap(), &own)
+            .nearby_tcp(&"127.0.0.1:8080".parse()?, &own)
             .unwrap_or_default();
         assert!(
             same.contains("[::1]:8080 (node, pid 4242) listens on that port, on another address"),
@@ -793,7 +794,7 @@ mod tests {
         );
         // 127.0.0.1:3001 refused: 3000 is nearest; nginx's own port 80 is not named.
         let near = inv
-            .nearby_tcp(&"127.0.0.1:3001".parse().unwrap(), &own)
+            .nearby_tcp(&"127.0.0.1:3001".parse()?, &own)
             .unwrap_or_default();
         assert!(
             near.contains("127.0.0.1:3000, [::1]:8080 (node, pid 4242), 127.0.0.1:8081"),
@@ -808,6 +809,7 @@ mod tests {
             "{php}"
         );
         assert!(!php.contains("notify"), "{php}");
+        Ok(())
     }
 
     #[test]

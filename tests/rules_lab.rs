@@ -337,14 +337,14 @@ fn probe_names_what_listens_nearby() {
     assert!(
         found.iter().any(|m| m.contains("127.0.0.1:18266")
             && m.contains("what listens nearby on this machine: ")
-            && m.contains(&format!("127.0.0.1:18267 ("))
+            && m.contains("127.0.0.1:18267 (")
             && m.contains(&format!("pid {me})"))),
         "{found:#?}"
     );
     if v6.is_some() {
         assert!(
             found.iter().any(|m| m.contains("127.0.0.1:18268 failed")
-                && m.contains(&format!("[::1]:18268 ("))
+                && m.contains("[::1]:18268 (")
                 && m.contains("listens on that port, on another address")),
             "{found:#?}"
         );
