@@ -1,6 +1,6 @@
 use std::collections::HashSet;
 
-use super::common::{insert_after, insert_in_block, unread_include, FileUses};
+use super::common::{insert_after, unread_include, FileUses};
 use super::{FixKind, LintContext, Rule, RuleMeta};
 use crate::config::{Family, NodeId, ResolvedConfig, ScopedArray};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -59,10 +59,11 @@ location ~ \.php$ {
 
 ## Fix safety
 Safe: adds `fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;` after the last
-`fastcgi_param` (or params `include`) of the level whose parameters are in effect, or, when no
-level has any, `include fastcgi.conf;` (shipped with every nginx package) in the location. Not
-offered under `alias` (where `$document_root$fastcgi_script_name` is not the file), in a file
-read at several places, or next to an unread include."#,
+`fastcgi_param` (or params `include`) of the level whose parameters are in effect. Not
+offered when no level has any parameters (`include fastcgi.conf;` is the usual answer, but
+nginx.org's Debian packages do not ship that file), under `alias` (where
+`$document_root$fastcgi_script_name` is not the file), in a file read at several places, or
+next to an unread include."#,
 };
 
 /// The line the fix adds (nginx's own `fastcgi.conf` sets it so).
@@ -183,17 +184,16 @@ impl Rule for FastcgiNoScriptFilename {
                     out.push(d);
                 }
                 ScopedArray::Unset => {
-                    let mut d = cx
+                    // No fix: `include fastcgi.conf;` depends on the target's package having the
+                    // file (nginx.org's Debian packages do not ship it).
+                    let d = cx
                         .diagnostic(
                             &META,
                             node.file,
                             node.directive.head_span(),
                             "no `fastcgi_param` is in effect here at all: php-fpm gets neither SCRIPT_FILENAME nor REQUEST_METHOD, runs no script and answers an empty 200 (a blank page)",
                         )
-                        .with_help("add `include fastcgi.conf;` (or `include snippets/fastcgi-php.conf;` on Debian/Ubuntu) to the location");
-                    if let Some(edit) = fix_unset(config, uses, block) {
-                        d = d.with_fix(Fix::safe("include fastcgi.conf", vec![edit]));
-                    }
+                        .with_help("add `include fastcgi.conf;` to the location where the nginx package ships that file (`include snippets/fastcgi-php.conf;` on Debian/Ubuntu), else `include fastcgi_params;` and `fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;`");
                     out.push(d);
                 }
                 ScopedArray::Unknown { include } => out.push(cannot_tell(
@@ -322,14 +322,4 @@ fn fix_set(
         return None;
     }
     Some(insert_after(config, last, &[PARAM_LINE]))
-}
-
-fn fix_unset(config: &ResolvedConfig<'_>, uses: &FileUses, block: NodeId) -> Option<Edit> {
-    if alias_in_effect(config, block) || unread_include(config, block).is_some() {
-        return None;
-    }
-    if !uses.read_once(config.node(block).file) {
-        return None;
-    }
-    insert_in_block(config, block, &["include fastcgi.conf;"])
 }
