@@ -42,13 +42,17 @@ macro_rules! for_each_rule {
             (GW206, "upstream-no-live-servers", "upstreams/gw206_upstream_no_live_servers.rs", gw206_upstream_no_live_servers, UpstreamNoLiveServers),
             (GW207, "upstream-keepalive-inert", "upstreams/gw207_upstream_keepalive_inert.rs", gw207_upstream_keepalive_inert, UpstreamKeepaliveInert),
             (GW208, "undefined-upstream", "upstreams/gw208_undefined_upstream.rs", gw208_undefined_upstream, UndefinedUpstream),
+            (GW209, "upstream-dns-resolved-once", "upstreams/gw209_upstream_dns_resolved_once.rs", gw209_upstream_dns_resolved_once, UpstreamDnsResolvedOnce),
             (GW301, "socket-missing", "sockets/gw301_socket_missing.rs", gw301_socket_missing, SocketMissing),
             (GW302, "socket-permission-denied", "sockets/gw302_socket_permission_denied.rs", gw302_socket_permission_denied, SocketPermissionDenied),
             (GW303, "socket-in-private-tmp", "sockets/gw303_socket_in_private_tmp.rs", gw303_socket_in_private_tmp, SocketInPrivateTmp),
             (GW401, "hardcoded-connection-upgrade", "proxy/gw401_hardcoded_connection_upgrade.rs", gw401_hardcoded_connection_upgrade, HardcodedConnectionUpgrade),
             (GW402, "upgrade-without-http11", "proxy/gw402_upgrade_without_http11.rs", gw402_upgrade_without_http11, UpgradeWithoutHttp11),
             (GW403, "small-upstream-header-buffer", "proxy/gw403_small_upstream_header_buffer.rs", gw403_small_upstream_header_buffer, SmallUpstreamHeaderBuffer),
+            (GW404, "inherited-headers-dropped", "proxy/gw404_inherited_headers_dropped.rs", gw404_inherited_headers_dropped, InheritedHeadersDropped),
+            (GW405, "fastcgi-no-script-filename", "proxy/gw405_fastcgi_no_script_filename.rs", gw405_fastcgi_no_script_filename, FastcgiNoScriptFilename),
             (GW501, "no-ssl-session-cache", "tls/gw501_no_ssl_session_cache.rs", gw501_no_ssl_session_cache, NoSslSessionCache),
+            (GW601, "fd-limit-below-connections", "system/gw601_fd_limit_below_connections.rs", gw601_fd_limit_below_connections, FdLimitBelowConnections),
         }
     };
 }

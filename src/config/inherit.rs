@@ -579,6 +579,96 @@ impl<'t> ResolvedConfig<'t> {
     }
 }
 
+/// The answer to "which entries of an array directive are in effect here" where some included
+/// file may not have been read (see [`Scoped`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScopedArray {
+    /// The innermost level (`None`: the top of a site file checked on its own) that writes its
+    /// own entries, and those entries; `unread` is an unread `include` in that same level,
+    /// which may add more.
+    Set {
+        level: Option<NodeId>,
+        entries: Vec<NodeId>,
+        unread: Option<NodeId>,
+    },
+    /// No level in scope writes any, and every file in scope was read.
+    Unset,
+    /// No entries found, but this unread `include` in scope may write some.
+    Unknown { include: NodeId },
+    /// No entries in the file's own blocks, and the file is checked on its own: the blocks
+    /// around it were not read.
+    Outside,
+}
+
+impl<'t> ResolvedConfig<'t> {
+    /// The levels at or above `block` (up to `http` or `stream`) that write their own entries of
+    /// the array directive `name`, innermost first, each with its entries. The first is what
+    /// nginx uses in `block`; each level replaces the one after it entirely
+    /// (`ngx_http_proxy_merge_headers`, the fastcgi module's `params_source`: a level's array
+    /// is inherited only when the level has none of its own).
+    pub fn array_levels(&self, block: NodeId, name: &str) -> Vec<(NodeId, Vec<NodeId>)> {
+        let mut out = Vec::new();
+        let mut current = Some(block);
+        while let Some(id) = current {
+            let here: Vec<NodeId> = self.children_named(Some(id), name).collect();
+            if !here.is_empty() {
+                out.push((id, here));
+            }
+            if matches!(
+                self.node(id).inner_context(),
+                Context::Http | Context::Stream
+            ) {
+                break;
+            }
+            current = self.node(id).parent;
+        }
+        out
+    }
+
+    /// [`ResolvedConfig::effective_array`] that says "cannot tell" (see [`ScopedArray`]).
+    pub fn effective_array_scoped(&self, block: NodeId, name: &str) -> ScopedArray {
+        let mut current = Some(block);
+        while let Some(id) = current {
+            let here: Vec<NodeId> = self.children_named(Some(id), name).collect();
+            let unread = self.unread_include_in(Some(id));
+            if !here.is_empty() {
+                return ScopedArray::Set {
+                    level: Some(id),
+                    entries: here,
+                    unread,
+                };
+            }
+            if let Some(include) = unread {
+                return ScopedArray::Unknown { include };
+            }
+            if matches!(
+                self.node(id).inner_context(),
+                Context::Http | Context::Stream
+            ) {
+                return ScopedArray::Unset;
+            }
+            current = self.node(id).parent;
+        }
+        if self.tree.root_context == Context::Main {
+            return ScopedArray::Unset;
+        }
+        // The top level of a site file checked on its own (http or server context).
+        let here: Vec<NodeId> = self.children_named(None, name).collect();
+        let unread = self.unread_include_in(None);
+        if !here.is_empty() {
+            return ScopedArray::Set {
+                level: None,
+                entries: here,
+                unread,
+            };
+        }
+        match unread {
+            Some(include) => ScopedArray::Unknown { include },
+            None => ScopedArray::Outside,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,9 @@ pub use fs::{
     is_glob, read_config_file, Disk, Dump, FileSource, GlobMatch, Layered, Overlay, Sysroot,
     UnlistableDir, MAX_FILE_SIZE, MAX_SYMLINKS,
 };
-pub use inherit::{Family, NamedAddress, Scoped, DEFAULT_PROXY_HTTP_VERSION, DEFAULT_TIMEOUT_MS};
+pub use inherit::{
+    Family, NamedAddress, Scoped, ScopedArray, DEFAULT_PROXY_HTTP_VERSION, DEFAULT_TIMEOUT_MS,
+};
 pub(crate) use loader::parse_config;
 pub use loader::{
     find_main_file, lexical_absolute, load_dump, load_dump_with, load_path, load_path_opts,

@@ -192,6 +192,128 @@ fn private_tmp_of(text: &str) -> Option<bool> {
     found
 }
 
+/// The open-file limit (`LimitNOFILE=`) a systemd service starts with, as its unit file and
+/// drop-ins say, else the manager's `DefaultLimitNOFILE=` (system.conf and system.conf.d), else
+/// systemd's built-in default (soft 1024 since systemd 240).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnitNofile {
+    /// The unit file read, as a path on this machine.
+    pub unit: PathBuf,
+    /// The soft limit; `None` for `infinity`.
+    pub soft: Option<u64>,
+    /// The file whose line set it (the unit, a drop-in, system.conf); `None` for systemd's
+    /// built-in default.
+    pub set_in: Option<PathBuf>,
+}
+
+/// systemd's built-in soft `DefaultLimitNOFILE` (systemd 240 and later: 1024:524288).
+pub const SYSTEMD_DEFAULT_NOFILE_SOFT: u64 = 1024;
+
+/// [`UnitNofile`] of the service `name` (`nginx.service`) under `root` (this machine for
+/// `None`); `None` when no unit file of that name is found (masked or unreadable units too).
+pub fn unit_limit_nofile(root: Option<&Path>, name: &str) -> Option<UnitNofile> {
+    let open = |p: &str| map_under_root(root, Path::new(p));
+    let unit = UNIT_DIRS
+        .iter()
+        .map(|d| open(&format!("{d}/{name}")))
+        .find(|p| p.is_file())?;
+    let text = std::fs::read_to_string(&unit).ok()?;
+    let mut found: Option<(Option<Option<u64>>, PathBuf)> =
+        last_assignment(&text, "LimitNOFILE").map(|v| (parse_nofile(&v), unit.clone()));
+    for d in dropins(&open, name) {
+        if let Some(v) = std::fs::read_to_string(&d)
+            .ok()
+            .and_then(|t| last_assignment(&t, "LimitNOFILE"))
+        {
+            found = Some((parse_nofile(&v), d));
+        }
+    }
+    // An empty assignment (`LimitNOFILE=`) resets to the manager's default.
+    if let Some((Some(soft), file)) = found {
+        return Some(UnitNofile {
+            unit,
+            soft,
+            set_in: Some(file),
+        });
+    }
+    let mut default: Option<(Option<u64>, PathBuf)> = None;
+    let mut manager = vec![open("/etc/systemd/system.conf")];
+    let mut extra: Vec<PathBuf> = [
+        "/etc/systemd/system.conf.d",
+        "/usr/lib/systemd/system.conf.d",
+    ]
+    .iter()
+    .filter_map(|d| std::fs::read_dir(open(d)).ok())
+    .flat_map(|l| l.flatten().map(|e| e.path()))
+    .filter(|p| p.extension().is_some_and(|e| e == "conf"))
+    .collect();
+    extra.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    manager.extend(extra);
+    for file in manager {
+        if let Some(Some(v)) = std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|t| last_assignment(&t, "DefaultLimitNOFILE"))
+            .map(|v| parse_nofile(&v))
+        {
+            default = Some((v, file));
+        }
+    }
+    Some(match default {
+        Some((soft, file)) => UnitNofile {
+            unit,
+            soft,
+            set_in: Some(file),
+        },
+        None => UnitNofile {
+            unit,
+            soft: Some(SYSTEMD_DEFAULT_NOFILE_SOFT),
+            set_in: None,
+        },
+    })
+}
+
+/// The drop-ins of unit `name` (`NAME.d/*.conf` in every unit directory), in the order systemd
+/// applies them (by file name across directories).
+fn dropins(open: &dyn Fn(&str) -> PathBuf, name: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = UNIT_DIRS
+        .iter()
+        .filter_map(|d| std::fs::read_dir(open(&format!("{d}/{name}.d"))).ok())
+        .flat_map(|l| l.flatten().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "conf"))
+        .collect();
+    found.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    found
+}
+
+/// The value of the last `KEY=value` line of a unit or systemd config text (comments `#`/`;`
+/// skipped); `Some("")` for an empty assignment.
+fn last_assignment(text: &str, key: &str) -> Option<String> {
+    let mut found = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        if k.trim() == key {
+            found = Some(v.trim().to_owned());
+        }
+    }
+    found
+}
+
+/// The soft limit of a `LimitNOFILE=` value (`N`, `SOFT:HARD`, `infinity`): `Some(None)` for
+/// infinity, `None` for an empty or unreadable value.
+fn parse_nofile(value: &str) -> Option<Option<u64>> {
+    let soft = value.split(':').next()?.trim();
+    if soft.eq_ignore_ascii_case("infinity") {
+        return Some(None);
+    }
+    soft.parse::<u64>().ok().map(Some)
+}
+
 /// One line of /etc/passwd.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PasswdEntry {
@@ -397,6 +519,60 @@ pub fn access(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_limit_nofile() {
+        assert_eq!(parse_nofile("65535"), Some(Some(65535)));
+        assert_eq!(parse_nofile("1024:524288"), Some(Some(1024)));
+        assert_eq!(parse_nofile("infinity"), Some(None));
+        assert_eq!(parse_nofile(""), None);
+        let unit = "[Service]\n# LimitNOFILE=1\nLimitNOFILE=4096\nLimitNOFILE=8192:16384\n";
+        assert_eq!(
+            last_assignment(unit, "LimitNOFILE").as_deref(),
+            Some("8192:16384")
+        );
+        assert_eq!(
+            last_assignment("LimitNOFILE=\n", "LimitNOFILE").as_deref(),
+            Some("")
+        );
+    }
+
+    #[test]
+    fn unit_limit_from_unit_dropin_and_defaults() -> std::io::Result<()> {
+        let root = tempfile::tempdir()?;
+        let r = root.path();
+        std::fs::create_dir_all(r.join("lib/systemd/system"))?;
+        std::fs::write(
+            r.join("lib/systemd/system/nginx.service"),
+            "[Service]\nType=forking\n",
+        )?;
+        // No LimitNOFILE anywhere: systemd's built-in soft default.
+        let got = unit_limit_nofile(Some(r), "nginx.service");
+        assert_eq!(
+            got.as_ref().map(|u| (u.soft, u.set_in.is_none())),
+            Some((Some(1024), true))
+        );
+        // The manager's default.
+        std::fs::create_dir_all(r.join("etc/systemd/system/nginx.service.d"))?;
+        std::fs::write(
+            r.join("etc/systemd/system.conf"),
+            "[Manager]\nDefaultLimitNOFILE=2048:4096\n",
+        )?;
+        let got = unit_limit_nofile(Some(r), "nginx.service");
+        assert_eq!(got.map(|u| u.soft), Some(Some(2048)));
+        // A drop-in wins.
+        std::fs::write(
+            r.join("etc/systemd/system/nginx.service.d/limits.conf"),
+            "[Service]\nLimitNOFILE=65535\n",
+        )?;
+        let got = unit_limit_nofile(Some(r), "nginx.service");
+        assert_eq!(got.as_ref().map(|u| u.soft), Some(Some(65535)));
+        assert!(got
+            .and_then(|u| u.set_in)
+            .is_some_and(|p| p.ends_with("limits.conf")));
+        assert_eq!(unit_limit_nofile(Some(r), "php8.2-fpm.service"), None);
+        Ok(())
+    }
 
     #[test]
     fn reads_files() {

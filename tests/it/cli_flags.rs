@@ -297,7 +297,7 @@ fn suppressions_accept_rule_names() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("nginx.conf"),
-        "events {}\nhttp {\n    server {\n        listen 8080;\n        location ~ \\.php$ {\n            fastcgi_pass 127.0.0.1:9000;\n            # nginx-gwlint: ignore timeout-wrong-module kept for the proxy fallback\n            proxy_read_timeout 30s;\n        }\n    }\n}\n",
+        "events {}\nhttp {\n    server {\n        listen 8080;\n        location ~ \\.php$ {\n            fastcgi_pass 127.0.0.1:9000;\n            fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;\n            # nginx-gwlint: ignore timeout-wrong-module kept for the proxy fallback\n            proxy_read_timeout 30s;\n        }\n    }\n}\n",
     )
     .unwrap();
     assert!(rules_reported(dir.path(), &[]).is_empty());

@@ -30,6 +30,7 @@ mod nginx_oracle;
 mod parser_golden;
 mod readme_rules;
 mod rules;
+mod rules_lab;
 mod structure_corpus;
 mod structure_rules;
 mod timeouts_lab;

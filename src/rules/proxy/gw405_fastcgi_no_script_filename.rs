@@ -1,0 +1,324 @@
+use std::collections::HashSet;
+
+use super::common::{insert_after, unread_include, FileUses};
+use super::{FixAvailability, LintContext, Rule, RuleMeta};
+use crate::config::{Family, NodeId, ResolvedConfig, ScopedArray};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Edit, Fix};
+
+pub struct FastcgiNoScriptFilename;
+
+static META: RuleMeta = RuleMeta {
+    id: crate::codes::RuleId::GW405,
+    severity: Severity::Error,
+    summary: "a PHP location whose `fastcgi_param`s never set SCRIPT_FILENAME (php-fpm: \"Primary script unknown\")",
+    fix: FixAvailability::Sometimes(crate::diagnostic::Applicability::Safe),
+    options: None,
+    doc: r#"## What it finds
+A `fastcgi_pass` to PHP (a location or `fastcgi_index`/`fastcgi_split_path_info` naming `.php`,
+a pass address naming php, or a php-fpm pool listening there) where none of the
+`fastcgi_param` lines in effect sets `SCRIPT_FILENAME` (or `PATH_TRANSLATED`, which php-fpm
+falls back to). Included params files are read to decide: Debian's and upstream nginx's
+`fastcgi_params` do not set it; `fastcgi.conf` and Debian's `snippets/fastcgi-php.conf` (which
+includes `fastcgi.conf`) do. `fastcgi_param` is an array directive: the lines of the innermost
+level that has any are the only ones sent (see GW404).
+
+When an included file was not read (missing, outside the checked copy), or the file is a site
+file checked on its own, that part may set it: the finding is info and says it cannot tell.
+The same when the params file is a stock one the checked copy lacks and that was read from
+this machine's nginx package: distributions differ there (Debian's `fastcgi_params` has had no
+`SCRIPT_FILENAME` since 1.6.1-2, upstream's never had one, others add it).
+FastCGI applications that are not PHP are not checked.
+
+## Why it matters
+php-fpm finds the script to run through `SCRIPT_FILENAME`. Without it (tried with php-fpm
+8.2 behind nginx 1.22):
+
+- with `REQUEST_METHOD` passed, every request gets `404 File not found.` and nginx logs
+  `FastCGI sent in stderr: "Primary script unknown" while reading response header from upstream`;
+- with no parameters at all, php-fpm runs nothing and answers an empty `200`: a blank page.
+
+## Example
+```nginx
+location ~ \.php$ {
+    include fastcgi_params;            # Debian's: no SCRIPT_FILENAME
+    fastcgi_pass unix:/run/php/php8.2-fpm.sock;
+}
+```
+
+## Use instead
+```nginx
+location ~ \.php$ {
+    include fastcgi_params;
+    fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+    fastcgi_pass unix:/run/php/php8.2-fpm.sock;
+}
+```
+(or `include snippets/fastcgi-php.conf;` on Debian/Ubuntu, or `include fastcgi.conf;`)
+
+## Fix safety
+Safe: adds `fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;` after the last
+`fastcgi_param` (or params `include`) of the level whose parameters are in effect. Not
+offered when no level has any parameters (`include fastcgi.conf;` is the usual answer, but
+nginx.org's Debian packages do not ship that file), under `alias` (where
+`$document_root$fastcgi_script_name` is not the file), in a file read at several places, or
+next to an unread include."#,
+};
+
+/// The line the fix adds (nginx's own `fastcgi.conf` sets it so).
+const PARAM_LINE: &str = "fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;";
+
+impl Rule for FastcgiNoScriptFilename {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
+        let config = cx.config;
+        let uses = std::cell::OnceCell::new();
+        let mut seen = HashSet::new();
+        for (pass, family) in config.pass_directives() {
+            if family != Family::FastCgi {
+                continue;
+            }
+            let Some(block) = config.block_of(pass) else {
+                continue;
+            };
+            if !is_php(cx, block, pass) {
+                continue;
+            }
+            let node = config.node(pass);
+            let uses = uses.get_or_init(|| FileUses::of(config));
+            if uses.places(config, pass, &mut seen).is_empty() {
+                continue;
+            }
+            let sets_script = |entries: &[NodeId]| {
+                entries.iter().any(|id| {
+                    config
+                        .node(*id)
+                        .arg(0)
+                        .is_some_and(|p| p == "SCRIPT_FILENAME" || p == "PATH_TRANSLATED")
+                })
+            };
+            let info = |message: String, include: Option<NodeId>| {
+                let mut d = cx
+                    .diagnostic(&META, node.file, node.directive.head_span(), message)
+                    .with_help("check the whole tree (or with --sysroot), or set `fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;` (`include fastcgi.conf;`) where the other params are");
+                if let Some(inc) = include {
+                    let n = config.node(inc);
+                    d = d.with_label(
+                        n.file,
+                        n.directive.head_span(),
+                        "not read: may set SCRIPT_FILENAME",
+                    );
+                }
+                d.severity = Severity::Info;
+                d
+            };
+            let cannot_tell = |why: String, include: Option<NodeId>| {
+                info(format!("whether a `fastcgi_param SCRIPT_FILENAME` reaches php-fpm here cannot be told: {why}; without it php-fpm answers 404 \"File not found.\" (\"Primary script unknown\")"), include)
+            };
+            match config.effective_array_scoped(block, "fastcgi_param") {
+                ScopedArray::Set {
+                    level,
+                    entries,
+                    unread,
+                } => {
+                    if sets_script(&entries) {
+                        continue;
+                    }
+                    if let Some(inc) = unread {
+                        out.push(cannot_tell(
+                            format!("`include {}` was not read", config.include_argument(inc)),
+                            Some(inc),
+                        ));
+                        continue;
+                    }
+                    // A stock params file the checked copy lacks, read from this machine's
+                    // nginx package: the target's own copy decides (distributions differ).
+                    let machine = entries
+                        .iter()
+                        .map(|id| config.node(*id).file)
+                        .find(|f| cx.tree.machine_files.contains(f));
+                    if let Some(file) = machine {
+                        let shown = &cx.tree.sources.get(file).display;
+                        out.push(info(
+                            format!("whether a `fastcgi_param SCRIPT_FILENAME` reaches php-fpm here depends on the target system: the `fastcgi_param` lines in effect come from {shown}, read from this machine's nginx package because the checked tree lacks it, and set none; the target's copy decides (Debian's and upstream nginx's lack it, some distributions add it). Without it php-fpm answers 404 \"File not found.\" (\"Primary script unknown\")"),
+                            None,
+                        ));
+                        continue;
+                    }
+                    let method = entries
+                        .iter()
+                        .any(|id| config.node(*id).arg(0) == Some("REQUEST_METHOD"));
+                    let symptom = if method {
+                        "php-fpm answers every request 404 \"File not found.\" and nginx logs FastCGI sent in stderr: \"Primary script unknown\""
+                    } else {
+                        "php-fpm gets no REQUEST_METHOD either, runs no script and answers an empty 200 (a blank page)"
+                    };
+                    let from = sources(config, level, &entries);
+                    let mut d = cx
+                        .diagnostic(
+                            &META,
+                            node.file,
+                            node.directive.head_span(),
+                            format!(
+                                "none of the {} `fastcgi_param` lines in effect here ({from}) sets SCRIPT_FILENAME: {symptom}",
+                                entries.len()
+                            ),
+                        )
+                        .with_help(format!("add `{PARAM_LINE}` after them, or include fastcgi.conf (snippets/fastcgi-php.conf on Debian/Ubuntu) instead of fastcgi_params"));
+                    for anchor in anchors(config, level, &entries) {
+                        let n = config.node(anchor);
+                        d = d.with_label(
+                            n.file,
+                            n.directive.head_span(),
+                            "the params in effect: no SCRIPT_FILENAME",
+                        );
+                    }
+                    if let Some(edit) = level.and_then(|l| fix_set(config, uses, block, l, &entries))
+                    {
+                        d = d.with_fix(Fix::safe("add fastcgi_param SCRIPT_FILENAME", vec![edit]));
+                    }
+                    out.push(d);
+                }
+                ScopedArray::Unset => {
+                    // No fix: `include fastcgi.conf;` depends on the target's package having the
+                    // file (nginx.org's Debian packages do not ship it).
+                    let d = cx
+                        .diagnostic(
+                            &META,
+                            node.file,
+                            node.directive.head_span(),
+                            "no `fastcgi_param` is in effect here at all: php-fpm gets neither SCRIPT_FILENAME nor REQUEST_METHOD, runs no script and answers an empty 200 (a blank page)",
+                        )
+                        .with_help("add `include fastcgi.conf;` to the location where the nginx package ships that file (`include snippets/fastcgi-php.conf;` on Debian/Ubuntu), else `include fastcgi_params;` and `fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;`");
+                    out.push(d);
+                }
+                ScopedArray::Unknown { include } => out.push(cannot_tell(
+                    format!(
+                        "no `fastcgi_param` was found, and `include {}` was not read",
+                        config.include_argument(include)
+                    ),
+                    Some(include),
+                )),
+                ScopedArray::Outside => out.push(cannot_tell(
+                    "no `fastcgi_param` was found, and this file is checked on its own: the blocks that include it were not read".to_owned(),
+                    None,
+                )),
+            }
+        }
+    }
+}
+
+/// True when the handler evidently talks to PHP: a location, `fastcgi_index` or
+/// `fastcgi_split_path_info` naming php, the pass address naming php (`/run/php/php8.2-fpm.sock`,
+/// `php:9000`), or a php-fpm pool listening there.
+fn is_php(cx: &LintContext<'_, '_>, block: NodeId, pass: NodeId) -> bool {
+    let config = cx.config;
+    let names_php = |s: &str| s.to_ascii_lowercase().contains("php");
+    let in_location = std::iter::once(block)
+        .chain(config.ancestors(block))
+        .filter(|id| config.node(*id).name() == "location")
+        .any(|id| {
+            config
+                .node(id)
+                .directive
+                .args
+                .iter()
+                .any(|a| names_php(a.as_str()))
+        });
+    if in_location {
+        return true;
+    }
+    if config.node(pass).arg(0).is_some_and(names_php) {
+        return true;
+    }
+    let by_directive = ["fastcgi_index", "fastcgi_split_path_info"]
+        .iter()
+        .any(|d| {
+            config
+                .effective(block, d)
+                .and_then(|id| config.node(id).arg(0))
+                .is_some_and(names_php)
+        });
+    if by_directive {
+        return true;
+    }
+    config
+        .pass_targets(pass)
+        .iter()
+        .any(|(addr, _)| !cx.pools_for(addr).is_empty())
+}
+
+/// The directive in `level`'s own file that brought `entry` there: the entry itself, or the
+/// `include` (of an include...) it came from.
+fn anchor_in_level(config: &ResolvedConfig<'_>, level: Option<NodeId>, entry: NodeId) -> NodeId {
+    let mut id = entry;
+    while config.node(id).parent == level && config.node(id).included_from.is_some() {
+        let Some(inc) = config.node(id).included_from else {
+            break;
+        };
+        if config.node(inc).parent != level {
+            break;
+        }
+        id = inc;
+    }
+    id
+}
+
+/// The distinct directives of `level` that bring the entries (includes once each).
+fn anchors(config: &ResolvedConfig<'_>, level: Option<NodeId>, entries: &[NodeId]) -> Vec<NodeId> {
+    let mut out: Vec<NodeId> = Vec::new();
+    for e in entries {
+        let a = anchor_in_level(config, level, *e);
+        if !out.contains(&a) {
+            out.push(a);
+        }
+    }
+    out
+}
+
+/// "`include fastcgi_params` in `server`, nginx.conf:6".
+fn sources(config: &ResolvedConfig<'_>, level: Option<NodeId>, entries: &[NodeId]) -> String {
+    let mut parts = Vec::new();
+    for a in anchors(config, level, entries) {
+        let n = config.node(a);
+        let what = if n.name() == "include" {
+            format!("`include {}`", n.arg(0).unwrap_or(""))
+        } else {
+            format!("`fastcgi_param {}`", n.arg(0).unwrap_or(""))
+        };
+        if !parts.contains(&what) {
+            parts.push(what);
+        }
+    }
+    let at = match level {
+        Some(l) => super::gw404_inherited_headers_dropped::level_name(config, l),
+        None => "the file's top level".to_owned(),
+    };
+    format!("{} in {at}", parts.join(", "))
+}
+
+/// `alias` in effect: `$document_root$fastcgi_script_name` would not name the file.
+fn alias_in_effect(config: &ResolvedConfig<'_>, block: NodeId) -> bool {
+    config.effective(block, "alias").is_some()
+}
+
+fn fix_set(
+    config: &ResolvedConfig<'_>,
+    uses: &FileUses,
+    block: NodeId,
+    level: NodeId,
+    entries: &[NodeId],
+) -> Option<Edit> {
+    if alias_in_effect(config, block) || unread_include(config, level).is_some() {
+        return None;
+    }
+    let last = anchors(config, Some(level), entries).into_iter().last()?;
+    let n = config.node(last);
+    if n.file != config.node(level).file || !uses.read_once(n.file) {
+        return None;
+    }
+    Some(insert_after(config, last, &[PARAM_LINE]))
+}
