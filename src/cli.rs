@@ -988,30 +988,6 @@ fn diagnose(args: &DiagnoseArgs) -> Result<u8, CliError> {
             }
         },
     };
-    let options = ScanOptions {
-        since,
-        ..ScanOptions::default()
-    };
-    let mut scanner = IncidentScanner::new(options.clone());
-    for path in &args.error_log {
-        scanner.read(dg::open_log(path)?, path)?;
-    }
-    let scan = scanner.finish();
-    let fpm = if args.fpm_log.is_empty() {
-        None
-    } else {
-        let mut all = dg::FpmReport::default();
-        for path in &args.fpm_log {
-            let r = dg::scan_fpm_log_path(path, &options)?;
-            all.lines += r.lines;
-            all.unparsed += r.unparsed;
-            all.ignored += r.ignored;
-            all.before_since += r.before_since;
-            all.incidents.extend(r.incidents);
-        }
-        Some(all)
-    };
-
     let default_root = PathBuf::from("/etc/nginx");
     let root = match &args.config_root {
         Some(p) => Some(p.clone()),
@@ -1022,7 +998,36 @@ fn diagnose(args: &DiagnoseArgs) -> Result<u8, CliError> {
         None => None,
     };
     let resolved = tree.as_ref().map(crate::config::ResolvedConfig::build);
+    let options = ScanOptions {
+        since,
+        retry_window_secs: resolved
+            .as_ref()
+            .map_or(dg::DEFAULT_RETRY_WINDOW_SECS, dg::retry_window_secs),
+        ..ScanOptions::default()
+    };
+    let mut notes = Vec::new();
+    let mut scanner = IncidentScanner::new(options.clone());
+    for path in dg::distinct_files(&args.error_log, &mut notes) {
+        scanner.read(dg::open_log(path)?, path)?;
+    }
+    let scan = scanner.finish();
+    let fpm = if args.fpm_log.is_empty() {
+        None
+    } else {
+        let mut all = dg::FpmReport::default();
+        for path in dg::distinct_files(&args.fpm_log, &mut notes) {
+            let r = dg::scan_fpm_log_path(path, &options)?;
+            all.lines += r.lines;
+            all.unparsed += r.unparsed;
+            all.ignored += r.ignored;
+            all.before_since += r.before_since;
+            all.incidents.extend(r.incidents);
+        }
+        Some(all)
+    };
+
     let mut diagnosis = dg::diagnose(scan, fpm, resolved.as_ref());
+    diagnosis.notes.extend(notes);
     diagnosis.since = since;
     if let Some(tree) = &tree {
         for (file, e) in &tree.parse_errors {

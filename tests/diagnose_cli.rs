@@ -67,8 +67,8 @@ fn expected(id: &str) -> Vec<(&'static str, u64, Option<&'static str>)> {
         "F1" => vec![("php-fatal", 500, None)],
         "F2" | "H2" => vec![("backend-reset", 502, Some("GW105"))],
         "H1" => vec![("premature-close", 502, Some("GW107"))],
+        // Request *1 tried both servers: one request, its last try refused.
         "I" => vec![
-            ("connection-refused", 502, Some("GW202")),
             ("connection-refused", 502, Some("GW202")),
             ("no-live-upstreams", 502, Some("GW206")),
         ],
@@ -139,7 +139,16 @@ fn every_lab_incident_maps_to_its_handler_line() {
                     .starts_with("location "),
                 "{name}"
             );
-            assert_eq!(inc["notes"].as_array().unwrap().len(), 0, "{name}: {inc:#}");
+            let notes = inc["notes"].as_array().unwrap();
+            if id == "I" && inc["cause"] == "connection-refused" {
+                assert_eq!(inc["tries"], 2, "{name}: {inc:#}");
+                assert_eq!(inc["lines"], 2, "{name}: {inc:#}");
+                assert_eq!(inc["max_tries"], 2, "{name}: {inc:#}");
+                assert_eq!(notes.len(), 1, "{name}: {inc:#}");
+                assert!(notes[0].as_str().unwrap().contains("tried 2 servers"));
+            } else {
+                assert_eq!(notes.len(), 0, "{name}: {inc:#}");
+            }
         }
         let first = &incidents[0];
         match id {
@@ -193,9 +202,23 @@ fn every_lab_incident_maps_to_its_handler_line() {
                     lines,
                     vec![
                         line_of(&conf, "server 127.0.0.1:3996"),
-                        line_of(&conf, "server 127.0.0.1:3997"),
                         line_of(&conf, "upstream backend"),
                     ]
+                );
+                // One summary for the block: both servers failing.
+                let ups = json["upstreams"].as_array().unwrap();
+                assert_eq!(ups.len(), 1, "{json:#}");
+                assert_eq!(ups[0]["servers"], 2);
+                assert_eq!(ups[0]["failing"].as_array().unwrap().len(), 2);
+                assert_eq!(ups[0]["block"]["line"], line_of(&conf, "upstream backend"));
+                // The fix quotes the block's real max_fails/fail_timeout.
+                assert!(
+                    incidents[1]["fix"]
+                        .as_str()
+                        .unwrap()
+                        .contains("max_fails=1 (default) fail_timeout=10s (default)"),
+                    "{:#}",
+                    incidents[1]
                 );
             }
             _ => {}
@@ -237,7 +260,7 @@ fn human_format_names_cause_line_and_fix() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.starts_with("504 Gateway Time-out  read-timeout  x1  2026/11/26 02:55:59\n"),
+        text.starts_with("504 Gateway Time-out  read-timeout  1 request  2026/11/26 02:55:59\n"),
         "{text}"
     );
     assert!(
@@ -246,7 +269,7 @@ fn human_format_names_cause_line_and_fix() {
     );
     assert!(text.contains("  rule      GW104"), "{text}");
     assert!(
-        text.contains("1 incident (1 failed line) in 16 lines"),
+        text.contains("1 group (1 failed request) in 16 lines"),
         "{text}"
     );
 }
@@ -280,7 +303,9 @@ fn several_logs_gzip_since_and_exit_codes() {
         i_dir.as_os_str(),
     ]);
     assert_eq!(code, 1);
-    assert_eq!(json["failures"], 4, "{json:#}");
+    // Requests: I's two (the first tried both servers) and A's one.
+    assert_eq!(json["failures"], 3, "{json:#}");
+    assert_eq!(json["failure_lines"], 4, "{json:#}");
     // A's line (port 18081) does not fit I's config: its handler is not the logged upstream.
     let a = json["incidents"]
         .as_array()
@@ -311,7 +336,7 @@ fn several_logs_gzip_since_and_exit_codes() {
             since.as_ref(),
         ]);
         assert_eq!(code, 1);
-        assert_eq!(json["failures"], 3, "--since {since}: {json:#}");
+        assert_eq!(json["failures"], 2, "--since {since}: {json:#}");
         assert_eq!(json["before_since"], 1, "--since {since}");
         assert_eq!(
             json["since"],

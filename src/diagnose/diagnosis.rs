@@ -82,6 +82,12 @@ pub struct Finding {
     /// What the mapping had to guess or could not do.
     pub notes: Vec<String>,
     pub fpm_kill: Option<FpmKill>,
+    /// What became of the requests: failed, or answered by another server after this try.
+    pub outcome: Outcome,
+    /// How many tries nginx makes for the handler (servers it may try), when known.
+    pub max_tries: Option<u32>,
+    /// The `upstream` block the handler names.
+    pub upstream_block: Option<Place>,
 }
 
 impl Finding {
@@ -90,11 +96,80 @@ impl Finding {
     }
 }
 
+/// What became of a request whose last logged line is this finding's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Outcome {
+    /// The client got nginx's error status (or PHP's 500, or a cut body).
+    Failed,
+    /// The failure is one nginx retries (`*_next_upstream`), the handler had servers left to
+    /// try, and no further error was logged for the request: another server answered.
+    Recovered,
+}
+
+impl Outcome {
+    pub fn id(self) -> &'static str {
+        match self {
+            Outcome::Failed => "failed",
+            Outcome::Recovered => "recovered",
+        }
+    }
+}
+
+/// Findings with the same outcome, cause, rule and config line, merged: what an on-call person
+/// reads. Counts are requests.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    /// The finding with the most requests: its mapping, fix and notes speak for the group.
+    pub finding: Finding,
+    pub requests: u64,
+    pub lines: u64,
+    pub first: Option<LogTime>,
+    pub last: Option<LogTime>,
+    /// Most frequent first, at most [`TOP`] each; `(value, requests)`.
+    pub paths: Vec<(String, u64)>,
+    pub hosts: Vec<(String, u64)>,
+    /// Upstream peers of the requests' last tries.
+    pub members: Vec<(String, u64)>,
+    /// Distinct paths, hosts and members (the lists above are cut at [`TOP`]).
+    pub distinct: (usize, usize, usize),
+    /// Notes of every merged finding, deduplicated.
+    pub notes: Vec<String>,
+}
+
+impl Group {
+    pub fn cause(&self) -> Cause {
+        self.finding.cause()
+    }
+}
+
+/// Entries kept in each of [`Group`]'s top lists.
+pub const TOP: usize = 5;
+
+/// One `upstream` block whose servers failed tries.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UpstreamSummary {
+    pub block: Place,
+    /// `server` lines in the block.
+    pub servers: usize,
+    /// Those with at least one failed try, in config order.
+    pub failing: Vec<Place>,
+    pub first: Option<LogTime>,
+    pub last: Option<LogTime>,
+    /// Failed tries by cause, most first.
+    pub by_cause: Vec<(Cause, u64)>,
+}
+
 /// The answer of `diagnose`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Diagnosis {
-    /// Most frequent first.
+    /// One per scan group (same cause, upstream, server, host, path, tries), most requests first.
     pub findings: Vec<Finding>,
+    /// Failed requests by cause and config line, most requests first.
+    pub groups: Vec<Group>,
+    /// Requests whose failed try nginx retried on another server that answered.
+    pub recovered: Vec<Group>,
+    /// `upstream` blocks with failing servers.
+    pub upstreams: Vec<UpstreamSummary>,
     /// Counters of the scan (its `incidents` are moved into `findings`).
     pub scan: ScanReport,
     pub fpm: Option<FpmReport>,
@@ -105,9 +180,9 @@ pub struct Diagnosis {
 }
 
 impl Diagnosis {
-    /// Requests that failed with a gateway error (or PHP's 500).
+    /// Requests that failed with a gateway error (or PHP's 500, or a cut response).
     pub fn has_incidents(&self) -> bool {
-        !self.findings.is_empty()
+        !self.groups.is_empty()
     }
 }
 
@@ -150,8 +225,14 @@ pub fn diagnose(
             fix: String::new(),
             notes: Vec::new(),
             fpm_kill: None,
+            outcome: Outcome::Failed,
+            max_tries: None,
+            upstream_block: None,
         };
-        let mut ctx = FixContext::default();
+        let mut ctx = FixContext {
+            fpm_given: fpm.is_some(),
+            ..FixContext::default()
+        };
         if let Some(map) = &map {
             map_incident(map, &mut finding, &mut ctx, &mut skipped_regexes);
         }
@@ -177,12 +258,238 @@ pub fn diagnose(
             ));
         }
     }
+    let (groups, recovered) = group_findings(&findings);
+    let upstreams = map
+        .as_ref()
+        .map(|m| upstream_summaries(m, &scan.members))
+        .unwrap_or_default();
     Diagnosis {
         findings,
+        groups,
+        recovered,
+        upstreams,
         scan,
         fpm,
         notes,
         since: None,
+    }
+}
+
+/// The longest time between two tries of one request under `cfg`: the largest connect timeout
+/// plus the largest send/read timeout any handler may have (60 s defaults), with 10 s to spare
+/// for one-second log times and php-fpm's heartbeat.
+pub fn retry_window_secs(cfg: &ResolvedConfig<'_>) -> i64 {
+    let mut connect = DEFAULT_TIMEOUT_MS;
+    let mut io = DEFAULT_TIMEOUT_MS;
+    for (_, node) in cfg.iter() {
+        let name = node.name();
+        let Some(family) = Family::ALL.into_iter().find(|f| {
+            name.strip_prefix(f.prefix())
+                .is_some_and(|r| r.starts_with('_'))
+        }) else {
+            continue;
+        };
+        let suffix = &name[family.prefix().len()..];
+        let Some(ms) = node.arg(0).and_then(parse_msec) else {
+            continue;
+        };
+        match suffix {
+            "_connect_timeout" => connect = connect.max(ms),
+            "_read_timeout" | "_send_timeout" => io = io.max(ms),
+            _ => {}
+        }
+    }
+    i64::try_from((connect + io) / 1000).unwrap_or(i64::MAX / 2) + 10
+}
+
+/// Merges findings with the same outcome, cause, rule and config line (the handler, else the
+/// location, else the server block, else the logged upstream) into groups.
+fn group_findings(findings: &[Finding]) -> (Vec<Group>, Vec<Group>) {
+    use std::collections::HashMap;
+    type Anchor = (Outcome, Cause, Option<&'static str>, String);
+    let anchor = |f: &Finding| -> Anchor {
+        let line = f
+            .handler
+            .as_ref()
+            .or(f.location.as_ref())
+            .or(f.server_block.as_ref().map(|(p, _)| p))
+            .map(|p| format!("{}:{}", p.file, p.line))
+            .or_else(|| f.incident.key.upstream.clone())
+            .or_else(|| f.incident.key.unresolved_host.clone())
+            .unwrap_or_default();
+        (f.outcome, f.cause(), f.rule, line)
+    };
+    struct Acc {
+        rep: usize,
+        requests: u64,
+        lines: u64,
+        first: Option<LogTime>,
+        last: Option<LogTime>,
+        paths: HashMap<String, u64>,
+        hosts: HashMap<String, u64>,
+        members: HashMap<String, u64>,
+        notes: Vec<String>,
+    }
+    let mut order: Vec<Anchor> = Vec::new();
+    let mut accs: HashMap<Anchor, Acc> = HashMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        let a = anchor(f);
+        let inc = &f.incident;
+        let acc = accs.entry(a.clone()).or_insert_with(|| {
+            order.push(a);
+            Acc {
+                rep: i,
+                requests: 0,
+                lines: 0,
+                first: None,
+                last: None,
+                paths: HashMap::new(),
+                hosts: HashMap::new(),
+                members: HashMap::new(),
+                notes: Vec::new(),
+            }
+        });
+        // Findings come most requests first: the first one of a group is its representative.
+        acc.requests += inc.count;
+        acc.lines += inc.lines;
+        acc.first = min_time(acc.first, inc.first);
+        acc.last = max_time(acc.last, inc.last);
+        if let Some(p) = &inc.key.path {
+            *acc.paths.entry(p.clone()).or_default() += inc.count;
+        }
+        if let Some(h) = &inc.key.host {
+            *acc.hosts.entry(h.clone()).or_default() += inc.count;
+        }
+        if let Some(u) = inc.key.upstream.as_deref() {
+            let peer = Upstream::parse(u).peer.to_owned();
+            *acc.members.entry(peer).or_default() += inc.count;
+        }
+        for n in &f.notes {
+            if acc.notes.len() < 12 && !acc.notes.contains(n) {
+                acc.notes.push(n.clone());
+            }
+        }
+    }
+    let top = |m: HashMap<String, u64>| {
+        let mut v: Vec<(String, u64)> = m.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let n = v.len();
+        v.truncate(TOP);
+        (v, n)
+    };
+    let mut failed = Vec::new();
+    let mut recovered = Vec::new();
+    for a in order {
+        let Some(acc) = accs.remove(&a) else { continue };
+        let (paths, np) = top(acc.paths);
+        let (hosts, nh) = top(acc.hosts);
+        let (members, nm) = top(acc.members);
+        let g = Group {
+            finding: findings[acc.rep].clone(),
+            requests: acc.requests,
+            lines: acc.lines,
+            first: acc.first,
+            last: acc.last,
+            paths,
+            hosts,
+            members,
+            distinct: (np, nh, nm),
+            notes: acc.notes,
+        };
+        match a.0 {
+            Outcome::Failed => failed.push(g),
+            Outcome::Recovered => recovered.push(g),
+        }
+    }
+    let by_size = |a: &Group, b: &Group| {
+        b.requests
+            .cmp(&a.requests)
+            .then(a.first.cmp(&b.first))
+            .then(a.cause().cmp(&b.cause()))
+    };
+    failed.sort_by(by_size);
+    recovered.sort_by(by_size);
+    (failed, recovered)
+}
+
+/// Failed tries per `upstream` block: which of its servers failed, how, since when.
+fn upstream_summaries(
+    map: &ConfigMap<'_, '_>,
+    members: &[super::incidents::MemberTries],
+) -> Vec<UpstreamSummary> {
+    use std::collections::HashMap;
+    let cfg = map.cfg;
+    struct Acc {
+        failing: Vec<NodeId>,
+        first: Option<LogTime>,
+        last: Option<LogTime>,
+        by_cause: HashMap<Cause, u64>,
+    }
+    let mut blocks: Vec<NodeId> = Vec::new();
+    let mut accs: HashMap<NodeId, Acc> = HashMap::new();
+    let mut seen: HashMap<&str, Option<(NodeId, Option<NodeId>)>> = HashMap::new();
+    for m in members {
+        let hit = *seen.entry(m.upstream.as_str()).or_insert_with(|| {
+            let up = Upstream::parse(&m.upstream);
+            map.all_handlers().iter().find_map(|h| {
+                let fit = map.handler_fit(*h, &up);
+                match (fit.fit, fit.upstream_block) {
+                    (AddrMatch::Exact, Some(b)) => Some((b, fit.upstream_server)),
+                    _ => None,
+                }
+            })
+        });
+        let Some((block, server)) = hit else { continue };
+        let acc = accs.entry(block).or_insert_with(|| {
+            blocks.push(block);
+            Acc {
+                failing: Vec::new(),
+                first: None,
+                last: None,
+                by_cause: HashMap::new(),
+            }
+        });
+        if let Some(sv) = server {
+            if !acc.failing.contains(&sv) {
+                acc.failing.push(sv);
+            }
+        }
+        acc.first = min_time(acc.first, m.first);
+        acc.last = max_time(acc.last, m.last);
+        *acc.by_cause.entry(m.cause).or_default() += m.count;
+    }
+    let mut out: Vec<UpstreamSummary> = blocks
+        .into_iter()
+        .filter_map(|b| {
+            let mut acc = accs.remove(&b)?;
+            acc.failing.sort();
+            let mut by_cause: Vec<(Cause, u64)> = acc.by_cause.into_iter().collect();
+            by_cause.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            Some(UpstreamSummary {
+                block: place(cfg, b),
+                servers: cfg.children_named(Some(b), "server").count(),
+                failing: acc.failing.into_iter().map(|s| place(cfg, s)).collect(),
+                first: acc.first,
+                last: acc.last,
+                by_cause,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.first.cmp(&b.first).then(a.block.line.cmp(&b.block.line)));
+    out
+}
+
+fn min_time(a: Option<LogTime>, b: Option<LogTime>) -> Option<LogTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn max_time(a: Option<LogTime>, b: Option<LogTime>) -> Option<LogTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -197,6 +504,16 @@ struct FixContext {
     upstream_block: Option<Place>,
     /// `user` directive (nginx worker user).
     worker_user: Option<(String, Place)>,
+    /// `--fpm-log` was given.
+    fpm_given: bool,
+    /// `max_fails=`/`fail_timeout=` of the upstream block's servers, as the fix quotes them.
+    fail_settings: Option<String>,
+    /// The `resolver` in force for the handler.
+    resolver: Option<Place>,
+    /// Buffer directives that raise `*_buffer_size` and keep GW028's relations valid.
+    buffer_fix: Option<String>,
+    /// The retry decision, for a note.
+    retry: Option<String>,
 }
 
 fn map_incident(
@@ -460,16 +777,33 @@ fn map_incident(
             .map(|s| place(cfg, s))
             .or_else(|| ctx.upstream_block.clone());
     }
+    let upstream_block_id = fit.as_ref().and_then(|f| f.upstream_block);
+    finding.upstream_block = ctx.upstream_block.clone();
+    if let Some(b) = upstream_block_id {
+        ctx.fail_settings = Some(fail_settings(cfg, b));
+    }
     let Some(family) = family else { return };
     let block = cfg.block_of(handler).unwrap_or(handler);
+    ctx.resolver = cfg.effective(block, "resolver").map(|r| place(cfg, r));
     let cause = finding.cause();
+    decide_outcome(cfg, finding, ctx, handler, block, family, upstream_block_id);
+    let timed_out = finding.incident.sample_line.contains("upstream timed out");
     let setting_name = match cause {
         Cause::ConnectTimeout => Some("connect_timeout"),
         Cause::ReadTimeout | Cause::BackendReset | Cause::PrematureClose => Some("read_timeout"),
+        Cause::WebSocketIdle => Some("read_timeout"),
+        Cause::CutResponse if timed_out => Some("read_timeout"),
         Cause::SendTimeout => Some("send_timeout"),
         Cause::TooBigHeader => Some("buffer_size"),
         _ => None,
     };
+    let has_buffers = matches!(
+        family,
+        Family::Proxy | Family::FastCgi | Family::Uwsgi | Family::Scgi
+    );
+    if cause == Cause::TooBigHeader && has_buffers {
+        ctx.buffer_fix = Some(buffer_fix(cfg, block, family.prefix()));
+    }
     if let Some(suffix) = setting_name {
         let directive = format!("{}_{suffix}", family.prefix());
         finding.setting = Some(effective_setting(cfg, block, &directive));
@@ -492,6 +826,245 @@ fn map_incident(
                 }
             }
         }
+    }
+}
+
+/// How many tries nginx makes for `handler` (`ngx_http_upstream_tries`: the servers not marked
+/// `down`, backups included, each address a name resolves to counted; capped by
+/// `*_next_upstream_tries`) and whether the request's last logged try was followed by one more
+/// that logged nothing: then another server answered.
+fn decide_outcome(
+    cfg: &ResolvedConfig<'_>,
+    finding: &mut Finding,
+    ctx: &mut FixContext,
+    handler: NodeId,
+    block: NodeId,
+    family: Family,
+    upstream_block: Option<NodeId>,
+) {
+    let cause = finding.cause();
+    let prefix = family.prefix();
+    let (peers, names) = match upstream_block {
+        Some(b) => {
+            let mut n = 0u32;
+            let mut names = false;
+            for sv in cfg.children_named(Some(b), "server") {
+                let node = cfg.node(sv);
+                if node
+                    .directive
+                    .args
+                    .iter()
+                    .skip(1)
+                    .any(|a| a.as_str() == "down")
+                {
+                    continue;
+                }
+                let Some(arg) = node.arg(0) else { continue };
+                let (count, name) = address_count(&parse_host_port(arg, false));
+                n = n.saturating_add(count);
+                names |= name;
+            }
+            (Some(n), names)
+        }
+        None => match cfg.node(handler).arg(0) {
+            Some(arg) if !arg.contains('$') => {
+                let (count, name) = address_count(&parse_pass(cfg.node(handler).name(), arg));
+                (Some(count), name)
+            }
+            _ => (None, false),
+        },
+    };
+    let limit = cfg
+        .effective(block, &format!("{prefix}_next_upstream_tries"))
+        .and_then(|n| cfg.node(n).arg(0))
+        .and_then(|a| a.parse::<u32>().ok())
+        .filter(|n| *n > 0);
+    let max_tries = match (peers, limit) {
+        (Some(p), Some(l)) => Some(p.min(l)),
+        (p, _) => p,
+    };
+    finding.max_tries = max_tries;
+    let Some(flag) = cause.next_upstream() else {
+        return;
+    };
+    let tries = finding.incident.key.tries;
+    let next = cfg.effective(block, &format!("{prefix}_next_upstream"));
+    let flags: Vec<String> = match next {
+        Some(n) => cfg
+            .node(n)
+            .directive
+            .args
+            .iter()
+            .map(|a| a.as_str().to_owned())
+            .collect(),
+        None => vec!["error".to_owned(), "timeout".to_owned()],
+    };
+    let next_text = match next {
+        Some(n) => {
+            let p = place(cfg, n);
+            format!("{} ({}:{})", p.text, p.file, p.line)
+        }
+        None => format!("{prefix}_next_upstream is the default `error timeout`"),
+    };
+    let Some(max) = max_tries else { return };
+    if tries >= max {
+        if tries > 1 {
+            finding.notes.push(format!(
+                "each request tried {tries} server{} (all the handler has) before failing",
+                if tries == 1 { "" } else { "s" }
+            ));
+        }
+        if names {
+            finding.notes.push(
+                "the upstream names a host by name: it may resolve to more addresses than counted here (localhost counts as 127.0.0.1 and ::1), each one a further try".to_owned(),
+            );
+        }
+        return;
+    }
+    if !flags.iter().any(|f| f == flag.flag()) {
+        finding.notes.push(format!(
+            "{next_text} does not include `{}`: nginx did not try the other server{} for this failure",
+            flag.flag(),
+            if max - tries == 1 { "" } else { "s" }
+        ));
+        return;
+    }
+    let method = finding.incident.key.method.as_deref().unwrap_or("");
+    let non_idempotent = matches!(method, "POST" | "LOCK" | "PATCH");
+    if non_idempotent
+        && !cause.before_request_sent()
+        && !flags.iter().any(|f| f == "non_idempotent")
+    {
+        finding.notes.push(format!(
+            "a {method} that reached the backend is not retried without `non_idempotent` in {prefix}_next_upstream: the client got the error"
+        ));
+        return;
+    }
+    finding.outcome = Outcome::Recovered;
+    let timeout = cfg
+        .effective(block, &format!("{prefix}_next_upstream_timeout"))
+        .and_then(|n| cfg.node(n).arg(0))
+        .filter(|v| parse_msec(v).is_some_and(|ms| ms > 0));
+    let mut why = format!(
+        "nginx tried another server after this failure ({tries} of {max} tries used, {next_text}) and logged nothing more for the request: it was answered"
+    );
+    if let Some(t) = timeout {
+        why.push_str(&format!(
+            " (unless {prefix}_next_upstream_timeout {t} ran out, which nginx does not log)"
+        ));
+    }
+    ctx.retry = Some(why.clone());
+    finding.notes.push(why);
+}
+
+/// Peers one address makes and whether it is a host name (resolved at startup to every
+/// address it has; `localhost` is 127.0.0.1 and ::1 on Debian and Ubuntu).
+fn address_count(addr: &crate::address::Address) -> (u32, bool) {
+    match addr.name() {
+        Some(n) if n.eq_ignore_ascii_case("localhost") => (2, true),
+        Some(_) => (1, true),
+        None => (1, false),
+    }
+}
+
+/// `max_fails`/`fail_timeout` of an upstream block's servers, as written (defaults named).
+fn fail_settings(cfg: &ResolvedConfig<'_>, block: NodeId) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for sv in cfg.children_named(Some(block), "server") {
+        let node = cfg.node(sv);
+        let get = |key: &str| {
+            node.directive
+                .args
+                .iter()
+                .skip(1)
+                .find_map(|a| a.as_str().strip_prefix(key).map(str::to_owned))
+        };
+        let p = place(cfg, sv);
+        let mf = get("max_fails=").map_or_else(
+            || "max_fails=1 (default)".to_owned(),
+            |v| format!("max_fails={v}"),
+        );
+        let ft = get("fail_timeout=").map_or_else(
+            || "fail_timeout=10s (default)".to_owned(),
+            |v| format!("fail_timeout={v}"),
+        );
+        let text = format!("{mf} {ft}");
+        let entry = format!("{text} ({}:{})", p.file, p.line);
+        if !seen.iter().any(|s| s.starts_with(&text)) {
+            seen.push(entry);
+        }
+    }
+    seen.join(", ")
+}
+
+/// Directives that raise `*_buffer_size` to fit bigger headers and keep the relations nginx
+/// checks between the buffer sizes (GW028, `ngx_http_proxy_merge_loc_conf`): the busy size
+/// (twice the larger of `*_buffer_size` and one buffer unless set) must fit in all `*_buffers`
+/// but one, and the temp-file sizes must be at least the larger of the two.
+fn buffer_fix(cfg: &ResolvedConfig<'_>, block: NodeId, prefix: &str) -> String {
+    const PAGE: u64 = 4096;
+    let size_of = |name: &str, i: usize| {
+        cfg.effective(block, &format!("{prefix}_{name}"))
+            .and_then(|n| cfg.node(n).arg(i))
+            .and_then(crate::values::parse_size)
+    };
+    let current = size_of("buffer_size", 0).unwrap_or(PAGE);
+    let new_size = (current * 2).max(16 * 1024);
+    let num = cfg
+        .effective(block, &format!("{prefix}_buffers"))
+        .and_then(|n| cfg.node(n).arg(0))
+        .and_then(|a| a.parse::<u64>().ok())
+        .unwrap_or(8);
+    let size = size_of("buffers", 1).unwrap_or(PAGE);
+    let busy = size_of("busy_buffers_size", 0);
+    let temp = size_of("temp_file_write_size", 0);
+    let max_temp = size_of("max_temp_file_size", 0);
+    let mut out = vec![format!("{prefix}_buffer_size {};", size_text(new_size))];
+    let larger = |s: u64| new_size.max(s);
+    let (mut n2, mut s2, mut busy2) = (num.max(2), size, busy);
+    // Each step only raises values; three rounds settle every combination.
+    for _ in 0..3 {
+        if busy2.is_some_and(|b| b < larger(s2)) {
+            busy2 = Some(2 * larger(s2));
+        }
+        let eff_busy = busy2.unwrap_or(2 * larger(s2));
+        if eff_busy > (n2 - 1) * s2 {
+            s2 = s2.max(new_size);
+            let eff_busy = busy2.unwrap_or(2 * larger(s2));
+            n2 = n2.max(eff_busy.div_ceil(s2) + 1);
+        }
+    }
+    if (n2, s2) != (num, size) {
+        out.push(format!("{prefix}_buffers {n2} {};", size_text(s2)));
+    }
+    if busy2 != busy {
+        if let Some(b) = busy2 {
+            out.push(format!("{prefix}_busy_buffers_size {};", size_text(b)));
+        }
+    }
+    if temp.is_some_and(|t| t < larger(s2)) {
+        out.push(format!(
+            "{prefix}_temp_file_write_size {};",
+            size_text(2 * larger(s2))
+        ));
+    }
+    if max_temp.is_some_and(|m| m != 0 && m < larger(s2)) {
+        out.push(format!(
+            "{prefix}_max_temp_file_size {};",
+            size_text(larger(s2))
+        ));
+    }
+    out.join(" ")
+}
+
+/// Bytes as nginx size syntax: `16k`, `1m`, or bytes.
+fn size_text(n: u64) -> String {
+    if n % (1024 * 1024) == 0 {
+        format!("{}m", n / (1024 * 1024))
+    } else if n % 1024 == 0 {
+        format!("{}k", n / 1024)
+    } else {
+        n.to_string()
     }
 }
 
@@ -560,7 +1133,10 @@ pub fn place(cfg: &ResolvedConfig<'_>, id: NodeId) -> Place {
 fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport) {
     let cause = finding.cause();
     let inc = &finding.incident;
-    if matches!(cause, Cause::ReadTimeout | Cause::ConnectTimeout) {
+    if matches!(
+        cause,
+        Cause::ReadTimeout | Cause::ConnectTimeout | Cause::ListenQueueFull
+    ) {
         // A full pool makes requests wait: say so next to timeouts.
         for f in fpm
             .incidents
@@ -762,13 +1338,17 @@ fn fix_text(finding: &Finding, ctx: &FixContext) -> String {
             if keepalive {
                 text.push_str("; with `keepalive` in the upstream block, keep its keepalive_timeout below the backend's idle timeout (GW107)");
             }
-            if key
+            let fastcgi = key
                 .upstream
                 .as_deref()
-                .is_some_and(|u| u.starts_with("fastcgi://"))
-            {
+                .is_some_and(|u| u.starts_with("fastcgi://"));
+            if fastcgi && !ctx.fpm_given {
                 text.push_str(
-                    "; give --fpm-log to check php-fpm's \"execution timed out\" lines",
+                    "; give --fpm-log to check php-fpm's \"execution timed out\" and signal lines",
+                );
+            } else if fastcgi {
+                text.push_str(
+                    "; the php-fpm log given has no \"execution timed out\" or killed child for this request around that time",
                 );
             }
             text
@@ -779,8 +1359,12 @@ fn fix_text(finding: &Finding, ctx: &FixContext) -> String {
                 .as_ref()
                 .map(|b| format!("`{}` ({}:{})", b.text, b.file, b.line))
                 .unwrap_or_else(|| format!("`upstream {peer_text}`"));
+            let fails = ctx.fail_settings.as_deref().map_or_else(
+                || "after max_fails (default 1) failures within fail_timeout (default 10s) nginx skips a server for fail_timeout".to_owned(),
+                |f| format!("its servers have {f}: after max_fails failures within fail_timeout nginx skips a server for fail_timeout"),
+            );
             format!(
-                "every server of {block} failed recently or is marked down: fix those backends (see the connect errors for its servers just before); after max_fails (default 1) failures nginx skips a server for fail_timeout (default 10s)"
+                "every server of {block} failed recently or is marked down: fix those backends (see the failed tries of its servers just before); {fails}"
             )
         }
         Cause::TooBigHeader => {
@@ -791,27 +1375,91 @@ fn fix_text(finding: &Finding, ctx: &FixContext) -> String {
                     None => format!("{} (default {})", s.directive, s.value),
                 },
             );
-            let name = setting.map_or("*_buffer_size", |s| s.directive.as_str());
-            format!(
-                "the backend's response headers do not fit {s}: raise {name} to 16k (or 32k) in that location, or send smaller headers (cookies)"
-            )
+            match &ctx.buffer_fix {
+                Some(set) => format!(
+                    "the backend's response headers do not fit {s}: set `{set}` in that location (these values keep *_busy_buffers_size within *_buffers, which nginx -t checks: GW028), or send smaller headers (cookies)"
+                ),
+                None => {
+                    let name = setting.map_or("*_buffer_size", |s| s.directive.as_str());
+                    format!(
+                        "the backend's response headers do not fit {s}: raise {name} (e.g. to 16k) in that location, or send smaller headers (cookies)"
+                    )
+                }
+            }
         }
         Cause::NoResolver => format!(
             "the handler{h_at} takes its host from a variable ({}), which nginx resolves per request: add `resolver` (e.g. `resolver 127.0.0.53;` or your DNS server) in http or server, or name an `upstream` block instead",
             key.unresolved_host.as_deref().unwrap_or("?")
         ),
-        Cause::HostNotFound => format!(
-            "the name {} does not resolve: fix the name{} or its DNS record; for names only your DNS knows, use a `resolver` and a variable, or an `upstream` block",
-            key.unresolved_host.as_deref().unwrap_or("?"),
-            at(if handler.is_some() {
+        Cause::HostNotFound => {
+            let name = key.unresolved_host.as_deref().unwrap_or("?");
+            let where_ = at(if handler.is_some() {
                 handler
             } else {
                 &finding.upstream_server
-            })
-        ),
+            });
+            match &ctx.resolver {
+                // A run-time lookup: the configured resolver answered that the name does not exist.
+                Some(r) if finding.incident.key.path.is_some() => format!(
+                    "the resolver in force ({} at {}:{}) says {name} does not exist: fix the name{where_} or its DNS record, or point `resolver` at a DNS server that knows it",
+                    r.text, r.file, r.line
+                ),
+                _ => format!(
+                    "the name {name} does not resolve: fix the name{where_} or its DNS record; for names only your DNS knows, use a `resolver` and a variable, or an `upstream` block"
+                ),
+            }
+        }
         Cause::UpstreamSsl => format!(
             "the TLS handshake with {peer_text} failed: for an https backend set `proxy_ssl_server_name on;` (SNI) and compatible proxy_ssl_protocols; for a plain-HTTP port use http:// in the handler{h_at} (GW203)"
         ),
+        Cause::ListenQueueFull => {
+            let path = peer_text.strip_prefix("unix:").unwrap_or(peer_text);
+            format!(
+                "the listen queue of {path} is full: every php-fpm child was busy and new connections were refused at once — raise pm.max_children in the pool (if memory allows) or make the slow scripts faster; a larger listen.backlog (capped by the kernel's net.core.somaxconn) only lets more requests wait{}",
+                if ctx.fpm_given { "" } else { "; give --fpm-log to see \"server reached pm.max_children\"" }
+            )
+        }
+        Cause::Unreachable => format!(
+            "{peer_text} cannot be reached from this host (no route, host down, or an ICMP reject): check the backend host, routing and firewalls, or fix the address{h_at}"
+        ),
+        Cause::InvalidHeader => {
+            let what = finding
+                .incident
+                .sample_line
+                .split_once("upstream sent ")
+                .map(|(_, r)| r.split(" while ").next().unwrap_or(r).to_owned())
+                .unwrap_or_default();
+            format!(
+                "{peer_text} answered with a response header nginx refuses ({what}): fix the header the backend sends (control characters, a bare CR, a broken status line), and check that the handler{h_at} speaks the backend's protocol (http vs https vs FastCGI on that port, GW203)"
+            )
+        }
+        Cause::SendFailed => format!(
+            "{peer_text} closed the connection while nginx was still sending the request: a request body larger than the backend's own limit, or a worker that crashed — look at the backend's log at {}",
+            finding
+                .incident
+                .first
+                .map_or_else(|| "that time".to_owned(), |t| t.to_string())
+        ),
+        Cause::CutResponse => match setting {
+            Some(s) => format!(
+                "{}: the backend stopped sending in the middle of the response body for longer than that (the timeout is between two reads, not for the whole response); the client got a cut response — make the backend stream steadily or raise it in that location",
+                s.describe()
+            ),
+            None => format!(
+                "{peer_text} broke off the response body after the header was sent: the client got a cut response — look at the backend's log at {} (a worker killed mid-response, a crash)",
+                finding
+                    .incident
+                    .first
+                    .map_or_else(|| "that time".to_owned(), |t| t.to_string())
+            ),
+        },
+        Cause::WebSocketIdle => match setting {
+            Some(s) => format!(
+                "{}: an upgraded (WebSocket) connection with no frame in either direction for that long is closed — send pings more often than that from the app or client, or raise it in the WebSocket location (GW106)",
+                s.describe()
+            ),
+            None => "an upgraded (WebSocket) connection idle longer than proxy_read_timeout (default 60s) was closed — send pings more often, or raise proxy_read_timeout in the WebSocket location (GW106)".to_owned(),
+        },
         Cause::PhpFatal => {
             let msg = finding
                 .incident
