@@ -53,6 +53,11 @@ impl Setting {
 /// php-fpm killed the request (request_terminate_timeout), from `--fpm-log`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FpmKill {
+    /// `execution-timed-out` (request_terminate_timeout) or `child-signaled` (a signal from
+    /// outside php-fpm: SIGKILL from the OOM killer, SIGSEGV from a crash).
+    pub event: &'static str,
+    /// The signal name for `child-signaled`.
+    pub signal: Option<String>,
     pub pool: Option<String>,
     pub script: Option<String>,
     /// How long the request had run when php-fpm killed it.
@@ -237,12 +242,15 @@ pub fn diagnose(
             map_incident(map, &mut finding, &mut ctx, &mut skipped_regexes);
         }
         if let Some(fpm) = &fpm {
-            correlate_fpm(&mut finding, fpm);
+            let mut paths: Vec<String> = finding.incident.key.path.iter().cloned().collect();
+            paths.extend(ctx.script_paths.iter().cloned());
+            correlate_fpm(&mut finding, fpm, &paths);
         }
         let ipv6_localhost =
             ctx.via_localhost && peer(&finding).is_some_and(|p| p.starts_with("[::1]"));
         finding.rule = match (&finding.fpm_kill, finding.cause()) {
-            (Some(_), _) => Some("GW105"),
+            (Some(k), _) if k.event == "execution-timed-out" => Some("GW105"),
+            (Some(_), _) => None,
             (None, Cause::ConnectionRefused) if ipv6_localhost => Some("GW201"),
             (None, c) => c.rule(),
         };
@@ -514,6 +522,8 @@ struct FixContext {
     buffer_fix: Option<String>,
     /// The retry decision, for a note.
     retry: Option<String>,
+    /// Paths php-fpm may log for the request besides the URI's: `try_files` fallbacks.
+    script_paths: Vec<String>,
 }
 
 fn map_incident(
@@ -570,6 +580,20 @@ fn map_incident(
         ));
     }
     let candidates = location.map_or_else(Vec::new, |l| map.location_handlers(l));
+    if let Some(l) = location {
+        // `try_files $uri $uri/ /index.php?$args`: a pretty URL reaches php-fpm as /index.php.
+        for t in cfg.children_named(Some(l), "try_files") {
+            let Some(last) = cfg.node(t).directive.args.last().map(|a| a.as_str()) else {
+                continue;
+            };
+            if last.starts_with('/') {
+                let path = last.split(['?', '#']).next().unwrap_or(last);
+                if !path.contains('$') && !ctx.script_paths.iter().any(|p| p == path) {
+                    ctx.script_paths.push(path.to_owned());
+                }
+            }
+        }
+    }
 
     let mut chosen: Option<(NodeId, Option<HandlerFit>)> = None;
     match &upstream {
@@ -1129,10 +1153,16 @@ pub fn place(cfg: &ResolvedConfig<'_>, id: NodeId) -> Place {
 }
 
 /// Ties `recv() failed (104)` / `prematurely closed` incidents to php-fpm's "execution timed out
-/// ... terminating" for the same path at about the same time.
-fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport) {
+/// ... terminating" for the same script at about the same time, else to a child killed by a
+/// signal from outside php-fpm (SIGKILL, SIGSEGV). `paths` are the paths php-fpm may log for the
+/// request: the URI's and the `try_files` fallback (`/index.php?$args` for pretty URLs).
+fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String]) {
     let cause = finding.cause();
     let inc = &finding.incident;
+    let same_path = |f: &FpmIncident| match &f.path {
+        Some(b) => paths.iter().any(|a| a == b),
+        None => false,
+    };
     if matches!(
         cause,
         Cause::ReadTimeout | Cause::ConnectTimeout | Cause::ListenQueueFull
@@ -1150,6 +1180,20 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport) {
                 f.count
             ));
         }
+        if cause == Cause::ReadTimeout {
+            if let Some(f) = fpm
+                .incidents
+                .iter()
+                .find(|f| f.kind == "execution-timed-out" && near(inc, f) && same_path(f))
+            {
+                finding.notes.push(format!(
+                    "php-fpm{} also kills {} at request_terminate_timeout ({}x \"execution timed out\"): raising only the nginx timeout turns these 504s into 502s; raise request_terminate_timeout too, keeping it at or below the nginx read timeout",
+                    f.pool.as_deref().map(|p| format!(" pool {p}")).unwrap_or_default(),
+                    f.detail.as_deref().unwrap_or("the script"),
+                    f.count
+                ));
+            }
+        }
         return;
     }
     if !matches!(cause, Cause::BackendReset | Cause::PrematureClose) {
@@ -1161,34 +1205,57 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport) {
     if !fastcgi {
         return;
     }
-    let candidates = fpm
+    let timed_out: Vec<&FpmIncident> = fpm
         .incidents
         .iter()
-        .filter(|f| f.kind == "execution-timed-out" && near(inc, f));
-    let same_path = |f: &&FpmIncident| match (&inc.key.path, &f.path) {
-        (Some(a), Some(b)) => a == b,
-        _ => false,
-    };
-    let all: Vec<&FpmIncident> = candidates.collect();
-    let Some(f) = all.iter().find(|f| same_path(f)).or_else(|| {
-        all.iter()
+        .filter(|f| f.kind == "execution-timed-out" && near(inc, f))
+        .collect();
+    let hit = timed_out.iter().find(|f| same_path(f)).or_else(|| {
+        timed_out
+            .iter()
             .find(|f| inc.key.path.is_none() || f.path.is_none())
-    }) else {
+    });
+    if let Some(f) = hit {
+        let seconds = parse_fpm_line(&f.sample_line).and_then(|e| match e.event {
+            FpmEvent::ExecutionTimedOut { seconds, .. } => Some(seconds),
+            _ => None,
+        });
+        finding.fpm_kill = Some(FpmKill {
+            event: "execution-timed-out",
+            signal: None,
+            pool: f.pool.clone(),
+            script: f.detail.clone(),
+            seconds,
+            count: f.count,
+            first: f.first,
+            last: f.last,
+            sample_line: f.sample_line.clone(),
+        });
         return;
-    };
-    let seconds = parse_fpm_line(&f.sample_line).and_then(|e| match e.event {
-        FpmEvent::ExecutionTimedOut { seconds, .. } => Some(seconds),
-        _ => None,
+    }
+    // SIGTERM/SIGQUIT are php-fpm's own (request_terminate_timeout, reloads): only a signal from
+    // elsewhere explains a reset by itself.
+    let signaled = fpm.incidents.iter().find(|f| {
+        f.kind == "child-signaled"
+            && near(inc, f)
+            && !matches!(
+                f.detail.as_deref(),
+                Some("SIGTERM" | "SIGQUIT" | "SIGINT" | "15" | "3")
+            )
     });
-    finding.fpm_kill = Some(FpmKill {
-        pool: f.pool.clone(),
-        script: f.detail.clone(),
-        seconds,
-        count: f.count,
-        first: f.first,
-        last: f.last,
-        sample_line: f.sample_line.clone(),
-    });
+    if let Some(f) = signaled {
+        finding.fpm_kill = Some(FpmKill {
+            event: "child-signaled",
+            signal: f.detail.clone(),
+            pool: f.pool.clone(),
+            script: None,
+            seconds: None,
+            count: f.count,
+            first: f.first,
+            last: f.last,
+            sample_line: f.sample_line.clone(),
+        });
+    }
 }
 
 /// The php-fpm group overlaps the nginx group in time (with slack); unknown times count as near.
@@ -1197,6 +1264,10 @@ fn near(inc: &Incident, f: &FpmIncident) -> bool {
         return true;
     };
     b0.to_unix() <= a1.to_unix() + FPM_SLACK_SECS && b1.to_unix() >= a0.to_unix() - FPM_SLACK_SECS
+}
+
+fn time_or(t: Option<LogTime>) -> String {
+    t.map_or_else(|| "that time".to_owned(), |t| t.to_string())
 }
 
 fn at(p: &Option<Place>) -> String {
@@ -1309,6 +1380,28 @@ fn fix_text(finding: &Finding, ctx: &FixContext) -> String {
             }
         }
         Cause::BackendReset | Cause::PrematureClose => {
+            if let Some(k) = finding.fpm_kill.as_ref().filter(|k| k.event == "child-signaled") {
+                let pool = k
+                    .pool
+                    .as_deref()
+                    .map(|p| format!(" in pool `{p}`"))
+                    .unwrap_or_default();
+                let signal = k.signal.as_deref().unwrap_or("a signal");
+                return match signal {
+                    "SIGKILL" | "9" => format!(
+                        "a php-fpm child{pool} was killed with SIGKILL (php-fpm log) — not by php-fpm's own timeouts (those send SIGTERM): usually the kernel's OOM killer (look for \"Out of memory: Killed process\" in `journalctl -k` or dmesg at {}); lower pm.max_children or memory_limit so that all children fit in RAM, or add memory",
+                        time_or(k.first)
+                    ),
+                    "SIGSEGV" | "11" | "SIGBUS" | "7" | "SIGABRT" | "6" => format!(
+                        "a php-fpm child{pool} crashed ({signal}, php-fpm log) while serving the request: a PHP or extension bug (opcache, a PECL module) — get a backtrace from the core dump or php-fpm's log at {}, then update or disable the extension",
+                        time_or(k.first)
+                    ),
+                    other => format!(
+                        "a php-fpm child{pool} exited on {other} (php-fpm log) while serving the request: find who sent it at {}",
+                        time_or(k.first)
+                    ),
+                };
+            }
             if let Some(k) = &finding.fpm_kill {
                 let pool = k
                     .pool

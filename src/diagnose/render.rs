@@ -134,7 +134,19 @@ fn render_group(out: &mut String, g: &Group) {
         };
         let _ = writeln!(out, "  {label:<9} {}", s.describe());
     }
-    if let Some(k) = &f.fpm_kill {
+    if let Some(k) = f.fpm_kill.as_ref().filter(|k| k.event == "child-signaled") {
+        let _ = writeln!(
+            out,
+            "  php-fpm   {}x child exited on {}{} (first {})",
+            k.count,
+            k.signal.as_deref().unwrap_or("a signal"),
+            k.pool
+                .as_deref()
+                .map(|p| format!(" in pool {p}"))
+                .unwrap_or_default(),
+            time(k.first)
+        );
+    } else if let Some(k) = &f.fpm_kill {
         let _ = writeln!(
             out,
             "  php-fpm   {}x execution timed out{}{} (first {})",
@@ -341,7 +353,8 @@ fn group_json(g: &Group) -> Value {
     });
     let php_fpm = f.fpm_kill.as_ref().map(|k| {
         json!({
-            "event": "execution-timed-out",
+            "event": k.event,
+            "signal": k.signal,
             "pool": k.pool,
             "script": k.script,
             "seconds": k.seconds,
