@@ -701,3 +701,98 @@ fn real_php_fpm_full_queue_pretty_urls_and_killed_children() {
     assert!(reset["php_fpm"].is_null());
     assert!(reset["fix"].as_str().unwrap().contains("give --fpm-log"));
 }
+
+/// `upstream sent too big header`: the suggested buffer directives must pass `nginx -t` (the
+/// naive "raise proxy_buffer_size" alone does not) and make the same request succeed.
+#[test]
+fn real_nginx_too_big_header_fix_passes_nginx_t_and_works() {
+    if common::oracle::nginx().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for sub in ["logs", "tmp"] {
+        std::fs::create_dir_all(d.join(sub)).unwrap();
+    }
+    let big = bind_free(&[]);
+    let big_p = big.local_addr().unwrap().port();
+    let nginx_port = bind_free(&[big_p]).local_addr().unwrap().port();
+    let stop = Arc::new(AtomicBool::new(false));
+    // A 6 KB cookie: more than the default 4k proxy_buffer_size.
+    backend(big, stop.clone(), |c| {
+        let cookie = "x".repeat(6000);
+        let _ = c.write_all(
+            format!("HTTP/1.0 200 OK\r\nSet-Cookie: s={cookie}\r\nContent-Length: 2\r\n\r\nok")
+                .as_bytes(),
+        );
+    });
+    let conf_with = |extra: &str| {
+        format!(
+            "worker_processes 1;
+master_process off;
+pid logs/nginx.pid;
+error_log {log};
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path tmp/body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+    server {{
+        listen 127.0.0.1:{nginx_port};
+        location / {{
+            {extra}
+            proxy_pass http://127.0.0.1:{big_p};
+        }}
+    }}
+}}
+",
+            log = d.join("error.log").display()
+        )
+    };
+    std::fs::write(d.join("nginx.conf"), conf_with("")).unwrap();
+    let nginx = Nginx::start(d, nginx_port);
+    assert_eq!(common::lab::http_get(nginx_port, "/account"), 502);
+    drop(nginx);
+
+    let out = assert_cmd::Command::cargo_bin("nginx-gwlint")
+        .unwrap()
+        .arg("diagnose")
+        .arg("--error-log")
+        .arg(d.join("error.log"))
+        .arg("--config-root")
+        .arg(d.join("nginx.conf"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let inc = &json["incidents"][0];
+    assert_eq!(inc["cause"], "too-big-header", "{json:#}");
+    assert_eq!(inc["setting"]["directive"], "proxy_buffer_size");
+    let fix = inc["fix"].as_str().unwrap();
+    let set = fix
+        .split_once("set `")
+        .and_then(|(_, r)| r.split_once('`'))
+        .map(|(s, _)| s)
+        .unwrap_or_else(|| panic!("no directives in {fix}"));
+    assert_eq!(set, "proxy_buffer_size 16k; proxy_buffers 8 16k;");
+
+    // The naive fix is refused by nginx -t; the suggested one is accepted and works.
+    let naive = d.join("naive.conf");
+    std::fs::write(&naive, conf_with("proxy_buffer_size 16k;")).unwrap();
+    let refused = common::nginx_test(&naive);
+    assert!(
+        refused
+            .as_ref()
+            .is_some_and(|(m, _)| m.contains("proxy_busy_buffers_size")),
+        "{refused:?}"
+    );
+    std::fs::write(d.join("nginx.conf"), conf_with(set)).unwrap();
+    assert_eq!(common::nginx_test(&d.join("nginx.conf")), None);
+    let nginx = Nginx::start(d, nginx_port);
+    assert_eq!(common::lab::http_get(nginx_port, "/account"), 200);
+    stop.store(true, Ordering::Relaxed);
+    drop(nginx);
+}

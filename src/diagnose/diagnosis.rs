@@ -12,7 +12,7 @@ use super::classify::Cause;
 use super::fpmlog::{parse_fpm_line, FpmEvent};
 use super::incidents::{FpmIncident, FpmReport, Incident, ScanReport};
 use super::logline::{LogTime, Request, Upstream};
-use super::mapping::{AddrMatch, ConfigMap, HandlerFit};
+use super::mapping::{AddrMatch, ConfigMap, HandlerFit, ServerChoice};
 
 /// A place in the configuration, as shown to people.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -553,25 +553,59 @@ fn map_incident(
         return;
     }
     // Startup lines (`nginx: [emerg] host not found in upstream ...`) belong to no request.
-    let server = if path.is_some() || key.host.is_some() {
+    let mut server = if path.is_some() || key.host.is_some() {
         map.select_server(key.server.as_deref(), key.host.as_deref())
     } else {
         None
     };
     let mut regex_skipped = false;
-    let location = match (&server, &path) {
-        (Some(s), Some(p)) => {
-            let m = map.find_location(s.id, p);
-            regex_skipped = !m.skipped.is_empty();
-            for (id, _) in &m.skipped {
-                if !skipped_regexes.contains(id) {
-                    skipped_regexes.push(*id);
-                }
+    let mut locate = |server_id: NodeId, p: &str| {
+        let m = map.find_location(server_id, p);
+        regex_skipped |= !m.skipped.is_empty();
+        for (id, _) in &m.skipped {
+            if !skipped_regexes.contains(id) {
+                skipped_regexes.push(*id);
             }
-            m.location
         }
+        m.location
+    };
+    let mut location = match (&server, &path) {
+        (Some(s), Some(p)) => locate(s.id, p),
         _ => None,
     };
+    // The log does not say which port the request came in on: among the blocks that share the
+    // name (a port-80 redirect block and the TLS site), the one whose location passes to the
+    // logged upstream is the one nginx used.
+    if let (Some(s), Some(p), Some(up)) = (server.clone(), &path, &upstream) {
+        let fits = |l: Option<NodeId>| {
+            l.is_some_and(|l| {
+                map.location_handlers(l)
+                    .iter()
+                    .any(|(h, _)| map.handler_fit(*h, up).fit == AddrMatch::Exact)
+            })
+        };
+        if !fits(location) {
+            let others = map.same_name_servers(key.server.as_deref(), key.host.as_deref(), s.id);
+            for other in others {
+                let l = locate(other, p);
+                if fits(l) {
+                    let op = place(cfg, other);
+                    let sp = place(cfg, s.id);
+                    let how = format!(
+                        "the log does not say the port; of the server blocks named like this, {}:{} ({}) does not pass {p} to {}, this one does",
+                        sp.file, sp.line, s.how, up.base
+                    );
+                    finding.notes.push(format!(
+                        "server block {}:{} chosen by the handler/upstream cross-check: {how}",
+                        op.file, op.line
+                    ));
+                    server = Some(ServerChoice { id: other, how });
+                    location = l;
+                    break;
+                }
+            }
+        }
+    }
     if let (Some(s), Some(p), None) = (&server, &path, location) {
         let sp = place(cfg, s.id);
         finding.notes.push(format!(
@@ -1736,6 +1770,109 @@ http {
         assert_eq!(
             (s.value.as_str(), s.place.as_ref().map(|p| p.line)),
             ("30s", Some(4))
+        );
+    }
+
+    #[test]
+    fn redirect_block_sharing_the_name_is_passed_over() {
+        // The port-80 block only redirects; the log has no port: the TLS block whose /api/
+        // location passes to the logged upstream served it, with its 2s, not the 20s of `/`.
+        let t = tree(
+            "events {}\nhttp {\n server { listen 80; server_name shop.example.com; location / { return 301 https://$host$request_uri; } }\n server { listen 443 ssl; server_name shop.example.com;\n  location / { proxy_pass http://127.0.0.1:9001; proxy_read_timeout 20s; }\n  location /api/ { proxy_pass http://127.0.0.1:9001; proxy_read_timeout 2s; }\n }\n}",
+        );
+        let cfg = ResolvedConfig::build(&t);
+        let l = "2026/11/26 10:00:00 [error] 7#7: *1 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.2.3.4, server: shop.example.com, request: \"GET /api/orders HTTP/1.1\", upstream: \"http://127.0.0.1:9001/api/orders\", host: \"shop.example.com\"".to_owned();
+        let d = diagnose(scan(&[l]), None, Some(&cfg));
+        let f = &d.findings[0];
+        assert_eq!(f.handler.as_ref().map(|h| h.line), Some(6));
+        assert_eq!(
+            f.location.as_ref().map(|l| l.text.as_str()),
+            Some("location /api/")
+        );
+        assert_eq!(f.setting.as_ref().map(|s| s.value.as_str()), Some("2s"));
+        assert_eq!(f.server_block.as_ref().map(|(p, _)| p.line), Some(4));
+        assert!(
+            f.notes.iter().any(|n| n.contains("cross-check")),
+            "{:?}",
+            f.notes
+        );
+    }
+
+    #[test]
+    fn retries_recovered_and_exhausted() {
+        let t = tree(
+            "events {}\nhttp {\n upstream pool { server 10.0.0.1:80; server 10.0.0.2:80; server 10.0.0.3:80 down; }\n server { listen 80;\n  location / { proxy_pass http://pool; }\n  location /post/ { proxy_pass http://pool; }\n  location /off/ { proxy_pass http://pool; proxy_next_upstream off; }\n }\n}",
+        );
+        let cfg = ResolvedConfig::build(&t);
+        let mk = |conn: u32, peer: &str, req: &str, msg: &str| {
+            format!("2026/11/26 10:00:0{conn} [error] 7#7: *{conn} {msg}, client: 1.2.3.4, server: , request: \"{req}\", upstream: \"http://{peer}/x\", host: \"h\"")
+        };
+        let d = diagnose(
+            scan(&[
+                // Recovered: one of two live servers failed, nothing more logged.
+                mk(1, "10.0.0.1:80", "GET /a HTTP/1.1", REFUSED),
+                // Exhausted: both live servers failed (the `down` one is not tried).
+                mk(2, "10.0.0.1:80", "GET /b HTTP/1.1", REFUSED),
+                mk(2, "10.0.0.2:80", "GET /b HTTP/1.1", REFUSED),
+                // A POST that reached the backend is not retried.
+                mk(3, "10.0.0.1:80", "POST /post/x HTTP/1.1", TIMEOUT),
+                // proxy_next_upstream off.
+                mk(4, "10.0.0.2:80", "GET /off/x HTTP/1.1", REFUSED),
+            ]),
+            None,
+            Some(&cfg),
+        );
+        let by_path = |p: &str| {
+            d.findings
+                .iter()
+                .find(|f| f.incident.key.path.as_deref() == Some(p))
+                .unwrap_or_else(|| panic!("no {p}"))
+        };
+        assert_eq!(by_path("/a").outcome, Outcome::Recovered);
+        assert_eq!(by_path("/a").max_tries, Some(2));
+        assert_eq!(by_path("/b").outcome, Outcome::Failed);
+        assert_eq!(by_path("/b").incident.key.tries, 2);
+        assert_eq!(by_path("/post/x").outcome, Outcome::Failed);
+        assert!(by_path("/post/x")
+            .notes
+            .iter()
+            .any(|n| n.contains("non_idempotent")));
+        assert_eq!(by_path("/off/x").outcome, Outcome::Failed);
+        assert_eq!(d.recovered.len(), 1);
+        assert_eq!(d.recovered[0].requests, 1);
+        // Failed: the exhausted GET and the POST share the handler but not the cause; /off/ is
+        // its own handler line.
+        assert_eq!(d.groups.len(), 3);
+        let summary = &d.upstreams[0];
+        assert_eq!((summary.servers, summary.failing.len()), (3, 2));
+    }
+
+    #[test]
+    fn buffer_fix_keeps_busy_buffers_valid() {
+        let fix = |conf: &str| {
+            let t = tree(conf);
+            let cfg = ResolvedConfig::build(&t);
+            let loc = cfg
+                .iter()
+                .find(|(_, n)| n.name() == "location")
+                .map(|(id, _)| id)
+                .unwrap_or_else(|| panic!("no location"));
+            buffer_fix(&cfg, loc, "proxy")
+        };
+        // Defaults (8 4k): 16k alone would make the busy size 32k > 7 * 4k.
+        assert_eq!(
+            fix("events {}\nhttp { server { location / { proxy_pass http://a; } } }"),
+            "proxy_buffer_size 16k; proxy_buffers 8 16k;"
+        );
+        // Buffers big enough already: only the buffer size.
+        assert_eq!(
+            fix("events {}\nhttp { proxy_buffers 8 64k; server { location / { proxy_pass http://a; } } }"),
+            "proxy_buffer_size 16k;"
+        );
+        // An explicit busy size below the new buffer size is raised too.
+        assert_eq!(
+            fix("events {}\nhttp { server { location / { proxy_buffer_size 16k; proxy_buffers 4 64k; proxy_busy_buffers_size 16k; proxy_pass http://a; } } }"),
+            "proxy_buffer_size 32k; proxy_busy_buffers_size 128k;"
         );
     }
 
