@@ -1007,8 +1007,16 @@ fn diagnose(args: &DiagnoseArgs) -> Result<u8, CliError> {
     };
     let mut notes = Vec::new();
     let mut scanner = IncidentScanner::new(options.clone());
-    for path in dg::distinct_files(&args.error_log, &mut notes) {
+    let logs = dg::distinct_files(&args.error_log, &mut notes);
+    for path in &logs {
         scanner.read(dg::open_log(path)?, path)?;
+    }
+    // A dump names the files of the machine it came from: their times here mean nothing.
+    if let (Some(cfg), false) = (
+        &resolved,
+        root.as_deref() == Some(std::path::Path::new("-")),
+    ) {
+        notes.extend(dg::config_newer_than_logs(cfg, &logs));
     }
     let scan = scanner.finish();
     let fpm = if args.fpm_log.is_empty() {

@@ -416,3 +416,99 @@ fn config_from_an_nginx_t_dump_on_stdin() {
     assert_eq!(inc["line"], line_of(&dir.join("nginx.conf"), "proxy_pass"));
     assert_eq!(inc["setting"]["value"], "2s");
 }
+
+#[test]
+fn inputs_drift_and_since_forms() {
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = tmp.path().join("nginx.conf");
+    let log = tmp.path().join("error.log");
+    std::fs::write(
+        &log,
+        "2026/11/26 02:55:54 [error] 1#1: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 1.2.3.4, server: gone.example.com, request: \"GET / HTTP/1.1\", upstream: \"http://127.0.0.1:3999/\", host: \"gone.example.com\"\n\
+2026/11/26 02:56:30 [error] 1#1: *2 connect() failed (111: Connection refused) while connecting to upstream, client: 1.2.3.4, server: gone.example.com, request: \"GET /b HTTP/1.1\", upstream: \"http://127.0.0.1:3999/b\", host: \"gone.example.com\"\n",
+    )
+    .unwrap();
+    // The config is written after the log: drift.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(
+        &conf,
+        "events {}\nhttp { server { listen 80; server_name shop.example.com; location / { proxy_pass http://127.0.0.1:3999; } } }\n",
+    )
+    .unwrap();
+    let args = |extra: &[&str]| {
+        let mut v: Vec<std::ffi::OsString> = vec![
+            "--error-log".into(),
+            log.clone().into(),
+            "--config-root".into(),
+            conf.clone().into(),
+        ];
+        v.extend(extra.iter().map(Into::into));
+        v
+    };
+    let run = |extra: &[&str]| {
+        let a = args(extra);
+        let refs: Vec<&std::ffi::OsStr> = a.iter().map(|s| s.as_os_str()).collect();
+        run_json(&refs)
+    };
+    let (code, json) = run(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(json["failures"], 2);
+    let notes: Vec<&str> = json["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("\"gone.example.com\" (2 requests)")),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("modified after the log was last written")),
+        "{notes:?}"
+    );
+
+    // The same log twice (and through a link) is read once.
+    let link = tmp.path().join("error.log.link");
+    std::os::unix::fs::symlink(&log, &link).unwrap();
+    let (_, json) = run(&[
+        "--error-log",
+        log.to_str().unwrap(),
+        "--error-log",
+        link.to_str().unwrap(),
+    ]);
+    assert_eq!(json["failures"], 2, "{json:#}");
+    assert_eq!(json["lines"], 2);
+
+    // --since as in --help and the README: minutes without seconds.
+    let (_, json) = run(&["--since", "2026-11-26 02:56"]);
+    assert_eq!(json["failures"], 1, "{json:#}");
+    assert_eq!(json["since"], "2026/11/26 02:56:00");
+
+    // Not regular files: refused at once with exit 2 (never read forever).
+    for bad in ["/dev/zero", "/tmp"] {
+        for flag in ["--error-log", "--fpm-log"] {
+            let mut cmd = bin();
+            cmd.arg("diagnose").arg("--config-root").arg(&conf);
+            if flag == "--fpm-log" {
+                cmd.arg("--error-log").arg(&log);
+            }
+            cmd.args([flag, bad])
+                .timeout(std::time::Duration::from_secs(20))
+                .assert()
+                .code(2)
+                .stderr(predicates::str::contains(bad));
+        }
+        bin()
+            .args(["diagnose", "--since", "1h", "--error-log", bad])
+            .arg("--config-root")
+            .arg(&conf)
+            .timeout(std::time::Duration::from_secs(20))
+            .assert()
+            .code(2);
+    }
+}

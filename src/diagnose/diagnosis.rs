@@ -266,6 +266,9 @@ pub fn diagnose(
             ));
         }
     }
+    if let Some(map) = &map {
+        notes.extend(unknown_server_names(map, &findings));
+    }
     let (groups, recovered) = group_findings(&findings);
     let upstreams = map
         .as_ref()
@@ -308,6 +311,85 @@ pub fn retry_window_secs(cfg: &ResolvedConfig<'_>) -> i64 {
         }
     }
     i64::try_from((connect + io) / 1000).unwrap_or(i64::MAX / 2) + 10
+}
+
+/// Drift: `server:` names the log has and no server block of the configuration prints (the
+/// block's first server_name): the config read is not the one that wrote the log, or changed
+/// since, and requests were mapped to a default server instead.
+fn unknown_server_names(map: &ConfigMap<'_, '_>, findings: &[Finding]) -> Vec<String> {
+    let mut unknown: Vec<(&str, u64)> = Vec::new();
+    for f in findings {
+        let Some(name) = f.incident.key.server.as_deref() else {
+            continue;
+        };
+        // The stream module logs its listen address as `server:`; those blocks are not mapped.
+        let stream = f
+            .incident
+            .key
+            .upstream
+            .as_deref()
+            .is_some_and(|u| Upstream::parse(u).scheme.is_none());
+        if name.is_empty() || stream || map.knows_server_field(name) {
+            continue;
+        }
+        match unknown.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, c)) => *c += f.incident.count,
+            None => unknown.push((name, f.incident.count)),
+        }
+    }
+    if unknown.is_empty() {
+        return Vec::new();
+    }
+    let total = unknown.len();
+    let list = unknown
+        .iter()
+        .take(5)
+        .map(|(n, c)| format!("\"{n}\" ({c} request{})", if *c == 1 { "" } else { "s" }))
+        .collect::<Vec<_>>()
+        .join(", ");
+    vec![format!(
+        "the log names server block{} {list}{} that no server block of this configuration has as its first server_name: is this the configuration that wrote the log (--config-root), or was it changed since? Those requests were mapped by Host and port only",
+        if total == 1 { "" } else { "s" },
+        if total > 5 { format!(" and {} more", total - 5) } else { String::new() }
+    )]
+}
+
+/// Drift: configuration files modified after the newest of `logs` was last written: the values
+/// quoted may not be the ones in force during the incident.
+pub fn config_newer_than_logs(
+    cfg: &ResolvedConfig<'_>,
+    logs: &[&std::path::PathBuf],
+) -> Vec<String> {
+    let newest_log = logs
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .max();
+    let Some(newest_log) = newest_log else {
+        return Vec::new();
+    };
+    let mut changed: Vec<String> = cfg
+        .tree
+        .sources
+        .iter()
+        .filter(|(_, f)| {
+            std::fs::metadata(&f.path)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t > newest_log)
+        })
+        .map(|(_, f)| f.display.clone())
+        .collect();
+    if changed.is_empty() {
+        return Vec::new();
+    }
+    changed.sort();
+    changed.dedup();
+    let n = changed.len();
+    changed.truncate(5);
+    vec![format!(
+        "{}{} modified after the log was last written: the values quoted are today's, which may not be the ones in force during the incident",
+        changed.join(", "),
+        if n > 5 { format!(" and {} more", n - 5) } else { String::new() }
+    )]
 }
 
 /// Merges findings with the same outcome, cause, rule and config line (the handler, else the

@@ -356,6 +356,11 @@ impl<'c, 't> ConfigMap<'c, 't> {
         })
     }
 
+    /// Some server block prints `field` as its `server:` (its first server_name).
+    pub fn knows_server_field(&self, field: &str) -> bool {
+        self.servers.iter().any(|s| s.primary == field)
+    }
+
     /// Other server blocks the same request may have reached when the log does not say the
     /// port: those with the same `server:` name, or (without one) whose names match the Host,
     /// on any port; `chosen` excluded, config order.

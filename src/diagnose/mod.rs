@@ -31,8 +31,8 @@ mod since;
 
 pub use classify::{classify, unclassified_kind, unresolved_host, Cause, NextUpstream};
 pub use diagnosis::{
-    diagnose, place, retry_window_secs, Diagnosis, Finding, FpmKill, Group, Outcome, Place,
-    Setting, UpstreamSummary,
+    config_newer_than_logs, diagnose, place, retry_window_secs, Diagnosis, Finding, FpmKill, Group,
+    Outcome, Place, Setting, UpstreamSummary,
 };
 pub use fpmlog::{parse_fpm_line, FpmEntry, FpmEvent, FpmLevel};
 pub use incidents::{
