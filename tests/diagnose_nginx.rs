@@ -19,16 +19,21 @@ use serde_json::Value;
 const PORTS: std::ops::Range<u16> = 18300..18400;
 
 /// Binds a free port of the test range, starting at an offset from the pid so that parallel
-/// runs (other worktrees, CI jobs) rarely race for the same one.
+/// runs (other worktrees, CI jobs) rarely race for the same one. A port is handed out once per
+/// process: the tests of this binary run in parallel, and a "dead" port one test closed must
+/// not become another test's backend.
 fn bind_free(skip: &[u16]) -> TcpListener {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
     let len = PORTS.end - PORTS.start;
     let offset = (std::process::id() % u32::from(len)) as u16;
     for i in 0..len {
         let port = PORTS.start + (offset + i) % len;
-        if skip.contains(&port) {
+        if skip.contains(&port) || given.contains(&port) {
             continue;
         }
         if let Ok(l) = TcpListener::bind(("127.0.0.1", port)) {
+            given.push(port);
             return l;
         }
     }
