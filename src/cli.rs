@@ -259,7 +259,8 @@ pub struct DiagnoseArgs {
     /// time zone).
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
-    /// php-fpm log(s), to tie resets to request_terminate_timeout kills.
+    /// php-fpm log(s), to tie resets to request_terminate_timeout kills and to children killed
+    /// by a signal (SIGKILL, SIGSEGV).
     #[arg(long = "fpm-log", value_name = "FILE")]
     pub fpm_log: Vec<PathBuf>,
     /// Output format.
