@@ -1027,6 +1027,21 @@ fn decide_outcome(
     let Some(flag) = cause.next_upstream() else {
         return;
     };
+    // `ngx_http_upstream_next`: a failure on a cached keep-alive connection gives the try back
+    // (`u->peer.cached`), so even the last server is tried once more on a fresh connection.
+    let keepalive =
+        upstream_block.is_some_and(|b| cfg.children_named(Some(b), "keepalive").next().is_some());
+    if keepalive
+        && flag == super::classify::NextUpstream::Error
+        && matches!(
+            cause,
+            Cause::PrematureClose | Cause::BackendReset | Cause::SendFailed
+        )
+    {
+        finding.notes.push(
+            "the upstream block keeps connections alive: when this failure hit a cached keep-alive connection nginx tried again on a new one without counting the try, so some of these requests may have been answered (the error log does not say which)".to_owned(),
+        );
+    }
     let tries = finding.incident.key.tries;
     let next = cfg.effective(block, &format!("{prefix}_next_upstream"));
     let flags: Vec<String> = match next {
