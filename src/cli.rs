@@ -272,7 +272,8 @@ pub struct DiagnoseArgs {
     /// time zone).
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
-    /// php-fpm log(s), to tie resets to request_terminate_timeout kills.
+    /// php-fpm log(s), to tie resets to request_terminate_timeout kills and to children killed
+    /// by a signal (SIGKILL, SIGSEGV).
     #[arg(long = "fpm-log", value_name = "FILE")]
     pub fpm_log: Vec<PathBuf>,
     /// Output format.
@@ -1181,30 +1182,6 @@ fn diagnose(args: &DiagnoseArgs) -> Result<u8, CliError> {
             }
         },
     };
-    let options = ScanOptions {
-        since,
-        ..ScanOptions::default()
-    };
-    let mut scanner = IncidentScanner::new(options.clone());
-    for path in &args.error_log {
-        scanner.read(dg::open_log(path)?, path)?;
-    }
-    let scan = scanner.finish();
-    let fpm = if args.fpm_log.is_empty() {
-        None
-    } else {
-        let mut all = dg::FpmReport::default();
-        for path in &args.fpm_log {
-            let r = dg::scan_fpm_log_path(path, &options)?;
-            all.lines += r.lines;
-            all.unparsed += r.unparsed;
-            all.ignored += r.ignored;
-            all.before_since += r.before_since;
-            all.incidents.extend(r.incidents);
-        }
-        Some(all)
-    };
-
     let default_root = PathBuf::from("/etc/nginx");
     let root = match &args.config_root {
         Some(p) => Some(p.clone()),
@@ -1215,7 +1192,44 @@ fn diagnose(args: &DiagnoseArgs) -> Result<u8, CliError> {
         None => None,
     };
     let resolved = tree.as_ref().map(crate::config::ResolvedConfig::build);
+    let options = ScanOptions {
+        since,
+        retry_window_secs: resolved
+            .as_ref()
+            .map_or(dg::DEFAULT_RETRY_WINDOW_SECS, dg::retry_window_secs),
+        ..ScanOptions::default()
+    };
+    let mut notes = Vec::new();
+    let mut scanner = IncidentScanner::new(options.clone());
+    let logs = dg::distinct_files(&args.error_log, &mut notes);
+    for path in &logs {
+        scanner.read(dg::open_log(path)?, path)?;
+    }
+    // A dump names the files of the machine it came from: their times here mean nothing.
+    if let (Some(cfg), false) = (
+        &resolved,
+        root.as_deref() == Some(std::path::Path::new("-")),
+    ) {
+        notes.extend(dg::config_newer_than_logs(cfg, &logs));
+    }
+    let scan = scanner.finish();
+    let fpm = if args.fpm_log.is_empty() {
+        None
+    } else {
+        let mut all = dg::FpmReport::default();
+        for path in dg::distinct_files(&args.fpm_log, &mut notes) {
+            let r = dg::scan_fpm_log_path(path, &options)?;
+            all.lines += r.lines;
+            all.unparsed += r.unparsed;
+            all.ignored += r.ignored;
+            all.before_since += r.before_since;
+            all.incidents.extend(r.incidents);
+        }
+        Some(all)
+    };
+
     let mut diagnosis = dg::diagnose(scan, fpm, resolved.as_ref());
+    diagnosis.notes.extend(notes);
     diagnosis.since = since;
     if let Some(tree) = &tree {
         for (file, e) in &tree.parse_errors {

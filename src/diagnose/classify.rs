@@ -56,10 +56,54 @@ pub enum Cause {
     /// `FastCGI sent in stderr: "... PHP Fatal error: ..."`: PHP died (max_execution_time,
     /// memory_limit, a code error); the client gets 500.
     PhpFatal,
+    /// `connect() to unix:PATH failed (11: Resource temporarily unavailable)`: Linux answers
+    /// EAGAIN instead of ECONNREFUSED when a unix socket's listen queue is full
+    /// (`ngx_event_connect_peer`): every php-fpm child busy and the backlog full.
+    ListenQueueFull,
+    /// `connect() to ADDR failed (101: Network is unreachable)` / `(113: No route to host)` /
+    /// `(112: Host is down)`: logged at `[error]` by `ngx_event_connect_peer`.
+    Unreachable,
+    /// `upstream sent invalid header: "..."` (and `invalid status`, FastCGI protocol errors,
+    /// grpc frame errors) while reading the response header: the backend's answer is no valid
+    /// HTTP/FastCGI response (`NGX_HTTP_UPSTREAM_FT_INVALID_HEADER`, 502).
+    InvalidHeader,
+    /// The backend failed after the response header was sent to the client (`... while reading
+    /// upstream`: timed out, closed, reset, invalid chunked body): the client got the backend's
+    /// status and a cut body, not a 502/504.
+    CutResponse,
+    /// `writev() failed (32: Broken pipe)` / `sendfile() failed (32: ...)` / `(104: ...)` while
+    /// sending request to upstream: the backend closed while nginx was still sending the
+    /// request (usually its body).
+    SendFailed,
+    /// `upstream timed out (110: ...) while proxying upgraded connection` (logged at `[info]`):
+    /// a WebSocket idle longer than proxy_read_timeout was closed (GW106); no error status.
+    WebSocketIdle,
+}
+
+/// Which `*_next_upstream` flag lets nginx try the next server after a failure of this kind
+/// (`ngx_http_upstream_next`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextUpstream {
+    /// `error`: connect errors, resets, early closes, TLS handshake failures.
+    Error,
+    /// `timeout`: connect, send and read timeouts.
+    Timeout,
+    /// `invalid_header`: too big or invalid response headers.
+    InvalidHeader,
+}
+
+impl NextUpstream {
+    pub fn flag(self) -> &'static str {
+        match self {
+            NextUpstream::Error => "error",
+            NextUpstream::Timeout => "timeout",
+            NextUpstream::InvalidHeader => "invalid_header",
+        }
+    }
 }
 
 impl Cause {
-    pub const ALL: [Cause; 14] = [
+    pub const ALL: [Cause; 20] = [
         Cause::ConnectionRefused,
         Cause::SocketMissing,
         Cause::SocketPermission,
@@ -74,6 +118,12 @@ impl Cause {
         Cause::HostNotFound,
         Cause::UpstreamSsl,
         Cause::PhpFatal,
+        Cause::ListenQueueFull,
+        Cause::Unreachable,
+        Cause::InvalidHeader,
+        Cause::CutResponse,
+        Cause::SendFailed,
+        Cause::WebSocketIdle,
     ];
 
     /// Short kebab-case id, stable for JSON output.
@@ -93,6 +143,12 @@ impl Cause {
             Cause::HostNotFound => "host-not-found",
             Cause::UpstreamSsl => "upstream-ssl",
             Cause::PhpFatal => "php-fatal",
+            Cause::ListenQueueFull => "listen-queue-full",
+            Cause::Unreachable => "unreachable",
+            Cause::InvalidHeader => "invalid-header",
+            Cause::CutResponse => "cut-response",
+            Cause::SendFailed => "send-failed",
+            Cause::WebSocketIdle => "websocket-idle",
         }
     }
 
@@ -101,13 +157,64 @@ impl Cause {
         Cause::ALL.into_iter().find(|c| c.id() == id)
     }
 
-    /// The status nginx answers the client with.
-    pub fn http_status(self) -> u16 {
+    /// The status nginx answers the client with when this failure ends the request
+    /// (`ngx_http_upstream_next`: timeouts 504, every other failure 502); `None` when the
+    /// client already had the backend's status (a cut response, a WebSocket).
+    pub fn http_status(self) -> Option<u16> {
         match self {
-            Cause::ConnectTimeout | Cause::ReadTimeout | Cause::SendTimeout => 504,
-            Cause::PhpFatal => 500,
-            _ => 502,
+            Cause::ConnectTimeout | Cause::ReadTimeout | Cause::SendTimeout => Some(504),
+            Cause::PhpFatal => Some(500),
+            Cause::CutResponse | Cause::WebSocketIdle => None,
+            _ => Some(502),
         }
+    }
+
+    /// The `*_next_upstream` flag under which nginx tries the next server after this failure;
+    /// `None` when nginx never does (no live upstreams, resolver errors, PHP's own 500, and
+    /// failures after the header was sent).
+    pub fn next_upstream(self) -> Option<NextUpstream> {
+        match self {
+            Cause::ConnectionRefused
+            | Cause::SocketMissing
+            | Cause::SocketPermission
+            | Cause::ListenQueueFull
+            | Cause::Unreachable
+            | Cause::BackendReset
+            | Cause::PrematureClose
+            | Cause::SendFailed
+            | Cause::UpstreamSsl => Some(NextUpstream::Error),
+            Cause::ConnectTimeout | Cause::ReadTimeout | Cause::SendTimeout => {
+                Some(NextUpstream::Timeout)
+            }
+            Cause::TooBigHeader | Cause::InvalidHeader => Some(NextUpstream::InvalidHeader),
+            Cause::NoLiveUpstreams
+            | Cause::NoResolver
+            | Cause::HostNotFound
+            | Cause::PhpFatal
+            | Cause::CutResponse
+            | Cause::WebSocketIdle => None,
+        }
+    }
+
+    /// The failure happened before the request was sent to the backend (connect phase): nginx
+    /// may retry it even for POST (`NGX_HTTP_UPSTREAM_FT_NON_IDEMPOTENT` needs `request_sent`).
+    pub fn before_request_sent(self) -> bool {
+        matches!(
+            self,
+            Cause::ConnectionRefused
+                | Cause::SocketMissing
+                | Cause::SocketPermission
+                | Cause::ListenQueueFull
+                | Cause::Unreachable
+                | Cause::ConnectTimeout
+                | Cause::UpstreamSsl
+        )
+    }
+
+    /// A client-facing gateway failure (the request ended with nginx's own error status), as
+    /// opposed to a cut response or a closed WebSocket.
+    pub fn is_gateway_error(self) -> bool {
+        !matches!(self, Cause::CutResponse | Cause::WebSocketIdle)
     }
 
     /// One line for humans: what happened and where to look.
@@ -127,6 +234,12 @@ impl Cause {
             Cause::HostNotFound => "the upstream host name does not resolve",
             Cause::UpstreamSsl => "the TLS handshake with the upstream failed (protocol/cipher mismatch, SNI needed: proxy_ssl_server_name on, or certificate verification)",
             Cause::PhpFatal => "PHP stopped with a fatal error (max_execution_time, memory_limit, a code error): 500, not a gateway error",
+            Cause::ListenQueueFull => "the unix socket's listen queue is full (Linux answers EAGAIN): every php-fpm child is busy and listen.backlog (capped by net.core.somaxconn) is used up",
+            Cause::Unreachable => "the backend's network or host is unreachable (routing, a host that is down, a firewall rejecting with ICMP)",
+            Cause::InvalidHeader => "the backend's answer is no valid HTTP/FastCGI response header (a non-HTTP service on that port, a crashed or buggy app, a header with invalid characters)",
+            Cause::CutResponse => "the backend failed after nginx had sent the response header: the client got the backend's status with a cut body, not a 502/504",
+            Cause::SendFailed => "the backend closed the connection while nginx was still sending the request (a request body larger than the backend accepts, or a crashed worker)",
+            Cause::WebSocketIdle => "an upgraded (WebSocket) connection was idle longer than proxy_read_timeout and nginx closed it",
         }
     }
 
@@ -148,9 +261,16 @@ impl Cause {
             Cause::TooBigHeader => &["GW403"],
             Cause::NoResolver => &["GW204"],
             Cause::HostNotFound => &["GW208"],
-            Cause::ConnectTimeout | Cause::SendTimeout | Cause::UpstreamSsl | Cause::PhpFatal => {
-                &[]
-            }
+            Cause::WebSocketIdle => &["GW106"],
+            Cause::ConnectTimeout
+            | Cause::SendTimeout
+            | Cause::UpstreamSsl
+            | Cause::PhpFatal
+            | Cause::Unreachable
+            | Cause::InvalidHeader
+            | Cause::CutResponse
+            | Cause::SendFailed
+            | Cause::ListenQueueFull => &[],
         }
     }
 }
@@ -165,6 +285,8 @@ const CONNECTING: &str = "connecting to upstream";
 const READING_HEADER: &str = "reading response header from upstream";
 const SENDING: &str = "sending request to upstream";
 const SSL_HANDSHAKE: &str = "SSL handshaking to upstream";
+const READING_BODY: &str = "reading upstream";
+const UPGRADED: &str = "proxying upgraded connection";
 
 /// The gateway failure `entry` reports, if any.
 pub fn classify(entry: &LogEntry<'_>) -> Option<Cause> {
@@ -180,24 +302,51 @@ pub fn classify(entry: &LogEntry<'_>) -> Option<Cause> {
     if text.starts_with("no live upstreams") {
         return Some(Cause::NoLiveUpstreams);
     }
-    if text.starts_with("upstream sent too big header") {
-        return Some(Cause::TooBigHeader);
-    }
     if text.starts_with("no resolver defined to resolve") {
         return Some(Cause::NoResolver);
     }
-    if text.contains(" could not be resolved") || text.starts_with("host not found") {
+    // `HOST could not be resolved (3: Host not found)`: the message ends with the errno group.
+    if (text.ends_with(')') && has(text, " could not be resolved"))
+        || text.starts_with("host not found")
+    {
         return Some(Cause::HostNotFound);
     }
-    if text.starts_with("upstream prematurely closed") && action != "reading upstream" {
-        // While "reading upstream" the header (and status) were already sent: no 502.
+    let errno = errno(text);
+    if action == UPGRADED {
+        // `ngx_http_upstream_process_upgraded`: logged on the client connection, at info.
+        return text
+            .starts_with("upstream timed out")
+            .then_some(Cause::WebSocketIdle);
+    }
+    if action == READING_BODY {
+        // The header (and status) were already sent: the client gets a cut body, no 502/504
+        // (`ngx_http_upstream_process_upstream`, `..._non_buffered_upstream`). "upstream sent
+        // more data than specified" is a [warn] about extra bytes, not a cut.
+        let cut = text.starts_with("upstream timed out")
+            || text.starts_with("upstream prematurely closed")
+            || matches!(errno, Some(104 | 32))
+            || (text.starts_with("upstream sent ") && !text.starts_with("upstream sent more data"));
+        return cut.then_some(Cause::CutResponse);
+    }
+    if text.starts_with("upstream sent too big header") {
+        return Some(Cause::TooBigHeader);
+    }
+    if action == READING_HEADER
+        && ((text.starts_with("upstream sent ")
+            && !text.starts_with("upstream sent no valid HTTP/1.0 header"))
+            || text.starts_with("upstream rejected request")
+            || text.starts_with("invalid header after joining FastCGI records"))
+    {
+        // `upstream sent no valid HTTP/1.0 header` is nginx accepting an HTTP/0.9 answer (200).
+        return Some(Cause::InvalidHeader);
+    }
+    if text.starts_with("upstream prematurely closed") {
         return Some(Cause::PrematureClose);
     }
     if text.starts_with("upstream SSL certificate") {
         return Some(Cause::UpstreamSsl);
     }
 
-    let errno = errno(text);
     if text.starts_with("upstream timed out") || errno == Some(110) {
         return match action {
             CONNECTING | SSL_HANDSHAKE => Some(Cause::ConnectTimeout),
@@ -218,7 +367,7 @@ pub fn classify(entry: &LogEntry<'_>) -> Option<Cause> {
         return None;
     }
     let connect = text.starts_with("connect()");
-    let unix = text.contains("unix:")
+    let unix = has(text, "unix:")
         || entry
             .upstream
             .is_some_and(|u| u.contains("://unix:") || u.starts_with("unix:"));
@@ -226,10 +375,67 @@ pub fn classify(entry: &LogEntry<'_>) -> Option<Cause> {
         111 => Some(Cause::ConnectionRefused),
         2 if connect && unix => Some(Cause::SocketMissing),
         13 if connect => Some(Cause::SocketPermission),
+        // Linux returns EAGAIN instead of ECONNREFUSED for a unix socket whose listen queue is
+        // full (comment in ngx_event_connect_peer).
+        11 if connect && unix => Some(Cause::ListenQueueFull),
+        101 | 112 | 113 if connect => Some(Cause::Unreachable),
+        32 | 104 if action == SENDING => Some(Cause::SendFailed),
         104 => Some(Cause::BackendReset),
-        32 if action == SENDING => Some(Cause::BackendReset),
         _ => None,
     }
+}
+
+/// An upstream-related line that no [`Cause`] covers, for the summary's list by kind: the
+/// message with its variable parts (quoted text, numbers after a colon) cut, plus the action.
+/// `None` for lines that are not about an upstream (client errors, missing static files).
+pub fn unclassified_kind(entry: &LogEntry<'_>) -> Option<String> {
+    let action = entry.action.unwrap_or("");
+    let text = entry.message_text();
+    let upstream_related = has(action, "upstream")
+        || action == UPGRADED
+        || entry.upstream.is_some()
+        || text.starts_with("upstream ")
+        || has(text, " upstream ");
+    if !upstream_related {
+        return None;
+    }
+    // `connect() to ADDR failed (...)`: the address varies, the errno is the kind.
+    let text = match text
+        .strip_prefix("connect() to ")
+        .and_then(|r| r.split_once(" failed"))
+    {
+        Some((_, rest)) => std::borrow::Cow::Owned(format!("connect() to ... failed{rest}")),
+        None => std::borrow::Cow::Borrowed(text),
+    };
+    // Quoted parts (header names, statuses, paths) vary per line: keep `"..."` for them.
+    let mut kind = String::with_capacity(text.len().min(200));
+    let mut quoted = false;
+    for c in text.chars() {
+        if c == '"' {
+            if !quoted {
+                kind.push_str("\"...\"");
+            }
+            quoted = !quoted;
+        } else if !quoted {
+            kind.push(c);
+        }
+    }
+    // `upstream sent unexpected FastCGI record: 3`, `... with error 2`: drop the number.
+    let kind = kind.trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ' || c == ':');
+    let mut out = String::with_capacity(kind.len() + action.len() + 7);
+    out.push_str(if kind.is_empty() { &text } else { kind });
+    if !action.is_empty() {
+        out.push_str(" while ");
+        out.push_str(action);
+    }
+    if out.len() > 200 {
+        let mut end = 200;
+        while !out.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.truncate(end);
+    }
+    Some(out)
 }
 
 /// The host name nginx failed to resolve, for [`Cause::NoResolver`] and [`Cause::HostNotFound`]
@@ -247,6 +453,12 @@ pub fn unresolved_host<'a>(entry: &LogEntry<'a>) -> Option<&'a str> {
     text.find(" could not be resolved")
         .map(|i| &text[..i])
         .filter(|h| !h.is_empty())
+}
+
+/// `haystack` contains `needle` (memchr's SIMD search: `str::contains` builds a two-way
+/// searcher per call, which showed in profiles of million-line logs).
+fn has(haystack: &str, needle: &str) -> bool {
+    memchr::memmem::find(haystack.as_bytes(), needle.as_bytes()).is_some()
 }
 
 /// The errno of the first `(NNN: text)` group nginx appends (`ngx_log_errno`).
@@ -293,7 +505,19 @@ mod tests {
             ("error", "upstream timed out (110: Connection timed out) while sending request to upstream", "http://10.0.0.1:80/", Some(Cause::SendTimeout)),
             ("error", "upstream timed out (110: Connection timed out) while SSL handshaking to upstream", "https://10.0.0.1:443/", Some(Cause::ConnectTimeout)),
             ("error", "recv() failed (104: Connection reset by peer) while reading response header from upstream", "fastcgi://unix:/run/php.sock:", Some(Cause::BackendReset)),
-            ("error", "writev() failed (32: Broken pipe) while sending request to upstream", "http://a:1/", Some(Cause::BackendReset)),
+            ("error", "writev() failed (32: Broken pipe) while sending request to upstream", "http://a:1/", Some(Cause::SendFailed)),
+            ("error", "sendfile() failed (32: Broken pipe) while sending request to upstream", "http://a:1/", Some(Cause::SendFailed)),
+            ("error", "connect() to unix:/run/php/php8.2-fpm.sock failed (11: Resource temporarily unavailable) while connecting to upstream", "fastcgi://unix:/run/php/php8.2-fpm.sock:", Some(Cause::ListenQueueFull)),
+            ("error", "connect() to 10.9.9.9:80 failed (113: No route to host) while connecting to upstream", "http://10.9.9.9:80/", Some(Cause::Unreachable)),
+            ("error", "upstream sent invalid header: \"X-Bad\\x0D...\" while reading response header from upstream", "http://a:1/", Some(Cause::InvalidHeader)),
+            ("error", "upstream sent invalid status \"abc\" while reading response header from upstream", "fastcgi://unix:/s:", Some(Cause::InvalidHeader)),
+            ("error", "upstream sent unsupported FastCGI protocol version: 72 while reading response header from upstream", "fastcgi://127.0.0.1:9000", Some(Cause::InvalidHeader)),
+            ("error", "upstream timed out (110: Connection timed out) while reading upstream", "http://a:1/", Some(Cause::CutResponse)),
+            ("error", "upstream sent invalid chunked response while reading upstream", "http://a:1/", Some(Cause::CutResponse)),
+            ("info", "upstream timed out (110: Connection timed out) while proxying upgraded connection", "http://a:1/ws", Some(Cause::WebSocketIdle)),
+            ("info", "client timed out (110: Connection timed out) while proxying upgraded connection", "http://a:1/ws", None),
+            ("error", "upstream sent no valid HTTP/1.0 header while reading response header from upstream", "http://a:1/", None),
+            ("warn", "upstream sent more data than specified in \"Content-Length\" header while reading upstream", "http://a:1/", None),
             ("error", "upstream prematurely closed connection while reading response header from upstream", "http://a:1/", Some(Cause::PrematureClose)),
             ("error", "upstream prematurely closed FastCGI stdout while reading response header from upstream", "fastcgi://127.0.0.1:9000", Some(Cause::PrematureClose)),
             ("error", "no live upstreams while connecting to upstream", "http://backend/", Some(Cause::NoLiveUpstreams)),
@@ -309,11 +533,29 @@ mod tests {
             ("error", "open() \"/var/www/x\" failed (13: Permission denied)", "", None),
             ("info", "recv() failed (104: Connection reset by peer) while sending to client", "", None),
             ("info", "client timed out (110: Connection timed out) while reading client request headers", "", None),
-            ("error", "upstream prematurely closed connection while reading upstream", "http://a:1/", None),
+            ("error", "upstream prematurely closed connection while reading upstream", "http://a:1/", Some(Cause::CutResponse)),
         ];
         for (level, msg, up, want) in cases {
             assert_eq!(cause_of(level, msg, up), *want, "{msg}");
         }
+    }
+
+    #[test]
+    fn unclassified_kinds() {
+        let kind = |level: &str, msg: &str, up: &str| {
+            let l = line(level, msg, up);
+            parse_line(&l).as_ref().and_then(unclassified_kind)
+        };
+        assert_eq!(
+            kind("error", "upstream sent no valid HTTP/1.0 header while reading response header from upstream", "http://a:1/").as_deref(),
+            Some("upstream sent no valid HTTP/1.0 header while reading response header from upstream")
+        );
+        assert_eq!(
+            kind("warn", "upstream sent more data than specified in \"Content-Length\" header while reading upstream", "http://a:1/").as_deref(),
+            Some("upstream sent more data than specified in \"...\" header while reading upstream")
+        );
+        let l = "2026/11/26 02:55:54 [error] 1#1: *3 open() \"/var/www/x\" failed (2: No such file or directory), client: 1.1.1.1, server: a, request: \"GET /x HTTP/1.1\", host: \"a\"";
+        assert_eq!(parse_line(l).as_ref().and_then(unclassified_kind), None);
     }
 
     #[test]
@@ -335,9 +577,19 @@ mod tests {
                 .iter()
                 .all(|r| r.starts_with("GW") && r.len() == 5));
         }
-        assert_eq!(Cause::ReadTimeout.http_status(), 504);
-        assert_eq!(Cause::PhpFatal.http_status(), 500);
-        assert_eq!(Cause::SocketMissing.http_status(), 502);
+        assert_eq!(Cause::ReadTimeout.http_status(), Some(504));
+        assert_eq!(Cause::PhpFatal.http_status(), Some(500));
+        assert_eq!(Cause::SocketMissing.http_status(), Some(502));
+        assert_eq!(Cause::CutResponse.http_status(), None);
+        assert_eq!(
+            Cause::ConnectionRefused.next_upstream(),
+            Some(NextUpstream::Error)
+        );
+        assert_eq!(
+            Cause::ReadTimeout.next_upstream(),
+            Some(NextUpstream::Timeout)
+        );
+        assert_eq!(Cause::NoLiveUpstreams.next_upstream(), None);
         assert_eq!(Cause::ConnectionRefused.rule(), Some("GW202"));
         assert_eq!(Cause::UpstreamSsl.rule(), None);
     }

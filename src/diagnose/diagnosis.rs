@@ -12,7 +12,7 @@ use super::classify::Cause;
 use super::fpmlog::{parse_fpm_line, FpmEvent};
 use super::incidents::{FpmIncident, FpmReport, Incident, ScanReport};
 use super::logline::{LogTime, Request, Upstream};
-use super::mapping::{AddrMatch, ConfigMap, HandlerFit};
+use super::mapping::{AddrMatch, ConfigMap, HandlerFit, ServerChoice};
 
 /// A place in the configuration, as shown to people.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +53,11 @@ impl Setting {
 /// php-fpm killed the request (request_terminate_timeout), from `--fpm-log`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FpmKill {
+    /// `execution-timed-out` (request_terminate_timeout) or `child-signaled` (a signal from
+    /// outside php-fpm: SIGKILL from the OOM killer, SIGSEGV from a crash).
+    pub event: &'static str,
+    /// The signal name for `child-signaled`.
+    pub signal: Option<String>,
     pub pool: Option<String>,
     pub script: Option<String>,
     /// How long the request had run when php-fpm killed it.
@@ -82,6 +87,12 @@ pub struct Finding {
     /// What the mapping had to guess or could not do.
     pub notes: Vec<String>,
     pub fpm_kill: Option<FpmKill>,
+    /// What became of the requests: failed, or answered by another server after this try.
+    pub outcome: Outcome,
+    /// How many tries nginx makes for the handler (servers it may try), when known.
+    pub max_tries: Option<u32>,
+    /// The `upstream` block the handler names.
+    pub upstream_block: Option<Place>,
 }
 
 impl Finding {
@@ -90,11 +101,80 @@ impl Finding {
     }
 }
 
+/// What became of a request whose last logged line is this finding's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Outcome {
+    /// The client got nginx's error status (or PHP's 500, or a cut body).
+    Failed,
+    /// The failure is one nginx retries (`*_next_upstream`), the handler had servers left to
+    /// try, and no further error was logged for the request: another server answered.
+    Recovered,
+}
+
+impl Outcome {
+    pub fn id(self) -> &'static str {
+        match self {
+            Outcome::Failed => "failed",
+            Outcome::Recovered => "recovered",
+        }
+    }
+}
+
+/// Findings with the same outcome, cause, rule and config line, merged: what an on-call person
+/// reads. Counts are requests.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    /// The finding with the most requests: its mapping, fix and notes speak for the group.
+    pub finding: Finding,
+    pub requests: u64,
+    pub lines: u64,
+    pub first: Option<LogTime>,
+    pub last: Option<LogTime>,
+    /// Most frequent first, at most [`TOP`] each; `(value, requests)`.
+    pub paths: Vec<(String, u64)>,
+    pub hosts: Vec<(String, u64)>,
+    /// Upstream peers of the requests' last tries.
+    pub members: Vec<(String, u64)>,
+    /// Distinct paths, hosts and members (the lists above are cut at [`TOP`]).
+    pub distinct: (usize, usize, usize),
+    /// Notes of every merged finding, deduplicated.
+    pub notes: Vec<String>,
+}
+
+impl Group {
+    pub fn cause(&self) -> Cause {
+        self.finding.cause()
+    }
+}
+
+/// Entries kept in each of [`Group`]'s top lists.
+pub const TOP: usize = 5;
+
+/// One `upstream` block whose servers failed tries.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UpstreamSummary {
+    pub block: Place,
+    /// `server` lines in the block.
+    pub servers: usize,
+    /// Those with at least one failed try, in config order.
+    pub failing: Vec<Place>,
+    pub first: Option<LogTime>,
+    pub last: Option<LogTime>,
+    /// Failed tries by cause, most first.
+    pub by_cause: Vec<(Cause, u64)>,
+}
+
 /// The answer of `diagnose`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Diagnosis {
-    /// Most frequent first.
+    /// One per scan group (same cause, upstream, server, host, path, tries), most requests first.
     pub findings: Vec<Finding>,
+    /// Failed requests by cause and config line, most requests first.
+    pub groups: Vec<Group>,
+    /// Requests whose failed try nginx retried on another server that answered.
+    pub recovered: Vec<Group>,
+    /// `upstream` blocks with failing servers.
+    pub upstreams: Vec<UpstreamSummary>,
     /// Counters of the scan (its `incidents` are moved into `findings`).
     pub scan: ScanReport,
     pub fpm: Option<FpmReport>,
@@ -105,9 +185,9 @@ pub struct Diagnosis {
 }
 
 impl Diagnosis {
-    /// Requests that failed with a gateway error (or PHP's 500).
+    /// Requests that failed with a gateway error (or PHP's 500, or a cut response).
     pub fn has_incidents(&self) -> bool {
-        !self.findings.is_empty()
+        !self.groups.is_empty()
     }
 }
 
@@ -150,18 +230,27 @@ pub fn diagnose(
             fix: String::new(),
             notes: Vec::new(),
             fpm_kill: None,
+            outcome: Outcome::Failed,
+            max_tries: None,
+            upstream_block: None,
         };
-        let mut ctx = FixContext::default();
+        let mut ctx = FixContext {
+            fpm_given: fpm.is_some(),
+            ..FixContext::default()
+        };
         if let Some(map) = &map {
             map_incident(map, &mut finding, &mut ctx, &mut skipped_regexes);
         }
         if let Some(fpm) = &fpm {
-            correlate_fpm(&mut finding, fpm);
+            let mut paths: Vec<String> = finding.incident.key.path.iter().cloned().collect();
+            paths.extend(ctx.script_paths.iter().cloned());
+            correlate_fpm(&mut finding, fpm, &paths);
         }
         let ipv6_localhost =
             ctx.via_localhost && peer(&finding).is_some_and(|p| p.starts_with("[::1]"));
         finding.rule = match (&finding.fpm_kill, finding.cause()) {
-            (Some(_), _) => Some("GW105"),
+            (Some(k), _) if k.event == "execution-timed-out" => Some("GW105"),
+            (Some(_), _) => None,
             (None, Cause::ConnectionRefused) if ipv6_localhost => Some("GW201"),
             (None, c) => c.rule(),
         };
@@ -177,12 +266,320 @@ pub fn diagnose(
             ));
         }
     }
+    if let Some(map) = &map {
+        notes.extend(unknown_server_names(map, &findings));
+    }
+    let (groups, recovered) = group_findings(&findings);
+    let upstreams = map
+        .as_ref()
+        .map(|m| upstream_summaries(m, &scan.members))
+        .unwrap_or_default();
     Diagnosis {
         findings,
+        groups,
+        recovered,
+        upstreams,
         scan,
         fpm,
         notes,
         since: None,
+    }
+}
+
+/// The longest time between two tries of one request under `cfg`: the largest connect timeout
+/// plus the largest send/read timeout any handler may have (60 s defaults), with 10 s to spare
+/// for one-second log times and php-fpm's heartbeat.
+pub fn retry_window_secs(cfg: &ResolvedConfig<'_>) -> i64 {
+    let mut connect = DEFAULT_TIMEOUT_MS;
+    let mut io = DEFAULT_TIMEOUT_MS;
+    for (_, node) in cfg.iter() {
+        let name = node.name();
+        let Some(family) = Family::ALL.into_iter().find(|f| {
+            name.strip_prefix(f.prefix())
+                .is_some_and(|r| r.starts_with('_'))
+        }) else {
+            continue;
+        };
+        let suffix = &name[family.prefix().len()..];
+        let Some(ms) = node.arg(0).and_then(parse_msec) else {
+            continue;
+        };
+        match suffix {
+            "_connect_timeout" => connect = connect.max(ms),
+            "_read_timeout" | "_send_timeout" => io = io.max(ms),
+            _ => {}
+        }
+    }
+    i64::try_from((connect + io) / 1000).unwrap_or(i64::MAX / 2) + 10
+}
+
+/// Drift: `server:` names the log has and no server block of the configuration prints (the
+/// block's first server_name): the config read is not the one that wrote the log, or changed
+/// since, and requests were mapped to a default server instead.
+fn unknown_server_names(map: &ConfigMap<'_, '_>, findings: &[Finding]) -> Vec<String> {
+    let mut unknown: Vec<(&str, u64)> = Vec::new();
+    for f in findings {
+        let Some(name) = f.incident.key.server.as_deref() else {
+            continue;
+        };
+        // The stream module logs its listen address as `server:`; those blocks are not mapped.
+        let stream = f
+            .incident
+            .key
+            .upstream
+            .as_deref()
+            .is_some_and(|u| Upstream::parse(u).scheme.is_none());
+        if name.is_empty() || stream || map.knows_server_field(name) {
+            continue;
+        }
+        match unknown.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, c)) => *c += f.incident.count,
+            None => unknown.push((name, f.incident.count)),
+        }
+    }
+    if unknown.is_empty() {
+        return Vec::new();
+    }
+    let total = unknown.len();
+    let list = unknown
+        .iter()
+        .take(5)
+        .map(|(n, c)| format!("\"{n}\" ({c} request{})", if *c == 1 { "" } else { "s" }))
+        .collect::<Vec<_>>()
+        .join(", ");
+    vec![format!(
+        "the log names server block{} {list}{} that no server block of this configuration has as its first server_name: is this the configuration that wrote the log (--config-root), or was it changed since? Those requests were mapped by Host and port only",
+        if total == 1 { "" } else { "s" },
+        if total > 5 { format!(" and {} more", total - 5) } else { String::new() }
+    )]
+}
+
+/// Drift: configuration files modified after the newest of `logs` was last written: the values
+/// quoted may not be the ones in force during the incident.
+pub fn config_newer_than_logs(
+    cfg: &ResolvedConfig<'_>,
+    logs: &[&std::path::PathBuf],
+) -> Vec<String> {
+    let newest_log = logs
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .max();
+    let Some(newest_log) = newest_log else {
+        return Vec::new();
+    };
+    let mut changed: Vec<String> = cfg
+        .tree
+        .sources
+        .iter()
+        .filter(|(_, f)| {
+            std::fs::metadata(&f.path)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t > newest_log)
+        })
+        .map(|(_, f)| f.display.clone())
+        .collect();
+    if changed.is_empty() {
+        return Vec::new();
+    }
+    changed.sort();
+    changed.dedup();
+    let n = changed.len();
+    changed.truncate(5);
+    vec![format!(
+        "{}{} modified after the log was last written: the values quoted are today's, which may not be the ones in force during the incident",
+        changed.join(", "),
+        if n > 5 { format!(" and {} more", n - 5) } else { String::new() }
+    )]
+}
+
+/// Merges findings with the same outcome, cause, rule and config line (the handler, else the
+/// location, else the server block, else the logged upstream) into groups.
+fn group_findings(findings: &[Finding]) -> (Vec<Group>, Vec<Group>) {
+    use std::collections::HashMap;
+    type Anchor = (Outcome, Cause, Option<&'static str>, String);
+    let anchor = |f: &Finding| -> Anchor {
+        let line = f
+            .handler
+            .as_ref()
+            .or(f.location.as_ref())
+            .or(f.server_block.as_ref().map(|(p, _)| p))
+            .map(|p| format!("{}:{}", p.file, p.line))
+            .or_else(|| f.incident.key.upstream.clone())
+            .or_else(|| f.incident.key.unresolved_host.clone())
+            .unwrap_or_default();
+        (f.outcome, f.cause(), f.rule, line)
+    };
+    struct Acc {
+        rep: usize,
+        requests: u64,
+        lines: u64,
+        first: Option<LogTime>,
+        last: Option<LogTime>,
+        paths: HashMap<String, u64>,
+        hosts: HashMap<String, u64>,
+        members: HashMap<String, u64>,
+        notes: Vec<String>,
+    }
+    let mut order: Vec<Anchor> = Vec::new();
+    let mut accs: HashMap<Anchor, Acc> = HashMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        let a = anchor(f);
+        let inc = &f.incident;
+        let acc = accs.entry(a.clone()).or_insert_with(|| {
+            order.push(a);
+            Acc {
+                rep: i,
+                requests: 0,
+                lines: 0,
+                first: None,
+                last: None,
+                paths: HashMap::new(),
+                hosts: HashMap::new(),
+                members: HashMap::new(),
+                notes: Vec::new(),
+            }
+        });
+        // Findings come most requests first: the first one of a group is its representative.
+        acc.requests += inc.count;
+        acc.lines += inc.lines;
+        acc.first = min_time(acc.first, inc.first);
+        acc.last = max_time(acc.last, inc.last);
+        if let Some(p) = &inc.key.path {
+            *acc.paths.entry(p.clone()).or_default() += inc.count;
+        }
+        if let Some(h) = &inc.key.host {
+            *acc.hosts.entry(h.clone()).or_default() += inc.count;
+        }
+        if let Some(u) = inc.key.upstream.as_deref() {
+            let peer = Upstream::parse(u).peer.to_owned();
+            *acc.members.entry(peer).or_default() += inc.count;
+        }
+        for n in &f.notes {
+            if acc.notes.len() < 12 && !acc.notes.contains(n) {
+                acc.notes.push(n.clone());
+            }
+        }
+    }
+    let top = |m: HashMap<String, u64>| {
+        let mut v: Vec<(String, u64)> = m.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let n = v.len();
+        v.truncate(TOP);
+        (v, n)
+    };
+    let mut failed = Vec::new();
+    let mut recovered = Vec::new();
+    for a in order {
+        let Some(acc) = accs.remove(&a) else { continue };
+        let (paths, np) = top(acc.paths);
+        let (hosts, nh) = top(acc.hosts);
+        let (members, nm) = top(acc.members);
+        let g = Group {
+            finding: findings[acc.rep].clone(),
+            requests: acc.requests,
+            lines: acc.lines,
+            first: acc.first,
+            last: acc.last,
+            paths,
+            hosts,
+            members,
+            distinct: (np, nh, nm),
+            notes: acc.notes,
+        };
+        match a.0 {
+            Outcome::Failed => failed.push(g),
+            Outcome::Recovered => recovered.push(g),
+        }
+    }
+    let by_size = |a: &Group, b: &Group| {
+        b.requests
+            .cmp(&a.requests)
+            .then(a.first.cmp(&b.first))
+            .then(a.cause().cmp(&b.cause()))
+    };
+    failed.sort_by(by_size);
+    recovered.sort_by(by_size);
+    (failed, recovered)
+}
+
+/// Failed tries per `upstream` block: which of its servers failed, how, since when.
+fn upstream_summaries(
+    map: &ConfigMap<'_, '_>,
+    members: &[super::incidents::MemberTries],
+) -> Vec<UpstreamSummary> {
+    use std::collections::HashMap;
+    let cfg = map.cfg;
+    struct Acc {
+        failing: Vec<NodeId>,
+        first: Option<LogTime>,
+        last: Option<LogTime>,
+        by_cause: HashMap<Cause, u64>,
+    }
+    let mut blocks: Vec<NodeId> = Vec::new();
+    let mut accs: HashMap<NodeId, Acc> = HashMap::new();
+    let mut seen: HashMap<&str, Option<(NodeId, Option<NodeId>)>> = HashMap::new();
+    for m in members {
+        let hit = *seen.entry(m.upstream.as_str()).or_insert_with(|| {
+            let up = Upstream::parse(&m.upstream);
+            map.all_handlers().iter().find_map(|h| {
+                let fit = map.handler_fit(*h, &up);
+                match (fit.fit, fit.upstream_block) {
+                    (AddrMatch::Exact, Some(b)) => Some((b, fit.upstream_server)),
+                    _ => None,
+                }
+            })
+        });
+        let Some((block, server)) = hit else { continue };
+        let acc = accs.entry(block).or_insert_with(|| {
+            blocks.push(block);
+            Acc {
+                failing: Vec::new(),
+                first: None,
+                last: None,
+                by_cause: HashMap::new(),
+            }
+        });
+        if let Some(sv) = server {
+            if !acc.failing.contains(&sv) {
+                acc.failing.push(sv);
+            }
+        }
+        acc.first = min_time(acc.first, m.first);
+        acc.last = max_time(acc.last, m.last);
+        *acc.by_cause.entry(m.cause).or_default() += m.count;
+    }
+    let mut out: Vec<UpstreamSummary> = blocks
+        .into_iter()
+        .filter_map(|b| {
+            let mut acc = accs.remove(&b)?;
+            acc.failing.sort();
+            let mut by_cause: Vec<(Cause, u64)> = acc.by_cause.into_iter().collect();
+            by_cause.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            Some(UpstreamSummary {
+                block: place(cfg, b),
+                servers: cfg.children_named(Some(b), "server").count(),
+                failing: acc.failing.into_iter().map(|s| place(cfg, s)).collect(),
+                first: acc.first,
+                last: acc.last,
+                by_cause,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.first.cmp(&b.first).then(a.block.line.cmp(&b.block.line)));
+    out
+}
+
+fn min_time(a: Option<LogTime>, b: Option<LogTime>) -> Option<LogTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn max_time(a: Option<LogTime>, b: Option<LogTime>) -> Option<LogTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -197,6 +594,18 @@ struct FixContext {
     upstream_block: Option<Place>,
     /// `user` directive (nginx worker user).
     worker_user: Option<(String, Place)>,
+    /// `--fpm-log` was given.
+    fpm_given: bool,
+    /// `max_fails=`/`fail_timeout=` of the upstream block's servers, as the fix quotes them.
+    fail_settings: Option<String>,
+    /// The `resolver` in force for the handler.
+    resolver: Option<Place>,
+    /// Buffer directives that raise `*_buffer_size` and keep GW028's relations valid.
+    buffer_fix: Option<String>,
+    /// The retry decision, for a note.
+    retry: Option<String>,
+    /// Paths php-fpm may log for the request besides the URI's: `try_files` fallbacks.
+    script_paths: Vec<String>,
 }
 
 fn map_incident(
@@ -226,25 +635,59 @@ fn map_incident(
         return;
     }
     // Startup lines (`nginx: [emerg] host not found in upstream ...`) belong to no request.
-    let server = if path.is_some() || key.host.is_some() {
+    let mut server = if path.is_some() || key.host.is_some() {
         map.select_server(key.server.as_deref(), key.host.as_deref())
     } else {
         None
     };
     let mut regex_skipped = false;
-    let location = match (&server, &path) {
-        (Some(s), Some(p)) => {
-            let m = map.find_location(s.id, p);
-            regex_skipped = !m.skipped.is_empty();
-            for (id, _) in &m.skipped {
-                if !skipped_regexes.contains(id) {
-                    skipped_regexes.push(*id);
-                }
+    let mut locate = |server_id: NodeId, p: &str| {
+        let m = map.find_location(server_id, p);
+        regex_skipped |= !m.skipped.is_empty();
+        for (id, _) in &m.skipped {
+            if !skipped_regexes.contains(id) {
+                skipped_regexes.push(*id);
             }
-            m.location
         }
+        m.location
+    };
+    let mut location = match (&server, &path) {
+        (Some(s), Some(p)) => locate(s.id, p),
         _ => None,
     };
+    // The log does not say which port the request came in on: among the blocks that share the
+    // name (a port-80 redirect block and the TLS site), the one whose location passes to the
+    // logged upstream is the one nginx used.
+    if let (Some(s), Some(p), Some(up)) = (server.clone(), &path, &upstream) {
+        let fits = |l: Option<NodeId>| {
+            l.is_some_and(|l| {
+                map.location_handlers(l)
+                    .iter()
+                    .any(|(h, _)| map.handler_fit(*h, up).fit == AddrMatch::Exact)
+            })
+        };
+        if !fits(location) {
+            let others = map.same_name_servers(key.server.as_deref(), key.host.as_deref(), s.id);
+            for other in others {
+                let l = locate(other, p);
+                if fits(l) {
+                    let op = place(cfg, other);
+                    let sp = place(cfg, s.id);
+                    let how = format!(
+                        "the log does not say the port; of the server blocks named like this, {}:{} ({}) does not pass {p} to {}, this one does",
+                        sp.file, sp.line, s.how, up.base
+                    );
+                    finding.notes.push(format!(
+                        "server block {}:{} chosen by the handler/upstream cross-check: {how}",
+                        op.file, op.line
+                    ));
+                    server = Some(ServerChoice { id: other, how });
+                    location = l;
+                    break;
+                }
+            }
+        }
+    }
     if let (Some(s), Some(p), None) = (&server, &path, location) {
         let sp = place(cfg, s.id);
         finding.notes.push(format!(
@@ -253,6 +696,20 @@ fn map_incident(
         ));
     }
     let candidates = location.map_or_else(Vec::new, |l| map.location_handlers(l));
+    if let Some(l) = location {
+        // `try_files $uri $uri/ /index.php?$args`: a pretty URL reaches php-fpm as /index.php.
+        for t in cfg.children_named(Some(l), "try_files") {
+            let Some(last) = cfg.node(t).directive.args.last().map(|a| a.as_str()) else {
+                continue;
+            };
+            if last.starts_with('/') {
+                let path = last.split(['?', '#']).next().unwrap_or(last);
+                if !path.contains('$') && !ctx.script_paths.iter().any(|p| p == path) {
+                    ctx.script_paths.push(path.to_owned());
+                }
+            }
+        }
+    }
 
     let mut chosen: Option<(NodeId, Option<HandlerFit>)> = None;
     match &upstream {
@@ -460,16 +917,33 @@ fn map_incident(
             .map(|s| place(cfg, s))
             .or_else(|| ctx.upstream_block.clone());
     }
+    let upstream_block_id = fit.as_ref().and_then(|f| f.upstream_block);
+    finding.upstream_block = ctx.upstream_block.clone();
+    if let Some(b) = upstream_block_id {
+        ctx.fail_settings = Some(fail_settings(cfg, b));
+    }
     let Some(family) = family else { return };
     let block = cfg.block_of(handler).unwrap_or(handler);
+    ctx.resolver = cfg.effective(block, "resolver").map(|r| place(cfg, r));
     let cause = finding.cause();
+    decide_outcome(cfg, finding, ctx, handler, block, family, upstream_block_id);
+    let timed_out = finding.incident.sample_line.contains("upstream timed out");
     let setting_name = match cause {
         Cause::ConnectTimeout => Some("connect_timeout"),
         Cause::ReadTimeout | Cause::BackendReset | Cause::PrematureClose => Some("read_timeout"),
+        Cause::WebSocketIdle => Some("read_timeout"),
+        Cause::CutResponse if timed_out => Some("read_timeout"),
         Cause::SendTimeout => Some("send_timeout"),
         Cause::TooBigHeader => Some("buffer_size"),
         _ => None,
     };
+    let has_buffers = matches!(
+        family,
+        Family::Proxy | Family::FastCgi | Family::Uwsgi | Family::Scgi
+    );
+    if cause == Cause::TooBigHeader && has_buffers {
+        ctx.buffer_fix = Some(buffer_fix(cfg, block, family.prefix()));
+    }
     if let Some(suffix) = setting_name {
         let directive = format!("{}_{suffix}", family.prefix());
         finding.setting = Some(effective_setting(cfg, block, &directive));
@@ -492,6 +966,260 @@ fn map_incident(
                 }
             }
         }
+    }
+}
+
+/// How many tries nginx makes for `handler` (`ngx_http_upstream_tries`: the servers not marked
+/// `down`, backups included, each address a name resolves to counted; capped by
+/// `*_next_upstream_tries`) and whether the request's last logged try was followed by one more
+/// that logged nothing: then another server answered.
+fn decide_outcome(
+    cfg: &ResolvedConfig<'_>,
+    finding: &mut Finding,
+    ctx: &mut FixContext,
+    handler: NodeId,
+    block: NodeId,
+    family: Family,
+    upstream_block: Option<NodeId>,
+) {
+    let cause = finding.cause();
+    let prefix = family.prefix();
+    let (peers, names) = match upstream_block {
+        Some(b) => {
+            let mut n = 0u32;
+            let mut names = false;
+            for sv in cfg.children_named(Some(b), "server") {
+                let node = cfg.node(sv);
+                if node
+                    .directive
+                    .args
+                    .iter()
+                    .skip(1)
+                    .any(|a| a.as_str() == "down")
+                {
+                    continue;
+                }
+                let Some(arg) = node.arg(0) else { continue };
+                let (count, name) = address_count(&parse_host_port(arg, false));
+                n = n.saturating_add(count);
+                names |= name;
+            }
+            (Some(n), names)
+        }
+        None => match cfg.node(handler).arg(0) {
+            Some(arg) if !arg.contains('$') => {
+                let (count, name) = address_count(&parse_pass(cfg.node(handler).name(), arg));
+                (Some(count), name)
+            }
+            _ => (None, false),
+        },
+    };
+    let limit = cfg
+        .effective(block, &format!("{prefix}_next_upstream_tries"))
+        .and_then(|n| cfg.node(n).arg(0))
+        .and_then(|a| a.parse::<u32>().ok())
+        .filter(|n| *n > 0);
+    let max_tries = match (peers, limit) {
+        (Some(p), Some(l)) => Some(p.min(l)),
+        (p, _) => p,
+    };
+    finding.max_tries = max_tries;
+    let Some(flag) = cause.next_upstream() else {
+        return;
+    };
+    // `ngx_http_upstream_next`: a failure on a cached keep-alive connection gives the try back
+    // (`u->peer.cached`), so even the last server is tried once more on a fresh connection.
+    let keepalive =
+        upstream_block.is_some_and(|b| cfg.children_named(Some(b), "keepalive").next().is_some());
+    if keepalive
+        && flag == super::classify::NextUpstream::Error
+        && matches!(
+            cause,
+            Cause::PrematureClose | Cause::BackendReset | Cause::SendFailed
+        )
+    {
+        finding.notes.push(
+            "the upstream block keeps connections alive: when this failure hit a cached keep-alive connection nginx tried again on a new one without counting the try, so some of these requests may have been answered (the error log does not say which)".to_owned(),
+        );
+    }
+    let tries = finding.incident.key.tries;
+    let next = cfg.effective(block, &format!("{prefix}_next_upstream"));
+    let flags: Vec<String> = match next {
+        Some(n) => cfg
+            .node(n)
+            .directive
+            .args
+            .iter()
+            .map(|a| a.as_str().to_owned())
+            .collect(),
+        None => vec!["error".to_owned(), "timeout".to_owned()],
+    };
+    let next_text = match next {
+        Some(n) => {
+            let p = place(cfg, n);
+            format!("{} ({}:{})", p.text, p.file, p.line)
+        }
+        None => format!("{prefix}_next_upstream is the default `error timeout`"),
+    };
+    let Some(max) = max_tries else { return };
+    if tries >= max {
+        if tries > 1 {
+            finding.notes.push(format!(
+                "each request tried {tries} server{} (all the handler has) before failing",
+                if tries == 1 { "" } else { "s" }
+            ));
+        }
+        if names {
+            finding.notes.push(
+                "the upstream names a host by name: it may resolve to more addresses than counted here (localhost counts as 127.0.0.1 and ::1), each one a further try".to_owned(),
+            );
+        }
+        return;
+    }
+    if !flags.iter().any(|f| f == flag.flag()) {
+        finding.notes.push(format!(
+            "{next_text} does not include `{}`: nginx did not try the other server{} for this failure",
+            flag.flag(),
+            if max - tries == 1 { "" } else { "s" }
+        ));
+        return;
+    }
+    let method = finding.incident.key.method.as_deref().unwrap_or("");
+    let non_idempotent = matches!(method, "POST" | "LOCK" | "PATCH");
+    if non_idempotent
+        && !cause.before_request_sent()
+        && !flags.iter().any(|f| f == "non_idempotent")
+    {
+        finding.notes.push(format!(
+            "a {method} that reached the backend is not retried without `non_idempotent` in {prefix}_next_upstream: the client got the error"
+        ));
+        return;
+    }
+    finding.outcome = Outcome::Recovered;
+    let timeout = cfg
+        .effective(block, &format!("{prefix}_next_upstream_timeout"))
+        .and_then(|n| cfg.node(n).arg(0))
+        .filter(|v| parse_msec(v).is_some_and(|ms| ms > 0));
+    let mut why = format!(
+        "nginx tried another server after this failure ({tries} of {max} tries used, {next_text}) and logged nothing more for the request: it was answered"
+    );
+    if let Some(t) = timeout {
+        why.push_str(&format!(
+            " (unless {prefix}_next_upstream_timeout {t} ran out, which nginx does not log)"
+        ));
+    }
+    ctx.retry = Some(why.clone());
+    finding.notes.push(why);
+}
+
+/// Peers one address makes and whether it is a host name (resolved at startup to every
+/// address it has; `localhost` is 127.0.0.1 and ::1 on Debian and Ubuntu).
+fn address_count(addr: &crate::address::Address) -> (u32, bool) {
+    match addr.name() {
+        Some(n) if n.eq_ignore_ascii_case("localhost") => (2, true),
+        Some(_) => (1, true),
+        None => (1, false),
+    }
+}
+
+/// `max_fails`/`fail_timeout` of an upstream block's servers, as written (defaults named).
+fn fail_settings(cfg: &ResolvedConfig<'_>, block: NodeId) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for sv in cfg.children_named(Some(block), "server") {
+        let node = cfg.node(sv);
+        let get = |key: &str| {
+            node.directive
+                .args
+                .iter()
+                .skip(1)
+                .find_map(|a| a.as_str().strip_prefix(key).map(str::to_owned))
+        };
+        let p = place(cfg, sv);
+        let mf = get("max_fails=").map_or_else(
+            || "max_fails=1 (default)".to_owned(),
+            |v| format!("max_fails={v}"),
+        );
+        let ft = get("fail_timeout=").map_or_else(
+            || "fail_timeout=10s (default)".to_owned(),
+            |v| format!("fail_timeout={v}"),
+        );
+        let text = format!("{mf} {ft}");
+        let entry = format!("{text} ({}:{})", p.file, p.line);
+        if !seen.iter().any(|s| s.starts_with(&text)) {
+            seen.push(entry);
+        }
+    }
+    seen.join(", ")
+}
+
+/// Directives that raise `*_buffer_size` to fit bigger headers and keep the relations nginx
+/// checks between the buffer sizes (GW028, `ngx_http_proxy_merge_loc_conf`): the busy size
+/// (twice the larger of `*_buffer_size` and one buffer unless set) must fit in all `*_buffers`
+/// but one, and the temp-file sizes must be at least the larger of the two.
+fn buffer_fix(cfg: &ResolvedConfig<'_>, block: NodeId, prefix: &str) -> String {
+    const PAGE: u64 = 4096;
+    let size_of = |name: &str, i: usize| {
+        cfg.effective(block, &format!("{prefix}_{name}"))
+            .and_then(|n| cfg.node(n).arg(i))
+            .and_then(crate::values::parse_size)
+    };
+    let current = size_of("buffer_size", 0).unwrap_or(PAGE);
+    let new_size = (current * 2).max(16 * 1024);
+    let num = cfg
+        .effective(block, &format!("{prefix}_buffers"))
+        .and_then(|n| cfg.node(n).arg(0))
+        .and_then(|a| a.parse::<u64>().ok())
+        .unwrap_or(8);
+    let size = size_of("buffers", 1).unwrap_or(PAGE);
+    let busy = size_of("busy_buffers_size", 0);
+    let temp = size_of("temp_file_write_size", 0);
+    let max_temp = size_of("max_temp_file_size", 0);
+    let mut out = vec![format!("{prefix}_buffer_size {};", size_text(new_size))];
+    let larger = |s: u64| new_size.max(s);
+    let (mut n2, mut s2, mut busy2) = (num.max(2), size, busy);
+    // Each step only raises values; three rounds settle every combination.
+    for _ in 0..3 {
+        if busy2.is_some_and(|b| b < larger(s2)) {
+            busy2 = Some(2 * larger(s2));
+        }
+        let eff_busy = busy2.unwrap_or(2 * larger(s2));
+        if eff_busy > (n2 - 1) * s2 {
+            s2 = s2.max(new_size);
+            let eff_busy = busy2.unwrap_or(2 * larger(s2));
+            n2 = n2.max(eff_busy.div_ceil(s2) + 1);
+        }
+    }
+    if (n2, s2) != (num, size) {
+        out.push(format!("{prefix}_buffers {n2} {};", size_text(s2)));
+    }
+    if busy2 != busy {
+        if let Some(b) = busy2 {
+            out.push(format!("{prefix}_busy_buffers_size {};", size_text(b)));
+        }
+    }
+    if temp.is_some_and(|t| t < larger(s2)) {
+        out.push(format!(
+            "{prefix}_temp_file_write_size {};",
+            size_text(2 * larger(s2))
+        ));
+    }
+    if max_temp.is_some_and(|m| m != 0 && m < larger(s2)) {
+        out.push(format!(
+            "{prefix}_max_temp_file_size {};",
+            size_text(larger(s2))
+        ));
+    }
+    out.join(" ")
+}
+
+/// Bytes as nginx size syntax: `16k`, `1m`, or bytes.
+fn size_text(n: u64) -> String {
+    if n % (1024 * 1024) == 0 {
+        format!("{}m", n / (1024 * 1024))
+    } else if n % 1024 == 0 {
+        format!("{}k", n / 1024)
+    } else {
+        n.to_string()
     }
 }
 
@@ -556,11 +1284,20 @@ pub fn place(cfg: &ResolvedConfig<'_>, id: NodeId) -> Place {
 }
 
 /// Ties `recv() failed (104)` / `prematurely closed` incidents to php-fpm's "execution timed out
-/// ... terminating" for the same path at about the same time.
-fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport) {
+/// ... terminating" for the same script at about the same time, else to a child killed by a
+/// signal from outside php-fpm (SIGKILL, SIGSEGV). `paths` are the paths php-fpm may log for the
+/// request: the URI's and the `try_files` fallback (`/index.php?$args` for pretty URLs).
+fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String]) {
     let cause = finding.cause();
     let inc = &finding.incident;
-    if matches!(cause, Cause::ReadTimeout | Cause::ConnectTimeout) {
+    let same_path = |f: &FpmIncident| match &f.path {
+        Some(b) => paths.iter().any(|a| a == b),
+        None => false,
+    };
+    if matches!(
+        cause,
+        Cause::ReadTimeout | Cause::ConnectTimeout | Cause::ListenQueueFull
+    ) {
         // A full pool makes requests wait: say so next to timeouts.
         for f in fpm
             .incidents
@@ -574,6 +1311,20 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport) {
                 f.count
             ));
         }
+        if cause == Cause::ReadTimeout {
+            if let Some(f) = fpm
+                .incidents
+                .iter()
+                .find(|f| f.kind == "execution-timed-out" && near(inc, f) && same_path(f))
+            {
+                finding.notes.push(format!(
+                    "php-fpm{} also kills {} at request_terminate_timeout ({}x \"execution timed out\"): raising only the nginx timeout turns these 504s into 502s; raise request_terminate_timeout too, keeping it at or below the nginx read timeout",
+                    f.pool.as_deref().map(|p| format!(" pool {p}")).unwrap_or_default(),
+                    f.detail.as_deref().unwrap_or("the script"),
+                    f.count
+                ));
+            }
+        }
         return;
     }
     if !matches!(cause, Cause::BackendReset | Cause::PrematureClose) {
@@ -585,34 +1336,57 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport) {
     if !fastcgi {
         return;
     }
-    let candidates = fpm
+    let timed_out: Vec<&FpmIncident> = fpm
         .incidents
         .iter()
-        .filter(|f| f.kind == "execution-timed-out" && near(inc, f));
-    let same_path = |f: &&FpmIncident| match (&inc.key.path, &f.path) {
-        (Some(a), Some(b)) => a == b,
-        _ => false,
-    };
-    let all: Vec<&FpmIncident> = candidates.collect();
-    let Some(f) = all.iter().find(|f| same_path(f)).or_else(|| {
-        all.iter()
+        .filter(|f| f.kind == "execution-timed-out" && near(inc, f))
+        .collect();
+    let hit = timed_out.iter().find(|f| same_path(f)).or_else(|| {
+        timed_out
+            .iter()
             .find(|f| inc.key.path.is_none() || f.path.is_none())
-    }) else {
+    });
+    if let Some(f) = hit {
+        let seconds = parse_fpm_line(&f.sample_line).and_then(|e| match e.event {
+            FpmEvent::ExecutionTimedOut { seconds, .. } => Some(seconds),
+            _ => None,
+        });
+        finding.fpm_kill = Some(FpmKill {
+            event: "execution-timed-out",
+            signal: None,
+            pool: f.pool.clone(),
+            script: f.detail.clone(),
+            seconds,
+            count: f.count,
+            first: f.first,
+            last: f.last,
+            sample_line: f.sample_line.clone(),
+        });
         return;
-    };
-    let seconds = parse_fpm_line(&f.sample_line).and_then(|e| match e.event {
-        FpmEvent::ExecutionTimedOut { seconds, .. } => Some(seconds),
-        _ => None,
+    }
+    // SIGTERM/SIGQUIT are php-fpm's own (request_terminate_timeout, reloads): only a signal from
+    // elsewhere explains a reset by itself.
+    let signaled = fpm.incidents.iter().find(|f| {
+        f.kind == "child-signaled"
+            && near(inc, f)
+            && !matches!(
+                f.detail.as_deref(),
+                Some("SIGTERM" | "SIGQUIT" | "SIGINT" | "15" | "3")
+            )
     });
-    finding.fpm_kill = Some(FpmKill {
-        pool: f.pool.clone(),
-        script: f.detail.clone(),
-        seconds,
-        count: f.count,
-        first: f.first,
-        last: f.last,
-        sample_line: f.sample_line.clone(),
-    });
+    if let Some(f) = signaled {
+        finding.fpm_kill = Some(FpmKill {
+            event: "child-signaled",
+            signal: f.detail.clone(),
+            pool: f.pool.clone(),
+            script: None,
+            seconds: None,
+            count: f.count,
+            first: f.first,
+            last: f.last,
+            sample_line: f.sample_line.clone(),
+        });
+    }
 }
 
 /// The php-fpm group overlaps the nginx group in time (with slack); unknown times count as near.
@@ -621,6 +1395,10 @@ fn near(inc: &Incident, f: &FpmIncident) -> bool {
         return true;
     };
     b0.to_unix() <= a1.to_unix() + FPM_SLACK_SECS && b1.to_unix() >= a0.to_unix() - FPM_SLACK_SECS
+}
+
+fn time_or(t: Option<LogTime>) -> String {
+    t.map_or_else(|| "that time".to_owned(), |t| t.to_string())
 }
 
 fn at(p: &Option<Place>) -> String {
@@ -733,6 +1511,28 @@ fn fix_text(finding: &Finding, ctx: &FixContext) -> String {
             }
         }
         Cause::BackendReset | Cause::PrematureClose => {
+            if let Some(k) = finding.fpm_kill.as_ref().filter(|k| k.event == "child-signaled") {
+                let pool = k
+                    .pool
+                    .as_deref()
+                    .map(|p| format!(" in pool `{p}`"))
+                    .unwrap_or_default();
+                let signal = k.signal.as_deref().unwrap_or("a signal");
+                return match signal {
+                    "SIGKILL" | "9" => format!(
+                        "a php-fpm child{pool} was killed with SIGKILL (php-fpm log) — not by php-fpm's own timeouts (those send SIGTERM): usually the kernel's OOM killer (look for \"Out of memory: Killed process\" in `journalctl -k` or dmesg at {}); lower pm.max_children or memory_limit so that all children fit in RAM, or add memory",
+                        time_or(k.first)
+                    ),
+                    "SIGSEGV" | "11" | "SIGBUS" | "7" | "SIGABRT" | "6" => format!(
+                        "a php-fpm child{pool} crashed ({signal}, php-fpm log) while serving the request: a PHP or extension bug (opcache, a PECL module) — get a backtrace from the core dump or php-fpm's log at {}, then update or disable the extension",
+                        time_or(k.first)
+                    ),
+                    other => format!(
+                        "a php-fpm child{pool} exited on {other} (php-fpm log) while serving the request: find who sent it at {}",
+                        time_or(k.first)
+                    ),
+                };
+            }
             if let Some(k) = &finding.fpm_kill {
                 let pool = k
                     .pool
@@ -762,13 +1562,17 @@ fn fix_text(finding: &Finding, ctx: &FixContext) -> String {
             if keepalive {
                 text.push_str("; with `keepalive` in the upstream block, keep its keepalive_timeout below the backend's idle timeout (GW107)");
             }
-            if key
+            let fastcgi = key
                 .upstream
                 .as_deref()
-                .is_some_and(|u| u.starts_with("fastcgi://"))
-            {
+                .is_some_and(|u| u.starts_with("fastcgi://"));
+            if fastcgi && !ctx.fpm_given {
                 text.push_str(
-                    "; give --fpm-log to check php-fpm's \"execution timed out\" lines",
+                    "; give --fpm-log to check php-fpm's \"execution timed out\" and signal lines",
+                );
+            } else if fastcgi {
+                text.push_str(
+                    "; the php-fpm log given has no \"execution timed out\" or killed child for this request around that time",
                 );
             }
             text
@@ -779,8 +1583,12 @@ fn fix_text(finding: &Finding, ctx: &FixContext) -> String {
                 .as_ref()
                 .map(|b| format!("`{}` ({}:{})", b.text, b.file, b.line))
                 .unwrap_or_else(|| format!("`upstream {peer_text}`"));
+            let fails = ctx.fail_settings.as_deref().map_or_else(
+                || "after max_fails (default 1) failures within fail_timeout (default 10s) nginx skips a server for fail_timeout".to_owned(),
+                |f| format!("its servers have {f}: after max_fails failures within fail_timeout nginx skips a server for fail_timeout"),
+            );
             format!(
-                "every server of {block} failed recently or is marked down: fix those backends (see the connect errors for its servers just before); after max_fails (default 1) failures nginx skips a server for fail_timeout (default 10s)"
+                "every server of {block} failed recently or is marked down: fix those backends (see the failed tries of its servers just before); {fails}"
             )
         }
         Cause::TooBigHeader => {
@@ -791,27 +1599,91 @@ fn fix_text(finding: &Finding, ctx: &FixContext) -> String {
                     None => format!("{} (default {})", s.directive, s.value),
                 },
             );
-            let name = setting.map_or("*_buffer_size", |s| s.directive.as_str());
-            format!(
-                "the backend's response headers do not fit {s}: raise {name} to 16k (or 32k) in that location, or send smaller headers (cookies)"
-            )
+            match &ctx.buffer_fix {
+                Some(set) => format!(
+                    "the backend's response headers do not fit {s}: set `{set}` in that location (these values keep *_busy_buffers_size within *_buffers, which nginx -t checks: GW028), or send smaller headers (cookies)"
+                ),
+                None => {
+                    let name = setting.map_or("*_buffer_size", |s| s.directive.as_str());
+                    format!(
+                        "the backend's response headers do not fit {s}: raise {name} (e.g. to 16k) in that location, or send smaller headers (cookies)"
+                    )
+                }
+            }
         }
         Cause::NoResolver => format!(
             "the handler{h_at} takes its host from a variable ({}), which nginx resolves per request: add `resolver` (e.g. `resolver 127.0.0.53;` or your DNS server) in http or server, or name an `upstream` block instead",
             key.unresolved_host.as_deref().unwrap_or("?")
         ),
-        Cause::HostNotFound => format!(
-            "the name {} does not resolve: fix the name{} or its DNS record; for names only your DNS knows, use a `resolver` and a variable, or an `upstream` block",
-            key.unresolved_host.as_deref().unwrap_or("?"),
-            at(if handler.is_some() {
+        Cause::HostNotFound => {
+            let name = key.unresolved_host.as_deref().unwrap_or("?");
+            let where_ = at(if handler.is_some() {
                 handler
             } else {
                 &finding.upstream_server
-            })
-        ),
+            });
+            match &ctx.resolver {
+                // A run-time lookup: the configured resolver answered that the name does not exist.
+                Some(r) if finding.incident.key.path.is_some() => format!(
+                    "the resolver in force ({} at {}:{}) says {name} does not exist: fix the name{where_} or its DNS record, or point `resolver` at a DNS server that knows it",
+                    r.text, r.file, r.line
+                ),
+                _ => format!(
+                    "the name {name} does not resolve: fix the name{where_} or its DNS record; for names only your DNS knows, use a `resolver` and a variable, or an `upstream` block"
+                ),
+            }
+        }
         Cause::UpstreamSsl => format!(
             "the TLS handshake with {peer_text} failed: for an https backend set `proxy_ssl_server_name on;` (SNI) and compatible proxy_ssl_protocols; for a plain-HTTP port use http:// in the handler{h_at} (GW203)"
         ),
+        Cause::ListenQueueFull => {
+            let path = peer_text.strip_prefix("unix:").unwrap_or(peer_text);
+            format!(
+                "the listen queue of {path} is full: every php-fpm child was busy and new connections were refused at once — raise pm.max_children in the pool (if memory allows) or make the slow scripts faster; a larger listen.backlog (capped by the kernel's net.core.somaxconn) only lets more requests wait{}",
+                if ctx.fpm_given { "" } else { "; give --fpm-log to see \"server reached pm.max_children\"" }
+            )
+        }
+        Cause::Unreachable => format!(
+            "{peer_text} cannot be reached from this host (no route, host down, or an ICMP reject): check the backend host, routing and firewalls, or fix the address{h_at}"
+        ),
+        Cause::InvalidHeader => {
+            let what = finding
+                .incident
+                .sample_line
+                .split_once("upstream sent ")
+                .map(|(_, r)| r.split(" while ").next().unwrap_or(r).to_owned())
+                .unwrap_or_default();
+            format!(
+                "{peer_text} answered with a response header nginx refuses ({what}): fix the header the backend sends (control characters, a bare CR, a broken status line), and check that the handler{h_at} speaks the backend's protocol (http vs https vs FastCGI on that port, GW203)"
+            )
+        }
+        Cause::SendFailed => format!(
+            "{peer_text} closed the connection while nginx was still sending the request: a request body larger than the backend's own limit, or a worker that crashed — look at the backend's log at {}",
+            finding
+                .incident
+                .first
+                .map_or_else(|| "that time".to_owned(), |t| t.to_string())
+        ),
+        Cause::CutResponse => match setting {
+            Some(s) => format!(
+                "{}: the backend stopped sending in the middle of the response body for longer than that (the timeout is between two reads, not for the whole response); the client got a cut response — make the backend stream steadily or raise it in that location",
+                s.describe()
+            ),
+            None => format!(
+                "{peer_text} broke off the response body after the header was sent: the client got a cut response — look at the backend's log at {} (a worker killed mid-response, a crash)",
+                finding
+                    .incident
+                    .first
+                    .map_or_else(|| "that time".to_owned(), |t| t.to_string())
+            ),
+        },
+        Cause::WebSocketIdle => match setting {
+            Some(s) => format!(
+                "{}: an upgraded (WebSocket) connection with no frame in either direction for that long is closed — send pings more often than that from the app or client, or raise it in the WebSocket location (GW106)",
+                s.describe()
+            ),
+            None => "an upgraded (WebSocket) connection idle longer than proxy_read_timeout (default 60s) was closed — send pings more often, or raise proxy_read_timeout in the WebSocket location (GW106)".to_owned(),
+        },
         Cause::PhpFatal => {
             let msg = finding
                 .incident
@@ -995,6 +1867,109 @@ http {
         assert_eq!(
             (s.value.as_str(), s.place.as_ref().map(|p| p.line)),
             ("30s", Some(4))
+        );
+    }
+
+    #[test]
+    fn redirect_block_sharing_the_name_is_passed_over() {
+        // The port-80 block only redirects; the log has no port: the TLS block whose /api/
+        // location passes to the logged upstream served it, with its 2s, not the 20s of `/`.
+        let t = tree(
+            "events {}\nhttp {\n server { listen 80; server_name shop.example.com; location / { return 301 https://$host$request_uri; } }\n server { listen 443 ssl; server_name shop.example.com;\n  location / { proxy_pass http://127.0.0.1:9001; proxy_read_timeout 20s; }\n  location /api/ { proxy_pass http://127.0.0.1:9001; proxy_read_timeout 2s; }\n }\n}",
+        );
+        let cfg = ResolvedConfig::build(&t);
+        let l = "2026/11/26 10:00:00 [error] 7#7: *1 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.2.3.4, server: shop.example.com, request: \"GET /api/orders HTTP/1.1\", upstream: \"http://127.0.0.1:9001/api/orders\", host: \"shop.example.com\"".to_owned();
+        let d = diagnose(scan(&[l]), None, Some(&cfg));
+        let f = &d.findings[0];
+        assert_eq!(f.handler.as_ref().map(|h| h.line), Some(6));
+        assert_eq!(
+            f.location.as_ref().map(|l| l.text.as_str()),
+            Some("location /api/")
+        );
+        assert_eq!(f.setting.as_ref().map(|s| s.value.as_str()), Some("2s"));
+        assert_eq!(f.server_block.as_ref().map(|(p, _)| p.line), Some(4));
+        assert!(
+            f.notes.iter().any(|n| n.contains("cross-check")),
+            "{:?}",
+            f.notes
+        );
+    }
+
+    #[test]
+    fn retries_recovered_and_exhausted() {
+        let t = tree(
+            "events {}\nhttp {\n upstream pool { server 10.0.0.1:80; server 10.0.0.2:80; server 10.0.0.3:80 down; }\n server { listen 80;\n  location / { proxy_pass http://pool; }\n  location /post/ { proxy_pass http://pool; }\n  location /off/ { proxy_pass http://pool; proxy_next_upstream off; }\n }\n}",
+        );
+        let cfg = ResolvedConfig::build(&t);
+        let mk = |conn: u32, peer: &str, req: &str, msg: &str| {
+            format!("2026/11/26 10:00:0{conn} [error] 7#7: *{conn} {msg}, client: 1.2.3.4, server: , request: \"{req}\", upstream: \"http://{peer}/x\", host: \"h\"")
+        };
+        let d = diagnose(
+            scan(&[
+                // Recovered: one of two live servers failed, nothing more logged.
+                mk(1, "10.0.0.1:80", "GET /a HTTP/1.1", REFUSED),
+                // Exhausted: both live servers failed (the `down` one is not tried).
+                mk(2, "10.0.0.1:80", "GET /b HTTP/1.1", REFUSED),
+                mk(2, "10.0.0.2:80", "GET /b HTTP/1.1", REFUSED),
+                // A POST that reached the backend is not retried.
+                mk(3, "10.0.0.1:80", "POST /post/x HTTP/1.1", TIMEOUT),
+                // proxy_next_upstream off.
+                mk(4, "10.0.0.2:80", "GET /off/x HTTP/1.1", REFUSED),
+            ]),
+            None,
+            Some(&cfg),
+        );
+        let by_path = |p: &str| {
+            d.findings
+                .iter()
+                .find(|f| f.incident.key.path.as_deref() == Some(p))
+                .unwrap_or_else(|| panic!("no {p}"))
+        };
+        assert_eq!(by_path("/a").outcome, Outcome::Recovered);
+        assert_eq!(by_path("/a").max_tries, Some(2));
+        assert_eq!(by_path("/b").outcome, Outcome::Failed);
+        assert_eq!(by_path("/b").incident.key.tries, 2);
+        assert_eq!(by_path("/post/x").outcome, Outcome::Failed);
+        assert!(by_path("/post/x")
+            .notes
+            .iter()
+            .any(|n| n.contains("non_idempotent")));
+        assert_eq!(by_path("/off/x").outcome, Outcome::Failed);
+        assert_eq!(d.recovered.len(), 1);
+        assert_eq!(d.recovered[0].requests, 1);
+        // Failed: the exhausted GET and the POST share the handler but not the cause; /off/ is
+        // its own handler line.
+        assert_eq!(d.groups.len(), 3);
+        let summary = &d.upstreams[0];
+        assert_eq!((summary.servers, summary.failing.len()), (3, 2));
+    }
+
+    #[test]
+    fn buffer_fix_keeps_busy_buffers_valid() {
+        let fix = |conf: &str| {
+            let t = tree(conf);
+            let cfg = ResolvedConfig::build(&t);
+            let loc = cfg
+                .iter()
+                .find(|(_, n)| n.name() == "location")
+                .map(|(id, _)| id)
+                .unwrap_or_else(|| panic!("no location"));
+            buffer_fix(&cfg, loc, "proxy")
+        };
+        // Defaults (8 4k): 16k alone would make the busy size 32k > 7 * 4k.
+        assert_eq!(
+            fix("events {}\nhttp { server { location / { proxy_pass http://a; } } }"),
+            "proxy_buffer_size 16k; proxy_buffers 8 16k;"
+        );
+        // Buffers big enough already: only the buffer size.
+        assert_eq!(
+            fix("events {}\nhttp { proxy_buffers 8 64k; server { location / { proxy_pass http://a; } } }"),
+            "proxy_buffer_size 16k;"
+        );
+        // An explicit busy size below the new buffer size is raised too.
+        assert_eq!(
+            fix("events {}\nhttp { server { location / { proxy_buffer_size 16k; proxy_buffers 4 64k; proxy_busy_buffers_size 16k; proxy_pass http://a; } } }"),
+            "proxy_buffer_size 32k; proxy_busy_buffers_size 128k;"
         );
     }
 

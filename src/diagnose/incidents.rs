@@ -1,13 +1,25 @@
 //! Streams error logs (and php-fpm logs) and groups the gateway failures into incidents.
 //!
+//! Counts are requests, not lines. nginx logs one line per failed try: a request that went
+//! through an `upstream` block and failed on three servers logs three lines with the same
+//! connection (`*N`) and request line, and one that failed on the first server and then got an
+//! answer from the second logs one line and nothing else (`ngx_http_upstream_next` logs the
+//! failure, not the retry or its success). The scanner therefore joins the lines of one request
+//! (same worker pid, connection and request line; a try never goes to a peer the request has
+//! already tried, so a repeated peer starts a new request) and keeps its **last** line as its
+//! outcome, with the number of tries. Whether a request whose last line is a retryable failure
+//! was then answered by another server is decided with the configuration (how many servers
+//! the handler has, `*_next_upstream`): see `diagnosis`.
+//!
 //! Memory stays flat whatever the log size: lines are read one at a time into one reused buffer,
-//! each line is cut at [`MAX_LINE`] bytes, and the number of groups is bounded
-//! ([`ScanOptions::max_groups`]): past it, new groups lose first the request path and host, then
-//! everything but the cause, instead of growing without end (a scanner sending random paths or
-//! Host headers to a dead backend would otherwise make one group per request).
+//! each line is cut at [`MAX_LINE`] bytes, requests are held open only within
+//! [`ScanOptions::retry_window_secs`] of their last line and at most [`MAX_OPEN_REQUESTS`] at
+//! once, and the number of groups is bounded ([`ScanOptions::max_groups`]): past it, new groups
+//! lose first the request path and host, then everything but the cause, instead of growing
+//! without end (a scanner sending random paths or Host headers to a dead backend would otherwise
+//! make one group per request).
 
-use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::hash::BuildHasher;
 use std::io::{self, BufRead, BufReader};
@@ -15,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 
-use super::classify::{classify, unresolved_host, Cause};
+use super::classify::{classify, unclassified_kind, unresolved_host, Cause};
 use super::fpmlog::{parse_fpm_line, FpmEvent};
 use super::logline::{parse_line, uri_path, Level, LogEntry, LogTime, Upstream};
 
@@ -33,6 +45,22 @@ const MAX_CONTINUATION_LINES: u32 = 256;
 /// Default for [`ScanOptions::max_groups`].
 pub const DEFAULT_MAX_GROUPS: usize = 10_000;
 
+/// Requests held open (waiting for a further try) at most; past it the oldest is closed.
+pub const MAX_OPEN_REQUESTS: usize = 16_384;
+
+/// Default for [`ScanOptions::retry_window_secs`]: nginx's default connect + read timeouts
+/// (60 s each) with room to spare.
+pub const DEFAULT_RETRY_WINDOW_SECS: i64 = 600;
+
+/// Distinct (server, upstream peer, cause) triples counted per try at most, and distinct
+/// unclassified kinds.
+const MAX_MEMBERS: usize = 4_096;
+const MAX_KINDS: usize = 256;
+
+/// Tries remembered per request to recognise a repeated peer (nginx's round robin tries each
+/// peer once per request).
+const MAX_PEERS_PER_REQUEST: usize = 64;
+
 /// Reading a log failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DiagnoseError {
@@ -49,6 +77,10 @@ pub struct ScanOptions {
     pub since: Option<LogTime>,
     /// Bound on the number of incident groups; see the module docs.
     pub max_groups: usize,
+    /// The longest time between two tries of one request: a line of the same connection and
+    /// request line later than this after the previous one starts a new request. One try lasts
+    /// at most its connect + send/read timeouts, so the CLI sets this from the configuration.
+    pub retry_window_secs: i64,
 }
 
 impl Default for ScanOptions {
@@ -56,16 +88,18 @@ impl Default for ScanOptions {
         Self {
             since: None,
             max_groups: DEFAULT_MAX_GROUPS,
+            retry_window_secs: DEFAULT_RETRY_WINDOW_SECS,
         }
     }
 }
 
-/// What makes two failures "the same incident".
+/// What makes two failed requests "the same incident".
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct IncidentKey {
+    /// The cause of the request's last try: its outcome.
     pub cause: Cause,
-    /// `scheme://peer` without the URI ([`Upstream::base`](super::Upstream::base)): `http://127.0.0.1:3999`,
-    /// `fastcgi://unix:/run/php/php8.2-fpm.sock`, `http://backend`.
+    /// `scheme://peer` without the URI ([`Upstream::base`](super::Upstream::base)) of the last
+    /// try: `http://127.0.0.1:3999`, `fastcgi://unix:/run/php/php8.2-fpm.sock`, `http://backend`.
     pub upstream: Option<String>,
     /// The host name that did not resolve ([`unresolved_host`]): no-resolver and
     /// host-not-found lines have no `upstream:` field.
@@ -76,19 +110,23 @@ pub struct IncidentKey {
     pub method: Option<String>,
     /// Request path without the query string.
     pub path: Option<String>,
+    /// Failed tries the request logged (1 for a request that failed once); capped at 255.
+    pub tries: u32,
 }
 
-/// One group of identical failures.
+/// One group of identical failed requests.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Incident {
     pub key: IncidentKey,
-    /// Number of log lines (one request may log several, e.g. one per upstream server tried).
+    /// Number of requests.
     pub count: u64,
+    /// Number of log lines of those requests (one per failed try).
+    pub lines: u64,
     pub first: Option<LogTime>,
     pub last: Option<LogTime>,
     /// The most severe level seen.
     pub level: Level,
-    /// The first line of the group, as read (lossy UTF-8, line end removed).
+    /// The last line of the group's first request, as read (lossy UTF-8, line end removed).
     pub sample_line: String,
     /// The request line of that sample, when it had one.
     pub sample_request: Option<String>,
@@ -100,11 +138,38 @@ impl Incident {
     }
 }
 
+/// Failed tries of one upstream peer (each line counts: these are the members' failures,
+/// whatever became of the requests).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberTries {
+    /// The `server:` field of the lines (which server block sent them).
+    pub server: Option<String>,
+    /// `scheme://peer`.
+    pub upstream: String,
+    pub cause: Cause,
+    pub count: u64,
+    pub first: Option<LogTime>,
+    pub last: Option<LogTime>,
+}
+
+/// Upstream-related lines no cause covers, by kind ([`unclassified_kind`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KindCount {
+    pub kind: String,
+    pub level: Level,
+    pub count: u64,
+    pub sample_line: String,
+}
+
 /// The result of reading error logs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ScanReport {
     /// Sorted by first time seen, then by key.
     pub incidents: Vec<Incident>,
+    /// Failed tries per upstream peer, sorted by first time, then peer.
+    pub members: Vec<MemberTries>,
+    /// Upstream-related lines that are no gateway failure, by kind, most frequent first.
+    pub kinds: Vec<KindCount>,
     /// Every line read (a joined multi-line message counts each of its lines).
     pub lines: u64,
     /// Lines that are no error.log entry (other programs' output, garbage).
@@ -118,14 +183,22 @@ pub struct ScanReport {
     pub before_since: u64,
     /// Lines longer than [`MAX_LINE`] that were cut.
     pub cut_lines: u64,
-    /// Failures folded into a coarser group because `max_groups` was reached.
+    /// Failed requests folded into a coarser group because `max_groups` was reached.
     pub coarsened: u64,
+    /// Requests closed early because [`MAX_OPEN_REQUESTS`] were open (a later try of one of
+    /// them would be counted as another request).
+    pub evicted: u64,
 }
 
 impl ScanReport {
-    /// Entries classified as a gateway failure.
+    /// Failed requests (each counted once, whatever its number of tries).
     pub fn failures(&self) -> u64 {
         self.incidents.iter().map(|i| i.count).sum()
+    }
+
+    /// Log lines of those requests.
+    pub fn failure_lines(&self) -> u64 {
+        self.incidents.iter().map(|i| i.lines).sum()
     }
 }
 
@@ -137,12 +210,44 @@ pub struct IncidentScanner {
     groups: Vec<Incident>,
     /// Hash of a [`KeyRef`] -> indexes into `groups`: lines are matched to their group without
     /// allocating an owned key per line.
-    index: HashMap<u64, Vec<usize>>,
-    hasher: RandomState,
+    index: HashMap<u64, Vec<usize>, FastHash>,
+    hasher: FastHash,
     report: ScanReport,
     /// A `FastCGI sent in stderr: "...` entry whose context has not arrived yet (the PHP message
     /// spans several lines; nginx's `, client: ...` ends the last one).
     pending: Option<Pending>,
+    /// Requests that may still log a further try.
+    open: HashMap<RequestId, OpenRequest, FastHash>,
+    /// Open order, for closing the oldest; entries whose `seq` no longer matches are stale.
+    order: VecDeque<(u64, RequestId)>,
+    seq: u64,
+    /// The newest time seen, and when open requests were last swept.
+    now: Option<i64>,
+    swept: i64,
+    /// Hash of (server, peer, cause) -> the members with that hash.
+    members: HashMap<u64, Vec<MemberTries>, FastHash>,
+    member_count: usize,
+    kinds: HashMap<String, KindCount>,
+}
+
+/// One request as nginx logs it: worker pid, connection number, hash of the request line.
+type RequestId = (u32, u64, u64);
+
+#[derive(Debug)]
+struct OpenRequest {
+    seq: u64,
+    /// The latest line: the request's outcome so far.
+    line: String,
+    first: Option<LogTime>,
+    last: Option<LogTime>,
+    level: Level,
+    tries: u32,
+    lines: u64,
+    /// Hashes of the peers tried.
+    peers: Vec<u64>,
+    /// The latest line ends the request whatever follows (no live upstreams, resolver errors,
+    /// PHP's 500, a cut response).
+    done: bool,
 }
 
 #[derive(Debug)]
@@ -157,10 +262,18 @@ impl IncidentScanner {
         Self {
             options,
             groups: Vec::new(),
-            index: HashMap::new(),
-            hasher: RandomState::new(),
+            index: HashMap::default(),
+            hasher: FastHash,
             report: ScanReport::default(),
             pending: None,
+            open: HashMap::default(),
+            order: VecDeque::new(),
+            seq: 0,
+            now: None,
+            swept: i64::MIN,
+            members: HashMap::default(),
+            member_count: 0,
+            kinds: HashMap::new(),
         }
     }
 
@@ -178,7 +291,7 @@ impl IncidentScanner {
             if cut {
                 self.report.cut_lines += 1;
             }
-            let text = String::from_utf8_lossy(&buf);
+            let text = utf8(&buf);
             self.push_line(&text);
         }
         Ok(())
@@ -234,9 +347,25 @@ impl IncidentScanner {
     /// Ends the scan: the incidents, sorted.
     pub fn finish(mut self) -> ScanReport {
         self.flush_pending();
-        let mut incidents = self.groups;
+        while let Some((seq, id)) = self.order.pop_front() {
+            self.close_if(seq, id);
+        }
+        let mut incidents = std::mem::take(&mut self.groups);
         incidents.sort_by(|a, b| (a.first, &a.key).cmp(&(b.first, &b.key)));
         self.report.incidents = incidents;
+        let mut members: Vec<MemberTries> = self.members.into_values().flatten().collect();
+        members.sort_by(|a, b| {
+            (a.first, &a.upstream, &a.server, a.cause).cmp(&(
+                b.first,
+                &b.upstream,
+                &b.server,
+                b.cause,
+            ))
+        });
+        self.report.members = members;
+        let mut kinds: Vec<KindCount> = self.kinds.into_values().collect();
+        kinds.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.kind.cmp(&b.kind)));
+        self.report.kinds = kinds;
         self.report
     }
 
@@ -256,18 +385,176 @@ impl IncidentScanner {
                 return;
             }
         }
+        let time = entry.time.map(LogTime::to_unix);
+        if let Some(t) = time {
+            self.now = Some(self.now.map_or(t, |n| n.max(t)));
+            self.sweep();
+        }
         let Some(cause) = classify(entry) else {
             self.report.ignored += 1;
+            // [error], [crit], [alert], [emerg]: what the summary lists by kind.
+            if entry.level <= Level::Error {
+                if let Some(kind) = unclassified_kind(entry) {
+                    self.count_kind(kind, entry.level, line);
+                }
+            }
             return;
         };
-        let key = self.bounded_key(KeyRef::new(cause, entry));
-        let time = entry.time;
+        let peer = entry.upstream.map(|u| Upstream::parse(u).base);
+        if let Some(base) = peer {
+            self.count_member(entry.server, base, cause, entry.time);
+        }
+        let done = cause.next_upstream().is_none();
+        let Some(conn) = entry.connection else {
+            // Not a request (a startup line): a request of its own.
+            self.add_request(entry, line, 1, 1, entry.time);
+            return;
+        };
+        let id: RequestId = (
+            entry.pid.unwrap_or(0),
+            conn,
+            self.hasher.hash_one(entry.request_line.unwrap_or("")),
+        );
+        let peer_hash = peer.map(|p| self.hasher.hash_one(p));
+        let window = self.options.retry_window_secs;
+        let continues = self.open.get(&id).is_some_and(|r| {
+            let gap_ok = match (r.last.map(LogTime::to_unix), time) {
+                (Some(a), Some(b)) => b >= a && b - a <= window,
+                _ => true,
+            };
+            let new_peer = peer_hash.is_none_or(|h| !r.peers.contains(&h));
+            !r.done && gap_ok && new_peer
+        });
+        if continues {
+            if let Some(r) = self.open.get_mut(&id) {
+                r.line.clear();
+                r.line.push_str(line);
+                r.last = entry.time.or(r.last);
+                r.level = r.level.min(entry.level);
+                r.tries = r.tries.saturating_add(1).min(255);
+                r.lines += 1;
+                if let Some(h) = peer_hash {
+                    if r.peers.len() < MAX_PEERS_PER_REQUEST {
+                        r.peers.push(h);
+                    }
+                }
+                r.done = done;
+            }
+            if done {
+                if let Some(r) = self.open.remove(&id) {
+                    self.close(r);
+                }
+            }
+            return;
+        }
+        if let Some(old) = self.open.remove(&id) {
+            self.close(old);
+        }
+        if done {
+            self.add_request(entry, line, 1, 1, entry.time);
+            return;
+        }
+        while self.open.len() >= MAX_OPEN_REQUESTS {
+            let Some((seq, old)) = self.order.pop_front() else {
+                break;
+            };
+            if self.close_if(seq, old) {
+                self.report.evicted += 1;
+            }
+        }
+        self.seq += 1;
+        self.open.insert(
+            id,
+            OpenRequest {
+                seq: self.seq,
+                line: line.to_owned(),
+                first: entry.time,
+                last: entry.time,
+                level: entry.level,
+                tries: 1,
+                lines: 1,
+                peers: peer_hash.into_iter().collect(),
+                done,
+            },
+        );
+        self.order.push_back((self.seq, id));
+    }
+
+    /// Closes the open requests whose last line is older than the retry window.
+    fn sweep(&mut self) {
+        let Some(now) = self.now else { return };
+        if now <= self.swept {
+            return;
+        }
+        self.swept = now;
+        let window = self.options.retry_window_secs;
+        while let Some(&(seq, id)) = self.order.front() {
+            let Some(r) = self.open.get(&id) else {
+                self.order.pop_front();
+                continue;
+            };
+            if r.seq != seq {
+                self.order.pop_front();
+                continue;
+            }
+            let expired = r
+                .last
+                .map(LogTime::to_unix)
+                .is_some_and(|t| now - t > window);
+            if !expired {
+                break;
+            }
+            self.order.pop_front();
+            self.close_if(seq, id);
+        }
+    }
+
+    /// Closes the open request `id` if it is still the one opened as `seq`.
+    fn close_if(&mut self, seq: u64, id: RequestId) -> bool {
+        if self.open.get(&id).is_none_or(|r| r.seq != seq) {
+            return false;
+        }
+        match self.open.remove(&id) {
+            Some(r) => {
+                self.close(r);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn close(&mut self, r: OpenRequest) {
+        // The stored line parsed when it was taken; a joined multi-line message too.
+        let Some(entry) = parse_line(&r.line) else {
+            self.report.unparsed += 1;
+            return;
+        };
+        let mut entry = entry;
+        entry.level = r.level;
+        self.add_request(&entry, &r.line, r.tries, r.lines, r.first);
+    }
+
+    /// Adds one finished request whose last line is `entry` to its group.
+    fn add_request(
+        &mut self,
+        entry: &LogEntry<'_>,
+        line: &str,
+        tries: u32,
+        lines: u64,
+        first: Option<LogTime>,
+    ) {
+        let Some(cause) = classify(entry) else {
+            return;
+        };
+        let key = self.bounded_key(KeyRef::new(cause, entry, tries));
+        let last = entry.time;
         match self.find(&key) {
             Some(i) => {
                 let inc = &mut self.groups[i];
                 inc.count += 1;
-                inc.first = min_time(inc.first, time);
-                inc.last = max_time(inc.last, time);
+                inc.lines += lines;
+                inc.first = min_time(inc.first, first);
+                inc.last = max_time(inc.last, last);
                 inc.level = inc.level.min(entry.level);
             }
             None => {
@@ -276,14 +563,59 @@ impl IncidentScanner {
                 self.groups.push(Incident {
                     key: key.into_owned(),
                     count: 1,
-                    first: time,
-                    last: time,
+                    lines,
+                    first: min_time(first, last),
+                    last,
                     level: entry.level,
                     sample_line: truncate_at_char(line, MAX_SAMPLE).to_owned(),
                     sample_request: entry.request_line.map(str::to_owned),
                 });
             }
         }
+    }
+
+    fn count_member(&mut self, server: Option<&str>, base: &str, cause: Cause, t: Option<LogTime>) {
+        let hash = self.hasher.hash_one((server, base, cause));
+        let slot = self.members.entry(hash).or_default();
+        let found = slot
+            .iter_mut()
+            .find(|m| m.cause == cause && m.upstream == base && m.server.as_deref() == server);
+        let m = match found {
+            Some(m) => m,
+            None => {
+                if self.member_count >= MAX_MEMBERS {
+                    return;
+                }
+                self.member_count += 1;
+                slot.push(MemberTries {
+                    server: server.map(str::to_owned),
+                    upstream: base.to_owned(),
+                    cause,
+                    count: 0,
+                    first: t,
+                    last: t,
+                });
+                let Some(m) = slot.last_mut() else { return };
+                m
+            }
+        };
+        m.count += 1;
+        m.first = min_time(m.first, t);
+        m.last = max_time(m.last, t);
+    }
+
+    fn count_kind(&mut self, kind: String, level: Level, line: &str) {
+        if self.kinds.len() >= MAX_KINDS && !self.kinds.contains_key(&kind) {
+            return;
+        }
+        let k = self.kinds.entry(kind.clone()).or_insert_with(|| KindCount {
+            kind,
+            level,
+            count: 0,
+            sample_line: truncate_at_char(line, MAX_SAMPLE).to_owned(),
+        });
+        k.count += 1;
+        k.level = k.level.min(level);
     }
 
     fn find(&self, key: &KeyRef<'_>) -> Option<usize> {
@@ -319,7 +651,60 @@ impl IncidentScanner {
             host: None,
             method: None,
             path: None,
+            tries: key.tries,
         }
+    }
+}
+
+/// The line as text: borrowed when it is valid UTF-8 (the common case, checked with SIMD),
+/// else with U+FFFD for the invalid bytes.
+fn utf8(buf: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(buf) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(buf),
+    }
+}
+
+/// FNV-1a-style multiply-xor hashing for the scanner's own tables: keys are log text of one
+/// run, not attacker-chosen table sizes that matter (a collision costs a comparison), and
+/// SipHash was a tenth of the time on million-line logs.
+#[derive(Clone, Copy, Debug, Default)]
+struct FastHash;
+
+impl BuildHasher for FastHash {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        // A final avalanche so that hashbrown's top bits are well mixed.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h ^ u64::from_le_bytes(w))
+                .wrapping_mul(0x0000_0100_0000_01b3 | 0x9e37_79b9_0000_0000);
+            h = h.rotate_left(29);
+        }
+        for &b in chunks.remainder() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
     }
 }
 
@@ -333,10 +718,11 @@ struct KeyRef<'a> {
     host: Option<&'a str>,
     method: Option<&'a str>,
     path: Option<&'a str>,
+    tries: u32,
 }
 
 impl<'a> KeyRef<'a> {
-    fn new(cause: Cause, e: &LogEntry<'a>) -> Self {
+    fn new(cause: Cause, e: &LogEntry<'a>, tries: u32) -> Self {
         let (method, path) = match (e.request, e.request_line) {
             (Some(r), _) => (Some(r.method), Some(r.path())),
             // A line cut inside its request, or garbage sent as a request line.
@@ -351,11 +737,13 @@ impl<'a> KeyRef<'a> {
             host: e.host,
             method,
             path,
+            tries,
         }
     }
 
     fn matches(&self, k: &IncidentKey) -> bool {
         self.cause == k.cause
+            && self.tries == k.tries
             && self.upstream == k.upstream.as_deref()
             && self.unresolved_host == k.unresolved_host.as_deref()
             && self.server == k.server.as_deref()
@@ -374,6 +762,7 @@ impl<'a> KeyRef<'a> {
             host: own(self.host),
             method: own(self.method),
             path: own(self.path),
+            tries: self.tries,
         }
     }
 }
@@ -422,6 +811,7 @@ pub fn open_log(path: &Path) -> Result<Box<dyn BufRead + Send>, DiagnoseError> {
         path: path.to_owned(),
         source,
     };
+    check_regular(path)?;
     let file = File::open(path).map_err(open_err)?;
     let mut reader = BufReader::with_capacity(64 * 1024, file);
     let head = reader.fill_buf().map_err(|source| DiagnoseError::Read {
@@ -437,6 +827,50 @@ pub fn open_log(path: &Path) -> Result<Box<dyn BufRead + Send>, DiagnoseError> {
     } else {
         Ok(Box::new(reader))
     }
+}
+
+/// Refuses what is not a regular file before opening it, as `check` does for configuration
+/// files (`config::fs::read_config_file`): a directory, a FIFO (opening it waits for a writer)
+/// or a device such as /dev/zero (reading it never ends).
+pub(crate) fn check_regular(path: &Path) -> Result<(), DiagnoseError> {
+    let open_err = |source| DiagnoseError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(open_err)?;
+    if meta.is_dir() {
+        return Err(open_err(io::Error::other("is a directory")));
+    }
+    if !meta.is_file() {
+        return Err(open_err(io::Error::other("not a regular file")));
+    }
+    Ok(())
+}
+
+/// `paths` without the ones that name a file already in the list (the same path twice, a link
+/// to it, a hard link): each is read once, and a note says which were left out.
+pub fn distinct_files<'p>(paths: &'p [PathBuf], notes: &mut Vec<String>) -> Vec<&'p PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let mut seen: Vec<((u64, u64), &PathBuf)> = Vec::new();
+    let mut out = Vec::new();
+    for p in paths {
+        // A file that cannot be read keeps its place: opening it reports the error.
+        let id = std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+        match id.and_then(|id| seen.iter().find(|(s, _)| *s == id)) {
+            Some((_, first)) => notes.push(format!(
+                "{} is the same file as {}: read once",
+                p.display(),
+                first.display()
+            )),
+            None => {
+                if let Some(id) = id {
+                    seen.push((id, p));
+                }
+                out.push(p);
+            }
+        }
+    }
+    out
 }
 
 /// [`open_log`] + [`scan_error_log`].
@@ -530,7 +964,7 @@ pub fn scan_fpm_log<R: BufRead>(
         .is_some()
     {
         report.lines += 1;
-        let text = String::from_utf8_lossy(&buf);
+        let text = utf8(&buf);
         let line = text.trim_end_matches(['\n', '\r']);
         if line.is_empty() {
             continue;
@@ -709,8 +1143,8 @@ Stack trace:\n\
         let r = scan_str(
             &log,
             &ScanOptions {
-                since: None,
                 max_groups: 10,
+                ..ScanOptions::default()
             },
         );
         assert_eq!(r.incidents.len(), 11);

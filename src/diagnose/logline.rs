@@ -40,7 +40,7 @@ pub struct LogTime {
 
 /// A `since` value that is no date.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid time \"{0}\": expected YYYY/MM/DD HH:MM:SS, YYYY-MM-DD HH:MM:SS or YYYY-MM-DD")]
+#[error("invalid time \"{0}\": expected YYYY/MM/DD HH:MM:SS, YYYY-MM-DD HH:MM[:SS] or YYYY-MM-DD")]
 pub struct TimeParseError(pub String);
 
 impl LogTime {
@@ -91,7 +91,7 @@ impl FromStr for LogTime {
     type Err = TimeParseError;
 
     /// Accepts nginx's `2026/11/26 02:55:54`, ISO `2026-11-26 02:55:54` / `2026-11-26T02:55:54`,
-    /// and a bare date (`2026-11-26`, `2026/11/26`) meaning midnight.
+    /// the same without seconds (`2026-11-26 02:55`), and a bare date (`2026-11-26`, `2026/11/26`) meaning midnight.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = || TimeParseError(s.to_owned());
         let t = s.trim();
@@ -111,6 +111,13 @@ impl FromStr for LogTime {
                 let mut full = [b'0'; 19];
                 full[..10].copy_from_slice(b);
                 full[13] = b':';
+                full[16] = b':';
+                Self::from_fixed(&full).ok_or_else(err)
+            }
+            // Minutes only (`2026-11-26 02:55`, the --help example): second 0.
+            16 if matches!(b[10], b' ' | b'T') && b[13] == b':' => {
+                let mut full = [b'0'; 19];
+                full[..16].copy_from_slice(b);
                 full[16] = b':';
                 Self::from_fixed(&full).ok_or_else(err)
             }
@@ -745,6 +752,10 @@ mod tests {
         assert!(a < b && b < c);
         assert_eq!(c.to_string(), "2026/11/27 00:00:00");
         assert!("2026-11-26 25:00:00".parse::<LogTime>().is_err());
+        let m: LogTime = "2026-11-26 02:55".parse().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(m.to_string(), "2026/11/26 02:55:00");
+        assert!("2026-11-26 02:5".parse::<LogTime>().is_err());
+        assert!("2026-11-26 0255".parse::<LogTime>().is_err());
         assert!("yesterday".parse::<LogTime>().is_err());
         assert!("2026/11-26".parse::<LogTime>().is_err());
     }

@@ -356,6 +356,41 @@ impl<'c, 't> ConfigMap<'c, 't> {
         })
     }
 
+    /// Some server block prints `field` as its `server:` (its first server_name).
+    pub fn knows_server_field(&self, field: &str) -> bool {
+        self.servers.iter().any(|s| s.primary == field)
+    }
+
+    /// Other server blocks the same request may have reached when the log does not say the
+    /// port: those with the same `server:` name, or (without one) whose names match the Host,
+    /// on any port; `chosen` excluded, config order.
+    pub fn same_name_servers(
+        &self,
+        server_field: Option<&str>,
+        host: Option<&str>,
+        chosen: NodeId,
+    ) -> Vec<NodeId> {
+        let all: Vec<usize> = (0..self.servers.len()).collect();
+        let host_name = host.and_then(|h| split_host(h).0);
+        let mut out: Vec<NodeId> = Vec::new();
+        for &i in &all {
+            let info = &self.servers[i];
+            if info.id == chosen {
+                continue;
+            }
+            let named = match server_field {
+                Some(f) if !f.is_empty() => info.primary == f,
+                _ => host_name
+                    .as_deref()
+                    .is_some_and(|n| self.match_server_name(&[i], n).is_some()),
+            };
+            if named {
+                out.push(info.id);
+            }
+        }
+        out
+    }
+
     /// nginx's name order: exact, longest leading wildcard, longest trailing wildcard, first
     /// regex. Returns the server index and the pattern as written.
     fn match_server_name(&self, pool: &[usize], name: &str) -> Option<(usize, String)> {

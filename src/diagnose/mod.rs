@@ -29,13 +29,17 @@ pub mod mapping;
 mod render;
 mod since;
 
-pub use classify::{classify, unresolved_host, Cause};
-pub use diagnosis::{diagnose, place, Diagnosis, Finding, FpmKill, Place, Setting};
+pub use classify::{classify, unclassified_kind, unresolved_host, Cause, NextUpstream};
+pub use diagnosis::{
+    config_newer_than_logs, diagnose, place, retry_window_secs, Diagnosis, Finding, FpmKill, Group,
+    Outcome, Place, Setting, UpstreamSummary,
+};
 pub use fpmlog::{parse_fpm_line, FpmEntry, FpmEvent, FpmLevel};
 pub use incidents::{
-    open_log, scan_error_log, scan_error_log_path, scan_fpm_log, scan_fpm_log_path, DiagnoseError,
-    FpmIncident, FpmReport, Incident, IncidentKey, IncidentScanner, ScanOptions, ScanReport,
-    DEFAULT_MAX_GROUPS, MAX_LINE,
+    distinct_files, open_log, scan_error_log, scan_error_log_path, scan_fpm_log, scan_fpm_log_path,
+    DiagnoseError, FpmIncident, FpmReport, Incident, IncidentKey, IncidentScanner, KindCount,
+    MemberTries, ScanOptions, ScanReport, DEFAULT_MAX_GROUPS, DEFAULT_RETRY_WINDOW_SECS, MAX_LINE,
+    MAX_OPEN_REQUESTS,
 };
 pub use logline::{parse_line, Level, LogEntry, LogTime, Request, TimeParseError, Upstream};
 pub use mapping::ConfigMap;

@@ -13,7 +13,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::str::FromStr;
 
-use super::incidents::{open_log, read_line_capped, DiagnoseError, MAX_LINE};
+use super::incidents::{check_regular, open_log, read_line_capped, DiagnoseError, MAX_LINE};
 use super::logline::{parse_line, LogTime};
 
 /// A parsed `--since` value.
@@ -27,7 +27,7 @@ pub enum Since {
 
 /// A `--since` value that is neither a time nor a span.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid --since \"{0}\": expected a time (2026-11-26 02:55:54, 2026-11-26) or a span (90s, 30m, 1h, 2d, 1h30m)")]
+#[error("invalid --since \"{0}\": expected a time (2026-11-26 02:55:54, 2026-11-26 02:55, 2026-11-26) or a span (90s, 30m, 1h, 2d, 1h30m)")]
 pub struct SinceError(pub String);
 
 impl FromStr for Since {
@@ -135,6 +135,7 @@ pub fn newest_time(path: &Path) -> Result<Option<LogTime>, DiagnoseError> {
         path: path.to_owned(),
         source,
     };
+    check_regular(path)?;
     let mut file = std::fs::File::open(path).map_err(|source| DiagnoseError::Open {
         path: path.to_owned(),
         source,
@@ -201,6 +202,11 @@ mod tests {
         assert_eq!("1h".parse(), Ok(Since::Ago(3_600)));
         assert_eq!("30m".parse(), Ok(Since::Ago(1_800)));
         assert_eq!("2d".parse(), Ok(Since::Ago(172_800)));
+        // The --help and README example.
+        assert_eq!(
+            "2026-11-26 02:55".parse(),
+            Ok(Since::At(t("2026-11-26 02:55:00")))
+        );
         assert_eq!("1h 30m".parse(), Ok(Since::Ago(5_400)));
         assert_eq!(
             "2026-11-26".parse(),

@@ -133,7 +133,11 @@ fn every_lab_gateway_line_is_parsed_and_classified() {
             &ScanOptions::default(),
         )
         .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(report.failures(), lines.len() as u64, "{name}");
+        // Every gateway line lands in a request; requests are counted once (I: the two tries
+        // of request *1 are one request).
+        assert_eq!(report.failure_lines(), lines.len() as u64, "{name}");
+        let requests = if id == "I" { 2 } else { 1 };
+        assert_eq!(report.failures(), requests, "{name}");
         for incident in &report.incidents {
             assert!(
                 incident.key.upstream.is_some() && incident.key.path.is_some(),
@@ -202,17 +206,32 @@ fn lab_scenario_i_groups_by_upstream_peer() {
         .read(Cursor::new(text.as_bytes()), Path::new("I"))
         .unwrap_or_else(|e| panic!("{e}"));
     let report = scanner.finish();
-    let groups: Vec<(Cause, Option<&str>, u64)> = report
+    // Request *1 tried both servers (two lines, the last one its outcome); request *4 found no
+    // live server.
+    let groups: Vec<(Cause, Option<&str>, u64, u32, u64)> = report
         .incidents
         .iter()
-        .map(|i| (i.cause(), i.key.upstream.as_deref(), i.count))
+        .map(|i| {
+            (
+                i.cause(),
+                i.key.upstream.as_deref(),
+                i.count,
+                i.key.tries,
+                i.lines,
+            )
+        })
         .collect();
     assert_eq!(
         groups,
         vec![
-            (Cause::ConnectionRefused, Some("http://127.0.0.1:3996"), 1),
-            (Cause::ConnectionRefused, Some("http://127.0.0.1:3997"), 1),
-            (Cause::NoLiveUpstreams, Some("http://backend"), 1),
+            (
+                Cause::ConnectionRefused,
+                Some("http://127.0.0.1:3996"),
+                1,
+                2,
+                2
+            ),
+            (Cause::NoLiveUpstreams, Some("http://backend"), 1, 1, 1),
         ]
     );
 }

@@ -63,8 +63,8 @@ fn expected(id: &str) -> Vec<(&'static str, u64, Option<&'static str>)> {
         "F1" => vec![("php-fatal", 500, None)],
         "F2" | "H2" => vec![("backend-reset", 502, Some("GW105"))],
         "H1" => vec![("premature-close", 502, Some("GW107"))],
+        // Request *1 tried both servers: one request, its last try refused.
         "I" => vec![
-            ("connection-refused", 502, Some("GW202")),
             ("connection-refused", 502, Some("GW202")),
             ("no-live-upstreams", 502, Some("GW206")),
         ],
@@ -135,7 +135,16 @@ fn every_lab_incident_maps_to_its_handler_line() {
                     .starts_with("location "),
                 "{name}"
             );
-            assert_eq!(inc["notes"].as_array().unwrap().len(), 0, "{name}: {inc:#}");
+            let notes = inc["notes"].as_array().unwrap();
+            if id == "I" && inc["cause"] == "connection-refused" {
+                assert_eq!(inc["tries"], 2, "{name}: {inc:#}");
+                assert_eq!(inc["lines"], 2, "{name}: {inc:#}");
+                assert_eq!(inc["max_tries"], 2, "{name}: {inc:#}");
+                assert_eq!(notes.len(), 1, "{name}: {inc:#}");
+                assert!(notes[0].as_str().unwrap().contains("tried 2 servers"));
+            } else {
+                assert_eq!(notes.len(), 0, "{name}: {inc:#}");
+            }
         }
         let first = &incidents[0];
         match id {
@@ -189,9 +198,23 @@ fn every_lab_incident_maps_to_its_handler_line() {
                     lines,
                     vec![
                         line_of(&conf, "server 127.0.0.1:3996"),
-                        line_of(&conf, "server 127.0.0.1:3997"),
                         line_of(&conf, "upstream backend"),
                     ]
+                );
+                // One summary for the block: both servers failing.
+                let ups = json["upstreams"].as_array().unwrap();
+                assert_eq!(ups.len(), 1, "{json:#}");
+                assert_eq!(ups[0]["servers"], 2);
+                assert_eq!(ups[0]["failing"].as_array().unwrap().len(), 2);
+                assert_eq!(ups[0]["block"]["line"], line_of(&conf, "upstream backend"));
+                // The fix quotes the block's real max_fails/fail_timeout.
+                assert!(
+                    incidents[1]["fix"]
+                        .as_str()
+                        .unwrap()
+                        .contains("max_fails=1 (default) fail_timeout=10s (default)"),
+                    "{:#}",
+                    incidents[1]
                 );
             }
             _ => {}
@@ -233,7 +256,7 @@ fn human_format_names_cause_line_and_fix() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.starts_with("504 Gateway Time-out  read-timeout  x1  2026/11/26 02:55:59\n"),
+        text.starts_with("504 Gateway Time-out  read-timeout  1 request  2026/11/26 02:55:59\n"),
         "{text}"
     );
     assert!(
@@ -242,7 +265,7 @@ fn human_format_names_cause_line_and_fix() {
     );
     assert!(text.contains("  rule      GW104"), "{text}");
     assert!(
-        text.contains("1 incident (1 failed line) in 16 lines"),
+        text.contains("1 group (1 failed request) in 16 lines"),
         "{text}"
     );
 }
@@ -276,7 +299,9 @@ fn several_logs_gzip_since_and_exit_codes() {
         i_dir.as_os_str(),
     ]);
     assert_eq!(code, 1);
-    assert_eq!(json["failures"], 4, "{json:#}");
+    // Requests: I's two (the first tried both servers) and A's one.
+    assert_eq!(json["failures"], 3, "{json:#}");
+    assert_eq!(json["failure_lines"], 4, "{json:#}");
     // A's line (port 18081) does not fit I's config: its handler is not the logged upstream.
     let a = json["incidents"]
         .as_array()
@@ -307,7 +332,7 @@ fn several_logs_gzip_since_and_exit_codes() {
             since.as_ref(),
         ]);
         assert_eq!(code, 1);
-        assert_eq!(json["failures"], 3, "--since {since}: {json:#}");
+        assert_eq!(json["failures"], 2, "--since {since}: {json:#}");
         assert_eq!(json["before_since"], 1, "--since {since}");
         assert_eq!(
             json["since"],
@@ -386,4 +411,100 @@ fn config_from_an_nginx_t_dump_on_stdin() {
     assert_eq!(inc["file"], "/etc/nginx/nginx.conf");
     assert_eq!(inc["line"], line_of(&dir.join("nginx.conf"), "proxy_pass"));
     assert_eq!(inc["setting"]["value"], "2s");
+}
+
+#[test]
+fn inputs_drift_and_since_forms() {
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = tmp.path().join("nginx.conf");
+    let log = tmp.path().join("error.log");
+    std::fs::write(
+        &log,
+        "2026/11/26 02:55:54 [error] 1#1: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 1.2.3.4, server: gone.example.com, request: \"GET / HTTP/1.1\", upstream: \"http://127.0.0.1:3999/\", host: \"gone.example.com\"\n\
+2026/11/26 02:56:30 [error] 1#1: *2 connect() failed (111: Connection refused) while connecting to upstream, client: 1.2.3.4, server: gone.example.com, request: \"GET /b HTTP/1.1\", upstream: \"http://127.0.0.1:3999/b\", host: \"gone.example.com\"\n",
+    )
+    .unwrap();
+    // The config is written after the log: drift.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(
+        &conf,
+        "events {}\nhttp { server { listen 80; server_name shop.example.com; location / { proxy_pass http://127.0.0.1:3999; } } }\n",
+    )
+    .unwrap();
+    let args = |extra: &[&str]| {
+        let mut v: Vec<std::ffi::OsString> = vec![
+            "--error-log".into(),
+            log.clone().into(),
+            "--config-root".into(),
+            conf.clone().into(),
+        ];
+        v.extend(extra.iter().map(Into::into));
+        v
+    };
+    let run = |extra: &[&str]| {
+        let a = args(extra);
+        let refs: Vec<&std::ffi::OsStr> = a.iter().map(|s| s.as_os_str()).collect();
+        run_json(&refs)
+    };
+    let (code, json) = run(&[]);
+    assert_eq!(code, 1);
+    assert_eq!(json["failures"], 2);
+    let notes: Vec<&str> = json["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("\"gone.example.com\" (2 requests)")),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("modified after the log was last written")),
+        "{notes:?}"
+    );
+
+    // The same log twice (and through a link) is read once.
+    let link = tmp.path().join("error.log.link");
+    std::os::unix::fs::symlink(&log, &link).unwrap();
+    let (_, json) = run(&[
+        "--error-log",
+        log.to_str().unwrap(),
+        "--error-log",
+        link.to_str().unwrap(),
+    ]);
+    assert_eq!(json["failures"], 2, "{json:#}");
+    assert_eq!(json["lines"], 2);
+
+    // --since as in --help and the README: minutes without seconds.
+    let (_, json) = run(&["--since", "2026-11-26 02:56"]);
+    assert_eq!(json["failures"], 1, "{json:#}");
+    assert_eq!(json["since"], "2026/11/26 02:56:00");
+
+    // Not regular files: refused at once with exit 2 (never read forever).
+    for bad in ["/dev/zero", "/tmp"] {
+        for flag in ["--error-log", "--fpm-log"] {
+            let mut cmd = bin();
+            cmd.arg("diagnose").arg("--config-root").arg(&conf);
+            if flag == "--fpm-log" {
+                cmd.arg("--error-log").arg(&log);
+            }
+            cmd.args([flag, bad])
+                .timeout(std::time::Duration::from_secs(20))
+                .assert()
+                .code(2)
+                .stderr(predicates::str::contains(bad));
+        }
+        bin()
+            .args(["diagnose", "--since", "1h", "--error-log", bad])
+            .arg("--config-root")
+            .arg(&conf)
+            .timeout(std::time::Duration::from_secs(20))
+            .assert()
+            .code(2);
+    }
 }

@@ -19,16 +19,21 @@ use serde_json::Value;
 const PORTS: std::ops::Range<u16> = 18300..18400;
 
 /// Binds a free port of the test range, starting at an offset from the pid so that parallel
-/// runs (other worktrees, CI jobs) rarely race for the same one.
+/// runs (other worktrees, CI jobs) rarely race for the same one. A port is handed out once per
+/// process: the tests of this binary run in parallel, and a "dead" port one test closed must
+/// not become another test's backend.
 fn bind_free(skip: &[u16]) -> TcpListener {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
     let len = PORTS.end - PORTS.start;
     let offset = (std::process::id() % u32::from(len)) as u16;
     for i in 0..len {
         let port = PORTS.start + (offset + i) % len;
-        if skip.contains(&port) {
+        if skip.contains(&port) || given.contains(&port) {
             continue;
         }
         if let Ok(l) = TcpListener::bind(("127.0.0.1", port)) {
+            given.push(port);
             return l;
         }
     }
@@ -233,4 +238,566 @@ http {{
     for inc in incidents {
         assert_eq!(inc["notes"].as_array().unwrap().len(), 0, "{inc:#}");
     }
+}
+
+/// Sends `head` (and `body_len` bytes of body, from another thread so a backend that stops
+/// reading cannot block us) and returns the status of the answer (0 when none came).
+fn raw_request(port: u16, head: &str, body_len: usize) -> u16 {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    if body_len > 0 {
+        let mut w = s.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut left = body_len;
+            while left > 0 {
+                let n = left.min(chunk.len());
+                if w.write_all(&chunk[..n]).is_err() {
+                    return;
+                }
+                left -= n;
+            }
+        });
+    }
+    let mut response = Vec::new();
+    let _ = s.read_to_end(&mut response);
+    String::from_utf8_lossy(&response)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A backend that reads the request and then does `answer` with the connection.
+fn backend(listener: TcpListener, stop: Arc<AtomicBool>, answer: fn(&mut TcpStream)) {
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            match listener.accept() {
+                Ok((mut conn, _)) => {
+                    std::thread::spawn(move || {
+                        let _ = conn.set_nonblocking(false);
+                        let mut buf = [0u8; 4096];
+                        let _ = conn.read(&mut buf);
+                        answer(&mut conn);
+                    });
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    });
+}
+
+#[test]
+fn real_nginx_retries_invalid_headers_and_cut_responses() {
+    if common::oracle::nginx().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for sub in ["logs", "tmp"] {
+        std::fs::create_dir_all(d.join(sub)).unwrap();
+    }
+    let mut taken = Vec::new();
+    let mut listener = || {
+        let l = bind_free(&taken);
+        taken.push(l.local_addr().unwrap().port());
+        l
+    };
+    let ok = listener();
+    let bad = listener();
+    let cut = listener();
+    let ws = listener();
+    let closer = listener();
+    let dead = listener();
+    let nginx_l = listener();
+    let port = |l: &TcpListener| l.local_addr().unwrap().port();
+    let (ok_p, bad_p, cut_p, ws_p, closer_p, dead_p, nginx_port) = (
+        port(&ok),
+        port(&bad),
+        port(&cut),
+        port(&ws),
+        port(&closer),
+        port(&dead),
+        port(&nginx_l),
+    );
+    drop(dead);
+    drop(nginx_l);
+    let stop = Arc::new(AtomicBool::new(false));
+    backend(ok, stop.clone(), |c| {
+        let _ = c.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    });
+    // A bare CR inside a header value: ngx_http_parse_header_line refuses it.
+    backend(bad, stop.clone(), |c| {
+        let _ = c.write_all(b"HTTP/1.1 200 OK\r\nX-Bad: a\rb\r\nContent-Length: 2\r\n\r\nok");
+    });
+    // The header and 10 of 100 bytes, then silence longer than proxy_read_timeout.
+    backend(cut, stop.clone(), |c| {
+        let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    // Upgrades, then never sends a frame.
+    backend(ws, stop.clone(), |c| {
+        let _ = c.write_all(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+        );
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    // Reads the first bytes of the request and closes with the rest unread (RST) while nginx
+    // is still sending the 32 MB body.
+    backend(closer, stop.clone(), |_| {});
+    let conf = format!(
+        "# diagnose: retries, invalid headers, cut responses
+worker_processes 1;
+master_process off;
+pid logs/nginx.pid;
+error_log {log} info;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path tmp/body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+    upstream pool {{
+        server 127.0.0.1:{dead_p} max_fails=0;
+        server 127.0.0.1:{ok_p};
+    }}
+    server {{
+        listen 127.0.0.1:{nginx_port};
+        location /pool/ {{
+            proxy_pass http://pool;
+        }}
+        location /bad-header/ {{
+            proxy_pass http://127.0.0.1:{bad_p};
+        }}
+        location /cut/ {{
+            proxy_read_timeout 1s;
+            proxy_pass http://127.0.0.1:{cut_p};
+        }}
+        location /ws/ {{
+            proxy_read_timeout 1s;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection upgrade;
+            proxy_pass http://127.0.0.1:{ws_p};
+        }}
+        location /upload/ {{
+            client_max_body_size 64m;
+            proxy_pass http://127.0.0.1:{closer_p};
+        }}
+    }}
+}}
+",
+        log = d.join("error.log").display(),
+    );
+    std::fs::write(d.join("nginx.conf"), &conf).unwrap();
+    let nginx = Nginx::start(d, nginx_port);
+
+    // Round robin sends every other request to the dead server first (max_fails=0 keeps it in
+    // the rotation); nginx retries on the live one: every client gets 200.
+    for i in 0..6 {
+        assert_eq!(
+            common::lab::http_get(nginx_port, &format!("/pool/{i}")),
+            200
+        );
+    }
+    assert_eq!(common::lab::http_get(nginx_port, "/bad-header/x"), 502);
+    // The status was sent before the body broke off.
+    assert_eq!(common::lab::http_get(nginx_port, "/cut/report"), 200);
+    let ws_head = format!("GET /ws/chat HTTP/1.1\r\nHost: 127.0.0.1:{nginx_port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    assert_eq!(raw_request(nginx_port, &ws_head, 0), 101);
+    let body = 32 << 20;
+    let upload = format!("POST /upload/file HTTP/1.0\r\nHost: 127.0.0.1:{nginx_port}\r\nContent-Length: {body}\r\n\r\n");
+    assert_eq!(raw_request(nginx_port, &upload, body), 502);
+    stop.store(true, Ordering::Relaxed);
+    drop(nginx);
+
+    let log = d.join("error.log");
+    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+    let count = |needle: &str| log_text.lines().filter(|l| l.contains(needle)).count() as u64;
+    let refused = count(&format!("upstream: \"http://127.0.0.1:{dead_p}/pool/"));
+    assert!(refused >= 2, "error.log:\n{log_text}");
+
+    let out = assert_cmd::Command::cargo_bin("nginx-gwlint")
+        .unwrap()
+        .arg("diagnose")
+        .arg("--error-log")
+        .arg(&log)
+        .arg("--config-root")
+        .arg(d.join("nginx.conf"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "error.log:\n{log_text}");
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ctx = format!("{json:#}\nerror.log:\n{log_text}");
+    let incidents = json["incidents"].as_array().unwrap();
+    let find = |cause: &str| {
+        incidents
+            .iter()
+            .find(|i| i["cause"] == cause)
+            .unwrap_or_else(|| panic!("no {cause}: {ctx}"))
+    };
+    // The recovered requests are no 502s: reported apart, one group, counted per request.
+    assert!(
+        incidents.iter().all(|i| !i["upstream"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&dead_p.to_string())),
+        "{ctx}"
+    );
+    let recovered = json["recovered"].as_array().unwrap();
+    assert_eq!(recovered.len(), 1, "{ctx}");
+    assert_eq!(recovered[0]["cause"], "connection-refused");
+    assert_eq!(recovered[0]["requests"], refused, "{ctx}");
+    assert!(recovered[0]["status"].is_null());
+    assert_eq!(
+        recovered[0]["line"],
+        line_of(&conf, "proxy_pass http://pool")
+    );
+    assert_eq!(json["recovered_requests"], refused);
+    let pool = &json["upstreams"][0];
+    assert_eq!(pool["servers"], 2, "{ctx}");
+    assert_eq!(pool["failing"].as_array().unwrap().len(), 1, "{ctx}");
+    assert_eq!(
+        pool["failing"][0]["line"],
+        line_of(&conf, &format!("server 127.0.0.1:{dead_p}"))
+    );
+
+    let invalid = find("invalid-header");
+    assert_eq!(invalid["status"], 502);
+    assert_eq!(invalid["requests"], 1);
+    assert_eq!(
+        invalid["line"],
+        line_of(&conf, &format!("proxy_pass http://127.0.0.1:{bad_p}"))
+    );
+    assert!(
+        invalid["fix"].as_str().unwrap().contains("invalid header"),
+        "{ctx}"
+    );
+
+    let cut = find("cut-response");
+    assert!(cut["status"].is_null(), "{ctx}");
+    assert_eq!(
+        cut["line"],
+        line_of(&conf, &format!("proxy_pass http://127.0.0.1:{cut_p}"))
+    );
+    assert_eq!(cut["setting"]["directive"], "proxy_read_timeout");
+    assert_eq!(cut["setting"]["value"], "1s");
+
+    let idle = find("websocket-idle");
+    assert!(idle["status"].is_null());
+    assert_eq!(idle["rule"], "GW106");
+    assert_eq!(
+        idle["line"],
+        line_of(&conf, &format!("proxy_pass http://127.0.0.1:{ws_p}"))
+    );
+    assert_eq!(idle["setting"]["value"], "1s");
+
+    // nginx 1.22 notices the RST on its read handler before the next write: the upload that
+    // the backend cut off is logged as `recv() failed (104: ...)` while reading the header.
+    let send = find("backend-reset");
+    assert_eq!(send["status"], 502);
+    assert_eq!(send["method"], "POST");
+    assert_eq!(
+        send["line"],
+        line_of(&conf, &format!("proxy_pass http://127.0.0.1:{closer_p}"))
+    );
+}
+
+/// The php-fpm children of the pool `name` under the php-fpm master `master` (processes this
+/// test started).
+fn fpm_children(master: u32, name: &str) -> Vec<u32> {
+    let out = Command::new("ps")
+        .args(["-o", "pid=,args=", "--ppid", &master.to_string()])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(&format!("pool {name}")))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn real_php_fpm_full_queue_pretty_urls_and_killed_children() {
+    let Some(mut lab) = common::lab::Lab::new("diagnose-fpm") else {
+        return;
+    };
+    let port = bind_free(&[]).local_addr().unwrap().port();
+    let locations = "        location /queue/ {
+            fastcgi_pass unix:@DIR@/q.sock;
+            fastcgi_param SCRIPT_FILENAME $document_root/slow.php;
+        }
+        location / {
+            try_files $uri $uri/ /index.php?$args;
+        }
+        location ~ \\.php$ {
+            fastcgi_pass unix:@DIR@/php-fpm.sock;
+            fastcgi_read_timeout 20s;
+            fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+            fastcgi_param SCRIPT_NAME $fastcgi_script_name;
+            fastcgi_param REQUEST_METHOD $request_method;
+            fastcgi_param QUERY_STRING $query_string;
+            fastcgi_param REQUEST_URI $request_uri;
+        }";
+    lab.nginx_conf(port, "user www-data;", "");
+    let conf = std::fs::read_to_string(lab.path().join("nginx.conf"))
+        .unwrap()
+        .replace("@LOCATIONS@", locations);
+    let conf_path = lab.write("nginx.conf", &conf);
+    let conf = std::fs::read_to_string(&conf_path).unwrap();
+    lab.write("www/slow.php", "<?php sleep(2); echo \"done\\n\";\n");
+    lab.write("www/index.php", "<?php sleep(6); echo \"page\\n\";\n");
+    lab.write("www/hang.php", "<?php sleep(15); echo \"late\\n\";\n");
+    // [q]: one child and a listen queue of one (listen(2) backlog 0): the third concurrent
+    // request finds the queue full. [lab]: request_terminate_timeout kills index.php.
+    let pools = "[q]\nuser = www-data\ngroup = www-data\nlisten = @DIR@/q.sock\nlisten.owner = www-data\nlisten.group = www-data\nlisten.backlog = 0\npm = static\npm.max_children = 1\n\n[lab]\nuser = www-data\ngroup = www-data\nlisten = @DIR@/php-fpm.sock\nlisten.owner = www-data\nlisten.group = www-data\npm = static\npm.max_children = 2\nrequest_terminate_timeout = 2s\n";
+    let socket = lab.path().join("php-fpm.sock");
+    lab.start_fpm(pools, &socket);
+    common::lab::wait_for(|| lab.path().join("q.sock").exists(), "q.sock");
+    lab.start_nginx(port);
+    let master = lab.children[0].id();
+
+    let handles: Vec<_> = (0..4)
+        .map(|i| std::thread::spawn(move || common::lab::http_get(port, &format!("/queue/{i}"))))
+        .collect();
+    let mut statuses: Vec<u16> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    statuses.sort_unstable();
+    // A pretty URL: try_files sends it to /index.php, which php-fpm kills after 2s.
+    assert_eq!(common::lab::http_get(port, "/products/42?color=red"), 502);
+    // A child killed from outside (as the OOM killer does) in the middle of a request.
+    let hang = std::thread::spawn(move || common::lab::http_get(port, "/hang.php"));
+    std::thread::sleep(Duration::from_millis(700));
+    for pid in fpm_children(master, "lab") {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    assert_eq!(hang.join().unwrap(), 502);
+
+    let fpm_log = lab.path().join("logs/php-fpm.log");
+    // The master logs a child's death when it reaps it, after nginx answered.
+    common::lab::wait_for(
+        || {
+            std::fs::read_to_string(&fpm_log)
+                .unwrap_or_default()
+                .contains("(SIGKILL)")
+        },
+        "php-fpm to log the SIGKILL",
+    );
+    let log_text = lab.error_log();
+    let fpm_text = std::fs::read_to_string(&fpm_log).unwrap_or_default();
+    let eagain = log_text
+        .lines()
+        .filter(|l| {
+            l.contains("(11: Resource temporarily unavailable) while connecting to upstream")
+        })
+        .count() as u64;
+    assert!(eagain >= 1, "{statuses:?}\n{log_text}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 502).count() as u64,
+        eagain,
+        "{statuses:?}\n{log_text}"
+    );
+    assert!(fpm_text.contains("execution timed out"), "{fpm_text}");
+    assert!(fpm_text.contains("SIGKILL"), "{fpm_text}");
+
+    let run = |with_fpm: bool| {
+        let mut cmd = assert_cmd::Command::cargo_bin("nginx-gwlint").unwrap();
+        cmd.arg("diagnose")
+            .arg("--error-log")
+            .arg(lab.path().join("logs/error.log"))
+            .arg("--config-root")
+            .arg(&conf_path)
+            .args(["--format", "json"]);
+        if with_fpm {
+            cmd.arg("--fpm-log").arg(&fpm_log);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{log_text}");
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        json
+    };
+    if let Ok(keep) = std::env::var("GWLINT_KEEP_LAB") {
+        // Manual inspection: keep the logs and the config.
+        let keep = std::path::Path::new(&keep);
+        std::fs::create_dir_all(keep).unwrap();
+        for f in ["logs/error.log", "logs/php-fpm.log", "nginx.conf"] {
+            let _ = std::fs::copy(lab.path().join(f), keep.join(f.replace('/', "-")));
+        }
+    }
+    let json = run(true);
+    let ctx = format!("{json:#}\nerror.log:\n{log_text}\nphp-fpm.log:\n{fpm_text}");
+    let incidents = json["incidents"].as_array().unwrap();
+
+    let queue = incidents
+        .iter()
+        .find(|i| i["cause"] == "listen-queue-full")
+        .unwrap_or_else(|| panic!("{ctx}"));
+    assert_eq!(queue["status"], 502);
+    assert_eq!(queue["requests"], eagain, "{ctx}");
+    assert_eq!(queue["line"], line_of(&conf, "fastcgi_pass unix:"));
+    let fix = queue["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("pm.max_children") && !fix.contains("--fpm-log"),
+        "{fix}"
+    );
+
+    // The pretty URL is tied to php-fpm's kill of /index.php through try_files.
+    let killed = incidents
+        .iter()
+        .find(|i| i["path"] == "/products/42")
+        .unwrap_or_else(|| panic!("{ctx}"));
+    assert_eq!(killed["cause"], "backend-reset", "{ctx}");
+    assert_eq!(killed["rule"], "GW105", "{ctx}");
+    assert_eq!(killed["php_fpm"]["event"], "execution-timed-out", "{ctx}");
+    assert_eq!(killed["php_fpm"]["pool"], "lab");
+    assert!(killed["fix"]
+        .as_str()
+        .unwrap()
+        .contains("request_terminate_timeout killed"));
+
+    // The SIGKILLed child is its own cause, with its own fix.
+    let sigkill = incidents
+        .iter()
+        .find(|i| i["path"] == "/hang.php")
+        .unwrap_or_else(|| panic!("{ctx}"));
+    assert_eq!(sigkill["php_fpm"]["event"], "child-signaled", "{ctx}");
+    assert_eq!(sigkill["php_fpm"]["signal"], "SIGKILL", "{ctx}");
+    let fix = sigkill["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("OOM killer") && !fix.contains("request_terminate_timeout killed"),
+        "{fix}"
+    );
+    assert!(sigkill["rule"].is_null(), "{ctx}");
+    for inc in incidents {
+        assert!(
+            !inc["fix"].as_str().unwrap().contains("give --fpm-log"),
+            "--fpm-log was given: {inc:#}"
+        );
+    }
+
+    // Without the php-fpm log both resets are only resets at the same handler line: one group
+    // of two requests, and the fix asks for the log.
+    let json = run(false);
+    let resets: Vec<&Value> = json["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["cause"] == "backend-reset")
+        .collect();
+    assert_eq!(resets.len(), 1, "{json:#}");
+    let reset = resets[0];
+    assert_eq!(reset["requests"], 2, "{json:#}");
+    let paths: Vec<&str> = reset["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_str().unwrap())
+        .collect();
+    assert!(
+        paths.contains(&"/products/42") && paths.contains(&"/hang.php"),
+        "{paths:?}"
+    );
+    assert!(reset["php_fpm"].is_null());
+    assert!(reset["fix"].as_str().unwrap().contains("give --fpm-log"));
+}
+
+/// `upstream sent too big header`: the suggested buffer directives must pass `nginx -t` (the
+/// naive "raise proxy_buffer_size" alone does not) and make the same request succeed.
+#[test]
+fn real_nginx_too_big_header_fix_passes_nginx_t_and_works() {
+    if common::oracle::nginx().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for sub in ["logs", "tmp"] {
+        std::fs::create_dir_all(d.join(sub)).unwrap();
+    }
+    let big = bind_free(&[]);
+    let big_p = big.local_addr().unwrap().port();
+    let nginx_port = bind_free(&[big_p]).local_addr().unwrap().port();
+    let stop = Arc::new(AtomicBool::new(false));
+    // A 6 KB cookie: more than the default 4k proxy_buffer_size.
+    backend(big, stop.clone(), |c| {
+        let cookie = "x".repeat(6000);
+        let _ = c.write_all(
+            format!("HTTP/1.0 200 OK\r\nSet-Cookie: s={cookie}\r\nContent-Length: 2\r\n\r\nok")
+                .as_bytes(),
+        );
+    });
+    let conf_with = |extra: &str| {
+        format!(
+            "worker_processes 1;
+master_process off;
+pid logs/nginx.pid;
+error_log {log};
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path tmp/body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+    server {{
+        listen 127.0.0.1:{nginx_port};
+        location / {{
+            {extra}
+            proxy_pass http://127.0.0.1:{big_p};
+        }}
+    }}
+}}
+",
+            log = d.join("error.log").display()
+        )
+    };
+    std::fs::write(d.join("nginx.conf"), conf_with("")).unwrap();
+    let nginx = Nginx::start(d, nginx_port);
+    assert_eq!(common::lab::http_get(nginx_port, "/account"), 502);
+    drop(nginx);
+
+    let out = assert_cmd::Command::cargo_bin("nginx-gwlint")
+        .unwrap()
+        .arg("diagnose")
+        .arg("--error-log")
+        .arg(d.join("error.log"))
+        .arg("--config-root")
+        .arg(d.join("nginx.conf"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let inc = &json["incidents"][0];
+    assert_eq!(inc["cause"], "too-big-header", "{json:#}");
+    assert_eq!(inc["setting"]["directive"], "proxy_buffer_size");
+    let fix = inc["fix"].as_str().unwrap();
+    let set = fix
+        .split_once("set `")
+        .and_then(|(_, r)| r.split_once('`'))
+        .map(|(s, _)| s)
+        .unwrap_or_else(|| panic!("no directives in {fix}"));
+    assert_eq!(set, "proxy_buffer_size 16k; proxy_buffers 8 16k;");
+
+    // The naive fix is refused by nginx -t; the suggested one is accepted and works.
+    let naive = d.join("naive.conf");
+    std::fs::write(&naive, conf_with("proxy_buffer_size 16k;")).unwrap();
+    let refused = common::nginx_test(&naive);
+    assert!(
+        refused
+            .as_ref()
+            .is_some_and(|(m, _)| m.contains("proxy_busy_buffers_size")),
+        "{refused:?}"
+    );
+    std::fs::write(d.join("nginx.conf"), conf_with(set)).unwrap();
+    assert_eq!(common::nginx_test(&d.join("nginx.conf")), None);
+    let nginx = Nginx::start(d, nginx_port);
+    assert_eq!(common::lab::http_get(nginx_port, "/account"), 200);
+    stop.store(true, Ordering::Relaxed);
+    drop(nginx);
 }
