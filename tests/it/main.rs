@@ -31,8 +31,6 @@ mod parser_golden;
 mod readme_rules;
 mod rules;
 mod structure_corpus;
-mod structure_rules;
 mod timeouts_lab;
 mod trees;
 mod upstream_lab;
-mod upstream_rules;
