@@ -735,7 +735,7 @@ fn verify_reads_the_copy_even_through_absolute_includes() {
     write(
         dir.path(),
         "sites-enabled/app.conf",
-        &APP.replace("listen 8080;", "listen 8080 nonsense;"),
+        APP.replace("listen 8080;", "listen 8080 nonsense;"),
     );
     let bad = run_safe(dir.path(), &[add_marker]);
     // nginx stops at the `listen` error, before the markers: its answer is the same with and

@@ -134,8 +134,7 @@ fn an_immutable_file_leaves_every_file_as_it_was() {
     let b = write(
         dir.path(),
         "sites-enabled/b.conf",
-        &SITE
-            .iter()
+        SITE.iter()
             .map(|&c| if c == b'8' { b'9' } else { c })
             .collect::<Vec<_>>(),
     );
