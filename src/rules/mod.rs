@@ -13,21 +13,23 @@ use crate::directives::Directives;
 use crate::settings::Settings;
 use crate::workspace::Workspace;
 
-/// Whether a rule's findings carry fixes, and the strongest applicability they may have (as in
-/// ruff: availability on the rule, applicability on each fix). The rule harness fails when a
+/// Whether a rule's findings carry fixes, and the weakest applicability they may have (as in
+/// ruff: availability on the rule, applicability on each fix): a rule declared safe emits only
+/// safe fixes; one declared unsafe may emit safe and unsafe ones. The rule harness fails when a
 /// finding's fix does not fit the declaration ([`FixAvailability::admits`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FixAvailability {
     /// No finding carries a fix.
     None,
-    /// Some findings carry a fix of at most this applicability.
+    /// Some findings carry a fix, each at least this applicable.
     Sometimes(Applicability),
-    /// Every finding carries a fix of at most this applicability.
+    /// Every finding carries a fix, each at least this applicable.
     Always(Applicability),
 }
 
 impl FixAvailability {
-    /// The strongest fix a finding may carry: "none", "safe", "unsafe" (or "display-only").
+    /// What `--fix` needs for this rule's fixes: "none", "safe" (`--fix`), "unsafe"
+    /// (`--unsafe-fixes` for some), or "display-only".
     pub fn as_str(self) -> &'static str {
         match self {
             FixAvailability::None => "none",
@@ -47,13 +49,13 @@ impl FixAvailability {
             (FixAvailability::Always(_), None) => {
                 Err("declares a fix on every finding but emitted none".to_owned())
             }
-            (FixAvailability::Sometimes(max) | FixAvailability::Always(max), Some(f)) => {
-                if f.applicability <= max {
+            (FixAvailability::Sometimes(min) | FixAvailability::Always(min), Some(f)) => {
+                if f.applicability >= min {
                     Ok(())
                 } else {
                     Err(format!(
-                        "declares fixes of at most {} but emitted a {} fix \"{}\"",
-                        max.as_str(),
+                        "declares {} fixes but emitted a {} fix \"{}\"",
+                        min.as_str(),
                         f.applicability.as_str(),
                         f.title
                     ))
@@ -340,10 +342,11 @@ mod tests {
         let sometimes_unsafe = FixAvailability::Sometimes(Applicability::Unsafe);
         assert!(sometimes_unsafe.admits(None).is_ok());
         assert!(sometimes_unsafe.admits(Some(&risky)).is_ok());
-        assert!(sometimes_unsafe.admits(Some(&safe)).is_err());
+        assert!(sometimes_unsafe.admits(Some(&safe)).is_ok());
         let always_safe = FixAvailability::Always(Applicability::Safe);
         assert!(always_safe.admits(None).is_err());
-        assert!(always_safe.admits(Some(&risky)).is_ok());
+        assert!(always_safe.admits(Some(&safe)).is_ok());
+        assert!(always_safe.admits(Some(&risky)).is_err());
         assert_eq!(sometimes_unsafe.as_str(), "unsafe");
     }
 

@@ -1,5 +1,5 @@
 //! Every rule over every main file of ../shared/corpus: no panic, and the counts by rule are
-//! printed (`cargo test --test corpus_check -- --nocapture`) so a change in behaviour on real
+//! printed (`cargo test --test it corpus_check -- --nocapture`) so a change in behaviour on real
 //! configurations shows up in review.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 

@@ -1,7 +1,7 @@
 //! `diagnose` against a real nginx on 127.0.0.1 (ports 18300-18399): one location proxies to a
 //! port nothing listens on (502), one to a slow upstream this test runs (504 after
 //! proxy_read_timeout 1s). The error.log nginx writes must map each incident to its location's
-//! handler line. Needs the nginx binary (skipped without it, required under CI: tests/common oracle).
+//! handler line. Needs the nginx binary (skipped without it, required under CI: tests/it/common oracle).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common;

@@ -3,7 +3,7 @@
 //! only, so the snapshots do not move when other rules land); SARIF validated against the
 //! official OASIS 2.1.0 schema; every format run on the bundled examples.
 //!
-//! `UPDATE_GOLDEN=1 cargo test --test formats` rewrites the snapshots in tests/formats/.
+//! `UPDATE_GOLDEN=1 cargo test --test it formats::` rewrites the snapshots in tests/formats/.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common;

@@ -32,8 +32,6 @@ mod readme_rules;
 mod rules;
 mod rules_lab;
 mod structure_corpus;
-mod structure_rules;
 mod timeouts_lab;
 mod trees;
 mod upstream_lab;
-mod upstream_rules;

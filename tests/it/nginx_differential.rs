@@ -10,7 +10,7 @@
 //! - false green: nginx refuses, no error. A failure for the classes marked `claimed`.
 //!
 //! `GWLINT_SEED=N` picks another seed (default below), `GWLINT_CASES=N` cases per class.
-//! `cargo test --test nginx_differential -- --nocapture` prints the table.
+//! `cargo test --test it nginx_differential -- --nocapture` prints the table.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use crate::common;

@@ -1,7 +1,7 @@
 //! README.md's Rules table must match the registry. Rules are added in parallel branches, so
 //! the table is generated (`nginx-gwlint rules --format markdown`), never edited by hand.
 //!
-//! `UPDATE_README=1 cargo test --test readme_rules` rewrites the table between the markers.
+//! `UPDATE_README=1 cargo test --test it readme_rules` rewrites the table between the markers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 use crate::common;
@@ -26,7 +26,7 @@ fn readme_rules_table_is_current() {
         return;
     }
     panic!(
-        "README.md's rules table is stale. Regenerate it with\n\n    UPDATE_README=1 cargo test --test readme_rules\n\n(or paste `nginx-gwlint rules --format markdown` between the markers). Expected table:\n\n{}",
+        "README.md's rules table is stale. Regenerate it with\n\n    UPDATE_README=1 cargo test --test it readme_rules\n\n(or paste `nginx-gwlint rules --format markdown` between the markers). Expected table:\n\n{}",
         rules_markdown()
     );
 }

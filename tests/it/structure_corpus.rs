@@ -1,5 +1,5 @@
 //! GW010-GW014 over the real-world corpus (../shared/corpus): every nginx-main file is linted
-//! and the findings are printed by rule (`cargo test --test structure_corpus -- --nocapture`).
+//! and the findings are printed by rule (`cargo test --test it structure_corpus -- --nocapture`).
 //! The verdicts (true finding or false positive) were read against RESULTS.tsv, which records
 //! Debian nginx 1.22.1's `nginx -t` for each file; the assertions pin what was verified.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
