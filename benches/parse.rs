@@ -12,9 +12,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use nginx_gwlint::config::{load_path, ResolvedConfig};
-use nginx_gwlint::lint::{lint, Selection, Workspace};
+use nginx_gwlint::lint::{lint, Selection};
 use nginx_gwlint::settings::Settings;
 use nginx_gwlint::syntax::parse;
+use nginx_gwlint::workspace::Workspace;
 
 fn benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();

@@ -11,10 +11,11 @@ use crate::baseline::{self, Baseline, BaselineError};
 use crate::config::{load_dump, load_dump_with, load_path, ConfigTree, LoadError};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::fix::{self, Checked, FixError, FixOptions, FixOutcome};
-use crate::lint::{Selection, Workspace};
+use crate::lint::Selection;
 use crate::report::{self, parse_json, rules_doc};
 use crate::rules;
 use crate::settings::{Settings, SettingsError};
+use crate::workspace::Workspace;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -6,7 +6,7 @@ use crate::diagnostic::Diagnostic;
 use crate::rules::{self, LintContext};
 use crate::settings::{FileSelection, Settings};
 use crate::suppress;
-pub use crate::workspace::Workspace;
+use crate::workspace::Workspace;
 
 /// Which rules the user asked for on the command line: `--select`, `--ignore` (ids, names or
 /// family prefixes). Combined with the settings file's `select`, `extend-select` and `ignore`

@@ -8,8 +8,9 @@ use crate::common;
 use std::collections::BTreeMap;
 
 use nginx_gwlint::config::load_path;
-use nginx_gwlint::lint::{lint, Selection, Workspace};
+use nginx_gwlint::lint::{lint, Selection};
 use nginx_gwlint::settings::Settings;
+use nginx_gwlint::workspace::Workspace;
 
 #[test]
 fn every_rule_runs_on_every_corpus_main_file() {

@@ -25,8 +25,9 @@ use nginx_gwlint::directives::{
     DirectiveSpec, DirectiveTable, ValueKind, Version, CUSTOM_DUPLICATE_DIRECTIVES,
     DISTRO_BACKPORTS,
 };
-use nginx_gwlint::lint::{lint, Selection, Workspace};
+use nginx_gwlint::lint::{lint, Selection};
 use nginx_gwlint::settings::Settings;
+use nginx_gwlint::workspace::Workspace;
 
 /// `nginx -v`: "nginx version: nginx/1.22.1".
 fn installed() -> (Version, String) {

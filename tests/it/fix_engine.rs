@@ -19,8 +19,8 @@ use nginx_gwlint::fix::{
     fix_until_stable, unified_diff, verify_with_nginx, write_changes, write_outcome, Checked,
     FileChange, FixError, FixOptions, FixOutcome,
 };
-use nginx_gwlint::lint::Workspace;
 use nginx_gwlint::syntax::{parse, Span};
+use nginx_gwlint::workspace::Workspace;
 
 type Rule = fn(&ConfigTree, &ResolvedConfig<'_>, &mut Vec<Diagnostic>);
 

@@ -272,8 +272,9 @@ fn a_file_changed_since_it_was_read_is_not_overwritten() {
     // without racing a real editor.
     use nginx_gwlint::config::load_path_with;
     use nginx_gwlint::fix::{fix_until_stable, write_outcome, Checked, FixError, FixOptions};
-    use nginx_gwlint::lint::{lint, Selection, Workspace};
+    use nginx_gwlint::lint::{lint, Selection};
     use nginx_gwlint::settings::Settings;
+    use nginx_gwlint::workspace::Workspace;
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "nginx.conf", MAIN);
     let site = write(dir.path(), "sites-enabled/app.conf", SITE);

@@ -100,7 +100,7 @@ proptest! {
         std::fs::write(dir.path().join("b.conf"), &b).unwrap();
         let tree = load_path(dir.path()).unwrap();
         let settings = Settings::defaults().unwrap();
-        let ws = nginx_gwlint::lint::Workspace::nginx_only(tree);
+        let ws = nginx_gwlint::workspace::Workspace::nginx_only(tree);
         let _ = lint(&ws, &settings, &Selection::default());
     }
 }

@@ -497,8 +497,9 @@ fn completions_and_man_page() {
 
 mod no_panic {
     use nginx_gwlint::baseline;
-    use nginx_gwlint::lint::{lint, Selection, Workspace};
+    use nginx_gwlint::lint::{lint, Selection};
     use nginx_gwlint::settings::Settings;
+    use nginx_gwlint::workspace::Workspace;
     use proptest::prelude::*;
 
     fn fragment() -> impl Strategy<Value = &'static str> {

@@ -20,8 +20,9 @@ use std::path::Path;
 
 use nginx_gwlint::config::load_path;
 use nginx_gwlint::diagnostic::Severity;
-use nginx_gwlint::lint::{lint, Selection, Workspace};
+use nginx_gwlint::lint::{lint, Selection};
 use nginx_gwlint::settings::Settings;
+use nginx_gwlint::workspace::Workspace;
 
 const DEFAULT_SEED: u64 = 0x6777_6c69_6e74_0013;
 

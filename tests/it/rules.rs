@@ -27,10 +27,11 @@ use nginx_gwlint::config::{load_path_opts, LoadOptions};
 use nginx_gwlint::diagnostic::Diagnostic;
 use nginx_gwlint::diagnostic::{Edit, Fix};
 use nginx_gwlint::fix::{self, Checked, FixError, FixOptions, FixOutcome};
-use nginx_gwlint::lint::{lint, Selection, Workspace};
+use nginx_gwlint::lint::{lint, Selection};
 use nginx_gwlint::report::{render_concise, Position};
 use nginx_gwlint::rules::{self, RuleMeta};
 use nginx_gwlint::settings::{Settings, TargetOrigin};
+use nginx_gwlint::workspace::Workspace;
 use serde::Deserialize;
 
 use crate::common;

@@ -10,9 +10,10 @@ use std::collections::BTreeMap;
 
 use nginx_gwlint::config::load_path;
 use nginx_gwlint::directives::Version;
-use nginx_gwlint::lint::{lint, Selection, Workspace};
+use nginx_gwlint::lint::{lint, Selection};
 use nginx_gwlint::report::render_concise;
 use nginx_gwlint::settings::Settings;
+use nginx_gwlint::workspace::Workspace;
 
 const RULES: [&str; 5] = ["GW010", "GW011", "GW012", "GW013", "GW014"];
 

@@ -21,9 +21,10 @@ use nginx_gwlint::config::{
     load_dump, load_path_opts, Context, LoadOptions, Overlay, ResolvedConfig, Scoped,
 };
 use nginx_gwlint::diagnostic::{Diagnostic, Severity};
-use nginx_gwlint::lint::{lint, Selection, Workspace};
+use nginx_gwlint::lint::{lint, Selection};
 use nginx_gwlint::report;
 use nginx_gwlint::settings::Settings;
+use nginx_gwlint::workspace::Workspace;
 
 use crate::common::copy_tree;
 
