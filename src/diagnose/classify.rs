@@ -18,6 +18,7 @@
 //! Lines about the client side (`client timed out`, `open() "/var/www/x" failed (2: ...)` for a
 //! missing static file, `... while sending to client`) are not gateway failures: `None`.
 
+use crate::codes::RuleId;
 use std::fmt;
 
 use super::logline::LogEntry;
@@ -244,24 +245,24 @@ impl Cause {
     }
 
     /// The static rule that would have caught this cause before deploy, when one does.
-    pub fn rule(self) -> Option<&'static str> {
+    pub fn rule(self) -> Option<RuleId> {
         self.rules().first().copied()
     }
 
     /// Every static rule related to this cause, most direct first.
-    pub fn rules(self) -> &'static [&'static str] {
+    pub fn rules(self) -> &'static [RuleId] {
         match self {
-            Cause::ConnectionRefused => &["GW202", "GW201"],
-            Cause::SocketMissing => &["GW301", "GW303"],
-            Cause::SocketPermission => &["GW302"],
-            Cause::ReadTimeout => &["GW104", "GW103"],
-            Cause::BackendReset => &["GW105"],
-            Cause::PrematureClose => &["GW107", "GW105"],
-            Cause::NoLiveUpstreams => &["GW206"],
-            Cause::TooBigHeader => &["GW403"],
-            Cause::NoResolver => &["GW204"],
-            Cause::HostNotFound => &["GW208"],
-            Cause::WebSocketIdle => &["GW106"],
+            Cause::ConnectionRefused => &[RuleId::GW202, RuleId::GW201],
+            Cause::SocketMissing => &[RuleId::GW301, RuleId::GW303],
+            Cause::SocketPermission => &[RuleId::GW302],
+            Cause::ReadTimeout => &[RuleId::GW104, RuleId::GW103],
+            Cause::BackendReset => &[RuleId::GW105],
+            Cause::PrematureClose => &[RuleId::GW107, RuleId::GW105],
+            Cause::NoLiveUpstreams => &[RuleId::GW206],
+            Cause::TooBigHeader => &[RuleId::GW403],
+            Cause::NoResolver => &[RuleId::GW204],
+            Cause::HostNotFound => &[RuleId::GW208],
+            Cause::WebSocketIdle => &[RuleId::GW106],
             Cause::ConnectTimeout
             | Cause::SendTimeout
             | Cause::UpstreamSsl
@@ -572,10 +573,7 @@ mod tests {
             assert_eq!(Cause::from_id(c.id()), Some(c));
             assert!(c.id().bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
             assert!(!c.explanation().is_empty());
-            assert!(c
-                .rules()
-                .iter()
-                .all(|r| r.starts_with("GW") && r.len() == 5));
+            assert!(c.rules().windows(2).all(|w| w[0] != w[1]));
         }
         assert_eq!(Cause::ReadTimeout.http_status(), Some(504));
         assert_eq!(Cause::PhpFatal.http_status(), Some(500));
@@ -590,7 +588,7 @@ mod tests {
             Some(NextUpstream::Timeout)
         );
         assert_eq!(Cause::NoLiveUpstreams.next_upstream(), None);
-        assert_eq!(Cause::ConnectionRefused.rule(), Some("GW202"));
+        assert_eq!(Cause::ConnectionRefused.rule(), Some(RuleId::GW202));
         assert_eq!(Cause::UpstreamSsl.rule(), None);
     }
 

@@ -82,7 +82,7 @@ pub struct Finding {
     /// The timeout that fired (timeouts), the read timeout in front of a killed backend, or the
     /// buffer that was too small.
     pub setting: Option<Setting>,
-    pub rule: Option<&'static str>,
+    pub rule: Option<crate::codes::RuleId>,
     pub fix: String,
     /// What the mapping had to guess or could not do.
     pub notes: Vec<String>,
@@ -249,9 +249,9 @@ pub fn diagnose(
         let ipv6_localhost =
             ctx.via_localhost && peer(&finding).is_some_and(|p| p.starts_with("[::1]"));
         finding.rule = match (&finding.fpm_kill, finding.cause()) {
-            (Some(k), _) if k.event == "execution-timed-out" => Some("GW105"),
+            (Some(k), _) if k.event == "execution-timed-out" => Some(crate::codes::RuleId::GW105),
             (Some(_), _) => None,
-            (None, Cause::ConnectionRefused) if ipv6_localhost => Some("GW201"),
+            (None, Cause::ConnectionRefused) if ipv6_localhost => Some(crate::codes::RuleId::GW201),
             (None, c) => c.rule(),
         };
         finding.fix = fix_text(&finding, &ctx);
@@ -396,7 +396,7 @@ pub fn config_newer_than_logs(
 /// location, else the server block, else the logged upstream) into groups.
 fn group_findings(findings: &[Finding]) -> (Vec<Group>, Vec<Group>) {
     use std::collections::HashMap;
-    type Anchor = (Outcome, Cause, Option<&'static str>, String);
+    type Anchor = (Outcome, Cause, Option<crate::codes::RuleId>, String);
     let anchor = |f: &Finding| -> Anchor {
         let line = f
             .handler
@@ -1826,7 +1826,7 @@ http {
             "{}",
             localhost.fix
         );
-        assert_eq!(localhost.rule, Some("GW201"));
+        assert_eq!(localhost.rule, Some(crate::codes::RuleId::GW201));
 
         let rewritten = &d.findings[1];
         assert_eq!(rewritten.handler.as_ref().map(|h| h.line), Some(10));
@@ -2035,7 +2035,7 @@ http {
         let kill = tied.fpm_kill.as_ref().unwrap_or_else(|| panic!("not tied"));
         assert_eq!(kill.pool.as_deref(), Some("www"));
         assert_eq!(kill.seconds, Some(2.554018));
-        assert_eq!(tied.rule, Some("GW105"));
+        assert_eq!(tied.rule, Some(crate::codes::RuleId::GW105));
         assert!(
             tied.fix
                 .contains("request_terminate_timeout killed /var/www/slow.php after 2.55 s"),
@@ -2085,7 +2085,7 @@ http {
         assert_eq!(resolver.cause(), Cause::NoResolver);
         assert_eq!(resolver.handler.as_ref().map(|h| h.line), Some(5));
         assert!(resolver.fix.contains("add `resolver`"), "{}", resolver.fix);
-        assert_eq!(resolver.rule, Some("GW204"));
+        assert_eq!(resolver.rule, Some(crate::codes::RuleId::GW204));
     }
 
     #[test]
