@@ -48,37 +48,22 @@ pub enum LocationKind {
     Named,
 }
 
-/// The kind and the name (prefix, regex or `@name`) of a location directive.
+/// The kind and the name (prefix, regex or `@name`) of a location directive, read by the one
+/// location parser `check` uses ([`crate::semantic::sites::location_form`]).
 pub fn location_kind(node: &RNode<'_>) -> Option<(LocationKind, String)> {
-    let kind = match (node.arg(0), node.arg(1)) {
-        (Some(modifier), Some(name)) => {
-            let kind = match modifier {
-                "=" => LocationKind::Exact,
-                "^~" => LocationKind::PrefixNoRegex,
-                "~" => LocationKind::Regex { caseless: false },
-                "~*" => LocationKind::Regex { caseless: true },
-                _ => return None,
-            };
-            (kind, name.to_owned())
-        }
-        (Some(one), None) => {
-            if let Some(rest) = one.strip_prefix('=') {
-                (LocationKind::Exact, rest.to_owned())
-            } else if let Some(rest) = one.strip_prefix("^~") {
-                (LocationKind::PrefixNoRegex, rest.to_owned())
-            } else if let Some(rest) = one.strip_prefix("~*") {
-                (LocationKind::Regex { caseless: true }, rest.to_owned())
-            } else if let Some(rest) = one.strip_prefix('~') {
-                (LocationKind::Regex { caseless: false }, rest.to_owned())
-            } else if one.starts_with('@') {
-                (LocationKind::Named, one.to_owned())
-            } else {
-                (LocationKind::Prefix, one.to_owned())
-            }
-        }
-        _ => return None,
-    };
-    Some(kind)
+    use crate::semantic::sites::LocationForm;
+    Some(
+        match crate::semantic::sites::location_form(node.directive)? {
+            LocationForm::Exact(name) => (LocationKind::Exact, name.to_owned()),
+            LocationForm::NoRegex(name) => (LocationKind::PrefixNoRegex, name.to_owned()),
+            LocationForm::Prefix(name) => (LocationKind::Prefix, name.to_owned()),
+            LocationForm::Named(name) => (LocationKind::Named, name.to_owned()),
+            LocationForm::Regex {
+                pattern, caseless, ..
+            } => (LocationKind::Regex { caseless }, pattern.to_owned()),
+            LocationForm::InvalidModifier(_) => return None,
+        },
+    )
 }
 
 /// One `server_name` pattern.
