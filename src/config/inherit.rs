@@ -204,6 +204,26 @@ impl<'t> ResolvedConfig<'t> {
         vec![(addr, pass)]
     }
 
+    /// The effective value of a time directive (`fastcgi_read_timeout`) for `block`, with
+    /// nginx's default when nothing sets it. Values nginx would refuse count as the default
+    /// (GW013 reports them). The one answer `check` and `diagnose` both use.
+    pub fn effective_time(&self, block: NodeId, name: &str, default_ms: u64) -> EffectiveTime {
+        match self.effective(block, name) {
+            Some(id) => EffectiveTime {
+                ms: self
+                    .node(id)
+                    .arg(0)
+                    .and_then(crate::values::parse_msec)
+                    .unwrap_or(default_ms),
+                set_by: Some(id),
+            },
+            None => EffectiveTime {
+                ms: default_ms,
+                set_by: None,
+            },
+        }
+    }
+
     /// The `server` lines of an `upstream` block, parsed.
     pub fn upstream_servers(&self, upstream: NodeId) -> Vec<(crate::address::Address, NodeId)> {
         self.children_named(Some(upstream), "server")
@@ -218,6 +238,14 @@ impl<'t> ResolvedConfig<'t> {
             })
             .collect()
     }
+}
+
+/// An nginx time value in effect somewhere: its value and the directive that set it (`None`
+/// for nginx's default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EffectiveTime {
+    pub ms: u64,
+    pub set_by: Option<NodeId>,
 }
 
 /// The answer to an inheritance question where some included file was not read: "cannot

@@ -21,7 +21,8 @@ pub use fs::{
     UnlistableDir, MAX_FILE_SIZE, MAX_SYMLINKS,
 };
 pub use inherit::{
-    Family, NamedAddress, Scoped, ScopedArray, DEFAULT_PROXY_HTTP_VERSION, DEFAULT_TIMEOUT_MS,
+    EffectiveTime, Family, NamedAddress, Scoped, ScopedArray, DEFAULT_PROXY_HTTP_VERSION,
+    DEFAULT_TIMEOUT_MS,
 };
 pub(crate) use loader::parse_config;
 pub use loader::{

@@ -1226,21 +1226,24 @@ fn size_text(n: u64) -> String {
 /// The effective value of a timeout or buffer-size directive for `block`.
 fn effective_setting(cfg: &ResolvedConfig<'_>, block: NodeId, directive: &str) -> Setting {
     let is_time = directive.ends_with("_timeout");
-    match cfg.effective(block, directive) {
-        Some(n) => {
-            let value = cfg.node(n).arg(0).unwrap_or("").to_owned();
-            Setting {
-                directive: directive.to_owned(),
-                millis: if is_time { parse_msec(&value) } else { None },
-                value,
-                place: Some(place(cfg, n)),
-            }
-        }
-        None if is_time => Setting {
+    if is_time {
+        let t = cfg.effective_time(block, directive, DEFAULT_TIMEOUT_MS);
+        return Setting {
             directive: directive.to_owned(),
-            value: describe_msec(DEFAULT_TIMEOUT_MS),
-            millis: Some(DEFAULT_TIMEOUT_MS),
-            place: None,
+            value: match t.set_by {
+                Some(n) => cfg.node(n).arg(0).unwrap_or("").to_owned(),
+                None => describe_msec(t.ms),
+            },
+            millis: Some(t.ms),
+            place: t.set_by.map(|n| place(cfg, n)),
+        };
+    }
+    match cfg.effective(block, directive) {
+        Some(n) => Setting {
+            directive: directive.to_owned(),
+            value: cfg.node(n).arg(0).unwrap_or("").to_owned(),
+            millis: None,
+            place: Some(place(cfg, n)),
         },
         None => Setting {
             directive: directive.to_owned(),

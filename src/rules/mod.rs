@@ -113,13 +113,7 @@ impl LintContext<'_, '_> {
     }
 }
 
-/// An nginx time value in effect somewhere: its value and the directive that set it (`None`
-/// for nginx's default).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EffectiveTime {
-    pub ms: u64,
-    pub set_by: Option<crate::config::NodeId>,
-}
+pub use crate::config::EffectiveTime;
 
 impl LintContext<'_, '_> {
     /// The php-fpm pools listening where `addr` connects.
@@ -146,30 +140,14 @@ impl LintContext<'_, '_> {
             .find(|b| b.address.same_peer(addr))
     }
 
-    /// The effective value of a time directive (`fastcgi_read_timeout`) for `block`, with
-    /// nginx's default when nothing sets it. Values nginx would refuse count as the default
-    /// (GW013 reports them).
+    /// The effective value of a time directive for `block` ([`ResolvedConfig::effective_time`]).
     pub fn effective_time(
         &self,
         block: crate::config::NodeId,
         name: &str,
         default_ms: u64,
     ) -> EffectiveTime {
-        match self.config.effective(block, name) {
-            Some(id) => EffectiveTime {
-                ms: self
-                    .config
-                    .node(id)
-                    .arg(0)
-                    .and_then(crate::values::parse_msec)
-                    .unwrap_or(default_ms),
-                set_by: Some(id),
-            },
-            None => EffectiveTime {
-                ms: default_ms,
-                set_by: None,
-            },
-        }
+        self.config.effective_time(block, name, default_ms)
     }
 
     /// `meta`'s options: the user's settings over the defaults of the options type `T`.
