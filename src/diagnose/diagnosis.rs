@@ -608,32 +608,20 @@ struct FixContext {
     script_paths: Vec<String>,
 }
 
-fn map_incident(
+/// The server block and location nginx chose for the request: by server name and port as
+/// nginx selects, then, when blocks share the name and the log does not say the port, the one
+/// whose location passes to the logged upstream (said in a note). The flag says a regex
+/// location could not be tried (its pattern did not compile here).
+fn select_server_and_location(
     map: &ConfigMap<'_, '_>,
     finding: &mut Finding,
-    ctx: &mut FixContext,
     skipped_regexes: &mut Vec<NodeId>,
-) {
+    path: Option<&str>,
+    upstream: Option<&Upstream>,
+) -> (Option<ServerChoice>, Option<NodeId>, bool) {
     let cfg = map.cfg;
-    let key = &finding.incident.key;
-    let path = key.path.clone().or_else(|| {
-        finding
-            .incident
-            .sample_request
-            .as_deref()
-            .and_then(Request::parse)
-            .map(|r| r.path().to_owned())
-    });
-    let upstream = key.upstream.as_deref().map(Upstream::parse);
-
-    if upstream.as_ref().is_some_and(|u| u.scheme.is_none()) {
-        // The stream module logs a bare address (`upstream: "10.0.0.1:5432"`) and its listen
-        // address as `server:`: its `stream { server { proxy_pass } }` blocks are not mapped.
-        finding.notes.push(
-            "a stream (TCP/UDP) proxy line: mapping to `stream` blocks is not supported".to_owned(),
-        );
-        return;
-    }
+    let key = finding.incident.key.clone();
+    let path = path.map(str::to_owned);
     // Startup lines (`nginx: [emerg] host not found in upstream ...`) belong to no request.
     let mut server = if path.is_some() || key.host.is_some() {
         map.select_server(key.server.as_deref(), key.host.as_deref())
@@ -695,6 +683,42 @@ fn map_incident(
             sp.file, sp.line
         ));
     }
+    (server, location, regex_skipped)
+}
+
+fn map_incident(
+    map: &ConfigMap<'_, '_>,
+    finding: &mut Finding,
+    ctx: &mut FixContext,
+    skipped_regexes: &mut Vec<NodeId>,
+) {
+    let cfg = map.cfg;
+    let key = finding.incident.key.clone();
+    let path = key.path.clone().or_else(|| {
+        finding
+            .incident
+            .sample_request
+            .as_deref()
+            .and_then(Request::parse)
+            .map(|r| r.path().to_owned())
+    });
+    let upstream = key.upstream.as_deref().map(Upstream::parse);
+
+    if upstream.as_ref().is_some_and(|u| u.scheme.is_none()) {
+        // The stream module logs a bare address (`upstream: "10.0.0.1:5432"`) and its listen
+        // address as `server:`: its `stream { server { proxy_pass } }` blocks are not mapped.
+        finding.notes.push(
+            "a stream (TCP/UDP) proxy line: mapping to `stream` blocks is not supported".to_owned(),
+        );
+        return;
+    }
+    let (server, location, regex_skipped) = select_server_and_location(
+        map,
+        finding,
+        skipped_regexes,
+        path.as_deref(),
+        upstream.as_ref(),
+    );
     let candidates = location.map_or_else(Vec::new, |l| map.location_handlers(l));
     if let Some(l) = location {
         // `try_files $uri $uri/ /index.php?$args`: a pretty URL reaches php-fpm as /index.php.
@@ -904,6 +928,19 @@ fn map_incident(
         }
         return;
     };
+    record_handler(cfg, finding, ctx, handler, fit);
+}
+
+/// What the handler that served the request says: its place, its upstream block and fail
+/// settings, the resolver, the retry outcome, and the setting in force for the cause (with
+/// other modules' look-alike timeouts that do nothing here, GW101).
+fn record_handler(
+    cfg: &ResolvedConfig<'_>,
+    finding: &mut Finding,
+    ctx: &mut FixContext,
+    handler: NodeId,
+    fit: Option<HandlerFit>,
+) {
     finding.handler = Some(place(cfg, handler));
     let family = Family::from_pass(cfg.node(handler).name());
     ctx.family = family;
@@ -1477,108 +1514,10 @@ fn fix_text(finding: &Finding, ctx: &FixContext) -> String {
             )
         }
         Cause::ReadTimeout | Cause::ConnectTimeout | Cause::SendTimeout => {
-            let Some(s) = setting else {
-                let kind = match finding.cause() {
-                    Cause::ConnectTimeout => "connect",
-                    Cause::SendTimeout => "send",
-                    _ => "read",
-                };
-                let prefix = key
-                    .upstream
-                    .as_deref()
-                    .and_then(|u| Upstream::parse(u).scheme)
-                    .map_or("*", |scheme| match scheme {
-                        "fastcgi" => "fastcgi",
-                        "grpc" | "grpcs" => "grpc",
-                        "uwsgi" | "suwsgi" => "uwsgi",
-                        "scgi" => "scgi",
-                        _ => "proxy",
-                    });
-                return format!(
-                    "{peer_text} did not answer in time: raise {prefix}_{kind}_timeout (default 60s) in the location that sends this request there, or make the backend faster"
-                );
-            };
-            match finding.cause() {
-                Cause::ReadTimeout => format!(
-                    "{}; the backend needed longer: raise it in that location, or make the request faster (move long work to a background job)",
-                    s.describe()
-                ),
-                Cause::ConnectTimeout => format!(
-                    "{}; {peer_text} did not accept the connection in time: check that it is up and reachable (firewall, routing, a full listen backlog)",
-                    s.describe()
-                ),
-                _ => format!(
-                    "{}; {peer_text} stopped reading the request: check whether the backend is stuck or overloaded",
-                    s.describe()
-                ),
-            }
+            timeout_fix_text(finding, setting, peer_text)
         }
         Cause::BackendReset | Cause::PrematureClose => {
-            if let Some(k) = finding.fpm_kill.as_ref().filter(|k| k.event == "child-signaled") {
-                let pool = k
-                    .pool
-                    .as_deref()
-                    .map(|p| format!(" in pool `{p}`"))
-                    .unwrap_or_default();
-                let signal = k.signal.as_deref().unwrap_or("a signal");
-                return match signal {
-                    "SIGKILL" | "9" => format!(
-                        "a php-fpm child{pool} was killed with SIGKILL (php-fpm log) — not by php-fpm's own timeouts (those send SIGTERM): usually the kernel's OOM killer (look for \"Out of memory: Killed process\" in `journalctl -k` or dmesg at {}); lower pm.max_children or memory_limit so that all children fit in RAM, or add memory",
-                        time_or(k.first)
-                    ),
-                    "SIGSEGV" | "11" | "SIGBUS" | "7" | "SIGABRT" | "6" => format!(
-                        "a php-fpm child{pool} crashed ({signal}, php-fpm log) while serving the request: a PHP or extension bug (opcache, a PECL module) — get a backtrace from the core dump or php-fpm's log at {}, then update or disable the extension",
-                        time_or(k.first)
-                    ),
-                    other => format!(
-                        "a php-fpm child{pool} exited on {other} (php-fpm log) while serving the request: find who sent it at {}",
-                        time_or(k.first)
-                    ),
-                };
-            }
-            if let Some(k) = &finding.fpm_kill {
-                let pool = k
-                    .pool
-                    .as_deref()
-                    .map(|p| format!("pool `{p}`"))
-                    .unwrap_or_else(|| "the pool".to_owned());
-                let after = k
-                    .seconds
-                    .map(|s| format!(" after {s:.2} s"))
-                    .unwrap_or_default();
-                let script = k.script.as_deref().unwrap_or("the script");
-                let limit = setting
-                    .map(|s| format!(" (nginx waits longer: {})", s.describe()))
-                    .unwrap_or_default();
-                return format!(
-                    "php-fpm's request_terminate_timeout killed {script}{after} ({pool}, php-fpm log: execution timed out){limit}: raise request_terminate_timeout in that pool above the time the script needs, keeping it at or below the nginx read timeout, or make the script faster"
-                );
-            }
-            let keepalive = ctx.upstream_block.is_some() && finding.cause() == Cause::PrematureClose;
-            let mut text = format!(
-                "{peer_text} closed the connection before answering: look at the backend's own log at {} — a worker killed by its own timeout (php-fpm request_terminate_timeout, gunicorn --timeout) or a crash",
-                finding
-                    .incident
-                    .first
-                    .map_or_else(|| "that time".to_owned(), |t| t.to_string())
-            );
-            if keepalive {
-                text.push_str("; with `keepalive` in the upstream block, keep its keepalive_timeout below the backend's idle timeout (GW107)");
-            }
-            let fastcgi = key
-                .upstream
-                .as_deref()
-                .is_some_and(|u| u.starts_with("fastcgi://"));
-            if fastcgi && !ctx.fpm_given {
-                text.push_str(
-                    "; give --fpm-log to check php-fpm's \"execution timed out\" and signal lines",
-                );
-            } else if fastcgi {
-                text.push_str(
-                    "; the php-fpm log given has no \"execution timed out\" or killed child for this request around that time",
-                );
-            }
-            text
+            reset_fix_text(finding, ctx, setting, peer_text)
         }
         Cause::NoLiveUpstreams => {
             let block = ctx
@@ -1703,6 +1642,127 @@ fn fix_text(finding: &Finding, ctx: &FixContext) -> String {
             }
         }
     }
+}
+
+/// The fix for a timeout: raise the setting in force where the request went, or (when the
+/// handler is unknown) the family's timeout named from the logged upstream's scheme.
+fn timeout_fix_text(finding: &Finding, setting: Option<&Setting>, peer_text: &str) -> String {
+    let key = &finding.incident.key;
+    let Some(s) = setting else {
+        let kind = match finding.cause() {
+            Cause::ConnectTimeout => "connect",
+            Cause::SendTimeout => "send",
+            _ => "read",
+        };
+        let prefix = key
+            .upstream
+            .as_deref()
+            .and_then(|u| Upstream::parse(u).scheme)
+            .map_or("*", |scheme| match scheme {
+                "fastcgi" => "fastcgi",
+                "grpc" | "grpcs" => "grpc",
+                "uwsgi" | "suwsgi" => "uwsgi",
+                "scgi" => "scgi",
+                _ => "proxy",
+            });
+        return format!(
+            "{peer_text} did not answer in time: raise {prefix}_{kind}_timeout (default 60s) in the location that sends this request there, or make the backend faster"
+        );
+    };
+    match finding.cause() {
+        Cause::ReadTimeout => format!(
+            "{}; the backend needed longer: raise it in that location, or make the request faster (move long work to a background job)",
+            s.describe()
+        ),
+        Cause::ConnectTimeout => format!(
+            "{}; {peer_text} did not accept the connection in time: check that it is up and reachable (firewall, routing, a full listen backlog)",
+            s.describe()
+        ),
+        _ => format!(
+            "{}; {peer_text} stopped reading the request: check whether the backend is stuck or overloaded",
+            s.describe()
+        ),
+    }
+}
+
+/// The fix for a backend that closed the connection: a signalled or timed-out php-fpm child
+/// when the php-fpm log says so, else the backend's own log, keep-alive and `--fpm-log` hints.
+fn reset_fix_text(
+    finding: &Finding,
+    ctx: &FixContext,
+    setting: Option<&Setting>,
+    peer_text: &str,
+) -> String {
+    let key = &finding.incident.key;
+    if let Some(k) = finding
+        .fpm_kill
+        .as_ref()
+        .filter(|k| k.event == "child-signaled")
+    {
+        let pool = k
+            .pool
+            .as_deref()
+            .map(|p| format!(" in pool `{p}`"))
+            .unwrap_or_default();
+        let signal = k.signal.as_deref().unwrap_or("a signal");
+        return match signal {
+            "SIGKILL" | "9" => format!(
+                "a php-fpm child{pool} was killed with SIGKILL (php-fpm log) — not by php-fpm's own timeouts (those send SIGTERM): usually the kernel's OOM killer (look for \"Out of memory: Killed process\" in `journalctl -k` or dmesg at {}); lower pm.max_children or memory_limit so that all children fit in RAM, or add memory",
+                time_or(k.first)
+            ),
+            "SIGSEGV" | "11" | "SIGBUS" | "7" | "SIGABRT" | "6" => format!(
+                "a php-fpm child{pool} crashed ({signal}, php-fpm log) while serving the request: a PHP or extension bug (opcache, a PECL module) — get a backtrace from the core dump or php-fpm's log at {}, then update or disable the extension",
+                time_or(k.first)
+            ),
+            other => format!(
+                "a php-fpm child{pool} exited on {other} (php-fpm log) while serving the request: find who sent it at {}",
+                time_or(k.first)
+            ),
+        };
+    }
+    if let Some(k) = &finding.fpm_kill {
+        let pool = k
+            .pool
+            .as_deref()
+            .map(|p| format!("pool `{p}`"))
+            .unwrap_or_else(|| "the pool".to_owned());
+        let after = k
+            .seconds
+            .map(|s| format!(" after {s:.2} s"))
+            .unwrap_or_default();
+        let script = k.script.as_deref().unwrap_or("the script");
+        let limit = setting
+            .map(|s| format!(" (nginx waits longer: {})", s.describe()))
+            .unwrap_or_default();
+        return format!(
+            "php-fpm's request_terminate_timeout killed {script}{after} ({pool}, php-fpm log: execution timed out){limit}: raise request_terminate_timeout in that pool above the time the script needs, keeping it at or below the nginx read timeout, or make the script faster"
+        );
+    }
+    let keepalive = ctx.upstream_block.is_some() && finding.cause() == Cause::PrematureClose;
+    let mut text = format!(
+        "{peer_text} closed the connection before answering: look at the backend's own log at {} — a worker killed by its own timeout (php-fpm request_terminate_timeout, gunicorn --timeout) or a crash",
+        finding
+            .incident
+            .first
+            .map_or_else(|| "that time".to_owned(), |t| t.to_string())
+    );
+    if keepalive {
+        text.push_str("; with `keepalive` in the upstream block, keep its keepalive_timeout below the backend's idle timeout (GW107)");
+    }
+    let fastcgi = key
+        .upstream
+        .as_deref()
+        .is_some_and(|u| u.starts_with("fastcgi://"));
+    if fastcgi && !ctx.fpm_given {
+        text.push_str(
+            "; give --fpm-log to check php-fpm's \"execution timed out\" and signal lines",
+        );
+    } else if fastcgi {
+        text.push_str(
+            "; the php-fpm log given has no \"execution timed out\" or killed child for this request around that time",
+        );
+    }
+    text
 }
 
 /// Up to five other sockets in the directory of a missing one (php7.4-fpm.sock missing,
