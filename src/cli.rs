@@ -491,7 +491,7 @@ impl CheckArgs {
                 .single
                 .context
                 .as_deref()
-                .and_then(crate::config::Context::from_name),
+                .and_then(crate::directives::Context::from_name),
         }
     }
 }

@@ -7,8 +7,9 @@
 //! none. Array directives (`proxy_set_header`, `add_header`, `fastcgi_param`) are inherited only
 //! when the lower level has none of them at all.
 
-use super::{Context, NodeId, ResolvedConfig};
+use super::{NodeId, ResolvedConfig};
 use crate::address::{parse_pass, Address, Host};
+use crate::directives::Context;
 
 /// The module family of a handler, which decides which `*_timeout` family applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

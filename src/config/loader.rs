@@ -7,7 +7,8 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use super::fs::{is_glob, Disk, Dump, FileSource, Layered, Overlay, Sysroot};
-use super::{dump, ConfigTree, Context, LoadProblem, LoadProblemKind};
+use super::{dump, ConfigTree, LoadProblem, LoadProblemKind};
+use crate::directives::Context;
 use crate::source::{FileId, SourceFile};
 use crate::syntax::{parse, Ast, Directive, Node, ParseError, ParseErrorKind};
 

@@ -14,7 +14,6 @@ mod resolved;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-pub use crate::directives::Context;
 pub use dump::{split_dump, DumpedFile};
 pub use fs::{
     is_glob, read_config_file, Disk, Dump, FileSource, GlobMatch, Layered, Overlay, Sysroot,
@@ -31,6 +30,7 @@ pub use loader::{
 };
 pub use resolved::{NodeId, RNode, ResolvedConfig, MAX_RESOLVED_NODES};
 
+use crate::directives::Context;
 use crate::source::{FileId, SourceMap};
 use crate::syntax::{Ast, ParseError, Span};
 

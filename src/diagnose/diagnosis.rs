@@ -1296,7 +1296,7 @@ fn upstream_server_named(cfg: &ResolvedConfig<'_>, name: &str) -> Option<Place> 
     cfg.iter()
         .find(|(_, n)| {
             n.name() == "server"
-                && n.context == crate::config::Context::Upstream
+                && n.context == crate::directives::Context::Upstream
                 && n.arg(0).is_some_and(|a| {
                     parse_host_port(a, false)
                         .name()

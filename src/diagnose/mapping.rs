@@ -29,7 +29,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use pcre2::bytes::Regex;
 
 use crate::address::{parse_host_port, parse_pass, Address, Host};
-use crate::config::{Context, Family, NodeId, RNode, ResolvedConfig};
+use crate::config::{Family, NodeId, RNode, ResolvedConfig};
+use crate::directives::Context;
 
 use super::logline::Upstream;
 

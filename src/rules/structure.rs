@@ -5,7 +5,8 @@
 //! the first of these errors too.
 
 use super::LintContext;
-use crate::config::{Context, NodeId, RNode};
+use crate::config::{NodeId, RNode};
+use crate::directives::Context;
 use crate::directives::{DirectiveSpec, Lookup};
 
 /// Directives written where nginx dispatches them through its command tables. The bodies of

@@ -3,7 +3,9 @@
 //! complex values (`ngx_http_script_compile`, `ngx_http_compile_complex_value`,
 //! `ngx_http_get_variable_index`) count, so a `$` in a regex or a literal stays a `$`.
 
-use crate::config::{Context, NodeId, ResolvedConfig};
+use crate::config::{NodeId, ResolvedConfig};
+
+use crate::directives::Context;
 use crate::directives::DirectiveTable;
 use crate::syntax::{Directive, Word};
 

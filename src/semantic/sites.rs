@@ -4,7 +4,9 @@
 //! ngx_http_map_module.c / ngx_stream_map_module.c; ngx_http_proxy_module.c proxy_redirect and
 //! proxy_cookie_*; ngx_http_referer_module.c; fastcgi_split_path_info).
 
-use crate::config::{Context, NodeId, ResolvedConfig};
+use crate::config::{NodeId, ResolvedConfig};
+
+use crate::directives::Context;
 use crate::syntax::{Directive, Word};
 
 /// One regex nginx compiles.

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use crate::config::{Context, NodeId, ResolvedConfig};
+use crate::config::{NodeId, ResolvedConfig};
+
+use crate::directives::Context;
 
 use super::variables::Namespace;
 

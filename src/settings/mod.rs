@@ -312,8 +312,8 @@ mod tests {
         assert_eq!(s.directives.enable_sets, ["lua", "headers-more"]);
         let d = &s.directives.user[0];
         assert_eq!(d.name, "my_directive");
-        assert!(d.allows_context(crate::config::Context::Server));
-        assert!(!d.allows_context(crate::config::Context::Location));
+        assert!(d.allows_context(crate::directives::Context::Server));
+        assert!(!d.allows_context(crate::directives::Context::Location));
         assert!(d.accepts_arg_count(1) && !d.accepts_arg_count(0));
         Ok(())
     }

@@ -20,7 +20,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Mutex;
 
-use nginx_gwlint::config::{load_path, Context};
+use nginx_gwlint::config::load_path;
+
+use nginx_gwlint::directives::Context;
 use nginx_gwlint::directives::{
     DirectiveSpec, DirectiveTable, ValueKind, Version, CUSTOM_DUPLICATE_DIRECTIVES,
     DISTRO_BACKPORTS,

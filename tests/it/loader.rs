@@ -4,7 +4,9 @@
 use crate::common::write;
 use std::path::Path;
 
-use nginx_gwlint::config::{load_dump, load_path, Context, LoadProblemKind, ResolvedConfig};
+use nginx_gwlint::config::{load_dump, load_path, LoadProblemKind, ResolvedConfig};
+
+use nginx_gwlint::directives::Context;
 
 #[test]
 fn includes_resolve_against_the_prefix_not_the_including_file() {

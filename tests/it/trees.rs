@@ -18,9 +18,10 @@ use std::process::Command;
 
 use nginx_gwlint::backends::{self, PhpSetup};
 use nginx_gwlint::config::{
-    load_dump, load_path_opts, Context, LoadOptions, Overlay, ResolvedConfig, Scoped,
+    load_dump, load_path_opts, LoadOptions, Overlay, ResolvedConfig, Scoped,
 };
 use nginx_gwlint::diagnostic::{Diagnostic, Severity};
+use nginx_gwlint::directives::Context;
 use nginx_gwlint::lint::{lint, Selection};
 use nginx_gwlint::report;
 use nginx_gwlint::settings::Settings;

@@ -1,5 +1,5 @@
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
-use crate::config::Context;
+use crate::directives::Context;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::semantic::upstreams::upstream_blocks;
 use crate::semantic::url::{self, UrlOptions};

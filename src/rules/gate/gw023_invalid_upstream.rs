@@ -1,5 +1,6 @@
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
-use crate::config::{Context, NodeId};
+use crate::config::NodeId;
+use crate::directives::Context;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::directives::Version;
 use crate::semantic::url::{self, UrlOptions};

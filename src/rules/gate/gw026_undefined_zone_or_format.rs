@@ -1,7 +1,8 @@
 use std::collections::HashSet;
 
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
-use crate::config::{Context, NodeId};
+use crate::config::NodeId;
+use crate::directives::Context;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::semantic::refs::namespace;
 use crate::semantic::variables::Namespace;

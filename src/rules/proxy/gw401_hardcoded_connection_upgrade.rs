@@ -1,6 +1,7 @@
 use super::common::{insert_in_block, replace_arg, unread_include, upgrade_header, FileUses};
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
-use crate::config::{Context, RNode, ResolvedConfig};
+use crate::config::{RNode, ResolvedConfig};
+use crate::directives::Context;
 use crate::diagnostic::Fix;
 use crate::diagnostic::{Diagnostic, Severity};
 

@@ -122,7 +122,7 @@ impl DirectiveNotAllowedHere {
     fn check_events(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         // A single site file checked in the http or server context has no events of its own.
         if cx.tree.ast(cx.tree.root).is_none()
-            || cx.tree.root_context != crate::config::Context::Main
+            || cx.tree.root_context != crate::directives::Context::Main
             || cx.tree.entry_is_snippet
         {
             return;

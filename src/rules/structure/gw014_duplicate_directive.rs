@@ -2,7 +2,8 @@ use std::collections::HashMap;
 
 use super::structure::well_formed;
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
-use crate::config::{Context, NodeId};
+use crate::config::NodeId;
+use crate::directives::Context;
 use crate::diagnostic::Fix;
 use crate::diagnostic::{Diagnostic, Severity};
 

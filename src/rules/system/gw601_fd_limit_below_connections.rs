@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
-use crate::config::Context;
+use crate::directives::Context;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::system::{UnitNofile, SYSTEMD_DEFAULT_NOFILE_SOFT};
 

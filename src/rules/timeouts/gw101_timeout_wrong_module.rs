@@ -4,7 +4,8 @@ use std::rc::Rc;
 
 use super::common::{unread_include, FileUses, Written};
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
-use crate::config::{Context, Family, NodeId, ResolvedConfig};
+use crate::config::{Family, NodeId, ResolvedConfig};
+use crate::directives::Context;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::diagnostic::{Edit, Fix};
 

@@ -1,6 +1,6 @@
 use super::common::{unread_include, FileUses};
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
-use crate::config::Context;
+use crate::directives::Context;
 use crate::diagnostic::edits::insert_directive_after;
 use crate::diagnostic::Fix;
 use crate::diagnostic::{Diagnostic, Severity};

@@ -1,5 +1,5 @@
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
-use crate::config::Context;
+use crate::directives::Context;
 use crate::diagnostic::{Diagnostic, Severity};
 
 pub struct NoSslSessionCache;

@@ -1,5 +1,6 @@
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
-use crate::config::{Context, Family};
+use crate::config::Family;
+use crate::directives::Context;
 use crate::diagnostic::{Diagnostic, Severity};
 
 pub struct ProxyPassUriInRegexLocation;

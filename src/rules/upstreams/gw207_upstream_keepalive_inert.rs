@@ -4,7 +4,8 @@ use super::common::{
     insert_after, insert_in_block, replace_arg, unread_include, upgrade_header, FileUses,
 };
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
-use crate::config::{Context, Family, NodeId, ResolvedConfig};
+use crate::config::{Family, NodeId, ResolvedConfig};
+use crate::directives::Context;
 use crate::diagnostic::edits::directive_text;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::diagnostic::{Edit, Fix};

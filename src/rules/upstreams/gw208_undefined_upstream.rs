@@ -1,6 +1,6 @@
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::address::{edit_distance, Host};
-use crate::config::Context;
+use crate::directives::Context;
 use crate::diagnostic::{Diagnostic, Severity};
 
 pub struct UndefinedUpstream;
