@@ -585,12 +585,9 @@ impl<'c, 't> ConfigMap<'c, 't> {
                     fit.fit = AddrMatch::Exact;
                     return fit;
                 }
-                for s in cfg.children_named(Some(block), "server") {
-                    let Some(server_arg) = cfg.node(s).arg(0) else {
-                        continue;
-                    };
-                    let server_addr = parse_host_port(server_arg, false);
-                    let (m, localhost) = addr_fit(&server_addr, Some(80), upstream.peer);
+                // The upstream's servers as `check` reads them (port 80 when none is written).
+                for (server_addr, s) in cfg.upstream_servers(block) {
+                    let (m, localhost) = addr_fit(&server_addr, None, upstream.peer);
                     if m > fit.fit {
                         fit.fit = m;
                         fit.upstream_server = Some(s);
