@@ -686,55 +686,21 @@ fn select_server_and_location(
     (server, location, regex_skipped)
 }
 
-fn map_incident(
+/// The handler that sent the request to the logged upstream: among the location's handlers
+/// the one whose address fits, else one elsewhere in the configuration that fits (the request
+/// got there another way: rewrite, try_files, error_page), preferring the same server block;
+/// each choice that is not the obvious one is said in a note.
+fn choose_handler(
     map: &ConfigMap<'_, '_>,
     finding: &mut Finding,
-    ctx: &mut FixContext,
-    skipped_regexes: &mut Vec<NodeId>,
-) {
+    upstream: Option<&Upstream<'_>>,
+    candidates: &[(NodeId, Option<String>)],
+    location: Option<NodeId>,
+    server: Option<&ServerChoice>,
+    regex_skipped: bool,
+) -> Option<(NodeId, Option<HandlerFit>)> {
     let cfg = map.cfg;
     let key = finding.incident.key.clone();
-    let path = key.path.clone().or_else(|| {
-        finding
-            .incident
-            .sample_request
-            .as_deref()
-            .and_then(Request::parse)
-            .map(|r| r.path().to_owned())
-    });
-    let upstream = key.upstream.as_deref().map(Upstream::parse);
-
-    if upstream.as_ref().is_some_and(|u| u.scheme.is_none()) {
-        // The stream module logs a bare address (`upstream: "10.0.0.1:5432"`) and its listen
-        // address as `server:`: its `stream { server { proxy_pass } }` blocks are not mapped.
-        finding.notes.push(
-            "a stream (TCP/UDP) proxy line: mapping to `stream` blocks is not supported".to_owned(),
-        );
-        return;
-    }
-    let (server, location, regex_skipped) = select_server_and_location(
-        map,
-        finding,
-        skipped_regexes,
-        path.as_deref(),
-        upstream.as_ref(),
-    );
-    let candidates = location.map_or_else(Vec::new, |l| map.location_handlers(l));
-    if let Some(l) = location {
-        // `try_files $uri $uri/ /index.php?$args`: a pretty URL reaches php-fpm as /index.php.
-        for t in cfg.children_named(Some(l), "try_files") {
-            let Some(last) = cfg.node(t).directive.args.last().map(|a| a.as_str()) else {
-                continue;
-            };
-            if last.starts_with('/') {
-                let path = last.split(['?', '#']).next().unwrap_or(last);
-                if !path.contains('$') && !ctx.script_paths.iter().any(|p| p == path) {
-                    ctx.script_paths.push(path.to_owned());
-                }
-            }
-        }
-    }
-
     let mut chosen: Option<(NodeId, Option<HandlerFit>)> = None;
     match &upstream {
         Some(up) => {
@@ -893,6 +859,67 @@ fn map_incident(
             }
         }
     }
+    chosen
+}
+
+fn map_incident(
+    map: &ConfigMap<'_, '_>,
+    finding: &mut Finding,
+    ctx: &mut FixContext,
+    skipped_regexes: &mut Vec<NodeId>,
+) {
+    let cfg = map.cfg;
+    let key = finding.incident.key.clone();
+    let path = key.path.clone().or_else(|| {
+        finding
+            .incident
+            .sample_request
+            .as_deref()
+            .and_then(Request::parse)
+            .map(|r| r.path().to_owned())
+    });
+    let upstream = key.upstream.as_deref().map(Upstream::parse);
+
+    if upstream.as_ref().is_some_and(|u| u.scheme.is_none()) {
+        // The stream module logs a bare address (`upstream: "10.0.0.1:5432"`) and its listen
+        // address as `server:`: its `stream { server { proxy_pass } }` blocks are not mapped.
+        finding.notes.push(
+            "a stream (TCP/UDP) proxy line: mapping to `stream` blocks is not supported".to_owned(),
+        );
+        return;
+    }
+    let (server, location, regex_skipped) = select_server_and_location(
+        map,
+        finding,
+        skipped_regexes,
+        path.as_deref(),
+        upstream.as_ref(),
+    );
+    let candidates = location.map_or_else(Vec::new, |l| map.location_handlers(l));
+    if let Some(l) = location {
+        // `try_files $uri $uri/ /index.php?$args`: a pretty URL reaches php-fpm as /index.php.
+        for t in cfg.children_named(Some(l), "try_files") {
+            let Some(last) = cfg.node(t).directive.args.last().map(|a| a.as_str()) else {
+                continue;
+            };
+            if last.starts_with('/') {
+                let path = last.split(['?', '#']).next().unwrap_or(last);
+                if !path.contains('$') && !ctx.script_paths.iter().any(|p| p == path) {
+                    ctx.script_paths.push(path.to_owned());
+                }
+            }
+        }
+    }
+
+    let chosen = choose_handler(
+        map,
+        finding,
+        upstream.as_ref(),
+        &candidates,
+        location,
+        server.as_ref(),
+        regex_skipped,
+    );
 
     // Places: when the handler came from elsewhere, its own location and server are the
     // ones that served the request.
