@@ -624,8 +624,8 @@ enum Input {
     Path(PathBuf),
     /// `--stdin-filename NAME`: standard input is NAME's text, the tree around it on disk.
     StdinAs(PathBuf),
-    /// `--dump FILE`: a saved `nginx -T` output of one host.
-    Dump { file: PathBuf, host: String },
+    /// `--dump FILE`: a saved `nginx -T` output of one host, read before anything is checked.
+    Dump { host: String, text: Vec<u8> },
 }
 
 impl Input {
@@ -677,30 +677,22 @@ fn checked_inputs(args: &CheckArgs) -> Result<Vec<Input>, CliError> {
                 }
                 files.extend(found);
             } else {
-                match std::fs::metadata(given) {
-                    Ok(m) if m.is_file() => files.push(given.clone()),
-                    Ok(_) => {
-                        return Err(CliError::Usage(format!(
-                            "--dump {}: not a regular file",
-                            given.display()
-                        )))
-                    }
-                    Err(e) => {
-                        return Err(CliError::Usage(format!("--dump {}: {e}", given.display())))
-                    }
-                }
+                files.push(given.clone());
             }
         }
-        return Ok(files
+        // Every dump is read (a regular file of bounded size) before anything is printed.
+        return files
             .into_iter()
             .map(|file| {
+                let text = crate::config::read_config_file(&file)
+                    .map_err(|e| CliError::Usage(format!("--dump {}: {e}", file.display())))?;
                 let host = file.file_stem().map_or_else(
                     || file.display().to_string(),
                     |s| s.to_string_lossy().into_owned(),
                 );
-                Input::Dump { file, host }
+                Ok(Input::Dump { host, text })
             })
-            .collect());
+            .collect();
     }
     if !args.paths.is_empty() {
         return Ok(args.paths.iter().cloned().map(Input::Path).collect());
@@ -923,13 +915,13 @@ fn run_check(
         Input::StdinAs(name) => Some((crate::config::lexical_absolute(name), read_stdin()?)),
         _ => None,
     };
-    let dump = match input {
+    let stdin_dump = match input {
         Input::Path(p) if p.as_os_str() == "-" => Some(read_stdin()?),
-        Input::Dump { file, .. } => Some(
-            crate::config::read_config_file(file)
-                .map_err(|e| CliError::Usage(format!("--dump {}: {e}", file.display())))?,
-        ),
         _ => None,
+    };
+    let dump: Option<&[u8]> = match input {
+        Input::Dump { text, .. } => Some(text),
+        _ => stdin_dump.as_deref(),
     };
     // A saved dump is another machine: its PHP is not this one's.
     let php = match input {
@@ -961,7 +953,7 @@ fn run_check(
     let mut first = true;
     let mut outcome = fix::fix_until_stable(
         |overlay| {
-            let tree = match (&dump, &stdin_file) {
+            let tree = match (dump, &stdin_file) {
                 (Some(input), _) => load_dump_with(input, overlay)?,
                 (None, Some((name, text))) if overlay.get(name).is_none() => {
                     let mut with_stdin = overlay.clone();

@@ -543,17 +543,12 @@ impl Inventory {
         }
         // A listener reachable from loopback: bound to loopback or to every address.
         let reachable = |a: &SocketAddr| a.ip().is_loopback() || a.ip().is_unspecified();
-        let mut near: Vec<(u16, &Listener)> = tcp
+        let near: Vec<(u16, &Listener)> = tcp
             .iter()
             .filter(|(_, a)| reachable(a) && !own.contains(&a.port()))
             .map(|(l, a)| (a.port().abs_diff(target.port()), *l))
             .collect();
-        near.sort_by_key(|(d, l)| (*d, l.describe()));
-        let shown: Vec<String> = near
-            .iter()
-            .take(NEARBY_SHOWN)
-            .map(|(_, l)| l.describe())
-            .collect();
+        let shown = nearest_first(near);
         if shown.is_empty() {
             return Some("nothing else listens on this machine's loopback either (apart from nginx's own ports)".to_owned());
         }
@@ -567,7 +562,7 @@ impl Inventory {
     /// name (`php8.2-fpm.sock` for a missing `php7.4-fpm.sock`).
     pub fn nearby_unix(&self, path: &str) -> Option<String> {
         let dir = Path::new(path).parent();
-        let mut near: Vec<(usize, &Listener)> = self
+        let near: Vec<(usize, &Listener)> = self
             .listeners
             .iter()
             .filter_map(|l| match &l.addr {
@@ -579,12 +574,7 @@ impl Inventory {
                 Listening::Tcp(_) => None,
             })
             .collect();
-        near.sort_by_key(|(d, l)| (*d, l.describe()));
-        let shown: Vec<String> = near
-            .iter()
-            .take(NEARBY_SHOWN)
-            .map(|(_, l)| l.describe())
-            .collect();
+        let shown = nearest_first(near);
         if shown.is_empty() {
             return None;
         }
@@ -593,6 +583,15 @@ impl Inventory {
             shown.join(", ")
         ))
     }
+}
+
+/// The [`NEARBY_SHOWN`] closest listeners (by `distance`, then name), described.
+fn nearest_first<K: Ord + Copy>(mut near: Vec<(K, &Listener)>) -> Vec<String> {
+    near.sort_by_key(|(d, l)| (*d, l.describe()));
+    near.iter()
+        .take(NEARBY_SHOWN)
+        .map(|(_, l)| l.describe())
+        .collect()
 }
 
 /// The LISTEN sockets (state 0A) of /proc/net/tcp or tcp6: (address, inode). Addresses are

@@ -11,7 +11,7 @@ use crate::values::{describe_msec, parse_msec};
 use super::classify::Cause;
 use super::fpmlog::{parse_fpm_line, FpmEvent};
 use super::incidents::{FpmIncident, FpmReport, Incident, ScanReport};
-use super::logline::{LogTime, Request, Upstream};
+use super::logline::{max_time, min_time, LogTime, Request, Upstream};
 use super::mapping::{AddrMatch, ConfigMap, HandlerFit, ServerChoice};
 
 /// A place in the configuration, as shown to people.
@@ -567,20 +567,6 @@ fn upstream_summaries(
         .collect();
     out.sort_by(|a, b| a.first.cmp(&b.first).then(a.block.line.cmp(&b.block.line)));
     out
-}
-
-fn min_time(a: Option<LogTime>, b: Option<LogTime>) -> Option<LogTime> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-fn max_time(a: Option<LogTime>, b: Option<LogTime>) -> Option<LogTime> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    }
 }
 
 /// What the fix text needs beyond the finding.

@@ -29,7 +29,9 @@ use flate2::read::MultiGzDecoder;
 
 use super::classify::{classify, unclassified_kind, unresolved_host, Cause};
 use super::fpmlog::{parse_fpm_line, FpmEvent};
-use super::logline::{parse_line, uri_path, Level, LogEntry, LogTime, Upstream};
+use super::logline::{
+    max_time, min_time, parse_line, uri_path, Level, LogEntry, LogTime, Upstream,
+};
 
 /// Longest line kept; the rest of a longer line is skipped. nginx's own lines are at most
 /// `NGX_MAX_ERROR_STR` (2048) bytes; this leaves room for multi-line PHP messages joined back.
@@ -777,20 +779,6 @@ fn truncate_at_char(s: &str, max: usize) -> &str {
         end -= 1;
     }
     &s[..end]
-}
-
-fn min_time(a: Option<LogTime>, b: Option<LogTime>) -> Option<LogTime> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-fn max_time(a: Option<LogTime>, b: Option<LogTime>) -> Option<LogTime> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    }
 }
 
 /// Groups the gateway failures of one error log.

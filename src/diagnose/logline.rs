@@ -581,6 +581,22 @@ fn digits(b: &[u8]) -> Option<u32> {
     })
 }
 
+/// The earlier of two optional times (either may be unknown).
+pub(crate) fn min_time(a: Option<LogTime>, b: Option<LogTime>) -> Option<LogTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The later of two optional times (either may be unknown).
+pub(crate) fn max_time(a: Option<LogTime>, b: Option<LogTime>) -> Option<LogTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
