@@ -513,12 +513,12 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
     let mut documents = Documents::default();
     let mut hidden = 0;
     let inputs = checked_inputs(args)?;
-    for input in &inputs {
-        let settings = settings_for_run(args, &selection, input.path())?;
+    for (input, (out, ran)) in inputs.iter().zip(check_inputs(args, &selection, &inputs)) {
         if let (Some(host), Format::Human | Format::Concise) = (input.host(), args.format) {
             sink.report(format!("== host {host} ==\n").as_bytes())?;
         }
-        let outcome = run_check(args, &settings, &selection, input, &mut sink)?;
+        out.replay(&mut sink)?;
+        let outcome = ran?;
         // --diff reports on the files as they are on disk (nothing was fixed); --fix on what
         // remains after fixing; a plain check on the one lint it made.
         let shown = if args.diff {
@@ -579,6 +579,106 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
     }
     sink.finish()?;
     Ok(exit)
+}
+
+/// Loads, lints (and fixes) every input, each with its own settings. Several inputs (a fleet
+/// of `--dump` files, several trees) are checked in parallel, one thread per core, unless
+/// `--fix` writes files on disk, where one input's writes must be seen by the next. Results come
+/// back in input order, each with what its run said, so the output does not depend on timing.
+fn check_inputs(
+    args: &CheckArgs,
+    selection: &Selection,
+    inputs: &[Input],
+) -> Vec<(RunOutput, Result<FixOutcome, CliError>)> {
+    let one = |input: &Input| {
+        let mut out = RunOutput::default();
+        let ran = settings_for_run(args, selection, input.path())
+            .and_then(|settings| run_check(args, &settings, selection, input, &mut out));
+        (out, ran)
+    };
+    let writes_disk = args.fix && inputs.iter().any(|i| !matches!(i, Input::Dump { .. }));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(inputs.len());
+    if threads <= 1 || writes_disk {
+        return inputs.iter().map(one).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<_> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(input) = inputs.get(i) else {
+                            return done;
+                        };
+                        done.push((i, one(input)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| match w.join() {
+                Ok(done) => done,
+                // A panic in a worker is a bug: raise it here as it would have been raised
+                // without threads.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// What one input's run printed: the report bytes it produced (a diff) and its notes for
+/// stderr, in order, replayed into the [`Sink`] after the run.
+#[derive(Default)]
+struct RunOutput {
+    items: Vec<RunItem>,
+}
+
+enum RunItem {
+    Report(Vec<u8>),
+    /// A note; `always`: shown even with --quiet (asked for explicitly, e.g. --show-fixes).
+    Note {
+        text: String,
+        always: bool,
+    },
+}
+
+impl RunOutput {
+    fn report(&mut self, bytes: &[u8]) -> Result<(), CliError> {
+        self.items.push(RunItem::Report(bytes.to_vec()));
+        Ok(())
+    }
+
+    fn note(&mut self, text: &str) {
+        self.items.push(RunItem::Note {
+            text: text.to_owned(),
+            always: false,
+        });
+    }
+
+    fn always_note(&mut self, text: String) {
+        self.items.push(RunItem::Note { text, always: true });
+    }
+
+    fn replay(self, sink: &mut Sink) -> Result<(), CliError> {
+        for item in self.items {
+            match item {
+                RunItem::Report(bytes) => sink.report(&bytes)?,
+                RunItem::Note {
+                    text,
+                    always: false,
+                } => sink.note(&text),
+                RunItem::Note { text, always: true } => eprintln!("{text}"),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The command line's rule selection, after checking the flags that need each other.
@@ -899,7 +999,7 @@ fn run_check(
     settings: &Settings,
     selection: &Selection,
     input: &Input,
-    sink: &mut Sink,
+    sink: &mut RunOutput,
 ) -> Result<FixOutcome, CliError> {
     let path = input.path();
     let fixing = args.fix || args.diff;
@@ -1021,7 +1121,10 @@ fn run_check(
         // Asked for explicitly: shown even with --quiet.
         let verb = if writes { "fixed" } else { "would fix" };
         for a in &outcome.applied {
-            eprintln!("{verb}: {}:{}: {} {}", a.file, a.line, a.rule, a.title);
+            sink.always_note(format!(
+                "{verb}: {}:{}: {} {}",
+                a.file, a.line, a.rule, a.title
+            ));
         }
     }
     sink.note(&outcome.summary_line(writes));
@@ -1035,7 +1138,7 @@ fn verify(
     args: &CheckArgs,
     settings: &Settings,
     outcome: &FixOutcome,
-    sink: &Sink,
+    sink: &mut RunOutput,
 ) -> Result<(), CliError> {
     use crate::settings::TargetOrigin;
     let nginx = match (&args.verify_with, &settings.directives.target_origin) {

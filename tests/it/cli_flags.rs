@@ -420,3 +420,54 @@ fn a_wrong_option_value_is_exit_2_with_its_place() {
         "{err}"
     );
 }
+
+/// A fleet is checked in parallel, and the report is the same as checking each host on its own,
+/// one after another: the hosts in order, each section whole, the diffs of `--diff` included.
+#[test]
+fn dump_fleet_in_parallel_matches_one_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hosts = Vec::new();
+    for i in 0..12 {
+        let body = match i % 3 {
+            0 => format!("location / {{ proxy_pass http://localhost:{}; }}", 3000 + i),
+            1 => "location ~ \\.php$ { fastcgi_pass 127.0.0.1:9000; proxy_read_timeout 30s; }"
+                .to_owned(),
+            _ => "location / { return 200; }".to_owned(),
+        };
+        let name = format!("web{i:02}.txt");
+        common::write(
+            dir.path(),
+            &name,
+            &format!(
+                "# configuration file /etc/nginx/nginx.conf:\nevents {{}}\nhttp {{\n    server {{\n        {body}\n    }}\n}}\n"
+            ),
+        );
+        hosts.push(dir.path().join(name));
+    }
+    for extra in [&["--format", "concise"][..], &["--diff"][..]] {
+        let fleet = bin()
+            .args(["check", "--dump"])
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .unwrap();
+        let mut one_by_one = Vec::new();
+        let mut worst = 0;
+        for host in &hosts {
+            let out = bin()
+                .args(["check", "--dump"])
+                .arg(host)
+                .args(extra)
+                .output()
+                .unwrap();
+            worst = worst.max(out.status.code().unwrap());
+            one_by_one.extend_from_slice(&out.stdout);
+        }
+        assert_eq!(
+            String::from_utf8_lossy(&fleet.stdout),
+            String::from_utf8_lossy(&one_by_one),
+            "{extra:?}"
+        );
+        assert_eq!(fleet.status.code(), Some(worst), "{extra:?}");
+    }
+}
