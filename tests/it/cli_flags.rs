@@ -438,7 +438,7 @@ fn dump_fleet_in_parallel_matches_one_by_one() {
         common::write(
             dir.path(),
             &name,
-            &format!(
+            format!(
                 "# configuration file /etc/nginx/nginx.conf:\nevents {{}}\nhttp {{\n    server {{\n        {body}\n    }}\n}}\n"
             ),
         );
