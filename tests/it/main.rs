@@ -17,6 +17,7 @@ mod diagnose;
 mod diagnose_cli;
 mod diagnose_nginx;
 mod directives_nginx_oracle;
+mod dist;
 mod fix_compose;
 mod fix_engine;
 mod fix_property;

@@ -115,6 +115,17 @@ pub mod oracle {
         })
     }
 
+    /// A command on PATH, for the tests that validate the CI files with the tools their
+    /// ecosystems publish (`check-jsonschema` with SchemaStore's schemas, `pre-commit`).
+    pub fn on_path(command: &'static str, install: &str) -> Option<PathBuf> {
+        std::env::var_os("PATH")
+            .iter()
+            .flat_map(std::env::split_paths)
+            .map(|d| d.join(command))
+            .find(|p| p.is_file())
+            .or_else(|| missing(command, format!("not on PATH ({install})")))
+    }
+
     /// curl, for the lab tests' requests through nginx.
     pub fn curl() -> Option<PathBuf> {
         ["/usr/bin", "/usr/local/bin", "/bin"]
