@@ -27,6 +27,7 @@ macro_rules! for_each_rule {
             (GW027, "invalid-directive-value", "gate/gw027_invalid_directive_value.rs", gw027_invalid_directive_value, InvalidDirectiveValue),
             (GW028, "invalid-buffer-sizes", "gate/gw028_invalid_buffer_sizes.rs", gw028_invalid_buffer_sizes, InvalidBufferSizes),
             (GW029, "invalid-zone-declaration", "gate/gw029_invalid_zone_declaration.rs", gw029_invalid_zone_declaration, InvalidZoneDeclaration),
+            (GW030, "startup-file-missing", "gate/gw030_startup_file_missing.rs", gw030_startup_file_missing, StartupFileMissing),
             (GW101, "timeout-wrong-module", "timeouts/gw101_timeout_wrong_module.rs", gw101_timeout_wrong_module, TimeoutWrongModule),
             (GW102, "connect-timeout-ineffective", "timeouts/gw102_connect_timeout_ineffective.rs", gw102_connect_timeout_ineffective, ConnectTimeoutIneffective),
             (GW103, "timeout-masks-slow-backend", "timeouts/gw103_timeout_masks_slow_backend.rs", gw103_timeout_masks_slow_backend, TimeoutMasksSlowBackend),

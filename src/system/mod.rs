@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 
 mod nginx;
 
-pub use nginx::{detect_nginx_version, installed_nginx, parse_nginx_v, NGINX_LOCATIONS};
+pub use nginx::{
+    detect_nginx_version, installed_build, installed_nginx, parse_nginx_build, parse_nginx_v,
+    NginxBuild, NGINX_LOCATIONS,
+};
 
 use crate::config::{NodeId, ResolvedConfig};
 

@@ -91,3 +91,71 @@ mod version_tests {
         assert!(parse_nginx_v("openresty/1.21.4.1").is_none());
     }
 }
+
+/// Where an nginx build reads its files from, as `nginx -V` prints its configure arguments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NginxBuild {
+    /// `--prefix` (nginx's default `/usr/local/nginx`): relative `load_module` paths and `-p`.
+    pub prefix: PathBuf,
+    /// `--conf-path` (default `PREFIX/conf/nginx.conf`; relative ones are under the prefix):
+    /// the configuration the binary reads without `-c`.
+    pub conf_path: PathBuf,
+}
+
+/// The build facts of the installed nginx (`nginx -V`), asked once per process.
+pub fn installed_build(checked: &[PathBuf]) -> Option<NginxBuild> {
+    static BUILD: std::sync::OnceLock<Option<NginxBuild>> = std::sync::OnceLock::new();
+    BUILD
+        .get_or_init(|| {
+            let binary = installed_nginx(checked)?;
+            let out = std::process::Command::new(binary).arg("-V").output().ok()?;
+            parse_nginx_build(&String::from_utf8_lossy(&out.stderr))
+        })
+        .clone()
+}
+
+/// The prefix and configuration path in `nginx -V` output (`configure arguments: ...`), with
+/// nginx's defaults (auto/options: `NGX_PREFIX=/usr/local/nginx`, `NGX_CONF_PATH=conf/nginx.conf`
+/// relative to the prefix). `None` when the text is no `nginx -V` output.
+pub fn parse_nginx_build(text: &str) -> Option<NginxBuild> {
+    parse_nginx_v(text)?;
+    let arguments = text
+        .lines()
+        .find_map(|l| l.strip_prefix("configure arguments:"))
+        .unwrap_or_default();
+    let option = |name: &str| {
+        arguments
+            .split_whitespace()
+            .find_map(|a| a.strip_prefix(name)?.strip_prefix('='))
+            .map(|v| v.trim_matches(|c| c == '\'' || c == '"'))
+    };
+    let prefix = PathBuf::from(option("--prefix").unwrap_or("/usr/local/nginx"));
+    let conf = Path::new(option("--conf-path").unwrap_or("conf/nginx.conf"));
+    Some(NginxBuild {
+        conf_path: prefix.join(conf),
+        prefix,
+    })
+}
+
+#[cfg(test)]
+mod build_tests {
+    use super::*;
+
+    #[test]
+    fn nginx_capital_v_output() {
+        let debian = "nginx version: nginx/1.22.1\nbuilt with OpenSSL 3.0.9 30 May 2023\nTLS SNI support enabled\nconfigure arguments: --with-cc-opt='-g -O2' --prefix=/usr/share/nginx --conf-path=/etc/nginx/nginx.conf --modules-path=/usr/lib/nginx/modules\n";
+        assert_eq!(
+            parse_nginx_build(debian),
+            Some(NginxBuild {
+                prefix: PathBuf::from("/usr/share/nginx"),
+                conf_path: PathBuf::from("/etc/nginx/nginx.conf"),
+            })
+        );
+        let source = "nginx version: nginx/1.27.3\nconfigure arguments: --with-http_ssl_module\n";
+        assert_eq!(
+            parse_nginx_build(source).map(|b| b.conf_path),
+            Some(PathBuf::from("/usr/local/nginx/conf/nginx.conf"))
+        );
+        assert!(parse_nginx_build("bash: nginx: command not found").is_none());
+    }
+}

@@ -621,3 +621,39 @@ fn a_version_1_baseline_still_hides_what_it_recorded() {
         .code(0)
         .stderr(predicate::str::contains("3 known findings hidden"));
 }
+
+// ---------------------------------------------------------------------------------------
+// GW030 on this machine's own configuration
+
+/// The installed nginx's own configuration (Debian's /etc/nginx, with the stream module's
+/// `modules-enabled` link): GW030 looks its module and certificate files up on this machine,
+/// and finds nothing missing where `nginx -t` accepts the configuration.
+#[test]
+fn startup_files_of_the_live_configuration_are_found() {
+    let Some(nginx) = crate::common::oracle::nginx() else {
+        return;
+    };
+    let conf = std::path::Path::new("/etc/nginx/nginx.conf");
+    let accepted = std::process::Command::new(&nginx)
+        .args(["-t", "-q"])
+        .output()
+        .unwrap()
+        .status
+        .success();
+    if !conf.is_file() || !accepted {
+        panic!("the installed nginx must accept its own /etc/nginx/nginx.conf for this test");
+    }
+    let out = bin()
+        .args([
+            "check",
+            "/etc/nginx",
+            "--select",
+            "GW030",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["diagnostics"].as_array().map(Vec::len), Some(0), "{v}");
+}
