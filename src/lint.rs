@@ -111,7 +111,7 @@ pub fn check(
         .filter(|m| rules::runs(&cx, m) && selection.allows_rule(&settings.selection, m.id))
         .map(|m| m.id.code())
         .collect();
-    let mut unused = suppress::unused(&suppressions, settings, &ran);
+    let mut unused = suppress::unused(&suppressions, &ws.tree, settings, &ran);
     // `ignore-file GW005` silences these too.
     suppress::apply(&mut suppressions, &mut unused);
     out.extend(unused);

@@ -24,7 +24,7 @@ use std::collections::BTreeSet;
 
 use crate::codes::RuleId;
 use crate::config::ConfigTree;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Fix};
 use crate::rules;
 use crate::settings::Settings;
 use crate::source::FileId;
@@ -359,6 +359,7 @@ pub fn apply(suppressions: &mut [Suppression], diagnostics: &mut Vec<Diagnostic>
 /// settings, or that did not run because a file does not parse, is not called unused.
 pub fn unused(
     suppressions: &[Suppression],
+    tree: &ConfigTree,
     settings: &Settings,
     ran: &BTreeSet<&'static str>,
 ) -> Vec<Diagnostic> {
@@ -380,58 +381,90 @@ pub fn unused(
     };
     let mut out = Vec::new();
     for s in suppressions {
-        if let Some(why) = &s.malformed {
-            out.push(new(
-                s,
-                why.clone(),
-                "a suppression must name the rules it silences",
-            ));
-            continue;
-        }
-        let unknown: Vec<&str> = s
-            .rules
-            .iter()
-            .filter(|r| r.id.is_none())
-            .map(|r| r.written.as_str())
-            .collect();
-        if !unknown.is_empty() {
-            out.push(new(
-                s,
-                format!("unknown rule id {} in suppression", list(&unknown)),
-                "see `nginx-gwlint rules` for the ids",
-            ));
-        }
-        if s.scope == Scope::Nothing {
-            out.push(new(
-                s,
-                "this suppression annotates no directive".to_owned(),
-                "put `# nginx-gwlint: ignore ...` on the line above the directive or at the end of its line",
-            ));
-            continue;
-        }
-        let unused: Vec<&str> = s
-            .rules
-            .iter()
-            .filter(|r| r.id.is_some_and(|id| ran.contains(id)) && !r.used)
-            .map(|r| r.written.as_str())
-            .collect();
-        if !unused.is_empty() {
-            let what = if s.scope == Scope::File {
-                "in this file"
-            } else {
-                "on this directive"
-            };
-            out.push(new(
-                s,
-                format!(
-                    "unused suppression: {} reported nothing {what}",
-                    list(&unused)
-                ),
-                "remove the rule id from the comment (or the whole comment)",
-            ));
+        let first = out.len();
+        judge(s, ran, &new, &mut out);
+        // A comment that has no effect at all goes, whole: nothing it names silenced anything,
+        // so no finding comes back. One that still silences something, or names a rule that did
+        // not run (and may silence it once it runs), is left to the reader.
+        if out.len() > first && is_inert(s, ran) {
+            let edit = crate::diagnostic::edits::delete_directive(
+                s.file,
+                tree.sources.get(s.file),
+                s.span,
+            );
+            out[first].fix = Some(Fix::safe("remove the suppression comment", vec![edit]));
         }
     }
     out
+}
+
+/// Nothing in the comment silences anything, now or once other rules run: it is malformed,
+/// annotates no directive, or every rule it names is unknown or ran without being used.
+fn is_inert(s: &Suppression, ran: &BTreeSet<&'static str>) -> bool {
+    s.malformed.is_some()
+        || s.scope == Scope::Nothing
+        || s.rules
+            .iter()
+            .all(|r| r.id.is_none_or(|id| ran.contains(id) && !r.used))
+}
+
+/// The GW005 findings of one suppression comment.
+fn judge(
+    s: &Suppression,
+    ran: &BTreeSet<&'static str>,
+    new: &impl Fn(&Suppression, String, &str) -> Diagnostic,
+    out: &mut Vec<Diagnostic>,
+) {
+    if let Some(why) = &s.malformed {
+        out.push(new(
+            s,
+            why.clone(),
+            "a suppression must name the rules it silences",
+        ));
+        return;
+    }
+    let unknown: Vec<&str> = s
+        .rules
+        .iter()
+        .filter(|r| r.id.is_none())
+        .map(|r| r.written.as_str())
+        .collect();
+    if !unknown.is_empty() {
+        out.push(new(
+            s,
+            format!("unknown rule id {} in suppression", list(&unknown)),
+            "see `nginx-gwlint rules` for the ids",
+        ));
+    }
+    if s.scope == Scope::Nothing {
+        out.push(new(
+            s,
+            "this suppression annotates no directive".to_owned(),
+            "put `# nginx-gwlint: ignore ...` on the line above the directive or at the end of its line",
+        ));
+        return;
+    }
+    let unused: Vec<&str> = s
+        .rules
+        .iter()
+        .filter(|r| r.id.is_some_and(|id| ran.contains(id)) && !r.used)
+        .map(|r| r.written.as_str())
+        .collect();
+    if !unused.is_empty() {
+        let what = if s.scope == Scope::File {
+            "in this file"
+        } else {
+            "on this directive"
+        };
+        out.push(new(
+            s,
+            format!(
+                "unused suppression: {} reported nothing {what}",
+                list(&unused)
+            ),
+            "remove the rule id from the comment (or the whole comment)",
+        ));
+    }
 }
 
 fn list(ids: &[&str]) -> String {

@@ -15,8 +15,13 @@ A file that includes itself, directly or through other files. The message shows 
 Also reported: a tree so large once includes are expanded that checking it would not finish.
 
 ## Why it matters
-nginx follows includes without a cycle check: it re-reads the files until it fails
-(duplicate directives, or too many open files), and the reload fails.
+nginx follows includes without a cycle check (`ngx_conf_include` parses each matched file
+with no record of the files already open). It reads the files again and again until it fails:
+- when a file of the cycle sets a directive that may appear only once in its block, the second
+  reading stops with `[emerg] "proxy_read_timeout" directive is duplicate in ...`;
+- otherwise the recursion runs until the stack is exhausted: `nginx -t` (1.22.1, tested) dies
+  with SIGSEGV, exit status 139, and prints nothing at all; a reload or restart runs the same
+  configuration reading, so the configuration never loads.
 
 ## Example
 ```nginx

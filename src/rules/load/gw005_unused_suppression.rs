@@ -9,7 +9,7 @@ pub(crate) static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW005,
     severity: Severity::Info,
     summary: "an inline suppression that silences nothing or names an unknown rule",
-    fix: FixAvailability::None,
+    fix: FixAvailability::Sometimes(crate::diagnostic::Applicability::Safe),
     options: None,
     doc: r#"## What it finds
 A `# nginx-gwlint: ignore ...` or `# nginx-gwlint: ignore-file ...` comment that
@@ -55,7 +55,11 @@ location /api {
 ```
 
 ## Fix safety
-No automatic fix: remove the stale id or comment by hand. Severity is `info` by default, so
+Safe, when the comment has no effect at all: it is malformed, annotates no directive, or every
+rule it names is unknown or ran and silenced nothing. The fix removes the comment (its whole
+line when it stands alone), so no finding comes back. A comment that still silences one of its
+rules, or names a rule that did not run (off in settings, left out by `--select`; it may
+silence that rule once it runs), is left for you to edit. Severity is `info` by default, so
 `--fail-on warning` (the default) does not fail on it; `--fail-on info` does."#,
 };
 
