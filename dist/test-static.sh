@@ -11,7 +11,7 @@ command -v jq >/dev/null || { echo "test-static.sh: needs jq (apt-get install -y
 target=${1:-$(uname -m)-unknown-linux-musl}
 static=$(dist/build-static.sh "$target" | tail -1)
 cargo build -q --bin nginx-gwlint
-dev=target/debug/nginx-gwlint
+dev=$PWD/target/debug/nginx-gwlint
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
@@ -33,7 +33,8 @@ compare() { # label
     for args in "${runs[@]}"; do
         # shellcheck disable=SC2086
         set +e
-        want=$("$dev" $args --nginx-version 1.22.1 --format json 2>/dev/null); want_code=$?
+        # From / as well: paths are shown relative to the current directory.
+        want=$(cd / && "$dev" $args --nginx-version 1.22.1 --format json 2>/dev/null); want_code=$?
         got=$(chroot "$root" /nginx-gwlint $args --nginx-version 1.22.1 --format json 2>/dev/null); got_code=$?
         set -e
         if [ "$want_code" != "$got_code" ]; then
@@ -41,7 +42,7 @@ compare() { # label
         fi
         if [ "$1" = "with /etc" ]; then
             if [ "$want" != "$got" ]; then
-                echo "$1: $args: the JSON differs"; diff <(echo "$want") <(echo "$got") | head -20; fail=1
+                echo "$1: $args: the JSON differs"; diff <(echo "$want") <(echo "$got") | head -20 || true; fail=1
                 continue
             fi
         else
