@@ -115,6 +115,13 @@ impl Defined {
             }
     }
 
+    /// nginx knows `$name` in `ns` (any case): a built-in variable of the target version, or
+    /// one the configuration defines. What GW020 reports when false.
+    pub fn knows(&self, ns: Namespace, name: &str, version: Version) -> bool {
+        let lower = name.to_ascii_lowercase();
+        is_builtin(ns, &lower, version) || self.contains(ns, &lower)
+    }
+
     pub fn insert(&mut self, ns: Option<Namespace>, name: &str) {
         let name = name.to_ascii_lowercase();
         match ns {

@@ -202,8 +202,7 @@ impl Rule for UnknownVariable {
                     None => r.word.span,
                 };
                 let lower = name.to_ascii_lowercase();
-                if variables::is_builtin(ns, &lower, cx.directives.target)
-                    || defined.contains(ns, &lower)
+                if defined.knows(ns, name, cx.directives.target)
                     || !reported.insert((ns, lower.clone()))
                 {
                     continue;

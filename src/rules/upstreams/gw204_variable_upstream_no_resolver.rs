@@ -4,6 +4,8 @@ use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::address::{parse_pass, Host};
 use crate::config::{NodeId, ResolvedConfig, Scoped};
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::semantic::variables::Namespace;
+use crate::semantic::{refs, script};
 
 pub struct VariableUpstreamNoResolver;
 
@@ -84,12 +86,25 @@ impl Rule for VariableUpstreamNoResolver {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
+        let mut defined = None;
         for (pass, _) in config.pass_directives() {
             let node = config.node(pass);
             let Some(word) = node.directive.args.first() else {
                 continue;
             };
             if !word.has_variable() {
+                continue;
+            }
+            // A variable nginx does not know stops it at startup (GW020 says so): what it
+            // would hold at run time is moot.
+            let defined =
+                defined.get_or_insert_with(|| refs::defined_variables(config, cx.directives.table));
+            let ns = refs::namespace(config, pass).unwrap_or(Namespace::Http);
+            let undefined = script::variables(word.as_str()).map_or(true, |vars| {
+                vars.iter()
+                    .any(|v| !defined.knows(ns, v.name, cx.directives.target))
+            });
+            if undefined {
                 continue;
             }
             let Some(block) = config.block_of(pass) else {
