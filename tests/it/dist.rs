@@ -44,7 +44,6 @@ fn ci_files_validate_against_their_published_schemas() {
             "vendor.github-workflows",
             ".github/workflows/release.yml",
             "examples/ci/github-actions.yml",
-            "examples/ci/github-action.yml",
         ],
     );
     validates(
