@@ -17,15 +17,17 @@
 //!   not set takes its default; one with no default makes the value unknown (it is left
 //!   out, never taken as empty). The shell's environment is not read: the machine that runs
 //!   the check is not the one that deploys.
-//! - YAML anchors and aliases (by the YAML loader, with a bound on expansion) and merge keys
-//!   (`<<: *default`, the Compose idiom for `x-` templates) are followed.
+//! - YAML anchors and aliases (by the YAML loader, with its recursion and repetition limits)
+//!   and merge keys (`<<: *default`, the Compose idiom for `x-` templates) are followed. YAML is
+//!   read as libyaml reads it (serde_norway), as lenient as Compose's own go-yaml: a flow
+//!   sequence closed at its key's indentation (`test: [` ... `]`, common in healthchecks) is
+//!   accepted, which a strict YAML 1.2 reader refuses. Values carry no positions: findings
+//!   point at the service's key, found in the text.
 //! - Not read: `extends`, top-level `include`, profiles (every service counts), the images'
 //!   own EXPOSE (the image is not pulled; a few well-known ports are named as guesses).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 
 use super::Located;
 use crate::syntax::Span;
@@ -267,7 +269,7 @@ impl ComposeProject {
     pub fn load(path: &Path, with_override: bool) -> Result<ComposeProject, ComposeError> {
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let env = read_dotenv(&dir.join(".env"));
-        let mut doc = read_yaml(path)?;
+        let (mut doc, text) = read_yaml(path)?;
         let mut override_path = None;
         if with_override {
             let stem = if path
@@ -283,7 +285,7 @@ impl ComposeProject {
                 .map(|e| dir.join(format!("{stem}.{e}")))
                 .find(|p| p.is_file())
             {
-                let extra = read_yaml(&o)?;
+                let (extra, _) = read_yaml(&o)?;
                 merge(&mut doc, extra);
                 override_path = Some(o);
             }
@@ -300,7 +302,12 @@ impl ComposeProject {
                 let Value::Scalar(name) = &key.value else {
                     continue;
                 };
-                services.push(ctx.service(name, key, body));
+                let mut key = key.clone();
+                if let Some((line, span)) = service_key(&text, name) {
+                    key.line = line;
+                    key.span = span;
+                }
+                services.push(ctx.service(name, &key, body));
             }
         }
         let external_networks = match doc.get("networks").map(|n| &n.value) {
@@ -412,56 +419,23 @@ impl Node {
         }
     }
 
-    /// The value of `key` in a map, merge keys (`<<`) followed.
+    /// The value of `key` in a map (merge keys are applied when the file is read).
     fn get(&self, key: &str) -> Option<&Node> {
-        self.get_depth(key, 0)
-    }
-
-    fn get_depth(&self, key: &str, depth: usize) -> Option<&Node> {
         let Value::Map(entries) = &self.value else {
             return None;
         };
-        if let Some((_, v)) = entries.iter().find(|(k, _)| k.scalar() == Some(key)) {
-            return Some(v);
-        }
-        if depth > 16 {
-            return None;
-        }
-        let (_, merged) = entries.iter().find(|(k, _)| k.scalar() == Some("<<"))?;
-        match &merged.value {
-            Value::Map(_) => merged.get_depth(key, depth + 1),
-            Value::Seq(items) => items.iter().find_map(|m| m.get_depth(key, depth + 1)),
-            _ => None,
-        }
-    }
-
-    /// The entries of a map, merge keys expanded (own keys first).
-    fn entries(&self) -> Vec<(&Node, &Node)> {
-        let Value::Map(entries) = &self.value else {
-            return Vec::new();
-        };
-        let mut out: Vec<(&Node, &Node)> = entries
+        entries
             .iter()
-            .filter(|(k, _)| k.scalar() != Some("<<"))
-            .map(|(k, v)| (k, v))
-            .collect();
-        for (k, v) in entries {
-            if k.scalar() != Some("<<") {
-                continue;
-            }
-            let sources: Vec<&Node> = match &v.value {
-                Value::Seq(items) => items.iter().collect(),
-                _ => vec![v],
-            };
-            for s in sources {
-                for (mk, mv) in s.entries() {
-                    if !out.iter().any(|(ok, _)| ok.scalar() == mk.scalar()) {
-                        out.push((mk, mv));
-                    }
-                }
-            }
+            .find(|(k, _)| k.scalar() == Some(key))
+            .map(|(_, v)| v)
+    }
+
+    /// The entries of a map.
+    fn entries(&self) -> Vec<(&Node, &Node)> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().map(|(k, v)| (k, v)).collect(),
+            _ => Vec::new(),
         }
-        out
     }
 
     fn items(&self) -> &[Node] {
@@ -472,60 +446,149 @@ impl Node {
     }
 }
 
-fn read_yaml(path: &Path) -> Result<Node, ComposeError> {
+fn read_yaml(path: &Path) -> Result<(Node, String), ComposeError> {
     let bytes = std::fs::read(path).map_err(|source| ComposeError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let text = String::from_utf8(bytes).map_err(|e| ComposeError::Syntax {
+    let syntax = |line: usize, column: usize, message: String| ComposeError::Syntax {
         path: path.to_path_buf(),
-        line: 1,
-        column: 1,
-        message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        line,
+        column,
+        message,
+    };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        syntax(
+            1,
+            1,
+            format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        )
     })?;
-    let docs = MarkedYaml::load_from_str(&text).map_err(|e| ComposeError::Syntax {
-        path: path.to_path_buf(),
-        line: e.marker().line(),
-        column: e.marker().col() + 1,
-        message: e.info().to_owned(),
-    })?;
-    // Marker indexes count characters; spans here are bytes.
-    let offsets: Vec<usize> = text
-        .char_indices()
-        .map(|(i, _)| i)
-        .chain(std::iter::once(text.len()))
-        .collect();
-    let byte = |chars: usize| offsets.get(chars).copied().unwrap_or(text.len());
-    match docs.first() {
-        Some(doc) => Ok(convert(doc, &byte)),
-        None => Ok(Node {
-            value: Value::Null,
-            span: Span::new(0, 0),
-            line: 1,
-        }),
+    if text.len() > MAX_COMPOSE_BYTES {
+        return Err(syntax(
+            1,
+            1,
+            format!(
+                "larger than {} MiB: not a compose file",
+                MAX_COMPOSE_BYTES >> 20
+            ),
+        ));
+    }
+    if let Some((line, column)) = too_deep(&text) {
+        return Err(syntax(
+            line,
+            column,
+            format!("flow collections nested deeper than {MAX_FLOW_DEPTH}"),
+        ));
+    }
+    let error = |e: serde_norway::Error| {
+        let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+        syntax(line, column, e.to_string())
+    };
+    let mut value: serde_norway::Value = serde_norway::from_str(&text).map_err(error)?;
+    value.apply_merge().map_err(error)?;
+    Ok((convert(&value, 0), text))
+}
+
+/// Compose files are a few KiB; the bounds keep a hostile one from costing time: libyaml's
+/// scanner checks every open flow level for each token, so tens of thousands of nested `[`
+/// take minutes.
+const MAX_COMPOSE_BYTES: usize = 8 << 20;
+const MAX_FLOW_DEPTH: usize = 64;
+
+/// The line and column (1-based) where `[`/`{` nesting first passes [`MAX_FLOW_DEPTH`],
+/// outside quotes and comments (a rough scan: it only has to bound the parser's work).
+fn too_deep(text: &str) -> Option<(usize, usize)> {
+    let (mut depth, mut line, mut column) = (0usize, 1usize, 0usize);
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut previous = '\n';
+    for c in text.chars() {
+        column += 1;
+        match (c, quote) {
+            ('\n', _) => {
+                line += 1;
+                column = 0;
+                comment = false;
+                if quote == Some('\'') {
+                    quote = None;
+                }
+            }
+            _ if comment => {}
+            ('#', None) if previous.is_whitespace() => comment = true,
+            ('"' | '\'', None) => quote = Some(c),
+            (q, Some(open)) if q == open => quote = None,
+            ('[' | '{', None) => {
+                depth += 1;
+                if depth > MAX_FLOW_DEPTH {
+                    return Some((line, column));
+                }
+            }
+            (']' | '}', None) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        previous = c;
+    }
+    None
+}
+
+/// The YAML value as a [`Node`] (positions are filled in later, from the text: serde's
+/// values carry none). Deeper than the parser's own recursion limit cannot occur; the bound
+/// only keeps this function's stack small.
+fn convert(v: &serde_norway::Value, depth: usize) -> Node {
+    use serde_norway::Value as Y;
+    let value = match v {
+        _ if depth > 64 => Value::Null,
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Scalar(b.to_string()),
+        Y::Number(n) => Value::Scalar(n.to_string()),
+        Y::String(s) => Value::Scalar(s.clone()),
+        Y::Sequence(items) => Value::Seq(items.iter().map(|i| convert(i, depth + 1)).collect()),
+        Y::Mapping(map) => Value::Map(
+            map.iter()
+                .map(|(k, v)| (convert(k, depth + 1), convert(v, depth + 1)))
+                .collect(),
+        ),
+        Y::Tagged(t) => return convert(&t.value, depth + 1),
+    };
+    Node {
+        value,
+        span: Span::new(0, 0),
+        line: 0,
     }
 }
 
-fn convert(y: &MarkedYaml<'_>, byte: &dyn Fn(usize) -> usize) -> Node {
-    let span = Span::new(byte(y.span.start.index()), byte(y.span.end.index()));
-    let line = y.span.start.line();
-    let value = match &y.data {
-        YamlData::Value(Scalar::Null) => Value::Null,
-        YamlData::Value(Scalar::Boolean(b)) => Value::Scalar(b.to_string()),
-        YamlData::Value(Scalar::Integer(i)) => Value::Scalar(i.to_string()),
-        YamlData::Value(Scalar::FloatingPoint(f)) => Value::Scalar(f.to_string()),
-        YamlData::Value(Scalar::String(s)) => Value::Scalar(s.to_string()),
-        YamlData::Representation(s, _, _) => Value::Scalar(s.to_string()),
-        YamlData::Sequence(items) => Value::Seq(items.iter().map(|i| convert(i, byte)).collect()),
-        YamlData::Mapping(map) => Value::Map(
-            map.iter()
-                .map(|(k, v)| (convert(k, byte), convert(v, byte)))
-                .collect(),
-        ),
-        YamlData::Tagged(_, inner) => return convert(inner, byte),
-        YamlData::Alias(_) | YamlData::BadValue => Value::Null,
-    };
-    Node { value, span, line }
+/// Where the key of service `name` is written in a compose file's `text`: the first line
+/// after `services:` that is `NAME:` (or quoted) at the services' indentation. The line
+/// (1-based) and byte span; `None` when not found (a service from the override file, or one
+/// written in flow style).
+fn service_key(text: &str, name: &str) -> Option<(usize, Span)> {
+    let mut offset = 0;
+    let mut in_services = false;
+    let mut indent: Option<usize> = None;
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        let start = offset;
+        offset += line.len();
+        let trimmed = line.trim_start();
+        let depth = line.len() - trimmed.len();
+        if trimmed.trim().is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if depth == 0 {
+            in_services = trimmed.starts_with("services:");
+            continue;
+        }
+        if !in_services || *indent.get_or_insert(depth) != depth {
+            continue;
+        }
+        let key = trimmed.split(':').next().unwrap_or("");
+        let unquoted = key.trim_matches(|c| c == '"' || c == '\'');
+        if unquoted == name {
+            let at = start + depth + usize::from(key.len() != unquoted.len());
+            return Some((index + 1, Span::new(at, at + name.len())));
+        }
+    }
+    None
 }
 
 /// Merges an override document into `base` as Compose does: maps key by key, the listed
@@ -579,6 +642,12 @@ impl Ctx<'_> {
         }
     }
 
+    /// A located value of the service whose key is `key`: YAML values carry no position, so
+    /// they point at the service's key.
+    fn at_key(&self, key: &Node, value: String) -> Located<String> {
+        self.located(key, value)
+    }
+
     /// A scalar, interpolated; `Err(raw)` when a variable has no value.
     fn text(&self, node: &Node) -> Option<Result<String, String>> {
         let raw = node.scalar()?;
@@ -597,10 +666,10 @@ impl Ctx<'_> {
                 }
             }
         };
-        let image = text("image").map(|(v, n)| self.located(n, v));
+        let image = text("image").map(|(v, _)| self.at_key(key, v));
         let container_name = text("container_name").map(|(v, _)| v);
         let hostname = text("hostname").map(|(v, _)| v);
-        let network_mode = text("network_mode").map(|(v, n)| self.located(n, v));
+        let network_mode = text("network_mode").map(|(v, _)| self.at_key(key, v));
         let build_from = body.get("build").and_then(|b| self.dockerfile_from(b));
         let networks = match body.get("networks").map(|n| &n.value) {
             Some(Value::Seq(items)) => items
@@ -675,8 +744,8 @@ impl Ctx<'_> {
                 ports.push(Located {
                     value: p,
                     file: self.file.clone(),
-                    line: item.line,
-                    span: item.span,
+                    line: key.line,
+                    span: key.span,
                 });
             }
         }
@@ -689,8 +758,8 @@ impl Ctx<'_> {
                         expose.push(Located {
                             value: range,
                             file: self.file.clone(),
-                            line: item.line,
-                            span: item.span,
+                            line: key.line,
+                            span: key.span,
                         });
                     }
                 }
@@ -1006,6 +1075,38 @@ mod tests {
             Some((Some("127.0.0.1".to_owned()), None, (80, 80)))
         );
         assert_eq!(p("x:y"), None);
+    }
+
+    #[test]
+    fn nesting_bound_and_lenient_flow_indentation() -> Result<(), Box<dyn std::error::Error>> {
+        assert_eq!(too_deep(&"[".repeat(64)), None);
+        assert_eq!(
+            too_deep(&format!("a:\n  b: {}", "[".repeat(65))),
+            Some((2, 70))
+        );
+        // Brackets in quotes and comments do not count.
+        assert_eq!(
+            too_deep(&format!("a: '{0}' # {0}\n", "[".repeat(100))),
+            None
+        );
+        let dir = tempfile::tempdir()?;
+        // A flow sequence closed at its key's indentation: refused by strict YAML 1.2
+        // readers, accepted by Compose (go-yaml) and libyaml.
+        std::fs::write(
+            dir.path().join("compose.yaml"),
+            "services:\n  app:\n    image: node\n    healthcheck:\n      test: [\n          \"CMD\", \"true\",\n      ]\n    expose: [\"3000\"]\n",
+        )?;
+        let p = ComposeProject::load(&dir.path().join("compose.yaml"), false)?;
+        assert!(p.service("app").ok_or("app")?.declares_port(3000));
+        std::fs::write(
+            dir.path().join("compose.yaml"),
+            format!("services: {}", "[".repeat(100_000)),
+        )?;
+        let err = ComposeProject::load(&dir.path().join("compose.yaml"), false)
+            .err()
+            .ok_or("no error")?;
+        assert!(err.to_string().contains("deeper than 64"), "{err}");
+        Ok(())
     }
 
     #[test]

@@ -29,7 +29,9 @@ image), every `*_pass` and upstream `server` address is compared with the projec
   service:nginx`, or nginx's `network_mode: service:app`), and nginx with `network_mode:
   host`, where loopback is the host: then it is info when no service publishes the port.
   With an image that is not nginx's (the service was found by its mount), the app may run in
-  the same container: info.
+  the same container: info. When the service was found by its image only (no mount of the
+  checked files) and the port is one a service publishes on the host, the configuration may
+  be a host nginx in front of the project: info.
 - **A service port.** `proxy_pass http://app:3000` where `app` is a service (or an alias,
   `container_name`, `hostname`): on a Compose network every port of a container is
   reachable, `expose` only documents it, so the port cannot be checked for certain. A
@@ -202,7 +204,14 @@ fn loopback(
             "use the app's service name and container port (http://SERVICE:PORT)".to_owned(),
         )
     };
-    let (severity, hedge) = if nginx.runs_nginx_image() {
+    let (severity, hedge) = if how == NginxMatch::Image && declaring.is_empty() && !publishing.is_empty() {
+        // Found by its image only, while the port is one a service publishes on the host:
+        // this configuration may as well be a host nginx in front of the project.
+        (
+            Severity::Info,
+            " — if this configuration is the one that service runs (no mount of it was found; on the host 127.0.0.1 would reach the published port)".to_owned(),
+        )
+    } else if nginx.runs_nginx_image() {
         (Severity::Error, String::new())
     } else {
         (
