@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
+use crate::backends::compose::ComposeProject;
 use crate::backends::{self, PhpSetup};
 use crate::baseline::{self, Baseline, BaselineError};
 use crate::config::{load_dump, load_dump_with, load_path, ConfigTree, LoadError};
@@ -153,6 +154,11 @@ pub struct CheckArgs {
     /// absolute paths in configs, php-fpm includes and /etc/passwd, /etc/group are read under it.
     #[arg(long, value_name = "DIR")]
     pub sysroot: Option<PathBuf>,
+    /// The Docker Compose file nginx runs in (default: compose.yaml, compose.yml,
+    /// docker-compose.yaml or docker-compose.yml in the checked directory or a parent up to
+    /// the repository root).
+    #[arg(long, value_name = "FILE")]
+    pub compose: Option<PathBuf>,
     #[command(flatten)]
     pub single: Box<SingleFileArgs>,
     /// Output format.
@@ -314,6 +320,8 @@ pub enum CliError {
     Log(#[from] crate::diagnose::DiagnoseError),
     #[error(transparent)]
     Since(#[from] crate::diagnose::SinceError),
+    #[error(transparent)]
+    Compose(#[from] crate::backends::compose::ComposeError),
 }
 
 /// Process exit codes.
@@ -1028,6 +1036,7 @@ fn run_check(
         Input::Dump { .. } if args.php.is_empty() && args.sysroot.is_none() => PhpSetup::default(),
         _ => php_setup(args, path),
     };
+    let compose = compose_project(args, input, sink)?;
     // Fixing lints with every rule, so the engine sees any finding a fix would introduce;
     // only the selected rules' fixes are applied and their findings reported.
     let everything = Selection::default();
@@ -1062,7 +1071,8 @@ fn run_check(
                 }
                 (None, _) => crate::config::load_path_opts(path, overlay, &args.load_options())?,
             };
-            let ws = Workspace::new(tree, php.clone(), args.sysroot.clone());
+            let ws = Workspace::new(tree, php.clone(), args.sysroot.clone())
+                .with_compose(compose.clone());
             // The live system is probed once, with the files as they are.
             let probe = args.probe && std::mem::take(&mut first);
             let diagnostics = crate::lint::check(&ws, lint_settings, lint_selection, probe);
@@ -1227,6 +1237,37 @@ fn set_target_version(settings: &mut Settings, args: &CheckArgs) -> Result<(), C
 
 /// The PHP files to read for one nginx tree: `--php`, else the usual places under `--sysroot`,
 /// else the system's when the tree is the live /etc/nginx (or an `nginx -T` dump of it).
+/// The Compose project: `--compose FILE` (an error when it cannot be read), else the one found
+/// beside a checked directory or file ([`ComposeProject::discover`]; one that cannot be read is
+/// left out with a warning, as the check does not depend on it). A dump has none of its own.
+fn compose_project(
+    args: &CheckArgs,
+    input: &Input,
+    sink: &mut RunOutput,
+) -> Result<Option<ComposeProject>, CliError> {
+    if let Some(file) = &args.compose {
+        return Ok(Some(ComposeProject::load(file, false)?));
+    }
+    let Input::Path(path) = input else {
+        return Ok(None);
+    };
+    if path.as_os_str() == "-" {
+        return Ok(None);
+    }
+    let Some(found) = ComposeProject::discover(path) else {
+        return Ok(None);
+    };
+    match ComposeProject::load(&found, true) {
+        Ok(p) => Ok(Some(p)),
+        Err(e) => {
+            sink.note(&format!(
+                "nginx-gwlint: warning: {e} (compose file found beside the configuration; not used)"
+            ));
+            Ok(None)
+        }
+    }
+}
+
 fn php_setup(args: &CheckArgs, nginx_path: &std::path::Path) -> PhpSetup {
     let root = args.sysroot.as_deref();
     if !args.php.is_empty() {

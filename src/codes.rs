@@ -44,6 +44,7 @@ macro_rules! for_each_rule {
             (GW207, "upstream-keepalive-inert", "upstreams/gw207_upstream_keepalive_inert.rs", gw207_upstream_keepalive_inert, UpstreamKeepaliveInert),
             (GW208, "undefined-upstream", "upstreams/gw208_undefined_upstream.rs", gw208_undefined_upstream, UndefinedUpstream),
             (GW209, "upstream-dns-resolved-once", "upstreams/gw209_upstream_dns_resolved_once.rs", gw209_upstream_dns_resolved_once, UpstreamDnsResolvedOnce),
+            (GW210, "compose-upstream-unreachable", "upstreams/gw210_compose_upstream_unreachable.rs", gw210_compose_upstream_unreachable, ComposeUpstreamUnreachable),
             (GW301, "socket-missing", "sockets/gw301_socket_missing.rs", gw301_socket_missing, SocketMissing),
             (GW302, "socket-permission-denied", "sockets/gw302_socket_permission_denied.rs", gw302_socket_permission_denied, SocketPermissionDenied),
             (GW303, "socket-in-private-tmp", "sockets/gw303_socket_in_private_tmp.rs", gw303_socket_in_private_tmp, SocketInPrivateTmp),

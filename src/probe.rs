@@ -120,13 +120,13 @@ pub fn run_with_timeout(
         ws,
         config,
         settings,
-        worker: worker_user(config, settings),
+        worker: worker_user(ws, config, settings),
         // The live system's accounts (or the sysroot's, for a container root filesystem).
         accounts: Accounts::read(ws.sysroot.as_deref()),
         timeout,
         tcp_cache: HashMap::new(),
         inventory: None,
-        own_ports: listen_ports(config),
+        own_ports: crate::rules::common::listen_ports(config),
         out: Vec::new(),
     };
     let mut seen = BTreeSet::new();
@@ -429,22 +429,6 @@ impl Prober<'_, '_> {
 }
 
 /// The ports of the configuration's own `listen` directives (http and stream).
-fn listen_ports(config: &ResolvedConfig<'_>) -> BTreeSet<u16> {
-    config
-        .nodes_named("listen")
-        .iter()
-        .filter_map(|id| {
-            let arg = config.node(*id).arg(0)?;
-            if arg.starts_with("unix:") {
-                return None;
-            }
-            // `8080`, `127.0.0.1:8080`, `[::]:443`, `*:80`.
-            let port = arg.rsplit(':').next().unwrap_or(arg);
-            port.parse::<u16>().ok()
-        })
-        .collect()
-}
-
 /// One listening socket of this machine (of this network namespace).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Listener {

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::backends::compose::ComposeProject;
 use crate::backends::{Located, PhpSetup};
 use crate::config::ConfigTree;
 use crate::source::FileId;
@@ -19,6 +20,8 @@ pub struct Workspace {
     php_files: HashMap<PathBuf, FileId>,
     /// A copied system root (`--sysroot`): /etc/passwd, /etc/group, sockets are read under it.
     pub sysroot: Option<PathBuf>,
+    /// The Docker Compose project beside the configuration (`--compose`), and its file's id.
+    pub compose: Option<(ComposeProject, Option<FileId>)>,
 }
 
 impl Workspace {
@@ -39,7 +42,17 @@ impl Workspace {
             php,
             php_files,
             sysroot,
+            compose: None,
         }
+    }
+
+    /// The workspace with a Compose project, its file registered so findings can point into it.
+    pub fn with_compose(mut self, project: Option<ComposeProject>) -> Self {
+        self.compose = project.map(|p| {
+            let id = self.tree.add_external_file(&p.path);
+            (p, id)
+        });
+        self
     }
 
     /// An nginx-only workspace.

@@ -8,6 +8,7 @@
 //! - [`ini`]: PHP's ini syntax (php.ini, conf.d/*.ini, and php-fpm's files).
 //! - [`fpm`]: php-fpm's global options and pools, `include=` globs, `$pool`.
 //! - [`listen`]: the `listen` address syntax.
+//! - [`compose`]: a Docker Compose project's services, ports and networks.
 //! - [`effective`]: the effective `max_execution_time` / `request_terminate_timeout` of a pool
 //!   and the line that set it.
 //!
@@ -17,6 +18,7 @@
 //! ([`BackendError`]), and [`discover`] turns that into a problem too.
 
 pub mod apps;
+pub mod compose;
 pub mod effective;
 pub mod fpm;
 pub mod ini;

@@ -1,14 +1,16 @@
 //! Questions several rules ask about a location, and where a fix may edit.
 
-use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
 use super::LintContext;
+use crate::backends::compose::{ComposeProject, NginxMatch, Service};
 use crate::config::{NodeId, ResolvedConfig};
 use crate::diagnostic::Edit;
 use crate::settings::Settings;
 use crate::source::FileId;
-use crate::system::WorkerUser;
+use crate::system::{Accounts, WorkerUser};
+use crate::workspace::Workspace;
 
 /// A directive as written: its physical file (or, for a file outside the tree's nginx files,
 /// its id) and its span.
@@ -300,16 +302,125 @@ pub(crate) fn insert_after(config: &ResolvedConfig<'_>, id: NodeId, lines: &[&st
     )
 }
 
-/// The worker user as the configuration (or GW302's `default-user` / `default-group` options)
-/// says ([`WorkerUser::of`]).
-pub(crate) fn worker_user(config: &ResolvedConfig<'_>, settings: &Settings) -> WorkerUser {
+/// The worker user as nginx.service (when the checked system's units are read), the
+/// configuration or GW302's `default-user` / `default-group` options say
+/// ([`WorkerUser::of`], [`WorkerUser::with_unit`]).
+pub(crate) fn worker_user(
+    ws: &Workspace,
+    config: &ResolvedConfig<'_>,
+    settings: &Settings,
+) -> WorkerUser {
     let options: super::gw302_socket_permission_denied::Options =
         super::options::read(settings, crate::codes::RuleId::GW302);
+    let unit = UnitScope::of(ws)
+        .root()
+        .and_then(|root| crate::system::Unit::read(root, "nginx.service"));
     WorkerUser::of(
         config,
         Some(options.default_user),
         Some(options.default_group),
     )
+    .with_unit(unit.as_ref(), &Accounts::read(ws.sysroot.as_deref()))
+}
+
+/// The Compose project, the service that runs nginx in it and why it was taken for nginx,
+/// and the compose file's id; `None` without a project or when no service is nginx.
+pub(crate) fn compose_nginx(
+    ws: &Workspace,
+) -> Option<(&ComposeProject, &Service, NginxMatch, Option<FileId>)> {
+    let (project, file) = ws.compose.as_ref()?;
+    let checked: Vec<PathBuf> = ws
+        .tree
+        .nginx_files
+        .iter()
+        .map(|id| crate::config::lexical_absolute(&ws.tree.sources.get(*id).path))
+        .collect();
+    let (service, how) = project.nginx_service(&checked)?;
+    Some((project, service, how, *file))
+}
+
+/// Whose systemd units describe the checked system: those under `--sysroot`, this machine's
+/// when the checked tree is its installed configuration (or its `nginx -T`), none for a copied
+/// tree (its system is not this machine).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum UnitScope<'a> {
+    Sysroot(&'a Path),
+    Live,
+    Copy,
+}
+
+impl<'a> UnitScope<'a> {
+    pub fn of(ws: &'a Workspace) -> Self {
+        if let Some(root) = ws.sysroot.as_deref() {
+            return UnitScope::Sysroot(root);
+        }
+        let installed = [
+            "/etc/nginx",
+            "/usr/local/etc/nginx",
+            "/usr/local/nginx/conf",
+        ]
+        .iter()
+        .any(|d| ws.tree.prefix == Path::new(d));
+        if ws.tree.from_dump || installed {
+            UnitScope::Live
+        } else {
+            UnitScope::Copy
+        }
+    }
+
+    /// The root to read units under (`Some(None)`: this machine), `None` for a copied tree.
+    pub fn root(self) -> Option<Option<&'a Path>> {
+        match self {
+            UnitScope::Sysroot(r) => Some(Some(r)),
+            UnitScope::Live => Some(None),
+            UnitScope::Copy => None,
+        }
+    }
+
+    /// The checked system's nginx and php-fpm units ([`crate::system::systemd::web_units`]).
+    pub fn web_units(self) -> Vec<crate::system::Unit> {
+        self.root()
+            .map(crate::system::systemd::web_units)
+            .unwrap_or_default()
+    }
+
+    /// Where units were looked for, for messages: "under ROOT", "on this machine".
+    pub fn describe(self) -> String {
+        match self {
+            UnitScope::Sysroot(_) => "under --sysroot".to_owned(),
+            UnitScope::Live => "on this machine".to_owned(),
+            UnitScope::Copy => {
+                "for a copied tree (check with --sysroot to read its system's units)".to_owned()
+            }
+        }
+    }
+}
+
+/// The ports the configuration's `listen` directives name (`8080`, `127.0.0.1:8080`, `[::]:443`,
+/// `*:80`; an address without a port is port 80): the configuration's own sockets, which are
+/// no backend.
+pub(crate) fn listen_ports(config: &ResolvedConfig<'_>) -> BTreeSet<u16> {
+    config
+        .nodes_named("listen")
+        .iter()
+        .filter_map(|id| {
+            let arg = config.node(*id).arg(0)?;
+            if arg.starts_with("unix:") {
+                return None;
+            }
+            if let Ok(port) = arg.parse::<u16>() {
+                return Some(port);
+            }
+            let after_host = match arg.strip_prefix('[') {
+                Some(v6) => v6.split_once(']').map_or("", |(_, rest)| rest),
+                None => arg.rfind(':').map_or("", |i| &arg[i..]),
+            };
+            match after_host.strip_prefix(':') {
+                Some(port) => port.parse::<u16>().ok(),
+                None => Some(80),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

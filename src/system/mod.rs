@@ -7,11 +7,13 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 mod nginx;
+pub mod systemd;
 
 pub use nginx::{
     detect_nginx_version, installed_build, installed_nginx, parse_nginx_build, parse_nginx_v,
     NginxBuild, NGINX_LOCATIONS,
 };
+pub use systemd::{Unit, UnitSetting};
 
 use crate::config::{NodeId, ResolvedConfig};
 
@@ -38,15 +40,20 @@ pub(crate) fn map_under_root(root: Option<&Path>, path: &Path) -> PathBuf {
     }
 }
 
-/// The user and group nginx workers run as, and whether they come from the configuration:
-/// the `user` directive (group defaults to the user's name, as `ngx_set_user` does), else the
-/// build default (`default_user`, else www-data: Debian's nginx is built with www-data;
-/// upstream's `./configure` default is nobody; the group defaults to the user).
+/// The user and group nginx workers run as, and where that comes from: nginx.service's
+/// `User=` when it starts nginx unprivileged (nginx then ignores the `user` directive, with
+/// "the "user" directive makes sense only if the master process runs with super-user
+/// privileges, ignored", and its workers keep the master's user); else the `user` directive
+/// (group defaults to the user's name, as `ngx_set_user` does); else the build default
+/// (`default_user`, else www-data: Debian's nginx is built with www-data; upstream's
+/// `./configure` default is nobody; the group defaults to the user).
 pub struct WorkerUser {
     pub user: String,
     pub group: String,
     /// The `user` directive, when there is one.
     pub directive: Option<NodeId>,
+    /// nginx.service's `User=` when it is not root, and its `Group=` when set.
+    pub unit: Option<(UnitSetting, Option<UnitSetting>)>,
 }
 
 impl WorkerUser {
@@ -62,6 +69,7 @@ impl WorkerUser {
                     user: user.to_owned(),
                     group: n.arg(1).unwrap_or(user).to_owned(),
                     directive: Some(id),
+                    unit: None,
                 };
             }
         }
@@ -71,17 +79,116 @@ impl WorkerUser {
             user,
             group,
             directive: None,
+            unit: None,
         }
+    }
+
+    /// The worker user once nginx.service (`unit`, when read) is taken into account: a `User=`
+    /// other than root runs the master, and so the workers, as that user; its group is
+    /// `Group=`, else the user's primary group (systemd.exec(5)) from `accounts`, else a group
+    /// named like the user. A `User=` with an unresolved specifier changes nothing.
+    pub fn with_unit(mut self, unit: Option<&Unit>, accounts: &Accounts) -> Self {
+        let Some(unit) = unit else { return self };
+        let Some(user) = unit.user() else { return self };
+        let Some(name) = user.value.as_deref() else {
+            return self;
+        };
+        if name == "root" || name == "0" {
+            return self;
+        }
+        let name = match name.parse::<u32>() {
+            Ok(uid) => accounts
+                .user_by_uid(uid)
+                .map_or_else(|| name.to_owned(), |u| u.name.clone()),
+            Err(_) => name.to_owned(),
+        };
+        let group_setting = unit.group().filter(|g| g.value.is_some()).cloned();
+        let group = match group_setting.as_ref().and_then(|g| g.value.clone()) {
+            Some(g) => g,
+            None => accounts
+                .user(&name)
+                .and_then(|u| accounts.group_by_gid(u.gid))
+                .map_or_else(|| name.clone(), |g| g.name.clone()),
+        };
+        self.user = name;
+        self.group = group;
+        self.unit = Some((user.clone(), group_setting));
+        self
     }
 
     /// How a message says where the user came from.
     pub fn describe(&self) -> String {
+        if let Some((user, _)) = &self.unit {
+            return format!(
+                "{}:{} (User= at {}: nginx starts unprivileged, so its workers run as that user{})",
+                self.user,
+                self.group,
+                user.at(),
+                if self.directive.is_some() {
+                    " and the `user` directive is ignored"
+                } else {
+                    ""
+                }
+            );
+        }
         match self.directive {
             Some(_) => format!("`user {} {}`", self.user, self.group),
             None => format!(
                 "{}:{} (no `user` directive; assumed the Debian/Ubuntu build default, option default-user; upstream nginx builds default to nobody)",
                 self.user, self.group
             ),
+        }
+    }
+
+    /// True when nothing says who the workers are (no directive, no unit): an assumption.
+    pub fn assumed(&self) -> bool {
+        self.directive.is_none() && self.unit.is_none()
+    }
+}
+
+/// The user and group the php-fpm master runs as: its unit's `User=`/`Group=`, else root (a
+/// packaged php-fpm starts as root and switches each pool to its `user`). A socket without
+/// `listen.owner`/`listen.group` is the master's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FpmMaster {
+    pub user: String,
+    pub group: Option<String>,
+    /// The unit line that set it, when it is no default.
+    pub set_at: Option<UnitSetting>,
+}
+
+impl Default for FpmMaster {
+    fn default() -> Self {
+        FpmMaster {
+            user: "root".to_owned(),
+            group: Some("root".to_owned()),
+            set_at: None,
+        }
+    }
+}
+
+impl FpmMaster {
+    /// The master of a php-fpm `unit` (root when it sets no `User=`).
+    pub fn of(unit: Option<&Unit>, accounts: &Accounts) -> Self {
+        let Some(unit) = unit else {
+            return FpmMaster::default();
+        };
+        let Some(setting) = unit.user() else {
+            return FpmMaster::default();
+        };
+        let Some(user) = setting.value.clone() else {
+            return FpmMaster::default();
+        };
+        let group = unit.group().and_then(|g| g.value.clone()).or_else(|| {
+            accounts
+                .user(&user)
+                .and_then(|u| accounts.group_by_gid(u.gid))
+                .map(|g| g.name.clone())
+        });
+        FpmMaster {
+            user,
+            group,
+            set_at: Some(setting.clone()),
         }
     }
 }
@@ -105,96 +212,6 @@ pub fn var_run_is_run(root: Option<&Path>) -> bool {
     }
 }
 
-/// What one systemd service says about `PrivateTmp=` (its unit file and drop-ins, as read).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UnitPrivateTmp {
-    /// The unit file read, as a path on this machine.
-    pub unit: PathBuf,
-    /// The value in force after the drop-ins; `false` when nothing sets it (systemd's default).
-    pub private_tmp: bool,
-}
-
-/// systemd's unit directories, highest precedence first (systemd.unit(5)).
-const UNIT_DIRS: &[&str] = &[
-    "/etc/systemd/system",
-    "/run/systemd/system",
-    "/usr/local/lib/systemd/system",
-    "/lib/systemd/system",
-    "/usr/lib/systemd/system",
-];
-
-/// The php-fpm services (`php*-fpm.service`) and nginx.service of the system under `root` (this
-/// machine for `None`), each with its PrivateTmp setting as its unit file and drop-ins
-/// (`NAME.d/*.conf` in every unit directory) say. Only files are read; masked units (links to
-/// /dev/null) and unreadable files are left out.
-pub fn private_tmp_units(root: Option<&Path>) -> Vec<UnitPrivateTmp> {
-    let open = |p: &str| map_under_root(root, Path::new(p));
-    let mut names: BTreeSet<String> = BTreeSet::new();
-    for dir in UNIT_DIRS {
-        let Ok(listing) = std::fs::read_dir(open(dir)) else {
-            continue;
-        };
-        for entry in listing.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let php = name.starts_with("php") && name.ends_with("-fpm.service");
-            if php || name == "nginx.service" {
-                names.insert(name);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for name in names {
-        let Some(unit) = UNIT_DIRS
-            .iter()
-            .map(|d| open(&format!("{d}/{name}")))
-            .find(|p| p.is_file())
-        else {
-            continue;
-        };
-        let Ok(text) = std::fs::read_to_string(&unit) else {
-            continue;
-        };
-        let mut value = private_tmp_of(&text).unwrap_or(false);
-        let mut dropins: Vec<PathBuf> = UNIT_DIRS
-            .iter()
-            .filter_map(|d| std::fs::read_dir(open(&format!("{d}/{name}.d"))).ok())
-            .flat_map(|l| l.flatten().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "conf"))
-            .collect();
-        // Drop-ins apply in file-name order across directories.
-        dropins.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
-        for d in dropins {
-            if let Some(v) = std::fs::read_to_string(&d)
-                .ok()
-                .and_then(|t| private_tmp_of(&t))
-            {
-                value = v;
-            }
-        }
-        out.push(UnitPrivateTmp {
-            unit,
-            private_tmp: value,
-        });
-    }
-    out
-}
-
-/// The last `PrivateTmp=` of a unit file's text (systemd booleans: 1/yes/true/on).
-fn private_tmp_of(text: &str) -> Option<bool> {
-    let mut found = None;
-    for line in text.lines() {
-        let Some(v) = line.trim().strip_prefix("PrivateTmp=") else {
-            continue;
-        };
-        let v = v.trim().to_ascii_lowercase();
-        found = Some(matches!(
-            v.as_str(),
-            "1" | "yes" | "true" | "on" | "disconnected"
-        ));
-    }
-    found
-}
-
 /// The open-file limit (`LimitNOFILE=`) a systemd service starts with, as its unit file and
 /// drop-ins say, else the manager's `DefaultLimitNOFILE=` (system.conf and system.conf.d), else
 /// systemd's built-in default (soft 1024 since systemd 240).
@@ -215,34 +232,24 @@ pub const SYSTEMD_DEFAULT_NOFILE_SOFT: u64 = 1024;
 /// [`UnitNofile`] of the service `name` (`nginx.service`) under `root` (this machine for
 /// `None`); `None` when no unit file of that name is found (masked or unreadable units too).
 pub fn unit_limit_nofile(root: Option<&Path>, name: &str) -> Option<UnitNofile> {
-    let open = |p: &str| map_under_root(root, Path::new(p));
-    let unit = UNIT_DIRS
-        .iter()
-        .map(|d| open(&format!("{d}/{name}")))
-        .find(|p| p.is_file())?;
-    let text = std::fs::read_to_string(&unit).ok()?;
-    let mut found: Option<(Option<Option<u64>>, PathBuf)> =
-        last_assignment(&text, "LimitNOFILE").map(|v| (parse_nofile(&v), unit.clone()));
-    for d in dropins(&open, name) {
-        if let Some(v) = std::fs::read_to_string(&d)
-            .ok()
-            .and_then(|t| last_assignment(&t, "LimitNOFILE"))
-        {
-            found = Some((parse_nofile(&v), d));
+    let unit = Unit::read(root, name)?;
+    // An empty assignment (`LimitNOFILE=`) resets to the manager's default: the unit then has
+    // no setting.
+    if let Some(s) = unit.setting("LimitNOFILE") {
+        if let Some(soft) = s.value.as_deref().and_then(parse_nofile) {
+            return Some(UnitNofile {
+                unit: unit.path.clone(),
+                soft,
+                set_in: Some(s.file.clone()),
+            });
         }
     }
-    // An empty assignment (`LimitNOFILE=`) resets to the manager's default.
-    if let Some((Some(soft), file)) = found {
-        return Some(UnitNofile {
-            unit,
-            soft,
-            set_in: Some(file),
-        });
-    }
+    let open = |p: &str| map_under_root(root, Path::new(p));
     let mut default: Option<(Option<u64>, PathBuf)> = None;
     let mut manager = vec![open("/etc/systemd/system.conf")];
     let mut extra: Vec<PathBuf> = [
         "/etc/systemd/system.conf.d",
+        "/run/systemd/system.conf.d",
         "/usr/lib/systemd/system.conf.d",
     ]
     .iter()
@@ -263,33 +270,20 @@ pub fn unit_limit_nofile(root: Option<&Path>, name: &str) -> Option<UnitNofile> 
     }
     Some(match default {
         Some((soft, file)) => UnitNofile {
-            unit,
+            unit: unit.path,
             soft,
             set_in: Some(file),
         },
         None => UnitNofile {
-            unit,
+            unit: unit.path,
             soft: Some(SYSTEMD_DEFAULT_NOFILE_SOFT),
             set_in: None,
         },
     })
 }
 
-/// The drop-ins of unit `name` (`NAME.d/*.conf` in every unit directory), in the order systemd
-/// applies them (by file name across directories).
-fn dropins(open: &dyn Fn(&str) -> PathBuf, name: &str) -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = UNIT_DIRS
-        .iter()
-        .filter_map(|d| std::fs::read_dir(open(&format!("{d}/{name}.d"))).ok())
-        .flat_map(|l| l.flatten().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "conf"))
-        .collect();
-    found.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
-    found
-}
-
-/// The value of the last `KEY=value` line of a unit or systemd config text (comments `#`/`;`
-/// skipped); `Some("")` for an empty assignment.
+/// The value of the last `KEY=value` line of a systemd manager config text (system.conf;
+/// comments `#`/`;` skipped); `Some("")` for an empty assignment.
 fn last_assignment(text: &str, key: &str) -> Option<String> {
     let mut found = None;
     for line in text.lines() {

@@ -59,6 +59,7 @@ fn cases() -> Vec<Case> {
     for (example, main, args) in [
         ("grpc", "nginx.conf", vec![]),
         ("node-proxy", "nginx.conf", vec![]),
+        ("compose-node", "nginx.conf", vec![]),
         (
             "php-fpm-wordpress",
             "etc/nginx/nginx.conf",

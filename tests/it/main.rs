@@ -11,6 +11,7 @@ mod backends;
 mod cli;
 mod cli_fix;
 mod cli_flags;
+mod compose_cli;
 mod corpus_check;
 mod corpus_parse;
 mod diagnose;

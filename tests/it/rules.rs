@@ -22,6 +22,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use nginx_gwlint::backends::compose::ComposeProject;
 use nginx_gwlint::backends::{self, PhpSetup};
 use nginx_gwlint::config::{load_path_opts, LoadOptions};
 use nginx_gwlint::diagnostic::Diagnostic;
@@ -209,6 +210,13 @@ pub fn run_engine(case: &Case, root: &Path, max_passes: usize) -> Result<FixOutc
     let sysroot = case.toml.sysroot.then(|| root.to_path_buf());
     let php = php_setup(root, sysroot.as_deref());
     let main = root.join(case.main_file());
+    // A compose file beside the configuration, found as `check` finds it.
+    let compose = match ComposeProject::discover(&main) {
+        Some(file) => {
+            Some(ComposeProject::load(&file, true).map_err(|e| format!("compose file: {e}"))?)
+        }
+        None => None,
+    };
     let load = LoadOptions {
         sysroot: sysroot.clone(),
         ..LoadOptions::default()
@@ -223,7 +231,8 @@ pub fn run_engine(case: &Case, root: &Path, max_passes: usize) -> Result<FixOutc
     fix::fix_until_stable(
         |overlay| {
             let tree = load_path_opts(&main, overlay, &load)?;
-            let ws = Workspace::new(tree, php.clone(), sysroot.clone());
+            let ws =
+                Workspace::new(tree, php.clone(), sysroot.clone()).with_compose(compose.clone());
             let diagnostics = lint(&ws, &every_rule, &Selection::default());
             Ok(Checked { ws, diagnostics })
         },

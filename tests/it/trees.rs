@@ -960,7 +960,21 @@ fn gw303_says_only_what_the_units_read_say() -> TestResult {
     let (_, diagnostics) = check_sysroot(&root, None);
     let gw303 = of_rule(&diagnostics, "GW303");
     assert_eq!(gw303[0].severity, Severity::Warning);
-    assert!(gw303[0].message.contains("sets PrivateTmp=true"));
+    assert!(
+        gw303[0]
+            .message
+            .contains("php8.2-fpm.service (PrivateTmp= at ")
+            && gw303[0].message.contains("override.conf:2)"),
+        "{}",
+        gw303[0].message
+    );
+    // A later drop-in that resets it with an empty assignment: back to systemd's default.
+    std::fs::write(
+        root.join("etc/systemd/system/php8.2-fpm.service.d/zz-reset.conf"),
+        "[Service]\nPrivateTmp=\n",
+    )?;
+    let (_, diagnostics) = check_sysroot(&root, None);
+    assert_eq!(of_rule(&diagnostics, "GW303")[0].severity, Severity::Info);
     Ok(())
 }
 

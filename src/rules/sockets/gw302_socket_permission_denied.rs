@@ -1,10 +1,11 @@
-use super::common::worker_user;
+use super::common::{worker_user, UnitScope};
 use super::options::OptionsSpec;
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::backends::{Pool, SocketGroup, SocketOwner};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::system::WorkerUser;
-use crate::system::{access, Access, Accounts};
+use crate::system::systemd::php_fpm_unit_for;
+use crate::system::{access, Access, Accounts, FpmMaster};
 
 pub struct SocketPermissionDenied;
 
@@ -29,13 +30,19 @@ pool that the nginx worker user cannot read and write. Connecting to a unix sock
 permission on it (and search permission on every directory above it, which only `--probe`
 can check).
 
-- The worker user is the `user` directive's (its group defaults to the group named like the
-  user, as nginx does), else the build default: the `default-user` option, "www-data" (what
-  Debian/Ubuntu's nginx is built with; upstream's `./configure` default is "nobody"). The
-  message says which assumption was made.
+- The worker user is nginx.service's `User=` when the unit (with its drop-ins) starts nginx
+  as another user than root: the master is then unprivileged, nginx ignores the `user`
+  directive ("the "user" directive makes sense only if the master process runs with
+  super-user privileges, ignored") and the workers keep the master's user; its group is
+  `Group=`, else the user's primary group. Else the `user` directive's (its group defaults to
+  the group named like the user, as nginx does), else the build default: the `default-user`
+  option, "www-data" (what Debian/Ubuntu's nginx is built with; upstream's `./configure`
+  default is "nobody"). The message says which one it was. Units are read under `--sysroot`,
+  or on this machine when the checked tree is its installed configuration.
 - The socket's owner, group and mode come from the pool: `listen.owner` (else the user
-  running the php-fpm master, root), `listen.group` (else listen.owner's primary group, else
-  the master's group), `listen.mode` (else 0660). With `listen.acl_users` /
+  running the php-fpm master: its unit's `User=`, `php8.2-fpm.service` for a pool under
+  /etc/php/8.2/, else root), `listen.group` (else listen.owner's primary group, else the
+  master's group: `Group=`, else `User=`'s primary group), `listen.mode` (else 0660). With `listen.acl_users` /
   `listen.acl_groups`, php-fpm ignores owner and group and grants access by ACL instead.
 - Group membership comes from /etc/passwd and /etc/group (under `--sysroot` when given; the
   worker gets the `user` directive's group plus every group that lists the user, as
@@ -95,8 +102,9 @@ impl Rule for SocketPermissionDenied {
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
-        let worker = worker_user(cx.config, cx.settings);
+        let worker = worker_user(cx.ws, cx.config, cx.settings);
         let accounts = Accounts::read(cx.ws.sysroot.as_deref());
+        let units = UnitScope::of(cx.ws).web_units();
         for named in cx.config.named_addresses() {
             if named.address.unix_path().is_none() {
                 continue;
@@ -108,7 +116,8 @@ impl Rule for SocketPermissionDenied {
             }) else {
                 continue;
             };
-            let verdict = pool_socket_access(pool, &worker, &accounts);
+            let master = FpmMaster::of(php_fpm_unit_for(&units, &pool.header.file), &accounts);
+            let verdict = pool_socket_access(pool, &worker, &accounts, &master);
             if verdict.access != Access::Denied {
                 continue;
             }
@@ -137,7 +146,8 @@ impl Rule for SocketPermissionDenied {
             // Both sides on their defaults (no `user`, no listen.owner/group/mode/acl): the usual
             // container layout, where nginx and php-fpm run as one unprivileged user and the
             // socket is theirs. The verdict rests on two assumptions, so it is a warning.
-            let all_defaults = worker.directive.is_none()
+            let all_defaults = worker.assumed()
+                && master.set_at.is_none()
                 && pool.listen_owner.is_none()
                 && pool.listen_group.is_none()
                 && pool.listen_mode.is_none()
@@ -151,7 +161,7 @@ impl Rule for SocketPermissionDenied {
             for (file, span, what) in pool_lines(cx, pool) {
                 d = d.with_label(file, span, what);
             }
-            if let Some(u) = worker.directive {
+            if let (Some(u), None) = (worker.directive, &worker.unit) {
                 let n = cx.config.node(u);
                 d = d.with_label(n.file, n.directive.span, "nginx worker user");
             }
@@ -167,7 +177,12 @@ pub(crate) struct Verdict {
 }
 
 /// Whether `worker` may connect to the socket `pool` creates, from the pool's settings.
-pub(crate) fn pool_socket_access(pool: &Pool, worker: &WorkerUser, accounts: &Accounts) -> Verdict {
+pub(crate) fn pool_socket_access(
+    pool: &Pool,
+    worker: &WorkerUser,
+    accounts: &Accounts,
+    master: &FpmMaster,
+) -> Verdict {
     let groups = accounts.process_groups(&worker.user, &worker.group);
     let mode = pool.socket_mode();
     if pool.uses_acl() {
@@ -204,7 +219,7 @@ pub(crate) fn pool_socket_access(pool: &Pool, worker: &WorkerUser, accounts: &Ac
     }
     let owner = match pool.socket_owner() {
         SocketOwner::Configured(o) => o.value.clone(),
-        SocketOwner::MasterProcess => "root".to_owned(),
+        SocketOwner::MasterProcess => master.user.clone(),
     };
     let group = match pool.socket_group() {
         SocketGroup::Configured(g) => Some(g.value.clone()),
@@ -212,7 +227,7 @@ pub(crate) fn pool_socket_access(pool: &Pool, worker: &WorkerUser, accounts: &Ac
             .user(&o.value)
             .and_then(|u| accounts.group_by_gid(u.gid))
             .map(|g| g.name.clone()),
-        SocketGroup::MasterProcess => Some("root".to_owned()),
+        SocketGroup::MasterProcess => master.group.clone(),
     };
     let a = match &group {
         Some(g) => access(&worker.user, groups.as_ref(), &owner, g, mode, 0o6),
@@ -228,7 +243,14 @@ pub(crate) fn pool_socket_access(pool: &Pool, worker: &WorkerUser, accounts: &Ac
     Verdict {
         access: a,
         why: format!(
-            "is {owner}:{group_text} mode {mode:04o}, and {} {member} in group {group_text}",
+            "is {owner}:{group_text} mode {mode:04o}{}, and {} {member} in group {group_text}",
+            match (&master.set_at, pool.socket_owner()) {
+                (Some(at), SocketOwner::MasterProcess) => format!(
+                    " (no listen.owner: the php-fpm master's user, User= at {})",
+                    at.at()
+                ),
+                _ => String::new(),
+            },
             worker.user
         ),
     }

@@ -1,5 +1,8 @@
+use super::common::UnitScope;
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::system::systemd::{is_php_fpm_unit, php_fpm_unit_for};
+use crate::system::Unit;
 
 pub struct SocketInPrivateTmp;
 
@@ -13,12 +16,24 @@ static META: RuleMeta = RuleMeta {
 A `unix:` upstream path (any `*_pass` or upstream `server` line) under `/tmp/` or `/var/tmp/`.
 
 ## Why it matters
-systemd units with `PrivateTmp=true` get a private /tmp and /var/tmp. Whether a unit sets
-it is read, never assumed: the php-fpm units (`php*-fpm.service`) and nginx.service with their
-drop-ins, under `--sysroot` when given, else on this machine. A unit that sets it makes this a
-warning that names the unit; units read that do not set it make it info (Debian's
-php8.2-fpm.service does not); when no unit file is found, the message says that it is unknown. php-fpm creates its socket in its own /tmp, nginx looks in the real
-one and finds nothing:
+systemd units with `PrivateTmp=` on (`yes`/`true`/`1`/`on`, or `disconnected` since systemd
+257) get a /tmp and /var/tmp of their own (systemd.exec(5)). Whether a unit sets it is read,
+never assumed: nginx.service and the php-fpm units (`php*-fpm.service`; for a socket of a known
+pool, the unit of its PHP version: `php8.2-fpm.service` for /etc/php/8.2/), with their
+drop-ins in systemd's order (systemd.unit(5): `NAME.d/`, the dash-prefix `php8.2-.service.d/`
+and `service.d/` directories, /etc before /run before /usr/lib, same names hidden, applied by
+file name; an empty `PrivateTmp=` resets it). Units are read under `--sysroot` when given, or on
+this machine when the checked tree is its installed configuration (/etc/nginx, `nginx -T`).
+
+- nginx.service sets it: a fact, nginx finds no other service's socket in its /tmp; the
+  message names the line.
+- The backend's php-fpm unit sets it: a fact, php-fpm creates the socket in its own /tmp,
+  nginx looks in the real one and finds nothing; the message names the line.
+- Units were read and none sets it: info (Debian's php8.2-fpm.service does not).
+- No unit file was found, or the tree is a copy: the message says it is unknown.
+
+`JoinsNamespaceOf=` (two units sharing one private /tmp) is not read. What nginx logs when the
+two sides see different /tmp directories:
 
 ```
 [crit] connect() to unix:/tmp/php-fpm.sock failed (2: No such file or directory) while connecting to upstream
@@ -46,31 +61,9 @@ impl Rule for SocketInPrivateTmp {
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
-        // The units of the checked system: under --sysroot, or this machine's when the checked
-        // tree is its installed configuration (or its `nginx -T`); a copied tree's system is
-        // not this machine, so nothing is read for it.
-        let root = cx.ws.sysroot.as_deref();
-        let live = root.is_none()
-            && (cx.tree.from_dump
-                || [
-                    "/etc/nginx",
-                    "/usr/local/etc/nginx",
-                    "/usr/local/nginx/conf",
-                ]
-                .iter()
-                .any(|d| cx.tree.prefix == std::path::Path::new(d)));
-        let units = if root.is_some() || live {
-            crate::system::private_tmp_units(root)
-        } else {
-            Vec::new()
-        };
-        let where_ = match root {
-            Some(r) => format!("under {}", r.display()),
-            None if live => "on this machine".to_owned(),
-            None => {
-                "for a copied tree (check with --sysroot to read its system's units)".to_owned()
-            }
-        };
+        let scope = UnitScope::of(cx.ws);
+        let units = scope.web_units();
+        let nginx = units.iter().find(|u| u.name == "nginx.service");
         for named in cx.config.named_addresses() {
             let Some(path) = named.address.unix_path() else {
                 continue;
@@ -84,19 +77,37 @@ impl Rule for SocketInPrivateTmp {
             };
             let symptom =
                 format!("502 \"connect() to unix:{path} failed (2: No such file or directory)\"");
-            let private: Vec<String> = units
+            // The php-fpm unit that creates this socket: the one of the pool listening there,
+            // else every php-fpm unit read (the socket may be any of theirs).
+            let pool = cx.ws.php.pools().find(|p| {
+                p.listen
+                    .as_ref()
+                    .is_some_and(|l| named.address.matches_listen(&l.value))
+            });
+            let backends: Vec<&Unit> = match pool.and_then(|p| php_fpm_unit_for(&units, &p.header.file)) {
+                Some(u) => vec![u],
+                None => units.iter().filter(|u| is_php_fpm_unit(&u.name)).collect(),
+            };
+            let private = |u: &Unit| u.private_tmp().filter(|(on, _)| *on).map(|(_, at)| at.at());
+            let nginx_private = nginx.and_then(private);
+            let backend_private: Vec<String> = backends
                 .iter()
-                .filter(|u| u.private_tmp)
-                .map(|u| u.unit.display().to_string())
+                .filter_map(|u| private(u).map(|at| format!("{} (PrivateTmp= at {at})", u.name)))
                 .collect();
-            let (message, severity) = if !private.is_empty() {
-                (format!("socket {path} is under a temporary directory, and {} sets PrivateTmp=true: that service sees its own /tmp, the others the real one: {symptom}", private.join(" and ")), None)
+            let (message, severity) = if let Some(at) = nginx_private {
+                (format!("socket {path} is under a temporary directory, and nginx.service sets PrivateTmp= at {at}: nginx sees a /tmp of its own, where no socket of another service is: {symptom}"), None)
+            } else if !backend_private.is_empty() {
+                (format!("socket {path} is under a temporary directory, and {} gives php-fpm a /tmp of its own: it creates the socket there, while nginx looks in the real /tmp: {symptom}", backend_private.join(" and ")), None)
             } else if !units.is_empty() {
-                let read: Vec<String> =
-                    units.iter().map(|u| u.unit.display().to_string()).collect();
-                (format!("socket {path} is under a temporary directory; {} (read {where_}) do not set PrivateTmp, so nginx and the backend share /tmp as long as that holds; a unit or drop-in that adds PrivateTmp=true gives {symptom}", read.join(", ")), Some(Severity::Info))
+                // The units that decide: nginx's and the backend's.
+                let read: Vec<String> = nginx
+                    .into_iter()
+                    .chain(backends.iter().copied())
+                    .map(|u| u.path.display().to_string())
+                    .collect();
+                (format!("socket {path} is under a temporary directory; {} (read {}, with drop-ins) do not set PrivateTmp, so nginx and the backend share /tmp as long as that holds; a unit or drop-in that adds PrivateTmp=true gives {symptom}", read.join(", "), scope.describe()), Some(Severity::Info))
             } else {
-                (format!("socket {path} is under a temporary directory; whether the backend's service runs with systemd's PrivateTmp=true (a /tmp of its own, then {symptom}) is unknown: no php-fpm or nginx unit file was read {where_} (Debian's php8.2-fpm.service does not set it)"), None)
+                (format!("socket {path} is under a temporary directory; whether the backend's service runs with systemd's PrivateTmp=true (a /tmp of its own, then {symptom}) is unknown: no php-fpm or nginx unit file was read {} (Debian's php8.2-fpm.service does not set it)", scope.describe()), None)
             };
             let mut d = cx
                 .diagnostic(&META, node.file, word.span, message)

@@ -1,5 +1,6 @@
 use std::path::Path;
 
+use super::common::UnitScope;
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::directives::Context;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -122,12 +123,10 @@ impl Rule for FdLimitBelowConnections {
             );
             return;
         }
-        let root = cx.ws.sysroot.as_deref();
-        let unit = if root.is_some() || is_live(cx) {
-            crate::system::unit_limit_nofile(root, "nginx.service")
-        } else {
-            None
-        };
+        let scope = UnitScope::of(cx.ws);
+        let unit = scope
+            .root()
+            .and_then(|root| crate::system::unit_limit_nofile(root, "nginx.service"));
         let help = format!(
             "add `worker_rlimit_nofile {};` (twice worker_connections) at the top of nginx.conf, or raise LimitNOFILE= for nginx.service",
             connections * 2
@@ -175,15 +174,12 @@ impl Rule for FdLimitBelowConnections {
                 if connections <= limit {
                     return;
                 }
-                let why = match root {
-                    Some(r) => format!("no nginx.service unit was found under {}", r.display()),
-                    None if is_live(cx) => {
-                        "no nginx.service unit was found on this machine".to_owned()
-                    }
-                    None => {
+                let why = match scope {
+                    UnitScope::Copy => {
                         "the system's units are not read for a copied tree; --sysroot reads them"
                             .to_owned()
                     }
+                    _ => format!("no nginx.service unit was found {}", scope.describe()),
                 };
                 let mut d = cx
                     .diagnostic(
@@ -205,18 +201,4 @@ impl Rule for FdLimitBelowConnections {
 
 fn is_manager_conf(file: &Path) -> bool {
     file.ends_with("system.conf") || file.parent().is_some_and(|p| p.ends_with("system.conf.d"))
-}
-
-/// The checked tree is this machine's installed configuration (or its `nginx -T`): its systemd
-/// units are this machine's.
-fn is_live(cx: &LintContext<'_, '_>) -> bool {
-    cx.ws.sysroot.is_none()
-        && (cx.tree.from_dump
-            || [
-                "/etc/nginx",
-                "/usr/local/etc/nginx",
-                "/usr/local/nginx/conf",
-            ]
-            .iter()
-            .any(|d| cx.tree.prefix == Path::new(d)))
 }

@@ -16,7 +16,8 @@ static META: RuleMeta = RuleMeta {
     doc: r#"## What it finds
 `localhost` as the host of `proxy_pass`, `fastcgi_pass`, `grpc_pass`, `uwsgi_pass`,
 `scgi_pass`, or of a `server` line in an `upstream` block. An `upstream` block that happens to be
-named `localhost` is not reported (nginx uses the block).
+named `localhost` is not reported (nginx uses the block), and neither is nginx running in a
+Docker Compose service off the host's network: loopback is its own container there (GW210).
 
 ## Why it matters
 nginx resolves the name once, at start, and makes one peer per address. Debian and Ubuntu's
@@ -83,6 +84,11 @@ impl Rule for LocalhostUpstream {
             ),
             None => format!("{hosts} could not be read; Debian/Ubuntu's default maps it to 127.0.0.1 and ::1, where nginx makes one peer per address"),
         };
+        // nginx in a Compose container (not on the host's network): loopback is the
+        // container's own, which GW210 reports; the two-peers question does not arise first.
+        if super::common::compose_nginx(cx.ws).is_some_and(|(_, nginx, _, _)| !nginx.host_network()) {
+            return;
+        }
         for named in cx.config.named_addresses() {
             let Host::Name(name) = &named.address.host else {
                 continue;

@@ -1,4 +1,6 @@
+use super::common::compose_nginx;
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
+use crate::backends::compose::ComposeProject;
 use crate::address::{edit_distance, Host};
 use crate::directives::Context;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -18,7 +20,12 @@ and /etc/hosts (under `--sysroot` when given) does not list it. Usually a typo i
 name, or an upstream block in a file that is not included.
 
 A name with an explicit port (`http://app:3000`) is not reported: that is how Docker Compose
-service names are written, and only the container's DNS knows them. Without a port (`proxy_pass
+service names are written, and only the container's DNS knows them. With a Compose project
+beside the configuration (see GW210) whose nginx service is found, the names are known: a
+service name, alias, `container_name`, `hostname`, `links` or `extra_hosts` entry is not
+reported; a name close to a service name is an error ("no service `ap` in compose.yaml; did
+you mean `app`?"), with or without a port; another name with a port is info (a container on
+an external network, or the host's DNS, may know it). Without a port (`proxy_pass
 http://web;`) it is an error when the name is close to an `upstream` name (a typo), else a
 warning: nginx resolves the name when it starts and refuses to start where it does not
 resolve, which is true of a Compose service name everywhere but inside its network. An address
@@ -72,6 +79,7 @@ impl Rule for UndefinedUpstream {
             .unread_includes()
             .into_iter()
             .find(|id| matches!(config.node(*id).context, Context::Main | Context::Http));
+        let compose = compose_nginx(cx.ws);
         for (pass, _) in config.pass_directives() {
             // With variables nginx builds the address per request (ngx_http_proxy_pass compiles
             // a script): nothing is resolved at start, `nginx -t` passes. GW204 covers that.
@@ -90,6 +98,21 @@ impl Rule for UndefinedUpstream {
             let Host::Name(name) = &addr.host else {
                 continue;
             };
+            // nginx in a Compose service: its project's names are known.
+            if let Some((project, nginx, _, compose_file)) = compose {
+                if name.contains('.')
+                    || name.eq_ignore_ascii_case("localhost")
+                    || config.upstream_block(name).is_some()
+                    || project.service_named(name).is_some()
+                    || nginx.extra_hosts.iter().chain(&nginx.links).any(|h| h.eq_ignore_ascii_case(name))
+                {
+                    continue;
+                }
+                if let Some(d) = not_a_service(cx, pass, name, project, compose_file) {
+                    out.push(d);
+                    continue;
+                }
+            }
             if addr.port.is_some()
                 || name.contains('.')
                 || name.eq_ignore_ascii_case("localhost")
@@ -174,4 +197,71 @@ impl Rule for UndefinedUpstream {
             out.push(d);
         }
     }
+}
+
+/// A name that is no service of the nginx container's Compose project (nor an alias,
+/// container_name, hostname, link, extra_hosts entry): an error when it is close to a service
+/// name (a typo), else info (an external network or the host's DNS may know it). `None` for a
+/// name without a port that is not close to a service: the rule's usual verdict applies.
+fn not_a_service(
+    cx: &LintContext<'_, '_>,
+    pass: crate::config::NodeId,
+    name: &str,
+    project: &ComposeProject,
+    compose_file: Option<crate::source::FileId>,
+) -> Option<Diagnostic> {
+    let config = cx.config;
+    let node = config.node(pass);
+    let word = node.directive.args.first()?;
+    let file = project.file_name();
+    let has_port = config.pass_address(pass).is_some_and(|a| a.port.is_some());
+    let nearest = project
+        .services
+        .iter()
+        .map(|s| (edit_distance(name, &s.name.value), s))
+        .filter(|(d, s)| *d <= s.name.value.len().max(name.len()) / 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, s)| s);
+    let names: Vec<&str> = project.services.iter().map(|s| s.name.value.as_str()).collect();
+    if let Some(s) = nearest {
+        let mut d = cx
+            .diagnostic(
+                &META,
+                node.file,
+                word.span,
+                format!(
+                    "no service `{name}` in {file} (services: {}): nginx's container cannot resolve it, so nginx refuses to start (\"host not found in upstream \\\"{name}\\\"\") or, with a resolver, answers 502",
+                    names.join(", ")
+                ),
+            )
+            .with_help(format!("did you mean service `{}`?", s.name.value));
+        if let Some(id) = compose_file {
+            d = d.with_label(id, s.name.span, "the nearest service name");
+        }
+        return Some(d);
+    }
+    if !has_port {
+        return None;
+    }
+    let external = if project.external_networks.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (a container of another project on external network {} may be called so)",
+            project.external_networks.join(", ")
+        )
+    };
+    let mut d = cx
+        .diagnostic(
+            &META,
+            node.file,
+            word.span,
+            format!(
+                "`{name}` is no upstream block and no service of {file} (services: {}): it resolves in nginx's container only if Docker's DNS or the host's knows it{external}",
+                names.join(", ")
+            ),
+        )
+        .with_help("use a service name of the project, or check that the name resolves where nginx runs");
+    d.severity = Severity::Info;
+    Some(d)
 }
