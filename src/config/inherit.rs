@@ -400,8 +400,8 @@ impl<'t> ResolvedConfig<'t> {
     /// Every pass directive that sends requests to the `upstream` block.
     pub fn upstream_users(&self, upstream: NodeId) -> Vec<(NodeId, Family)> {
         let map = self.upstream_users.get_or_init(|| {
-            let mut users: std::collections::HashMap<NodeId, Vec<(NodeId, Family)>> =
-                std::collections::HashMap::new();
+            let mut users: foldhash::HashMap<NodeId, Vec<(NodeId, Family)>> =
+                foldhash::HashMap::default();
             for (pass, family) in self.pass_directives() {
                 if let Some(up) = self.pass_upstream(pass) {
                     users.entry(up).or_default().push((pass, family));
@@ -456,7 +456,7 @@ impl<'t> ResolvedConfig<'t> {
         // stream { }: `proxy_pass host:port;` / `proxy_pass NAME;` in a stream server, and the
         // servers of stream upstreams (a separate namespace from http's).
         // Names compared without regard to case, as nginx does.
-        let stream_upstreams: std::collections::HashMap<String, NodeId> = self
+        let stream_upstreams: foldhash::HashMap<String, NodeId> = self
             .blocks_with_inner(Context::StreamUpstream)
             .filter_map(|id| self.node(id).arg(0).map(|n| (n.to_ascii_lowercase(), id)))
             .collect();

@@ -1,6 +1,6 @@
 //! Questions several rules ask about a location, and where a fix may edit.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::path::PathBuf;
 
 use super::LintContext;
