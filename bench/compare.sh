@@ -6,7 +6,8 @@
 #
 # Peers: crossplane 0.5.8 (`crossplane parse`), gixy-ng (its NginxParser alone, and the full
 # `gixy` run), `nginx -t` (Debian's), and walf443/nginx-lint when NGINX_LINT names its binary
-# (it is not on a package registry; build it from its repository yourself). The Python peers
+# (it is not on a package registry; build it from its repository yourself; `-p` makes it
+# follow the includes). The Python peers
 # are installed from PyPI when missing.
 #
 # Usage: bench/compare.sh [SERVERS...]      (default: 1000 4000 16000; 64000 takes minutes)
@@ -53,7 +54,7 @@ for servers in "${sizes[@]}"; do
     add "gixy-ng (full run)" "$gixy $tree/nginx.conf"
     add "nginx -t" "$nginx_bin -t -q -p $tree/ -c $tree/nginx.conf -e /dev/null"
     if [ -n "${NGINX_LINT:-}" ]; then
-        add "walf443/nginx-lint" "$NGINX_LINT $tree/nginx.conf"
+        add "walf443/nginx-lint" "$NGINX_LINT -p $tree $tree/nginx.conf"
     fi
 done
 

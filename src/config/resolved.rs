@@ -78,7 +78,17 @@ pub struct ResolvedConfig<'t> {
     /// Every address the configuration connects to (computed on first use: five rules and the
     /// probe ask).
     pub(crate) named_addresses: std::sync::OnceLock<Vec<super::NamedAddress>>,
+    /// Per node: its outermost ancestor (itself at the top level) and its nesting depth, so
+    /// "under http or stream?" and "how deep?" cost no walk up a deeply nested chain.
+    outermost: Vec<NodeId>,
+    depth: Vec<u32>,
+    /// [`Self::effective`]'s answers for blocks nested deeper than [`DEEP`], by name then
+    /// block: a walk up thousands of levels per question would make rules quadratic.
+    pub(crate) deep_effective: std::sync::Mutex<HashMap<String, HashMap<NodeId, Option<NodeId>>>>,
 }
+
+/// Nesting below which [`ResolvedConfig::effective`] walks up without memoizing.
+pub(crate) const DEEP: u32 = 32;
 
 impl<'t> ResolvedConfig<'t> {
     pub fn build(tree: &'t ConfigTree) -> Self {
@@ -92,10 +102,30 @@ impl<'t> ResolvedConfig<'t> {
             upstream_users: std::sync::OnceLock::new(),
             named_addresses: std::sync::OnceLock::new(),
             wide: foldhash::HashMap::default(),
+            outermost: Vec::new(),
+            depth: Vec::new(),
+            deep_effective: std::sync::Mutex::new(HashMap::default()),
         };
         if let Some(ast) = tree.ast(tree.root) {
             this.expand(tree.root, &ast.items);
         }
+        // Nodes are in pre-order: a parent's entry is there before its children's.
+        let mut outermost = Vec::with_capacity(this.nodes.len());
+        let mut depth = Vec::with_capacity(this.nodes.len());
+        for (i, n) in this.nodes.iter().enumerate() {
+            match n.parent {
+                Some(p) => {
+                    outermost.push(outermost[p.index()]);
+                    depth.push(depth[p.index()] + 1);
+                }
+                None => {
+                    outermost.push(NodeId(i as u32));
+                    depth.push(0);
+                }
+            }
+        }
+        this.outermost = outermost;
+        this.depth = depth;
         let mut by_name: foldhash::HashMap<&'t str, Vec<NodeId>> = foldhash::HashMap::default();
         for (i, n) in this.nodes.iter().enumerate() {
             by_name
@@ -376,6 +406,17 @@ impl<'t> ResolvedConfig<'t> {
     }
 
     /// The enclosing blocks from the nearest outwards.
+    /// The top-level node `id` is in (`id` itself at the top level): the last of
+    /// [`Self::ancestors`], without the walk.
+    pub fn outermost(&self, id: NodeId) -> NodeId {
+        self.outermost.get(id.index()).copied().unwrap_or(id)
+    }
+
+    /// How many blocks enclose `id` (0 at the top level).
+    pub fn depth(&self, id: NodeId) -> u32 {
+        self.depth.get(id.index()).copied().unwrap_or(0)
+    }
+
     pub fn ancestors(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
         std::iter::successors(self.nodes[id.index()].parent, move |p| {
             self.nodes[p.index()].parent
