@@ -13,6 +13,7 @@
 # Usage: bench/compare.sh [SERVERS...]      (default: 1000 4000 16000; 64000 takes minutes)
 #   BIN=path/to/nginx-gwlint   another build of ours (default: target/release, built here)
 #   BASE=path/to/nginx-gwlint  also time this build (say, main's) as "base check"/"base parse"
+#   GEN=path/to/gen_bench_tree a built tree generator (default: built here)
 #   RUNS=N                     runs per command (default 5; commands slower than 3 s run once)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,11 @@ real() { pyenv which "$1" 2>/dev/null || command -v "$1"; }
 crossplane=$(real crossplane)
 gixy=$(real gixy)
 
-cargo build -q --release --example gen_bench_tree
+gen=${GEN:-}
+if [ -z "$gen" ]; then
+    cargo build -q --release --example gen_bench_tree
+    gen=target/release/examples/gen_bench_tree
+fi
 if [ -z "${BIN:-}" ]; then
     cargo build -q --release --bin nginx-gwlint
     BIN=target/release/nginx-gwlint
@@ -40,7 +45,7 @@ specs="$work/specs.tsv"
 for servers in "${sizes[@]}"; do
     files=$(((servers + 19) / 20))
     tree="$work/t$servers"
-    bytes=$(target/release/examples/gen_bench_tree "$tree" "$files" 20)
+    bytes=$("$gen" "$tree" "$files" 20)
     add() { printf '%s\t%s\t%s\t%s\n' "$servers" "$bytes" "$1" "$2" >>"$specs"; }
     add "nginx-gwlint check" "$BIN check $tree --format json --exit-zero"
     add "nginx-gwlint check (one core)" "taskset -c 0 $BIN check $tree --format json --exit-zero"

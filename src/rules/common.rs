@@ -357,7 +357,7 @@ mod tests {
             .filter(|id| config.node(*id).file == file("shared.conf"))
             .collect();
         assert_eq!(shared.len(), 2);
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         assert_eq!(uses.places(&config, shared[0], &mut seen), shared);
         assert!(uses.places(&config, shared[1], &mut seen).is_empty());
     }
