@@ -1,6 +1,9 @@
-//! `cargo bench --bench parse`: parse and load throughput on a generated tree of 300 files and
-//! 3000 server blocks (benches/support/tree.rs). bench/compare.sh times crossplane, gixy-ng and
-//! `nginx -t` on the same tree.
+//! `cargo bench --bench parse`: `check` per phase (parse in memory, load = read + parse +
+//! includes, expand = load + the resolved tree, rules = load + expand + every rule) on generated
+//! trees of 1,000 and 4,000 server blocks (20 per file; benches/support/tree.rs), and one case
+//! per dimension `check` must stay linear in: many findings (with their baseline fingerprints
+//! and matching), a one-line file of many directives, deep nesting, a wide upstream.
+//! bench/compare.sh times whole processes against crossplane, gixy-ng, nginx-lint and `nginx -t`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "support/tree.rs"]
@@ -10,21 +13,31 @@ mod tree;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::path::Path;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+use nginx_gwlint::baseline::{self, Baseline};
 use nginx_gwlint::config::{load_path, ResolvedConfig};
 use nginx_gwlint::lint::{lint, Selection};
 use nginx_gwlint::settings::Settings;
 use nginx_gwlint::syntax::parse;
 use nginx_gwlint::workspace::Workspace;
 
-fn benches(c: &mut Criterion) {
-    let dir = tempfile::tempdir().unwrap();
-    let bytes = tree::write_tree(dir.path(), 300, 10).unwrap();
-    let files: Vec<Vec<u8>> = walk(dir.path());
+type Group<'a> = BenchmarkGroup<'a, criterion::measurement::WallTime>;
 
-    let mut g = c.benchmark_group("tree-300-files-3000-servers");
+fn group<'a>(c: &'a mut Criterion, name: &str, bytes: u64) -> Group<'a> {
+    let mut g = c.benchmark_group(name);
     g.throughput(Throughput::Bytes(bytes));
-    g.sample_size(20);
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_millis(500));
+    g.measurement_time(Duration::from_secs(3));
+    g
+}
+
+/// The four phases of `check` on the tree in `dir`.
+fn phases(g: &mut Group<'_>, dir: &Path, settings: &Settings) {
+    let files = walk(dir);
     g.bench_function("parse (in memory)", |b| {
         b.iter(|| {
             for f in &files {
@@ -33,26 +46,89 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.bench_function("load (read + parse + includes)", |b| {
-        b.iter(|| std::hint::black_box(load_path(dir.path()).unwrap()))
+        b.iter(|| std::hint::black_box(load_path(dir).unwrap()))
     });
-    g.bench_function("load + resolve", |b| {
+    g.bench_function("expand (load + resolved tree)", |b| {
         b.iter(|| {
-            let tree = load_path(dir.path()).unwrap();
+            let tree = load_path(dir).unwrap();
             let resolved = ResolvedConfig::build(&tree);
             std::hint::black_box(resolved.nodes.len());
         })
     });
-    let settings = Settings::defaults().unwrap();
-    g.bench_function("check (load + every rule)", |b| {
+    g.bench_function("rules (load + expand + every rule)", |b| {
         b.iter(|| {
-            let ws = Workspace::nginx_only(load_path(dir.path()).unwrap());
-            std::hint::black_box(lint(&ws, &settings, &Selection::default()).len());
+            let ws = Workspace::nginx_only(load_path(dir).unwrap());
+            std::hint::black_box(lint(&ws, settings, &Selection::default()).len());
+        })
+    });
+}
+
+fn benches(c: &mut Criterion) {
+    let settings = Settings::defaults().unwrap();
+    // `cargo test --all-targets` runs each bench once, unoptimized: there the inputs are
+    // small, so the suite stays quick; `cargo bench` (which passes --bench) gets the sizes.
+    let scale = if std::env::args().any(|a| a == "--bench") {
+        1
+    } else {
+        100
+    };
+    for servers in [1000, 4000].map(|n| n / scale.min(50)) {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = tree::write_tree(dir.path(), servers / 20, 20).unwrap();
+        let mut g = group(c, &format!("sites-{servers}-servers"), bytes);
+        phases(&mut g, dir.path(), &settings);
+        g.finish();
+    }
+
+    // Findings: 20,000 locations, four findings per pair (80,000 in all), their fingerprints
+    // and a baseline hiding all of them.
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = tree::write_shape(dir.path(), "findings", 20_000 / scale, 1).unwrap();
+    let ws = Workspace::nginx_only(load_path(dir.path()).unwrap());
+    let found = lint(&ws, &settings, &Selection::default());
+    assert!(found.len() >= 60_000 / scale, "{} findings", found.len());
+    let mut g = group(c, &format!("findings-{}", found.len()), bytes);
+    g.bench_function("rules", |b| {
+        b.iter(|| std::hint::black_box(lint(&ws, &settings, &Selection::default()).len()))
+    });
+    g.bench_function("baseline fingerprints", |b| {
+        b.iter(|| std::hint::black_box(baseline::fingerprints(&ws.tree, &found).len()))
+    });
+    let fps = baseline::fingerprints(&ws.tree, &found);
+    let recorded = Baseline::of(&ws.tree, &found, &fps);
+    g.bench_function("baseline match", |b| {
+        b.iter(|| {
+            let (mut d, mut f) = (found.clone(), fps.clone());
+            let hidden = recorded.matcher().hide(&ws.tree, &mut d, &mut f);
+            assert_eq!(hidden, found.len());
         })
     });
     g.finish();
+
+    // Other dimensions: one line of 1M directives, nesting near the limit, 100k upstream members.
+    for (shape, n) in [
+        ("oneline", 1_000_000),
+        ("deep", 12_000),
+        ("members", 100_000),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = tree::write_shape(dir.path(), shape, n, 1).unwrap();
+        let mut g = group(c, &format!("{shape}-{n}"), bytes);
+        let text = std::fs::read(dir.path().join("nginx.conf")).unwrap();
+        g.bench_function("parse (in memory)", |b| {
+            b.iter(|| std::hint::black_box(parse(&text).unwrap()))
+        });
+        g.bench_function("rules (load + expand + every rule)", |b| {
+            b.iter(|| {
+                let ws = Workspace::nginx_only(load_path(dir.path()).unwrap());
+                std::hint::black_box(lint(&ws, &settings, &Selection::default()).len());
+            })
+        });
+        g.finish();
+    }
 }
 
-fn walk(dir: &std::path::Path) -> Vec<Vec<u8>> {
+fn walk(dir: &Path) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.unwrap();

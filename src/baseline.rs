@@ -14,7 +14,9 @@
 //! The hash is FNV-1a 64, printed as 16 hex digits: stable across runs, platforms and Rust
 //! versions (std's hasher is randomized per process).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};

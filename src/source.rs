@@ -51,7 +51,7 @@ impl SourceFile {
 #[derive(Debug, Default)]
 pub struct SourceMap {
     files: Vec<SourceFile>,
-    by_path: std::collections::HashMap<PathBuf, FileId>,
+    by_path: foldhash::HashMap<PathBuf, FileId>,
 }
 
 impl SourceMap {

@@ -81,3 +81,96 @@ pub fn write_tree(dir: &Path, files: usize, servers_per_file: usize) -> io::Resu
     }
     Ok(total)
 }
+
+/// The shapes `gen_bench_tree` and the benches write: `sites` is [`write_tree`]; the others
+/// stress one dimension each, for linearity (`n` is their size).
+pub const SHAPES: &[&str] = &["sites", "deep", "oneline", "members", "findings"];
+
+/// Writes shape `shape` of size `n` under `dir` (`files`, `servers_per_file` for `sites`;
+/// otherwise `n = files * servers_per_file`); returns the bytes written.
+pub fn write_shape(
+    dir: &Path,
+    shape: &str,
+    files: usize,
+    servers_per_file: usize,
+) -> io::Result<u64> {
+    let n = files * servers_per_file;
+    let text = match shape {
+        "sites" => return write_tree(dir, files, servers_per_file),
+        "deep" => deep(n),
+        "oneline" => oneline(n),
+        "members" => members(n),
+        "findings" => findings(n),
+        _ => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("unknown shape {shape} (one of {})", SHAPES.join(", ")),
+            ))
+        }
+    };
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("nginx.conf"), &text)?;
+    Ok(text.len() as u64)
+}
+
+const MAIN_HEAD: &str = "events {\n    worker_connections 1024;\n}\n\n";
+
+/// `n` nested locations (nginx accepts nested prefix locations; depth is bounded by
+/// `syntax::MAX_DEPTH`, so `n` is capped there).
+fn deep(n: usize) -> String {
+    let n = n.min(nginx_gwlint::syntax::MAX_DEPTH - 8);
+    let mut text = String::from(MAIN_HEAD);
+    text.push_str("http {\n    server {\n        listen 8080;\n");
+    for _ in 0..n {
+        text.push_str("location /d {\nproxy_read_timeout 30s;\n");
+    }
+    text.push_str("proxy_pass http://127.0.0.1:3000;\n");
+    for _ in 0..n {
+        text.push_str("}\n");
+    }
+    text.push_str("    }\n}\n");
+    text
+}
+
+/// One line holding `n` directives (`add_header`s of one server), no newline until the end.
+fn oneline(n: usize) -> String {
+    let mut text = String::from("events { worker_connections 1024; } http { server { listen 8080; location / { proxy_pass http://127.0.0.1:3000;");
+    for i in 0..n {
+        let _ = write!(text, " add_header X-H{i} v{i};");
+    }
+    text.push_str(" } } }\n");
+    text
+}
+
+/// One upstream with `n` members, used by one server.
+fn members(n: usize) -> String {
+    let mut text = String::from(MAIN_HEAD);
+    text.push_str("http {\n    upstream big {\n");
+    for i in 0..n {
+        let _ = writeln!(
+            text,
+            "        server 10.{}.{}.{}:{} max_fails=3;",
+            i >> 16 & 255,
+            i >> 8 & 255,
+            i & 255,
+            3000 + i % 1000
+        );
+    }
+    text.push_str("        keepalive 32;\n    }\n    server {\n        listen 8080;\n        location / {\n            proxy_pass http://big;\n            proxy_http_version 1.1;\n            proxy_set_header Connection \"\";\n        }\n    }\n}\n");
+    text
+}
+
+/// `n` locations with several findings each (GW102, GW103, GW202, GW303, GW301, ...): about
+/// five findings per location.
+fn findings(n: usize) -> String {
+    let mut text = String::from(MAIN_HEAD);
+    text.push_str("http {\n    server {\n        listen 8080;\n");
+    for i in 0..n {
+        let _ = writeln!(
+            text,
+            "        location /l{i} {{\n            proxy_pass http://127.0.0.1:1;\n            proxy_connect_timeout 90s;\n            proxy_read_timeout 600s;\n        }}\n        location /p{i} {{\n            fastcgi_pass unix:/tmp/php{i}.sock;\n        }}"
+        );
+    }
+    text.push_str("    }\n}\n");
+    text
+}

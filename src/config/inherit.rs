@@ -75,6 +75,14 @@ impl Family {
     }
 }
 
+/// One level of the walk in [`ResolvedConfig::effective`].
+enum Step {
+    /// The answer: the node that sets the name, or none (`http`/`stream` reached, unset).
+    Found(Option<NodeId>),
+    /// Not set at this level: ask the parent (none above: unset).
+    Up(Option<NodeId>),
+}
+
 /// The default of the timeouts every family has (proxy/fastcgi/grpc/uwsgi/scgi/memcached
 /// `*_connect_timeout`, `*_read_timeout`, `*_send_timeout`): 60s, per the nginx docs.
 pub const DEFAULT_TIMEOUT_MS: u64 = 60_000;
@@ -84,18 +92,57 @@ impl<'t> ResolvedConfig<'t> {
     /// through the enclosing blocks up to `http` (or `stream`). `block` is a block node
     /// (location, if, server, http); `None` when the directive is not set anywhere above.
     pub fn effective(&self, block: NodeId, name: &str) -> Option<NodeId> {
+        if self.depth(block) > super::resolved::DEEP {
+            return self.effective_deep(block, name);
+        }
         let mut current = Some(block);
         while let Some(id) = current {
-            let node = self.node(id);
-            if let Some(found) = self.last_child_named(Some(id), name) {
-                return Some(found);
+            match self.effective_here(id, name) {
+                Step::Found(found) => return found,
+                Step::Up(parent) => current = parent,
             }
-            if matches!(node.inner_context(), Context::Http | Context::Stream) {
-                return None;
-            }
-            current = node.parent;
         }
         None
+    }
+
+    /// One level of [`Self::effective`]: the answer at `id`, or where to look next.
+    fn effective_here(&self, id: NodeId, name: &str) -> Step {
+        let node = self.node(id);
+        if let Some(found) = self.last_child_named(Some(id), name) {
+            return Step::Found(Some(found));
+        }
+        if matches!(node.inner_context(), Context::Http | Context::Stream) {
+            return Step::Found(None);
+        }
+        Step::Up(node.parent)
+    }
+
+    /// [`Self::effective`] for a deeply nested block: the same walk, with every level's
+    /// answer remembered (it depends only on the level and the name), so asking at each of
+    /// thousands of nested levels stays linear.
+    fn effective_deep(&self, block: NodeId, name: &str) -> Option<NodeId> {
+        let mut memo = match self.deep_effective.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let known = memo.entry(name.to_owned()).or_default();
+        let mut walked = Vec::new();
+        let mut current = Some(block);
+        let answer = loop {
+            let Some(id) = current else { break None };
+            if let Some(answer) = known.get(&id) {
+                break *answer;
+            }
+            walked.push(id);
+            match self.effective_here(id, name) {
+                Step::Found(found) => break found,
+                Step::Up(parent) => current = parent,
+            }
+        };
+        for id in walked {
+            known.insert(id, answer);
+        }
+        answer
     }
 
     /// The effective entries of an array directive (`proxy_set_header`, `add_header`,
@@ -400,8 +447,8 @@ impl<'t> ResolvedConfig<'t> {
     /// Every pass directive that sends requests to the `upstream` block.
     pub fn upstream_users(&self, upstream: NodeId) -> Vec<(NodeId, Family)> {
         let map = self.upstream_users.get_or_init(|| {
-            let mut users: std::collections::HashMap<NodeId, Vec<(NodeId, Family)>> =
-                std::collections::HashMap::new();
+            let mut users: foldhash::HashMap<NodeId, Vec<(NodeId, Family)>> =
+                foldhash::HashMap::default();
             for (pass, family) in self.pass_directives() {
                 if let Some(up) = self.pass_upstream(pass) {
                     users.entry(up).or_default().push((pass, family));
@@ -456,7 +503,7 @@ impl<'t> ResolvedConfig<'t> {
         // stream { }: `proxy_pass host:port;` / `proxy_pass NAME;` in a stream server, and the
         // servers of stream upstreams (a separate namespace from http's).
         // Names compared without regard to case, as nginx does.
-        let stream_upstreams: std::collections::HashMap<String, NodeId> = self
+        let stream_upstreams: foldhash::HashMap<String, NodeId> = self
             .blocks_with_inner(Context::StreamUpstream)
             .filter_map(|id| self.node(id).arg(0).map(|n| (n.to_ascii_lowercase(), id)))
             .collect();

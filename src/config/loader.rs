@@ -420,7 +420,7 @@ struct Loader<'f> {
     remap_root: Option<PathBuf>,
     /// Include arguments already resolved: the result depends only on the argument (paths are
     /// relative to the prefix), and a snippet is often included from thousands of places.
-    resolved: std::collections::HashMap<String, Result<Vec<Target>, LoadProblemKind>>,
+    resolved: foldhash::HashMap<String, Result<Vec<Target>, LoadProblemKind>>,
     /// `--sysroot`: every include is resolved inside it, and nothing outside it is read.
     sysroot: Option<Sysroot>,
     /// The prefix as a path of the checked system (`/etc/nginx`), when it lies in the sysroot.
@@ -476,6 +476,16 @@ impl Loader<'_> {
 
     fn add_file_as(&mut self, path: PathBuf, display: String, text: Vec<u8>) -> FileId {
         let result = parse_config(&text);
+        self.add_parsed(path, display, text, result)
+    }
+
+    fn add_parsed(
+        &mut self,
+        path: PathBuf,
+        display: String,
+        text: Vec<u8>,
+        result: Result<Ast, ParseError>,
+    ) -> FileId {
         let id = self.tree.sources.add(SourceFile::new(path, display, text));
         self.tree.nginx_files.push(id);
         match result {
@@ -487,7 +497,9 @@ impl Loader<'_> {
         id
     }
 
-    /// Breadth-first over files: every include of every file read so far.
+    /// Breadth-first over files: every include of every file read so far. The files one
+    /// include names (a glob's matches) are read in order, then parsed in parallel, then
+    /// added in order, so file ids, problems and output are what a sequential run gives.
     fn follow_includes(&mut self, root: FileId) {
         let mut queue = VecDeque::from([root]);
         while let Some(file) = queue.pop_front() {
@@ -497,24 +509,52 @@ impl Loader<'_> {
             }
             for (span, arg) in includes {
                 let targets = self.resolve_include(file, span, &arg);
-                let mut ids = Vec::with_capacity(targets.len());
+                let mut read = Vec::with_capacity(targets.len());
                 for mut target in targets {
-                    match self.copy_link(&target.file) {
-                        Some(Ok(inside)) => target.file = inside,
-                        Some(Err(kind)) => {
-                            self.tree.problems.push(LoadProblem { file, span, kind });
-                            continue;
+                    let step = match self.copy_link(&target.file) {
+                        Some(Ok(inside)) => {
+                            target.file = inside;
+                            None
                         }
-                        None => {}
-                    }
-                    if let Some(id) = self.tree.sources.find(&target.file) {
-                        ids.push(id);
-                        continue;
-                    }
-                    match self.fs.read(&target.file) {
-                        Ok(text) => {
+                        Some(Err(kind)) => Some(Read::Problem(kind)),
+                        None => None,
+                    };
+                    let step = step.unwrap_or_else(|| {
+                        let earlier = read
+                            .iter()
+                            .position(|r| matches!(r, Read::New(t, _) if t.file == target.file));
+                        match (self.tree.sources.find(&target.file), earlier) {
+                            (Some(id), _) => Read::Known(id),
+                            (None, Some(i)) => Read::Again(i),
+                            (None, None) => match self.fs.read(&target.file) {
+                                Ok(text) => Read::New(target, text),
+                                Err(e) => Read::Problem(LoadProblemKind::IncludeUnreadable {
+                                    path: self.display(&target.name),
+                                    reason: io_reason(&e),
+                                }),
+                            },
+                        }
+                    });
+                    read.push(step);
+                }
+                let mut parsed = parse_all(&read).into_iter();
+                let mut added: Vec<Option<FileId>> = Vec::with_capacity(read.len());
+                let mut ids = Vec::with_capacity(read.len());
+                for step in read {
+                    let id = match step {
+                        Read::Problem(kind) => {
+                            self.tree.problems.push(LoadProblem { file, span, kind });
+                            None
+                        }
+                        Read::Known(id) => Some(id),
+                        Read::Again(i) => added.get(i).copied().flatten(),
+                        Read::New(target, text) => {
+                            let Some(result) = parsed.next() else {
+                                added.push(None);
+                                continue;
+                            };
                             let display = self.display(&target.name);
-                            let id = self.add_file_as(target.file.clone(), display, text);
+                            let id = self.add_parsed(target.file.clone(), display, text, result);
                             if target.from_machine {
                                 // Said once, at the first include that reads it.
                                 self.tree.machine_files.push(id);
@@ -526,18 +566,12 @@ impl Loader<'_> {
                                     },
                                 });
                             }
-                            ids.push(id);
                             queue.push_back(id);
+                            Some(id)
                         }
-                        Err(e) => self.tree.problems.push(LoadProblem {
-                            file,
-                            span,
-                            kind: LoadProblemKind::IncludeUnreadable {
-                                path: self.display(&target.name),
-                                reason: io_reason(&e),
-                            },
-                        }),
-                    }
+                    };
+                    added.push(id);
+                    ids.extend(id);
                 }
                 self.tree.includes.insert((file, span.start), ids);
             }
@@ -906,6 +940,36 @@ fn io_reason(e: &io::Error) -> String {
             _ => e.to_string(),
         },
     }
+}
+
+/// One target of an include, read but not yet added.
+enum Read {
+    /// Already in the tree.
+    Known(FileId),
+    /// The same file as an earlier target of this include.
+    Again(usize),
+    New(Target, Vec<u8>),
+    Problem(LoadProblemKind),
+}
+
+/// Below this many bytes a batch is parsed on this thread: spreading it costs more than it saves.
+const PARALLEL_PARSE_BYTES: usize = 256 * 1024;
+
+/// The parse of every [`Read::New`] text, in order; across threads when the batch is large.
+fn parse_all(read: &[Read]) -> Vec<Result<Ast, ParseError>> {
+    let texts: Vec<&[u8]> = read
+        .iter()
+        .filter_map(|r| match r {
+            Read::New(_, text) => Some(text.as_slice()),
+            _ => None,
+        })
+        .collect();
+    let bytes: usize = texts.iter().map(|t| t.len()).sum();
+    if texts.len() < 2 || bytes < PARALLEL_PARSE_BYTES {
+        return texts.into_iter().map(parse_config).collect();
+    }
+    use rayon::prelude::*;
+    texts.into_par_iter().map(parse_config).collect()
 }
 
 /// Parses a config file, refusing binary files with a clear message: a NUL byte in a token (a

@@ -11,7 +11,7 @@ mod inherit;
 mod loader;
 mod resolved;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::path::PathBuf;
 
 pub use dump::{split_dump, DumpedFile};
@@ -108,7 +108,7 @@ pub struct ConfigTree {
     /// Files read from this machine's nginx package because the checked copy lacks them.
     pub machine_files: Vec<FileId>,
     /// (file, start of the include directive) of every include that names a file not read.
-    unread: std::sync::OnceLock<std::collections::HashSet<(FileId, usize)>>,
+    unread: std::sync::OnceLock<foldhash::HashSet<(FileId, usize)>>,
     /// The context of the entry file's top level: `main` for nginx.conf, `http` or `server` for
     /// a single site file checked on its own.
     pub root_context: Context,

@@ -1,7 +1,7 @@
 //! The configuration as nginx sees it: includes replaced by the directives of the files they
 //! name, each directive knowing its parent block and the context it sits in.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet, HashSetExt};
 
 use super::loader::is_include;
 use super::{ConfigTree, LoadProblem, LoadProblemKind};
@@ -64,22 +64,31 @@ pub struct ResolvedConfig<'t> {
     pub problems: Vec<LoadProblem>,
     /// Every node by directive name, in source order: rules look directives up by name, and
     /// scanning all nodes per question would make them quadratic on large trees.
-    by_name: std::collections::HashMap<&'t str, Vec<NodeId>>,
+    by_name: foldhash::HashMap<&'t str, Vec<NodeId>>,
     /// `upstream NAME {}` blocks by lowercased name (the first one; nginx refuses duplicates).
     /// nginx compares upstream names without regard to case (`ngx_http_upstream_add` uses
     /// `ngx_strncasecmp`): `proxy_pass http://backend` uses `upstream Backend`.
-    upstreams: std::collections::HashMap<String, NodeId>,
+    upstreams: foldhash::HashMap<String, NodeId>,
     /// Children by name of the blocks with many children (http with thousands of servers, the
     /// top level): "the last `proxy_read_timeout` in http" must not scan them all every time.
-    wide:
-        std::collections::HashMap<Option<NodeId>, std::collections::HashMap<&'t str, Vec<NodeId>>>,
+    wide: foldhash::HashMap<Option<NodeId>, foldhash::HashMap<&'t str, Vec<NodeId>>>,
     /// For each upstream block, the handlers that send requests to it (computed on first use).
     pub(crate) upstream_users:
-        std::sync::OnceLock<std::collections::HashMap<NodeId, Vec<(NodeId, super::Family)>>>,
+        std::sync::OnceLock<foldhash::HashMap<NodeId, Vec<(NodeId, super::Family)>>>,
     /// Every address the configuration connects to (computed on first use: five rules and the
     /// probe ask).
     pub(crate) named_addresses: std::sync::OnceLock<Vec<super::NamedAddress>>,
+    /// Per node: its outermost ancestor (itself at the top level) and its nesting depth, so
+    /// "under http or stream?" and "how deep?" cost no walk up a deeply nested chain.
+    outermost: Vec<NodeId>,
+    depth: Vec<u32>,
+    /// [`Self::effective`]'s answers for blocks nested deeper than [`DEEP`], by name then
+    /// block: a walk up thousands of levels per question would make rules quadratic.
+    pub(crate) deep_effective: std::sync::Mutex<HashMap<String, HashMap<NodeId, Option<NodeId>>>>,
 }
+
+/// Nesting below which [`ResolvedConfig::effective`] walks up without memoizing.
+pub(crate) const DEEP: u32 = 32;
 
 impl<'t> ResolvedConfig<'t> {
     pub fn build(tree: &'t ConfigTree) -> Self {
@@ -88,17 +97,36 @@ impl<'t> ResolvedConfig<'t> {
             nodes: Vec::new(),
             top: Vec::new(),
             problems: Vec::new(),
-            by_name: std::collections::HashMap::new(),
-            upstreams: std::collections::HashMap::new(),
+            by_name: foldhash::HashMap::default(),
+            upstreams: foldhash::HashMap::default(),
             upstream_users: std::sync::OnceLock::new(),
             named_addresses: std::sync::OnceLock::new(),
-            wide: std::collections::HashMap::new(),
+            wide: foldhash::HashMap::default(),
+            outermost: Vec::new(),
+            depth: Vec::new(),
+            deep_effective: std::sync::Mutex::new(HashMap::default()),
         };
         if let Some(ast) = tree.ast(tree.root) {
             this.expand(tree.root, &ast.items);
         }
-        let mut by_name: std::collections::HashMap<&'t str, Vec<NodeId>> =
-            std::collections::HashMap::new();
+        // Nodes are in pre-order: a parent's entry is there before its children's.
+        let mut outermost = Vec::with_capacity(this.nodes.len());
+        let mut depth = Vec::with_capacity(this.nodes.len());
+        for (i, n) in this.nodes.iter().enumerate() {
+            match n.parent {
+                Some(p) => {
+                    outermost.push(outermost[p.index()]);
+                    depth.push(depth[p.index()] + 1);
+                }
+                None => {
+                    outermost.push(NodeId(i as u32));
+                    depth.push(0);
+                }
+            }
+        }
+        this.outermost = outermost;
+        this.depth = depth;
+        let mut by_name: foldhash::HashMap<&'t str, Vec<NodeId>> = foldhash::HashMap::default();
         for (i, n) in this.nodes.iter().enumerate() {
             by_name
                 .entry(n.directive.name())
@@ -117,7 +145,7 @@ impl<'t> ResolvedConfig<'t> {
         }
         this.by_name = by_name;
         const WIDE: usize = 32;
-        let mut wide = std::collections::HashMap::new();
+        let mut wide = foldhash::HashMap::default();
         let blocks =
             std::iter::once(None).chain((0..this.nodes.len() as u32).map(|i| Some(NodeId(i))));
         for block in blocks {
@@ -125,8 +153,7 @@ impl<'t> ResolvedConfig<'t> {
             if children.len() < WIDE {
                 continue;
             }
-            let mut index: std::collections::HashMap<&'t str, Vec<NodeId>> =
-                std::collections::HashMap::new();
+            let mut index: foldhash::HashMap<&'t str, Vec<NodeId>> = foldhash::HashMap::default();
             for c in children {
                 index
                     .entry(this.nodes[c.index()].directive.name())
@@ -157,7 +184,7 @@ impl<'t> ResolvedConfig<'t> {
         let tree = self.tree;
         // The files being expanded, outermost first, and their positions in that chain.
         let mut chain: Vec<FileId> = vec![root];
-        let mut in_chain: HashMap<FileId, usize> = HashMap::from([(root, 0)]);
+        let mut in_chain: HashMap<FileId, usize> = [(root, 0)].into_iter().collect();
         let mut seen_cycles = HashSet::new();
         let mut work = vec![Work::Items(Items {
             file: root,
@@ -379,6 +406,17 @@ impl<'t> ResolvedConfig<'t> {
     }
 
     /// The enclosing blocks from the nearest outwards.
+    /// The top-level node `id` is in (`id` itself at the top level): the last of
+    /// [`Self::ancestors`], without the walk.
+    pub fn outermost(&self, id: NodeId) -> NodeId {
+        self.outermost.get(id.index()).copied().unwrap_or(id)
+    }
+
+    /// How many blocks enclose `id` (0 at the top level).
+    pub fn depth(&self, id: NodeId) -> u32 {
+        self.depth.get(id.index()).copied().unwrap_or(0)
+    }
+
     pub fn ancestors(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
         std::iter::successors(self.nodes[id.index()].parent, move |p| {
             self.nodes[p.index()].parent

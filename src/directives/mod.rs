@@ -1,5 +1,5 @@
-//! The directive knowledge base: grammar/directives.toml, embedded at compile time and parsed
-//! once into a typed table, plus the per-run view ([`Directives`]) that adds the user's own
+//! The directive knowledge base: grammar/directives.toml, compiled in by build.rs (as written,
+//! no TOML parsed at run time) and turned once into a typed table, plus the per-run view ([`Directives`]) that adds the user's own
 //! directives, the enabled third-party sets and the target nginx version.
 //!
 //! Arity follows `ngx_conf_handler` (src/core/ngx_conf_file.c) exactly: `FLAG` takes one
@@ -7,7 +7,9 @@
 //! `NOARGS`/`TAKEn` bits are tested against the count, which nginx caps at 7 arguments
 //! (`NGX_CONF_MAX_ARGS` = 8 words including the name).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use foldhash::{HashMap, HashMapExt};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::LazyLock;
@@ -378,8 +380,58 @@ pub struct DirectiveTable {
     sets: BTreeSet<String>,
 }
 
-static BUILTIN: LazyLock<Result<DirectiveTable, DirectiveError>> =
-    LazyLock::new(|| DirectiveTable::parse(DIRECTIVES_TOML));
+/// One entry of grammar/directives.toml as written, compiled in by build.rs.
+struct RawEntry {
+    name: &'static str,
+    module: &'static str,
+    contexts: &'static [&'static str],
+    args: &'static str,
+    block: bool,
+    kind: Option<&'static str>,
+    values: &'static [&'static str],
+    since: Option<&'static str>,
+    until: Option<&'static str>,
+    set: Option<&'static str>,
+}
+
+// TABLE_HEADER and TABLE_ENTRIES.
+include!(concat!(env!("OUT_DIR"), "/directives_table.rs"));
+
+impl RawEntry {
+    /// The typed entry, read with the same parsers as the TOML form.
+    fn spec(&self) -> Result<DirectiveSpec, DirectiveError> {
+        let version = |v: Option<&str>| v.map(str::parse::<Version>).transpose();
+        let kind = self
+            .kind
+            .map(|k| {
+                use serde::de::IntoDeserializer;
+                let d: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+                    k.into_deserializer();
+                ValueKind::deserialize(d).map_err(|_| DirectiveError::Kind(k.to_owned()))
+            })
+            .transpose()?;
+        Ok(DirectiveSpec {
+            name: self.name.to_owned(),
+            module: self.module.to_owned(),
+            contexts: ContextSet::from_names(self.contexts.iter().copied())?,
+            args: self.args.parse()?,
+            block: self.block,
+            kind,
+            values: self.values.iter().map(|v| (*v).to_owned()).collect(),
+            since: version(self.since)?,
+            until: version(self.until)?,
+            set: self.set.map(str::to_owned),
+        })
+    }
+}
+
+static BUILTIN: LazyLock<Result<DirectiveTable, DirectiveError>> = LazyLock::new(|| {
+    let specs = TABLE_ENTRIES
+        .iter()
+        .map(RawEntry::spec)
+        .collect::<Result<Vec<_>, _>>()?;
+    DirectiveTable::from_specs(TABLE_HEADER, specs)
+});
 
 impl DirectiveTable {
     /// The embedded table, parsed on first use. An error means a broken build (the unit tests
@@ -388,9 +440,15 @@ impl DirectiveTable {
         BUILTIN.as_ref().map_err(Clone::clone)
     }
 
+    /// A table in grammar/directives.toml's form (the built-in one is compiled in by build.rs).
     pub fn parse(text: &str) -> Result<Self, DirectiveError> {
         let file: TableFile =
             toml::from_str(text).map_err(|e| DirectiveError::Table(e.to_string()))?;
+        Self::from_specs(text, file.directive)
+    }
+
+    /// The table of `specs`; `text` begins with the file's header comments.
+    fn from_specs(text: &str, specs: Vec<DirectiveSpec>) -> Result<Self, DirectiveError> {
         // The header names the release the table was generated from ("nginx release-1.31.4").
         let header_version = text
             .lines()
@@ -402,7 +460,7 @@ impl DirectiveTable {
         let mut newest = header_version.unwrap_or(Version::new(0, 0, 0));
         let mut by_name: HashMap<String, Vec<DirectiveSpec>> = HashMap::new();
         let mut sets = BTreeSet::new();
-        for spec in file.directive {
+        for spec in specs {
             for v in spec.since.iter().chain(&spec.until) {
                 newest = newest.max(*v);
             }
@@ -713,6 +771,17 @@ mod tests {
         assert!(t.get("location")[0].is_block());
         assert!(t.has_set("lua") && t.has_set("headers-more") && t.has_set("rtmp"));
         assert!(!t.known_in("content_by_lua_block", t.newest()));
+    }
+
+    #[test]
+    fn compiled_in_table_is_the_toml_table() -> Result<(), DirectiveError> {
+        let parsed = DirectiveTable::parse(DIRECTIVES_TOML)?;
+        let built = table();
+        assert_eq!(parsed.newest, built.newest);
+        assert_eq!(parsed.names, built.names);
+        assert_eq!(parsed.sets, built.sets);
+        assert_eq!(parsed.by_name, built.by_name);
+        Ok(())
     }
 
     #[test]

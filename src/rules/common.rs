@@ -1,6 +1,7 @@
 //! Questions several rules ask about a location, and where a fix may edit.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::LintContext;
@@ -468,7 +469,7 @@ mod tests {
             .filter(|id| config.node(*id).file == file("shared.conf"))
             .collect();
         assert_eq!(shared.len(), 2);
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         assert_eq!(uses.places(&config, shared[0], &mut seen), shared);
         assert!(uses.places(&config, shared[1], &mut seen).is_empty());
     }

@@ -34,8 +34,8 @@ pub(crate) fn resolve<'d>(cx: &LintContext<'d, '_>, id: NodeId) -> Resolution<'d
     let all = cx.resolutions.get_or_init(|| {
         // The answer depends only on (name, context): a tree repeats a few hundred pairs
         // across its thousands of directives, so each pair is looked up once.
-        let mut by_pair: std::collections::HashMap<(&str, Context), Resolution<'d>> =
-            std::collections::HashMap::new();
+        let mut by_pair: foldhash::HashMap<(&str, Context), Resolution<'d>> =
+            foldhash::HashMap::default();
         cx.config
             .nodes
             .iter()

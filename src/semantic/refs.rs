@@ -14,7 +14,7 @@ use super::variables::{Defined, Namespace};
 
 /// The module namespace a node belongs to: under `http` or under `stream`.
 pub fn namespace(config: &ResolvedConfig<'_>, id: NodeId) -> Option<Namespace> {
-    let top = std::iter::once(id).chain(config.ancestors(id)).last()?;
+    let top = config.outermost(id);
     match config.node(top).name() {
         "http" => Some(Namespace::Http),
         "stream" => Some(Namespace::Stream),

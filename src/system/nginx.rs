@@ -61,11 +61,110 @@ fn is_current_dir(dir: &Path) -> bool {
 }
 
 /// The version an nginx binary reports (`nginx -v` prints `nginx version: nginx/1.22.1` on
-/// stderr; distribution builds may add a suffix such as ` (Ubuntu)`).
+/// stderr; distribution builds may add a suffix such as ` (Ubuntu)`). `nginx -v` runs at most
+/// once per binary: the answer is kept in [`version_cache_file`], keyed by the binary's real
+/// path, device, inode, size, mtime and ctime, so an upgraded or replaced binary is asked again.
+/// Without a usable cache directory it simply runs every time.
 pub fn detect_nginx_version(binary: &Path) -> Option<Version> {
+    let key = cache_key(binary);
+    let cache = version_cache_file();
+    if let (Some(key), Some(cache)) = (&key, &cache) {
+        if let Some(v) = cached_version(cache, key) {
+            return Some(v);
+        }
+    }
+    let v = run_nginx_v(binary)?;
+    if let (Some(key), Some(cache)) = (&key, &cache) {
+        store_version(cache, key, v);
+    }
+    Some(v)
+}
+
+/// `nginx -v`, asked now.
+pub fn run_nginx_v(binary: &Path) -> Option<Version> {
     let out = std::process::Command::new(binary).arg("-v").output().ok()?;
     let text = String::from_utf8_lossy(&out.stderr);
     parse_nginx_v(&text)
+}
+
+/// `$XDG_CACHE_HOME/nginx-gwlint/nginx-versions` (an absolute `XDG_CACHE_HOME` only, as the
+/// XDG spec says), else `$HOME/.cache/nginx-gwlint/nginx-versions`.
+pub fn version_cache_file() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .map(|h| h.join(".cache"))
+        })?;
+    Some(base.join("nginx-gwlint").join("nginx-versions"))
+}
+
+/// One line of the cache without its version: what identifies this build of the binary.
+fn cache_key(binary: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let real = std::fs::canonicalize(binary).ok()?;
+    let m = std::fs::metadata(&real).ok()?;
+    let path = real.to_str()?;
+    if path.contains(['\t', '\n']) {
+        return None;
+    }
+    Some(format!(
+        "{path}\t{}\t{}\t{}\t{}.{}\t{}.{}",
+        m.dev(),
+        m.ino(),
+        m.size(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec()
+    ))
+}
+
+fn cached_version(cache: &Path, key: &str) -> Option<Version> {
+    let text = std::fs::read_to_string(cache).ok()?;
+    text.lines().find_map(|line| {
+        let (k, v) = line.rsplit_once('\t')?;
+        if k == key {
+            v.parse().ok()
+        } else {
+            None
+        }
+    })
+}
+
+/// Records `key`'s version, replacing the file atomically ([`crate::temp::create_beside`]);
+/// entries for other binaries are kept (the last 64). Failing to write is not an error.
+fn store_version(cache: &Path, key: &str, version: Version) {
+    use std::io::Write;
+    let Some(dir) = cache.parent() else { return };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    let old = std::fs::read_to_string(cache).unwrap_or_default();
+    let path_of = |k: &str| k.split('\t').next().map(str::to_owned);
+    let this_path = path_of(key);
+    let mut lines: Vec<&str> = old
+        .lines()
+        .filter(|l| {
+            l.rsplit_once('\t')
+                .is_some_and(|(k, _)| path_of(k) != this_path)
+        })
+        .collect();
+    let skip = lines.len().saturating_sub(63);
+    lines.drain(..skip);
+    let mut text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    text.push_str(&format!("{key}\t{version}\n"));
+    let Ok((tmp, mut file)) = crate::temp::create_beside(cache) else {
+        return;
+    };
+    let written = file.write_all(text.as_bytes());
+    drop(file);
+    if written.and_then(|()| std::fs::rename(&tmp, cache)).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
 }
 
 /// The version in `nginx -v` output.
@@ -79,8 +178,34 @@ pub fn parse_nginx_v(text: &str) -> Option<Version> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod version_tests {
     use super::*;
+
+    #[test]
+    fn version_cache_keeps_one_line_per_binary() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("sub/nginx-versions");
+        let bin = dir.path().join("nginx");
+        std::fs::write(&bin, "x").unwrap();
+        let key = cache_key(&bin).unwrap();
+        assert_eq!(cached_version(&cache, &key), None);
+        store_version(&cache, &key, Version::new(1, 22, 1));
+        store_version(&cache, "/other\t1\t2\t3\t4.5\t6.7", Version::new(1, 2, 3));
+        assert_eq!(cached_version(&cache, &key), Some(Version::new(1, 22, 1)));
+        // The binary replaced: a new key for the same path, which replaces the old line.
+        std::fs::write(&bin, "xy").unwrap();
+        let new_key = cache_key(&bin).unwrap();
+        assert_ne!(key, new_key);
+        assert_eq!(cached_version(&cache, &new_key), None);
+        store_version(&cache, &new_key, Version::new(1, 24, 0));
+        let text = std::fs::read_to_string(&cache).unwrap();
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert_eq!(
+            cached_version(&cache, &new_key),
+            Some(Version::new(1, 24, 0))
+        );
+    }
 
     #[test]
     fn nginx_v_output() {

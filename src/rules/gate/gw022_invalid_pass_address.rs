@@ -126,8 +126,8 @@ impl Rule for InvalidPassAddress {
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
         let blocks = upstream_blocks(config);
-        let mut implicit: std::collections::HashMap<(Namespace, String), Vec<u16>> =
-            std::collections::HashMap::new();
+        let mut implicit: foldhash::HashMap<(Namespace, String), Vec<u16>> =
+            foldhash::HashMap::default();
         for (_, n) in config.iter() {
             let (ns, http) = match n.context {
                 Context::Location | Context::IfLocation | Context::LimitExcept => {

@@ -1,4 +1,4 @@
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::config::NodeId;

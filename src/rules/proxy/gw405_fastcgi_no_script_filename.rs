@@ -1,4 +1,4 @@
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 
 use super::common::{insert_after, unread_include, FileUses};
 use super::{FixAvailability, LintContext, Rule, RuleMeta};

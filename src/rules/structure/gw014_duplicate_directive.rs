@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use super::structure::well_formed;
 use super::{FixAvailability, LintContext, Rule, RuleMeta};

@@ -1,4 +1,4 @@
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet, HashSetExt};
 
 use super::common::{insert_in_block, unread_include, upgrade_header, FileUses};
 use super::options::{OptionsSpec, Time};

@@ -1,4 +1,4 @@
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 
 use super::common::{
     insert_after, insert_in_block, replace_arg, unread_include, upgrade_header, FileUses,
