@@ -135,11 +135,10 @@ mod tests {
     use lsp_types::{Position, Range};
 
     #[test]
-    fn incremental_changes_apply_in_order() {
+    fn incremental_changes_apply_in_order() -> Result<(), Box<dyn std::error::Error>> {
         let mut docs = Documents::default();
-        let uri = Url::parse("file:///tmp/x/nginx.conf").unwrap();
-        docs.open(uri.clone(), 1, "# é\nlisten 80;\n".into())
-            .unwrap();
+        let uri = Url::parse("file:///tmp/x/nginx.conf")?;
+        docs.open(uri.clone(), 1, "# é\nlisten 80;\n".into())?;
         let change = |l1, c1, l2, c2, text: &str| TextDocumentContentChangeEvent {
             range: Some(Range::new(Position::new(l1, c1), Position::new(l2, c2))),
             range_length: None,
@@ -150,10 +149,10 @@ mod tests {
             2,
             vec![change(1, 7, 1, 9, "8080"), change(0, 2, 0, 3, "e")],
             Encoding::Utf16,
-        )
-        .unwrap();
-        let doc = docs.by_uri(&uri).unwrap();
+        )?;
+        let doc = docs.by_uri(&uri)?;
         assert_eq!(doc.text, "# e\nlisten 8080;\n");
         assert_eq!(doc.version, 2);
+        Ok(())
     }
 }

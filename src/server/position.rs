@@ -128,14 +128,14 @@ mod tests {
     }
 
     #[test]
-    fn utf16_and_utf8_columns_differ_after_non_ascii() {
+    fn utf16_and_utf8_columns_differ_after_non_ascii() -> Result<(), String> {
         // "é" is 2 bytes and 1 UTF-16 unit; "𝄞" is 4 bytes and 2 units.
         let (bytes, lines) = text("a\n# é𝄞 x;\n");
         let t = Text {
             bytes: &bytes,
             lines: &lines,
         };
-        let x = bytes.iter().position(|b| *b == b'x').unwrap();
+        let x = bytes.iter().position(|b| *b == b'x').ok_or("no x")?;
         assert_eq!(t.position(x, Encoding::Utf16), Position::new(1, 6));
         assert_eq!(t.position(x, Encoding::Utf8), Position::new(1, 9));
         assert_eq!(t.offset(Position::new(1, 6), Encoding::Utf16), x);
@@ -143,6 +143,7 @@ mod tests {
         // Inside the surrogate pair: the start of the character.
         let clef = x - 5;
         assert_eq!(t.offset(Position::new(1, 4), Encoding::Utf16), clef);
+        Ok(())
     }
 
     #[test]
