@@ -6,43 +6,28 @@ use lsp_types::{GotoDefinitionParams, GotoDefinitionResponse, Location};
 
 use super::diagnostics::location;
 use super::locate::{self, Part};
-use super::position::Text;
 use super::{Failure, Session};
-use crate::config::{NodeId, ResolvedConfig};
+use crate::config::{Family, NodeId, ResolvedConfig};
 use crate::semantic::refs;
 use crate::source::FileId;
 use crate::syntax::{Span, Word};
-
-/// The directives whose first argument names an upstream (nginx looks the host up among
-/// `upstream` blocks first: `ngx_http_upstream_add`).
-const PASSES: [&str; 6] = [
-    "proxy_pass",
-    "fastcgi_pass",
-    "grpc_pass",
-    "uwsgi_pass",
-    "scgi_pass",
-    "memcached_pass",
-];
 
 pub fn definition(
     session: &Session,
     params: GotoDefinitionParams,
 ) -> Result<Option<GotoDefinitionResponse>, Failure> {
     let at = params.text_document_position_params;
-    let (tree, path) = session.tree_of(&at.text_document.uri)?;
+    let Some(cursor) = session.cursor(&at.text_document.uri, at.position)? else {
+        return Ok(None);
+    };
+    let (tree, file, source, ast, offset) = (
+        cursor.tree,
+        cursor.file,
+        cursor.source,
+        cursor.ast,
+        cursor.offset,
+    );
     let config_tree = &tree.checked.ws.tree;
-    let Some(file) = config_tree.sources.find(path) else {
-        return Ok(None);
-    };
-    let source = config_tree.sources.get(file);
-    let offset = Text {
-        bytes: &source.text,
-        lines: &source.lines,
-    }
-    .offset(at.position, session.encoding);
-    let Some(ast) = config_tree.ast(file) else {
-        return Ok(None);
-    };
     let Some((directive, part, _)) = locate::at(ast, offset) else {
         return Ok(None);
     };
@@ -61,7 +46,8 @@ pub fn definition(
                 .iter()
                 .map(|f| (*f, Span::empty(0))),
         );
-    } else if PASSES.contains(&name) && part == Part::Arg(0) {
+    } else if Family::from_pass(name).is_some() && part == Part::Arg(0) {
+        // nginx looks a pass target up among `upstream` blocks first (`ngx_http_upstream_add`).
         for node in &nodes {
             if let Some(up) = config.pass_upstream(*node) {
                 targets.push(head(&config, up));

@@ -18,19 +18,20 @@ use crate::syntax::{Ast, Span};
 
 pub fn hover(session: &Session, params: HoverParams) -> Result<Option<Hover>, Failure> {
     let at = params.text_document_position_params;
-    let (tree, path) = session.tree_of(&at.text_document.uri)?;
-    let config_tree = &tree.checked.ws.tree;
-    let Some(file) = config_tree.sources.find(path) else {
+    let Some(cursor) = session.cursor(&at.text_document.uri, at.position)? else {
         return Ok(None);
     };
-    let source = config_tree.sources.get(file);
+    let (tree, file, source, ast, offset) = (
+        cursor.tree,
+        cursor.file,
+        cursor.source,
+        cursor.ast,
+        cursor.offset,
+    );
+    let config_tree = &tree.checked.ws.tree;
     let text = Text {
         bytes: &source.text,
         lines: &source.lines,
-    };
-    let offset = text.offset(at.position, session.encoding);
-    let Some(ast) = config_tree.ast(file) else {
-        return Ok(None);
     };
     let markdown_hover = |value: String, span: Span| Hover {
         contents: HoverContents::Markup(MarkupContent {

@@ -559,6 +559,47 @@ impl Session {
     }
 }
 
+/// A position in an open document, resolved against its last lint.
+pub(crate) struct Cursor<'s> {
+    pub tree: &'s Tree,
+    pub file: crate::source::FileId,
+    pub source: &'s crate::source::SourceFile,
+    pub ast: &'s crate::syntax::Ast,
+    pub offset: usize,
+}
+
+impl Session {
+    /// The file, its syntax tree and the byte offset at `position` of an open document; `None`
+    /// when the lint did not read the document or it does not parse.
+    pub(crate) fn cursor(
+        &self,
+        uri: &Url,
+        position: lsp_types::Position,
+    ) -> Result<Option<Cursor<'_>>, Failure> {
+        let (tree, path) = self.tree_of(uri)?;
+        let config_tree = &tree.checked.ws.tree;
+        let Some(file) = config_tree.sources.find(path) else {
+            return Ok(None);
+        };
+        let source = config_tree.sources.get(file);
+        let Some(ast) = config_tree.ast(file) else {
+            return Ok(None);
+        };
+        let offset = position::Text {
+            bytes: &source.text,
+            lines: &source.lines,
+        }
+        .offset(position, self.encoding);
+        Ok(Some(Cursor {
+            tree,
+            file,
+            source,
+            ast,
+            offset,
+        }))
+    }
+}
+
 /// The capabilities this server offers.
 fn capabilities(encoding: Encoding) -> ServerCapabilities {
     ServerCapabilities {

@@ -214,10 +214,10 @@ fn apply_edits(text: &str, edits: &[Value]) -> String {
     out
 }
 
-const MAIN: &str = "events {}\nhttp {\n    upstream app {\n        server 127.0.0.1:3000;\n    }\n    include sites/*.conf;\n}\n";
+const MAIN: &str = "events {}\nhttp {\n    map $http_upgrade $conn {\n        default close;\n    }\n    upstream app {\n        server 127.0.0.1:3000;\n    }\n    include sites/*.conf;\n}\n";
 
 /// GW101 on line 5 (0-based), after non-ASCII text on the same line.
-const SITE: &str = "# see GW101 for the timeout rule\nserver {\n    listen 8080;\n    location ~ \\.php$ {\n        fastcgi_pass unix:/run/php/php8.2-fpm.sock;\n        add_header X-Who \"Zoë 𝄞\"; proxy_read_timeout 300s;\n    }\n    location /api/ {\n        proxy_pass http://app;\n    }\n}\n";
+const SITE: &str = "# see GW101 for the timeout rule\nserver {\n    listen 8080;\n    location ~ \\.php$ {\n        fastcgi_pass unix:/run/php/php8.2-fpm.sock;\n        add_header X-Who \"Zoë 𝄞\"; proxy_read_timeout 300s;\n    }\n    location /api/ {\n        proxy_pass http://app;\n        proxy_set_header Connection $conn;\n        error_page 502 @down;\n    }\n    location @down {\n        return 502;\n    }\n}\n";
 
 fn tree() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -347,6 +347,23 @@ fn diagnostics_actions_hover_definition_and_exit() {
         "{value}"
     );
     assert!(value.contains("contexts: location, if_location"), "{value}");
+    // On a directive nginx inherits: the value in effect and where it was set.
+    let fixed_line = fixed_all.lines().nth(5).unwrap();
+    let at = fixed_line[..fixed_line.find("fastcgi_read_timeout").unwrap()]
+        .encode_utf16()
+        .count();
+    let hover = client.result(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": site}, "position": {"line": 5, "character": at + 3}}),
+    );
+    let value = hover["contents"]["value"].as_str().unwrap();
+    assert!(value.contains("- value: a time"), "{value}");
+    assert!(
+        value.contains("in effect in this `location` block: `fastcgi_read_timeout 300s` (")
+            && value.contains("app.conf:6)"),
+        "{value}"
+    );
+    assert!(value.contains("not set in the blocks around it"), "{value}");
     let hover = client.result(
         "textDocument/hover",
         json!({"textDocument": {"uri": site}, "position": {"line": 0, "character": 8}}),
@@ -360,16 +377,50 @@ fn diagnostics_actions_hover_definition_and_exit() {
         json!({"textDocument": {"uri": site}, "position": {"line": 8, "character": 25}}),
     );
     assert_eq!(def["uri"], main);
-    assert_eq!(def["range"]["start"], json!({"line": 2, "character": 4}));
+    assert_eq!(def["range"]["start"], json!({"line": 5, "character": 4}));
+    // A variable -> the map that defines it; a named location -> its block.
+    let def = client.result(
+        "textDocument/definition",
+        json!({"textDocument": {"uri": site}, "position": {"line": 9, "character": 38}}),
+    );
+    assert_eq!(def["uri"], main);
+    assert_eq!(def["range"]["start"], json!({"line": 2, "character": 22}));
+    let def = client.result(
+        "textDocument/definition",
+        json!({"textDocument": {"uri": site}, "position": {"line": 10, "character": 25}}),
+    );
+    assert_eq!(def["uri"], site);
+    assert_eq!(def["range"]["start"], json!({"line": 12, "character": 4}));
 
     // Definition of an include, from nginx.conf: the files its glob matched.
     client.open(&main, MAIN);
     let _ = client.diagnostics_for(&site);
     let def = client.result(
         "textDocument/definition",
-        json!({"textDocument": {"uri": main}, "position": {"line": 5, "character": 16}}),
+        json!({"textDocument": {"uri": main}, "position": {"line": 8, "character": 16}}),
     );
     assert_eq!(def["uri"], site, "{def}");
+
+    // Completion: the directive names allowed in a location (the file is read in http).
+    let items = client.result(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": site}, "position": {"line": 8, "character": 8}}),
+    );
+    let labels: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert!(labels.contains(&"proxy_read_timeout"), "{labels:?}");
+    assert!(!labels.contains(&"listen"), "{labels:?}");
+    assert!(!labels.contains(&"worker_processes"), "{labels:?}");
+    // After a directive's name, arguments follow: nothing to complete.
+    let none = client.result(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": site}, "position": {"line": 8, "character": 19}}),
+    );
+    assert_eq!(none, Value::Null);
 
     // Errors, not crashes.
     let unknown = client.request("textDocument/formatting", json!({}));
