@@ -439,7 +439,13 @@ impl Session {
             self.entries.remove(document);
             let other = self.entry_for(document);
             if other != entry {
-                self.store(entry.to_path_buf(), settings, checked);
+                // The old tree stays for the other open documents it reads; else its
+                // diagnostics are cleared (the new tree publishes its own next).
+                if self.entries.values().any(|e| e == entry) {
+                    self.store(entry.to_path_buf(), settings, checked);
+                } else {
+                    self.drop_tree(entry);
+                }
                 self.lint_tree(&other, document);
                 return;
             }
