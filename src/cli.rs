@@ -48,6 +48,9 @@ pub enum Command {
         #[arg(long, conflicts_with = "rule")]
         all: bool,
     },
+    /// Run the language server (LSP over standard input and output) for editors: findings,
+    /// fixes, hover and go to definition as you type. See docs/editors.md.
+    Server(ServerArgs),
     /// Print a shell completion script: `nginx-gwlint completions bash > /etc/bash_completion.d/nginx-gwlint`.
     Completions {
         /// The shell.
@@ -248,6 +251,18 @@ pub struct SingleFileArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct ServerArgs {
+    /// Settings file in rules.toml format for every tree (default: nginx-gwlint.toml upward
+    /// from each tree's main file, then upward from the current directory).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The nginx version to check against (default: `nginx-version` in settings, else what the
+    /// installed `nginx -v` says, else the newest version known).
+    #[arg(long, value_name = "X.Y.Z")]
+    pub nginx_version: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct ParseArgs {
     /// A file or directory (finds nginx.conf), or `-` for an `nginx -T` dump on stdin.
     pub path: PathBuf,
@@ -322,6 +337,8 @@ pub enum CliError {
     Since(#[from] crate::diagnose::SinceError),
     #[error(transparent)]
     Compose(#[from] crate::backends::compose::ComposeError),
+    #[error(transparent)]
+    Server(#[from] crate::server::ServerError),
 }
 
 /// Process exit codes.
@@ -334,6 +351,7 @@ pub fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Check(args) => check(&args),
         Command::Diagnose(args) => diagnose(&args),
         Command::Parse(args) => parse(&args),
+        Command::Server(args) => server(&args),
         Command::Rules(args) => {
             print_out(&match args.format {
                 RulesFormat::Text => rules_table(),
@@ -427,6 +445,10 @@ fn man_page(command: Option<&str>) -> Result<Vec<u8>, CliError> {
         Some("diagnose") => {
             "0: the logs hold no gateway failure.\n.br\n1: they do.\n.br\n\
              2: a log or the configuration cannot be read, or a usage error."
+        }
+        Some("server") => {
+            "0: the editor sent shutdown, then exit.\n.br\n1: exit came without shutdown.\n.br\n\
+             2: a usage error, or the connection broke (a message that is not JSON-RPC)."
         }
         Some(_) => "0: success.\n.br\n2: usage error or unreadable input.",
     };
@@ -1299,6 +1321,25 @@ fn exit_code(tree: &ConfigTree, diagnostics: &[Diagnostic], args: &CheckArgs) ->
         return EXIT_FINDINGS;
     }
     EXIT_CLEAN
+}
+
+/// `server`: the language server, until the editor says `exit`.
+fn server(args: &ServerArgs) -> Result<u8, CliError> {
+    let nginx_version = match &args.nginx_version {
+        Some(text) => Some(
+            text.parse()
+                .map_err(|e| CliError::Usage(format!("--nginx-version {text}: {e}")))?,
+        ),
+        None => None,
+    };
+    if let Some(path) = &args.config {
+        Settings::with_file(path)?;
+    }
+    let options = crate::server::Options {
+        config: args.config.clone(),
+        nginx_version,
+    };
+    Ok(crate::server::run(options)?)
 }
 
 /// `diagnose`: exit 0 without gateway incidents, 1 with some, 2 when input cannot be read.

@@ -15,6 +15,7 @@ pub mod probe;
 pub mod report;
 pub mod rules;
 pub mod semantic;
+pub mod server;
 pub mod settings;
 pub mod source;
 pub mod suppress;

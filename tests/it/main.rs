@@ -27,6 +27,7 @@ mod formats;
 mod fuzz_parser;
 mod gate;
 mod loader;
+mod lsp;
 mod nginx_differential;
 mod nginx_oracle;
 mod parser_golden;

@@ -1,0 +1,683 @@
+//! `nginx-gwlint server`: the language server. Diagnostics for every file of the tree an open
+//! document belongs to, code actions (each rule's fix, "ignore this finding", "fix all safe in
+//! file"), hover (directive knowledge, effective values, rule pages), go to definition
+//! (includes, upstreams, named locations, variables) and directive-name completion.
+//!
+//! Everything goes through the pipeline `check` uses: an open document is an entry of a
+//! [`Overlay`] (as for `--stdin-filename`), the tree is loaded with it and linted by
+//! [`lint::check`]; the fix engine plans "fix all" on the same overlay. The server never probes
+//! the live system and never writes a file: edits go back to the editor.
+//!
+//! [`Session`] holds the state and turns each incoming message into outgoing ones, so the
+//! protocol logic runs the same over stdio ([`run`]), in the re-lint benchmark and in tests.
+
+mod actions;
+mod completion;
+mod definition;
+mod diagnostics;
+mod documents;
+mod hover;
+mod locate;
+mod position;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
+use lsp_types::{
+    CodeActionKind, CodeActionOptions, CodeActionProviderCapability, CompletionOptions,
+    InitializeParams, InitializeResult, PositionEncodingKind, ServerCapabilities, ServerInfo,
+    TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
+    TextDocumentSyncSaveOptions, Url,
+};
+use serde_json::Value;
+
+use crate::backends::{self, PhpSetup};
+use crate::config::{self, LoadOptions, Overlay};
+use crate::directives::Version;
+use crate::fix::Checked;
+use crate::lint::{self, Selection};
+use crate::rules;
+use crate::settings::{Settings, TargetOrigin};
+use crate::workspace::Workspace;
+
+pub use documents::DocumentError;
+pub use position::Encoding;
+
+/// What the command line gives the server.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `--config FILE`: the settings file for every tree (else `nginx-gwlint.toml` found
+    /// upward from each tree's entry file, then from the current directory).
+    pub config: Option<PathBuf>,
+    /// `--nginx-version`: the target version (else settings, else the installed `nginx -v`).
+    pub nginx_version: Option<Version>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("language server protocol: {0}")]
+    Protocol(#[from] lsp_server::ProtocolError),
+    #[error("language server connection: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("language server connection closed before `exit`")]
+    Disconnected,
+}
+
+/// Serves LSP over standard input and output until `exit`. Returns the process exit code: 0
+/// after `shutdown` then `exit`, 1 for an `exit` without `shutdown` (as the protocol says).
+pub fn run(options: Options) -> Result<u8, ServerError> {
+    let (connection, io_threads) = Connection::stdio();
+    let code = serve(&connection, options);
+    // The writer thread ends when the last sender is dropped.
+    drop(connection);
+    io_threads.join()?;
+    code
+}
+
+fn serve(connection: &Connection, options: Options) -> Result<u8, ServerError> {
+    let mut session = Session::new(options);
+    loop {
+        let Ok(first) = connection.receiver.recv() else {
+            return Err(ServerError::Disconnected);
+        };
+        let mut flow = session.handle(first);
+        // Keystrokes arrive faster than a tree is linted: take every message already waiting
+        // before linting, so one lint covers them all.
+        while flow.is_none() {
+            match connection.receiver.try_recv() {
+                Ok(next) => flow = session.handle(next),
+                Err(_) => break,
+            }
+        }
+        if flow.is_none() {
+            session.flush();
+        }
+        for message in session.take_outgoing() {
+            if connection.sender.send(message).is_err() {
+                return Err(ServerError::Disconnected);
+            }
+        }
+        if let Some(code) = flow {
+            return Ok(code);
+        }
+    }
+}
+
+/// A JSON-RPC error answer.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    code: i32,
+    message: String,
+}
+
+impl Failure {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code: code as i32,
+            message: message.into(),
+        }
+    }
+
+    fn invalid_params(message: impl std::fmt::Display) -> Self {
+        Self::new(ErrorCode::InvalidParams, message.to_string())
+    }
+
+    fn failed(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::RequestFailed, message)
+    }
+}
+
+impl From<DocumentError> for Failure {
+    fn from(e: DocumentError) -> Self {
+        Failure::invalid_params(e)
+    }
+}
+
+/// One linted tree: its entry file, the settings it ran with, the lint, and the files whose
+/// diagnostics were last published (to clear the ones that no longer have any).
+pub(crate) struct Tree {
+    pub entry: PathBuf,
+    pub settings: Settings,
+    pub checked: Checked,
+    published: BTreeSet<Url>,
+}
+
+/// Where the session is in the protocol's life cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Uninitialized,
+    Running,
+    ShutDown,
+}
+
+/// The server's state; see the module doc.
+pub struct Session {
+    options: Options,
+    phase: Phase,
+    encoding: Encoding,
+    docs: documents::Documents,
+    /// The entry file of the tree each open document is linted in.
+    entries: BTreeMap<PathBuf, PathBuf>,
+    /// Linted trees by entry file.
+    trees: BTreeMap<PathBuf, Tree>,
+    /// Documents changed since the last lint.
+    pending: BTreeSet<PathBuf>,
+    /// Found once: the installed nginx's version, the system's PHP setup.
+    detected_version: Option<Option<(Version, PathBuf)>>,
+    system_php: Option<PhpSetup>,
+    outgoing: Vec<Message>,
+}
+
+impl Session {
+    pub fn new(options: Options) -> Self {
+        Self {
+            options,
+            phase: Phase::Uninitialized,
+            encoding: Encoding::Utf16,
+            docs: documents::Documents::default(),
+            entries: BTreeMap::new(),
+            trees: BTreeMap::new(),
+            pending: BTreeSet::new(),
+            detected_version: None,
+            system_php: None,
+            outgoing: Vec::new(),
+        }
+    }
+
+    /// The messages to send, in order.
+    pub fn take_outgoing(&mut self) -> Vec<Message> {
+        std::mem::take(&mut self.outgoing)
+    }
+
+    /// Handles one message; `Some(code)` when the server must exit with that code.
+    pub fn handle(&mut self, message: Message) -> Option<u8> {
+        match message {
+            Message::Request(req) => {
+                self.request(req);
+                None
+            }
+            Message::Notification(n) => self.notification(n),
+            // The server sends no requests, so no response is expected.
+            Message::Response(_) => None,
+        }
+    }
+
+    fn respond(&mut self, id: RequestId, result: Result<Value, Failure>) {
+        let response = match result {
+            Ok(value) => Response::new_ok(id, value),
+            Err(f) => Response::new_err(id, f.code, f.message),
+        };
+        self.outgoing.push(response.into());
+    }
+
+    fn notify(&mut self, method: &str, params: impl serde::Serialize) {
+        self.outgoing
+            .push(Notification::new(method.to_owned(), params).into());
+    }
+
+    fn show_error(&mut self, message: String) {
+        self.notify(
+            "window/showMessage",
+            lsp_types::ShowMessageParams {
+                typ: lsp_types::MessageType::ERROR,
+                message,
+            },
+        );
+    }
+
+    fn request(&mut self, req: Request) {
+        let Request { id, method, params } = req;
+        let result = match (self.phase, method.as_str()) {
+            (Phase::Uninitialized, "initialize") => self.initialize(params),
+            (Phase::Uninitialized, _) => Err(Failure::new(
+                ErrorCode::ServerNotInitialized,
+                format!("`{method}` before `initialize`"),
+            )),
+            (_, "initialize") => Err(Failure::new(
+                ErrorCode::InvalidRequest,
+                "`initialize` was already received",
+            )),
+            (Phase::ShutDown, _) => Err(Failure::new(
+                ErrorCode::InvalidRequest,
+                format!("`{method}` after `shutdown`"),
+            )),
+            (Phase::Running, "shutdown") => {
+                self.phase = Phase::ShutDown;
+                Ok(Value::Null)
+            }
+            (Phase::Running, _) => {
+                // Answers describe the texts as they are now.
+                self.flush();
+                self.feature(&method, params)
+            }
+        };
+        self.respond(id, result);
+    }
+
+    fn feature(&mut self, method: &str, params: Value) -> Result<Value, Failure> {
+        fn parse<P: serde::de::DeserializeOwned>(params: Value) -> Result<P, Failure> {
+            serde_json::from_value(params).map_err(Failure::invalid_params)
+        }
+        fn to_json<T: serde::Serialize>(v: Result<T, Failure>) -> Result<Value, Failure> {
+            v.and_then(|v| serde_json::to_value(v).map_err(|e| Failure::failed(e.to_string())))
+        }
+        match method {
+            "textDocument/codeAction" => to_json(actions::code_actions(self, parse(params)?)),
+            "textDocument/hover" => to_json(hover::hover(self, parse(params)?)),
+            "textDocument/definition" => to_json(definition::definition(self, parse(params)?)),
+            "textDocument/completion" => to_json(completion::completion(self, parse(params)?)),
+            _ => Err(Failure::new(
+                ErrorCode::MethodNotFound,
+                format!("unknown method `{method}`"),
+            )),
+        }
+    }
+
+    fn initialize(&mut self, params: Value) -> Result<Value, Failure> {
+        let params: InitializeParams =
+            serde_json::from_value(params).map_err(Failure::invalid_params)?;
+        let offers_utf8 = params
+            .capabilities
+            .general
+            .as_ref()
+            .and_then(|g| g.position_encodings.as_ref())
+            .is_some_and(|e| e.contains(&PositionEncodingKind::UTF8));
+        self.encoding = if offers_utf8 {
+            Encoding::Utf8
+        } else {
+            Encoding::Utf16
+        };
+        self.phase = Phase::Running;
+        let result = InitializeResult {
+            capabilities: capabilities(self.encoding),
+            server_info: Some(ServerInfo {
+                name: "nginx-gwlint".to_owned(),
+                version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            }),
+        };
+        serde_json::to_value(result).map_err(|e| Failure::failed(e.to_string()))
+    }
+
+    fn notification(&mut self, n: Notification) -> Option<u8> {
+        if n.method == "exit" {
+            return Some(if self.phase == Phase::ShutDown { 0 } else { 1 });
+        }
+        if self.phase != Phase::Running {
+            return None;
+        }
+        // Notifications get no answer: a malformed one is reported in the editor's log window.
+        if let Err(message) = self.document_event(&n.method, n.params) {
+            self.notify(
+                "window/logMessage",
+                lsp_types::LogMessageParams {
+                    typ: lsp_types::MessageType::WARNING,
+                    message: format!("nginx-gwlint: {}: {message}", n.method),
+                },
+            );
+        }
+        None
+    }
+
+    fn document_event(&mut self, method: &str, params: Value) -> Result<(), String> {
+        use lsp_types::{
+            DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
+            DidSaveTextDocumentParams,
+        };
+        fn parse<P: serde::de::DeserializeOwned>(params: Value) -> Result<P, String> {
+            serde_json::from_value(params).map_err(|e| e.to_string())
+        }
+        match method {
+            "textDocument/didOpen" => {
+                let p: DidOpenTextDocumentParams = parse(params)?;
+                let doc = p.text_document;
+                let path = self
+                    .docs
+                    .open(doc.uri, doc.version, doc.text)
+                    .map_err(|e| e.to_string())?;
+                self.pending.insert(path);
+            }
+            "textDocument/didChange" => {
+                let p: DidChangeTextDocumentParams = parse(params)?;
+                let path = self
+                    .docs
+                    .change(
+                        &p.text_document.uri,
+                        p.text_document.version,
+                        p.content_changes,
+                        self.encoding,
+                    )
+                    .map_err(|e| e.to_string())?;
+                self.pending.insert(path);
+            }
+            "textDocument/didSave" => {
+                let p: DidSaveTextDocumentParams = parse(params)?;
+                let path = documents::path_of(&p.text_document.uri).map_err(|e| e.to_string())?;
+                // Saving may change which files include which: find every tree again.
+                self.entries.clear();
+                self.pending.insert(path);
+            }
+            "textDocument/didClose" => {
+                let p: DidCloseTextDocumentParams = parse(params)?;
+                let uri = p.text_document.uri;
+                let path = documents::path_of(&uri).map_err(|e| e.to_string())?;
+                self.docs.close(&uri).map_err(|e| e.to_string())?;
+                self.pending.remove(&path);
+                if let Some(entry) = self.entries.remove(&path) {
+                    let still_used = self.entries.values().any(|e| *e == entry);
+                    if still_used {
+                        // The tree is linted again with the file as it is on disk.
+                        if let Some(other) = self
+                            .entries
+                            .iter()
+                            .find(|(_, e)| **e == entry)
+                            .map(|(d, _)| d.clone())
+                        {
+                            self.pending.insert(other);
+                        }
+                    } else {
+                        self.drop_tree(&entry);
+                    }
+                }
+            }
+            // Other notifications ($/cancelRequest, initialized, workspace/...) need nothing.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Lints the trees of every document changed since the last lint and publishes their
+    /// diagnostics.
+    pub fn flush(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        let mut linted = BTreeSet::new();
+        for path in pending {
+            if self.docs.get(&path).is_none() {
+                continue;
+            }
+            let entry = self.entry_for(&path);
+            if linted.insert(entry.clone()) {
+                self.lint_tree(&entry, &path);
+            }
+        }
+    }
+
+    /// The entry file of the tree `path` belongs to: the nginx.conf above it whose includes
+    /// reach it (the nearest one, up to six levels, as `check FILE` looks for its prefix), else
+    /// the file itself, checked as `check FILE` checks a single file.
+    fn entry_for(&mut self, path: &Path) -> PathBuf {
+        if let Some(entry) = self.entries.get(path) {
+            return entry.clone();
+        }
+        let overlay = self.docs.overlay();
+        let entry = including_main(path, &overlay).unwrap_or_else(|| path.to_path_buf());
+        self.entries.insert(path.to_path_buf(), entry.clone());
+        entry
+    }
+
+    /// Loads and lints the tree of `entry` with the open documents' texts, then publishes.
+    fn lint_tree(&mut self, entry: &Path, document: &Path) {
+        let settings = match self.settings_for(entry) {
+            Ok(s) => s,
+            Err(message) => {
+                self.show_error(format!("nginx-gwlint: settings: {message}"));
+                return;
+            }
+        };
+        let overlay = self.docs.overlay();
+        let php = self.php_for(entry);
+        let checked = match check_tree(entry, &overlay, &settings, php) {
+            Ok(c) => c,
+            Err(e) => {
+                self.show_error(format!("nginx-gwlint: {e}"));
+                return;
+            }
+        };
+        // An edit may have removed the include that read the document: find its tree again.
+        let tree = &checked.ws.tree;
+        if entry != document && tree.sources.find(document).is_none() {
+            self.entries.remove(document);
+            let other = self.entry_for(document);
+            if other != entry {
+                // The old tree stays for the other open documents it reads; else its
+                // diagnostics are cleared (the new tree publishes its own next).
+                if self.entries.values().any(|e| e == entry) {
+                    self.store(entry.to_path_buf(), settings, checked);
+                } else {
+                    self.drop_tree(entry);
+                }
+                self.lint_tree(&other, document);
+                return;
+            }
+        }
+        self.store(entry.to_path_buf(), settings, checked);
+    }
+
+    /// Keeps a tree's lint and publishes its diagnostics, clearing files that no longer have any.
+    fn store(&mut self, entry: PathBuf, settings: Settings, checked: Checked) {
+        let previous = self
+            .trees
+            .remove(&entry)
+            .map(|t| t.published)
+            .unwrap_or_default();
+        let publish = diagnostics::publish(&checked, &self.docs, self.encoding);
+        let mut published = BTreeSet::new();
+        for params in publish {
+            published.insert(params.uri.clone());
+            self.notify("textDocument/publishDiagnostics", params);
+        }
+        for stale in previous.difference(&published) {
+            self.notify(
+                "textDocument/publishDiagnostics",
+                lsp_types::PublishDiagnosticsParams {
+                    uri: stale.clone(),
+                    diagnostics: Vec::new(),
+                    version: None,
+                },
+            );
+        }
+        self.trees.insert(
+            entry.clone(),
+            Tree {
+                entry,
+                settings,
+                checked,
+                published,
+            },
+        );
+    }
+
+    fn drop_tree(&mut self, entry: &Path) {
+        let Some(tree) = self.trees.remove(entry) else {
+            return;
+        };
+        for uri in tree.published {
+            self.notify(
+                "textDocument/publishDiagnostics",
+                lsp_types::PublishDiagnosticsParams {
+                    uri,
+                    diagnostics: Vec::new(),
+                    version: None,
+                },
+            );
+        }
+    }
+
+    /// The settings a tree is checked with, as `check` finds them: `--config`, else
+    /// `nginx-gwlint.toml` upward from the entry file, else from the current directory; the
+    /// target version from `--nginx-version`, the file, or the installed nginx.
+    fn settings_for(&mut self, entry: &Path) -> Result<Settings, String> {
+        let file = match &self.options.config {
+            Some(path) => Some(path.clone()),
+            None => Settings::discover(entry).or_else(|| {
+                std::env::current_dir()
+                    .ok()
+                    .and_then(|cwd| Settings::discover(&cwd))
+            }),
+        };
+        let mut settings = match file {
+            Some(path) => Settings::with_file(&path),
+            None => Settings::defaults(),
+        }
+        .map_err(|e| e.to_string())?;
+        rules::options::validate(&settings).map_err(|e| e.to_string())?;
+        if let Some(version) = self.options.nginx_version {
+            settings.directives.target = version;
+            settings.directives.target_origin = TargetOrigin::CommandLine;
+        } else if settings.directives.target_origin == TargetOrigin::Newest {
+            let detected = self.detected_version.get_or_insert_with(|| {
+                let binary = crate::system::installed_nginx(&[])?;
+                let version = crate::system::detect_nginx_version(&binary)?;
+                Some((version, binary))
+            });
+            if let Some((version, binary)) = detected {
+                settings.directives.target = *version;
+                settings.directives.target_origin = TargetOrigin::Detected(binary.clone());
+            }
+        }
+        Ok(settings)
+    }
+
+    /// The PHP side, as `check` reads it: the system's php-fpm and php.ini for the live
+    /// /etc/nginx, nothing for another tree.
+    fn php_for(&mut self, entry: &Path) -> PhpSetup {
+        let live = std::fs::canonicalize(entry).is_ok_and(|p| p.starts_with("/etc/nginx"));
+        if !live {
+            return PhpSetup::default();
+        }
+        self.system_php
+            .get_or_insert_with(|| backends::discover(&backends::system_paths(Path::new("/"))))
+            .clone()
+    }
+
+    /// The tree an open document was last linted in.
+    pub(crate) fn tree_of(&self, uri: &Url) -> Result<(&Tree, &Path), Failure> {
+        let doc = self.docs.by_uri(uri)?;
+        let entry = self.entries.get(&doc.path).ok_or_else(|| {
+            Failure::failed(format!("{uri}: the document has not been linted yet"))
+        })?;
+        let tree = self.trees.get(entry).ok_or_else(|| {
+            Failure::failed(format!(
+                "{uri}: its configuration could not be loaded (see the message shown)"
+            ))
+        })?;
+        Ok((tree, &doc.path))
+    }
+}
+
+/// A position in an open document, resolved against its last lint.
+pub(crate) struct Cursor<'s> {
+    pub tree: &'s Tree,
+    pub file: crate::source::FileId,
+    pub source: &'s crate::source::SourceFile,
+    pub ast: &'s crate::syntax::Ast,
+    pub offset: usize,
+}
+
+impl Session {
+    /// The file, its syntax tree and the byte offset at `position` of an open document; `None`
+    /// when the lint did not read the document or it does not parse.
+    pub(crate) fn cursor(
+        &self,
+        uri: &Url,
+        position: lsp_types::Position,
+    ) -> Result<Option<Cursor<'_>>, Failure> {
+        let (tree, path) = self.tree_of(uri)?;
+        let config_tree = &tree.checked.ws.tree;
+        let Some(file) = config_tree.sources.find(path) else {
+            return Ok(None);
+        };
+        let source = config_tree.sources.get(file);
+        let Some(ast) = config_tree.ast(file) else {
+            return Ok(None);
+        };
+        let offset = position::Text {
+            bytes: &source.text,
+            lines: &source.lines,
+        }
+        .offset(position, self.encoding);
+        Ok(Some(Cursor {
+            tree,
+            file,
+            source,
+            ast,
+            offset,
+        }))
+    }
+}
+
+/// The capabilities this server offers.
+fn capabilities(encoding: Encoding) -> ServerCapabilities {
+    ServerCapabilities {
+        position_encoding: Some(match encoding {
+            Encoding::Utf8 => PositionEncodingKind::UTF8,
+            Encoding::Utf16 => PositionEncodingKind::UTF16,
+        }),
+        text_document_sync: Some(TextDocumentSyncCapability::Options(
+            TextDocumentSyncOptions {
+                open_close: Some(true),
+                change: Some(TextDocumentSyncKind::INCREMENTAL),
+                save: Some(TextDocumentSyncSaveOptions::Supported(true)),
+                ..Default::default()
+            },
+        )),
+        code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+            code_action_kinds: Some(vec![
+                CodeActionKind::QUICKFIX,
+                CodeActionKind::SOURCE_FIX_ALL,
+            ]),
+            ..Default::default()
+        })),
+        hover_provider: Some(lsp_types::HoverProviderCapability::Simple(true)),
+        definition_provider: Some(lsp_types::OneOf::Left(true)),
+        completion_provider: Some(CompletionOptions::default()),
+        ..Default::default()
+    }
+}
+
+/// The nginx.conf above `path` (up to six levels) whose tree reads `path`, with the open
+/// documents' texts in place.
+fn including_main(path: &Path, overlay: &Overlay) -> Option<PathBuf> {
+    let wanted = std::fs::canonicalize(path).ok();
+    let main = LoadOptions {
+        context: Some(crate::directives::Context::Main),
+        ..LoadOptions::default()
+    };
+    for dir in path.ancestors().skip(1).take(6) {
+        let candidate = dir.join("nginx.conf");
+        if candidate == path {
+            return None;
+        }
+        if overlay.get(&candidate).is_none() && !candidate.is_file() {
+            continue;
+        }
+        let Ok(tree) = config::load_path_opts(&candidate, overlay, &main) else {
+            continue;
+        };
+        let reads = tree.nginx_files.iter().skip(1).any(|id| {
+            let p = &tree.sources.get(*id).path;
+            p == path
+                || wanted
+                    .as_ref()
+                    .is_some_and(|w| std::fs::canonicalize(p).is_ok_and(|c| c == *w))
+        });
+        if reads {
+            return Some(candidate);
+        }
+    }
+    None
+}
+
+/// One lint of the tree of `entry`, as `check` makes it (every selected rule, suppressions,
+/// no probe).
+pub(crate) fn check_tree(
+    entry: &Path,
+    overlay: &Overlay,
+    settings: &Settings,
+    php: PhpSetup,
+) -> Result<Checked, config::LoadError> {
+    let tree = config::load_path_opts(entry, overlay, &LoadOptions::default())?;
+    let ws = Workspace::new(tree, php, None);
+    let diagnostics = lint::check(&ws, settings, &Selection::default(), false);
+    Ok(Checked { ws, diagnostics })
+}

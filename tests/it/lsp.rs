@@ -1,0 +1,505 @@
+//! `nginx-gwlint server` through the real binary, speaking JSON-RPC with Content-Length
+//! framing on its stdin/stdout: diagnostics on open and on full and incremental changes, code
+//! actions whose edits really fix the finding (applied here and re-linted), hover, go to
+//! definition, errors for bad requests, and the shutdown/exit life cycle.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+/// How long any single answer may take (a debug binary on a tiny tree answers in milliseconds;
+/// this only keeps a broken server from hanging the suite).
+const WAIT: Duration = Duration::from_secs(60);
+
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    incoming: Receiver<Value>,
+    next_id: i64,
+    /// Notifications received while waiting for something else.
+    backlog: Vec<Value>,
+}
+
+impl Client {
+    fn start(cwd: &Path) -> Client {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("nginx-gwlint"))
+            .arg("server")
+            .current_dir(cwd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, incoming) = channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut length = None;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some(v) = line.strip_prefix("Content-Length: ") {
+                        length = v.parse::<usize>().ok();
+                    }
+                }
+                let mut body = vec![0; length.expect("Content-Length header")];
+                if reader.read_exact(&mut body).is_err() {
+                    return;
+                }
+                if tx.send(serde_json::from_slice(&body).unwrap()).is_err() {
+                    return;
+                }
+            }
+        });
+        Client {
+            child,
+            stdin,
+            incoming,
+            next_id: 1,
+            backlog: Vec::new(),
+        }
+    }
+
+    fn send(&mut self, message: &Value) {
+        let body = serde_json::to_vec(message).unwrap();
+        write!(self.stdin, "Content-Length: {}\r\n\r\n", body.len()).unwrap();
+        self.stdin.write_all(&body).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}));
+    }
+
+    /// Sends a request and returns its whole response (`result` or `error`).
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        loop {
+            let msg = self.incoming.recv_timeout(WAIT).expect("a response");
+            if msg.get("id") == Some(&json!(id)) && msg.get("method").is_none() {
+                return msg;
+            }
+            self.backlog.push(msg);
+        }
+    }
+
+    fn result(&mut self, method: &str, params: Value) -> Value {
+        let response = self.request(method, params);
+        assert!(
+            response.get("error").is_none(),
+            "{method} failed: {response}"
+        );
+        response["result"].clone()
+    }
+
+    /// The next publishDiagnostics for `uri`.
+    fn diagnostics_for(&mut self, uri: &str) -> Vec<Value> {
+        if let Some(i) = self.backlog.iter().position(|m| is_publish_for(m, uri)) {
+            let m = self.backlog.remove(i);
+            return m["params"]["diagnostics"].as_array().unwrap().clone();
+        }
+        loop {
+            let msg = self
+                .incoming
+                .recv_timeout(WAIT)
+                .unwrap_or_else(|_| panic!("no diagnostics for {uri}"));
+            if is_publish_for(&msg, uri) {
+                return msg["params"]["diagnostics"].as_array().unwrap().clone();
+            }
+            self.backlog.push(msg);
+        }
+    }
+
+    fn initialize(&mut self, encodings: &[&str]) -> Value {
+        let result = self.result(
+            "initialize",
+            json!({
+                "processId": null,
+                "rootUri": null,
+                "capabilities": {"general": {"positionEncodings": encodings}},
+            }),
+        );
+        self.notify("initialized", json!({}));
+        result
+    }
+
+    fn open(&mut self, uri: &str, text: &str) {
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "nginx", "version": 1, "text": text}}),
+        );
+    }
+
+    fn change(&mut self, uri: &str, version: i32, changes: Value) {
+        self.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": changes}),
+        );
+    }
+
+    /// shutdown, exit, and the process's exit code.
+    fn finish(mut self) -> i32 {
+        assert_eq!(self.result("shutdown", Value::Null), Value::Null);
+        self.notify("exit", Value::Null);
+        drop(self.stdin);
+        let status = self.child.wait().unwrap();
+        status.code().unwrap_or(-1)
+    }
+}
+
+fn is_publish_for(msg: &Value, uri: &str) -> bool {
+    msg["method"] == "textDocument/publishDiagnostics" && msg["params"]["uri"] == uri
+}
+
+fn codes(diagnostics: &[Value]) -> Vec<String> {
+    diagnostics
+        .iter()
+        .map(|d| d["code"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn find<'a>(diagnostics: &'a [Value], code: &str) -> Option<&'a Value> {
+    diagnostics.iter().find(|d| d["code"] == code)
+}
+
+fn uri_of(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+/// Applies LSP text edits (UTF-16 positions, as negotiated by default) to `text`.
+fn apply_edits(text: &str, edits: &[Value]) -> String {
+    let offset = |pos: &Value| -> usize {
+        let line = pos["line"].as_u64().unwrap() as usize;
+        let character = pos["character"].as_u64().unwrap() as usize;
+        let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+        let line_text = &text[start..];
+        let mut units = 0;
+        for (i, ch) in line_text.char_indices() {
+            if units >= character || ch == '\n' {
+                return start + i;
+            }
+            units += ch.len_utf16();
+        }
+        text.len()
+    };
+    let mut spans: Vec<(usize, usize, String)> = edits
+        .iter()
+        .map(|e| {
+            (
+                offset(&e["range"]["start"]),
+                offset(&e["range"]["end"]),
+                e["newText"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    spans.sort_by_key(|s| std::cmp::Reverse(s.0));
+    let mut out = text.to_owned();
+    for (start, end, new) in spans {
+        out.replace_range(start..end, &new);
+    }
+    out
+}
+
+const MAIN: &str = "events {}\nhttp {\n    map $http_upgrade $conn {\n        default close;\n    }\n    upstream app {\n        server 127.0.0.1:3000;\n    }\n    include sites/*.conf;\n}\n";
+
+/// GW101 on line 5 (0-based), after non-ASCII text on the same line.
+const SITE: &str = "# see GW101 for the timeout rule\nserver {\n    listen 8080;\n    location ~ \\.php$ {\n        fastcgi_pass unix:/run/php/php8.2-fpm.sock;\n        add_header X-Who \"Zoë 𝄞\"; proxy_read_timeout 300s;\n    }\n    location /api/ {\n        proxy_pass http://app;\n        proxy_set_header Connection $conn;\n        error_page 502 @down;\n    }\n    location @down {\n        return 502;\n    }\n}\n";
+
+fn tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::write(dir.path(), "nginx.conf", MAIN);
+    crate::common::write(dir.path(), "sites/app.conf", SITE);
+    dir
+}
+
+#[test]
+fn diagnostics_actions_hover_definition_and_exit() {
+    let dir = tree();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let site = uri_of(&root.join("sites/app.conf"));
+    let main = uri_of(&root.join("nginx.conf"));
+    let mut client = Client::start(&root);
+    let init = client.initialize(&["utf-16"]);
+    assert_eq!(init["capabilities"]["positionEncoding"], "utf-16");
+
+    // didOpen: the finding, at the UTF-16 column after "Zoë 𝄞".
+    client.open(&site, SITE);
+    let diags = client.diagnostics_for(&site);
+    let gw101 = find(&diags, "GW101").unwrap_or_else(|| panic!("GW101 in {:?}", codes(&diags)));
+    let line = SITE.lines().nth(5).unwrap();
+    let column = line[..line.find("proxy_read_timeout").unwrap()]
+        .encode_utf16()
+        .count();
+    assert_eq!(
+        gw101["range"]["start"],
+        json!({"line": 5, "character": column})
+    );
+    assert_eq!(gw101["source"], "nginx-gwlint");
+    assert_eq!(gw101["severity"], 1);
+
+    // didChange, full text: the directive removed, the finding gone.
+    let without = SITE.replace(" proxy_read_timeout 300s;", "");
+    client.change(&site, 2, json!([{"text": without}]));
+    let diags = client.diagnostics_for(&site);
+    assert!(find(&diags, "GW101").is_none(), "{:?}", codes(&diags));
+
+    // didChange, incremental: typed back in at the end of line 5.
+    let end = without.lines().nth(5).unwrap().encode_utf16().count();
+    client.change(
+        &site,
+        3,
+        json!([{"range": {"start": {"line": 5, "character": end}, "end": {"line": 5, "character": end}},
+                "text": " proxy_read_timeout 300s;"}]),
+    );
+    let diags = client.diagnostics_for(&site);
+    let gw101 = find(&diags, "GW101").unwrap().clone();
+    assert_eq!(gw101["range"]["start"]["character"], column);
+    let text = SITE.to_owned();
+
+    // codeAction: the rule's safe fix; applied here and sent back, the finding is gone.
+    let actions = client.result(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": site}, "range": gw101["range"], "context": {"diagnostics": [gw101]}}),
+    );
+    let actions = actions.as_array().unwrap();
+    let titles: Vec<&str> = actions
+        .iter()
+        .map(|a| a["title"].as_str().unwrap())
+        .collect();
+    let fix = actions
+        .iter()
+        .find(|a| a["title"].as_str().unwrap().contains("GW101, safe fix"))
+        .unwrap_or_else(|| panic!("a safe GW101 fix in {titles:?}"));
+    assert_eq!(fix["kind"], "quickfix");
+    let fixed = apply_edits(&text, fix["edit"]["changes"][&site].as_array().unwrap());
+    assert!(fixed.contains("fastcgi_read_timeout 300s;"), "{fixed}");
+    client.change(&site, 4, json!([{"text": fixed}]));
+    let diags = client.diagnostics_for(&site);
+    assert!(find(&diags, "GW101").is_none(), "{:?}", codes(&diags));
+
+    // "Ignore": the suppression comment silences it (and is not reported unused).
+    client.change(&site, 5, json!([{"text": text}]));
+    let diags = client.diagnostics_for(&site);
+    let gw101 = find(&diags, "GW101").unwrap().clone();
+    let actions = client.result(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": site}, "range": gw101["range"], "context": {"diagnostics": [gw101]}}),
+    );
+    let ignore = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["title"] == "Ignore GW101 for this directive")
+        .unwrap()
+        .clone();
+    let ignored = apply_edits(&text, ignore["edit"]["changes"][&site].as_array().unwrap());
+    assert!(
+        ignored.contains("# nginx-gwlint: ignore GW101\n"),
+        "{ignored}"
+    );
+    client.change(&site, 6, json!([{"text": ignored}]));
+    let diags = client.diagnostics_for(&site);
+    assert!(find(&diags, "GW101").is_none(), "{:?}", codes(&diags));
+    assert!(find(&diags, "GW005").is_none(), "{:?}", codes(&diags));
+
+    // "Fix all safe fixes in this file", through the fix engine.
+    client.change(&site, 7, json!([{"text": text}]));
+    let _ = client.diagnostics_for(&site);
+    let actions = client.result(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": site},
+               "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+               "context": {"diagnostics": [], "only": ["source.fixAll"]}}),
+    );
+    let all = &actions.as_array().unwrap()[0];
+    assert_eq!(all["kind"], "source.fixAll");
+    let fixed_all = apply_edits(&text, all["edit"]["changes"][&site].as_array().unwrap());
+    assert!(
+        fixed_all.contains("fastcgi_read_timeout 300s;"),
+        "{fixed_all}"
+    );
+    client.change(&site, 8, json!([{"text": fixed_all}]));
+    let diags = client.diagnostics_for(&site);
+    assert!(find(&diags, "GW101").is_none(), "{:?}", codes(&diags));
+
+    // Hover on a directive name: the table's entry; on a rule id: its explain page.
+    let hover = client.result(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": site}, "position": {"line": 4, "character": 10}}),
+    );
+    let value = hover["contents"]["value"].as_str().unwrap();
+    assert!(
+        value.contains("**fastcgi_pass** (ngx_http_fastcgi_module)"),
+        "{value}"
+    );
+    assert!(value.contains("contexts: location, if_location"), "{value}");
+    // On a directive nginx inherits: the value in effect and where it was set.
+    let fixed_line = fixed_all.lines().nth(5).unwrap();
+    let at = fixed_line[..fixed_line.find("fastcgi_read_timeout").unwrap()]
+        .encode_utf16()
+        .count();
+    let hover = client.result(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": site}, "position": {"line": 5, "character": at + 3}}),
+    );
+    let value = hover["contents"]["value"].as_str().unwrap();
+    assert!(value.contains("- value: a time"), "{value}");
+    assert!(
+        value.contains("in effect in this `location` block: `fastcgi_read_timeout 300s` (")
+            && value.contains("app.conf:6)"),
+        "{value}"
+    );
+    assert!(value.contains("not set in the blocks around it"), "{value}");
+    let hover = client.result(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": site}, "position": {"line": 0, "character": 8}}),
+    );
+    let value = hover["contents"]["value"].as_str().unwrap();
+    assert!(value.starts_with("# GW101 timeout-wrong-module"), "{value}");
+
+    // Definition: `proxy_pass http://app` -> the upstream block in nginx.conf.
+    let def = client.result(
+        "textDocument/definition",
+        json!({"textDocument": {"uri": site}, "position": {"line": 8, "character": 25}}),
+    );
+    assert_eq!(def["uri"], main);
+    assert_eq!(def["range"]["start"], json!({"line": 5, "character": 4}));
+    // A variable -> the map that defines it; a named location -> its block.
+    let def = client.result(
+        "textDocument/definition",
+        json!({"textDocument": {"uri": site}, "position": {"line": 9, "character": 38}}),
+    );
+    assert_eq!(def["uri"], main);
+    assert_eq!(def["range"]["start"], json!({"line": 2, "character": 22}));
+    let def = client.result(
+        "textDocument/definition",
+        json!({"textDocument": {"uri": site}, "position": {"line": 10, "character": 25}}),
+    );
+    assert_eq!(def["uri"], site);
+    assert_eq!(def["range"]["start"], json!({"line": 12, "character": 4}));
+
+    // Definition of an include, from nginx.conf: the files its glob matched.
+    client.open(&main, MAIN);
+    let _ = client.diagnostics_for(&site);
+    let def = client.result(
+        "textDocument/definition",
+        json!({"textDocument": {"uri": main}, "position": {"line": 8, "character": 16}}),
+    );
+    assert_eq!(def["uri"], site, "{def}");
+
+    // Completion: the directive names allowed in a location (the file is read in http).
+    let items = client.result(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": site}, "position": {"line": 8, "character": 8}}),
+    );
+    let labels: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert!(labels.contains(&"proxy_read_timeout"), "{labels:?}");
+    assert!(!labels.contains(&"listen"), "{labels:?}");
+    assert!(!labels.contains(&"worker_processes"), "{labels:?}");
+    // After a directive's name, arguments follow: nothing to complete.
+    let none = client.result(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": site}, "position": {"line": 8, "character": 19}}),
+    );
+    assert_eq!(none, Value::Null);
+
+    // Errors, not crashes.
+    let unknown = client.request("textDocument/formatting", json!({}));
+    assert_eq!(unknown["error"]["code"], -32601);
+    let malformed = client.request("textDocument/hover", json!({"textDocument": 5}));
+    assert_eq!(malformed["error"]["code"], -32602);
+    let closed = client.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": "file:///nowhere/x.conf"}, "position": {"line": 0, "character": 0}}),
+    );
+    assert_eq!(closed["error"]["code"], -32602);
+
+    assert_eq!(client.finish(), 0);
+}
+
+#[test]
+fn utf8_positions_when_the_client_offers_them() {
+    let dir = tree();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let site = uri_of(&root.join("sites/app.conf"));
+    let mut client = Client::start(&root);
+    let init = client.initialize(&["utf-8", "utf-16"]);
+    assert_eq!(init["capabilities"]["positionEncoding"], "utf-8");
+    client.open(&site, SITE);
+    let diags = client.diagnostics_for(&site);
+    let line = SITE.lines().nth(5).unwrap();
+    let bytes = line.find("proxy_read_timeout").unwrap();
+    assert_eq!(
+        find(&diags, "GW101").unwrap()["range"]["start"],
+        json!({"line": 5, "character": bytes})
+    );
+    assert_eq!(client.finish(), 0);
+}
+
+#[test]
+fn findings_in_other_files_are_published_and_cleared() {
+    // Editing nginx.conf: its include reaches sites/app.conf, whose finding is published too
+    // (the file is not open); removing the include clears it.
+    let dir = tree();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let site = uri_of(&root.join("sites/app.conf"));
+    let main = uri_of(&root.join("nginx.conf"));
+    let mut client = Client::start(&root);
+    client.initialize(&[]);
+    client.open(&main, MAIN);
+    let diags = client.diagnostics_for(&site);
+    assert!(find(&diags, "GW101").is_some(), "{:?}", codes(&diags));
+    client.change(
+        &main,
+        2,
+        json!([{"text": MAIN.replace("    include sites/*.conf;\n", "")}]),
+    );
+    let diags = client.diagnostics_for(&site);
+    assert!(diags.is_empty(), "{:?}", codes(&diags));
+    assert_eq!(client.finish(), 0);
+}
+
+#[test]
+fn exit_without_shutdown_is_code_1_and_garbage_is_an_error() {
+    let dir = tree();
+    let mut client = Client::start(dir.path());
+    client.initialize(&[]);
+    client.notify("exit", Value::Null);
+    assert_eq!(client.child.wait().unwrap().code(), Some(1));
+
+    // Not JSON-RPC at all: a clear error and exit 2, no panic.
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("nginx-gwlint"))
+        .arg("server")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"Content-Length: 5\r\n\r\nhello").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("nginx-gwlint: error:"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
