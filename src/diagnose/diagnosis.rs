@@ -10,7 +10,7 @@ use crate::values::{describe_msec, parse_msec};
 
 use super::classify::Cause;
 use super::fpmlog::{parse_fpm_line, FpmEvent};
-use super::incidents::{FpmIncident, FpmReport, Incident, ScanReport};
+use super::incidents::{FpmIncident, FpmReport, Incident, KeyDetail, ScanReport};
 use super::logline::{max_time, min_time, LogTime, Request, Upstream};
 use super::mapping::{AddrMatch, ConfigMap, HandlerFit, ServerChoice};
 
@@ -856,6 +856,21 @@ fn map_incident(
 ) {
     let cfg = map.cfg;
     let key = finding.incident.key.clone();
+    match key.detail {
+        KeyDetail::Full => {}
+        KeyDetail::CauseOnly => {
+            // The `server:` field was dropped (more distinct ones than any configuration has
+            // server blocks): any block chosen now would be a guess.
+            finding.notes.push(format!(
+                "past {}x the group bound this group lost its server: name too; not mapped",
+                super::incidents::HARD_GROUP_FACTOR
+            ));
+            return;
+        }
+        KeyDetail::Peer | KeyDetail::Server => finding.notes.push(
+            "the group bound was reached: this group merges requests of several paths and hosts of the same server: name, mapped by its first request".to_owned(),
+        ),
+    }
     let path = key.path.clone().or_else(|| {
         finding
             .incident

@@ -345,6 +345,7 @@ fn group_json(g: &Group) -> Value {
         "path": key.path,
         "unresolved_host": key.unresolved_host,
         "tries": key.tries,
+        "key_detail": key.detail.id(),
         "max_tries": f.max_tries,
         "paths": top_json(&g.paths),
         "hosts": top_json(&g.hosts),

@@ -508,3 +508,71 @@ fn inputs_drift_and_since_forms() {
             .code(2);
     }
 }
+
+/// Issue #16: past the group bound (10,000 groups, then 20,000 once the path is dropped) the
+/// `server:` field stays in the key, so the coarsest groups (the biggest) still map to their own
+/// server block and not to the port's default server.
+#[test]
+fn groups_past_the_bound_keep_their_server_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = common::write(
+        dir.path(),
+        "nginx.conf",
+        "events {}\nhttp {\n    server {\n        listen 80 default_server;\n        server_name fill.example;\n        location / {\n            proxy_pass http://127.0.0.1:3002;\n        }\n    }\n    server {\n        listen 80;\n        server_name a.example;\n        location / {\n            proxy_pass http://127.0.0.1:3001;\n        }\n    }\n}\n",
+    );
+    let refused = |conn: u64, server: &str, path: &str, port: u32| {
+        format!("2026/11/26 10:00:00 [error] 7#7: *{conn} connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.0.1, server: {server}, request: \"GET {path} HTTP/1.1\", upstream: \"http://127.0.0.1:{port}{path}\", host: \"{server}\"\n")
+    };
+    let bound = nginx_gwlint::diagnose::DEFAULT_MAX_GROUPS as u64;
+    let mut log = String::new();
+    let mut conn = 0;
+    // Fill the first level (distinct paths), then the second (distinct peers).
+    for i in 0..bound {
+        conn += 1;
+        log.push_str(&refused(conn, "fill.example", &format!("/f{i}"), 3002));
+    }
+    for i in 0..bound {
+        conn += 1;
+        log.push_str(&refused(conn, "fill.example", "/p", 20_000 + i as u32));
+    }
+    // Then 50 requests to a.example, each on its own path: one group of the coarsest level.
+    for i in 0..50 {
+        conn += 1;
+        log.push_str(&refused(conn, "a.example", &format!("/a{i}"), 3001));
+    }
+    let log_path = common::write(dir.path(), "error.log", &log);
+    let (code, json) = run_json(&[
+        "--error-log".as_ref(),
+        log_path.as_os_str(),
+        "--config-root".as_ref(),
+        conf.as_os_str(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        json["coarsened"].as_u64().unwrap() >= 50,
+        "{}",
+        json["coarsened"]
+    );
+    let incidents = json["incidents"].as_array().unwrap();
+    let a = incidents
+        .iter()
+        .find(|i| i["server"] == "a.example")
+        .unwrap_or_else(|| panic!("no group of a.example"));
+    assert_eq!(a["count"], 50, "{a:#}");
+    let handler = line_of(&conf, "proxy_pass http://127.0.0.1:3001");
+    assert_eq!(a["line"], handler, "{a:#}");
+    assert_eq!(
+        a["server_block"]["line"],
+        line_of(&conf, "server_name a.example") - 2
+    );
+    assert_eq!(a["key_detail"], "server", "{a:#}");
+    // Nothing of fill.example was mapped to a.example's block or the other way round.
+    for i in incidents {
+        if i["server"] == "fill.example" && !i["line"].is_null() {
+            assert_eq!(
+                i["line"],
+                line_of(&conf, "proxy_pass http://127.0.0.1:3002")
+            );
+        }
+    }
+}
