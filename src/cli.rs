@@ -277,6 +277,11 @@ pub struct DiagnoseArgs {
     /// by a signal (SIGKILL, SIGSEGV).
     #[arg(long = "fpm-log", value_name = "FILE")]
     pub fpm_log: Vec<PathBuf>,
+    /// nginx access log(s), read with the log_format the configuration declares for them
+    /// (combined by default): client 502/504 counts and $upstream_response_time /
+    /// $request_time against the timeout in force, per handler.
+    #[arg(long = "access-log", value_name = "FILE")]
+    pub access_log: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiagnoseFormat::Human)]
     pub format: DiagnoseFormat,
@@ -1222,6 +1227,15 @@ fn diagnose(args: &DiagnoseArgs) -> Result<u8, CliError> {
     };
 
     let mut diagnosis = dg::diagnose(scan, fpm, resolved.as_ref());
+    if !args.access_log.is_empty() {
+        let map = resolved.as_ref().map(dg::ConfigMap::new);
+        let mut access = dg::AccessScanner::new(map.as_ref(), since);
+        for path in dg::distinct_files(&args.access_log, &mut notes) {
+            let choice = dg::choose_format(resolved.as_ref(), path);
+            access.read(dg::open_log(path)?, path, choice)?;
+        }
+        diagnosis.access = Some(access.finish());
+    }
     diagnosis.notes.extend(notes);
     diagnosis.since = since;
     if let Some(tree) = &tree {

@@ -182,6 +182,8 @@ pub struct Diagnosis {
     pub notes: Vec<String>,
     /// The `--since` cut-off that was applied, if any (set by the caller).
     pub since: Option<LogTime>,
+    /// `--access-log`: statuses and timings per handler (set by the caller).
+    pub access: Option<super::accesslog::AccessReport>,
 }
 
 impl Diagnosis {
@@ -283,6 +285,7 @@ pub fn diagnose(
         fpm,
         notes,
         since: None,
+        access: None,
     }
 }
 
@@ -1289,7 +1292,11 @@ fn size_text(n: u64) -> String {
 }
 
 /// The effective value of a timeout or buffer-size directive for `block`.
-fn effective_setting(cfg: &ResolvedConfig<'_>, block: NodeId, directive: &str) -> Setting {
+pub(super) fn effective_setting(
+    cfg: &ResolvedConfig<'_>,
+    block: NodeId,
+    directive: &str,
+) -> Setting {
     let is_time = directive.ends_with("_timeout");
     if is_time {
         let t = cfg.effective_time(block, directive, DEFAULT_TIMEOUT_MS);

@@ -714,7 +714,7 @@ fn utf8(buf: &[u8]) -> std::borrow::Cow<'_, str> {
 /// run, not attacker-chosen table sizes that matter (a collision costs a comparison), and
 /// SipHash was a tenth of the time on million-line logs.
 #[derive(Clone, Copy, Debug, Default)]
-struct FastHash;
+pub(crate) struct FastHash;
 
 impl BuildHasher for FastHash {
     type Hasher = FastHasher;
@@ -724,7 +724,7 @@ impl BuildHasher for FastHash {
 }
 
 #[derive(Clone, Copy, Debug)]
-struct FastHasher(u64);
+pub(crate) struct FastHasher(u64);
 
 impl std::hash::Hasher for FastHasher {
     fn finish(&self) -> u64 {
