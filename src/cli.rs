@@ -291,6 +291,8 @@ pub struct DiagnoseArgs {
 pub enum DiagnoseFormat {
     Human,
     Json,
+    /// One self-contained page (inline CSS and SVG, no script) for an incident review.
+    Html,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -1250,6 +1252,7 @@ fn diagnose(args: &DiagnoseArgs) -> Result<u8, CliError> {
     }
     let text = match args.format {
         DiagnoseFormat::Human => dg::render_human(&diagnosis),
+        DiagnoseFormat::Html => dg::render_html(&diagnosis),
         DiagnoseFormat::Json => {
             let mut t = serde_json::to_string_pretty(&dg::render_json(&diagnosis))
                 .map_err(|e| CliError::Output(std::io::Error::other(e)))?;

@@ -576,3 +576,78 @@ fn groups_past_the_bound_keep_their_server_block() {
         }
     }
 }
+
+/// `--format html`: one well-formed, self-contained page (no script, no external asset) in
+/// which log text is escaped: a request path carrying `<script>` stays text.
+#[test]
+fn html_page_is_well_formed_self_contained_and_escapes_log_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = common::write(
+        dir.path(),
+        "nginx.conf",
+        "events {}\nhttp {\n    log_format timed '$remote_addr [$time_local] \"$request\" $status $request_time \"$upstream_response_time\" $host';\n    access_log /var/log/nginx/access.log timed;\n    server {\n        listen 80;\n        server_name shop.example;\n        location / {\n            proxy_read_timeout 5s;\n            proxy_pass http://127.0.0.1:3001;\n        }\n    }\n}\n",
+    );
+    let evil = "/<script>alert(\"x&y\")</script>'";
+    let error_log = common::write(
+        dir.path(),
+        "error.log",
+        format!(
+            "2026/11/26 10:00:00 [error] 7#7: *1 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 10.0.0.1, server: shop.example, request: \"GET {evil} HTTP/1.1\", upstream: \"http://127.0.0.1:3001{evil}\", host: \"shop.example\"\n\
+2026/11/26 10:05:00 [error] 7#7: *2 connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.0.1, server: shop.example, request: \"GET /a HTTP/1.1\", upstream: \"http://127.0.0.1:3001/a\", host: \"shop.example\"\n"
+        ),
+    );
+    let mut access = String::new();
+    for i in 0..200 {
+        let (status, t) = if i % 50 == 0 {
+            (504, "5.001")
+        } else {
+            (200, "0.120")
+        };
+        access.push_str(&format!(
+            "10.0.0.1 [26/Nov/2026:10:00:{:02} +0000] \"GET {evil} HTTP/1.1\" {status} {t} \"{t}\" shop.example\n",
+            i % 60
+        ));
+    }
+    let access_log = common::write(dir.path(), "access.log", &access);
+    let out = bin()
+        .arg("diagnose")
+        .arg("--error-log")
+        .arg(&error_log)
+        .arg("--access-log")
+        .arg(&access_log)
+        .arg("--config-root")
+        .arg(&conf)
+        .args(["--format", "html"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let html = String::from_utf8(out.stdout).unwrap();
+    if let Some(path) = std::env::var_os("GWLINT_HTML_OUT") {
+        std::fs::write(path, &html).unwrap();
+    }
+    assert!(html.starts_with("<!DOCTYPE html>\n"), "{html}");
+    let lower = html.to_ascii_lowercase();
+    assert!(!lower.contains("<script"), "{html}");
+    assert!(html.contains("&lt;script&gt;alert(&quot;x&amp;y&quot;)&lt;/script&gt;&#39;"));
+    // Self-contained: nothing fetched from elsewhere.
+    for needle in [" src=", " href=", "url(", "@import", "<link"] {
+        assert!(!lower.contains(needle), "{needle} in {html}");
+    }
+    // Well-formed XML (XHTML): every element closed, attributes quoted, entities known.
+    let body = html.trim_start_matches("<!DOCTYPE html>\n");
+    let doc = roxmltree::Document::parse(body).unwrap_or_else(|e| panic!("{e}\n{html}"));
+    let names: Vec<&str> = doc.descendants().map(|n| n.tag_name().name()).collect();
+    assert!(!names.contains(&"script"));
+    assert!(
+        names.contains(&"svg") && names.contains(&"rect"),
+        "{names:?}"
+    );
+    let text: String = doc
+        .descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(text.contains(evil), "the path reads as text");
+    assert!(text.contains("Timeline") && text.contains("Access log: 200 requests"));
+    assert!(text.contains("against proxy_read_timeout 5s"), "{text}");
+}
