@@ -13,8 +13,8 @@ $upstream_response_time, $host and $server_name); declare it in the config the r
 
 A deterministic mix: mostly 200s with short upstream times, some slow ones, 502s (refused,
 `urt="0.000"`), 504s at 60 s, retried requests (`"0.001, 0.120"`), static files (`urt="-"`).
-Hosts are `sNNNN.example.com` (the names of benches/support/tree.rs's servers) when SERVERS is
-given, else shop.example.com.
+Hosts are `siteN.example.com` (the server names of examples/gen_bench_tree.rs's tree) when
+SERVERS is given, else shop.example.com.
 """
 import sys
 
@@ -25,7 +25,7 @@ w = out.write
 for i in range(n):
     sec = i // 200
     t = "26/Nov/2026:%02d:%02d:%02d +0000" % (2 + sec // 3600 % 20, sec // 60 % 60, sec % 60)
-    host = ("s%d.example.com" % (i % servers)) if servers else "shop.example.com"
+    host = ("site%d.example.com" % (i * 7919 % servers)) if servers else "shop.example.com"
     k = i % 100
     if k < 70:
         path, status, rt, urt = "/api/items/%d?page=%d" % (i % 997, i % 7), 200, "0.%03d" % (i % 250 + 5), "0.%03d" % (i % 250 + 3)
