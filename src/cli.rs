@@ -1237,6 +1237,7 @@ fn diagnose(args: &DiagnoseArgs) -> Result<u8, CliError> {
             access.read(dg::open_log(path)?, path, choice)?;
         }
         diagnosis.access = Some(access.finish());
+        dg::timeout_drift(&mut diagnosis);
     }
     diagnosis.notes.extend(notes);
     diagnosis.since = since;
@@ -1254,13 +1255,20 @@ fn diagnose(args: &DiagnoseArgs) -> Result<u8, CliError> {
         DiagnoseFormat::Human => dg::render_human(&diagnosis),
         DiagnoseFormat::Html => dg::render_html(&diagnosis),
         DiagnoseFormat::Json => {
-            let mut t = serde_json::to_string_pretty(&dg::render_json(&diagnosis))
-                .map_err(|e| CliError::Output(std::io::Error::other(e)))?;
-            t.push('\n');
-            t
+            // Streamed: one group's JSON in memory at a time.
+            let stdout = std::io::stdout().lock();
+            let mut w = std::io::BufWriter::with_capacity(64 * 1024, stdout);
+            let written = dg::write_json(&diagnosis, &mut w).and_then(|()| w.flush());
+            match written {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other.map_err(CliError::Output)?,
+            }
+            String::new()
         }
     };
-    print_out(&text)?;
+    if !text.is_empty() {
+        print_out(&text)?;
+    }
     Ok(if diagnosis.has_incidents() {
         EXIT_FINDINGS
     } else {

@@ -20,7 +20,8 @@ use std::path::Path;
 
 use crate::config::{Family, NodeId, ResolvedConfig};
 
-use super::diagnosis::{effective_setting, place, Place, Setting};
+use super::classify::Cause;
+use super::diagnosis::{effective_setting, place, Diagnosis, Group, Place, Setting};
 use super::histogram::Histogram;
 use super::incidents::{read_line_capped, DiagnoseError, FastHash, MAX_LINE};
 use super::logline::{max_time, min_time, uri_path, LogTime, Request};
@@ -361,6 +362,10 @@ pub struct AccessGroup {
     pub timeout: Option<Setting>,
     /// Tries whose upstream time was within [`NEAR_TIMEOUT`] of the timeout, or above it.
     pub upstream_near_timeout: u64,
+    /// The longest `$upstream_response_time` (last try) of a request answered 504, and of
+    /// `$request_time` for those: what a timeout in force must explain.
+    pub slowest_504_upstream: Option<u64>,
+    pub slowest_504_request: Option<u64>,
 }
 
 /// The result of reading access logs.
@@ -494,8 +499,20 @@ impl<'m, 'c, 't> AccessScanner<'m, 'c, 't> {
                 }
             }
         }
+        if let Some(v) = get(Field::UpstreamResponseTime) {
+            let last = v
+                .rsplit([',', ':'])
+                .next()
+                .and_then(|t| parse_seconds(t.trim()));
+            if let (Some(504), Some(t)) = (status, last) {
+                g.slowest_504_upstream = Some(g.slowest_504_upstream.map_or(t, |m| m.max(t)));
+            }
+        }
         if let Some(t) = get(Field::RequestTime).and_then(parse_seconds) {
             g.request.add(t);
+            if status == Some(504) {
+                g.slowest_504_request = Some(g.slowest_504_request.map_or(t, |m| m.max(t)));
+            }
         }
     }
 
@@ -598,6 +615,8 @@ impl<'m, 'c, 't> AccessScanner<'m, 'c, 't> {
             request: Histogram::default(),
             timeout,
             upstream_near_timeout: 0,
+            slowest_504_upstream: None,
+            slowest_504_request: None,
         });
         self.stats.last_mut()
     }
@@ -634,6 +653,64 @@ impl<'m, 'c, 't> AccessScanner<'m, 'c, 't> {
         });
         self.report.groups = groups;
         self.report
+    }
+}
+
+/// The access-log group of the same config line as an error-log group.
+pub fn access_for<'a>(d: &'a Diagnosis, g: &Group) -> Option<&'a AccessGroup> {
+    let f = &g.finding;
+    let anchor = f
+        .handler
+        .as_ref()
+        .or(f.location.as_ref())
+        .or(f.server_block.as_ref().map(|(p, _)| p))?;
+    d.access.as_ref()?.groups.iter().find(|a| {
+        a.anchor
+            .as_ref()
+            .is_some_and(|p| p.file == anchor.file && p.line == anchor.line)
+    })
+}
+
+/// Drift (issue #15): a timeout group whose 504s the access log shows ending well before the
+/// timeout in force — that timeout cannot explain them: the configuration changed since, or
+/// another layer timed out (a load balancer in front, php-fpm's request_terminate_timeout, the
+/// backend's own limit). A note on each such group.
+pub fn timeout_drift(d: &mut Diagnosis) {
+    let notes: Vec<(usize, String)> = d
+        .groups
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| matches!(g.cause(), Cause::ReadTimeout | Cause::SendTimeout))
+        .filter_map(|(i, g)| {
+            let a = access_for(d, g)?;
+            let timeout = a.timeout.as_ref()?;
+            let ms = timeout.millis?;
+            let (what, slowest) = match (a.slowest_504_upstream, a.slowest_504_request) {
+                (Some(u), _) => ("$upstream_response_time", u),
+                (None, Some(r)) => ("$request_time", r),
+                (None, None) => return None,
+            };
+            // nginx's timer fires at the timeout (1 ms resolution, the log 1 ms): 20% below it
+            // is far outside any rounding.
+            if (slowest as f64) >= ms as f64 * 0.8 {
+                return None;
+            }
+            let at = timeout.place.as_ref().map_or_else(
+                || " (the default)".to_owned(),
+                |p| format!(" ({}:{})", p.file, p.line),
+            );
+            Some((i, format!(
+                "drift: the access log's 504s here took at most {} ({what}), but {} is {}{at}: the timeout in force cannot explain them — the configuration changed since the incident, or another layer timed out (a load balancer or proxy in front, php-fpm's request_terminate_timeout, the backend's own limit)",
+                seconds_text(slowest as f64),
+                timeout.directive,
+                timeout.value
+            )))
+        })
+        .collect();
+    for (i, n) in notes {
+        if let Some(g) = d.groups.get_mut(i) {
+            g.notes.push(n);
+        }
     }
 }
 

@@ -398,7 +398,8 @@ pub fn config_newer_than_logs(
 /// Merges findings with the same outcome, cause, rule and config line (the handler, else the
 /// location, else the server block, else the logged upstream) into groups.
 fn group_findings(findings: &[Finding]) -> (Vec<Group>, Vec<Group>) {
-    use std::collections::HashMap;
+    use super::incidents::FastHash;
+    type HashMap<K, V> = std::collections::HashMap<K, V, FastHash>;
     type Anchor = (Outcome, Cause, Option<crate::codes::RuleId>, String);
     let anchor = |f: &Finding| -> Anchor {
         let line = f
@@ -424,7 +425,7 @@ fn group_findings(findings: &[Finding]) -> (Vec<Group>, Vec<Group>) {
         notes: Vec<String>,
     }
     let mut order: Vec<Anchor> = Vec::new();
-    let mut accs: HashMap<Anchor, Acc> = HashMap::new();
+    let mut accs: HashMap<Anchor, Acc> = HashMap::default();
     for (i, f) in findings.iter().enumerate() {
         let a = anchor(f);
         let inc = &f.incident;
@@ -436,9 +437,9 @@ fn group_findings(findings: &[Finding]) -> (Vec<Group>, Vec<Group>) {
                 lines: 0,
                 first: None,
                 last: None,
-                paths: HashMap::new(),
-                hosts: HashMap::new(),
-                members: HashMap::new(),
+                paths: HashMap::default(),
+                hosts: HashMap::default(),
+                members: HashMap::default(),
                 notes: Vec::new(),
             }
         });
@@ -595,6 +596,8 @@ struct FixContext {
     retry: Option<String>,
     /// Paths php-fpm may log for the request besides the URI's: `try_files` fallbacks.
     script_paths: Vec<String>,
+    /// `worker_connections` and `worker_rlimit_nofile` as the config sets them (fd-exhausted).
+    fd_limits: Option<String>,
 }
 
 /// The server block and location nginx chose for the request: by server name and port as
@@ -859,6 +862,9 @@ fn map_incident(
 ) {
     let cfg = map.cfg;
     let key = finding.incident.key.clone();
+    if key.cause == Cause::FdExhausted {
+        ctx.fd_limits = Some(fd_limits(cfg));
+    }
     match key.detail {
         KeyDetail::Full => {}
         KeyDetail::CauseOnly => {
@@ -960,6 +966,27 @@ fn map_incident(
         return;
     };
     record_handler(cfg, finding, ctx, handler, fit);
+}
+
+/// `worker_connections N (file:line)` and `worker_rlimit_nofile M (file:line)` as set, with
+/// nginx's defaults when not (512; the limit nginx was started with).
+fn fd_limits(cfg: &ResolvedConfig<'_>) -> String {
+    let find = |name: &str| cfg.iter().find(|(_, n)| n.name() == name).map(|(id, _)| id);
+    let connections = find("worker_connections").map_or_else(
+        || "worker_connections is the default 512".to_owned(),
+        |id| {
+            let p = place(cfg, id);
+            format!("{} ({}:{})", p.text, p.file, p.line)
+        },
+    );
+    let limit = find("worker_rlimit_nofile").map_or_else(
+        || "worker_rlimit_nofile is not set (the limit nginx was started with applies: the systemd unit's LimitNOFILE, else often a soft limit of 1024)".to_owned(),
+        |id| {
+            let p = place(cfg, id);
+            format!("{} ({}:{})", p.text, p.file, p.line)
+        },
+    );
+    format!("{connections}; {limit}")
 }
 
 /// What the handler that served the request says: its place, its upstream block and fail
@@ -1661,6 +1688,13 @@ fn fix_text(finding: &Finding, ctx: &FixContext) -> String {
             ),
             None => "an upgraded (WebSocket) connection idle longer than proxy_read_timeout (default 60s) was closed — send pings more often, or raise proxy_read_timeout in the WebSocket location (GW106)".to_owned(),
         },
+        Cause::FdExhausted => format!(
+            "the worker could not open a connection to {peer_text}: each proxied request holds two descriptors (client and upstream), so worker_rlimit_nofile (or the unit's LimitNOFILE) must be at least twice worker_connections — {} (GW601); nginx answered 500",
+            ctx.fd_limits.as_deref().unwrap_or("see worker_connections and worker_rlimit_nofile")
+        ),
+        Cause::ScriptNotFound => format!(
+            "php-fpm got no existing file in SCRIPT_FILENAME: send `fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;` (or include fastcgi.conf / snippets/fastcgi-php.conf instead of Debian's fastcgi_params, which lacks it) in the location of the handler{h_at}, and check its root (GW405); the client got php-fpm's 404"
+        ),
         Cause::PhpFatal => {
             let msg = finding
                 .incident

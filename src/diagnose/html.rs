@@ -6,10 +6,9 @@
 
 use std::fmt::Write as _;
 
-use super::accesslog::{seconds_text, AccessGroup};
+use super::accesslog::{access_for, seconds_text, AccessGroup};
 use super::diagnosis::{Diagnosis, Group, Outcome, Place};
 use super::logline::LogTime;
-use super::render::access_for;
 
 /// Text as HTML character data or a quoted attribute value.
 pub fn escape(s: &str) -> String {

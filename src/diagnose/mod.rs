@@ -33,8 +33,8 @@ mod render;
 mod since;
 
 pub use accesslog::{
-    choose_format, AccessGroup, AccessReport, AccessScanner, FormatChoice, FormatError, LogFormat,
-    COMBINED, NEAR_TIMEOUT,
+    access_for, choose_format, timeout_drift, AccessGroup, AccessReport, AccessScanner,
+    FormatChoice, FormatError, LogFormat, COMBINED, NEAR_TIMEOUT,
 };
 pub use classify::{classify, unclassified_kind, unresolved_host, Cause, NextUpstream};
 pub use diagnosis::{
@@ -52,5 +52,5 @@ pub use incidents::{
 };
 pub use logline::{parse_line, Level, LogEntry, LogTime, Request, TimeParseError, Upstream};
 pub use mapping::ConfigMap;
-pub use render::{render_human, render_json};
+pub use render::{render_human, render_json, write_json};
 pub use since::{newest_time, Since, SinceError};

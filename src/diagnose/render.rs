@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use super::accesslog::{seconds_text, AccessGroup, AccessReport};
+use super::accesslog::{access_for, seconds_text, AccessGroup, AccessReport};
 use super::diagnosis::{Diagnosis, Group, Outcome, Place, Setting, UpstreamSummary};
 use super::logline::LogTime;
 
@@ -290,21 +290,6 @@ pub fn render_human(d: &Diagnosis) -> String {
     out
 }
 
-/// The access-log group of the same config line as an error-log group.
-pub(super) fn access_for<'a>(d: &'a Diagnosis, g: &Group) -> Option<&'a AccessGroup> {
-    let f = &g.finding;
-    let anchor = f
-        .handler
-        .as_ref()
-        .or(f.location.as_ref())
-        .or(f.server_block.as_ref().map(|(p, _)| p))?;
-    d.access.as_ref()?.groups.iter().find(|a| {
-        a.anchor
-            .as_ref()
-            .is_some_and(|p| p.file == anchor.file && p.line == anchor.line)
-    })
-}
-
 /// Width of the widest histogram bar.
 const BAR: u64 = 40;
 
@@ -553,12 +538,77 @@ fn group_json(g: &Group, access: Option<&AccessGroup>) -> Value {
 
 /// The JSON contract: `incidents` are the groups of failed requests (`count` = requests),
 /// `recovered` the requests another server answered, `upstreams` the blocks with failing
-/// servers, `other_kinds` the upstream lines no cause covers.
+/// servers, `other_kinds` the upstream lines no cause covers. [`write_json`] prints the same
+/// document without building it whole.
 pub fn render_json(d: &Diagnosis) -> Value {
-    let s = &d.scan;
-    json!({
+    let mut out = json!({
         "incidents": d.groups.iter().map(|g| group_json(g, access_for(d, g))).collect::<Vec<_>>(),
         "recovered": d.recovered.iter().map(|g| group_json(g, None)).collect::<Vec<_>>(),
+    });
+    if let (Value::Object(a), Value::Object(b)) = (&mut out, summary_json(d)) {
+        a.extend(b);
+    }
+    out
+}
+
+/// Writes `render_json(d)` pretty-printed (as `serde_json::to_writer_pretty` would, plus a
+/// line end), one group at a time: memory holds one group's JSON, not the whole document.
+pub fn write_json<W: std::io::Write>(d: &Diagnosis, w: &mut W) -> std::io::Result<()> {
+    fn indented<W: std::io::Write>(w: &mut W, v: &Value, indent: &str) -> std::io::Result<()> {
+        let text = serde_json::to_string_pretty(v).map_err(std::io::Error::other)?;
+        // String values escape their line ends, so every line break is the printer's.
+        let mut lines = text.split('\n');
+        if let Some(first) = lines.next() {
+            w.write_all(first.as_bytes())?;
+        }
+        for l in lines {
+            w.write_all(b"\n")?;
+            w.write_all(indent.as_bytes())?;
+            w.write_all(l.as_bytes())?;
+        }
+        Ok(())
+    }
+    fn array<W: std::io::Write>(
+        w: &mut W,
+        key: &str,
+        items: impl Iterator<Item = Value>,
+    ) -> std::io::Result<()> {
+        write!(w, "  \"{key}\": [")?;
+        let mut any = false;
+        for v in items {
+            w.write_all(if any { b",\n    " } else { b"\n    " })?;
+            indented(w, &v, "    ")?;
+            any = true;
+        }
+        w.write_all(if any { b"\n  ]" } else { b"]" })
+    }
+    w.write_all(b"{\n")?;
+    array(
+        w,
+        "incidents",
+        d.groups.iter().map(|g| group_json(g, access_for(d, g))),
+    )?;
+    w.write_all(b",\n")?;
+    array(
+        w,
+        "recovered",
+        d.recovered.iter().map(|g| group_json(g, None)),
+    )?;
+    if let Value::Object(rest) = summary_json(d) {
+        for (k, v) in &rest {
+            w.write_all(b",\n  ")?;
+            indented(w, &Value::String(k.clone()), "  ")?;
+            w.write_all(b": ")?;
+            indented(w, v, "  ")?;
+        }
+    }
+    w.write_all(b"\n}\n")
+}
+
+/// Everything of the JSON document but the groups.
+fn summary_json(d: &Diagnosis) -> Value {
+    let s = &d.scan;
+    json!({
         "upstreams": d.upstreams.iter().map(|u| json!({
             "block": place_json(&u.block),
             "servers": u.servers,

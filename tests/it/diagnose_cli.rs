@@ -651,3 +651,56 @@ fn html_page_is_well_formed_self_contained_and_escapes_log_text() {
     assert!(text.contains("Timeline") && text.contains("Access log: 200 requests"));
     assert!(text.contains("against proxy_read_timeout 5s"), "{text}");
 }
+
+/// Drift (issue #15): 504s that the access log shows ending after 3 s where
+/// proxy_read_timeout is 60 s: that timeout cannot explain them, and the group says so.
+#[test]
+fn a_timeout_that_cannot_explain_the_504s_is_reported_as_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = common::write(
+        dir.path(),
+        "nginx.conf",
+        "events {}\nhttp {\n    log_format t '[$time_local] \"$request\" $status $request_time $upstream_response_time';\n    access_log /var/log/nginx/app.log t;\n    server {\n        listen 80;\n        server_name app.example;\n        location / {\n            proxy_read_timeout 60s;\n            proxy_pass http://127.0.0.1:3001;\n        }\n    }\n}\n",
+    );
+    let timeout = "upstream timed out (110: Connection timed out) while reading response header from upstream";
+    let error_log = common::write(
+        dir.path(),
+        "error.log",
+        format!("2026/11/26 10:00:03 [error] 7#7: *1 {timeout}, client: 10.0.0.1, server: app.example, request: \"GET /x HTTP/1.1\", upstream: \"http://127.0.0.1:3001/x\", host: \"app.example\"\n"),
+    );
+    let access_log = common::write(
+        dir.path(),
+        "app.log",
+        "[26/Nov/2026:10:00:03 +0000] \"GET /x HTTP/1.1\" 504 3.004 3.001\n[26/Nov/2026:10:00:04 +0000] \"GET /y HTTP/1.1\" 200 0.050 0.049\n",
+    );
+    let run = |access: bool| {
+        let mut cmd = bin();
+        cmd.arg("diagnose").arg("--error-log").arg(&error_log);
+        if access {
+            cmd.arg("--access-log").arg(&access_log);
+        }
+        let out = cmd
+            .arg("--config-root")
+            .arg(&conf)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["incidents"][0]["notes"].clone()
+    };
+    let notes = run(true);
+    let drift = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|n| n.starts_with("drift:"))
+        .unwrap_or_else(|| panic!("no drift note: {notes:#}"));
+    assert!(
+        drift.contains("at most 3.00s") && drift.contains("proxy_read_timeout is 60s"),
+        "{drift}"
+    );
+    // Without the access log there is no evidence of the time taken: no drift claim.
+    let without = run(false);
+    assert!(!without.to_string().contains("drift:"), "{without:#}");
+}
