@@ -278,7 +278,7 @@ pub fn choose_format(cfg: Option<&ResolvedConfig<'_>>, path: &Path) -> FormatCho
                 .find(|(_, a)| same_file(a))
                 .map(|l| (l, "the same file"))
         })
-        .or_else(|| match by_name.as_slice() {
+        .or(match by_name.as_slice() {
             [one] => Some((*one, "the same file name")),
             _ => None,
         });
@@ -387,6 +387,9 @@ pub struct AccessReport {
     pub notes: Vec<String>,
 }
 
+/// A per-line lookup cache: text -> the node it led to.
+type NodeCache = HashMap<Box<str>, Option<NodeId>, FastHash>;
+
 /// Streams access logs into an [`AccessReport`].
 pub struct AccessScanner<'m, 'c, 't> {
     map: Option<&'m ConfigMap<'c, 't>>,
@@ -394,10 +397,10 @@ pub struct AccessScanner<'m, 'c, 't> {
     groups: HashMap<Option<NodeId>, usize, FastHash>,
     stats: Vec<AccessGroup>,
     /// `server_name` field -> Host field -> server block.
-    servers: HashMap<Box<str>, HashMap<Box<str>, Option<NodeId>, FastHash>, FastHash>,
+    servers: HashMap<Box<str>, NodeCache, FastHash>,
     server_entries: usize,
     /// server block -> path -> group anchor node.
-    anchors: HashMap<Option<NodeId>, HashMap<Box<str>, Option<NodeId>, FastHash>, FastHash>,
+    anchors: HashMap<Option<NodeId>, NodeCache, FastHash>,
     anchor_entries: usize,
     report: AccessReport,
     overflow: u64,

@@ -933,7 +933,7 @@ http {{
     let p99 = slow["upstream_response_time"]["p99"].as_f64().unwrap();
     let max = slow["upstream_response_time"]["max"].as_f64().unwrap();
     assert!((0.99..1.5).contains(&p99), "{slow:#}");
-    assert!(max >= 1.0 && max < 1.5, "{slow:#}");
+    assert!((1.0..1.5).contains(&max), "{slow:#}");
     assert_eq!(slow["near_timeout_tries"], 3);
     let summary = slow["summary"].as_str().unwrap();
     assert!(
@@ -959,7 +959,4 @@ http {{
     assert!(human.contains("<- within 5% of the timeout"), "{human}");
     assert!(human.contains("access    3 requests"), "{human}");
     assert!(human.contains("log_format timed"), "{human}");
-    if std::env::var_os("SHOW_HUMAN").is_some() {
-        eprintln!("{human}");
-    }
 }
