@@ -298,6 +298,11 @@ pub struct DiagnoseArgs {
     /// by a signal (SIGKILL, SIGSEGV).
     #[arg(long = "fpm-log", value_name = "FILE")]
     pub fpm_log: Vec<PathBuf>,
+    /// nginx access log(s), read with the log_format the configuration declares for them
+    /// (combined by default): client 502/504 counts and $upstream_response_time /
+    /// $request_time against the timeout in force, per handler.
+    #[arg(long = "access-log", value_name = "FILE")]
+    pub access_log: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiagnoseFormat::Human)]
     pub format: DiagnoseFormat,
@@ -307,6 +312,8 @@ pub struct DiagnoseArgs {
 pub enum DiagnoseFormat {
     Human,
     Json,
+    /// One self-contained page (inline CSS and SVG, no script) for an incident review.
+    Html,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -1407,6 +1414,16 @@ fn diagnose(args: &DiagnoseArgs) -> Result<u8, CliError> {
     };
 
     let mut diagnosis = dg::diagnose(scan, fpm, resolved.as_ref());
+    if !args.access_log.is_empty() {
+        let map = resolved.as_ref().map(dg::ConfigMap::new);
+        let mut access = dg::AccessScanner::new(map.as_ref(), since);
+        for path in dg::distinct_files(&args.access_log, &mut notes) {
+            let choice = dg::choose_format(resolved.as_ref(), path);
+            access.read(dg::open_log(path)?, path, choice)?;
+        }
+        diagnosis.access = Some(access.finish());
+        dg::timeout_drift(&mut diagnosis);
+    }
     diagnosis.notes.extend(notes);
     diagnosis.since = since;
     if let Some(tree) = &tree {
@@ -1421,14 +1438,22 @@ fn diagnose(args: &DiagnoseArgs) -> Result<u8, CliError> {
     }
     let text = match args.format {
         DiagnoseFormat::Human => dg::render_human(&diagnosis),
+        DiagnoseFormat::Html => dg::render_html(&diagnosis),
         DiagnoseFormat::Json => {
-            let mut t = serde_json::to_string_pretty(&dg::render_json(&diagnosis))
-                .map_err(|e| CliError::Output(std::io::Error::other(e)))?;
-            t.push('\n');
-            t
+            // Streamed: one group's JSON in memory at a time.
+            let stdout = std::io::stdout().lock();
+            let mut w = std::io::BufWriter::with_capacity(64 * 1024, stdout);
+            let written = dg::write_json(&diagnosis, &mut w).and_then(|()| w.flush());
+            match written {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other.map_err(CliError::Output)?,
+            }
+            String::new()
         }
     };
-    print_out(&text)?;
+    if !text.is_empty() {
+        print_out(&text)?;
+    }
     Ok(if diagnosis.has_incidents() {
         EXIT_FINDINGS
     } else {

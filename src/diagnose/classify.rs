@@ -79,6 +79,14 @@ pub enum Cause {
     /// `upstream timed out (110: ...) while proxying upgraded connection` (logged at `[info]`):
     /// a WebSocket idle longer than proxy_read_timeout was closed (GW106); no error status.
     WebSocketIdle,
+    /// `socket() failed (24: Too many open files) while connecting to upstream` ([alert]) or
+    /// `N worker_connections are not enough while connecting to upstream`: the worker is out of
+    /// descriptors or connections. `ngx_event_connect_peer` returns NGX_ERROR and
+    /// `ngx_http_upstream_connect` answers 500 (not 502), with no next upstream.
+    FdExhausted,
+    /// `FastCGI sent in stderr: "Primary script unknown"`: php-fpm found no script at the
+    /// SCRIPT_FILENAME it got (often none is sent: GW405) and answered 404 "File not found.".
+    ScriptNotFound,
 }
 
 /// Which `*_next_upstream` flag lets nginx try the next server after a failure of this kind
@@ -104,7 +112,7 @@ impl NextUpstream {
 }
 
 impl Cause {
-    pub const ALL: [Cause; 20] = [
+    pub const ALL: [Cause; 22] = [
         Cause::ConnectionRefused,
         Cause::SocketMissing,
         Cause::SocketPermission,
@@ -125,6 +133,8 @@ impl Cause {
         Cause::CutResponse,
         Cause::SendFailed,
         Cause::WebSocketIdle,
+        Cause::FdExhausted,
+        Cause::ScriptNotFound,
     ];
 
     /// Short kebab-case id, stable for JSON output.
@@ -150,6 +160,8 @@ impl Cause {
             Cause::CutResponse => "cut-response",
             Cause::SendFailed => "send-failed",
             Cause::WebSocketIdle => "websocket-idle",
+            Cause::FdExhausted => "fd-exhausted",
+            Cause::ScriptNotFound => "script-not-found",
         }
     }
 
@@ -164,7 +176,8 @@ impl Cause {
     pub fn http_status(self) -> Option<u16> {
         match self {
             Cause::ConnectTimeout | Cause::ReadTimeout | Cause::SendTimeout => Some(504),
-            Cause::PhpFatal => Some(500),
+            Cause::PhpFatal | Cause::FdExhausted => Some(500),
+            Cause::ScriptNotFound => Some(404),
             Cause::CutResponse | Cause::WebSocketIdle => None,
             _ => Some(502),
         }
@@ -193,7 +206,9 @@ impl Cause {
             | Cause::HostNotFound
             | Cause::PhpFatal
             | Cause::CutResponse
-            | Cause::WebSocketIdle => None,
+            | Cause::WebSocketIdle
+            | Cause::FdExhausted
+            | Cause::ScriptNotFound => None,
         }
     }
 
@@ -241,6 +256,8 @@ impl Cause {
             Cause::CutResponse => "the backend failed after nginx had sent the response header: the client got the backend's status with a cut body, not a 502/504",
             Cause::SendFailed => "the backend closed the connection while nginx was still sending the request (a request body larger than the backend accepts, or a crashed worker)",
             Cause::WebSocketIdle => "an upgraded (WebSocket) connection was idle longer than proxy_read_timeout and nginx closed it",
+            Cause::FdExhausted => "the nginx worker ran out of file descriptors or connections opening the upstream connection (worker_rlimit_nofile / LimitNOFILE below what worker_connections needs): nginx answers 500",
+            Cause::ScriptNotFound => "php-fpm found no script at the SCRIPT_FILENAME it was sent (none sent, or a wrong root): it answers 404 \"File not found.\"",
         }
     }
 
@@ -263,6 +280,8 @@ impl Cause {
             Cause::NoResolver => &[RuleId::GW204],
             Cause::HostNotFound => &[RuleId::GW208],
             Cause::WebSocketIdle => &[RuleId::GW106],
+            Cause::FdExhausted => &[RuleId::GW601],
+            Cause::ScriptNotFound => &[RuleId::GW405],
             Cause::ConnectTimeout
             | Cause::SendTimeout
             | Cause::UpstreamSsl
@@ -296,8 +315,19 @@ pub fn classify(entry: &LogEntry<'_>) -> Option<Cause> {
 
     // PHP's stderr is free text (it may quote URLs, errnos, anything): decide on it first and
     // never look for errnos inside it.
-    if text.starts_with("FastCGI sent in stderr:") {
+    if let Some(stderr) = text.strip_prefix("FastCGI sent in stderr: ") {
+        // php-fpm's own message when SCRIPT_FILENAME names no file (fpm_main.c).
+        if stderr.starts_with("\"Primary script unknown\"") {
+            return Some(Cause::ScriptNotFound);
+        }
         return text.contains("PHP Fatal error").then_some(Cause::PhpFatal);
+    }
+    // ngx_event_connect_peer: socket() or ngx_get_connection failed for the upstream.
+    if action == CONNECTING
+        && (text.starts_with("socket() failed (24:")
+            || text.ends_with("worker_connections are not enough"))
+    {
+        return Some(Cause::FdExhausted);
     }
 
     if text.starts_with("no live upstreams") {

@@ -10,7 +10,7 @@ use crate::values::{describe_msec, parse_msec};
 
 use super::classify::Cause;
 use super::fpmlog::{parse_fpm_line, FpmEvent};
-use super::incidents::{FpmIncident, FpmReport, Incident, ScanReport};
+use super::incidents::{FpmIncident, FpmReport, Incident, KeyDetail, ScanReport};
 use super::logline::{max_time, min_time, LogTime, Request, Upstream};
 use super::mapping::{AddrMatch, ConfigMap, HandlerFit, ServerChoice};
 
@@ -182,6 +182,8 @@ pub struct Diagnosis {
     pub notes: Vec<String>,
     /// The `--since` cut-off that was applied, if any (set by the caller).
     pub since: Option<LogTime>,
+    /// `--access-log`: statuses and timings per handler (set by the caller).
+    pub access: Option<super::accesslog::AccessReport>,
 }
 
 impl Diagnosis {
@@ -283,6 +285,7 @@ pub fn diagnose(
         fpm,
         notes,
         since: None,
+        access: None,
     }
 }
 
@@ -395,7 +398,8 @@ pub fn config_newer_than_logs(
 /// Merges findings with the same outcome, cause, rule and config line (the handler, else the
 /// location, else the server block, else the logged upstream) into groups.
 fn group_findings(findings: &[Finding]) -> (Vec<Group>, Vec<Group>) {
-    use std::collections::HashMap;
+    use super::incidents::FastHash;
+    type HashMap<K, V> = std::collections::HashMap<K, V, FastHash>;
     type Anchor = (Outcome, Cause, Option<crate::codes::RuleId>, String);
     let anchor = |f: &Finding| -> Anchor {
         let line = f
@@ -421,7 +425,7 @@ fn group_findings(findings: &[Finding]) -> (Vec<Group>, Vec<Group>) {
         notes: Vec<String>,
     }
     let mut order: Vec<Anchor> = Vec::new();
-    let mut accs: HashMap<Anchor, Acc> = HashMap::new();
+    let mut accs: HashMap<Anchor, Acc> = HashMap::default();
     for (i, f) in findings.iter().enumerate() {
         let a = anchor(f);
         let inc = &f.incident;
@@ -433,9 +437,9 @@ fn group_findings(findings: &[Finding]) -> (Vec<Group>, Vec<Group>) {
                 lines: 0,
                 first: None,
                 last: None,
-                paths: HashMap::new(),
-                hosts: HashMap::new(),
-                members: HashMap::new(),
+                paths: HashMap::default(),
+                hosts: HashMap::default(),
+                members: HashMap::default(),
                 notes: Vec::new(),
             }
         });
@@ -592,6 +596,8 @@ struct FixContext {
     retry: Option<String>,
     /// Paths php-fpm may log for the request besides the URI's: `try_files` fallbacks.
     script_paths: Vec<String>,
+    /// `worker_connections` and `worker_rlimit_nofile` as the config sets them (fd-exhausted).
+    fd_limits: Option<String>,
 }
 
 /// The server block and location nginx chose for the request: by server name and port as
@@ -856,6 +862,24 @@ fn map_incident(
 ) {
     let cfg = map.cfg;
     let key = finding.incident.key.clone();
+    if key.cause == Cause::FdExhausted {
+        ctx.fd_limits = Some(fd_limits(cfg));
+    }
+    match key.detail {
+        KeyDetail::Full => {}
+        KeyDetail::CauseOnly => {
+            // The `server:` field was dropped (more distinct ones than any configuration has
+            // server blocks): any block chosen now would be a guess.
+            finding.notes.push(format!(
+                "past {}x the group bound this group lost its server: name too; not mapped",
+                super::incidents::HARD_GROUP_FACTOR
+            ));
+            return;
+        }
+        KeyDetail::Peer | KeyDetail::Server => finding.notes.push(
+            "the group bound was reached: this group merges requests of several paths and hosts of the same server: name, mapped by its first request".to_owned(),
+        ),
+    }
     let path = key.path.clone().or_else(|| {
         finding
             .incident
@@ -942,6 +966,27 @@ fn map_incident(
         return;
     };
     record_handler(cfg, finding, ctx, handler, fit);
+}
+
+/// `worker_connections N (file:line)` and `worker_rlimit_nofile M (file:line)` as set, with
+/// nginx's defaults when not (512; the limit nginx was started with).
+fn fd_limits(cfg: &ResolvedConfig<'_>) -> String {
+    let find = |name: &str| cfg.iter().find(|(_, n)| n.name() == name).map(|(id, _)| id);
+    let connections = find("worker_connections").map_or_else(
+        || "worker_connections is the default 512".to_owned(),
+        |id| {
+            let p = place(cfg, id);
+            format!("{} ({}:{})", p.text, p.file, p.line)
+        },
+    );
+    let limit = find("worker_rlimit_nofile").map_or_else(
+        || "worker_rlimit_nofile is not set (the limit nginx was started with applies: the systemd unit's LimitNOFILE, else often a soft limit of 1024)".to_owned(),
+        |id| {
+            let p = place(cfg, id);
+            format!("{} ({}:{})", p.text, p.file, p.line)
+        },
+    );
+    format!("{connections}; {limit}")
 }
 
 /// What the handler that served the request says: its place, its upstream block and fail
@@ -1274,7 +1319,11 @@ fn size_text(n: u64) -> String {
 }
 
 /// The effective value of a timeout or buffer-size directive for `block`.
-fn effective_setting(cfg: &ResolvedConfig<'_>, block: NodeId, directive: &str) -> Setting {
+pub(super) fn effective_setting(
+    cfg: &ResolvedConfig<'_>,
+    block: NodeId,
+    directive: &str,
+) -> Setting {
     let is_time = directive.ends_with("_timeout");
     if is_time {
         let t = cfg.effective_time(block, directive, DEFAULT_TIMEOUT_MS);
@@ -1639,6 +1688,13 @@ fn fix_text(finding: &Finding, ctx: &FixContext) -> String {
             ),
             None => "an upgraded (WebSocket) connection idle longer than proxy_read_timeout (default 60s) was closed — send pings more often, or raise proxy_read_timeout in the WebSocket location (GW106)".to_owned(),
         },
+        Cause::FdExhausted => format!(
+            "the worker could not open a connection to {peer_text}: each proxied request holds two descriptors (client and upstream), so worker_rlimit_nofile (or the unit's LimitNOFILE) must be at least twice worker_connections — {} (GW601); nginx answered 500",
+            ctx.fd_limits.as_deref().unwrap_or("see worker_connections and worker_rlimit_nofile")
+        ),
+        Cause::ScriptNotFound => format!(
+            "php-fpm got no existing file in SCRIPT_FILENAME: send `fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;` (or include fastcgi.conf / snippets/fastcgi-php.conf instead of Debian's fastcgi_params, which lacks it) in the location of the handler{h_at}, and check its root (GW405); the client got php-fpm's 404"
+        ),
         Cause::PhpFatal => {
             let msg = finding
                 .incident

@@ -15,9 +15,13 @@
 //! each line is cut at [`MAX_LINE`] bytes, requests are held open only within
 //! [`ScanOptions::retry_window_secs`] of their last line and at most [`MAX_OPEN_REQUESTS`] at
 //! once, and the number of groups is bounded ([`ScanOptions::max_groups`]): past it, new groups
-//! lose first the request path and host, then everything but the cause, instead of growing
-//! without end (a scanner sending random paths or Host headers to a dead backend would otherwise
-//! make one group per request).
+//! lose first the request path and host, then the peer, instead of growing without end (a
+//! scanner sending random paths or Host headers to a dead backend would otherwise make one group
+//! per request). The `server:` field is kept at every level but the last: it decides which
+//! server block the group is mapped to, and there are only as many as the configuration has
+//! server blocks. Only past [`HARD_GROUP_FACTOR`] times the bound (more distinct `server:` names
+//! than any configuration has) is it dropped too, and such a group is marked
+//! ([`KeyDetail::CauseOnly`]) so that it is not mapped to a default server.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
@@ -46,6 +50,10 @@ const MAX_CONTINUATION_LINES: u32 = 256;
 
 /// Default for [`ScanOptions::max_groups`].
 pub const DEFAULT_MAX_GROUPS: usize = 10_000;
+
+/// Groups at most, as a multiple of [`ScanOptions::max_groups`]: the cause-and-server level
+/// ([`KeyDetail::Server`]) may grow to this, then only [`KeyDetail::CauseOnly`] groups are added.
+pub const HARD_GROUP_FACTOR: usize = 4;
 
 /// Requests held open (waiting for a further try) at most; past it the oldest is closed.
 pub const MAX_OPEN_REQUESTS: usize = 16_384;
@@ -114,6 +122,35 @@ pub struct IncidentKey {
     pub path: Option<String>,
     /// Failed tries the request logged (1 for a request that failed once); capped at 255.
     pub tries: u32,
+    /// How much of the request the key keeps: less once the group bound is reached.
+    pub detail: KeyDetail,
+}
+
+/// Which fields an [`IncidentKey`] keeps: all of them under [`ScanOptions::max_groups`], fewer
+/// past it (see the module docs). The fields dropped are `None`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyDetail {
+    /// Every field.
+    #[default]
+    Full,
+    /// Without host, method and path: cause, peer, unresolved host, `server:`, tries.
+    Peer,
+    /// Cause, `server:` and tries.
+    Server,
+    /// Cause and tries only: past [`HARD_GROUP_FACTOR`] times the bound. The server block is
+    /// unknown.
+    CauseOnly,
+}
+
+impl KeyDetail {
+    pub fn id(self) -> &'static str {
+        match self {
+            KeyDetail::Full => "full",
+            KeyDetail::Peer => "peer",
+            KeyDetail::Server => "server",
+            KeyDetail::CauseOnly => "cause",
+        }
+    }
 }
 
 /// One group of identical failed requests.
@@ -636,24 +673,30 @@ impl IncidentScanner {
             return key;
         }
         self.report.coarsened += 1;
-        let coarse = KeyRef {
+        let peer = KeyRef {
             host: None,
             method: None,
             path: None,
+            detail: KeyDetail::Peer,
             ..key
         };
-        if self.groups.len() < max.saturating_mul(2) || self.find(&coarse).is_some() {
-            return coarse;
+        if self.groups.len() < max.saturating_mul(2) || self.find(&peer).is_some() {
+            return peer;
         }
-        KeyRef {
-            cause: key.cause,
+        let server = KeyRef {
             upstream: None,
             unresolved_host: None,
+            detail: KeyDetail::Server,
+            ..peer
+        };
+        if self.groups.len() < max.saturating_mul(HARD_GROUP_FACTOR) || self.find(&server).is_some()
+        {
+            return server;
+        }
+        KeyRef {
             server: None,
-            host: None,
-            method: None,
-            path: None,
-            tries: key.tries,
+            detail: KeyDetail::CauseOnly,
+            ..server
         }
     }
 }
@@ -671,7 +714,7 @@ fn utf8(buf: &[u8]) -> std::borrow::Cow<'_, str> {
 /// run, not attacker-chosen table sizes that matter (a collision costs a comparison), and
 /// SipHash was a tenth of the time on million-line logs.
 #[derive(Clone, Copy, Debug, Default)]
-struct FastHash;
+pub(crate) struct FastHash;
 
 impl BuildHasher for FastHash {
     type Hasher = FastHasher;
@@ -681,7 +724,7 @@ impl BuildHasher for FastHash {
 }
 
 #[derive(Clone, Copy, Debug)]
-struct FastHasher(u64);
+pub(crate) struct FastHasher(u64);
 
 impl std::hash::Hasher for FastHasher {
     fn finish(&self) -> u64 {
@@ -721,6 +764,7 @@ struct KeyRef<'a> {
     method: Option<&'a str>,
     path: Option<&'a str>,
     tries: u32,
+    detail: KeyDetail,
 }
 
 impl<'a> KeyRef<'a> {
@@ -740,12 +784,14 @@ impl<'a> KeyRef<'a> {
             method,
             path,
             tries,
+            detail: KeyDetail::Full,
         }
     }
 
     fn matches(&self, k: &IncidentKey) -> bool {
         self.cause == k.cause
             && self.tries == k.tries
+            && self.detail == k.detail
             && self.upstream == k.upstream.as_deref()
             && self.unresolved_host == k.unresolved_host.as_deref()
             && self.server == k.server.as_deref()
@@ -765,6 +811,7 @@ impl<'a> KeyRef<'a> {
             method: own(self.method),
             path: own(self.path),
             tries: self.tries,
+            detail: self.detail,
         }
     }
 }
@@ -1142,6 +1189,58 @@ Stack trace:\n\
             .incidents
             .iter()
             .any(|i| i.key.path.is_none() && i.count == 40));
+    }
+
+    #[test]
+    fn server_is_kept_until_the_hard_bound() {
+        // max_groups 2: paths fill level one, peers level two, servers level three (up to 8
+        // groups), then only the cause is left.
+        let line = |conn: usize, server: &str, path: &str, port: usize| {
+            format!("2026/11/26 02:55:54 [error] 1#1: *{conn} connect() failed (111: Connection refused) while connecting to upstream, client: 1.1.1.1, server: {server}, request: \"GET {path} HTTP/1.1\", upstream: \"http://127.0.0.1:{port}{path}\", host: \"h\"\n")
+        };
+        let mut log = String::new();
+        let mut conn = 0;
+        let mut push = |server: &str, path: &str, port: usize| {
+            conn += 1;
+            log.push_str(&line(conn, server, path, port));
+        };
+        push("s0", "/a", 1);
+        push("s0", "/b", 1);
+        push("s0", "/c", 2);
+        push("s0", "/d", 3);
+        for i in 1..=4 {
+            push(&format!("s{i}"), "/e", 4);
+        }
+        push("s9", "/f", 5);
+        push("s8", "/g", 5);
+        let r = scan_str(
+            &log,
+            &ScanOptions {
+                max_groups: 2,
+                ..ScanOptions::default()
+            },
+        );
+        let mut details: Vec<(Option<&str>, KeyDetail, u64)> = r
+            .incidents
+            .iter()
+            .map(|i| (i.key.server.as_deref(), i.key.detail, i.count))
+            .collect();
+        details.sort_by_key(|d| (d.1, d.0));
+        assert_eq!(
+            details,
+            vec![
+                (Some("s0"), KeyDetail::Full, 1),
+                (Some("s0"), KeyDetail::Full, 1),
+                (Some("s0"), KeyDetail::Peer, 1),
+                (Some("s0"), KeyDetail::Peer, 1),
+                (Some("s1"), KeyDetail::Server, 1),
+                (Some("s2"), KeyDetail::Server, 1),
+                (Some("s3"), KeyDetail::Server, 1),
+                (Some("s4"), KeyDetail::Server, 1),
+                (None, KeyDetail::CauseOnly, 2),
+            ]
+        );
+        assert_eq!(r.coarsened, 8);
     }
 
     #[test]

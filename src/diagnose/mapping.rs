@@ -94,10 +94,6 @@ struct ServerInfo {
 }
 
 impl ServerInfo {
-    fn listens_on(&self, port: u16) -> bool {
-        self.listens.iter().any(|(p, _)| *p == port)
-    }
-
     fn is_default_for(&self, port: u16) -> bool {
         self.listens.iter().any(|(p, d)| *p == port && *d)
     }
@@ -146,11 +142,20 @@ pub struct HandlerFit {
 pub struct ConfigMap<'c, 't> {
     pub cfg: &'c ResolvedConfig<'t>,
     servers: Vec<ServerInfo>,
-    /// Compiled `location ~` regexes; `Err` holds why PCRE2 refused one.
-    location_regexes: HashMap<NodeId, Result<Regex, String>>,
+    /// `location ~` node -> its regex in `regexes`: each distinct pattern (and caseless flag)
+    /// is compiled once, however many server blocks include the location.
+    location_regexes: HashMap<NodeId, usize>,
+    /// Compiled location regexes; `Err` holds why PCRE2 refused one.
+    regexes: Vec<Result<Regex, String>>,
     name_regexes: Vec<Result<Regex, String>>,
     /// Every handler in http (location or `if` in location), in config order.
     handlers: Vec<NodeId>,
+    /// Indexes into `servers` (ascending: config order) by listen port, by what nginx prints
+    /// as `server:`, and by exact (lower-cased) server_name: selection looks servers up
+    /// instead of scanning every block per incident.
+    by_port: HashMap<u16, Vec<usize>>,
+    by_primary: HashMap<String, Vec<usize>>,
+    by_exact: HashMap<String, Vec<usize>>,
 }
 
 impl<'c, 't> ConfigMap<'c, 't> {
@@ -159,16 +164,47 @@ impl<'c, 't> ConfigMap<'c, 't> {
             cfg,
             servers: Vec::new(),
             location_regexes: HashMap::new(),
+            regexes: Vec::new(),
             name_regexes: Vec::new(),
             handlers: Vec::new(),
+            by_port: HashMap::new(),
+            by_primary: HashMap::new(),
+            by_exact: HashMap::new(),
         };
+        let mut by_pattern: HashMap<(String, bool), usize> = HashMap::new();
         for (id, node) in cfg.iter() {
             if node.directive.block.is_some() && node.inner_context() == Context::Server {
                 let info = map.server_info(id);
+                let i = map.servers.len();
+                for &(port, _) in &info.listens {
+                    let v = map.by_port.entry(port).or_default();
+                    if v.last() != Some(&i) {
+                        v.push(i);
+                    }
+                }
+                map.by_primary
+                    .entry(info.primary.clone())
+                    .or_default()
+                    .push(i);
+                for (p, _) in &info.names {
+                    if let NamePattern::Exact(n) = p {
+                        let v = map.by_exact.entry(n.clone()).or_default();
+                        if v.last() != Some(&i) {
+                            v.push(i);
+                        }
+                    }
+                }
                 map.servers.push(info);
             } else if node.name() == "location" && node.directive.block.is_some() {
                 if let Some((LocationKind::Regex { caseless }, re)) = location_kind(node) {
-                    map.location_regexes.insert(id, compile(&re, caseless));
+                    let regexes = &mut map.regexes;
+                    let i = *by_pattern
+                        .entry((re, caseless))
+                        .or_insert_with_key(|(re, c)| {
+                            regexes.push(compile(re, *c));
+                            regexes.len() - 1
+                        });
+                    map.location_regexes.insert(id, i);
                 }
             } else if Family::from_pass(node.name()).is_some()
                 && matches!(node.context, Context::Location | Context::IfLocation)
@@ -258,38 +294,36 @@ impl<'c, 't> ConfigMap<'c, 't> {
             return None;
         }
         let (host_name, host_port) = host.map_or((None, None), split_host);
-        let all: Vec<usize> = (0..self.servers.len()).collect();
+        let on = |p: u16| self.by_port.get(&p).map_or(&[][..], Vec::as_slice);
         let on_port: Vec<usize> = match host_port {
-            Some(p) => all
-                .iter()
-                .copied()
-                .filter(|&i| self.servers[i].listens_on(p))
-                .collect(),
-            None => all
-                .iter()
-                .copied()
-                .filter(|&i| self.servers[i].listens_on(80) || self.servers[i].listens_on(443))
-                .collect(),
+            Some(p) => on(p).to_vec(),
+            None => {
+                let mut v: Vec<usize> = on(80).iter().chain(on(443)).copied().collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            }
         };
         let port_known = !on_port.is_empty();
-        let mut pool = if port_known { on_port } else { all.clone() };
+        let mut pool = if port_known {
+            on_port
+        } else {
+            (0..self.servers.len()).collect()
+        };
         let port_text = match host_port {
             Some(p) => format!("port {p}"),
             None => "port 80/443".to_owned(),
         };
 
         if let Some(field) = server_field {
-            let mut named: Vec<usize> = pool
+            let with_field = self.by_primary.get(field).map_or(&[][..], Vec::as_slice);
+            let mut named: Vec<usize> = with_field
                 .iter()
                 .copied()
-                .filter(|&i| self.servers[i].primary == field)
+                .filter(|i| pool.binary_search(i).is_ok())
                 .collect();
             if named.is_empty() {
-                named = all
-                    .iter()
-                    .copied()
-                    .filter(|&i| self.servers[i].primary == field)
-                    .collect();
+                named = with_field.to_vec();
             }
             if let [only] = named[..] {
                 let how = if field.is_empty() {
@@ -344,7 +378,12 @@ impl<'c, 't> ConfigMap<'c, 't> {
 
     /// Some server block prints `field` as its `server:` (its first server_name).
     pub fn knows_server_field(&self, field: &str) -> bool {
-        self.servers.iter().any(|s| s.primary == field)
+        self.by_primary.contains_key(field)
+    }
+
+    /// Distinct location regexes compiled (each once, whatever the number of blocks using it).
+    pub fn compiled_location_regexes(&self) -> usize {
+        self.regexes.len()
     }
 
     /// Other server blocks the same request may have reached when the log does not say the
@@ -379,13 +418,17 @@ impl<'c, 't> ConfigMap<'c, 't> {
 
     /// nginx's name order: exact, longest leading wildcard, longest trailing wildcard, first
     /// regex. Returns the server index and the pattern as written.
+    /// `pool` is ascending (config order).
     fn match_server_name(&self, pool: &[usize], name: &str) -> Option<(usize, String)> {
-        for &i in pool {
-            for (p, raw) in &self.servers[i].names {
-                if matches!(p, NamePattern::Exact(n) if n == name) {
-                    return Some((i, raw.clone()));
-                }
-            }
+        let exact = self.by_exact.get(name).map_or(&[][..], Vec::as_slice);
+        if let Some(&i) = exact.iter().find(|i| pool.binary_search(i).is_ok()) {
+            let raw = self.servers[i]
+                .names
+                .iter()
+                .find(|(p, _)| matches!(p, NamePattern::Exact(n) if n == name))
+                .map(|(_, raw)| raw.clone())
+                .unwrap_or_default();
+            return Some((i, raw));
         }
         let mut best: Option<(usize, usize, &str)> = None;
         for &i in pool {
@@ -489,7 +532,11 @@ impl<'c, 't> ConfigMap<'c, 't> {
         }
         if !noregex {
             for id in regexes {
-                match self.location_regexes.get(&id) {
+                match self
+                    .location_regexes
+                    .get(&id)
+                    .and_then(|&i| self.regexes.get(i))
+                {
                     Some(Ok(re)) if crate::semantic::regex::is_match(re, uri) => {
                         let (nested, _) = self.find_in(id, uri, skipped, depth + 1);
                         return (nested.or(Some(id)), true);
@@ -891,6 +938,27 @@ http {
     server { listen 127.0.0.1:8080; server_name .example.org; }
     server { listen [::]:8443 default; server_name second.example.com; }
 }";
+
+    #[test]
+    fn each_distinct_location_regex_is_compiled_once() {
+        let mut conf = String::from("http {\n");
+        for i in 0..50 {
+            conf.push_str(&format!(
+                "server {{ listen {}; location ~ \\.php$ {{ fastcgi_pass unix:/s; }} location ~* \\.PHP$ {{ }} location ~ \\.php$ {{ }} }}\n",
+                8000 + i
+            ));
+        }
+        conf.push_str("}\n");
+        let t = tree(&conf);
+        let cfg = ResolvedConfig::build(&t);
+        let map = ConfigMap::new(&cfg);
+        // `~ \.php$` and `~* \.PHP$`: two patterns, whatever the number of servers.
+        assert_eq!(map.compiled_location_regexes(), 2);
+        let server = map.select_server(None, Some("x:8049")).map(|c| c.id);
+        let found = server.and_then(|s| map.find_location(s, "/a.php").location);
+        let text = found.map(|l| cfg.node(l).arg(1).unwrap_or("").to_owned());
+        assert_eq!(text.as_deref(), Some("\\.php$"));
+    }
 
     #[test]
     fn server_selection_follows_nginx() {

@@ -20,28 +20,37 @@
 //! Line shapes come from nginx's source (`ngx_log_error_core`, `ngx_http_log_error_handler`) and
 //! from real nginx 1.22 captures in `../shared/lab/scenarios/*/expected.txt`.
 
+mod accesslog;
 mod classify;
 mod diagnosis;
 mod fpmlog;
+mod histogram;
+mod html;
 mod incidents;
 mod logline;
 pub mod mapping;
 mod render;
 mod since;
 
+pub use accesslog::{
+    access_for, choose_format, timeout_drift, AccessGroup, AccessReport, AccessScanner,
+    FormatChoice, FormatError, LogFormat, COMBINED, NEAR_TIMEOUT,
+};
 pub use classify::{classify, unclassified_kind, unresolved_host, Cause, NextUpstream};
 pub use diagnosis::{
     config_newer_than_logs, diagnose, place, retry_window_secs, Diagnosis, Finding, FpmKill, Group,
     Outcome, Place, Setting, UpstreamSummary,
 };
 pub use fpmlog::{parse_fpm_line, FpmEntry, FpmEvent, FpmLevel};
+pub use histogram::{Histogram, RELATIVE_ERROR};
+pub use html::{escape as html_escape, render_html};
 pub use incidents::{
     distinct_files, open_log, scan_error_log, scan_error_log_path, scan_fpm_log, scan_fpm_log_path,
-    DiagnoseError, FpmIncident, FpmReport, Incident, IncidentKey, IncidentScanner, KindCount,
-    MemberTries, ScanOptions, ScanReport, DEFAULT_MAX_GROUPS, DEFAULT_RETRY_WINDOW_SECS, MAX_LINE,
-    MAX_OPEN_REQUESTS,
+    DiagnoseError, FpmIncident, FpmReport, Incident, IncidentKey, IncidentScanner, KeyDetail,
+    KindCount, MemberTries, ScanOptions, ScanReport, DEFAULT_MAX_GROUPS, DEFAULT_RETRY_WINDOW_SECS,
+    HARD_GROUP_FACTOR, MAX_LINE, MAX_OPEN_REQUESTS,
 };
 pub use logline::{parse_line, Level, LogEntry, LogTime, Request, TimeParseError, Upstream};
 pub use mapping::ConfigMap;
-pub use render::{render_human, render_json};
+pub use render::{render_human, render_json, write_json};
 pub use since::{newest_time, Since, SinceError};

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
+use super::accesslog::{access_for, seconds_text, AccessGroup, AccessReport};
 use super::diagnosis::{Diagnosis, Group, Outcome, Place, Setting, UpstreamSummary};
 use super::logline::LogTime;
 
@@ -50,7 +51,7 @@ fn top_list(items: &[(String, u64)], distinct: usize) -> String {
     s
 }
 
-fn render_group(out: &mut String, g: &Group) {
+fn render_group(out: &mut String, g: &Group, access: Option<&AccessGroup>) {
     let f = &g.finding;
     let inc = &f.incident;
     let key = &inc.key;
@@ -170,6 +171,9 @@ fn render_group(out: &mut String, g: &Group) {
             "  rule      {rule} catches this before deploy (nginx-gwlint explain {rule})"
         );
     }
+    if let Some(a) = access {
+        render_access_lines(out, a);
+    }
     for n in &g.notes {
         let _ = writeln!(out, "  note      {n}");
     }
@@ -216,7 +220,7 @@ fn upstream_line(u: &UpstreamSummary) -> String {
 pub fn render_human(d: &Diagnosis) -> String {
     let mut out = String::new();
     for g in &d.groups {
-        render_group(&mut out, g);
+        render_group(&mut out, g, access_for(d, g));
     }
     if !d.recovered.is_empty() {
         let n: u64 = d.recovered.iter().map(|g| g.requests).sum();
@@ -226,7 +230,7 @@ pub fn render_human(d: &Diagnosis) -> String {
             plural(n)
         );
         for g in &d.recovered {
-            render_group(&mut out, g);
+            render_group(&mut out, g, None);
         }
     }
     for u in &d.upstreams {
@@ -247,6 +251,9 @@ pub fn render_human(d: &Diagnosis) -> String {
     }
     if !s.kinds.is_empty() {
         out.push('\n');
+    }
+    if let Some(a) = &d.access {
+        render_access(&mut out, d, a);
     }
     for n in &d.notes {
         let _ = writeln!(out, "note: {n}");
@@ -283,6 +290,149 @@ pub fn render_human(d: &Diagnosis) -> String {
     out
 }
 
+/// Width of the widest histogram bar.
+const BAR: u64 = 40;
+
+fn render_access_lines(out: &mut String, a: &AccessGroup) {
+    let _ = writeln!(
+        out,
+        "  access    {} request{} ({}), 502: {}, 504: {}, other 5xx: {}",
+        a.requests,
+        plural(a.requests),
+        span(a.first, a.last),
+        a.status_502,
+        a.status_504,
+        a.status_5xx
+    );
+    if let Some(q) = AccessGroup::quantiles_text(&a.upstream) {
+        let _ = writeln!(
+            out,
+            "  upstream  $upstream_response_time of {} tr{}: {q}",
+            a.upstream.total(),
+            if a.upstream.total() == 1 { "y" } else { "ies" }
+        );
+    }
+    if let Some(t) = a.timeout_text() {
+        let _ = writeln!(out, "            {t}");
+    }
+    if let Some(q) = AccessGroup::quantiles_text(&a.request) {
+        let _ = writeln!(out, "  request   $request_time: {q}");
+    }
+    let bins = a.bins();
+    let top = bins.iter().map(|b| b.count).max().unwrap_or(0).max(1);
+    for b in &bins {
+        let label = match b.to {
+            Some(to) => format!("<= {}", seconds_text(to as f64)),
+            None => format!(" > {}", seconds_text(b.from as f64)),
+        };
+        let width = (b.count * BAR).div_ceil(top);
+        let bar: String = "#".repeat(usize::try_from(width).unwrap_or(0));
+        let mark = if b.past_timeout {
+            "  <- past the timeout"
+        } else if b.near_timeout {
+            "  <- within 5% of the timeout"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "            {label:>10} {bar:<40} {}{mark}", b.count);
+    }
+}
+
+/// The access-log section: formats read, and the config lines no error-log group covers.
+fn render_access(out: &mut String, d: &Diagnosis, a: &AccessReport) {
+    for f in &a.formats {
+        let _ = writeln!(out, "access log format: {}", f.how);
+    }
+    if !a.has_upstream_time {
+        let _ = writeln!(
+            out,
+            "access log: the format has no $upstream_response_time: upstream timings are absent"
+        );
+    }
+    let shown: Vec<&AccessGroup> = d.groups.iter().filter_map(|g| access_for(d, g)).collect();
+    for g in &a.groups {
+        if shown.iter().any(|s| std::ptr::eq(*s, g)) {
+            continue;
+        }
+        let head = g.anchor.as_ref().map_or_else(
+            || "(no configuration)".to_owned(),
+            |p| format!("{}  {}", at(p), p.text),
+        );
+        let _ = writeln!(out, "access    {head}");
+        render_access_lines(out, g);
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "access log: {} lines, {} unparsed, {} requests not tied to the configuration",
+        a.lines, a.unparsed, a.unmapped
+    );
+    for n in &a.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    out.push('\n');
+}
+
+fn histogram_json(h: &super::histogram::Histogram) -> Value {
+    let q = |p: f64| h.quantile(p).map(|v| (v.round() as u64) as f64 / 1000.0);
+    json!({
+        "count": h.total(),
+        "p50": q(0.5),
+        "p95": q(0.95),
+        "p99": q(0.99),
+        "max": (h.total() > 0).then(|| h.max() as f64 / 1000.0),
+    })
+}
+
+pub(super) fn access_group_json(a: &AccessGroup) -> Value {
+    json!({
+        "config": a.anchor.as_ref().map(place_json),
+        "is_handler": a.is_handler,
+        "requests": a.requests,
+        "status_502": a.status_502,
+        "status_504": a.status_504,
+        "status_5xx_other": a.status_5xx,
+        "first": a.first.map(|t| t.to_string()),
+        "last": a.last.map(|t| t.to_string()),
+        "upstream_response_time": histogram_json(&a.upstream),
+        "request_time": histogram_json(&a.request),
+        "timeout": a.timeout.as_ref().map(setting_json),
+        "near_timeout_tries": a.upstream_near_timeout,
+        "near_timeout_fraction": (a.upstream.total() > 0)
+            .then(|| a.upstream_near_timeout as f64 / a.upstream.total() as f64),
+        "summary": a.timeout_text(),
+        "bins": a.bins().iter().map(|b| json!({
+            "from": b.from as f64 / 1000.0,
+            "to": b.to.map(|t| t as f64 / 1000.0),
+            "count": b.count,
+            "near_timeout": b.near_timeout,
+            "past_timeout": b.past_timeout,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn access_json(a: &AccessReport) -> Value {
+    json!({
+        "formats": a.formats.iter().map(|f| json!({
+            "name": f.format.name,
+            "variables": f.format.variables(),
+            "access_log": f.access_log.as_ref().map(place_json),
+            "log_format": f.log_format.as_ref().map(place_json),
+            "how": f.how,
+            "error": f.error,
+        })).collect::<Vec<_>>(),
+        "lines": a.lines,
+        "unparsed_lines": a.unparsed,
+        "before_since": a.before_since,
+        "has_upstream_response_time": a.has_upstream_time,
+        "has_request_time": a.has_request_time,
+        "unmapped_requests": a.unmapped,
+        "quantile_relative_error": super::histogram::RELATIVE_ERROR,
+        "groups": a.groups.iter().map(access_group_json).collect::<Vec<_>>(),
+        "notes": a.notes,
+    })
+}
+
 fn plural(n: u64) -> &'static str {
     if n == 1 {
         ""
@@ -315,7 +465,7 @@ fn top_json(items: &[(String, u64)]) -> Value {
     )
 }
 
-fn group_json(g: &Group) -> Value {
+fn group_json(g: &Group, access: Option<&AccessGroup>) -> Value {
     let f = &g.finding;
     let inc = &f.incident;
     let key = &inc.key;
@@ -345,6 +495,7 @@ fn group_json(g: &Group) -> Value {
         "path": key.path,
         "unresolved_host": key.unresolved_host,
         "tries": key.tries,
+        "key_detail": key.detail.id(),
         "max_tries": f.max_tries,
         "paths": top_json(&g.paths),
         "hosts": top_json(&g.hosts),
@@ -377,6 +528,7 @@ fn group_json(g: &Group) -> Value {
         "php_fpm": php_fpm,
         "notes": g.notes,
         "sample": inc.sample_line,
+        "access": access.map(access_group_json),
     });
     if let (Value::Object(a), Value::Object(b)) = (&mut head, more) {
         a.extend(b);
@@ -386,12 +538,77 @@ fn group_json(g: &Group) -> Value {
 
 /// The JSON contract: `incidents` are the groups of failed requests (`count` = requests),
 /// `recovered` the requests another server answered, `upstreams` the blocks with failing
-/// servers, `other_kinds` the upstream lines no cause covers.
+/// servers, `other_kinds` the upstream lines no cause covers. [`write_json`] prints the same
+/// document without building it whole.
 pub fn render_json(d: &Diagnosis) -> Value {
+    let mut out = json!({
+        "incidents": d.groups.iter().map(|g| group_json(g, access_for(d, g))).collect::<Vec<_>>(),
+        "recovered": d.recovered.iter().map(|g| group_json(g, None)).collect::<Vec<_>>(),
+    });
+    if let (Value::Object(a), Value::Object(b)) = (&mut out, summary_json(d)) {
+        a.extend(b);
+    }
+    out
+}
+
+/// Writes `render_json(d)` pretty-printed (as `serde_json::to_writer_pretty` would, plus a
+/// line end), one group at a time: memory holds one group's JSON, not the whole document.
+pub fn write_json<W: std::io::Write>(d: &Diagnosis, w: &mut W) -> std::io::Result<()> {
+    fn indented<W: std::io::Write>(w: &mut W, v: &Value, indent: &str) -> std::io::Result<()> {
+        let text = serde_json::to_string_pretty(v).map_err(std::io::Error::other)?;
+        // String values escape their line ends, so every line break is the printer's.
+        let mut lines = text.split('\n');
+        if let Some(first) = lines.next() {
+            w.write_all(first.as_bytes())?;
+        }
+        for l in lines {
+            w.write_all(b"\n")?;
+            w.write_all(indent.as_bytes())?;
+            w.write_all(l.as_bytes())?;
+        }
+        Ok(())
+    }
+    fn array<W: std::io::Write>(
+        w: &mut W,
+        key: &str,
+        items: impl Iterator<Item = Value>,
+    ) -> std::io::Result<()> {
+        write!(w, "  \"{key}\": [")?;
+        let mut any = false;
+        for v in items {
+            w.write_all(if any { b",\n    " } else { b"\n    " })?;
+            indented(w, &v, "    ")?;
+            any = true;
+        }
+        w.write_all(if any { b"\n  ]" } else { b"]" })
+    }
+    w.write_all(b"{\n")?;
+    array(
+        w,
+        "incidents",
+        d.groups.iter().map(|g| group_json(g, access_for(d, g))),
+    )?;
+    w.write_all(b",\n")?;
+    array(
+        w,
+        "recovered",
+        d.recovered.iter().map(|g| group_json(g, None)),
+    )?;
+    if let Value::Object(rest) = summary_json(d) {
+        for (k, v) in &rest {
+            w.write_all(b",\n  ")?;
+            indented(w, &Value::String(k.clone()), "  ")?;
+            w.write_all(b": ")?;
+            indented(w, v, "  ")?;
+        }
+    }
+    w.write_all(b"\n}\n")
+}
+
+/// Everything of the JSON document but the groups.
+fn summary_json(d: &Diagnosis) -> Value {
     let s = &d.scan;
     json!({
-        "incidents": d.groups.iter().map(group_json).collect::<Vec<_>>(),
-        "recovered": d.recovered.iter().map(group_json).collect::<Vec<_>>(),
         "upstreams": d.upstreams.iter().map(|u| json!({
             "block": place_json(&u.block),
             "servers": u.servers,
@@ -428,6 +645,7 @@ pub fn render_json(d: &Diagnosis) -> Value {
                 "last": i.last.map(|t| t.to_string()),
             })).collect::<Vec<_>>(),
         })),
+        "access_log": d.access.as_ref().map(access_json),
         "notes": d.notes,
     })
 }

@@ -508,3 +508,199 @@ fn inputs_drift_and_since_forms() {
             .code(2);
     }
 }
+
+/// Issue #16: past the group bound (10,000 groups, then 20,000 once the path is dropped) the
+/// `server:` field stays in the key, so the coarsest groups (the biggest) still map to their own
+/// server block and not to the port's default server.
+#[test]
+fn groups_past_the_bound_keep_their_server_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = common::write(
+        dir.path(),
+        "nginx.conf",
+        "events {}\nhttp {\n    server {\n        listen 80 default_server;\n        server_name fill.example;\n        location / {\n            proxy_pass http://127.0.0.1:3002;\n        }\n    }\n    server {\n        listen 80;\n        server_name a.example;\n        location / {\n            proxy_pass http://127.0.0.1:3001;\n        }\n    }\n}\n",
+    );
+    let refused = |conn: u64, server: &str, path: &str, port: u32| {
+        format!("2026/11/26 10:00:00 [error] 7#7: *{conn} connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.0.1, server: {server}, request: \"GET {path} HTTP/1.1\", upstream: \"http://127.0.0.1:{port}{path}\", host: \"{server}\"\n")
+    };
+    let bound = nginx_gwlint::diagnose::DEFAULT_MAX_GROUPS as u64;
+    let mut log = String::new();
+    let mut conn = 0;
+    // Fill the first level (distinct paths), then the second (distinct peers).
+    for i in 0..bound {
+        conn += 1;
+        log.push_str(&refused(conn, "fill.example", &format!("/f{i}"), 3002));
+    }
+    for i in 0..bound {
+        conn += 1;
+        log.push_str(&refused(conn, "fill.example", "/p", 20_000 + i as u32));
+    }
+    // Then 50 requests to a.example, each on its own path: one group of the coarsest level.
+    for i in 0..50 {
+        conn += 1;
+        log.push_str(&refused(conn, "a.example", &format!("/a{i}"), 3001));
+    }
+    let log_path = common::write(dir.path(), "error.log", &log);
+    let (code, json) = run_json(&[
+        "--error-log".as_ref(),
+        log_path.as_os_str(),
+        "--config-root".as_ref(),
+        conf.as_os_str(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        json["coarsened"].as_u64().unwrap() >= 50,
+        "{}",
+        json["coarsened"]
+    );
+    let incidents = json["incidents"].as_array().unwrap();
+    let a = incidents
+        .iter()
+        .find(|i| i["server"] == "a.example")
+        .unwrap_or_else(|| panic!("no group of a.example"));
+    assert_eq!(a["count"], 50, "{a:#}");
+    let handler = line_of(&conf, "proxy_pass http://127.0.0.1:3001");
+    assert_eq!(a["line"], handler, "{a:#}");
+    assert_eq!(
+        a["server_block"]["line"],
+        line_of(&conf, "server_name a.example") - 2
+    );
+    assert_eq!(a["key_detail"], "server", "{a:#}");
+    // Nothing of fill.example was mapped to a.example's block or the other way round.
+    for i in incidents {
+        if i["server"] == "fill.example" && !i["line"].is_null() {
+            assert_eq!(
+                i["line"],
+                line_of(&conf, "proxy_pass http://127.0.0.1:3002")
+            );
+        }
+    }
+}
+
+/// `--format html`: one well-formed, self-contained page (no script, no external asset) in
+/// which log text is escaped: a request path carrying `<script>` stays text.
+#[test]
+fn html_page_is_well_formed_self_contained_and_escapes_log_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = common::write(
+        dir.path(),
+        "nginx.conf",
+        "events {}\nhttp {\n    log_format timed '$remote_addr [$time_local] \"$request\" $status $request_time \"$upstream_response_time\" $host';\n    access_log /var/log/nginx/access.log timed;\n    server {\n        listen 80;\n        server_name shop.example;\n        location / {\n            proxy_read_timeout 5s;\n            proxy_pass http://127.0.0.1:3001;\n        }\n    }\n}\n",
+    );
+    let evil = "/<script>alert(\"x&y\")</script>'";
+    let error_log = common::write(
+        dir.path(),
+        "error.log",
+        format!(
+            "2026/11/26 10:00:00 [error] 7#7: *1 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 10.0.0.1, server: shop.example, request: \"GET {evil} HTTP/1.1\", upstream: \"http://127.0.0.1:3001{evil}\", host: \"shop.example\"\n\
+2026/11/26 10:05:00 [error] 7#7: *2 connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.0.1, server: shop.example, request: \"GET /a HTTP/1.1\", upstream: \"http://127.0.0.1:3001/a\", host: \"shop.example\"\n"
+        ),
+    );
+    let mut access = String::new();
+    for i in 0..200 {
+        let (status, t) = if i % 50 == 0 {
+            (504, "5.001")
+        } else {
+            (200, "0.120")
+        };
+        access.push_str(&format!(
+            "10.0.0.1 [26/Nov/2026:10:00:{:02} +0000] \"GET {evil} HTTP/1.1\" {status} {t} \"{t}\" shop.example\n",
+            i % 60
+        ));
+    }
+    let access_log = common::write(dir.path(), "access.log", &access);
+    let out = bin()
+        .arg("diagnose")
+        .arg("--error-log")
+        .arg(&error_log)
+        .arg("--access-log")
+        .arg(&access_log)
+        .arg("--config-root")
+        .arg(&conf)
+        .args(["--format", "html"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let html = String::from_utf8(out.stdout).unwrap();
+    if let Some(path) = std::env::var_os("GWLINT_HTML_OUT") {
+        std::fs::write(path, &html).unwrap();
+    }
+    assert!(html.starts_with("<!DOCTYPE html>\n"), "{html}");
+    let lower = html.to_ascii_lowercase();
+    assert!(!lower.contains("<script"), "{html}");
+    assert!(html.contains("&lt;script&gt;alert(&quot;x&amp;y&quot;)&lt;/script&gt;&#39;"));
+    // Self-contained: nothing fetched from elsewhere.
+    for needle in [" src=", " href=", "url(", "@import", "<link"] {
+        assert!(!lower.contains(needle), "{needle} in {html}");
+    }
+    // Well-formed XML (XHTML): every element closed, attributes quoted, entities known.
+    let body = html.trim_start_matches("<!DOCTYPE html>\n");
+    let doc = roxmltree::Document::parse(body).unwrap_or_else(|e| panic!("{e}\n{html}"));
+    let names: Vec<&str> = doc.descendants().map(|n| n.tag_name().name()).collect();
+    assert!(!names.contains(&"script"));
+    assert!(
+        names.contains(&"svg") && names.contains(&"rect"),
+        "{names:?}"
+    );
+    let text: String = doc
+        .descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(text.contains(evil), "the path reads as text");
+    assert!(text.contains("Timeline") && text.contains("Access log: 200 requests"));
+    assert!(text.contains("against proxy_read_timeout 5s"), "{text}");
+}
+
+/// Drift (issue #15): 504s that the access log shows ending after 3 s where
+/// proxy_read_timeout is 60 s: that timeout cannot explain them, and the group says so.
+#[test]
+fn a_timeout_that_cannot_explain_the_504s_is_reported_as_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = common::write(
+        dir.path(),
+        "nginx.conf",
+        "events {}\nhttp {\n    log_format t '[$time_local] \"$request\" $status $request_time $upstream_response_time';\n    access_log /var/log/nginx/app.log t;\n    server {\n        listen 80;\n        server_name app.example;\n        location / {\n            proxy_read_timeout 60s;\n            proxy_pass http://127.0.0.1:3001;\n        }\n    }\n}\n",
+    );
+    let timeout = "upstream timed out (110: Connection timed out) while reading response header from upstream";
+    let error_log = common::write(
+        dir.path(),
+        "error.log",
+        format!("2026/11/26 10:00:03 [error] 7#7: *1 {timeout}, client: 10.0.0.1, server: app.example, request: \"GET /x HTTP/1.1\", upstream: \"http://127.0.0.1:3001/x\", host: \"app.example\"\n"),
+    );
+    let access_log = common::write(
+        dir.path(),
+        "app.log",
+        "[26/Nov/2026:10:00:03 +0000] \"GET /x HTTP/1.1\" 504 3.004 3.001\n[26/Nov/2026:10:00:04 +0000] \"GET /y HTTP/1.1\" 200 0.050 0.049\n",
+    );
+    let run = |access: bool| {
+        let mut cmd = bin();
+        cmd.arg("diagnose").arg("--error-log").arg(&error_log);
+        if access {
+            cmd.arg("--access-log").arg(&access_log);
+        }
+        let out = cmd
+            .arg("--config-root")
+            .arg(&conf)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["incidents"][0]["notes"].clone()
+    };
+    let notes = run(true);
+    let drift = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|n| n.starts_with("drift:"))
+        .unwrap_or_else(|| panic!("no drift note: {notes:#}"));
+    assert!(
+        drift.contains("at most 3.00s") && drift.contains("proxy_read_timeout is 60s"),
+        "{drift}"
+    );
+    // Without the access log there is no evidence of the time taken: no drift claim.
+    let without = run(false);
+    assert!(!without.to_string().contains("drift:"), "{without:#}");
+}

@@ -806,3 +806,157 @@ http {{
     stop.store(true, Ordering::Relaxed);
     drop(nginx);
 }
+
+/// `--access-log` on the access log a real nginx wrote with a `log_format` of its own (split
+/// over several strings, timings included): per handler the client 502/504 counts and
+/// `$upstream_response_time` against the proxy_read_timeout in force.
+#[test]
+fn real_nginx_access_log_timings_against_the_timeout() {
+    if common::oracle::nginx().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for sub in ["logs", "tmp"] {
+        std::fs::create_dir_all(d.join(sub)).unwrap();
+    }
+    let slow = bind_free(&[]);
+    let slow_port = slow.local_addr().unwrap().port();
+    let fast = bind_free(&[slow_port]);
+    let fast_port = fast.local_addr().unwrap().port();
+    let dead_port = bind_free(&[slow_port, fast_port])
+        .local_addr()
+        .unwrap()
+        .port();
+    let nginx_port = bind_free(&[slow_port, fast_port, dead_port])
+        .local_addr()
+        .unwrap()
+        .port();
+    let stop = Arc::new(AtomicBool::new(false));
+    slow_upstream(slow, Duration::from_secs(3), stop.clone());
+    backend(fast, stop.clone(), |c| {
+        let _ = c.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    });
+    let access = d.join("logs").join("access.log");
+    let conf = format!(
+        "# diagnose --access-log test
+worker_processes 1;
+master_process off;
+pid logs/nginx.pid;
+error_log {log};
+events {{ worker_connections 64; }}
+http {{
+    log_format timed '$remote_addr - [$time_local] \"$request\" $status '
+                     'rt=$request_time urt=\"$upstream_response_time\" host=$host sn=\"$server_name\"';
+    client_body_temp_path tmp/body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+    server {{
+        listen 127.0.0.1:{nginx_port};
+        server_name lab.test;
+        access_log {access} timed;
+        location /refused/ {{
+            proxy_pass http://127.0.0.1:{dead_port};
+        }}
+        location /slow/ {{
+            proxy_read_timeout 1s;
+            proxy_pass http://127.0.0.1:{slow_port};
+        }}
+        location /fast/ {{
+            proxy_pass http://127.0.0.1:{fast_port};
+        }}
+    }}
+}}
+",
+        log = d.join("error.log").display(),
+        access = access.display()
+    );
+    std::fs::write(d.join("nginx.conf"), &conf).unwrap();
+    let nginx = Nginx::start(d, nginx_port);
+    for i in 0..20 {
+        assert_eq!(
+            common::lab::http_get(nginx_port, &format!("/fast/{i}")),
+            200
+        );
+    }
+    for _ in 0..3 {
+        assert_eq!(common::lab::http_get(nginx_port, "/slow/report"), 504);
+    }
+    for _ in 0..2 {
+        assert_eq!(common::lab::http_get(nginx_port, "/refused/x"), 502);
+    }
+    stop.store(true, Ordering::Relaxed);
+    drop(nginx);
+
+    let run = |format: &str| {
+        assert_cmd::Command::cargo_bin("nginx-gwlint")
+            .unwrap()
+            .arg("diagnose")
+            .arg("--error-log")
+            .arg(d.join("error.log"))
+            .arg("--access-log")
+            .arg(&access)
+            .arg("--config-root")
+            .arg(d.join("nginx.conf"))
+            .args(["--format", format])
+            .output()
+            .unwrap()
+    };
+    let out = run("json");
+    let access_text = std::fs::read_to_string(&access).unwrap_or_default();
+    assert_eq!(out.status.code(), Some(1), "access.log:\n{access_text}");
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let a = &json["access_log"];
+    assert_eq!(a["lines"], 25, "{a:#}\n{access_text}");
+    assert_eq!(a["unparsed_lines"], 0, "{a:#}\n{access_text}");
+    assert_eq!(a["formats"][0]["name"], "timed");
+    assert_eq!(
+        a["formats"][0]["log_format"]["line"],
+        line_of(&conf, "log_format timed")
+    );
+    assert_eq!(a["has_upstream_response_time"], true);
+
+    let incidents = json["incidents"].as_array().unwrap();
+    let by_cause = |c: &str| {
+        incidents
+            .iter()
+            .find(|i| i["cause"] == c)
+            .unwrap_or_else(|| panic!("no {c}: {json:#}"))
+    };
+    let slow = &by_cause("read-timeout")["access"];
+    assert_eq!(slow["requests"], 3, "{slow:#}");
+    assert_eq!(slow["status_504"], 3);
+    assert_eq!(slow["timeout"]["value"], "1s");
+    // nginx gave up after proxy_read_timeout 1s: each try took 1.0xx s.
+    let p99 = slow["upstream_response_time"]["p99"].as_f64().unwrap();
+    let max = slow["upstream_response_time"]["max"].as_f64().unwrap();
+    assert!((0.99..1.5).contains(&p99), "{slow:#}");
+    assert!((1.0..1.5).contains(&max), "{slow:#}");
+    assert_eq!(slow["near_timeout_tries"], 3);
+    let summary = slow["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("against proxy_read_timeout 1s")
+            && summary.contains("100.0% of tries within 5% of the timeout"),
+        "{summary}"
+    );
+    let refused = &by_cause("connection-refused")["access"];
+    assert_eq!(refused["status_502"], 2, "{refused:#}");
+
+    let fast_line = line_of(&conf, &format!("proxy_pass http://127.0.0.1:{fast_port}"));
+    let groups = a["groups"].as_array().unwrap();
+    let fast = groups
+        .iter()
+        .find(|g| g["config"]["line"] == fast_line)
+        .unwrap_or_else(|| panic!("no fast group: {a:#}"));
+    assert_eq!(fast["requests"], 20);
+    assert_eq!(fast["status_502"], 0);
+    assert!(fast["upstream_response_time"]["p50"].as_f64().unwrap() < 0.5);
+    assert_eq!(fast["timeout"]["ms"], 60_000, "{fast:#}");
+
+    let human = String::from_utf8(run("human").stdout).unwrap();
+    assert!(human.contains("<- within 5% of the timeout"), "{human}");
+    assert!(human.contains("access    3 requests"), "{human}");
+    assert!(human.contains("log_format timed"), "{human}");
+}

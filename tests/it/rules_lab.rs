@@ -31,6 +31,39 @@ fn get_with_host(port: u16, path: &str, host: &str) -> (u16, String) {
     (status, body)
 }
 
+/// `diagnose` on the lab's error.log and config: the incident of `cause`, as JSON.
+fn diagnose_incident(lab: &Lab, cause: &str) -> serde_json::Value {
+    let out = Command::cargo_bin("nginx-gwlint")
+        .unwrap()
+        .arg("diagnose")
+        .arg("--error-log")
+        .arg(lab.path().join("logs/error.log"))
+        .arg("--config-root")
+        .arg(lab.path().join("nginx.conf"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(1), "{json:#}");
+    json["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["cause"] == cause)
+        .unwrap_or_else(|| panic!("no {cause} incident: {json:#}"))
+        .clone()
+}
+
+/// 1-based line of the first line of the lab's nginx.conf containing `needle`.
+fn conf_line(lab: &Lab, needle: &str) -> u64 {
+    let text = std::fs::read_to_string(lab.path().join("nginx.conf")).unwrap();
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map(|n| n as u64 + 1)
+        .unwrap_or_else(|| panic!("{needle} not in nginx.conf"))
+}
+
 /// `check --fix` with only `rule`, verified with the installed nginx; then `nginx -s reload`.
 fn fix_and_reload(lab: &Lab, rule: &str, unsafe_fixes: bool) {
     let mut cmd = Command::cargo_bin("nginx-gwlint").unwrap();
@@ -168,6 +201,20 @@ fn gw405_php_without_script_filename_answers_404_and_the_fix_runs_the_script() {
         "{log}"
     );
 
+    // diagnose ties php-fpm's answer to the handler and to GW405.
+    let inc = diagnose_incident(&lab, "script-not-found");
+    assert_eq!(inc["status"], 404, "{inc:#}");
+    assert_eq!(inc["rule"], "GW405", "{inc:#}");
+    assert_eq!(
+        inc["line"],
+        conf_line(&lab, "fastcgi_pass unix:"),
+        "{inc:#}"
+    );
+    assert!(
+        inc["fix"].as_str().unwrap().contains("SCRIPT_FILENAME"),
+        "{inc:#}"
+    );
+
     let found = lab.gwlint(&["--config", "/dev/null"]);
     assert_has(
         &found,
@@ -282,6 +329,21 @@ fn gw601_worker_connections_above_the_fd_limit_give_too_many_open_files() {
     assert!(
         log.contains("socket() failed (24: Too many open files) while connecting to upstream"),
         "{log}"
+    );
+
+    // diagnose: the 500 nginx answered, tied to the handler, GW601 and the config's values.
+    let inc = diagnose_incident(&lab, "fd-exhausted");
+    assert_eq!(inc["status"], 500, "{inc:#}");
+    assert_eq!(inc["rule"], "GW601", "{inc:#}");
+    assert_eq!(
+        inc["line"],
+        conf_line(&lab, "proxy_pass http://127.0.0.1:18264"),
+        "{inc:#}"
+    );
+    let fix = inc["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("worker_connections 64") && fix.contains("worker_rlimit_nofile 40"),
+        "{fix}"
     );
 
     let found = lab.gwlint(&["--config", "/dev/null"]);
