@@ -555,7 +555,7 @@ fn real_php_fpm_full_queue_pretty_urls_and_killed_children() {
         .replace("@LOCATIONS@", locations);
     let conf_path = lab.write("nginx.conf", &conf);
     let conf = std::fs::read_to_string(&conf_path).unwrap();
-    lab.write("www/slow.php", "<?php sleep(2); echo \"done\\n\";\n");
+    lab.write("www/slow.php", "<?php sleep(4); echo \"done\\n\";\n");
     lab.write("www/index.php", "<?php sleep(6); echo \"page\\n\";\n");
     lab.write("www/hang.php", "<?php sleep(15); echo \"late\\n\";\n");
     // [q]: one child and a listen queue of one (listen(2) backlog 0): the third concurrent
@@ -567,8 +567,17 @@ fn real_php_fpm_full_queue_pretty_urls_and_killed_children() {
     lab.start_nginx(port);
     let master = lab.children[0].id();
 
-    let handles: Vec<_> = (0..4)
-        .map(|i| std::thread::spawn(move || common::lab::http_get(port, &format!("/queue/{i}"))))
+    // Eight requests released together, each holding the one child for 4 s: even on a loaded
+    // machine they arrive while the child is busy and the one queue slot is taken.
+    let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let start = start.clone();
+            std::thread::spawn(move || {
+                start.wait();
+                common::lab::http_get(port, &format!("/queue/{i}"))
+            })
+        })
         .collect();
     let mut statuses: Vec<u16> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     statuses.sort_unstable();
