@@ -332,6 +332,23 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// The candidate nearest to `target` by [`edit_distance`], the first one on ties.
+/// The candidate whose name is within half the longer name's length of `target` (a typo, not
+/// another name), the closest one; ties go to the name that sorts first.
+pub fn typo_of<T>(
+    target: &str,
+    candidates: impl IntoIterator<Item = T>,
+    name: impl Fn(&T) -> &str,
+) -> Option<T> {
+    candidates
+        .into_iter()
+        .filter_map(|c| {
+            let d = edit_distance(target, name(&c));
+            (d <= name(&c).len().max(target.len()) / 2).then_some((d, c))
+        })
+        .min_by(|(da, a), (db, b)| da.cmp(db).then_with(|| name(a).cmp(name(b))))
+        .map(|(_, c)| c)
+}
+
 pub fn nearest<'a>(target: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()

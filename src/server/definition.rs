@@ -6,7 +6,7 @@ use lsp_types::{GotoDefinitionParams, GotoDefinitionResponse, Location};
 
 use super::diagnostics::location;
 use super::locate::{self, Part};
-use super::{Failure, Session};
+use super::{Cursor, Failure, Session};
 use crate::config::{Family, NodeId, ResolvedConfig};
 use crate::semantic::refs;
 use crate::source::FileId;
@@ -17,16 +17,16 @@ pub fn definition(
     params: GotoDefinitionParams,
 ) -> Result<Option<GotoDefinitionResponse>, Failure> {
     let at = params.text_document_position_params;
-    let Some(cursor) = session.cursor(&at.text_document.uri, at.position)? else {
+    let Some(Cursor {
+        tree,
+        file,
+        source,
+        ast,
+        offset,
+    }) = session.cursor(&at.text_document.uri, at.position)?
+    else {
         return Ok(None);
     };
-    let (tree, file, source, ast, offset) = (
-        cursor.tree,
-        cursor.file,
-        cursor.source,
-        cursor.ast,
-        cursor.offset,
-    );
     let config_tree = &tree.checked.ws.tree;
     let Some((directive, part, _)) = locate::at(ast, offset) else {
         return Ok(None);

@@ -8,7 +8,7 @@ use lsp_types::{Hover, HoverContents, HoverParams, MarkupContent, MarkupKind};
 
 use super::locate::{self, Part};
 use super::position::Text;
-use super::{Failure, Session};
+use super::{Cursor, Failure, Session};
 use crate::codes::RuleId;
 use crate::config::{ConfigTree, NodeId, ResolvedConfig};
 use crate::directives::{DirectiveSpec, Lookup, ValueKind};
@@ -18,16 +18,16 @@ use crate::syntax::{Ast, Span};
 
 pub fn hover(session: &Session, params: HoverParams) -> Result<Option<Hover>, Failure> {
     let at = params.text_document_position_params;
-    let Some(cursor) = session.cursor(&at.text_document.uri, at.position)? else {
+    let Some(Cursor {
+        tree,
+        file,
+        source,
+        ast,
+        offset,
+    }) = session.cursor(&at.text_document.uri, at.position)?
+    else {
         return Ok(None);
     };
-    let (tree, file, source, ast, offset) = (
-        cursor.tree,
-        cursor.file,
-        cursor.source,
-        cursor.ast,
-        cursor.offset,
-    );
     let config_tree = &tree.checked.ws.tree;
     let text = Text {
         bytes: &source.text,

@@ -1,7 +1,7 @@
 use super::common::compose_nginx;
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::backends::compose::ComposeProject;
-use crate::address::{edit_distance, Host};
+use crate::address::{typo_of, Host};
 use crate::directives::Context;
 use crate::diagnostic::{Diagnostic, Severity};
 
@@ -129,11 +129,7 @@ impl Rule for UndefinedUpstream {
             let Some(word) = node.directive.args.first() else {
                 continue;
             };
-            let nearest = upstream_names
-                .iter()
-                .map(|u| (edit_distance(name, u), u))
-                .filter(|(d, u)| *d <= u.len().max(name.len()) / 2)
-                .min();
+            let nearest = typo_of(name, &upstream_names, |u| u.as_str());
             if cx.tree.root_context != Context::Main && unread.is_none() {
                 let mut d = cx
                     .diagnostic(
@@ -174,7 +170,7 @@ impl Rule for UndefinedUpstream {
                 None => "/etc/hosts".to_owned(),
             };
             let (help, typo) = match nearest {
-                Some((_, u)) => (format!("did you mean upstream `{u}`?"), true),
+                Some(u) => (format!("did you mean upstream `{u}`?"), true),
                 None => (format!(
                     "define `upstream {name} {{ server ...; }}` (in a file that is included), or use a host name that resolves where nginx runs"
                 ), false),
@@ -215,13 +211,7 @@ fn not_a_service(
     let word = node.directive.args.first()?;
     let file = project.file_name();
     let has_port = config.pass_address(pass).is_some_and(|a| a.port.is_some());
-    let nearest = project
-        .services
-        .iter()
-        .map(|s| (edit_distance(name, &s.name.value), s))
-        .filter(|(d, s)| *d <= s.name.value.len().max(name.len()) / 2)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, s)| s);
+    let nearest = typo_of(name, &project.services, |s| s.name.value.as_str());
     let names: Vec<&str> = project.services.iter().map(|s| s.name.value.as_str()).collect();
     if let Some(s) = nearest {
         let mut d = cx
