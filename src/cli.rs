@@ -1136,7 +1136,7 @@ fn run_check(
     }
     let tree = &outcome.checked.ws.tree;
     if tree.has_parse_errors() {
-        sink.note("nginx-gwlint: nothing fixed: the configuration does not parse");
+        sink.note("nginx-gwlint: nothing fixed: a file has a syntax error (GW001); mend it first");
         return Ok(outcome);
     }
     if !outcome.changes.is_empty() {
@@ -1427,11 +1427,12 @@ fn diagnose(args: &DiagnoseArgs) -> Result<u8, CliError> {
     diagnosis.notes.extend(notes);
     diagnosis.since = since;
     if let Some(tree) = &tree {
-        for (file, e) in &tree.parse_errors {
+        for (file, e) in tree.first_parse_errors() {
             let f = tree.sources.get(*file);
             let (line, col) = f.line_col(e.offset);
             diagnosis.notes.push(format!(
-                "{}:{line}:{col}: {} (that file is left out of the mapping)",
+                "{}:{line}:{col}: {} (nginx refuses this configuration; the mapping reads that \
+                 file past the error)",
                 f.display, e.message
             ));
         }

@@ -10,7 +10,9 @@ use super::fs::{is_glob, Disk, Dump, FileSource, Layered, Overlay, Sysroot};
 use super::{dump, ConfigTree, LoadProblem, LoadProblemKind};
 use crate::directives::Context;
 use crate::source::{FileId, SourceFile};
-use crate::syntax::{parse, Ast, Directive, Node, ParseError, ParseErrorKind};
+use crate::syntax::{
+    parse, parse_recovering, Ast, Directive, Node, ParseError, ParseErrorKind, Recovered,
+};
 
 /// Why nothing could be loaded at all.
 #[derive(Debug, thiserror::Error)]
@@ -475,7 +477,7 @@ impl Loader<'_> {
     }
 
     fn add_file_as(&mut self, path: PathBuf, display: String, text: Vec<u8>) -> FileId {
-        let result = parse_config(&text);
+        let result = read_config(&text);
         self.add_parsed(path, display, text, result)
     }
 
@@ -484,16 +486,17 @@ impl Loader<'_> {
         path: PathBuf,
         display: String,
         text: Vec<u8>,
-        result: Result<Ast, ParseError>,
+        result: Recovered,
     ) -> FileId {
         let id = self.tree.sources.add(SourceFile::new(path, display, text));
         self.tree.nginx_files.push(id);
-        match result {
-            Ok(ast) => {
-                self.tree.asts.insert(id, ast);
-            }
-            Err(e) => self.tree.parse_errors.push((id, e)),
+        if !result.complete {
+            self.tree.incomplete.push(id);
         }
+        self.tree
+            .parse_errors
+            .extend(result.errors.into_iter().map(|e| (id, e)));
+        self.tree.asts.insert(id, result.ast);
         id
     }
 
@@ -956,7 +959,7 @@ enum Read {
 const PARALLEL_PARSE_BYTES: usize = 256 * 1024;
 
 /// The parse of every [`Read::New`] text, in order; across threads when the batch is large.
-fn parse_all(read: &[Read]) -> Vec<Result<Ast, ParseError>> {
+fn parse_all(read: &[Read]) -> Vec<Recovered> {
     let texts: Vec<&[u8]> = read
         .iter()
         .filter_map(|r| match r {
@@ -966,35 +969,53 @@ fn parse_all(read: &[Read]) -> Vec<Result<Ast, ParseError>> {
         .collect();
     let bytes: usize = texts.iter().map(|t| t.len()).sum();
     if texts.len() < 2 || bytes < PARALLEL_PARSE_BYTES {
-        return texts.into_iter().map(parse_config).collect();
+        return texts.into_iter().map(read_config).collect();
     }
     use rayon::prelude::*;
-    texts.into_par_iter().map(parse_config).collect()
+    texts.into_par_iter().map(read_config).collect()
 }
 
 /// Parses a config file, refusing binary files with a clear message: a NUL byte in a token (a
 /// directive name or argument) or in a file that does not parse. NUL bytes inside comments are
-/// harmless to nginx and accepted.
+/// harmless to nginx and accepted. Only the first error, as nginx reports it.
 pub(crate) fn parse_config(text: &[u8]) -> Result<Ast, ParseError> {
+    let r = read_config(text);
+    match r.errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(r.ast),
+    }
+}
+
+/// [`parse_config`] read past syntax errors ([`parse_recovering`]): what the loader keeps, so
+/// that the checks see every directive and nginx's first error is among the findings. A binary
+/// file is not read at all.
+pub(crate) fn read_config(text: &[u8]) -> Recovered {
+    let r = parse_recovering(text);
     let Some(first_nul) = memchr::memchr(0, text) else {
-        return parse(text);
+        return r;
     };
-    let binary = |at: usize| ParseError {
-        kind: ParseErrorKind::Unexpected(0),
-        offset: at,
-        message: "binary file: NUL byte where nginx expects configuration text".to_owned(),
+    let binary = |at: usize| Recovered {
+        ast: Ast::default(),
+        errors: vec![ParseError {
+            kind: ParseErrorKind::Unexpected(0),
+            offset: at,
+            message: "binary file: NUL byte where nginx expects configuration text".to_owned(),
+        }],
+        complete: false,
     };
-    let ast = parse(text).map_err(|_| binary(first_nul))?;
-    let comments = comment_spans(&ast);
+    if !r.errors.is_empty() {
+        return binary(first_nul);
+    }
+    let comments = comment_spans(&r.ast);
     for at in memchr::memchr_iter(0, text) {
         // The last comment starting at or before `at` is the only one that can hold it.
         let before = comments.partition_point(|c| c.start <= at);
         let inside = before > 0 && at < comments[before - 1].end;
         if !inside {
-            return Err(binary(at));
+            return binary(at);
         }
     }
-    Ok(ast)
+    r
 }
 
 /// Spans of every comment of a tree, at any depth, inner comments included (sorted).

@@ -98,8 +98,12 @@ pub struct ConfigTree {
     /// nginx config files in the order they were read (php files are in `sources` too, later).
     pub nginx_files: Vec<FileId>,
     asts: HashMap<FileId, Ast>,
-    /// Files that do not parse, with nginx's first error.
+    /// Every syntax error, in file order per file (a file's first is the one nginx reports).
+    /// The files are still in `asts`, as read past the errors ([`crate::syntax::parse_recovering`]).
     pub parse_errors: Vec<(FileId, ParseError)>,
+    /// Files part of whose text could not be read as directives at all (an unterminated quote,
+    /// a token past nginx's buffer, a binary file): what they would set is unknown.
+    pub incomplete: Vec<FileId>,
     /// Targets of each include directive, keyed by (file, start of the directive's span).
     pub includes: HashMap<(FileId, usize), Vec<FileId>>,
     pub problems: Vec<LoadProblem>,
@@ -157,9 +161,24 @@ impl ConfigTree {
             .contains(&(file, directive.start))
     }
 
-    /// True when any nginx file failed to parse: rules and fixes do not run then.
+    /// True when any nginx file has a syntax error: nginx refuses the configuration, and fixes
+    /// and probes do not run.
     pub fn has_parse_errors(&self) -> bool {
         !self.parse_errors.is_empty()
+    }
+
+    /// True when every file was read to its end as directives, syntax errors or not: the rules
+    /// can run on the tree. False when a file was cut short ([`Self::incomplete`]).
+    pub fn fully_read(&self) -> bool {
+        self.incomplete.is_empty()
+    }
+
+    /// The first syntax error of each file that has one: what nginx (or crossplane) reports.
+    pub fn first_parse_errors(&self) -> impl Iterator<Item = &(FileId, ParseError)> {
+        let mut seen = foldhash::HashSet::default();
+        self.parse_errors
+            .iter()
+            .filter(move |(f, _)| seen.insert(*f))
     }
 }
 

@@ -61,7 +61,7 @@ impl<'a> Payload<'a> {
             .map(|(i, f)| (*f, i))
             .collect();
         let mut errors = Vec::new();
-        for (file, e) in &tree.parse_errors {
+        for (file, e) in tree.first_parse_errors() {
             let source = tree.sources.get(*file);
             let path = source.path.display().to_string();
             let line = source.lines.line(e.offset);
@@ -147,7 +147,13 @@ impl Payload<'_> {
         j.key("errors")?;
         j.errors(errors.iter().copied())?;
         j.key("parsed")?;
-        let items: &[Node] = self.tree.ast(file).map_or(&[], |ast| ast.items.as_slice());
+        // As crossplane: a file with a syntax error has no `parsed` (the tree read past the
+        // error is for the checks, not a parse result).
+        let unparsed = self.tree.parse_errors.iter().any(|(f, _)| *f == file);
+        let items: &[Node] = match self.tree.ast(file) {
+            Some(ast) if !unparsed => &ast.items,
+            _ => &[],
+        };
         // One entry per open `block` array: the rest of its items.
         let mut stack = vec![items.iter()];
         j.begin(b'[')?;

@@ -259,9 +259,9 @@ pub fn selector_matches(selector: &str, meta: &RuleMeta) -> bool {
 
 /// Whether `meta`'s rule runs on this tree with these settings.
 pub fn runs(cx: &LintContext<'_, '_>, meta: &RuleMeta) -> bool {
-    // Structure rules always run; the others need every file to parse.
-    cx.settings.enabled(meta.id)
-        && (!cx.tree.has_parse_errors() || meta.id.code().starts_with("GW00"))
+    // The load rules always run; the others run on trees read past syntax errors too, but not
+    // where part of a file could not be read as directives at all.
+    cx.settings.enabled(meta.id) && (cx.tree.fully_read() || meta.id.code().starts_with("GW00"))
 }
 
 /// Runs every rule enabled in settings and accepted by `wanted` (the user's selection).

@@ -3,7 +3,8 @@
 //! The tokenizer follows nginx's own `ngx_conf_read_token` (src/core/ngx_conf_file.c) byte for
 //! byte; `grammar/nginx.ebnf` writes the accepted syntax down. Nothing in this module knows about
 //! directives' meaning or about rules: it turns bytes into an [`Ast`] whose every token keeps its
-//! byte [`Span`], or into the first [`ParseError`] nginx itself would report.
+//! byte [`Span`], or into the first [`ParseError`] nginx itself would report ([`parse`]), or
+//! into the tree read past every error with all of them ([`parse_recovering`]).
 
 mod ast;
 mod lexer;
@@ -12,7 +13,10 @@ mod parser;
 
 pub use ast::{walk_items, Ast, Block, BlockKind, Comment, Directive, Node, Quote, Walk, Word};
 pub use lines::LineIndex;
-pub use parser::{parse, ParseError, ParseErrorKind, MAX_DEPTH, MAX_TOKEN_LEN};
+pub use parser::{
+    parse, parse_recovering, ParseError, ParseErrorKind, Recovered, MAX_DEPTH, MAX_ERRORS,
+    MAX_TOKEN_LEN,
+};
 
 /// A half-open byte range `start..end` into one file's source.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]

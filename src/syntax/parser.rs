@@ -141,21 +141,87 @@ struct Frame {
     kind: BlockKind,
     open: Span,
     items: Vec<Node>,
+    /// A `{` nginx refuses (no directive name, or inside a `map`-like block): its body is read
+    /// to keep the braces balanced, then dropped.
+    discard: bool,
+}
+
+/// At most this many syntax errors are collected per file; past them the rest is not read.
+pub const MAX_ERRORS: usize = 64;
+
+/// A file read past its syntax errors (see [`parse_recovering`]).
+#[derive(Debug)]
+pub struct Recovered {
+    /// Every directive that was read, open blocks closed at the end of the file.
+    pub ast: Ast,
+    /// The syntax errors in file order; the first is the one nginx reports.
+    pub errors: Vec<ParseError>,
+    /// False when part of the file could not be read as directives at all: an unterminated
+    /// quote or Lua block, a token past nginx's buffer, nesting past [`MAX_DEPTH`], or more than
+    /// [`MAX_ERRORS`] errors. What that part would have set is then unknown.
+    pub complete: bool,
 }
 
 /// Parses one file. Only the first error is reported, as nginx does.
 pub fn parse(src: &[u8]) -> Result<Ast, ParseError> {
-    Parser { src, pos: 0 }.run()
+    let r = parse_recovering(src);
+    match r.errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(r.ast),
+    }
+}
+
+/// Parses one file and keeps going after a syntax error, so that checks can run on what nginx
+/// would have read before it (where nginx's own first error may be) and on the rest.
+///
+/// Recovery follows how the text most plausibly reads: a `}` right after a directive's words
+/// ends that directive (the missing `;`) and then its block; a stray `;` or top-level `}` is
+/// skipped; a refused `{` still nests, so its `}` matches it, and its body is dropped; text
+/// glued to a closing quote starts the next word; at the end of the file an unfinished
+/// directive is dropped and open blocks are closed. Where the rest of the file cannot be read
+/// as directives (see [`Recovered::complete`]) reading stops.
+pub fn parse_recovering(src: &[u8]) -> Recovered {
+    let mut parser = Parser {
+        src,
+        pos: 0,
+        errors: Vec::new(),
+    };
+    let (items, complete) = parser.run();
+    Recovered {
+        ast: Ast { items },
+        errors: parser.errors,
+        complete,
+    }
 }
 
 struct Parser<'a> {
     src: &'a [u8],
     pos: usize,
+    errors: Vec<ParseError>,
 }
+
+/// Why reading stopped before the end of the file.
+struct Stop;
 
 impl<'a> Parser<'a> {
     fn err(&self, kind: ParseErrorKind, offset: usize) -> ParseError {
         ParseError::new(kind, offset, self.src)
+    }
+
+    /// Records a syntax error reading can continue after; [`Stop`] once there are too many.
+    fn recoverable(&mut self, kind: ParseErrorKind, offset: usize) -> Result<(), Stop> {
+        let e = self.err(kind, offset);
+        self.errors.push(e);
+        if self.errors.len() >= MAX_ERRORS {
+            return Err(Stop);
+        }
+        Ok(())
+    }
+
+    /// Records the error after which the rest of the file is not read.
+    fn fatal(&mut self, e: ParseError) -> Stop {
+        self.errors.push(e);
+        Stop
     }
 
     fn rest(&self) -> &'a [u8] {
@@ -166,29 +232,49 @@ impl<'a> Parser<'a> {
         self.pos = self.src.len() - rest.len();
     }
 
-    fn run(mut self) -> Result<Ast, ParseError> {
+    /// The top-level items, and whether the whole file was read.
+    fn run(&mut self) -> (Vec<Node>, bool) {
         let mut stack: Vec<Frame> = Vec::new();
         let mut items: Vec<Node> = Vec::new();
         let mut kind = BlockKind::Directives;
         let mut pending = Pending::default();
+        let complete = self
+            .read(&mut stack, &mut items, &mut kind, &mut pending)
+            .is_ok();
+        // Blocks still open at the end (or where reading stopped) are closed there.
+        let end = Span::empty(self.src.len());
+        while let Some(frame) = stack.pop() {
+            close(&mut items, &mut kind, frame, end);
+        }
+        (items, complete)
+    }
 
+    fn read(
+        &mut self,
+        stack: &mut Vec<Frame>,
+        items: &mut Vec<Node>,
+        kind: &mut BlockKind,
+        pending: &mut Pending,
+    ) -> Result<(), Stop> {
         loop {
             if let Ok((rest, _)) = whitespace(self.rest()) {
                 self.advance_to(rest);
             }
             let Some(&b) = self.rest().first() else {
                 if !pending.words.is_empty() {
-                    return Err(self.err(ParseErrorKind::EofInDirective, self.pos));
+                    // nginx never reads the unfinished directive: it is dropped.
+                    pending.words.clear();
+                    pending.comments.clear();
+                    self.recoverable(ParseErrorKind::EofInDirective, self.pos)?;
+                } else if !stack.is_empty() {
+                    self.recoverable(ParseErrorKind::EofInBlock, self.pos)?;
                 }
-                if !stack.is_empty() {
-                    return Err(self.err(ParseErrorKind::EofInBlock, self.pos));
-                }
-                return Ok(Ast { items });
+                return Ok(());
             };
             let at = self.pos;
             match b {
                 b'#' => {
-                    let c = self.comment()?;
+                    let c = self.comment().map_err(|e| self.fatal(e))?;
                     if pending.words.is_empty() {
                         items.push(Node::Comment(c));
                     } else {
@@ -198,21 +284,23 @@ impl<'a> Parser<'a> {
                 b';' => {
                     self.pos += 1;
                     if pending.words.is_empty() {
-                        return Err(self.err(ParseErrorKind::Unexpected(b';'), at));
+                        self.recoverable(ParseErrorKind::Unexpected(b';'), at)?;
+                        continue;
                     }
                     let d = pending.take(Some(Span::new(at, at + 1)));
                     items.push(Node::Directive(d));
                 }
                 b'{' => {
                     self.pos += 1;
-                    if pending.words.is_empty() || kind == BlockKind::Entries {
-                        return Err(self.err(ParseErrorKind::Unexpected(b'{'), at));
-                    }
                     let open = Span::new(at, at + 1);
+                    let discard = pending.words.is_empty() || *kind == BlockKind::Entries;
+                    if discard {
+                        self.recoverable(ParseErrorKind::Unexpected(b'{'), at)?;
+                    }
                     let head = pending.take(None);
                     let name = head.name();
-                    if name.ends_with("_by_lua_block") {
-                        let (raw, close) = self.lua_block()?;
+                    if name.ends_with("_by_lua_block") && !discard {
+                        let (raw, close) = self.lua_block().map_err(|e| self.fatal(e))?;
                         let block = Block {
                             kind: BlockKind::Raw,
                             open,
@@ -224,7 +312,7 @@ impl<'a> Parser<'a> {
                         continue;
                     }
                     if stack.len() >= MAX_DEPTH {
-                        return Err(self.err(ParseErrorKind::TooDeep, at));
+                        return Err(self.fatal(self.err(ParseErrorKind::TooDeep, at)));
                     }
                     let new_kind = if ENTRY_BLOCKS.contains(&name) {
                         BlockKind::Entries
@@ -233,42 +321,45 @@ impl<'a> Parser<'a> {
                     };
                     stack.push(Frame {
                         head,
-                        kind,
+                        kind: *kind,
                         open,
-                        items: std::mem::take(&mut items),
+                        items: std::mem::take(items),
+                        discard,
                     });
-                    kind = new_kind;
+                    *kind = new_kind;
                 }
                 b'}' => {
                     self.pos += 1;
-                    if !pending.words.is_empty() {
-                        return Err(self.err(ParseErrorKind::Unexpected(b'}'), at));
+                    let unfinished = !pending.words.is_empty();
+                    if unfinished {
+                        // Most often the `;` before the `}` is missing: end the directive.
+                        self.recoverable(ParseErrorKind::Unexpected(b'}'), at)?;
+                        let d = pending.take(None);
+                        items.push(Node::Directive(d));
                     }
                     let Some(frame) = stack.pop() else {
-                        return Err(self.err(ParseErrorKind::Unexpected(b'}'), at));
+                        // One `}` too many: nginx stops here; reading on skips it.
+                        if !unfinished {
+                            self.recoverable(ParseErrorKind::Unexpected(b'}'), at)?;
+                        }
+                        continue;
                     };
-                    let mut body = std::mem::replace(&mut items, frame.items);
-                    // Blocks are never extended after parsing: drop the growth slack, which
-                    // is otherwise a large part of a big tree's memory.
-                    body.shrink_to_fit();
-                    let block = Block {
-                        kind,
-                        open: frame.open,
-                        close: Span::new(at, at + 1),
-                        items: body,
-                        raw: None,
-                    };
-                    kind = frame.kind;
-                    items.push(Node::Directive(with_block(frame.head, block)));
+                    close(items, kind, frame, Span::new(at, at + 1));
                 }
                 b'"' | b'\'' => {
                     let w = self.quoted(b)?;
                     pending.words.push(w);
                 }
-                _ => {
-                    let w = self.unquoted()?;
-                    pending.words.push(w);
-                }
+                _ => match self.unquoted() {
+                    Ok(w) => pending.words.push(w),
+                    // The word runs to the end of the file: nothing after it is lost, and the
+                    // unfinished directive is dropped (one error for it and any open block).
+                    Err(e) if e.kind == ParseErrorKind::EofInDirective => {
+                        self.errors.push(e);
+                        return Ok(());
+                    }
+                    Err(e) => return Err(self.fatal(e)),
+                },
             }
         }
     }
@@ -316,24 +407,27 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn quoted(&mut self, q: u8) -> Result<Word, ParseError> {
+    /// A quoted word. An unterminated or too long quote ends reading (the rest of the file is
+    /// inside it); text glued to the closing quote is an error reading continues after.
+    fn quoted(&mut self, q: u8) -> Result<Word, Stop> {
         let start = self.pos;
         let content_start = start + 1;
         let after_quote = &self.src[content_start..];
-        let (rest, body) = quoted_body(q)(after_quote)
-            .map_err(|_| self.err(ParseErrorKind::EofInDirective, self.src.len()))?;
+        let Ok((rest, body)) = quoted_body(q)(after_quote) else {
+            return Err(self.fatal(self.err(ParseErrorKind::EofInDirective, self.src.len())));
+        };
         if body.len() >= MAX_TOKEN_LEN {
-            return Err(self.err(ParseErrorKind::TooLongQuoted(q), start));
+            return Err(self.fatal(self.err(ParseErrorKind::TooLongQuoted(q), start)));
         }
         if rest.first() != Some(&q) {
             // The input ended inside the quotes (possibly right after a backslash).
-            return Err(self.err(ParseErrorKind::EofInDirective, self.src.len()));
+            return Err(self.fatal(self.err(ParseErrorKind::EofInDirective, self.src.len())));
         }
         self.advance_to(&rest[1..]);
         // After a closing quote nginx wants whitespace, `;`, `{` or `)`.
         if let Some(&next) = self.rest().first() {
             if !(is_space(next) || matches!(next, b';' | b'{' | b')')) {
-                return Err(self.err(ParseErrorKind::Unexpected(next), self.pos));
+                self.recoverable(ParseErrorKind::Unexpected(next), self.pos)?;
             }
         }
         Ok(Word {
@@ -403,6 +497,27 @@ impl<'a> Parser<'a> {
         }
         Err(self.err(ParseErrorKind::EofInBlock, src.len()))
     }
+}
+
+/// Ends the innermost open block at `close`: its items become the block of its directive in the
+/// enclosing level (or are dropped for a refused `{`).
+fn close(items: &mut Vec<Node>, kind: &mut BlockKind, frame: Frame, close: Span) {
+    let mut body = std::mem::replace(items, frame.items);
+    let body_kind = std::mem::replace(kind, frame.kind);
+    if frame.discard {
+        return;
+    }
+    // Blocks are never extended after parsing: drop the growth slack, which is otherwise a
+    // large part of a big tree's memory.
+    body.shrink_to_fit();
+    let block = Block {
+        kind: body_kind,
+        open: frame.open,
+        close,
+        items: body,
+        raw: None,
+    };
+    items.push(Node::Directive(with_block(frame.head, block)));
 }
 
 /// If a Lua long bracket (`[[`, `[==[`) opens at `i`, the offset just past its close (or the end

@@ -657,3 +657,31 @@ fn startup_files_of_the_live_configuration_are_found() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["diagnostics"].as_array().map(Vec::len), Some(0), "{v}");
 }
+
+/// Every error at once (#13): a file with a semantic mistake, a missing `;` and a stray `}`
+/// gets all three, nginx's first (line 6, `invalid URL prefix`) among them, and exit 2; an
+/// included file's own errors are found too, since the include is read past the syntax error.
+#[test]
+fn syntax_errors_do_not_hide_the_other_errors() {
+    let dir = tree(&[
+        (
+            "nginx.conf",
+            "events {}\nhttp {\n    include site.conf;\n    server {\n        listen 8080;\n        location / { proxy_pass localhost:3000; }\n        location /b {\n            proxy_read_timeout 5s\n        }\n    }\n}\n}\n",
+        ),
+        ("site.conf", "server { listen 8081; return abc; }\n"),
+    ]);
+    let (list, code) = findings(&dir, &[]);
+    assert_eq!(code, 2, "{list:?}");
+    let errors: Vec<(&str, u64)> = rules_and_lines(&list);
+    for want in [("GW022", 6), ("GW001", 9), ("GW001", 12), ("GW027", 1)] {
+        assert!(errors.contains(&want), "{want:?} missing from {list:?}");
+    }
+    // A quote left open swallows the rest of the file: only the load rules run then.
+    let dir = tree(&[(
+        "nginx.conf",
+        "events {}\nhttp {\n    server {\n        listen 8080;\n        location / { proxy_pass localhost:3000; }\n        add_header X \"unclosed;\n    }\n}\n",
+    )]);
+    let (list, code) = findings(&dir, &[]);
+    assert_eq!(code, 2);
+    assert_eq!(rules_and_lines(&list), vec![("GW001", 9)], "{list:?}");
+}

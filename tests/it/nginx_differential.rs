@@ -1911,3 +1911,219 @@ fn semantic_rules_survive_scrambled_words() {
     // Most scrambled trees still parse, so the semantic rules did run on them.
     assert!(linted > 200, "{linted} of 300 parsed");
 }
+
+/// Syntax mistakes made on the rendered text, after a semantic mistake or none: the ones people
+/// make when editing by hand.
+/// Each with the rules one of whose errors must report it (none: merging two directives can
+/// give any directive's error, or none).
+type SyntaxMutation = (
+    &'static str,
+    &'static [&'static str],
+    fn(&str, &mut Rng) -> Option<String>,
+);
+
+const SYNTAX_MUTATIONS: &[SyntaxMutation] = &[
+    ("stray } at the end", &["GW001"], |t, _| {
+        Some(format!("{t}}}\n"))
+    }),
+    ("missing ; before }", &["GW001"], |t, r| {
+        let lines: Vec<&str> = t.lines().collect();
+        let at: Vec<usize> = (0..lines.len().saturating_sub(1))
+            .filter(|&i| lines[i].trim_end().ends_with(';') && lines[i + 1].trim() == "}")
+            .collect();
+        let i = *at.get(r.below(at.len().max(1)))?;
+        Some(edit_line(
+            &lines,
+            i,
+            lines[i].trim_end().trim_end_matches(';'),
+        ))
+    }),
+    ("missing ; between directives", &[], |t, r| {
+        let lines: Vec<&str> = t.lines().collect();
+        let at: Vec<usize> = (0..lines.len().saturating_sub(1))
+            .filter(|&i| {
+                lines[i].trim_end().ends_with(';') && lines[i + 1].trim_end().ends_with(';')
+            })
+            .collect();
+        let i = *at.get(r.below(at.len().max(1)))?;
+        Some(edit_line(
+            &lines,
+            i,
+            lines[i].trim_end().trim_end_matches(';'),
+        ))
+    }),
+    ("last } missing", &["GW001"], |t, _| {
+        let end = t.trim_end().strip_suffix('}')?;
+        Some(format!("{end}\n"))
+    }),
+    ("doubled ;", &["GW001"], |t, r| {
+        let lines: Vec<&str> = t.lines().collect();
+        let at: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].trim_end().ends_with(';'))
+            .collect();
+        let i = *at.get(r.below(at.len().max(1)))?;
+        Some(edit_line(&lines, i, &format!("{};", lines[i].trim_end())))
+    }),
+    ("semicolon instead of {", &["GW012"], |t, r| {
+        let lines: Vec<&str> = t.lines().collect();
+        let at: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].trim_start().starts_with("location ") && lines[i].ends_with('{'))
+            .collect();
+        let i = *at.get(r.below(at.len().max(1)))?;
+        Some(edit_line(
+            &lines,
+            i,
+            &format!("{};", lines[i].trim_end_matches('{').trim_end()),
+        ))
+    }),
+    ("{ after a simple directive", &["GW012"], |t, r| {
+        let lines: Vec<&str> = t.lines().collect();
+        let at: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].trim_start().starts_with("server_name "))
+            .collect();
+        let i = *at.get(r.below(at.len().max(1)))?;
+        Some(edit_line(
+            &lines,
+            i,
+            &format!("{} {{", lines[i].trim_end().trim_end_matches(';')),
+        ))
+    }),
+];
+
+fn edit_line(lines: &[&str], i: usize, with: &str) -> String {
+    let mut out = String::new();
+    for (j, l) in lines.iter().enumerate() {
+        out.push_str(if j == i { with } else { l });
+        out.push('\n');
+    }
+    out
+}
+
+/// "Every error at once": a setup with a semantic mistake (or none) and then a syntax mistake in
+/// one of its files. nginx reports only its first error; it must be among `check`'s errors, at
+/// nginx's line, and `check` must report the syntax error too (GW001 or, for a block where none
+/// belongs, GW012), whatever came first in the file.
+#[test]
+fn nginx_first_error_is_among_all_errors_with_a_syntax_mistake() {
+    if common::oracle::nginx().is_none() {
+        return;
+    }
+    let seed = std::env::var("GWLINT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(DEFAULT_SEED);
+    let cases: usize = std::env::var("GWLINT_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(60, |n: usize| n * 15);
+    let mut rng = Rng(seed ^ 0x5e);
+    let mut settings = Settings::defaults().unwrap();
+    settings.directives.target = "1.22.1".parse().unwrap();
+    let refused: Vec<Class> = classes()
+        .into_iter()
+        .filter(|c| c.refuse && c.claimed)
+        .collect();
+    let mut failures = Vec::new();
+    let mut done = 0;
+    let mut semantic_first = 0;
+    for case in 0..cases {
+        let mut setup = (rng.pick(SETUPS))(&mut rng);
+        // Two cases in three carry a semantic mistake as well.
+        let class = if rng.below(3) > 0 {
+            let c = rng.pick(&refused);
+            (c.apply)(&mut setup, &mut rng).then_some(c.name)
+        } else {
+            None
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = setup.render(dir.path());
+        let (syntax, expect, mutate) = *rng.pick(SYNTAX_MUTATIONS);
+        let f = rng.below(files.len());
+        let Some(text) = mutate(&files[f].1, &mut rng) else {
+            continue;
+        };
+        files[f].1 = text;
+        for (rel, text) in &files {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        let what = format!(
+            "case {case} ({} + {:?} + [{syntax}] in {}) in {}",
+            setup.kind,
+            class,
+            files[f].0,
+            dir.path().display()
+        );
+        let verdict = nginx_verdict(dir.path());
+        let ws = Workspace::nginx_only(load_path(&dir.path().join("nginx.conf")).unwrap());
+        let diags = lint(&ws, &settings, &Selection::default());
+        let errors: Vec<_> = diags
+            .iter()
+            .filter(|d| d.severity == Severity::Error && d.rule.starts_with("GW0"))
+            .collect();
+        let Some((msg, file, line)) = verdict else {
+            // Merging two directives can make one nginx accepts (`index a index b;`).
+            if !errors.is_empty() {
+                failures.push(format!("false red {what}: {errors:?}"));
+                let _ = dir.keep();
+            }
+            continue;
+        };
+        done += 1;
+        // nginx reports a directive's error at the line of its `;` or `{`: for a directive over
+        // several lines (two merged by a missing `;`), any line of the finding's span matches.
+        let places: Vec<(String, usize, usize)> = errors
+            .iter()
+            .flat_map(|d| {
+                std::iter::once((d.file, d.span)).chain(d.labels.iter().map(|l| (l.file, l.span)))
+            })
+            .map(|(file, span)| {
+                let f = ws.tree.sources.get(file);
+                (
+                    f.display.clone(),
+                    f.lines.line(span.start),
+                    f.lines.line(span.end.max(span.start + 1) - 1),
+                )
+            })
+            .collect();
+        let base = Path::new(&file)
+            .file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let at_nginx_line = |(f, from, to): &(String, usize, usize)| {
+            f.ends_with(&format!("/{base}")) && (*from..=*to).contains(&line)
+        };
+        // line 0: nginx names no place (a check made after reading all of http).
+        if line != 0 && !places.iter().any(at_nginx_line) {
+            failures.push(format!(
+                "nginx's first error is not among check's: {what}: nginx {msg}; check {places:?}"
+            ));
+            let _ = dir.keep();
+            continue;
+        }
+        if errors.is_empty() {
+            failures.push(format!("false green {what}: nginx {msg}"));
+            let _ = dir.keep();
+            continue;
+        }
+        if !expect.is_empty() && !errors.iter().any(|d| expect.contains(&d.rule)) {
+            failures.push(format!("{expect:?} not reported: {what}: {places:?}"));
+            let _ = dir.keep();
+        }
+        if !msg.contains("unexpected") && !msg.contains("terminated") && !msg.contains("opening") {
+            semantic_first += 1;
+        }
+    }
+    println!(
+        "syntax mistakes: {done} cases nginx refuses, {semantic_first} where nginx's first error is not the syntax one, {} failures",
+        failures.len()
+    );
+    assert!(done >= cases / 2, "{done} of {cases} cases ran");
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

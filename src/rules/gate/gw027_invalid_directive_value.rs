@@ -37,7 +37,14 @@ checks (each message is nginx's):
   `*.example.com`): "conflicting parameter"; two `default` lines; an entry with more than two
   words: "invalid number of the map parameters";
 - `limit_conn zone 0` ("invalid number of connections"), `limit_req_status`/`limit_conn_status`
-  outside 400-599.
+  outside 400-599;
+- `access_log off` with anything after it, or an `access_log` parameter other than buffer=,
+  flush=, gzip[=1-9] and if=; a zero or malformed buffer size or flush time; flush= without a
+  buffer ("invalid parameter", "invalid buffer size", "no buffer is defined for access_log");
+- `proxy_temp_path` (and the other `*_temp_path`) with a level that is not a positive number,
+  or levels adding up to more than 10 (`ngx_conf_set_path_slot`): "invalid value". A `;`
+  missing after the path makes the next directive's words levels:
+  `proxy_temp_path /var/tmp/proxy fastcgi_temp_path /var/tmp/fcgi;`.
 
 ## Why it matters
 `nginx -t` fails and the configuration does not load:
@@ -151,6 +158,63 @@ fn cidr(text: &str) -> Option<bool> {
 }
 
 /// The nesting rules of `ngx_http_core_location` for a location inside another.
+/// `ngx_http_log_set_log`: `off` stands alone; after the path and the format only buffer=,
+/// flush=, gzip[=] and if= parameters, with a positive size, a positive time, a level 1-9, and a
+/// flush only with a buffer. A `;` missing after `access_log off` makes the next directive's
+/// words its parameters.
+fn access_log_error(d: &Directive) -> Option<(Span, String)> {
+    let first = d.args.first()?;
+    if first.as_str() == "off" {
+        return d
+            .args
+            .get(1)
+            .map(|w| (w.span, format!("invalid parameter \"{}\"", w.as_str())));
+    }
+    let (mut buffered, mut flushed) = (false, false);
+    for w in d.args.iter().skip(2) {
+        let v = w.as_str();
+        if let Some(size) = v.strip_prefix("buffer=") {
+            if crate::values::parse_size(size).is_none_or(|n| n == 0) {
+                return Some((w.span, format!("invalid buffer size \"{size}\"")));
+            }
+            buffered = true;
+        } else if let Some(time) = v.strip_prefix("flush=") {
+            if crate::values::parse_msec(time).is_none_or(|n| n == 0) {
+                return Some((w.span, format!("invalid flush time \"{time}\"")));
+            }
+            flushed = true;
+        } else if v == "gzip" {
+            buffered = true;
+        } else if let Some(level) = v.strip_prefix("gzip=") {
+            if atoi(level).is_none_or(|l| !(1..=9).contains(&l)) {
+                return Some((w.span, format!("invalid compression level \"{level}\"")));
+            }
+            buffered = true;
+        } else if !v.starts_with("if=") {
+            return Some((w.span, format!("invalid parameter \"{v}\"")));
+        }
+    }
+    (flushed && !buffered).then(|| {
+        (
+            d.head_span(),
+            format!("no buffer is defined for access_log \"{}\"", first.as_str()),
+        )
+    })
+}
+
+/// `ngx_conf_set_path_slot` (the `*_temp_path` directives): each level after the path is a
+/// positive number and the levels add up to at most 10. The span nginx's "invalid value" is about.
+fn temp_path_error(d: &Directive) -> Option<Span> {
+    let mut total = 0u64;
+    for w in d.args.iter().skip(1) {
+        match atoi(w.as_str()) {
+            Some(level) if level > 0 => total = total.saturating_add(level),
+            _ => return Some(w.span),
+        }
+    }
+    (total > 10).then(|| d.head_span())
+}
+
 fn nested_location_error(parent: &Directive, child: &Directive) -> Option<String> {
     let pform = location_form(parent)?;
     let cform = location_form(child)?;
@@ -400,6 +464,19 @@ impl Rule for InvalidDirectiveValue {
                             format!("invalid number of connections \"{}\"", w.as_str()),
                             "the limit is a positive number of connections",
                         );
+                    }
+                }
+                "access_log" if http => {
+                    if let Some((span, m)) = access_log_error(d) {
+                        push(id, span, m, "access_log PATH [FORMAT [buffer=SIZE] [gzip[=LEVEL]] [flush=TIME] [if=CONDITION]]; or access_log off; alone");
+                    }
+                }
+                "client_body_temp_path" | "proxy_temp_path" | "fastcgi_temp_path"
+                | "uwsgi_temp_path" | "scgi_temp_path"
+                    if http =>
+                {
+                    if let Some(span) = temp_path_error(d) {
+                        push(id, span, format!("\"{}\" directive invalid value", n.name()), "the words after the path are directory levels: up to three positive numbers (name characters per level) adding up to at most 10, e.g. `proxy_temp_path /var/cache/nginx/proxy 1 2;`");
                     }
                 }
                 "limit_req_status" | "limit_conn_status" => {

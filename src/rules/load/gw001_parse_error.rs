@@ -17,8 +17,21 @@ closing quote. The message is nginx's own, at the place nginx notices the proble
 
 ## Why it matters
 `nginx -t` fails and a reload keeps the old configuration (or a restart fails and every
-request gets connection refused). While any file fails to parse, no other rule runs and
-`--fix` writes nothing.
+request gets connection refused).
+
+nginx stops at its first error. nginx-gwlint reads on past each one, so that every error is
+reported at once and nginx's first is always among them:
+- a `}` right after a directive's words ends that directive (the missing `;`), then its block;
+- a stray `;` or a top-level `}` is skipped;
+- a `{` nginx refuses still pairs with its `}`, and its body is dropped;
+- at the end of the file an unfinished directive is dropped and open blocks are closed.
+
+The other rules then run on what was read. Errors after the first one describe the file as it
+reads once that first mistake is mended.
+
+Where part of a file cannot be read as directives, only the load rules run: an unterminated
+quote, a token longer than nginx's buffer, nesting too deep, a binary file, or more than 64
+errors. `--fix` writes nothing while any file has a syntax error.
 
 ## Example
 ```nginx
