@@ -142,6 +142,8 @@ fn script_args(name: &str, ns: Namespace, d: &Directive) -> Option<(usize, Optio
         }
         (Namespace::Http | Namespace::Stream, "map" | "split_clients") => (0, Some(1)),
         (Namespace::Http | Namespace::Stream, "geo") if n == 2 => (0, Some(1)),
+        // upstream `hash KEY [consistent]`: the key is a complex value.
+        (Namespace::Http | Namespace::Stream, "hash") => (0, Some(1)),
         (
             Namespace::Stream,
             "proxy_pass"
@@ -228,6 +230,11 @@ pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWo
                     push(&mut out, v, v.as_str(), RefKind::Script);
                 }
             }
+        }
+        // ngx_http_memcached_pass asks for the index of `$memcached_key`, which only `set`
+        // defines: without one nginx refuses to start (unknown "memcached_key" variable).
+        if n.name() == "memcached_pass" && ns == Namespace::Http {
+            push(&mut out, &d.name, "$memcached_key", RefKind::Whole);
         }
         let Some((first, skip)) = script_args(n.name(), ns, d) else {
             continue;

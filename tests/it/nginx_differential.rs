@@ -1555,6 +1555,77 @@ fn classes() -> Vec<Class> {
                 true
             }
         ),
+        class!("handler refuses a location value", refuse, |s, r| {
+            let l = *r.pick(&[
+                "try_files $uri $uri/ =404x;",
+                "try_files $uri =1000;",
+                "limit_except FETCH { deny all; }",
+                "open_file_cache max=1000 inactive=20x;",
+                "open_file_cache inactive=20s;",
+                "gzip_comp_level 10;",
+                "expires 30dd;",
+                "expires @25h;",
+                "expires modified @10h;",
+                "expires later 1d;",
+                "limit_rate 10kk;",
+                "proxy_buffers 8 0;",
+                "proxy_temp_path /var/tmp/gw-proxy 1 2 x;",
+                "access_log off buffer=32k;",
+                "access_log /var/log/nginx/gw.log combined flush=5s;",
+                "access_log /var/log/nginx/gw.log combined gzip=10;",
+                "resolver 127.0.0.53 ipv6=maybe;",
+                "resolver 127.0.0.53 valid=3x;",
+                "memcached_pass 127.0.0.1:11211;",
+            ]);
+            add_loc_line(s, r, l)
+        }),
+        class!("handler accepts a location value", accept, |s, r| {
+            let l = *r.pick(&[
+                "try_files $uri $uri/ =404;",
+                "limit_except get POST { deny all; }",
+                "open_file_cache max=1000 inactive=20s;",
+                "open_file_cache off;",
+                "gzip_comp_level 9;",
+                "expires 30d;",
+                "expires @10h30m;",
+                "expires modified 1d;",
+                "expires -1;",
+                "expires epoch;",
+                "limit_rate 10k;",
+                "proxy_buffers 16 8k;",
+                "proxy_temp_path /var/tmp/gw-proxy 1 2;",
+                "access_log /var/log/nginx/gw.log combined buffer=32k gzip=5 flush=5s;",
+                "resolver 127.0.0.53 valid=30 ipv6=off;",
+                "set $memcached_key $uri; memcached_pass 127.0.0.1:11211;",
+            ]);
+            add_loc_line(s, r, l)
+        }),
+        class!("handler refuses an http value", refuse, |s, r| {
+            let l = *r.pick(&[
+                "error_log /var/log/nginx/gw-error.log warnx;",
+                "error_log /var/log/nginx/gw-error.log warn error;",
+                "error_log /var/log/nginx/gw-error.log debug debug_http;",
+                "log_format gw escape=html '$remote_addr';",
+                "split_clients \"${remote_addr}\" $gw_variant { 50% a; 60% b; }",
+                "split_clients \"${remote_addr}\" $gw_variant { 0.555% a; * b; }",
+                "large_client_header_buffers 4 0;",
+                "upstream gw_hash { hash $gw_undefined consistent; server 127.0.0.1:7001; }",
+            ]);
+            s.http_top.push(l.to_owned());
+            true
+        }),
+        class!("handler accepts an http value", accept, |s, r| {
+            let l = *r.pick(&[
+                "error_log /var/log/nginx/gw-error.log warn;",
+                "error_log /var/log/nginx/gw-error.log debug_http debug_core;",
+                "log_format gw escape=json '$remote_addr';",
+                "split_clients \"${remote_addr}\" $gw_variant { 0.5% a; 49.5% b; * c; }",
+                "large_client_header_buffers 4 16k;",
+                "upstream gw_hash { hash $remote_addr$request_uri consistent; server 127.0.0.1:7001; }",
+            ]);
+            s.http_top.push(l.to_owned());
+            true
+        }),
         class!("rewrite flags and captures", accept, |s, r| {
             let f = *r.pick(&["last", "break", "redirect", "permanent"]);
             add_server_line(

@@ -41,6 +41,11 @@ checks (each message is nginx's):
 - `access_log off` with anything after it, or an `access_log` parameter other than buffer=,
   flush=, gzip[=1-9] and if=; a zero or malformed buffer size or flush time; flush= without a
   buffer ("invalid parameter", "invalid buffer size", "no buffer is defined for access_log");
+- `try_files ... =404x` ("invalid code"), `limit_except FOO` ("invalid method"),
+  `open_file_cache` parameters, `error_log` levels ("invalid log level", "duplicate log
+  level"), `log_format ... escape=html`, `split_clients` percentages ("invalid percent value",
+  "percent total is greater than 100%"), `resolver ... valid=`/`ipv6=` values,
+  `gzip_comp_level` outside 1-9, `expires` values, `limit_rate 10kk`;
 - `proxy_temp_path` (and the other `*_temp_path`) with a level that is not a positive number,
   or levels adding up to more than 10 (`ngx_conf_set_path_slot`): "invalid value". A `;`
   missing after the path makes the next directive's words levels:
@@ -158,6 +163,170 @@ fn cidr(text: &str) -> Option<bool> {
 }
 
 /// The nesting rules of `ngx_http_core_location` for a location inside another.
+/// `ngx_methods_names` (ngx_http_core_module.c): what `limit_except` accepts, in any case.
+const HTTP_METHODS: &[&str] = &[
+    "GET",
+    "HEAD",
+    "POST",
+    "PUT",
+    "DELETE",
+    "MKCOL",
+    "COPY",
+    "MOVE",
+    "OPTIONS",
+    "PROPFIND",
+    "PROPPATCH",
+    "LOCK",
+    "UNLOCK",
+    "PATCH",
+];
+
+/// `ngx_http_core_open_file_cache`: max= a positive number, inactive= a time, off; and max= is
+/// required unless off.
+fn open_file_cache_error(d: &Directive) -> Option<(Span, String)> {
+    let (mut max, mut off) = (false, false);
+    for w in &d.args {
+        let v = w.as_str();
+        let ok = if let Some(n) = v.strip_prefix("max=") {
+            max = true;
+            atoi(n).is_some_and(|n| n > 0)
+        } else if let Some(t) = v.strip_prefix("inactive=") {
+            crate::values::parse_sec(t).is_some()
+        } else if v == "off" {
+            off = true;
+            true
+        } else {
+            false
+        };
+        if !ok {
+            return Some((w.span, format!("invalid \"open_file_cache\" parameter \"{v}\"")));
+        }
+    }
+    (!off && !max).then(|| {
+        (
+            d.head_span(),
+            "\"open_file_cache\" must have the \"max\" parameter".to_owned(),
+        )
+    })
+}
+
+/// `ngx_log_set_levels`: after the file, one of nginx's levels, or debug_* masks, not both; a
+/// level after anything is "duplicate", a mask after a level "invalid".
+fn error_log_error(d: &Directive) -> Option<(Span, String)> {
+    const LEVELS: &[&str] = &[
+        "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug",
+    ];
+    const DEBUG: &[&str] = &[
+        "debug_core",
+        "debug_alloc",
+        "debug_mutex",
+        "debug_event",
+        "debug_http",
+        "debug_mail",
+        "debug_stream",
+    ];
+    let (mut level, mut masks) = (false, false);
+    for w in d.args.iter().skip(1) {
+        let v = w.as_str();
+        if LEVELS.contains(&v) {
+            if level || masks {
+                return Some((w.span, format!("duplicate log level \"{v}\"")));
+            }
+            level = true;
+        } else if DEBUG.contains(&v) && !level {
+            masks = true;
+        } else {
+            return Some((w.span, format!("invalid log level \"{v}\"")));
+        }
+    }
+    None
+}
+
+/// `ngx_http_split_clients`: each entry a percentage with up to two decimals (`ngx_atofp`, not
+/// zero) or `*`, adding up to at most 100%.
+fn split_clients_error(d: &Directive) -> Option<(Span, String)> {
+    let block = d.block.as_ref()?;
+    let mut sum = 0u64;
+    for e in block.items.iter().filter_map(|n| match n {
+        crate::syntax::Node::Directive(e) => Some(e),
+        crate::syntax::Node::Comment(_) => None,
+    }) {
+        let v = e.name.as_str();
+        let hundredths = if v == "*" {
+            None
+        } else {
+            match v.strip_suffix('%').and_then(hundredths).filter(|p| *p > 0) {
+                Some(p) => Some(p),
+                None => return Some((e.name.span, format!("invalid percent value \"{v}\""))),
+            }
+        };
+        sum = match hundredths {
+            Some(p) => sum.saturating_add(p),
+            None => 10_000,
+        };
+        if sum > 10_000 {
+            return Some((e.name.span, "percent total is greater than 100%".to_owned()));
+        }
+    }
+    None
+}
+
+/// `ngx_atofp(text, 2)`: digits with at most two decimals, in hundredths.
+fn hundredths(text: &str) -> Option<u64> {
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    if (int.is_empty() && frac.is_empty()) || frac.len() > 2 {
+        return None;
+    }
+    let int = if int.is_empty() { Some(0) } else { atoi(int) }?;
+    let frac = if frac.is_empty() { 0 } else { atoi(frac)? * if frac.len() == 1 { 10 } else { 1 } };
+    int.checked_mul(100)?.checked_add(frac)
+}
+
+/// `ngx_resolver_create`: valid= takes a time, ipv6= on or off (the other words are addresses).
+fn resolver_param_invalid(word: &str) -> bool {
+    if let Some(t) = word.strip_prefix("valid=") {
+        return crate::values::parse_sec(t).is_none();
+    }
+    if let Some(v) = word.strip_prefix("ipv6=") {
+        return !matches!(v, "on" | "off");
+    }
+    false
+}
+
+/// `ngx_http_headers_expires` and `ngx_http_parse_expires`: the reason after `"expires"
+/// directive`, for a value without variables.
+fn expires_error(d: &Directive) -> Option<(Span, &'static str)> {
+    let (modified, value) = match d.args.as_slice() {
+        [v] => (false, v),
+        [m, v] => {
+            if m.as_str() != "modified" {
+                return Some((m.span, "invalid value"));
+            }
+            (true, v)
+        }
+        _ => return None,
+    };
+    let text = value.as_str();
+    if text.contains('$') || (!modified && matches!(text, "epoch" | "max" | "off")) {
+        return None;
+    }
+    let (daily, time) = match text.as_bytes().first() {
+        Some(b'@') => (true, &text[1..]),
+        Some(b'+' | b'-') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if daily && modified {
+        return Some((value.span, "daily time cannot be used with \"modified\" parameter"));
+    }
+    match crate::values::parse_sec(time) {
+        None => Some((value.span, "invalid value")),
+        Some(t) if daily && t > 24 * 60 * 60 => {
+            Some((value.span, "daily time value must be less than 24 hours"))
+        }
+        Some(_) => None,
+    }
+}
+
 /// `ngx_http_log_set_log`: `off` stands alone; after the path and the format only buffer=,
 /// flush=, gzip[=] and if= parameters, with a positive size, a positive time, a level 1-9, and a
 /// flush only with a buffer. A `;` missing after `access_log off` makes the next directive's
@@ -464,6 +633,70 @@ impl Rule for InvalidDirectiveValue {
                             format!("invalid number of connections \"{}\"", w.as_str()),
                             "the limit is a positive number of connections",
                         );
+                    }
+                }
+                "try_files" if http => {
+                    if let Some(w) = d.args.last().filter(|w| w.as_str().starts_with('=')) {
+                        if atoi(&w.as_str()[1..]).is_none_or(|c| c > 999) {
+                            push(id, w.span, format!("invalid code \"{}\"", w.as_str()), "the last word of try_files is a URI, a @named location or =CODE (=404)");
+                        }
+                    }
+                }
+                "limit_except" if http => {
+                    for w in &d.args {
+                        if !HTTP_METHODS.iter().any(|m| m.eq_ignore_ascii_case(w.as_str())) {
+                            push(id, w.span, format!("invalid method \"{}\"", w.as_str()), "limit_except takes GET, HEAD, POST, PUT, DELETE, MKCOL, COPY, MOVE, OPTIONS, PROPFIND, PROPPATCH, LOCK, UNLOCK or PATCH");
+                        }
+                    }
+                }
+                "open_file_cache" if http => {
+                    if let Some((span, m)) = open_file_cache_error(d) {
+                        push(id, span, m, "open_file_cache max=N [inactive=TIME]; or open_file_cache off;");
+                    }
+                }
+                "error_log" => {
+                    if let Some((span, m)) = error_log_error(d) {
+                        push(id, span, m, "one level: debug, info, notice, warn, error, crit, alert or emerg; or debug masks such as debug_http instead of a level");
+                    }
+                }
+                "log_format" if http => {
+                    if let Some(w) = d.args.get(1) {
+                        if let Some(e) = w.as_str().strip_prefix("escape=") {
+                            if !matches!(e, "default" | "json" | "none") {
+                                push(id, w.span, format!("unknown log format escaping \"{e}\""), "escape= takes default, json or none");
+                            }
+                        }
+                    }
+                }
+                "split_clients"
+                    if d.block.is_some() && matches!(n.context, Context::Http | Context::Stream) =>
+                {
+                    if let Some((span, m)) = split_clients_error(d) {
+                        push(id, span, m, "each line is PERCENT% VALUE; (up to two decimals, 100% in total at most) or * VALUE; for the rest");
+                    }
+                }
+                "resolver" => {
+                    if let Some(w) = d.args.iter().find(|w| resolver_param_invalid(w.as_str())) {
+                        push(id, w.span, format!("invalid parameter: {}", w.as_str()), "valid= takes a time (30s), ipv6= on or off");
+                    }
+                }
+                "gzip_comp_level" if http => {
+                    if let Some(w) = d.args.first() {
+                        if atoi(w.as_str()).is_some_and(|l| !(1..=9).contains(&l)) {
+                            push(id, w.span, "value must be between 1 and 9".to_owned(), "gzip levels go from 1 (fastest) to 9 (smallest)");
+                        }
+                    }
+                }
+                "expires" if http => {
+                    if let Some((span, m)) = expires_error(d) {
+                        push(id, span, format!("\"expires\" directive {m}"), "expires [modified] TIME | @TIME-OF-DAY | epoch | max | off, e.g. expires 30d;");
+                    }
+                }
+                "limit_rate" | "limit_rate_after" if http => {
+                    if let Some(w) = d.args.first() {
+                        if !w.as_str().contains('$') && crate::values::parse_size(w.as_str()).is_none() {
+                            push(id, w.span, format!("\"{}\" directive invalid value", n.name()), "a size in bytes, with k or m: limit_rate 500k;");
+                        }
                     }
                 }
                 "access_log" if http => {

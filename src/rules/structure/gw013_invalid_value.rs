@@ -71,6 +71,31 @@ impl Rule for InvalidValue {
             let Some(kind) = spec.kind else { continue };
             let name = node.name();
             let args = &node.directive.args;
+            if matches!(kind, ValueKind::Bufs) {
+                // ngx_conf_set_bufs_slot: a number of buffers and a size, both above zero.
+                let bad = match args.as_slice() {
+                    [num, size] => [(num, atoi(num.as_str())), (size, parse_size(size.as_str()))]
+                        .into_iter()
+                        .find(|(w, v)| !w.has_variable() && v.is_none_or(|v| v == 0))
+                        .map(|(w, _)| w),
+                    _ => None,
+                };
+                if let Some(word) = bad {
+                    out.push(
+                        cx.diagnostic(
+                            &META,
+                            node.file,
+                            word.span,
+                            format!("\"{name}\" directive invalid value"),
+                        )
+                        .with_help(format!(
+                            "\"{}\" is not part of NUMBER SIZE: a number of buffers and their size, both above zero (8 4k)",
+                            word.as_str()
+                        )),
+                    );
+                }
+                continue;
+            }
             // The generic slots read the first argument; the bitmask slot reads them all and
             // stops at the first word it does not know.
             let words: &[Word] = match kind {
