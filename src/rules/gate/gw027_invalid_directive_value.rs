@@ -46,6 +46,8 @@ checks (each message is nginx's):
   level"), `log_format ... escape=html`, `split_clients` percentages ("invalid percent value",
   "percent total is greater than 100%"), `resolver ... valid=`/`ipv6=` values,
   `gzip_comp_level` outside 1-9, `expires` values, `limit_rate 10kk`;
+- `worker_processes` other than a number or auto, `thread_pool` threads=/max_queue=,
+  `http2_chunk_size 0`;
 - `proxy_temp_path` (and the other `*_temp_path`) with a level that is not a positive number,
   or levels adding up to more than 10 (`ngx_conf_set_path_slot`): "invalid value". A `;`
   missing after the path makes the next directive's words levels:
@@ -325,6 +327,31 @@ fn expires_error(d: &Directive) -> Option<(Span, &'static str)> {
         }
         Some(_) => None,
     }
+}
+
+/// `ngx_thread_pool`: threads= a positive number (required), max_queue= a number; other words
+/// are ignored.
+fn thread_pool_error(d: &Directive) -> Option<(Span, String)> {
+    let mut threads = false;
+    for w in d.args.iter().skip(1) {
+        let v = w.as_str();
+        if let Some(t) = v.strip_prefix("threads=") {
+            if atoi(t).is_none_or(|t| t == 0) {
+                return Some((w.span, format!("invalid threads value \"{v}\"")));
+            }
+            threads = true;
+        } else if let Some(q) = v.strip_prefix("max_queue=") {
+            if atoi(q).is_none() {
+                return Some((w.span, format!("invalid max_queue value \"{v}\"")));
+            }
+        }
+    }
+    (!threads).then(|| {
+        (
+            d.head_span(),
+            "\"thread_pool\" must have \"threads\" parameter".to_owned(),
+        )
+    })
 }
 
 /// `ngx_http_log_set_log`: `off` stands alone; after the path and the format only buffer=,
@@ -696,6 +723,25 @@ impl Rule for InvalidDirectiveValue {
                     if let Some(w) = d.args.first() {
                         if !w.as_str().contains('$') && crate::values::parse_size(w.as_str()).is_none() {
                             push(id, w.span, format!("\"{}\" directive invalid value", n.name()), "a size in bytes, with k or m: limit_rate 500k;");
+                        }
+                    }
+                }
+                "worker_processes" if n.context == Context::Main => {
+                    if let Some(w) = d.args.first() {
+                        if w.as_str() != "auto" && atoi(w.as_str()).is_none() {
+                            push(id, w.span, "\"worker_processes\" directive invalid value".to_owned(), "a number of worker processes, or auto (one per CPU)");
+                        }
+                    }
+                }
+                "thread_pool" if n.context == Context::Main => {
+                    if let Some((span, m)) = thread_pool_error(d) {
+                        push(id, span, m, "thread_pool NAME threads=N [max_queue=N]; with N above zero");
+                    }
+                }
+                "http2_chunk_size" if http => {
+                    if let Some(w) = d.args.first() {
+                        if crate::values::parse_size(w.as_str()) == Some(0) {
+                            push(id, w.span, "the http2 chunk size cannot be zero".to_owned(), "a size above zero, e.g. 8k (the default)");
                         }
                     }
                 }
