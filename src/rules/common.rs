@@ -508,3 +508,22 @@ mod tests {
         assert_eq!(why, vec!["shared".to_owned()]);
     }
 }
+
+/// The installed nginx's build (`nginx -V`) when it is the nginx that reads the checked
+/// configuration: the checked entry file is its `--conf-path` (links resolved), and the tree is
+/// neither a dump nor a `--sysroot` copy. What that build knows is then a fact about the target.
+pub(crate) fn live_build(cx: &LintContext<'_, '_>) -> Option<crate::system::NginxBuild> {
+    if cx.tree.from_dump || cx.ws.sysroot.is_some() {
+        return None;
+    }
+    let entry = &cx.tree.sources.get(cx.tree.root).path;
+    let build = crate::system::installed_build(std::slice::from_ref(entry))?;
+    let same = match (
+        std::fs::canonicalize(entry),
+        std::fs::canonicalize(&build.conf_path),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    same.then_some(build)
+}

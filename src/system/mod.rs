@@ -11,7 +11,7 @@ pub mod systemd;
 
 pub use nginx::{
     detect_nginx_version, installed_build, installed_nginx, parse_nginx_build, parse_nginx_v,
-    NginxBuild, NGINX_LOCATIONS,
+    DynamicModule, NginxBuild, NGINX_LOCATIONS,
 };
 pub use systemd::{Unit, UnitSetting};
 

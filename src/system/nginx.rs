@@ -225,6 +225,59 @@ pub struct NginxBuild {
     /// `--conf-path` (default `PREFIX/conf/nginx.conf`; relative ones are under the prefix):
     /// the configuration the binary reads without `-c`.
     pub conf_path: PathBuf,
+    /// The stock modules built as dynamic modules (`--with-X=dynamic`): their directives are
+    /// unknown until a `load_module` loads the file.
+    pub dynamic: Vec<DynamicModule>,
+}
+
+/// A stock module nginx was configured to build as a loadable file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DynamicModule {
+    /// The file name without `.so`, as `load_module` names it (`ngx_stream_module`).
+    pub file: String,
+    /// The modules inside: one (`ngx_http_geoip_module`), or every module whose name starts
+    /// with a prefix (`--with-stream=dynamic` puts the stream core and its stock modules in
+    /// `ngx_stream_module.so`, except those configured as dynamic on their own).
+    pub family: bool,
+    pub module: String,
+}
+
+impl NginxBuild {
+    /// The dynamic module file that holds `module`, if it is one.
+    pub fn dynamic_file_of(&self, module: &str) -> Option<&DynamicModule> {
+        self.dynamic
+            .iter()
+            .find(|d| !d.family && d.module == module)
+            .or_else(|| {
+                self.dynamic
+                    .iter()
+                    .find(|d| d.family && module.starts_with(&d.module))
+            })
+    }
+}
+
+/// `--with-X=dynamic` as the module file it builds (auto/options, auto/modules).
+fn dynamic_module(option: &str) -> Option<DynamicModule> {
+    let what = option.strip_prefix("--with-")?.strip_suffix("=dynamic")?;
+    Some(match what {
+        "stream" | "mail" => DynamicModule {
+            file: format!("ngx_{what}_module"),
+            family: true,
+            module: format!("ngx_{what}_"),
+        },
+        // The XSLT module's name has `_filter` in it (ngx_http_xslt_filter_module.so).
+        "http_xslt_module" => DynamicModule {
+            file: "ngx_http_xslt_filter_module".to_owned(),
+            family: false,
+            module: "ngx_http_xslt_filter_module".to_owned(),
+        },
+        m if m.ends_with("_module") => DynamicModule {
+            file: format!("ngx_{m}"),
+            family: false,
+            module: format!("ngx_{m}"),
+        },
+        _ => return None,
+    })
 }
 
 /// The build facts of the installed nginx (`nginx -V`), asked once per process.
@@ -256,9 +309,14 @@ pub fn parse_nginx_build(text: &str) -> Option<NginxBuild> {
     };
     let prefix = PathBuf::from(option("--prefix").unwrap_or("/usr/local/nginx"));
     let conf = Path::new(option("--conf-path").unwrap_or("conf/nginx.conf"));
+    let dynamic = arguments
+        .split_whitespace()
+        .filter_map(dynamic_module)
+        .collect();
     Some(NginxBuild {
         conf_path: prefix.join(conf),
         prefix,
+        dynamic,
     })
 }
 
@@ -268,14 +326,22 @@ mod build_tests {
 
     #[test]
     fn nginx_capital_v_output() {
-        let debian = "nginx version: nginx/1.22.1\nbuilt with OpenSSL 3.0.9 30 May 2023\nTLS SNI support enabled\nconfigure arguments: --with-cc-opt='-g -O2' --prefix=/usr/share/nginx --conf-path=/etc/nginx/nginx.conf --modules-path=/usr/lib/nginx/modules\n";
+        let debian = "nginx version: nginx/1.22.1\nbuilt with OpenSSL 3.0.9 30 May 2023\nTLS SNI support enabled\nconfigure arguments: --with-cc-opt='-g -O2' --prefix=/usr/share/nginx --conf-path=/etc/nginx/nginx.conf --modules-path=/usr/lib/nginx/modules --with-http_xslt_module=dynamic --with-stream=dynamic --with-stream_geoip_module=dynamic --with-stream_ssl_module\n";
+        let build = parse_nginx_build(debian).unwrap();
+        assert_eq!(build.prefix, PathBuf::from("/usr/share/nginx"));
+        assert_eq!(build.conf_path, PathBuf::from("/etc/nginx/nginx.conf"));
+        let file = |m: &str| build.dynamic_file_of(m).map(|d| d.file.as_str());
+        assert_eq!(file("ngx_stream_proxy_module"), Some("ngx_stream_module"));
+        assert_eq!(file("ngx_stream_module"), Some("ngx_stream_module"));
         assert_eq!(
-            parse_nginx_build(debian),
-            Some(NginxBuild {
-                prefix: PathBuf::from("/usr/share/nginx"),
-                conf_path: PathBuf::from("/etc/nginx/nginx.conf"),
-            })
+            file("ngx_stream_geoip_module"),
+            Some("ngx_stream_geoip_module")
         );
+        assert_eq!(
+            file("ngx_http_xslt_filter_module"),
+            Some("ngx_http_xslt_filter_module")
+        );
+        assert_eq!(file("ngx_http_proxy_module"), None);
         let source = "nginx version: nginx/1.27.3\nconfigure arguments: --with-http_ssl_module\n";
         assert_eq!(
             parse_nginx_build(source).map(|b| b.conf_path),

@@ -685,3 +685,57 @@ fn syntax_errors_do_not_hide_the_other_errors() {
     assert_eq!(code, 2);
     assert_eq!(rules_and_lines(&list), vec![("GW001", 9)], "{list:?}");
 }
+
+/// GW010 on this machine's own configuration: Debian builds the stream module as a dynamic
+/// module, so `stream { }` is unknown to nginx until `load_module` loads ngx_stream_module.so
+/// (Debian's nginx.conf does so through modules-enabled/). The live nginx.conf without that
+/// include, given as the unsaved text of /etc/nginx/nginx.conf, gets nginx's own verdict;
+/// with it, nothing.
+#[test]
+fn a_dynamic_module_used_before_load_module_on_the_live_configuration() {
+    let Some(nginx) = crate::common::oracle::nginx() else {
+        return;
+    };
+    let live = std::fs::read_to_string("/etc/nginx/nginx.conf").unwrap();
+    let include = "include /etc/nginx/modules-enabled/*.conf;";
+    assert!(
+        live.contains(include),
+        "Debian's nginx.conf loads modules-enabled/"
+    );
+    let stream = "stream { server { listen 127.0.0.1:19999; return ok; } }";
+    let without = live.replace(include, stream);
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("nginx.conf");
+    std::fs::write(&copy, &without).unwrap();
+    let oracle = std::process::Command::new(&nginx)
+        .args(["-t", "-p", "/etc/nginx/", "-c"])
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&oracle.stderr).contains("unknown directive \"stream\""));
+    let run = |text: &str| -> Vec<String> {
+        let out = bin()
+            .args(["check", "--stdin-filename", "/etc/nginx/nginx.conf", "-"])
+            .args(["--select", "GW010", "--format", "json"])
+            .write_stdin(text.to_owned())
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let found = run(&without);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("unknown directive \"stream\""),
+        "{found:?}"
+    );
+    assert_eq!(
+        run(&live.replace("events {", &format!("{stream}\nevents {{"))),
+        Vec::<String>::new()
+    );
+}

@@ -179,19 +179,9 @@ fn target(cx: &LintContext<'_, '_>) -> Option<Target> {
     if let Some(root) = &cx.ws.sysroot {
         return Some(Target::Sysroot(root.clone()));
     }
-    let entry = &cx.tree.sources.get(cx.tree.root).path;
-    let build = crate::system::installed_build(std::slice::from_ref(entry))?;
-    is_live(entry, &build.conf_path).then_some(Target::Live {
+    crate::rules::common::live_build(cx).map(|build| Target::Live {
         prefix: build.prefix,
     })
-}
-
-/// The checked entry file is the one the installed nginx reads (`--conf-path`), links resolved.
-fn is_live(entry: &Path, conf_path: &Path) -> bool {
-    match (std::fs::canonicalize(entry), std::fs::canonicalize(conf_path)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
 }
 
 /// The path as nginx would print it, and the file on this machine to look at. `None` when it

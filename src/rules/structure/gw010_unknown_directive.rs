@@ -29,6 +29,12 @@ target nginx version does not have yet or no longer has (`http2 on;` is new in 1
 was removed in 1.25.1). The message is nginx's own, `unknown directive "x"`, with the closest
 directive allowed at that place as a suggestion, or the module or version range that has it.
 
+A stock directive whose module this machine's nginx builds as a dynamic module (`nginx -V`
+lists `--with-stream=dynamic`, `--with-http_geoip_module=dynamic` ...) is unknown to nginx until
+a `load_module` of that file comes before it: `stream { }` on Debian or Ubuntu without
+libnginx-mod-stream. This is checked only when the checked nginx.conf is the one this
+machine's nginx reads (its `--conf-path`): for a copy, the target's build is not known.
+
 Directives inside `map`, `geo`, `types`, `split_clients`, `charset_map` bodies (entries, not
 directives) and inside blocks of unknown modules are not checked.
 
@@ -189,6 +195,67 @@ impl Rule for UnknownDirective {
             };
             out.push(d);
         }
+        unloaded_dynamic_modules(cx, out);
+    }
+}
+
+/// Stock directives of a module that this machine's nginx, which reads the checked
+/// configuration, builds as a dynamic module (`nginx -V`: `--with-stream=dynamic`), used before
+/// any `load_module` of its file: nginx does not know them (`unknown directive "stream"`). Once
+/// per module file, at its first use. Elsewhere the target's build is unknown: nothing is said.
+fn unloaded_dynamic_modules(cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
+    let Some(build) = crate::rules::common::live_build(cx) else {
+        return;
+    };
+    if build.dynamic.is_empty() {
+        return;
+    }
+    // A main-level include that was not read may load anything from its position on.
+    let unread = cx.config.unread_include_in(None).map(|id| id.index());
+    let mut loaded: Vec<String> = Vec::new();
+    let mut reported: Vec<&str> = Vec::new();
+    for (id, node) in checked_nodes(cx) {
+        if node.name() == "load_module" {
+            if let Some(path) = node.arg(0) {
+                let file = path.rsplit('/').next().unwrap_or(path);
+                loaded.push(file.strip_suffix(".so").unwrap_or(file).to_owned());
+            }
+            continue;
+        }
+        let Resolution::Spec(spec) = resolve(cx, id) else {
+            continue;
+        };
+        if spec.set.is_some() || unread.is_some_and(|u| u < id.index()) {
+            continue;
+        }
+        let Some(dynamic) = build.dynamic_file_of(&spec.module) else {
+            continue;
+        };
+        if loaded.contains(&dynamic.file) || reported.contains(&dynamic.file.as_str()) {
+            continue;
+        }
+        reported.push(&dynamic.file);
+        let name = node.name();
+        let package = dynamic
+            .file
+            .trim_start_matches("ngx_")
+            .trim_end_matches("_module")
+            .replace('_', "-");
+        out.push(
+            cx.diagnostic(
+                &META,
+                node.file,
+                node.directive.name.span,
+                format!(
+                    "unknown directive \"{name}\": this machine's nginx, which reads this configuration, has {} as a dynamic module and nothing loads {}.so before this line",
+                    spec.module, dynamic.file
+                ),
+            )
+            .with_help(format!(
+                "add `load_module modules/{}.so;` at the top of nginx.conf (on Debian and Ubuntu the package libnginx-mod-{package} installs the module and a load_module line under /etc/nginx/modules-enabled/)",
+                dynamic.file
+            )),
+        );
     }
 }
 
