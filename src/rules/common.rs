@@ -424,6 +424,29 @@ pub(crate) fn listen_ports(config: &ResolvedConfig<'_>) -> BTreeSet<u16> {
         .collect()
 }
 
+/// The installed nginx's build (`nginx -V`) when it is the nginx that reads the checked
+/// configuration: the checked entry file is its `--conf-path` (links resolved), and the tree is
+/// neither a dump nor a `--sysroot` copy. What that build knows is then a fact about the target.
+pub(crate) fn live_build(cx: &LintContext<'_, '_>) -> Option<crate::system::NginxBuild> {
+    if cx.tree.from_dump || cx.ws.sysroot.is_some() {
+        return None;
+    }
+    let entry = &cx.tree.sources.get(cx.tree.root).path;
+    let build = crate::system::installed_build(std::slice::from_ref(entry))?;
+    is_live(entry, &build.conf_path).then_some(build)
+}
+
+/// The checked entry file is the one the installed nginx reads (`--conf-path`), links resolved.
+fn is_live(entry: &Path, conf_path: &Path) -> bool {
+    match (
+        std::fs::canonicalize(entry),
+        std::fs::canonicalize(conf_path),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,6 +458,19 @@ mod tests {
             .map(|(path, text)| format!("# configuration file /etc/nginx/{path}:\n{text}\n"))
             .collect();
         load_dump(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn live_means_the_installed_nginx_reads_this_file() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let conf = dir.path().join("nginx.conf");
+        std::fs::write(&conf, "events {}\n")?;
+        let link = dir.path().join("link.conf");
+        std::os::unix::fs::symlink(&conf, &link)?;
+        assert!(super::is_live(&conf, &conf));
+        assert!(super::is_live(&link, &conf));
+        assert!(!super::is_live(&conf, &dir.path().join("other.conf")));
+        Ok(())
     }
 
     #[test]
@@ -507,23 +543,4 @@ mod tests {
         assert!(edits.is_empty());
         assert_eq!(why, vec!["shared".to_owned()]);
     }
-}
-
-/// The installed nginx's build (`nginx -V`) when it is the nginx that reads the checked
-/// configuration: the checked entry file is its `--conf-path` (links resolved), and the tree is
-/// neither a dump nor a `--sysroot` copy. What that build knows is then a fact about the target.
-pub(crate) fn live_build(cx: &LintContext<'_, '_>) -> Option<crate::system::NginxBuild> {
-    if cx.tree.from_dump || cx.ws.sysroot.is_some() {
-        return None;
-    }
-    let entry = &cx.tree.sources.get(cx.tree.root).path;
-    let build = crate::system::installed_build(std::slice::from_ref(entry))?;
-    let same = match (
-        std::fs::canonicalize(entry),
-        std::fs::canonicalize(&build.conf_path),
-    ) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    };
-    same.then_some(build)
 }

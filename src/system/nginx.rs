@@ -327,7 +327,9 @@ mod build_tests {
     #[test]
     fn nginx_capital_v_output() {
         let debian = "nginx version: nginx/1.22.1\nbuilt with OpenSSL 3.0.9 30 May 2023\nTLS SNI support enabled\nconfigure arguments: --with-cc-opt='-g -O2' --prefix=/usr/share/nginx --conf-path=/etc/nginx/nginx.conf --modules-path=/usr/lib/nginx/modules --with-http_xslt_module=dynamic --with-stream=dynamic --with-stream_geoip_module=dynamic --with-stream_ssl_module\n";
-        let build = parse_nginx_build(debian).unwrap();
+        let Some(build) = parse_nginx_build(debian) else {
+            panic!("Debian's nginx -V output");
+        };
         assert_eq!(build.prefix, PathBuf::from("/usr/share/nginx"));
         assert_eq!(build.conf_path, PathBuf::from("/etc/nginx/nginx.conf"));
         let file = |m: &str| build.dynamic_file_of(m).map(|d| d.file.as_str());

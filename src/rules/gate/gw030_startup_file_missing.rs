@@ -223,21 +223,3 @@ fn locate(
     };
     Some((full, on_disk))
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn live_means_the_installed_nginx_reads_this_file() -> std::io::Result<()> {
-        let dir = tempfile::tempdir()?;
-        let conf = dir.path().join("nginx.conf");
-        std::fs::write(&conf, "events {}\n")?;
-        let link = dir.path().join("link.conf");
-        std::os::unix::fs::symlink(&conf, &link)?;
-        assert!(is_live(&conf, &conf));
-        assert!(is_live(&link, &conf));
-        assert!(!is_live(&conf, &dir.path().join("other.conf")));
-        Ok(())
-    }
-}
