@@ -1577,7 +1577,7 @@ fn classes() -> Vec<Class> {
                 "resolver 127.0.0.53 valid=3x;",
                 "memcached_pass 127.0.0.1:11211;",
             ]);
-            add_loc_line(s, r, l)
+            add_location(s, r, "location /gw-handler/", &[l])
         }),
         class!("handler accepts a location value", accept, |s, r| {
             let l = *r.pick(&[
@@ -1598,7 +1598,7 @@ fn classes() -> Vec<Class> {
                 "resolver 127.0.0.53 valid=30 ipv6=off;",
                 "set $memcached_key $uri; memcached_pass 127.0.0.1:11211;",
             ]);
-            add_loc_line(s, r, l)
+            add_location(s, r, "location /gw-handler/", &[l])
         }),
         class!("handler refuses an http value", refuse, |s, r| {
             let l = *r.pick(&[
@@ -1624,6 +1624,67 @@ fn classes() -> Vec<Class> {
                 "upstream gw_hash { hash $remote_addr$request_uri consistent; server 127.0.0.1:7001; }",
             ]);
             s.http_top.push(l.to_owned());
+            true
+        }),
+        class!("stream handler refuses a value", refuse, |s, r| {
+            let Some((ups, servers)) = &mut s.stream else {
+                return false;
+            };
+            match r.below(4) {
+                0 => ups.push(Block::new(
+                    "upstream gw_h",
+                    &["hash $remote_addr consistentt;", "server 127.0.0.1:7301;"],
+                )),
+                1 => ups.push(Block::new(
+                    "upstream gw_r",
+                    &["random two least_time=connect;", "server 127.0.0.1:7302;"],
+                )),
+                2 => servers.push(Block::new(
+                    "server",
+                    &[
+                        "listen 7303;",
+                        "proxy_ssl on;",
+                        "proxy_ssl_verify on;",
+                        "proxy_pass 127.0.0.1:7304;",
+                    ],
+                )),
+                _ => servers.push(Block::new(
+                    "server",
+                    &[
+                        "listen 7305;",
+                        "allow 10.0.0.0/33;",
+                        "proxy_pass 127.0.0.1:7306;",
+                    ],
+                )),
+            }
+            true
+        }),
+        class!("stream handler accepts a value", accept, |s, r| {
+            let Some((ups, servers)) = &mut s.stream else {
+                return false;
+            };
+            match r.below(3) {
+                0 => ups.push(Block::new(
+                    "upstream gw_h",
+                    &["hash $remote_addr consistent;", "server 127.0.0.1:7301;"],
+                )),
+                1 => ups.push(Block::new(
+                    "upstream gw_r",
+                    &["random two least_conn;", "server 127.0.0.1:7302;"],
+                )),
+                _ => servers.push(Block::new(
+                    "server",
+                    &[
+                        "listen 7303;",
+                        "allow 10.0.0.0/8;",
+                        "deny all;",
+                        "proxy_ssl on;",
+                        "proxy_ssl_verify on;",
+                        "proxy_ssl_trusted_certificate /etc/ssl/certs/ca-certificates.crt;",
+                        "proxy_pass 127.0.0.1:7304;",
+                    ],
+                )),
+            }
             true
         }),
         class!("rewrite flags and captures", accept, |s, r| {

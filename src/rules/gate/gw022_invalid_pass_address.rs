@@ -206,9 +206,43 @@ impl Rule for InvalidPassAddress {
 
 impl InvalidPassAddress {
     /// TLS to the backend, set up where `proxy_pass` is `https://` or has variables
-    /// (ngx_http_proxy_set_ssl, called from the merge of that location only).
+    /// (ngx_http_proxy_set_ssl, called from the merge of that location only); in stream, in
+    /// every server where `proxy_ssl` is on (ngx_stream_proxy_set_ssl).
     fn check_proxy_ssl(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
+        for (server, n) in config.iter() {
+            if n.name() != "server" || n.context != Context::Stream || n.directive.block.is_none() {
+                continue;
+            }
+            let on = |name: &str| {
+                config
+                    .effective(server, name)
+                    .filter(|id| config.node(*id).arg(0) == Some("on"))
+            };
+            let Some(ssl) = on("proxy_ssl") else { continue };
+            let s = config.node(ssl);
+            if let Some(cert) = config.effective(server, "proxy_ssl_certificate") {
+                if config.effective(server, "proxy_ssl_certificate_key").is_none() {
+                    let c = config.node(cert);
+                    out.push(
+                        cx.diagnostic(&META, c.file, c.directive.head_span(), format!("no \"proxy_ssl_certificate_key\" is defined for certificate \"{}\"", c.arg(0).unwrap_or_default()))
+                            .with_label(s.file, s.directive.head_span(), "TLS to the backend is on for this server")
+                            .with_help("add proxy_ssl_certificate_key with the client certificate's private key"),
+                    );
+                    continue;
+                }
+            }
+            if let Some(verify) = on("proxy_ssl_verify") {
+                if config.effective(server, "proxy_ssl_trusted_certificate").is_none() {
+                    let v = config.node(verify);
+                    out.push(
+                        cx.diagnostic(&META, v.file, v.directive.head_span(), "no proxy_ssl_trusted_certificate for proxy_ssl_verify")
+                            .with_label(s.file, s.directive.head_span(), "TLS to the backend is on for this server")
+                            .with_help("add proxy_ssl_trusted_certificate with the CA bundle that signs the backend's certificate (e.g. /etc/ssl/certs/ca-certificates.crt)"),
+                    );
+                }
+            }
+        }
         for (pass, family) in config.pass_directives() {
             if family != crate::config::Family::Proxy {
                 continue;

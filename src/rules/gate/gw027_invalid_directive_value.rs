@@ -46,6 +46,8 @@ checks (each message is nginx's):
   level"), `log_format ... escape=html`, `split_clients` percentages ("invalid percent value",
   "percent total is greater than 100%"), `resolver ... valid=`/`ipv6=` values,
   `gzip_comp_level` outside 1-9, `expires` values, `limit_rate 10kk`;
+- upstream `hash KEY` with a second word other than `consistent`, `random` other than
+  `random [two [least_conn]]` (http and stream), invalid `allow`/`deny` addresses in stream;
 - `worker_processes` other than a number or auto, `thread_pool` threads=/max_queue=,
   `http2_chunk_size 0`;
 - `proxy_temp_path` (and the other `*_temp_path`) with a level that is not a positive number,
@@ -632,7 +634,24 @@ impl Rule for InvalidDirectiveValue {
                         }
                     }
                 }
-                "allow" | "deny" if http => {
+                "hash" if matches!(n.context, Context::Upstream | Context::StreamUpstream) => {
+                    if let Some(w) = d.args.get(1).filter(|w| w.as_str() != "consistent") {
+                        push(id, w.span, format!("invalid parameter \"{}\"", w.as_str()), "hash KEY [consistent];");
+                    }
+                }
+                "random" if matches!(n.context, Context::Upstream | Context::StreamUpstream) => {
+                    let bad = match d.args.as_slice() {
+                        [] => None,
+                        [two, rest @ ..] if two.as_str() == "two" => {
+                            rest.first().filter(|m| m.as_str() != "least_conn")
+                        }
+                        [first, ..] => Some(first),
+                    };
+                    if let Some(w) = bad {
+                        push(id, w.span, format!("invalid parameter \"{}\"", w.as_str()), "random [two [least_conn]];");
+                    }
+                }
+                "allow" | "deny" if http || matches!(n.context, Context::Stream | Context::StreamServer) => {
                     if let Some(w) = d.args.first() {
                         let v = w.as_str();
                         if v != "all" && v != "unix:" {
