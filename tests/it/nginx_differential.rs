@@ -2259,3 +2259,122 @@ fn nginx_first_error_is_among_all_errors_with_a_syntax_mistake() {
         failures.join("\n")
     );
 }
+
+/// One snippet of tests/gate/snippets.txt as a whole configuration in `dir`.
+fn render_snippet(dir: &Path, context: &str, snippet: &str) -> Option<String> {
+    let d = dir.display();
+    let mut out = String::new();
+    let prologue = format!("pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\n");
+    match context {
+        "stream" | "stream-server" => {
+            out.push_str("load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n");
+            out.push_str(&prologue);
+            out.push_str("stream {\n");
+            if context == "stream" {
+                let _ = writeln!(out, "    {snippet}");
+                out.push_str("    server { listen 127.0.0.1:19080; return ok; }\n");
+            } else {
+                let _ = writeln!(
+                    out,
+                    "    server {{\n        listen 127.0.0.1:19080;\n        {snippet}\n    }}"
+                );
+            }
+            out.push_str("}\n");
+        }
+        "main" | "http" | "server" | "location" => {
+            if context == "main" {
+                let _ = writeln!(out, "{snippet}");
+            }
+            out.push_str(&prologue);
+            out.push_str("http {\n");
+            for t in ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"] {
+                let _ = writeln!(out, "    {t}_temp_path {d}/tmp_{t};");
+            }
+            let _ = writeln!(out, "    access_log {d}/access.log;");
+            if context == "http" {
+                let _ = writeln!(out, "    {snippet}");
+            }
+            out.push_str(
+                "    server {\n        listen 127.0.0.1:18080;\n        server_name t.example;\n",
+            );
+            match context {
+                "server" => {
+                    let _ = writeln!(out, "        {snippet}");
+                }
+                "location" => {
+                    let _ = writeln!(out, "        location /x {{ {snippet} }}");
+                }
+                _ => {}
+            }
+            out.push_str("    }\n}\n");
+        }
+        _ => return None,
+    }
+    Some(out)
+}
+
+/// Hand-written snippets of what people write (tests/gate/snippets.txt, found by trying
+/// mistakes against `nginx -t`), each in its context: nginx refuses it exactly when `check`
+/// reports a gate error (GW0xx). The verdicts come from nginx, not from the file. Known
+/// disagreements are listed with their reason and must still disagree (so the list shrinks
+/// when one is mended).
+#[test]
+fn snippets_agree_with_nginx_t() {
+    if common::oracle::nginx().is_none() {
+        return;
+    }
+    let list = std::fs::read_to_string(common::root().join("tests/gate/snippets.txt")).unwrap();
+    let mut settings = Settings::defaults().unwrap();
+    settings.directives.target = "1.22.1".parse().unwrap();
+    let (mut cases, mut refused, mut skipped) = (0, 0, 0);
+    let mut failures = Vec::new();
+    for line in list
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let (skip, rest) = match line.strip_prefix("skip|") {
+            Some(rest) => match rest.split_once('|') {
+                Some((reason, rest)) => (Some(reason), rest),
+                None => panic!("skip line without a reason: {line}"),
+            },
+            None => (None, line),
+        };
+        let Some((context, snippet)) = rest.split_once('|') else {
+            panic!("not CONTEXT|SNIPPET: {line}");
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let Some(text) = render_snippet(dir.path(), context, snippet) else {
+            panic!("unknown context {context:?}: {line}");
+        };
+        std::fs::write(dir.path().join("nginx.conf"), text).unwrap();
+        let verdict = nginx_verdict(dir.path());
+        let ws = Workspace::nginx_only(load_path(&dir.path().join("nginx.conf")).unwrap());
+        let errors: Vec<String> = lint(&ws, &settings, &Selection::default())
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error && d.rule.starts_with("GW0"))
+            .map(|d| format!("{} {}", d.rule, d.message))
+            .collect();
+        cases += 1;
+        refused += usize::from(verdict.is_some());
+        let agree = verdict.is_some() != errors.is_empty();
+        match (skip, agree) {
+            (None, true) => {}
+            (None, false) => failures.push(format!(
+                "[{context}] {snippet}: nginx {}; check {errors:?}",
+                verdict.map_or("accepts".to_owned(), |v| v.0)
+            )),
+            (Some(_), false) => skipped += 1,
+            (Some(reason), true) => failures.push(format!(
+                "[{context}] {snippet}: listed as a known disagreement ({reason}) but now agrees: remove `skip|`"
+            )),
+        }
+    }
+    println!("snippets: {cases} cases, nginx refuses {refused}, {skipped} known disagreements");
+    assert!(cases > 250, "{cases}");
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

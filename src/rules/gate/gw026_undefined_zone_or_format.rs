@@ -12,7 +12,7 @@ pub struct UndefinedZoneOrFormat;
 static META: RuleMeta = RuleMeta {
     id: crate::codes::RuleId::GW026,
     severity: Severity::Error,
-    summary: "limit_req/limit_conn/proxy_cache zone or access_log format that is never defined",
+    summary: "limit_req/limit_conn/proxy_cache zone, access_log format or aio thread pool that is never defined",
     fix: FixAvailability::None,
     options: None,
     doc: r#"## What it finds
@@ -26,6 +26,9 @@ static META: RuleMeta = RuleMeta {
   does not count; names compare without case): `unknown log format "FORMAT"`. Note that the
   second argument is always the format: `access_log /var/log/x.log buffer=32k;` names a format
   "buffer=32k".
+
+- `aio threads=NAME` without a `thread_pool NAME threads=N;` in the main context (only the
+  pool `default` exists on its own): `unknown thread pool "NAME"`.
 
 ## Why it matters
 `nginx -t` fails:
@@ -148,6 +151,27 @@ impl Rule for UndefinedZoneOrFormat {
                         .with_help(format!("define it in http {{ }}: {family}_cache_path /var/cache/nginx/{0} keys_zone={0}:10m;", w.as_str())));
                 }
             }
+        }
+        // `aio threads=NAME` needs `thread_pool NAME ...` in main, except the pool "default"
+        // that nginx creates on its own (ngx_thread_pool_init_conf).
+        let pools: HashSet<&str> = config
+            .nodes_named("thread_pool")
+            .iter()
+            .filter_map(|id| config.node(*id).arg(0))
+            .collect();
+        for &id in config.nodes_named("aio") {
+            let n = config.node(id);
+            let Some(w) = n.directive.args.first() else {
+                continue;
+            };
+            let Some(name) = w.as_str().strip_prefix("threads=") else {
+                continue;
+            };
+            if !n.context.is_http_like() || name.contains('$') || name == "default" || pools.contains(name) {
+                continue;
+            }
+            out.push(cx.diagnostic(&META, n.file, w.span, format!("unknown thread pool \"{name}\""))
+                .with_help(format!("define it at the top of nginx.conf: thread_pool {name} threads=32; (or use `aio threads;` for the default pool)")));
         }
         // `zone NAME;` in an upstream without a size needs the zone declared with a size by
         // another upstream; otherwise it has size zero.
