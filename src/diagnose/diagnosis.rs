@@ -338,7 +338,11 @@ pub fn retry_window_secs(cfg: &ResolvedConfig<'_>) -> i64 {
 /// block's first server_name): the config read is not the one that wrote the log, or changed
 /// since, and requests were mapped to a default server instead.
 fn unknown_server_names(map: &ConfigMap<'_, '_>, findings: &[Finding]) -> Vec<String> {
+    // Name -> index into `unknown` (first-seen order): a log of another configuration names
+    // thousands of server blocks.
     let mut unknown: Vec<(&str, u64)> = Vec::new();
+    let mut seen: std::collections::HashMap<&str, usize, super::incidents::FastHash> =
+        std::collections::HashMap::default();
     for f in findings {
         let Some(name) = f.incident.key.server.as_deref() else {
             continue;
@@ -353,9 +357,12 @@ fn unknown_server_names(map: &ConfigMap<'_, '_>, findings: &[Finding]) -> Vec<St
         if name.is_empty() || stream || map.knows_server_field(name) {
             continue;
         }
-        match unknown.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, c)) => *c += f.incident.count,
-            None => unknown.push((name, f.incident.count)),
+        match seen.get(name) {
+            Some(&i) => unknown[i].1 += f.incident.count,
+            None => {
+                seen.insert(name, unknown.len());
+                unknown.push((name, f.incident.count));
+            }
         }
     }
     if unknown.is_empty() {
@@ -543,13 +550,12 @@ fn upstream_summaries(
     for m in members {
         let hit = *seen.entry(m.upstream.as_str()).or_insert_with(|| {
             let up = Upstream::parse(&m.upstream);
-            map.all_handlers().iter().find_map(|h| {
-                let fit = map.handler_fit(*h, &up);
-                match (fit.fit, fit.upstream_block) {
+            map.handlers_for(&up)
+                .into_iter()
+                .find_map(|fit| match (fit.fit, fit.upstream_block) {
                     (AddrMatch::Exact, Some(b)) => Some((b, fit.upstream_server)),
                     _ => None,
-                }
-            })
+                })
         });
         let Some((block, server)) = hit else { continue };
         let acc = accs.entry(block).or_insert_with(|| {
@@ -814,10 +820,8 @@ fn choose_handler(
                         .is_some_and(|s| cfg.enclosing_server(h) == Some(s.id))
                 };
                 let (exact, possible): (Vec<HandlerFit>, Vec<HandlerFit>) = map
-                    .all_handlers()
-                    .iter()
-                    .map(|h| map.handler_fit(*h, up))
-                    .filter(|f| f.fit != AddrMatch::No)
+                    .handlers_for(up)
+                    .into_iter()
                     .partition(|f| f.fit == AddrMatch::Exact);
                 let pick = exact
                     .iter()

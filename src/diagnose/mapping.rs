@@ -269,6 +269,45 @@ pub struct ConfigMap<'c, 't> {
     by_port: HashMap<u16, Vec<usize>>,
     by_primary: HashMap<String, Vec<usize>>,
     by_exact: HashMap<String, Vec<usize>>,
+    /// Indexes into `handlers` (ascending) by the peer nginx would log for them: the literal
+    /// address, the `upstream` block's name and its servers' literal addresses. Handlers whose
+    /// peer only DNS or a variable decides are in `fuzzy_handlers`: [`Self::handlers_for`]
+    /// fits the candidates for a peer instead of every handler of the configuration.
+    by_peer: HashMap<Peer, Vec<usize>>,
+    fuzzy_handlers: Vec<usize>,
+}
+
+/// A peer as nginx logs it in `upstream:` (`127.0.0.1:3000`, `unix:/run/php.sock`, an
+/// `upstream` block's name for "no live upstreams").
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Peer {
+    Ip(IpAddr, u16),
+    Unix(String),
+    Name(String),
+}
+
+impl Peer {
+    /// The peer a configured address stands for, when it is a literal one.
+    fn of(addr: &Address, default_port: Option<u16>) -> Option<Peer> {
+        if let Some(path) = addr.unix_path() {
+            return Some(Peer::Unix(path.to_owned()));
+        }
+        let port = addr.port.or(default_port)?;
+        Some(Peer::Ip(host_ip(&addr.host)?, port))
+    }
+
+    /// The logged peer.
+    fn logged(peer: &str) -> Option<Peer> {
+        if let Some(path) = peer.strip_prefix("unix:") {
+            return Some(Peer::Unix(path.trim_end_matches(':').to_owned()));
+        }
+        let a = parse_host_port(peer, false);
+        match (&a.host, a.port) {
+            (Host::Ipv4(_) | Host::Ipv6(_), Some(p)) => Some(Peer::Ip(host_ip(&a.host)?, p)),
+            (Host::Name(n), _) => Some(Peer::Name(n.to_ascii_lowercase())),
+            _ => None,
+        }
+    }
 }
 
 impl<'c, 't> ConfigMap<'c, 't> {
@@ -283,6 +322,8 @@ impl<'c, 't> ConfigMap<'c, 't> {
             by_port: HashMap::new(),
             by_primary: HashMap::new(),
             by_exact: HashMap::new(),
+            by_peer: HashMap::new(),
+            fuzzy_handlers: Vec::new(),
         };
         let mut by_pattern: HashMap<(String, bool), usize> = HashMap::new();
         for (id, node) in cfg.iter() {
@@ -322,10 +363,66 @@ impl<'c, 't> ConfigMap<'c, 't> {
             } else if Family::from_pass(node.name()).is_some()
                 && matches!(node.context, Context::Location | Context::IfLocation)
             {
+                map.index_handler(id);
                 map.handlers.push(id);
             }
         }
         map
+    }
+
+    /// Files the handler about to be pushed under the peers it can log.
+    fn index_handler(&mut self, id: NodeId) {
+        let i = self.handlers.len();
+        let cfg = self.cfg;
+        let node = cfg.node(id);
+        let Some(arg) = node.arg(0) else {
+            return;
+        };
+        let addr = parse_pass(node.name(), arg);
+        let mut peers: Vec<Peer> = Vec::new();
+        let mut fuzzy = false;
+        match addr
+            .name()
+            .and_then(|n| cfg.upstream_block(n).map(|b| (n, b)))
+        {
+            Some((name, block)) => {
+                peers.push(Peer::Name(name.to_ascii_lowercase()));
+                for (server, _) in cfg.upstream_servers(block) {
+                    match Peer::of(&server, None) {
+                        Some(p) => peers.push(p),
+                        None => fuzzy = true,
+                    }
+                }
+            }
+            None => match Peer::of(&addr, addr.scheme.default_port()) {
+                Some(p) => peers.push(p),
+                None => fuzzy = true,
+            },
+        }
+        if fuzzy {
+            self.fuzzy_handlers.push(i);
+        }
+        for p in peers {
+            let v = self.by_peer.entry(p).or_default();
+            if v.last() != Some(&i) {
+                v.push(i);
+            }
+        }
+    }
+
+    /// Every handler that may send a request to the logged `upstream` (fit `Possible` or
+    /// `Exact`), config order: [`Self::handler_fit`] over the indexed candidates only.
+    pub fn handlers_for(&self, upstream: &Upstream<'_>) -> Vec<HandlerFit> {
+        let mut idx: Vec<usize> = self.fuzzy_handlers.clone();
+        if let Some(v) = Peer::logged(upstream.peer).and_then(|p| self.by_peer.get(&p)) {
+            idx.extend_from_slice(v);
+        }
+        idx.sort_unstable();
+        idx.dedup();
+        idx.into_iter()
+            .map(|i| self.handler_fit(self.handlers[i], upstream))
+            .filter(|f| f.fit != AddrMatch::No)
+            .collect()
     }
 
     fn server_info(&mut self, id: NodeId) -> ServerInfo {
