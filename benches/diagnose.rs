@@ -7,14 +7,30 @@
 //! generated input itself lives in memory here (a `Cursor`, standing in for the file).
 //!
 //! Run: `cargo bench --bench diagnose`.
+//!
+//! `diagnose-4000-servers`: the same pipeline against the generated 4,000-server tree
+//! (benches/support/tree.rs, the tree of bench/diagnose_run.sh) on a 200k-line error.log that
+//! names its server blocks (the shapes of bench/gen_error_log.py), and the access-log reader on
+//! 200k lines of a timed log_format.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+#[path = "support/tree.rs"]
+#[allow(dead_code)] // the other shapes are for benches/parse.rs
+mod tree;
+
+// The same allocator as the binary (src/main.rs), so the numbers are the tool's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::io::Cursor;
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use nginx_gwlint::config::{load_dump, ResolvedConfig};
-use nginx_gwlint::diagnose::{diagnose, IncidentScanner, LogTime, ScanOptions};
+use nginx_gwlint::config::{load_dump, load_path, ResolvedConfig};
+use nginx_gwlint::diagnose::{
+    choose_format, diagnose, diagnose_with, AccessScanner, ConfigMap, IncidentScanner, LogTime,
+    ScanOptions,
+};
 
 const LINES: usize = 200_000;
 
@@ -170,5 +186,152 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// bench/gen_error_log.py's mix for a tree of `servers` blocks, 10 per file (upstream `app_F`
+/// at 127.0.0.1:3000+F and :4000+F): retried requests, refused, php-fpm resets, invalid
+/// headers, no live upstreams, timeouts, and noise.
+fn generate_for_tree(lines: usize, servers: usize) -> Vec<u8> {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(lines * 330);
+    let (mut conn, mut i, mut sec) = (0usize, 0usize, 0usize);
+    while i < lines {
+        if i % 50 == 0 {
+            sec += 1;
+        }
+        let t = format!(
+            "2026/11/26 {:02}:{:02}:{:02}",
+            2 + sec / 3600 % 20,
+            sec / 60 % 60,
+            sec % 60
+        );
+        conn += 1;
+        let (a, b) = (conn % 250, conn / 250 % 250);
+        let p = format!("/api/items/{}?page={}", conn % 997, conn % 7);
+        let sn = conn * 7919 % servers;
+        let f = sn / 10;
+        let (up1, up2) = (
+            format!("http://127.0.0.1:{}", 3000 + f % 1000),
+            format!("http://127.0.0.1:{}", 4000 + f % 1000),
+        );
+        let tail = |m: &str, p: &str, u: &str| {
+            format!(", client: 10.0.{a}.{b}, server: site{sn}.example.com, request: \"{m} {p} HTTP/1.1\", upstream: \"{u}{p}\", host: \"site{sn}.example.com:{}\"\n", 10000 + sn % 50000)
+        };
+        let refused = "connect() failed (111: Connection refused) while connecting to upstream";
+        let timeout = "upstream timed out (110: Connection timed out) while reading response header from upstream";
+        let e = |msg: &str| format!("{t} [error] 4242#4242: *{conn} {msg}");
+        match i % 10 {
+            0 | 1 => {
+                let _ = write!(out, "{}{}", e(refused), tail("GET", &p, &up1));
+                let _ = write!(out, "{}{}", e(timeout), tail("GET", &p, &up2));
+                i += 2;
+                continue;
+            }
+            2 => out.push_str(&(e(refused) + &tail("GET", &p, &up1))),
+            3 => out.push_str(&(e("recv() failed (104: Connection reset by peer) while reading response header from upstream") + &tail("POST", "/index.php", "fastcgi://unix:/run/php/php8.2-fpm.sock:"))),
+            4 => out.push_str(&(e("upstream sent invalid header: \"X-Bad: a\\x0d...\" while reading response header from upstream") + &tail("GET", &p, &up2))),
+            5 => out.push_str(&(e("no live upstreams while connecting to upstream") + &tail("GET", &p, &format!("http://app_{f}")))),
+            6 => {
+                let _ = writeln!(out, "{t} [error] 4242#4242: *{conn} open() \"/var/www/shop/favicon{}.ico\" failed (2: No such file or directory), client: 10.0.{a}.{b}, server: shop.example.com, request: \"GET /favicon.ico HTTP/1.1\", host: \"shop.example.com\"", conn % 13);
+            }
+            7 => {
+                let _ = writeln!(out, "{t} [info] 4242#4242: *{conn} client timed out (110: Connection timed out) while waiting for request, client: 10.0.{a}.{b}, server: 0.0.0.0:443");
+            }
+            8 => out.push_str(&(format!("{t} [warn] 4242#4242: *{conn} an upstream response is buffered to a temporary file /var/cache/nginx/proxy_temp/1/00/{conn:010} while reading upstream") + &tail("GET", &p, &up2))),
+            _ => out.push_str(&(e(timeout) + &tail("GET", &format!("/report/{}", conn % 31), "http://127.0.0.1:8081"))),
+        }
+        i += 1;
+    }
+    out.into_bytes()
+}
+
+/// 200k-style access log lines of the `timed` format below.
+fn generate_access(lines: usize) -> Vec<u8> {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(lines * 220);
+    for i in 0..lines {
+        let (status, urt) = match i % 100 {
+            0 => (502, "0.000".to_owned()),
+            1 => (504, "30.001".to_owned()),
+            _ => (200, format!("0.{:03}", 3 + i % 400)),
+        };
+        let path = ["/api/items/1", "/index.php", "/static/a.css", "/report/x"][i % 4];
+        let _ = writeln!(
+            out,
+            "10.0.{}.{} - - [26/Nov/2026:02:{:02}:{:02} +0000] \"GET {path}?page={} HTTP/1.1\" {status} 157 \"-\" \"bench/{i}\" rt=0.{:03} urt=\"{urt}\" host=shop.example.com sn=\"shop.example.com\"",
+            i % 256,
+            i / 256 % 256,
+            i / 60_000 % 60,
+            i / 1000 % 60,
+            i % 7,
+            5 + i % 500
+        );
+    }
+    out.into_bytes()
+}
+
+const ACCESS_CONFIG: &str = r#"# configuration file /etc/nginx/nginx.conf:
+events {}
+http {
+    log_format timed '$remote_addr - $remote_user [$time_local] "$request" $status '
+                     '$body_bytes_sent "$http_referer" "$http_user_agent" '
+                     'rt=$request_time urt="$upstream_response_time" host=$host sn="$server_name"';
+    access_log /var/log/nginx/access.log timed;
+    upstream node_app { server 10.0.0.1:3000; server 10.0.0.2:3000; }
+    server {
+        listen 80;
+        server_name shop.example.com;
+        root /var/www/shop;
+        location / { try_files $uri /index.php?$args; }
+        location ~ \.php$ { fastcgi_pass unix:/run/php/php8.2-fpm.sock; fastcgi_read_timeout 30s; }
+        location /api/ { proxy_pass http://node_app; }
+        location /static/ { }
+        location /report/ { proxy_pass http://127.0.0.1:8081; proxy_read_timeout 5s; }
+    }
+}
+"#;
+
+fn bench_tree(c: &mut Criterion) {
+    // `cargo test --all-targets` runs each bench once, unoptimized: small inputs there.
+    let full = std::env::args().any(|a| a == "--bench");
+    let (servers, lines) = if full { (4000, LINES) } else { (200, 2000) };
+    let dir = tempfile::tempdir().unwrap();
+    tree::write_tree(dir.path(), servers / 10, 10).unwrap();
+    let t = load_path(&dir.path().join("nginx.conf")).unwrap();
+    let cfg = ResolvedConfig::build(&t);
+    let log = generate_for_tree(lines, servers);
+    let access = generate_access(lines);
+    let at = load_dump(ACCESS_CONFIG.as_bytes()).unwrap();
+    let acfg = ResolvedConfig::build(&at);
+    let amap = ConfigMap::new(&acfg);
+    let choice = choose_format(Some(&acfg), Path::new("/var/log/nginx/access.log"));
+    assert_eq!(choice.format.name, "timed");
+
+    let mut group = c.benchmark_group(format!("diagnose-{servers}-servers"));
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(lines as u64));
+    group.bench_function(format!("error_log_scan_and_map_{lines}_lines"), |b| {
+        b.iter(|| {
+            let mut s = IncidentScanner::new(ScanOptions::default());
+            s.read(Cursor::new(&log), Path::new("gen")).unwrap();
+            let map = ConfigMap::new(&cfg);
+            diagnose_with(s.finish(), None, Some(&map), None)
+                .groups
+                .len()
+        });
+    });
+    group.bench_function(format!("access_log_{lines}_lines"), |b| {
+        b.iter(|| {
+            let mut s = AccessScanner::new(Some(&amap), None);
+            s.read(
+                Cursor::new(&access),
+                Path::new("access.log"),
+                choice.clone(),
+            )
+            .unwrap();
+            s.finish().groups.len()
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_tree);
 criterion_main!(benches);

@@ -1413,17 +1413,20 @@ fn diagnose(args: &DiagnoseArgs) -> Result<u8, CliError> {
         Some(all)
     };
 
-    let mut diagnosis = dg::diagnose(scan, fpm, resolved.as_ref());
-    if !args.access_log.is_empty() {
-        let map = resolved.as_ref().map(dg::ConfigMap::new);
+    // One map for both logs; the access log first: its sockets pick among server blocks
+    // that share a name.
+    let map = resolved.as_ref().map(dg::ConfigMap::new);
+    let access = if args.access_log.is_empty() {
+        None
+    } else {
         let mut access = dg::AccessScanner::new(map.as_ref(), since);
         for path in dg::distinct_files(&args.access_log, &mut notes) {
             let choice = dg::choose_format(resolved.as_ref(), path);
             access.read(dg::open_log(path)?, path, choice)?;
         }
-        diagnosis.access = Some(access.finish());
-        dg::timeout_drift(&mut diagnosis);
-    }
+        Some(access.finish())
+    };
+    let mut diagnosis = dg::diagnose_with(scan, fpm, map.as_ref(), access);
     diagnosis.notes.extend(notes);
     diagnosis.since = since;
     if let Some(tree) = &tree {

@@ -25,7 +25,7 @@ use super::diagnosis::{effective_setting, place, Diagnosis, Group, Place, Settin
 use super::histogram::Histogram;
 use super::incidents::{read_line_capped, DiagnoseError, FastHash, MAX_LINE};
 use super::logline::{max_time, min_time, uri_path, LogTime, Request};
-use super::mapping::ConfigMap;
+use super::mapping::{split_host, ConfigMap, Socket};
 
 /// nginx's predefined `combined` format (ngx_http_log_module.c).
 pub const COMBINED: &str = "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\"";
@@ -52,10 +52,11 @@ enum Field {
     HttpHost,
     ServerName,
     ServerPort,
+    ServerAddr,
     Other,
 }
 
-const FIELDS: usize = 10;
+const FIELDS: usize = 11;
 
 impl Field {
     fn from_name(name: &str) -> Self {
@@ -70,6 +71,7 @@ impl Field {
             "http_host" => Field::HttpHost,
             "server_name" => Field::ServerName,
             "server_port" => Field::ServerPort,
+            "server_addr" => Field::ServerAddr,
             _ => Field::Other,
         }
     }
@@ -368,6 +370,99 @@ pub struct AccessGroup {
     pub slowest_504_request: Option<u64>,
 }
 
+/// Path -> (socket, status, requests).
+type PathSockets = HashMap<Box<str>, Vec<(Socket, u16, u64)>, FastHash>;
+
+/// Keys [`SocketEvidence`] keeps at most; requests of later keys are counted in `dropped`.
+const MAX_SOCKET_KEYS: usize = 65_536;
+
+/// The sockets (`$server_addr` / `$server_port`) the access log's failed requests (status
+/// 500-599) came in on, by Host name and path: what the error log does not say, and what
+/// picks among server blocks that share a name on different ports. Bounded.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SocketEvidence {
+    /// Host name -> path -> (socket, status, requests).
+    by_host: HashMap<Box<str>, PathSockets, FastHash>,
+    keys: usize,
+    /// Requests not kept: more distinct Host and path pairs than the bound.
+    pub dropped: u64,
+}
+
+impl SocketEvidence {
+    fn add(&mut self, host: &str, path: &str, socket: Socket, status: u16) {
+        let full = self.keys >= MAX_SOCKET_KEYS;
+        let paths = match self.by_host.get_mut(host) {
+            Some(p) => p,
+            None if full => {
+                self.dropped += 1;
+                return;
+            }
+            None => self.by_host.entry(host.into()).or_default(),
+        };
+        let v = match paths.get_mut(path) {
+            Some(v) => v,
+            None if full => {
+                self.dropped += 1;
+                return;
+            }
+            None => {
+                self.keys += 1;
+                paths.entry(path.into()).or_default()
+            }
+        };
+        match v
+            .iter_mut()
+            .find(|(s, st, _)| *s == socket && *st == status)
+        {
+            Some(e) => e.2 += 1,
+            None => v.push((socket, status, 1)),
+        }
+    }
+
+    /// The sockets failed requests to `host` (a `Host` header, any port) and `path` came in on,
+    /// with counts, for `status` when given; over every path of the host when `path` is `None`.
+    /// Most requests first.
+    pub fn sockets(
+        &self,
+        host: &str,
+        path: Option<&str>,
+        status: Option<u16>,
+    ) -> Vec<(Socket, u64)> {
+        let Some(paths) = split_host(host)
+            .0
+            .and_then(|n| self.by_host.get(n.as_str()))
+        else {
+            return Vec::new();
+        };
+        let mut out: Vec<(Socket, u64)> = Vec::new();
+        let mut add = |v: &Vec<(Socket, u16, u64)>| {
+            for (s, st, n) in v {
+                if status.is_some_and(|x| x != *st) {
+                    continue;
+                }
+                match out.iter_mut().find(|(o, _)| o == s) {
+                    Some(e) => e.1 += n,
+                    None => out.push((*s, *n)),
+                }
+            }
+        };
+        match path {
+            Some(p) => {
+                if let Some(v) = paths.get(uri_path(p)) {
+                    add(v);
+                }
+            }
+            None => paths.values().for_each(&mut add),
+        }
+        out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        out
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_host.is_empty()
+    }
+}
+
 /// The result of reading access logs.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AccessReport {
@@ -385,6 +480,10 @@ pub struct AccessReport {
     /// Requests no server block or location could be found for.
     pub unmapped: u64,
     pub notes: Vec<String>,
+    /// The format has `$server_port` or `$server_addr`.
+    pub has_socket: bool,
+    /// Where failed requests came in, for the error log's server selection.
+    pub sockets: SocketEvidence,
 }
 
 /// A per-line lookup cache: text -> the node it led to.
@@ -396,8 +495,8 @@ pub struct AccessScanner<'m, 'c, 't> {
     since: Option<LogTime>,
     groups: HashMap<Option<NodeId>, usize, FastHash>,
     stats: Vec<AccessGroup>,
-    /// `server_name` field -> Host field -> server block.
-    servers: HashMap<Box<str>, NodeCache, FastHash>,
+    /// Socket -> `server_name` field -> Host field -> server block.
+    servers: HashMap<Socket, HashMap<Box<str>, NodeCache, FastHash>, FastHash>,
     server_entries: usize,
     /// server block -> path -> group anchor node.
     anchors: HashMap<Option<NodeId>, NodeCache, FastHash>,
@@ -432,6 +531,7 @@ impl<'m, 'c, 't> AccessScanner<'m, 'c, 't> {
         let format = &choice.format;
         self.report.has_upstream_time |= format.has(Field::UpstreamResponseTime);
         self.report.has_request_time |= format.has(Field::RequestTime);
+        self.report.has_socket |= format.has(Field::ServerPort) || format.has(Field::ServerAddr);
         let mut buf = Vec::with_capacity(4096);
         while read_line_capped(&mut reader, &mut buf, MAX_LINE)
             .map_err(|source| DiagnoseError::Read {
@@ -471,13 +571,16 @@ impl<'m, 'c, 't> AccessScanner<'m, 'c, 't> {
         let path = get(Field::Request)
             .and_then(Request::parse)
             .map(|r| r.path());
-        let anchor = self.anchor(
-            scope,
-            get(Field::ServerName),
-            get(Field::HttpHost).or(get(Field::Host)),
-            get(Field::ServerPort),
-            path,
-        );
+        let host = get(Field::HttpHost).or(get(Field::Host));
+        let socket = Socket::parse(get(Field::ServerAddr), get(Field::ServerPort));
+        if let (Some(st @ 500..=599), true, Some(h), Some(p)) =
+            (status, socket.is_known(), host, path)
+        {
+            if let Some(name) = split_host(h).0 {
+                self.report.sockets.add(&name, uri_path(p), socket, st);
+            }
+        }
+        let anchor = self.anchor(scope, get(Field::ServerName), host, socket, path);
         let Some(g) = self.group(anchor) else {
             self.overflow += 1;
             return;
@@ -525,7 +628,7 @@ impl<'m, 'c, 't> AccessScanner<'m, 'c, 't> {
         scope: Option<NodeId>,
         server_name: Option<&str>,
         host: Option<&str>,
-        port: Option<&str>,
+        socket: Socket,
         path: Option<&str>,
     ) -> Option<NodeId> {
         let map = self.map?;
@@ -536,18 +639,15 @@ impl<'m, 'c, 't> AccessScanner<'m, 'c, 't> {
                 let host_key = host.unwrap_or("");
                 let cached = self
                     .servers
-                    .get(name)
+                    .get(&socket)
+                    .and_then(|m| m.get(name))
                     .and_then(|m| m.get(host_key))
                     .copied();
                 match cached {
                     Some(s) => s,
                     None => {
-                        let host_port = match (host, port) {
-                            (Some(h), Some(p)) if !h.contains(':') => Some(format!("{h}:{p}")),
-                            (h, _) => h.map(str::to_owned),
-                        };
                         let s = map
-                            .select_server(server_name, host_port.as_deref())
+                            .select_server_on(server_name, host, socket)
                             .map(|c| c.id);
                         if self.server_entries >= MAX_CACHE {
                             self.servers.clear();
@@ -555,6 +655,8 @@ impl<'m, 'c, 't> AccessScanner<'m, 'c, 't> {
                         }
                         self.server_entries += 1;
                         self.servers
+                            .entry(socket)
+                            .or_default()
                             .entry(name.into())
                             .or_default()
                             .insert(host_key.into(), s);
@@ -672,6 +774,39 @@ pub fn access_for<'a>(d: &'a Diagnosis, g: &Group) -> Option<&'a AccessGroup> {
             .as_ref()
             .is_some_and(|p| p.file == anchor.file && p.line == anchor.line)
     })
+}
+
+/// Where a group's access-log numbers are shown.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum AccessShown<'a> {
+    /// No access-log group has this group's config line.
+    Absent,
+    /// Shown with this group.
+    Here(&'a AccessGroup),
+    /// Shown with the earlier group at this index of `Diagnosis::groups`: several groups
+    /// (refused and timed out at one `proxy_pass`) share the config line, and its numbers are
+    /// the line's, not the group's.
+    Above(usize),
+}
+
+/// [`access_for`] of every group of `d`, each access-log group shown once: with the first
+/// group of its config line.
+pub fn access_shown(d: &Diagnosis) -> Vec<AccessShown<'_>> {
+    let mut firsts: Vec<(*const AccessGroup, usize)> = Vec::new();
+    d.groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| match access_for(d, g) {
+            None => AccessShown::Absent,
+            Some(a) => match firsts.iter().find(|(p, _)| std::ptr::eq(*p, a)) {
+                Some(&(_, first)) => AccessShown::Above(first),
+                None => {
+                    firsts.push((a, i));
+                    AccessShown::Here(a)
+                }
+            },
+        })
+        .collect()
 }
 
 /// Drift (issue #15): a timeout group whose 504s the access log shows ending well before the

@@ -8,11 +8,12 @@ use crate::address::{parse_host_port, parse_pass};
 use crate::config::{Family, NodeId, ResolvedConfig, DEFAULT_TIMEOUT_MS};
 use crate::values::{describe_msec, parse_msec};
 
+use super::accesslog::{AccessReport, SocketEvidence};
 use super::classify::Cause;
 use super::fpmlog::{parse_fpm_line, FpmEvent};
 use super::incidents::{FpmIncident, FpmReport, Incident, KeyDetail, ScanReport};
 use super::logline::{max_time, min_time, LogTime, Request, Upstream};
-use super::mapping::{AddrMatch, ConfigMap, HandlerFit, ServerChoice};
+use super::mapping::{AddrMatch, ConfigMap, HandlerFit, ServerChoice, Socket};
 
 /// A place in the configuration, as shown to people.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -199,13 +200,26 @@ const FPM_SLACK_SECS: i64 = 10;
 
 /// Explains every incident of `scan`, with `config` when there is one.
 pub fn diagnose(
-    mut scan: ScanReport,
+    scan: ScanReport,
     fpm: Option<FpmReport>,
     config: Option<&ResolvedConfig<'_>>,
 ) -> Diagnosis {
     let map = config.map(ConfigMap::new);
+    diagnose_with(scan, fpm, map.as_ref(), None)
+}
+
+/// [`diagnose`] over a [`ConfigMap`] built once (the access log is mapped with the same one),
+/// with the `--access-log` report: the sockets of its failed requests pick among server blocks
+/// that share a name, its statuses and timings go beside each group, and 504s that ended well
+/// before the timeout in force get a drift note ([`super::accesslog::timeout_drift`]).
+pub fn diagnose_with(
+    mut scan: ScanReport,
+    fpm: Option<FpmReport>,
+    map: Option<&ConfigMap<'_, '_>>,
+    access: Option<AccessReport>,
+) -> Diagnosis {
     let mut notes = Vec::new();
-    if config.is_none() {
+    if map.is_none() {
         notes.push(
             "no nginx configuration read (--config-root): incidents are not mapped to config lines"
                 .to_owned(),
@@ -240,8 +254,9 @@ pub fn diagnose(
             fpm_given: fpm.is_some(),
             ..FixContext::default()
         };
-        if let Some(map) = &map {
-            map_incident(map, &mut finding, &mut ctx, &mut skipped_regexes);
+        if let Some(map) = map {
+            let sockets = access.as_ref().filter(|a| a.has_socket).map(|a| &a.sockets);
+            map_incident(map, &mut finding, &mut ctx, &mut skipped_regexes, sockets);
         }
         if let Some(fpm) = &fpm {
             let mut paths: Vec<String> = finding.incident.key.path.iter().cloned().collect();
@@ -259,7 +274,7 @@ pub fn diagnose(
         finding.fix = fix_text(&finding, &ctx);
         findings.push(finding);
     }
-    if let (Some(map), false) = (&map, skipped_regexes.is_empty()) {
+    if let (Some(map), false) = (map, skipped_regexes.is_empty()) {
         for id in skipped_regexes {
             let p = place(map.cfg, id);
             notes.push(format!(
@@ -268,15 +283,14 @@ pub fn diagnose(
             ));
         }
     }
-    if let Some(map) = &map {
+    if let Some(map) = map {
         notes.extend(unknown_server_names(map, &findings));
     }
     let (groups, recovered) = group_findings(&findings);
     let upstreams = map
-        .as_ref()
         .map(|m| upstream_summaries(m, &scan.members))
         .unwrap_or_default();
-    Diagnosis {
+    let mut d = Diagnosis {
         findings,
         groups,
         recovered,
@@ -285,8 +299,12 @@ pub fn diagnose(
         fpm,
         notes,
         since: None,
-        access: None,
+        access,
+    };
+    if d.access.is_some() {
+        super::accesslog::timeout_drift(&mut d);
     }
+    d
 }
 
 /// The longest time between two tries of one request under `cfg`: the largest connect timeout
@@ -320,7 +338,11 @@ pub fn retry_window_secs(cfg: &ResolvedConfig<'_>) -> i64 {
 /// block's first server_name): the config read is not the one that wrote the log, or changed
 /// since, and requests were mapped to a default server instead.
 fn unknown_server_names(map: &ConfigMap<'_, '_>, findings: &[Finding]) -> Vec<String> {
+    // Name -> index into `unknown` (first-seen order): a log of another configuration names
+    // thousands of server blocks.
     let mut unknown: Vec<(&str, u64)> = Vec::new();
+    let mut seen: std::collections::HashMap<&str, usize, super::incidents::FastHash> =
+        std::collections::HashMap::default();
     for f in findings {
         let Some(name) = f.incident.key.server.as_deref() else {
             continue;
@@ -335,9 +357,12 @@ fn unknown_server_names(map: &ConfigMap<'_, '_>, findings: &[Finding]) -> Vec<St
         if name.is_empty() || stream || map.knows_server_field(name) {
             continue;
         }
-        match unknown.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, c)) => *c += f.incident.count,
-            None => unknown.push((name, f.incident.count)),
+        match seen.get(name) {
+            Some(&i) => unknown[i].1 += f.incident.count,
+            None => {
+                seen.insert(name, unknown.len());
+                unknown.push((name, f.incident.count));
+            }
         }
     }
     if unknown.is_empty() {
@@ -525,13 +550,12 @@ fn upstream_summaries(
     for m in members {
         let hit = *seen.entry(m.upstream.as_str()).or_insert_with(|| {
             let up = Upstream::parse(&m.upstream);
-            map.all_handlers().iter().find_map(|h| {
-                let fit = map.handler_fit(*h, &up);
-                match (fit.fit, fit.upstream_block) {
+            map.handlers_for(&up)
+                .into_iter()
+                .find_map(|fit| match (fit.fit, fit.upstream_block) {
                     (AddrMatch::Exact, Some(b)) => Some((b, fit.upstream_server)),
                     _ => None,
-                }
-            })
+                })
         });
         let Some((block, server)) = hit else { continue };
         let acc = accs.entry(block).or_insert_with(|| {
@@ -600,26 +624,49 @@ struct FixContext {
     fd_limits: Option<String>,
 }
 
-/// The server block and location nginx chose for the request: by server name and port as
-/// nginx selects, then, when blocks share the name and the log does not say the port, the one
-/// whose location passes to the logged upstream (said in a note). The flag says a regex
-/// location could not be tried (its pattern did not compile here).
+/// The server block and location nginx chose for the request: by socket and server name as
+/// nginx selects (the socket from the access log's `$server_addr`/`$server_port` for these
+/// requests when it has them), then, when blocks share the name on sockets the logs do not rule
+/// out, the one whose location passes to the logged upstream; either way the choice is said in a
+/// note. The flag says a regex location could not be tried (its pattern did not compile here).
 fn select_server_and_location(
     map: &ConfigMap<'_, '_>,
     finding: &mut Finding,
     skipped_regexes: &mut Vec<NodeId>,
     path: Option<&str>,
     upstream: Option<&Upstream>,
+    sockets: Option<&SocketEvidence>,
 ) -> (Option<ServerChoice>, Option<NodeId>, bool) {
     let cfg = map.cfg;
     let key = finding.incident.key.clone();
     let path = path.map(str::to_owned);
     // Startup lines (`nginx: [emerg] host not found in upstream ...`) belong to no request.
-    let mut server = if path.is_some() || key.host.is_some() {
-        map.select_server(key.server.as_deref(), key.host.as_deref())
+    let is_request = path.is_some() || key.host.is_some();
+    let seen: Vec<(Socket, u64)> = match (sockets, key.host.as_deref()) {
+        (Some(ev), Some(h)) if is_request => {
+            ev.sockets(h, key.path.as_deref(), finding.cause().http_status())
+        }
+        _ => Vec::new(),
+    };
+    let socket = match seen.as_slice() {
+        [(s, _)] => *s,
+        _ => Socket::default(),
+    };
+    let mut server = if is_request {
+        map.select_server_on(key.server.as_deref(), key.host.as_deref(), socket)
     } else {
         None
     };
+    if seen.len() > 1 {
+        let list = seen
+            .iter()
+            .map(|(s, n)| format!("{s} ({n})"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        finding.notes.push(format!(
+            "the access log's failed requests like these came in on several sockets: {list}"
+        ));
+    }
     let mut regex_skipped = false;
     let mut locate = |server_id: NodeId, p: &str| {
         let m = map.find_location(server_id, p);
@@ -635,35 +682,87 @@ fn select_server_and_location(
         (Some(s), Some(p)) => locate(s.id, p),
         _ => None,
     };
-    // The log does not say which port the request came in on: among the blocks that share the
-    // name (a port-80 redirect block and the TLS site), the one whose location passes to the
-    // logged upstream is the one nginx used.
-    if let (Some(s), Some(p), Some(up)) = (server.clone(), &path, &upstream) {
-        let fits = |l: Option<NodeId>| {
-            l.is_some_and(|l| {
-                map.location_handlers(l)
+    // Blocks share the name on sockets the logs do not rule out (a port-80 redirect block and
+    // the TLS site; one name on two ports): the one whose location passes to the logged
+    // upstream is the one nginx used. A location without a handler cannot have failed upstream.
+    if let (Some(s), Some(p)) = (server.clone(), &path) {
+        if !s.others.is_empty() {
+            let fit = |l: Option<NodeId>| -> Option<AddrMatch> {
+                let handlers = map.location_handlers(l?);
+                handlers
                     .iter()
-                    .any(|(h, _)| map.handler_fit(*h, up).fit == AddrMatch::Exact)
-            })
-        };
-        if !fits(location) {
-            let others = map.same_name_servers(key.server.as_deref(), key.host.as_deref(), s.id);
-            for other in others {
+                    .map(|(h, _)| {
+                        upstream.map_or(AddrMatch::Possible, |up| map.handler_fit(*h, up).fit)
+                    })
+                    .max()
+            };
+            let mut scored = vec![(s.id, location, fit(location))];
+            for &other in &s.others {
                 let l = locate(other, p);
-                if fits(l) {
-                    let op = place(cfg, other);
+                scored.push((other, l, fit(l)));
+            }
+            let best = scored.iter().map(|(_, _, f)| *f).max().flatten();
+            let top: Vec<(NodeId, Option<NodeId>)> = scored
+                .iter()
+                .filter(|(_, _, f)| best.is_some() && *f == best)
+                .map(|(id, l, _)| (*id, *l))
+                .collect();
+            let listing = scored
+                .iter()
+                .map(|(id, _, _)| {
+                    let sp = place(cfg, *id);
+                    format!("{}:{} ({})", sp.file, sp.line, map.listen_text(*id))
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let unknown = if socket.is_known() {
+                "the access log's socket does not decide"
+            } else {
+                "the log does not say the port"
+            };
+            let how_pass = match (best, upstream) {
+                (Some(AddrMatch::Exact), Some(up)) => format!("passes {p} to {}", up.base),
+                _ => format!("has a handler for {p}"),
+            };
+            match top.as_slice() {
+                [(id, l)] if *id != s.id => {
+                    let op = place(cfg, *id);
                     let sp = place(cfg, s.id);
                     let how = format!(
-                        "the log does not say the port; of the server blocks named like this, {}:{} ({}) does not pass {p} to {}, this one does",
-                        sp.file, sp.line, s.how, up.base
+                        "{unknown}; of the server blocks named like this, {}:{} ({}) does not pass {p} there, this one {how_pass}",
+                        sp.file, sp.line, s.how
                     );
                     finding.notes.push(format!(
-                        "server block {}:{} chosen by the handler/upstream cross-check: {how}",
+                        "server block {}:{} chosen by the handler/upstream cross-check: {how} (named like this: {listing})",
                         op.file, op.line
                     ));
-                    server = Some(ServerChoice { id: other, how });
-                    location = l;
-                    break;
+                    server = Some(ServerChoice {
+                        id: *id,
+                        how,
+                        others: s.others.clone(),
+                    });
+                    location = *l;
+                }
+                [_] => {
+                    let sp = place(cfg, s.id);
+                    finding.notes.push(format!(
+                        "server block {}:{} chosen by the handler/upstream cross-check: {unknown}; of the server blocks named like this ({listing}) only it {how_pass}",
+                        sp.file, sp.line
+                    ));
+                }
+                _ => {
+                    let sp = place(cfg, s.id);
+                    finding.notes.push(format!(
+                        "had to choose: {unknown} and several server blocks named like this could have served these requests ({listing}); mapped to {}:{} ({}){}",
+                        sp.file,
+                        sp.line,
+                        s.how,
+                        if sockets.is_some() {
+                            ""
+                        } else {
+                            "; an access log whose log_format has $server_port (--access-log) decides"
+                        }
+                    ));
                 }
             }
         }
@@ -721,10 +820,8 @@ fn choose_handler(
                         .is_some_and(|s| cfg.enclosing_server(h) == Some(s.id))
                 };
                 let (exact, possible): (Vec<HandlerFit>, Vec<HandlerFit>) = map
-                    .all_handlers()
-                    .iter()
-                    .map(|h| map.handler_fit(*h, up))
-                    .filter(|f| f.fit != AddrMatch::No)
+                    .handlers_for(up)
+                    .into_iter()
                     .partition(|f| f.fit == AddrMatch::Exact);
                 let pick = exact
                     .iter()
@@ -859,6 +956,7 @@ fn map_incident(
     finding: &mut Finding,
     ctx: &mut FixContext,
     skipped_regexes: &mut Vec<NodeId>,
+    sockets: Option<&SocketEvidence>,
 ) {
     let cfg = map.cfg;
     let key = finding.incident.key.clone();
@@ -904,6 +1002,7 @@ fn map_incident(
         skipped_regexes,
         path.as_deref(),
         upstream.as_ref(),
+        sockets,
     );
     let candidates = location.map_or_else(Vec::new, |l| map.location_handlers(l));
     if let Some(l) = location {
@@ -1999,6 +2098,152 @@ http {
         assert_eq!(
             (s.value.as_str(), s.place.as_ref().map(|p| p.line)),
             ("30s", Some(4))
+        );
+    }
+
+    /// Two sites of one name on two ports, the same backend, different timeouts; the error
+    /// log's Host has no port (a proxy in front, or clients on 80/443 forwarded).
+    const TWO_PORTS: &str = "events {}\nhttp {\n log_format sock '$server_addr $server_port \"$request\" $status $host';\n server { listen 8081; server_name app.test;\n  location / { proxy_pass http://127.0.0.1:9001; proxy_read_timeout 1s; } }\n server { listen 8082; server_name app.test;\n  location / { proxy_pass http://127.0.0.1:9001; proxy_read_timeout 2s; } }\n}";
+
+    fn two_ports_log() -> Vec<String> {
+        ["/a", "/b"]
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("2026/11/26 10:00:0{i} [error] 7#7: *{} upstream timed out (110: Connection timed out) while reading response header from upstream, client: 1.2.3.4, server: app.test, request: \"GET {p} HTTP/1.1\", upstream: \"http://127.0.0.1:9001{p}\", host: \"app.test\"", i + 1))
+            .collect()
+    }
+
+    fn access_report(map: &ConfigMap<'_, '_>, log: &str) -> AccessReport {
+        let cfg = map.cfg;
+        let (_, node) = cfg
+            .iter()
+            .find(|(_, n)| n.name() == "log_format")
+            .unwrap_or_else(|| panic!("no log_format"));
+        let text: String = node
+            .directive
+            .args
+            .iter()
+            .skip(1)
+            .map(|a| a.as_str())
+            .collect();
+        let format =
+            super::super::LogFormat::parse("sock", &text).unwrap_or_else(|e| panic!("{e}"));
+        let mut s = super::super::AccessScanner::new(Some(map), None);
+        let choice = super::super::FormatChoice {
+            format,
+            access_log: None,
+            log_format: None,
+            how: String::new(),
+            scope_server: None,
+            error: None,
+        };
+        s.read(std::io::Cursor::new(log), Path::new("access.log"), choice)
+            .unwrap_or_else(|e| panic!("{e}"));
+        s.finish()
+    }
+
+    #[test]
+    fn one_name_on_two_ports_without_the_port_says_it_had_to_choose() {
+        let t = tree(TWO_PORTS);
+        let cfg = ResolvedConfig::build(&t);
+        let d = diagnose(scan(&two_ports_log()), None, Some(&cfg));
+        assert_eq!(d.findings.len(), 2);
+        for f in &d.findings {
+            // nginx's order for an unknown port: the first block; said, with both blocks.
+            assert_eq!(f.server_block.as_ref().map(|(p, _)| p.line), Some(4));
+            let note = f
+                .notes
+                .iter()
+                .find(|n| n.starts_with("had to choose"))
+                .unwrap_or_else(|| panic!("{:?}", f.notes));
+            assert!(
+                note.contains("nginx.conf:4 (*:8081)")
+                    && note.contains("nginx.conf:6 (*:8082)")
+                    && note.contains("$server_port"),
+                "{note}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_access_log_socket_picks_the_block() {
+        let t = tree(TWO_PORTS);
+        let cfg = ResolvedConfig::build(&t);
+        let map = ConfigMap::new(&cfg);
+        // /a failed on 8082, /b on 8081; the 301s and 200s on other ports are not evidence.
+        let access = access_report(
+            &map,
+            "127.0.0.1 8082 \"GET /a HTTP/1.1\" 504 app.test\n\
+127.0.0.1 8081 \"GET /a HTTP/1.1\" 200 app.test\n\
+127.0.0.1 8081 \"GET /b HTTP/1.1\" 504 app.test\n",
+        );
+        assert!(access.has_socket);
+        let d = diagnose_with(scan(&two_ports_log()), None, Some(&map), Some(access));
+        let by_path = |p: &str| {
+            d.findings
+                .iter()
+                .find(|f| f.incident.key.path.as_deref() == Some(p))
+                .unwrap_or_else(|| panic!("no {p}"))
+        };
+        let a = by_path("/a");
+        assert_eq!(a.server_block.as_ref().map(|(p, _)| p.line), Some(6));
+        assert_eq!(a.setting.as_ref().map(|s| s.value.as_str()), Some("2s"));
+        assert!(
+            a.server_block
+                .as_ref()
+                .is_some_and(|(_, how)| how.contains("on 127.0.0.1:8082 (the access log")),
+            "{:?}",
+            a.server_block
+        );
+        let b = by_path("/b");
+        assert_eq!(b.server_block.as_ref().map(|(p, _)| p.line), Some(4));
+        assert_eq!(b.setting.as_ref().map(|s| s.value.as_str()), Some("1s"));
+        for f in [a, b] {
+            assert!(
+                !f.notes.iter().any(|n| n.starts_with("had to choose")),
+                "{:?}",
+                f.notes
+            );
+        }
+    }
+
+    #[test]
+    fn groups_sharing_a_handler_show_its_access_log_numbers_once() {
+        let t = tree(TWO_PORTS);
+        let cfg = ResolvedConfig::build(&t);
+        let map = ConfigMap::new(&cfg);
+        let mk = |conn: u32, msg: &str| {
+            format!("2026/11/26 10:00:0{conn} [error] 7#7: *{conn} {msg}, client: 1.2.3.4, server: app.test, request: \"GET /x HTTP/1.1\", upstream: \"http://127.0.0.1:9001/x\", host: \"app.test:8081\"")
+        };
+        let access = access_report(
+            &map,
+            "127.0.0.1 8081 \"GET /x HTTP/1.1\" 502 app.test\n127.0.0.1 8081 \"GET /x HTTP/1.1\" 504 app.test\n",
+        );
+        let d = diagnose_with(
+            scan(&[mk(1, REFUSED), mk(2, TIMEOUT), mk(3, TIMEOUT)]),
+            None,
+            Some(&map),
+            Some(access),
+        );
+        assert_eq!(d.groups.len(), 2);
+        let human = super::super::render_human(&d);
+        assert_eq!(
+            human.matches("  access    2 requests").count(),
+            1,
+            "{human}"
+        );
+        assert_eq!(
+            human
+                .matches("  access    the same config line as the read-timeout group above")
+                .count(),
+            1,
+            "{human}"
+        );
+        let html = super::super::render_html(&d);
+        assert_eq!(
+            html.matches("the same config line as the read-timeout group above")
+                .count(),
+            1
         );
     }
 

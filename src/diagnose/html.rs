@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::accesslog::{access_for, seconds_text, AccessGroup};
+use super::accesslog::{access_for, access_shown, seconds_text, AccessGroup, AccessShown};
 use super::diagnosis::{Diagnosis, Group, Outcome, Place};
 use super::logline::LogTime;
 
@@ -101,13 +101,17 @@ pub fn render_html(d: &Diagnosis) -> String {
     if d.groups.is_empty() {
         o.push_str("<p>No failed requests.</p>\n");
     }
-    for g in &d.groups {
-        group(&mut o, g, access_for(d, g));
+    for (g, shown) in d.groups.iter().zip(access_shown(d)) {
+        let above = match shown {
+            AccessShown::Above(i) => d.groups.get(i),
+            _ => None,
+        };
+        group(&mut o, g, shown, above);
     }
     if !d.recovered.is_empty() {
         o.push_str("<h2>Retried and recovered</h2>\n<p class=\"sub\">A try failed and another server answered: not errors for the client.</p>\n");
         for g in &d.recovered {
-            group(&mut o, g, None);
+            group(&mut o, g, AccessShown::Absent, None);
         }
     }
     if !d.upstreams.is_empty() {
@@ -235,7 +239,7 @@ fn timeline(o: &mut String, d: &Diagnosis, first: Option<LogTime>, last: Option<
     o.push_str("</svg>\n");
 }
 
-fn group(o: &mut String, g: &Group, a: Option<&AccessGroup>) {
+fn group(o: &mut String, g: &Group, a: AccessShown<'_>, above: Option<&Group>) {
     let f = &g.finding;
     let inc = &f.incident;
     let (class, status) = status_class(g);
@@ -316,8 +320,16 @@ fn group(o: &mut String, g: &Group, a: Option<&AccessGroup>) {
     for n in &g.notes {
         let _ = writeln!(o, "<p class=\"note\">{}</p>", escape(n));
     }
-    if let Some(a) = a {
-        access(o, a);
+    match (a, above) {
+        (AccessShown::Here(a), _) => access(o, a),
+        (AccessShown::Above(_), Some(first)) => {
+            let _ = writeln!(
+                o,
+                "<p class=\"sub\">Access log: the same config line as the {} group above; its numbers are there.</p>",
+                escape(first.cause().id())
+            );
+        }
+        _ => {}
     }
     let _ = writeln!(
         o,

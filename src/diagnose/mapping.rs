@@ -4,6 +4,12 @@
 //!
 //! The rules follow nginx's source and docs:
 //!
+//! * socket: the connection's local address:port picks the set of servers
+//!   (`ngx_http_init_connection`): those listening on exactly that address, else those on the
+//!   port's wildcard (`*:80`, `80`, `[::]:80`; IPv4 and IPv6 are separate ports,
+//!   `ngx_http_add_listen`). The error log does not print it; the access log's `$server_addr` /
+//!   `$server_port` do ([`Socket`]), and a port in `Host` is taken as the port when some server
+//!   listens on it.
 //! * server: among the servers listening on the request's port, the `Host` name is matched
 //!   against `server_name`s — exact name, then the longest wildcard starting with `*`
 //!   (`*.example.com`, `.example.com`), then the longest ending with `*` (`mail.*`), then the
@@ -83,19 +89,123 @@ enum NamePattern {
     Regex(usize),
 }
 
+/// The address of a `listen`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ListenAddr {
+    /// `listen 80`, `*:80`, `0.0.0.0:80`: every IPv4 address.
+    AnyV4,
+    /// `listen [::]:80`: every IPv6 address.
+    AnyV6,
+    Ip(IpAddr),
+    /// A host name, resolved by nginx at startup: `localhost` is the loopback addresses, another
+    /// name could be any address.
+    Name(String),
+}
+
+impl ListenAddr {
+    /// How well this listen takes a connection to `addr`: 2 the same address, 1 the port's
+    /// wildcard (or a name that may resolve to it), 0 not at all.
+    fn takes(&self, addr: IpAddr) -> u8 {
+        match self {
+            ListenAddr::Ip(ip) => 2 * u8::from(*ip == addr),
+            ListenAddr::AnyV4 => u8::from(addr.is_ipv4()),
+            ListenAddr::AnyV6 => u8::from(addr.is_ipv6()),
+            ListenAddr::Name(n) if n.eq_ignore_ascii_case("localhost") => {
+                2 * u8::from(addr.is_loopback())
+            }
+            ListenAddr::Name(_) => 1,
+        }
+    }
+
+    fn text(&self, port: u16) -> String {
+        match self {
+            ListenAddr::AnyV4 => format!("*:{port}"),
+            ListenAddr::AnyV6 => format!("[::]:{port}"),
+            ListenAddr::Ip(IpAddr::V6(ip)) => format!("[{ip}]:{port}"),
+            ListenAddr::Ip(ip) => format!("{ip}:{port}"),
+            ListenAddr::Name(n) => format!("{n}:{port}"),
+        }
+    }
+}
+
+/// One `listen` of a server block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ListenSocket {
+    addr: ListenAddr,
+    port: u16,
+    default: bool,
+}
+
 #[derive(Clone, Debug)]
 struct ServerInfo {
     id: NodeId,
     /// What nginx prints as `server:` for this block.
     primary: String,
     names: Vec<(NamePattern, String)>,
-    /// Listen ports, with `default_server`.
-    listens: Vec<(u16, bool)>,
+    /// `listen` sockets, with `default_server`.
+    listens: Vec<ListenSocket>,
 }
 
 impl ServerInfo {
-    fn is_default_for(&self, port: u16) -> bool {
-        self.listens.iter().any(|(p, d)| *p == port && *d)
+    /// How well this block's listens on `port` take a connection to `addr` (see
+    /// [`ListenAddr::takes`]); 1 for any listen on the port when the address is unknown.
+    fn takes(&self, port: u16, addr: Option<IpAddr>) -> u8 {
+        self.listens
+            .iter()
+            .filter(|l| l.port == port)
+            .map(|l| addr.map_or(1, |a| l.addr.takes(a)))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// `default_server` of the socket: on `port`, at `addr`'s level of match when known.
+    fn is_default_for(&self, port: u16, addr: Option<IpAddr>, level: u8) -> bool {
+        self.listens
+            .iter()
+            .any(|l| l.port == port && l.default && addr.is_none_or(|a| l.addr.takes(a) == level))
+    }
+
+    /// The listen sockets, as `listen` writes them.
+    fn sockets_text(&self) -> String {
+        self.listens
+            .iter()
+            .map(|l| l.addr.text(l.port))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// What the logs say about the socket a request came in on: the access log's `$server_addr`
+/// and `$server_port`. The error log says neither.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Socket {
+    pub addr: Option<IpAddr>,
+    pub port: Option<u16>,
+}
+
+impl Socket {
+    /// From the access log's `$server_addr` (`127.0.0.1`, `::1`) and `$server_port`.
+    pub fn parse(addr: Option<&str>, port: Option<&str>) -> Socket {
+        Socket {
+            addr: addr.and_then(|a| a.trim_start_matches('[').trim_end_matches(']').parse().ok()),
+            port: port.and_then(|p| p.parse().ok()),
+        }
+    }
+
+    pub fn is_known(&self) -> bool {
+        self.addr.is_some() || self.port.is_some()
+    }
+}
+
+impl std::fmt::Display for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.addr, self.port) {
+            (Some(IpAddr::V6(a)), Some(p)) => write!(f, "[{a}]:{p}"),
+            (Some(a), Some(p)) => write!(f, "{a}:{p}"),
+            (Some(a), None) => write!(f, "{a}"),
+            (None, Some(p)) => write!(f, "port {p}"),
+            (None, None) => f.write_str("an unknown socket"),
+        }
     }
 }
 
@@ -104,6 +214,9 @@ impl ServerInfo {
 pub struct ServerChoice {
     pub id: NodeId,
     pub how: String,
+    /// Other blocks with the same name that the logs do not rule out: they listen on other
+    /// sockets, and the request's socket is not known (config order).
+    pub others: Vec<NodeId>,
 }
 
 /// The result of nginx's location search.
@@ -156,6 +269,45 @@ pub struct ConfigMap<'c, 't> {
     by_port: HashMap<u16, Vec<usize>>,
     by_primary: HashMap<String, Vec<usize>>,
     by_exact: HashMap<String, Vec<usize>>,
+    /// Indexes into `handlers` (ascending) by the peer nginx would log for them: the literal
+    /// address, the `upstream` block's name and its servers' literal addresses. Handlers whose
+    /// peer only DNS or a variable decides are in `fuzzy_handlers`: [`Self::handlers_for`]
+    /// fits the candidates for a peer instead of every handler of the configuration.
+    by_peer: HashMap<Peer, Vec<usize>>,
+    fuzzy_handlers: Vec<usize>,
+}
+
+/// A peer as nginx logs it in `upstream:` (`127.0.0.1:3000`, `unix:/run/php.sock`, an
+/// `upstream` block's name for "no live upstreams").
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Peer {
+    Ip(IpAddr, u16),
+    Unix(String),
+    Name(String),
+}
+
+impl Peer {
+    /// The peer a configured address stands for, when it is a literal one.
+    fn of(addr: &Address, default_port: Option<u16>) -> Option<Peer> {
+        if let Some(path) = addr.unix_path() {
+            return Some(Peer::Unix(path.to_owned()));
+        }
+        let port = addr.port.or(default_port)?;
+        Some(Peer::Ip(host_ip(&addr.host)?, port))
+    }
+
+    /// The logged peer.
+    fn logged(peer: &str) -> Option<Peer> {
+        if let Some(path) = peer.strip_prefix("unix:") {
+            return Some(Peer::Unix(path.trim_end_matches(':').to_owned()));
+        }
+        let a = parse_host_port(peer, false);
+        match (&a.host, a.port) {
+            (Host::Ipv4(_) | Host::Ipv6(_), Some(p)) => Some(Peer::Ip(host_ip(&a.host)?, p)),
+            (Host::Name(n), _) => Some(Peer::Name(n.to_ascii_lowercase())),
+            _ => None,
+        }
+    }
 }
 
 impl<'c, 't> ConfigMap<'c, 't> {
@@ -170,14 +322,16 @@ impl<'c, 't> ConfigMap<'c, 't> {
             by_port: HashMap::new(),
             by_primary: HashMap::new(),
             by_exact: HashMap::new(),
+            by_peer: HashMap::new(),
+            fuzzy_handlers: Vec::new(),
         };
         let mut by_pattern: HashMap<(String, bool), usize> = HashMap::new();
         for (id, node) in cfg.iter() {
             if node.directive.block.is_some() && node.inner_context() == Context::Server {
                 let info = map.server_info(id);
                 let i = map.servers.len();
-                for &(port, _) in &info.listens {
-                    let v = map.by_port.entry(port).or_default();
+                for l in &info.listens {
+                    let v = map.by_port.entry(l.port).or_default();
                     if v.last() != Some(&i) {
                         v.push(i);
                     }
@@ -209,10 +363,66 @@ impl<'c, 't> ConfigMap<'c, 't> {
             } else if Family::from_pass(node.name()).is_some()
                 && matches!(node.context, Context::Location | Context::IfLocation)
             {
+                map.index_handler(id);
                 map.handlers.push(id);
             }
         }
         map
+    }
+
+    /// Files the handler about to be pushed under the peers it can log.
+    fn index_handler(&mut self, id: NodeId) {
+        let i = self.handlers.len();
+        let cfg = self.cfg;
+        let node = cfg.node(id);
+        let Some(arg) = node.arg(0) else {
+            return;
+        };
+        let addr = parse_pass(node.name(), arg);
+        let mut peers: Vec<Peer> = Vec::new();
+        let mut fuzzy = false;
+        match addr
+            .name()
+            .and_then(|n| cfg.upstream_block(n).map(|b| (n, b)))
+        {
+            Some((name, block)) => {
+                peers.push(Peer::Name(name.to_ascii_lowercase()));
+                for (server, _) in cfg.upstream_servers(block) {
+                    match Peer::of(&server, None) {
+                        Some(p) => peers.push(p),
+                        None => fuzzy = true,
+                    }
+                }
+            }
+            None => match Peer::of(&addr, addr.scheme.default_port()) {
+                Some(p) => peers.push(p),
+                None => fuzzy = true,
+            },
+        }
+        if fuzzy {
+            self.fuzzy_handlers.push(i);
+        }
+        for p in peers {
+            let v = self.by_peer.entry(p).or_default();
+            if v.last() != Some(&i) {
+                v.push(i);
+            }
+        }
+    }
+
+    /// Every handler that may send a request to the logged `upstream` (fit `Possible` or
+    /// `Exact`), config order: [`Self::handler_fit`] over the indexed candidates only.
+    pub fn handlers_for(&self, upstream: &Upstream<'_>) -> Vec<HandlerFit> {
+        let mut idx: Vec<usize> = self.fuzzy_handlers.clone();
+        if let Some(v) = Peer::logged(upstream.peer).and_then(|p| self.by_peer.get(&p)) {
+            idx.extend_from_slice(v);
+        }
+        idx.sort_unstable();
+        idx.dedup();
+        idx.into_iter()
+            .map(|i| self.handler_fit(self.handlers[i], upstream))
+            .filter(|f| f.fit != AddrMatch::No)
+            .collect()
     }
 
     fn server_info(&mut self, id: NodeId) -> ServerInfo {
@@ -234,7 +444,7 @@ impl<'c, 't> ConfigMap<'c, 't> {
         let mut listens = Vec::new();
         for l in cfg.children_named(Some(id), "listen") {
             let node = cfg.node(l);
-            let Some(port) = node.arg(0).and_then(listen_port) else {
+            let Some((addr, port)) = node.arg(0).and_then(listen_socket) else {
                 continue;
             };
             let default = node
@@ -243,11 +453,19 @@ impl<'c, 't> ConfigMap<'c, 't> {
                 .iter()
                 .skip(1)
                 .any(|a| matches!(a.as_str(), "default_server" | "default"));
-            listens.push((port, default));
+            listens.push(ListenSocket {
+                addr,
+                port,
+                default,
+            });
         }
         if listens.is_empty() {
             // No `listen`: *:80 (nginx run as root; *:8000 otherwise).
-            listens.push((80, false));
+            listens.push(ListenSocket {
+                addr: ListenAddr::AnyV4,
+                port: 80,
+                default: false,
+            });
         }
         ServerInfo {
             id,
@@ -290,29 +508,84 @@ impl<'c, 't> ConfigMap<'c, 't> {
         server_field: Option<&str>,
         host: Option<&str>,
     ) -> Option<ServerChoice> {
+        self.select_server_on(server_field, host, Socket::default())
+    }
+
+    /// nginx's selection: the socket picks the servers (the access log's `$server_addr` /
+    /// `$server_port` when known, else a port in `Host`, else 80 and 443, where a `Host`
+    /// without a port came in), then the name picks among them (the log's `server:` field,
+    /// else the `Host` against `server_name`), else the socket's `default_server`, else its
+    /// first server. [`ServerChoice::others`] lists the blocks of the same name on sockets the
+    /// logs do not rule out.
+    pub fn select_server_on(
+        &self,
+        server_field: Option<&str>,
+        host: Option<&str>,
+        socket: Socket,
+    ) -> Option<ServerChoice> {
         if self.servers.is_empty() {
             return None;
         }
         let (host_name, host_port) = host.map_or((None, None), split_host);
         let on = |p: u16| self.by_port.get(&p).map_or(&[][..], Vec::as_slice);
-        let on_port: Vec<usize> = match host_port {
-            Some(p) => on(p).to_vec(),
-            None => {
-                let mut v: Vec<usize> = on(80).iter().chain(on(443)).copied().collect();
-                v.sort_unstable();
-                v.dedup();
-                v
+        let ports: Vec<u16> = match socket.port.or(host_port) {
+            Some(p) => vec![p],
+            None => vec![80, 443],
+        };
+        // Per port, the servers at the best address level: the same address, else the wildcard
+        // (`ngx_http_init_connection` falls back to the port's last, wildcard, address).
+        let mut levels: Vec<(u16, u8)> = Vec::new();
+        let mut pool: Vec<usize> = Vec::new();
+        for &p in &ports {
+            let best = on(p)
+                .iter()
+                .map(|&i| self.servers[i].takes(p, socket.addr))
+                .max()
+                .unwrap_or(0);
+            if best == 0 {
+                continue;
             }
+            levels.push((p, best));
+            pool.extend(
+                on(p)
+                    .iter()
+                    .copied()
+                    .filter(|&i| self.servers[i].takes(p, socket.addr) == best),
+            );
+        }
+        pool.sort_unstable();
+        pool.dedup();
+        let port_known = !pool.is_empty();
+        if !port_known {
+            pool = (0..self.servers.len()).collect();
+        }
+        let port_text = match (socket.is_known(), &ports[..]) {
+            (true, _) => format!("{socket} (the access log's $server_addr/$server_port)"),
+            (false, [p]) => format!("port {p}"),
+            _ => "port 80/443".to_owned(),
         };
-        let port_known = !on_port.is_empty();
-        let mut pool = if port_known {
-            on_port
-        } else {
-            (0..self.servers.len()).collect()
+        let on_socket = |i: usize| {
+            if socket.port.is_none() && !(host_port.is_some() && port_known) {
+                // Nothing says the port: every socket is possible.
+                return true;
+            }
+            ports
+                .iter()
+                .any(|&p| self.servers[i].takes(p, socket.addr) > 0)
         };
-        let port_text = match host_port {
-            Some(p) => format!("port {p}"),
-            None => "port 80/443".to_owned(),
+        let finish = |i: usize, how: String| {
+            let chosen = self.servers[i].id;
+            let others = self
+                .same_name_indexes(server_field, host)
+                .into_iter()
+                .filter(|&j| j != i && on_socket(j))
+                .map(|j| self.servers[j].id)
+                .collect();
+            Some(ServerChoice {
+                id: chosen,
+                how,
+                others,
+            })
         };
 
         if let Some(field) = server_field {
@@ -331,10 +604,12 @@ impl<'c, 't> ConfigMap<'c, 't> {
                 } else {
                     format!("log server: \"{field}\", its first server_name")
                 };
-                return Some(ServerChoice {
-                    id: self.servers[only].id,
-                    how,
-                });
+                let how = if socket.is_known() {
+                    format!("on {port_text}, {how}")
+                } else {
+                    how
+                };
+                return finish(only, how);
             }
             if !named.is_empty() {
                 pool = named;
@@ -343,26 +618,21 @@ impl<'c, 't> ConfigMap<'c, 't> {
 
         if let Some(name) = host_name.as_deref() {
             if let Some((i, pattern)) = self.match_server_name(&pool, name) {
-                return Some(ServerChoice {
-                    id: self.servers[i].id,
-                    how: format!("Host \"{name}\" matches server_name {pattern}"),
-                });
+                let how = if socket.is_known() {
+                    format!("on {port_text}, Host \"{name}\" matches server_name {pattern}")
+                } else {
+                    format!("Host \"{name}\" matches server_name {pattern}")
+                };
+                return finish(i, how);
             }
         }
-        // A Host without a port came in on 80 (or 443).
-        let ports: &[u16] = match &host_port {
-            Some(p) => std::slice::from_ref(p),
-            None => &[80, 443],
-        };
-        let default = pool
-            .iter()
-            .copied()
-            .find(|&i| ports.iter().any(|p| self.servers[i].is_default_for(*p)));
+        let default = pool.iter().copied().find(|&i| {
+            levels
+                .iter()
+                .any(|&(p, level)| self.servers[i].is_default_for(p, socket.addr, level))
+        });
         if let Some(i) = default {
-            return Some(ServerChoice {
-                id: self.servers[i].id,
-                how: format!("default_server for {port_text}"),
-            });
+            return finish(i, format!("default_server for {port_text}"));
         }
         let first = *pool.first()?;
         let how = if port_known {
@@ -370,10 +640,16 @@ impl<'c, 't> ConfigMap<'c, 't> {
         } else {
             "first server block (no server listens on the Host's port)".to_owned()
         };
-        Some(ServerChoice {
-            id: self.servers[first].id,
-            how,
-        })
+        finish(first, how)
+    }
+
+    /// The `listen` sockets of a server block, as written (`*:80, [::]:443`).
+    pub fn listen_text(&self, server: NodeId) -> String {
+        self.servers
+            .iter()
+            .find(|s| s.id == server)
+            .map(ServerInfo::sockets_text)
+            .unwrap_or_default()
     }
 
     /// Some server block prints `field` as its `server:` (its first server_name).
@@ -395,25 +671,25 @@ impl<'c, 't> ConfigMap<'c, 't> {
         host: Option<&str>,
         chosen: NodeId,
     ) -> Vec<NodeId> {
-        let all: Vec<usize> = (0..self.servers.len()).collect();
-        let host_name = host.and_then(|h| split_host(h).0);
-        let mut out: Vec<NodeId> = Vec::new();
-        for &i in &all {
-            let info = &self.servers[i];
-            if info.id == chosen {
-                continue;
-            }
-            let named = match server_field {
-                Some(f) if !f.is_empty() => info.primary == f,
-                _ => host_name
-                    .as_deref()
-                    .is_some_and(|n| self.match_server_name(&[i], n).is_some()),
-            };
-            if named {
-                out.push(info.id);
-            }
+        self.same_name_indexes(server_field, host)
+            .into_iter()
+            .map(|i| self.servers[i].id)
+            .filter(|id| *id != chosen)
+            .collect()
+    }
+
+    /// [`Self::same_name_servers`] as indexes into `servers`, chosen included: by the
+    /// `server:` index when the log names one, else every block whose names match the Host.
+    fn same_name_indexes(&self, server_field: Option<&str>, host: Option<&str>) -> Vec<usize> {
+        if let Some(f) = server_field.filter(|f| !f.is_empty()) {
+            return self.by_primary.get(f).cloned().unwrap_or_default();
         }
-        out
+        let Some(name) = host.and_then(|h| split_host(h).0) else {
+            return Vec::new();
+        };
+        (0..self.servers.len())
+            .filter(|&i| self.match_server_name(&[i], &name).is_some())
+            .collect()
     }
 
     /// nginx's name order: exact, longest leading wildcard, longest trailing wildcard, first
@@ -740,15 +1016,25 @@ fn host_ip(h: &Host) -> Option<IpAddr> {
 
 /// The port of a `listen` argument: `8080`, `127.0.0.1:8080`, `[::]:80`, `*:80`, `localhost`;
 /// `None` for a unix socket.
-fn listen_port(arg: &str) -> Option<u16> {
+fn listen_socket(arg: &str) -> Option<(ListenAddr, u16)> {
     if arg.starts_with("unix:") {
         return None;
     }
     if arg.bytes().all(|b| b.is_ascii_digit()) {
-        return arg.parse().ok();
+        return Some((ListenAddr::AnyV4, arg.parse().ok()?));
     }
     let addr = parse_host_port(arg, false);
-    Some(addr.port.unwrap_or(80))
+    let port = addr.port.unwrap_or(80);
+    let a = match addr.host {
+        Host::Ipv4(ip) if ip.is_unspecified() => ListenAddr::AnyV4,
+        Host::Ipv6(ip) if ip.is_unspecified() => ListenAddr::AnyV6,
+        Host::Ipv4(ip) => ListenAddr::Ip(IpAddr::V4(ip)),
+        Host::Ipv6(ip) => ListenAddr::Ip(IpAddr::V6(ip)),
+        Host::Name(n) if n == "*" => ListenAddr::AnyV4,
+        Host::Name(n) => ListenAddr::Name(n.to_ascii_lowercase()),
+        _ => return None,
+    };
+    Some((a, port))
 }
 
 /// `Host` header -> (lower-case name without port and trailing dot, port).
@@ -999,6 +1285,80 @@ http {
         );
         // An unknown `server:` falls back to the Host header.
         assert_eq!(by_field("gone.example", Some("a.example.com")), Some(1));
+    }
+
+    #[test]
+    fn the_socket_picks_the_servers_before_the_name() {
+        let t = tree(SERVERS);
+        let cfg = ResolvedConfig::build(&t);
+        let map = ConfigMap::new(&cfg);
+        let on = |host: Option<&str>, addr: &str, port: &str| {
+            let c = map.select_server_on(None, host, Socket::parse(Some(addr), Some(port)));
+            let id = c.as_ref().map(|c| c.id);
+            (
+                map.servers.iter().position(|s| Some(s.id) == id),
+                c.map(|c| c.how),
+            )
+        };
+        // 127.0.0.1:8080 has a server of its own: the *:8080 one never sees those connections,
+        // whatever the Host (ngx_http_init_connection takes the exact address first).
+        assert_eq!(on(Some("unknown"), "127.0.0.1", "8080").0, Some(7));
+        // Another address of the machine goes to the wildcard, even for a name of the other.
+        assert_eq!(on(Some("example.org"), "10.0.0.5", "8080").0, Some(6));
+        // The port of the socket, not the Host's: a Host of :80 that came in on 8443 (IPv6).
+        let (i, how) = on(Some("second.example.com"), "::1", "8443");
+        assert_eq!(i, Some(8));
+        assert!(how.is_some_and(|h| h.contains("[::1]:8443")));
+        // No name matches on the socket: its default_server.
+        assert_eq!(on(Some("x"), "192.0.2.1", "80").0, Some(5));
+        // Without the socket, the Host's port narrows, the address does not.
+        assert_eq!(
+            map.select_server(None, Some("example.org:8080"))
+                .map(|c| map.servers.iter().position(|s| s.id == c.id)),
+            Some(Some(7))
+        );
+    }
+
+    #[test]
+    fn blocks_of_one_name_on_other_sockets_are_listed() {
+        let t = tree(
+            "events {}\nhttp {\n server { listen 80; server_name shop.test; return 301 https://$host$request_uri; }\n server { listen 443 ssl; server_name shop.test; }\n server { listen 8080; server_name shop.test; }\n server { listen 80; server_name other.test; }\n}",
+        );
+        let cfg = ResolvedConfig::build(&t);
+        let map = ConfigMap::new(&cfg);
+        let idx = |id: NodeId| map.servers.iter().position(|s| s.id == id);
+        let others = |field: Option<&str>, host: &str, socket: Socket| {
+            let c = map
+                .select_server_on(field, Some(host), socket)
+                .unwrap_or_else(|| panic!("no server for {host}"));
+            (
+                idx(c.id),
+                c.others.iter().map(|o| idx(*o)).collect::<Vec<_>>(),
+            )
+        };
+        // Nothing says the port: the 80 block by nginx's order, the other two are possible.
+        assert_eq!(
+            others(Some("shop.test"), "shop.test", Socket::default()),
+            (Some(0), vec![Some(1), Some(2)])
+        );
+        // A port in Host that a block listens on rules the others out.
+        assert_eq!(
+            others(Some("shop.test"), "shop.test:8080", Socket::default()),
+            (Some(2), vec![])
+        );
+        // So does the access log's socket.
+        assert_eq!(
+            others(
+                Some("shop.test"),
+                "shop.test",
+                Socket::parse(None, Some("443"))
+            ),
+            (Some(1), vec![])
+        );
+        assert_eq!(
+            others(Some("other.test"), "other.test", Socket::default()),
+            (Some(3), vec![])
+        );
     }
 
     #[test]

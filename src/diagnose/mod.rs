@@ -33,13 +33,14 @@ mod render;
 mod since;
 
 pub use accesslog::{
-    access_for, choose_format, timeout_drift, AccessGroup, AccessReport, AccessScanner,
-    FormatChoice, FormatError, LogFormat, COMBINED, NEAR_TIMEOUT,
+    access_for, access_shown, choose_format, timeout_drift, AccessGroup, AccessReport,
+    AccessScanner, AccessShown, FormatChoice, FormatError, LogFormat, SocketEvidence, COMBINED,
+    NEAR_TIMEOUT,
 };
 pub use classify::{classify, unclassified_kind, unresolved_host, Cause, NextUpstream};
 pub use diagnosis::{
-    config_newer_than_logs, diagnose, place, retry_window_secs, Diagnosis, Finding, FpmKill, Group,
-    Outcome, Place, Setting, UpstreamSummary,
+    config_newer_than_logs, diagnose, diagnose_with, place, retry_window_secs, Diagnosis, Finding,
+    FpmKill, Group, Outcome, Place, Setting, UpstreamSummary,
 };
 pub use fpmlog::{parse_fpm_line, FpmEntry, FpmEvent, FpmLevel};
 pub use histogram::{Histogram, RELATIVE_ERROR};
@@ -51,6 +52,6 @@ pub use incidents::{
     HARD_GROUP_FACTOR, MAX_LINE, MAX_OPEN_REQUESTS,
 };
 pub use logline::{parse_line, Level, LogEntry, LogTime, Request, TimeParseError, Upstream};
-pub use mapping::ConfigMap;
+pub use mapping::{ConfigMap, Socket};
 pub use render::{render_human, render_json, write_json};
 pub use since::{newest_time, Since, SinceError};

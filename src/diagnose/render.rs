@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use super::accesslog::{access_for, seconds_text, AccessGroup, AccessReport};
+use super::accesslog::{
+    access_for, access_shown, seconds_text, AccessGroup, AccessReport, AccessShown,
+};
 use super::diagnosis::{Diagnosis, Group, Outcome, Place, Setting, UpstreamSummary};
 use super::logline::LogTime;
 
@@ -51,7 +53,7 @@ fn top_list(items: &[(String, u64)], distinct: usize) -> String {
     s
 }
 
-fn render_group(out: &mut String, g: &Group, access: Option<&AccessGroup>) {
+fn render_group(out: &mut String, g: &Group, access: AccessShown<'_>, above: Option<&Group>) {
     let f = &g.finding;
     let inc = &f.incident;
     let key = &inc.key;
@@ -171,8 +173,16 @@ fn render_group(out: &mut String, g: &Group, access: Option<&AccessGroup>) {
             "  rule      {rule} catches this before deploy (nginx-gwlint explain {rule})"
         );
     }
-    if let Some(a) = access {
-        render_access_lines(out, a);
+    match (access, above) {
+        (AccessShown::Here(a), _) => render_access_lines(out, a),
+        (AccessShown::Above(_), Some(first)) => {
+            let _ = writeln!(
+                out,
+                "  access    the same config line as the {} group above: its access-log numbers are there",
+                first.cause().id()
+            );
+        }
+        _ => {}
     }
     for n in &g.notes {
         let _ = writeln!(out, "  note      {n}");
@@ -219,8 +229,12 @@ fn upstream_line(u: &UpstreamSummary) -> String {
 /// recovered ones, the upstream blocks with failing servers, and a summary.
 pub fn render_human(d: &Diagnosis) -> String {
     let mut out = String::new();
-    for g in &d.groups {
-        render_group(&mut out, g, access_for(d, g));
+    for (g, shown) in d.groups.iter().zip(access_shown(d)) {
+        let above = match shown {
+            AccessShown::Above(i) => d.groups.get(i),
+            _ => None,
+        };
+        render_group(&mut out, g, shown, above);
     }
     if !d.recovered.is_empty() {
         let n: u64 = d.recovered.iter().map(|g| g.requests).sum();
@@ -230,7 +244,7 @@ pub fn render_human(d: &Diagnosis) -> String {
             plural(n)
         );
         for g in &d.recovered {
-            render_group(&mut out, g, None);
+            render_group(&mut out, g, AccessShown::Absent, None);
         }
     }
     for u in &d.upstreams {

@@ -704,3 +704,107 @@ fn a_timeout_that_cannot_explain_the_504s_is_reported_as_drift() {
     let without = run(false);
     assert!(!without.to_string().contains("drift:"), "{without:#}");
 }
+
+/// The closing table of issue #15, measured: per lab capture (one cause each), the requests that
+/// failed (the capture's `request N: ... -> HTTP 5xx` lines), the requests `diagnose` reports,
+/// whether every group points at the scenario's handler line (and a timeout at its
+/// `*_read_timeout` line), and whether the fix names what the scenario broke. Written to
+/// `$CARGO_TARGET_TMPDIR/diagnose-closing-table.md` and printed (`cargo test --test it
+/// closing_table -- --nocapture`); every row must be right.
+#[test]
+fn closing_table_over_the_lab_captures() {
+    let Some(dirs) = scenario_dirs() else {
+        return;
+    };
+    // What the fix must say: the thing the scenario broke, with its address or setting.
+    let fix_says = |id: &str, cause: &str| -> &'static str {
+        match (id, cause) {
+            ("A", _) => "nothing listens on 127.0.0.1:3999",
+            ("B", _) => "does not exist",
+            ("C", _) => "listen.owner",
+            ("D", _) => "proxy_read_timeout is 2s",
+            ("E", _) => "fastcgi_read_timeout is 2s",
+            ("F1", _) => "raise max_execution_time",
+            ("F2", _) => "request_terminate_timeout killed",
+            ("G", _) => "nothing listens on 127.0.0.1:3998",
+            ("H1" | "H2", _) => "closed the connection before answering",
+            ("I", "connection-refused") => "nothing listens on 127.0.0.1:3996",
+            ("I", _) => "every server of `upstream backend`",
+            _ => panic!("unknown scenario {id}"),
+        }
+    };
+    let mut table = String::from(
+        "| scenario | cause | requests caused | requests reported | config line right | fix right |\n|---|---|---|---|---|---|\n",
+    );
+    let mut wrong = Vec::new();
+    for dir in dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let id = name.split('-').next().unwrap().to_owned();
+        let log = dir.join("expected.txt");
+        let conf = dir.join("nginx.conf");
+        let text = std::fs::read_to_string(&log).unwrap();
+        let caused = text
+            .lines()
+            .filter(|l| l.starts_with("request ") && l.contains(" -> HTTP 5"))
+            .count() as u64;
+        let (_, json) = run_json(&[
+            "--error-log".as_ref(),
+            log.as_os_str(),
+            "--fpm-log".as_ref(),
+            log.as_os_str(),
+            "--config-root".as_ref(),
+            dir.as_os_str(),
+        ]);
+        let incidents = json["incidents"].as_array().unwrap();
+        let reported: u64 = incidents
+            .iter()
+            .map(|i| i["requests"].as_u64().unwrap())
+            .sum();
+        let conf_text = std::fs::read_to_string(&conf).unwrap();
+        let first_line = |prefixes: &[&str]| {
+            conf_text
+                .lines()
+                .position(|l| prefixes.iter().any(|p| l.trim_start().starts_with(p)))
+                .map(|n| n as u64 + 1)
+        };
+        let handler = first_line(&["proxy_pass", "fastcgi_pass", "grpc_pass"]);
+        let timeout = first_line(&[
+            "proxy_read_timeout",
+            "fastcgi_read_timeout",
+            "grpc_read_timeout",
+        ]);
+        let causes: Vec<String> = incidents
+            .iter()
+            .map(|i| i["cause"].as_str().unwrap().to_owned())
+            .collect();
+        let line_right = !incidents.is_empty()
+            && incidents.iter().all(|i| {
+                i["line"].as_u64() == handler
+                    && (i["cause"] != "read-timeout" || i["setting"]["line"].as_u64() == timeout)
+            });
+        let fix_right = !incidents.is_empty()
+            && incidents.iter().all(|i| {
+                i["fix"]
+                    .as_str()
+                    .unwrap()
+                    .contains(fix_says(&id, i["cause"].as_str().unwrap()))
+            });
+        let yes = |b: bool| if b { "yes" } else { "NO" };
+        table.push_str(&format!(
+            "| {name} | {} | {caused} | {reported} | {} | {} |\n",
+            causes.join(", "),
+            yes(line_right),
+            yes(fix_right)
+        ));
+        if caused != reported || !line_right || !fix_right {
+            wrong.push(format!("{name}: {json:#}"));
+        }
+    }
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("diagnose-closing-table.md");
+    std::fs::write(&out, &table).unwrap();
+    #[allow(clippy::print_stdout)] // the table is the output of this test
+    {
+        println!("{table}");
+    }
+    assert!(wrong.is_empty(), "{table}\n{}", wrong.join("\n"));
+}

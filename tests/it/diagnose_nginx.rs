@@ -969,3 +969,202 @@ http {{
     assert!(human.contains("access    3 requests"), "{human}");
     assert!(human.contains("log_format timed"), "{human}");
 }
+
+/// nginx's own server selection (issue #15): the listening socket picks the servers, then the
+/// name. A port-"80" block that only redirects shares `shop.test` with the real site, and
+/// `app.test` is served on two ports by two blocks with different timeouts. The clients send
+/// a Host without the port (as behind a proxy, or on 80/443), so the error log does not say
+/// which socket a request came in on: the redirect block is ruled out by the handler/upstream
+/// cross-check; the two `app.test` blocks both pass to the same backend, so without the access
+/// log diagnose says it had to choose, and with it (`$server_port`) each group gets its block.
+#[test]
+fn real_nginx_server_selection_by_socket_then_name() {
+    if common::oracle::nginx().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for sub in ["logs", "tmp"] {
+        std::fs::create_dir_all(d.join(sub)).unwrap();
+    }
+    let slow = bind_free(&[]);
+    let slow_port = slow.local_addr().unwrap().port();
+    let mut taken = vec![slow_port];
+    let mut port = || {
+        let p = bind_free(&taken).local_addr().unwrap().port();
+        taken.push(p);
+        p
+    };
+    let (redirect_port, site_port, app1_port, app2_port) = (port(), port(), port(), port());
+    let stop = Arc::new(AtomicBool::new(false));
+    slow_upstream(slow, Duration::from_secs(4), stop.clone());
+    let access = d.join("logs").join("access.log");
+    let conf = format!(
+        "# diagnose: server selection by socket, then name
+worker_processes 1;
+master_process off;
+pid logs/nginx.pid;
+error_log {log};
+events {{ worker_connections 64; }}
+http {{
+    log_format sock '$server_addr:$server_port \"$request\" $status host=$host';
+    access_log {access} sock;
+    client_body_temp_path tmp/body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+    server {{
+        listen 127.0.0.1:{redirect_port};
+        server_name shop.test;
+        location / {{ return 301 https://$host$request_uri; }}
+    }}
+    server {{
+        listen 127.0.0.1:{site_port};
+        server_name shop.test;
+        location / {{
+            proxy_read_timeout 20s;
+            proxy_pass http://127.0.0.1:{slow_port};
+        }}
+        location /api/ {{
+            proxy_read_timeout 1s;
+            proxy_pass http://127.0.0.1:{slow_port};
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{app1_port};
+        server_name app.test;
+        location / {{
+            proxy_read_timeout 1s;
+            proxy_pass http://127.0.0.1:{slow_port};
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{app2_port};
+        server_name app.test;
+        location / {{
+            proxy_read_timeout 2s;
+            proxy_pass http://127.0.0.1:{slow_port};
+        }}
+    }}
+}}
+",
+        log = d.join("error.log").display(),
+        access = access.display()
+    );
+    std::fs::write(d.join("nginx.conf"), &conf).unwrap();
+    let nginx = Nginx::start(d, redirect_port);
+    let get = |port: u16, host: &str, path: &str| {
+        raw_request(
+            port,
+            &format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+            0,
+        )
+    };
+    // The redirect block answers itself; the site times out after its /api/ 1s.
+    assert_eq!(get(redirect_port, "shop.test", "/api/orders"), 301);
+    let t = Instant::now();
+    assert_eq!(get(site_port, "shop.test", "/api/orders"), 504);
+    let took = t.elapsed();
+    assert!(
+        (Duration::from_millis(900)..Duration::from_secs(3)).contains(&took),
+        "{took:?}"
+    );
+    // Two sites of one name: 1s on one port, 2s on the other.
+    let t = Instant::now();
+    assert_eq!(get(app1_port, "app.test", "/a"), 504);
+    let a_took = t.elapsed();
+    let t = Instant::now();
+    assert_eq!(get(app2_port, "app.test", "/b"), 504);
+    let b_took = t.elapsed();
+    assert!(a_took < Duration::from_millis(1900), "{a_took:?}");
+    assert!(b_took >= Duration::from_millis(1900), "{b_took:?}");
+    stop.store(true, Ordering::Relaxed);
+    drop(nginx);
+
+    let run = |with_access: bool| {
+        let mut cmd = assert_cmd::Command::cargo_bin("nginx-gwlint").unwrap();
+        cmd.arg("diagnose")
+            .arg("--error-log")
+            .arg(d.join("error.log"))
+            .arg("--config-root")
+            .arg(d.join("nginx.conf"))
+            .args(["--format", "json"]);
+        if with_access {
+            cmd.arg("--access-log").arg(&access);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        json
+    };
+    let log_text = std::fs::read_to_string(d.join("error.log")).unwrap_or_default();
+    let by_path = |json: &Value, p: &str| -> Value {
+        json["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| {
+                i["paths"]
+                    .as_array()
+                    .is_some_and(|ps| ps.iter().any(|v| v["value"] == p))
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no {p}: {json:#}\n{log_text}"))
+    };
+    let notes = |inc: &Value| -> Vec<String> {
+        inc["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_owned())
+            .collect()
+    };
+    // The first `proxy_read_timeout 1s` is the site's /api/ one.
+    let api_timeout = line_of(&conf, "proxy_read_timeout 1s");
+
+    let json = run(false);
+    let api = by_path(&json, "/api/orders");
+    assert_eq!(api["location"]["text"], "location /api/", "{api:#}");
+    assert_eq!(api["setting"]["value"], "1s", "{api:#}");
+    assert_eq!(api["setting"]["line"], api_timeout, "{api:#}");
+    assert!(
+        notes(&api)
+            .iter()
+            .any(|n| n.contains("chosen by the handler/upstream cross-check")),
+        "{api:#}"
+    );
+    let a = by_path(&json, "/a");
+    let b = by_path(&json, "/b");
+    let app1_block = line_of(&conf, &format!("listen 127.0.0.1:{app1_port}")) - 1;
+    let app2_block = line_of(&conf, &format!("listen 127.0.0.1:{app2_port}")) - 1;
+    // Without the port both are possible: nginx's first, said; one config line, one group.
+    assert_eq!(a, b, "{json:#}");
+    assert_eq!(a["requests"], 2, "{a:#}");
+    assert_eq!(a["server_block"]["line"], app1_block, "{a:#}");
+    assert!(
+        notes(&a).iter().any(
+            |n| n.starts_with("had to choose") && n.contains(&format!("127.0.0.1:{app2_port}"))
+        ),
+        "{a:#}"
+    );
+
+    let json = run(true);
+    let a = by_path(&json, "/a");
+    let b = by_path(&json, "/b");
+    assert_eq!(a["server_block"]["line"], app1_block, "{a:#}");
+    assert_eq!(a["setting"]["value"], "1s", "{a:#}");
+    assert_eq!(b["server_block"]["line"], app2_block, "{b:#}");
+    assert_eq!(b["setting"]["value"], "2s", "{b:#}");
+    for inc in [&a, &b] {
+        assert!(
+            !notes(inc).iter().any(|n| n.starts_with("had to choose")),
+            "{inc:#}"
+        );
+    }
+    // The access log's own mapping uses the socket too: each port's 504 under its block.
+    assert_eq!(a["access"]["status_504"], 1, "{a:#}");
+    assert_eq!(b["access"]["status_504"], 1, "{b:#}");
+    let api = by_path(&json, "/api/orders");
+    assert_eq!(api["setting"]["value"], "1s", "{api:#}");
+}
