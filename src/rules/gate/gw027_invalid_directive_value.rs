@@ -48,6 +48,8 @@ checks (each message is nginx's):
   `gzip_comp_level` outside 1-9, `expires` values, `limit_rate 10kk`;
 - upstream `hash KEY` with a second word other than `consistent`, `random` other than
   `random [two [least_conn]]` (http and stream), invalid `allow`/`deny` addresses in stream;
+- `proxy_cache_valid` (and fastcgi/uwsgi/scgi) with a last word that is no time ("invalid
+  time value") or a code outside 100-599 ("invalid status");
 - `worker_processes` other than a number or auto, `thread_pool` threads=/max_queue=,
   `http2_chunk_size 0`;
 - `proxy_temp_path` (and the other `*_temp_path`) with a level that is not a positive number,
@@ -329,6 +331,19 @@ fn expires_error(d: &Directive) -> Option<(Span, &'static str)> {
         }
         Some(_) => None,
     }
+}
+
+/// `ngx_http_file_cache_valid_set_slot`: the last word is a time, the others status codes from
+/// 100 to 599 or `any`. A `;` missing after it makes the next directive's words its own.
+fn cache_valid_error(d: &Directive) -> Option<(Span, String)> {
+    let (time, codes) = d.args.split_last()?;
+    if !time.has_variable() && crate::values::parse_sec(time.as_str()).is_none() {
+        return Some((time.span, format!("invalid time value \"{}\"", time.as_str())));
+    }
+    codes
+        .iter()
+        .find(|w| w.as_str() != "any" && atoi(w.as_str()).is_none_or(|c| !(100..=599).contains(&c)))
+        .map(|w| (w.span, format!("invalid status \"{}\"", w.as_str())))
 }
 
 /// `ngx_thread_pool`: threads= a positive number (required), max_queue= a number; other words
@@ -743,6 +758,14 @@ impl Rule for InvalidDirectiveValue {
                         if !w.as_str().contains('$') && crate::values::parse_size(w.as_str()).is_none() {
                             push(id, w.span, format!("\"{}\" directive invalid value", n.name()), "a size in bytes, with k or m: limit_rate 500k;");
                         }
+                    }
+                }
+                "proxy_cache_valid" | "fastcgi_cache_valid" | "uwsgi_cache_valid"
+                | "scgi_cache_valid"
+                    if http =>
+                {
+                    if let Some((span, m)) = cache_valid_error(d) {
+                        push(id, span, m, "[CODE ...] TIME; codes from 100 to 599 or any, then the time: proxy_cache_valid 200 302 10m;");
                     }
                 }
                 "worker_processes" if n.context == Context::Main => {
