@@ -209,7 +209,8 @@ impl InvalidPassAddress {
     /// (ngx_http_proxy_set_ssl, called from the merge of that location only).
     fn check_proxy_ssl(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
-        for (pass, family) in config.pass_directives() {
+        for p in cx.passes() {
+            let (pass, family) = (p.node, p.family);
             if family != crate::config::Family::Proxy {
                 continue;
             }
