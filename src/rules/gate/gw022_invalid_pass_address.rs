@@ -277,3 +277,33 @@ impl InvalidPassAddress {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`Joined`] answers as the list of earlier ports it replaced (scanned per pass), on
+    /// sequences of ports with and without portless passes and repeats.
+    #[test]
+    fn joined_answers_as_the_list_of_earlier_ports() {
+        let mut seed: u32 = 12345;
+        for round in 0..200 {
+            let (mut joined, mut list) = (Joined::default(), Vec::<u16>::new());
+            for _ in 0..50 {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                // Few distinct ports, so that repeats happen; 0 (no port) now and then.
+                let port = ((seed >> 16) % (3 + round % 7)) as u16;
+                let listed = list.iter().any(|p| *p == 0 || port == 0 || *p == port);
+                assert_eq!(joined.joins(port), listed, "port {port} after {list:?}");
+                if !listed {
+                    list.push(port);
+                    if port == 0 {
+                        joined.portless = true;
+                    } else {
+                        joined.ports.insert(port);
+                    }
+                }
+            }
+        }
+    }
+}
