@@ -20,7 +20,7 @@ gen=target/release/examples/gen_bench_tree
 trees="$out/trees"
 rm -rf "$trees"
 mkdir -p "$trees"
-for shape in sites deep oneline members findings; do
+for shape in sites deep oneline members findings includes; do
     "$gen" "$trees/$shape" 8 5 "$shape" >/dev/null
 done
 

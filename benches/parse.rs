@@ -2,7 +2,8 @@
 //! includes, expand = load + the resolved tree, rules = load + expand + every rule) on generated
 //! trees of 1,000 and 4,000 server blocks (20 per file; benches/support/tree.rs), and one case
 //! per dimension `check` must stay linear in: many findings (with their baseline fingerprints
-//! and matching), a one-line file of many directives, deep nesting, a wide upstream.
+//! and matching, and their JSON), a one-line file of many directives, deep nesting, a wide
+//! upstream, many include files.
 //! bench/compare.sh times whole processes against crossplane, gixy-ng, nginx-lint and `nginx -t`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -20,6 +21,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Thro
 use nginx_gwlint::baseline::{self, Baseline};
 use nginx_gwlint::config::{load_path, ResolvedConfig};
 use nginx_gwlint::lint::{lint, Selection};
+use nginx_gwlint::report::render_json;
 use nginx_gwlint::settings::Settings;
 use nginx_gwlint::syntax::parse;
 use nginx_gwlint::workspace::Workspace;
@@ -91,6 +93,13 @@ fn benches(c: &mut Criterion) {
     g.bench_function("rules", |b| {
         b.iter(|| std::hint::black_box(lint(&ws, &settings, &Selection::default()).len()))
     });
+    g.bench_function("json output (with fingerprints)", |b| {
+        let fps = baseline::fingerprints(&ws.tree, &found);
+        b.iter(|| {
+            let files = &ws.tree.nginx_files;
+            std::hint::black_box(render_json(&ws.tree.sources, files, &found, &fps).len())
+        })
+    });
     g.bench_function("baseline fingerprints", |b| {
         b.iter(|| std::hint::black_box(baseline::fingerprints(&ws.tree, &found).len()))
     });
@@ -105,12 +114,15 @@ fn benches(c: &mut Criterion) {
     });
     g.finish();
 
-    // Other dimensions: one line of 1M directives, nesting near the limit, 100k upstream members.
+    // Other dimensions: one line of 1M directives, nesting near the limit, 100k upstream
+    // members, 20k include files (and one snippet included 20k times).
     for (shape, n) in [
         ("oneline", 1_000_000),
         ("deep", 12_000),
         ("members", 100_000),
+        ("includes", 20_000),
     ] {
+        let n = n / scale;
         let dir = tempfile::tempdir().unwrap();
         let bytes = tree::write_shape(dir.path(), shape, n, 1).unwrap();
         let mut g = group(c, &format!("{shape}-{n}"), bytes);

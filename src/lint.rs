@@ -96,6 +96,7 @@ pub fn check(
         ws,
         directives: &directives,
         resolutions: Default::default(),
+        facts: Default::default(),
     };
     let mut out = rules::run(&cx, |meta| {
         selection.allows_rule(&settings.selection, meta.id)

@@ -84,7 +84,9 @@ pub fn write_tree(dir: &Path, files: usize, servers_per_file: usize) -> io::Resu
 
 /// The shapes `gen_bench_tree` and the benches write: `sites` is [`write_tree`]; the others
 /// stress one dimension each, for linearity (`n` is their size).
-pub const SHAPES: &[&str] = &["sites", "deep", "oneline", "members", "findings"];
+pub const SHAPES: &[&str] = &[
+    "sites", "deep", "oneline", "members", "findings", "includes",
+];
 
 /// Writes shape `shape` of size `n` under `dir` (`files`, `servers_per_file` for `sites`;
 /// otherwise `n = files * servers_per_file`); returns the bytes written.
@@ -97,6 +99,7 @@ pub fn write_shape(
     let n = files * servers_per_file;
     let text = match shape {
         "sites" => return write_tree(dir, files, servers_per_file),
+        "includes" => return includes(dir, n),
         "deep" => deep(n),
         "oneline" => oneline(n),
         "members" => members(n),
@@ -158,6 +161,33 @@ fn members(n: usize) -> String {
     }
     text.push_str("        keepalive 32;\n    }\n    server {\n        listen 8080;\n        location / {\n            proxy_pass http://big;\n            proxy_http_version 1.1;\n            proxy_set_header Connection \"\";\n        }\n    }\n}\n");
     text
+}
+
+/// `n` locations, each including a file of its own and one snippet they all share (read `n`
+/// times): `n` include files and `2n` include directives.
+fn includes(dir: &Path, n: usize) -> io::Result<u64> {
+    std::fs::create_dir_all(dir.join("inc"))?;
+    let shared = "proxy_set_header Host $host;\nproxy_http_version 1.1;\n";
+    std::fs::write(dir.join("shared.conf"), shared)?;
+    let mut total = shared.len() as u64;
+    let mut text = String::from(MAIN_HEAD);
+    text.push_str("http {\n    server {\n        listen 8080;\n");
+    for i in 0..n {
+        let _ = writeln!(
+            text,
+            "        location /i{i} {{\n            include inc/i{i}.conf;\n            include shared.conf;\n        }}"
+        );
+        let own = format!(
+            "proxy_pass http://127.0.0.1:{};\nproxy_read_timeout 30s;\n",
+            3000 + i % 1000
+        );
+        total += own.len() as u64;
+        std::fs::write(dir.join(format!("inc/i{i}.conf")), own)?;
+    }
+    text.push_str("    }\n}\n");
+    total += text.len() as u64;
+    std::fs::write(dir.join("nginx.conf"), &text)?;
+    Ok(total)
 }
 
 /// `n` locations with several findings each (GW102, GW103, GW202, GW303, GW301, ...): about

@@ -195,12 +195,23 @@ impl<'t> ResolvedConfig<'t> {
         let mut i = 0;
         while i < out.len() {
             let id = out[i];
-            // Only these names open such blocks (`Context::inner`); the by-name index keeps a
-            // block with thousands of other directives from being rescanned per question.
-            let blocks = ["server", "location", "if", "limit_except"];
-            for c in self.children_named_any(Some(id), &blocks) {
-                let n = self.node(c);
-                if n.directive.block.is_some()
+            out.extend(self.reached_children(id));
+            i += 1;
+        }
+        out
+    }
+
+    /// The blocks directly inside `block` that inherit its settings (server, location, `if`,
+    /// `limit_except`), in order: one step of [`Self::reached_blocks`].
+    pub fn reached_children(&self, block: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        // Only these names open such blocks (`Context::inner`); the by-name index keeps a
+        // block with thousands of other directives from being rescanned per question.
+        let blocks = ["server", "location", "if", "limit_except"];
+        self.children_named_any(Some(block), &blocks)
+            .into_iter()
+            .filter(|c| {
+                let n = self.node(*c);
+                n.directive.block.is_some()
                     && matches!(
                         n.inner_context(),
                         Context::Server
@@ -209,13 +220,7 @@ impl<'t> ResolvedConfig<'t> {
                             | Context::IfLocation
                             | Context::LimitExcept
                     )
-                {
-                    out.push(c);
-                }
-            }
-            i += 1;
-        }
-        out
+            })
     }
 
     /// The enclosing `location` (or `if` in location) of a node.

@@ -8,35 +8,39 @@ use crate::diagnostic::Diagnostic;
 use crate::diagnostic::Summary;
 use crate::source::{FileId, SourceMap};
 
+// The report is serialized straight from the diagnostics: each entry borrows their texts and
+// is built only while the serializer writes it, so many findings are not copied into a second
+// tree before printing.
+
 #[derive(Serialize)]
-struct JsonEdit {
+struct JsonEdit<'a> {
     file: String,
     line: usize,
     column: usize,
     end_line: usize,
     end_column: usize,
-    content: String,
+    content: &'a str,
 }
 
 #[derive(Serialize)]
-struct JsonFix {
+struct JsonFix<'a> {
     applicability: &'static str,
-    title: String,
-    edits: Vec<JsonEdit>,
+    title: &'a str,
+    edits: Vec<JsonEdit<'a>>,
 }
 
 #[derive(Serialize)]
-struct JsonLabel {
+struct JsonLabel<'a> {
     file: String,
     line: usize,
     column: usize,
     end_line: usize,
     end_column: usize,
-    message: String,
+    message: &'a str,
 }
 
 #[derive(Serialize)]
-struct JsonDiagnostic {
+struct JsonDiagnostic<'a> {
     rule: &'static str,
     name: &'static str,
     severity: &'static str,
@@ -45,36 +49,108 @@ struct JsonDiagnostic {
     column: usize,
     end_line: usize,
     end_column: usize,
-    message: String,
-    help: Option<String>,
-    fix: Option<JsonFix>,
+    message: &'a str,
+    help: Option<&'a str>,
+    fix: Option<JsonFix<'a>>,
     /// Secondary locations (where a value was set, the php.ini line of a limit, ...).
-    labels: Vec<JsonLabel>,
+    labels: Vec<JsonLabel<'a>>,
     /// Stable identity of the finding across line shifts (the baseline fingerprint, also in
     /// SARIF's partialFingerprints); absent when not computed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    fingerprint: Option<String>,
+    fingerprint: Option<&'a str>,
+}
+
+impl<'a> JsonDiagnostic<'a> {
+    fn of(sources: &'a SourceMap, d: &'a Diagnostic, fingerprint: Option<&'a str>) -> Self {
+        let p = Position::of(sources, d.file, d.span);
+        JsonDiagnostic {
+            rule: d.rule,
+            name: d.name,
+            severity: d.severity.as_str(),
+            file: p.file,
+            line: p.line,
+            column: p.column,
+            end_line: p.end_line,
+            end_column: p.end_column,
+            message: &d.message,
+            help: d.help.as_deref(),
+            fix: d.fix.as_ref().map(|f| JsonFix {
+                applicability: f.applicability.as_str(),
+                title: &f.title,
+                edits: f
+                    .edits
+                    .iter()
+                    .map(|e| {
+                        let p = Position::of(sources, e.file, e.span);
+                        JsonEdit {
+                            file: p.file,
+                            line: p.line,
+                            column: p.column,
+                            end_line: p.end_line,
+                            end_column: p.end_column,
+                            content: &e.content,
+                        }
+                    })
+                    .collect(),
+            }),
+            labels: d
+                .labels
+                .iter()
+                .map(|l| {
+                    let p = Position::of(sources, l.file, l.span);
+                    JsonLabel {
+                        file: p.file,
+                        line: p.line,
+                        column: p.column,
+                        end_line: p.end_line,
+                        end_column: p.end_column,
+                        message: &l.message,
+                    }
+                })
+                .collect(),
+            fingerprint,
+        }
+    }
+}
+
+/// The `diagnostics` array, each entry made as it is written.
+struct JsonDiagnostics<'a> {
+    sources: &'a SourceMap,
+    diagnostics: &'a [Diagnostic],
+    fingerprints: &'a [String],
+}
+
+impl Serialize for JsonDiagnostics<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.diagnostics.iter().enumerate().map(|(i, d)| {
+            JsonDiagnostic::of(
+                self.sources,
+                d,
+                self.fingerprints.get(i).map(String::as_str),
+            )
+        }))
+    }
 }
 
 #[derive(Serialize)]
-struct JsonReport {
+struct JsonReport<'a> {
     version: u32,
     /// The host of a `--dump` file.
     #[serde(skip_serializing_if = "Option::is_none")]
-    host: Option<String>,
-    diagnostics: Vec<JsonDiagnostic>,
-    files: Vec<String>,
+    host: Option<&'a str>,
+    diagnostics: JsonDiagnostics<'a>,
+    files: Vec<&'a str>,
     /// The files of `files` that were not in the checked tree but read from this machine's
     /// nginx package (a stock file a copied tree leaves out); absent when there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    external_files: Vec<ExternalFile>,
+    external_files: Vec<ExternalFile<'a>>,
     summary: Summary,
 }
 
 #[derive(Serialize)]
-struct ExternalFile {
+struct ExternalFile<'a> {
     /// As listed in `files`.
-    file: String,
+    file: &'a str,
     /// Where it came from: `machine-package` (this machine's /etc/nginx).
     origin: &'static str,
 }
@@ -101,69 +177,20 @@ pub fn render_json_with_external(
 ) -> String {
     let report = JsonReport {
         version: 1,
-        host: host.map(str::to_owned),
-        diagnostics: diagnostics
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                let p = Position::of(sources, d.file, d.span);
-                JsonDiagnostic {
-                    rule: d.rule,
-                    name: d.name,
-                    severity: d.severity.as_str(),
-                    file: p.file,
-                    line: p.line,
-                    column: p.column,
-                    end_line: p.end_line,
-                    end_column: p.end_column,
-                    message: d.message.clone(),
-                    help: d.help.clone(),
-                    fix: d.fix.as_ref().map(|f| JsonFix {
-                        applicability: f.applicability.as_str(),
-                        title: f.title.clone(),
-                        edits: f
-                            .edits
-                            .iter()
-                            .map(|e| {
-                                let p = Position::of(sources, e.file, e.span);
-                                JsonEdit {
-                                    file: p.file,
-                                    line: p.line,
-                                    column: p.column,
-                                    end_line: p.end_line,
-                                    end_column: p.end_column,
-                                    content: e.content.clone(),
-                                }
-                            })
-                            .collect(),
-                    }),
-                    labels: d
-                        .labels
-                        .iter()
-                        .map(|l| {
-                            let p = Position::of(sources, l.file, l.span);
-                            JsonLabel {
-                                file: p.file,
-                                line: p.line,
-                                column: p.column,
-                                end_line: p.end_line,
-                                end_column: p.end_column,
-                                message: l.message.clone(),
-                            }
-                        })
-                        .collect(),
-                    fingerprint: fingerprints.get(i).cloned(),
-                }
-            })
-            .collect(),
+        host,
+        diagnostics: JsonDiagnostics {
+            sources,
+            diagnostics,
+            fingerprints,
+        },
         files: files
             .iter()
-            .map(|f| sources.get(*f).display.clone())
+            .map(|f| sources.get(*f).display.as_str())
             .collect(),
         external_files: external
             .iter()
             .map(|f| ExternalFile {
-                file: sources.get(*f).display.clone(),
+                file: &sources.get(*f).display,
                 origin: "machine-package",
             })
             .collect(),

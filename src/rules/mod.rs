@@ -3,6 +3,7 @@
 //! example, fix safety) and a `check` that reads the resolved configuration.
 
 pub(crate) mod common;
+pub(crate) mod facts;
 pub(crate) mod known_backends;
 pub mod options;
 pub(crate) mod structure;
@@ -91,6 +92,41 @@ pub struct LintContext<'a, 't> {
     pub directives: &'a Directives<'a>,
     /// How each node resolves against the directive table (GW010-GW014), computed once.
     pub(crate) resolutions: std::sync::OnceLock<Vec<structure::Resolution<'a>>>,
+    /// What several rules read, computed once ([`facts`]).
+    pub(crate) facts: facts::Facts<'t>,
+}
+
+impl<'t> LintContext<'_, 't> {
+    /// Every handler directive with its address ([`facts::Facts::passes`]).
+    pub(crate) fn passes(&self) -> &[facts::Pass] {
+        self.facts.passes(self.config)
+    }
+
+    /// Every block with a handler, with its family and node ([`facts::Facts::handled_blocks`]).
+    pub(crate) fn handled_blocks(
+        &self,
+    ) -> &[(
+        crate::config::NodeId,
+        crate::config::Family,
+        crate::config::NodeId,
+    )] {
+        self.facts.handled_blocks(self.config)
+    }
+
+    /// Which files nginx reads at more than one place ([`common::FileUses`]).
+    pub(crate) fn file_uses(&self) -> &common::FileUses {
+        self.facts.file_uses(self.config)
+    }
+
+    /// The configuration's regexes, compiled ([`facts::Facts::regexes`]).
+    pub(crate) fn regexes(&self) -> &[crate::semantic::sites::CompiledSite<'t>] {
+        self.facts.regexes(self.config)
+    }
+
+    /// The variables the configuration defines ([`facts::Facts::defined`]).
+    pub(crate) fn defined_variables(&self) -> &crate::semantic::variables::Defined {
+        self.facts.defined(self.config, self.directives.table)
+    }
 }
 
 impl LintContext<'_, '_> {

@@ -267,6 +267,16 @@ fn is_stock(table: &DirectiveTable, name: &str) -> bool {
 
 /// Variables the configuration defines.
 pub fn defined_variables(config: &ResolvedConfig<'_>, table: &DirectiveTable) -> Defined {
+    defined_variables_with(config, table, &sites::compiled_regex_sites(config))
+}
+
+/// [`defined_variables`] with the configuration's regexes already compiled (`regexes` is
+/// [`sites::compiled_regex_sites`] of `config`).
+pub fn defined_variables_with(
+    config: &ResolvedConfig<'_>,
+    table: &DirectiveTable,
+    regexes: &[sites::CompiledSite<'_>],
+) -> Defined {
     let mut defined = Defined::default();
     let var = |w: Option<&Word>| {
         w.and_then(|w| w.as_str().strip_prefix('$'))
@@ -307,13 +317,13 @@ pub fn defined_variables(config: &ResolvedConfig<'_>, table: &DirectiveTable) ->
             defined.insert(ns, &v);
         }
     }
-    for site in sites::regex_sites(config) {
+    for sites::CompiledSite { site, compiled } in regexes {
         if !site.defines_captures {
             continue;
         }
-        if let Ok(re) = super::regex::compile(site.pattern, site.caseless) {
+        if let Ok(re) = compiled.as_ref() {
             let ns = namespace(config, site.node);
-            for cap in super::regex::named_captures(&re) {
+            for cap in super::regex::named_captures(re) {
                 defined.insert(ns, cap);
             }
         }
@@ -328,6 +338,15 @@ pub fn defined_variables(config: &ResolvedConfig<'_>, table: &DirectiveTable) ->
 /// changeable.
 pub fn stock_definitions<'t>(
     config: &ResolvedConfig<'t>,
+) -> Vec<(Namespace, NodeId, &'t Word, String)> {
+    stock_definitions_with(config, &sites::compiled_regex_sites(config))
+}
+
+/// [`stock_definitions`] with the configuration's regexes already compiled (`regexes` is
+/// [`sites::compiled_regex_sites`] of `config`).
+pub fn stock_definitions_with<'t>(
+    config: &ResolvedConfig<'t>,
+    regexes: &[sites::CompiledSite<'t>],
 ) -> Vec<(Namespace, NodeId, &'t Word, String)> {
     let mut out = Vec::new();
     for (id, n) in config.iter() {
@@ -350,15 +369,15 @@ pub fn stock_definitions<'t>(
             }
         }
     }
-    for site in sites::regex_sites(config) {
+    for sites::CompiledSite { site, compiled } in regexes {
         let Some(ns) = namespace(config, site.node) else {
             continue;
         };
         if !site.defines_captures {
             continue;
         }
-        if let Ok(re) = super::regex::compile(site.pattern, site.caseless) {
-            for cap in super::regex::named_captures(&re) {
+        if let Ok(re) = compiled.as_ref() {
+            for cap in super::regex::named_captures(re) {
                 out.push((ns, site.node, site.word, cap.to_ascii_lowercase()));
             }
         }

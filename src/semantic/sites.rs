@@ -127,6 +127,34 @@ fn map_regexes(d: &Directive) -> Vec<(&Word, &str, bool)> {
     out
 }
 
+/// A regex site and what compiling it gave: the regex, or nginx's message for why PCRE2
+/// refused it.
+#[derive(Clone, Debug)]
+pub struct CompiledSite<'t> {
+    pub site: RegexSite<'t>,
+    pub compiled: std::sync::Arc<Result<pcre2::bytes::Regex, String>>,
+}
+
+/// [`regex_sites`], each compiled as nginx compiles it ([`super::regex::compile`]). A pattern
+/// written many times (the same `location ~ \.php$` in thousands of servers) is compiled once:
+/// the result depends only on the pattern and the caseless flag.
+pub fn compiled_regex_sites<'t>(config: &ResolvedConfig<'t>) -> Vec<CompiledSite<'t>> {
+    type Compiled = std::sync::Arc<Result<pcre2::bytes::Regex, String>>;
+    let mut seen: foldhash::HashMap<(&'t str, bool), Compiled> = foldhash::HashMap::default();
+    regex_sites(config)
+        .into_iter()
+        .map(|site| {
+            let compiled = seen
+                .entry((site.pattern, site.caseless))
+                .or_insert_with(|| {
+                    std::sync::Arc::new(super::regex::compile(site.pattern, site.caseless))
+                })
+                .clone();
+            CompiledSite { site, compiled }
+        })
+        .collect()
+}
+
 /// Every regex of the configuration, in source order.
 pub fn regex_sites<'t>(config: &ResolvedConfig<'t>) -> Vec<RegexSite<'t>> {
     let mut out = Vec::new();
@@ -214,4 +242,38 @@ pub fn regex_sites<'t>(config: &ResolvedConfig<'t>) -> Vec<RegexSite<'t>> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each site gets what compiling its own pattern gives; a pattern written twice with the
+    /// same flag shares one compilation, with the other flag it gets its own.
+    #[test]
+    fn a_pattern_written_many_times_is_compiled_once() {
+        let text = "# configuration file /etc/nginx/nginx.conf:\nevents {}\nhttp {\n server {\n  location ~ \\.php$ { }\n  location ~* \\.php$ { }\n  location ~ (unclosed { }\n }\n server {\n  location ~ \\.php$ { }\n  location ~ (unclosed { }\n }\n}\n";
+        let tree = crate::config::load_dump(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let config = ResolvedConfig::build(&tree);
+        let sites = compiled_regex_sites(&config);
+        assert_eq!(sites.len(), 5);
+        for s in &sites {
+            let alone = crate::semantic::regex::compile(s.site.pattern, s.site.caseless);
+            assert_eq!(alone.as_ref().err(), s.compiled.as_ref().as_ref().err());
+            assert_eq!(alone.is_ok(), s.compiled.is_ok());
+        }
+        assert!(std::sync::Arc::ptr_eq(
+            &sites[0].compiled,
+            &sites[3].compiled
+        ));
+        assert!(!std::sync::Arc::ptr_eq(
+            &sites[0].compiled,
+            &sites[1].compiled
+        ));
+        assert!(std::sync::Arc::ptr_eq(
+            &sites[2].compiled,
+            &sites[4].compiled
+        ));
+        assert!(sites[2].compiled.is_err());
+    }
 }

@@ -54,17 +54,42 @@ fn entries(ns: Namespace) -> &'static [Entry] {
     }
 }
 
+/// A namespace's entries by exact name, and its prefix families: GW020 asks once per
+/// variable reference, and scanning the whole table each time cost most of its time.
+struct Index {
+    exact: foldhash::HashMap<&'static str, Vec<&'static Entry>>,
+    prefixes: Vec<&'static Entry>,
+}
+
+impl Index {
+    fn of(ns: Namespace) -> Index {
+        let mut exact: foldhash::HashMap<&'static str, Vec<&'static Entry>> =
+            foldhash::HashMap::default();
+        let mut prefixes = Vec::new();
+        for e in entries(ns) {
+            if e.prefix {
+                prefixes.push(e);
+            } else {
+                exact.entry(e.name.as_str()).or_default().push(e);
+            }
+        }
+        Index { exact, prefixes }
+    }
+}
+
+static INDEX: LazyLock<[Index; 2]> =
+    LazyLock::new(|| [Index::of(Namespace::Http), Index::of(Namespace::Stream)]);
+
 /// True when `name` (lower case, without `$`) is a built-in variable of `ns` in `version`:
 /// an exact entry, or a name starting with a prefix family (`http_`, `arg_`, ...).
 pub fn is_builtin(ns: Namespace, name: &str, version: Version) -> bool {
-    entries(ns).iter().any(|e| {
-        e.since.is_none_or(|s| s <= version)
-            && if e.prefix {
-                name.starts_with(e.name.as_str())
-            } else {
-                e.name == name
-            }
-    })
+    let index = &INDEX[ns as usize];
+    let known = |e: &&Entry| e.since.is_none_or(|s| s <= version);
+    index.exact.get(name).is_some_and(|es| es.iter().any(known))
+        || index
+            .prefixes
+            .iter()
+            .any(|e| known(e) && name.starts_with(e.name.as_str()))
 }
 
 /// True when `name` is a built-in of `ns` in `version` that the configuration may not define
@@ -160,5 +185,41 @@ mod tests {
             newer_builtin(Namespace::Stream, "server_name"),
             Some(Version::new(1, 25, 5))
         );
+    }
+
+    /// The index answers as a scan of the whole table does, for every name in it (and a name
+    /// under each prefix family), in both namespaces, at versions around each `since`.
+    #[test]
+    fn the_index_answers_as_the_table_scan() {
+        let scan = |ns: Namespace, name: &str, version: Version| {
+            entries(ns).iter().any(|e| {
+                e.since.is_none_or(|s| s <= version)
+                    && if e.prefix {
+                        name.starts_with(e.name.as_str())
+                    } else {
+                        e.name == name
+                    }
+            })
+        };
+        let mut versions = vec![Version::new(1, 0, 0), Version::new(9, 0, 0)];
+        for ns in [Namespace::Http, Namespace::Stream] {
+            versions.extend(entries(ns).iter().filter_map(|e| e.since));
+        }
+        let mut checked = 0;
+        for ns in [Namespace::Http, Namespace::Stream] {
+            for e in entries(ns) {
+                for name in [e.name.clone(), format!("{}x", e.name), "nope".to_owned()] {
+                    for v in &versions {
+                        assert_eq!(
+                            is_builtin(ns, &name, *v),
+                            scan(ns, &name, *v),
+                            "{name} {v:?}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked}");
     }
 }

@@ -138,7 +138,7 @@ impl Rule for UnknownVariable {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
-        let defined = refs::defined_variables(config, cx.directives.table);
+        let defined = cx.defined_variables();
         let third_party = third_party_modules(cx);
         let mut reported: HashSet<(Namespace, String)> = HashSet::new();
         for (ns, r) in refs::reference_words(config) {
@@ -178,16 +178,19 @@ impl Rule for UnknownVariable {
                 },
             };
             let raw = cx.tree.sources.get(n.file).slice(r.word.span);
+            // Point at the reference itself when it stands in the word as written (so two
+            // unknown names in one word are two findings); else at the word. Each name is
+            // searched after the previous one; the search runs only when a name is unknown
+            // (most are known), catching up on the names before it.
             let mut cursor = 0;
-            for (name, braced) in names {
-                // Point at the reference itself when it stands in the word as written (so two
-                // unknown names in one word are two findings); else at the word.
+            let mut located = 0;
+            let mut locate = |name: &str, braced: bool| {
                 let written = if braced {
                     format!("${{{name}}}")
                 } else {
                     format!("${name}")
                 };
-                let span = match raw
+                match raw
                     .get(cursor..)
                     .and_then(|rest| memchr::memmem::find(rest, written.as_bytes()))
                 {
@@ -200,11 +203,19 @@ impl Rule for UnknownVariable {
                         }
                     }
                     None => r.word.span,
-                };
+                }
+            };
+            for (k, &(name, braced)) in names.iter().enumerate() {
+                if defined.knows(ns, name, cx.directives.target) {
+                    continue;
+                }
+                for &(before, b) in &names[located..k] {
+                    locate(before, b);
+                }
+                let span = locate(name, braced);
+                located = k + 1;
                 let lower = name.to_ascii_lowercase();
-                if defined.knows(ns, name, cx.directives.target)
-                    || !reported.insert((ns, lower.clone()))
-                {
+                if !reported.insert((ns, lower.clone())) {
                     continue;
                 }
                 let mut d = cx

@@ -1,6 +1,6 @@
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::semantic::{regex, sites};
+use crate::semantic::sites;
 
 pub struct InvalidRegex;
 
@@ -64,13 +64,13 @@ impl Rule for InvalidRegex {
                 }
             }
         }
-        for site in sites::regex_sites(config) {
-            let Err(message) = regex::compile(site.pattern, site.caseless) else {
+        for sites::CompiledSite { site, compiled } in cx.regexes() {
+            let Err(message) = compiled.as_ref() else {
                 continue;
             };
             let n = config.node(site.node);
             out.push(
-                cx.diagnostic(&META, n.file, site.word.span, message)
+                cx.diagnostic(&META, n.file, site.word.span, message.as_str())
                     .with_help("fix the pattern: escape characters meant literally (\\( \\) \\[ \\{ \\. \\\\), close every group and class; nginx compiles it with PCRE2"),
             );
         }

@@ -293,7 +293,7 @@ impl Rule for DuplicateDefinition {
         }
         self.check_zones(cx, out);
         // A built-in variable defined again (ngx_http_add_variable).
-        for (ns, id, word, name) in crate::semantic::refs::stock_definitions(config) {
+        for (ns, id, word, name) in crate::semantic::refs::stock_definitions_with(config, cx.regexes()) {
             if crate::semantic::variables::is_fixed_builtin(ns, &name, cx.directives.target) {
                 let n = config.node(id);
                 out.push(

@@ -431,7 +431,10 @@ impl Rule for InvalidListen {
             d.severity = d.severity.min(Severity::Warning);
             out.push(d);
         }
-        for server in cx.config.blocks_with_inner(Context::Server) {
+        // Each check below starts from a directive: a tree without it has nothing to check.
+        let absent = |name: &str| cx.config.nodes_named(name).is_empty();
+        let servers = || cx.config.blocks_with_inner(Context::Server);
+        for server in servers().filter(|_| !absent("ssl")) {
             let config = cx.config;
             let Some(ssl) = config
                 .effective(server, "ssl")
@@ -455,7 +458,7 @@ impl Rule for InvalidListen {
         }
         // ssl_verify_client without the CA to verify with (ngx_http_ssl_merge_srv_conf, for
         // servers that have TLS set up: a certificate or ssl_reject_handshake).
-        for server in cx.config.blocks_with_inner(Context::Server) {
+        for server in servers().filter(|_| !absent("ssl_verify_client")) {
             let config = cx.config;
             let on = |name: &str| {
                 config
@@ -479,10 +482,9 @@ impl Rule for InvalidListen {
             }
         }
         // ssl_certificate without its key (ngx_http_ssl_merge_srv_conf).
-        for block in cx
-            .config
-            .blocks_with_inner(Context::Server)
+        for block in servers()
             .chain(cx.config.blocks_with_inner(Context::StreamServer))
+            .filter(|_| !absent("ssl_certificate"))
         {
             let certs = cx.config.effective_array(block, "ssl_certificate");
             let keys = cx.config.effective_array(block, "ssl_certificate_key");

@@ -169,14 +169,21 @@ impl Rule for InvalidBufferSizes {
         for family in ["proxy", "fastcgi", "uwsgi", "scgi"] {
             // nginx's defaults are consistent: only blocks at or below one that sets a size can
             // fail, so only those are evaluated.
-            let mut blocks: Vec<NodeId> = SUFFIXES
+            // The union of the blocks each one reaches, each block walked once however many
+            // levels of a deep nest set a size.
+            let mut todo: Vec<NodeId> = SUFFIXES
                 .iter()
                 .flat_map(|s| config.nodes_named(&format!("{family}_{s}")).to_vec())
                 .filter_map(|d| config.node(d).parent)
-                .flat_map(|b| config.reached_blocks(b))
                 .collect();
+            let mut reached: HashSet<NodeId> = HashSet::new();
+            while let Some(b) = todo.pop() {
+                if reached.insert(b) {
+                    todo.extend(config.reached_children(b));
+                }
+            }
+            let mut blocks: Vec<NodeId> = reached.into_iter().collect();
             blocks.sort();
-            blocks.dedup();
             for id in blocks {
                 let n = config.node(id);
                 if n.directive.block.is_none()

@@ -1,4 +1,4 @@
-use super::common::{insert_in_block, replace_arg, unread_include, upgrade_header, FileUses};
+use super::common::{insert_in_block, replace_arg, unread_include, upgrade_header};
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::config::{RNode, ResolvedConfig};
 use crate::directives::Context;
@@ -103,7 +103,6 @@ impl Rule for HardcodedConnectionUpgrade {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
-        let uses = std::cell::OnceCell::new();
         for &id in config.nodes_named("proxy_set_header") {
             let node = config.node(id);
             if !node
@@ -153,7 +152,7 @@ impl Rule for HardcodedConnectionUpgrade {
             // Every fix brings the map while none exists (the same edit, so a fix pass adds it
             // once; a finding that is suppressed or not applied takes its copy with it).
             if !connection_upgrade_defined(config) {
-                let uses = uses.get_or_init(|| FileUses::of(config));
+                let uses = cx.file_uses();
                 let map = config
                     .http_block()
                     .filter(|http| {

@@ -57,9 +57,9 @@ impl Rule for UpgradeWithoutHttp11 {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
-        let uses = std::cell::OnceCell::new();
         let mut seen = HashSet::new();
-        for (pass, family) in config.pass_directives() {
+        for p in cx.passes() {
+            let (pass, family) = (p.node, p.family);
             if family != Family::Proxy {
                 continue;
             }
@@ -75,7 +75,7 @@ impl Rule for UpgradeWithoutHttp11 {
             if version_value.is_some_and(|v| v != "1.0") {
                 continue;
             }
-            let uses = uses.get_or_init(|| FileUses::of(config));
+            let uses = cx.file_uses();
             // An Upgrade header in a shared snippet is one finding for every block reading it:
             // the fix adds the version where each of them needs it (the other places: blocks
             // that proxy themselves and do not speak 1.1).

@@ -89,9 +89,9 @@ impl Rule for InheritedHeadersDropped {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
-        let uses = std::cell::OnceCell::new();
         let mut done: HashSet<(NodeId, &str)> = HashSet::new();
-        for (pass, family) in config.pass_directives() {
+        for p in cx.passes() {
+            let (pass, family) = (p.node, p.family);
             let (directive, what) = match family {
                 Family::Proxy => ("proxy_set_header", "header"),
                 Family::FastCgi => ("fastcgi_param", "parameter"),
@@ -177,7 +177,7 @@ impl Rule for InheritedHeadersDropped {
                     ),
                 );
             }
-            let uses = uses.get_or_init(|| FileUses::of(config));
+            let uses = cx.file_uses();
             if let Some(edit) = fix(config, uses, *level, &dropped) {
                 d = d.with_fix(Fix::unsafe_edit(
                     format!("repeat the inherited {what}s in this block"),

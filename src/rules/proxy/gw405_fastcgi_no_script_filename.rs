@@ -75,9 +75,9 @@ impl Rule for FastcgiNoScriptFilename {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
-        let uses = std::cell::OnceCell::new();
         let mut seen = HashSet::new();
-        for (pass, family) in config.pass_directives() {
+        for p in cx.passes() {
+            let (pass, family) = (p.node, p.family);
             if family != Family::FastCgi {
                 continue;
             }
@@ -88,7 +88,7 @@ impl Rule for FastcgiNoScriptFilename {
                 continue;
             }
             let node = config.node(pass);
-            let uses = uses.get_or_init(|| FileUses::of(config));
+            let uses = cx.file_uses();
             if uses.places(config, pass, &mut seen).is_empty() {
                 continue;
             }

@@ -107,13 +107,19 @@ fn handlers_reached(cfg: &ResolvedConfig<'_>, block: NodeId, name: &str) -> Vec<
 
 /// `None` when the directive at `id` is no timeout, reaches no handler, or reaches one of its
 /// own module (then it has an effect: no finding).
-fn reach(cfg: &ResolvedConfig<'_>, id: NodeId) -> Option<Reach> {
+fn reach(cfg: &ResolvedConfig<'_>, cache: &OuterReach, id: NodeId) -> Option<Reach> {
     let node = cfg.node(id);
     let family = timeout_family(node.name())?;
     if !node.context.is_http_like() {
         return None;
     }
     let block = node.parent?;
+    // The families first, from the per-name masks: listing the handlers means walking every
+    // block below, for each timeout (quadratic in nesting); only a finding needs the list.
+    let families = cache.families_reached(cfg, block, node.name());
+    if families == 0 || families & family_bit(family) != 0 {
+        return None;
+    }
     let handlers = handlers_reached(cfg, block, node.name());
     if handlers.is_empty() || handlers.iter().any(|(f, _)| *f == family) {
         return None;
@@ -183,7 +189,7 @@ pub(crate) fn offered_rename(
 ) -> Option<String> {
     let cfg = cx.config;
     let at = |e: NodeId| {
-        let r = reach(cfg, e)?;
+        let r = reach(cfg, outer, e)?;
         rename_here(cfg, outer, e, &r).filter(|name| !shortens_websocket(cx, r.block, e, name))
     };
     let here = at(id)?;
@@ -296,17 +302,31 @@ fn decide(
     (None, Some(why))
 }
 
-/// The handlers each timeout set further out reaches, computed once per directive: every
-/// location asks about the same `server`-level line.
+/// What the timeouts reach, computed once: the handlers each timeout set further out reaches
+/// (every location asks about the same `server`-level line), and per timeout name the handler
+/// families below each block.
 #[derive(Default)]
-pub(crate) struct OuterReach(RefCell<HashMap<NodeId, Handlers>>);
+pub(crate) struct OuterReach {
+    handlers: RefCell<HashMap<NodeId, Handlers>>,
+    /// Per block asked: the family bit ([`family_bit`]) of its own handler, 0 without one.
+    own: RefCell<HashMap<NodeId, u8>>,
+    /// Per timeout name, per block asked: the family bits of the handlers that a copy of the
+    /// directive written in the block reaches below it ([`handlers_reached`] without the
+    /// block's own handler).
+    below: RefCell<HashMap<String, HashMap<NodeId, u8>>>,
+}
 
 /// Handlers with their family, shared between the questions that need them.
 type Handlers = Rc<[(Family, NodeId)]>;
 
+/// One bit per family, in [`Family::ALL`] order.
+fn family_bit(family: Family) -> u8 {
+    1 << (family as u8)
+}
+
 impl OuterReach {
     fn of(&self, cfg: &ResolvedConfig<'_>, outer: NodeId) -> Handlers {
-        if let Some(known) = self.0.borrow().get(&outer) {
+        if let Some(known) = self.handlers.borrow().get(&outer) {
             return known.clone();
         }
         let n = cfg.node(outer);
@@ -314,8 +334,53 @@ impl OuterReach {
             Some(block) => handlers_reached(cfg, block, n.name()).into(),
             None => Rc::from(Vec::new()),
         };
-        self.0.borrow_mut().insert(outer, reached.clone());
+        self.handlers.borrow_mut().insert(outer, reached.clone());
         reached
+    }
+
+    /// The families of [`handlers_reached`]`(cfg, block, name)` as bits. Each block's answer
+    /// below it is computed once per name from its children's (remembered), so asking at every
+    /// level of a deep nest walks the nest once, not once per level.
+    fn families_reached(&self, cfg: &ResolvedConfig<'_>, block: NodeId, name: &str) -> u8 {
+        let mut own = self.own.borrow_mut();
+        let mut own_bits = |b: NodeId| {
+            *own.entry(b)
+                .or_insert_with(|| cfg.handler(b).map_or(0, |(f, _)| family_bit(f)))
+        };
+        let mut by_name = self.below.borrow_mut();
+        if !by_name.contains_key(name) {
+            by_name.insert(name.to_owned(), HashMap::new());
+        }
+        let Some(below) = by_name.get_mut(name) else {
+            return 0;
+        };
+        // Post-order with an explicit stack: a block is finished once its children are.
+        let mut stack = vec![(block, false)];
+        while let Some((b, children_done)) = stack.pop() {
+            if below.contains_key(&b) {
+                continue;
+            }
+            if !children_done {
+                stack.push((b, true));
+                stack.extend(
+                    cfg.reached_children(b)
+                        .filter(|c| !below.contains_key(c))
+                        .map(|c| (c, false)),
+                );
+                continue;
+            }
+            let mut bits = 0;
+            for c in cfg.reached_children(b) {
+                // A block that sets its own copy is not reached; the blocks inside it are
+                // still counted, as `handlers_reached` counts them.
+                if cfg.last_child_named(Some(c), name).is_none() {
+                    bits |= own_bits(c);
+                }
+                bits |= below.get(&c).copied().unwrap_or(0);
+            }
+            below.insert(b, bits);
+        }
+        own_bits(block) | below.get(&block).copied().unwrap_or(0)
     }
 }
 
@@ -326,12 +391,13 @@ impl Rule for TimeoutWrongModule {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let cfg = cx.config;
-        let uses = std::cell::OnceCell::new();
         // One decision per written directive: a snippet read at many places asks once.
         let mut renames: HashMap<Written, (Option<String>, Option<String>)> = HashMap::new();
         let outer = OuterReach::default();
         for id in cfg.ids() {
-            let Some(r) = reach(cfg, id) else { continue };
+            let Some(r) = reach(cfg, &outer, id) else {
+                continue;
+            };
             let node = cfg.node(id);
             let (first_family, first_handler) = r.handlers[0];
             let used: Vec<&str> = r.families.iter().map(|f| f.pass_directive()).collect();
@@ -372,7 +438,7 @@ impl Rule for TimeoutWrongModule {
                     "a handler it reaches"
                 },
             );
-            let uses = uses.get_or_init(|| FileUses::of(cfg));
+            let uses = cx.file_uses();
             let (rename, why_not) = renames
                 .entry(uses.written(cfg, id))
                 .or_insert_with(|| decide(cx, uses, &outer, id, &r))
@@ -389,5 +455,52 @@ impl Rule for TimeoutWrongModule {
             }
             out.push(d);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The per-name masks give the families the walk over every block below gives, for every
+    /// block and timeout name, on a tree with nested locations, overrides, `if` blocks, handlers
+    /// of several modules and a deep nest.
+    #[test]
+    fn masks_answer_as_the_walk_below_each_block() {
+        let mut text = String::from(
+            "# configuration file /etc/nginx/nginx.conf:\nevents {}\nhttp {\n proxy_read_timeout 5s;\n server {\n  listen 80;\n  fastcgi_read_timeout 9s;\n  location / {\n   proxy_pass http://a;\n   location /x { fastcgi_pass unix:/s; proxy_read_timeout 1s; location /y { grpc_pass grpc://b; } }\n   if ($arg_a) { uwsgi_pass c:1; }\n  }\n  location /z { proxy_read_timeout 2s; location /w { scgi_pass d:1; } }\n",
+        );
+        for i in 0..40 {
+            let pass = ["proxy_pass http://e;", "fastcgi_pass f:1;", ""][i % 3];
+            let timeout = if i % 4 == 0 { "proxy_read_timeout 3s;" } else { "" };
+            text.push_str(&format!("location /d{i} {{ {pass} {timeout}\n"));
+        }
+        text.push_str(&"}\n".repeat(40));
+        text.push_str(" }\n}\n");
+        let tree = crate::config::load_dump(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let cfg = ResolvedConfig::build(&tree);
+        let names = ["proxy_read_timeout", "fastcgi_read_timeout", "grpc_send_timeout"];
+        let cache = OuterReach::default();
+        let mut blocks = 0;
+        // Asked in both orders, so answers remembered from either direction are checked.
+        let ids: Vec<NodeId> = cfg.ids().collect();
+        for id in ids.iter().chain(ids.iter().rev()) {
+            if cfg.node(*id).directive.block.is_none() {
+                continue;
+            }
+            blocks += 1;
+            for name in names {
+                let walked = handlers_reached(&cfg, *id, name)
+                    .iter()
+                    .fold(0, |bits, (f, _)| bits | family_bit(*f));
+                assert_eq!(
+                    cache.families_reached(&cfg, *id, name),
+                    walked,
+                    "{name} at {}",
+                    cfg.node(*id).directive.head_span().start
+                );
+            }
+        }
+        assert!(blocks > 80, "{blocks}");
     }
 }

@@ -113,15 +113,18 @@ impl Rule for BackendOutlivesNginx {
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
+        // The backend's limit comes from a php-fpm pool or a declared backend's timeout
+        // (`longest_backend_limit`): without either there is nothing to compare with.
+        if cx.ws.php.pools().next().is_none()
+            && cx.settings.backends.iter().all(|b| b.timeout_ms.is_none())
+        {
+            return;
+        }
         let margin_ms = cx.options::<Options>(&META).margin.ms;
-        let uses = std::cell::OnceCell::new();
         let mut seen = HashSet::new();
         let needs = OuterNeeds::default();
-        for block in cx.config.ids() {
-            let Some((family, pass)) = cx.config.handler(block) else {
-                continue;
-            };
-            let uses = uses.get_or_init(|| FileUses::of(cx.config));
+        for &(_, family, pass) in cx.handled_blocks() {
+            let uses = cx.file_uses();
             // A handler in a shared snippet is one finding for every location reading it: its
             // fix raises the timeout in each of them.
             let places: Vec<(NodeId, NodeId)> = uses

@@ -89,10 +89,10 @@ impl Rule for WebsocketIdleTimeout {
         let options: Options = cx.options(&META);
         let min_ms = options.min_timeout.ms;
         let suggested = options.suggested_timeout.as_str().to_owned();
-        for block in cx.config.ids() {
-            let Some((Family::Proxy, pass)) = cx.config.handler(block) else {
+        for &(block, family, pass) in cx.handled_blocks() {
+            if family != Family::Proxy {
                 continue;
-            };
+            }
             let Some(upgrade) = upgrade_header(cx, block) else {
                 continue;
             };

@@ -1,4 +1,4 @@
-use super::common::{unread_include, FileUses};
+use super::common::unread_include;
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::directives::Context;
 use crate::diagnostic::edits::insert_directive_after;
@@ -66,7 +66,6 @@ impl Rule for KeepaliveOutlivesBackend {
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
-        let uses = std::cell::OnceCell::new();
         for upstream in cx.config.blocks_with_inner(Context::Upstream) {
             let Some(keepalive) = cx.config.last_child_named(Some(upstream), "keepalive") else {
                 continue;
@@ -104,7 +103,7 @@ impl Rule for KeepaliveOutlivesBackend {
                     (f, s, "the default".to_owned())
                 }
             };
-            let uses = uses.get_or_init(|| FileUses::of(cx.config));
+            let uses = cx.file_uses();
             let fix = target_ms.and_then(|ms| {
                 let value = format_msec(ms);
                 match timeout_node {

@@ -55,8 +55,9 @@ impl Rule for SchemePortMismatch {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
-        for (pass, _) in config.pass_directives() {
-            let Some(addr) = config.pass_address(pass) else {
+        for p in cx.passes() {
+            let pass = p.node;
+            let Some(addr) = p.address.as_ref() else {
                 continue;
             };
             if addr.scheme == Scheme::None {
@@ -66,7 +67,7 @@ impl Rule for SchemePortMismatch {
             let Some(word) = node.directive.args.first() else {
                 continue;
             };
-            if let Some(upstream) = config.pass_upstream(pass) {
+            if let Some(upstream) = p.upstream {
                 for (server_addr, server) in config.upstream_servers(upstream) {
                     let s = config.node(server);
                     let Some(port) = server_addr.port else {

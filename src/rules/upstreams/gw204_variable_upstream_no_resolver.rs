@@ -86,8 +86,8 @@ impl Rule for VariableUpstreamNoResolver {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
-        let mut defined = None;
-        for (pass, _) in config.pass_directives() {
+        for p in cx.passes() {
+            let pass = p.node;
             let node = config.node(pass);
             let Some(word) = node.directive.args.first() else {
                 continue;
@@ -97,8 +97,7 @@ impl Rule for VariableUpstreamNoResolver {
             }
             // A variable nginx does not know stops it at startup (GW020 says so): what it
             // would hold at run time is moot.
-            let defined =
-                defined.get_or_insert_with(|| refs::defined_variables(config, cx.directives.table));
+            let defined = cx.defined_variables();
             let ns = refs::namespace(config, pass).unwrap_or(Namespace::Http);
             let undefined = script::variables(word.as_str()).map_or(true, |vars| {
                 vars.iter()

@@ -50,7 +50,8 @@ impl Rule for ProxyPassUriInRegexLocation {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
-        for (pass, family) in config.pass_directives() {
+        for p in cx.passes() {
+            let (pass, family) = (p.node, p.family);
             if family != Family::Proxy {
                 continue;
             }
@@ -61,7 +62,7 @@ impl Rule for ProxyPassUriInRegexLocation {
             if word.has_variable() {
                 continue;
             }
-            let Some(addr) = config.pass_address(pass) else {
+            let Some(addr) = p.address.as_ref() else {
                 continue;
             };
             let Some(uri) = &addr.uri else { continue };

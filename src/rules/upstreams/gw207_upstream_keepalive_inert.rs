@@ -87,7 +87,6 @@ impl Rule for UpstreamKeepaliveInert {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
-        let uses = std::cell::OnceCell::new();
         let mut seen = HashSet::new();
         for upstream in config.blocks_with_inner(Context::Upstream) {
             let Some(keepalive) = config.last_child_named(Some(upstream), "keepalive") else {
@@ -96,7 +95,7 @@ impl Rule for UpstreamKeepaliveInert {
             let name = config.node(upstream).arg(0).unwrap_or_default();
             let ka = config.node(keepalive);
             for (pass, family) in config.upstream_users(upstream) {
-                let uses = uses.get_or_init(|| FileUses::of(config));
+                let uses = cx.file_uses();
                 // A handler in a shared snippet is one finding for every location reading it;
                 // its fix adds the lines to each of them.
                 let places = uses.places(config, pass, &mut seen);

@@ -80,7 +80,8 @@ impl Rule for UndefinedUpstream {
             .into_iter()
             .find(|id| matches!(config.node(*id).context, Context::Main | Context::Http));
         let compose = compose_nginx(cx.ws);
-        for (pass, _) in config.pass_directives() {
+        for p in cx.passes() {
+            let pass = p.node;
             // With variables nginx builds the address per request (ngx_http_proxy_pass compiles
             // a script): nothing is resolved at start, `nginx -t` passes. GW204 covers that.
             if config
@@ -92,7 +93,7 @@ impl Rule for UndefinedUpstream {
             {
                 continue;
             }
-            let Some(addr) = config.pass_address(pass) else {
+            let Some(addr) = p.address.as_ref() else {
                 continue;
             };
             let Host::Name(name) = &addr.host else {

@@ -1,0 +1,101 @@
+//! Facts several rules read, computed once per run on first use and kept in the
+//! [`LintContext`](super::LintContext): the handler directives with their parsed addresses,
+//! which files nginx reads at more than one place, the variables the configuration defines,
+//! and its regexes compiled. Before, each rule that needed one rebuilt it (eight rules listed
+//! and re-parsed every `*_pass`, eight stat'ed every file for [`FileUses`], three compiled every
+//! `location ~`). A rule that finds its input empty returns early.
+
+use std::sync::OnceLock;
+
+use super::common::FileUses;
+use crate::address::Address;
+use crate::config::{Family, NodeId, ResolvedConfig};
+use crate::directives::DirectiveTable;
+use crate::semantic::sites::{self, CompiledSite};
+use crate::semantic::variables::Defined;
+
+/// One handler directive (`proxy_pass`, `fastcgi_pass`, ...) in an http location, `if` or
+/// `limit_except` ([`ResolvedConfig::pass_directives`]), read once.
+#[derive(Debug)]
+pub(crate) struct Pass {
+    pub node: NodeId,
+    pub family: Family,
+    /// [`ResolvedConfig::pass_address`]: `None` without an argument.
+    pub address: Option<Address>,
+    /// [`ResolvedConfig::pass_upstream`]: the `upstream` block the address names.
+    pub upstream: Option<NodeId>,
+}
+
+/// The cache; each field is filled by the first rule that asks.
+#[derive(Default)]
+pub(crate) struct Facts<'t> {
+    passes: OnceLock<Vec<Pass>>,
+    handled: OnceLock<Vec<(NodeId, Family, NodeId)>>,
+    file_uses: OnceLock<FileUses>,
+    defined: OnceLock<Defined>,
+    regexes: OnceLock<Vec<CompiledSite<'t>>>,
+}
+
+impl<'t> Facts<'t> {
+    /// Every handler directive, in node order.
+    pub fn passes(&self, config: &ResolvedConfig<'t>) -> &[Pass] {
+        self.passes.get_or_init(|| {
+            config
+                .pass_directives()
+                .map(|(node, family)| {
+                    let address = config.pass_address(node);
+                    // The same lookup as `pass_upstream`, without parsing the address again.
+                    let upstream = address
+                        .as_ref()
+                        .and_then(Address::name)
+                        .and_then(|name| config.upstream_block(name));
+                    Pass {
+                        node,
+                        family,
+                        address,
+                        upstream,
+                    }
+                })
+                .collect()
+        })
+    }
+
+    /// Every block with a handler ([`ResolvedConfig::handler`]: the last `*_pass` among its
+    /// children), in node order, with the handler's family and node. Only the parents of
+    /// `*_pass` directives are asked, not every node.
+    pub fn handled_blocks(&self, config: &ResolvedConfig<'t>) -> &[(NodeId, Family, NodeId)] {
+        self.handled.get_or_init(|| {
+            let mut blocks: Vec<NodeId> = Family::ALL
+                .iter()
+                .flat_map(|f| config.nodes_named(f.pass_directive()))
+                .filter_map(|id| config.node(*id).parent)
+                .collect();
+            blocks.sort_unstable();
+            blocks.dedup();
+            blocks
+                .into_iter()
+                .filter_map(|b| config.handler(b).map(|(f, pass)| (b, f, pass)))
+                .collect()
+        })
+    }
+
+    /// Which files nginx reads at more than one place ([`FileUses::of`]: one stat per file).
+    pub fn file_uses(&self, config: &ResolvedConfig<'t>) -> &FileUses {
+        self.file_uses.get_or_init(|| FileUses::of(config))
+    }
+
+    /// Every regex of the configuration with what compiling it gave
+    /// ([`sites::compiled_regex_sites`]).
+    pub fn regexes(&self, config: &ResolvedConfig<'t>) -> &[CompiledSite<'t>] {
+        self.regexes
+            .get_or_init(|| sites::compiled_regex_sites(config))
+    }
+
+    /// The variables the configuration defines
+    /// ([`crate::semantic::refs::defined_variables`]).
+    pub fn defined(&self, config: &ResolvedConfig<'t>, table: &DirectiveTable) -> &Defined {
+        self.defined.get_or_init(|| {
+            crate::semantic::refs::defined_variables_with(config, table, self.regexes(config))
+        })
+    }
+}
