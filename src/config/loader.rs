@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use super::fs::{is_glob, Disk, Dump, FileSource, Layered, Overlay, Sysroot};
 use super::{dump, ConfigTree, LoadProblem, LoadProblemKind};
@@ -109,6 +110,113 @@ pub fn load_path_opts(
     overlay: &Overlay,
     options: &LoadOptions,
 ) -> Result<ConfigTree, LoadError> {
+    load_path_parsed(path, overlay, options, &mut Parses::none())
+}
+
+/// The parses of one load, kept for the next: a file read again with the same path and the
+/// same bytes is not parsed again, its syntax tree is shared (the language server re-loads a
+/// tree after every keystroke, and only the edited file changed). Bounded by one tree: a
+/// load keeps only the files it read.
+#[derive(Debug, Default)]
+pub struct ParseCache {
+    files: foldhash::HashMap<PathBuf, CachedParse>,
+    /// Parses reused and made by the last load that used this cache.
+    pub hits: usize,
+    pub misses: usize,
+}
+
+#[derive(Debug)]
+struct CachedParse {
+    text: Vec<u8>,
+    result: Result<Arc<Ast>, ParseError>,
+}
+
+/// [`load_path_opts`] reusing the parses of the last load through `cache` (see [`ParseCache`]);
+/// the tree is the one [`load_path_opts`] gives.
+pub fn load_path_cached(
+    path: &Path,
+    overlay: &Overlay,
+    options: &LoadOptions,
+    cache: &mut ParseCache,
+) -> Result<ConfigTree, LoadError> {
+    let mut parses = Parses {
+        previous: std::mem::take(&mut cache.files),
+        keep: true,
+        kept: foldhash::HashMap::default(),
+        hits: 0,
+        misses: 0,
+    };
+    let result = load_path_parsed(path, overlay, options, &mut parses);
+    *cache = ParseCache {
+        files: parses.kept,
+        hits: parses.hits,
+        misses: parses.misses,
+    };
+    result
+}
+
+/// Where a load gets its parses: the previous load's (same path, same bytes), else the
+/// parser; every parse used is kept for the next load.
+struct Parses {
+    previous: foldhash::HashMap<PathBuf, CachedParse>,
+    /// False for a load without a cache: nothing is kept.
+    keep: bool,
+    kept: foldhash::HashMap<PathBuf, CachedParse>,
+    hits: usize,
+    misses: usize,
+}
+
+impl Parses {
+    fn none() -> Self {
+        Parses {
+            previous: foldhash::HashMap::default(),
+            keep: false,
+            kept: foldhash::HashMap::default(),
+            hits: 0,
+            misses: 0,
+        }
+    }
+
+    /// The previous load's parse of `path` when its bytes were `text`.
+    fn reuse(&mut self, path: &Path, text: &[u8]) -> Option<Result<Arc<Ast>, ParseError>> {
+        let hit = self
+            .previous
+            .get(path)
+            .filter(|c| c.text == text)
+            .map(|c| c.result.clone())?;
+        self.hits += 1;
+        Some(hit)
+    }
+
+    fn parse(&mut self, path: &Path, text: &[u8]) -> Result<Arc<Ast>, ParseError> {
+        let result = self.reuse(path, text).unwrap_or_else(|| {
+            self.misses += 1;
+            parse_config(text).map(Arc::new)
+        });
+        self.keep(path, text, &result);
+        result
+    }
+
+    fn keep(&mut self, path: &Path, text: &[u8], result: &Result<Arc<Ast>, ParseError>) {
+        if !self.keep {
+            return;
+        }
+        self.kept.insert(
+            path.to_path_buf(),
+            CachedParse {
+                text: text.to_vec(),
+                result: result.clone(),
+            },
+        );
+    }
+}
+
+fn load_path_parsed(
+    path: &Path,
+    overlay: &Overlay,
+    options: &LoadOptions,
+    parses: &mut Parses,
+) -> Result<ConfigTree, LoadError> {
     let sysroot = options.sysroot.as_deref().map(Sysroot::new);
     // Inside a sysroot, DIR/nginx.conf may be a link into the root (`/etc/nginx/nginx.conf ->
     // /opt/docker/etc/nginx/nginx.conf`) that this machine cannot follow.
@@ -141,12 +249,13 @@ pub fn load_path_opts(
             path: main.display().to_string(),
             source,
         })?;
-    let ast = parse_config(&text).ok();
+    let parsed = parses.parse(&main_file, &text);
+    let ast = parsed.as_ref().ok();
     let is_main_file = path.is_dir() || main.file_name().is_some_and(|n| n == "nginx.conf");
     let mut context = match options.context {
         Some(c) => c,
         None if is_main_file => Context::Main,
-        None => ast.as_ref().map_or(Context::Main, top_level_context),
+        None => ast.map_or(Context::Main, |a| top_level_context(a)),
     };
     let given_dir = main.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut prefix = abs_main.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -176,7 +285,7 @@ pub fn load_path_opts(
     // nginx.conf has the `events` block.
     let entry_is_snippet = !is_main_file
         && options.context.is_none()
-        && !ast.as_ref().is_some_and(|a| {
+        && !ast.is_some_and(|a| {
             a.directives().any(|d| {
                 d.block.is_some() && matches!(d.name(), "events" | "http" | "stream" | "mail")
             })
@@ -196,9 +305,10 @@ pub fn load_path_opts(
         target_prefix,
         sysroot_display: options.sysroot.as_deref().map(without_dot_components),
         prefix_known,
+        parses,
     };
     let display = loader.display(&abs_main);
-    let root = loader.add_file_as(main_file, display, text);
+    let root = loader.add_parsed(main_file, display, text, parsed);
     loader.tree.root = root;
     loader.follow_includes(root);
     Ok(loader.tree)
@@ -336,6 +446,7 @@ pub fn load_single(path: &Path) -> Result<ConfigTree, LoadError> {
     })?;
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let prefix = abs.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut parses = Parses::none();
     let mut loader = Loader {
         fs: &Disk,
         tree: ConfigTree {
@@ -352,6 +463,7 @@ pub fn load_single(path: &Path) -> Result<ConfigTree, LoadError> {
         target_prefix: None,
         sysroot_display: None,
         prefix_known: true,
+        parses: &mut parses,
     };
     let root = loader.add_file(abs, text);
     loader.tree.root = root;
@@ -388,6 +500,7 @@ pub fn load_dump_with(input: &[u8], overlay: &Overlay) -> Result<ConfigTree, Loa
     let main_text = overlay
         .get(&main_path)
         .map_or_else(|| first.text.clone(), <[u8]>::to_vec);
+    let mut parses = Parses::none();
     let mut loader = Loader {
         fs: &fs,
         tree: ConfigTree {
@@ -402,6 +515,7 @@ pub fn load_dump_with(input: &[u8], overlay: &Overlay) -> Result<ConfigTree, Loa
         target_prefix: None,
         sysroot_display: None,
         prefix_known: true,
+        parses: &mut parses,
     };
     let root = loader.add_file(main_path, main_text);
     loader.tree.root = root;
@@ -430,6 +544,8 @@ struct Loader<'f> {
     /// False for a single site file whose nginx.conf was not found: relative includes that
     /// resolve to nothing may exist under the real prefix.
     prefix_known: bool,
+    /// The previous load's parses, and this one's for the next.
+    parses: &'f mut Parses,
 }
 
 /// One file an include names.
@@ -475,7 +591,7 @@ impl Loader<'_> {
     }
 
     fn add_file_as(&mut self, path: PathBuf, display: String, text: Vec<u8>) -> FileId {
-        let result = parse_config(&text);
+        let result = self.parses.parse(&path, &text);
         self.add_parsed(path, display, text, result)
     }
 
@@ -484,7 +600,7 @@ impl Loader<'_> {
         path: PathBuf,
         display: String,
         text: Vec<u8>,
-        result: Result<Ast, ParseError>,
+        result: Result<Arc<Ast>, ParseError>,
     ) -> FileId {
         let id = self.tree.sources.add(SourceFile::new(path, display, text));
         self.tree.nginx_files.push(id);
@@ -537,7 +653,7 @@ impl Loader<'_> {
                     });
                     read.push(step);
                 }
-                let mut parsed = parse_all(&read).into_iter();
+                let mut parsed = parse_all(&read, self.parses).into_iter();
                 let mut added: Vec<Option<FileId>> = Vec::with_capacity(read.len());
                 let mut ids = Vec::with_capacity(read.len());
                 for step in read {
@@ -955,21 +1071,46 @@ enum Read {
 /// Below this many bytes a batch is parsed on this thread: spreading it costs more than it saves.
 const PARALLEL_PARSE_BYTES: usize = 256 * 1024;
 
-/// The parse of every [`Read::New`] text, in order; across threads when the batch is large.
-fn parse_all(read: &[Read]) -> Vec<Result<Ast, ParseError>> {
-    let texts: Vec<&[u8]> = read
+/// The parse of every [`Read::New`] text, in order: the previous load's when the bytes are
+/// the same, else parsed, across threads when the batch is large.
+fn parse_all(read: &[Read], parses: &mut Parses) -> Vec<Result<Arc<Ast>, ParseError>> {
+    let new: Vec<(&Path, &[u8])> = read
         .iter()
         .filter_map(|r| match r {
-            Read::New(_, text) => Some(text.as_slice()),
+            Read::New(target, text) => Some((target.file.as_path(), text.as_slice())),
             _ => None,
         })
         .collect();
-    let bytes: usize = texts.iter().map(|t| t.len()).sum();
-    if texts.len() < 2 || bytes < PARALLEL_PARSE_BYTES {
-        return texts.into_iter().map(parse_config).collect();
+    let mut out: Vec<Option<Result<Arc<Ast>, ParseError>>> = new
+        .iter()
+        .map(|(path, text)| parses.reuse(path, text))
+        .collect();
+    let missing: Vec<&[u8]> = new
+        .iter()
+        .zip(&out)
+        .filter(|(_, hit)| hit.is_none())
+        .map(|((_, text), _)| *text)
+        .collect();
+    parses.misses += missing.len();
+    let bytes: usize = missing.iter().map(|t| t.len()).sum();
+    let fresh: Vec<Result<Ast, ParseError>> = if missing.len() < 2 || bytes < PARALLEL_PARSE_BYTES {
+        missing.into_iter().map(parse_config).collect()
+    } else {
+        use rayon::prelude::*;
+        missing.into_par_iter().map(parse_config).collect()
+    };
+    let mut fresh = fresh.into_iter();
+    for slot in out.iter_mut().filter(|s| s.is_none()) {
+        *slot = fresh.next().map(|r| r.map(Arc::new));
     }
-    use rayon::prelude::*;
-    texts.into_par_iter().map(parse_config).collect()
+    new.iter()
+        .zip(out)
+        .filter_map(|((path, text), result)| {
+            let result = result?;
+            parses.keep(path, text, &result);
+            Some(result)
+        })
+        .collect()
 }
 
 /// Parses a config file, refusing binary files with a clear message: a NUL byte in a token (a
