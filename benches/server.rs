@@ -6,7 +6,7 @@
 //! too: loading with every file parsed and with only the edited one, the expansion, the
 //! expansion plus the rules (`lint::check`), and the split the server itself measured over the
 //! `didChange` iterations (printed at the end).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 // Shared with benches/parse.rs, which uses the other shapes.
 #[allow(dead_code)]
