@@ -110,7 +110,7 @@ pub fn load_path_opts(
     overlay: &Overlay,
     options: &LoadOptions,
 ) -> Result<ConfigTree, LoadError> {
-    load_path_parsed(path, overlay, options, &mut Parses::none())
+    load_path_parsed(path, overlay, options, &mut Parses::none(), &Disk)
 }
 
 /// The parses of one load, kept for the next: a file read again with the same path and the
@@ -120,6 +120,9 @@ pub fn load_path_opts(
 #[derive(Debug, Default)]
 pub struct ParseCache {
     files: foldhash::HashMap<PathBuf, CachedParse>,
+    /// Texts read from the disk, by path: read again only when the file's size or
+    /// modification time changed (see [`CachedDisk`]).
+    disk: foldhash::HashMap<PathBuf, DiskText>,
     /// Parses reused and made by the last load that used this cache.
     pub hits: usize,
     pub misses: usize,
@@ -146,13 +149,84 @@ pub fn load_path_cached(
         hits: 0,
         misses: 0,
     };
-    let result = load_path_parsed(path, overlay, options, &mut parses);
+    let disk = CachedDisk {
+        previous: std::mem::take(&mut cache.disk),
+        kept: Default::default(),
+    };
+    let result = load_path_parsed(path, overlay, options, &mut parses, &disk);
     *cache = ParseCache {
         files: parses.kept,
+        disk: disk.kept.into_inner(),
         hits: parses.hits,
         misses: parses.misses,
     };
     result
+}
+
+#[derive(Debug)]
+struct DiskText {
+    len: u64,
+    modified: std::time::SystemTime,
+    /// When it was read: a file modified within a second before that may have changed again
+    /// in the same clock tick, so its time says nothing (git's "racy" entries).
+    read_at: std::time::SystemTime,
+    text: Vec<u8>,
+}
+
+/// The disk, with the texts of the last load kept: a file whose size and modification time are
+/// those it had when read is not read again (one `stat` instead of a read per file).
+struct CachedDisk {
+    previous: foldhash::HashMap<PathBuf, DiskText>,
+    kept: std::cell::RefCell<foldhash::HashMap<PathBuf, DiskText>>,
+}
+
+impl CachedDisk {
+    fn read_cached(&self, path: &Path) -> io::Result<Vec<u8>> {
+        let meta = std::fs::metadata(path)?;
+        let modified = meta.modified().ok();
+        let known = self.previous.get(path).filter(|d| {
+            meta.is_file()
+                && d.len == meta.len()
+                && Some(d.modified) == modified
+                && d.read_at
+                    .duration_since(d.modified)
+                    .is_ok_and(|age| age > std::time::Duration::from_secs(1))
+        });
+        let (text, read_at) = match known {
+            Some(d) => (d.text.clone(), d.read_at),
+            None => (Disk.read(path)?, std::time::SystemTime::now()),
+        };
+        if let Some(modified) = modified {
+            self.kept.borrow_mut().insert(
+                path.to_path_buf(),
+                DiskText {
+                    len: meta.len(),
+                    modified,
+                    read_at,
+                    text: text.clone(),
+                },
+            );
+        }
+        Ok(text)
+    }
+}
+
+impl FileSource for CachedDisk {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.read_cached(path)
+    }
+    fn glob(&self, pattern: &Path) -> io::Result<Vec<PathBuf>> {
+        Disk.glob(pattern)
+    }
+    fn is_file(&self, path: &Path) -> bool {
+        Disk.is_file(path)
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        Disk.is_dir(path)
+    }
+    fn exists(&self, path: &Path) -> bool {
+        Disk.exists(path)
+    }
 }
 
 /// Where a load gets its parses: the previous load's (same path, same bytes), else the
@@ -216,6 +290,7 @@ fn load_path_parsed(
     overlay: &Overlay,
     options: &LoadOptions,
     parses: &mut Parses,
+    disk: &dyn FileSource,
 ) -> Result<ConfigTree, LoadError> {
     let sysroot = options.sysroot.as_deref().map(Sysroot::new);
     // Inside a sysroot, DIR/nginx.conf may be a link into the root (`/etc/nginx/nginx.conf ->
@@ -233,7 +308,7 @@ fn load_path_parsed(
     };
     let abs_main = lexical_absolute(&main);
     let fs = Layered {
-        base: &Disk,
+        base: disk,
         overlay,
     };
     // The main file itself may be a link (a Docker image's /etc/nginx/nginx.conf pointing into
@@ -1166,6 +1241,121 @@ pub(crate) fn is_include(d: &Directive) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a load gives, in a form two loads can be compared by.
+    fn shape(t: &ConfigTree) -> Vec<String> {
+        let mut out: Vec<String> = t
+            .nginx_files
+            .iter()
+            .map(|id| {
+                let f = t.sources.get(*id);
+                format!("{} {:?} {:?}", f.display, f.text, t.ast(*id))
+            })
+            .collect();
+        out.push(format!("{:?}", t.problems));
+        let mut includes: Vec<_> = t.includes.iter().collect();
+        includes.sort();
+        out.push(format!("{includes:?}"));
+        out
+    }
+
+    #[test]
+    fn cached_loads_reuse_parses_and_give_the_same_tree() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let root = std::fs::canonicalize(dir.path())?;
+        std::fs::create_dir(root.join("sites"))?;
+        std::fs::write(
+            root.join("nginx.conf"),
+            "events {}\nhttp {\n    include sites/*.conf;\n    include missing.conf;\n}\n",
+        )?;
+        let site = |n: u32| format!("server {{\n    listen {n};\n}}\n");
+        for n in 0..3 {
+            std::fs::write(root.join(format!("sites/{n}.conf")), site(8000 + n))?;
+        }
+        let main = root.join("nginx.conf");
+        let options = LoadOptions::default();
+        let mut cache = ParseCache::default();
+        let mut overlay = Overlay::default();
+        let first = load_path_cached(&main, &overlay, &options, &mut cache)?;
+        assert_eq!((cache.hits, cache.misses), (0, 4));
+        assert_eq!(
+            shape(&first),
+            shape(&load_path_opts(&main, &overlay, &options)?)
+        );
+
+        // One file changed in the editor: only it is parsed again.
+        overlay.insert(root.join("sites/1.conf"), site(9001).into_bytes());
+        let second = load_path_cached(&main, &overlay, &options, &mut cache)?;
+        assert_eq!((cache.hits, cache.misses), (3, 1));
+        assert_eq!(
+            shape(&second),
+            shape(&load_path_opts(&main, &overlay, &options)?)
+        );
+        let ids = |t: &ConfigTree, name: &str| t.sources.find(&root.join(name));
+        let ast_of = |t: &ConfigTree, name: &str| {
+            ids(t, name)
+                .and_then(|id| t.ast(id))
+                .map(|a| a as *const Ast)
+        };
+        // The syntax trees of unchanged files are shared, not copied.
+        assert_eq!(
+            ast_of(&first, "sites/0.conf"),
+            ast_of(&second, "sites/0.conf")
+        );
+        assert_ne!(
+            ast_of(&first, "sites/1.conf"),
+            ast_of(&second, "sites/1.conf")
+        );
+
+        // A file rewritten on disk right away with the same length is read again (its time
+        // cannot tell), and a new file the glob matches is read.
+        std::fs::write(root.join("sites/2.conf"), site(7002))?;
+        std::fs::write(root.join("sites/3.conf"), site(8003))?;
+        let third = load_path_cached(&main, &overlay, &options, &mut cache)?;
+        assert_eq!((cache.hits, cache.misses), (3, 2));
+        assert_eq!(
+            shape(&third),
+            shape(&load_path_opts(&main, &overlay, &options)?)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn disk_texts_are_read_again_only_when_size_or_time_changed(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let main = std::fs::canonicalize(dir.path())?.join("nginx.conf");
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        let write = |text: &str| -> std::io::Result<()> {
+            std::fs::write(&main, text)?;
+            std::fs::File::options()
+                .write(true)
+                .open(&main)?
+                .set_modified(old)
+        };
+        write("events {}\n")?;
+        let (overlay, options) = (Overlay::default(), LoadOptions::default());
+        let mut cache = ParseCache::default();
+        let text = |t: &ConfigTree| t.sources.get(t.root).text.clone();
+        assert_eq!(
+            text(&load_path_cached(&main, &overlay, &options, &mut cache)?),
+            b"events {}\n"
+        );
+        // Same size, same time: taken as unchanged, not read (what a `stat` can tell).
+        write("events{ }\n")?;
+        assert_eq!(
+            text(&load_path_cached(&main, &overlay, &options, &mut cache)?),
+            b"events {}\n"
+        );
+        // Another size: read again.
+        write("events {  }\n")?;
+        assert_eq!(
+            text(&load_path_cached(&main, &overlay, &options, &mut cache)?),
+            b"events {  }\n"
+        );
+        Ok(())
+    }
 
     #[test]
     fn normalize_dots() {
