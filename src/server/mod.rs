@@ -950,3 +950,93 @@ fn check_loaded(tree: config::ConfigTree, settings: &Settings, php: PhpSetup) ->
     let diagnostics = lint::check(&ws, settings, &Selection::default(), false);
     Checked { ws, diagnostics }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn publishes(out: &[Message]) -> Vec<(String, Option<i64>, usize)> {
+        out.iter()
+            .filter_map(|m| match m {
+                Message::Notification(n) if n.method == "textDocument/publishDiagnostics" => {
+                    let p = &n.params;
+                    Some((
+                        p["uri"].as_str().unwrap_or_default().to_owned(),
+                        p["version"].as_i64(),
+                        p["diagnostics"].as_array().map_or(0, Vec::len),
+                    ))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn queued_changes_are_linted_once_at_the_latest_version(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let root = std::fs::canonicalize(dir.path())?;
+        std::fs::create_dir(root.join("sites"))?;
+        std::fs::write(
+            root.join("nginx.conf"),
+            "events {}\nhttp {\n    include sites/*.conf;\n}\n",
+        )?;
+        let good = "server {\n    listen 80;\n}\n";
+        let bad = "server {\n    listen 80;\n    location / {\n        fastcgi_pass 127.0.0.1:9000;\n        proxy_read_timeout 300s;\n    }\n}\n";
+        std::fs::write(root.join("sites/a.conf"), good)?;
+        std::fs::write(root.join("sites/b.conf"), bad)?;
+        let uri = Url::from_file_path(root.join("sites/a.conf"))
+            .map_err(|()| "no file URI")?
+            .to_string();
+        let b_uri = Url::from_file_path(root.join("sites/b.conf"))
+            .map_err(|()| "no file URI")?
+            .to_string();
+        let mut session = Session::new(Options::default());
+        session.handle(Message::Request(Request::new(
+            1.into(),
+            "initialize".to_owned(),
+            json!({"processId": null, "rootUri": null, "capabilities": {}}),
+        )));
+        let notify = |session: &mut Session, method: &str, params: Value| {
+            session.handle(Message::Notification(Notification::new(
+                method.to_owned(),
+                params,
+            )))
+        };
+        notify(
+            &mut session,
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "nginx", "version": 1, "text": good}}),
+        );
+        session.flush();
+        let mut opened = publishes(&session.take_outgoing());
+        opened.sort();
+        // The document (no findings), and the findings the tree has in b.conf.
+        let in_bad = opened.iter().find(|p| p.0 == b_uri).map_or(0, |p| p.2);
+        assert!(in_bad > 0, "{opened:?}");
+        assert_eq!(
+            opened,
+            [(uri.clone(), Some(1), 0), (b_uri.clone(), None, in_bad)]
+        );
+        for version in 2..=6 {
+            let text = if version % 2 == 0 { bad } else { good };
+            notify(
+                &mut session,
+                "textDocument/didChange",
+                json!({"textDocument": {"uri": uri, "version": version},
+                       "contentChanges": [{"text": text}]}),
+            );
+        }
+        session.flush();
+        // One lint, of version 6 (bad): a.conf's findings; b.conf's did not change, not sent.
+        let sent = publishes(&session.take_outgoing());
+        assert!(
+            matches!(&sent[..], [(u, Some(6), n)] if *u == uri && *n > 0),
+            "{sent:?}"
+        );
+        let timings = session.timings();
+        assert_eq!((timings.parsed, timings.reused), (1, 2));
+        Ok(())
+    }
+}
