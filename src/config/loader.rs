@@ -251,22 +251,26 @@ impl Parses {
         }
     }
 
-    /// The previous load's parse of `path` when its bytes were `text`.
+    /// The previous load's parse of `path` when its bytes were `text` (kept for the next).
     fn reuse(&mut self, path: &Path, text: &[u8]) -> Option<Result<Arc<Ast>, ParseError>> {
-        let hit = self
-            .previous
-            .get(path)
-            .filter(|c| c.text == text)
-            .map(|c| c.result.clone())?;
+        if self.previous.get(path).is_none_or(|c| c.text != text) {
+            return None;
+        }
+        let (path, cached) = self.previous.remove_entry(path)?;
+        let hit = cached.result.clone();
+        if self.keep {
+            self.kept.insert(path, cached);
+        }
         self.hits += 1;
         Some(hit)
     }
 
     fn parse(&mut self, path: &Path, text: &[u8]) -> Result<Arc<Ast>, ParseError> {
-        let result = self.reuse(path, text).unwrap_or_else(|| {
-            self.misses += 1;
-            parse_config(text).map(Arc::new)
-        });
+        if let Some(hit) = self.reuse(path, text) {
+            return hit;
+        }
+        self.misses += 1;
+        let result = parse_config(text).map(Arc::new);
         self.keep(path, text, &result);
         result
     }
@@ -1156,7 +1160,7 @@ fn parse_all(read: &[Read], parses: &mut Parses) -> Vec<Result<Arc<Ast>, ParseEr
             _ => None,
         })
         .collect();
-    let mut out: Vec<Option<Result<Arc<Ast>, ParseError>>> = new
+    let out: Vec<Option<Result<Arc<Ast>, ParseError>>> = new
         .iter()
         .map(|(path, text)| parses.reuse(path, text))
         .collect();
@@ -1175,15 +1179,15 @@ fn parse_all(read: &[Read], parses: &mut Parses) -> Vec<Result<Arc<Ast>, ParseEr
         missing.into_par_iter().map(parse_config).collect()
     };
     let mut fresh = fresh.into_iter();
-    for slot in out.iter_mut().filter(|s| s.is_none()) {
-        *slot = fresh.next().map(|r| r.map(Arc::new));
-    }
     new.iter()
         .zip(out)
-        .filter_map(|((path, text), result)| {
-            let result = result?;
-            parses.keep(path, text, &result);
-            Some(result)
+        .filter_map(|((path, text), reused)| match reused {
+            Some(hit) => Some(hit),
+            None => {
+                let result = fresh.next()?.map(Arc::new);
+                parses.keep(path, text, &result);
+                Some(result)
+            }
         })
         .collect()
 }
