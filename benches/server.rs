@@ -96,11 +96,14 @@ fn benches(c: &mut Criterion) {
             std::hint::black_box(t.unwrap());
         })
     });
-    assert_eq!(
-        (cache.misses, cache.hits),
-        (1, 101),
-        "one file parsed, the rest reused"
-    );
+    // (Not run when a filter left that benchmark out.)
+    if cache.misses + cache.hits > 0 {
+        assert_eq!(
+            (cache.misses, cache.hits),
+            (1, 101),
+            "one file parsed, the rest reused"
+        );
+    }
     let loaded = Workspace::nginx_only(load_path_with(&main, &overlays[0]).unwrap());
     g.bench_function("expand (ResolvedConfig::build)", |b| {
         b.iter(|| std::hint::black_box(ResolvedConfig::build(&loaded.tree).nodes.len()))

@@ -123,9 +123,22 @@ pub struct ParseCache {
     /// Texts read from the disk, by path: read again only when the file's size or
     /// modification time changed (see [`CachedDisk`]).
     disk: foldhash::HashMap<PathBuf, DiskText>,
+    /// A single site file's nginx.conf, as last searched for (that search loads every
+    /// nginx.conf above the file): by the file and the options it was searched with.
+    including: Option<IncludingPrefix>,
     /// Parses reused and made by the last load that used this cache.
     pub hits: usize,
     pub misses: usize,
+}
+
+type IncludingPrefix = (PathBuf, LoadOptions, Option<(PathBuf, Option<Context>)>);
+
+impl ParseCache {
+    /// The disk may have changed in ways a file's size and time do not show (a file created
+    /// that a glob now matches): the next load searches a site file's nginx.conf again.
+    pub fn disk_changed(&mut self) {
+        self.including = None;
+    }
 }
 
 #[derive(Debug)]
@@ -144,6 +157,7 @@ pub fn load_path_cached(
 ) -> Result<ConfigTree, LoadError> {
     let mut parses = Parses {
         previous: std::mem::take(&mut cache.files),
+        including: cache.including.take(),
         keep: true,
         kept: foldhash::HashMap::default(),
         hits: 0,
@@ -156,6 +170,7 @@ pub fn load_path_cached(
     let result = load_path_parsed(path, overlay, options, &mut parses, &disk);
     *cache = ParseCache {
         files: parses.kept,
+        including: parses.including,
         disk: disk.kept.into_inner(),
         hits: parses.hits,
         misses: parses.misses,
@@ -233,6 +248,8 @@ impl FileSource for CachedDisk {
 /// parser; every parse used is kept for the next load.
 struct Parses {
     previous: foldhash::HashMap<PathBuf, CachedParse>,
+    /// The cache's [`ParseCache::including`], kept only by a load with a cache.
+    including: Option<IncludingPrefix>,
     /// False for a load without a cache: nothing is kept.
     keep: bool,
     kept: foldhash::HashMap<PathBuf, CachedParse>,
@@ -244,11 +261,30 @@ impl Parses {
     fn none() -> Self {
         Parses {
             previous: foldhash::HashMap::default(),
+            including: None,
             keep: false,
             kept: foldhash::HashMap::default(),
             hits: 0,
             misses: 0,
         }
+    }
+
+    /// [`find_including_prefix`], searched once per cache.
+    fn including_prefix(
+        &mut self,
+        file: &Path,
+        options: &LoadOptions,
+    ) -> Option<(PathBuf, Option<Context>)> {
+        if let Some((f, o, found)) = &self.including {
+            if f == file && o == options {
+                return found.clone();
+            }
+        }
+        let found = find_including_prefix(file, options);
+        if self.keep {
+            self.including = Some((file.to_path_buf(), options.clone(), found.clone()));
+        }
+        found
     }
 
     /// The previous load's parse of `path` when its bytes were `text` (kept for the next).
@@ -346,7 +382,7 @@ fn load_path_parsed(
                 prefix = lexical_absolute(p);
                 display_prefix = p.clone();
             }
-            None => match find_including_prefix(&abs_main, options) {
+            None => match parses.including_prefix(&abs_main, options) {
                 Some((found, included_in)) => {
                     display_prefix = relative_display(&display_prefix, &prefix, &found);
                     prefix = found;
@@ -1357,6 +1393,35 @@ mod tests {
         assert_eq!(
             text(&load_path_cached(&main, &overlay, &options, &mut cache)?),
             b"events {  }\n"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_site_files_nginx_conf_is_searched_once_per_cache() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let root = std::fs::canonicalize(dir.path())?;
+        std::fs::create_dir(root.join("sites"))?;
+        let main = root.join("nginx.conf");
+        std::fs::write(&main, "events {}\nhttp {\n    include sites/*.conf;\n}\n")?;
+        let site = root.join("sites/a.conf");
+        std::fs::write(&site, "server {\n    listen 80;\n}\n")?;
+        let (overlay, options) = (Overlay::default(), LoadOptions::default());
+        let mut cache = ParseCache::default();
+        let prefix = |cache: &mut ParseCache| -> Result<PathBuf, LoadError> {
+            Ok(load_path_cached(&site, &overlay, &options, cache)?.prefix)
+        };
+        assert_eq!(prefix(&mut cache)?, root);
+        // nginx.conf no longer includes it: the search is not made again on every load...
+        std::fs::write(&main, "events {}\nhttp {\n}\n")?;
+        assert_eq!(prefix(&mut cache)?, root);
+        // ...until the disk is said to have changed.
+        cache.disk_changed();
+        assert_eq!(prefix(&mut cache)?, root.join("sites"));
+        assert_eq!(
+            load_path_opts(&site, &overlay, &options)?.prefix,
+            root.join("sites")
         );
         Ok(())
     }

@@ -491,6 +491,9 @@ impl Session {
     fn disk_changed(&mut self) {
         self.entries.clear();
         self.settings.clear();
+        for cache in self.parses.values_mut() {
+            cache.disk_changed();
+        }
         self.stale.extend(self.trees.keys().cloned());
     }
 
