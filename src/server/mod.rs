@@ -507,7 +507,7 @@ impl Session {
         if !self.can_watch {
             return;
         }
-        let watchers = ["**/*.conf", "**/nginx.conf", "**/nginx-gwlint.toml"]
+        let watchers = ["**/*.conf", "**/nginx-gwlint.toml"]
             .into_iter()
             .map(|glob| FileSystemWatcher {
                 glob_pattern: GlobPattern::String(glob.to_owned()),

@@ -759,3 +759,40 @@ fn a_five_megabyte_paste_is_linted_in_bounded_time() {
     assert!(took < WAIT, "{took:?}");
     assert_eq!(client.finish(), 0);
 }
+
+#[test]
+fn files_changed_outside_the_editor_are_read_again_when_watched() {
+    let dir = tree();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let site = uri_of(&root.join("sites/app.conf"));
+    let mut client = Client::start(&root);
+    client.result(
+        "initialize",
+        json!({"processId": null, "rootUri": null,
+               "capabilities": {"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}}}),
+    );
+    client.notify("initialized", json!({}));
+    // The server asks to be told about configuration and settings files.
+    let register = client.notification("client/registerCapability");
+    let globs: Vec<&str> = register["params"]["registrations"][0]["registerOptions"]["watchers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["globPattern"].as_str().unwrap())
+        .collect();
+    assert_eq!(globs, ["**/*.conf", "**/nginx-gwlint.toml"], "{register}");
+    let id = register["id"].clone();
+    client.send(&json!({"jsonrpc": "2.0", "id": id, "result": null}));
+    client.open(&site, SITE);
+    let _ = client.diagnostics_for(&site);
+    // A new site file appears (a checkout): the glob now reads it, and its finding is shown.
+    let added = root.join("sites/added.conf");
+    std::fs::write(&added, SITE).unwrap();
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": uri_of(&added), "type": 1}]}),
+    );
+    let diags = client.diagnostics_for(&uri_of(&added));
+    assert!(find(&diags, "GW101").is_some(), "{:?}", codes(&diags));
+    assert_eq!(client.finish(), 0);
+}
