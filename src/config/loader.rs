@@ -741,6 +741,9 @@ impl Loader<'_> {
             for (span, arg) in includes {
                 let targets = self.resolve_include(file, span, &arg);
                 let mut read = Vec::with_capacity(targets.len());
+                // Where each file first read for this include is in `read` (a glob of
+                // thousands of files must not compare every path with every other).
+                let mut new_at: foldhash::HashMap<PathBuf, usize> = Default::default();
                 for mut target in targets {
                     let step = match self.copy_link(&target.file) {
                         Some(Ok(inside)) => {
@@ -751,14 +754,16 @@ impl Loader<'_> {
                         None => None,
                     };
                     let step = step.unwrap_or_else(|| {
-                        let earlier = read
-                            .iter()
-                            .position(|r| matches!(r, Read::New(t, _) if t.file == target.file));
-                        match (self.tree.sources.find(&target.file), earlier) {
-                            (Some(id), _) => Read::Known(id),
-                            (None, Some(i)) => Read::Again(i),
-                            (None, None) => match self.fs.read(&target.file) {
-                                Ok(text) => Read::New(target, text),
+                        if let Some(id) = self.tree.sources.find(&target.file) {
+                            return Read::Known(id);
+                        }
+                        match new_at.get(&target.file) {
+                            Some(i) => Read::Again(*i),
+                            None => match self.fs.read(&target.file) {
+                                Ok(text) => {
+                                    new_at.insert(target.file.clone(), read.len());
+                                    Read::New(target, text)
+                                }
                                 Err(e) => Read::Problem(LoadProblemKind::IncludeUnreadable {
                                     path: self.display(&target.name),
                                     reason: io_reason(&e),
