@@ -2,8 +2,11 @@
 //! keystroke, on a generated tree of 100 files and 1,000 server blocks
 //! (benches/support/tree.rs). One iteration is one `didChange` (full text, alternating between
 //! two versions of one site file) handled by `server::Session` and the lint and
-//! publishDiagnostics it makes, exactly as over stdio minus the pipe.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! publishDiagnostics it makes, exactly as over stdio minus the pipe. The stages are timed apart
+//! too: loading with every file parsed and with only the edited one, the expansion, the
+//! expansion plus the rules (`lint::check`), and the split the server itself measured over the
+//! `didChange` iterations (printed at the end).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 // Shared with benches/parse.rs, which uses the other shapes.
 #[allow(dead_code)]
@@ -16,8 +19,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use lsp_server::{Message, Notification, Request};
-use nginx_gwlint::config::load_path;
-use nginx_gwlint::lint::{lint, Selection};
+use nginx_gwlint::config::{
+    load_path, load_path_cached, load_path_with, LoadOptions, Overlay, ParseCache, ResolvedConfig,
+};
+use nginx_gwlint::lint::{check, lint, Selection};
 use nginx_gwlint::server::{Options, Session};
 use nginx_gwlint::settings::Settings;
 use nginx_gwlint::workspace::Workspace;
@@ -52,6 +57,7 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("server-100-files-1000-servers");
     g.sample_size(20);
     let mut version = 1;
+    let mut split = Vec::new();
     g.bench_function("didChange -> publishDiagnostics", |b| {
         b.iter(|| {
             version += 1;
@@ -62,11 +68,55 @@ fn benches(c: &mut Criterion) {
                        "contentChanges": [{"text": now}]}),
             )));
             session.flush();
+            split.push(session.timings());
             std::hint::black_box(session.take_outgoing().len());
         })
     });
-    // The same tree through `check`'s path (load from disk + every rule), for comparison.
+    // The stages on their own, on the same tree with the edited file in an overlay.
+    let overlay_of = |t: &str| {
+        let mut o = Overlay::default();
+        o.insert(site.clone(), t.as_bytes().to_vec());
+        o
+    };
+    let overlays = [overlay_of(&edited), overlay_of(&text)];
+    let main = root.join("nginx.conf");
+    g.bench_function("load, every file parsed", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i += 1;
+            std::hint::black_box(load_path_with(&main, &overlays[i % 2]).unwrap());
+        })
+    });
+    let mut cache = ParseCache::default();
+    let mut loads = 0;
+    g.bench_function("load, the edited file parsed", |b| {
+        b.iter(|| {
+            loads += 1;
+            let overlay = &overlays[loads % 2];
+            let t = load_path_cached(&main, overlay, &LoadOptions::default(), &mut cache);
+            std::hint::black_box(t.unwrap());
+        })
+    });
+    // After the first load (a filter or `cargo test` may run it once, or not at all), each
+    // load parses the edited file and reuses the rest.
+    if loads > 1 {
+        assert_eq!(
+            (cache.misses, cache.hits),
+            (1, 101),
+            "one file parsed, the rest reused"
+        );
+    }
+    let loaded = Workspace::nginx_only(load_path_with(&main, &overlays[0]).unwrap());
+    g.bench_function("expand (ResolvedConfig::build)", |b| {
+        b.iter(|| std::hint::black_box(ResolvedConfig::build(&loaded.tree).nodes.len()))
+    });
     let settings = Settings::defaults().unwrap();
+    g.bench_function("lint::check (expand + rules)", |b| {
+        b.iter(|| {
+            std::hint::black_box(check(&loaded, &settings, &Selection::default(), false).len())
+        })
+    });
+    // The same tree through `check`'s path (load from disk + every rule), for comparison.
     g.bench_function("check (load + every rule)", |b| {
         b.iter(|| {
             let ws = Workspace::nginx_only(load_path(&root).unwrap());
@@ -74,6 +124,21 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.finish();
+    let n = split.len().max(1) as u32;
+    let mean = |f: fn(&nginx_gwlint::server::Timings) -> std::time::Duration| {
+        split.iter().map(f).sum::<std::time::Duration>() / n
+    };
+    let last = split.last().copied().unwrap_or_default();
+    eprintln!(
+        "server split over {n} didChange: load {:.2?}, check {:.2?}, publish {:.2?}; \
+         last: {} parsed, {} reused, {} files published",
+        mean(|t| t.load),
+        mean(|t| t.check),
+        mean(|t| t.publish),
+        last.parsed,
+        last.reused,
+        last.published,
+    );
 }
 
 criterion_group!(server, benches);

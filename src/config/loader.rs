@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use super::fs::{is_glob, Disk, Dump, FileSource, Layered, Overlay, Sysroot};
 use super::{dump, ConfigTree, LoadProblem, LoadProblemKind};
@@ -111,6 +112,247 @@ pub fn load_path_opts(
     overlay: &Overlay,
     options: &LoadOptions,
 ) -> Result<ConfigTree, LoadError> {
+    load_path_parsed(path, overlay, options, &mut Parses::none(), &Disk)
+}
+
+/// The parses of one load, kept for the next: a file read again with the same path and the
+/// same bytes is not parsed again, its syntax tree is shared (the language server re-loads a
+/// tree after every keystroke, and only the edited file changed). Bounded by one tree: a
+/// load keeps only the files it read.
+#[derive(Debug, Default)]
+pub struct ParseCache {
+    files: foldhash::HashMap<PathBuf, CachedParse>,
+    /// Texts read from the disk, by path: read again only when the file's size or
+    /// modification time changed (see [`CachedDisk`]).
+    disk: foldhash::HashMap<PathBuf, DiskText>,
+    /// A single site file's nginx.conf, as last searched for (that search loads every
+    /// nginx.conf above the file): by the file and the options it was searched with.
+    including: Option<IncludingPrefix>,
+    /// Parses reused and made by the last load that used this cache.
+    pub hits: usize,
+    pub misses: usize,
+}
+
+type IncludingPrefix = (PathBuf, LoadOptions, Option<(PathBuf, Option<Context>)>);
+
+impl ParseCache {
+    /// The disk may have changed in ways a file's size and time do not show (a file created
+    /// that a glob now matches): the next load searches a site file's nginx.conf again.
+    pub fn disk_changed(&mut self) {
+        self.including = None;
+    }
+}
+
+/// A file as the loader keeps it ([`read_config`]): the tree read past its syntax errors, shared
+/// with the [`ParseCache`], and the errors.
+#[derive(Clone, Debug)]
+pub(crate) struct Parsed {
+    ast: Arc<Ast>,
+    errors: Vec<ParseError>,
+    complete: bool,
+}
+
+impl From<Recovered> for Parsed {
+    fn from(r: Recovered) -> Self {
+        Parsed {
+            ast: Arc::new(r.ast),
+            errors: r.errors,
+            complete: r.complete,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct CachedParse {
+    text: Vec<u8>,
+    result: Parsed,
+}
+
+/// [`load_path_opts`] reusing the parses of the last load through `cache` (see [`ParseCache`]);
+/// the tree is the one [`load_path_opts`] gives.
+pub fn load_path_cached(
+    path: &Path,
+    overlay: &Overlay,
+    options: &LoadOptions,
+    cache: &mut ParseCache,
+) -> Result<ConfigTree, LoadError> {
+    let mut parses = Parses {
+        previous: std::mem::take(&mut cache.files),
+        including: cache.including.take(),
+        keep: true,
+        kept: foldhash::HashMap::default(),
+        hits: 0,
+        misses: 0,
+    };
+    let disk = CachedDisk {
+        previous: std::mem::take(&mut cache.disk),
+        kept: Default::default(),
+    };
+    let result = load_path_parsed(path, overlay, options, &mut parses, &disk);
+    *cache = ParseCache {
+        files: parses.kept,
+        including: parses.including,
+        disk: disk.kept.into_inner(),
+        hits: parses.hits,
+        misses: parses.misses,
+    };
+    result
+}
+
+#[derive(Debug)]
+struct DiskText {
+    len: u64,
+    modified: std::time::SystemTime,
+    /// When it was read: a file modified within a second before that may have changed again
+    /// in the same clock tick, so its time says nothing (git's "racy" entries).
+    read_at: std::time::SystemTime,
+    text: Vec<u8>,
+}
+
+/// The disk, with the texts of the last load kept: a file whose size and modification time are
+/// those it had when read is not read again (one `stat` instead of a read per file).
+struct CachedDisk {
+    previous: foldhash::HashMap<PathBuf, DiskText>,
+    kept: std::cell::RefCell<foldhash::HashMap<PathBuf, DiskText>>,
+}
+
+impl CachedDisk {
+    fn read_cached(&self, path: &Path) -> io::Result<Vec<u8>> {
+        let meta = std::fs::metadata(path)?;
+        let modified = meta.modified().ok();
+        let known = self.previous.get(path).filter(|d| {
+            meta.is_file()
+                && d.len == meta.len()
+                && Some(d.modified) == modified
+                && d.read_at
+                    .duration_since(d.modified)
+                    .is_ok_and(|age| age > std::time::Duration::from_secs(1))
+        });
+        let (text, read_at) = match known {
+            Some(d) => (d.text.clone(), d.read_at),
+            None => (Disk.read(path)?, std::time::SystemTime::now()),
+        };
+        if let Some(modified) = modified {
+            self.kept.borrow_mut().insert(
+                path.to_path_buf(),
+                DiskText {
+                    len: meta.len(),
+                    modified,
+                    read_at,
+                    text: text.clone(),
+                },
+            );
+        }
+        Ok(text)
+    }
+}
+
+impl FileSource for CachedDisk {
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.read_cached(path)
+    }
+    fn glob(&self, pattern: &Path) -> io::Result<Vec<PathBuf>> {
+        Disk.glob(pattern)
+    }
+    fn is_file(&self, path: &Path) -> bool {
+        Disk.is_file(path)
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        Disk.is_dir(path)
+    }
+    fn exists(&self, path: &Path) -> bool {
+        Disk.exists(path)
+    }
+}
+
+/// Where a load gets its parses: the previous load's (same path, same bytes), else the
+/// parser; every parse used is kept for the next load.
+struct Parses {
+    previous: foldhash::HashMap<PathBuf, CachedParse>,
+    /// The cache's [`ParseCache::including`], kept only by a load with a cache.
+    including: Option<IncludingPrefix>,
+    /// False for a load without a cache: nothing is kept.
+    keep: bool,
+    kept: foldhash::HashMap<PathBuf, CachedParse>,
+    hits: usize,
+    misses: usize,
+}
+
+impl Parses {
+    fn none() -> Self {
+        Parses {
+            previous: foldhash::HashMap::default(),
+            including: None,
+            keep: false,
+            kept: foldhash::HashMap::default(),
+            hits: 0,
+            misses: 0,
+        }
+    }
+
+    /// [`find_including_prefix`], searched once per cache.
+    fn including_prefix(
+        &mut self,
+        file: &Path,
+        options: &LoadOptions,
+    ) -> Option<(PathBuf, Option<Context>)> {
+        if let Some((f, o, found)) = &self.including {
+            if f == file && o == options {
+                return found.clone();
+            }
+        }
+        let found = find_including_prefix(file, options);
+        if self.keep {
+            self.including = Some((file.to_path_buf(), options.clone(), found.clone()));
+        }
+        found
+    }
+
+    /// The previous load's parse of `path` when its bytes were `text` (kept for the next).
+    fn reuse(&mut self, path: &Path, text: &[u8]) -> Option<Parsed> {
+        if self.previous.get(path).is_none_or(|c| c.text != text) {
+            return None;
+        }
+        let (path, cached) = self.previous.remove_entry(path)?;
+        let hit = cached.result.clone();
+        if self.keep {
+            self.kept.insert(path, cached);
+        }
+        self.hits += 1;
+        Some(hit)
+    }
+
+    fn parse(&mut self, path: &Path, text: &[u8]) -> Parsed {
+        if let Some(hit) = self.reuse(path, text) {
+            return hit;
+        }
+        self.misses += 1;
+        let result = Parsed::from(read_config(text));
+        self.keep(path, text, &result);
+        result
+    }
+
+    fn keep(&mut self, path: &Path, text: &[u8], result: &Parsed) {
+        if !self.keep {
+            return;
+        }
+        self.kept.insert(
+            path.to_path_buf(),
+            CachedParse {
+                text: text.to_vec(),
+                result: result.clone(),
+            },
+        );
+    }
+}
+
+fn load_path_parsed(
+    path: &Path,
+    overlay: &Overlay,
+    options: &LoadOptions,
+    parses: &mut Parses,
+    disk: &dyn FileSource,
+) -> Result<ConfigTree, LoadError> {
     let sysroot = options.sysroot.as_deref().map(Sysroot::new);
     // Inside a sysroot, DIR/nginx.conf may be a link into the root (`/etc/nginx/nginx.conf ->
     // /opt/docker/etc/nginx/nginx.conf`) that this machine cannot follow.
@@ -127,7 +369,7 @@ pub fn load_path_opts(
     };
     let abs_main = lexical_absolute(&main);
     let fs = Layered {
-        base: &Disk,
+        base: disk,
         overlay,
     };
     // The main file itself may be a link (a Docker image's /etc/nginx/nginx.conf pointing into
@@ -143,12 +385,14 @@ pub fn load_path_opts(
             path: main.display().to_string(),
             source,
         })?;
-    let ast = parse_config(&text).ok();
+    let parsed = parses.parse(&main_file, &text);
+    // The top level of a file that parses tells a site file's context.
+    let ast = parsed.errors.is_empty().then_some(&*parsed.ast);
     let is_main_file = path.is_dir() || main.file_name().is_some_and(|n| n == "nginx.conf");
     let mut context = match options.context {
         Some(c) => c,
         None if is_main_file => Context::Main,
-        None => ast.as_ref().map_or(Context::Main, top_level_context),
+        None => ast.map_or(Context::Main, top_level_context),
     };
     let given_dir = main.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut prefix = abs_main.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -160,7 +404,7 @@ pub fn load_path_opts(
                 prefix = lexical_absolute(p);
                 display_prefix = p.clone();
             }
-            None => match find_including_prefix(&abs_main, options) {
+            None => match parses.including_prefix(&abs_main, options) {
                 Some((found, included_in)) => {
                     display_prefix = relative_display(&display_prefix, &prefix, &found);
                     prefix = found;
@@ -178,7 +422,7 @@ pub fn load_path_opts(
     // nginx.conf has the `events` block.
     let entry_is_snippet = !is_main_file
         && options.context.is_none()
-        && !ast.as_ref().is_some_and(|a| {
+        && !ast.is_some_and(|a| {
             a.directives().any(|d| {
                 d.block.is_some() && matches!(d.name(), "events" | "http" | "stream" | "mail")
             })
@@ -198,9 +442,10 @@ pub fn load_path_opts(
         target_prefix,
         sysroot_display: options.sysroot.as_deref().map(without_dot_components),
         prefix_known,
+        parses,
     };
     let display = loader.display(&abs_main);
-    let root = loader.add_file_as(main_file, display, text);
+    let root = loader.add_parsed(main_file, display, text, parsed);
     loader.tree.root = root;
     loader.follow_includes(root);
     Ok(loader.tree)
@@ -338,6 +583,7 @@ pub fn load_single(path: &Path) -> Result<ConfigTree, LoadError> {
     })?;
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let prefix = abs.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut parses = Parses::none();
     let mut loader = Loader {
         fs: &Disk,
         tree: ConfigTree {
@@ -354,6 +600,7 @@ pub fn load_single(path: &Path) -> Result<ConfigTree, LoadError> {
         target_prefix: None,
         sysroot_display: None,
         prefix_known: true,
+        parses: &mut parses,
     };
     let root = loader.add_file(abs, text);
     loader.tree.root = root;
@@ -390,6 +637,7 @@ pub fn load_dump_with(input: &[u8], overlay: &Overlay) -> Result<ConfigTree, Loa
     let main_text = overlay
         .get(&main_path)
         .map_or_else(|| first.text.clone(), <[u8]>::to_vec);
+    let mut parses = Parses::none();
     let mut loader = Loader {
         fs: &fs,
         tree: ConfigTree {
@@ -404,6 +652,7 @@ pub fn load_dump_with(input: &[u8], overlay: &Overlay) -> Result<ConfigTree, Loa
         target_prefix: None,
         sysroot_display: None,
         prefix_known: true,
+        parses: &mut parses,
     };
     let root = loader.add_file(main_path, main_text);
     loader.tree.root = root;
@@ -432,6 +681,8 @@ struct Loader<'f> {
     /// False for a single site file whose nginx.conf was not found: relative includes that
     /// resolve to nothing may exist under the real prefix.
     prefix_known: bool,
+    /// The previous load's parses, and this one's for the next.
+    parses: &'f mut Parses,
 }
 
 /// One file an include names.
@@ -477,7 +728,7 @@ impl Loader<'_> {
     }
 
     fn add_file_as(&mut self, path: PathBuf, display: String, text: Vec<u8>) -> FileId {
-        let result = read_config(&text);
+        let result = self.parses.parse(&path, &text);
         self.add_parsed(path, display, text, result)
     }
 
@@ -486,7 +737,7 @@ impl Loader<'_> {
         path: PathBuf,
         display: String,
         text: Vec<u8>,
-        result: Recovered,
+        result: Parsed,
     ) -> FileId {
         let id = self.tree.sources.add(SourceFile::new(path, display, text));
         self.tree.nginx_files.push(id);
@@ -495,7 +746,7 @@ impl Loader<'_> {
         }
         self.tree
             .parse_errors
-            .extend(result.errors.into_iter().map(|e| (id, e)));
+            .extend(result.errors.iter().cloned().map(|e| (id, e)));
         self.tree.asts.insert(id, result.ast);
         id
     }
@@ -513,6 +764,9 @@ impl Loader<'_> {
             for (span, arg) in includes {
                 let targets = self.resolve_include(file, span, &arg);
                 let mut read = Vec::with_capacity(targets.len());
+                // Where each file first read for this include is in `read` (a glob of
+                // thousands of files must not compare every path with every other).
+                let mut new_at: foldhash::HashMap<PathBuf, usize> = Default::default();
                 for mut target in targets {
                     let step = match self.copy_link(&target.file) {
                         Some(Ok(inside)) => {
@@ -523,14 +777,16 @@ impl Loader<'_> {
                         None => None,
                     };
                     let step = step.unwrap_or_else(|| {
-                        let earlier = read
-                            .iter()
-                            .position(|r| matches!(r, Read::New(t, _) if t.file == target.file));
-                        match (self.tree.sources.find(&target.file), earlier) {
-                            (Some(id), _) => Read::Known(id),
-                            (None, Some(i)) => Read::Again(i),
-                            (None, None) => match self.fs.read(&target.file) {
-                                Ok(text) => Read::New(target, text),
+                        if let Some(id) = self.tree.sources.find(&target.file) {
+                            return Read::Known(id);
+                        }
+                        match new_at.get(&target.file) {
+                            Some(i) => Read::Again(*i),
+                            None => match self.fs.read(&target.file) {
+                                Ok(text) => {
+                                    new_at.insert(target.file.clone(), read.len());
+                                    Read::New(target, text)
+                                }
                                 Err(e) => Read::Problem(LoadProblemKind::IncludeUnreadable {
                                     path: self.display(&target.name),
                                     reason: io_reason(&e),
@@ -540,7 +796,7 @@ impl Loader<'_> {
                     });
                     read.push(step);
                 }
-                let mut parsed = parse_all(&read).into_iter();
+                let mut parsed = parse_all(&read, self.parses).into_iter();
                 let mut added: Vec<Option<FileId>> = Vec::with_capacity(read.len());
                 let mut ids = Vec::with_capacity(read.len());
                 for step in read {
@@ -958,21 +1214,46 @@ enum Read {
 /// Below this many bytes a batch is parsed on this thread: spreading it costs more than it saves.
 const PARALLEL_PARSE_BYTES: usize = 256 * 1024;
 
-/// The parse of every [`Read::New`] text, in order; across threads when the batch is large.
-fn parse_all(read: &[Read]) -> Vec<Recovered> {
-    let texts: Vec<&[u8]> = read
+/// The parse of every [`Read::New`] text, in order: the previous load's when the bytes are
+/// the same, else parsed, across threads when the batch is large.
+fn parse_all(read: &[Read], parses: &mut Parses) -> Vec<Parsed> {
+    let new: Vec<(&Path, &[u8])> = read
         .iter()
         .filter_map(|r| match r {
-            Read::New(_, text) => Some(text.as_slice()),
+            Read::New(target, text) => Some((target.file.as_path(), text.as_slice())),
             _ => None,
         })
         .collect();
-    let bytes: usize = texts.iter().map(|t| t.len()).sum();
-    if texts.len() < 2 || bytes < PARALLEL_PARSE_BYTES {
-        return texts.into_iter().map(read_config).collect();
-    }
-    use rayon::prelude::*;
-    texts.into_par_iter().map(read_config).collect()
+    let out: Vec<Option<Parsed>> = new
+        .iter()
+        .map(|(path, text)| parses.reuse(path, text))
+        .collect();
+    let missing: Vec<&[u8]> = new
+        .iter()
+        .zip(&out)
+        .filter(|(_, hit)| hit.is_none())
+        .map(|((_, text), _)| *text)
+        .collect();
+    parses.misses += missing.len();
+    let bytes: usize = missing.iter().map(|t| t.len()).sum();
+    let fresh: Vec<Recovered> = if missing.len() < 2 || bytes < PARALLEL_PARSE_BYTES {
+        missing.into_iter().map(read_config).collect()
+    } else {
+        use rayon::prelude::*;
+        missing.into_par_iter().map(read_config).collect()
+    };
+    let mut fresh = fresh.into_iter();
+    new.iter()
+        .zip(out)
+        .filter_map(|((path, text), reused)| match reused {
+            Some(hit) => Some(hit),
+            None => {
+                let result = Parsed::from(fresh.next()?);
+                parses.keep(path, text, &result);
+                Some(result)
+            }
+        })
+        .collect()
 }
 
 /// Parses a config file, refusing binary files with a clear message: a NUL byte in a token (a
@@ -1046,6 +1327,150 @@ pub(crate) fn is_include(d: &Directive) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a load gives, in a form two loads can be compared by.
+    fn shape(t: &ConfigTree) -> Vec<String> {
+        let mut out: Vec<String> = t
+            .nginx_files
+            .iter()
+            .map(|id| {
+                let f = t.sources.get(*id);
+                format!("{} {:?} {:?}", f.display, f.text, t.ast(*id))
+            })
+            .collect();
+        out.push(format!("{:?}", t.problems));
+        let mut includes: Vec<_> = t.includes.iter().collect();
+        includes.sort();
+        out.push(format!("{includes:?}"));
+        out
+    }
+
+    #[test]
+    fn cached_loads_reuse_parses_and_give_the_same_tree() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let root = std::fs::canonicalize(dir.path())?;
+        std::fs::create_dir(root.join("sites"))?;
+        std::fs::write(
+            root.join("nginx.conf"),
+            "events {}\nhttp {\n    include sites/*.conf;\n    include missing.conf;\n}\n",
+        )?;
+        let site = |n: u32| format!("server {{\n    listen {n};\n}}\n");
+        for n in 0..3 {
+            std::fs::write(root.join(format!("sites/{n}.conf")), site(8000 + n))?;
+        }
+        let main = root.join("nginx.conf");
+        let options = LoadOptions::default();
+        let mut cache = ParseCache::default();
+        let mut overlay = Overlay::default();
+        let first = load_path_cached(&main, &overlay, &options, &mut cache)?;
+        assert_eq!((cache.hits, cache.misses), (0, 4));
+        assert_eq!(
+            shape(&first),
+            shape(&load_path_opts(&main, &overlay, &options)?)
+        );
+
+        // One file changed in the editor: only it is parsed again.
+        overlay.insert(root.join("sites/1.conf"), site(9001).into_bytes());
+        let second = load_path_cached(&main, &overlay, &options, &mut cache)?;
+        assert_eq!((cache.hits, cache.misses), (3, 1));
+        assert_eq!(
+            shape(&second),
+            shape(&load_path_opts(&main, &overlay, &options)?)
+        );
+        let ids = |t: &ConfigTree, name: &str| t.sources.find(&root.join(name));
+        let ast_of = |t: &ConfigTree, name: &str| {
+            ids(t, name)
+                .and_then(|id| t.ast(id))
+                .map(|a| a as *const Ast)
+        };
+        // The syntax trees of unchanged files are shared, not copied.
+        assert_eq!(
+            ast_of(&first, "sites/0.conf"),
+            ast_of(&second, "sites/0.conf")
+        );
+        assert_ne!(
+            ast_of(&first, "sites/1.conf"),
+            ast_of(&second, "sites/1.conf")
+        );
+
+        // A file rewritten on disk right away with the same length is read again (its time
+        // cannot tell), and a new file the glob matches is read.
+        std::fs::write(root.join("sites/2.conf"), site(7002))?;
+        std::fs::write(root.join("sites/3.conf"), site(8003))?;
+        let third = load_path_cached(&main, &overlay, &options, &mut cache)?;
+        assert_eq!((cache.hits, cache.misses), (3, 2));
+        assert_eq!(
+            shape(&third),
+            shape(&load_path_opts(&main, &overlay, &options)?)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn disk_texts_are_read_again_only_when_size_or_time_changed(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let main = std::fs::canonicalize(dir.path())?.join("nginx.conf");
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        let write = |text: &str| -> std::io::Result<()> {
+            std::fs::write(&main, text)?;
+            std::fs::File::options()
+                .write(true)
+                .open(&main)?
+                .set_modified(old)
+        };
+        write("events {}\n")?;
+        let (overlay, options) = (Overlay::default(), LoadOptions::default());
+        let mut cache = ParseCache::default();
+        let text = |t: &ConfigTree| t.sources.get(t.root).text.clone();
+        assert_eq!(
+            text(&load_path_cached(&main, &overlay, &options, &mut cache)?),
+            b"events {}\n"
+        );
+        // Same size, same time: taken as unchanged, not read (what a `stat` can tell).
+        write("events{ }\n")?;
+        assert_eq!(
+            text(&load_path_cached(&main, &overlay, &options, &mut cache)?),
+            b"events {}\n"
+        );
+        // Another size: read again.
+        write("events {  }\n")?;
+        assert_eq!(
+            text(&load_path_cached(&main, &overlay, &options, &mut cache)?),
+            b"events {  }\n"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_site_files_nginx_conf_is_searched_once_per_cache() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let root = std::fs::canonicalize(dir.path())?;
+        std::fs::create_dir(root.join("sites"))?;
+        let main = root.join("nginx.conf");
+        std::fs::write(&main, "events {}\nhttp {\n    include sites/*.conf;\n}\n")?;
+        let site = root.join("sites/a.conf");
+        std::fs::write(&site, "server {\n    listen 80;\n}\n")?;
+        let (overlay, options) = (Overlay::default(), LoadOptions::default());
+        let mut cache = ParseCache::default();
+        let prefix = |cache: &mut ParseCache| -> Result<PathBuf, LoadError> {
+            Ok(load_path_cached(&site, &overlay, &options, cache)?.prefix)
+        };
+        assert_eq!(prefix(&mut cache)?, root);
+        // nginx.conf no longer includes it: the search is not made again on every load...
+        std::fs::write(&main, "events {}\nhttp {\n}\n")?;
+        assert_eq!(prefix(&mut cache)?, root);
+        // ...until the disk is said to have changed.
+        cache.disk_changed();
+        assert_eq!(prefix(&mut cache)?, root.join("sites"));
+        assert_eq!(
+            load_path_opts(&site, &overlay, &options)?.prefix,
+            root.join("sites")
+        );
+        Ok(())
+    }
 
     #[test]
     fn normalize_dots() {

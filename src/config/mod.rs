@@ -25,8 +25,8 @@ pub use inherit::{
 };
 pub(crate) use loader::parse_config;
 pub use loader::{
-    find_main_file, lexical_absolute, load_dump, load_dump_with, load_path, load_path_opts,
-    load_path_with, load_single, LoadError, LoadOptions,
+    find_main_file, lexical_absolute, load_dump, load_dump_with, load_path, load_path_cached,
+    load_path_opts, load_path_with, load_single, LoadError, LoadOptions, ParseCache,
 };
 pub use resolved::{NodeId, RNode, ResolvedConfig, MAX_RESOLVED_NODES};
 
@@ -97,7 +97,8 @@ pub struct ConfigTree {
     pub prefix: PathBuf,
     /// nginx config files in the order they were read (php files are in `sources` too, later).
     pub nginx_files: Vec<FileId>,
-    asts: HashMap<FileId, Ast>,
+    /// Shared with a [`ParseCache`] when one was given, so a re-load does not copy them.
+    asts: HashMap<FileId, std::sync::Arc<Ast>>,
     /// Every syntax error, in file order per file (a file's first is the one nginx reports).
     /// The files are still in `asts`, as read past the errors ([`crate::syntax::parse_recovering`]).
     pub parse_errors: Vec<(FileId, ParseError)>,
@@ -123,7 +124,7 @@ pub struct ConfigTree {
 
 impl ConfigTree {
     pub fn ast(&self, file: FileId) -> Option<&Ast> {
-        self.asts.get(&file)
+        self.asts.get(&file).map(|a| &**a)
     }
 
     pub fn include_targets(&self, file: FileId, directive: Span) -> &[FileId] {

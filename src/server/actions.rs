@@ -53,7 +53,13 @@ pub fn code_actions(
         .filter(|d| d.file == file && d.span.start <= range.end && range.start <= d.span.end);
     if wanted(&CodeActionKind::QUICKFIX) {
         for d in here {
-            let lsp = to_lsp(sources, d, &session.docs, session.encoding);
+            let lsp = to_lsp(
+                sources,
+                d,
+                &session.docs,
+                session.encoding,
+                session.rule_page_url.as_deref(),
+            );
             if let Some(action) = fix_action(session, tree, d, lsp.clone()) {
                 actions.push(CodeActionOrCommand::CodeAction(action));
             }

@@ -43,23 +43,23 @@ pub fn location(
     })
 }
 
-/// One finding as an LSP diagnostic: the rule id as its code (linking the rule's page when the
-/// build knows the repository), the help on its own line, labels as related information.
+/// One finding as an LSP diagnostic: the rule id as its code, the help on its own line, labels
+/// as related information. The code links the rule's page only where one is known: the
+/// client's `rulePageUrl` ([`rule_page`]), else the repository the build names (none today).
+/// Hover on the code shows the page either way.
 pub fn to_lsp(
     sources: &SourceMap,
     d: &Diagnostic,
     docs: &Documents,
     encoding: Encoding,
+    rule_page_url: Option<&str>,
 ) -> lsp_types::Diagnostic {
     let source = sources.get(d.file);
     let text = Text {
         bytes: &source.text,
         lines: &source.lines,
     };
-    let meta = crate::rules::meta_by_id_or_name(d.rule);
-    let href = meta
-        .and_then(crate::report::sarif::help_uri)
-        .and_then(|u| Url::parse(&u).ok());
+    let href = rule_page(d.rule, rule_page_url);
     let related: Vec<DiagnosticRelatedInformation> = d
         .labels
         .iter()
@@ -87,11 +87,23 @@ pub fn to_lsp(
     }
 }
 
+/// The page of a rule: `{code}` of the client's template replaced by its id, else the page in
+/// the repository the build names; `None` when neither is known.
+pub fn rule_page(rule: &str, template: Option<&str>) -> Option<Url> {
+    let meta = crate::rules::meta_by_id_or_name(rule)?;
+    let url = match template {
+        Some(t) => t.replace("{code}", meta.id.code()),
+        None => crate::report::sarif::help_uri(meta)?,
+    };
+    Url::parse(&url).ok()
+}
+
 /// The diagnostics to publish for a lint: one entry per file that has findings.
 pub fn publish(
     checked: &Checked,
     docs: &Documents,
     encoding: Encoding,
+    rule_page_url: Option<&str>,
 ) -> Vec<PublishDiagnosticsParams> {
     let sources = &checked.ws.tree.sources;
     let mut by_file: BTreeMap<FileId, Vec<lsp_types::Diagnostic>> = BTreeMap::new();
@@ -99,7 +111,7 @@ pub fn publish(
         by_file
             .entry(d.file)
             .or_default()
-            .push(to_lsp(sources, d, docs, encoding));
+            .push(to_lsp(sources, d, docs, encoding, rule_page_url));
     }
     let mut out: BTreeMap<Url, PublishDiagnosticsParams> = BTreeMap::new();
     for (file, diagnostics) in by_file {

@@ -111,6 +111,11 @@ impl Documents {
         Ok(path)
     }
 
+    /// The paths of the open documents.
+    pub fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.by_path.keys().map(PathBuf::as_path)
+    }
+
     /// Every open document's text, keyed by its path: what the loader reads instead of the disk.
     pub fn overlay(&self) -> Overlay {
         let mut overlay = Overlay::default();

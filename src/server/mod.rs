@@ -19,11 +19,12 @@ mod documents;
 mod hover;
 mod locate;
 mod position;
+mod transport;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
+use lsp_server::{ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types::{
     CodeActionKind, CodeActionOptions, CodeActionProviderCapability, CompletionOptions,
     InitializeParams, InitializeResult, PositionEncodingKind, ServerCapabilities, ServerInfo,
@@ -56,8 +57,6 @@ pub struct Options {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("language server protocol: {0}")]
-    Protocol(#[from] lsp_server::ProtocolError),
     #[error("language server connection: {0}")]
     Io(#[from] std::io::Error),
     #[error("language server connection closed before `exit`")]
@@ -67,36 +66,39 @@ pub enum ServerError {
 /// Serves LSP over standard input and output until `exit`. Returns the process exit code: 0
 /// after `shutdown` then `exit`, 1 for an `exit` without `shutdown` (as the protocol says).
 pub fn run(options: Options) -> Result<u8, ServerError> {
-    let (connection, io_threads) = Connection::stdio();
-    let code = serve(&connection, options);
-    // The writer thread ends when the last sender is dropped.
-    drop(connection);
-    io_threads.join()?;
+    let stdio = transport::Stdio::start()?;
+    let code = serve(&stdio, options);
+    stdio.finish()?;
     code
 }
 
-fn serve(connection: &Connection, options: Options) -> Result<u8, ServerError> {
+fn serve(stdio: &transport::Stdio, options: Options) -> Result<u8, ServerError> {
     let mut session = Session::new(options);
+    let send = |frame: std::io::Result<Vec<u8>>| -> Result<(), ServerError> {
+        stdio
+            .outgoing
+            .send(frame?)
+            .map_err(|_| ServerError::Disconnected)
+    };
     loop {
-        let Ok(first) = connection.receiver.recv() else {
+        let Ok(first) = stdio.incoming.recv() else {
             return Err(ServerError::Disconnected);
         };
-        let mut flow = session.handle(first);
-        // Keystrokes arrive faster than a tree is linted: take every message already waiting
-        // before linting, so one lint covers them all.
+        let mut flow = session.receive(first);
+        // Keystrokes arrive faster than a tree is linted, and the reader keeps reading while
+        // it is: take every message already waiting before linting, so one lint covers them
+        // all and only the latest text is linted.
         while flow.is_none() {
-            match connection.receiver.try_recv() {
-                Ok(next) => flow = session.handle(next),
+            match stdio.incoming.try_recv() {
+                Ok(next) => flow = session.receive(next),
                 Err(_) => break,
             }
         }
         if flow.is_none() {
             session.flush();
         }
-        for message in session.take_outgoing() {
-            if connection.sender.send(message).is_err() {
-                return Err(ServerError::Disconnected);
-            }
+        for out in session.take_outgoing_frames() {
+            send(out)?;
         }
         if let Some(code) = flow {
             return Ok(code);
@@ -134,13 +136,30 @@ impl From<DocumentError> for Failure {
     }
 }
 
-/// One linted tree: its entry file, the settings it ran with, the lint, and the files whose
-/// diagnostics were last published (to clear the ones that no longer have any).
+/// One linted tree: its entry file, the settings it ran with, the lint, and the diagnostics
+/// last published per file (a file whose diagnostics did not change is not sent again; one
+/// that no longer has any is cleared).
 pub(crate) struct Tree {
     pub entry: PathBuf,
     pub settings: Settings,
     pub checked: Checked,
-    published: BTreeSet<Url>,
+    published: BTreeMap<Url, Vec<lsp_types::Diagnostic>>,
+}
+
+/// Where the last lint's time went (the benchmark reports it).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timings {
+    /// Loading the tree: reading, and parsing the files whose text changed.
+    pub load: std::time::Duration,
+    /// [`lint::check`]: the expansion and every rule.
+    pub check: std::time::Duration,
+    /// Diagnostics converted, compared with the last published, and queued.
+    pub publish: std::time::Duration,
+    /// Files parsed, and files whose previous parse was reused.
+    pub parsed: usize,
+    pub reused: usize,
+    /// Files whose diagnostics were sent.
+    pub published: usize,
 }
 
 /// Where the session is in the protocol's life cycle.
@@ -166,7 +185,21 @@ pub struct Session {
     /// Found once: the installed nginx's version, the system's PHP setup.
     detected_version: Option<Option<(Version, PathBuf)>>,
     system_php: Option<PhpSetup>,
+    /// Per tree: the settings it is checked with (read again after a save or a watched file's
+    /// change, never on a keystroke) and the parses of its last load.
+    settings: BTreeMap<PathBuf, Settings>,
+    parses: BTreeMap<PathBuf, config::ParseCache>,
+    /// `initializationOptions.rulePageUrl`: where a rule's page is, `{code}` standing for its id.
+    rule_page_url: Option<String>,
+    /// Trees that must be linted again even when no open document's text changed: a document
+    /// was saved or closed (read from the disk now), or a watched file changed.
+    stale: BTreeSet<PathBuf>,
+    /// The client registers file watchers for the server (`workspace/didChangeWatchedFiles`).
+    can_watch: bool,
+    timings: Timings,
     outgoing: Vec<Message>,
+    /// Framed answers to invalid frames, and the messages queued before them.
+    outgoing_frames: Vec<std::io::Result<Vec<u8>>>,
 }
 
 impl Session {
@@ -181,13 +214,49 @@ impl Session {
             pending: BTreeSet::new(),
             detected_version: None,
             system_php: None,
+            settings: BTreeMap::new(),
+            parses: BTreeMap::new(),
+            rule_page_url: None,
+            stale: BTreeSet::new(),
+            can_watch: false,
+            timings: Timings::default(),
             outgoing: Vec::new(),
+            outgoing_frames: Vec::new(),
         }
+    }
+
+    /// Where the last lint's time went.
+    pub fn timings(&self) -> Timings {
+        self.timings
     }
 
     /// The messages to send, in order.
     pub fn take_outgoing(&mut self) -> Vec<Message> {
         std::mem::take(&mut self.outgoing)
+    }
+
+    /// Every outgoing message and error answer, framed, in order.
+    fn take_outgoing_frames(&mut self) -> Vec<std::io::Result<Vec<u8>>> {
+        std::mem::take(&mut self.outgoing_frames)
+            .into_iter()
+            .chain(self.take_outgoing().iter().map(transport::frame))
+            .collect()
+    }
+
+    /// A frame from the transport: a message, or a JSON-RPC error to answer (`-32700` for a
+    /// body that is not JSON, `-32600` for JSON that is no message) before serving on.
+    fn receive(&mut self, incoming: transport::Incoming) -> Option<u8> {
+        match incoming {
+            transport::Incoming::Message(message) => self.handle(message),
+            transport::Incoming::Invalid { id, code, message } => {
+                // Answered in order with what came before it.
+                let before: Vec<_> = self.take_outgoing().iter().map(transport::frame).collect();
+                self.outgoing_frames.extend(before);
+                self.outgoing_frames
+                    .push(transport::error_frame(id.as_ref(), code, &message));
+                None
+            }
+        }
     }
 
     /// Handles one message; `Some(code)` when the server must exit with that code.
@@ -283,6 +352,27 @@ impl Session {
             .as_ref()
             .and_then(|g| g.position_encodings.as_ref())
             .is_some_and(|e| e.contains(&PositionEncodingKind::UTF8));
+        self.can_watch = params
+            .capabilities
+            .workspace
+            .as_ref()
+            .and_then(|w| w.did_change_watched_files.as_ref())
+            .and_then(|d| d.dynamic_registration)
+            .unwrap_or(false);
+        let rule_page_url = params
+            .initialization_options
+            .as_ref()
+            .and_then(|o| o.get("rulePageUrl"));
+        match rule_page_url.map(rule_page_template).transpose() {
+            Ok(url) => self.rule_page_url = url,
+            Err(message) => self.notify(
+                "window/showMessage",
+                lsp_types::ShowMessageParams {
+                    typ: lsp_types::MessageType::WARNING,
+                    message: format!("nginx-gwlint: initializationOptions.rulePageUrl: {message}"),
+                },
+            ),
+        }
         self.encoding = if offers_utf8 {
             Encoding::Utf8
         } else {
@@ -353,10 +443,19 @@ impl Session {
             "textDocument/didSave" => {
                 let p: DidSaveTextDocumentParams = parse(params)?;
                 let path = documents::path_of(&p.text_document.uri).map_err(|e| e.to_string())?;
-                // Saving may change which files include which: find every tree again.
-                self.entries.clear();
+                // Saving may change which files include which (a new file a glob matches):
+                // find every tree again, with its settings.
+                self.disk_changed();
                 self.pending.insert(path);
             }
+            "workspace/didChangeWatchedFiles" => {
+                // A file changed outside the editor (a checkout, a settings file): every open
+                // document's tree is found and linted again.
+                self.disk_changed();
+                self.pending
+                    .extend(self.docs.paths().map(Path::to_path_buf).collect::<Vec<_>>());
+            }
+            "initialized" => self.watch_files(),
             "textDocument/didClose" => {
                 let p: DidCloseTextDocumentParams = parse(params)?;
                 let uri = p.text_document.uri;
@@ -364,6 +463,7 @@ impl Session {
                 self.docs.close(&uri).map_err(|e| e.to_string())?;
                 self.pending.remove(&path);
                 if let Some(entry) = self.entries.remove(&path) {
+                    self.stale.insert(entry.clone());
                     let still_used = self.entries.values().any(|e| *e == entry);
                     if still_used {
                         // The tree is linted again with the file as it is on disk.
@@ -386,6 +486,56 @@ impl Session {
         Ok(())
     }
 
+    /// What the disk holds may have changed: trees are found again, settings read again, and
+    /// no tree is taken as unchanged.
+    fn disk_changed(&mut self) {
+        self.entries.clear();
+        self.settings.clear();
+        for cache in self.parses.values_mut() {
+            cache.disk_changed();
+        }
+        self.stale.extend(self.trees.keys().cloned());
+    }
+
+    /// Asks the client to report changes of configuration and settings files
+    /// (`client/registerCapability`), when it can.
+    fn watch_files(&mut self) {
+        use lsp_types::{
+            DidChangeWatchedFilesRegistrationOptions, FileSystemWatcher, GlobPattern, Registration,
+            RegistrationParams,
+        };
+        if !self.can_watch {
+            return;
+        }
+        let watchers = ["**/*.conf", "**/nginx-gwlint.toml"]
+            .into_iter()
+            .map(|glob| FileSystemWatcher {
+                glob_pattern: GlobPattern::String(glob.to_owned()),
+                kind: None,
+            })
+            .collect();
+        let Ok(options) =
+            serde_json::to_value(DidChangeWatchedFilesRegistrationOptions { watchers })
+        else {
+            return;
+        };
+        let params = RegistrationParams {
+            registrations: vec![Registration {
+                id: "nginx-gwlint-files".to_owned(),
+                method: "workspace/didChangeWatchedFiles".to_owned(),
+                register_options: Some(options),
+            }],
+        };
+        self.outgoing.push(
+            Request::new(
+                RequestId::from("register-watchers".to_owned()),
+                "client/registerCapability".to_owned(),
+                params,
+            )
+            .into(),
+        );
+    }
+
     /// Lints the trees of every document changed since the last lint and publishes their
     /// diagnostics.
     pub fn flush(&mut self) {
@@ -400,6 +550,7 @@ impl Session {
                 self.lint_tree(&entry, &path);
             }
         }
+        self.stale.retain(|e| !linted.contains(e));
     }
 
     /// The entry file of the tree `path` belongs to: the nginx.conf above it whose includes
@@ -410,12 +561,15 @@ impl Session {
             return entry.clone();
         }
         let overlay = self.docs.overlay();
-        let entry = including_main(path, &overlay).unwrap_or_else(|| path.to_path_buf());
+        let entry = including_main(path, &overlay, &self.trees, &mut self.parses)
+            .unwrap_or_else(|| path.to_path_buf());
         self.entries.insert(path.to_path_buf(), entry.clone());
         entry
     }
 
     /// Loads and lints the tree of `entry` with the open documents' texts, then publishes.
+    /// Nothing is linted again when no text of the tree changed since its last lint (an open
+    /// or a change that leaves the text as the tree has it): the last lint is published again.
     fn lint_tree(&mut self, entry: &Path, document: &Path) {
         let settings = match self.settings_for(entry) {
             Ok(s) => s,
@@ -425,13 +579,36 @@ impl Session {
             }
         };
         let overlay = self.docs.overlay();
+        if let Some(tree) = self.trees.remove(entry) {
+            if self.unchanged(&tree, &overlay) {
+                let Tree {
+                    checked, published, ..
+                } = tree;
+                self.store(entry.to_path_buf(), settings, checked, published, document);
+                return;
+            }
+            self.trees.insert(entry.to_path_buf(), tree);
+        }
         let php = self.php_for(entry);
-        let checked = match check_tree(entry, &overlay, &settings, php) {
-            Ok(c) => c,
+        let started = std::time::Instant::now();
+        let cache = self.parses.entry(entry.to_path_buf()).or_default();
+        let loaded = config::load_path_cached(entry, &overlay, &LoadOptions::default(), cache);
+        let (parsed, reused) = (cache.misses, cache.hits);
+        let tree = match loaded {
+            Ok(t) => t,
             Err(e) => {
                 self.show_error(format!("nginx-gwlint: {e}"));
                 return;
             }
+        };
+        let loaded_at = std::time::Instant::now();
+        let checked = check_loaded(tree, &settings, php);
+        self.timings = Timings {
+            load: loaded_at - started,
+            check: loaded_at.elapsed(),
+            parsed,
+            reused,
+            ..Timings::default()
         };
         // An edit may have removed the include that read the document: find its tree again.
         let tree = &checked.ws.tree;
@@ -442,7 +619,8 @@ impl Session {
                 // The old tree stays for the other open documents it reads; else its
                 // diagnostics are cleared (the new tree publishes its own next).
                 if self.entries.values().any(|e| e == entry) {
-                    self.store(entry.to_path_buf(), settings, checked);
+                    let published = self.take_published(entry);
+                    self.store(entry.to_path_buf(), settings, checked, published, document);
                 } else {
                     self.drop_tree(entry);
                 }
@@ -450,32 +628,81 @@ impl Session {
                 return;
             }
         }
-        self.store(entry.to_path_buf(), settings, checked);
+        let published = self.take_published(entry);
+        self.store(entry.to_path_buf(), settings, checked, published, document);
     }
 
-    /// Keeps a tree's lint and publishes its diagnostics, clearing files that no longer have any.
-    fn store(&mut self, entry: PathBuf, settings: Settings, checked: Checked) {
-        let previous = self
-            .trees
-            .remove(&entry)
+    /// True when every open document the last lint of `tree` read still has the text it read,
+    /// and the disk may not have changed since (no save, no watched file changed).
+    fn unchanged(&self, tree: &Tree, overlay: &Overlay) -> bool {
+        let sources = &tree.checked.ws.tree.sources;
+        !self.stale.contains(&tree.entry)
+            && overlay.iter().all(|(path, text)| {
+                sources
+                    .find(path)
+                    .is_none_or(|id| *sources.get(id).text == *text)
+            })
+    }
+
+    fn take_published(&mut self, entry: &Path) -> BTreeMap<Url, Vec<lsp_types::Diagnostic>> {
+        self.trees
+            .remove(entry)
             .map(|t| t.published)
-            .unwrap_or_default();
-        let publish = diagnostics::publish(&checked, &self.docs, self.encoding);
-        let mut published = BTreeSet::new();
+            .unwrap_or_default()
+    }
+
+    /// Keeps a tree's lint and publishes its diagnostics: for each file whose diagnostics
+    /// differ from the ones last published, and for the edited document (its new version);
+    /// files that no longer have any are cleared.
+    fn store(
+        &mut self,
+        entry: PathBuf,
+        settings: Settings,
+        checked: Checked,
+        previous: BTreeMap<Url, Vec<lsp_types::Diagnostic>>,
+        document: &Path,
+    ) {
+        let started = std::time::Instant::now();
+        let edited = self.docs.get(document).map(|d| d.uri.clone());
+        let publish = diagnostics::publish(
+            &checked,
+            &self.docs,
+            self.encoding,
+            self.rule_page_url.as_deref(),
+        );
+        let mut published = BTreeMap::new();
+        let mut sent = 0;
         for params in publish {
-            published.insert(params.uri.clone());
-            self.notify("textDocument/publishDiagnostics", params);
+            let same = previous
+                .get(&params.uri)
+                .is_some_and(|before| *before == params.diagnostics);
+            if !same || edited.as_ref() == Some(&params.uri) {
+                sent += 1;
+                self.notify("textDocument/publishDiagnostics", &params);
+            }
+            published.insert(params.uri, params.diagnostics);
         }
-        for stale in previous.difference(&published) {
+        let cleared: Vec<Url> = previous
+            .into_keys()
+            .filter(|uri| !published.contains_key(uri))
+            .chain(edited.filter(|uri| !published.contains_key(uri)))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for uri in cleared {
+            sent += 1;
+            let version = self.docs.by_uri(&uri).ok().map(|d| d.version);
             self.notify(
                 "textDocument/publishDiagnostics",
                 lsp_types::PublishDiagnosticsParams {
-                    uri: stale.clone(),
+                    uri,
                     diagnostics: Vec::new(),
-                    version: None,
+                    version,
                 },
             );
         }
+        self.timings.publish = started.elapsed();
+        self.timings.published = sent;
         self.trees.insert(
             entry.clone(),
             Tree {
@@ -488,10 +715,12 @@ impl Session {
     }
 
     fn drop_tree(&mut self, entry: &Path) {
+        self.parses.remove(entry);
+        self.settings.remove(entry);
         let Some(tree) = self.trees.remove(entry) else {
             return;
         };
-        for uri in tree.published {
+        for uri in tree.published.into_keys() {
             self.notify(
                 "textDocument/publishDiagnostics",
                 lsp_types::PublishDiagnosticsParams {
@@ -507,6 +736,15 @@ impl Session {
     /// `nginx-gwlint.toml` upward from the entry file, else from the current directory; the
     /// target version from `--nginx-version`, the file, or the installed nginx.
     fn settings_for(&mut self, entry: &Path) -> Result<Settings, String> {
+        if let Some(settings) = self.settings.get(entry) {
+            return Ok(settings.clone());
+        }
+        let settings = self.read_settings(entry)?;
+        self.settings.insert(entry.to_path_buf(), settings.clone());
+        Ok(settings)
+    }
+
+    fn read_settings(&mut self, entry: &Path) -> Result<Settings, String> {
         let file = match &self.options.config {
             Some(path) => Some(path.clone()),
             None => Settings::discover(entry).or_else(|| {
@@ -606,6 +844,20 @@ impl Session {
     }
 }
 
+/// `initializationOptions.rulePageUrl`: a URL with `{code}` where the rule id goes
+/// (`https://example.com/nginx-gwlint/rules/{code}.html`), checked with a real id in place.
+fn rule_page_template(value: &Value) -> Result<String, String> {
+    let Some(template) = value.as_str() else {
+        return Err("not a string".to_owned());
+    };
+    if !template.contains("{code}") {
+        return Err(format!("`{template}` has no `{{code}}` for the rule id"));
+    }
+    let sample = template.replace("{code}", "GW001");
+    Url::parse(&sample).map_err(|e| format!("`{sample}`: {e}"))?;
+    Ok(template.to_owned())
+}
+
 /// The capabilities this server offers.
 fn capabilities(encoding: Encoding) -> ServerCapabilities {
     ServerCapabilities {
@@ -636,34 +888,49 @@ fn capabilities(encoding: Encoding) -> ServerCapabilities {
 }
 
 /// The nginx.conf above `path` (up to six levels) whose tree reads `path`, with the open
-/// documents' texts in place.
-fn including_main(path: &Path, overlay: &Overlay) -> Option<PathBuf> {
+/// documents' texts in place. A candidate already linted is answered from its lint; another
+/// is loaded with its parse cache, which its lint then reuses.
+fn including_main(
+    path: &Path,
+    overlay: &Overlay,
+    trees: &BTreeMap<PathBuf, Tree>,
+    parses: &mut BTreeMap<PathBuf, config::ParseCache>,
+) -> Option<PathBuf> {
     let wanted = std::fs::canonicalize(path).ok();
-    let main = LoadOptions {
-        context: Some(crate::directives::Context::Main),
-        ..LoadOptions::default()
+    let reads = |tree: &config::ConfigTree| {
+        tree.nginx_files.iter().skip(1).any(|id| {
+            let p = &tree.sources.get(*id).path;
+            p == path
+                || wanted
+                    .as_ref()
+                    .is_some_and(|w| std::fs::canonicalize(p).is_ok_and(|c| c == *w))
+        })
     };
     for dir in path.ancestors().skip(1).take(6) {
         let candidate = dir.join("nginx.conf");
         if candidate == path {
             return None;
         }
+        if let Some(tree) = trees.get(&candidate) {
+            if reads(&tree.checked.ws.tree) {
+                return Some(candidate);
+            }
+            continue;
+        }
         if overlay.get(&candidate).is_none() && !candidate.is_file() {
             continue;
         }
-        let Ok(tree) = config::load_path_opts(&candidate, overlay, &main) else {
+        let cache = parses.entry(candidate.clone()).or_default();
+        let Ok(tree) =
+            config::load_path_cached(&candidate, overlay, &LoadOptions::default(), cache)
+        else {
+            parses.remove(&candidate);
             continue;
         };
-        let reads = tree.nginx_files.iter().skip(1).any(|id| {
-            let p = &tree.sources.get(*id).path;
-            p == path
-                || wanted
-                    .as_ref()
-                    .is_some_and(|w| std::fs::canonicalize(p).is_ok_and(|c| c == *w))
-        });
-        if reads {
+        if reads(&tree) {
             return Some(candidate);
         }
+        parses.remove(&candidate);
     }
     None
 }
@@ -677,7 +944,102 @@ pub(crate) fn check_tree(
     php: PhpSetup,
 ) -> Result<Checked, config::LoadError> {
     let tree = config::load_path_opts(entry, overlay, &LoadOptions::default())?;
+    Ok(check_loaded(tree, settings, php))
+}
+
+/// [`check_tree`] on a loaded tree.
+fn check_loaded(tree: config::ConfigTree, settings: &Settings, php: PhpSetup) -> Checked {
     let ws = Workspace::new(tree, php, None);
     let diagnostics = lint::check(&ws, settings, &Selection::default(), false);
-    Ok(Checked { ws, diagnostics })
+    Checked { ws, diagnostics }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn publishes(out: &[Message]) -> Vec<(String, Option<i64>, usize)> {
+        out.iter()
+            .filter_map(|m| match m {
+                Message::Notification(n) if n.method == "textDocument/publishDiagnostics" => {
+                    let p = &n.params;
+                    Some((
+                        p["uri"].as_str().unwrap_or_default().to_owned(),
+                        p["version"].as_i64(),
+                        p["diagnostics"].as_array().map_or(0, Vec::len),
+                    ))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn queued_changes_are_linted_once_at_the_latest_version(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let root = std::fs::canonicalize(dir.path())?;
+        std::fs::create_dir(root.join("sites"))?;
+        std::fs::write(
+            root.join("nginx.conf"),
+            "events {}\nhttp {\n    include sites/*.conf;\n}\n",
+        )?;
+        let good = "server {\n    listen 80;\n}\n";
+        let bad = "server {\n    listen 80;\n    location / {\n        fastcgi_pass 127.0.0.1:9000;\n        proxy_read_timeout 300s;\n    }\n}\n";
+        std::fs::write(root.join("sites/a.conf"), good)?;
+        std::fs::write(root.join("sites/b.conf"), bad)?;
+        let uri = Url::from_file_path(root.join("sites/a.conf"))
+            .map_err(|()| "no file URI")?
+            .to_string();
+        let b_uri = Url::from_file_path(root.join("sites/b.conf"))
+            .map_err(|()| "no file URI")?
+            .to_string();
+        let mut session = Session::new(Options::default());
+        session.handle(Message::Request(Request::new(
+            1.into(),
+            "initialize".to_owned(),
+            json!({"processId": null, "rootUri": null, "capabilities": {}}),
+        )));
+        let notify = |session: &mut Session, method: &str, params: Value| {
+            session.handle(Message::Notification(Notification::new(
+                method.to_owned(),
+                params,
+            )))
+        };
+        notify(
+            &mut session,
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "nginx", "version": 1, "text": good}}),
+        );
+        session.flush();
+        let mut opened = publishes(&session.take_outgoing());
+        opened.sort();
+        // The document (no findings), and the findings the tree has in b.conf.
+        let in_bad = opened.iter().find(|p| p.0 == b_uri).map_or(0, |p| p.2);
+        assert!(in_bad > 0, "{opened:?}");
+        assert_eq!(
+            opened,
+            [(uri.clone(), Some(1), 0), (b_uri.clone(), None, in_bad)]
+        );
+        for version in 2..=6 {
+            let text = if version % 2 == 0 { bad } else { good };
+            notify(
+                &mut session,
+                "textDocument/didChange",
+                json!({"textDocument": {"uri": uri, "version": version},
+                       "contentChanges": [{"text": text}]}),
+            );
+        }
+        session.flush();
+        // One lint, of version 6 (bad): a.conf's findings; b.conf's did not change, not sent.
+        let sent = publishes(&session.take_outgoing());
+        assert!(
+            matches!(&sent[..], [(u, Some(6), n)] if *u == uri && *n > 0),
+            "{sent:?}"
+        );
+        let timings = session.timings();
+        assert_eq!((timings.parsed, timings.reused), (1, 2));
+        Ok(())
+    }
 }

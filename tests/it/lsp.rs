@@ -73,10 +73,42 @@ impl Client {
     }
 
     fn send(&mut self, message: &Value) {
-        let body = serde_json::to_vec(message).unwrap();
+        self.send_body(&serde_json::to_vec(message).unwrap());
+    }
+
+    /// One frame with any body.
+    fn send_body(&mut self, body: &[u8]) {
         write!(self.stdin, "Content-Length: {}\r\n\r\n", body.len()).unwrap();
-        self.stdin.write_all(&body).unwrap();
+        self.stdin.write_all(body).unwrap();
         self.stdin.flush().unwrap();
+    }
+
+    /// The next response whose id is `id` (`null` for an answer to an unreadable frame).
+    fn response_with_id(&mut self, id: &Value) -> Value {
+        loop {
+            let msg = self.incoming.recv_timeout(WAIT).expect("a response");
+            if msg.get("id") == Some(id) && msg.get("method").is_none() {
+                return msg;
+            }
+            self.backlog.push(msg);
+        }
+    }
+
+    /// The next notification named `method`.
+    fn notification(&mut self, method: &str) -> Value {
+        if let Some(i) = self.backlog.iter().position(|m| m["method"] == method) {
+            return self.backlog.remove(i);
+        }
+        loop {
+            let msg = self
+                .incoming
+                .recv_timeout(WAIT)
+                .unwrap_or_else(|_| panic!("no {method}"));
+            if msg["method"] == method {
+                return msg;
+            }
+            self.backlog.push(msg);
+        }
     }
 
     fn notify(&mut self, method: &str, params: Value) {
@@ -393,8 +425,10 @@ fn diagnostics_actions_hover_definition_and_exit() {
     assert_eq!(def["range"]["start"], json!({"line": 12, "character": 4}));
 
     // Definition of an include, from nginx.conf: the files its glob matched.
+    // Its text is the one the tree was linted with: nothing is linted again, the opened
+    // document gets its diagnostics, the site's unchanged ones are not sent again.
     client.open(&main, MAIN);
-    let _ = client.diagnostics_for(&site);
+    let _ = client.diagnostics_for(&main);
     let def = client.result(
         "textDocument/definition",
         json!({"textDocument": {"uri": main}, "position": {"line": 8, "character": 16}}),
@@ -479,27 +513,286 @@ fn findings_in_other_files_are_published_and_cleared() {
 }
 
 #[test]
-fn exit_without_shutdown_is_code_1_and_garbage_is_an_error() {
+fn exit_without_shutdown_is_code_1() {
     let dir = tree();
     let mut client = Client::start(dir.path());
     client.initialize(&[]);
     client.notify("exit", Value::Null);
     assert_eq!(client.child.wait().unwrap().code(), Some(1));
+}
 
-    // Not JSON-RPC at all: a clear error and exit 2, no panic.
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("nginx-gwlint"))
-        .arg("server")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"Content-Length: 5\r\n\r\nhello").unwrap();
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("nginx-gwlint: error:"), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
+#[test]
+fn malformed_messages_are_answered_and_serving_goes_on() {
+    // JSON-RPC 2.0 §5.1: -32700 for a body that is not JSON (id null), -32600 for JSON that is
+    // not a request (with its id when it has one); the server keeps serving after each.
+    let dir = tree();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let site = uri_of(&root.join("sites/app.conf"));
+    let mut client = Client::start(&root);
+    client.send_body(b"hello");
+    let answer = client.response_with_id(&Value::Null);
+    assert_eq!(answer["error"]["code"], -32700, "{answer}");
+    assert_eq!(answer["jsonrpc"], "2.0");
+    client.initialize(&[]);
+    client.send_body(br#"{"jsonrpc": "2.0", "id": 41, "params": {}}"#);
+    let answer = client.response_with_id(&json!(41));
+    assert_eq!(answer["error"]["code"], -32600, "{answer}");
+    client.send_body(br#"[{"jsonrpc": "2.0", "id": 42, "method": "shutdown"}]"#);
+    let answer = client.response_with_id(&Value::Null);
+    assert_eq!(answer["error"]["code"], -32600, "{answer}");
+    // A frame without Content-Length, then a cut-off JSON text with one.
+    client.stdin.write_all(b"Content-Type: x\r\n\r\n").unwrap();
+    let answer = client.response_with_id(&Value::Null);
+    assert_eq!(answer["error"]["code"], -32700, "{answer}");
+    client.send_body(br#"{"jsonrpc": "2.0", "id": 43, "method": "#);
+    let answer = client.response_with_id(&Value::Null);
+    assert_eq!(answer["error"]["code"], -32700, "{answer}");
+    // Still serving: a document is linted and a request answered.
+    client.open(&site, SITE);
+    let diags = client.diagnostics_for(&site);
+    assert!(find(&diags, "GW101").is_some(), "{:?}", codes(&diags));
+    let hover = client.result(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": site}, "position": {"line": 4, "character": 10}}),
+    );
+    assert!(hover["contents"]["value"]
+        .as_str()
+        .unwrap()
+        .contains("fastcgi_pass"));
+    assert_eq!(client.finish(), 0);
+}
+
+#[test]
+fn rule_pages_are_linked_only_when_configured() {
+    // The build names no repository: without `rulePageUrl` no href is invented.
+    let dir = tree();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let site = uri_of(&root.join("sites/app.conf"));
+    let mut client = Client::start(&root);
+    client.initialize(&[]);
+    client.open(&site, SITE);
+    let diags = client.diagnostics_for(&site);
+    let gw101 = find(&diags, "GW101").unwrap();
+    assert!(gw101.get("codeDescription").is_none(), "{gw101}");
+    assert_eq!(client.finish(), 0);
+
+    let mut client = Client::start(&root);
+    client.result(
+        "initialize",
+        json!({"processId": null, "rootUri": null, "capabilities": {},
+               "initializationOptions": {"rulePageUrl": "https://docs.example.org/rules/{code}.html"}}),
+    );
+    client.open(&site, SITE);
+    let diags = client.diagnostics_for(&site);
+    let gw101 = find(&diags, "GW101").unwrap();
+    assert_eq!(
+        gw101["codeDescription"]["href"],
+        "https://docs.example.org/rules/GW101.html"
+    );
+    assert_eq!(client.finish(), 0);
+
+    // A template without `{code}` is refused with a message, and nothing is linked.
+    let mut client = Client::start(&root);
+    client.result(
+        "initialize",
+        json!({"processId": null, "rootUri": null, "capabilities": {},
+               "initializationOptions": {"rulePageUrl": "https://docs.example.org/rules/"}}),
+    );
+    let shown = client.notification("window/showMessage");
+    assert!(
+        shown["params"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("has no `{code}`"),
+        "{shown}"
+    );
+    client.open(&site, SITE);
+    let diags = client.diagnostics_for(&site);
+    assert!(find(&diags, "GW101")
+        .unwrap()
+        .get("codeDescription")
+        .is_none());
+    assert_eq!(client.finish(), 0);
+}
+
+#[test]
+fn a_file_outside_any_tree_and_a_change_to_a_file_not_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    // No nginx.conf above it: the file is checked on its own, as `check FILE` does.
+    let lone = root.join("lone/site.conf");
+    crate::common::write(&root, "lone/site.conf", SITE);
+    let lone = uri_of(&lone);
+    let mut client = Client::start(&root);
+    client.initialize(&[]);
+    // A change for a document never opened: a warning in the log, nothing else.
+    client.change(&lone, 2, json!([{"text": "events {}\n"}]));
+    let logged = client.notification("window/logMessage");
+    assert!(
+        logged["params"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not open"),
+        "{logged}"
+    );
+    client.open(&lone, SITE);
+    let diags = client.diagnostics_for(&lone);
+    assert!(find(&diags, "GW101").is_some(), "{:?}", codes(&diags));
+    client.change(
+        &lone,
+        2,
+        json!([{"text": SITE.replace(" proxy_read_timeout 300s;", "")}]),
+    );
+    let diags = client.diagnostics_for(&lone);
+    assert!(find(&diags, "GW101").is_none(), "{:?}", codes(&diags));
+    assert_eq!(client.finish(), 0);
+}
+
+#[test]
+fn a_document_deleted_on_disk_while_open() {
+    let dir = tree();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let path = root.join("sites/app.conf");
+    let site = uri_of(&path);
+    let mut client = Client::start(&root);
+    client.initialize(&[]);
+    client.open(&site, SITE);
+    assert!(find(&client.diagnostics_for(&site), "GW101").is_some());
+    std::fs::remove_file(&path).unwrap();
+    // The glob no longer matches it: the editor's text is checked on its own, still with its
+    // finding; then saved back, the tree reads it again.
+    client.change(&site, 2, json!([{"text": SITE}]));
+    let diags = client.diagnostics_for(&site);
+    assert!(find(&diags, "GW101").is_some(), "{:?}", codes(&diags));
+    let hover = client.result(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": site}, "position": {"line": 4, "character": 10}}),
+    );
+    assert!(hover["contents"]["value"]
+        .as_str()
+        .unwrap()
+        .contains("fastcgi_pass"));
+    std::fs::write(&path, SITE).unwrap();
+    client.notify(
+        "textDocument/didSave",
+        json!({"textDocument": {"uri": site}}),
+    );
+    let diags = client.diagnostics_for(&site);
+    assert!(find(&diags, "GW101").is_some(), "{:?}", codes(&diags));
+    // In the tree again: the upstream in nginx.conf is found.
+    let def = client.result(
+        "textDocument/definition",
+        json!({"textDocument": {"uri": site}, "position": {"line": 8, "character": 25}}),
+    );
+    assert_eq!(def["uri"], uri_of(&root.join("nginx.conf")), "{def}");
+    client.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": site}}),
+    );
+    assert_eq!(client.finish(), 0);
+}
+
+#[test]
+fn an_include_cycle_typed_one_key_at_a_time() {
+    // Typing `include sites/*.conf;` into a site that sites/*.conf reads: every intermediate
+    // text is linted (none hangs or crashes), and the finished one is the cycle nginx refuses.
+    let dir = tree();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let site = uri_of(&root.join("sites/app.conf"));
+    let mut client = Client::start(&root);
+    client.initialize(&[]);
+    client.open(&site, SITE);
+    let _ = client.diagnostics_for(&site);
+    let typed = "include sites/*.conf;\n";
+    for (i, ch) in typed.char_indices() {
+        let at = json!({"line": 0, "character": i});
+        client.change(
+            &site,
+            2 + i as i32,
+            json!([{"range": {"start": at, "end": at}, "text": ch.to_string()}]),
+        );
+    }
+    let started = std::time::Instant::now();
+    let version = 1 + typed.len() as i64;
+    let diags = loop {
+        let msg = client.notification("textDocument/publishDiagnostics");
+        if msg["params"]["uri"] == site && msg["params"]["version"] == version {
+            break msg["params"]["diagnostics"].as_array().unwrap().clone();
+        }
+    };
+    assert!(started.elapsed() < WAIT);
+    let cycle = find(&diags, "GW003").unwrap_or_else(|| panic!("GW003 in {:?}", codes(&diags)));
+    assert!(
+        cycle["message"].as_str().unwrap().contains("cycle"),
+        "{cycle}"
+    );
+    assert_eq!(client.finish(), 0);
+}
+
+#[test]
+fn a_five_megabyte_paste_is_linted_in_bounded_time() {
+    let dir = tree();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let site = uri_of(&root.join("sites/app.conf"));
+    let mut client = Client::start(&root);
+    client.initialize(&[]);
+    client.open(&site, SITE);
+    let _ = client.diagnostics_for(&site);
+    let block = "server {\n    listen 8080;\n    server_name a.example;\n    location / {\n        proxy_pass http://app;\n        proxy_read_timeout 30s;\n    }\n}\n";
+    let mut pasted = SITE.to_owned();
+    while pasted.len() < 5 << 20 {
+        pasted.push_str(block);
+    }
+    let started = std::time::Instant::now();
+    client.change(&site, 2, json!([{"text": pasted}]));
+    let diags = client.diagnostics_for(&site);
+    let took = started.elapsed();
+    assert!(find(&diags, "GW101").is_some(), "{:?}", codes(&diags));
+    // A keystroke after it: still answered, and the server is still alive.
+    client.change(
+        &site,
+        3,
+        json!([{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+                "text": "#"}]),
+    );
+    let _ = client.diagnostics_for(&site);
+    assert!(took < WAIT, "{took:?}");
+    assert_eq!(client.finish(), 0);
+}
+
+#[test]
+fn files_changed_outside_the_editor_are_read_again_when_watched() {
+    let dir = tree();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let site = uri_of(&root.join("sites/app.conf"));
+    let mut client = Client::start(&root);
+    client.result(
+        "initialize",
+        json!({"processId": null, "rootUri": null,
+               "capabilities": {"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}}}),
+    );
+    client.notify("initialized", json!({}));
+    // The server asks to be told about configuration and settings files.
+    let register = client.notification("client/registerCapability");
+    let globs: Vec<&str> = register["params"]["registrations"][0]["registerOptions"]["watchers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["globPattern"].as_str().unwrap())
+        .collect();
+    assert_eq!(globs, ["**/*.conf", "**/nginx-gwlint.toml"], "{register}");
+    let id = register["id"].clone();
+    client.send(&json!({"jsonrpc": "2.0", "id": id, "result": null}));
+    client.open(&site, SITE);
+    let _ = client.diagnostics_for(&site);
+    // A new site file appears (a checkout): the glob now reads it, and its finding is shown.
+    let added = root.join("sites/added.conf");
+    std::fs::write(&added, SITE).unwrap();
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": uri_of(&added), "type": 1}]}),
+    );
+    let diags = client.diagnostics_for(&uri_of(&added));
+    assert!(find(&diags, "GW101").is_some(), "{:?}", codes(&diags));
+    assert_eq!(client.finish(), 0);
 }
