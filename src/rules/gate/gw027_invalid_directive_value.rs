@@ -48,6 +48,8 @@ checks (each message is nginx's):
   `gzip_comp_level` outside 1-9, `expires` values, `limit_rate 10kk`;
 - upstream `hash KEY` with a second word other than `consistent`, `random` other than
   `random [two [least_conn]]` (http and stream), invalid `allow`/`deny` addresses in stream;
+- `fastcgi_param NAME VALUE if_empty` (only if_not_empty), a one-word `proxy_redirect` other
+  than default/off, `disable_symlinks` and `*_store_access` values, `proxy_limit_rate 1x`;
 - `proxy_cache_valid` (and fastcgi/uwsgi/scgi) with a last word that is no time ("invalid
   time value") or a code outside 100-599 ("invalid status");
 - `worker_processes` other than a number or auto, `thread_pool` threads=/max_queue=,
@@ -753,7 +755,43 @@ impl Rule for InvalidDirectiveValue {
                         push(id, span, format!("\"expires\" directive {m}"), "expires [modified] TIME | @TIME-OF-DAY | epoch | max | off, e.g. expires 30d;");
                     }
                 }
-                "limit_rate" | "limit_rate_after" if http => {
+                "fastcgi_param" | "uwsgi_param" | "scgi_param" if http => {
+                    // ngx_http_upstream_param_set_slot: the third word can only be if_not_empty.
+                    if let Some(w) = d.args.get(2).filter(|w| w.as_str() != "if_not_empty") {
+                        push(id, w.span, format!("invalid parameter \"{}\"", w.as_str()), "the only word after the value is if_not_empty");
+                    }
+                }
+                "proxy_redirect" if http && d.args.len() == 1 => {
+                    let w = &d.args[0];
+                    if !matches!(w.as_str(), "off" | "default") {
+                        push(id, w.span, format!("invalid parameter \"{}\"", w.as_str()), "proxy_redirect REDIRECT REPLACEMENT; or proxy_redirect default; or off;");
+                    }
+                }
+                "disable_symlinks" if http => {
+                    if let Some(w) = d.args.iter().find(|w| {
+                        !matches!(w.as_str(), "off" | "on" | "if_not_owner") && !w.as_str().starts_with("from=")
+                    }) {
+                        push(id, w.span, format!("invalid parameter \"{}\"", w.as_str()), "disable_symlinks off | on | if_not_owner [from=PART];");
+                    }
+                }
+                "proxy_store_access" | "fastcgi_store_access" | "uwsgi_store_access"
+                | "scgi_store_access"
+                    if http =>
+                {
+                    // ngx_conf_set_access_slot: user:, group: or all:, then r or rw.
+                    let bad = d.args.iter().find(|w| {
+                        let v = w.as_str();
+                        let right = v
+                            .strip_prefix("user:")
+                            .or_else(|| v.strip_prefix("group:"))
+                            .or_else(|| v.strip_prefix("all:"));
+                        !matches!(right, Some("r" | "rw"))
+                    });
+                    if let Some(w) = bad {
+                        push(id, w.span, format!("invalid value \"{}\"", w.as_str()), "proxy_store_access user:rw group:rw all:r; (each r or rw)");
+                    }
+                }
+                "limit_rate" | "limit_rate_after" | "proxy_limit_rate" if http => {
                     if let Some(w) = d.args.first() {
                         if !w.as_str().contains('$') && crate::values::parse_size(w.as_str()).is_none() {
                             push(id, w.span, format!("\"{}\" directive invalid value", n.name()), "a size in bytes, with k or m: limit_rate 500k;");
