@@ -99,3 +99,54 @@ impl<'t> Facts<'t> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONF: &str = "events {}\nhttp {\n    upstream app { server 127.0.0.1:3000; }\n    server {\n        listen 80;\n        location / { proxy_pass http://app; }\n        location /api { proxy_pass http://127.0.0.1:4000/; fastcgi_pass unix:/run/php/php8.2-fpm.sock; }\n        location /none { root /srv; }\n        location /if { if ($arg_x) { grpc_pass grpc://127.0.0.1:50051; } }\n        location /empty { proxy_pass; }\n    }\n}\n";
+
+    /// The cached passes answer as the per-rule lookups they replaced: `pass_directives`,
+    /// `pass_address` and `pass_upstream`, in the same order.
+    #[test]
+    fn passes_answer_as_the_lookups_they_replace() {
+        let tree = crate::config::test_tree(CONF);
+        let config = ResolvedConfig::build(&tree);
+        let facts = Facts::default();
+        let cached: Vec<_> = facts
+            .passes(&config)
+            .iter()
+            .map(|p| (p.node, p.family, p.address.clone(), p.upstream))
+            .collect();
+        let direct: Vec<_> = config
+            .pass_directives()
+            .map(|(node, family)| {
+                (
+                    node,
+                    family,
+                    config.pass_address(node),
+                    config.pass_upstream(node),
+                )
+            })
+            .collect();
+        assert_eq!(cached, direct);
+        assert_eq!(cached.len(), 5);
+        assert_eq!(cached.iter().filter(|p| p.3.is_some()).count(), 1);
+        // Asked twice, computed once: the same slice.
+        assert!(std::ptr::eq(facts.passes(&config), facts.passes(&config)));
+    }
+
+    /// The handled blocks are exactly the nodes for which `handler` answers, with its answer.
+    #[test]
+    fn handled_blocks_answer_as_handler_on_every_node() {
+        let tree = crate::config::test_tree(CONF);
+        let config = ResolvedConfig::build(&tree);
+        let cached = Facts::default().handled_blocks(&config).to_vec();
+        let direct: Vec<_> = config
+            .iter()
+            .filter_map(|(id, _)| config.handler(id).map(|(f, pass)| (id, f, pass)))
+            .collect();
+        assert_eq!(cached, direct);
+        assert_eq!(cached.len(), 4);
+    }
+}

@@ -106,10 +106,7 @@ impl Setup {
             "pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}"
         );
         main.push_str("http {\n");
-        for t in ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"] {
-            let _ = writeln!(main, "    {t}_temp_path {d}/tmp_{t};");
-        }
-        let _ = writeln!(main, "    access_log {d}/access.log;");
+        http_paths(&mut main, dir);
         for l in &self.http_top {
             let _ = writeln!(main, "    {l}");
         }
@@ -2267,6 +2264,16 @@ fn nginx_first_error_is_among_all_errors_with_a_syntax_mistake() {
     );
 }
 
+/// The http-level lines that keep nginx -t inside the temp prefix `dir`: temp paths and the
+/// access log.
+fn http_paths(out: &mut String, dir: &Path) {
+    let d = dir.display();
+    for t in ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"] {
+        let _ = writeln!(out, "    {t}_temp_path {d}/tmp_{t};");
+    }
+    let _ = writeln!(out, "    access_log {d}/access.log;");
+}
+
 /// One snippet of tests/gate/snippets.txt as a whole configuration in `dir`.
 fn render_snippet(dir: &Path, context: &str, snippet: &str) -> Option<String> {
     let d = dir.display();
@@ -2294,10 +2301,7 @@ fn render_snippet(dir: &Path, context: &str, snippet: &str) -> Option<String> {
             }
             out.push_str(&prologue);
             out.push_str("http {\n");
-            for t in ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"] {
-                let _ = writeln!(out, "    {t}_temp_path {d}/tmp_{t};");
-            }
-            let _ = writeln!(out, "    access_log {d}/access.log;");
+            http_paths(&mut out, dir);
             if context == "http" {
                 let _ = writeln!(out, "    {snippet}");
             }

@@ -1,4 +1,5 @@
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
+use crate::config::NodeId;
 use crate::directives::Context;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::semantic::upstreams::upstream_blocks;
@@ -233,81 +234,69 @@ impl InvalidPassAddress {
             if n.name() != "server" || n.context != Context::Stream || n.directive.block.is_none() {
                 continue;
             }
-            let on = |name: &str| {
-                config
-                    .effective(server, name)
-                    .filter(|id| config.node(*id).arg(0) == Some("on"))
-            };
-            let Some(ssl) = on("proxy_ssl") else { continue };
-            let s = config.node(ssl);
-            if let Some(cert) = config.effective(server, "proxy_ssl_certificate") {
-                if config.effective(server, "proxy_ssl_certificate_key").is_none() {
-                    let c = config.node(cert);
-                    out.push(
-                        cx.diagnostic(&META, c.file, c.directive.head_span(), format!("no \"proxy_ssl_certificate_key\" is defined for certificate \"{}\"", c.arg(0).unwrap_or_default()))
-                            .with_label(s.file, s.directive.head_span(), "TLS to the backend is on for this server")
-                            .with_help("add proxy_ssl_certificate_key with the client certificate's private key"),
-                    );
-                    continue;
-                }
-            }
-            if let Some(verify) = on("proxy_ssl_verify") {
-                if config.effective(server, "proxy_ssl_trusted_certificate").is_none() {
-                    let v = config.node(verify);
-                    out.push(
-                        cx.diagnostic(&META, v.file, v.directive.head_span(), "no proxy_ssl_trusted_certificate for proxy_ssl_verify")
-                            .with_label(s.file, s.directive.head_span(), "TLS to the backend is on for this server")
-                            .with_help("add proxy_ssl_trusted_certificate with the CA bundle that signs the backend's certificate (e.g. /etc/ssl/certs/ca-certificates.crt)"),
-                    );
-                }
+            let ssl = config
+                .effective(server, "proxy_ssl")
+                .filter(|id| config.node(*id).arg(0) == Some("on"));
+            if let Some(ssl) = ssl {
+                tls_settings(cx, server, ssl, "TLS to the backend is on for this server", out);
             }
         }
         for p in cx.passes() {
-            let (pass, family) = (p.node, p.family);
-            if family != crate::config::Family::Proxy {
+            if p.family != crate::config::Family::Proxy {
                 continue;
             }
-            let p = config.node(pass);
-            let Some(arg) = p.arg(0) else { continue };
+            let n = config.node(p.node);
+            let Some(arg) = n.arg(0) else { continue };
             let https = arg
                 .get(..8)
                 .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
             if !https && !arg.contains('$') {
                 continue;
             }
-            let Some(block) = p.parent else { continue };
-            let on = |name: &str| {
-                config
-                    .effective(block, name)
-                    .filter(|id| config.node(*id).arg(0) == Some("on"))
-            };
-            if let Some(cert) = config.effective(block, "proxy_ssl_certificate") {
-                if config
-                    .effective(block, "proxy_ssl_certificate_key")
-                    .is_none()
-                {
-                    let c = config.node(cert);
-                    out.push(
-                        cx.diagnostic(&META, c.file, c.directive.head_span(), format!("no \"proxy_ssl_certificate_key\" is defined for certificate \"{}\"", c.arg(0).unwrap_or_default()))
-                            .with_label(p.file, p.directive.head_span(), "TLS to the backend is set up for this proxy_pass")
-                            .with_help("add proxy_ssl_certificate_key with the client certificate's private key"),
-                    );
-                    continue;
-                }
-            }
-            if let Some(verify) = on("proxy_ssl_verify") {
-                if config
-                    .effective(block, "proxy_ssl_trusted_certificate")
-                    .is_none()
-                {
-                    let v = config.node(verify);
-                    out.push(
-                        cx.diagnostic(&META, v.file, v.directive.head_span(), "no proxy_ssl_trusted_certificate for proxy_ssl_verify")
-                            .with_label(p.file, p.directive.head_span(), "TLS to the backend is set up for this proxy_pass")
-                            .with_help("add proxy_ssl_trusted_certificate with the CA bundle that signs the backend's certificate (e.g. /etc/ssl/certs/ca-certificates.crt)"),
-                    );
-                }
-            }
+            let Some(block) = n.parent else { continue };
+            let why = "TLS to the backend is set up for this proxy_pass";
+            tls_settings(cx, block, p.node, why, out);
+        }
+    }
+}
+
+/// What nginx's `*_proxy_set_ssl` refuses in `block` where TLS to the backend is set up (at
+/// `cause`, labelled `why`): a client certificate without its key, or proxy_ssl_verify without
+/// a trusted CA.
+fn tls_settings(
+    cx: &LintContext<'_, '_>,
+    block: NodeId,
+    cause: NodeId,
+    why: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let config = cx.config;
+    let c = config.node(cause);
+    if let Some(cert) = config.effective(block, "proxy_ssl_certificate") {
+        if config.effective(block, "proxy_ssl_certificate_key").is_none() {
+            let cert = config.node(cert);
+            out.push(
+                cx.diagnostic(&META, cert.file, cert.directive.head_span(), format!("no \"proxy_ssl_certificate_key\" is defined for certificate \"{}\"", cert.arg(0).unwrap_or_default()))
+                    .with_label(c.file, c.directive.head_span(), why)
+                    .with_help("add proxy_ssl_certificate_key with the client certificate's private key"),
+            );
+            return;
+        }
+    }
+    let verify = config
+        .effective(block, "proxy_ssl_verify")
+        .filter(|id| config.node(*id).arg(0) == Some("on"));
+    if let Some(verify) = verify {
+        if config
+            .effective(block, "proxy_ssl_trusted_certificate")
+            .is_none()
+        {
+            let v = config.node(verify);
+            out.push(
+                cx.diagnostic(&META, v.file, v.directive.head_span(), "no proxy_ssl_trusted_certificate for proxy_ssl_verify")
+                    .with_label(c.file, c.directive.head_span(), why)
+                    .with_help("add proxy_ssl_trusted_certificate with the CA bundle that signs the backend's certificate (e.g. /etc/ssl/certs/ca-certificates.crt)"),
+            );
         }
     }
 }

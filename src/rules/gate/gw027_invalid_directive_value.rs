@@ -221,9 +221,6 @@ fn open_file_cache_error(d: &Directive) -> Option<(Span, String)> {
 /// `ngx_log_set_levels`: after the file, one of nginx's levels, or debug_* masks, not both; a
 /// level after anything is "duplicate", a mask after a level "invalid".
 fn error_log_error(d: &Directive) -> Option<(Span, String)> {
-    const LEVELS: &[&str] = &[
-        "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug",
-    ];
     const DEBUG: &[&str] = &[
         "debug_core",
         "debug_alloc",
@@ -236,7 +233,7 @@ fn error_log_error(d: &Directive) -> Option<(Span, String)> {
     let (mut level, mut masks) = (false, false);
     for w in d.args.iter().skip(1) {
         let v = w.as_str();
-        if LEVELS.contains(&v) {
+        if crate::diagnose::Level::from_name(v).is_some() {
             if level || masks {
                 return Some((w.span, format!("duplicate log level \"{v}\"")));
             }
