@@ -204,12 +204,14 @@ fn locate(
             }
             (Kind::Certificate | Kind::CertificateKey, Target::Sysroot(root)) => {
                 // The configuration prefix is on this machine, under the sysroot; nginx on the
-                // target prints it without the sysroot.
-                let on_disk = cx.tree.prefix.join(path);
-                let shown = on_disk
+                // target prints it without the sysroot, and opens it through the target's own
+                // links (an absolute `certs -> /srv/tls` is the copy's /srv/tls, not ours).
+                let here = cx.tree.prefix.join(path);
+                let shown = here
                     .strip_prefix(root)
                     .map(|p| Path::new("/").join(p))
-                    .unwrap_or_else(|_| on_disk.clone());
+                    .unwrap_or_else(|_| here.clone());
+                let on_disk = crate::system::map_under_root(Some(root), &shown);
                 return Some((shown, on_disk));
             }
         }
