@@ -44,6 +44,11 @@ can check).
   /etc/php/8.2/, else root), `listen.group` (else listen.owner's primary group, else the
   master's group: `Group=`, else `User=`'s primary group), `listen.mode` (else 0660). With `listen.acl_users` /
   `listen.acl_groups`, php-fpm ignores owner and group and grants access by ACL instead.
+- A pool without `user` (and no unit read that starts php-fpm as another user) is not judged:
+  php-fpm started as root refuses such a pool ("[pool www] please specify user and group
+  other than root", `fpm_unix_conf_wp` in php-src's sapi/fpm/fpm/fpm_unix.c, unless run with
+  `--allow-to-run-as-root`), so its master runs as some other user — a container's `USER`,
+  typically the one nginx runs as — and that user owns the socket.
 - Group membership comes from /etc/passwd and /etc/group (under `--sysroot` when given; the
   worker gets the `user` directive's group plus every group that lists the user, as
   `initgroups()` gives it). When those files cannot be read the decision uses owner and mode
@@ -218,6 +223,20 @@ pub(crate) fn pool_socket_access(
                 users.join(", "),
                 acl_groups.join(", "),
                 worker.user
+            ),
+        };
+    }
+    if pool.user.is_none() && master.set_at.is_none() && pool.socket_owner() == SocketOwner::MasterProcess
+    {
+        // php-fpm started as root refuses a pool without `user` ("[pool www] please specify
+        // user and group other than root", fpm_unix_conf_wp in sapi/fpm/fpm/fpm_unix.c, unless
+        // started with --allow-to-run-as-root), so this pool runs under a master started as
+        // another user (a container's USER, a unit not read here), which then owns the
+        // socket: who that is is not known.
+        return Verdict {
+            access: Access::Unknown,
+            why: format!(
+                "has no `user`, so its php-fpm master is not root and owns the socket (mode {mode:04o}); which user that is is not known here"
             ),
         };
     }
