@@ -237,6 +237,73 @@ impl LintContext<'_, '_> {
         d
     }
 
+    /// Where a name that the files read do not define (an upstream, a zone, a log format, a
+    /// variable, a module's directive) may still be defined for nginx: an include at the main
+    /// or http level that was not read, else the nginx.conf around a file checked on its own.
+    /// `None` when everything nginx reads around these definitions was read.
+    pub fn defined_elsewhere(&self) -> Option<Elsewhere> {
+        use crate::directives::Context;
+        let unread = self
+            .config
+            .unread_includes()
+            .into_iter()
+            .find(|id| matches!(self.config.node(*id).context, Context::Main | Context::Http));
+        match unread {
+            Some(include) => Some(Elsewhere::Unread(include)),
+            None if self.tree.root_context != Context::Main => Some(Elsewhere::AroundThisFile),
+            None => None,
+        }
+    }
+
+    /// `d`, a finding that `what` is defined nowhere, made honest when it may be defined
+    /// where this check could not look ([`Self::defined_elsewhere`]): info, no fix, the reason
+    /// appended, and a label on the unread include.
+    pub fn hedged_undefined(&self, d: Diagnostic, what: &str) -> Diagnostic {
+        self.hedged_by(d, what, self.defined_elsewhere())
+    }
+
+    /// [`Self::hedged_undefined`] for a name any level may define (a variable: `set $x` in
+    /// one location declares `$x` for the whole configuration), so an unread include at any
+    /// level counts.
+    pub fn hedged_undefined_anywhere(&self, d: Diagnostic, what: &str) -> Diagnostic {
+        let elsewhere = self.defined_elsewhere().or_else(|| {
+            self.config
+                .unread_includes()
+                .first()
+                .map(|inc| Elsewhere::Unread(*inc))
+        });
+        self.hedged_by(d, what, elsewhere)
+    }
+
+    /// `d` made "cannot tell" for the reason `elsewhere` (nothing changes for `None`).
+    pub fn hedged_by(
+        &self,
+        mut d: Diagnostic,
+        what: &str,
+        elsewhere: Option<Elsewhere>,
+    ) -> Diagnostic {
+        let Some(elsewhere) = elsewhere else {
+            return d;
+        };
+        let why = match elsewhere {
+            Elsewhere::Unread(inc) => format!(
+                "`include {}` was not read and may define {what}",
+                self.config.include_argument(inc)
+            ),
+            Elsewhere::AroundThisFile => format!(
+                "this file is checked on its own, and the nginx.conf that includes it may define {what}"
+            ),
+        };
+        d.message = format!("{} (cannot tell for sure: {why})", d.message);
+        d.severity = Severity::Info;
+        d.fix = None;
+        if let Elsewhere::Unread(inc) = elsewhere {
+            let n = self.config.node(inc);
+            d = d.with_label(n.file, n.directive.head_span(), "not read: may define it");
+        }
+        d
+    }
+
     /// `file:line` of a node, for messages.
     pub fn where_is(&self, id: crate::config::NodeId) -> String {
         let (file, span) = self.config.location(id);
@@ -251,6 +318,15 @@ impl LintContext<'_, '_> {
             None => format!("{}:{}", located.file.display(), located.line),
         }
     }
+}
+
+/// See [`LintContext::defined_elsewhere`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Elsewhere {
+    /// This `include` (at the main or http level) was not read.
+    Unread(crate::config::NodeId),
+    /// The file is checked on its own: the blocks around it were not read.
+    AroundThisFile,
 }
 
 pub trait Rule: Sync {

@@ -18,7 +18,15 @@ pub fn namespace(config: &ResolvedConfig<'_>, id: NodeId) -> Option<Namespace> {
     match config.node(top).name() {
         "http" => Some(Namespace::Http),
         "stream" => Some(Namespace::Stream),
-        _ => None,
+        // A file checked on its own in the http, server or location context (or stream's):
+        // its top level sits inside a block that was not read.
+        _ => match config.tree.root_context {
+            Context::Main | Context::Events | Context::Mail | Context::MailServer => None,
+            Context::Stream | Context::StreamServer | Context::StreamUpstream => {
+                Some(Namespace::Stream)
+            }
+            _ => Some(Namespace::Http),
+        },
     }
 }
 

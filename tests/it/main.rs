@@ -13,6 +13,7 @@ mod cli_fix;
 mod cli_flags;
 mod compose_cli;
 mod corpus_check;
+mod corpus_layouts;
 mod corpus_parse;
 mod diagnose;
 mod diagnose_cli;

@@ -1014,3 +1014,98 @@ fn php_given_twice_is_listed_once_and_a_missing_php_path_is_exit_2() -> TestResu
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     Ok(())
 }
+
+// ---------------------------------------------------------------- names defined around a file
+
+const SITE_USING_NAMES: &str = "server {\n    listen 127.0.0.1:8080;\n    access_log /tmp/gwlint-site-a.log combined;\n    access_log /tmp/gwlint-site-b.log timed;\n    limit_req zone=perip;\n    location ~ \\.php$ {\n        fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;\n        fastcgi_param REQUEST_METHOD $request_method;\n        fastcgi_pass fpm;\n    }\n    location / {\n        return 200 $site_flag;\n    }\n}\n";
+
+const NGINX_DEFINING_NAMES: &str = "events {}\nerror_log stderr;\nhttp {\n    log_format timed '$request_time';\n    limit_req_zone $binary_remote_addr zone=perip:1m rate=1r/s;\n    upstream fpm { server 127.0.0.1:9000; }\n    map $uri $site_flag { default 1; }\n    include sites-enabled/*;\n}\n";
+
+const NGINX_DEFINING_NOTHING: &str =
+    "events {}\nerror_log stderr;\nhttp {\n    include sites-enabled/*;\n}\n";
+
+/// A site file using an upstream, a zone, a log format and a variable that nginx.conf defines:
+/// checked on its own each is "cannot tell" (info), under an nginx.conf that defines them there
+/// is nothing to say, and under one that does not they are errors — as `nginx -t` says.
+#[test]
+fn names_a_site_file_uses_are_cannot_tell_alone_and_judged_in_the_tree() -> TestResult {
+    let judged = ["GW020", "GW022", "GW026", "GW208"];
+    let tmp = tempfile::tempdir()?;
+    let lone = tmp.path().join("app.conf");
+    std::fs::write(&lone, SITE_USING_NAMES)?;
+    let (ws, diagnostics) = check_path(&lone, &LoadOptions::default());
+    let text = concise(&ws, &diagnostics);
+    assert_eq!(ws.tree.root_context, Context::Http, "{text}");
+    assert!(errors(&diagnostics).is_empty(), "{text}");
+    for rule in judged {
+        let found = of_rule(&diagnostics, rule);
+        assert!(!found.is_empty(), "{rule} says nothing:\n{text}");
+        assert!(
+            found.iter().all(|d| d.severity == Severity::Info
+                && (d.message.contains("cannot tell") || d.message.contains("cannot be told"))),
+            "{text}"
+        );
+    }
+    // `combined` is nginx's own format, in a lone file too.
+    assert!(!text.contains("\"combined\""), "{text}");
+
+    for (conf, accepted) in [
+        (NGINX_DEFINING_NAMES, true),
+        (NGINX_DEFINING_NOTHING, false),
+    ] {
+        let dir = tempfile::tempdir()?;
+        let etc = dir.path().join("etc/nginx");
+        std::fs::create_dir_all(etc.join("sites-enabled"))?;
+        std::fs::write(etc.join("nginx.conf"), conf)?;
+        std::fs::write(etc.join("sites-enabled/app.conf"), SITE_USING_NAMES)?;
+        let (ws, diagnostics) = check_path(&etc.join("nginx.conf"), &LoadOptions::default());
+        let text = concise(&ws, &diagnostics);
+        let errors = errors(&diagnostics);
+        if accepted {
+            assert!(errors.is_empty(), "{text}");
+            for rule in judged {
+                assert!(of_rule(&diagnostics, rule).is_empty(), "{text}");
+            }
+        } else {
+            for rule in ["GW020", "GW022", "GW026"] {
+                assert!(
+                    errors.iter().any(|d| d.rule == rule),
+                    "{rule} is no error:\n{text}"
+                );
+            }
+        }
+        if crate::common::oracle::nginx().is_some() {
+            let verdict = crate::common::nginx_test(&etc.join("nginx.conf"));
+            assert_eq!(verdict.is_none(), accepted, "nginx -t: {verdict:?}\n{text}");
+            if let Some((message, _)) = verdict {
+                assert!(
+                    errors.iter().any(|d| d.message == message),
+                    "nginx's first error {message:?} is not among:\n{text}"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A directive no stock module has, in a file checked on its own: the nginx.conf around it may
+/// load the module that provides it (info); a near-miss of a stock name stays an error.
+#[test]
+fn unknown_directives_of_a_lone_file_are_hedged_unless_they_are_typos() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let lone = tmp.path().join("app.conf");
+    std::fs::write(
+        &lone,
+        "server {\n    listen 8080;\n    pagespeed on;\n    more_set_headers \"X-A: b\";\n    location / {\n        proxy_passs http://127.0.0.1:3000;\n    }\n}\n",
+    )?;
+    let (ws, diagnostics) = check_path(&lone, &LoadOptions::default());
+    let text = concise(&ws, &diagnostics);
+    let gw010 = of_rule(&diagnostics, "GW010");
+    assert_eq!(gw010.len(), 3, "{text}");
+    for d in &gw010 {
+        let typo = d.message.contains("proxy_passs");
+        assert_eq!(d.severity == Severity::Error, typo, "{text}");
+        assert_eq!(d.message.contains("cannot tell"), !typo, "{text}");
+    }
+    Ok(())
+}

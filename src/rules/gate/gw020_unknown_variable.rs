@@ -226,7 +226,7 @@ impl Rule for UnknownVariable {
                     d.message
                         .push_str(" (unless a third-party module loaded here defines it)");
                 }
-                out.push(d);
+                out.push(cx.hedged_undefined_anywhere(d, "that variable"));
             }
         }
     }

@@ -218,7 +218,14 @@ impl Rule for InvalidPassAddress {
                 }
             };
             let help = help_for(&err, n.name(), value);
-            out.push(cx.diagnostic(&META, n.file, word.span, err).with_help(help));
+            let no_port = err.starts_with("no port in upstream");
+            let d = cx.diagnostic(&META, n.file, word.span, err).with_help(help);
+            out.push(if no_port {
+                // The name may be an upstream block of a file that was not read.
+                cx.hedged_undefined(d, "an upstream of that name")
+            } else {
+                d
+            });
         }
         self.check_proxy_ssl(cx, out);
     }

@@ -86,172 +86,192 @@ impl Rule for UndefinedZoneOrFormat {
     }
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
-        let config = cx.config;
-        let req = zone_names(cx, "limit_req_zone", "zone=");
-        let conn = zone_names(cx, "limit_conn_zone", "zone=");
-        for &id in config.nodes_named("limit_req") {
-            let n = config.node(id);
-            let Some(w) = n
-                .directive
-                .args
-                .iter()
-                .find(|a| a.as_str().starts_with("zone="))
-            else {
-                continue;
+        let mut found = Vec::new();
+        undefined(cx, &mut found);
+        // Each finding says a name is defined nowhere: a file that was not read (or the
+        // nginx.conf around a file checked on its own) may define it.
+        out.extend(found.into_iter().map(|d| {
+            let what = if d.message.starts_with("log format is not specified") {
+                return d;
+            } else if d.message.starts_with("unknown log format") {
+                "that log format"
+            } else if d.message.starts_with("unknown thread pool") {
+                "that thread pool"
+            } else {
+                "that zone"
             };
-            let name = &w.as_str()[5..];
-            if !req.contains(&(namespace(config, id), name.to_owned())) {
-                out.push(cx.diagnostic(&META, n.file, w.span, format!("zero size shared memory zone \"{name}\""))
-                    .with_help(format!("define the zone in http {{ }}: limit_req_zone $binary_remote_addr zone={name}:10m rate=10r/s;")));
-            }
+            cx.hedged_undefined(d, what)
+        }));
+    }
+}
+
+/// Every zone, thread pool and log format used and defined nowhere in the files read.
+fn undefined(cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
+    let config = cx.config;
+    let req = zone_names(cx, "limit_req_zone", "zone=");
+    let conn = zone_names(cx, "limit_conn_zone", "zone=");
+    for &id in config.nodes_named("limit_req") {
+        let n = config.node(id);
+        let Some(w) = n
+            .directive
+            .args
+            .iter()
+            .find(|a| a.as_str().starts_with("zone="))
+        else {
+            continue;
+        };
+        let name = &w.as_str()[5..];
+        if !req.contains(&(namespace(config, id), name.to_owned())) {
+            out.push(cx.diagnostic(&META, n.file, w.span, format!("zero size shared memory zone \"{name}\""))
+                .with_help(format!("define the zone in http {{ }}: limit_req_zone $binary_remote_addr zone={name}:10m rate=10r/s;")));
         }
-        for &id in config.nodes_named("limit_conn") {
+    }
+    for &id in config.nodes_named("limit_conn") {
+        let n = config.node(id);
+        let Some(w) = n.directive.args.first() else {
+            continue;
+        };
+        let ns = namespace(config, id);
+        if !conn.contains(&(ns, w.as_str().to_owned())) {
+            let level = if ns == Some(Namespace::Stream) {
+                "stream"
+            } else {
+                "http"
+            };
+            out.push(cx.diagnostic(&META, n.file, w.span, format!("zero size shared memory zone \"{}\"", w.as_str()))
+                .with_help(format!("define the zone in {level} {{ }}: limit_conn_zone $binary_remote_addr zone={}:10m;", w.as_str())));
+        }
+    }
+    for family in ["proxy", "fastcgi", "uwsgi", "scgi"] {
+        let cache = format!("{family}_cache");
+        let zones = zone_names(cx, &format!("{family}_cache_path"), "keys_zone=");
+        for &id in config.nodes_named(&cache) {
             let n = config.node(id);
             let Some(w) = n.directive.args.first() else {
                 continue;
             };
-            let ns = namespace(config, id);
-            if !conn.contains(&(ns, w.as_str().to_owned())) {
-                let level = if ns == Some(Namespace::Stream) {
-                    "stream"
-                } else {
-                    "http"
-                };
-                out.push(cx.diagnostic(&META, n.file, w.span, format!("zero size shared memory zone \"{}\"", w.as_str()))
-                    .with_help(format!("define the zone in {level} {{ }}: limit_conn_zone $binary_remote_addr zone={}:10m;", w.as_str())));
-            }
-        }
-        for family in ["proxy", "fastcgi", "uwsgi", "scgi"] {
-            let cache = format!("{family}_cache");
-            let zones = zone_names(cx, &format!("{family}_cache_path"), "keys_zone=");
-            for &id in config.nodes_named(&cache) {
-                let n = config.node(id);
-                let Some(w) = n.directive.args.first() else {
-                    continue;
-                };
-                if w.as_str() == "off" || w.as_str().contains('$') || n.context == Context::Entries
-                {
-                    continue;
-                }
-                if !zones.contains(&(namespace(config, id), w.as_str().to_owned())) {
-                    let mut d = cx.diagnostic(
-                        &META,
-                        n.file,
-                        w.span,
-                        format!("\"{cache}\" zone \"{}\" is unknown", w.as_str()),
-                    );
-                    if let Some((file, close)) = crate::semantic::refs::http_close(config, id) {
-                        d = d.with_label(
-                            file,
-                            close,
-                            "nginx -t reports it at this line (the end of http { })",
-                        );
-                    }
-                    out.push(d
-                        .with_help(format!("define it in http {{ }}: {family}_cache_path /var/cache/nginx/{0} keys_zone={0}:10m;", w.as_str())));
-                }
-            }
-        }
-        // `aio threads=NAME` needs `thread_pool NAME ...` in main, except the pool "default"
-        // that nginx creates on its own (ngx_thread_pool_init_conf).
-        let pools: HashSet<&str> = config
-            .nodes_named("thread_pool")
-            .iter()
-            .filter_map(|id| config.node(*id).arg(0))
-            .collect();
-        for &id in config.nodes_named("aio") {
-            let n = config.node(id);
-            let Some(w) = n.directive.args.first() else {
-                continue;
-            };
-            let Some(name) = w.as_str().strip_prefix("threads=") else {
-                continue;
-            };
-            if !n.context.is_http_like() || name.contains('$') || name == "default" || pools.contains(name) {
-                continue;
-            }
-            out.push(cx.diagnostic(&META, n.file, w.span, format!("unknown thread pool \"{name}\""))
-                .with_help(format!("define it at the top of nginx.conf: thread_pool {name} threads=32; (or use `aio threads;` for the default pool)")));
-        }
-        // `zone NAME;` in an upstream without a size needs the zone declared with a size by
-        // another upstream; otherwise it has size zero.
-        let all = super::gw024_duplicate_definition::zones(config);
-        for (id, name, size, tag) in &all {
-            if *size != 0 || !tag.starts_with("upstream") {
-                continue;
-            }
-            if all.iter().any(|(_, n, s, _)| n == name && *s != 0) {
-                continue;
-            }
-            let n = config.node(*id);
-            let w = n
-                .directive
-                .args
-                .first()
-                .map_or(n.directive.head_span(), |w| w.span);
-            out.push(
-                cx.diagnostic(
-                    &META,
-                    n.file,
-                    w,
-                    format!("zero size shared memory zone \"{name}\""),
-                )
-                .with_help(format!("give the zone a size: zone {name} 64k;")),
-            );
-        }
-        // access_log formats: those defined before, case-insensitively.
-        let mut formats: Vec<(Option<Namespace>, String, NodeId)> = config
-            .nodes_named("log_format")
-            .iter()
-            .filter_map(|id| {
-                Some((
-                    namespace(config, *id),
-                    config.node(*id).arg(0)?.to_ascii_lowercase(),
-                    *id,
-                ))
-            })
-            .collect();
-        formats.sort_by_key(|f| f.2);
-        for &id in config.nodes_named("access_log") {
-            let n = config.node(id);
-            if n.arg(0) == Some("off") {
-                continue;
-            }
-            let ns = namespace(config, id);
-            let Some(w) = n.directive.args.get(1) else {
-                if ns == Some(Namespace::Stream) {
-                    out.push(cx.diagnostic(&META, n.file, n.directive.head_span(), "log format is not specified")
-                        .with_help("stream access_log needs a format: access_log /var/log/nginx/stream.log NAME; with log_format NAME ... in stream { }"));
-                }
-                continue;
-            };
-            let name = w.as_str().to_ascii_lowercase();
-            if ns == Some(Namespace::Http) && name == "combined" {
-                continue;
-            }
-            if formats
-                .iter()
-                .any(|(fns, f, fid)| *fns == ns && *f == name && *fid < id)
+            if w.as_str() == "off" || w.as_str().contains('$') || n.context == Context::Entries
             {
                 continue;
             }
-            let later = formats.iter().any(|(fns, f, _)| *fns == ns && *f == name);
-            let help = if later {
-                "log_format must come before the access_log that uses it: move it up (to the top of http { })".to_owned()
-            } else if w.as_str().contains('=') {
-                format!("the second argument of access_log is the format name: write access_log PATH combined {};", w.as_str())
-            } else {
-                format!("define it first: log_format {} '...';", w.as_str())
-            };
-            out.push(
-                cx.diagnostic(
+            if !zones.contains(&(namespace(config, id), w.as_str().to_owned())) {
+                let mut d = cx.diagnostic(
                     &META,
                     n.file,
                     w.span,
-                    format!("unknown log format \"{}\"", w.as_str()),
-                )
-                .with_help(help),
-            );
+                    format!("\"{cache}\" zone \"{}\" is unknown", w.as_str()),
+                );
+                if let Some((file, close)) = crate::semantic::refs::http_close(config, id) {
+                    d = d.with_label(
+                        file,
+                        close,
+                        "nginx -t reports it at this line (the end of http { })",
+                    );
+                }
+                out.push(d
+                    .with_help(format!("define it in http {{ }}: {family}_cache_path /var/cache/nginx/{0} keys_zone={0}:10m;", w.as_str())));
+            }
         }
+    }
+    // `aio threads=NAME` needs `thread_pool NAME ...` in main, except the pool "default"
+    // that nginx creates on its own (ngx_thread_pool_init_conf).
+    let pools: HashSet<&str> = config
+        .nodes_named("thread_pool")
+        .iter()
+        .filter_map(|id| config.node(*id).arg(0))
+        .collect();
+    for &id in config.nodes_named("aio") {
+        let n = config.node(id);
+        let Some(w) = n.directive.args.first() else {
+            continue;
+        };
+        let Some(name) = w.as_str().strip_prefix("threads=") else {
+            continue;
+        };
+        if !n.context.is_http_like() || name.contains('$') || name == "default" || pools.contains(name) {
+            continue;
+        }
+        out.push(cx.diagnostic(&META, n.file, w.span, format!("unknown thread pool \"{name}\""))
+            .with_help(format!("define it at the top of nginx.conf: thread_pool {name} threads=32; (or use `aio threads;` for the default pool)")));
+    }
+    // `zone NAME;` in an upstream without a size needs the zone declared with a size by
+    // another upstream; otherwise it has size zero.
+    let all = super::gw024_duplicate_definition::zones(config);
+    for (id, name, size, tag) in &all {
+        if *size != 0 || !tag.starts_with("upstream") {
+            continue;
+        }
+        if all.iter().any(|(_, n, s, _)| n == name && *s != 0) {
+            continue;
+        }
+        let n = config.node(*id);
+        let w = n
+            .directive
+            .args
+            .first()
+            .map_or(n.directive.head_span(), |w| w.span);
+        out.push(
+            cx.diagnostic(
+                &META,
+                n.file,
+                w,
+                format!("zero size shared memory zone \"{name}\""),
+            )
+            .with_help(format!("give the zone a size: zone {name} 64k;")),
+        );
+    }
+    // access_log formats: those defined before, case-insensitively.
+    let mut formats: Vec<(Option<Namespace>, String, NodeId)> = config
+        .nodes_named("log_format")
+        .iter()
+        .filter_map(|id| {
+            Some((
+                namespace(config, *id),
+                config.node(*id).arg(0)?.to_ascii_lowercase(),
+                *id,
+            ))
+        })
+        .collect();
+    formats.sort_by_key(|f| f.2);
+    for &id in config.nodes_named("access_log") {
+        let n = config.node(id);
+        if n.arg(0) == Some("off") {
+            continue;
+        }
+        let ns = namespace(config, id);
+        let Some(w) = n.directive.args.get(1) else {
+            if ns == Some(Namespace::Stream) {
+                out.push(cx.diagnostic(&META, n.file, n.directive.head_span(), "log format is not specified")
+                    .with_help("stream access_log needs a format: access_log /var/log/nginx/stream.log NAME; with log_format NAME ... in stream { }"));
+            }
+            continue;
+        };
+        let name = w.as_str().to_ascii_lowercase();
+        if ns == Some(Namespace::Http) && name == "combined" {
+            continue;
+        }
+        if formats
+            .iter()
+            .any(|(fns, f, fid)| *fns == ns && *f == name && *fid < id)
+        {
+            continue;
+        }
+        let later = formats.iter().any(|(fns, f, _)| *fns == ns && *f == name);
+        let help = if later {
+            "log_format must come before the access_log that uses it: move it up (to the top of http { })".to_owned()
+        } else if w.as_str().contains('=') {
+            format!("the second argument of access_log is the format name: write access_log PATH combined {};", w.as_str())
+        } else {
+            format!("define it first: log_format {} '...';", w.as_str())
+        };
+        out.push(
+            cx.diagnostic(
+                &META,
+                n.file,
+                w.span,
+                format!("unknown log format \"{}\"", w.as_str()),
+            )
+            .with_help(help),
+        );
     }
 }

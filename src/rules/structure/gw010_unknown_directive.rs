@@ -1,8 +1,8 @@
 use super::structure::{checked_nodes, resolve, Resolution};
 use super::options::OptionsSpec;
-use super::{FixAvailability, LintContext, Rule, RuleMeta};
+use super::{Elsewhere, FixAvailability, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::directives::{module_file_for, suggest, DirectiveSpec, Lookup, DISTRO_BACKPORTS};
+use crate::directives::{module_file_for, suggest, Context, DirectiveSpec, Lookup, DISTRO_BACKPORTS};
 
 pub struct UnknownDirective;
 
@@ -117,6 +117,13 @@ impl Rule for UnknownDirective {
             third_party_severity,
             nginx_plus,
         } = cx.options(&META);
+        // A module's `load_module` can only be at the main level: an unread include there, or
+        // the nginx.conf around a file checked on its own, may load what provides a name.
+        let elsewhere = cx.defined_elsewhere().filter(|e| match e {
+            Elsewhere::Unread(inc) => cx.config.node(*inc).context == Context::Main,
+            Elsewhere::AroundThisFile => true,
+        });
+        let loader = "it, with a `load_module` of the module that provides it";
         for (id, node) in checked_nodes(cx) {
             let Resolution::Unknown(lookup) = resolve(cx, id) else {
                 continue;
@@ -138,7 +145,7 @@ impl Rule for UnknownDirective {
                         )
                         .with_help(set_help(spec));
                     d.severity = third_party_severity;
-                    d
+                    cx.hedged_by(d, loader, elsewhere)
                 }
                 Lookup::WrongVersion(spec) => {
                     let specs = cx.directives.table.get(name);
@@ -187,9 +194,11 @@ impl Rule for UnknownDirective {
                     let d = cx.diagnostic(&META, node.file, span, message);
                     match suggest(name, candidates) {
                         Some(s) => d.with_help(format!("did you mean \"{s}\"?")),
-                        None => d.with_help(
+                        // No stock directive is near: a third-party module's, perhaps loaded
+                        // where this check could not look.
+                        None => cx.hedged_by(d.with_help(
                             "if it belongs to a third-party module, declare it under [directives] in nginx-gwlint.toml",
-                        ),
+                        ), loader, elsewhere),
                     }
                 }
             };

@@ -1,5 +1,5 @@
 use super::common::compose_nginx;
-use super::{FixAvailability, LintContext, Rule, RuleMeta};
+use super::{Elsewhere, FixAvailability, LintContext, Rule, RuleMeta};
 use crate::backends::compose::ComposeProject;
 use crate::address::{typo_of, Host};
 use crate::directives::Context;
@@ -74,11 +74,8 @@ impl Rule for UndefinedUpstream {
             .filter_map(|id| config.node(id).arg(0).map(str::to_owned))
             .collect();
         // An upstream block can be in any file read at the main or http level: one not read
-        // may define it.
-        let unread = config
-            .unread_includes()
-            .into_iter()
-            .find(|id| matches!(config.node(*id).context, Context::Main | Context::Http));
+        // (or the nginx.conf around a file checked on its own) may define it.
+        let elsewhere = cx.defined_elsewhere();
         let compose = compose_nginx(cx.ws);
         for p in cx.passes() {
             let pass = p.node;
@@ -131,7 +128,7 @@ impl Rule for UndefinedUpstream {
                 continue;
             };
             let nearest = typo_of(name, &upstream_names, |u| u.as_str());
-            if cx.tree.root_context != Context::Main && unread.is_none() {
+            if elsewhere == Some(Elsewhere::AroundThisFile) {
                 let mut d = cx
                     .diagnostic(
                         &META,
@@ -144,7 +141,7 @@ impl Rule for UndefinedUpstream {
                 out.push(d);
                 continue;
             }
-            if let Some(include) = unread {
+            if let Some(Elsewhere::Unread(include)) = elsewhere {
                 let mut d = cx
                     .diagnostic(
                         &META,
