@@ -29,6 +29,11 @@ Variables of third-party modules are unknown to nginx-gwlint: when the configura
 directive that is not stock nginx, a `$name` argument of it counts as a definition, and with a
 third-party `load_module` an unknown name is only reported as info.
 
+A name may be defined in a file this check could not read: an include that was not read (at
+any level, since `set $x` in one location declares `$x` for the whole configuration), or the
+nginx.conf around a file checked on its own. Then the finding is info and says so ("cannot
+tell for sure").
+
 ## Why it matters
 `nginx -t` fails, so the new configuration never loads:
 

@@ -33,6 +33,10 @@ while reading the configuration (ngx_http_proxy_pass and its siblings, then `ngx
 With variables in the argument nginx checks nothing until a request comes; such arguments
 are not checked here (GW020 checks their variable names, GW204 their resolver).
 
+"no port in upstream" means no `upstream NAME` block exists: when an include at the main or
+http level was not read, or the file is checked on its own (the nginx.conf around it may
+define the upstream), it is info, "cannot tell for sure".
+
 ## Why it matters
 `nginx -t` fails and the new configuration never loads:
 

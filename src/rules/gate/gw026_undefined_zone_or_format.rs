@@ -30,6 +30,11 @@ static META: RuleMeta = RuleMeta {
 - `aio threads=NAME` without a `thread_pool NAME threads=N;` in the main context (only the
   pool `default` exists on its own): `unknown thread pool "NAME"`.
 
+Each of these says a name is defined nowhere. When an include at the main or http level was
+not read, or the file is checked on its own (the nginx.conf around it may define the zone,
+format or pool), the finding is info, "cannot tell for sure". `combined` is nginx's own format
+in a file checked on its own too.
+
 ## Why it matters
 `nginx -t` fails:
 

@@ -38,6 +38,11 @@ machine's nginx reads (its `--conf-path`): for a copy, the target's build is not
 Directives inside `map`, `geo`, `types`, `split_clients`, `charset_map` bodies (entries, not
 directives) and inside blocks of unknown modules are not checked.
 
+A module's `load_module` can only stand at the main level. When an include there was not read,
+or the file is checked on its own, a third-party module's directive and a name no stock
+directive is near may be provided by a module loaded there: info, "cannot tell for sure". A
+near miss of a stock name (`proxy_passs`) stays an error with its suggestion.
+
 ## Why it matters
 `nginx -t` fails with `[emerg] unknown directive`, so a reload keeps serving the old
 configuration and a restart leaves nginx down: every request then fails, not only the ones the
