@@ -259,7 +259,7 @@ impl LintContext<'_, '_> {
     /// where this check could not look ([`Self::defined_elsewhere`]): info, no fix, the reason
     /// appended, and a label on the unread include.
     pub fn hedged_undefined(&self, d: Diagnostic, what: &str) -> Diagnostic {
-        self.hedged_by(d, what, self.defined_elsewhere())
+        self.hedged_by(d, &format!("may define {what}"), self.defined_elsewhere())
     }
 
     /// [`Self::hedged_undefined`] for a name any level may define (a variable: `set $x` in
@@ -272,14 +272,15 @@ impl LintContext<'_, '_> {
                 .first()
                 .map(|inc| Elsewhere::Unread(*inc))
         });
-        self.hedged_by(d, what, elsewhere)
+        self.hedged_by(d, &format!("may define {what}"), elsewhere)
     }
 
-    /// `d` made "cannot tell" for the reason `elsewhere` (nothing changes for `None`).
+    /// `d` made "cannot tell" for the reason `elsewhere` (nothing changes for `None`): what
+    /// the unread file `may` do ("may set `keepalive_timeout`").
     pub fn hedged_by(
         &self,
         mut d: Diagnostic,
-        what: &str,
+        may: &str,
         elsewhere: Option<Elsewhere>,
     ) -> Diagnostic {
         let Some(elsewhere) = elsewhere else {
@@ -287,11 +288,11 @@ impl LintContext<'_, '_> {
         };
         let why = match elsewhere {
             Elsewhere::Unread(inc) => format!(
-                "`include {}` was not read and may define {what}",
+                "`include {}` was not read and {may}",
                 self.config.include_argument(inc)
             ),
             Elsewhere::AroundThisFile => format!(
-                "this file is checked on its own, and the nginx.conf that includes it may define {what}"
+                "this file is checked on its own, and the nginx.conf that includes it {may}"
             ),
         };
         d.message = format!("{} (cannot tell for sure: {why})", d.message);
@@ -299,7 +300,7 @@ impl LintContext<'_, '_> {
         d.fix = None;
         if let Elsewhere::Unread(inc) = elsewhere {
             let n = self.config.node(inc);
-            d = d.with_label(n.file, n.directive.head_span(), "not read: may define it");
+            d = d.with_label(n.file, n.directive.head_span(), format!("not read: {may}"));
         }
         d
     }

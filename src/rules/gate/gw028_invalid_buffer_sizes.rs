@@ -220,14 +220,24 @@ impl Rule for InvalidBufferSizes {
                         "nginx -t reports it at this line (the end of http { })",
                     );
                 }
-                out.push(
-                    d
-                        .with_help(format!(
-                            "keep {f}_buffer_size <= {f}_busy_buffers_size <= ({f}_buffers count - 1) x buffer size; e.g. {f}_buffers 4 {k}k; {f}_busy_buffers_size {k}k;",
-                            f = family,
-                            k = (size * 2).div_ceil(1024).max(8)
-                        )),
-                );
+                let d = d.with_help(format!(
+                    "keep {f}_buffer_size <= {f}_busy_buffers_size <= ({f}_buffers count - 1) x buffer size; e.g. {f}_buffers 4 {k}k; {f}_busy_buffers_size {k}k;",
+                    f = family,
+                    k = (size * 2).div_ceil(1024).max(8)
+                ));
+                // A size taken from nginx's default may be set by a file that was not read.
+                let names: Vec<String> = [
+                    "buffer_size",
+                    "buffers",
+                    "busy_buffers_size",
+                    "temp_file_write_size",
+                    "max_temp_file_size",
+                ]
+                .iter()
+                .map(|s| format!("{family}_{s}"))
+                .collect();
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                out.push(cx.hedged(d, id, &names));
             }
         }
     }

@@ -128,7 +128,7 @@ impl Rule for UnknownDirective {
             Elsewhere::Unread(inc) => cx.config.node(*inc).context == Context::Main,
             Elsewhere::AroundThisFile => true,
         });
-        let loader = "it, with a `load_module` of the module that provides it";
+        let loader = "may load a module that provides it";
         for (id, node) in checked_nodes(cx) {
             let Resolution::Unknown(lookup) = resolve(cx, id) else {
                 continue;

@@ -1,5 +1,5 @@
 use super::common::unread_include;
-use super::{FixAvailability, LintContext, Rule, RuleMeta};
+use super::{Elsewhere, FixAvailability, LintContext, Rule, RuleMeta};
 use crate::directives::Context;
 use crate::diagnostic::edits::insert_directive_after;
 use crate::diagnostic::Fix;
@@ -153,7 +153,13 @@ impl Rule for KeepaliveOutlivesBackend {
                     vec![edit],
                 ));
             }
-            out.push(d);
+            // nginx's default 60s only holds when nothing unread in the upstream sets it
+            // (upstream directives are not inherited from http).
+            let unread = match timeout_node {
+                None => unread_include(cx.config, upstream).map(Elsewhere::Unread),
+                Some(_) => None,
+            };
+            out.push(cx.hedged_by(d, "may set `keepalive_timeout`", unread));
         }
     }
 }
