@@ -31,6 +31,8 @@ enum Base {
     Alpine,
     /// The official `nginx` image (nginx.org's package: /etc/nginx/conf.d, the `nginx` account).
     NginxImage,
+    /// nginx built from source and `make install`ed: every file comes from the repository.
+    Source,
 }
 
 struct Layout {
@@ -51,6 +53,8 @@ struct Layout {
     stand_ins: &'static [(&'static str, &'static str)],
     /// The repository's main file, for the "before" count (checked as a plain copy).
     main: &'static str,
+    /// nginx.conf on the target (its `--conf-path`).
+    conf: &'static str,
 }
 
 const LAYOUTS: &[Layout] = &[
@@ -75,6 +79,7 @@ const LAYOUTS: &[Layout] = &[
             "[global]\ninclude=/etc/php85/php-fpm.d/*.conf\n",
         )],
         main: "config/nginx.conf",
+        conf: "etc/nginx/nginx.conf",
     },
     Layout {
         name: "richarvey-nginx-php-fpm",
@@ -104,6 +109,7 @@ const LAYOUTS: &[Layout] = &[
         )],
         stand_ins: &[],
         main: "conf/nginx.conf",
+        conf: "etc/nginx/nginx.conf",
     },
     Layout {
         name: "nextcloud-insecure-mariadb-fpm",
@@ -120,6 +126,7 @@ const LAYOUTS: &[Layout] = &[
         links: &[],
         stand_ins: &[],
         main: ".examples/docker-compose/insecure/mariadb/fpm/web/nginx.conf",
+        conf: "etc/nginx/nginx.conf",
     },
     Layout {
         name: "getsentry-self-hosted",
@@ -132,6 +139,7 @@ const LAYOUTS: &[Layout] = &[
         links: &[],
         stand_ins: &[],
         main: "nginx.conf",
+        conf: "etc/nginx/nginx.conf",
     },
     Layout {
         name: "pothi-wordpress-nginx",
@@ -148,6 +156,7 @@ const LAYOUTS: &[Layout] = &[
         )],
         stand_ins: &[],
         main: "nginx.conf",
+        conf: "etc/nginx/nginx.conf",
     },
     Layout {
         name: "h5bp-server-configs-nginx",
@@ -166,6 +175,7 @@ const LAYOUTS: &[Layout] = &[
         links: &[],
         stand_ins: &[],
         main: "nginx.conf",
+        conf: "etc/nginx/nginx.conf",
     },
     Layout {
         name: "perusio-drupal-with-nginx",
@@ -181,6 +191,22 @@ const LAYOUTS: &[Layout] = &[
         )],
         stand_ins: &[],
         main: "nginx.conf",
+        conf: "etc/nginx/nginx.conf",
+    },
+    Layout {
+        name: "nginx-source-make-install",
+        repo: "nginx__nginx",
+        source: "auto/install:117-149 (conf/koi-win, koi-utf, win-utf, mime.types, \
+                 fastcgi_params, fastcgi.conf, uwsgi_params, scgi_params and nginx.conf copied to \
+                 $NGX_CONF_PREFIX; auto/options:645 NGX_CONF_PATH=conf/nginx.conf under the \
+                 default prefix /usr/local/nginx)",
+        base: Base::Source,
+        nginx_version: "1.31.4",
+        copies: &[("conf", "usr/local/nginx/conf")],
+        links: &[],
+        stand_ins: &[],
+        main: "conf/nginx.conf",
+        conf: "usr/local/nginx/conf/nginx.conf",
     },
 ];
 
@@ -214,6 +240,7 @@ fn stock_files(base: Base) -> &'static [&'static str] {
             "scgi_params",
             "uwsgi_params",
         ],
+        Base::Source => &[],
     }
 }
 
@@ -232,6 +259,11 @@ fn accounts(base: Base) -> (&'static str, &'static str) {
         Base::NginxImage => (
             "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/sbin/nologin\nnginx:x:101:101:nginx:/var/cache/nginx:/sbin/nologin\n",
             "root:x:0:root\nnobody:x:65534:\nnginx:x:101:nginx\n",
+        ),
+        // A Debian host building from source: its base-passwd (nginx's default user nobody).
+        Base::Source => (
+            "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+            "root:x:0:\nnogroup:x:65534:\n",
         ),
     }
 }
@@ -258,6 +290,7 @@ fn install(layout: &Layout, corpus: &Path, root: &Path) {
         ],
         Base::Alpine => &["etc/nginx/http.d", "etc/nginx/modules"],
         Base::NginxImage => &["etc/nginx/conf.d"],
+        Base::Source => &["usr/local/nginx/logs"],
     };
     for d in dirs {
         std::fs::create_dir_all(root.join(d)).unwrap();
@@ -359,7 +392,7 @@ fn corpus_repositories_checked_as_installed() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("sys");
         install(layout, &corpus, &root);
-        let main: PathBuf = root.join("etc/nginx/nginx.conf");
+        let main: PathBuf = root.join(layout.conf);
         let after = check(
             &[
                 "--sysroot".as_ref(),
