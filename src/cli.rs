@@ -1254,6 +1254,15 @@ fn set_target_version(settings: &mut Settings, args: &CheckArgs) -> Result<(), C
     if settings.directives.target_origin != TargetOrigin::Newest {
         return Ok(());
     }
+    // A copied system root is checked for its own nginx, never this machine's: the version its
+    // binary holds, else the newest.
+    if let Some(root) = &args.sysroot {
+        if let Some((binary, build)) = crate::system::sysroot_build(root) {
+            settings.directives.target = build.version;
+            settings.directives.target_origin = TargetOrigin::Sysroot(binary);
+        }
+        return Ok(());
+    }
     let checked: Vec<PathBuf> = args.paths.iter().chain(&args.sysroot).cloned().collect();
     if let Some(binary) = crate::system::installed_nginx(&checked) {
         if let Some(v) = crate::system::detect_nginx_version(&binary) {

@@ -316,12 +316,31 @@ pub(crate) fn worker_user(
     let unit = UnitScope::of(ws)
         .root()
         .and_then(|root| crate::system::Unit::read(root, "nginx.service"));
-    WorkerUser::of(
-        config,
-        Some(options.default_user),
-        Some(options.default_group),
-    )
-    .with_unit(unit.as_ref(), &Accounts::read(ws.sysroot.as_deref()))
+    let accounts = Accounts::read(ws.sysroot.as_deref());
+    let build = target_build(ws);
+    let given =
+        |s: String| (s != super::gw302_socket_permission_denied::BUILD_DEFAULT).then_some(s);
+    let default = crate::system::DefaultWorker::new(
+        given(options.default_user),
+        given(options.default_group),
+        build.as_ref().map(|(binary, b)| (binary.as_str(), b)),
+        &accounts,
+    );
+    WorkerUser::of(config, default).with_unit(unit.as_ref(), &accounts)
+}
+
+/// The build of the nginx that will read the checked configuration, when this run can know it:
+/// this machine's (`nginx -V`) when the checked nginx.conf is its `--conf-path`, or the binary
+/// inside `--sysroot` (read, never run); with which binary it is, in words.
+pub(crate) fn target_build(ws: &Workspace) -> Option<(String, crate::system::NginxBuild)> {
+    if ws.tree.from_dump {
+        return None;
+    }
+    if let Some(root) = &ws.sysroot {
+        return crate::system::sysroot_build(root)
+            .map(|(binary, b)| (format!("the --sysroot's {}", binary.display()), b));
+    }
+    live_build_of(ws).map(|b| ("this machine's nginx (nginx -V)".to_owned(), b))
 }
 
 /// The Compose project, the service that runs nginx in it and why it was taken for nginx,
@@ -428,10 +447,15 @@ pub(crate) fn listen_ports(config: &ResolvedConfig<'_>) -> BTreeSet<u16> {
 /// configuration: the checked entry file is its `--conf-path` (links resolved), and the tree is
 /// neither a dump nor a `--sysroot` copy. What that build knows is then a fact about the target.
 pub(crate) fn live_build(cx: &LintContext<'_, '_>) -> Option<crate::system::NginxBuild> {
-    if cx.tree.from_dump || cx.ws.sysroot.is_some() {
+    live_build_of(cx.ws)
+}
+
+/// [`live_build`] of a workspace.
+fn live_build_of(ws: &Workspace) -> Option<crate::system::NginxBuild> {
+    if ws.tree.from_dump || ws.sysroot.is_some() {
         return None;
     }
-    let entry = &cx.tree.sources.get(cx.tree.root).path;
+    let entry = &ws.tree.sources.get(ws.tree.root).path;
     let build = crate::system::installed_build(std::slice::from_ref(entry))?;
     is_live(entry, &build.conf_path).then_some(build)
 }

@@ -32,6 +32,8 @@ pub enum TargetOrigin {
     CommandLine,
     /// Detected from the nginx binary at this path.
     Detected(PathBuf),
+    /// Read from the nginx binary at this path inside `--sysroot` (never run).
+    Sysroot(PathBuf),
 }
 
 impl Settings {

@@ -11,7 +11,7 @@ pub mod systemd;
 
 pub use nginx::{
     detect_nginx_version, installed_build, installed_nginx, parse_nginx_build, parse_nginx_v,
-    DynamicModule, NginxBuild, NGINX_LOCATIONS,
+    sysroot_build, DynamicModule, NginxBuild, NGINX_LOCATIONS,
 };
 pub use systemd::{Unit, UnitSetting};
 
@@ -45,8 +45,7 @@ pub(crate) fn map_under_root(root: Option<&Path>, path: &Path) -> PathBuf {
 /// "the "user" directive makes sense only if the master process runs with super-user
 /// privileges, ignored", and its workers keep the master's user); else the `user` directive
 /// (group defaults to the user's name, as `ngx_set_user` does); else the build default
-/// (`default_user`, else www-data: Debian's nginx is built with www-data; upstream's
-/// `./configure` default is nobody; the group defaults to the user).
+/// ([`DefaultWorker`]).
 pub struct WorkerUser {
     pub user: String,
     pub group: String,
@@ -54,14 +53,92 @@ pub struct WorkerUser {
     pub directive: Option<NodeId>,
     /// nginx.service's `User=` when it is not root, and its `Group=` when set.
     pub unit: Option<(UnitSetting, Option<UnitSetting>)>,
+    /// Without a `user` directive: where the default account comes from, in words.
+    pub default_from: Option<String>,
+    /// False when that default is nginx's compiled-in one, assumed for a build not known.
+    pub default_known: bool,
+}
+
+/// The workers' account when nginx.conf has no `user` directive, and where that comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DefaultWorker {
+    pub user: String,
+    pub group: String,
+    pub from: String,
+    /// Given (an option) or read from the target's build; false when assumed.
+    pub known: bool,
+}
+
+impl DefaultWorker {
+    /// GW302's `default-user`/`default-group` options when set; else the target build's
+    /// `--user`/`--group` (`build`: which binary, and its facts); else nginx's compiled-in
+    /// default, nobody (auto/unix: `NGX_USER=${NGX_USER:-nobody}`), whose group the build took
+    /// from its machine's /etc/group: nobody when that has a nobody group, else nogroup when it
+    /// has one (Debian's 1.22.1 is built so: `strings /usr/sbin/nginx` shows nobody and
+    /// nogroup); the target's accounts stand in for the build machine's.
+    pub fn new(
+        option_user: Option<String>,
+        option_group: Option<String>,
+        build: Option<(&str, &NginxBuild)>,
+        accounts: &Accounts,
+    ) -> Self {
+        if let Some(user) = option_user {
+            let group = option_group.unwrap_or_else(|| user.clone());
+            return DefaultWorker {
+                user,
+                group,
+                from: "option default-user".to_owned(),
+                known: true,
+            };
+        }
+        let mut default = Self::of_build(build, accounts);
+        if let Some(group) = option_group {
+            default.group = group;
+        }
+        default
+    }
+
+    fn of_build(build: Option<(&str, &NginxBuild)>, accounts: &Accounts) -> Self {
+        let compiled_group = |user: &str| {
+            if user != "nobody" {
+                return user.to_owned();
+            }
+            if accounts.group("nobody").is_none() && accounts.group("nogroup").is_some() {
+                "nogroup".to_owned()
+            } else {
+                "nobody".to_owned()
+            }
+        };
+        match build {
+            Some((binary, b)) => {
+                let user = b.user.clone().unwrap_or_else(|| "nobody".to_owned());
+                let group = b.group.clone().unwrap_or_else(|| compiled_group(&user));
+                let how = match &b.user {
+                    Some(u) => format!("configured with --user={u}"),
+                    None => "configured without --user: nginx's compiled-in nobody".to_owned(),
+                };
+                DefaultWorker {
+                    user,
+                    group,
+                    from: format!("the build default of {binary}, {how}"),
+                    known: true,
+                }
+            }
+            None => DefaultWorker {
+                group: compiled_group("nobody"),
+                user: "nobody".to_owned(),
+                from: "nginx's compiled-in default, assumed; packages built with --user differ \
+                       (nginx.org's and Alpine's use nginx): option default-user"
+                    .to_owned(),
+                known: false,
+            },
+        }
+    }
 }
 
 impl WorkerUser {
-    pub fn of(
-        config: &ResolvedConfig<'_>,
-        default_user: Option<String>,
-        default_group: Option<String>,
-    ) -> Self {
+    /// The `user` directive's account, else `default`'s.
+    pub fn of(config: &ResolvedConfig<'_>, default: DefaultWorker) -> Self {
         if let Some(id) = config.main_directive("user") {
             let n = config.node(id);
             if let Some(user) = n.arg(0) {
@@ -70,16 +147,18 @@ impl WorkerUser {
                     group: n.arg(1).unwrap_or(user).to_owned(),
                     directive: Some(id),
                     unit: None,
+                    default_from: None,
+                    default_known: true,
                 };
             }
         }
-        let user = default_user.unwrap_or_else(|| "www-data".to_owned());
-        let group = default_group.unwrap_or_else(|| user.clone());
         WorkerUser {
-            user,
-            group,
+            user: default.user,
+            group: default.group,
             directive: None,
             unit: None,
+            default_from: Some(default.from),
+            default_known: default.known,
         }
     }
 
@@ -134,15 +213,24 @@ impl WorkerUser {
         match self.directive {
             Some(_) => format!("`user {} {}`", self.user, self.group),
             None => format!(
-                "{}:{} (no `user` directive; assumed the Debian/Ubuntu build default, option default-user; upstream nginx builds default to nobody)",
-                self.user, self.group
+                "{}:{} (no `user` directive; {})",
+                self.user,
+                self.group,
+                self.default_from.as_deref().unwrap_or("nginx's default")
             ),
         }
     }
 
-    /// True when nothing says who the workers are (no directive, no unit): an assumption.
+    /// True when nothing in the configuration or units says who the workers are (no
+    /// directive, no unit): the build's default decides.
     pub fn assumed(&self) -> bool {
         self.directive.is_none() && self.unit.is_none()
+    }
+
+    /// True when even the build's default is a guess (the target's binary is not known and no
+    /// option says): nginx's compiled-in nobody.
+    pub fn guessed(&self) -> bool {
+        self.assumed() && !self.default_known
     }
 }
 

@@ -228,6 +228,13 @@ pub struct NginxBuild {
     /// The stock modules built as dynamic modules (`--with-X=dynamic`): their directives are
     /// unknown until a `load_module` loads the file.
     pub dynamic: Vec<DynamicModule>,
+    /// `--user` / `--group`: the workers' account without a `user` directive. Unset, nginx's
+    /// compiled-in default is nobody (auto/unix: `NGX_USER=${NGX_USER:-nobody}`), with the group
+    /// nobody or nogroup, whichever the build machine's /etc/group has.
+    pub user: Option<String>,
+    pub group: Option<String>,
+    /// The version (`nginx version: nginx/1.22.1`).
+    pub version: Version,
 }
 
 /// A stock module nginx was configured to build as a loadable file.
@@ -296,7 +303,7 @@ pub fn installed_build(checked: &[PathBuf]) -> Option<NginxBuild> {
 /// nginx's defaults (auto/options: `NGX_PREFIX=/usr/local/nginx`, `NGX_CONF_PATH=conf/nginx.conf`
 /// relative to the prefix). `None` when the text is no `nginx -V` output.
 pub fn parse_nginx_build(text: &str) -> Option<NginxBuild> {
-    parse_nginx_v(text)?;
+    let version = parse_nginx_v(text)?;
     let arguments = text
         .lines()
         .find_map(|l| l.strip_prefix("configure arguments:"))
@@ -317,12 +324,84 @@ pub fn parse_nginx_build(text: &str) -> Option<NginxBuild> {
         conf_path: prefix.join(conf),
         prefix,
         dynamic,
+        user: option("--user").map(str::to_owned),
+        group: option("--group").map(str::to_owned),
+        version,
     })
+}
+
+/// Where an nginx binary sits in a system root, in the order packages and `make install` put it.
+const BINARY_PATHS: [&str; 4] = [
+    "/usr/sbin/nginx",
+    "/usr/local/sbin/nginx",
+    "/usr/local/nginx/sbin/nginx",
+    "/usr/bin/nginx",
+];
+
+/// The build facts of the nginx binary inside a copied system root (`--sysroot`), read from the
+/// binary's own bytes: nginx keeps the text `nginx -V` prints, `"configure arguments:"
+/// NGX_CONFIGURE` and `NGINX_VER` ("nginx/1.22.1"), as string literals (src/core/nginx.c,
+/// ngx_show_version_info). Nothing is run. `None` when the root has no readable nginx binary.
+pub fn sysroot_build(root: &Path) -> Option<(PathBuf, NginxBuild)> {
+    /// Bigger than any nginx binary (Debian's is 1.3 MB): a larger file is not read.
+    const MAX_BINARY: u64 = 64 << 20;
+    let sysroot = crate::config::Sysroot::new(root);
+    for path in BINARY_PATHS {
+        let Ok(on_disk) = sysroot.resolve(Path::new(path)) else {
+            continue;
+        };
+        let Ok(meta) = std::fs::metadata(&on_disk) else {
+            continue;
+        };
+        if !meta.is_file() || meta.len() > MAX_BINARY {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(&on_disk) else {
+            continue;
+        };
+        if let Some(build) = build_from_binary(&bytes) {
+            return Some((PathBuf::from(path), build));
+        }
+    }
+    None
+}
+
+/// [`sysroot_build`]'s reading of a binary's bytes.
+fn build_from_binary(bytes: &[u8]) -> Option<NginxBuild> {
+    let literal = |at: usize| {
+        let rest = &bytes[at..];
+        let end = rest
+            .iter()
+            .position(|b| *b == 0 || *b == b'\n')
+            .unwrap_or(rest.len());
+        String::from_utf8_lossy(&rest[..end]).into_owned()
+    };
+    let arguments = memchr::memmem::find(bytes, b"configure arguments:").map(literal)?;
+    // NGINX_VER: "nginx/" and a version, among the binary's strings.
+    let version = memchr::memmem::find_iter(bytes, b"nginx/")
+        .map(literal)
+        .find(|s| s[6..].starts_with(|c: char| c.is_ascii_digit()))?;
+    parse_nginx_build(&format!("nginx version: {version}\n{arguments}\n"))
 }
 
 #[cfg(test)]
 mod build_tests {
     use super::*;
+
+    #[test]
+    fn a_binary_keeps_its_version_and_configure_arguments() {
+        let mut bytes = b"\x7fELF\0\0junk\0Server: nginx/1.24.0\r\n\0nginx/\0".to_vec();
+        bytes.extend_from_slice(b"nginx/1.24.0\0configure arguments: --prefix=/etc/nginx --conf-path=/etc/nginx/nginx.conf --user=nginx --group=nginx --with-stream=dynamic\n\0tail");
+        let Some(build) = build_from_binary(&bytes) else {
+            panic!("no build read");
+        };
+        assert_eq!(build.version, Version::new(1, 24, 0));
+        assert_eq!(build.user.as_deref(), Some("nginx"));
+        assert_eq!(build.group.as_deref(), Some("nginx"));
+        assert_eq!(build.conf_path, PathBuf::from("/etc/nginx/nginx.conf"));
+        assert!(build.dynamic_file_of("ngx_stream_proxy_module").is_some());
+        assert!(build_from_binary(b"no nginx here").is_none());
+    }
 
     #[test]
     fn nginx_capital_v_output() {

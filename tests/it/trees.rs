@@ -1109,3 +1109,118 @@ fn unknown_directives_of_a_lone_file_are_hedged_unless_they_are_typos() -> TestR
     }
     Ok(())
 }
+
+// ---------------------------------------------------------------- the target's own nginx binary
+
+/// A sysroot with a php-fpm pool whose socket only `www-data` may use, an nginx.conf without a
+/// `user` directive, and `binary` (bytes) as its /usr/sbin/nginx.
+fn sysroot_with_binary(dir: &Path, binary: Option<&[u8]>) -> std::io::Result<PathBuf> {
+    let root = dir.join("sys");
+    let etc = root.join("etc");
+    std::fs::create_dir_all(etc.join("nginx"))?;
+    std::fs::create_dir_all(etc.join("php/8.2/fpm/pool.d"))?;
+    std::fs::write(
+        etc.join("nginx/nginx.conf"),
+        "events {}\nhttp {\n    server {\n        listen 8080;\n        location ~ \\.php$ {\n            fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;\n            fastcgi_param REQUEST_METHOD $request_method;\n            fastcgi_pass unix:/run/php/app.sock;\n        }\n    }\n}\n",
+    )?;
+    std::fs::write(
+        etc.join("php/8.2/fpm/php-fpm.conf"),
+        "[global]\ninclude=/etc/php/8.2/fpm/pool.d/*.conf\n",
+    )?;
+    std::fs::write(
+        etc.join("php/8.2/fpm/pool.d/app.conf"),
+        "[app]\nuser = www-data\ngroup = www-data\nlisten = /run/php/app.sock\nlisten.owner = www-data\nlisten.group = www-data\n",
+    )?;
+    std::fs::write(
+        etc.join("passwd"),
+        "root:x:0:0::/root:/bin/sh\nwww-data:x:33:33::/var/www:/usr/sbin/nologin\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\nnginx:x:101:101::/var/cache/nginx:/sbin/nologin\n",
+    )?;
+    std::fs::write(
+        etc.join("group"),
+        "root:x:0:\nwww-data:x:33:\nnogroup:x:65534:\nnginx:x:101:\n",
+    )?;
+    if let Some(bytes) = binary {
+        std::fs::create_dir_all(root.join("usr/sbin"))?;
+        std::fs::write(root.join("usr/sbin/nginx"), bytes)?;
+    }
+    Ok(root)
+}
+
+/// Without a `user` directive the workers run as the build's default: the binary inside the
+/// sysroot says which (read, never run); without one it is nginx's compiled-in nobody, assumed
+/// (a warning, not an error).
+#[test]
+fn the_worker_default_comes_from_the_sysroots_own_nginx() -> TestResult {
+    let gw302 = |root: &Path| {
+        let (ws, diagnostics) = check_sysroot(root, None);
+        let text = concise(&ws, &diagnostics);
+        let found: Vec<(Severity, String)> = of_rule(&diagnostics, "GW302")
+            .iter()
+            .map(|d| (d.severity, d.message.clone()))
+            .collect();
+        (found, text)
+    };
+    // nginx.org's packages: --user=nginx.
+    let tmp = tempfile::tempdir()?;
+    let fake =
+        b"\0nginx/1.24.0\0configure arguments: --prefix=/etc/nginx --user=nginx --group=nginx\n\0";
+    let root = sysroot_with_binary(tmp.path(), Some(fake))?;
+    let (found, text) = gw302(&root);
+    assert_eq!(found.len(), 1, "{text}");
+    assert_eq!(found[0].0, Severity::Error, "{text}");
+    assert!(found[0].1.contains("nginx:nginx"), "{text}");
+    assert!(found[0].1.contains("--user=nginx"), "{text}");
+    // No binary: nobody, assumed, a warning.
+    let tmp = tempfile::tempdir()?;
+    let root = sysroot_with_binary(tmp.path(), None)?;
+    let (found, text) = gw302(&root);
+    assert_eq!(found.len(), 1, "{text}");
+    assert_eq!(found[0].0, Severity::Warning, "{text}");
+    assert!(found[0].1.contains("nobody:nogroup"), "{text}");
+    // This machine's real nginx binary in the sysroot: Debian builds it without --user, so
+    // the workers of an nginx.conf without `user` run as nobody:nogroup.
+    if let Ok(real) = std::fs::read("/usr/sbin/nginx") {
+        let tmp = tempfile::tempdir()?;
+        let root = sysroot_with_binary(tmp.path(), Some(&real))?;
+        let (found, text) = gw302(&root);
+        if let Some(build) = nginx_gwlint::system::sysroot_build(&root).map(|(_, b)| b) {
+            if build.user.is_none() {
+                assert_eq!(found.len(), 1, "{text}");
+                assert_eq!(found[0].0, Severity::Error, "{text}");
+                assert!(found[0].1.contains("nobody:nogroup"), "{text}");
+                assert!(found[0].1.contains("without --user"), "{text}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `check --sysroot` takes the nginx version from the sysroot's binary, not this machine's.
+#[test]
+fn the_target_version_is_the_sysroots_nginx() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let fake = b"\0nginx/1.18.0\0configure arguments: --prefix=/etc/nginx\n\0";
+    let root = sysroot_with_binary(tmp.path(), Some(fake))?;
+    std::fs::write(
+        root.join("etc/nginx/nginx.conf"),
+        "events {}\nhttp {\n    server {\n        listen 8443 ssl;\n        http2 on;\n        ssl_certificate /etc/ssl/a.pem;\n        ssl_certificate_key /etc/ssl/a.key;\n    }\n}\n",
+    )?;
+    let out = bin()
+        .args([
+            "check",
+            "--format",
+            "concise",
+            "--color",
+            "never",
+            "--sysroot",
+        ])
+        .arg(&root)
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("unknown directive \"http2\" in nginx 1.18.0"),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}

@@ -1,8 +1,9 @@
 use super::common::{worker_user, UnitScope};
 use super::options::OptionsSpec;
-use super::{FixAvailability, LintContext, Rule, RuleMeta};
+use super::{Elsewhere, FixAvailability, LintContext, Rule, RuleMeta};
 use crate::backends::{Pool, SocketGroup, SocketOwner};
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::directives::Context;
 use crate::system::WorkerUser;
 use crate::system::systemd::php_fpm_unit_for;
 use crate::system::{access, Access, Accounts, FpmMaster};
@@ -17,11 +18,11 @@ pub(crate) static META: RuleMeta = RuleMeta {
     options: Some(OptionsSpec::of::<Options>(&[
         (
             "default-user",
-            "the worker user assumed when nginx.conf has no `user` directive (Debian/Ubuntu's build; upstream nginx builds default to \"nobody\")",
+            "the worker user assumed when nginx.conf has no `user` directive (\"build\": the target build's --user when its binary is known, else nginx's compiled-in \"nobody\")",
         ),
         (
             "default-group",
-            "the worker group assumed without a `user` directive (upstream nginx uses \"nogroup\" or \"nobody\")",
+            "the worker group assumed without a `user` directive (\"build\": the build's --group, else \"nogroup\" or \"nobody\" as nginx's configure picks it, else the user's name)",
         ),
     ])),
     doc: r#"## What it finds
@@ -36,8 +37,14 @@ can check).
   super-user privileges, ignored") and the workers keep the master's user; its group is
   `Group=`, else the user's primary group. Else the `user` directive's (its group defaults to
   the group named like the user, as nginx does), else the build default: the `default-user`
-  option, "www-data" (what Debian/Ubuntu's nginx is built with; upstream's `./configure`
-  default is "nobody"). The message says which one it was. Units are read under `--sysroot`,
+  option when set, else the target binary's `--user`/`--group` (`nginx -V` of this machine's
+  nginx when it reads the checked nginx.conf, or the nginx binary inside `--sysroot`, read,
+  never run), else nginx's compiled-in "nobody" (auto/unix; its group is "nobody" or
+  "nogroup", whichever the build machine has). Debian's and Ubuntu's nginx are built without
+  `--user`, so without a `user` directive their workers run as nobody:nogroup; their stock
+  nginx.conf says `user www-data;`. nginx.org's packages, Alpine's and RHEL's are built with
+  `--user=nginx`. The message says which one it was; when it is nginx's compiled-in default
+  for a binary this run does not know, the finding is a warning. Units are read under `--sysroot`,
   or on this machine when the checked tree is its installed configuration.
 - The socket's owner, group and mode come from the pool: `listen.owner` (else the user
   running the php-fpm master: its unit's `User=`, `php8.2-fpm.service` for a pool under
@@ -85,21 +92,27 @@ the `user` directive, and either affects other sites."#,
 
 /// GW302's options (the probe's permission check reads them too, through
 /// [`super::common::worker_user`]).
+/// The value of `default-user` / `default-group` that means "as the target's nginx was built".
+pub(crate) const BUILD_DEFAULT: &str = "build";
+
 #[derive(serde::Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct Options {
+    /// [`BUILD_DEFAULT`]: the target build's default.
     pub default_user: String,
+    /// [`BUILD_DEFAULT`]: the build's, or what goes with the user.
     pub default_group: String,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
-            default_user: "www-data".to_owned(),
-            default_group: "www-data".to_owned(),
+            default_user: BUILD_DEFAULT.to_owned(),
+            default_group: BUILD_DEFAULT.to_owned(),
         }
     }
 }
+
 
 impl Rule for SocketPermissionDenied {
     fn meta(&self) -> &'static RuleMeta {
@@ -161,6 +174,16 @@ impl Rule for SocketPermissionDenied {
                 && pool.listen_group.is_none()
                 && pool.listen_mode.is_none()
                 && !pool.uses_acl();
+            // Without a `user` here, an unread main-level include or the nginx.conf around a
+            // file checked on its own may set it.
+            let user_elsewhere = cx.defined_elsewhere().filter(|e| match e {
+                Elsewhere::Unread(inc) => cx.config.node(*inc).context == Context::Main,
+                Elsewhere::AroundThisFile => true,
+            });
+            if worker.guessed() {
+                // Who the workers are rests on the build default of a binary not known.
+                d.severity = d.severity.min(crate::diagnostic::Severity::Warning);
+            }
             if all_defaults {
                 d.severity = d.severity.min(crate::diagnostic::Severity::Warning);
                 d.message.push_str(
@@ -173,6 +196,9 @@ impl Rule for SocketPermissionDenied {
             if let (Some(u), None) = (worker.directive, &worker.unit) {
                 let n = cx.config.node(u);
                 d = d.with_label(n.file, n.directive.span, "nginx worker user");
+            }
+            if worker.assumed() && user_elsewhere.is_some() {
+                d = cx.hedged_by(d, "may set `user`", user_elsewhere);
             }
             out.push(d);
         }
