@@ -340,7 +340,7 @@ pub(crate) fn target_build(ws: &Workspace) -> Option<(String, crate::system::Ngi
         return crate::system::sysroot_build(root)
             .map(|(binary, b)| (format!("the --sysroot's {}", binary.display()), b));
     }
-    live_build_of(ws).map(|b| ("this machine's nginx (nginx -V)".to_owned(), b))
+    live_build_of(ws).map(|b| ("this machine's nginx".to_owned(), b))
 }
 
 /// The Compose project, the service that runs nginx in it and why it was taken for nginx,

@@ -1224,3 +1224,55 @@ fn the_target_version_is_the_sysroots_nginx() -> TestResult {
     );
     Ok(())
 }
+
+/// The binary inside `--sysroot` gives its prefix (relative `load_module` paths) and its
+/// dynamic modules (a stock directive before its `load_module` is unknown to it).
+#[test]
+fn the_sysroots_nginx_gives_module_paths_and_dynamic_modules() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let fake = b"\0nginx/1.22.1\0configure arguments: --prefix=/usr/share/nginx --conf-path=/etc/nginx/nginx.conf --with-stream=dynamic --with-http_geoip_module=dynamic\n\0";
+    let root = sysroot_with_binary(tmp.path(), Some(fake))?;
+    std::fs::create_dir_all(root.join("usr/share/nginx/modules"))?;
+    std::fs::write(
+        root.join("etc/nginx/nginx.conf"),
+        "load_module modules/ngx_http_geoip_module.so;\nevents {}\nstream {\n    server { listen 13306; proxy_pass 127.0.0.1:3306; }\n}\n",
+    )?;
+    let (ws, diagnostics) = check_sysroot(&root, None);
+    let text = concise(&ws, &diagnostics);
+    let gw030 = of_rule(&diagnostics, "GW030");
+    assert_eq!(gw030.len(), 1, "{text}");
+    assert!(
+        gw030[0]
+            .message
+            .contains("\"/usr/share/nginx/modules/ngx_http_geoip_module.so\""),
+        "{text}"
+    );
+    let gw010 = of_rule(&diagnostics, "GW010");
+    assert_eq!(gw010.len(), 1, "{text}");
+    assert!(
+        gw010[0].message.contains("unknown directive \"stream\""),
+        "{text}"
+    );
+    assert!(
+        gw010[0].message.contains("--sysroot's /usr/sbin/nginx"),
+        "{text}"
+    );
+    // The module files there: nothing to say.
+    std::fs::write(
+        root.join("usr/share/nginx/modules/ngx_http_geoip_module.so"),
+        "",
+    )?;
+    std::fs::write(
+        root.join("etc/nginx/nginx.conf"),
+        "load_module modules/ngx_http_geoip_module.so;\nload_module /usr/share/nginx/modules/ngx_stream_module.so;\nevents {}\nstream {\n    server { listen 13306; proxy_pass 127.0.0.1:3306; }\n}\n",
+    )?;
+    std::fs::write(
+        root.join("usr/share/nginx/modules/ngx_stream_module.so"),
+        "",
+    )?;
+    let (ws, diagnostics) = check_sysroot(&root, None);
+    let text = concise(&ws, &diagnostics);
+    assert!(of_rule(&diagnostics, "GW030").is_empty(), "{text}");
+    assert!(of_rule(&diagnostics, "GW010").is_empty(), "{text}");
+    Ok(())
+}

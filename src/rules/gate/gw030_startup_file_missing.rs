@@ -24,7 +24,9 @@ Files nginx opens while it reads its configuration, missing on the machine that 
 It only speaks where it knows the machine: the configuration of this machine's nginx (the
 checked nginx.conf is the `--conf-path` of the installed nginx, as `nginx -V` prints it), or a
 copied system root given with `--sysroot` whose directory holding the file exists (the copy
-includes that folder, and the file is not in it). A repository checked on a CI runner says
+includes that folder, and the file is not in it); a relative `load_module` there is taken from
+the `--prefix` of the nginx binary inside the copy (read from the file, never run), and not
+judged when the copy has none. A repository checked on a CI runner says
 nothing about the files on the server it deploys to: then this rule is silent.
 
 ## Why it matters
@@ -62,8 +64,12 @@ No automatic fix: which file is right is yours to choose."#,
 enum Target {
     /// This machine's nginx reads the checked configuration: `prefix` is its `--prefix`.
     Live { prefix: PathBuf },
-    /// A copied system root: absolute paths are looked up under it.
-    Sysroot(PathBuf),
+    /// A copied system root: absolute paths are looked up under it; `prefix` is the `--prefix`
+    /// of the nginx binary inside it, when it has one.
+    Sysroot {
+        root: PathBuf,
+        prefix: Option<PathBuf>,
+    },
 }
 
 /// What kind of file a directive opens, and against which prefix nginx resolves it.
@@ -119,7 +125,7 @@ impl Rule for StartupFileMissing {
                 if on_disk.is_file() {
                     continue;
                 }
-                if let Target::Sysroot(_) = target {
+                if let Target::Sysroot { .. } = target {
                     // The copy must hold the folder for its absence of the file to mean
                     // anything.
                     if !on_disk.parent().is_some_and(Path::is_dir) {
@@ -160,7 +166,7 @@ impl Rule for StartupFileMissing {
                     Target::Live { .. } => {
                         "looked up on this machine, whose nginx reads this configuration"
                     }
-                    Target::Sysroot(_) => "the --sysroot copy holds the folder, not the file",
+                    Target::Sysroot { .. } => "the --sysroot copy holds the folder, not the file",
                 };
                 out.push(
                     cx.diagnostic(&META, n.file, arg.span, message)
@@ -177,7 +183,10 @@ fn target(cx: &LintContext<'_, '_>) -> Option<Target> {
         return None;
     }
     if let Some(root) = &cx.ws.sysroot {
-        return Some(Target::Sysroot(root.clone()));
+        return Some(Target::Sysroot {
+            root: root.clone(),
+            prefix: crate::rules::common::target_build(cx.ws).map(|(_, b)| b.prefix),
+        });
     }
     crate::rules::common::live_build(cx).map(|build| Target::Live {
         prefix: build.prefix,
@@ -185,7 +194,8 @@ fn target(cx: &LintContext<'_, '_>) -> Option<Target> {
 }
 
 /// The path as nginx would print it, and the file on this machine to look at. `None` when it
-/// cannot be known (a relative module path under a sysroot: the target's prefix is unknown).
+/// cannot be known (a relative module path under a sysroot without an nginx binary: the
+/// target's prefix is unknown).
 fn locate(
     cx: &LintContext<'_, '_>,
     target: &Target,
@@ -198,11 +208,11 @@ fn locate(
     } else {
         match (kind, target) {
             (Kind::Module, Target::Live { prefix }) => prefix.join(path),
-            (Kind::Module, Target::Sysroot(_)) => return None,
+            (Kind::Module, Target::Sysroot { prefix, .. }) => prefix.as_ref()?.join(path),
             (Kind::Certificate | Kind::CertificateKey, Target::Live { .. }) => {
                 cx.tree.prefix.join(path)
             }
-            (Kind::Certificate | Kind::CertificateKey, Target::Sysroot(root)) => {
+            (Kind::Certificate | Kind::CertificateKey, Target::Sysroot { root, .. }) => {
                 // The configuration prefix is on this machine, under the sysroot; nginx on the
                 // target prints it without the sysroot, and opens it through the target's own
                 // links (an absolute `certs -> /srv/tls` is the copy's /srv/tls, not ours).
@@ -218,10 +228,10 @@ fn locate(
     };
     let on_disk = match target {
         Target::Live { .. } => full.clone(),
-        Target::Sysroot(root) if full.is_absolute() => {
+        Target::Sysroot { root, .. } if full.is_absolute() => {
             crate::system::map_under_root(Some(root), &full)
         }
-        Target::Sysroot(_) => return None,
+        Target::Sysroot { .. } => return None,
     };
     Some((full, on_disk))
 }

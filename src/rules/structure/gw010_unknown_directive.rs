@@ -29,11 +29,13 @@ target nginx version does not have yet or no longer has (`http2 on;` is new in 1
 was removed in 1.25.1). The message is nginx's own, `unknown directive "x"`, with the closest
 directive allowed at that place as a suggestion, or the module or version range that has it.
 
-A stock directive whose module this machine's nginx builds as a dynamic module (`nginx -V`
+A stock directive whose module the target's nginx builds as a dynamic module (`nginx -V`
 lists `--with-stream=dynamic`, `--with-http_geoip_module=dynamic` ...) is unknown to nginx until
 a `load_module` of that file comes before it: `stream { }` on Debian or Ubuntu without
-libnginx-mod-stream. This is checked only when the checked nginx.conf is the one this
-machine's nginx reads (its `--conf-path`): for a copy, the target's build is not known.
+libnginx-mod-stream. This is checked only where the target's build is known: the checked
+nginx.conf is the one this machine's nginx reads (its `--conf-path`), or `--sysroot` holds the
+nginx binary (its configure arguments are read from the file, never run). For a copy of a
+tree, the target's build is not known.
 
 Directives inside `map`, `geo`, `types`, `split_clients`, `charset_map` bodies (entries, not
 directives) and inside blocks of unknown modules are not checked.
@@ -213,12 +215,12 @@ impl Rule for UnknownDirective {
     }
 }
 
-/// Stock directives of a module that this machine's nginx, which reads the checked
-/// configuration, builds as a dynamic module (`nginx -V`: `--with-stream=dynamic`), used before
+/// Stock directives of a module that the target's nginx (this machine's, or the binary inside
+/// `--sysroot`) builds as a dynamic module (`nginx -V`: `--with-stream=dynamic`), used before
 /// any `load_module` of its file: nginx does not know them (`unknown directive "stream"`). Once
 /// per module file, at its first use. Elsewhere the target's build is unknown: nothing is said.
 fn unloaded_dynamic_modules(cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
-    let Some(build) = crate::rules::common::live_build(cx) else {
+    let Some((which, build)) = crate::rules::common::target_build(cx.ws) else {
         return;
     };
     if build.dynamic.is_empty() {
@@ -261,7 +263,7 @@ fn unloaded_dynamic_modules(cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>)
                 node.file,
                 node.directive.name.span,
                 format!(
-                    "unknown directive \"{name}\": this machine's nginx, which reads this configuration, has {} as a dynamic module and nothing loads {}.so before this line",
+                    "unknown directive \"{name}\": {which}, which reads this configuration, has {} as a dynamic module and nothing loads {}.so before this line",
                     spec.module, dynamic.file
                 ),
             )
