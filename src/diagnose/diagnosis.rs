@@ -2245,6 +2245,26 @@ http {
                 .count(),
             1
         );
+        // JSON: the numbers once, in access_log.groups; both incidents name them by index,
+        // for the document built whole and the streamed one alike.
+        let json = super::super::render_json(&d);
+        let mut streamed = Vec::new();
+        super::super::write_json(&d, &mut streamed).unwrap();
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&streamed).unwrap(),
+            json
+        );
+        let text = serde_json::to_string(&json).unwrap();
+        assert_eq!(text.matches("\"status_502\"").count(), 1, "{json:#}");
+        let incidents = json["incidents"].as_array().unwrap();
+        assert_eq!(incidents.len(), 2);
+        let index = incidents[0]["access_group"].as_u64().unwrap();
+        assert_eq!(incidents[1]["access_group"], index, "{json:#}");
+        let shared = &json["access_log"]["groups"][index as usize];
+        assert_eq!(shared["status_502"], 1, "{json:#}");
+        assert_eq!(shared["status_504"], 1, "{json:#}");
+        assert_eq!(shared["config"]["line"], incidents[0]["line"], "{json:#}");
+        assert!(incidents[0].get("access").is_none(), "{json:#}");
     }
 
     #[test]
