@@ -249,7 +249,10 @@ pub struct IncidentScanner {
     groups: Vec<Incident>,
     /// Hash of a [`KeyRef`] -> indexes into `groups`: lines are matched to their group without
     /// allocating an owned key per line.
-    index: HashMap<u64, Vec<usize>, FastHash>,
+    index: HashMap<u64, u32, FastHash>,
+    /// Per group, the next group with the same hash (`u32::MAX`: none): collisions chain here,
+    /// so the index holds plain numbers and a lookup touches one table.
+    same_hash: Vec<u32>,
     hasher: FastHash,
     report: ScanReport,
     /// A `FastCGI sent in stderr: "...` entry whose context has not arrived yet (the PHP message
@@ -267,7 +270,13 @@ pub struct IncidentScanner {
     members: HashMap<u64, Vec<MemberTries>, FastHash>,
     member_count: usize,
     kinds: HashMap<String, KindCount>,
+    /// Line buffers and peer lists of closed requests, reused by the next ones opened: no
+    /// allocation per line once the scan runs.
+    spare: Vec<(String, Vec<u64>)>,
 }
+
+/// Spare buffers kept at most.
+const MAX_SPARE: usize = 1024;
 
 /// One request as nginx logs it: worker pid, connection number, hash of the request line.
 type RequestId = (u32, u64, u64);
@@ -277,6 +286,9 @@ struct OpenRequest {
     seq: u64,
     /// The latest line: the request's outcome so far.
     line: String,
+    /// What the group key and sample take from that line, parsed when it was read: closing
+    /// the request does not parse it again.
+    parsed: Parsed,
     first: Option<LogTime>,
     last: Option<LogTime>,
     level: Level,
@@ -287,6 +299,66 @@ struct OpenRequest {
     /// The latest line ends the request whatever follows (no live upstreams, resolver errors,
     /// PHP's 500, a cut response).
     done: bool,
+}
+
+/// The parts of a request's latest line its group needs: the cause, and the key's fields and
+/// the request line as byte ranges of the stored line.
+#[derive(Clone, Copy, Debug)]
+struct Parsed {
+    cause: Cause,
+    time: Option<LogTime>,
+    upstream: Span,
+    unresolved_host: Span,
+    server: Span,
+    host: Span,
+    method: Span,
+    path: Span,
+    request_line: Span,
+}
+
+/// A field of a stored line: `start..end`, or absent.
+type Span = Option<(u32, u32)>;
+
+impl Parsed {
+    /// `key`'s and `request_line`'s places in `line`; every one of them is a slice of it (the
+    /// entry was parsed from `line`).
+    fn of(line: &str, key: &KeyRef<'_>, time: Option<LogTime>, request_line: Option<&str>) -> Self {
+        let span = |part: Option<&str>| -> Span {
+            let part = part?;
+            let start = (part.as_ptr() as usize).checked_sub(line.as_ptr() as usize)?;
+            let end = start.checked_add(part.len())?;
+            debug_assert!(end <= line.len(), "a field of another line");
+            (end <= line.len()).then_some((u32::try_from(start).ok()?, u32::try_from(end).ok()?))
+        };
+        Self {
+            cause: key.cause,
+            time,
+            upstream: span(key.upstream),
+            unresolved_host: span(key.unresolved_host),
+            server: span(key.server),
+            host: span(key.host),
+            method: span(key.method),
+            path: span(key.path),
+            request_line: span(request_line),
+        }
+    }
+
+    /// The key (with `tries`) and request line back, borrowed from `line`.
+    fn key<'a>(&self, line: &'a str, tries: u32) -> (KeyRef<'a>, Option<&'a str>) {
+        let get = |s: Span| s.and_then(|(a, b)| line.get(a as usize..b as usize));
+        let key = KeyRef {
+            cause: self.cause,
+            upstream: get(self.upstream),
+            unresolved_host: get(self.unresolved_host),
+            server: get(self.server),
+            host: get(self.host),
+            method: get(self.method),
+            path: get(self.path),
+            tries,
+            detail: KeyDetail::Full,
+        };
+        (key, get(self.request_line))
+    }
 }
 
 #[derive(Debug)]
@@ -302,6 +374,7 @@ impl IncidentScanner {
             options,
             groups: Vec::new(),
             index: HashMap::default(),
+            same_hash: Vec::new(),
             hasher: FastHash,
             report: ScanReport::default(),
             pending: None,
@@ -313,6 +386,7 @@ impl IncidentScanner {
             members: HashMap::default(),
             member_count: 0,
             kinds: HashMap::new(),
+            spare: Vec::new(),
         }
     }
 
@@ -439,14 +513,23 @@ impl IncidentScanner {
             }
             return;
         };
-        let peer = entry.upstream.map(|u| Upstream::parse(u).base);
+        let key = KeyRef::new(cause, entry, 1);
+        let peer = key.upstream;
         if let Some(base) = peer {
             self.count_member(entry.server, base, cause, entry.time);
         }
         let done = cause.next_upstream().is_none();
         let Some(conn) = entry.connection else {
             // Not a request (a startup line): a request of its own.
-            self.add_request(entry, line, 1, 1, entry.time);
+            self.add_request(
+                key,
+                entry.level,
+                line,
+                entry.request_line,
+                1,
+                entry.time,
+                entry.time,
+            );
             return;
         };
         let id: RequestId = (
@@ -456,18 +539,21 @@ impl IncidentScanner {
         );
         let peer_hash = peer.map(|p| self.hasher.hash_one(p));
         let window = self.options.retry_window_secs;
-        let continues = self.open.get(&id).is_some_and(|r| {
+        // One lookup for the common cases: a new request, a further try of an open one.
+        let mut known = false;
+        let mut continued = false;
+        if let Some(r) = self.open.get_mut(&id) {
+            known = true;
             let gap_ok = match (r.last.map(LogTime::to_unix), time) {
                 (Some(a), Some(b)) => b >= a && b - a <= window,
                 _ => true,
             };
             let new_peer = peer_hash.is_none_or(|h| !r.peers.contains(&h));
-            !r.done && gap_ok && new_peer
-        });
-        if continues {
-            if let Some(r) = self.open.get_mut(&id) {
+            if !r.done && gap_ok && new_peer {
+                continued = true;
                 r.line.clear();
                 r.line.push_str(line);
+                r.parsed = Parsed::of(line, &key, entry.time, entry.request_line);
                 r.last = entry.time.or(r.last);
                 r.level = r.level.min(entry.level);
                 r.tries = r.tries.saturating_add(1).min(255);
@@ -479,6 +565,8 @@ impl IncidentScanner {
                 }
                 r.done = done;
             }
+        }
+        if continued {
             if done {
                 if let Some(r) = self.open.remove(&id) {
                     self.close(r);
@@ -486,11 +574,21 @@ impl IncidentScanner {
             }
             return;
         }
-        if let Some(old) = self.open.remove(&id) {
-            self.close(old);
+        if known {
+            if let Some(old) = self.open.remove(&id) {
+                self.close(old);
+            }
         }
         if done {
-            self.add_request(entry, line, 1, 1, entry.time);
+            self.add_request(
+                key,
+                entry.level,
+                line,
+                entry.request_line,
+                1,
+                entry.time,
+                entry.time,
+            );
             return;
         }
         while self.open.len() >= MAX_OPEN_REQUESTS {
@@ -502,17 +600,22 @@ impl IncidentScanner {
             }
         }
         self.seq += 1;
+        let (mut buf, mut peers) = self.spare.pop().unwrap_or_default();
+        buf.push_str(line);
+        peers.extend(peer_hash);
+        let parsed = Parsed::of(line, &key, entry.time, entry.request_line);
         self.open.insert(
             id,
             OpenRequest {
                 seq: self.seq,
-                line: line.to_owned(),
+                line: buf,
+                parsed,
                 first: entry.time,
                 last: entry.time,
                 level: entry.level,
                 tries: 1,
                 lines: 1,
-                peers: peer_hash.into_iter().collect(),
+                peers,
                 done,
             },
         );
@@ -563,51 +666,66 @@ impl IncidentScanner {
     }
 
     fn close(&mut self, r: OpenRequest) {
-        // The stored line parsed when it was taken; a joined multi-line message too.
-        let Some(entry) = parse_line(&r.line) else {
-            self.report.unparsed += 1;
-            return;
-        };
-        let mut entry = entry;
-        entry.level = r.level;
-        self.add_request(&entry, &r.line, r.tries, r.lines, r.first);
+        let OpenRequest {
+            mut line,
+            parsed,
+            mut peers,
+            ..
+        } = r;
+        let (key, request_line) = parsed.key(&line, r.tries);
+        self.add_request(
+            key,
+            r.level,
+            &line,
+            request_line,
+            r.lines,
+            r.first,
+            parsed.time,
+        );
+        if self.spare.len() < MAX_SPARE {
+            line.clear();
+            peers.clear();
+            self.spare.push((line, peers));
+        }
     }
 
-    /// Adds one finished request whose last line is `entry` to its group.
+    /// Adds one finished request to its group: `key` (with its tries) and `request_line` come
+    /// from `line`, its last line; `level` is the most severe of its lines.
+    #[allow(clippy::too_many_arguments)]
     fn add_request(
         &mut self,
-        entry: &LogEntry<'_>,
+        key: KeyRef<'_>,
+        level: Level,
         line: &str,
-        tries: u32,
+        request_line: Option<&str>,
         lines: u64,
         first: Option<LogTime>,
+        last: Option<LogTime>,
     ) {
-        let Some(cause) = classify(entry) else {
-            return;
-        };
-        let key = self.bounded_key(KeyRef::new(cause, entry, tries));
-        let last = entry.time;
-        match self.find(&key) {
+        let (key, hash, found) = self.bounded_key(key);
+        match found {
             Some(i) => {
                 let inc = &mut self.groups[i];
                 inc.count += 1;
                 inc.lines += lines;
                 inc.first = min_time(inc.first, first);
                 inc.last = max_time(inc.last, last);
-                inc.level = inc.level.min(entry.level);
+                inc.level = inc.level.min(level);
             }
             None => {
-                let hash = self.hasher.hash_one(key);
-                self.index.entry(hash).or_default().push(self.groups.len());
+                let i = u32::try_from(self.groups.len()).unwrap_or(u32::MAX);
+                // The newest group heads its chain.
+                self.same_hash
+                    .push(self.index.insert(hash, i).unwrap_or(u32::MAX));
                 self.groups.push(Incident {
                     key: key.into_owned(),
                     count: 1,
                     lines,
                     first: min_time(first, last),
                     last,
-                    level: entry.level,
+                    level,
                     sample_line: truncate_at_char(line, MAX_SAMPLE).to_owned(),
-                    sample_request: entry.request_line.map(str::to_owned),
+                    sample_request: request_line.map(str::to_owned),
                 });
             }
         }
@@ -657,20 +775,27 @@ impl IncidentScanner {
         k.level = k.level.min(level);
     }
 
-    fn find(&self, key: &KeyRef<'_>) -> Option<usize> {
+    /// `key`'s hash and its group, if there is one.
+    fn find(&self, key: &KeyRef<'_>) -> (u64, Option<usize>) {
         let hash = self.hasher.hash_one(key);
-        let slots = self.index.get(&hash)?;
-        slots
-            .iter()
-            .copied()
-            .find(|&i| self.groups.get(i).is_some_and(|g| key.matches(&g.key)))
+        let mut next = self.index.get(&hash).copied();
+        while let Some(i) = next.map(|i| i as usize) {
+            let Some(g) = self.groups.get(i) else { break };
+            if key.matches(&g.key) {
+                return (hash, Some(i));
+            }
+            next = self.same_hash.get(i).copied().filter(|&n| n != u32::MAX);
+        }
+        (hash, None)
     }
 
     /// The key itself while there is room; past `max_groups`, a coarser one (see module docs).
-    fn bounded_key<'a>(&mut self, key: KeyRef<'a>) -> KeyRef<'a> {
+    /// With its hash and its group when it has one.
+    fn bounded_key<'a>(&mut self, key: KeyRef<'a>) -> (KeyRef<'a>, u64, Option<usize>) {
         let max = self.options.max_groups;
-        if self.groups.len() < max || self.find(&key).is_some() {
-            return key;
+        let (hash, found) = self.find(&key);
+        if found.is_some() || self.groups.len() < max {
+            return (key, hash, found);
         }
         self.report.coarsened += 1;
         let peer = KeyRef {
@@ -680,8 +805,9 @@ impl IncidentScanner {
             detail: KeyDetail::Peer,
             ..key
         };
-        if self.groups.len() < max.saturating_mul(2) || self.find(&peer).is_some() {
-            return peer;
+        let (hash, found) = self.find(&peer);
+        if found.is_some() || self.groups.len() < max.saturating_mul(2) {
+            return (peer, hash, found);
         }
         let server = KeyRef {
             upstream: None,
@@ -689,15 +815,17 @@ impl IncidentScanner {
             detail: KeyDetail::Server,
             ..peer
         };
-        if self.groups.len() < max.saturating_mul(HARD_GROUP_FACTOR) || self.find(&server).is_some()
-        {
-            return server;
+        let (hash, found) = self.find(&server);
+        if found.is_some() || self.groups.len() < max.saturating_mul(HARD_GROUP_FACTOR) {
+            return (server, hash, found);
         }
-        KeyRef {
+        let cause = KeyRef {
             server: None,
             detail: KeyDetail::CauseOnly,
             ..server
-        }
+        };
+        let (hash, found) = self.find(&cause);
+        (cause, hash, found)
     }
 }
 
