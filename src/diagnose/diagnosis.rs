@@ -14,6 +14,7 @@ use super::fpmlog::{parse_fpm_line, FpmEvent};
 use super::incidents::{FpmIncident, FpmReport, Incident, KeyDetail, ScanReport};
 use super::logline::{max_time, min_time, LogTime, Request, Upstream};
 use super::mapping::{AddrMatch, ConfigMap, HandlerFit, ServerChoice, Socket};
+use std::sync::Arc;
 
 /// A place in the configuration, as shown to people.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,7 +127,8 @@ impl Outcome {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Group {
     /// The finding with the most requests: its mapping, fix and notes speak for the group.
-    pub finding: Finding,
+    /// Shared with [`Diagnosis::findings`], not copied: a run may have tens of thousands.
+    pub finding: Arc<Finding>,
     pub requests: u64,
     pub lines: u64,
     pub first: Option<LogTime>,
@@ -169,7 +171,7 @@ pub struct UpstreamSummary {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Diagnosis {
     /// One per scan group (same cause, upstream, server, host, path, tries), most requests first.
-    pub findings: Vec<Finding>,
+    pub findings: Vec<Arc<Finding>>,
     /// Failed requests by cause and config line, most requests first.
     pub groups: Vec<Group>,
     /// Requests whose failed try nginx retried on another server that answered.
@@ -272,7 +274,7 @@ pub fn diagnose_with(
             (None, c) => c.rule(),
         };
         finding.fix = fix_text(&finding, &ctx);
-        findings.push(finding);
+        findings.push(Arc::new(finding));
     }
     if let (Some(map), false) = (map, skipped_regexes.is_empty()) {
         for id in skipped_regexes {
@@ -337,7 +339,7 @@ pub fn retry_window_secs(cfg: &ResolvedConfig<'_>) -> i64 {
 /// Drift: `server:` names the log has and no server block of the configuration prints (the
 /// block's first server_name): the config read is not the one that wrote the log, or changed
 /// since, and requests were mapped to a default server instead.
-fn unknown_server_names(map: &ConfigMap<'_, '_>, findings: &[Finding]) -> Vec<String> {
+fn unknown_server_names(map: &ConfigMap<'_, '_>, findings: &[Arc<Finding>]) -> Vec<String> {
     // Name -> index into `unknown` (first-seen order): a log of another configuration names
     // thousands of server blocks.
     let mut unknown: Vec<(&str, u64)> = Vec::new();
@@ -422,7 +424,7 @@ pub fn config_newer_than_logs(
 
 /// Merges findings with the same outcome, cause, rule and config line (the handler, else the
 /// location, else the server block, else the logged upstream) into groups.
-fn group_findings(findings: &[Finding]) -> (Vec<Group>, Vec<Group>) {
+fn group_findings(findings: &[Arc<Finding>]) -> (Vec<Group>, Vec<Group>) {
     use super::incidents::FastHash;
     type HashMap<K, V> = std::collections::HashMap<K, V, FastHash>;
     type Anchor = (Outcome, Cause, Option<crate::codes::RuleId>, String);
@@ -504,7 +506,7 @@ fn group_findings(findings: &[Finding]) -> (Vec<Group>, Vec<Group>) {
         let (hosts, nh) = top(acc.hosts);
         let (members, nm) = top(acc.members);
         let g = Group {
-            finding: findings[acc.rep].clone(),
+            finding: Arc::clone(&findings[acc.rep]),
             requests: acc.requests,
             lines: acc.lines,
             first: acc.first,
