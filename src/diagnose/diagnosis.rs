@@ -263,7 +263,7 @@ pub fn diagnose_with(
         if let Some(fpm) = &fpm {
             let mut paths: Vec<String> = finding.incident.key.path.iter().cloned().collect();
             paths.extend(ctx.script_paths.iter().cloned());
-            correlate_fpm(&mut finding, fpm, &paths);
+            correlate_fpm(&mut finding, fpm, &paths, &ctx.scripts);
         }
         let ipv6_localhost =
             ctx.via_localhost && peer(&finding).is_some_and(|p| p.starts_with("[::1]"));
@@ -622,6 +622,10 @@ struct FixContext {
     retry: Option<String>,
     /// Paths php-fpm may log for the request besides the URI's: `try_files` fallbacks.
     script_paths: Vec<String>,
+    /// The scripts the handler's `fastcgi_param SCRIPT_FILENAME` names for the request (see
+    /// [`script_filenames`]): php-fpm's `script '...'` is tied by these when its request line
+    /// carries no URI.
+    scripts: Vec<ScriptName>,
     /// `worker_connections` and `worker_rlimit_nofile` as the config sets them (fd-exhausted).
     fd_limits: Option<String>,
 }
@@ -1121,6 +1125,17 @@ fn record_handler(
     let Some(family) = family else { return };
     let block = cfg.block_of(handler).unwrap_or(handler);
     ctx.resolver = cfg.effective(block, "resolver").map(|r| place(cfg, r));
+    if family == Family::FastCgi {
+        let mut uris: Vec<&str> = finding
+            .incident
+            .key
+            .path
+            .iter()
+            .map(String::as_str)
+            .collect();
+        uris.extend(ctx.script_paths.iter().map(String::as_str));
+        ctx.scripts = script_filenames(cfg, block, &uris);
+    }
     let cause = finding.cause();
     decide_outcome(cfg, finding, ctx, handler, block, family, upstream_block_id);
     let timed_out = finding.incident.sample_line.contains("upstream timed out");
@@ -1490,12 +1505,22 @@ pub fn place(cfg: &ResolvedConfig<'_>, id: NodeId) -> Place {
 /// ... terminating" for the same script at about the same time, else to a child killed by a
 /// signal from outside php-fpm (SIGKILL, SIGSEGV). `paths` are the paths php-fpm may log for the
 /// request: the URI's and the `try_files` fallback (`/index.php?$args` for pretty URLs).
-fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String]) {
+fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String], scripts: &[ScriptName]) {
     let cause = finding.cause();
     let inc = &finding.incident;
+    // By the request php-fpm logs, else by the script it ran: without a REQUEST_URI param
+    // php-fpm logs `(request: "GET ")`, and the SCRIPT_FILENAME the location sends decides.
     let same_path = |f: &FpmIncident| match &f.path {
         Some(b) => paths.iter().any(|a| a == b),
         None => false,
+    };
+    // Only for a reset, which a kill explains: the script alone does not tell two pools
+    // running it apart, and a timeout note must not borrow another pool's kill.
+    let same_script = |f: &FpmIncident| {
+        same_path(f)
+            || f.detail
+                .as_deref()
+                .is_some_and(|script| scripts.iter().any(|s| s.matches(script)))
     };
     if matches!(
         cause,
@@ -1544,7 +1569,7 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String]) {
         .iter()
         .filter(|f| f.kind == "execution-timed-out" && near(inc, f))
         .collect();
-    let hit = timed_out.iter().find(|f| same_path(f)).or_else(|| {
+    let hit = timed_out.iter().find(|f| same_script(f)).or_else(|| {
         timed_out
             .iter()
             .find(|f| inc.key.path.is_none() || f.path.is_none())
@@ -1590,6 +1615,75 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String]) {
             sample_line: f.sample_line.clone(),
         });
     }
+}
+
+/// A script php-fpm may name for a request: the whole path, or (under a relative `root`, which
+/// nginx resolves against its `-p` prefix, unknown here) the part from the root on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ScriptName {
+    Exact(String),
+    Suffix(String),
+}
+
+impl ScriptName {
+    fn matches(&self, script: &str) -> bool {
+        match self {
+            ScriptName::Exact(s) => s == script,
+            ScriptName::Suffix(s) => script
+                .strip_suffix(s.as_str())
+                .is_some_and(|head| head.ends_with('/')),
+        }
+    }
+}
+
+/// The SCRIPT_FILENAME the `fastcgi_param`s in force in `block` send for each of `uris` (the
+/// request path and the `try_files` fallbacks): `$document_root` / `$realpath_root` are the
+/// `root` in force, `$fastcgi_script_name` the URI (`fastcgi_index` appended to one ending in
+/// `/`). A value with any other variable, or a location with `alias`, gives none: the name
+/// is not known from the configuration alone.
+fn script_filenames(cfg: &ResolvedConfig<'_>, block: NodeId, uris: &[&str]) -> Vec<ScriptName> {
+    let Some(value) = cfg
+        .effective_array(block, "fastcgi_param")
+        .into_iter()
+        .rev()
+        .find(|p| cfg.node(*p).arg(0) == Some("SCRIPT_FILENAME"))
+        .and_then(|p| cfg.node(p).arg(1).map(str::to_owned))
+    else {
+        return Vec::new();
+    };
+    if cfg.effective(block, "alias").is_some() {
+        return Vec::new();
+    }
+    let root = cfg
+        .effective(block, "root")
+        .and_then(|r| cfg.node(r).arg(0).map(str::to_owned))
+        .unwrap_or_else(|| "html".to_owned());
+    let index = cfg
+        .effective(block, "fastcgi_index")
+        .and_then(|r| cfg.node(r).arg(0).map(str::to_owned));
+    let mut out = Vec::new();
+    for uri in uris {
+        let script_name = match (uri.ends_with('/'), &index) {
+            (true, Some(i)) => format!("{uri}{i}"),
+            _ => (*uri).to_owned(),
+        };
+        let text = value
+            .replace("$document_root", &root)
+            .replace("$realpath_root", &root)
+            .replace("$fastcgi_script_name", &script_name);
+        if text.contains('$') {
+            return Vec::new();
+        }
+        let name = if text.starts_with('/') {
+            ScriptName::Exact(text)
+        } else {
+            ScriptName::Suffix(text)
+        };
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
 }
 
 /// The php-fpm group overlaps the nginx group in time (with slack); unknown times count as near.
