@@ -2345,16 +2345,21 @@ http {
         // for the document built whole and the streamed one alike.
         let json = super::super::render_json(&d);
         let mut streamed = Vec::new();
-        super::super::write_json(&d, &mut streamed).unwrap();
+        super::super::write_json(&d, &mut streamed).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            serde_json::from_slice::<serde_json::Value>(&streamed).unwrap(),
+            serde_json::from_slice::<serde_json::Value>(&streamed)
+                .unwrap_or_else(|e| panic!("{e}")),
             json
         );
-        let text = serde_json::to_string(&json).unwrap();
+        let text = json.to_string();
         assert_eq!(text.matches("\"status_502\"").count(), 1, "{json:#}");
-        let incidents = json["incidents"].as_array().unwrap();
+        let Some(incidents) = json["incidents"].as_array() else {
+            panic!("no incidents: {json:#}")
+        };
         assert_eq!(incidents.len(), 2);
-        let index = incidents[0]["access_group"].as_u64().unwrap();
+        let Some(index) = incidents[0]["access_group"].as_u64() else {
+            panic!("no access_group: {json:#}")
+        };
         assert_eq!(incidents[1]["access_group"], index, "{json:#}");
         let shared = &json["access_log"]["groups"][index as usize];
         assert_eq!(shared["status_502"], 1, "{json:#}");
