@@ -259,7 +259,12 @@ pub struct IncidentScanner {
     /// spans several lines; nginx's `, client: ...` ends the last one).
     pending: Option<Pending>,
     /// Requests that may still log a further try.
-    open: HashMap<RequestId, OpenRequest, FastHash>,
+    open: HashMap<RequestId, u32, FastHash>,
+    /// The open requests (`open` holds their indexes) and the free slots: the map stays small
+    /// enough for the cache, and a slot is reused with its line buffer, so the scan allocates
+    /// nothing per line once it runs.
+    slots: Vec<OpenRequest>,
+    free: Vec<u32>,
     /// Open order, for closing the oldest; entries whose `seq` no longer matches are stale.
     order: VecDeque<(u64, RequestId)>,
     seq: u64,
@@ -270,13 +275,7 @@ pub struct IncidentScanner {
     members: HashMap<u64, Vec<MemberTries>, FastHash>,
     member_count: usize,
     kinds: HashMap<String, KindCount>,
-    /// Line buffers and peer lists of closed requests, reused by the next ones opened: no
-    /// allocation per line once the scan runs.
-    spare: Vec<(String, Vec<u64>)>,
 }
-
-/// Spare buffers kept at most.
-const MAX_SPARE: usize = 1024;
 
 /// One request as nginx logs it: worker pid, connection number, hash of the request line.
 type RequestId = (u32, u64, u64);
@@ -386,7 +385,8 @@ impl IncidentScanner {
             members: HashMap::default(),
             member_count: 0,
             kinds: HashMap::new(),
-            spare: Vec::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
         }
     }
 
@@ -542,7 +542,8 @@ impl IncidentScanner {
         // One lookup for the common cases: a new request, a further try of an open one.
         let mut known = false;
         let mut continued = false;
-        if let Some(r) = self.open.get_mut(&id) {
+        let slot = self.open.get(&id).copied();
+        if let Some(r) = slot.and_then(|i| self.slots.get_mut(i as usize)) {
             known = true;
             let gap_ok = match (r.last.map(LogTime::to_unix), time) {
                 (Some(a), Some(b)) => b >= a && b - a <= window,
@@ -568,15 +569,15 @@ impl IncidentScanner {
         }
         if continued {
             if done {
-                if let Some(r) = self.open.remove(&id) {
-                    self.close(r);
+                if let Some(i) = self.open.remove(&id) {
+                    self.close(i);
                 }
             }
             return;
         }
         if known {
-            if let Some(old) = self.open.remove(&id) {
-                self.close(old);
+            if let Some(i) = self.open.remove(&id) {
+                self.close(i);
             }
         }
         if done {
@@ -600,25 +601,42 @@ impl IncidentScanner {
             }
         }
         self.seq += 1;
-        let (mut buf, mut peers) = self.spare.pop().unwrap_or_default();
-        buf.push_str(line);
-        peers.extend(peer_hash);
         let parsed = Parsed::of(line, &key, entry.time, entry.request_line);
-        self.open.insert(
-            id,
-            OpenRequest {
-                seq: self.seq,
-                line: buf,
-                parsed,
-                first: entry.time,
-                last: entry.time,
-                level: entry.level,
-                tries: 1,
-                lines: 1,
-                peers,
-                done,
+        let fresh = |line: String, peers: Vec<u64>, seq: u64| OpenRequest {
+            seq,
+            line,
+            parsed,
+            first: entry.time,
+            last: entry.time,
+            level: entry.level,
+            tries: 1,
+            lines: 1,
+            peers,
+            done,
+        };
+        let slot = match self.free.pop() {
+            Some(i) => match self.slots.get_mut(i as usize) {
+                Some(r) => {
+                    // The freed slot's buffers, cleared when it was closed.
+                    let mut buf = std::mem::take(&mut r.line);
+                    let mut peers = std::mem::take(&mut r.peers);
+                    buf.push_str(line);
+                    peers.extend(peer_hash);
+                    *r = fresh(buf, peers, self.seq);
+                    i
+                }
+                None => return,
             },
-        );
+            None => {
+                self.slots.push(fresh(
+                    line.to_owned(),
+                    peer_hash.into_iter().collect(),
+                    self.seq,
+                ));
+                u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
+            }
+        };
+        self.open.insert(id, slot);
         self.order.push_back((self.seq, id));
     }
 
@@ -631,7 +649,7 @@ impl IncidentScanner {
         self.swept = now;
         let window = self.options.retry_window_secs;
         while let Some(&(seq, id)) = self.order.front() {
-            let Some(r) = self.open.get(&id) else {
+            let Some(r) = self.slot(id) else {
                 self.order.pop_front();
                 continue;
             };
@@ -653,40 +671,39 @@ impl IncidentScanner {
 
     /// Closes the open request `id` if it is still the one opened as `seq`.
     fn close_if(&mut self, seq: u64, id: RequestId) -> bool {
-        if self.open.get(&id).is_none_or(|r| r.seq != seq) {
+        if self.slot(id).is_none_or(|r| r.seq != seq) {
             return false;
         }
         match self.open.remove(&id) {
-            Some(r) => {
-                self.close(r);
+            Some(i) => {
+                self.close(i);
                 true
             }
             None => false,
         }
     }
 
-    fn close(&mut self, r: OpenRequest) {
-        let OpenRequest {
-            mut line,
-            parsed,
-            mut peers,
-            ..
-        } = r;
-        let (key, request_line) = parsed.key(&line, r.tries);
-        self.add_request(
-            key,
-            r.level,
-            &line,
-            request_line,
-            r.lines,
-            r.first,
-            parsed.time,
-        );
-        if self.spare.len() < MAX_SPARE {
-            line.clear();
-            peers.clear();
-            self.spare.push((line, peers));
+    /// The open request `id`.
+    fn slot(&self, id: RequestId) -> Option<&OpenRequest> {
+        self.slots.get(*self.open.get(&id)? as usize)
+    }
+
+    /// Adds the request in slot `i` (already out of `open`) to its group and frees the slot,
+    /// keeping its buffers for the next request.
+    fn close(&mut self, i: u32) {
+        let Some(r) = self.slots.get_mut(i as usize) else {
+            return;
+        };
+        let mut line = std::mem::take(&mut r.line);
+        let (parsed, tries, level, lines, first) = (r.parsed, r.tries, r.level, r.lines, r.first);
+        r.peers.clear();
+        let (key, request_line) = parsed.key(&line, tries);
+        self.add_request(key, level, &line, request_line, lines, first, parsed.time);
+        line.clear();
+        if let Some(r) = self.slots.get_mut(i as usize) {
+            r.line = line;
         }
+        self.free.push(i);
     }
 
     /// Adds one finished request to its group: `key` (with its tries) and `request_line` come
