@@ -1368,23 +1368,63 @@ fn fail_settings(cfg: &ResolvedConfig<'_>, block: NodeId) -> String {
 /// (twice the larger of `*_buffer_size` and one buffer unless set) must fit in all `*_buffers`
 /// but one, and the temp-file sizes must be at least the larger of the two.
 fn buffer_fix(cfg: &ResolvedConfig<'_>, block: NodeId, prefix: &str) -> String {
-    const PAGE: u64 = 4096;
     let size_of = |name: &str, i: usize| {
         cfg.effective(block, &format!("{prefix}_{name}"))
             .and_then(|n| cfg.node(n).arg(i))
             .and_then(crate::values::parse_size)
     };
-    let current = size_of("buffer_size", 0).unwrap_or(PAGE);
+    let defaults = BufferSizes::default();
+    let sizes = BufferSizes {
+        buffer_size: size_of("buffer_size", 0).unwrap_or(defaults.buffer_size),
+        num: cfg
+            .effective(block, &format!("{prefix}_buffers"))
+            .and_then(|n| cfg.node(n).arg(0))
+            .and_then(|a| a.parse::<u64>().ok())
+            .unwrap_or(defaults.num),
+        size: size_of("buffers", 1).unwrap_or(defaults.size),
+        busy: size_of("busy_buffers_size", 0),
+        temp: size_of("temp_file_write_size", 0),
+        max_temp: size_of("max_temp_file_size", 0),
+    };
+    buffer_values(prefix, sizes)
+}
+
+/// The buffer directives in force for a handler (`None`: not set, nginx derives it).
+#[derive(Clone, Copy, Debug)]
+struct BufferSizes {
+    buffer_size: u64,
+    num: u64,
+    size: u64,
+    busy: Option<u64>,
+    temp: Option<u64>,
+    max_temp: Option<u64>,
+}
+
+impl Default for BufferSizes {
+    /// nginx's defaults: `*_buffer_size 4k`, `*_buffers 8 4k` (one memory page on Linux x86_64).
+    fn default() -> Self {
+        Self {
+            buffer_size: 4096,
+            num: 8,
+            size: 4096,
+            busy: None,
+            temp: None,
+            max_temp: None,
+        }
+    }
+}
+
+/// [`buffer_fix`] on the values in force.
+fn buffer_values(prefix: &str, b: BufferSizes) -> String {
+    let BufferSizes {
+        buffer_size: current,
+        num,
+        size,
+        busy,
+        temp,
+        max_temp,
+    } = b;
     let new_size = (current * 2).max(16 * 1024);
-    let num = cfg
-        .effective(block, &format!("{prefix}_buffers"))
-        .and_then(|n| cfg.node(n).arg(0))
-        .and_then(|a| a.parse::<u64>().ok())
-        .unwrap_or(8);
-    let size = size_of("buffers", 1).unwrap_or(PAGE);
-    let busy = size_of("busy_buffers_size", 0);
-    let temp = size_of("temp_file_write_size", 0);
-    let max_temp = size_of("max_temp_file_size", 0);
     let mut out = vec![format!("{prefix}_buffer_size {};", size_text(new_size))];
     let larger = |s: u64| new_size.max(s);
     let (mut n2, mut s2, mut busy2) = (num.max(2), size, busy);
@@ -1803,9 +1843,22 @@ fn fix_text(finding: &Finding, ctx: &FixContext) -> String {
                     "the backend's response headers do not fit {s}: set `{set}` in that location (these values keep *_busy_buffers_size within *_buffers, which nginx -t checks: GW028), or send smaller headers (cookies)"
                 ),
                 None => {
-                    let name = setting.map_or("*_buffer_size", |s| s.directive.as_str());
+                    // No handler mapped: nginx's defaults stand in for the location's values.
+                    // Raising *_buffer_size alone above the buffers' size fails nginx -t.
+                    let prefix = setting
+                        .and_then(|s| s.directive.strip_suffix("_buffer_size"))
+                        .unwrap_or_else(|| {
+                            match key.upstream.as_deref().and_then(|u| u.split_once("://")) {
+                                Some(("fastcgi", _)) => "fastcgi",
+                                Some(("uwsgi", _)) => "uwsgi",
+                                Some(("scgi", _)) => "scgi",
+                                Some(("grpc" | "grpcs", _)) => "grpc",
+                                _ => "proxy",
+                            }
+                        });
+                    let set = buffer_values(prefix, BufferSizes::default());
                     format!(
-                        "the backend's response headers do not fit {s}: raise {name} (e.g. to 16k) in that location, or send smaller headers (cookies)"
+                        "the backend's response headers do not fit {s}: set `{set}` in that location if it keeps nginx's defaults (raising {prefix}_buffer_size alone past {prefix}_buffers' size fails nginx -t: {prefix}_busy_buffers_size, GW028; with buffers of its own, raise them with it), or send smaller headers (cookies)"
                     )
                 }
             }
@@ -2440,6 +2493,27 @@ http {
         assert_eq!(d.groups.len(), 3);
         let summary = &d.upstreams[0];
         assert_eq!((summary.servers, summary.failing.len()), (3, 2));
+    }
+
+    #[test]
+    fn too_big_header_without_a_mapped_handler_suggests_what_nginx_t_accepts() {
+        // No config: nginx's defaults stand in. The naive "raise proxy_buffer_size to 16k"
+        // fails nginx -t with `proxy_buffers 8 4k`; this pair is what
+        // tests/it/diagnose_nginx.rs applies and nginx -t accepts.
+        let line = "2026/11/26 02:55:54 [error] 7#7: *1 upstream sent too big header while reading response header from upstream, client: 1.2.3.4, server: a, request: \"GET / HTTP/1.1\", upstream: \"http://127.0.0.1:9001/\", host: \"a\"";
+        let d = diagnose(scan(&[line.to_owned()]), None, None);
+        let fix = &d.groups[0].finding.fix;
+        assert!(
+            fix.contains("set `proxy_buffer_size 16k; proxy_buffers 8 16k;`"),
+            "{fix}"
+        );
+        let fcgi = line.replace("http://127.0.0.1:9001/", "fastcgi://unix:/run/php.sock:");
+        let d = diagnose(scan(&[fcgi]), None, None);
+        let fix = &d.groups[0].finding.fix;
+        assert!(
+            fix.contains("set `fastcgi_buffer_size 16k; fastcgi_buffers 8 16k;`"),
+            "{fix}"
+        );
     }
 
     #[test]
