@@ -2496,6 +2496,58 @@ http {
     }
 
     #[test]
+    fn no_live_upstreams_fix_quotes_the_configured_fail_settings() {
+        // The case: "max_fails (default 1) ... fail_timeout (default 10s)" where the
+        // config sets fail_timeout=60s.
+        let t = tree("events {}\nhttp {\n upstream backend { server 127.0.0.1:3997 max_fails=3 fail_timeout=60s; server 127.0.0.1:3996 fail_timeout=60s; }\n server { listen 80; location / { proxy_pass http://backend; } }\n}");
+        let cfg = ResolvedConfig::build(&t);
+        let l = line(
+            "02:56:11",
+            "no live upstreams while connecting to upstream",
+            "GET / HTTP/1.1",
+            "http://backend/",
+            "a",
+        );
+        let d = diagnose(scan(&[l]), None, Some(&cfg));
+        let fix = &d.groups[0].finding.fix;
+        assert!(
+            fix.contains("max_fails=3 fail_timeout=60s (")
+                && fix.contains("max_fails=1 (default) fail_timeout=60s ("),
+            "{fix}"
+        );
+        assert!(!fix.contains("fail_timeout=10s"), "{fix}");
+    }
+
+    #[test]
+    fn log_server_names_the_config_lacks_are_a_drift_note() {
+        // The log of another configuration (or the default /etc/nginx): every request would go
+        // to the default server; a note says so instead of staying silent.
+        let t = tree("events {}\nhttp {\n server { listen 80; server_name shop.test; location / { proxy_pass http://127.0.0.1:9001; } }\n}");
+        let cfg = ResolvedConfig::build(&t);
+        let mk = |server: &str| {
+            format!("2026/11/26 10:00:01 [error] 7#7: *1 {REFUSED}, client: 1.2.3.4, server: {server}, request: \"GET / HTTP/1.1\", upstream: \"http://127.0.0.1:9001/\", host: \"{server}\"")
+        };
+        let d = diagnose(
+            scan(&[mk("shop.test"), mk("api.other"), mk("www.other")]),
+            None,
+            Some(&cfg),
+        );
+        let drift: Vec<&String> = d
+            .notes
+            .iter()
+            .filter(|n| n.contains("that no server block of this configuration has"))
+            .collect();
+        assert_eq!(drift.len(), 1, "{:?}", d.notes);
+        assert!(
+            drift[0].contains("\"api.other\" (1 request)")
+                && drift[0].contains("\"www.other\" (1 request)")
+                && !drift[0].contains("shop.test"),
+            "{}",
+            drift[0]
+        );
+    }
+
+    #[test]
     fn too_big_header_without_a_mapped_handler_suggests_what_nginx_t_accepts() {
         // No config: nginx's defaults stand in. The naive "raise proxy_buffer_size to 16k"
         // fails nginx -t with `proxy_buffers 8 4k`; this pair is what

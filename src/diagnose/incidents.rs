@@ -1261,6 +1261,31 @@ mod tests {
     }
 
     #[test]
+    fn unclassified_upstream_lines_are_counted_by_kind() {
+        // Upstream lines at [error] or above that no cause covers are listed with their count;
+        // a [warn] one and a client-side [error] are not.
+        let line = |level: &str, conn: u32, msg: &str, up: &str| {
+            format!("2026/11/26 02:55:5{conn} [{level}] 1#1: *{conn} {msg}, client: 1.2.3.4, server: a, request: \"GET / HTTP/1.1\", upstream: \"{up}\", host: \"a\"")
+        };
+        let log = [
+            line("error", 1, "upstream sent no valid HTTP/1.0 header while reading response header from upstream", "http://10.0.0.1:80/"),
+            line("error", 2, "upstream sent no valid HTTP/1.0 header while reading response header from upstream", "http://10.0.0.2:80/"),
+            line("warn", 3, "an upstream response is buffered to a temporary file /tmp/1 while reading upstream", "http://10.0.0.1:80/"),
+            "2026/11/26 02:55:54 [error] 1#1: *4 open() \"/var/www/x\" failed (2: No such file or directory), client: 1.2.3.4, server: a, request: \"GET /x HTTP/1.1\", host: \"a\"".to_owned(),
+        ]
+        .join("\n");
+        let r = scan_str(&log, &ScanOptions::default());
+        assert!(r.incidents.is_empty(), "{:?}", r.incidents);
+        assert_eq!(r.kinds.len(), 1, "{:?}", r.kinds);
+        assert_eq!(
+            r.kinds[0].kind,
+            "upstream sent no valid HTTP/1.0 header while reading response header from upstream"
+        );
+        assert_eq!(r.kinds[0].count, 2);
+        assert_eq!(r.ignored, 4);
+    }
+
+    #[test]
     fn since_filter() {
         let log = format!("{REFUSED_1}\n{TIMEOUT}\n{REFUSED_2}\n");
         let since = "2026-11-26 02:55:57".parse().ok();
