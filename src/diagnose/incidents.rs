@@ -315,8 +315,11 @@ struct Parsed {
     request_line: Span,
 }
 
-/// A field of a stored line: `start..end`, or absent.
+/// A field of a stored line: `start..end`, [`ROOT`], or absent.
 type Span = Option<(u32, u32)>;
+
+/// The span of a path `/` that the line does not spell (`GET http://host HTTP/1.1`).
+const ROOT: (u32, u32) = (u32::MAX, u32::MAX);
 
 impl Parsed {
     /// `key`'s and `request_line`'s places in `line`; every one of them is a slice of it (the
@@ -324,10 +327,19 @@ impl Parsed {
     fn of(line: &str, key: &KeyRef<'_>, time: Option<LogTime>, request_line: Option<&str>) -> Self {
         let span = |part: Option<&str>| -> Span {
             let part = part?;
-            let start = (part.as_ptr() as usize).checked_sub(line.as_ptr() as usize)?;
-            let end = start.checked_add(part.len())?;
-            debug_assert!(end <= line.len(), "a field of another line");
-            (end <= line.len()).then_some((u32::try_from(start).ok()?, u32::try_from(end).ok()?))
+            let inside = (part.as_ptr() as usize)
+                .checked_sub(line.as_ptr() as usize)
+                .and_then(|start| Some((start, start.checked_add(part.len())?)))
+                .filter(|&(_, end)| end <= line.len());
+            match inside {
+                Some((start, end)) => Some((u32::try_from(start).ok()?, u32::try_from(end).ok()?)),
+                // `uri_path`'s "/" for an absolute URI without a path is not in the line.
+                None if part == "/" => Some(ROOT),
+                None => {
+                    debug_assert!(false, "{part:?} is not a field of {line:?}");
+                    None
+                }
+            }
         };
         Self {
             cause: key.cause,
@@ -344,7 +356,10 @@ impl Parsed {
 
     /// The key (with `tries`) and request line back, borrowed from `line`.
     fn key<'a>(&self, line: &'a str, tries: u32) -> (KeyRef<'a>, Option<&'a str>) {
-        let get = |s: Span| s.and_then(|(a, b)| line.get(a as usize..b as usize));
+        let get = |s: Span| match s? {
+            ROOT => Some("/"),
+            (a, b) => line.get(a as usize..b as usize),
+        };
         let key = KeyRef {
             cause: self.cause,
             upstream: get(self.upstream),
@@ -1258,6 +1273,27 @@ mod tests {
             Some("GET /a?x=1 HTTP/1.1")
         );
         assert_eq!(r.incidents[1].cause(), Cause::ReadTimeout);
+    }
+
+    #[test]
+    fn a_closed_request_keeps_its_key() {
+        // A retried request is closed after the scan read its line: its group key must be the
+        // one its line gives, also for the path `/` of an absolute URI without a path, which
+        // the line does not spell.
+        for request in [
+            "GET http://shop.test HTTP/1.1",
+            "GET /a/b?x=1 HTTP/1.1",
+            "GET",
+            "BREW /pot",
+        ] {
+            let l = format!("2026/11/26 02:55:54 [error] 1#1: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 1.2.3.4, server: s, request: \"{request}\", upstream: \"http://10.0.0.1:80/\", host: \"h\"");
+            let r = scan_str(&l, &ScanOptions::default());
+            let e = parse_line(&l).unwrap_or_else(|| panic!("{l}"));
+            let want = KeyRef::new(Cause::ConnectionRefused, &e, 1).into_owned();
+            assert_eq!(r.incidents.len(), 1, "{request}");
+            assert_eq!(r.incidents[0].key, want, "{request}");
+            assert_eq!(r.incidents[0].sample_request.as_deref(), e.request_line);
+        }
     }
 
     #[test]
