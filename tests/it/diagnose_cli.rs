@@ -488,10 +488,10 @@ fn inputs_drift_and_since_forms() {
 
     // Not regular files: refused at once with exit 2 (never read forever).
     for bad in ["/dev/zero", "/tmp"] {
-        for flag in ["--error-log", "--fpm-log"] {
+        for flag in ["--error-log", "--fpm-log", "--access-log"] {
             let mut cmd = bin();
             cmd.arg("diagnose").arg("--config-root").arg(&conf);
-            if flag == "--fpm-log" {
+            if flag != "--error-log" {
                 cmd.arg("--error-log").arg(&log);
             }
             cmd.args([flag, bad])
