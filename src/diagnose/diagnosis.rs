@@ -1528,7 +1528,10 @@ fn upstream_server_named(cfg: &ResolvedConfig<'_>, name: &str) -> Option<Place> 
 pub fn place(cfg: &ResolvedConfig<'_>, id: NodeId) -> Place {
     let node = cfg.node(id);
     let file = cfg.tree.sources.get(node.file);
-    let (line, _) = file.line_col(node.directive.span.start);
+    // The line only: the column (a count of characters) is not shown.
+    let line = file
+        .lines
+        .line(node.directive.span.start.min(file.text.len()));
     let mut text = node.name().to_owned();
     for a in &node.directive.args {
         text.push(' ');
