@@ -11,7 +11,10 @@
 //! `diagnose-4000-servers`: the same pipeline against the generated 4,000-server tree
 //! (benches/support/tree.rs, the tree of bench/diagnose_run.sh) on a 200k-line error.log that
 //! names its server blocks (the shapes of bench/gen_error_log.py), and the access-log reader on
-//! 200k lines of a timed log_format.
+//! 200k lines of a timed log_format. Before it, with `--bench`, one pass prints the resident
+//! memory after each phase of `diagnose --format json` on that tree and log (read from a file,
+//! as the CLI streams it): load, expand, map, scan, diagnose, json (VmRSS and the phase's
+//! VmHWM from /proc/self/status, as benches/memory.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 #[path = "support/tree.rs"]
@@ -28,8 +31,8 @@ use std::path::Path;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use nginx_gwlint::config::{load_dump, load_path, ResolvedConfig};
 use nginx_gwlint::diagnose::{
-    choose_format, diagnose, diagnose_with, AccessScanner, ConfigMap, IncidentScanner, LogTime,
-    ScanOptions,
+    choose_format, diagnose, diagnose_with, open_log, retry_window_secs, write_json, AccessScanner,
+    ConfigMap, IncidentScanner, LogTime, ScanOptions,
 };
 
 const LINES: usize = 200_000;
@@ -289,15 +292,74 @@ http {
 }
 "#;
 
+/// (VmRSS, VmHWM) in MiB.
+fn resident() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Runs `f` and prints the resident set after it and its peak during it.
+fn phase<T>(name: &str, f: impl FnOnce() -> T) -> T {
+    // "5" resets the peak to the current resident set (proc(5), /proc/pid/clear_refs).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let (before, _) = resident();
+    let out = f();
+    let (rss, peak) = resident();
+    eprintln!(
+        "  {name:<9} rss {rss:7.1} MiB (+{:6.1})   peak {peak:7.1} MiB",
+        rss - before
+    );
+    out
+}
+
+/// The phases of `diagnose --error-log LOG --config-root TREE --format json`, in the CLI's
+/// order, with the resident memory after each.
+fn memory_phases(tree_root: &Path, log: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("error.log");
+    std::fs::write(&log_path, log).unwrap();
+    eprintln!(
+        "diagnose memory per phase ({} lines):",
+        log.iter().filter(|&&b| b == b'\n').count()
+    );
+    let t = phase("load", || load_path(&tree_root.join("nginx.conf")).unwrap());
+    let cfg = phase("expand", || ResolvedConfig::build(&t));
+    let map = phase("map", || ConfigMap::new(&cfg));
+    let options = ScanOptions {
+        retry_window_secs: retry_window_secs(&cfg),
+        ..ScanOptions::default()
+    };
+    let report = phase("scan", || {
+        let mut s = IncidentScanner::new(options);
+        s.read(open_log(&log_path).unwrap(), &log_path).unwrap();
+        s.finish()
+    });
+    let d = phase("diagnose", || diagnose_with(report, None, Some(&map), None));
+    phase("json", || {
+        write_json(&d, &mut std::io::sink()).unwrap();
+    });
+}
+
 fn bench_tree(c: &mut Criterion) {
     // `cargo test --all-targets` runs each bench once, unoptimized: small inputs there.
     let full = std::env::args().any(|a| a == "--bench");
     let (servers, lines) = if full { (4000, LINES) } else { (200, 2000) };
     let dir = tempfile::tempdir().unwrap();
     tree::write_tree(dir.path(), servers / 10, 10).unwrap();
+    let log = generate_for_tree(lines, servers);
+    if full {
+        // First, so that the deltas are the phases' own.
+        memory_phases(dir.path(), &log);
+    }
     let t = load_path(&dir.path().join("nginx.conf")).unwrap();
     let cfg = ResolvedConfig::build(&t);
-    let log = generate_for_tree(lines, servers);
     let access = generate_access(lines);
     let at = load_dump(ACCESS_CONFIG.as_bytes()).unwrap();
     let acfg = ResolvedConfig::build(&at);

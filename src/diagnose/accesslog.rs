@@ -763,13 +763,19 @@ impl<'m, 'c, 't> AccessScanner<'m, 'c, 't> {
 
 /// The access-log group of the same config line as an error-log group.
 pub fn access_for<'a>(d: &'a Diagnosis, g: &Group) -> Option<&'a AccessGroup> {
+    d.access.as_ref()?.groups.get(access_index(d, g)?)
+}
+
+/// Where [`access_for`]'s group sits in `AccessReport::groups`: the JSON names it by this index
+/// (`access_group`), so numbers shared by several groups at one config line are written once.
+pub fn access_index(d: &Diagnosis, g: &Group) -> Option<usize> {
     let f = &g.finding;
     let anchor = f
         .handler
         .as_ref()
         .or(f.location.as_ref())
         .or(f.server_block.as_ref().map(|(p, _)| p))?;
-    d.access.as_ref()?.groups.iter().find(|a| {
+    d.access.as_ref()?.groups.iter().position(|a| {
         a.anchor
             .as_ref()
             .is_some_and(|p| p.file == anchor.file && p.line == anchor.line)

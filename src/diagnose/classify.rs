@@ -21,7 +21,7 @@
 use crate::codes::RuleId;
 use std::fmt;
 
-use super::logline::LogEntry;
+use super::logline::{find_str, LogEntry};
 
 /// The cause of one gateway failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -320,7 +320,7 @@ pub fn classify(entry: &LogEntry<'_>) -> Option<Cause> {
         if stderr.starts_with("\"Primary script unknown\"") {
             return Some(Cause::ScriptNotFound);
         }
-        return text.contains("PHP Fatal error").then_some(Cause::PhpFatal);
+        return has(text, "PHP Fatal error").then_some(Cause::PhpFatal);
     }
     // ngx_event_connect_peer: socket() or ngx_get_connection failed for the upstream.
     if action == CONNECTING
@@ -401,7 +401,7 @@ pub fn classify(entry: &LogEntry<'_>) -> Option<Cause> {
     let unix = has(text, "unix:")
         || entry
             .upstream
-            .is_some_and(|u| u.contains("://unix:") || u.starts_with("unix:"));
+            .is_some_and(|u| has(u, "://unix:") || u.starts_with("unix:"));
     match errno? {
         111 => Some(Cause::ConnectionRefused),
         2 if connect && unix => Some(Cause::SocketMissing),
@@ -481,15 +481,15 @@ pub fn unresolved_host<'a>(entry: &LogEntry<'a>) -> Option<&'a str> {
     if let Some(rest) = text.strip_prefix("host not found in upstream \"") {
         return rest.split_once('"').map(|(h, _)| h);
     }
-    text.find(" could not be resolved")
+    find_str(text, " could not be resolved")
         .map(|i| &text[..i])
         .filter(|h| !h.is_empty())
 }
 
-/// `haystack` contains `needle` (memchr's SIMD search: `str::contains` builds a two-way
-/// searcher per call, which showed in profiles of million-line logs).
+/// `haystack` contains `needle` ([`find_str`]: `str::contains` builds a two-way searcher per
+/// call, and memmem's one-shot search a finder, which showed in profiles of million-line logs).
 fn has(haystack: &str, needle: &str) -> bool {
-    memchr::memmem::find(haystack.as_bytes(), needle.as_bytes()).is_some()
+    find_str(haystack, needle).is_some()
 }
 
 /// The errno of the first `(NNN: text)` group nginx appends (`ngx_log_errno`).

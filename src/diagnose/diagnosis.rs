@@ -14,6 +14,7 @@ use super::fpmlog::{parse_fpm_line, FpmEvent};
 use super::incidents::{FpmIncident, FpmReport, Incident, KeyDetail, ScanReport};
 use super::logline::{max_time, min_time, LogTime, Request, Upstream};
 use super::mapping::{AddrMatch, ConfigMap, HandlerFit, ServerChoice, Socket};
+use std::sync::Arc;
 
 /// A place in the configuration, as shown to people.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,7 +127,8 @@ impl Outcome {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Group {
     /// The finding with the most requests: its mapping, fix and notes speak for the group.
-    pub finding: Finding,
+    /// Shared with [`Diagnosis::findings`], not copied: a run may have tens of thousands.
+    pub finding: Arc<Finding>,
     pub requests: u64,
     pub lines: u64,
     pub first: Option<LogTime>,
@@ -169,7 +171,7 @@ pub struct UpstreamSummary {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Diagnosis {
     /// One per scan group (same cause, upstream, server, host, path, tries), most requests first.
-    pub findings: Vec<Finding>,
+    pub findings: Vec<Arc<Finding>>,
     /// Failed requests by cause and config line, most requests first.
     pub groups: Vec<Group>,
     /// Requests whose failed try nginx retried on another server that answered.
@@ -261,7 +263,7 @@ pub fn diagnose_with(
         if let Some(fpm) = &fpm {
             let mut paths: Vec<String> = finding.incident.key.path.iter().cloned().collect();
             paths.extend(ctx.script_paths.iter().cloned());
-            correlate_fpm(&mut finding, fpm, &paths);
+            correlate_fpm(&mut finding, fpm, &paths, &ctx.scripts);
         }
         let ipv6_localhost =
             ctx.via_localhost && peer(&finding).is_some_and(|p| p.starts_with("[::1]"));
@@ -272,7 +274,7 @@ pub fn diagnose_with(
             (None, c) => c.rule(),
         };
         finding.fix = fix_text(&finding, &ctx);
-        findings.push(finding);
+        findings.push(Arc::new(finding));
     }
     if let (Some(map), false) = (map, skipped_regexes.is_empty()) {
         for id in skipped_regexes {
@@ -337,7 +339,7 @@ pub fn retry_window_secs(cfg: &ResolvedConfig<'_>) -> i64 {
 /// Drift: `server:` names the log has and no server block of the configuration prints (the
 /// block's first server_name): the config read is not the one that wrote the log, or changed
 /// since, and requests were mapped to a default server instead.
-fn unknown_server_names(map: &ConfigMap<'_, '_>, findings: &[Finding]) -> Vec<String> {
+fn unknown_server_names(map: &ConfigMap<'_, '_>, findings: &[Arc<Finding>]) -> Vec<String> {
     // Name -> index into `unknown` (first-seen order): a log of another configuration names
     // thousands of server blocks.
     let mut unknown: Vec<(&str, u64)> = Vec::new();
@@ -422,7 +424,7 @@ pub fn config_newer_than_logs(
 
 /// Merges findings with the same outcome, cause, rule and config line (the handler, else the
 /// location, else the server block, else the logged upstream) into groups.
-fn group_findings(findings: &[Finding]) -> (Vec<Group>, Vec<Group>) {
+fn group_findings(findings: &[Arc<Finding>]) -> (Vec<Group>, Vec<Group>) {
     use super::incidents::FastHash;
     type HashMap<K, V> = std::collections::HashMap<K, V, FastHash>;
     type Anchor = (Outcome, Cause, Option<crate::codes::RuleId>, String);
@@ -504,7 +506,7 @@ fn group_findings(findings: &[Finding]) -> (Vec<Group>, Vec<Group>) {
         let (hosts, nh) = top(acc.hosts);
         let (members, nm) = top(acc.members);
         let g = Group {
-            finding: findings[acc.rep].clone(),
+            finding: Arc::clone(&findings[acc.rep]),
             requests: acc.requests,
             lines: acc.lines,
             first: acc.first,
@@ -620,6 +622,10 @@ struct FixContext {
     retry: Option<String>,
     /// Paths php-fpm may log for the request besides the URI's: `try_files` fallbacks.
     script_paths: Vec<String>,
+    /// The scripts the handler's `fastcgi_param SCRIPT_FILENAME` names for the request (see
+    /// [`script_filenames`]): php-fpm's `script '...'` is tied by these when its request line
+    /// carries no URI.
+    scripts: Vec<ScriptName>,
     /// `worker_connections` and `worker_rlimit_nofile` as the config sets them (fd-exhausted).
     fd_limits: Option<String>,
 }
@@ -1119,6 +1125,17 @@ fn record_handler(
     let Some(family) = family else { return };
     let block = cfg.block_of(handler).unwrap_or(handler);
     ctx.resolver = cfg.effective(block, "resolver").map(|r| place(cfg, r));
+    if family == Family::FastCgi {
+        let mut uris: Vec<&str> = finding
+            .incident
+            .key
+            .path
+            .iter()
+            .map(String::as_str)
+            .collect();
+        uris.extend(ctx.script_paths.iter().map(String::as_str));
+        ctx.scripts = script_filenames(cfg, block, &uris);
+    }
     let cause = finding.cause();
     decide_outcome(cfg, finding, ctx, handler, block, family, upstream_block_id);
     let timed_out = finding.incident.sample_line.contains("upstream timed out");
@@ -1351,23 +1368,63 @@ fn fail_settings(cfg: &ResolvedConfig<'_>, block: NodeId) -> String {
 /// (twice the larger of `*_buffer_size` and one buffer unless set) must fit in all `*_buffers`
 /// but one, and the temp-file sizes must be at least the larger of the two.
 fn buffer_fix(cfg: &ResolvedConfig<'_>, block: NodeId, prefix: &str) -> String {
-    const PAGE: u64 = 4096;
     let size_of = |name: &str, i: usize| {
         cfg.effective(block, &format!("{prefix}_{name}"))
             .and_then(|n| cfg.node(n).arg(i))
             .and_then(crate::values::parse_size)
     };
-    let current = size_of("buffer_size", 0).unwrap_or(PAGE);
+    let defaults = BufferSizes::default();
+    let sizes = BufferSizes {
+        buffer_size: size_of("buffer_size", 0).unwrap_or(defaults.buffer_size),
+        num: cfg
+            .effective(block, &format!("{prefix}_buffers"))
+            .and_then(|n| cfg.node(n).arg(0))
+            .and_then(|a| a.parse::<u64>().ok())
+            .unwrap_or(defaults.num),
+        size: size_of("buffers", 1).unwrap_or(defaults.size),
+        busy: size_of("busy_buffers_size", 0),
+        temp: size_of("temp_file_write_size", 0),
+        max_temp: size_of("max_temp_file_size", 0),
+    };
+    buffer_values(prefix, sizes)
+}
+
+/// The buffer directives in force for a handler (`None`: not set, nginx derives it).
+#[derive(Clone, Copy, Debug)]
+struct BufferSizes {
+    buffer_size: u64,
+    num: u64,
+    size: u64,
+    busy: Option<u64>,
+    temp: Option<u64>,
+    max_temp: Option<u64>,
+}
+
+impl Default for BufferSizes {
+    /// nginx's defaults: `*_buffer_size 4k`, `*_buffers 8 4k` (one memory page on Linux x86_64).
+    fn default() -> Self {
+        Self {
+            buffer_size: 4096,
+            num: 8,
+            size: 4096,
+            busy: None,
+            temp: None,
+            max_temp: None,
+        }
+    }
+}
+
+/// [`buffer_fix`] on the values in force.
+fn buffer_values(prefix: &str, b: BufferSizes) -> String {
+    let BufferSizes {
+        buffer_size: current,
+        num,
+        size,
+        busy,
+        temp,
+        max_temp,
+    } = b;
     let new_size = (current * 2).max(16 * 1024);
-    let num = cfg
-        .effective(block, &format!("{prefix}_buffers"))
-        .and_then(|n| cfg.node(n).arg(0))
-        .and_then(|a| a.parse::<u64>().ok())
-        .unwrap_or(8);
-    let size = size_of("buffers", 1).unwrap_or(PAGE);
-    let busy = size_of("busy_buffers_size", 0);
-    let temp = size_of("temp_file_write_size", 0);
-    let max_temp = size_of("max_temp_file_size", 0);
     let mut out = vec![format!("{prefix}_buffer_size {};", size_text(new_size))];
     let larger = |s: u64| new_size.max(s);
     let (mut n2, mut s2, mut busy2) = (num.max(2), size, busy);
@@ -1471,7 +1528,10 @@ fn upstream_server_named(cfg: &ResolvedConfig<'_>, name: &str) -> Option<Place> 
 pub fn place(cfg: &ResolvedConfig<'_>, id: NodeId) -> Place {
     let node = cfg.node(id);
     let file = cfg.tree.sources.get(node.file);
-    let (line, _) = file.line_col(node.directive.span.start);
+    // The line only: the column (a count of characters) is not shown.
+    let line = file
+        .lines
+        .line(node.directive.span.start.min(file.text.len()));
     let mut text = node.name().to_owned();
     for a in &node.directive.args {
         text.push(' ');
@@ -1488,12 +1548,22 @@ pub fn place(cfg: &ResolvedConfig<'_>, id: NodeId) -> Place {
 /// ... terminating" for the same script at about the same time, else to a child killed by a
 /// signal from outside php-fpm (SIGKILL, SIGSEGV). `paths` are the paths php-fpm may log for the
 /// request: the URI's and the `try_files` fallback (`/index.php?$args` for pretty URLs).
-fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String]) {
+fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String], scripts: &[ScriptName]) {
     let cause = finding.cause();
     let inc = &finding.incident;
+    // By the request php-fpm logs, else by the script it ran: without a REQUEST_URI param
+    // php-fpm logs `(request: "GET ")`, and the SCRIPT_FILENAME the location sends decides.
     let same_path = |f: &FpmIncident| match &f.path {
         Some(b) => paths.iter().any(|a| a == b),
         None => false,
+    };
+    // Only for a reset, which a kill explains: the script alone does not tell two pools
+    // running it apart, and a timeout note must not borrow another pool's kill.
+    let same_script = |f: &FpmIncident| {
+        same_path(f)
+            || f.detail
+                .as_deref()
+                .is_some_and(|script| scripts.iter().any(|s| s.matches(script)))
     };
     if matches!(
         cause,
@@ -1542,7 +1612,7 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String]) {
         .iter()
         .filter(|f| f.kind == "execution-timed-out" && near(inc, f))
         .collect();
-    let hit = timed_out.iter().find(|f| same_path(f)).or_else(|| {
+    let hit = timed_out.iter().find(|f| same_script(f)).or_else(|| {
         timed_out
             .iter()
             .find(|f| inc.key.path.is_none() || f.path.is_none())
@@ -1588,6 +1658,75 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String]) {
             sample_line: f.sample_line.clone(),
         });
     }
+}
+
+/// A script php-fpm may name for a request: the whole path, or (under a relative `root`, which
+/// nginx resolves against its `-p` prefix, unknown here) the part from the root on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ScriptName {
+    Exact(String),
+    Suffix(String),
+}
+
+impl ScriptName {
+    fn matches(&self, script: &str) -> bool {
+        match self {
+            ScriptName::Exact(s) => s == script,
+            ScriptName::Suffix(s) => script
+                .strip_suffix(s.as_str())
+                .is_some_and(|head| head.ends_with('/')),
+        }
+    }
+}
+
+/// The SCRIPT_FILENAME the `fastcgi_param`s in force in `block` send for each of `uris` (the
+/// request path and the `try_files` fallbacks): `$document_root` / `$realpath_root` are the
+/// `root` in force, `$fastcgi_script_name` the URI (`fastcgi_index` appended to one ending in
+/// `/`). A value with any other variable, or a location with `alias`, gives none: the name
+/// is not known from the configuration alone.
+fn script_filenames(cfg: &ResolvedConfig<'_>, block: NodeId, uris: &[&str]) -> Vec<ScriptName> {
+    let Some(value) = cfg
+        .effective_array(block, "fastcgi_param")
+        .into_iter()
+        .rev()
+        .find(|p| cfg.node(*p).arg(0) == Some("SCRIPT_FILENAME"))
+        .and_then(|p| cfg.node(p).arg(1).map(str::to_owned))
+    else {
+        return Vec::new();
+    };
+    if cfg.effective(block, "alias").is_some() {
+        return Vec::new();
+    }
+    let root = cfg
+        .effective(block, "root")
+        .and_then(|r| cfg.node(r).arg(0).map(str::to_owned))
+        .unwrap_or_else(|| "html".to_owned());
+    let index = cfg
+        .effective(block, "fastcgi_index")
+        .and_then(|r| cfg.node(r).arg(0).map(str::to_owned));
+    let mut out = Vec::new();
+    for uri in uris {
+        let script_name = match (uri.ends_with('/'), &index) {
+            (true, Some(i)) => format!("{uri}{i}"),
+            _ => (*uri).to_owned(),
+        };
+        let text = value
+            .replace("$document_root", &root)
+            .replace("$realpath_root", &root)
+            .replace("$fastcgi_script_name", &script_name);
+        if text.contains('$') {
+            return Vec::new();
+        }
+        let name = if text.starts_with('/') {
+            ScriptName::Exact(text)
+        } else {
+            ScriptName::Suffix(text)
+        };
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
 }
 
 /// The php-fpm group overlaps the nginx group in time (with slack); unknown times count as near.
@@ -1707,9 +1846,22 @@ fn fix_text(finding: &Finding, ctx: &FixContext) -> String {
                     "the backend's response headers do not fit {s}: set `{set}` in that location (these values keep *_busy_buffers_size within *_buffers, which nginx -t checks: GW028), or send smaller headers (cookies)"
                 ),
                 None => {
-                    let name = setting.map_or("*_buffer_size", |s| s.directive.as_str());
+                    // No handler mapped: nginx's defaults stand in for the location's values.
+                    // Raising *_buffer_size alone above the buffers' size fails nginx -t.
+                    let prefix = setting
+                        .and_then(|s| s.directive.strip_suffix("_buffer_size"))
+                        .unwrap_or_else(|| {
+                            match key.upstream.as_deref().and_then(|u| u.split_once("://")) {
+                                Some(("fastcgi", _)) => "fastcgi",
+                                Some(("uwsgi", _)) => "uwsgi",
+                                Some(("scgi", _)) => "scgi",
+                                Some(("grpc" | "grpcs", _)) => "grpc",
+                                _ => "proxy",
+                            }
+                        });
+                    let set = buffer_values(prefix, BufferSizes::default());
                     format!(
-                        "the backend's response headers do not fit {s}: raise {name} (e.g. to 16k) in that location, or send smaller headers (cookies)"
+                        "the backend's response headers do not fit {s}: set `{set}` in that location if it keeps nginx's defaults (raising {prefix}_buffer_size alone past {prefix}_buffers' size fails nginx -t: {prefix}_busy_buffers_size, GW028; with buffers of its own, raise them with it), or send smaller headers (cookies)"
                     )
                 }
             }
@@ -2245,6 +2397,31 @@ http {
                 .count(),
             1
         );
+        // JSON: the numbers once, in access_log.groups; both incidents name them by index,
+        // for the document built whole and the streamed one alike.
+        let json = super::super::render_json(&d);
+        let mut streamed = Vec::new();
+        super::super::write_json(&d, &mut streamed).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&streamed)
+                .unwrap_or_else(|e| panic!("{e}")),
+            json
+        );
+        let text = json.to_string();
+        assert_eq!(text.matches("\"status_502\"").count(), 1, "{json:#}");
+        let Some(incidents) = json["incidents"].as_array() else {
+            panic!("no incidents: {json:#}")
+        };
+        assert_eq!(incidents.len(), 2);
+        let Some(index) = incidents[0]["access_group"].as_u64() else {
+            panic!("no access_group: {json:#}")
+        };
+        assert_eq!(incidents[1]["access_group"], index, "{json:#}");
+        let shared = &json["access_log"]["groups"][index as usize];
+        assert_eq!(shared["status_502"], 1, "{json:#}");
+        assert_eq!(shared["status_504"], 1, "{json:#}");
+        assert_eq!(shared["config"]["line"], incidents[0]["line"], "{json:#}");
+        assert!(incidents[0].get("access").is_none(), "{json:#}");
     }
 
     #[test]
@@ -2319,6 +2496,79 @@ http {
         assert_eq!(d.groups.len(), 3);
         let summary = &d.upstreams[0];
         assert_eq!((summary.servers, summary.failing.len()), (3, 2));
+    }
+
+    #[test]
+    fn no_live_upstreams_fix_quotes_the_configured_fail_settings() {
+        // The issue's case: "max_fails (default 1) ... fail_timeout (default 10s)" where the
+        // config sets fail_timeout=60s.
+        let t = tree("events {}\nhttp {\n upstream backend { server 127.0.0.1:3997 max_fails=3 fail_timeout=60s; server 127.0.0.1:3996 fail_timeout=60s; }\n server { listen 80; location / { proxy_pass http://backend; } }\n}");
+        let cfg = ResolvedConfig::build(&t);
+        let l = line(
+            "02:56:11",
+            "no live upstreams while connecting to upstream",
+            "GET / HTTP/1.1",
+            "http://backend/",
+            "a",
+        );
+        let d = diagnose(scan(&[l]), None, Some(&cfg));
+        let fix = &d.groups[0].finding.fix;
+        assert!(
+            fix.contains("max_fails=3 fail_timeout=60s (")
+                && fix.contains("max_fails=1 (default) fail_timeout=60s ("),
+            "{fix}"
+        );
+        assert!(!fix.contains("fail_timeout=10s"), "{fix}");
+    }
+
+    #[test]
+    fn log_server_names_the_config_lacks_are_a_drift_note() {
+        // The log of another configuration (or the default /etc/nginx): every request would go
+        // to the default server; a note says so instead of staying silent.
+        let t = tree("events {}\nhttp {\n server { listen 80; server_name shop.test; location / { proxy_pass http://127.0.0.1:9001; } }\n}");
+        let cfg = ResolvedConfig::build(&t);
+        let mk = |server: &str| {
+            format!("2026/11/26 10:00:01 [error] 7#7: *1 {REFUSED}, client: 1.2.3.4, server: {server}, request: \"GET / HTTP/1.1\", upstream: \"http://127.0.0.1:9001/\", host: \"{server}\"")
+        };
+        let d = diagnose(
+            scan(&[mk("shop.test"), mk("api.other"), mk("www.other")]),
+            None,
+            Some(&cfg),
+        );
+        let drift: Vec<&String> = d
+            .notes
+            .iter()
+            .filter(|n| n.contains("that no server block of this configuration has"))
+            .collect();
+        assert_eq!(drift.len(), 1, "{:?}", d.notes);
+        assert!(
+            drift[0].contains("\"api.other\" (1 request)")
+                && drift[0].contains("\"www.other\" (1 request)")
+                && !drift[0].contains("shop.test"),
+            "{}",
+            drift[0]
+        );
+    }
+
+    #[test]
+    fn too_big_header_without_a_mapped_handler_suggests_what_nginx_t_accepts() {
+        // No config: nginx's defaults stand in. The naive "raise proxy_buffer_size to 16k"
+        // fails nginx -t with `proxy_buffers 8 4k`; this pair is what
+        // tests/it/diagnose_nginx.rs applies and nginx -t accepts.
+        let line = "2026/11/26 02:55:54 [error] 7#7: *1 upstream sent too big header while reading response header from upstream, client: 1.2.3.4, server: a, request: \"GET / HTTP/1.1\", upstream: \"http://127.0.0.1:9001/\", host: \"a\"";
+        let d = diagnose(scan(&[line.to_owned()]), None, None);
+        let fix = &d.groups[0].finding.fix;
+        assert!(
+            fix.contains("set `proxy_buffer_size 16k; proxy_buffers 8 16k;`"),
+            "{fix}"
+        );
+        let fcgi = line.replace("http://127.0.0.1:9001/", "fastcgi://unix:/run/php.sock:");
+        let d = diagnose(scan(&[fcgi]), None, None);
+        let fix = &d.groups[0].finding.fix;
+        assert!(
+            fix.contains("set `fastcgi_buffer_size 16k; fastcgi_buffers 8 16k;`"),
+            "{fix}"
+        );
     }
 
     #[test]

@@ -249,14 +249,22 @@ pub struct IncidentScanner {
     groups: Vec<Incident>,
     /// Hash of a [`KeyRef`] -> indexes into `groups`: lines are matched to their group without
     /// allocating an owned key per line.
-    index: HashMap<u64, Vec<usize>, FastHash>,
+    index: HashMap<u64, u32, FastHash>,
+    /// Per group, the next group with the same hash (`u32::MAX`: none): collisions chain here,
+    /// so the index holds plain numbers and a lookup touches one table.
+    same_hash: Vec<u32>,
     hasher: FastHash,
     report: ScanReport,
     /// A `FastCGI sent in stderr: "...` entry whose context has not arrived yet (the PHP message
     /// spans several lines; nginx's `, client: ...` ends the last one).
     pending: Option<Pending>,
     /// Requests that may still log a further try.
-    open: HashMap<RequestId, OpenRequest, FastHash>,
+    open: HashMap<RequestId, u32, FastHash>,
+    /// The open requests (`open` holds their indexes) and the free slots: the map stays small
+    /// enough for the cache, and a slot is reused with its line buffer, so the scan allocates
+    /// nothing per line once it runs.
+    slots: Vec<OpenRequest>,
+    free: Vec<u32>,
     /// Open order, for closing the oldest; entries whose `seq` no longer matches are stale.
     order: VecDeque<(u64, RequestId)>,
     seq: u64,
@@ -277,6 +285,9 @@ struct OpenRequest {
     seq: u64,
     /// The latest line: the request's outcome so far.
     line: String,
+    /// What the group key and sample take from that line, parsed when it was read: closing
+    /// the request does not parse it again.
+    parsed: Parsed,
     first: Option<LogTime>,
     last: Option<LogTime>,
     level: Level,
@@ -287,6 +298,79 @@ struct OpenRequest {
     /// The latest line ends the request whatever follows (no live upstreams, resolver errors,
     /// PHP's 500, a cut response).
     done: bool,
+}
+
+/// The parts of a request's latest line its group needs: the cause, and the key's fields and
+/// the request line as byte ranges of the stored line.
+#[derive(Clone, Copy, Debug)]
+struct Parsed {
+    cause: Cause,
+    time: Option<LogTime>,
+    upstream: Span,
+    unresolved_host: Span,
+    server: Span,
+    host: Span,
+    method: Span,
+    path: Span,
+    request_line: Span,
+}
+
+/// A field of a stored line: `start..end`, [`ROOT`], or absent.
+type Span = Option<(u32, u32)>;
+
+/// The span of a path `/` that the line does not spell (`GET http://host HTTP/1.1`).
+const ROOT: (u32, u32) = (u32::MAX, u32::MAX);
+
+impl Parsed {
+    /// `key`'s and `request_line`'s places in `line`; every one of them is a slice of it (the
+    /// entry was parsed from `line`).
+    fn of(line: &str, key: &KeyRef<'_>, time: Option<LogTime>, request_line: Option<&str>) -> Self {
+        let span = |part: Option<&str>| -> Span {
+            let part = part?;
+            let inside = (part.as_ptr() as usize)
+                .checked_sub(line.as_ptr() as usize)
+                .and_then(|start| Some((start, start.checked_add(part.len())?)))
+                .filter(|&(_, end)| end <= line.len());
+            match inside {
+                Some((start, end)) => Some((u32::try_from(start).ok()?, u32::try_from(end).ok()?)),
+                // `uri_path`'s "/" for an absolute URI without a path is not in the line; every
+                // other field is a slice of it.
+                None if part == "/" => Some(ROOT),
+                None => None,
+            }
+        };
+        Self {
+            cause: key.cause,
+            time,
+            upstream: span(key.upstream),
+            unresolved_host: span(key.unresolved_host),
+            server: span(key.server),
+            host: span(key.host),
+            method: span(key.method),
+            path: span(key.path),
+            request_line: span(request_line),
+        }
+    }
+
+    /// The key (with `tries`) and request line back, borrowed from `line`.
+    fn key<'a>(&self, line: &'a str, tries: u32) -> (KeyRef<'a>, Option<&'a str>) {
+        let get = |s: Span| match s? {
+            ROOT => Some("/"),
+            (a, b) => line.get(a as usize..b as usize),
+        };
+        let key = KeyRef {
+            cause: self.cause,
+            upstream: get(self.upstream),
+            unresolved_host: get(self.unresolved_host),
+            server: get(self.server),
+            host: get(self.host),
+            method: get(self.method),
+            path: get(self.path),
+            tries,
+            detail: KeyDetail::Full,
+        };
+        (key, get(self.request_line))
+    }
 }
 
 #[derive(Debug)]
@@ -302,6 +386,7 @@ impl IncidentScanner {
             options,
             groups: Vec::new(),
             index: HashMap::default(),
+            same_hash: Vec::new(),
             hasher: FastHash,
             report: ScanReport::default(),
             pending: None,
@@ -313,6 +398,8 @@ impl IncidentScanner {
             members: HashMap::default(),
             member_count: 0,
             kinds: HashMap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
         }
     }
 
@@ -439,14 +526,23 @@ impl IncidentScanner {
             }
             return;
         };
-        let peer = entry.upstream.map(|u| Upstream::parse(u).base);
+        let key = KeyRef::new(cause, entry, 1);
+        let peer = key.upstream;
         if let Some(base) = peer {
             self.count_member(entry.server, base, cause, entry.time);
         }
         let done = cause.next_upstream().is_none();
         let Some(conn) = entry.connection else {
             // Not a request (a startup line): a request of its own.
-            self.add_request(entry, line, 1, 1, entry.time);
+            self.add_request(
+                key,
+                entry.level,
+                line,
+                entry.request_line,
+                1,
+                entry.time,
+                entry.time,
+            );
             return;
         };
         let id: RequestId = (
@@ -456,18 +552,22 @@ impl IncidentScanner {
         );
         let peer_hash = peer.map(|p| self.hasher.hash_one(p));
         let window = self.options.retry_window_secs;
-        let continues = self.open.get(&id).is_some_and(|r| {
+        // One lookup for the common cases: a new request, a further try of an open one.
+        let mut known = false;
+        let mut continued = false;
+        let slot = self.open.get(&id).copied();
+        if let Some(r) = slot.and_then(|i| self.slots.get_mut(i as usize)) {
+            known = true;
             let gap_ok = match (r.last.map(LogTime::to_unix), time) {
                 (Some(a), Some(b)) => b >= a && b - a <= window,
                 _ => true,
             };
             let new_peer = peer_hash.is_none_or(|h| !r.peers.contains(&h));
-            !r.done && gap_ok && new_peer
-        });
-        if continues {
-            if let Some(r) = self.open.get_mut(&id) {
+            if !r.done && gap_ok && new_peer {
+                continued = true;
                 r.line.clear();
                 r.line.push_str(line);
+                r.parsed = Parsed::of(line, &key, entry.time, entry.request_line);
                 r.last = entry.time.or(r.last);
                 r.level = r.level.min(entry.level);
                 r.tries = r.tries.saturating_add(1).min(255);
@@ -479,18 +579,30 @@ impl IncidentScanner {
                 }
                 r.done = done;
             }
+        }
+        if continued {
             if done {
-                if let Some(r) = self.open.remove(&id) {
-                    self.close(r);
+                if let Some(i) = self.open.remove(&id) {
+                    self.close(i);
                 }
             }
             return;
         }
-        if let Some(old) = self.open.remove(&id) {
-            self.close(old);
+        if known {
+            if let Some(i) = self.open.remove(&id) {
+                self.close(i);
+            }
         }
         if done {
-            self.add_request(entry, line, 1, 1, entry.time);
+            self.add_request(
+                key,
+                entry.level,
+                line,
+                entry.request_line,
+                1,
+                entry.time,
+                entry.time,
+            );
             return;
         }
         while self.open.len() >= MAX_OPEN_REQUESTS {
@@ -502,20 +614,42 @@ impl IncidentScanner {
             }
         }
         self.seq += 1;
-        self.open.insert(
-            id,
-            OpenRequest {
-                seq: self.seq,
-                line: line.to_owned(),
-                first: entry.time,
-                last: entry.time,
-                level: entry.level,
-                tries: 1,
-                lines: 1,
-                peers: peer_hash.into_iter().collect(),
-                done,
+        let parsed = Parsed::of(line, &key, entry.time, entry.request_line);
+        let fresh = |line: String, peers: Vec<u64>, seq: u64| OpenRequest {
+            seq,
+            line,
+            parsed,
+            first: entry.time,
+            last: entry.time,
+            level: entry.level,
+            tries: 1,
+            lines: 1,
+            peers,
+            done,
+        };
+        let slot = match self.free.pop() {
+            Some(i) => match self.slots.get_mut(i as usize) {
+                Some(r) => {
+                    // The freed slot's buffers, cleared when it was closed.
+                    let mut buf = std::mem::take(&mut r.line);
+                    let mut peers = std::mem::take(&mut r.peers);
+                    buf.push_str(line);
+                    peers.extend(peer_hash);
+                    *r = fresh(buf, peers, self.seq);
+                    i
+                }
+                None => return,
             },
-        );
+            None => {
+                self.slots.push(fresh(
+                    line.to_owned(),
+                    peer_hash.into_iter().collect(),
+                    self.seq,
+                ));
+                u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
+            }
+        };
+        self.open.insert(id, slot);
         self.order.push_back((self.seq, id));
     }
 
@@ -528,7 +662,7 @@ impl IncidentScanner {
         self.swept = now;
         let window = self.options.retry_window_secs;
         while let Some(&(seq, id)) = self.order.front() {
-            let Some(r) = self.open.get(&id) else {
+            let Some(r) = self.slot(id) else {
                 self.order.pop_front();
                 continue;
             };
@@ -550,64 +684,78 @@ impl IncidentScanner {
 
     /// Closes the open request `id` if it is still the one opened as `seq`.
     fn close_if(&mut self, seq: u64, id: RequestId) -> bool {
-        if self.open.get(&id).is_none_or(|r| r.seq != seq) {
+        if self.slot(id).is_none_or(|r| r.seq != seq) {
             return false;
         }
         match self.open.remove(&id) {
-            Some(r) => {
-                self.close(r);
+            Some(i) => {
+                self.close(i);
                 true
             }
             None => false,
         }
     }
 
-    fn close(&mut self, r: OpenRequest) {
-        // The stored line parsed when it was taken; a joined multi-line message too.
-        let Some(entry) = parse_line(&r.line) else {
-            self.report.unparsed += 1;
-            return;
-        };
-        let mut entry = entry;
-        entry.level = r.level;
-        self.add_request(&entry, &r.line, r.tries, r.lines, r.first);
+    /// The open request `id`.
+    fn slot(&self, id: RequestId) -> Option<&OpenRequest> {
+        self.slots.get(*self.open.get(&id)? as usize)
     }
 
-    /// Adds one finished request whose last line is `entry` to its group.
-    fn add_request(
-        &mut self,
-        entry: &LogEntry<'_>,
-        line: &str,
-        tries: u32,
-        lines: u64,
-        first: Option<LogTime>,
-    ) {
-        let Some(cause) = classify(entry) else {
+    /// Adds the request in slot `i` (already out of `open`) to its group and frees the slot,
+    /// keeping its buffers for the next request.
+    fn close(&mut self, i: u32) {
+        let Some(r) = self.slots.get_mut(i as usize) else {
             return;
         };
-        let key = self.bounded_key(KeyRef::new(cause, entry, tries));
-        let last = entry.time;
-        match self.find(&key) {
+        let mut line = std::mem::take(&mut r.line);
+        let (parsed, tries, level, lines, first) = (r.parsed, r.tries, r.level, r.lines, r.first);
+        r.peers.clear();
+        let (key, request_line) = parsed.key(&line, tries);
+        self.add_request(key, level, &line, request_line, lines, first, parsed.time);
+        line.clear();
+        if let Some(r) = self.slots.get_mut(i as usize) {
+            r.line = line;
+        }
+        self.free.push(i);
+    }
+
+    /// Adds one finished request to its group: `key` (with its tries) and `request_line` come
+    /// from `line`, its last line; `level` is the most severe of its lines.
+    #[allow(clippy::too_many_arguments)]
+    fn add_request(
+        &mut self,
+        key: KeyRef<'_>,
+        level: Level,
+        line: &str,
+        request_line: Option<&str>,
+        lines: u64,
+        first: Option<LogTime>,
+        last: Option<LogTime>,
+    ) {
+        let (key, hash, found) = self.bounded_key(key);
+        match found {
             Some(i) => {
                 let inc = &mut self.groups[i];
                 inc.count += 1;
                 inc.lines += lines;
                 inc.first = min_time(inc.first, first);
                 inc.last = max_time(inc.last, last);
-                inc.level = inc.level.min(entry.level);
+                inc.level = inc.level.min(level);
             }
             None => {
-                let hash = self.hasher.hash_one(key);
-                self.index.entry(hash).or_default().push(self.groups.len());
+                let i = u32::try_from(self.groups.len()).unwrap_or(u32::MAX);
+                // The newest group heads its chain.
+                self.same_hash
+                    .push(self.index.insert(hash, i).unwrap_or(u32::MAX));
                 self.groups.push(Incident {
                     key: key.into_owned(),
                     count: 1,
                     lines,
                     first: min_time(first, last),
                     last,
-                    level: entry.level,
+                    level,
                     sample_line: truncate_at_char(line, MAX_SAMPLE).to_owned(),
-                    sample_request: entry.request_line.map(str::to_owned),
+                    sample_request: request_line.map(str::to_owned),
                 });
             }
         }
@@ -657,20 +805,27 @@ impl IncidentScanner {
         k.level = k.level.min(level);
     }
 
-    fn find(&self, key: &KeyRef<'_>) -> Option<usize> {
+    /// `key`'s hash and its group, if there is one.
+    fn find(&self, key: &KeyRef<'_>) -> (u64, Option<usize>) {
         let hash = self.hasher.hash_one(key);
-        let slots = self.index.get(&hash)?;
-        slots
-            .iter()
-            .copied()
-            .find(|&i| self.groups.get(i).is_some_and(|g| key.matches(&g.key)))
+        let mut next = self.index.get(&hash).copied();
+        while let Some(i) = next.map(|i| i as usize) {
+            let Some(g) = self.groups.get(i) else { break };
+            if key.matches(&g.key) {
+                return (hash, Some(i));
+            }
+            next = self.same_hash.get(i).copied().filter(|&n| n != u32::MAX);
+        }
+        (hash, None)
     }
 
     /// The key itself while there is room; past `max_groups`, a coarser one (see module docs).
-    fn bounded_key<'a>(&mut self, key: KeyRef<'a>) -> KeyRef<'a> {
+    /// With its hash and its group when it has one.
+    fn bounded_key<'a>(&mut self, key: KeyRef<'a>) -> (KeyRef<'a>, u64, Option<usize>) {
         let max = self.options.max_groups;
-        if self.groups.len() < max || self.find(&key).is_some() {
-            return key;
+        let (hash, found) = self.find(&key);
+        if found.is_some() || self.groups.len() < max {
+            return (key, hash, found);
         }
         self.report.coarsened += 1;
         let peer = KeyRef {
@@ -680,8 +835,9 @@ impl IncidentScanner {
             detail: KeyDetail::Peer,
             ..key
         };
-        if self.groups.len() < max.saturating_mul(2) || self.find(&peer).is_some() {
-            return peer;
+        let (hash, found) = self.find(&peer);
+        if found.is_some() || self.groups.len() < max.saturating_mul(2) {
+            return (peer, hash, found);
         }
         let server = KeyRef {
             upstream: None,
@@ -689,15 +845,17 @@ impl IncidentScanner {
             detail: KeyDetail::Server,
             ..peer
         };
-        if self.groups.len() < max.saturating_mul(HARD_GROUP_FACTOR) || self.find(&server).is_some()
-        {
-            return server;
+        let (hash, found) = self.find(&server);
+        if found.is_some() || self.groups.len() < max.saturating_mul(HARD_GROUP_FACTOR) {
+            return (server, hash, found);
         }
-        KeyRef {
+        let cause = KeyRef {
             server: None,
             detail: KeyDetail::CauseOnly,
             ..server
-        }
+        };
+        let (hash, found) = self.find(&cause);
+        (cause, hash, found)
     }
 }
 
@@ -1113,6 +1271,52 @@ mod tests {
             Some("GET /a?x=1 HTTP/1.1")
         );
         assert_eq!(r.incidents[1].cause(), Cause::ReadTimeout);
+    }
+
+    #[test]
+    fn a_closed_request_keeps_its_key() {
+        // A retried request is closed after the scan read its line: its group key must be the
+        // one its line gives, also for the path `/` of an absolute URI without a path, which
+        // the line does not spell.
+        for request in [
+            "GET http://shop.test HTTP/1.1",
+            "GET /a/b?x=1 HTTP/1.1",
+            "GET",
+            "BREW /pot",
+        ] {
+            let l = format!("2026/11/26 02:55:54 [error] 1#1: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 1.2.3.4, server: s, request: \"{request}\", upstream: \"http://10.0.0.1:80/\", host: \"h\"");
+            let r = scan_str(&l, &ScanOptions::default());
+            let e = parse_line(&l).unwrap_or_else(|| panic!("{l}"));
+            let want = KeyRef::new(Cause::ConnectionRefused, &e, 1).into_owned();
+            assert_eq!(r.incidents.len(), 1, "{request}");
+            assert_eq!(r.incidents[0].key, want, "{request}");
+            assert_eq!(r.incidents[0].sample_request.as_deref(), e.request_line);
+        }
+    }
+
+    #[test]
+    fn unclassified_upstream_lines_are_counted_by_kind() {
+        // Upstream lines at [error] or above that no cause covers are listed with their count;
+        // a [warn] one and a client-side [error] are not.
+        let line = |level: &str, conn: u32, msg: &str, up: &str| {
+            format!("2026/11/26 02:55:5{conn} [{level}] 1#1: *{conn} {msg}, client: 1.2.3.4, server: a, request: \"GET / HTTP/1.1\", upstream: \"{up}\", host: \"a\"")
+        };
+        let log = [
+            line("error", 1, "upstream sent no valid HTTP/1.0 header while reading response header from upstream", "http://10.0.0.1:80/"),
+            line("error", 2, "upstream sent no valid HTTP/1.0 header while reading response header from upstream", "http://10.0.0.2:80/"),
+            line("warn", 3, "an upstream response is buffered to a temporary file /tmp/1 while reading upstream", "http://10.0.0.1:80/"),
+            "2026/11/26 02:55:54 [error] 1#1: *4 open() \"/var/www/x\" failed (2: No such file or directory), client: 1.2.3.4, server: a, request: \"GET /x HTTP/1.1\", host: \"a\"".to_owned(),
+        ]
+        .join("\n");
+        let r = scan_str(&log, &ScanOptions::default());
+        assert!(r.incidents.is_empty(), "{:?}", r.incidents);
+        assert_eq!(r.kinds.len(), 1, "{:?}", r.kinds);
+        assert_eq!(
+            r.kinds[0].kind,
+            "upstream sent no valid HTTP/1.0 header while reading response header from upstream"
+        );
+        assert_eq!(r.kinds[0].count, 2);
+        assert_eq!(r.ignored, 4);
     }
 
     #[test]

@@ -33,9 +33,9 @@ mod render;
 mod since;
 
 pub use accesslog::{
-    access_for, access_shown, choose_format, timeout_drift, AccessGroup, AccessReport,
-    AccessScanner, AccessShown, FormatChoice, FormatError, LogFormat, SocketEvidence, COMBINED,
-    NEAR_TIMEOUT,
+    access_for, access_index, access_shown, choose_format, timeout_drift, AccessGroup,
+    AccessReport, AccessScanner, AccessShown, FormatChoice, FormatError, LogFormat, SocketEvidence,
+    COMBINED, NEAR_TIMEOUT,
 };
 pub use classify::{classify, unclassified_kind, unresolved_host, Cause, NextUpstream};
 pub use diagnosis::{

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use super::accesslog::{
-    access_for, access_shown, seconds_text, AccessGroup, AccessReport, AccessShown,
+    access_for, access_index, access_shown, seconds_text, AccessGroup, AccessReport, AccessShown,
 };
 use super::diagnosis::{Diagnosis, Group, Outcome, Place, Setting, UpstreamSummary};
 use super::logline::LogTime;
@@ -479,7 +479,8 @@ fn top_json(items: &[(String, u64)]) -> Value {
     )
 }
 
-fn group_json(g: &Group, access: Option<&AccessGroup>) -> Value {
+/// `access`: the index of the group's access-log numbers in `access_log.groups`.
+fn group_json(g: &Group, access: Option<usize>) -> Value {
     let f = &g.finding;
     let inc = &f.incident;
     let key = &inc.key;
@@ -542,7 +543,7 @@ fn group_json(g: &Group, access: Option<&AccessGroup>) -> Value {
         "php_fpm": php_fpm,
         "notes": g.notes,
         "sample": inc.sample_line,
-        "access": access.map(access_group_json),
+        "access_group": access,
     });
     if let (Value::Object(a), Value::Object(b)) = (&mut head, more) {
         a.extend(b);
@@ -552,11 +553,13 @@ fn group_json(g: &Group, access: Option<&AccessGroup>) -> Value {
 
 /// The JSON contract: `incidents` are the groups of failed requests (`count` = requests),
 /// `recovered` the requests another server answered, `upstreams` the blocks with failing
-/// servers, `other_kinds` the upstream lines no cause covers. [`write_json`] prints the same
+/// servers, `other_kinds` the upstream lines no cause covers, `access_log.groups` the access-log
+/// numbers per config line, each once (an incident's `access_group` is its index there: groups
+/// at one config line share it). [`write_json`] prints the same
 /// document without building it whole.
 pub fn render_json(d: &Diagnosis) -> Value {
     let mut out = json!({
-        "incidents": d.groups.iter().map(|g| group_json(g, access_for(d, g))).collect::<Vec<_>>(),
+        "incidents": d.groups.iter().map(|g| group_json(g, access_index(d, g))).collect::<Vec<_>>(),
         "recovered": d.recovered.iter().map(|g| group_json(g, None)).collect::<Vec<_>>(),
     });
     if let (Value::Object(a), Value::Object(b)) = (&mut out, summary_json(d)) {
@@ -600,7 +603,7 @@ pub fn write_json<W: std::io::Write>(d: &Diagnosis, w: &mut W) -> std::io::Resul
     array(
         w,
         "incidents",
-        d.groups.iter().map(|g| group_json(g, access_for(d, g))),
+        d.groups.iter().map(|g| group_json(g, access_index(d, g))),
     )?;
     w.write_all(b",\n")?;
     array(

@@ -320,7 +320,8 @@ fn several_logs_gzip_since_and_exit_codes() {
     assert_eq!(a["location"]["text"], "location /");
 
     // --since: absolute, and relative to the newest line (I at 02:56:11, A at 02:55:54).
-    for since in ["2026-11-26 02:56:00", "10s"] {
+    // `2026-11-26 02:56` is the form --help and the README show (seconds 0).
+    for since in ["2026-11-26 02:56:00", "2026-11-26 02:56", "10s"] {
         let (code, json) = run_json(&[
             "--error-log".as_ref(),
             gz.as_os_str(),
@@ -487,10 +488,10 @@ fn inputs_drift_and_since_forms() {
 
     // Not regular files: refused at once with exit 2 (never read forever).
     for bad in ["/dev/zero", "/tmp"] {
-        for flag in ["--error-log", "--fpm-log"] {
+        for flag in ["--error-log", "--fpm-log", "--access-log"] {
             let mut cmd = bin();
             cmd.arg("diagnose").arg("--config-root").arg(&conf);
-            if flag == "--fpm-log" {
+            if flag != "--error-log" {
                 cmd.arg("--error-log").arg(&log);
             }
             cmd.args([flag, bad])
