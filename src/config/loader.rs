@@ -386,9 +386,14 @@ fn load_path_parsed(
             source,
         })?;
     let parsed = parses.parse(&main_file, &text);
-    // The top level of a file that parses tells a site file's context.
-    let ast = parsed.errors.is_empty().then_some(&*parsed.ast);
-    let is_main_file = path.is_dir() || main.file_name().is_some_and(|n| n == "nginx.conf");
+    // The top level tells a site file's context; with syntax errors, the tree read past them
+    // (a stray `;` in a site file does not make it nginx.conf).
+    let ast = parsed.complete.then_some(&*parsed.ast);
+    // A file named nginx.conf is the main file when its top level is (a directory's
+    // nginx.conf always is); many repositories name a file of `server` blocks nginx.conf too.
+    let is_main_file = path.is_dir()
+        || (main.file_name().is_some_and(|n| n == "nginx.conf")
+            && ast.is_none_or(|a| top_level_context(a) == Context::Main));
     let mut context = match options.context {
         Some(c) => c,
         None if is_main_file => Context::Main,

@@ -1276,3 +1276,34 @@ fn the_sysroots_nginx_gives_module_paths_and_dynamic_modules() -> TestResult {
     assert!(of_rule(&diagnostics, "GW010").is_empty(), "{text}");
     Ok(())
 }
+
+/// A file named nginx.conf whose top level is `server` blocks (many repositories name their
+/// site file so) is a site file, checked in the http context; a syntax error in a site file
+/// does not make it nginx.conf either.
+#[test]
+fn a_site_file_named_nginx_conf_or_with_a_syntax_error_stays_a_site_file() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let conf = tmp.path().join("nginx.conf");
+    std::fs::write(
+        &conf,
+        "server { listen 80; location / { proxy_pass http://127.0.0.1:8080; } }\n",
+    )?;
+    let (ws, diagnostics) = check_path(&conf, &LoadOptions::default());
+    assert_eq!(ws.tree.root_context, Context::Http);
+    assert!(diagnostics.is_empty(), "{}", concise(&ws, &diagnostics));
+    let site = tmp.path().join("site.conf");
+    std::fs::write(&site, "server {\n    listen 80;\n    root /a;;\n}\n")?;
+    let (ws, diagnostics) = check_path(&site, &LoadOptions::default());
+    let text = concise(&ws, &diagnostics);
+    assert_eq!(ws.tree.root_context, Context::Http, "{text}");
+    assert_eq!(of_rule(&diagnostics, "GW001").len(), 1, "{text}");
+    assert!(of_rule(&diagnostics, "GW011").is_empty(), "{text}");
+    // A real nginx.conf is still the main file: its missing events block is nginx's error.
+    std::fs::write(&conf, "http { server { listen 80; } }\n")?;
+    let (ws, diagnostics) = check_path(&conf, &LoadOptions::default());
+    assert_eq!(ws.tree.root_context, Context::Main);
+    assert!(of_rule(&diagnostics, "GW011")
+        .iter()
+        .any(|d| d.message.contains("no \"events\"")));
+    Ok(())
+}

@@ -21,6 +21,9 @@ static META: RuleMeta = RuleMeta {
 `uwsgi_connect_timeout`, `scgi_connect_timeout` or `memcached_connect_timeout` above 75
 seconds (option `max-connect-timeout`).
 
+Where every handler the timeout applies to connects to unix sockets, nothing is said: a
+unix-socket connect() succeeds or fails at once.
+
 ## Why it matters
 The nginx documentation says of every `*_connect_timeout`: "it should be noted that this
 timeout cannot usually exceed 75 seconds". 75 s is the BSD kernels' limit on establishing a
@@ -83,7 +86,7 @@ impl Rule for ConnectTimeoutIneffective {
             let Some((value, ms)) = time_arg(node) else {
                 continue;
             };
-            if ms <= max_ms {
+            if ms <= max_ms || only_unix_sockets(cx, id) {
                 continue;
             }
             let (file, _) = cx.config.location(id);
@@ -109,4 +112,33 @@ impl Rule for ConnectTimeoutIneffective {
             );
         }
     }
+}
+
+/// True when every handler the timeout at `id` applies to (passes at or below its block)
+/// connects to unix sockets only: connect() on a unix socket succeeds or fails at once
+/// (ENOENT, ECONNREFUSED, EAGAIN), there is no SYN to wait for.
+fn only_unix_sockets(cx: &LintContext<'_, '_>, id: crate::config::NodeId) -> bool {
+    let config = cx.config;
+    let Some(block) = config.node(id).parent else {
+        return false;
+    };
+    let mut any = false;
+    for p in cx.passes() {
+        if p.node != id && !config.ancestors(p.node).any(|a| a == block) {
+            continue;
+        }
+        let unix = match (p.upstream, &p.address) {
+            (Some(up), _) => {
+                let servers = config.upstream_servers(up);
+                !servers.is_empty() && servers.iter().all(|(a, _)| a.is_unix())
+            }
+            (None, Some(a)) => a.is_unix(),
+            (None, None) => false,
+        };
+        if !unix {
+            return false;
+        }
+        any = true;
+    }
+    any
 }

@@ -102,8 +102,9 @@ impl Rule for LocalhostUpstream {
             };
             let src = &cx.tree.sources.get(node.file).text;
             let raw = word.raw(src);
-            let what = if named.upstream.is_some() {
-                "upstream `server`".to_owned()
+            let what = if let Some(up) = named.upstream {
+                let name = cx.config.node(up).arg(0).unwrap_or("");
+                format!("a `server` of upstream `{name}`")
             } else {
                 format!("`{}`", node.name())
             };
