@@ -238,7 +238,10 @@ impl Rule for DuplicateDefinition {
             let mut keys: Vec<String> = config
                 .children_named(Some(server), "listen")
                 .filter_map(|l| {
-                    let a = config.node(l).arg(0)?;
+                    let n = config.node(l);
+                    let a = n.arg(0)?;
+                    // `quic` listens on UDP, a socket apart from the port's TCP one.
+                    let quic = n.directive.args.iter().skip(1).any(|w| w.as_str() == "quic");
                     url::parse(
                         a,
                         UrlOptions {
@@ -247,7 +250,7 @@ impl Rule for DuplicateDefinition {
                         },
                     )
                     .ok()?
-                    .socket_key(false)
+                    .socket_key(quic)
                 })
                 .collect();
             if config

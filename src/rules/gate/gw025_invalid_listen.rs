@@ -244,7 +244,9 @@ impl InvalidListen {
                     listen.set |= set;
                     listen.default_server |= default;
                     listen.ssl |= ssl;
-                    udp |= w.as_str() == "udp";
+                    // `quic` (http) listens on UDP: a socket apart from the TCP one of the
+                    // same port (ngx_http_core_listen sets SOCK_DGRAM for it).
+                    udp |= w.as_str() == "udp" || (!stream && w.as_str() == "quic");
                 }
                 Param::Warn(m) => {
                     let mut d = cx.diagnostic(&META, n.file, w.span, m).with_help(
