@@ -305,10 +305,19 @@ fn gw601_worker_connections_above_the_fd_limit_give_too_many_open_files() {
     // The last free descriptor must go to accept(), so that socket() to the upstream is the
     // call that fails (nginx answers 500 then, not 502: ngx_http_upstream_connect); with an
     // even number free, one idle client takes one first.
-    if free_fds() % 2 == 0 {
+    // Under load the worker may hold a descriptor of its own for a moment: add idle clients
+    // until the count is odd (a few tries), each given time to be accepted.
+    for _ in 0..6 {
+        if free_fds() % 2 == 1 {
+            break;
+        }
         clients.push(TcpStream::connect(("127.0.0.1", 18263)).unwrap());
-        wait_for(|| free_fds() % 2 == 1, "nginx to accept the idle client");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while free_fds() % 2 == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
+    assert_eq!(free_fds() % 2, 1, "nginx did not accept the idle clients");
     let mut got_500 = false;
     for _ in 0..40 {
         let mut s = TcpStream::connect(("127.0.0.1", 18263)).unwrap();
