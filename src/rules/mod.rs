@@ -324,7 +324,7 @@ impl LintContext<'_, '_> {
 /// See [`LintContext::defined_elsewhere`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Elsewhere {
-    /// This `include` (at the main or http level) was not read.
+    /// This `include` was not read (at the main or http level; at any level for variables).
     Unread(crate::config::NodeId),
     /// The file is checked on its own: the blocks around it were not read.
     AroundThisFile,

@@ -343,6 +343,23 @@ const BINARY_PATHS: [&str; 4] = [
 /// NGX_CONFIGURE` and `NGINX_VER` ("nginx/1.22.1"), as string literals (src/core/nginx.c,
 /// ngx_show_version_info). Nothing is run. `None` when the root has no readable nginx binary.
 pub fn sysroot_build(root: &Path) -> Option<(PathBuf, NginxBuild)> {
+    // Several rules ask; the binary is read once per root and process.
+    type Cache =
+        std::sync::Mutex<std::collections::HashMap<PathBuf, Option<(PathBuf, NginxBuild)>>>;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut cache = match cache.lock() {
+        Ok(c) => c,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    cache
+        .entry(root.to_path_buf())
+        .or_insert_with(|| read_sysroot_build(root))
+        .clone()
+}
+
+/// [`sysroot_build`] without the cache.
+fn read_sysroot_build(root: &Path) -> Option<(PathBuf, NginxBuild)> {
     /// Bigger than any nginx binary (Debian's is 1.3 MB): a larger file is not read.
     const MAX_BINARY: u64 = 64 << 20;
     let sysroot = crate::config::Sysroot::new(root);
