@@ -621,7 +621,8 @@ impl<'t> ResolvedConfig<'t> {
     }
 
     /// Every value a variable can take where it is defined by `set $name value;` (anywhere) or
-    /// by a `map ... $name { }` block (each entry's value, `default` included), with the
+    /// by a `map ... $name { }`, `split_clients ... $name { }` or `geo ... $name { }` block
+    /// (each entry's value, `default` included), with the
     /// directive that gives it. `None` when the variable is defined by neither (a built-in such
     /// as `$host`, or a module's), whose value the configuration does not decide.
     pub fn variable_values(&self, name: &str) -> Option<Vec<(String, NodeId)>> {
@@ -645,6 +646,26 @@ impl<'t> ResolvedConfig<'t> {
                     for entry in n.directive.children() {
                         match entry.name() {
                             "hostnames" | "volatile" | "include" => {}
+                            _ => {
+                                if let Some(v) = entry.args.last() {
+                                    values.push((v.as_str().to_owned(), id));
+                                }
+                            }
+                        }
+                    }
+                }
+                // `split_clients STRING $name { 10% value; * value; }` and
+                // `geo [$address] $name { default value; NET value; ... }`: each entry's value.
+                "split_clients" | "geo"
+                    if n.directive.args.last().map(|w| w.as_str()) == Some(dollar.as_str())
+                        && n.directive.args.len() <= 2
+                        && n.directive.block.is_some()
+                        && n.context != Context::Entries =>
+                {
+                    defined = true;
+                    for entry in n.directive.children() {
+                        match entry.name() {
+                            "ranges" | "delete" | "include" | "proxy" | "proxy_recursive" => {}
                             _ => {
                                 if let Some(v) = entry.args.last() {
                                     values.push((v.as_str().to_owned(), id));
