@@ -34,6 +34,8 @@ pub struct RNode<'t> {
     pub context: Context,
     /// The `include` directive whose file this directive came from, if any.
     pub included_from: Option<NodeId>,
+    /// [`RNode::inner_context`], computed once when the tree is built (rules ask it often).
+    inner: Context,
 }
 
 impl RNode<'_> {
@@ -47,10 +49,14 @@ impl RNode<'_> {
 
     /// The context of this directive's block body.
     pub fn inner_context(&self) -> Context {
-        if self.directive.block.as_ref().map(|b| b.kind) == Some(BlockKind::Entries) {
+        self.inner
+    }
+
+    fn inner_of(directive: &Directive, context: Context) -> Context {
+        if directive.block.as_ref().map(|b| b.kind) == Some(BlockKind::Entries) {
             return Context::Entries;
         }
-        self.context.inner(self.name())
+        context.inner(directive.name())
     }
 }
 
@@ -225,6 +231,7 @@ impl<'t> ResolvedConfig<'t> {
                         children: Vec::new(),
                         context,
                         included_from: frame.included_from,
+                        inner: RNode::inner_of(d, context),
                     });
                     match parent {
                         Some(p) => self.nodes[p.index()].children.push(id),

@@ -378,13 +378,24 @@ pub fn runs(cx: &LintContext<'_, '_>, meta: &RuleMeta) -> bool {
 }
 
 /// Runs every rule enabled in settings and accepted by `wanted` (the user's selection).
-pub fn run(cx: &LintContext<'_, '_>, wanted: impl Fn(&RuleMeta) -> bool) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    for rule in REGISTRY {
-        if runs(cx, rule.meta()) && wanted(rule.meta()) {
+///
+/// The rules run in parallel (rayon's pool; `RAYON_NUM_THREADS=1` runs them one after the
+/// other). Each writes its own list; the lists are joined in registry order, so the output
+/// is the same as one after the other. Facts several rules read are `OnceLock`s: the first
+/// rule to ask computes them, the others wait (no initializer uses rayon, so a waiting
+/// thread never holds one).
+pub fn run(cx: &LintContext<'_, '_>, wanted: impl Fn(&RuleMeta) -> bool + Sync) -> Vec<Diagnostic> {
+    use rayon::prelude::*;
+    let lists: Vec<Vec<Diagnostic>> = REGISTRY
+        .par_iter()
+        .filter(|rule| runs(cx, rule.meta()) && wanted(rule.meta()))
+        .map(|rule| {
+            let mut out = Vec::new();
             rule.check(cx, &mut out);
-        }
-    }
+            out
+        })
+        .collect();
+    let mut out: Vec<Diagnostic> = lists.into_iter().flatten().collect();
     out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     // A snippet included in several places yields the same finding once per expansion.
     out.dedup_by(|b, a| a.rule == b.rule && a.file == b.file && a.span == b.span);

@@ -143,7 +143,12 @@ impl Defined {
     /// nginx knows `$name` in `ns` (any case): a built-in variable of the target version, or
     /// one the configuration defines. What GW020 reports when false.
     pub fn knows(&self, ns: Namespace, name: &str, version: Version) -> bool {
-        let lower = name.to_ascii_lowercase();
+        // Names are nearly always written in lower case already: no copy then.
+        let lower: std::borrow::Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            name.to_ascii_lowercase().into()
+        } else {
+            name.into()
+        };
         is_builtin(ns, &lower, version) || self.contains(ns, &lower)
     }
 
