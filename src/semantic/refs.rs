@@ -44,7 +44,7 @@ pub fn http_close(
 }
 
 /// How a word refers to variables.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RefKind {
     /// A script value: `$name`, `${name}`, `$1` anywhere in it.
     Script,

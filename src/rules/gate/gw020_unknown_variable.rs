@@ -146,7 +146,13 @@ impl Rule for UnknownVariable {
         let defined = cx.defined_variables();
         let third_party = third_party_modules(cx);
         let mut reported: HashSet<(Namespace, String)> = HashSet::new();
+        // Most words repeat across server blocks ($host, http://app$request_uri): one whose
+        // names are all known is settled once per distinct (namespace, kind, value).
+        let mut clean: HashSet<(Namespace, RefKind, &str)> = HashSet::new();
         for (ns, r) in refs::reference_words(config) {
+            if clean.contains(&(ns, r.kind, r.value)) {
+                continue;
+            }
             let n = config.node(r.node);
             let names: Vec<(&str, bool)> = match r.kind {
                 RefKind::Whole => match r.value.strip_prefix('$') {
@@ -210,10 +216,12 @@ impl Rule for UnknownVariable {
                     None => r.word.span,
                 }
             };
+            let mut all_known = true;
             for (k, &(name, braced)) in names.iter().enumerate() {
                 if defined.knows(ns, name, cx.directives.target) {
                     continue;
                 }
+                all_known = false;
                 for &(before, b) in &names[located..k] {
                     locate(before, b);
                 }
@@ -232,6 +240,9 @@ impl Rule for UnknownVariable {
                         .push_str(" (unless a third-party module loaded here defines it)");
                 }
                 out.push(cx.hedged_undefined_anywhere(d, "that variable"));
+            }
+            if all_known {
+                clean.insert((ns, r.kind, r.value));
             }
         }
     }
