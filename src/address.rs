@@ -211,7 +211,7 @@ pub fn parse_pass(directive: &str, arg: &str) -> Address {
     addr
 }
 
-/// Parses `host[:port][/uri]`, `[v6]:port`, `unix:/path[:/uri]`. With `allow_uri`, a `/`
+/// Parses `host[:port][/uri]`, `[v6]:port`, `unix:/path[:/uri]`. With `allow_uri`, a `/` or `?`
 /// after the host starts the URI (proxy_pass); a unix path then ends at `:`.
 pub fn parse_host_port(text: &str, allow_uri: bool) -> Address {
     let mut addr = Address {
@@ -237,7 +237,8 @@ pub fn parse_host_port(text: &str, allow_uri: bool) -> Address {
         }
         return addr;
     }
-    let (authority, uri) = match (allow_uri, text.find('/')) {
+    // ngx_parse_inet_url: the host part ends at the first `/` or `?`.
+    let (authority, uri) = match (allow_uri, text.find(['/', '?'])) {
         (true, Some(i)) => (&text[..i], Some(&text[i..])),
         _ => (text, None),
     };
@@ -383,6 +384,11 @@ mod tests {
             Host::Invalid(_)
         ));
         assert!(parse_pass("proxy_pass", "http://localhost:3000").is_loopback());
+        // ngx_parse_inet_url ends the host at `?` as at `/`.
+        let e = parse_pass("proxy_pass", "http://octane?a=1:2/b");
+        assert_eq!(e.name(), Some("octane"));
+        assert_eq!(e.port, None);
+        assert_eq!(e.uri.as_deref(), Some("?a=1:2/b"));
     }
 
     #[test]

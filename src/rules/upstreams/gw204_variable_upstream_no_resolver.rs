@@ -222,8 +222,8 @@ impl Rule for VariableUpstreamNoResolver {
 
 /// `$name` for every unknown-variable marker in `text`.
 /// The host when the text before the first unknown variable already holds all of it: after
-/// the scheme, a `/` (the URI) or a `:` (the port) came first. `None` for a unix socket or when
-/// the variable is part of the host.
+/// the scheme, a `/` or `?` (the URI: ngx_parse_inet_url ends the host at either) or a `:` (the
+/// port) came first. `None` for a unix socket or when the variable is part of the host.
 fn static_host(head: &str) -> Option<&str> {
     let rest = head.split_once("://").map_or(head, |(_, r)| r);
     if rest.starts_with("unix:") {
@@ -232,7 +232,7 @@ fn static_host(head: &str) -> Option<&str> {
     if let Some(v6) = rest.strip_prefix('[') {
         return v6.split_once(']').map(|(h, _)| h);
     }
-    let end = rest.find(['/', ':'])?;
+    let end = rest.find(['/', '?', ':'])?;
     Some(&rest[..end])
 }
 
@@ -318,6 +318,8 @@ mod tests {
             Some("storage.internal")
         );
         assert_eq!(static_host("http://api:"), Some("api"));
+        assert_eq!(static_host("http://octane?"), Some("octane"));
+        assert_eq!(static_host("http://octane?a=/x:1"), Some("octane"));
         assert_eq!(static_host("http://"), None);
         assert_eq!(static_host("http://app-"), None);
         assert_eq!(static_host("http://[::1]"), Some("::1"));
