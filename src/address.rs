@@ -211,7 +211,7 @@ pub fn parse_pass(directive: &str, arg: &str) -> Address {
     addr
 }
 
-/// Parses `host[:port][/uri]`, `[v6]:port`, `unix:/path[:/uri]`. With `allow_uri`, a `/`
+/// Parses `host[:port][/uri]`, `[v6]:port`, `unix:/path[:/uri]`. With `allow_uri`, a `/` or `?`
 /// after the host starts the URI (proxy_pass); a unix path then ends at `:`.
 pub fn parse_host_port(text: &str, allow_uri: bool) -> Address {
     let mut addr = Address {
@@ -237,7 +237,8 @@ pub fn parse_host_port(text: &str, allow_uri: bool) -> Address {
         }
         return addr;
     }
-    let (authority, uri) = match (allow_uri, text.find('/')) {
+    // ngx_parse_inet_url: the host part ends at the first `/` or `?`.
+    let (authority, uri) = match (allow_uri, text.find(['/', '?'])) {
         (true, Some(i)) => (&text[..i], Some(&text[i..])),
         _ => (text, None),
     };
@@ -270,6 +271,12 @@ pub fn parse_host_port(text: &str, allow_uri: bool) -> Address {
         addr.host = Host::Invalid("no host".to_owned());
         return addr;
     }
+    if is_placeholder(host) {
+        addr.host = Host::Invalid(format!(
+            "\"{host}\" is a template placeholder, not a host name"
+        ));
+        return addr;
+    }
     addr.host = match host.parse::<Ipv4Addr>() {
         Ok(ip) => Host::Ipv4(ip),
         Err(_) => Host::Name(host.to_owned()),
@@ -278,6 +285,15 @@ pub fn parse_host_port(text: &str, allow_uri: bool) -> Address {
         set_port(&mut addr, p);
     }
     addr
+}
+
+/// A host written as a template placeholder that was never filled in (`<BACKEND_HOST>`,
+/// `{{ backend }}`, `${BACKEND}`, `%BACKEND%`): it has characters no host name has, so
+/// nginx's lookup at startup fails ("host not found in upstream"). (`user@host` fails the
+/// same way but is no placeholder.)
+pub fn is_placeholder(host: &str) -> bool {
+    host.bytes()
+        .any(|b| matches!(b, b'<' | b'>' | b'{' | b'}' | b'$' | b'%') || b.is_ascii_whitespace())
 }
 
 fn set_port(addr: &mut Address, port: &str) {
@@ -383,6 +399,18 @@ mod tests {
             Host::Invalid(_)
         ));
         assert!(parse_pass("proxy_pass", "http://localhost:3000").is_loopback());
+        for placeholder in ["<BACKEND_HOST>:8080", "{{ backend }}", "%HOST%"] {
+            assert!(matches!(
+                parse_host_port(placeholder, false).host,
+                Host::Invalid(_)
+            ));
+        }
+        assert!(!is_placeholder("api.internal"));
+        // ngx_parse_inet_url ends the host at `?` as at `/`.
+        let e = parse_pass("proxy_pass", "http://octane?a=1:2/b");
+        assert_eq!(e.name(), Some("octane"));
+        assert_eq!(e.port, None);
+        assert_eq!(e.uri.as_deref(), Some("?a=1:2/b"));
     }
 
     #[test]

@@ -423,14 +423,22 @@ fn load_path_parsed(
         }
     }
     let target_prefix = sysroot.as_ref().and_then(|r| r.inside(&prefix));
-    // A file of main-context lines (`load_module ...;`) that is no nginx.conf: a snippet whose
-    // nginx.conf has the `events` block.
+    // A file of main-context lines (`load_module ...;`) that is no nginx.conf, or one that is
+    // only `stream { }` or `mail { }` blocks (a fragment nginx.conf includes at its top level;
+    // a main file without `http` is named nginx.conf): a snippet whose nginx.conf has the
+    // `events` block.
     let entry_is_snippet = !is_main_file
         && options.context.is_none()
-        && !ast.is_some_and(|a| {
-            a.directives().any(|d| {
-                d.block.is_some() && matches!(d.name(), "events" | "http" | "stream" | "mail")
-            })
+        && ast.is_none_or(|a| {
+            let stream_or_mail = |d: &crate::syntax::Directive| {
+                d.block.is_some() && matches!(d.name(), "stream" | "mail")
+            };
+            let only_stream_or_mail =
+                a.directives().next().is_some() && a.directives().all(stream_or_mail);
+            only_stream_or_mail
+                || !a.directives().any(|d| {
+                    d.block.is_some() && matches!(d.name(), "events" | "http" | "stream" | "mail")
+                })
         });
     let mut loader = Loader {
         fs: &fs,

@@ -117,8 +117,9 @@ pub struct ConfigTree {
     /// The context of the entry file's top level: `main` for nginx.conf, `http` or `server` for
     /// a single site file checked on its own.
     pub root_context: Context,
-    /// The entry file is a snippet checked on its own (no nginx.conf, no `events`/`http`/
-    /// `stream`/`mail` block at its top), whatever its context.
+    /// The entry file is a snippet checked on its own (no nginx.conf, and no `events`/`http`/
+    /// `stream`/`mail` block at its top, or nothing but `stream`/`mail` blocks there),
+    /// whatever its context.
     pub entry_is_snippet: bool,
 }
 

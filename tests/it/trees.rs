@@ -1307,3 +1307,63 @@ fn a_site_file_named_nginx_conf_or_with_a_syntax_error_stays_a_site_file() -> Te
         .any(|d| d.message.contains("no \"events\"")));
     Ok(())
 }
+
+/// A file that is only `stream { }` (or `mail { }`) blocks and is no nginx.conf is a fragment
+/// nginx.conf includes at its top level: checked on its own it has no `events` of its own, and
+/// nginx accepts it included from a main file that has one.
+#[test]
+fn a_protocol_block_fragment_checked_alone_needs_no_events() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let fragments = [
+        (
+            "stream.conf",
+            "stream {\n    server {\n        listen 15432;\n        proxy_pass 127.0.0.1:5432;\n    }\n}\n",
+        ),
+        (
+            "mail.conf",
+            "mail {\n    server {\n        listen 1025;\n        protocol smtp;\n    }\n}\n",
+        ),
+    ];
+    for (name, text) in fragments {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, text)?;
+        let (ws, diagnostics) = check_path(&path, &LoadOptions::default());
+        let text = concise(&ws, &diagnostics);
+        assert!(ws.tree.entry_is_snippet, "{name}: {text}");
+        assert!(of_rule(&diagnostics, "GW011").is_empty(), "{name}: {text}");
+    }
+    // The oracle: nginx accepts the fragment included from a main file with `events`.
+    let module = Path::new("/usr/lib/nginx/modules/ngx_stream_module.so");
+    let conf = tmp.path().join("nginx.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "load_module {};\nevents {{}}\ninclude stream.conf;\n",
+            module.display()
+        ),
+    )?;
+    if module.exists() {
+        if let Some(stderr) = nginx_t(&conf) {
+            assert!(
+                stderr.contains("test is successful"),
+                "nginx -t said: {stderr}"
+            );
+        }
+    }
+    // A stream block beside main-level directives is a main file: its missing events is
+    // nginx's error.
+    let main = tmp.path().join("lb.conf");
+    std::fs::write(
+        &main,
+        "worker_processes 2;\nstream {\n    server {\n        listen 15432;\n        proxy_pass 127.0.0.1:5432;\n    }\n}\n",
+    )?;
+    let (ws, diagnostics) = check_path(&main, &LoadOptions::default());
+    assert!(
+        of_rule(&diagnostics, "GW011")
+            .iter()
+            .any(|d| d.message.contains("no \"events\"")),
+        "{}",
+        concise(&ws, &diagnostics)
+    );
+    Ok(())
+}

@@ -25,7 +25,10 @@ while reading the configuration (ngx_http_proxy_pass and its siblings, then `ngx
 - port 0, above 65535 or not a number: "invalid port"; no host; an empty unix socket path;
 - `NAME:port` where `upstream NAME { }` exists: "upstream "NAME" may not have port N";
 - an address without a port where the directive has no default port (everything but the
-  http `proxy_pass`): "no port in upstream".
+  http `proxy_pass`): "no port in upstream";
+- a host that is an unfilled template placeholder (`<BACKEND_HOST>`, `{{ backend }}`,
+  `%HOST%`: characters no host name has): nginx looks it up at startup and stops with "host
+  not found in upstream". (`${BACKEND}` is a variable to nginx: GW020.)
 
 - with `proxy_pass https://...` (or with variables, which may be https), `proxy_ssl_verify on`
   without `proxy_ssl_trusted_certificate`, or `proxy_ssl_certificate` without its key.
@@ -108,6 +111,9 @@ fn strip_scheme<'a>(value: &'a str, schemes: &[&str]) -> Option<&'a str> {
     })
 }
 
+/// The help for an address that is an unfilled template placeholder (GW022, GW023).
+pub(crate) const PLACEHOLDER_HELP: &str = "an unexpanded template placeholder: nginx reads it as a host name and cannot resolve it at startup; fill it in (envsubst, the image's templates step, the deploy tool) before nginx reads the file, and check the generated file";
+
 fn help_for(err: &str, directive: &str, value: &str) -> String {
     if err == "invalid URL prefix" {
         return format!(
@@ -126,6 +132,9 @@ fn help_for(err: &str, directive: &str, value: &str) -> String {
             "uwsgi_pass" => "uwsgi_pass takes uwsgi:// or suwsgi:// or a bare address".to_owned(),
             _ => "remove the scheme".to_owned(),
         };
+    }
+    if err.starts_with("host not found") {
+        return PLACEHOLDER_HELP.to_owned();
     }
     if err == "invalid port" {
         return "a port is a number from 1 to 65535".to_owned();
@@ -193,6 +202,11 @@ impl Rule for InvalidPassAddress {
             ) {
                 Err(e) => format!("{e} in upstream \"{rest}\""),
                 Ok(u) if u.unix => continue,
+                // nginx looks the name up at startup (ngx_http_upstream_init_round_robin for
+                // the implicit upstream); an unfilled template placeholder is no name.
+                Ok(u) if crate::address::is_placeholder(u.host) => {
+                    format!("host not found in upstream \"{}\"", u.host)
+                }
                 Ok(u) => {
                     let host = u.host.to_ascii_lowercase();
                     if blocks.contains_key(&(ns, host.clone())) {

@@ -24,6 +24,9 @@ What `ngx_http_upstream_server` (and the stream twin) and the balancer directive
   not support parameter "backup"";
 - a server address nginx cannot parse (`server 10.0.0.1:0;`, `server host/path;`), or a stream
   server without a port;
+- a server host that is an unfilled template placeholder (`server ${BACKEND};`,
+  `server <BACKEND_HOST>:8080;`, `server "{{ backend }}:8080";`): nginx resolves server names
+  while reading the block and stops with "host not found in upstream";
 - `keepalive 0` (the number of idle connections to keep must be positive);
 - from 1.27.3, `server NAME resolve` without a `zone` in the block or without a `resolver`.
 
@@ -211,6 +214,11 @@ impl InvalidUpstream {
                         Err(e) => out.push(
                             cx.diagnostic(&META, cn.file, addr.span, format!("{e} in upstream \"{}\"", addr.as_str()))
                                 .with_help("a server is host[:port], [ipv6]:port or unix:/path, without scheme or URI"),
+                        ),
+                        Ok(u) if !u.unix && crate::address::is_placeholder(u.host) => out.push(
+                            // ngx_parse_url resolves the name at once (ngx_inet_resolve_host).
+                            cx.diagnostic(&META, cn.file, addr.span, format!("host not found in upstream \"{}\"", addr.as_str()))
+                                .with_help(super::gw022_invalid_pass_address::PLACEHOLDER_HELP),
                         ),
                         Ok(u) => {
                             if stream && !u.unix && u.port.is_none() {

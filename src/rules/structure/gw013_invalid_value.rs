@@ -26,11 +26,22 @@ nginx's `ngx_conf_set_*_slot` functions (src/core/ngx_conf_file.c):
 | number (`worker_connections`...) | digits only | `"x" directive invalid number` |
 | keyword (`proxy_cache_methods`, `ssl_protocols`...) | one of the directive's words, any case | `invalid value "x"` |
 
-Only directives whose setter is one of those generic functions are checked (grammar
-`kind` time, time_sec, size, offset, flag, number, enum, bitmask); custom setters such as
-`keepalive_timeout` in http or `listen` have their own syntax. Values that contain a variable
-are not checked: configuration templates substitute them (envsubst, Docker entrypoints)
-before nginx reads the file.
+Directives whose setter is one of those generic functions are checked (grammar `kind` time,
+time_sec, size, offset, flag, number, enum, bitmask), and the few whose own setter reads its
+value the same way:
+
+| directive | accepted | nginx says |
+|---|---|---|
+| `keepalive_timeout` (http) | a time, then an optional time in seconds (`75s`, `75s 60s`) | `"keepalive_timeout" directive invalid value` |
+| `worker_connections` | digits only | `invalid number "abc"` |
+| `worker_priority` | digits with an optional `-` or `+` | `"worker_priority" directive invalid number` |
+| `directio` | `off` or a size with k, m or g | `"directio" directive invalid value` |
+| `userid_expires` | `max`, `off` or a time in seconds | `"userid_expires" directive invalid value` |
+
+Other custom setters have their own syntax and rules: `worker_processes` (GW027), the
+upstream `keepalive` (GW023), `listen` (GW025). Values that contain a variable are not
+checked: configuration templates substitute them (envsubst, Docker entrypoints) before nginx
+reads the file.
 
 ## Why it matters
 `nginx -t` fails, so the timeout or buffer you raised to fix a 504 or 502 never takes effect:
@@ -68,9 +79,21 @@ impl Rule for InvalidValue {
             let Some(spec) = well_formed(cx, id) else {
                 continue;
             };
-            let Some(kind) = spec.kind else { continue };
             let name = node.name();
             let args = &node.directive.args;
+            if let Some(custom) = CUSTOM
+                .iter()
+                .find(|c| c.name == name && c.module == spec.module)
+            {
+                if let Some((word, message, help)) = custom.invalid(args) {
+                    out.push(
+                        cx.diagnostic(&META, node.file, word.span, message)
+                            .with_help(help),
+                    );
+                }
+                continue;
+            }
+            let Some(kind) = spec.kind else { continue };
             if matches!(kind, ValueKind::Bufs) {
                 // ngx_conf_set_bufs_slot: a number of buffers and a size, both above zero.
                 let bad = match args.as_slice() {
@@ -116,6 +139,116 @@ impl Rule for InvalidValue {
                 break;
             }
         }
+    }
+}
+
+/// A directive whose own setter reads its arguments the way a generic slot does (the grammar
+/// gives such directives no `kind`), with the keywords it takes first and nginx's message.
+struct Custom {
+    name: &'static str,
+    module: &'static str,
+    /// Words the setter compares (case-sensitively, `ngx_strcmp`) before parsing the value.
+    keywords: &'static [&'static str],
+    /// How each argument is read, in order.
+    args: &'static [Read],
+    message: Message,
+}
+
+#[derive(Clone, Copy)]
+enum Read {
+    Kind(ValueKind),
+    /// `ngx_set_priority`: one optional `-` or `+`, then digits.
+    Signed,
+}
+
+#[derive(Clone, Copy)]
+enum Message {
+    /// `"NAME" directive invalid value` (the setter returns "invalid value").
+    Value,
+    /// `"NAME" directive invalid number` (the setter returns "invalid number").
+    Number,
+    /// `invalid number "VALUE"` (logged by the setter itself).
+    NumberQuoted,
+}
+
+/// The custom setters of this kind (nginx 1.22.1 sources; `worker_processes` is GW027's, the
+/// upstream `keepalive` GW023's).
+const CUSTOM: &[Custom] = &[
+    // ngx_http_core_keepalive: ngx_parse_time(value[1], 0), then ngx_parse_time(value[2], 1).
+    Custom {
+        name: "keepalive_timeout",
+        module: "ngx_http_core_module",
+        keywords: &[],
+        args: &[Read::Kind(ValueKind::Time), Read::Kind(ValueKind::TimeSec)],
+        message: Message::Value,
+    },
+    // ngx_event_connections: ngx_atoi.
+    Custom {
+        name: "worker_connections",
+        module: "ngx_event_core_module",
+        keywords: &[],
+        args: &[Read::Kind(ValueKind::Number)],
+        message: Message::NumberQuoted,
+    },
+    // ngx_set_priority (src/core/nginx.c).
+    Custom {
+        name: "worker_priority",
+        module: "ngx_core_module",
+        keywords: &[],
+        args: &[Read::Signed],
+        message: Message::Number,
+    },
+    // ngx_http_core_directio: "off", else ngx_parse_offset.
+    Custom {
+        name: "directio",
+        module: "ngx_http_core_module",
+        keywords: &["off"],
+        args: &[Read::Kind(ValueKind::Offset)],
+        message: Message::Value,
+    },
+    // ngx_http_userid_expires: "max", "off", else ngx_parse_time(value, 1).
+    Custom {
+        name: "userid_expires",
+        module: "ngx_http_userid_filter_module",
+        keywords: &["max", "off"],
+        args: &[Read::Kind(ValueKind::TimeSec)],
+        message: Message::Value,
+    },
+];
+
+impl Custom {
+    /// The first argument the setter refuses, with nginx's message and a help line.
+    fn invalid<'w>(&self, args: &'w [Word]) -> Option<(&'w Word, String, String)> {
+        for (word, read) in args.iter().zip(self.args) {
+            let value = word.as_str();
+            if word.has_variable() || self.keywords.contains(&value) {
+                continue;
+            }
+            let help = match read {
+                Read::Kind(kind) => match invalid(*kind, self.name, value, &[]) {
+                    Some((_, help)) => help,
+                    None => continue,
+                },
+                Read::Signed => {
+                    let digits = value.strip_prefix(['-', '+']).unwrap_or(value);
+                    if atoi(digits).is_some() {
+                        continue;
+                    }
+                    format!("\"{value}\" is not a whole number with an optional sign (-5, 0, 10)")
+                }
+            };
+            let message = match self.message {
+                Message::Value => format!("\"{}\" directive invalid value", self.name),
+                Message::Number => format!("\"{}\" directive invalid number", self.name),
+                Message::NumberQuoted => format!("invalid number \"{value}\""),
+            };
+            let help = match self.keywords {
+                [] => help,
+                words => help.replacen(" is not ", &format!(" is not {}, nor ", words.join(", ")), 1),
+            };
+            return Some((word, message, help));
+        }
+        None
     }
 }
 

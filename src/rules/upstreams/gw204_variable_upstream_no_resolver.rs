@@ -29,7 +29,14 @@ address, a unix socket or an upstream name. A variable nginx fills in at run tim
 IP address, which needs no resolver); `$request_uri`, `$uri` and
 `$is_args` start the URI part and do not matter. A static host followed by such a variable
 (`proxy_pass http://api.internal$request_uri;`) is reported too: the variable makes nginx
-resolve the host at run time.
+resolve the host at run time. The host ends at the first `/` or `?`, so `http://app$suffix`
+with `set $suffix ?$args;` is the upstream `app`.
+
+At run time nginx first looks the host and port up among the upstreams it made while reading
+the configuration: an `upstream NAME` block matches only a URL without a port
+(`http://app:8080$uri` is resolved, even with `upstream app`), and a pass written without
+variables (`proxy_pass http://localhost:3000;`) makes one that a run-time URL with the same
+host and port (80 when none is written) finds without a resolver.
 
 When no `resolver` is found but an included file was not read (missing, outside the checked
 copy: `include /config/nginx/resolver.conf;` generated on the target), or the file is a site
@@ -86,6 +93,7 @@ impl Rule for VariableUpstreamNoResolver {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
+        let mut upstreams: Option<Upstreams<'_>> = None;
         for p in cx.passes() {
             let pass = p.node;
             let node = config.node(pass);
@@ -115,6 +123,8 @@ impl Rule for VariableUpstreamNoResolver {
                 Scoped::Outside => Some(None),
                 Scoped::Unset => None,
             };
+            let upstreams = upstreams.get_or_insert_with(|| Upstreams::new(cx));
+            let default_port = runtime_default_port(node.name(), word.as_str());
             let mut sources = BTreeSet::new();
             let variants = expand(config, word.as_str(), &mut sources);
             let mut needs_dns: Vec<String> = Vec::new();
@@ -126,16 +136,17 @@ impl Rule for VariableUpstreamNoResolver {
                     let head = parse_pass(node.name(), &v[..cut]);
                     // A static host before the variable (`http://api.internal/$1`): the variable
                     // is in the URI (or the port), the host is known and needs DNS at run time.
-                    if let Some(host) = static_host(&v[..cut]) {
+                    if let Some((host, port)) = static_host(&v[..cut]) {
                         let is_ip = host.parse::<std::net::IpAddr>().is_ok();
-                        if !is_ip && !host.is_empty() && config.upstream_block(host).is_none() {
+                        if !is_ip && !host.is_empty() && !upstreams.known(host, port, default_port)
+                        {
                             needs_dns.push(host.to_owned());
                         }
                         continue;
                     }
                     let complete = match &head.host {
                         Host::Ipv4(_) | Host::Ipv6(_) | Host::Unix(_) => true,
-                        Host::Name(n) => config.upstream_block(n).is_some(),
+                        Host::Name(n) => upstreams.known(n, Port::None, default_port),
                         _ => false,
                     };
                     if !complete {
@@ -144,11 +155,11 @@ impl Rule for VariableUpstreamNoResolver {
                     continue;
                 }
                 let addr = parse_pass(node.name(), v);
-                match &addr.host {
-                    Host::Name(n) if config.upstream_block(n).is_none() => {
+                if let Host::Name(n) = &addr.host {
+                    let port = addr.port.map_or(Port::None, Port::Known);
+                    if !upstreams.known(n, port, default_port) {
                         needs_dns.push(n.clone());
                     }
-                    _ => {}
                 }
             }
             needs_dns.sort();
@@ -221,19 +232,110 @@ impl Rule for VariableUpstreamNoResolver {
 }
 
 /// `$name` for every unknown-variable marker in `text`.
-/// The host when the text before the first unknown variable already holds all of it: after
-/// the scheme, a `/` (the URI) or a `:` (the port) came first. `None` for a unix socket or when
+/// The port part of a run-time URL, as far as the text before an unknown variable tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Port {
+    /// No port: the URI (`/`, `?`) follows the host.
+    None,
+    Known(u16),
+    /// A port is written but a variable gives (part of) it.
+    Unknown,
+}
+
+/// The host (and what is known of the port) when the text before the first unknown variable
+/// already holds all of the host: after the scheme, a `/` or `?` (the URI: ngx_parse_inet_url
+/// ends the host at either) or a `:` (the port) came first. `None` for a unix socket or when
 /// the variable is part of the host.
-fn static_host(head: &str) -> Option<&str> {
+fn static_host(head: &str) -> Option<(&str, Port)> {
     let rest = head.split_once("://").map_or(head, |(_, r)| r);
     if rest.starts_with("unix:") {
         return None;
     }
     if let Some(v6) = rest.strip_prefix('[') {
-        return v6.split_once(']').map(|(h, _)| h);
+        return v6.split_once(']').map(|(h, _)| (h, Port::Unknown));
     }
-    let end = rest.find(['/', ':'])?;
-    Some(&rest[..end])
+    let end = rest.find(['/', '?', ':'])?;
+    let port = match rest[end..].strip_prefix(':') {
+        None => Port::None,
+        Some(after) => match after.find(['/', '?']) {
+            Some(uri) => after[..uri]
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .map_or(Port::Unknown, Port::Known),
+            None => Port::Unknown,
+        },
+    };
+    Some((&rest[..end], port))
+}
+
+/// The port nginx gives a run-time URL without one (`default_port` in the pass module's
+/// eval: 80 for `http://`, 443 for `https://`, none for the others).
+fn runtime_default_port(directive: &str, arg: &str) -> u16 {
+    let lower = arg.get(..8).unwrap_or(arg).to_ascii_lowercase();
+    match directive {
+        "proxy_pass" if lower.starts_with("https://") => 443,
+        "proxy_pass" => 80,
+        _ => 0,
+    }
+}
+
+/// The upstreams nginx looks a run-time host up in before any DNS
+/// (ngx_http_upstream_init_request): the `upstream NAME` blocks, whose port is 0, found only
+/// when the URL has no port; and the implicit ones nginx made for pass directives written
+/// without variables (ngx_http_upstream_add: host and port, written or the scheme's default),
+/// found when the URL's port, written or defaulted, is theirs.
+struct Upstreams<'c> {
+    config: &'c ResolvedConfig<'c>,
+    /// Lowercased host -> ports of its implicit upstreams (0: none written, no default).
+    implicit: foldhash::HashMap<String, Vec<u16>>,
+}
+
+impl<'c> Upstreams<'c> {
+    fn new(cx: &LintContext<'c, '_>) -> Self {
+        let mut implicit: foldhash::HashMap<String, Vec<u16>> = foldhash::HashMap::default();
+        for p in cx.passes() {
+            let node = cx.config.node(p.node);
+            let Some(arg) = node.arg(0) else { continue };
+            if arg.contains('$') || p.upstream.is_some() {
+                continue;
+            }
+            let Some(Host::Name(name)) = p.address.as_ref().map(|a| &a.host) else {
+                continue;
+            };
+            let port = p
+                .address
+                .as_ref()
+                .and_then(|a| a.port)
+                .unwrap_or_else(|| runtime_default_port(node.name(), arg));
+            // ngx_http_upstream_add: a pass joins an earlier implicit upstream of the host
+            // unless both have ports and they differ.
+            let ports = implicit.entry(name.to_ascii_lowercase()).or_default();
+            if !ports.iter().any(|q| *q == 0 || port == 0 || *q == port) {
+                ports.push(port);
+            }
+        }
+        Upstreams {
+            config: cx.config,
+            implicit,
+        }
+    }
+
+    /// True when nginx finds an upstream for `host` with `port` at run time (no DNS then).
+    fn known(&self, host: &str, port: Port, default_port: u16) -> bool {
+        if port == Port::None && self.config.upstream_block(host).is_some() {
+            return true;
+        }
+        let Some(ports) = self.implicit.get(&host.to_ascii_lowercase()) else {
+            return false;
+        };
+        match port {
+            Port::None => ports.iter().any(|q| *q == 0 || *q == default_port),
+            Port::Known(p) => ports.contains(&p),
+            // The variable may well give one of their ports: cannot tell, no finding.
+            Port::Unknown => true,
+        }
+    }
 }
 
 fn unknown_names(text: &str) -> String {
@@ -315,11 +417,18 @@ mod tests {
         assert_eq!(unknown_names("\u{1}host\u{1}"), "$host");
         assert_eq!(
             static_host("http://storage.internal/"),
-            Some("storage.internal")
+            Some(("storage.internal", Port::None))
         );
-        assert_eq!(static_host("http://api:"), Some("api"));
+        assert_eq!(static_host("http://api:"), Some(("api", Port::Unknown)));
+        assert_eq!(static_host("http://api:80"), Some(("api", Port::Unknown)));
+        assert_eq!(static_host("http://api:8080/"), Some(("api", Port::Known(8080))));
+        assert_eq!(static_host("http://octane?"), Some(("octane", Port::None)));
+        assert_eq!(
+            static_host("http://octane?a=/x:1"),
+            Some(("octane", Port::None))
+        );
         assert_eq!(static_host("http://"), None);
         assert_eq!(static_host("http://app-"), None);
-        assert_eq!(static_host("http://[::1]"), Some("::1"));
+        assert_eq!(static_host("http://[::1]"), Some(("::1", Port::Unknown)));
     }
 }

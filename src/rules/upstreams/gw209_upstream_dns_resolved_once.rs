@@ -17,7 +17,9 @@ A host name (not an IP address, not `localhost`, not the name of an `upstream` b
 listed in /etc/hosts) as the address of `proxy_pass`, `fastcgi_pass`, `grpc_pass`,
 `uwsgi_pass`, `scgi_pass`, of an upstream `server` line, or of a stream `proxy_pass` /
 stream upstream `server`, written without variables and without the `resolve` parameter.
-A dotless name without a port in a `*_pass` (`proxy_pass http://web;`) is left to GW208.
+A dotless name without a port in a `*_pass` (`proxy_pass http://web;`) is left to GW208, and
+an unfilled template placeholder (`<BACKEND_HOST>`, `{{ backend }}`, `${BACKEND}`) is no host
+name at all: nginx does not start with it (GW022, GW023).
 
 ## Why it matters
 nginx resolves such a name once, when it reads the configuration (start or reload), and
