@@ -150,14 +150,20 @@ pub(crate) struct Parsed {
     ast: Arc<Ast>,
     errors: Vec<ParseError>,
     complete: bool,
+    /// The file's `include` directives (span, argument), found once per parse: walking every
+    /// file's whole tree again at each load was most of a re-load in the language server.
+    includes: Arc<[(crate::syntax::Span, String)]>,
 }
 
 impl From<Recovered> for Parsed {
     fn from(r: Recovered) -> Self {
+        let mut includes = Vec::new();
+        collect_includes(&r.ast, &mut includes);
         Parsed {
             ast: Arc::new(r.ast),
             errors: r.errors,
             complete: r.complete,
+            includes: includes.into(),
         }
     }
 }
@@ -456,6 +462,7 @@ fn load_path_parsed(
         sysroot_display: options.sysroot.as_deref().map(without_dot_components),
         prefix_known,
         parses,
+        includes: Default::default(),
     };
     let display = loader.display(&abs_main);
     let root = loader.add_parsed(main_file, display, text, parsed);
@@ -614,6 +621,7 @@ pub fn load_single(path: &Path) -> Result<ConfigTree, LoadError> {
         sysroot_display: None,
         prefix_known: true,
         parses: &mut parses,
+        includes: Default::default(),
     };
     let root = loader.add_file(abs, text);
     loader.tree.root = root;
@@ -666,6 +674,7 @@ pub fn load_dump_with(input: &[u8], overlay: &Overlay) -> Result<ConfigTree, Loa
         sysroot_display: None,
         prefix_known: true,
         parses: &mut parses,
+        includes: Default::default(),
     };
     let root = loader.add_file(main_path, main_text);
     loader.tree.root = root;
@@ -696,6 +705,8 @@ struct Loader<'f> {
     prefix_known: bool,
     /// The previous load's parses, and this one's for the next.
     parses: &'f mut Parses,
+    /// Each file's includes ([`Parsed::includes`]).
+    includes: foldhash::HashMap<FileId, Arc<[(crate::syntax::Span, String)]>>,
 }
 
 /// One file an include names.
@@ -761,6 +772,7 @@ impl Loader<'_> {
             .parse_errors
             .extend(result.errors.iter().cloned().map(|e| (id, e)));
         self.tree.asts.insert(id, result.ast);
+        self.includes.insert(id, result.includes);
         id
     }
 
@@ -770,12 +782,14 @@ impl Loader<'_> {
     fn follow_includes(&mut self, root: FileId) {
         let mut queue = VecDeque::from([root]);
         while let Some(file) = queue.pop_front() {
-            let mut includes = Vec::new();
-            if let Some(ast) = self.tree.asts.get(&file) {
-                collect_includes(ast, &mut includes);
-            }
-            for (span, arg) in includes {
-                let targets = self.resolve_include(file, span, &arg);
+            let includes = self
+                .includes
+                .get(&file)
+                .cloned()
+                .unwrap_or_else(|| [].into());
+            for (span, arg) in includes.iter() {
+                let (span, arg) = (*span, arg.as_str());
+                let targets = self.resolve_include(file, span, arg);
                 let mut read = Vec::with_capacity(targets.len());
                 // Where each file first read for this include is in `read` (a glob of
                 // thousands of files must not compare every path with every other).

@@ -358,9 +358,6 @@ pub fn stock_definitions_with<'t>(
 ) -> Vec<(Namespace, NodeId, &'t Word, String)> {
     let mut out = Vec::new();
     for (id, n) in config.iter() {
-        let Some(ns) = namespace(config, id) else {
-            continue;
-        };
         if matches!(n.context, Context::Entries | Context::Unknown) {
             continue;
         }
@@ -370,6 +367,9 @@ pub fn stock_definitions_with<'t>(
             "map" | "split_clients" if d.block.is_some() => d.args.get(1),
             "geo" if d.block.is_some() && d.args.len() <= 2 => d.args.last(),
             _ => None,
+        };
+        let Some(ns) = word.and_then(|_| namespace(config, id)) else {
+            continue;
         };
         if let Some(w) = word {
             if let Some(v) = w.as_str().strip_prefix('$') {

@@ -95,8 +95,9 @@ pub fn is_builtin(ns: Namespace, name: &str, version: Version) -> bool {
 /// True when `name` is a built-in of `ns` in `version` that the configuration may not define
 /// again (not NGX_HTTP_VAR_CHANGEABLE): `set $host ...` is "the duplicate "host" variable".
 pub fn is_fixed_builtin(ns: Namespace, name: &str, version: Version) -> bool {
-    entries(ns).iter().any(|e| {
-        !e.prefix && !e.changeable && e.name == name && e.since.is_none_or(|s| s <= version)
+    INDEX[ns as usize].exact.get(name).is_some_and(|es| {
+        es.iter()
+            .any(|e| !e.changeable && e.since.is_none_or(|s| s <= version))
     })
 }
 

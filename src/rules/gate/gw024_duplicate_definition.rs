@@ -233,7 +233,8 @@ impl Rule for DuplicateDefinition {
         }
         // Server names per listen address: a second server with a name another server on the
         // same address already has is ignored for it (ngx_http_server_names: a warning).
-        let mut names: HashMap<(String, String), NodeId> = HashMap::new();
+        // Listen address, then name: looked up without building a key per pair.
+        let mut names: HashMap<String, HashMap<String, NodeId>> = HashMap::new();
         for server in config.blocks_with_inner(Context::Server) {
             let mut keys: Vec<String> = config
                 .children_named(Some(server), "listen")
@@ -275,9 +276,10 @@ impl Rule for DuplicateDefinition {
                 words.push((None, String::new()));
             }
             for key in &keys {
+                let on_key = names.entry(key.clone()).or_default();
                 for (w, name) in &words {
-                    let Some(first) = names.get(&(key.clone(), name.clone())).copied() else {
-                        names.insert((key.clone(), name.clone()), server);
+                    let Some(first) = on_key.get(name.as_str()).copied() else {
+                        on_key.insert(name.clone(), server);
                         continue;
                     };
                     if first == server {
