@@ -1134,6 +1134,15 @@ impl Loader<'_> {
             .filter(|c| matches!(c, Component::Normal(_)))
             .collect();
         let mut out = Vec::new();
+        // Down to the bare file name only where the include's directory is where this tree
+        // plausibly sits on the target: a stock nginx directory, or one named like the tree's
+        // own (`/etc/nginx/x.conf` for a tree checked from `deploy/nginx/`). Elsewhere a file
+        // of the tree that merely has the same name would be read instead
+        // (`/opt/app/nginx.conf` became the tree's own nginx.conf: a false include cycle).
+        let home_dir = full.parent().is_some_and(|dir| {
+            STOCK_DIRS.iter().any(|d| dir == Path::new(d))
+                || (dir.file_name().is_some() && dir.file_name() == root.file_name())
+        });
         // Keep at least the file name plus one directory, or the file name alone.
         for skip in 1..parts.len() {
             let rel: PathBuf = parts[skip..].iter().collect();
@@ -1145,7 +1154,9 @@ impl Loader<'_> {
             let last_is_glob = parts
                 .last()
                 .is_some_and(|c| is_glob(&c.as_os_str().to_string_lossy()));
-            if literal_dir != *root && literal_dir.is_dir() || (bare_name && !last_is_glob) {
+            if literal_dir != *root && literal_dir.is_dir()
+                || (bare_name && !last_is_glob && home_dir)
+            {
                 out.push(candidate);
             }
         }

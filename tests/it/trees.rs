@@ -507,6 +507,45 @@ fn an_absolute_link_out_of_a_copied_tree_is_read_inside_the_copy_or_not_at_all()
     Ok(())
 }
 
+#[test]
+fn an_absolute_include_outside_a_copy_is_not_read_as_a_same_named_file_of_the_copy() -> TestResult
+{
+    // A reviewer's case (docker/awesome-compose): the tree's nginx.conf includes an app's
+    // nginx.conf by an absolute path outside the tree. Re-rooting it down to the bare file
+    // name read the tree's own nginx.conf instead (a false "include cycle"), and any other
+    // name read an unrelated file of the tree. nginx -t reads the outside file.
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path().join("etc/nginx");
+    let app = tmp.path().join("opt/app");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::create_dir_all(&app)?;
+    std::fs::write(app.join("nginx.conf"), "server { listen 8080; }\n")?;
+    std::fs::write(app.join("foo.conf"), "server { listen 8081; }\n")?;
+    std::fs::write(dir.join("foo.conf"), "not_read_by_nginx;\n")?;
+    // Where the include's directory is a stock one, the tree's file of that name is the
+    // target's file (a copy of /etc/nginx): that still resolves inside the copy.
+    std::fs::write(dir.join("stock.conf"), "server { listen 8082; }\n")?;
+    std::fs::write(
+        dir.join("nginx.conf"),
+        format!(
+            "events {{}}\nhttp {{\n    include {};\n    include {};\n    include /etc/nginx/stock.conf;\n}}\n",
+            app.join("nginx.conf").display(),
+            app.join("foo.conf").display()
+        ),
+    )?;
+    let (ws, diagnostics) = check_path(&dir.join("nginx.conf"), &LoadOptions::default());
+    let text = concise(&ws, &diagnostics);
+    assert!(of_rule(&diagnostics, "GW003").is_empty(), "{text}");
+    assert!(of_rule(&diagnostics, "GW010").is_empty(), "{text}");
+    let paths = read_paths(&ws);
+    assert!(!paths.contains(&dir.join("foo.conf")), "{paths:?}");
+    assert!(paths.contains(&dir.join("stock.conf")), "{paths:?}");
+    let gw002 = of_rule(&diagnostics, "GW002");
+    assert_eq!(gw002.len(), 2, "{text}");
+    assert!(gw002.iter().all(|d| d.severity == Severity::Info), "{text}");
+    Ok(())
+}
+
 // ---------------------------------------------------------------- stock files from this machine
 
 #[test]
