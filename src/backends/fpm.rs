@@ -761,8 +761,6 @@ fn parse_octal_mode(value: &str) -> Option<u32> {
     u32::from_str_radix(value, 8).ok().filter(|m| *m <= 0o7777)
 }
 
-/// [`expand_glob`] for an absolute pattern of the system under `root`: listed and opened inside
-/// the root, symlinks resolved there (a pool file linked to `/etc/php/...` is the root's file).
 /// True when a value holds `${NAME}`, which php-fpm replaces with its environment's NAME.
 fn from_environment(value: &str) -> bool {
     value
@@ -811,6 +809,8 @@ fn rerooted_glob(copy: &Path, pattern: &Path) -> Option<Vec<PathBuf>> {
     None
 }
 
+/// [`expand_glob`] for an absolute pattern of the system under `root`: listed and opened inside
+/// the root, symlinks resolved there (a pool file linked to `/etc/php/...` is the root's file).
 fn glob_in_root(root: &Path, pattern: &Path) -> Vec<PathBuf> {
     let sysroot = crate::config::Sysroot::new(root);
     let Ok(found) = sysroot.glob(pattern) else {

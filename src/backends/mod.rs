@@ -184,9 +184,10 @@ pub fn discover_with_root(paths: &[PathBuf], root: Option<&Path>) -> PhpSetup {
 }
 
 /// [`discover`] for copies of PHP configuration directories (`--php DIR` without a sysroot):
-/// an absolute `include=` pattern of a file found under DIR (a file given: its directory) that
-/// names a path outside it is looked for under DIR first ([`FpmOptions::copy_root`]), so
-/// `include=/etc/php/8.2/fpm/pool.d/*.conf` reads `DIR/pool.d/*.conf`.
+/// an absolute `include=` pattern of a file found under DIR that names a path outside it is
+/// looked for under DIR first ([`FpmOptions::copy_root`]), so
+/// `include=/etc/php/8.2/fpm/pool.d/*.conf` reads `DIR/pool.d/*.conf`. For files given one by
+/// one, DIR is the directory they all lie in.
 pub fn discover_copy(paths: &[PathBuf]) -> PhpSetup {
     discover_in(paths, None, true)
 }
