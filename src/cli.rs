@@ -1309,7 +1309,10 @@ fn compose_project(
 fn php_setup(args: &CheckArgs, nginx_path: &std::path::Path) -> PhpSetup {
     let root = args.sysroot.as_deref();
     if !args.php.is_empty() {
-        return backends::discover_with_root(&args.php, root);
+        return match root {
+            Some(root) => backends::discover_with_root(&args.php, Some(root)),
+            None => backends::discover_copy(&args.php),
+        };
     }
     if let Some(root) = root {
         return backends::discover_with_root(&backends::system_paths(root), Some(root));

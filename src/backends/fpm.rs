@@ -12,6 +12,9 @@
 //!   prefix: `/usr` on Debian, `/usr/local` in the Docker php images), *not* to the including file
 //!   (`fpm_evaluate_full_path`). Nothing matching is only a warning there. More than 5 nested
 //!   files is fatal ("failed to include more than 5 files recursively").
+//! - A value's `${NAME}` is NAME from php-fpm's environment (the ini scanner's
+//!   `zend_ini_get_var` falls back to getenv): unknown here, so a value written so that must be
+//!   a number, mode, address or flag is not judged and stays unset.
 //! - `$pool` in a string value or a `php_value[...]`-style value is replaced by the pool name
 //!   (`fpm_conf_expand_pool_name`); in `[global]` it is fatal.
 //! - A later scalar line overrides an earlier one; `php_value[...]` lines are kept in a list that
@@ -49,6 +52,12 @@ pub struct FpmOptions {
     /// inferred: `X/etc/php-fpm.conf` has prefix `X` (that is where php-fpm looks for its config
     /// under a prefix), anything else gets `/usr`, the Debian/RHEL packages' prefix.
     pub prefix: Option<PathBuf>,
+    /// A copy of a PHP configuration directory (`--php DIR` without a sysroot): an absolute
+    /// `include=` pattern outside it (`/etc/php/8.2/fpm/pool.d/*.conf`) is looked for under it
+    /// first, as the nginx loader re-roots the absolute includes of a copied tree
+    /// (`DIR/php/8.2/fpm/pool.d/*.conf`, ..., `DIR/pool.d/*.conf`: the longest suffix that
+    /// matches wins).
+    pub copy_root: Option<PathBuf>,
 }
 
 /// Global options php-fpm's lint rules care about.
@@ -257,6 +266,7 @@ pub fn parse_fpm_config(path: &Path, src: &[u8], options: &FpmOptions) -> FpmCon
             ..FpmConfig::default()
         },
         current: None,
+        unknown_section: !path.ends_with("php-fpm.conf"),
         stack: Vec::new(),
     };
     loader.load(path, src);
@@ -284,6 +294,11 @@ struct Loader<'o> {
     config: FpmConfig,
     /// Index of the pool whose section is in force; None in `[global]` (php-fpm's `current_wp`).
     current: Option<usize>,
+    /// The lines read so far are in a section this reading does not know: a pool file (no
+    /// php-fpm.conf) before its first `[section]` header is a file php-fpm reads through an
+    /// `include=` (or a pool.d glob after another file), so its lines land in the section open
+    /// there: `env[...]` or `php_admin_value[...]` lines there cannot be judged.
+    unknown_section: bool,
     /// Files being read, outermost first.
     stack: Vec<PathBuf>,
 }
@@ -386,6 +401,7 @@ impl Loader<'_> {
     }
 
     fn section(&mut self, path: &Path, section: super::ini::IniSection) {
+        self.unknown_section = false;
         if section.name.eq_ignore_ascii_case("global") {
             self.current = None;
             return;
@@ -414,6 +430,7 @@ impl Loader<'_> {
         }
         match self.current {
             Some(i) => Some(entry.value.replace("$pool", &self.config.pools[i].name)),
+            None if self.unknown_section => None,
             None => {
                 self.problem(
                     path,
@@ -440,6 +457,12 @@ impl Loader<'_> {
             return;
         };
         let Some(pool_index) = self.current else {
+            if self.unknown_section {
+                if !GLOBAL_KEYS.contains(&key.as_str()) && !POOL_KEYS.contains(&key.as_str()) {
+                    self.unknown(path, entry, "php-fpm's configuration");
+                }
+                return;
+            }
             match key.as_str() {
                 "error_log" => self.config.global.error_log = Some(located(path, entry, value)),
                 "pid" => self.config.global.pid = Some(located(path, entry, value)),
@@ -448,6 +471,17 @@ impl Loader<'_> {
             }
             return;
         };
+        // `${VAR}`: php-fpm's ini scanner puts the variable from its environment there
+        // (zend_ini_get_var falls back to getenv), unknown here: a value that must parse as a
+        // number, mode or address is not judged and stays unknown.
+        if from_environment(&value)
+            && matches!(
+                key.as_str(),
+                "listen" | "listen.mode" | "pm" | "pm.max_children" | "request_terminate_timeout"
+            )
+        {
+            return;
+        }
         let here = |v: String| located(path, entry, v);
         let pool = &mut self.config.pools[pool_index];
         let mut problem = None;
@@ -513,7 +547,7 @@ impl Loader<'_> {
             "php_flag" => PhpDefineKind::Flag,
             "php_admin_flag" => PhpDefineKind::AdminFlag,
             "env" | "access.suppress_path" => {
-                if self.current.is_none() {
+                if self.current.is_none() && !self.unknown_section {
                     self.problem(
                         path,
                         entry.line,
@@ -529,11 +563,13 @@ impl Loader<'_> {
             }
         };
         let Some(pool_index) = self.current else {
-            self.problem(
-                path,
-                entry.line,
-                "arrays are not allowed in the global section: php-fpm refuses to start",
-            );
+            if !self.unknown_section {
+                self.problem(
+                    path,
+                    entry.line,
+                    "arrays are not allowed in the global section: php-fpm refuses to start",
+                );
+            }
             return;
         };
         if offset.is_empty() {
@@ -545,6 +581,10 @@ impl Loader<'_> {
             return;
         }
         let value = match kind {
+            // `${VAR}` from php-fpm's environment: unknown here, not judged.
+            PhpDefineKind::Flag | PhpDefineKind::AdminFlag if from_environment(&entry.value) => {
+                return;
+            }
             PhpDefineKind::Flag | PhpDefineKind::AdminFlag => match entry.as_bool() {
                 Some(b) => String::from(if b { "1" } else { "0" }),
                 None => {
@@ -594,9 +634,15 @@ impl Loader<'_> {
         }
         let pattern_path = Path::new(&pattern);
         let mut matches = if pattern_path.is_absolute() {
-            match self.options.root.as_deref() {
-                Some(root) => glob_in_root(root, pattern_path),
-                None => expand_glob(pattern_path),
+            match (
+                self.options.root.as_deref(),
+                self.options.copy_root.as_deref(),
+            ) {
+                (Some(root), _) => glob_in_root(root, pattern_path),
+                (None, Some(copy)) => {
+                    rerooted_glob(copy, pattern_path).unwrap_or_else(|| expand_glob(pattern_path))
+                }
+                (None, None) => expand_glob(pattern_path),
             }
         } else {
             expand_glob(&self.prefix.join(pattern_path))
@@ -715,6 +761,54 @@ fn parse_octal_mode(value: &str) -> Option<u32> {
     u32::from_str_radix(value, 8).ok().filter(|m| *m <= 0o7777)
 }
 
+/// True when a value holds `${NAME}`, which php-fpm replaces with its environment's NAME.
+fn from_environment(value: &str) -> bool {
+    value
+        .split("${")
+        .skip(1)
+        .any(|rest| rest.find('}').is_some_and(|end| end > 0))
+}
+
+/// An absolute pattern outside the copied directory `copy`, re-rooted under it: the longest
+/// suffix of its path whose literal directory exists inside `copy` (not `copy` itself, unless
+/// only a plain file name is left) and matches something. None when the pattern lies in `copy`
+/// already or no re-rooted form matches.
+fn rerooted_glob(copy: &Path, pattern: &Path) -> Option<Vec<PathBuf>> {
+    if pattern.starts_with(copy) {
+        return None;
+    }
+    let parts: Vec<Component<'_>> = pattern
+        .components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .collect();
+    let is_glob = |c: &Component<'_>| c.as_os_str().to_string_lossy().contains(['*', '?', '[']);
+    let last_is_glob = parts.last().is_some_and(is_glob);
+    for skip in 1..parts.len() {
+        let rest = &parts[skip..];
+        let candidate: PathBuf = copy.join(rest.iter().collect::<PathBuf>());
+        let literal: PathBuf = copy.join(
+            rest.iter()
+                .take_while(|c| !is_glob(c))
+                .take(rest.len().saturating_sub(1))
+                .collect::<PathBuf>(),
+        );
+        let bare_name = rest.len() == 1;
+        let usable = if bare_name {
+            !last_is_glob
+        } else {
+            literal != copy && literal.is_dir()
+        };
+        if !usable {
+            continue;
+        }
+        let found = expand_glob(&candidate);
+        if !found.is_empty() {
+            return Some(found);
+        }
+    }
+    None
+}
+
 /// [`expand_glob`] for an absolute pattern of the system under `root`: listed and opened inside
 /// the root, symlinks resolved there (a pool file linked to `/etc/php/...` is the root's file).
 fn glob_in_root(root: &Path, pattern: &Path) -> Vec<PathBuf> {
@@ -792,9 +886,10 @@ mod tests {
     use super::*;
     use std::fs;
 
+    /// Read as a php-fpm.conf: lines before the first header are `[global]`'s.
     fn parse(src: &str) -> FpmConfig {
         parse_fpm_config(
-            Path::new("/nonexistent/www.conf"),
+            Path::new("/nonexistent/php-fpm.conf"),
             src.as_bytes(),
             &FpmOptions::default(),
         )
@@ -957,6 +1052,68 @@ mod tests {
     }
 
     #[test]
+    fn absolute_includes_are_rerooted_in_a_copy() -> std::io::Result<()> {
+        let tmp = tempfile::tempdir()?;
+        let copy = tmp.path().join("copy");
+        fs::create_dir_all(copy.join("pool.d/www.d"))?;
+        fs::write(
+            copy.join("php-fpm.conf"),
+            "[global]\ninclude=/etc/php/8.2/fpm/pool.d/*.conf\n",
+        )?;
+        fs::write(
+            copy.join("pool.d/www.conf"),
+            "[www]\nlisten = /run/www.sock\ninclude=/etc/php/8.2/fpm/pool.d/www.d/*.inc\n",
+        )?;
+        fs::write(
+            copy.join("pool.d/www.d/app.inc"),
+            "env[A] = 1\nphp_admin_value[memory_limit] = 256M\n",
+        )?;
+        let options = FpmOptions {
+            copy_root: Some(copy.clone()),
+            ..FpmOptions::default()
+        };
+        let cfg =
+            read_fpm_config(&copy.join("php-fpm.conf"), &options).map_err(std::io::Error::other)?;
+        assert!(cfg.problems.is_empty(), "{:?}", cfg.problems);
+        assert_eq!(cfg.files.len(), 3, "{:?}", cfg.files);
+        assert_eq!(cfg.pools.len(), 1);
+        assert_eq!(cfg.pools[0].php_defines.len(), 1);
+        // A glob is never re-rooted down to the copy's top directory.
+        assert_eq!(rerooted_glob(&copy, Path::new("/etc/*.conf")), None);
+        assert_eq!(
+            rerooted_glob(&copy, Path::new("/x/pool.d/www.d/app.inc")),
+            Some(vec![copy.join("pool.d/www.d/app.inc")])
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_pool_file_before_its_first_section_and_environment_values() {
+        // Lines before the first header of a pool file read on its own belong to the section
+        // open where php-fpm includes it: not judged. In php-fpm.conf they are [global]'s.
+        let cfg = parse_fpm_config(
+            Path::new("/x/pool.d/extra.conf"),
+            b"env[A] = 1\nphp_admin_value[x] = $pool\nbogus = 1\n[www]\nlisten = /run/w.sock\n",
+            &FpmOptions::default(),
+        );
+        assert_eq!(cfg.problems.len(), 1, "{:?}", cfg.problems);
+        assert!(cfg.problems[0].message.contains("'bogus'"));
+        let cfg = parse_fpm_config(
+            Path::new("/x/php-fpm.conf"),
+            b"env[A] = 1\n",
+            &FpmOptions::default(),
+        );
+        assert_eq!(cfg.problems.len(), 1);
+        let cfg = parse(
+            "[www]\nlisten = ${L}\nlisten.mode = ${M}\npm = ${PM}\npm.max_children = ${N}\nrequest_terminate_timeout = ${T}\nphp_admin_flag[display_errors] = ${D}\npm.max_requests = ${}\n",
+        );
+        assert!(cfg.problems.is_empty(), "{:?}", cfg.problems);
+        assert_eq!(cfg.pools[0].listen, None);
+        assert_eq!(cfg.pools[0].request_terminate_timeout, None);
+        assert!(!from_environment("${}") && from_environment("a${B}c"));
+    }
+
+    #[test]
     fn includes_are_read_in_place_sorted_and_rooted() -> std::io::Result<()> {
         let tmp = tempfile::tempdir()?;
         let root = tmp.path();
@@ -973,6 +1130,7 @@ mod tests {
         let options = FpmOptions {
             root: Some(root.to_path_buf()),
             prefix: None,
+            copy_root: None,
         };
         let cfg =
             read_fpm_config(&etc.join("php-fpm.conf"), &options).map_err(std::io::Error::other)?;
@@ -1008,6 +1166,7 @@ mod tests {
         let options = FpmOptions {
             root: Some(root.to_path_buf()),
             prefix: None,
+            copy_root: None,
         };
         let cfg =
             read_fpm_config(&etc.join("php-fpm.conf"), &options).map_err(std::io::Error::other)?;

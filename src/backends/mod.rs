@@ -180,6 +180,19 @@ pub fn discover(paths: &[PathBuf]) -> PhpSetup {
 /// read as ini when its name contains `.ini` (php.ini, php.ini-production, 99-app.ini), else as a
 /// php-fpm file. Pool files already included by a php-fpm.conf are not read twice.
 pub fn discover_with_root(paths: &[PathBuf], root: Option<&Path>) -> PhpSetup {
+    discover_in(paths, root, false)
+}
+
+/// [`discover`] for copies of PHP configuration directories (`--php DIR` without a sysroot):
+/// an absolute `include=` pattern of a file found under DIR that names a path outside it is
+/// looked for under DIR first ([`FpmOptions::copy_root`]), so
+/// `include=/etc/php/8.2/fpm/pool.d/*.conf` reads `DIR/pool.d/*.conf`. For files given one by
+/// one, DIR is the directory they all lie in.
+pub fn discover_copy(paths: &[PathBuf]) -> PhpSetup {
+    discover_in(paths, None, true)
+}
+
+fn discover_in(paths: &[PathBuf], root: Option<&Path>, copies: bool) -> PhpSetup {
     let mut found = Found::default();
     let sysroot = root.map(crate::config::Sysroot::new);
     for path in paths {
@@ -190,9 +203,19 @@ pub fn discover_with_root(paths: &[PathBuf], root: Option<&Path>) -> PhpSetup {
         }
     }
     let mut setup = PhpSetup::default();
-    let options = FpmOptions {
-        root: root.map(Path::to_path_buf),
-        prefix: None,
+    // The copied directory a file was found in; for a file given on its own, the directory
+    // all the given paths share (`--php copy/pool.d/www.conf --php copy/conf/env.conf`: copy).
+    let shared = copies.then(|| common_directory(paths)).flatten();
+    let copy_root = |file: &Path| -> Option<PathBuf> {
+        if !copies {
+            return None;
+        }
+        paths
+            .iter()
+            .filter(|p| p.is_dir() && file.starts_with(p))
+            .max_by_key(|p| p.components().count())
+            .cloned()
+            .or_else(|| shared.clone())
     };
     let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
     for path in found.ini {
@@ -202,19 +225,56 @@ pub fn discover_with_root(paths: &[PathBuf], root: Option<&Path>) -> PhpSetup {
         }
     }
     // Main files first, so that pool files they include are known before the pool dirs.
+    let mut read: Vec<FpmConfig> = Vec::new();
     for path in found.fpm_main.into_iter().chain(found.fpm_pools) {
         if seen.contains(&canonical(&path)) {
             continue;
         }
+        let options = FpmOptions {
+            root: root.map(Path::to_path_buf),
+            prefix: None,
+            copy_root: copy_root(&path),
+        };
         match read_fpm_config(&path, &options) {
             Ok(cfg) => {
                 seen.extend(cfg.files.iter().map(|f| canonical(f)));
-                setup.fpm.push(cfg);
+                read.push(cfg);
             }
             Err(e) => setup.problems.push(io_problem(&path, &e)),
         }
     }
+    // A file another one includes is read there, in the section open at its `include=`
+    // (php-fpm has one current section), even when it sorted first and was read on its own
+    // too: that reading is dropped.
+    let included: BTreeSet<PathBuf> = read
+        .iter()
+        .flat_map(|cfg| cfg.files.iter().skip(1).map(|f| canonical(f)))
+        .collect();
+    setup.fpm = read
+        .into_iter()
+        .filter(|cfg| !included.contains(&canonical(&cfg.entry)))
+        .collect();
     setup
+}
+
+/// The deepest directory holding every path (a directory itself, a file its directory).
+fn common_directory(paths: &[PathBuf]) -> Option<PathBuf> {
+    let mut dirs = paths.iter().map(|p| {
+        if p.is_dir() {
+            p.clone()
+        } else {
+            p.parent().map(Path::to_path_buf).unwrap_or_default()
+        }
+    });
+    let mut common = dirs.next()?;
+    for dir in dirs {
+        while !dir.starts_with(&common) {
+            if !common.pop() {
+                return None;
+            }
+        }
+    }
+    (!common.as_os_str().is_empty()).then_some(common)
 }
 
 fn io_problem(path: &Path, error: &BackendError) -> Problem {

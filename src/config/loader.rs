@@ -430,18 +430,18 @@ fn load_path_parsed(
     }
     let target_prefix = sysroot.as_ref().and_then(|r| r.inside(&prefix));
     // A file of main-context lines (`load_module ...;`) that is no nginx.conf, or one that is
-    // only `stream { }` or `mail { }` blocks (a fragment nginx.conf includes at its top level;
-    // a main file without `http` is named nginx.conf): a snippet whose nginx.conf has the
-    // `events` block.
+    // only `http { }`, `stream { }` or `mail { }` blocks (a fragment nginx.conf includes at its
+    // top level, `include http.conf;` beside `events { }`; a main file is named nginx.conf): a
+    // snippet whose nginx.conf has the `events` block.
     let entry_is_snippet = !is_main_file
         && options.context.is_none()
         && ast.is_none_or(|a| {
-            let stream_or_mail = |d: &crate::syntax::Directive| {
-                d.block.is_some() && matches!(d.name(), "stream" | "mail")
+            let protocol_block = |d: &crate::syntax::Directive| {
+                d.block.is_some() && matches!(d.name(), "http" | "stream" | "mail")
             };
-            let only_stream_or_mail =
-                a.directives().next().is_some() && a.directives().all(stream_or_mail);
-            only_stream_or_mail
+            let only_protocol_blocks =
+                a.directives().next().is_some() && a.directives().all(protocol_block);
+            only_protocol_blocks
                 || !a.directives().any(|d| {
                     d.block.is_some() && matches!(d.name(), "events" | "http" | "stream" | "mail")
                 })

@@ -118,7 +118,7 @@ pub struct ConfigTree {
     /// a single site file checked on its own.
     pub root_context: Context,
     /// The entry file is a snippet checked on its own (no nginx.conf, and no `events`/`http`/
-    /// `stream`/`mail` block at its top, or nothing but `stream`/`mail` blocks there),
+    /// `stream`/`mail` block at its top, or nothing but `http`/`stream`/`mail` blocks there),
     /// whatever its context.
     pub entry_is_snippet: bool,
 }

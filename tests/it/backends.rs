@@ -7,8 +7,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use nginx_gwlint::backends::{
-    discover, discover_with_root, read_fpm_config, read_ini, system_paths, Dialect, FpmOptions,
-    Listen, Origin, PhpSetup, Pool, ProcessManager, SocketGroup, SocketOwner,
+    discover, discover_copy, discover_with_root, read_fpm_config, read_ini, system_paths, Dialect,
+    FpmOptions, Listen, Origin, PhpSetup, Pool, ProcessManager, SocketGroup, SocketOwner,
 };
 
 fn fixture_root() -> PathBuf {
@@ -259,5 +259,81 @@ fn installed_debian_php_fpm_copy() -> std::io::Result<()> {
         .inis
         .iter()
         .any(|i| i.path.ends_with("conf.d/10-opcache.ini")));
+    Ok(())
+}
+
+/// The GW004 cases whose php/ is a copied /etc/php/8.2/fpm, against the real php-fpm: read as
+/// `--php php` (absolute includes re-rooted in the copy), a good case has no problem and php-fpm
+/// accepts the same files put at a real path; a bad case has one and php-fpm refuses. `${VAR}`
+/// values get values in php-fpm's environment.
+#[test]
+fn gw004_copied_pools_agree_with_php_fpm() -> std::io::Result<()> {
+    let Some(binary) = common::oracle::php_fpm() else {
+        return Ok(());
+    };
+    let cases = common::root().join("tests/rules/GW004");
+    let env = [
+        ("FPM_LISTEN_MODE", "0660"),
+        ("FPM_PM", "ondemand"),
+        ("FPM_MAX_CHILDREN", "8"),
+        ("FPM_TIMEOUT", "60s"),
+        ("PHP_DISPLAY_ERRORS", "off"),
+        ("PHP_MEMORY_LIMIT", "256M"),
+    ];
+    for (case, good) in [
+        ("good-include-inside-pool", true),
+        ("good-env-values", true),
+        ("bad-array-in-global-include", false),
+    ] {
+        let php = cases.join(case).join("php");
+        let setup = discover_copy(std::slice::from_ref(&php));
+        assert_eq!(
+            setup.all_problems().is_empty(),
+            good,
+            "{case}: {:#?}",
+            setup.all_problems()
+        );
+        // The same files where php-fpm reads them: /etc/php/8.2/fpm, /run/php and /var/log
+        // pointed into a temp dir.
+        let tmp = tempfile::tempdir()?;
+        let dir = tmp.path().join("fpm");
+        copy_tree(&php, &dir)?;
+        let main = dir.join("php-fpm.conf");
+        if !main.is_file() {
+            fs::write(
+                &main,
+                "[global]\npid = /run/php/fpm.pid\nerror_log = /var/log/fpm.log\ninclude=/etc/php/8.2/fpm/pool.d/*.conf\n",
+            )?;
+        }
+        let mut files = vec![dir.clone()];
+        let mut i = 0;
+        while i < files.len() {
+            let f = files[i].clone();
+            i += 1;
+            if f.is_dir() {
+                for e in fs::read_dir(&f)? {
+                    files.push(e?.path());
+                }
+                continue;
+            }
+            let text = fs::read_to_string(&f)?
+                .replace("/etc/php/8.2/fpm", &dir.display().to_string())
+                .replace("/run/php/", &format!("{}/", tmp.path().display()))
+                .replace("/var/log/", &format!("{}/", tmp.path().display()));
+            fs::write(&f, text)?;
+        }
+        let out = std::process::Command::new(&binary)
+            .arg("-t")
+            .arg("-y")
+            .arg(&main)
+            .envs(env)
+            .output()?;
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.success(),
+            good,
+            "{case}: php-fpm -t said: {said}"
+        );
+    }
     Ok(())
 }

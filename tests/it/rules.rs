@@ -246,7 +246,10 @@ pub fn run_engine(case: &Case, root: &Path, max_passes: usize) -> Result<FixOutc
 fn php_setup(root: &Path, sysroot: Option<&Path>) -> PhpSetup {
     let php = root.join("php");
     if php.is_dir() {
-        return backends::discover_with_root(&[php], sysroot);
+        return match sysroot {
+            Some(r) => backends::discover_with_root(&[php], Some(r)),
+            None => backends::discover_copy(&[php]),
+        };
     }
     match sysroot {
         Some(r) => backends::discover_with_root(&backends::system_paths(r), Some(r)),

@@ -1406,3 +1406,77 @@ fn a_protocol_block_fragment_checked_alone_needs_no_events() -> TestResult {
     );
     Ok(())
 }
+
+/// A file that is only an `http { }` block and is no nginx.conf is a fragment nginx.conf
+/// includes at its top level (`events {}` then `include http.conf;`, as crossplane's
+/// includes-globbed does): checked on its own it gets no "no events section", and nginx
+/// accepts it included so. `http { }` beside `events { }` or main-level directives is still a
+/// main file.
+#[test]
+fn an_http_block_fragment_checked_alone_needs_no_events() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let fragment = tmp.path().join("http.conf");
+    std::fs::write(
+        &fragment,
+        "http {\n    server {\n        listen 18291;\n        return 204;\n    }\n}\n",
+    )?;
+    let (ws, diagnostics) = check_path(&fragment, &LoadOptions::default());
+    let text = concise(&ws, &diagnostics);
+    assert!(ws.tree.entry_is_snippet, "{text}");
+    assert!(of_rule(&diagnostics, "GW011").is_empty(), "{text}");
+    // The oracle: nginx accepts the fragment included at main level beside `events`.
+    let conf = tmp.path().join("nginx.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "error_log {}/error.log;\npid {}/nginx.pid;\nevents {{}}\ninclude http.conf;\n",
+            tmp.path().display(),
+            tmp.path().display()
+        ),
+    )?;
+    if crate::common::oracle::nginx().is_some() {
+        assert_eq!(
+            crate::common::nginx_test(&conf),
+            None,
+            "nginx -t refused it"
+        );
+    }
+    // A main file written without events: nginx's error, and ours.
+    for (name, text) in [
+        (
+            "site-main.conf",
+            "worker_processes 1;\nhttp {\n    server {\n        listen 18291;\n    }\n}\n",
+        ),
+        (
+            "app.conf",
+            "http {\n    server {\n        listen 18291;\n    }\n}\nstream {\n}\nuser www-data;\n",
+        ),
+    ] {
+        let main = tmp.path().join(name);
+        std::fs::write(&main, text)?;
+        let (ws, diagnostics) = check_path(&main, &LoadOptions::default());
+        assert!(
+            of_rule(&diagnostics, "GW011")
+                .iter()
+                .any(|d| d.message.contains("no \"events\"")),
+            "{name}: {}",
+            concise(&ws, &diagnostics)
+        );
+    }
+    // nginx.conf itself is the main file even when it is only `http { }`.
+    let main = tmp.path().join("sub/nginx.conf");
+    std::fs::create_dir_all(tmp.path().join("sub"))?;
+    std::fs::write(
+        &main,
+        "http {\n    server {\n        listen 18291;\n    }\n}\n",
+    )?;
+    let (ws, diagnostics) = check_path(&main, &LoadOptions::default());
+    assert!(
+        of_rule(&diagnostics, "GW011")
+            .iter()
+            .any(|d| d.message.contains("no \"events\"")),
+        "{}",
+        concise(&ws, &diagnostics)
+    );
+    Ok(())
+}

@@ -17,6 +17,15 @@ unknown php-fpm options, `#` comments (not comments since PHP 7), unterminated q
 `listen` addresses, unreadable include targets, include cycles, a `php_value` set twice (the
 first one wins), `$pool` outside a pool.
 
+Files are read as php-fpm reads them: an `include=` file's lines belong to the section open
+where the include stands (php-fpm has one current section), so `env[...]` or
+`php_admin_value[...]` in a file included inside `[www]` are `[www]`'s. A pool file read
+without the php-fpm.conf that includes it holds, before its first `[section]`, lines of a
+section not known here: those are not judged. With `--php DIR` (a copy), an absolute pattern
+(`include=/etc/php/8.2/fpm/pool.d/*.conf`) is looked for under DIR first (`DIR/pool.d/*.conf`),
+as absolute nginx includes are in a copied tree. A `${VAR}` value is php-fpm's environment
+variable, unknown here: a number, mode, address or flag written so is not judged.
+
 ## Why it matters
 php-fpm refuses to start on most of these: every PHP request then gets `502 Bad Gateway` with
 `connect() to unix:... failed (2: No such file or directory)` because no socket is created.

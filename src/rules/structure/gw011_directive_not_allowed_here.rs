@@ -26,8 +26,9 @@ It also reports a main configuration (the file nginx is started with) that has n
 `events { }` block: nginx refuses to start with `no "events" section in configuration`. This
 check lives here because it is the same kind of mistake, a block missing from the place
 nginx requires it, and it is usually found when a snippet is used as nginx.conf. A file
-checked on its own that is no nginx.conf and holds only `stream { }` or `mail { }` blocks
-is a fragment nginx.conf includes at its top level, not a main configuration: no finding.
+checked on its own that is no nginx.conf and holds only `http { }`, `stream { }` or
+`mail { }` blocks is a fragment nginx.conf includes at its top level (`include http.conf;`
+beside `events { }`), not a main configuration: no finding.
 
 Directives inside `map`, `geo`, `types`, ... bodies and inside unknown blocks are not checked.
 

@@ -208,6 +208,15 @@ impl Rule for VariableUpstreamNoResolver {
                 out.push(d);
                 continue;
             }
+            // The host names an `upstream` block but the URL has a port: nginx's run-time
+            // lookup skips the block (its port is 0), so the port is what to drop.
+            let help = match needs_dns.first() {
+                Some(host) if config.upstream_block(host).is_some() => format!(
+                    "drop the port from the address: `upstream {host}` is found at run time only by an address without a port (`{}{host}`, then the URI; its `server` lines give the ports), or add `resolver ADDRESS valid=30s;` to resolve `{host}` by DNS",
+                    scheme_of(word.as_str())
+                ),
+                _ => "add `resolver ADDRESS valid=30s;` (e.g. 127.0.0.53 with systemd-resolved, 127.0.0.11 in Docker), or make every value an IP address or an `upstream` name".to_owned(),
+            };
             let mut d = cx
                 .diagnostic(
                     &META,
@@ -218,7 +227,7 @@ impl Rule for VariableUpstreamNoResolver {
                         node.name()
                     ),
                 )
-                .with_help("add `resolver ADDRESS valid=30s;` (e.g. 127.0.0.53 with systemd-resolved, 127.0.0.11 in Docker), or make every value an IP address or an `upstream` name");
+                .with_help(help);
             if !certain {
                 d.severity = d.severity.min(Severity::Warning);
             }
@@ -229,6 +238,11 @@ impl Rule for VariableUpstreamNoResolver {
             out.push(d);
         }
     }
+}
+
+/// The scheme and `://` written before the host (`http://`), empty when none is.
+fn scheme_of(arg: &str) -> &str {
+    arg.find("://").map_or("", |i| &arg[..i + 3])
 }
 
 /// `$name` for every unknown-variable marker in `text`.
