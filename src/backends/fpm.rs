@@ -266,11 +266,33 @@ pub fn parse_fpm_config(path: &Path, src: &[u8], options: &FpmOptions) -> FpmCon
             ..FpmConfig::default()
         },
         current: None,
-        unknown_section: !path.ends_with("php-fpm.conf"),
+        unknown_section: !path.ends_with("php-fpm.conf") || !reads_as_main(src),
         stack: Vec::new(),
     };
     loader.load(path, src);
     loader.finish()
+}
+
+/// A file named php-fpm.conf is read as php-fpm's main file unless it has no `[section]`
+/// header and no global-only entry (`include`, `error_log`, `pid`, ...): such a file is a
+/// pool fragment copied under that name (a project's `php/php-fpm.conf` holding only
+/// `pm.max_children = 10`, which its image installs into php-fpm.d/), whose lines land in the
+/// section open where php-fpm includes it.
+fn reads_as_main(src: &[u8]) -> bool {
+    src.split(|b| *b == b'\n').any(|line| {
+        let line = line.trim_ascii();
+        if line.starts_with(b"[") {
+            return true;
+        }
+        let key = line
+            .split(|b| *b == b'=')
+            .next()
+            .map(|k| String::from_utf8_lossy(k.trim_ascii()).to_ascii_lowercase())
+            .unwrap_or_default();
+        line.contains(&b'=')
+            && (key == "include"
+                || (GLOBAL_KEYS.contains(&key.as_str()) && !POOL_KEYS.contains(&key.as_str())))
+    })
 }
 
 fn effective_prefix(entry: &Path, options: &FpmOptions) -> PathBuf {
@@ -1100,10 +1122,18 @@ mod tests {
         assert!(cfg.problems[0].message.contains("'bogus'"));
         let cfg = parse_fpm_config(
             Path::new("/x/php-fpm.conf"),
-            b"env[A] = 1\n",
+            b"error_log = /var/log/fpm.log\nenv[A] = 1\n",
             &FpmOptions::default(),
         );
         assert_eq!(cfg.problems.len(), 1);
+        // Named php-fpm.conf but with no header and no global-only entry: a pool fragment
+        // copied under that name, not judged.
+        let cfg = parse_fpm_config(
+            Path::new("/x/php-fpm.conf"),
+            b"env[A] = 1\npm.max_children = 10\n",
+            &FpmOptions::default(),
+        );
+        assert!(cfg.problems.is_empty(), "{:?}", cfg.problems);
         let cfg = parse(
             "[www]\nlisten = ${L}\nlisten.mode = ${M}\npm = ${PM}\npm.max_children = ${N}\nrequest_terminate_timeout = ${T}\nphp_admin_flag[display_errors] = ${D}\npm.max_requests = ${}\n",
         );

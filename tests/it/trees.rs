@@ -508,8 +508,7 @@ fn an_absolute_link_out_of_a_copied_tree_is_read_inside_the_copy_or_not_at_all()
 }
 
 #[test]
-fn an_absolute_include_outside_a_copy_is_not_read_as_a_same_named_file_of_the_copy() -> TestResult
-{
+fn an_absolute_include_outside_a_copy_is_not_read_as_a_same_named_file_of_the_copy() -> TestResult {
     // A reviewer's case (docker/awesome-compose): the tree's nginx.conf includes an app's
     // nginx.conf by an absolute path outside the tree. Re-rooting it down to the bare file
     // name read the tree's own nginx.conf instead (a false "include cycle"), and any other

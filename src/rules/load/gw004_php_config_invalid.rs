@@ -21,7 +21,10 @@ Files are read as php-fpm reads them: an `include=` file's lines belong to the s
 where the include stands (php-fpm has one current section), so `env[...]` or
 `php_admin_value[...]` in a file included inside `[www]` are `[www]`'s. A pool file read
 without the php-fpm.conf that includes it holds, before its first `[section]`, lines of a
-section not known here: those are not judged. With `--php DIR` (a copy), an absolute pattern
+section not known here: those are not judged. So is a file named php-fpm.conf with no
+`[section]` header and no global-only entry (`include`, `error_log`, `pid`, ...): it is a pool
+fragment copied under that name (php-fpm reads a real php-fpm.conf's header-less lines as
+`[global]`'s, and refuses pool settings there). With `--php DIR` (a copy), an absolute pattern
 (`include=/etc/php/8.2/fpm/pool.d/*.conf`) is looked for under DIR first (`DIR/pool.d/*.conf`),
 as absolute nginx includes are in a copied tree. A `${VAR}` value is php-fpm's environment
 variable, unknown here: a number, mode, address or flag written so is not judged.
