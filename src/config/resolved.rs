@@ -98,9 +98,13 @@ pub(crate) const DEEP: u32 = 32;
 
 impl<'t> ResolvedConfig<'t> {
     pub fn build(tree: &'t ConfigTree) -> Self {
+        // About one directive per 32 bytes of text (pushing into a Vec grown from empty
+        // copied it ~20 times on a large tree); a file included at several places yields
+        // more, and the Vec grows then as before.
+        let text: usize = tree.sources.iter().map(|(_, f)| f.text.len()).sum();
         let mut this = ResolvedConfig {
             tree,
-            nodes: Vec::new(),
+            nodes: Vec::with_capacity(text / 32 + 16),
             top: Vec::new(),
             problems: Vec::new(),
             by_name: foldhash::HashMap::default(),

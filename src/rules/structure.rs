@@ -30,7 +30,7 @@ pub(crate) enum Resolution<'d> {
     Spec(&'d DirectiveSpec),
 }
 
-pub(crate) fn resolve<'d>(cx: &LintContext<'d, '_>, id: NodeId) -> Resolution<'d> {
+pub(crate) fn resolve<'c, 'd>(cx: &'c LintContext<'d, '_>, id: NodeId) -> &'c Resolution<'d> {
     let all = cx.resolutions.get_or_init(|| {
         // The answer depends only on (name, context): a tree repeats a few hundred pairs
         // across its thousands of directives, so each pair is looked up once.
@@ -47,10 +47,11 @@ pub(crate) fn resolve<'d>(cx: &LintContext<'d, '_>, id: NodeId) -> Resolution<'d
             })
             .collect()
     });
-    all.get(id.index())
-        .cloned()
-        .unwrap_or(Resolution::Unknown(Lookup::Unknown))
+    all.get(id.index()).unwrap_or(&UNRESOLVED)
 }
+
+/// What a node id outside the tree resolves to.
+static UNRESOLVED: Resolution<'static> = Resolution::Unknown(Lookup::Unknown);
 
 fn resolve_uncached<'d>(cx: &LintContext<'d, '_>, node: &RNode<'_>) -> Resolution<'d> {
     match cx.directives.lookup(node.name()) {
@@ -65,7 +66,7 @@ fn resolve_uncached<'d>(cx: &LintContext<'d, '_>, node: &RNode<'_>) -> Resolutio
 /// The entry of a directive that nginx would accept as written (context, block, arity).
 pub(crate) fn well_formed<'d>(cx: &LintContext<'d, '_>, id: NodeId) -> Option<&'d DirectiveSpec> {
     let node = cx.config.node(id);
-    let Resolution::Spec(spec) = resolve(cx, id) else {
+    let &Resolution::Spec(spec) = resolve(cx, id) else {
         return None;
     };
     let shape_ok = spec.is_block() == node.directive.block.is_some()

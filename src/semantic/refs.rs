@@ -175,7 +175,7 @@ fn script_args(name: &str, ns: Namespace, d: &Directive) -> Option<(usize, Optio
 
 /// Every argument of the configuration that nginx reads variables from, in source order.
 pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWord<'t>)> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(config.nodes.len());
     for (id, n) in config.iter() {
         let Some(ns) = namespace(config, id) else {
             continue;

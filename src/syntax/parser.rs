@@ -183,6 +183,7 @@ pub fn parse(src: &[u8]) -> Result<Ast, ParseError> {
 pub fn parse_recovering(src: &[u8]) -> Recovered {
     let mut parser = Parser {
         src,
+        utf8: std::str::from_utf8(src).ok(),
         pos: 0,
         errors: Vec::new(),
     };
@@ -196,6 +197,8 @@ pub fn parse_recovering(src: &[u8]) -> Recovered {
 
 struct Parser<'a> {
     src: &'a [u8],
+    /// `src` as text when it is UTF-8 (checked once, not once per word).
+    utf8: Option<&'a str>,
     pos: usize,
     errors: Vec<ParseError>,
 }
@@ -401,7 +404,11 @@ impl<'a> Parser<'a> {
             value: if escaped {
                 text(&unescape(raw))
             } else {
-                text(raw)
+                // Words end at ASCII bytes, so the slice of valid text is on char boundaries.
+                match self.utf8.and_then(|t| t.get(start..start + raw.len())) {
+                    Some(t) => CompactString::new(t),
+                    None => text(raw),
+                }
             },
             quote: Quote::None,
         })
@@ -430,9 +437,21 @@ impl<'a> Parser<'a> {
                 self.recoverable(ParseErrorKind::Unexpected(next), self.pos)?;
             }
         }
+        let value = match unescape(body) {
+            std::borrow::Cow::Borrowed(_) => {
+                match self
+                    .utf8
+                    .and_then(|t| t.get(content_start..content_start + body.len()))
+                {
+                    Some(t) => CompactString::new(t),
+                    None => text(body),
+                }
+            }
+            std::borrow::Cow::Owned(unescaped) => text(&unescaped),
+        };
         Ok(Word {
             span: Span::new(start, self.pos),
-            value: text(&unescape(body)),
+            value,
             quote: if q == b'"' {
                 Quote::Double
             } else {
