@@ -94,10 +94,16 @@ for_each_rule!(define_rule_ids);
 impl RuleId {
     /// The rule with this id (any case) or name.
     pub fn from_code_or_name(key: &str) -> Option<RuleId> {
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|id| id.code().eq_ignore_ascii_case(key) || id.name() == key)
+        // A code (`GW402`, any case): ALL is in code order, so a binary search on the digits
+        // (this runs once per finding).
+        if key.len() == 5 && key.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("gw")) {
+            let digits = key.get(2..)?;
+            return Self::ALL
+                .binary_search_by(|id| id.code()[2..].cmp(digits))
+                .ok()
+                .map(|i| Self::ALL[i]);
+        }
+        Self::ALL.iter().copied().find(|id| id.name() == key)
     }
 
     /// True when `selector` (an id, a name, a family prefix such as `GW1` or `GW10`, or `ALL`)
@@ -174,6 +180,10 @@ mod tests {
                 id.name()
             );
             assert_eq!(RuleId::from_code_or_name(code), Some(*id));
+            assert_eq!(
+                RuleId::from_code_or_name(&code.to_ascii_lowercase()),
+                Some(*id)
+            );
             assert_eq!(RuleId::from_code_or_name(id.name()), Some(*id));
         }
     }
