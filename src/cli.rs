@@ -594,6 +594,10 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
             sink.report(text.as_bytes())?;
         }
         exit = exit.max(code);
+        // The process ends after this command: freeing every syntax tree and source copy one
+        // allocation at a time was ~6% of a run (the OS takes the memory back at once). The
+        // other inputs' results are already held by `check_inputs`, so peak memory is the same.
+        std::mem::forget(outcome);
     }
     if !args.statistics && !args.diff {
         documents.finish(args.format, &mut sink)?;
