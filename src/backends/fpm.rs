@@ -137,6 +137,11 @@ pub struct Pool {
     pub pm_max_children: Option<Located<u32>>,
     /// In seconds; 0 means off.
     pub request_terminate_timeout: Option<Located<u64>>,
+    /// `pm.status_path`: the URI (the request's SCRIPT_NAME) php-fpm answers with its status
+    /// page itself, running no script (fpm_status.c, before the script is opened in fpm_main.c).
+    pub pm_status_path: Option<Located<String>>,
+    /// `ping.path`: likewise answered by php-fpm itself (with `ping.response`, default "pong").
+    pub ping_path: Option<Located<String>>,
     /// Every php_value/php_admin_value/php_flag/php_admin_flag line, in file order.
     pub php_defines: Vec<PhpDefine>,
 }
@@ -158,6 +163,8 @@ impl Pool {
             pm: None,
             pm_max_children: None,
             request_terminate_timeout: None,
+            pm_status_path: None,
+            ping_path: None,
             php_defines: Vec::new(),
         }
     }
@@ -540,6 +547,9 @@ impl Loader<'_> {
                 Ok(seconds) => pool.request_terminate_timeout = Some(located(path, entry, seconds)),
                 Err(e) => problem = Some(format!("request_terminate_timeout: {e}")),
             },
+            // php-fpm ignores an empty value (`if (... && *path)` in fpm_conf.c).
+            "pm.status_path" => pool.pm_status_path = (!value.is_empty()).then(|| here(value)),
+            "ping.path" => pool.ping_path = (!value.is_empty()).then(|| here(value)),
             k if POOL_KEYS.contains(&k) => {}
             _ => {
                 let pool_name = format!("pool [{}]", pool.name);

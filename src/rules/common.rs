@@ -471,6 +471,26 @@ fn is_live(entry: &Path, conf_path: &Path) -> bool {
     }
 }
 
+/// Whether the target nginx version is a guess: neither `--nginx-version`, settings, the
+/// installed nginx (`nginx -v`) nor a `--sysroot` binary said it, so it is the newest the
+/// directive table knows. Advice that holds only from some version on must say so.
+pub(crate) fn target_is_guess(cx: &LintContext<'_, '_>) -> bool {
+    cx.settings.directives.target_origin == crate::settings::TargetOrigin::Newest
+}
+
+/// The target version for messages: "1.22.1", or, when it is a guess, "1.29.7, assumed: no
+/// target version was given (--nginx-version, settings) and no nginx binary of the target was read".
+pub(crate) fn target_described(cx: &LintContext<'_, '_>) -> String {
+    if target_is_guess(cx) {
+        format!(
+            "{}, assumed: no target version was given (--nginx-version, `nginx-version` in settings) and no nginx binary of the target was read",
+            cx.directives.target
+        )
+    } else {
+        cx.directives.target.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

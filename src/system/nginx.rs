@@ -235,6 +235,12 @@ pub struct NginxBuild {
     pub group: Option<String>,
     /// The version (`nginx version: nginx/1.22.1`).
     pub version: Version,
+    /// `--with-file-aio`: without it NGX_HAVE_FILE_AIO is unset and `aio on;` is refused
+    /// ("\"aio on\" is unsupported on this platform", ngx_http_core_set_aio).
+    pub file_aio: bool,
+    /// `--with-threads`: without it `aio threads` is refused the same way and `thread_pool` is
+    /// no directive.
+    pub threads: bool,
 }
 
 /// A stock module nginx was configured to build as a loadable file.
@@ -327,6 +333,8 @@ pub fn parse_nginx_build(text: &str) -> Option<NginxBuild> {
         user: option("--user").map(str::to_owned),
         group: option("--group").map(str::to_owned),
         version,
+        file_aio: arguments.split_whitespace().any(|a| a == "--with-file-aio"),
+        threads: arguments.split_whitespace().any(|a| a == "--with-threads"),
     })
 }
 
@@ -417,6 +425,7 @@ mod build_tests {
         assert_eq!(build.group.as_deref(), Some("nginx"));
         assert_eq!(build.conf_path, PathBuf::from("/etc/nginx/nginx.conf"));
         assert!(build.dynamic_file_of("ngx_stream_proxy_module").is_some());
+        assert!(!build.file_aio && !build.threads);
         assert!(build_from_binary(b"no nginx here").is_none());
     }
 

@@ -47,7 +47,7 @@ fn the_compose_example_names_the_service_to_use() {
         .as_str()
         .unwrap()
         .contains("http://app:3000"));
-    assert_eq!(gw210[1]["severity"], "warning");
+    assert_eq!(gw210[1]["severity"], "info");
     assert!(gw210[1]["message"]
         .as_str()
         .unwrap()

@@ -21,6 +21,7 @@ fn every_rule_runs_on_every_corpus_main_file() {
     let manifest = std::fs::read_to_string(corpus.join("MANIFEST.tsv")).unwrap();
     let mut settings = Settings::defaults().unwrap();
     settings.directives.target = "1.22.1".parse().unwrap();
+    settings.directives.target_origin = nginx_gwlint::settings::TargetOrigin::Settings;
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut files = 0;
     for line in manifest.lines().skip(1) {

@@ -1754,6 +1754,7 @@ fn check_agrees_with_nginx_t_on_generated_mistakes() {
     let mut rng = Rng(seed);
     let mut settings = Settings::defaults().unwrap();
     settings.directives.target = "1.22.1".parse().unwrap();
+    settings.directives.target_origin = nginx_gwlint::settings::TargetOrigin::Settings;
     let classes = classes();
     assert!(classes.len() > 60, "{} classes", classes.len());
     let mut table = Vec::new();
@@ -1917,6 +1918,7 @@ fn corpus_files_nginx_accepts_get_no_semantic_error() {
     let results = std::fs::read_to_string(corpus.join("RESULTS.tsv")).unwrap();
     let mut settings = Settings::defaults().unwrap();
     settings.directives.target = "1.22.1".parse().unwrap();
+    settings.directives.target_origin = nginx_gwlint::settings::TargetOrigin::Settings;
     let mut accepted = 0;
     for line in results.lines().skip(1) {
         let cols: Vec<&str> = line.split('\t').collect();
@@ -2148,6 +2150,7 @@ fn nginx_first_error_is_among_all_errors_with_a_syntax_mistake() {
     let mut rng = Rng(seed ^ 0x5e);
     let mut settings = Settings::defaults().unwrap();
     settings.directives.target = "1.22.1".parse().unwrap();
+    settings.directives.target_origin = nginx_gwlint::settings::TargetOrigin::Settings;
     let refused: Vec<Class> = classes()
         .into_iter()
         .filter(|c| c.refuse && c.claimed)
@@ -2341,6 +2344,7 @@ fn snippets_agree_with_nginx_t() {
     let list = std::fs::read_to_string(common::root().join("tests/gate/snippets.txt")).unwrap();
     let mut settings = Settings::defaults().unwrap();
     settings.directives.target = "1.22.1".parse().unwrap();
+    settings.directives.target_origin = nginx_gwlint::settings::TargetOrigin::Settings;
     let (mut cases, mut refused, mut skipped) = (0, 0, 0);
     let mut failures = Vec::new();
     for line in list

@@ -76,6 +76,7 @@ fn structure_rules_over_the_corpus() {
     let mut settings = Settings::defaults().unwrap();
     // RESULTS.tsv comes from Debian's nginx 1.22.1.
     settings.directives.target = Version::new(1, 22, 1);
+    settings.directives.target_origin = nginx_gwlint::settings::TargetOrigin::Settings;
     let selection = Selection {
         select: RULES.iter().map(|s| (*s).to_owned()).collect(),
         ignore: Vec::new(),

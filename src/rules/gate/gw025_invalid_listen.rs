@@ -35,7 +35,10 @@ refuse:
 
 Addresses are compared as nginx compares sockets: `listen 80` is `0.0.0.0:80`, `[::]:80` is
 another address; host names are resolved by nginx and are not compared here.
-`listen ... http2` from nginx 1.25.1 is a warning (deprecated, use `http2 on;`), and so is
+`listen ... http2` from nginx 1.25.1 is a warning (deprecated, use `http2 on;`); info, naming
+the version it assumes, when the target version is a guess (no `--nginx-version`, settings or
+nginx binary: the newest is assumed, and `http2 on;` would be "unknown directive" before
+1.25.1). So is
 `accept_filter=` (FreeBSD only: on Linux nginx logs it and ignores it).
 
 ## Why it matters
@@ -249,10 +252,30 @@ impl InvalidListen {
                     udp |= w.as_str() == "udp" || (!stream && w.as_str() == "quic");
                 }
                 Param::Warn(m) => {
-                    let mut d = cx.diagnostic(&META, n.file, w.span, m).with_help(
-                        "write `http2 on;` in the server block and drop `http2` from listen",
-                    );
-                    d.severity = d.severity.min(Severity::Warning);
+                    let http2 = w.as_str() == "http2";
+                    // The deprecation holds from nginx 1.25.1, where `http2 on;` came; before
+                    // it that directive is "unknown". When the target is a guess, say which
+                    // version the advice assumes, as info.
+                    let guess = http2 && crate::rules::common::target_is_guess(cx);
+                    let m = if guess {
+                        format!(
+                            "{m} (from nginx 1.25.1; the target here is {}): before 1.25.1 `listen ... http2` is right and `http2 on;` is \"unknown directive\"",
+                            crate::rules::common::target_described(cx)
+                        )
+                    } else {
+                        m
+                    };
+                    let help = match (http2, guess) {
+                        (true, false) => "write `http2 on;` in the server block and drop `http2` from listen".to_owned(),
+                        (true, true) => "on nginx 1.25.1 or later, write `http2 on;` in the server block and drop `http2` from listen; give the target with --nginx-version (or `nginx-version` in settings) to check for it".to_owned(),
+                        _ => format!("drop `{}` from listen: nginx on Linux ignores it", w.as_str()),
+                    };
+                    let mut d = cx.diagnostic(&META, n.file, w.span, m).with_help(help);
+                    d.severity = d.severity.min(if guess {
+                        Severity::Info
+                    } else {
+                        Severity::Warning
+                    });
                     out.push(d);
                 }
                 Param::Bad(m) => {

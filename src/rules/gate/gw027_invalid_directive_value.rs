@@ -52,6 +52,10 @@ checks (each message is nginx's):
   than default/off, `disable_symlinks` and `*_store_access` values, `proxy_limit_rate 1x`;
 - `proxy_cache_valid` (and fastcgi/uwsgi/scgi) with a last word that is no time ("invalid
   time value") or a code outside 100-599 ("invalid status");
+- `aio on` on an nginx built without `--with-file-aio`, `aio threads` without
+  `--with-threads`: "\"aio on\" is unsupported on this platform" (only when the target's build
+  is known: this machine's nginx checking its own configuration, or the `--sysroot`'s binary,
+  whose configure arguments are read; elsewhere nothing is said);
 - `worker_processes` other than a number or auto, `thread_pool` threads=/max_queue=,
   `http2_chunk_size 0`;
 - `proxy_temp_path` (and the other `*_temp_path`) with a level that is not a positive number,
@@ -525,6 +529,36 @@ fn map_errors(d: &Directive) -> Vec<(Span, String)> {
     out
 }
 
+/// `aio on` / `aio threads[=pool]` that the target's build refuses (ngx_http_core_set_aio: `on`
+/// needs NGX_HAVE_FILE_AIO, from --with-file-aio; `threads` NGX_THREADS, from --with-threads):
+/// nginx's message and the help. Only the target's own build says which (`build` caches it):
+/// when it is not known, nothing is said.
+fn aio_unsupported(
+    cx: &LintContext<'_, '_>,
+    build: &mut Option<Option<(String, crate::system::NginxBuild)>>,
+    arg: &str,
+) -> Option<(String, String)> {
+    let threads = arg == "threads" || arg.starts_with("threads=");
+    if arg != "on" && !threads {
+        return None;
+    }
+    let (which, b) = build
+        .get_or_insert_with(|| crate::rules::common::target_build(cx.ws))
+        .as_ref()?;
+    let (built, what, option, other) = if threads {
+        (b.threads, "threads", "--with-threads", "`aio on;` (built --with-file-aio)")
+    } else {
+        (b.file_aio, "on", "--with-file-aio", "`aio threads;` (built --with-threads)")
+    };
+    if built {
+        return None;
+    }
+    Some((
+        format!("\"aio {what}\" is unsupported on this platform: {which}, which reads this configuration, was built without {option}"),
+        format!("drop `aio`, or use {other} or an nginx built {option}"),
+    ))
+}
+
 impl Rule for InvalidDirectiveValue {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -541,10 +575,21 @@ impl Rule for InvalidDirectiveValue {
         };
         let mut out_extra: Vec<Diagnostic> = Vec::new();
         let mut root_alias: HashMap<NodeId, NodeId> = HashMap::new();
+        // The target's build, read once when an `aio` needs it (None: not known).
+        let mut build: Option<Option<(String, crate::system::NginxBuild)>> = None;
         for (id, n) in config.iter() {
             let d = n.directive;
             let http = n.context.is_http_like();
             match n.name() {
+                // ngx_http_core_set_aio: `on` needs NGX_HAVE_FILE_AIO (--with-file-aio),
+                // `threads[=pool]` NGX_THREADS (--with-threads). Only the target's own build
+                // says which: else nothing is said.
+                "aio" if http && d.args.len() == 1 => {
+                    let w = &d.args[0];
+                    if let Some((msg, help)) = aio_unsupported(cx, &mut build, w.as_str()) {
+                        push(id, w.span, msg, &help);
+                    }
+                }
                 "return" if http => {
                     if let Some((span, m)) = return_error(d) {
                         push(id, span, m, "return takes a status code (return 301 /new;), a code and a text or URL (return 200 \"ok\";), or a full URL starting with http://, https:// or $scheme");

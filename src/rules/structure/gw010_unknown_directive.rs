@@ -71,7 +71,11 @@ Plus. A directive its module removed names its replacement (`js_include` -> `js_
 ## Target version
 Directives are checked against the newest nginx the table knows unless a target version is
 set; then a directive outside its version range is reported with the range, e.g.
-`the "http2" directive exists since nginx 1.25.1` for `http2 on;` on 1.22.1.
+`the "http2" directive exists since nginx 1.25.1` for `http2 on;` on 1.22.1. When no target
+was given (`--nginx-version`, `nginx-version` in settings) and no nginx binary of the target
+was read (`nginx -v` of the installed nginx, the `--sysroot`'s binary), the newest version is
+assumed: a directive outside its range there is info, and the message says the version is
+assumed.
 
 ## Example
 ```nginx
@@ -156,16 +160,23 @@ impl Rule for UnknownDirective {
                 }
                 Lookup::WrongVersion(spec) => {
                     let specs = cx.directives.table.get(name);
-                    cx.diagnostic(
+                    // A guessed target (the newest) is no fact about the nginx that runs this:
+                    // say which version is assumed, as info.
+                    let guess = crate::rules::common::target_is_guess(cx);
+                    let mut d = cx.diagnostic(
                         &META,
                         node.file,
                         span,
                         format!(
                             "{message} in nginx {}: the \"{name}\" directive {}",
-                            cx.directives.target,
+                            crate::rules::common::target_described(cx),
                             version_ranges(spec, specs)
                         ),
-                    )
+                    );
+                    if guess {
+                        d.severity = d.severity.min(Severity::Info);
+                    }
+                    d
                     .with_help(match DISTRO_BACKPORTS.iter().find(|(n, _)| *n == name) {
                         Some((_, backport)) => format!(
                             "{backport}; if your nginx is such a build, set the target version accordingly or ignore this finding"

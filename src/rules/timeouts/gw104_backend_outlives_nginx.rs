@@ -33,6 +33,13 @@ A location whose backend is allowed to run longer than nginx waits for its answe
   a gunicorn/uWSGI config given with `--app-config` (`timeout`, `harakiri`), whose limit is
   longer than the handler's read timeout.
 
+Not reported for a pool: a location that passes it only its own status or ping page
+(`location = /status` for `pm.status_path = /status`, or `location ~ ^/(status|ping)$` when
+both are the pool's `pm.status_path` and `ping.path`), sending `SCRIPT_NAME
+$fastcgi_script_name` without rewriting there. php-fpm answers those itself, comparing
+SCRIPT_NAME with both paths before any script is opened, so no PHP limit applies. A prefix
+location, or a regex matching anything else, keeps the finding.
+
 The message says which value applies, where each side was set (with a note pointing into
 php.ini or the pool file), and the window in which requests fail.
 
@@ -258,6 +265,10 @@ fn longest_backend_limit(
         let mut candidates = Vec::new();
         if family == Family::FastCgi {
             for pool in cx.pools_for(&addr) {
+                // php-fpm answers its own status/ping page: no script runs there.
+                if serves_only_fpm_pages(cx, block, pool) {
+                    continue;
+                }
                 let mut met = cx.ws.php.max_execution_time(pool);
                 let mut met_from_nginx = None;
                 if let Some((secs, admin, node)) = from_nginx {
@@ -320,6 +331,148 @@ fn longest_backend_limit(
         }
     }
     best
+}
+
+/// Whether every request `block` passes to `pool` is the pool's `pm.status_path` or
+/// `ping.path`. php-fpm compares the request's SCRIPT_NAME with both (strcmp in
+/// fpm_status_handle_request, which fpm_main.c calls before the script is opened) and answers
+/// itself: no script runs, so max_execution_time and request_terminate_timeout never apply.
+/// Conservative: only a `location = PATH`, or `location ~ ^...$` of literal alternatives,
+/// that sends `SCRIPT_NAME $fastcgi_script_name` and neither rewrites nor tries files there.
+fn serves_only_fpm_pages(
+    cx: &LintContext<'_, '_>,
+    block: NodeId,
+    pool: &crate::backends::Pool,
+) -> bool {
+    let pages: Vec<&str> = [&pool.pm_status_path, &pool.ping_path]
+        .into_iter()
+        .flatten()
+        .map(|p| p.value.as_str())
+        .collect();
+    if pages.is_empty() {
+        return false;
+    }
+    let config = cx.config;
+    let node = config.node(block);
+    if node.name() != "location" {
+        return false;
+    }
+    let paths = match crate::semantic::sites::location_form(node.directive) {
+        Some(crate::semantic::sites::LocationForm::Exact(p)) => vec![p.to_owned()],
+        Some(crate::semantic::sites::LocationForm::Regex {
+            pattern,
+            caseless: false,
+            ..
+        }) => match anchored_literals(pattern) {
+            Some(paths) => paths,
+            None => return false,
+        },
+        _ => return false,
+    };
+    // $fastcgi_script_name appends fastcgi_index to a URI ending in `/`.
+    if paths
+        .iter()
+        .any(|p| p.ends_with('/') || !pages.contains(&p.as_str()))
+    {
+        return false;
+    }
+    // The URI may change inside the location, or go elsewhere.
+    if ["rewrite", "try_files", "return"]
+        .iter()
+        .any(|name| config.effective(block, name).is_some())
+    {
+        return false;
+    }
+    if let Some(split) = config.effective(block, "fastcgi_split_path_info") {
+        let Some(Ok(re)) = config
+            .node(split)
+            .arg(0)
+            .map(|p| crate::semantic::regex::compile(p, false))
+        else {
+            return false;
+        };
+        if paths
+            .iter()
+            .any(|p| crate::semantic::regex::is_match(&re, p))
+        {
+            return false;
+        }
+    }
+    let script_names: Vec<NodeId> = config
+        .effective_array(block, "fastcgi_param")
+        .into_iter()
+        .filter(|id| config.node(*id).arg(0) == Some("SCRIPT_NAME"))
+        .collect();
+    !script_names.is_empty()
+        && script_names
+            .iter()
+            .all(|id| config.node(*id).arg(1) == Some("$fastcgi_script_name"))
+}
+
+/// The strings a regex `^...$` matches when it is made of literal characters and groups of
+/// literal alternatives (`^/(status|ping)$`); `None` for anything else (at most 64 strings).
+fn anchored_literals(pattern: &str) -> Option<Vec<String>> {
+    let body = pattern.strip_prefix('^')?.strip_suffix('$')?;
+    if body.ends_with('\\') {
+        return None;
+    }
+    let chars: Vec<char> = body.chars().collect();
+    let mut pos = 0;
+    let out = literal_sequence(&chars, &mut pos, false)?;
+    (pos == chars.len()).then_some(out)
+}
+
+/// A sequence of literals and groups up to `)` (inside a group) or the end; `|` only inside a
+/// group (at the top it would leave the anchors on one side).
+fn literal_sequence(chars: &[char], pos: &mut usize, in_group: bool) -> Option<Vec<String>> {
+    let mut alternatives = Vec::new();
+    let mut current = vec![String::new()];
+    while let Some(&c) = chars.get(*pos) {
+        match c {
+            ')' if in_group => break,
+            '|' if in_group => {
+                *pos += 1;
+                alternatives.append(&mut current);
+                current = vec![String::new()];
+            }
+            '(' => {
+                *pos += 1;
+                if chars.get(*pos..*pos + 2) == Some(&['?', ':']) {
+                    *pos += 2;
+                }
+                let inner = literal_sequence(chars, pos, true)?;
+                if chars.get(*pos) != Some(&')') {
+                    return None;
+                }
+                *pos += 1;
+                let mut next = Vec::new();
+                for head in &current {
+                    for tail in &inner {
+                        next.push(format!("{head}{tail}"));
+                    }
+                }
+                if next.len() > 64 {
+                    return None;
+                }
+                current = next;
+            }
+            '\\' => {
+                let escaped = *chars.get(*pos + 1)?;
+                if escaped.is_ascii_alphanumeric() {
+                    return None;
+                }
+                *pos += 2;
+                current.iter_mut().for_each(|s| s.push(escaped));
+            }
+            c if c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '~') => {
+                *pos += 1;
+                current.iter_mut().for_each(|s| s.push(c));
+            }
+            _ => return None,
+        }
+    }
+    alternatives.append(&mut current);
+    Some(alternatives)
 }
 
 /// `max_execution_time` set from nginx for this location: `fastcgi_param PHP_VALUE

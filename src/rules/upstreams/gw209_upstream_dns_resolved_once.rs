@@ -147,7 +147,7 @@ fn help(
     name: &str,
     resolve_known: bool,
 ) -> String {
-    let target = cx.directives.target;
+    let target = super::common::target_described(cx);
     if resolve_known {
         let zone =
             upstream.is_some_and(|up| cx.config.children_named(Some(up), "zone").next().is_some());

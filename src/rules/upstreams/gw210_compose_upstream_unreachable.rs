@@ -34,10 +34,13 @@ image), every `*_pass` and upstream `server` address is compared with the projec
   be a host nginx in front of the project: info.
 - **A service port.** `proxy_pass http://app:3000` where `app` is a service (or an alias,
   `container_name`, `hostname`): on a Compose network every port of a container is
-  reachable, `expose` only documents it, so the port cannot be checked for certain. A
-  warning when the service declares other ports and not this one (`expose: ["8080"]`), info
-  when it declares none and its image usually listens on another port (a guess, the image
-  is not read), nothing when it declares the port. A service with `network_mode: host` is on
+  reachable, `expose` only documents it (Docker: it restricts nothing between containers of
+  one network), and neither `expose` nor `ports` says what the app listens on, so the port
+  cannot be checked for certain. Info when the service declares other ports and not this one
+  (`expose: ["8080"]`), or declares none and its image usually listens on another port (a
+  guess, the image is not read); nothing when it declares the port, or when a `fastcgi_pass`
+  port is one a php-fpm pool given with `--php` listens on for every address (`listen =
+  9000`): the pool's config is the app's real port. A service with `network_mode: host` is on
   no Compose network (a warning), and so is nginx with `network_mode: host`, which does not
   get Docker's DNS for service names (a warning).
 
@@ -102,7 +105,24 @@ impl Rule for ComposeUpstreamUnreachable {
             let finding = if named.address.is_loopback() {
                 loopback(project, nginx, how, port, &own_ports, &file)
             } else if let Host::Name(name) = &named.address.host {
-                service_port(project, nginx, name, port, named.address.port.is_some(), &file)
+                // A php-fpm pool given with --php that takes connections from other
+                // containers on this port: the app's real port, whatever expose/ports say.
+                let pool = named
+                    .families
+                    .contains(&crate::config::Family::FastCgi)
+                    .then(|| pool_on_port(cx, port))
+                    .flatten();
+                match pool {
+                    Some(_) => None,
+                    None => service_port(
+                        project,
+                        nginx,
+                        name,
+                        port,
+                        named.address.port.is_some(),
+                        &file,
+                    ),
+                }
             } else {
                 None
             };
@@ -119,6 +139,18 @@ impl Rule for ComposeUpstreamUnreachable {
             out.push(d);
         }
     }
+}
+
+/// A php-fpm pool that listens on `port` on every address (`listen = 9000`, `0.0.0.0:9000`,
+/// `[::]:9000`): reachable from other containers there.
+fn pool_on_port<'a>(cx: &'a LintContext<'_, '_>, port: u16) -> Option<&'a crate::backends::Pool> {
+    cx.ws.php.pools().find(|pool| {
+        matches!(
+            pool.listen.as_ref().map(|l| &l.value),
+            Some(crate::backends::Listen::Tcp { host, port: p })
+                if *p == port && matches!(host.as_deref(), None | Some("0.0.0.0" | "::" | "*"))
+        )
+    })
 }
 
 struct Finding {
@@ -287,13 +319,15 @@ fn service_port(
     let declared = service.declared_ports();
     if !declared.is_empty() {
         let list: Vec<String> = declared.iter().map(u16::to_string).collect();
+        // `expose` opens nothing and closes nothing between containers of one network, and
+        // neither `expose` nor `ports` says what the app listens on: a hint, not a failure.
         return Some(Finding {
             message: format!(
-                "service `{sname}` of {file} declares port {} (expose, ports), not {written}: if the app listens only there, every request gets 502 \"connect() failed (111: Connection refused)\"",
+                "service `{sname}` of {file} declares port {} (expose, ports), not {written}; Compose does not restrict traffic between containers by these, and they do not say what the app listens on: check that it listens on {port} (else every request gets 502 \"connect() failed (111: Connection refused)\")",
                 list.join(", ")
             ),
-            help: format!("use {name}:{} if that is the app's port, or declare {port} in its `expose`", declared[0]),
-            severity: Severity::Warning,
+            help: format!("use {name}:{} if that is the app's port, or declare {port} in its `expose` to document it", declared[0]),
+            severity: Severity::Info,
             labels: vec![(service.name.span, format!("declares {}", list.join(", ")))],
         });
     }
