@@ -557,7 +557,18 @@ fn real_php_fpm_full_queue_pretty_urls_and_killed_children() {
     let conf = std::fs::read_to_string(&conf_path).unwrap();
     lab.write("www/slow.php", "<?php sleep(4); echo \"done\\n\";\n");
     lab.write("www/index.php", "<?php sleep(6); echo \"page\\n\";\n");
-    lab.write("www/hang.php", "<?php sleep(15); echo \"late\\n\";\n");
+    // hang.php says it started (in a file made writable for the pool's user) before it sleeps,
+    // so the child is killed in the middle of the request, not before it reached the script.
+    lab.write(
+        "www/hang.php",
+        "<?php file_put_contents(__DIR__ . '/hang.started', 'x'); sleep(15); echo \"late\\n\";\n",
+    );
+    let started = lab.write("www/hang.started", "");
+    std::fs::set_permissions(
+        &started,
+        std::os::unix::fs::PermissionsExt::from_mode(0o666),
+    )
+    .unwrap();
     // [q]: one child and a listen queue of one (listen(2) backlog 0): the third concurrent
     // request finds the queue full. [lab]: request_terminate_timeout kills index.php.
     let pools = "[q]\nuser = www-data\ngroup = www-data\nlisten = @DIR@/q.sock\nlisten.owner = www-data\nlisten.group = www-data\nlisten.backlog = 0\npm = static\npm.max_children = 1\n\n[lab]\nuser = www-data\ngroup = www-data\nlisten = @DIR@/php-fpm.sock\nlisten.owner = www-data\nlisten.group = www-data\npm = static\npm.max_children = 2\nrequest_terminate_timeout = 2s\n";
@@ -585,7 +596,10 @@ fn real_php_fpm_full_queue_pretty_urls_and_killed_children() {
     assert_eq!(common::lab::http_get(port, "/products/42?color=red"), 502);
     // A child killed from outside (as the OOM killer does) in the middle of a request.
     let hang = std::thread::spawn(move || common::lab::http_get(port, "/hang.php"));
-    std::thread::sleep(Duration::from_millis(700));
+    common::lab::wait_for(
+        || std::fs::metadata(&started).is_ok_and(|m| m.len() > 0),
+        "hang.php to start",
+    );
     for pid in fpm_children(master, "lab") {
         let _ = Command::new("kill")
             .args(["-KILL", &pid.to_string()])
