@@ -273,7 +273,7 @@ pub fn parse_fpm_config(path: &Path, src: &[u8], options: &FpmOptions) -> FpmCon
             ..FpmConfig::default()
         },
         current: None,
-        unknown_section: !path.ends_with("php-fpm.conf") || !reads_as_main(src),
+        unknown_section: !path.ends_with("php-fpm.conf"),
         stack: Vec::new(),
     };
     loader.load(path, src);
@@ -285,20 +285,15 @@ pub fn parse_fpm_config(path: &Path, src: &[u8], options: &FpmOptions) -> FpmCon
 /// pool fragment copied under that name (a project's `php/php-fpm.conf` holding only
 /// `pm.max_children = 10`, which its image installs into php-fpm.d/), whose lines land in the
 /// section open where php-fpm includes it.
-fn reads_as_main(src: &[u8]) -> bool {
-    src.split(|b| *b == b'\n').any(|line| {
-        let line = line.trim_ascii();
-        if line.starts_with(b"[") {
-            return true;
+fn reads_as_main(items: &[IniItem]) -> bool {
+    items.iter().any(|item| match item {
+        IniItem::Section(_) => true,
+        IniItem::Entry(e) => {
+            let key = e.key.to_ascii_lowercase();
+            e.offset.is_none()
+                && (key == "include"
+                    || (GLOBAL_KEYS.contains(&key.as_str()) && !POOL_KEYS.contains(&key.as_str())))
         }
-        let key = line
-            .split(|b| *b == b'=')
-            .next()
-            .map(|k| String::from_utf8_lossy(k.trim_ascii()).to_ascii_lowercase())
-            .unwrap_or_default();
-        line.contains(&b'=')
-            && (key == "include"
-                || (GLOBAL_KEYS.contains(&key.as_str()) && !POOL_KEYS.contains(&key.as_str())))
     })
 }
 
@@ -419,6 +414,10 @@ impl Loader<'_> {
         self.config.files.push(path.to_path_buf());
         self.stack.push(path.to_path_buf());
         let ini = parse_ini(path, src, Dialect::Fpm);
+        if self.stack.len() == 1 && !self.unknown_section && !reads_as_main(&ini.items) {
+            // The entry file is named php-fpm.conf but reads as a pool fragment.
+            self.unknown_section = true;
+        }
         self.config.problems.extend(ini.problems);
         for item in ini.items {
             match item {
@@ -806,39 +805,12 @@ fn from_environment(value: &str) -> bool {
 /// only a plain file name is left) and matches something. None when the pattern lies in `copy`
 /// already or no re-rooted form matches.
 fn rerooted_glob(copy: &Path, pattern: &Path) -> Option<Vec<PathBuf>> {
-    if pattern.starts_with(copy) {
-        return None;
-    }
-    let parts: Vec<Component<'_>> = pattern
-        .components()
-        .filter(|c| matches!(c, Component::Normal(_)))
-        .collect();
-    let is_glob = |c: &Component<'_>| c.as_os_str().to_string_lossy().contains(['*', '?', '[']);
-    let last_is_glob = parts.last().is_some_and(is_glob);
-    for skip in 1..parts.len() {
-        let rest = &parts[skip..];
-        let candidate: PathBuf = copy.join(rest.iter().collect::<PathBuf>());
-        let literal: PathBuf = copy.join(
-            rest.iter()
-                .take_while(|c| !is_glob(c))
-                .take(rest.len().saturating_sub(1))
-                .collect::<PathBuf>(),
-        );
-        let bare_name = rest.len() == 1;
-        let usable = if bare_name {
-            !last_is_glob
-        } else {
-            literal != copy && literal.is_dir()
-        };
-        if !usable {
-            continue;
-        }
-        let found = expand_glob(&candidate);
-        if !found.is_empty() {
-            return Some(found);
-        }
-    }
-    None
+    // The bare file name is always tried here; nginx includes try it only from a stock or
+    // same-named directory (see `Loader::remapped`).
+    crate::config::reroot_candidates(copy, pattern, true)
+        .into_iter()
+        .map(|candidate| expand_glob(&candidate))
+        .find(|found| !found.is_empty())
 }
 
 /// [`expand_glob`] for an absolute pattern of the system under `root`: listed and opened inside

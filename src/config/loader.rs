@@ -1119,21 +1119,12 @@ impl Loader<'_> {
         self.remap_root.is_some() && !STOCK_DIRS.iter().any(|d| self.tree.prefix == Path::new(d))
     }
 
-    /// For an absolute path outside the checked tree, the same path re-rooted under the tree:
-    /// `/etc/nginx/conf.d/a.conf` checked from `./deploy/nginx/` tries `./deploy/nginx/conf.d/a.conf`,
-    /// then `./deploy/nginx/nginx/conf.d/a.conf` ... (longest suffix first is the most specific).
+    /// For an absolute path outside the checked tree, the same path re-rooted under the tree
+    /// ([`reroot_candidates`]), most specific first.
     fn remapped(&self, full: &Path) -> Vec<PathBuf> {
         let Some(root) = &self.remap_root else {
             return Vec::new();
         };
-        if full.starts_with(root) {
-            return Vec::new();
-        }
-        let parts: Vec<Component<'_>> = full
-            .components()
-            .filter(|c| matches!(c, Component::Normal(_)))
-            .collect();
-        let mut out = Vec::new();
         // Down to the bare file name only where the include's directory is where this tree
         // plausibly sits on the target: a stock nginx directory, or one named like the tree's
         // own (`/etc/nginx/x.conf` for a tree checked from `deploy/nginx/`). Elsewhere a file
@@ -1143,25 +1134,38 @@ impl Loader<'_> {
             STOCK_DIRS.iter().any(|d| dir == Path::new(d))
                 || (dir.file_name().is_some() && dir.file_name() == root.file_name())
         });
-        // Keep at least the file name plus one directory, or the file name alone.
-        for skip in 1..parts.len() {
-            let rel: PathBuf = parts[skip..].iter().collect();
-            let candidate = root.join(&rel);
-            let literal_dir = literal_parent(&candidate);
-            // Re-rooting down to the bare file name is only safe for a plain file: for a glob it
-            // would match every file of the tree's top directory.
-            let bare_name = skip + 1 == parts.len();
-            let last_is_glob = parts
-                .last()
-                .is_some_and(|c| is_glob(&c.as_os_str().to_string_lossy()));
-            if literal_dir != *root && literal_dir.is_dir()
-                || (bare_name && !last_is_glob && home_dir)
-            {
-                out.push(candidate);
-            }
-        }
-        out
+        reroot_candidates(root, full, home_dir)
     }
+}
+
+/// An absolute path (or glob) outside a copied tree at `root`, re-rooted under it: by each
+/// suffix in turn, longest first (`/etc/nginx/conf.d/a.conf` tries `ROOT/nginx/conf.d/a.conf`,
+/// then `ROOT/conf.d/a.conf`, ...), kept where the suffix's literal directory exists in the
+/// copy; the bare file name alone only when `bare_name` allows it and the name is no glob
+/// (a glob would match every file of the copy's top directory). Empty for a path inside
+/// `root`. Shared by nginx includes and php-fpm `include=` patterns.
+pub(crate) fn reroot_candidates(root: &Path, full: &Path, bare_name: bool) -> Vec<PathBuf> {
+    if full.starts_with(root) {
+        return Vec::new();
+    }
+    let parts: Vec<Component<'_>> = full
+        .components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .collect();
+    let last_is_glob = parts
+        .last()
+        .is_some_and(|c| is_glob(&c.as_os_str().to_string_lossy()));
+    let mut out = Vec::new();
+    for skip in 1..parts.len() {
+        let rel: PathBuf = parts[skip..].iter().collect();
+        let candidate = root.join(&rel);
+        let literal_dir = literal_parent(&candidate);
+        let is_bare = skip + 1 == parts.len();
+        if literal_dir != *root && literal_dir.is_dir() || (is_bare && bare_name && !last_is_glob) {
+            out.push(candidate);
+        }
+    }
+    out
 }
 
 /// Where nginx packages install their configuration files.

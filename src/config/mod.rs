@@ -23,11 +23,11 @@ pub use inherit::{
     EffectiveTime, Family, NamedAddress, Scoped, ScopedArray, DEFAULT_PROXY_HTTP_VERSION,
     DEFAULT_TIMEOUT_MS,
 };
-pub(crate) use loader::parse_config;
 pub use loader::{
     find_main_file, lexical_absolute, load_dump, load_dump_with, load_path, load_path_cached,
     load_path_opts, load_path_with, load_single, LoadError, LoadOptions, ParseCache,
 };
+pub(crate) use loader::{parse_config, reroot_candidates};
 pub use resolved::{NodeId, RNode, ResolvedConfig, MAX_RESOLVED_NODES};
 
 use crate::directives::Context;

@@ -136,6 +136,31 @@ mod tests {
         assert!(std::ptr::eq(facts.passes(&config), facts.passes(&config)));
     }
 
+    /// The rules run in parallel (`rules::run`) and share one `Facts`: asked from several
+    /// threads at once, each fact is computed once and every thread gets that one.
+    #[test]
+    fn facts_asked_from_parallel_rules_are_computed_once() {
+        let tree = crate::config::test_tree(CONF);
+        let config = ResolvedConfig::build(&tree);
+        let facts = Facts::default();
+        let seen: Vec<(usize, usize)> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        (
+                            facts.passes(&config).as_ptr() as usize,
+                            facts.handled_blocks(&config).as_ptr() as usize,
+                        )
+                    })
+                })
+                .collect();
+            workers.into_iter().filter_map(|w| w.join().ok()).collect()
+        });
+        assert_eq!(seen.len(), 4);
+        assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
+        assert_eq!(facts.passes(&config).len(), 5);
+    }
+
     /// The handled blocks are exactly the nodes for which `handler` answers, with its answer.
     #[test]
     fn handled_blocks_answer_as_handler_on_every_node() {
