@@ -138,16 +138,16 @@ fn anchor_texts(tree: &ConfigTree, diagnostics: &[Diagnostic]) -> Vec<String> {
     let mut texts = vec![String::new(); diagnostics.len()];
     for (file, mut indexes) in by_file {
         let source = tree.sources.get(file);
-        indexes.sort_by_key(|&i| diagnostics[i].span.start);
+        indexes.sort_by_key(|&i| diagnostics[i].span.start());
         let heads = match tree.ast(file) {
-            Some(ast) => innermost_each(ast, indexes.iter().map(|&i| diagnostics[i].span.start)),
+            Some(ast) => innermost_each(ast, indexes.iter().map(|&i| diagnostics[i].span.start())),
             None => vec![None; indexes.len()],
         };
         for (i, head) in indexes.into_iter().zip(heads) {
             texts[i] = match head {
                 Some(d) => head_text(&source.text, d),
                 None => {
-                    let at = diagnostics[i].span.start.min(source.text.len());
+                    let at = diagnostics[i].span.start().min(source.text.len());
                     let line = source.lines.line(at);
                     collapse_whitespace(&String::from_utf8_lossy(
                         source.lines.line_text(&source.text, line),
@@ -176,14 +176,14 @@ fn head_text(src: &[u8], d: &Directive) -> String {
 /// deep file cost no rescans.
 fn innermost_each(ast: &Ast, offsets: impl Iterator<Item = usize>) -> Vec<Option<&Directive>> {
     // A directive's span, at least one byte long.
-    let end = |d: &Directive| d.span.end.max(d.span.start + 1);
+    let end = |d: &Directive| d.span.end().max(d.span.start() + 1);
     let mut directives = ast.walk().peekable();
     let mut open: Vec<&Directive> = Vec::new();
     let mut out = Vec::new();
     for offset in offsets {
-        while let Some(d) = directives.next_if(|d| d.span.start <= offset) {
+        while let Some(d) = directives.next_if(|d| d.span.start() <= offset) {
             // What remains open contains `d`'s start: its ancestors (spans nest).
-            while open.last().is_some_and(|o| end(o) <= d.span.start) {
+            while open.last().is_some_and(|o| end(o) <= d.span.start()) {
                 open.pop();
             }
             open.push(d);

@@ -1,7 +1,7 @@
 //! Command-line interface: clap types and dispatch. Only this module and main.rs print.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
@@ -485,10 +485,7 @@ fn print_bytes(bytes: &[u8]) -> Result<(), CliError> {
 
 fn load_input(path: &std::path::Path, no_includes: bool) -> Result<ConfigTree, CliError> {
     if path.as_os_str() == "-" {
-        let mut input = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut input)
-            .map_err(CliError::Stdin)?;
+        let input = crate::config::read_bounded(std::io::stdin()).map_err(CliError::Stdin)?;
         return Ok(load_dump(&input)?);
     }
     if no_includes {
@@ -1044,13 +1041,7 @@ fn run_check(
 ) -> Result<FixOutcome, CliError> {
     let path = input.path();
     let fixing = args.fix || args.diff;
-    let read_stdin = || -> Result<Vec<u8>, CliError> {
-        let mut input = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut input)
-            .map_err(CliError::Stdin)?;
-        Ok(input)
-    };
+    let read_stdin = || crate::config::read_bounded(std::io::stdin()).map_err(CliError::Stdin);
     // `--stdin-filename NAME`: standard input is NAME's text, laid over the disk.
     let stdin_file = match input {
         Input::StdinAs(name) => Some((crate::config::lexical_absolute(name), read_stdin()?)),

@@ -42,8 +42,8 @@ impl SourceFile {
     }
 
     pub fn slice(&self, span: Span) -> &[u8] {
-        let end = span.end.min(self.text.len());
-        &self.text[span.start.min(end)..end]
+        let end = span.end().min(self.text.len());
+        &self.text[span.start().min(end)..end]
     }
 }
 

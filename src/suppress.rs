@@ -162,10 +162,10 @@ fn annotated<'a>(
     next: Option<&'a Directive>,
 ) -> Option<&'a Directive> {
     let line_of = |offset: usize| lines.line(offset);
-    let comment_line = line_of(comment.span.start);
+    let comment_line = line_of(comment.span.start());
     // After a directive on the same line: `proxy_read_timeout 900s;  # nginx-gwlint: ...`.
     if let Some(Node::Directive(prev)) = index.checked_sub(1).and_then(|p| items.get(p)) {
-        if line_of(prev.span.end.saturating_sub(1)) == comment_line {
+        if line_of(prev.span.end().saturating_sub(1)) == comment_line {
             return Some(prev);
         }
     }
@@ -175,7 +175,7 @@ fn annotated<'a>(
             let same_line = parent
                 .block
                 .as_ref()
-                .is_some_and(|b| line_of(b.open.start) == comment_line);
+                .is_some_and(|b| line_of(b.open.start()) == comment_line);
             if same_line {
                 return Some(parent);
             }
@@ -190,10 +190,10 @@ fn annotated<'a>(
 pub(crate) fn head_region(d: &Directive) -> Span {
     let end = d
         .semicolon
-        .map(|s| s.end)
-        .or_else(|| d.block.as_ref().map(|b| b.open.end))
-        .unwrap_or(d.span.end);
-    Span::new(d.name.span.start, end.max(d.head_span().end))
+        .map(|s| s.end())
+        .or_else(|| d.block.as_ref().map(|b| b.open.end()))
+        .unwrap_or(d.span.end());
+    Span::new(d.name.span.start(), end.max(d.head_span().end()))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -279,7 +279,9 @@ impl Suppression {
         }
         match self.scope {
             Scope::File => true,
-            Scope::Directive(region) => region.start <= d.span.start && d.span.start < region.end,
+            Scope::Directive(region) => {
+                region.start() <= d.span.start() && d.span.start() < region.end()
+            }
             Scope::Nothing => false,
         }
     }
@@ -322,7 +324,7 @@ pub fn apply(suppressions: &mut [Suppression], diagnostics: &mut Vec<Diagnostic>
     for entry in index.values_mut() {
         entry
             .directive
-            .sort_by_key(|(region, i)| (region.start, *i));
+            .sort_by_key(|(region, i)| (region.start(), *i));
     }
     let mut candidates = Vec::new();
     diagnostics.retain(|d| {
@@ -335,7 +337,7 @@ pub fn apply(suppressions: &mut [Suppression], diagnostics: &mut Vec<Diagnostic>
         // suppression written for that same directive).
         let before = entry
             .directive
-            .partition_point(|(region, _)| region.start <= d.span.start);
+            .partition_point(|(region, _)| region.start() <= d.span.start());
         if let Some(&(region, _)) = before.checked_sub(1).map(|i| &entry.directive[i]) {
             candidates.extend(
                 entry.directive[..before]

@@ -1163,7 +1163,7 @@ mod tests {
         );
         // The key's span is its bytes in the file.
         let text = std::fs::read_to_string(d.join("compose.yaml"))?;
-        assert_eq!(&text[app.name.span.start..app.name.span.end], "app");
+        assert_eq!(&text[app.name.span.range()], "app");
         std::fs::write(d.join("bad.yaml"), "services:\n  web: [\n")?;
         let err = ComposeProject::load(&d.join("bad.yaml"), false)
             .err()

@@ -920,10 +920,7 @@ mod tests {
             listen,
             Some(&Listen::Unix("/run/php/php8.2-fpm.sock".into()))
         );
-        let l = pool
-            .listen
-            .as_ref()
-            .map(|l| (l.line, &src[l.span.start..l.span.end]));
+        let l = pool.listen.as_ref().map(|l| (l.line, &src[l.span.range()]));
         assert_eq!(l, Some((5, "/run/php/php8.2-fpm.sock")));
         assert_eq!(
             pool.user.as_ref().map(|u| u.value.as_str()),

@@ -407,8 +407,8 @@ mod tests {
         assert_eq!(e.value, "30");
         assert_eq!(e.raw_value, "30");
         assert_eq!(e.line, 1);
-        assert_eq!(&src[e.span.start..e.span.end], "30");
-        assert_eq!(&src[e.key_span.start..e.key_span.end], "max_execution_time");
+        assert_eq!(&src[e.span.range()], "30");
+        assert_eq!(&src[e.key_span.range()], "max_execution_time");
         assert!(f.problems.is_empty());
     }
 
@@ -426,7 +426,7 @@ mod tests {
         assert_eq!(tz.section.as_deref(), Some("Date"));
         assert_eq!(tz.raw_value, "\"Europe/Berlin\"");
         assert_eq!(tz.value, "Europe/Berlin");
-        assert_eq!(&src[tz.span.start..tz.span.end], "\"Europe/Berlin\"");
+        assert_eq!(&src[tz.span.range()], "\"Europe/Berlin\"");
         match &f.items[0] {
             IniItem::Section(s) => assert_eq!((s.name.as_str(), s.line), ("PHP", 2)),
             other => panic!("{other:?}"),
@@ -452,7 +452,7 @@ mod tests {
         assert!(f.problems.is_empty(), "{:?}", f.problems);
         let a = entry(&f, 0);
         assert_eq!((a.value.as_str(), a.span.is_empty()), ("", true));
-        assert_eq!(a.span.start, 3);
+        assert_eq!(a.span.start(), 3);
         assert_eq!(entry(&f, 1).value, "");
         let ext = entry(&f, 2);
         assert_eq!(
@@ -463,10 +463,7 @@ mod tests {
         assert_eq!(pv.key, "php_value");
         assert_eq!(pv.offset.as_deref(), Some("memory_limit"));
         assert_eq!(pv.value, "64M");
-        assert_eq!(
-            &src[pv.key_span.start..pv.key_span.end],
-            "php_value[memory_limit]"
-        );
+        assert_eq!(&src[pv.key_span.range()], "php_value[memory_limit]");
         let k = entry(&f, 4);
         assert_eq!((k.key.as_str(), k.offset.as_deref()), ("k", Some("o")));
     }
@@ -512,7 +509,7 @@ mod tests {
         let src = b"k\xff = v\xfe\xfd ; c\n\x00\x01\x02\n[\xc3\n";
         let f = parse_ini(Path::new("bin"), src, Dialect::PhpIni);
         let e = entry(&f, 0);
-        assert_eq!(&src[e.span.start..e.span.end], b"v\xfe\xfd");
+        assert_eq!(&src[e.span.range()], b"v\xfe\xfd");
         assert!(e.key.starts_with('k'));
         assert_eq!(f.problems.len(), 2);
     }
@@ -537,8 +534,8 @@ mod tests {
                 let f = parse_ini(Path::new("p"), &src, dialect);
                 let lines = src.iter().filter(|b| **b == b'\n').count() + 1;
                 for e in f.entries() {
-                    proptest::prop_assert!(e.span.start <= e.span.end && e.span.end <= src.len());
-                    proptest::prop_assert!(e.key_span.end <= e.span.start);
+                    proptest::prop_assert!(e.span.start() <= e.span.end() && e.span.end() <= src.len());
+                    proptest::prop_assert!(e.key_span.end() <= e.span.start());
                     proptest::prop_assert!(e.line >= 1 && e.line <= lines);
                 }
                 for p in &f.problems {

@@ -56,7 +56,31 @@ pub fn read_config_file(path: &Path) -> io::Result<Vec<u8>> {
             MAX_FILE_SIZE >> 20
         )));
     }
-    std::fs::read(path)
+    // Bounded again while reading: the file may have grown since the stat.
+    read_bounded(std::fs::File::open(path)?)
+}
+
+/// Reads at most [`MAX_FILE_SIZE`] bytes from `input` (a file, standard input): more is an
+/// error, not a text the parser's 32-bit offsets could not address. Read in chunks, so the
+/// buffer never grows past the bound (`read_to_end` would double it to twice that first).
+pub fn read_bounded(mut input: impl io::Read) -> io::Result<Vec<u8>> {
+    let mut text = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = match input.read(&mut chunk) {
+            Ok(0) => return Ok(text),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if (text.len() + n) as u64 > MAX_FILE_SIZE {
+            return Err(io::Error::other(format!(
+                "more than the {} MiB a configuration text may have",
+                MAX_FILE_SIZE >> 20
+            )));
+        }
+        text.extend_from_slice(&chunk[..n]);
+    }
 }
 
 /// The real file system.

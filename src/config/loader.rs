@@ -859,7 +859,7 @@ impl Loader<'_> {
                     added.push(id);
                     ids.extend(id);
                 }
-                self.tree.includes.insert((file, span.start), ids);
+                self.tree.includes.insert((file, span.start()), ids);
             }
         }
     }
@@ -1332,8 +1332,8 @@ pub(crate) fn read_config(text: &[u8]) -> Recovered {
     let comments = comment_spans(&r.ast);
     for at in memchr::memchr_iter(0, text) {
         // The last comment starting at or before `at` is the only one that can hold it.
-        let before = comments.partition_point(|c| c.start <= at);
-        let inside = before > 0 && at < comments[before - 1].end;
+        let before = comments.partition_point(|c| c.start() <= at);
+        let inside = before > 0 && at < comments[before - 1].end();
         if !inside {
             return binary(at);
         }
@@ -1355,7 +1355,7 @@ fn comment_spans(ast: &crate::syntax::Ast) -> Vec<crate::syntax::Span> {
 fn collect_includes(ast: &crate::syntax::Ast, out: &mut Vec<(crate::syntax::Span, String)>) {
     for d in ast.walk() {
         if is_include(d) {
-            if let [arg] = d.args.as_slice() {
+            if let [arg] = &d.args[..] {
                 out.push((d.span, arg.as_str().to_owned()));
             }
         }

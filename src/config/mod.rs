@@ -16,8 +16,8 @@ use std::path::PathBuf;
 
 pub use dump::{split_dump, DumpedFile};
 pub use fs::{
-    is_glob, read_config_file, Disk, Dump, FileSource, GlobMatch, Layered, Overlay, Sysroot,
-    UnlistableDir, MAX_FILE_SIZE, MAX_SYMLINKS,
+    is_glob, read_bounded, read_config_file, Disk, Dump, FileSource, GlobMatch, Layered, Overlay,
+    Sysroot, UnlistableDir, MAX_FILE_SIZE, MAX_SYMLINKS,
 };
 pub use inherit::{
     EffectiveTime, Family, NamedAddress, Scoped, ScopedArray, DEFAULT_PROXY_HTTP_VERSION,
@@ -130,7 +130,7 @@ impl ConfigTree {
 
     pub fn include_targets(&self, file: FileId, directive: Span) -> &[FileId] {
         self.includes
-            .get(&(file, directive.start))
+            .get(&(file, directive.start()))
             .map_or(&[], Vec::as_slice)
     }
 
@@ -157,10 +157,10 @@ impl ConfigTree {
                 self.problems
                     .iter()
                     .filter(|p| p.kind.leaves_unread())
-                    .map(|p| (p.file, p.span.start))
+                    .map(|p| (p.file, p.span.start()))
                     .collect()
             })
-            .contains(&(file, directive.start))
+            .contains(&(file, directive.start()))
     }
 
     /// True when any nginx file has a syntax error: nginx refuses the configuration, and fixes

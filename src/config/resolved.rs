@@ -279,7 +279,7 @@ impl<'t> ResolvedConfig<'t> {
                     let (file, d, id, parent, context) =
                         (*file, *directive, *id, *parent, *context);
                     if let Some(&pos) = in_chain.get(&target) {
-                        if seen_cycles.insert((file, d.span.start)) {
+                        if seen_cycles.insert((file, d.span.start())) {
                             let mut names: Vec<String> = chain[pos..]
                                 .iter()
                                 .map(|f| tree.sources.get(*f).display.clone())

@@ -1531,7 +1531,7 @@ pub fn place(cfg: &ResolvedConfig<'_>, id: NodeId) -> Place {
     // The line only: the column (a count of characters) is not shown.
     let line = file
         .lines
-        .line(node.directive.span.start.min(file.text.len()));
+        .line(node.directive.span.start().min(file.text.len()));
     let mut text = node.name().to_owned();
     for a in &node.directive.args {
         text.push(' ');

@@ -27,11 +27,11 @@ pub fn insert_directives_after(
     lines: &[&str],
 ) -> Edit {
     let src = source.text.as_slice();
-    let anchor_end = anchor.end.min(src.len());
+    let anchor_end = anchor.end().min(src.len());
     let eol = line_ending(src);
     let end = line_content_end(src, anchor_end);
     if rest_is_blank_or_comment(&src[anchor_end..end]) {
-        let indent = String::from_utf8_lossy(indentation(src, anchor.start)).into_owned();
+        let indent = String::from_utf8_lossy(indentation(src, anchor.start())).into_owned();
         let lines = reindented(src, lines);
         let text: String = lines.iter().map(|l| format!("{eol}{indent}{l}")).collect();
         return Edit::insert(file, end, text);
@@ -72,9 +72,9 @@ pub fn insert_directives_in_block(
         return None;
     }
     let src = source.text.as_slice();
-    let open_end = block.open.end.min(src.len());
+    let open_end = block.open.end().min(src.len());
     let eol = line_ending(src);
-    let block_indent = String::from_utf8_lossy(indentation(src, block_directive.span.start));
+    let block_indent = String::from_utf8_lossy(indentation(src, block_directive.span.start()));
     // Only the multi-line shapes need the children's indentation, and only a block without a
     // child on its own line needs the file's indent unit (a scan of the whole file: not done
     // for every one-line block a rule adds to).
@@ -82,7 +82,7 @@ pub fn insert_directives_in_block(
         let child_indent = block
             .items
             .iter()
-            .map(|n| n.span().start)
+            .map(|n| n.span().start())
             .find(|&start| starts_its_line(src, start))
             .map_or_else(
                 || format!("{block_indent}{}", indent_unit(src)),
@@ -97,7 +97,7 @@ pub fn insert_directives_in_block(
     if rest_is_blank_or_comment(&src[open_end..end]) {
         return Some(Edit::insert(file, end, on_lines()));
     }
-    let close_start = block.close.start.min(src.len());
+    let close_start = block.close.start().min(src.len());
     if close_start >= open_end && src[open_end..close_start].iter().all(|b| is_blank(*b)) {
         return Some(Edit::replace(
             file,
@@ -118,8 +118,8 @@ pub fn insert_directives_in_block(
 /// blanks before it when nothing follows), so `a; b; c;` becomes `a; c;`.
 pub fn delete_directive(file: FileId, source: &SourceFile, span: Span) -> Edit {
     let src = source.text.as_slice();
-    let start = span.start.min(src.len());
-    let mut end = span.end.min(src.len()).max(start);
+    let start = span.start().min(src.len());
+    let mut end = span.end().min(src.len()).max(start);
     // Back over blanks only (never the whole line: a one-line file of many directives would
     // rescan it for every deletion): the directive is alone when they reach the line start.
     let mut start_of_line = start;
@@ -200,7 +200,7 @@ fn needs_quotes(value: &str) -> bool {
 /// and a lossy conversion would write U+FFFD instead of the byte, so such a line cannot be
 /// copied and the rule offers no fix for it.
 pub fn directive_text(source: &SourceFile, span: Span) -> Option<&str> {
-    std::str::from_utf8(source.text.get(span.start..span.end)?).ok()
+    std::str::from_utf8(source.text.get(span.range())?).ok()
 }
 
 /// The file's line ending: CRLF when its first line ends with one, else LF.
@@ -312,10 +312,7 @@ mod tests {
 
     fn apply(src: &SourceFile, edit: &Edit) -> String {
         let mut out = src.text.clone();
-        out.splice(
-            edit.span.start..edit.span.end,
-            edit.content.bytes().collect::<Vec<_>>(),
-        );
+        out.splice(edit.span.range(), edit.content.bytes().collect::<Vec<_>>());
         String::from_utf8_lossy(&out).into_owned()
     }
 

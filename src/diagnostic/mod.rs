@@ -121,7 +121,7 @@ impl Diagnostic {
 
     /// Sort key: file, position, rule.
     pub fn sort_key(&self) -> (FileId, usize, usize, &'static str) {
-        (self.file, self.span.start, self.span.end, self.rule)
+        (self.file, self.span.start(), self.span.end(), self.rule)
     }
 }
 

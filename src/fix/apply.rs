@@ -288,9 +288,10 @@ where
         passes += 1;
         let texts = render(&pass.phys, &kept);
         for c in &kept {
-            let changes_text = c.edits.iter().any(|e| {
-                pass.phys[e.phys].text.get(e.span.start..e.span.end) != Some(e.content.as_bytes())
-            });
+            let changes_text = c
+                .edits
+                .iter()
+                .any(|e| pass.phys[e.phys].text.get(e.span.range()) != Some(e.content.as_bytes()));
             if changes_text {
                 applied.push(AppliedFix {
                     rule: c.rule,
@@ -396,7 +397,7 @@ impl Guard {
             match by_rule_file.get_mut(&(d.rule, source.display.clone())) {
                 Some(n) if *n > 0 => *n -= 1,
                 _ => {
-                    let (line, column) = source.line_col(d.span.start);
+                    let (line, column) = source.line_col(d.span.start());
                     out.push(format!(
                         "{} {} at {}:{line}:{column}: {}",
                         d.rule, d.name, source.display, d.message
@@ -534,18 +535,18 @@ struct Pass {
 /// True when two edits from different fixes cannot both be applied: their ranges overlap, or
 /// they start at the same byte (two insertions there have no defined order).
 fn conflicts(a: Span, b: Span) -> bool {
-    (a.start < b.end && b.start < a.end) || a.start == b.start
+    (a.start() < b.end() && b.start() < a.end()) || a.start() == b.start()
 }
 
 /// True when `span` [`conflicts`] with one of `taken` (disjoint spans, start -> end). Only two
 /// can: one starting at the same byte, or the last one starting before `span` ends (any span
 /// starting inside `span` makes that one overlap too).
 fn collides_with_taken(taken: &BTreeMap<usize, usize>, span: Span) -> bool {
-    if taken.contains_key(&span.start) {
+    if taken.contains_key(&span.start()) {
         return true;
     }
     taken
-        .range(..span.end.max(span.start + 1))
+        .range(..span.end().max(span.start() + 1))
         .next_back()
         .is_some_and(|(&start, &end)| conflicts(Span::new(start, end), span))
 }
@@ -702,7 +703,7 @@ fn candidates(
         let first = |c: &Candidate| {
             c.edits
                 .iter()
-                .map(|e| (e.phys, e.span.start, e.span.end))
+                .map(|e| (e.phys, e.span.start(), e.span.end()))
                 .min()
         };
         first(a)
@@ -725,7 +726,7 @@ fn without_collisions(candidates: Vec<Candidate>) -> Vec<Candidate> {
         let positional: Vec<_> = c
             .edits
             .iter()
-            .map(|e| (e.phys, e.span.start, e.span.end, e.content.clone()))
+            .map(|e| (e.phys, e.span.start(), e.span.end(), e.content.clone()))
             .collect();
         if seen.contains(&positional) {
             continue;
@@ -742,7 +743,7 @@ fn without_collisions(candidates: Vec<Candidate>) -> Vec<Candidate> {
             taken_spans
                 .entry(e.phys)
                 .or_default()
-                .insert(e.span.start, e.span.end);
+                .insert(e.span.start(), e.span.end());
         }
         seen.insert(positional);
         taken.push(c);
@@ -836,13 +837,13 @@ fn resolve(
             continue;
         };
         let text = &phys[idx].text;
-        let Some(replaced) = text.get(e.span.start..e.span.end) else {
+        let Some(replaced) = text.get(e.span.range()) else {
             sig.edits
                 .push((phys[idx].key.clone(), Vec::new(), e.content.clone()));
             failure.get_or_insert(FixError::InvalidEdit {
                 file: display(e.file),
-                start: e.span.start,
-                end: e.span.end,
+                start: e.span.start(),
+                end: e.span.end(),
             });
             continue;
         };
@@ -864,10 +865,10 @@ fn resolve(
         return Err(Box::new((sig, reason)));
     }
     let mut sorted: Vec<&PEdit> = edits.iter().collect();
-    sorted.sort_by_key(|e| (e.phys, e.span.start, e.span.end));
+    sorted.sort_by_key(|e| (e.phys, e.span.start(), e.span.end()));
     for pair in sorted.windows(2) {
         let (a, b) = (pair[0], pair[1]);
-        if a.phys == b.phys && a.span.start < b.span.end && b.span.start < a.span.end {
+        if a.phys == b.phys && a.span.start() < b.span.end() && b.span.start() < a.span.end() {
             let file = phys[a.phys].display.clone();
             return Err(Box::new((sig, FixError::OverlappingEdits { file })));
         }
@@ -876,7 +877,7 @@ fn resolve(
         || (String::new(), 0),
         |e| {
             let p = &phys[e.phys];
-            let line = tree.sources.get(p.ids[0]).line_col(e.span.start).0;
+            let line = tree.sources.get(p.ids[0]).line_col(e.span.start()).0;
             (p.display.clone(), line)
         },
     );
@@ -911,15 +912,15 @@ fn render(phys: &[Physical], fixes: &[&Candidate]) -> BTreeMap<usize, Vec<u8>> {
 
 /// Applies non-overlapping edits in one go. Insertions at one offset keep their given order.
 fn apply_edits(text: &[u8], mut edits: Vec<(Span, usize, &str)>) -> Vec<u8> {
-    edits.sort_by_key(|(span, order, _)| (span.start, span.end, *order));
+    edits.sort_by_key(|(span, order, _)| (span.start(), span.end(), *order));
     let grow: usize = edits.iter().map(|(_, _, c)| c.len()).sum();
     let mut out = Vec::with_capacity(text.len() + grow);
     let mut cursor = 0;
     for (span, _, content) in edits {
-        let start = span.start.clamp(cursor, text.len());
+        let start = span.start().clamp(cursor, text.len());
         out.extend_from_slice(&text[cursor..start]);
         out.extend_from_slice(content.as_bytes());
-        cursor = span.end.clamp(start, text.len());
+        cursor = span.end().clamp(start, text.len());
     }
     out.extend_from_slice(&text[cursor..]);
     out
@@ -965,7 +966,7 @@ mod tests {
                 seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
                 let sp = spans[(seed >> 33) as usize % spans.len()];
                 if list.iter().all(|t| !conflicts(*t, sp)) {
-                    taken.insert(sp.start, sp.end);
+                    taken.insert(sp.start(), sp.end());
                     list.push(sp);
                 }
             }

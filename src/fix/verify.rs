@@ -99,7 +99,7 @@ fn runs_code(tree: &ConfigTree) -> Option<String> {
                 let name = d.name();
                 if name.starts_with("perl") || name.starts_with("js_") || name.contains("_by_lua") {
                     let file = tree.sources.get(id);
-                    let line = file.line_col(d.span.start).0;
+                    let line = file.line_col(d.span.start()).0;
                     return Some(format!(
                         "`{name}` ({}:{line}) runs code from the configuration when nginx reads it",
                         file.display
@@ -306,7 +306,7 @@ fn confine(text: &[u8], is_main: bool, tmp: &Path) -> Result<Option<Vec<u8>>, St
                     if !set_here.contains(&"access_log") {
                         defaults.push_str(&format!(" access_log {};", fresh("access_log")));
                     }
-                    edits.push((Span::empty(b.open.end), defaults));
+                    edits.push((Span::empty(b.open.end()), defaults));
                 }
                 stack.push((&b.items, depth + 1));
             }
@@ -319,16 +319,16 @@ fn confine(text: &[u8], is_main: bool, tmp: &Path) -> Result<Option<Vec<u8>>, St
             format!("error_log {}; ", fresh("error_log")),
         ));
     }
-    edits.sort_by_key(|(span, _)| (span.start, span.end));
+    edits.sort_by_key(|(span, _)| (span.start(), span.end()));
     let mut out = Vec::with_capacity(text.len() + 256);
     let mut cursor = 0;
     for (span, content) in edits {
-        if span.start < cursor || span.end > text.len() {
+        if span.start() < cursor || span.end() > text.len() {
             return Ok(None);
         }
-        out.extend_from_slice(&text[cursor..span.start]);
+        out.extend_from_slice(&text[cursor..span.start()]);
         out.extend_from_slice(content.as_bytes());
-        cursor = span.end;
+        cursor = span.end();
     }
     out.extend_from_slice(&text[cursor..]);
     Ok(Some(out))
@@ -422,7 +422,7 @@ fn rewrite_includes(
         if targets.is_empty() && !glob {
             continue;
         }
-        if span.start < cursor || span.end > text.len() {
+        if span.start() < cursor || span.end() > text.len() {
             return None;
         }
         let replacement: Vec<String> = targets
@@ -435,9 +435,9 @@ fn rewrite_includes(
                 )
             })
             .collect();
-        out.extend_from_slice(&text[cursor..span.start]);
+        out.extend_from_slice(&text[cursor..span.start()]);
         out.extend_from_slice(replacement.join(" ").as_bytes());
-        cursor = span.end;
+        cursor = span.end();
     }
     out.extend_from_slice(&text[cursor..]);
     Some(out)
@@ -458,7 +458,7 @@ fn include_spans(items: &[Node]) -> Vec<(Span, bool)> {
             }
         }
     }
-    out.sort_by_key(|(span, _)| span.start);
+    out.sort_by_key(|(span, _)| span.start());
     out
 }
 

@@ -126,10 +126,10 @@ fn frame(out: &mut String, sources: &SourceMap, d: &Diagnostic, p: &Position, st
     if line.len() > 4 * FRAME_CONTEXT {
         let start = file.lines.line_start(p.line);
         let end = start + line.len();
-        let at = d.span.start.clamp(start, end);
+        let at = d.span.start().clamp(start, end);
         // The underline too stops after a while (a one-line `server { ... }`).
         let until = if p.end_line == p.line {
-            d.span.end.clamp(at, end)
+            d.span.end().clamp(at, end)
         } else {
             end
         }

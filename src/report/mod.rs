@@ -42,8 +42,8 @@ pub struct Position {
 impl Position {
     pub fn of(sources: &SourceMap, file: FileId, span: Span) -> Self {
         let f = sources.get(file);
-        let (line, column) = f.line_col(span.start);
-        let (end_line, end_column) = f.line_col(span.end);
+        let (line, column) = f.line_col(span.start());
+        let (end_line, end_column) = f.line_col(span.end());
         Position {
             file: f.display.clone(),
             line,

@@ -87,7 +87,7 @@ impl<'a> Payload<'a> {
             };
             let source = tree.sources.get(p.file);
             let path = source.path.display().to_string();
-            let line = source.lines.line(p.span.start);
+            let line = source.lines.line(p.span.start());
             errors.push((
                 p.file,
                 ErrorEntry {
@@ -174,7 +174,7 @@ impl Payload<'_> {
                         j.key("directive")?;
                         j.string("#")?;
                         j.key("line")?;
-                        j.number(source.lines.line(c.span.start))?;
+                        j.number(source.lines.line(c.span.start()))?;
                         j.key("args")?;
                         j.begin(b'[')?;
                         j.end(b']')?;
@@ -191,7 +191,7 @@ impl Payload<'_> {
             j.key("directive")?;
             j.string(d.name())?;
             j.key("line")?;
-            j.number(source.lines.line(d.name.span.start))?;
+            j.number(source.lines.line(d.name.span.start()))?;
             j.key("args")?;
             write_args(j, d)?;
             if d.name() == "include" {
@@ -219,7 +219,7 @@ impl Payload<'_> {
 
 /// The arguments, plus a raw (Lua) block body as one last argument, as crossplane does.
 fn write_args<W: Write>(j: &mut JsonWriter<W>, d: &Directive) -> serde_json::Result<()> {
-    let raw = d.block.as_ref().and_then(|b| b.raw.as_ref());
+    let raw = d.block.as_ref().and_then(|b| b.raw.as_deref());
     j.begin(b'[')?;
     for a in d.args.iter().chain(raw) {
         j.element()?;

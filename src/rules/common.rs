@@ -81,8 +81,8 @@ impl FileUses {
         let n = config.node(id);
         let span = n.directive.span;
         match self.physical.get(&n.file) {
-            Some(p) => (Some(*p), 0, span.start, span.end),
-            None => (None, n.file.index(), span.start, span.end),
+            Some(p) => (Some(*p), 0, span.start(), span.end()),
+            None => (None, n.file.index(), span.start(), span.end()),
         }
     }
 
@@ -147,7 +147,7 @@ impl FileUses {
             e.iter()
                 .map(|x| {
                     let file = self.physical.get(&x.file).copied();
-                    (file, x.span.start, x.span.end, x.content.clone())
+                    (file, x.span.start(), x.span.end(), x.content.clone())
                 })
                 .collect()
         };

@@ -309,7 +309,7 @@ impl LintContext<'_, '_> {
     pub fn where_is(&self, id: crate::config::NodeId) -> String {
         let (file, span) = self.config.location(id);
         let f = self.tree.sources.get(file);
-        format!("{}:{}", f.display, f.lines.line(span.start))
+        format!("{}:{}", f.display, f.lines.line(span.start()))
     }
 
     /// `file:line` of a value read from a PHP file.

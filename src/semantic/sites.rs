@@ -51,7 +51,7 @@ pub enum LocationForm<'t> {
 }
 
 pub fn location_form(d: &Directive) -> Option<LocationForm<'_>> {
-    match d.args.as_slice() {
+    match &d.args[..] {
         [m, name] => Some(match m.as_str() {
             "=" => LocationForm::Exact(name.as_str()),
             "^~" => LocationForm::NoRegex(name.as_str()),

@@ -46,11 +46,9 @@ pub fn code_actions(
         })
     };
     let mut actions = Vec::new();
-    let here = tree
-        .checked
-        .diagnostics
-        .iter()
-        .filter(|d| d.file == file && d.span.start <= range.end && range.start <= d.span.end);
+    let here = tree.checked.diagnostics.iter().filter(|d| {
+        d.file == file && d.span.start() <= range.end() && range.start() <= d.span.end()
+    });
     if wanted(&CodeActionKind::QUICKFIX) {
         for d in here {
             let lsp = to_lsp(
@@ -159,13 +157,13 @@ fn ignore_action(
         ast.walk()
             .filter(|dir| {
                 let head = suppress::head_region(dir);
-                head.start <= d.span.start && d.span.start < head.end
+                head.start() <= d.span.start() && d.span.start() < head.end()
             })
             .last()
     });
     let (title, edit) = match headed {
         Some(dir) => {
-            let start = dir.name.span.start;
+            let start = dir.name.span.start();
             let line_start = source.lines.line_start(source.lines.line(start));
             let before = &source.text[line_start..start];
             let indent: String = before

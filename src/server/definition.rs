@@ -119,8 +119,8 @@ fn named_locations(config: &ResolvedConfig<'_>, node: NodeId, name: &str) -> Vec
 /// The variable name under the cursor in a word's raw text: `$name` or `${name}`, the cursor
 /// on the `$` or anywhere in the name.
 fn variable_at(text: &[u8], word: Span, offset: usize) -> Option<String> {
-    let raw = text.get(word.start..word.end)?;
-    let at = offset.checked_sub(word.start)?.min(raw.len());
+    let raw = text.get(word.range())?;
+    let at = offset.checked_sub(word.start())?.min(raw.len());
     let is_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     // The `$` this name starts after: the last one at or before the cursor with only name
     // bytes (or `{`) between.

@@ -101,8 +101,8 @@ impl Documents {
                     .span(range, encoding);
                     // Positions resolve to character starts, so these are char boundaries;
                     // a client that sends one inside a character gets it rounded down.
-                    let start = floor_char_boundary(&doc.text, span.start);
-                    let end = floor_char_boundary(&doc.text, span.end).max(start);
+                    let start = floor_char_boundary(&doc.text, span.start());
+                    let end = floor_char_boundary(&doc.text, span.end()).max(start);
                     doc.text.replace_range(start..end, &change.text);
                 }
             }

@@ -110,7 +110,7 @@ fn rule_named(ast: &Ast, offset: usize, word: &str) -> Option<RuleId> {
     let in_comment = ast
         .comments()
         .chain(ast.walk().flat_map(|d| d.inner_comments.iter()))
-        .any(|c| c.span.start <= offset && offset <= c.span.end);
+        .any(|c| c.span.start() <= offset && offset <= c.span.end());
     in_comment.then_some(id)
 }
 
@@ -230,7 +230,7 @@ fn effective_values(
 fn where_is(config: &ResolvedConfig<'_>, tree: &ConfigTree, id: NodeId) -> String {
     let (file, span) = config.location(id);
     let source = tree.sources.get(file);
-    format!("{}:{}", source.display, source.line_col(span.start).0)
+    format!("{}:{}", source.display, source.line_col(span.start()).0)
 }
 
 /// A directive's name and arguments as written.

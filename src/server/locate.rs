@@ -23,16 +23,16 @@ pub fn at(ast: &Ast, offset: usize) -> Option<(&Directive, Part, Vec<&Directive>
     loop {
         let found = items.iter().find_map(|n| {
             let d = n.as_directive()?;
-            (d.span.start <= offset && offset <= d.span.end).then_some(d)
+            (d.span.start() <= offset && offset <= d.span.end()).then_some(d)
         })?;
         let inside_block = found
             .block
             .as_ref()
-            .filter(|b| b.open.end <= offset && offset <= b.close.start);
+            .filter(|b| b.open.end() <= offset && offset <= b.close.start());
         if let Some(block) = inside_block {
             let deeper = block.items.iter().any(|n| {
                 n.as_directive()
-                    .is_some_and(|d| d.span.start <= offset && offset <= d.span.end)
+                    .is_some_and(|d| d.span.start() <= offset && offset <= d.span.end())
             });
             if deeper {
                 outer.push(found);
@@ -40,7 +40,7 @@ pub fn at(ast: &Ast, offset: usize) -> Option<(&Directive, Part, Vec<&Directive>
                 continue;
             }
         }
-        let on = |w: &Word| w.span.start <= offset && offset <= w.span.end;
+        let on = |w: &Word| w.span.start() <= offset && offset <= w.span.end();
         let part = if on(&found.name) {
             Part::Name
         } else if let Some(i) = found.args.iter().position(on) {

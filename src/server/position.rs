@@ -70,8 +70,8 @@ impl Text<'_> {
 
     pub fn range(&self, span: Span, encoding: Encoding) -> Range {
         Range {
-            start: self.position(span.start, encoding),
-            end: self.position(span.end, encoding),
+            start: self.position(span.start(), encoding),
+            end: self.position(span.end(), encoding),
         }
     }
 

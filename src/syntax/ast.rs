@@ -34,7 +34,7 @@ impl Word {
 
     /// The token exactly as written in `src`.
     pub fn raw<'a>(&self, src: &'a [u8]) -> &'a [u8] {
-        &src[self.span.start..self.span.end]
+        &src[self.span.range()]
     }
 
     /// True when the value refers to a variable (`$name` or `${name}`).
@@ -74,16 +74,18 @@ pub struct Block {
     /// The matching `}`.
     pub close: Span,
     pub items: Vec<Node>,
-    /// For [`BlockKind::Raw`], the body between the braces.
-    pub raw: Option<Word>,
+    /// For [`BlockKind::Raw`], the body between the braces (boxed: few blocks have one).
+    pub raw: Option<Box<Word>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Directive {
     pub name: Word,
-    pub args: Vec<Word>,
+    /// Boxed slices, not vectors: a tree holds one list per directive and never grows them, so
+    /// the capacity word would be dead weight.
+    pub args: Box<[Word]>,
     /// Comments written between the name and the terminating `;` or `{`.
-    pub inner_comments: Vec<Comment>,
+    pub inner_comments: Box<[Comment]>,
     /// The terminating `;`, absent for block directives.
     pub semicolon: Option<Span>,
     pub block: Option<Box<Block>>,
@@ -245,3 +247,13 @@ impl Drop for Block {
         }
     }
 }
+
+// A tree holds one `Node` per directive and one `Word` per token: on a large configuration
+// they are most of its memory. Growing them is a choice to make here, not by accident
+// (sizes on 64-bit targets).
+#[cfg(target_pointer_width = "64")]
+const _: () = {
+    assert!(std::mem::size_of::<Word>() <= 40);
+    assert!(std::mem::size_of::<Node>() <= 104);
+    assert!(std::mem::size_of::<Block>() <= 56);
+};

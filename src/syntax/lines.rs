@@ -4,14 +4,20 @@
 /// start go through per-chunk counts.
 const CHUNK: usize = 256;
 
-/// Start offsets of every line of one file.
+/// Start offsets of every line of one file (32-bit, like [`super::Span`]'s: texts are far
+/// shorter than 4 GiB, see [`super::MAX_TEXT_LEN`]).
 #[derive(Clone, Debug, Default)]
 pub struct LineIndex {
-    starts: Vec<usize>,
+    starts: Vec<u32>,
     /// Characters before each multiple of [`CHUNK`] bytes, computed the first time a column
     /// is asked far from its line's start: a one-line file of millions of directives must not
     /// recount its line for every finding.
     chunk_chars: std::sync::OnceLock<Vec<usize>>,
+}
+
+/// An offset as the index stores it (saturating: longer texts are refused before here).
+fn narrow(at: usize) -> u32 {
+    u32::try_from(at).unwrap_or(u32::MAX)
 }
 
 /// Characters in `bytes`: UTF-8 scalar values, each invalid byte counting as one.
@@ -23,7 +29,8 @@ impl LineIndex {
     pub fn new(src: &[u8]) -> Self {
         let mut starts = Vec::with_capacity(src.len() / 32 + 1);
         starts.push(0);
-        starts.extend(memchr::memchr_iter(b'\n', src).map(|i| i + 1));
+        starts.extend(memchr::memchr_iter(b'\n', src).map(|i| narrow(i + 1)));
+        starts.shrink_to_fit();
         Self {
             starts,
             chunk_chars: std::sync::OnceLock::new(),
@@ -33,7 +40,7 @@ impl LineIndex {
     /// 1-based line of a byte offset. Like nginx, a line is counted by the `\n` before it, so the
     /// offset just past a final newline is on the (empty) line after it.
     pub fn line(&self, offset: usize) -> usize {
-        match self.starts.binary_search(&offset) {
+        match self.starts.binary_search(&narrow(offset)) {
             Ok(i) => i + 1,
             Err(i) => i,
         }
@@ -41,8 +48,11 @@ impl LineIndex {
 
     /// Byte offset where the 1-based `line` starts (clamped to the last line).
     pub fn line_start(&self, line: usize) -> usize {
-        let i = line.saturating_sub(1).min(self.starts.len() - 1);
-        self.starts[i]
+        let i = line
+            .saturating_sub(1)
+            .min(self.starts.len().saturating_sub(1));
+        // An index from `new` always has line 1; a default one has no lines at all.
+        self.starts.get(i).map_or(0, |s| *s as usize)
     }
 
     pub fn line_count(&self) -> usize {
@@ -85,7 +95,7 @@ impl LineIndex {
         let end = self
             .starts
             .get(line)
-            .map_or(src.len(), |next| next.saturating_sub(1));
+            .map_or(src.len(), |next| (*next as usize).saturating_sub(1));
         let text = &src[start.min(end)..end];
         text.strip_suffix(b"\r").unwrap_or(text)
     }

@@ -15,27 +15,58 @@ pub use ast::{walk_items, Ast, Block, BlockKind, Comment, Directive, Node, Quote
 pub use lines::LineIndex;
 pub use parser::{
     parse, parse_recovering, ParseError, ParseErrorKind, Recovered, MAX_DEPTH, MAX_ERRORS,
-    MAX_TOKEN_LEN,
+    MAX_TEXT_LEN, MAX_TOKEN_LEN,
 };
 
-/// A half-open byte range `start..end` into one file's source.
+/// A half-open byte range `start..end` into one file's source. Offsets are 32-bit: a file is
+/// at most [`crate::config::MAX_FILE_SIZE`] (1 GiB) long, and the parser refuses longer text
+/// ([`ParseErrorKind::TooLarge`]), so every offset fits; a tree holds several spans per token,
+/// and the narrower type takes a sixth off its size.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Span {
-    pub start: usize,
-    pub end: usize,
+    start: u32,
+    end: u32,
+}
+
+/// An offset as a span stores it (see [`Span`]: texts longer than `u32::MAX` never reach here;
+/// the saturation only keeps the conversion total).
+const fn narrow(at: usize) -> u32 {
+    if at > u32::MAX as usize {
+        u32::MAX
+    } else {
+        at as u32
+    }
 }
 
 impl Span {
     pub const fn new(start: usize, end: usize) -> Self {
-        Self { start, end }
+        Self {
+            start: narrow(start),
+            end: narrow(end),
+        }
     }
 
     pub const fn empty(at: usize) -> Self {
-        Self { start: at, end: at }
+        Self::new(at, at)
+    }
+
+    /// The first byte.
+    pub const fn start(self) -> usize {
+        self.start as usize
+    }
+
+    /// One past the last byte.
+    pub const fn end(self) -> usize {
+        self.end as usize
+    }
+
+    /// `start..end`, to slice the source with.
+    pub const fn range(self) -> std::ops::Range<usize> {
+        self.start()..self.end()
     }
 
     pub const fn len(self) -> usize {
-        self.end - self.start
+        (self.end - self.start) as usize
     }
 
     pub const fn is_empty(self) -> bool {
@@ -44,7 +75,10 @@ impl Span {
 
     /// The smallest span covering both.
     pub fn cover(self, other: Span) -> Span {
-        Span::new(self.start.min(other.start), self.end.max(other.end))
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 
     pub fn contains(self, other: Span) -> bool {

@@ -20,6 +20,10 @@ pub const MAX_TOKEN_LEN: usize = 4096;
 /// nginx can start with a default stack; real configurations stay below 10 levels.
 pub const MAX_DEPTH: usize = 13_000;
 
+/// The longest text the parser reads: [`Span`]s are 32-bit offsets. Files are refused far below
+/// this (`config::MAX_FILE_SIZE`, 1 GiB); the bound holds for any other caller too.
+pub const MAX_TEXT_LEN: usize = u32::MAX as usize;
+
 /// Block directives whose bodies are read by the module's own handler, not as directives.
 const ENTRY_BLOCKS: &[&str] = &[
     "map",
@@ -44,6 +48,8 @@ pub enum ParseErrorKind {
     TooLongQuoted(u8),
     /// Nesting beyond [`MAX_DEPTH`].
     TooDeep,
+    /// A text longer than [`MAX_TEXT_LEN`]: spans are 32-bit offsets.
+    TooLarge,
 }
 
 /// The first syntax error in a file, at the byte where nginx notices it.
@@ -83,6 +89,10 @@ impl ParseError {
                      block and crashes near that depth with the default 8 MiB stack)"
                 )
             }
+            ParseErrorKind::TooLarge => format!(
+                "the text is {} bytes long; at most {MAX_TEXT_LEN} bytes are read",
+                src.len()
+            ),
         };
         Self {
             kind,
@@ -105,27 +115,27 @@ impl Pending {
     fn take(&mut self, semicolon: Option<Span>) -> Directive {
         // The argument list gets exactly its size (a tree holds one per directive, so spare
         // capacity would be most of its memory); the buffer stays for the next directive.
-        let args: Vec<Word> = if self.words.len() > 1 {
-            self.words.split_off(1)
+        let args: Box<[Word]> = if self.words.len() > 1 {
+            self.words.drain(1..).collect()
         } else {
-            Vec::new()
+            Box::default()
         };
         let name = self.words.pop().unwrap_or_else(|| Word {
             span: Span::default(),
             value: CompactString::default(),
             quote: Quote::None,
         });
-        let inner_comments = if self.comments.is_empty() {
-            Vec::new()
+        let inner_comments: Box<[Comment]> = if self.comments.is_empty() {
+            Box::default()
         } else {
-            std::mem::take(&mut self.comments)
+            self.comments.drain(..).collect()
         };
         let end = match semicolon {
-            Some(s) => s.end,
-            None => args.last().map_or(name.span.end, |a| a.span.end),
+            Some(s) => s.end(),
+            None => args.last().map_or(name.span.end(), |a| a.span.end()),
         };
         Directive {
-            span: Span::new(name.span.start, end),
+            span: Span::new(name.span.start(), end),
             name,
             args,
             inner_comments,
@@ -181,6 +191,13 @@ pub fn parse(src: &[u8]) -> Result<Ast, ParseError> {
 /// directive is dropped and open blocks are closed. Where the rest of the file cannot be read
 /// as directives (see [`Recovered::complete`]) reading stops.
 pub fn parse_recovering(src: &[u8]) -> Recovered {
+    if src.len() > MAX_TEXT_LEN {
+        return Recovered {
+            ast: Ast::default(),
+            errors: vec![ParseError::new(ParseErrorKind::TooLarge, 0, src)],
+            complete: false,
+        };
+    }
     let mut parser = Parser {
         src,
         utf8: std::str::from_utf8(src).ok(),
@@ -309,7 +326,7 @@ impl<'a> Parser<'a> {
                             open,
                             close,
                             items: Vec::new(),
-                            raw: Some(raw),
+                            raw: Some(Box::new(raw)),
                         };
                         items.push(Node::Directive(with_block(head, block)));
                         continue;
@@ -579,7 +596,7 @@ fn text(bytes: &[u8]) -> CompactString {
 
 /// Attaches a block to a directive head and extends its span to the closing brace.
 fn with_block(mut head: Directive, block: Block) -> Directive {
-    head.span.end = block.close.end;
+    head.span = Span::new(head.span.start(), block.close.end());
     head.block = Some(Box::new(block));
     head
 }

@@ -535,7 +535,7 @@ fn the_loop_is_bounded_and_stops_on_identical_text() {
             if n.name() == "grow" {
                 let fix = Fix::safe(
                     "grow",
-                    vec![Edit::insert(n.file, n.directive.span.end, " ")],
+                    vec![Edit::insert(n.file, n.directive.span.end(), " ")],
                 );
                 out.push(diag("GW910", n.file, n.directive.span, fix));
             }
@@ -789,7 +789,7 @@ fn a_fix_that_introduces_a_finding_is_left_out_and_the_others_applied() {
             if n.name() == "trigger" {
                 let fix = Fix::safe(
                     "add bad",
-                    vec![Edit::insert(n.file, n.directive.span.end, " bad 1;")],
+                    vec![Edit::insert(n.file, n.directive.span.end(), " bad 1;")],
                 );
                 out.push(diag("GW920", n.file, n.directive.span, fix));
             }

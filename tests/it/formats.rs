@@ -57,7 +57,10 @@ fn synthetic() -> (SourceMap, Vec<Diagnostic>, Vec<String>) {
         Span::new(start, start + needle.len())
     };
     let timeout = at("proxy_read_timeout 300s;");
-    let name = Span::new(timeout.start, timeout.start + "proxy_read_timeout".len());
+    let name = Span::new(
+        timeout.start(),
+        timeout.start() + "proxy_read_timeout".len(),
+    );
     let diagnostics = vec![
         Diagnostic::new(
             "GW001",

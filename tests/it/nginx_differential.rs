@@ -1796,7 +1796,7 @@ fn check_agrees_with_nginx_t_on_generated_mistakes() {
                     format!(
                         "{}:{}: {} {}",
                         f.display,
-                        f.lines.line(d.span.start),
+                        f.lines.line(d.span.start()),
                         d.rule,
                         d.message
                     )
@@ -1813,7 +1813,7 @@ fn check_agrees_with_nginx_t_on_generated_mistakes() {
                 })
                 .map(|(file, span)| {
                     let f = ws.tree.sources.get(file);
-                    format!("{}:{}:", f.display, f.lines.line(span.start))
+                    format!("{}:{}:", f.display, f.lines.line(span.start()))
                 })
                 .collect();
             t.cases += 1;
@@ -2217,8 +2217,8 @@ fn nginx_first_error_is_among_all_errors_with_a_syntax_mistake() {
                 let span = head_around(&ws, file, span).unwrap_or(span);
                 (
                     f.display.clone(),
-                    f.lines.line(span.start),
-                    f.lines.line(span.end.max(span.start + 1) - 1),
+                    f.lines.line(span.start()),
+                    f.lines.line(span.end().max(span.start() + 1) - 1),
                 )
             })
             .collect();
@@ -2409,11 +2409,11 @@ fn head_around(
         .map(|d| {
             let end = d
                 .semicolon
-                .map(|s| s.end)
-                .or_else(|| d.block.as_ref().map(|b| b.open.end))
-                .unwrap_or(d.span.end);
-            nginx_gwlint::syntax::Span::new(d.name.span.start, end)
+                .map(|s| s.end())
+                .or_else(|| d.block.as_ref().map(|b| b.open.end()))
+                .unwrap_or(d.span.end());
+            nginx_gwlint::syntax::Span::new(d.name.span.start(), end)
         })
-        .filter(|h| h.start <= span.start && span.end <= h.end)
+        .filter(|h| h.start() <= span.start() && span.end() <= h.end())
         .min_by_key(|h| h.len())
 }

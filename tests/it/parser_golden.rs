@@ -50,8 +50,8 @@ fn err_cases_recover_to_their_golden_tree() {
         assert_eq!(r.errors.first(), Some(&first), "{}", conf.display());
         let spans = r.ast.token_spans();
         assert!(
-            spans.windows(2).all(|w| w[0].end <= w[1].start)
-                && spans.iter().all(|s| s.end <= src.len()),
+            spans.windows(2).all(|w| w[0].end() <= w[1].start())
+                && spans.iter().all(|s| s.end() <= src.len()),
             "{}: spans out of order or past the end",
             conf.display()
         );

@@ -118,7 +118,7 @@ fn structure_rules_over_the_corpus() {
         if let Some((text, file, line)) = structural_error(nginx_said) {
             let agrees = found.iter().any(|d| {
                 let src = tree.sources.get(d.file);
-                let (l, _) = src.line_col(d.span.start);
+                let (l, _) = src.line_col(d.span.start());
                 let same_place = file.is_empty() || (src.path.ends_with(&file) && l == line);
                 d.message.starts_with(&text) && same_place
             });

@@ -206,12 +206,9 @@ impl Rule for UnknownVariable {
                     .and_then(|rest| memchr::memmem::find(rest, written.as_bytes()))
                 {
                     Some(at) => {
-                        let start = r.word.span.start + cursor + at;
+                        let start = r.word.span.start() + cursor + at;
                         cursor += at + written.len();
-                        crate::syntax::Span {
-                            start,
-                            end: start + written.len(),
-                        }
+                        crate::syntax::Span::new(start, start + written.len())
                     }
                     None => r.word.span,
                 }

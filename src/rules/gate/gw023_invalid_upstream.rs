@@ -230,7 +230,7 @@ impl InvalidUpstream {
                             let resolve = args.iter().any(|a| a.as_str() == "resolve");
                             let literal = u.unix || u.host.starts_with('[') || u.host.parse::<std::net::Ipv4Addr>().is_ok();
                             if resolve && !literal && target >= Version::new(1, 27, 3) {
-                                let (file, line) = (cx.tree.sources.get(node.file).display.clone(), cx.tree.sources.get(node.file).lines.line(node.directive.span.start));
+                                let (file, line) = (cx.tree.sources.get(node.file).display.clone(), cx.tree.sources.get(node.file).lines.line(node.directive.span.start()));
                                 if !has_zone {
                                     out.push(
                                         cx.diagnostic(&META, cn.file, addr.span, format!("resolving names at run time requires upstream \"{name}\" in {file}:{line} to be in shared memory"))

@@ -476,7 +476,7 @@ impl Rule for InvalidListen {
             {
                 let s = config.node(ssl);
                 let src = cx.tree.sources.get(s.file);
-                let d = cx.diagnostic(&META, s.file, s.directive.head_span(), format!("no \"ssl_certificate\" is defined for the \"ssl\" directive in {}:{}", src.display, src.lines.line(s.directive.span.start)))
+                let d = cx.diagnostic(&META, s.file, s.directive.head_span(), format!("no \"ssl_certificate\" is defined for the \"ssl\" directive in {}:{}", src.display, src.lines.line(s.directive.span.start())))
                     .with_help("add ssl_certificate and ssl_certificate_key, and use `listen 443 ssl;` instead of `ssl on;`");
                 out.push(cx.hedged(d, server, &["ssl_certificate", "ssl_reject_handshake"]));
             }

@@ -305,7 +305,7 @@ fn resolver_param_invalid(word: &str) -> bool {
 /// `ngx_http_headers_expires` and `ngx_http_parse_expires`: the reason after `"expires"
 /// directive`, for a value without variables.
 fn expires_error(d: &Directive) -> Option<(Span, &'static str)> {
-    let (modified, value) = match d.args.as_slice() {
+    let (modified, value) = match &d.args[..] {
         [v] => (false, v),
         [m, v] => {
             if m.as_str() != "modified" {
@@ -699,7 +699,7 @@ impl Rule for InvalidDirectiveValue {
                     }
                 }
                 "random" if matches!(n.context, Context::Upstream | Context::StreamUpstream) => {
-                    let bad = match d.args.as_slice() {
+                    let bad = match &d.args[..] {
                         [] => None,
                         [two, rest @ ..] if two.as_str() == "two" => {
                             rest.first().filter(|m| m.as_str() != "least_conn")

@@ -78,6 +78,7 @@ impl Rule for ParseError {
                     "nginx reads tokens through a 4096-byte buffer; a longer one usually means a quote is not closed"
                 }
                 ParseErrorKind::TooDeep => "flatten the configuration",
+                ParseErrorKind::TooLarge => "split the text into files nginx includes",
             };
             let at = err.offset.min(cx.tree.sources.get(*file).text.len());
             let end = if matches!(err.kind, ParseErrorKind::Unexpected(_)) {

@@ -198,7 +198,7 @@ impl Rule for FastcgiNoScriptFilename {
                         Some(o) => {
                             let n = config.node(o);
                             let src = cx.tree.sources.get(n.file);
-                            let (line, _) = src.line_col(n.directive.head_span().start);
+                            let (line, _) = src.line_col(n.directive.head_span().start());
                             format!(" (the `fastcgi_param SCRIPT_FILENAME` at {}:{line} is not inherited here: a level with `fastcgi_param` lines of its own replaces the whole list)", src.display)
                         }
                         None => String::new(),

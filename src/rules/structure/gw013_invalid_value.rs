@@ -96,7 +96,7 @@ impl Rule for InvalidValue {
             let Some(kind) = spec.kind else { continue };
             if matches!(kind, ValueKind::Bufs) {
                 // ngx_conf_set_bufs_slot: a number of buffers and a size, both above zero.
-                let bad = match args.as_slice() {
+                let bad = match &args[..] {
                     [num, size] => [(num, atoi(num.as_str())), (size, parse_size(size.as_str()))]
                         .into_iter()
                         .find(|(w, v)| !w.has_variable() && v.is_none_or(|v| v == 0))

@@ -109,7 +109,7 @@ impl DuplicateDirective {
             previous.insert(name, id);
             let first = cx.config.node(earlier);
             let first_src = cx.tree.sources.get(first.file);
-            let (line, _) = first_src.line_col(first.directive.span.start);
+            let (line, _) = first_src.line_col(first.directive.span.start());
             let mut d = cx
                 .diagnostic(
                     &META,

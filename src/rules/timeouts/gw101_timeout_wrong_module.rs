@@ -497,7 +497,7 @@ mod tests {
                     cache.families_reached(&cfg, *id, name),
                     walked,
                     "{name} at {}",
-                    cfg.node(*id).directive.head_span().start
+                    cfg.node(*id).directive.head_span().start()
                 );
             }
         }

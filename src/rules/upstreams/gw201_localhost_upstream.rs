@@ -140,7 +140,7 @@ impl Rule for LocalhostUpstream {
                     "use the address the application listens on, e.g. {replacement}"
                 ));
             if let Some(at) = find_ascii_ci(raw, b"localhost") {
-                let start = word.span.start + at;
+                let start = word.span.start() + at;
                 d = d.with_fix(Fix::unsafe_edit(
                     format!("use {replacement}"),
                     vec![Edit::replace(

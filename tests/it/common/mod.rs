@@ -232,11 +232,11 @@ pub fn dump_tree(ast: &Ast, src: &[u8]) -> String {
         for node in items {
             match node {
                 Node::Comment(c) => {
-                    let (l, col) = idx.line_col(src, c.span.start);
+                    let (l, col) = idx.line_col(src, c.span.start());
                     let _ = writeln!(out, "{pad}# {:?} @{l}:{col}", c.text.as_str());
                 }
                 Node::Directive(d) => {
-                    let (l, col) = idx.line_col(src, d.span.start);
+                    let (l, col) = idx.line_col(src, d.span.start());
                     let words: Vec<String> = d
                         .args
                         .iter()
@@ -279,16 +279,16 @@ pub fn assert_lossless(ast: &Ast, src: &[u8]) {
     let spans = ast.token_spans();
     let mut pos = 0;
     for s in spans {
-        assert!(s.start >= pos, "overlapping spans at {}", s.start);
-        let gap = &src[pos..s.start];
+        assert!(s.start() >= pos, "overlapping spans at {}", s.start());
+        let gap = &src[pos..s.start()];
         assert!(
             gap.iter()
                 .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')),
             "non-whitespace between tokens at {pos}..{}: {:?}",
-            s.start,
+            s.start(),
             String::from_utf8_lossy(gap)
         );
-        pos = s.end;
+        pos = s.end();
     }
     assert!(src[pos..]
         .iter()
