@@ -56,11 +56,23 @@ pub fn read_config_file(path: &Path) -> io::Result<Vec<u8>> {
             MAX_FILE_SIZE >> 20
         )));
     }
-    // Bounded again while reading: the file may have grown since the stat.
-    read_bounded(std::fs::File::open(path)?)
+    // Bounded again while reading (the file may have grown since the stat), into a buffer of
+    // the size the stat gave: no regrowth, no zeroing.
+    let mut text = Vec::with_capacity(meta.len() as usize);
+    io::Read::read_to_end(
+        &mut io::Read::take(std::fs::File::open(path)?, MAX_FILE_SIZE + 1),
+        &mut text,
+    )?;
+    if text.len() as u64 > MAX_FILE_SIZE {
+        return Err(io::Error::other(format!(
+            "grew past the {} MiB a configuration file may have while read",
+            MAX_FILE_SIZE >> 20
+        )));
+    }
+    Ok(text)
 }
 
-/// Reads at most [`MAX_FILE_SIZE`] bytes from `input` (a file, standard input): more is an
+/// Reads at most [`MAX_FILE_SIZE`] bytes from a stream of unknown length (standard input): more is an
 /// error, not a text the parser's 32-bit offsets could not address. Read in chunks, so the
 /// buffer never grows past the bound (`read_to_end` would double it to twice that first).
 pub fn read_bounded(mut input: impl io::Read) -> io::Result<Vec<u8>> {

@@ -116,7 +116,8 @@ impl Pending {
         // The argument list gets exactly its size (a tree holds one per directive, so spare
         // capacity would be most of its memory); the buffer stays for the next directive.
         let args: Box<[Word]> = if self.words.len() > 1 {
-            self.words.drain(1..).collect()
+            // `split_off` allocates exactly the tail's length: the box takes it as it is.
+            self.words.split_off(1).into_boxed_slice()
         } else {
             Box::default()
         };
@@ -128,7 +129,7 @@ impl Pending {
         let inner_comments: Box<[Comment]> = if self.comments.is_empty() {
             Box::default()
         } else {
-            self.comments.drain(..).collect()
+            std::mem::take(&mut self.comments).into_boxed_slice()
         };
         let end = match semicolon {
             Some(s) => s.end(),
