@@ -91,7 +91,7 @@ pub struct LintContext<'a, 't> {
     /// The directives known to this run (table, user declarations, sets, target version).
     pub directives: &'a Directives<'a>,
     /// How each node resolves against the directive table (GW010-GW014), computed once.
-    pub(crate) resolutions: std::sync::OnceLock<Vec<structure::Resolution<'a>>>,
+    pub(crate) resolutions: std::sync::OnceLock<structure::Resolutions<'a>>,
     /// What several rules read, computed once ([`facts`]).
     pub(crate) facts: facts::Facts<'t>,
 }

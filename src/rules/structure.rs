@@ -20,7 +20,6 @@ pub(crate) fn checked_nodes<'c, 't>(
         .filter(|(_, n)| !matches!(n.context, Context::Entries | Context::Unknown))
 }
 
-#[derive(Clone)]
 pub(crate) enum Resolution<'d> {
     /// No entry known to this run has the name.
     Unknown(Lookup<'d>),
@@ -30,24 +29,39 @@ pub(crate) enum Resolution<'d> {
     Spec(&'d DirectiveSpec),
 }
 
+/// Every node's [`Resolution`]: the distinct answers, and per node the index of its own.
+pub(crate) struct Resolutions<'d> {
+    distinct: Vec<Resolution<'d>>,
+    of_node: Vec<u32>,
+}
+
 pub(crate) fn resolve<'c, 'd>(cx: &'c LintContext<'d, '_>, id: NodeId) -> &'c Resolution<'d> {
     let all = cx.resolutions.get_or_init(|| {
         // The answer depends only on (name, context): a tree repeats a few hundred pairs
-        // across its thousands of directives, so each pair is looked up once.
-        let mut by_pair: foldhash::HashMap<(&str, Context), Resolution<'d>> =
-            foldhash::HashMap::default();
-        cx.config
+        // across its thousands of directives, so each pair is looked up once and each node
+        // keeps a 4-byte index to it (a copy per node was a tenth of a run's memory).
+        let mut by_pair: foldhash::HashMap<(&str, Context), u32> = foldhash::HashMap::default();
+        let mut distinct = Vec::new();
+        let of_node = cx
+            .config
             .nodes
             .iter()
             .map(|n| {
-                by_pair
+                *by_pair
                     .entry((n.directive.name(), n.context))
-                    .or_insert_with(|| resolve_uncached(cx, n))
-                    .clone()
+                    .or_insert_with(|| {
+                        distinct.push(resolve_uncached(cx, n));
+                        // At most one entry per node, and nodes are bounded far below u32.
+                        u32::try_from(distinct.len() - 1).unwrap_or(u32::MAX)
+                    })
             })
-            .collect()
+            .collect();
+        Resolutions { distinct, of_node }
     });
-    all.get(id.index()).unwrap_or(&UNRESOLVED)
+    all.of_node
+        .get(id.index())
+        .and_then(|&i| all.distinct.get(i as usize))
+        .unwrap_or(&UNRESOLVED)
 }
 
 /// What a node id outside the tree resolves to.

@@ -173,9 +173,10 @@ fn script_args(name: &str, ns: Namespace, d: &Directive) -> Option<(usize, Optio
     })
 }
 
-/// Every argument of the configuration that nginx reads variables from, in source order.
+/// Every argument of the configuration that nginx reads variables from and that holds a `$`,
+/// in source order (a word without one names no variable and cannot be a bad reference).
 pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWord<'t>)> {
-    let mut out = Vec::with_capacity(config.nodes.len());
+    let mut out = Vec::new();
     for (id, n) in config.iter() {
         let Some(ns) = namespace(config, id) else {
             continue;
@@ -183,6 +184,9 @@ pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWo
         let d: &'t Directive = n.directive;
         let push =
             |out: &mut Vec<(Namespace, RefWord<'t>)>, word: &'t Word, value: &'t str, kind| {
+                if memchr::memchr(b'$', value.as_bytes()).is_none() {
+                    return;
+                }
                 out.push((
                     ns,
                     RefWord {
