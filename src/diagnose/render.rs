@@ -3,12 +3,16 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{json, Value};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+
+use crate::codes::RuleId;
 
 use super::accesslog::{
     access_for, access_index, access_shown, seconds_text, AccessGroup, AccessReport, AccessShown,
 };
 use super::diagnosis::{Diagnosis, Group, Outcome, Place, Setting, UpstreamSummary};
+use super::incidents::FpmReport;
 use super::logline::LogTime;
 
 fn status_text(status: u16) -> &'static str {
@@ -387,66 +391,6 @@ fn render_access(out: &mut String, d: &Diagnosis, a: &AccessReport) {
     out.push('\n');
 }
 
-fn histogram_json(h: &super::histogram::Histogram) -> Value {
-    let q = |p: f64| h.quantile(p).map(|v| (v.round() as u64) as f64 / 1000.0);
-    json!({
-        "count": h.total(),
-        "p50": q(0.5),
-        "p95": q(0.95),
-        "p99": q(0.99),
-        "max": (h.total() > 0).then(|| h.max() as f64 / 1000.0),
-    })
-}
-
-pub(super) fn access_group_json(a: &AccessGroup) -> Value {
-    json!({
-        "config": a.anchor.as_ref().map(place_json),
-        "is_handler": a.is_handler,
-        "requests": a.requests,
-        "status_502": a.status_502,
-        "status_504": a.status_504,
-        "status_5xx_other": a.status_5xx,
-        "first": a.first.map(|t| t.to_string()),
-        "last": a.last.map(|t| t.to_string()),
-        "upstream_response_time": histogram_json(&a.upstream),
-        "request_time": histogram_json(&a.request),
-        "timeout": a.timeout.as_ref().map(setting_json),
-        "near_timeout_tries": a.upstream_near_timeout,
-        "near_timeout_fraction": (a.upstream.total() > 0)
-            .then(|| a.upstream_near_timeout as f64 / a.upstream.total() as f64),
-        "summary": a.timeout_text(),
-        "bins": a.bins().iter().map(|b| json!({
-            "from": b.from as f64 / 1000.0,
-            "to": b.to.map(|t| t as f64 / 1000.0),
-            "count": b.count,
-            "near_timeout": b.near_timeout,
-            "past_timeout": b.past_timeout,
-        })).collect::<Vec<_>>(),
-    })
-}
-
-fn access_json(a: &AccessReport) -> Value {
-    json!({
-        "formats": a.formats.iter().map(|f| json!({
-            "name": f.format.name,
-            "variables": f.format.variables(),
-            "access_log": f.access_log.as_ref().map(place_json),
-            "log_format": f.log_format.as_ref().map(place_json),
-            "how": f.how,
-            "error": f.error,
-        })).collect::<Vec<_>>(),
-        "lines": a.lines,
-        "unparsed_lines": a.unparsed,
-        "before_since": a.before_since,
-        "has_upstream_response_time": a.has_upstream_time,
-        "has_request_time": a.has_request_time,
-        "unmapped_requests": a.unmapped,
-        "quantile_relative_error": super::histogram::RELATIVE_ERROR,
-        "groups": a.groups.iter().map(access_group_json).collect::<Vec<_>>(),
-        "notes": a.notes,
-    })
-}
-
 fn plural(n: u64) -> &'static str {
     if n == 1 {
         ""
@@ -455,214 +399,525 @@ fn plural(n: u64) -> &'static str {
     }
 }
 
-fn place_json(p: &Place) -> Value {
-    json!({"file": p.file, "line": p.line, "text": p.text})
+// The JSON document, written by serde straight from the diagnosis: borrowing structs in the
+// order of the contract's keys (serde_json's `preserve_order` map kept that order when the
+// document was a `Value` tree; a struct keeps it by construction), lists as iterators. Nothing
+// of the document is built whole, not even one group's.
+
+/// A time as nginx writes it, or `null`.
+struct Time(Option<LogTime>);
+
+impl Serialize for Time {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Some(t) => s.collect_str(t),
+            None => s.serialize_none(),
+        }
+    }
 }
 
-fn setting_json(s: &Setting) -> Value {
-    json!({
-        "directive": s.directive,
-        "value": s.value,
-        "ms": s.millis,
-        "default": s.place.is_none(),
-        "file": s.place.as_ref().map(|p| p.file.clone()),
-        "line": s.place.as_ref().map(|p| p.line),
-    })
+/// A list written from an iterator made on demand.
+struct Seq<F>(F);
+
+impl<F, I> Serialize for Seq<F>
+where
+    F: Fn() -> I,
+    I: IntoIterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((self.0)())
+    }
 }
 
-fn top_json(items: &[(String, u64)]) -> Value {
-    Value::Array(
-        items
+#[derive(Serialize)]
+struct PlaceJson<'a> {
+    file: &'a str,
+    line: usize,
+    text: &'a str,
+}
+
+fn place_json(p: &Place) -> PlaceJson<'_> {
+    PlaceJson {
+        file: &p.file,
+        line: p.line,
+        text: &p.text,
+    }
+}
+
+#[derive(Serialize)]
+struct SettingJson<'a> {
+    directive: &'a str,
+    value: &'a str,
+    ms: Option<u64>,
+    default: bool,
+    file: Option<&'a str>,
+    line: Option<usize>,
+}
+
+fn setting_json(s: &Setting) -> SettingJson<'_> {
+    SettingJson {
+        directive: &s.directive,
+        value: &s.value,
+        ms: s.millis,
+        default: s.place.is_none(),
+        file: s.place.as_ref().map(|p| p.file.as_str()),
+        line: s.place.as_ref().map(|p| p.line),
+    }
+}
+
+#[derive(Serialize)]
+struct HistogramJson {
+    count: u64,
+    p50: Option<f64>,
+    p95: Option<f64>,
+    p99: Option<f64>,
+    max: Option<f64>,
+}
+
+fn histogram_json(h: &super::histogram::Histogram) -> HistogramJson {
+    let q = |p: f64| h.quantile(p).map(|v| (v.round() as u64) as f64 / 1000.0);
+    HistogramJson {
+        count: h.total(),
+        p50: q(0.5),
+        p95: q(0.95),
+        p99: q(0.99),
+        max: (h.total() > 0).then(|| h.max() as f64 / 1000.0),
+    }
+}
+
+#[derive(Serialize)]
+struct BinJson {
+    from: f64,
+    to: Option<f64>,
+    count: u64,
+    near_timeout: bool,
+    past_timeout: bool,
+}
+
+#[derive(Serialize)]
+struct AccessGroupJson<'a> {
+    config: Option<PlaceJson<'a>>,
+    is_handler: bool,
+    requests: u64,
+    status_502: u64,
+    status_504: u64,
+    status_5xx_other: u64,
+    first: Time,
+    last: Time,
+    upstream_response_time: HistogramJson,
+    request_time: HistogramJson,
+    timeout: Option<SettingJson<'a>>,
+    near_timeout_tries: u64,
+    near_timeout_fraction: Option<f64>,
+    summary: Option<String>,
+    bins: Vec<BinJson>,
+}
+
+fn access_group_json(a: &AccessGroup) -> AccessGroupJson<'_> {
+    AccessGroupJson {
+        config: a.anchor.as_ref().map(place_json),
+        is_handler: a.is_handler,
+        requests: a.requests,
+        status_502: a.status_502,
+        status_504: a.status_504,
+        status_5xx_other: a.status_5xx,
+        first: Time(a.first),
+        last: Time(a.last),
+        upstream_response_time: histogram_json(&a.upstream),
+        request_time: histogram_json(&a.request),
+        timeout: a.timeout.as_ref().map(setting_json),
+        near_timeout_tries: a.upstream_near_timeout,
+        near_timeout_fraction: (a.upstream.total() > 0)
+            .then(|| a.upstream_near_timeout as f64 / a.upstream.total() as f64),
+        summary: a.timeout_text(),
+        bins: a
+            .bins()
             .iter()
-            .map(|(v, n)| json!({"value": v, "requests": n}))
+            .map(|b| BinJson {
+                from: b.from as f64 / 1000.0,
+                to: b.to.map(|t| t as f64 / 1000.0),
+                count: b.count,
+                near_timeout: b.near_timeout,
+                past_timeout: b.past_timeout,
+            })
             .collect(),
-    )
+    }
+}
+
+#[derive(Serialize)]
+struct FormatJson<'a> {
+    name: &'a str,
+    variables: Vec<&'a str>,
+    access_log: Option<PlaceJson<'a>>,
+    log_format: Option<PlaceJson<'a>>,
+    how: &'a str,
+    error: Option<&'a str>,
+}
+
+/// `access_log`: the formats read and the numbers per config line.
+struct AccessJson<'a>(&'a AccessReport);
+
+impl Serialize for AccessJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(bound(serialize = "Seq<F>: Serialize, Seq<G>: Serialize"))]
+        struct Doc<'a, F, G> {
+            formats: Seq<F>,
+            lines: u64,
+            unparsed_lines: u64,
+            before_since: u64,
+            has_upstream_response_time: bool,
+            has_request_time: bool,
+            unmapped_requests: u64,
+            quantile_relative_error: f64,
+            groups: Seq<G>,
+            notes: &'a [String],
+        }
+        let a = self.0;
+        Doc {
+            formats: Seq(|| {
+                a.formats.iter().map(|f| FormatJson {
+                    name: &f.format.name,
+                    variables: f.format.variables(),
+                    access_log: f.access_log.as_ref().map(place_json),
+                    log_format: f.log_format.as_ref().map(place_json),
+                    how: &f.how,
+                    error: f.error.as_deref(),
+                })
+            }),
+            lines: a.lines,
+            unparsed_lines: a.unparsed,
+            before_since: a.before_since,
+            has_upstream_response_time: a.has_upstream_time,
+            has_request_time: a.has_request_time,
+            unmapped_requests: a.unmapped,
+            quantile_relative_error: super::histogram::RELATIVE_ERROR,
+            groups: Seq(|| a.groups.iter().map(access_group_json)),
+            notes: &a.notes,
+        }
+        .serialize(s)
+    }
+}
+
+/// A top list: `[{"value": ..., "requests": n}]`.
+struct TopJson<'a>(&'a [(String, u64)]);
+
+impl Serialize for TopJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Item<'a> {
+            value: &'a str,
+            requests: u64,
+        }
+        s.collect_seq(self.0.iter().map(|(v, n)| Item {
+            value: v,
+            requests: *n,
+        }))
+    }
+}
+
+#[derive(Serialize)]
+struct DistinctJson {
+    paths: usize,
+    hosts: usize,
+    members: usize,
+}
+
+#[derive(Serialize)]
+struct ServerBlockJson<'a> {
+    file: &'a str,
+    line: usize,
+    text: &'a str,
+    how: &'a str,
+}
+
+#[derive(Serialize)]
+struct FpmKillJson<'a> {
+    event: &'a str,
+    signal: Option<&'a str>,
+    pool: Option<&'a str>,
+    script: Option<&'a str>,
+    seconds: Option<f64>,
+    count: u64,
+    first: Time,
+    last: Time,
+    sample: &'a str,
+}
+
+/// One incident (a group of failed or recovered requests).
+#[derive(Serialize)]
+struct GroupJson<'a> {
+    cause: &'static str,
+    status: Option<u16>,
+    outcome: &'static str,
+    count: u64,
+    requests: u64,
+    lines: u64,
+    first: Time,
+    last: Time,
+    upstream: Option<&'a str>,
+    server: Option<&'a str>,
+    request: Option<&'a str>,
+    file: Option<&'a str>,
+    line: Option<usize>,
+    rule: Option<RuleId>,
+    message: &'static str,
+    fix: &'a str,
+    level: &'static str,
+    host: Option<&'a str>,
+    method: Option<&'a str>,
+    path: Option<&'a str>,
+    unresolved_host: Option<&'a str>,
+    tries: u32,
+    key_detail: &'static str,
+    max_tries: Option<u32>,
+    paths: TopJson<'a>,
+    hosts: TopJson<'a>,
+    members: TopJson<'a>,
+    distinct: DistinctJson,
+    handler: Option<PlaceJson<'a>>,
+    location: Option<PlaceJson<'a>>,
+    server_block: Option<ServerBlockJson<'a>>,
+    upstream_server: Option<PlaceJson<'a>>,
+    upstream_block: Option<PlaceJson<'a>>,
+    setting: Option<SettingJson<'a>>,
+    rules: &'static [RuleId],
+    php_fpm: Option<FpmKillJson<'a>>,
+    notes: &'a [String],
+    sample: &'a str,
+    access_group: Option<usize>,
 }
 
 /// `access`: the index of the group's access-log numbers in `access_log.groups`.
-fn group_json(g: &Group, access: Option<usize>) -> Value {
-    let f = &g.finding;
+fn group_json(g: &Group, access: Option<usize>) -> GroupJson<'_> {
+    let f = &*g.finding;
     let inc = &f.incident;
     let key = &inc.key;
-    let mut head = json!({
-        "cause": f.cause().id(),
-        "status": match f.outcome {
+    GroupJson {
+        cause: f.cause().id(),
+        status: match f.outcome {
             Outcome::Recovered => None,
             Outcome::Failed => f.cause().http_status(),
         },
-        "outcome": f.outcome.id(),
-        "count": g.requests,
-        "requests": g.requests,
-        "lines": g.lines,
-        "first": g.first.map(|t| t.to_string()),
-        "last": g.last.map(|t| t.to_string()),
-        "upstream": key.upstream,
-        "server": key.server,
-        "request": inc.sample_request,
-        "file": f.handler.as_ref().map(|h| h.file.clone()),
-        "line": f.handler.as_ref().map(|h| h.line),
-        "rule": f.rule,
-        "message": f.cause().explanation(),
-        "fix": f.fix,
-        "level": inc.level.as_str(),
-        "host": key.host,
-        "method": key.method,
-        "path": key.path,
-        "unresolved_host": key.unresolved_host,
-        "tries": key.tries,
-        "key_detail": key.detail.id(),
-        "max_tries": f.max_tries,
-        "paths": top_json(&g.paths),
-        "hosts": top_json(&g.hosts),
-        "members": top_json(&g.members),
-        "distinct": {"paths": g.distinct.0, "hosts": g.distinct.1, "members": g.distinct.2},
-    });
-    let php_fpm = f.fpm_kill.as_ref().map(|k| {
-        json!({
-            "event": k.event,
-            "signal": k.signal,
-            "pool": k.pool,
-            "script": k.script,
-            "seconds": k.seconds,
-            "count": k.count,
-            "first": k.first.map(|t| t.to_string()),
-            "last": k.last.map(|t| t.to_string()),
-            "sample": k.sample_line,
-        })
-    });
-    let more = json!({
-        "handler": f.handler.as_ref().map(place_json),
-        "location": f.location.as_ref().map(place_json),
-        "server_block": f.server_block.as_ref().map(|(p, how)| {
-            json!({"file": p.file, "line": p.line, "text": p.text, "how": how})
+        outcome: f.outcome.id(),
+        count: g.requests,
+        requests: g.requests,
+        lines: g.lines,
+        first: Time(g.first),
+        last: Time(g.last),
+        upstream: key.upstream.as_deref(),
+        server: key.server.as_deref(),
+        request: inc.sample_request.as_deref(),
+        file: f.handler.as_ref().map(|h| h.file.as_str()),
+        line: f.handler.as_ref().map(|h| h.line),
+        rule: f.rule,
+        message: f.cause().explanation(),
+        fix: &f.fix,
+        level: inc.level.as_str(),
+        host: key.host.as_deref(),
+        method: key.method.as_deref(),
+        path: key.path.as_deref(),
+        unresolved_host: key.unresolved_host.as_deref(),
+        tries: key.tries,
+        key_detail: key.detail.id(),
+        max_tries: f.max_tries,
+        paths: TopJson(&g.paths),
+        hosts: TopJson(&g.hosts),
+        members: TopJson(&g.members),
+        distinct: DistinctJson {
+            paths: g.distinct.0,
+            hosts: g.distinct.1,
+            members: g.distinct.2,
+        },
+        handler: f.handler.as_ref().map(place_json),
+        location: f.location.as_ref().map(place_json),
+        server_block: f.server_block.as_ref().map(|(p, how)| ServerBlockJson {
+            file: &p.file,
+            line: p.line,
+            text: &p.text,
+            how,
         }),
-        "upstream_server": f.upstream_server.as_ref().map(place_json),
-        "upstream_block": f.upstream_block.as_ref().map(place_json),
-        "setting": f.setting.as_ref().map(setting_json),
-        "rules": f.cause().rules(),
-        "php_fpm": php_fpm,
-        "notes": g.notes,
-        "sample": inc.sample_line,
-        "access_group": access,
-    });
-    if let (Value::Object(a), Value::Object(b)) = (&mut head, more) {
-        a.extend(b);
+        upstream_server: f.upstream_server.as_ref().map(place_json),
+        upstream_block: f.upstream_block.as_ref().map(place_json),
+        setting: f.setting.as_ref().map(setting_json),
+        rules: f.cause().rules(),
+        php_fpm: f.fpm_kill.as_ref().map(|k| FpmKillJson {
+            event: k.event,
+            signal: k.signal.as_deref(),
+            pool: k.pool.as_deref(),
+            script: k.script.as_deref(),
+            seconds: k.seconds,
+            count: k.count,
+            first: Time(k.first),
+            last: Time(k.last),
+            sample: &k.sample_line,
+        }),
+        notes: &g.notes,
+        sample: &inc.sample_line,
+        access_group: access,
     }
-    head
+}
+
+#[derive(Serialize)]
+#[serde(bound(serialize = "Seq<F>: Serialize, Seq<C>: Serialize"))]
+struct UpstreamJson<'a, F, C> {
+    block: PlaceJson<'a>,
+    servers: usize,
+    failing: Seq<F>,
+    first: Time,
+    last: Time,
+    failed_tries: Seq<C>,
+    summary: String,
+}
+
+#[derive(Serialize)]
+struct CauseCount {
+    cause: &'static str,
+    count: u64,
+}
+
+#[derive(Serialize)]
+struct KindJson<'a> {
+    kind: &'a str,
+    level: &'static str,
+    count: u64,
+    sample: &'a str,
+}
+
+#[derive(Serialize)]
+struct FpmEventJson<'a> {
+    kind: &'a str,
+    pool: Option<&'a str>,
+    detail: Option<&'a str>,
+    path: Option<&'a str>,
+    count: u64,
+    first: Time,
+    last: Time,
+}
+
+/// `php_fpm` of the document: the php-fpm log's counters and events.
+struct FpmJson<'a>(&'a FpmReport);
+
+impl Serialize for FpmJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(bound(serialize = "Seq<F>: Serialize"))]
+        struct Doc<F> {
+            lines: u64,
+            unparsed_lines: u64,
+            events: Seq<F>,
+        }
+        let r = self.0;
+        Doc {
+            lines: r.lines,
+            unparsed_lines: r.unparsed,
+            events: Seq(|| {
+                r.incidents.iter().map(|i| FpmEventJson {
+                    kind: i.kind,
+                    pool: i.pool.as_deref(),
+                    detail: i.detail.as_deref(),
+                    path: i.path.as_deref(),
+                    count: i.count,
+                    first: Time(i.first),
+                    last: Time(i.last),
+                })
+            }),
+        }
+        .serialize(s)
+    }
+}
+
+/// The whole document; [`render_json`] and [`write_json`] serialize it.
+struct DocJson<'a>(&'a Diagnosis);
+
+impl Serialize for DocJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(bound(
+            serialize = "Seq<I>: Serialize, Seq<R>: Serialize, Seq<U>: Serialize, Seq<K>: Serialize"
+        ))]
+        struct Doc<'a, I, R, U, K> {
+            incidents: Seq<I>,
+            recovered: Seq<R>,
+            upstreams: Seq<U>,
+            other_kinds: Seq<K>,
+            unparsed_lines: u64,
+            lines: u64,
+            failures: u64,
+            failure_lines: u64,
+            recovered_requests: u64,
+            ignored_lines: u64,
+            before_since: u64,
+            cut_lines: u64,
+            coarsened: u64,
+            evicted_requests: u64,
+            since: Time,
+            php_fpm: Option<FpmJson<'a>>,
+            access_log: Option<AccessJson<'a>>,
+            notes: &'a [String],
+        }
+        let d = self.0;
+        let sc = &d.scan;
+        Doc {
+            incidents: Seq(|| d.groups.iter().map(|g| group_json(g, access_index(d, g)))),
+            recovered: Seq(|| d.recovered.iter().map(|g| group_json(g, None))),
+            upstreams: Seq(|| {
+                d.upstreams.iter().map(|u| UpstreamJson {
+                    block: place_json(&u.block),
+                    servers: u.servers,
+                    failing: Seq(|| u.failing.iter().map(place_json)),
+                    first: Time(u.first),
+                    last: Time(u.last),
+                    failed_tries: Seq(|| {
+                        u.by_cause.iter().map(|(c, n)| CauseCount {
+                            cause: c.id(),
+                            count: *n,
+                        })
+                    }),
+                    summary: upstream_line(u),
+                })
+            }),
+            other_kinds: Seq(|| {
+                sc.kinds.iter().map(|k| KindJson {
+                    kind: &k.kind,
+                    level: k.level.as_str(),
+                    count: k.count,
+                    sample: &k.sample_line,
+                })
+            }),
+            unparsed_lines: sc.unparsed,
+            lines: sc.lines,
+            failures: d.groups.iter().map(|g| g.requests).sum(),
+            failure_lines: d.groups.iter().map(|g| g.lines).sum(),
+            recovered_requests: d.recovered.iter().map(|g| g.requests).sum(),
+            ignored_lines: sc.ignored,
+            before_since: sc.before_since,
+            cut_lines: sc.cut_lines,
+            coarsened: sc.coarsened,
+            evicted_requests: sc.evicted,
+            since: Time(d.since),
+            php_fpm: d.fpm.as_ref().map(FpmJson),
+            access_log: d.access.as_ref().map(AccessJson),
+            notes: &d.notes,
+        }
+        .serialize(s)
+    }
 }
 
 /// The JSON contract: `incidents` are the groups of failed requests (`count` = requests),
 /// `recovered` the requests another server answered, `upstreams` the blocks with failing
 /// servers, `other_kinds` the upstream lines no cause covers, `access_log.groups` the access-log
 /// numbers per config line, each once (an incident's `access_group` is its index there: groups
-/// at one config line share it). [`write_json`] prints the same
-/// document without building it whole.
+/// at one config line share it). [`write_json`] prints the same document without building it.
 pub fn render_json(d: &Diagnosis) -> Value {
-    let mut out = json!({
-        "incidents": d.groups.iter().map(|g| group_json(g, access_index(d, g))).collect::<Vec<_>>(),
-        "recovered": d.recovered.iter().map(|g| group_json(g, None)).collect::<Vec<_>>(),
-    });
-    if let (Value::Object(a), Value::Object(b)) = (&mut out, summary_json(d)) {
-        a.extend(b);
-    }
-    out
+    // Every key is a string and every number finite or null: this cannot fail.
+    serde_json::to_value(DocJson(d)).unwrap_or(Value::Null)
 }
 
-/// Writes `render_json(d)` pretty-printed (as `serde_json::to_writer_pretty` would, plus a
-/// line end), one group at a time: memory holds one group's JSON, not the whole document.
+/// Writes `render_json(d)` pretty-printed (`serde_json::to_writer_pretty`, plus a line end),
+/// serialized straight from `d`: nothing of the document is held in memory.
 pub fn write_json<W: std::io::Write>(d: &Diagnosis, w: &mut W) -> std::io::Result<()> {
-    fn indented<W: std::io::Write>(w: &mut W, v: &Value, indent: &str) -> std::io::Result<()> {
-        let text = serde_json::to_string_pretty(v).map_err(std::io::Error::other)?;
-        // String values escape their line ends, so every line break is the printer's.
-        let mut lines = text.split('\n');
-        if let Some(first) = lines.next() {
-            w.write_all(first.as_bytes())?;
-        }
-        for l in lines {
-            w.write_all(b"\n")?;
-            w.write_all(indent.as_bytes())?;
-            w.write_all(l.as_bytes())?;
-        }
-        Ok(())
-    }
-    fn array<W: std::io::Write>(
-        w: &mut W,
-        key: &str,
-        items: impl Iterator<Item = Value>,
-    ) -> std::io::Result<()> {
-        write!(w, "  \"{key}\": [")?;
-        let mut any = false;
-        for v in items {
-            w.write_all(if any { b",\n    " } else { b"\n    " })?;
-            indented(w, &v, "    ")?;
-            any = true;
-        }
-        w.write_all(if any { b"\n  ]" } else { b"]" })
-    }
-    w.write_all(b"{\n")?;
-    array(
-        w,
-        "incidents",
-        d.groups.iter().map(|g| group_json(g, access_index(d, g))),
-    )?;
-    w.write_all(b",\n")?;
-    array(
-        w,
-        "recovered",
-        d.recovered.iter().map(|g| group_json(g, None)),
-    )?;
-    if let Value::Object(rest) = summary_json(d) {
-        for (k, v) in &rest {
-            w.write_all(b",\n  ")?;
-            indented(w, &Value::String(k.clone()), "  ")?;
-            w.write_all(b": ")?;
-            indented(w, v, "  ")?;
-        }
-    }
-    w.write_all(b"\n}\n")
-}
-
-/// Everything of the JSON document but the groups.
-fn summary_json(d: &Diagnosis) -> Value {
-    let s = &d.scan;
-    json!({
-        "upstreams": d.upstreams.iter().map(|u| json!({
-            "block": place_json(&u.block),
-            "servers": u.servers,
-            "failing": u.failing.iter().map(place_json).collect::<Vec<_>>(),
-            "first": u.first.map(|t| t.to_string()),
-            "last": u.last.map(|t| t.to_string()),
-            "failed_tries": u.by_cause.iter().map(|(c, n)| json!({"cause": c.id(), "count": n})).collect::<Vec<_>>(),
-            "summary": upstream_line(u),
-        })).collect::<Vec<_>>(),
-        "other_kinds": s.kinds.iter().map(|k| json!({
-            "kind": k.kind, "level": k.level.as_str(), "count": k.count, "sample": k.sample_line,
-        })).collect::<Vec<_>>(),
-        "unparsed_lines": s.unparsed,
-        "lines": s.lines,
-        "failures": d.groups.iter().map(|g| g.requests).sum::<u64>(),
-        "failure_lines": d.groups.iter().map(|g| g.lines).sum::<u64>(),
-        "recovered_requests": d.recovered.iter().map(|g| g.requests).sum::<u64>(),
-        "ignored_lines": s.ignored,
-        "before_since": s.before_since,
-        "cut_lines": s.cut_lines,
-        "coarsened": s.coarsened,
-        "evicted_requests": s.evicted,
-        "since": d.since.map(|t| t.to_string()),
-        "php_fpm": d.fpm.as_ref().map(|r| json!({
-            "lines": r.lines,
-            "unparsed_lines": r.unparsed,
-            "events": r.incidents.iter().map(|i| json!({
-                "kind": i.kind,
-                "pool": i.pool,
-                "detail": i.detail,
-                "path": i.path,
-                "count": i.count,
-                "first": i.first.map(|t| t.to_string()),
-                "last": i.last.map(|t| t.to_string()),
-            })).collect::<Vec<_>>(),
-        })),
-        "access_log": d.access.as_ref().map(access_json),
-        "notes": d.notes,
-    })
+    serde_json::to_writer_pretty(&mut *w, &DocJson(d)).map_err(std::io::Error::from)?;
+    w.write_all(b"\n")
 }
