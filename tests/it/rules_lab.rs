@@ -301,37 +301,53 @@ fn gw601_worker_connections_above_the_fd_limit_give_too_many_open_files() {
             .count();
         40 - used
     };
-    let mut clients = Vec::new();
-    // The last free descriptor must go to accept(), so that socket() to the upstream is the
-    // call that fails (nginx answers 500 then, not 502: ngx_http_upstream_connect); with an
-    // even number free, one idle client takes one first.
-    // Under load the worker may hold a descriptor of its own for a moment: add idle clients
-    // until the count is odd (a few tries), each given time to be accepted.
-    for _ in 0..6 {
-        if free_fds() % 2 == 1 {
+    // The 500 comes when accept() takes the last free descriptor, so that socket() to the
+    // upstream is the call that fails (nginx answers 500 then, not 502:
+    // ngx_http_upstream_connect). Counting parity ahead is fragile (a worker may hold a
+    // descriptor of its own for a moment), so the loop corrects itself: while descriptors are
+    // free, a request takes two (client and upstream) or gets the 500; when none is free,
+    // accept4() fails with EMFILE and the queued request waits, so one idle client is closed to
+    // hand a descriptor back, which that request's accept() then takes (nginx retries accept
+    // after accept_mutex_delay, 500 ms).
+    let mut idle: Vec<TcpStream> = (0..4)
+        .map(|_| TcpStream::connect(("127.0.0.1", 18263)).unwrap())
+        .collect();
+    let mut clients: Vec<TcpStream> = Vec::new();
+    // Any held connection answered 500 within `wait`?
+    let answered_500 = |clients: &mut Vec<TcpStream>, wait: Duration| {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            for s in clients.iter_mut() {
+                s.set_nonblocking(true).unwrap();
+                let mut buf = [0u8; 64];
+                if let Ok(n) = s.read(&mut buf) {
+                    if String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 500") {
+                        return true;
+                    }
+                }
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let mut got_500 = false;
+    for _ in 0..60 {
+        let wait = if free_fds() == 0 {
+            let Some(c) = idle.pop() else { break };
+            drop(c);
+            Duration::from_secs(3)
+        } else {
+            let mut s = TcpStream::connect(("127.0.0.1", 18263)).unwrap();
+            write!(s, "GET / HTTP/1.0\r\nHost: lab\r\n\r\n").unwrap();
+            clients.push(s);
+            Duration::from_millis(300)
+        };
+        if answered_500(&mut clients, wait) {
+            got_500 = true;
             break;
         }
-        clients.push(TcpStream::connect(("127.0.0.1", 18263)).unwrap());
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
-        while free_fds() % 2 == 0 && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-    }
-    assert_eq!(free_fds() % 2, 1, "nginx did not accept the idle clients");
-    let mut got_500 = false;
-    for _ in 0..40 {
-        let mut s = TcpStream::connect(("127.0.0.1", 18263)).unwrap();
-        write!(s, "GET / HTTP/1.0\r\nHost: lab\r\n\r\n").unwrap();
-        s.set_read_timeout(Some(Duration::from_millis(300)))
-            .unwrap();
-        let mut buf = [0u8; 64];
-        if let Ok(n) = s.read(&mut buf) {
-            if String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 500") {
-                got_500 = true;
-                break;
-            }
-        }
-        clients.push(s);
     }
     let log = lab.error_log();
     assert!(got_500, "no 500; error.log:\n{log}");
@@ -363,7 +379,7 @@ fn gw601_worker_connections_above_the_fd_limit_give_too_many_open_files() {
     );
     let d = found.iter().find(|d| d["rule"] == "GW601").unwrap();
     assert_eq!(d["severity"], "warning");
-    drop(clients);
+    drop((clients, idle));
 }
 
 /// `check --probe` on this machine: nothing at the configured address, so the finding names
