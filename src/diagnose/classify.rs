@@ -21,7 +21,7 @@
 use crate::codes::RuleId;
 use std::fmt;
 
-use super::logline::{find_str, LogEntry};
+use super::logline::{find_byte, find_str, LogEntry};
 
 /// The cause of one gateway failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -308,109 +308,165 @@ const SSL_HANDSHAKE: &str = "SSL handshaking to upstream";
 const READING_BODY: &str = "reading upstream";
 const UPGRADED: &str = "proxying upgraded connection";
 
+/// The ` while ACTION` of a line, as far as [`classify`] tells them apart: compared once per
+/// line instead of once per check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Action {
+    Connecting,
+    ReadingHeader,
+    Sending,
+    SslHandshake,
+    ReadingBody,
+    Upgraded,
+    Other,
+}
+
+impl Action {
+    fn of(action: &str) -> Self {
+        match action {
+            CONNECTING => Action::Connecting,
+            READING_HEADER => Action::ReadingHeader,
+            SENDING => Action::Sending,
+            SSL_HANDSHAKE => Action::SslHandshake,
+            READING_BODY => Action::ReadingBody,
+            UPGRADED => Action::Upgraded,
+            _ => Action::Other,
+        }
+    }
+}
+
+/// `" could not be resolved"`, searched with one prebuilt memmem finder (every line that ends
+/// with an errno group is searched).
+fn could_not_be_resolved(text: &str) -> Option<usize> {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(" could not be resolved"));
+    FINDER.find(text.as_bytes())
+}
+
 /// The gateway failure `entry` reports, if any.
+///
+/// The message's shape decides: its first bytes (most checks are prefixes, and most prefixes
+/// start with `upstream `, tested once) and its action, compared once.
 pub fn classify(entry: &LogEntry<'_>) -> Option<Cause> {
     let text = entry.message_text();
-    let action = entry.action.unwrap_or("");
+    let action = Action::of(entry.action.unwrap_or(""));
+    let first = text.as_bytes().first().copied();
 
     // PHP's stderr is free text (it may quote URLs, errnos, anything): decide on it first and
     // never look for errnos inside it.
-    if let Some(stderr) = text.strip_prefix("FastCGI sent in stderr: ") {
-        // php-fpm's own message when SCRIPT_FILENAME names no file (fpm_main.c).
-        if stderr.starts_with("\"Primary script unknown\"") {
-            return Some(Cause::ScriptNotFound);
+    if first == Some(b'F') {
+        if let Some(stderr) = text.strip_prefix("FastCGI sent in stderr: ") {
+            // php-fpm's own message when SCRIPT_FILENAME names no file (fpm_main.c).
+            if stderr.starts_with("\"Primary script unknown\"") {
+                return Some(Cause::ScriptNotFound);
+            }
+            return has(text, "PHP Fatal error").then_some(Cause::PhpFatal);
         }
-        return has(text, "PHP Fatal error").then_some(Cause::PhpFatal);
     }
     // ngx_event_connect_peer: socket() or ngx_get_connection failed for the upstream.
-    if action == CONNECTING
+    if action == Action::Connecting
         && (text.starts_with("socket() failed (24:")
             || text.ends_with("worker_connections are not enough"))
     {
         return Some(Cause::FdExhausted);
     }
 
-    if text.starts_with("no live upstreams") {
-        return Some(Cause::NoLiveUpstreams);
-    }
-    if text.starts_with("no resolver defined to resolve") {
-        return Some(Cause::NoResolver);
+    match first {
+        Some(b'n') if text.starts_with("no live upstreams") => {
+            return Some(Cause::NoLiveUpstreams);
+        }
+        Some(b'n') if text.starts_with("no resolver defined to resolve") => {
+            return Some(Cause::NoResolver);
+        }
+        Some(b'h') if text.starts_with("host not found") => return Some(Cause::HostNotFound),
+        _ => {}
     }
     // `HOST could not be resolved (3: Host not found)`: the message ends with the errno group.
-    if (text.ends_with(')') && has(text, " could not be resolved"))
-        || text.starts_with("host not found")
-    {
+    if text.ends_with(')') && could_not_be_resolved(text).is_some() {
         return Some(Cause::HostNotFound);
     }
-    let errno = errno(text);
-    if action == UPGRADED {
+    let up = text.strip_prefix("upstream ");
+    if action == Action::Upgraded {
         // `ngx_http_upstream_process_upgraded`: logged on the client connection, at info.
-        return text
-            .starts_with("upstream timed out")
+        return up
+            .is_some_and(|r| r.starts_with("timed out"))
             .then_some(Cause::WebSocketIdle);
     }
-    if action == READING_BODY {
+    let errno = errno(text);
+    if action == Action::ReadingBody {
         // The header (and status) were already sent: the client gets a cut body, no 502/504
         // (`ngx_http_upstream_process_upstream`, `..._non_buffered_upstream`). "upstream sent
         // more data than specified" is a [warn] about extra bytes, not a cut.
-        let cut = text.starts_with("upstream timed out")
-            || text.starts_with("upstream prematurely closed")
-            || matches!(errno, Some(104 | 32))
-            || (text.starts_with("upstream sent ") && !text.starts_with("upstream sent more data"));
+        let cut = up.is_some_and(|r| {
+            r.starts_with("timed out")
+                || r.starts_with("prematurely closed")
+                || (r.starts_with("sent ") && !r.starts_with("sent more data"))
+        }) || matches!(errno, Some(104 | 32));
         return cut.then_some(Cause::CutResponse);
     }
-    if text.starts_with("upstream sent too big header") {
-        return Some(Cause::TooBigHeader);
-    }
-    if action == READING_HEADER
-        && ((text.starts_with("upstream sent ")
-            && !text.starts_with("upstream sent no valid HTTP/1.0 header"))
-            || text.starts_with("upstream rejected request")
-            || text.starts_with("invalid header after joining FastCGI records"))
-    {
+    let mut timed_out = false;
+    if let Some(r) = up {
+        if r.starts_with("sent too big header") {
+            return Some(Cause::TooBigHeader);
+        }
         // `upstream sent no valid HTTP/1.0 header` is nginx accepting an HTTP/0.9 answer (200).
+        if action == Action::ReadingHeader
+            && ((r.starts_with("sent ") && !r.starts_with("sent no valid HTTP/1.0 header"))
+                || r.starts_with("rejected request"))
+        {
+            return Some(Cause::InvalidHeader);
+        }
+        if r.starts_with("prematurely closed") {
+            return Some(Cause::PrematureClose);
+        }
+        if r.starts_with("SSL certificate") {
+            return Some(Cause::UpstreamSsl);
+        }
+        timed_out = r.starts_with("timed out");
+    } else if action == Action::ReadingHeader
+        && text.starts_with("invalid header after joining FastCGI records")
+    {
         return Some(Cause::InvalidHeader);
     }
-    if text.starts_with("upstream prematurely closed") {
-        return Some(Cause::PrematureClose);
-    }
-    if text.starts_with("upstream SSL certificate") {
-        return Some(Cause::UpstreamSsl);
-    }
 
-    if text.starts_with("upstream timed out") || errno == Some(110) {
+    if timed_out || errno == Some(110) {
         return match action {
-            CONNECTING | SSL_HANDSHAKE => Some(Cause::ConnectTimeout),
-            READING_HEADER => Some(Cause::ReadTimeout),
-            SENDING => Some(Cause::SendTimeout),
+            Action::Connecting | Action::SslHandshake => Some(Cause::ConnectTimeout),
+            Action::ReadingHeader => Some(Cause::ReadTimeout),
+            Action::Sending => Some(Cause::SendTimeout),
             _ => None,
         };
     }
-    if action == SSL_HANDSHAKE {
+    if action == Action::SslHandshake {
         return Some(Cause::UpstreamSsl);
     }
 
     // From here on only failures on the way to the upstream count: the same errnos on the
     // client side (`open() "/var/www/x" failed (2: ...)`, `... while sending to client`) are
     // other problems.
-    let toward_upstream = matches!(action, CONNECTING | READING_HEADER | SENDING);
+    let toward_upstream = matches!(
+        action,
+        Action::Connecting | Action::ReadingHeader | Action::Sending
+    );
     if !toward_upstream {
         return None;
     }
     let connect = text.starts_with("connect()");
-    let unix = has(text, "unix:")
-        || entry
-            .upstream
-            .is_some_and(|u| has(u, "://unix:") || u.starts_with("unix:"));
+    let unix = || {
+        has(text, "unix:")
+            || entry
+                .upstream
+                .is_some_and(|u| has(u, "://unix:") || u.starts_with("unix:"))
+    };
     match errno? {
         111 => Some(Cause::ConnectionRefused),
-        2 if connect && unix => Some(Cause::SocketMissing),
+        2 if connect && unix() => Some(Cause::SocketMissing),
         13 if connect => Some(Cause::SocketPermission),
         // Linux returns EAGAIN instead of ECONNREFUSED for a unix socket whose listen queue is
         // full (comment in ngx_event_connect_peer).
-        11 if connect && unix => Some(Cause::ListenQueueFull),
+        11 if connect && unix() => Some(Cause::ListenQueueFull),
         101 | 112 | 113 if connect => Some(Cause::Unreachable),
-        32 | 104 if action == SENDING => Some(Cause::SendFailed),
+        32 | 104 if action == Action::Sending => Some(Cause::SendFailed),
         104 => Some(Cause::BackendReset),
         _ => None,
     }
@@ -481,7 +537,7 @@ pub fn unresolved_host<'a>(entry: &LogEntry<'a>) -> Option<&'a str> {
     if let Some(rest) = text.strip_prefix("host not found in upstream \"") {
         return rest.split_once('"').map(|(h, _)| h);
     }
-    find_str(text, " could not be resolved")
+    could_not_be_resolved(text)
         .map(|i| &text[..i])
         .filter(|h| !h.is_empty())
 }
@@ -495,7 +551,7 @@ fn has(haystack: &str, needle: &str) -> bool {
 /// The errno of the first `(NNN: text)` group nginx appends (`ngx_log_errno`).
 pub(crate) fn errno(text: &str) -> Option<u32> {
     let mut from = 0;
-    while let Some(i) = text[from..].find('(').map(|i| i + from) {
+    while let Some(i) = find_byte(&text[from..], b'(').map(|i| i + from) {
         from = i + 1;
         let rest = &text[i + 1..];
         let end = rest

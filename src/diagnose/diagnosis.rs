@@ -235,6 +235,7 @@ pub fn diagnose_with(
             .then(a.key.cmp(&b.key))
     });
     let mut skipped_regexes: Vec<NodeId> = Vec::new();
+    let mut memo = MapMemo::default();
     let mut findings = Vec::with_capacity(incidents.len());
     for incident in incidents {
         let mut finding = Finding {
@@ -258,7 +259,14 @@ pub fn diagnose_with(
         };
         if let Some(map) = map {
             let sockets = access.as_ref().filter(|a| a.has_socket).map(|a| &a.sockets);
-            map_incident(map, &mut finding, &mut ctx, &mut skipped_regexes, sockets);
+            map_incident(
+                map,
+                &mut memo,
+                &mut finding,
+                &mut ctx,
+                &mut skipped_regexes,
+                sockets,
+            );
         }
         if let Some(fpm) = &fpm {
             let mut paths: Vec<String> = finding.incident.key.path.iter().cloned().collect();
@@ -276,6 +284,8 @@ pub fn diagnose_with(
         finding.fix = fix_text(&finding, &ctx);
         findings.push(Arc::new(finding));
     }
+    // Freed before the groups are built, which can reuse its memory.
+    drop(memo);
     if let (Some(map), false) = (map, skipped_regexes.is_empty()) {
         for id in skipped_regexes {
             let p = place(map.cfg, id);
@@ -630,6 +640,66 @@ struct FixContext {
     fd_limits: Option<String>,
 }
 
+/// What the mapping of one group computes that depends only on the configuration and the
+/// fields looked up, kept for the next group of a run: tens of thousands of groups share a few
+/// thousand `server:`/Host pairs and logged peers (every PHP location of a 4,000-server tree
+/// passes to one php-fpm socket: 4,000 handlers fitted per group without this).
+#[derive(Default)]
+struct MapMemo {
+    /// (`server:`, Host, socket) -> nginx's server selection.
+    servers:
+        std::collections::HashMap<(Option<String>, Option<String>, Socket), Option<ServerChoice>>,
+    /// (scheme, peer) of the logged upstream -> the handlers that may go there.
+    peers: std::collections::HashMap<(Option<String>, String), PeerHandlers>,
+}
+
+/// [`ConfigMap::handlers_for`] of one logged peer, split as `choose_handler` reads it.
+struct PeerHandlers {
+    /// Fit `Exact`, config order.
+    exact: Vec<HandlerFit>,
+    /// Fit `Possible`, config order.
+    possible: Vec<HandlerFit>,
+    /// Server block -> index in `exact` of its first handler there.
+    exact_in_server: std::collections::HashMap<NodeId, usize>,
+}
+
+impl MapMemo {
+    fn select_server(
+        &mut self,
+        map: &ConfigMap<'_, '_>,
+        server: Option<&str>,
+        host: Option<&str>,
+        socket: Socket,
+    ) -> Option<ServerChoice> {
+        self.servers
+            .entry((server.map(str::to_owned), host.map(str::to_owned), socket))
+            .or_insert_with(|| map.select_server_on(server, host, socket))
+            .clone()
+    }
+
+    fn handlers(&mut self, map: &ConfigMap<'_, '_>, up: &Upstream<'_>) -> &PeerHandlers {
+        self.peers
+            .entry((up.scheme.map(str::to_owned), up.peer.to_owned()))
+            .or_insert_with(|| {
+                let (exact, possible): (Vec<HandlerFit>, Vec<HandlerFit>) = map
+                    .handlers_for(up)
+                    .into_iter()
+                    .partition(|f| f.fit == AddrMatch::Exact);
+                let mut exact_in_server = std::collections::HashMap::new();
+                for (i, f) in exact.iter().enumerate() {
+                    if let Some(s) = map.cfg.enclosing_server(f.handler) {
+                        exact_in_server.entry(s).or_insert(i);
+                    }
+                }
+                PeerHandlers {
+                    exact,
+                    possible,
+                    exact_in_server,
+                }
+            })
+    }
+}
+
 /// The server block and location nginx chose for the request: by socket and server name as
 /// nginx selects (the socket from the access log's `$server_addr`/`$server_port` for these
 /// requests when it has them), then, when blocks share the name on sockets the logs do not rule
@@ -637,6 +707,7 @@ struct FixContext {
 /// note. The flag says a regex location could not be tried (its pattern did not compile here).
 fn select_server_and_location(
     map: &ConfigMap<'_, '_>,
+    memo: &mut MapMemo,
     finding: &mut Finding,
     skipped_regexes: &mut Vec<NodeId>,
     path: Option<&str>,
@@ -659,7 +730,7 @@ fn select_server_and_location(
         _ => Socket::default(),
     };
     let mut server = if is_request {
-        map.select_server_on(key.server.as_deref(), key.host.as_deref(), socket)
+        memo.select_server(map, key.server.as_deref(), key.host.as_deref(), socket)
     } else {
         None
     };
@@ -787,8 +858,10 @@ fn select_server_and_location(
 /// the one whose address fits, else one elsewhere in the configuration that fits (the request
 /// got there another way: rewrite, try_files, error_page), preferring the same server block;
 /// each choice that is not the obvious one is said in a note.
+#[allow(clippy::too_many_arguments)]
 fn choose_handler(
     map: &ConfigMap<'_, '_>,
+    memo: &mut MapMemo,
     finding: &mut Finding,
     upstream: Option<&Upstream<'_>>,
     candidates: &[(NodeId, Option<String>)],
@@ -825,13 +898,11 @@ fn choose_handler(
                         .as_ref()
                         .is_some_and(|s| cfg.enclosing_server(h) == Some(s.id))
                 };
-                let (exact, possible): (Vec<HandlerFit>, Vec<HandlerFit>) = map
-                    .handlers_for(up)
-                    .into_iter()
-                    .partition(|f| f.fit == AddrMatch::Exact);
-                let pick = exact
-                    .iter()
-                    .find(|f| same_server(f.handler))
+                let peer = memo.handlers(map, up);
+                let (exact, possible) = (&peer.exact, &peer.possible);
+                let pick = server
+                    .and_then(|s| peer.exact_in_server.get(&s.id))
+                    .and_then(|&i| exact.get(i))
                     .or_else(|| exact.first())
                     .cloned();
                 if let Some(fit) = pick {
@@ -959,6 +1030,7 @@ fn choose_handler(
 
 fn map_incident(
     map: &ConfigMap<'_, '_>,
+    memo: &mut MapMemo,
     finding: &mut Finding,
     ctx: &mut FixContext,
     skipped_regexes: &mut Vec<NodeId>,
@@ -1004,6 +1076,7 @@ fn map_incident(
     }
     let (server, location, regex_skipped) = select_server_and_location(
         map,
+        memo,
         finding,
         skipped_regexes,
         path.as_deref(),
@@ -1028,6 +1101,7 @@ fn map_incident(
 
     let chosen = choose_handler(
         map,
+        memo,
         finding,
         upstream.as_ref(),
         &candidates,

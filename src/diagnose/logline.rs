@@ -188,7 +188,7 @@ pub struct Request<'a> {
 impl<'a> Request<'a> {
     /// Splits a request line; `None` when it does not start with a method token.
     pub fn parse(line: &'a str) -> Option<Self> {
-        let (method, rest) = line.split_once(' ')?;
+        let (method, rest) = split_byte(line, b' ')?;
         let method_ok = !method.is_empty()
             && method
                 .bytes()
@@ -196,8 +196,8 @@ impl<'a> Request<'a> {
         if !method_ok {
             return None;
         }
-        let (uri, protocol) = match rest.rsplit_once(' ') {
-            Some((uri, proto)) if proto.starts_with("HTTP/") => (uri, Some(proto)),
+        let (uri, protocol) = match rfind_byte(rest, b' ') {
+            Some(i) if rest[i + 1..].starts_with("HTTP/") => (&rest[..i], Some(&rest[i + 1..])),
             _ => (rest, None),
         };
         Some(Self {
@@ -248,15 +248,14 @@ impl<'a> Upstream<'a> {
             Some(path) => {
                 // With the separator the path ends at the first `:`; without it (released
                 // peer) guess the end at `.sock`, else take everything.
-                let end = path
-                    .find(':')
+                let end = find_byte(path, b':')
                     .or_else(|| find_str(path, ".sock").map(|i| i + 5))
                     .unwrap_or(path.len());
                 let uri = &path[end..];
                 (&rest[..5 + end], uri.strip_prefix(':').unwrap_or(uri))
             }
             None => {
-                let end = rest.find('/').unwrap_or(rest.len());
+                let end = find_byte(rest, b'/').unwrap_or(rest.len());
                 (&rest[..end], &rest[end..])
             }
         };
@@ -278,7 +277,7 @@ impl<'a> Upstream<'a> {
 pub(crate) fn uri_path(uri: &str) -> &str {
     let mut path = uri;
     if let Some(after) = find_str(path, "://").map(|i| &path[i + 3..]) {
-        path = after.find('/').map_or("/", |i| &after[i..]);
+        path = find_byte(after, b'/').map_or("/", |i| &after[i..]);
     }
     let end = memchr::memchr2(b'?', b'#', path.as_bytes()).unwrap_or(path.len());
     &path[..end]
@@ -364,7 +363,7 @@ pub fn parse_line(line: &str) -> Option<LogEntry<'_>> {
     let rest = line[19..].strip_prefix(" [")?;
     let (level, rest) = split_str(rest, "] ")?;
     let level = Level::from_name(level)?;
-    let (pid, rest) = rest.split_once('#')?;
+    let (pid, rest) = split_byte(rest, b'#')?;
     let (tid, rest) = split_str(rest, ": ").unwrap_or((rest.trim_end_matches(':'), ""));
     let pid = pid.parse().ok()?;
     let tid = tid.parse().ok()?;
@@ -434,7 +433,7 @@ fn split_context<'a>(body: &'a str, entry: &mut LogEntry<'a>) {
     entry.message = message;
     entry.action = rfind_str(message, " while ")
         .map(|i| &message[i + 7..])
-        .filter(|a| !a.is_empty() && !a.contains('"'));
+        .filter(|a| !a.is_empty() && find_byte(a, b'"').is_none());
     entry.client = Some(client);
 
     // `rest` starts right after ", server: ".
@@ -526,7 +525,7 @@ fn take_until_key<'a>(s: &'a str, keys: &[&str]) -> (&'a str, &'a str) {
 /// by the end of the line. A value without such an end (the line was cut) runs to the end.
 fn take_quoted<'a>(s: &'a str, next: &[&str]) -> (&'a str, &'a str) {
     let mut from = 0;
-    while let Some(q) = s[from..].find('"').map(|q| q + from) {
+    while let Some(q) = find_byte(&s[from..], b'"').map(|q| q + from) {
         let after = &s[q + 1..];
         if after.is_empty() || next.iter().any(|k| after.starts_with(k)) {
             return (&s[..q], after);
@@ -542,7 +541,7 @@ fn take_request(s: &str) -> (&str, &str) {
     const NEXT: &[&str] = &[SUBREQUEST_KEY, UPSTREAM_KEY, HOST_KEY, REFERRER_KEY];
     let mut first: Option<usize> = None;
     let mut from = 0;
-    while let Some(q) = s[from..].find('"').map(|q| q + from) {
+    while let Some(q) = find_byte(&s[from..], b'"').map(|q| q + from) {
         from = q + 1;
         let after = &s[q + 1..];
         if !(after.is_empty() || NEXT.iter().any(|k| after.starts_with(k))) {
@@ -568,6 +567,22 @@ pub(crate) fn find_str(hay: &str, needle: &str) -> Option<usize> {
         return Some(0);
     };
     memchr::memchr_iter(first, h).find(|&i| h[i + 1..].starts_with(rest))
+}
+
+/// `hay.find(byte)` for an ASCII byte, with memchr's SIMD search (`str::find(char)` runs
+/// core's generic word-at-a-time memchr through a `CharSearcher`).
+pub(crate) fn find_byte(hay: &str, byte: u8) -> Option<usize> {
+    memchr::memchr(byte, hay.as_bytes())
+}
+
+/// `hay.rfind(byte)`, as [`find_byte`].
+fn rfind_byte(hay: &str, byte: u8) -> Option<usize> {
+    memchr::memrchr(byte, hay.as_bytes())
+}
+
+/// `hay.split_once(byte)`, as [`find_byte`]: an ASCII byte is a character boundary.
+fn split_byte(hay: &str, byte: u8) -> Option<(&str, &str)> {
+    find_byte(hay, byte).map(|i| (&hay[..i], &hay[i + 1..]))
 }
 
 /// `hay.rfind(needle)`, as [`find_str`].
@@ -656,6 +671,14 @@ mod tests {
                     "{hay:?} {needle:?}"
                 );
                 assert_eq!(split_str(hay, needle), hay.split_once(needle));
+            }
+        }
+        for hay in ["", " ", "a b c", "é:ü/x\"y", "::", "x#1#2"] {
+            for b in [b' ', b':', b'/', b'"', b'#'] {
+                let c = char::from(b);
+                assert_eq!(find_byte(hay, b), hay.find(c), "{hay:?} {c:?}");
+                assert_eq!(rfind_byte(hay, b), hay.rfind(c), "{hay:?} {c:?}");
+                assert_eq!(split_byte(hay, b), hay.split_once(c), "{hay:?} {c:?}");
             }
         }
     }
