@@ -11,6 +11,18 @@ use super::{NodeId, ResolvedConfig};
 use crate::address::{parse_pass, Address, Host};
 use crate::directives::Context;
 
+/// One handler directive (`proxy_pass`, `fastcgi_pass`, ...) in an http location, `if` or
+/// `limit_except` ([`ResolvedConfig::passes`]), read once.
+#[derive(Debug)]
+pub struct Pass {
+    pub node: NodeId,
+    pub family: Family,
+    /// [`ResolvedConfig::pass_address`]: `None` without an argument.
+    pub address: Option<Address>,
+    /// [`ResolvedConfig::pass_upstream`]: the `upstream` block the address names.
+    pub upstream: Option<NodeId>,
+}
+
 /// The module family of a handler, which decides which `*_timeout` family applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Family {
@@ -434,19 +446,64 @@ impl<'t> ResolvedConfig<'t> {
         found.into_iter()
     }
 
-    /// The parsed address of a pass directive.
-    pub fn pass_address(&self, pass: NodeId) -> Option<Address> {
+    /// Every handler directive of [`Self::pass_directives`] with its parsed address and the
+    /// `upstream` block it names, in node order; parsed once per run (the named addresses, the
+    /// upstream users and several rules all read it).
+    pub fn passes(&self) -> &[Pass] {
+        self.passes.get_or_init(|| {
+            self.pass_directives()
+                .map(|(node, family)| {
+                    let address = self.parse_pass_address(node);
+                    let upstream = address.as_ref().and_then(|a| self.upstream_of(a));
+                    Pass {
+                        node,
+                        family,
+                        address,
+                        upstream,
+                    }
+                })
+                .collect()
+        })
+    }
+
+    /// The [`Pass`] of a handler directive in an http location, `if` or `limit_except`.
+    fn pass_entry(&self, node: NodeId) -> Option<&Pass> {
+        let passes = self.passes();
+        passes
+            .binary_search_by_key(&node, |p| p.node)
+            .ok()
+            .and_then(|i| passes.get(i))
+    }
+
+    fn parse_pass_address(&self, pass: NodeId) -> Option<Address> {
         let n = self.node(pass);
         n.arg(0).map(|arg| parse_pass(n.name(), arg))
+    }
+
+    /// nginx looks a host up among upstream blocks before any DNS, so an upstream named like a
+    /// host wins.
+    fn upstream_of(&self, address: &Address) -> Option<NodeId> {
+        self.upstream_block(address.name()?)
+    }
+
+    /// The parsed address of a pass directive.
+    pub fn pass_address(&self, pass: NodeId) -> Option<Address> {
+        match self.pass_entry(pass) {
+            Some(p) => p.address.clone(),
+            None => self.parse_pass_address(pass),
+        }
     }
 
     /// The `upstream` block a pass directive names (`proxy_pass http://backend/x`), if any.
     /// nginx looks the host up among upstream blocks before any DNS, so an upstream named like a
     /// host wins.
     pub fn pass_upstream(&self, pass: NodeId) -> Option<NodeId> {
-        let addr = self.pass_address(pass)?;
-        let name = addr.name()?;
-        self.upstream_block(name)
+        match self.pass_entry(pass) {
+            Some(p) => p.upstream,
+            None => self
+                .parse_pass_address(pass)
+                .and_then(|a| self.upstream_of(&a)),
+        }
     }
 
     /// Every pass directive that sends requests to the `upstream` block.
@@ -454,9 +511,9 @@ impl<'t> ResolvedConfig<'t> {
         let map = self.upstream_users.get_or_init(|| {
             let mut users: foldhash::HashMap<NodeId, Vec<(NodeId, Family)>> =
                 foldhash::HashMap::default();
-            for (pass, family) in self.pass_directives() {
-                if let Some(up) = self.pass_upstream(pass) {
-                    users.entry(up).or_default().push((pass, family));
+            for p in self.passes() {
+                if let Some(up) = p.upstream {
+                    users.entry(up).or_default().push((p.node, p.family));
                 }
             }
             users
@@ -473,23 +530,18 @@ impl<'t> ResolvedConfig<'t> {
 
     fn compute_named_addresses(&self) -> Vec<NamedAddress> {
         let mut out = Vec::new();
-        for (id, family) in self.pass_directives() {
-            let Some(address) = self.pass_address(id) else {
+        for p in self.passes() {
+            let Some(address) = &p.address else {
                 continue;
             };
-            if matches!(address.host, Host::Variable(_) | Host::Invalid(_)) {
-                continue;
-            }
-            if address
-                .name()
-                .is_some_and(|n| self.upstream_block(n).is_some())
+            if matches!(address.host, Host::Variable(_) | Host::Invalid(_)) || p.upstream.is_some()
             {
                 continue;
             }
             out.push(NamedAddress {
-                node: id,
-                address,
-                families: vec![family],
+                node: p.node,
+                address: address.clone(),
+                families: vec![p.family],
                 upstream: None,
                 stream: false,
                 backup: false,

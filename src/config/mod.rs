@@ -20,7 +20,7 @@ pub use fs::{
     Sysroot, UnlistableDir, MAX_FILE_SIZE, MAX_SYMLINKS,
 };
 pub use inherit::{
-    EffectiveTime, Family, NamedAddress, Scoped, ScopedArray, DEFAULT_PROXY_HTTP_VERSION,
+    EffectiveTime, Family, NamedAddress, Pass, Scoped, ScopedArray, DEFAULT_PROXY_HTTP_VERSION,
     DEFAULT_TIMEOUT_MS,
 };
 pub use loader::{

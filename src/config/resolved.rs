@@ -84,6 +84,8 @@ pub struct ResolvedConfig<'t> {
     /// Every address the configuration connects to (computed on first use: five rules and the
     /// probe ask).
     pub(crate) named_addresses: std::sync::OnceLock<Vec<super::NamedAddress>>,
+    /// [`Self::passes`] (computed on first use).
+    pub(crate) passes: std::sync::OnceLock<Vec<super::Pass>>,
     /// Per node: its outermost ancestor (itself at the top level) and its nesting depth, so
     /// "under http or stream?" and "how deep?" cost no walk up a deeply nested chain.
     outermost: Vec<NodeId>,
@@ -111,6 +113,7 @@ impl<'t> ResolvedConfig<'t> {
             upstreams: foldhash::HashMap::default(),
             upstream_users: std::sync::OnceLock::new(),
             named_addresses: std::sync::OnceLock::new(),
+            passes: std::sync::OnceLock::new(),
             wide: foldhash::HashMap::default(),
             outermost: Vec::new(),
             depth: Vec::new(),

@@ -8,28 +8,16 @@
 use std::sync::OnceLock;
 
 use super::common::FileUses;
-use crate::address::Address;
 use crate::config::{Family, NodeId, ResolvedConfig};
 use crate::directives::DirectiveTable;
 use crate::semantic::sites::{self, CompiledSite};
 use crate::semantic::variables::Defined;
 
-/// One handler directive (`proxy_pass`, `fastcgi_pass`, ...) in an http location, `if` or
-/// `limit_except` ([`ResolvedConfig::pass_directives`]), read once.
-#[derive(Debug)]
-pub(crate) struct Pass {
-    pub node: NodeId,
-    pub family: Family,
-    /// [`ResolvedConfig::pass_address`]: `None` without an argument.
-    pub address: Option<Address>,
-    /// [`ResolvedConfig::pass_upstream`]: the `upstream` block the address names.
-    pub upstream: Option<NodeId>,
-}
+pub(crate) use crate::config::Pass;
 
 /// The cache; each field is filled by the first rule that asks.
 #[derive(Default)]
 pub(crate) struct Facts<'t> {
-    passes: OnceLock<Vec<Pass>>,
     handled: OnceLock<Vec<(NodeId, Family, NodeId)>>,
     file_uses: OnceLock<FileUses>,
     defined: OnceLock<Defined>,
@@ -37,29 +25,6 @@ pub(crate) struct Facts<'t> {
 }
 
 impl<'t> Facts<'t> {
-    /// Every handler directive, in node order.
-    pub fn passes(&self, config: &ResolvedConfig<'t>) -> &[Pass] {
-        self.passes.get_or_init(|| {
-            config
-                .pass_directives()
-                .map(|(node, family)| {
-                    let address = config.pass_address(node);
-                    // The same lookup as `pass_upstream`, without parsing the address again.
-                    let upstream = address
-                        .as_ref()
-                        .and_then(Address::name)
-                        .and_then(|name| config.upstream_block(name));
-                    Pass {
-                        node,
-                        family,
-                        address,
-                        upstream,
-                    }
-                })
-                .collect()
-        })
-    }
-
     /// Every block with a handler ([`ResolvedConfig::handler`]: the last `*_pass` among its
     /// children), in node order, with the handler's family and node. Only the parents of
     /// `*_pass` directives are asked, not every node.
@@ -106,19 +71,32 @@ mod tests {
 
     const CONF: &str = "events {}\nhttp {\n    upstream app { server 127.0.0.1:3000; }\n    server {\n        listen 80;\n        location / { proxy_pass http://app; }\n        location /api { proxy_pass http://127.0.0.1:4000/; fastcgi_pass unix:/run/php/php8.2-fpm.sock; }\n        location /none { root /srv; }\n        location /if { if ($arg_x) { grpc_pass grpc://127.0.0.1:50051; } }\n        location /empty { proxy_pass; }\n    }\n}\n";
 
-    /// The cached passes answer as the per-rule lookups they replaced: `pass_directives`,
-    /// `pass_address` and `pass_upstream`, in the same order.
+    /// The passes parsed once answer as parsing each directive does: `pass_directives`, its
+    /// argument through `parse_pass`, the upstream block by the address's name, in the same
+    /// order; and `pass_address` / `pass_upstream` answer from them.
     #[test]
     fn passes_answer_as_the_lookups_they_replace() {
         let tree = crate::config::test_tree(CONF);
         let config = ResolvedConfig::build(&tree);
-        let facts = Facts::default();
-        let cached: Vec<_> = facts
-            .passes(&config)
+        let cached: Vec<_> = config
+            .passes()
             .iter()
             .map(|p| (p.node, p.family, p.address.clone(), p.upstream))
             .collect();
         let direct: Vec<_> = config
+            .pass_directives()
+            .map(|(node, family)| {
+                let n = config.node(node);
+                let address = n.arg(0).map(|a| crate::address::parse_pass(n.name(), a));
+                let upstream = address
+                    .as_ref()
+                    .and_then(|a| a.name())
+                    .and_then(|name| config.upstream_block(name));
+                (node, family, address, upstream)
+            })
+            .collect();
+        assert_eq!(cached, direct);
+        let answered: Vec<_> = config
             .pass_directives()
             .map(|(node, family)| {
                 (
@@ -129,11 +107,11 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(cached, direct);
+        assert_eq!(answered, direct);
         assert_eq!(cached.len(), 5);
         assert_eq!(cached.iter().filter(|p| p.3.is_some()).count(), 1);
         // Asked twice, computed once: the same slice.
-        assert!(std::ptr::eq(facts.passes(&config), facts.passes(&config)));
+        assert!(std::ptr::eq(config.passes(), config.passes()));
     }
 
     /// The rules run in parallel (`rules::run`) and share one `Facts`: asked from several
@@ -148,7 +126,7 @@ mod tests {
                 .map(|_| {
                     s.spawn(|| {
                         (
-                            facts.passes(&config).as_ptr() as usize,
+                            config.passes().as_ptr() as usize,
                             facts.handled_blocks(&config).as_ptr() as usize,
                         )
                     })
@@ -158,7 +136,7 @@ mod tests {
         });
         assert_eq!(seen.len(), 4);
         assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
-        assert_eq!(facts.passes(&config).len(), 5);
+        assert_eq!(config.passes().len(), 5);
     }
 
     /// The handled blocks are exactly the nodes for which `handler` answers, with its answer.

@@ -97,9 +97,9 @@ pub struct LintContext<'a, 't> {
 }
 
 impl<'t> LintContext<'_, 't> {
-    /// Every handler directive with its address ([`facts::Facts::passes`]).
+    /// Every handler directive with its address ([`ResolvedConfig::passes`]).
     pub(crate) fn passes(&self) -> &[facts::Pass] {
-        self.facts.passes(self.config)
+        self.config.passes()
     }
 
     /// Every block with a handler, with its family and node ([`facts::Facts::handled_blocks`]).
