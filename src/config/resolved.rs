@@ -189,6 +189,15 @@ impl<'t> ResolvedConfig<'t> {
         self.by_name.get(name).map_or(&[], Vec::as_slice)
     }
 
+    /// Every directive name of the configuration with its nodes in source order ([`Self::nodes_named`]),
+    /// the names in no particular order: a question about each name is asked once per name,
+    /// not once per node.
+    pub fn names(&self) -> impl Iterator<Item = (&'t str, &[NodeId])> + '_ {
+        self.by_name
+            .iter()
+            .map(|(name, ids)| (*name, ids.as_slice()))
+    }
+
     /// Expands the root file's `items` in place: every directive becomes a node, includes are
     /// replaced by their files' directives (cycles refused with the include chain). Pre-order
     /// with an explicit stack, never recursion: blocks nest up to [`crate::syntax::MAX_DEPTH`]

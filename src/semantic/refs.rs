@@ -63,11 +63,50 @@ pub struct RefWord<'t> {
     pub kind: RefKind,
 }
 
-/// The arguments of a directive that nginx compiles as scripts: `(first, skip)`: arguments from
-/// index `first` on, except `skip`.
-fn script_args(name: &str, ns: Namespace, d: &Directive) -> Option<(usize, Option<usize>)> {
-    let n = d.args.len();
-    let regex0 = d.arg(0).is_some_and(|a| a.starts_with('~'));
+/// Which arguments of a directive nginx compiles as scripts, by its name and namespace
+/// ([`script_args`]); what the arguments themselves decide is left to [`Args::range`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Args {
+    /// Every argument.
+    All,
+    /// From the second on (`set $x VALUE`).
+    From1,
+    /// `rewrite REGEX REPLACEMENT [FLAG]`: the replacement only.
+    Rewrite,
+    /// `log_format NAME [escape=...] STRING...`.
+    LogFormat,
+    /// `access_log PATH [FORMAT ...] [if=COND]`: the path and the condition.
+    AccessLog,
+    /// `proxy_redirect`, `proxy_cookie_domain`, `proxy_cookie_path`: all, or after a regex.
+    Redirect,
+    /// All but the second (`map $src $dst`, `split_clients`, upstream `hash KEY consistent`).
+    SkipSecond,
+    /// `geo [$src] $dst`: with two arguments, the source.
+    Geo,
+}
+
+impl Args {
+    /// `(first, skip)`: arguments from index `first` on, except `skip`.
+    fn range(self, d: &Directive) -> Option<(usize, Option<usize>)> {
+        let n = d.args.len();
+        Some(match self {
+            Args::All => (0, None),
+            Args::From1 | Args::LogFormat => (1, None),
+            Args::Rewrite => (1, Some(2)),
+            Args::AccessLog => (0, if n > 1 { Some(1) } else { None }),
+            Args::Redirect => {
+                let regex0 = d.arg(0).is_some_and(|a| a.starts_with('~'));
+                (if regex0 { 1 } else { 0 }, None)
+            }
+            Args::SkipSecond => (0, Some(1)),
+            Args::Geo if n == 2 => (0, Some(1)),
+            Args::Geo => return None,
+        })
+    }
+}
+
+/// The arguments of directive `name` in `ns` that nginx compiles as scripts.
+fn script_args(name: &str, ns: Namespace) -> Option<Args> {
     Some(match (ns, name) {
         (
             Namespace::Http,
@@ -140,18 +179,18 @@ fn script_args(name: &str, ns: Namespace, d: &Directive) -> Option<(usize, Optio
             | "scgi_bind"
             | "memcached_bind"
             | "proxy_cookie_flags",
-        ) => (0, None),
-        (Namespace::Http, "set" | "auth_request_set") => (1, None),
-        (Namespace::Http, "rewrite") => (1, Some(2)),
-        (Namespace::Http, "log_format") => (1, None),
-        (_, "access_log") => (0, if n > 1 { Some(1) } else { None }),
+        ) => Args::All,
+        (Namespace::Http, "set" | "auth_request_set") => Args::From1,
+        (Namespace::Http, "rewrite") => Args::Rewrite,
+        (Namespace::Http, "log_format") => Args::LogFormat,
+        (_, "access_log") => Args::AccessLog,
         (Namespace::Http, "proxy_redirect" | "proxy_cookie_domain" | "proxy_cookie_path") => {
-            (if regex0 { 1 } else { 0 }, None)
+            Args::Redirect
         }
-        (Namespace::Http | Namespace::Stream, "map" | "split_clients") => (0, Some(1)),
-        (Namespace::Http | Namespace::Stream, "geo") if n == 2 => (0, Some(1)),
+        (Namespace::Http | Namespace::Stream, "map" | "split_clients") => Args::SkipSecond,
+        (Namespace::Http | Namespace::Stream, "geo") => Args::Geo,
         // upstream `hash KEY [consistent]`: the key is a complex value.
-        (Namespace::Http | Namespace::Stream, "hash") => (0, Some(1)),
+        (Namespace::Http | Namespace::Stream, "hash") => Args::SkipSecond,
         (
             Namespace::Stream,
             "proxy_pass"
@@ -166,25 +205,115 @@ fn script_args(name: &str, ns: Namespace, d: &Directive) -> Option<(usize, Optio
             | "ssl_certificate_key"
             | "proxy_ssl_certificate"
             | "proxy_ssl_certificate_key",
-        ) => (0, None),
-        (Namespace::Stream, "set") => (1, None),
-        (Namespace::Stream, "log_format") => (1, None),
+        ) => Args::All,
+        (Namespace::Stream, "set") => Args::From1,
+        (Namespace::Stream, "log_format") => Args::LogFormat,
         _ => return None,
     })
+}
+
+/// The directives whose arguments nginx reads variables from in a way of their own (besides
+/// [`script_args`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Special {
+    /// `if (...)` in a server or location: its operands.
+    If,
+    /// `charset $name` / `source_charset $name` in http.
+    Charset,
+    /// `map` values.
+    Map,
+    /// `memcached_pass` reads `$memcached_key`.
+    MemcachedPass,
+    None,
+}
+
+/// What a directive name reads variables from: decided once per name, not per node.
+#[derive(Clone, Copy, Debug)]
+struct NameRefs {
+    special: Special,
+    /// [`script_args`] in http and in stream (indexed by `Namespace as usize`).
+    args: [Option<Args>; 2],
+}
+
+impl NameRefs {
+    /// `None` when a directive of this name reads no variable anywhere.
+    fn of(name: &str) -> Option<NameRefs> {
+        let special = match name {
+            "if" => Special::If,
+            "charset" | "source_charset" => Special::Charset,
+            "map" => Special::Map,
+            "memcached_pass" => Special::MemcachedPass,
+            _ => Special::None,
+        };
+        let args = [
+            script_args(name, Namespace::Http),
+            script_args(name, Namespace::Stream),
+        ];
+        (special != Special::None || args.iter().any(Option::is_some))
+            .then_some(NameRefs { special, args })
+    }
+}
+
+/// [`namespace`] for nodes asked in source order: consecutive nodes mostly share their
+/// outermost block (`http`), whose answer is kept.
+struct Namespaces<'c, 't> {
+    config: &'c ResolvedConfig<'t>,
+    last: Option<(NodeId, Option<Namespace>)>,
+}
+
+impl<'c, 't> Namespaces<'c, 't> {
+    fn new(config: &'c ResolvedConfig<'t>) -> Self {
+        Namespaces { config, last: None }
+    }
+
+    fn of(&mut self, id: NodeId) -> Option<Namespace> {
+        let top = self.config.outermost(id);
+        match self.last {
+            Some((t, ns)) if t == top => ns,
+            _ => {
+                let ns = namespace(self.config, top);
+                self.last = Some((top, ns));
+                ns
+            }
+        }
+    }
 }
 
 /// Every argument of the configuration that nginx reads variables from and that holds a `$`,
 /// in source order (a word without one names no variable and cannot be a bad reference).
 pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWord<'t>)> {
-    let mut out = Vec::new();
-    for (id, n) in config.iter() {
-        let Some(ns) = namespace(config, id) else {
+    // What each node's directive reads, from its name (asked once per distinct name).
+    let mut rules: Vec<Option<NameRefs>> = vec![None; config.nodes.len()];
+    let mut reading = 0;
+    for (name, ids) in config.names() {
+        if let Some(rule) = NameRefs::of(name) {
+            reading += ids.len();
+            for id in ids {
+                if let Some(slot) = rules.get_mut(id.index()) {
+                    *slot = Some(rule);
+                }
+            }
+        }
+    }
+    let mut namespaces = Namespaces::new(config);
+    // About one word with a `$` per directive that reads variables.
+    let mut out = Vec::with_capacity(reading);
+    for ((id, n), rule) in config.iter().zip(&rules) {
+        let Some(rule) = *rule else {
+            continue;
+        };
+        // Entries are values, and inside a third-party block directives are not nginx's own.
+        if matches!(n.context, Context::Entries | Context::Unknown) {
+            continue;
+        }
+        let Some(ns) = namespaces.of(id) else {
             continue;
         };
         let d: &'t Directive = n.directive;
         let push =
             |out: &mut Vec<(Namespace, RefWord<'t>)>, word: &'t Word, value: &'t str, kind| {
-                if memchr::memchr(b'$', value.as_bytes()).is_none() {
+                // Words are short: a plain search costs less than a vectorized one's setup.
+                if !value.as_bytes().contains(&b'$') {
                     return;
                 }
                 out.push((
@@ -197,58 +326,60 @@ pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWo
                     },
                 ))
             };
-        // Entries are values, and inside a third-party block directives are not nginx's own.
-        if matches!(n.context, Context::Entries | Context::Unknown) {
-            continue;
-        }
-        if n.name() == "if" && matches!(n.context, Context::Server | Context::Location) {
-            let ops = if_operands(d);
-            let mut regex_next = false;
-            for (i, (w, v)) in ops.iter().enumerate() {
-                if regex_next {
-                    regex_next = false;
-                    continue;
-                }
-                match *v {
-                    "~" | "~*" | "!~" | "!~*" => regex_next = true,
-                    "=" | "!=" | "-f" | "!-f" | "-d" | "!-d" | "-e" | "!-e" | "-x" | "!-x" => {}
-                    // `if ($)`: nginx calls the condition invalid (GW027), no variable is read.
-                    _ if i == 0 && v.starts_with('$') => {
-                        if v.len() > 1 {
-                            push(&mut out, w, v, RefKind::Whole)
-                        }
+        match rule.special {
+            Special::If if matches!(n.context, Context::Server | Context::Location) => {
+                let ops = if_operands(d);
+                let mut regex_next = false;
+                for (i, (w, v)) in ops.iter().enumerate() {
+                    if regex_next {
+                        regex_next = false;
+                        continue;
                     }
-                    _ => push(&mut out, w, v, RefKind::Script),
+                    match *v {
+                        "~" | "~*" | "!~" | "!~*" => regex_next = true,
+                        "=" | "!=" | "-f" | "!-f" | "-d" | "!-d" | "-e" | "!-e" | "-x" | "!-x" => {}
+                        // `if ($)`: nginx calls the condition invalid (GW027), no variable is read.
+                        _ if i == 0 && v.starts_with('$') => {
+                            if v.len() > 1 {
+                                push(&mut out, w, v, RefKind::Whole)
+                            }
+                        }
+                        _ => push(&mut out, w, v, RefKind::Script),
+                    }
+                }
+                continue;
+            }
+            Special::Charset if ns == Namespace::Http => {
+                if let Some(w) = d.args.first() {
+                    if w.as_str().starts_with('$') {
+                        push(&mut out, w, w.as_str(), RefKind::Whole);
+                    }
+                }
+                continue;
+            }
+            Special::Map if d.block.is_some() => {
+                for entry in d.children() {
+                    if matches!(entry.name(), "hostnames" | "volatile" | "include")
+                        && entry.args.is_empty()
+                    {
+                        continue;
+                    }
+                    if let Some(v) = entry.args.last() {
+                        push(&mut out, v, v.as_str(), RefKind::Script);
+                    }
                 }
             }
+            // ngx_http_memcached_pass asks for the index of `$memcached_key`, which only `set`
+            // defines: without one nginx refuses to start (unknown "memcached_key" variable).
+            Special::MemcachedPass if ns == Namespace::Http => {
+                push(&mut out, &d.name, "$memcached_key", RefKind::Whole);
+            }
+            _ => {}
+        }
+        let Some(args) = rule.args[ns as usize] else {
             continue;
-        }
-        if matches!(n.name(), "charset" | "source_charset") && ns == Namespace::Http {
-            if let Some(w) = d.args.first() {
-                if w.as_str().starts_with('$') {
-                    push(&mut out, w, w.as_str(), RefKind::Whole);
-                }
-            }
-            continue;
-        }
-        if n.name() == "map" && d.block.is_some() {
-            for entry in d.children() {
-                if matches!(entry.name(), "hostnames" | "volatile" | "include")
-                    && entry.args.is_empty()
-                {
-                    continue;
-                }
-                if let Some(v) = entry.args.last() {
-                    push(&mut out, v, v.as_str(), RefKind::Script);
-                }
-            }
-        }
-        // ngx_http_memcached_pass asks for the index of `$memcached_key`, which only `set`
-        // defines: without one nginx refuses to start (unknown "memcached_key" variable).
-        if n.name() == "memcached_pass" && ns == Namespace::Http {
-            push(&mut out, &d.name, "$memcached_key", RefKind::Whole);
-        }
-        let Some((first, skip)) = script_args(n.name(), ns, d) else {
+        };
+        let Some((first, skip)) = args.range(d) else {
             continue;
         };
         for (i, w) in d.args.iter().enumerate().skip(first) {
@@ -256,14 +387,14 @@ pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWo
                 continue;
             }
             let mut value = w.as_str();
-            if n.name() == "access_log" {
+            if args == Args::AccessLog {
                 if let Some(cond) = value.strip_prefix("if=") {
                     value = cond;
                 } else if i > 0 {
                     continue;
                 }
             }
-            if n.name() == "log_format" && value.starts_with("escape=") && i == 1 {
+            if args == Args::LogFormat && value.starts_with("escape=") && i == 1 {
                 continue;
             }
             push(&mut out, w, value, RefKind::Script);
@@ -282,6 +413,25 @@ pub fn defined_variables(config: &ResolvedConfig<'_>, table: &DirectiveTable) ->
     defined_variables_with(config, table, &sites::compiled_regex_sites(config))
 }
 
+/// The variable a `$name` word names, without the `$`.
+fn var(w: Option<&Word>) -> Option<&str> {
+    w.and_then(|w| w.as_str().strip_prefix('$'))
+}
+
+/// Which argument of a directive defines a variable, by the directive's name.
+#[derive(Clone, Copy)]
+enum Defines {
+    /// `set $x ...`, `auth_request_set`, `perl_set`, `js_set`, `js_var`.
+    First,
+    /// `map $src $dst`, `split_clients $src $dst`.
+    Second,
+    /// `geo [$src] $dst`.
+    Geo,
+    /// A third-party directive: any `$name` argument.
+    AnyArg,
+    Nothing,
+}
+
 /// [`defined_variables`] with the configuration's regexes already compiled (`regexes` is
 /// [`sites::compiled_regex_sites`] of `config`).
 pub fn defined_variables_with(
@@ -290,43 +440,48 @@ pub fn defined_variables_with(
     regexes: &[sites::CompiledSite<'_>],
 ) -> Defined {
     let mut defined = Defined::default();
-    let var = |w: Option<&Word>| {
-        w.and_then(|w| w.as_str().strip_prefix('$'))
-            .map(str::to_owned)
-    };
-    for (id, n) in config.iter() {
-        let ns = namespace(config, id);
-        let d = n.directive;
-        let name = n.name();
-        if n.context == Context::Entries || n.context == Context::Unknown {
-            // Entries of a third-party block (geoip2 { $var ...; }) may define variables.
-            if n.context == Context::Unknown {
-                for w in std::iter::once(&d.name).chain(&d.args) {
-                    if let Some(v) = var(Some(w)) {
-                        defined.insert(None, &v);
-                    }
-                }
-            }
-            continue;
-        }
-        let target = match name {
-            "set" | "auth_request_set" | "perl_set" | "js_set" | "js_var" => var(d.args.first()),
-            "map" | "split_clients" => var(d.args.get(1)),
-            "geo" => var(d.args.last().filter(|_| d.args.len() <= 2)),
-            _ if !is_stock(table, name) => {
-                // A third-party directive (set_by_lua, geoip2, ...): a `$name` argument may be
-                // a variable it defines; nginx-gwlint cannot tell, so it counts as defined.
-                for w in &d.args {
-                    if let Some(v) = var(Some(w)) {
-                        defined.insert(None, &v);
-                    }
-                }
-                None
-            }
-            _ => None,
+    // Name by name (a set does not care about order): what a name defines is decided once.
+    for (name, ids) in config.names() {
+        let defines = match name {
+            "set" | "auth_request_set" | "perl_set" | "js_set" | "js_var" => Defines::First,
+            "map" | "split_clients" => Defines::Second,
+            "geo" => Defines::Geo,
+            // A third-party directive (set_by_lua, geoip2, ...): a `$name` argument may be
+            // a variable it defines; nginx-gwlint cannot tell, so it counts as defined.
+            _ if !is_stock(table, name) => Defines::AnyArg,
+            _ => Defines::Nothing,
         };
-        if let Some(v) = target {
-            defined.insert(ns, &v);
+        for &id in ids {
+            let n = config.node(id);
+            let d = n.directive;
+            if n.context == Context::Entries || n.context == Context::Unknown {
+                // Entries of a third-party block (geoip2 { $var ...; }) may define variables.
+                if n.context == Context::Unknown {
+                    for w in std::iter::once(&d.name).chain(&d.args) {
+                        if let Some(v) = var(Some(w)) {
+                            defined.insert(None, v);
+                        }
+                    }
+                }
+                continue;
+            }
+            let target = match defines {
+                Defines::First => var(d.args.first()),
+                Defines::Second => var(d.args.get(1)),
+                Defines::Geo => var(d.args.last().filter(|_| d.args.len() <= 2)),
+                Defines::AnyArg => {
+                    for w in &d.args {
+                        if let Some(v) = var(Some(w)) {
+                            defined.insert(None, v);
+                        }
+                    }
+                    None
+                }
+                Defines::Nothing => None,
+            };
+            if let Some(v) = target {
+                defined.insert(namespace(config, id), v);
+            }
         }
     }
     for sites::CompiledSite { site, compiled } in regexes {
