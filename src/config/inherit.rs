@@ -480,8 +480,7 @@ impl<'t> ResolvedConfig<'t> {
         n.arg(0).map(|arg| parse_pass(n.name(), arg))
     }
 
-    /// nginx looks a host up among upstream blocks before any DNS, so an upstream named like a
-    /// host wins.
+    /// The `upstream` block an address names ([`Self::pass_upstream`]).
     fn upstream_of(&self, address: &Address) -> Option<NodeId> {
         self.upstream_block(address.name()?)
     }
@@ -826,6 +825,53 @@ impl<'t> ResolvedConfig<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A handler of each kind: an upstream, an address with a URI, a socket, one in `if`, one
+    /// without an argument.
+    const PASSES_CONF: &str = "events {}\nhttp {\n    upstream app { server 127.0.0.1:3000; }\n    server {\n        listen 80;\n        location / { proxy_pass http://app; }\n        location /api { proxy_pass http://127.0.0.1:4000/; fastcgi_pass unix:/run/php/php8.2-fpm.sock; }\n        location /none { root /srv; }\n        location /if { if ($arg_x) { grpc_pass grpc://127.0.0.1:50051; } }\n        location /empty { proxy_pass; }\n    }\n}\n";
+
+    /// The passes parsed once answer as parsing each directive does: `pass_directives`, its
+    /// argument through `parse_pass`, the upstream block by the address's name, in the same
+    /// order; and `pass_address` / `pass_upstream` answer from them.
+    #[test]
+    fn passes_answer_as_the_lookups_they_replace() {
+        let tree = crate::config::test_tree(PASSES_CONF);
+        let config = ResolvedConfig::build(&tree);
+        let cached: Vec<_> = config
+            .passes()
+            .iter()
+            .map(|p| (p.node, p.family, p.address.clone(), p.upstream))
+            .collect();
+        let direct: Vec<_> = config
+            .pass_directives()
+            .map(|(node, family)| {
+                let n = config.node(node);
+                let address = n.arg(0).map(|a| crate::address::parse_pass(n.name(), a));
+                let upstream = address
+                    .as_ref()
+                    .and_then(|a| a.name())
+                    .and_then(|name| config.upstream_block(name));
+                (node, family, address, upstream)
+            })
+            .collect();
+        assert_eq!(cached, direct);
+        let answered: Vec<_> = config
+            .pass_directives()
+            .map(|(node, family)| {
+                (
+                    node,
+                    family,
+                    config.pass_address(node),
+                    config.pass_upstream(node),
+                )
+            })
+            .collect();
+        assert_eq!(answered, direct);
+        assert_eq!(cached.len(), 5);
+        assert_eq!(cached.iter().filter(|p| p.3.is_some()).count(), 1);
+        // Asked twice, computed once: the same slice.
+        assert!(std::ptr::eq(config.passes(), config.passes()));
+    }
 
     #[test]
     fn family_names() {

@@ -1,9 +1,11 @@
 //! Facts several rules read, computed once per run on first use and kept in the
-//! [`LintContext`](super::LintContext): the handler directives with their parsed addresses,
-//! which files nginx reads at more than one place, the variables the configuration defines,
+//! [`LintContext`](super::LintContext): the blocks with a handler, which files nginx reads at
+//! more than one place, the variables the configuration defines,
 //! and its regexes compiled. Before, each rule that needed one rebuilt it (eight rules listed
 //! and re-parsed every `*_pass`, eight stat'ed every file for [`FileUses`], three compiled every
-//! `location ~`). A rule that finds its input empty returns early.
+//! `location ~`). The handler directives with their parsed addresses are the config layer's
+//! ([`ResolvedConfig::passes`]): its own questions read them too. A rule that finds its input
+//! empty returns early.
 
 use std::sync::OnceLock;
 
@@ -12,8 +14,6 @@ use crate::config::{Family, NodeId, ResolvedConfig};
 use crate::directives::DirectiveTable;
 use crate::semantic::sites::{self, CompiledSite};
 use crate::semantic::variables::Defined;
-
-pub(crate) use crate::config::Pass;
 
 /// The cache; each field is filled by the first rule that asks.
 #[derive(Default)]
@@ -70,49 +70,6 @@ mod tests {
     use super::*;
 
     const CONF: &str = "events {}\nhttp {\n    upstream app { server 127.0.0.1:3000; }\n    server {\n        listen 80;\n        location / { proxy_pass http://app; }\n        location /api { proxy_pass http://127.0.0.1:4000/; fastcgi_pass unix:/run/php/php8.2-fpm.sock; }\n        location /none { root /srv; }\n        location /if { if ($arg_x) { grpc_pass grpc://127.0.0.1:50051; } }\n        location /empty { proxy_pass; }\n    }\n}\n";
-
-    /// The passes parsed once answer as parsing each directive does: `pass_directives`, its
-    /// argument through `parse_pass`, the upstream block by the address's name, in the same
-    /// order; and `pass_address` / `pass_upstream` answer from them.
-    #[test]
-    fn passes_answer_as_the_lookups_they_replace() {
-        let tree = crate::config::test_tree(CONF);
-        let config = ResolvedConfig::build(&tree);
-        let cached: Vec<_> = config
-            .passes()
-            .iter()
-            .map(|p| (p.node, p.family, p.address.clone(), p.upstream))
-            .collect();
-        let direct: Vec<_> = config
-            .pass_directives()
-            .map(|(node, family)| {
-                let n = config.node(node);
-                let address = n.arg(0).map(|a| crate::address::parse_pass(n.name(), a));
-                let upstream = address
-                    .as_ref()
-                    .and_then(|a| a.name())
-                    .and_then(|name| config.upstream_block(name));
-                (node, family, address, upstream)
-            })
-            .collect();
-        assert_eq!(cached, direct);
-        let answered: Vec<_> = config
-            .pass_directives()
-            .map(|(node, family)| {
-                (
-                    node,
-                    family,
-                    config.pass_address(node),
-                    config.pass_upstream(node),
-                )
-            })
-            .collect();
-        assert_eq!(answered, direct);
-        assert_eq!(cached.len(), 5);
-        assert_eq!(cached.iter().filter(|p| p.3.is_some()).count(), 1);
-        // Asked twice, computed once: the same slice.
-        assert!(std::ptr::eq(config.passes(), config.passes()));
-    }
 
     /// The rules run in parallel (`rules::run`) and share one `Facts`: asked from several
     /// threads at once, each fact is computed once and every thread gets that one.

@@ -98,7 +98,7 @@ pub struct LintContext<'a, 't> {
 
 impl<'t> LintContext<'_, 't> {
     /// Every handler directive with its address ([`ResolvedConfig::passes`]).
-    pub(crate) fn passes(&self) -> &[facts::Pass] {
+    pub(crate) fn passes(&self) -> &[crate::config::Pass] {
         self.config.passes()
     }
 

@@ -418,6 +418,14 @@ fn var(w: Option<&Word>) -> Option<&str> {
     w.and_then(|w| w.as_str().strip_prefix('$'))
 }
 
+/// Every `$name` of `words` as defined where the namespace cannot be told (a third-party
+/// directive or block may define it; nginx-gwlint cannot tell).
+fn insert_any<'w>(defined: &mut Defined, words: impl IntoIterator<Item = &'w Word>) {
+    for v in words.into_iter().filter_map(|w| var(Some(w))) {
+        defined.insert(None, v);
+    }
+}
+
 /// Which argument of a directive defines a variable, by the directive's name.
 #[derive(Clone, Copy)]
 enum Defines {
@@ -457,11 +465,7 @@ pub fn defined_variables_with(
             if n.context == Context::Entries || n.context == Context::Unknown {
                 // Entries of a third-party block (geoip2 { $var ...; }) may define variables.
                 if n.context == Context::Unknown {
-                    for w in std::iter::once(&d.name).chain(&d.args) {
-                        if let Some(v) = var(Some(w)) {
-                            defined.insert(None, v);
-                        }
-                    }
+                    insert_any(&mut defined, std::iter::once(&d.name).chain(&d.args));
                 }
                 continue;
             }
@@ -470,11 +474,7 @@ pub fn defined_variables_with(
                 Defines::Second => var(d.args.get(1)),
                 Defines::Geo => var(d.args.last().filter(|_| d.args.len() <= 2)),
                 Defines::AnyArg => {
-                    for w in &d.args {
-                        if let Some(v) = var(Some(w)) {
-                            defined.insert(None, v);
-                        }
-                    }
+                    insert_any(&mut defined, &d.args);
                     None
                 }
                 Defines::Nothing => None,
