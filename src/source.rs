@@ -3,6 +3,7 @@
 //! [`LineIndex`] only when something is shown to a person.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::syntax::{LineIndex, Span};
 
@@ -22,12 +23,23 @@ pub struct SourceFile {
     /// How the file is shown in diagnostics: relative to where the user pointed us.
     pub display: String,
     pub text: Vec<u8>,
-    pub lines: LineIndex,
+    /// Shared with the loader's parse of the same text, which a re-load can reuse.
+    pub lines: Arc<LineIndex>,
 }
 
 impl SourceFile {
     pub fn new(path: PathBuf, display: String, text: Vec<u8>) -> Self {
-        let lines = LineIndex::new(&text);
+        let lines = Arc::new(LineIndex::new(&text));
+        Self::with_lines(path, display, text, lines)
+    }
+
+    /// A file whose line index was computed already (it must be `text`'s).
+    pub fn with_lines(
+        path: PathBuf,
+        display: String,
+        text: Vec<u8>,
+        lines: Arc<LineIndex>,
+    ) -> Self {
         Self {
             path,
             display,

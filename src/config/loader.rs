@@ -12,7 +12,7 @@ use super::{dump, ConfigTree, LoadProblem, LoadProblemKind};
 use crate::directives::Context;
 use crate::source::{FileId, SourceFile};
 use crate::syntax::{
-    parse, parse_recovering, Ast, Directive, Node, ParseError, ParseErrorKind, Recovered,
+    parse, parse_recovering, Ast, Directive, LineIndex, Node, ParseError, ParseErrorKind, Recovered,
 };
 
 /// Why nothing could be loaded at all.
@@ -153,10 +153,15 @@ pub(crate) struct Parsed {
     /// The file's `include` directives (span, argument), found once per parse: walking every
     /// file's whole tree again at each load was most of a re-load in the language server.
     includes: Arc<[(crate::syntax::Span, String)]>,
+    /// The text's line starts ([`SourceFile::lines`]).
+    lines: Arc<LineIndex>,
 }
 
-impl From<Recovered> for Parsed {
-    fn from(r: Recovered) -> Self {
+impl Parsed {
+    /// Reads `text` ([`read_config`]), with its include directives and its line index: both
+    /// kept with the parse, so a file the [`ParseCache`] reuses is not scanned again.
+    fn read(text: &[u8]) -> Self {
+        let r = read_config(text);
         let mut includes = Vec::new();
         collect_includes(&r.ast, &mut includes);
         Parsed {
@@ -164,6 +169,7 @@ impl From<Recovered> for Parsed {
             errors: r.errors,
             complete: r.complete,
             includes: includes.into(),
+            lines: Arc::new(LineIndex::new(text)),
         }
     }
 }
@@ -333,7 +339,7 @@ impl Parses {
             return hit;
         }
         self.misses += 1;
-        let result = Parsed::from(read_config(text));
+        let result = Parsed::read(text);
         self.keep(path, text, &result);
         result
     }
@@ -455,6 +461,7 @@ fn load_path_parsed(
             ..ConfigTree::default()
         },
         display_prefix: without_dot_components(&display_prefix),
+        copy: !STOCK_DIRS.iter().any(|d| prefix == Path::new(d)),
         remap_root: Some(prefix),
         resolved: Default::default(),
         sysroot,
@@ -615,6 +622,7 @@ pub fn load_single(path: &Path) -> Result<ConfigTree, LoadError> {
             .map(without_dot_components)
             .unwrap_or_default(),
         remap_root: None,
+        copy: false,
         resolved: Default::default(),
         sysroot: None,
         target_prefix: None,
@@ -668,6 +676,7 @@ pub fn load_dump_with(input: &[u8], overlay: &Overlay) -> Result<ConfigTree, Loa
         },
         display_prefix: prefix,
         remap_root: None,
+        copy: false,
         resolved: Default::default(),
         sysroot: None,
         target_prefix: None,
@@ -691,6 +700,9 @@ struct Loader<'f> {
     /// When checking a copy of a config tree outside its real location, absolute include paths
     /// (`/etc/nginx/conf.d/*.conf`) are looked up under this directory first.
     remap_root: Option<PathBuf>,
+    /// The checked tree is a copy, not an installed configuration directory: a `remap_root`
+    /// that is no stock nginx directory ([`Loader::is_copy`], asked for every include).
+    copy: bool,
     /// Include arguments already resolved: the result depends only on the argument (paths are
     /// relative to the prefix), and a snippet is often included from thousands of places.
     resolved: foldhash::HashMap<String, Result<Vec<Target>, LoadProblemKind>>,
@@ -763,7 +775,10 @@ impl Loader<'_> {
         text: Vec<u8>,
         result: Parsed,
     ) -> FileId {
-        let id = self.tree.sources.add(SourceFile::new(path, display, text));
+        let id = self
+            .tree
+            .sources
+            .add(SourceFile::with_lines(path, display, text, result.lines));
         self.tree.nginx_files.push(id);
         if !result.complete {
             self.tree.incomplete.push(id);
@@ -1116,7 +1131,7 @@ impl Loader<'_> {
 
     /// True when the checked tree is a copy, not an installed configuration directory.
     fn is_copy(&self) -> bool {
-        self.remap_root.is_some() && !STOCK_DIRS.iter().any(|d| self.tree.prefix == Path::new(d))
+        self.copy
     }
 
     /// For an absolute path outside the checked tree, the same path re-rooted under the tree
@@ -1278,11 +1293,11 @@ fn parse_all(read: &[Read], parses: &mut Parses) -> Vec<Parsed> {
         .collect();
     parses.misses += missing.len();
     let bytes: usize = missing.iter().map(|t| t.len()).sum();
-    let fresh: Vec<Recovered> = if missing.len() < 2 || bytes < PARALLEL_PARSE_BYTES {
-        missing.into_iter().map(read_config).collect()
+    let fresh: Vec<Parsed> = if missing.len() < 2 || bytes < PARALLEL_PARSE_BYTES {
+        missing.into_iter().map(Parsed::read).collect()
     } else {
         use rayon::prelude::*;
-        missing.into_par_iter().map(read_config).collect()
+        missing.into_par_iter().map(Parsed::read).collect()
     };
     let mut fresh = fresh.into_iter();
     new.iter()
@@ -1290,7 +1305,7 @@ fn parse_all(read: &[Read], parses: &mut Parses) -> Vec<Parsed> {
         .filter_map(|((path, text), reused)| match reused {
             Some(hit) => Some(hit),
             None => {
-                let result = Parsed::from(fresh.next()?);
+                let result = fresh.next()?;
                 parses.keep(path, text, &result);
                 Some(result)
             }

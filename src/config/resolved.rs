@@ -181,7 +181,11 @@ impl<'t> ResolvedConfig<'t> {
 
     /// The http `upstream NAME { }` block with this name.
     pub fn upstream_block(&self, name: &str) -> Option<NodeId> {
-        self.upstreams.get(&name.to_ascii_lowercase()).copied()
+        if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.upstreams.get(&name.to_ascii_lowercase()).copied()
+        } else {
+            self.upstreams.get(name).copied()
+        }
     }
 
     /// Every node of directive `name`, in source (expansion) order.

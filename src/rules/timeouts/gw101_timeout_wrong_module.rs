@@ -394,7 +394,15 @@ impl Rule for TimeoutWrongModule {
         // One decision per written directive: a snippet read at many places asks once.
         let mut renames: HashMap<Written, (Option<String>, Option<String>)> = HashMap::new();
         let outer = OuterReach::default();
-        for id in cfg.ids() {
+        // Only the timeout directives can be findings: their nodes, in id order (the order a
+        // walk over every node would give), asked by name instead of node by node.
+        let mut timeouts: Vec<NodeId> = cfg
+            .names()
+            .filter(|(name, _)| timeout_family(name).is_some())
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect();
+        timeouts.sort_unstable();
+        for id in timeouts {
             let Some(r) = reach(cfg, &outer, id) else {
                 continue;
             };
