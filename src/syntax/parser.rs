@@ -151,7 +151,10 @@ struct Frame {
     head: Directive,
     kind: BlockKind,
     open: Span,
-    items: Vec<Node>,
+    /// Where the block's items start in the one item stack all open blocks share: each
+    /// block's list is allocated once, at its exact size, when it closes (growing a Vec per
+    /// block and shrinking it at the end was a tenth of the parse).
+    start: usize,
     /// A `{` nginx refuses (no directive name, or inside a `map`-like block): its body is read
     /// to keep the braces balanced, then dropped.
     discard: bool,
@@ -344,7 +347,7 @@ impl<'a> Parser<'a> {
                         head,
                         kind: *kind,
                         open,
-                        items: std::mem::take(items),
+                        start: items.len(),
                         discard,
                     });
                     *kind = new_kind;
@@ -539,14 +542,15 @@ impl<'a> Parser<'a> {
 /// Ends the innermost open block at `close`: its items become the block of its directive in the
 /// enclosing level (or are dropped for a refused `{`).
 fn close(items: &mut Vec<Node>, kind: &mut BlockKind, frame: Frame, close: Span) {
-    let mut body = std::mem::replace(items, frame.items);
     let body_kind = std::mem::replace(kind, frame.kind);
     if frame.discard {
+        items.truncate(frame.start);
         return;
     }
-    // Blocks are never extended after parsing: drop the growth slack, which is otherwise a
-    // large part of a big tree's memory.
-    body.shrink_to_fit();
+    // Exactly the block's size (a drain knows its length): blocks are never extended after
+    // parsing, and growth slack would be a large part of a big tree's memory.
+    let body: Vec<Node> = items.drain(frame.start..).collect();
+    debug_assert_eq!(body.len(), body.capacity());
     let block = Block {
         kind: body_kind,
         open: frame.open,
