@@ -152,8 +152,8 @@ struct Frame {
     kind: BlockKind,
     open: Span,
     /// Where the block's items start in the one item stack all open blocks share: each
-    /// block's list is allocated once, at its exact size, when it closes (growing a Vec per
-    /// block and shrinking it at the end was a tenth of the parse).
+    /// block's list is allocated once, at its exact size, when it closes (instead of a Vec
+    /// grown per block and shrunk when the block closed).
     start: usize,
     /// A `{` nginx refuses (no directive name, or inside a `map`-like block): its body is read
     /// to keep the braces balanced, then dropped.
@@ -270,6 +270,8 @@ impl<'a> Parser<'a> {
         while let Some(frame) = stack.pop() {
             close(&mut items, &mut kind, frame, end);
         }
+        // The stack held every open level at its deepest: the top level keeps only its own.
+        items.shrink_to_fit();
         (items, complete)
     }
 
