@@ -549,10 +549,10 @@ fn close(items: &mut Vec<Node>, kind: &mut BlockKind, frame: Frame, close: Span)
         items.truncate(frame.start);
         return;
     }
-    // Exactly the block's size (a drain knows its length): blocks are never extended after
-    // parsing, and growth slack would be a large part of a big tree's memory.
-    let body: Vec<Node> = items.drain(frame.start..).collect();
-    debug_assert_eq!(body.len(), body.capacity());
+    // Exactly the block's size: blocks are never extended after parsing, and growth slack
+    // would be a large part of a big tree's memory.
+    let mut body = Vec::with_capacity(items.len().saturating_sub(frame.start));
+    body.extend(items.drain(frame.start..));
     let block = Block {
         kind: body_kind,
         open: frame.open,

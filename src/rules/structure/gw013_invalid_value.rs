@@ -260,52 +260,46 @@ fn invalid(
     value: &str,
     values: &[String],
 ) -> Option<(String, String)> {
-    let valid = match kind {
-        ValueKind::Time => parse_msec(value).is_some(),
-        ValueKind::TimeSec => parse_sec(value).is_some(),
-        ValueKind::Size => parse_size(value).is_some(),
-        ValueKind::Offset => parse_offset(value).is_some(),
-        ValueKind::Number => atoi(value).is_some(),
-        ValueKind::Flag => parse_flag(value).is_some(),
-        ValueKind::Enum | ValueKind::Bitmask => values.iter().any(|v| v.eq_ignore_ascii_case(value)),
+    let (valid, help) = match kind {
+        ValueKind::Time => (
+            parse_msec(value).is_some(),
+            "a time: digits with units ms, s, m, h, d, w, largest first, no space before a unit (30s, 1m30s, 500ms)",
+        ),
+        ValueKind::TimeSec => (
+            parse_sec(value).is_some(),
+            "a time in seconds: digits with units s, m, h, d, w, M, y, largest first (30s, 1m30s, 1h); ms is refused here",
+        ),
+        ValueKind::Size => (
+            parse_size(value).is_some(),
+            "a size: digits with an optional k or m suffix (16k, 8m); g is refused here",
+        ),
+        ValueKind::Offset => (
+            parse_offset(value).is_some(),
+            "a size: digits with an optional k, m or g suffix (16k, 8m, 1g)",
+        ),
+        ValueKind::Number => (
+            atoi(value).is_some(),
+            "a whole number (digits only, no sign or unit)",
+        ),
+        ValueKind::Flag => (parse_flag(value).is_some(), "on or off"),
+        ValueKind::Enum | ValueKind::Bitmask => {
+            if values.iter().any(|v| v.eq_ignore_ascii_case(value)) {
+                return None;
+            }
+            let help = format!("\"{name}\" accepts: {}", values.join(", "));
+            return Some((format!("invalid value \"{value}\""), help));
+        }
         ValueKind::Bufs | ValueKind::String | ValueKind::Path | ValueKind::Keyval => return None,
     };
     if valid {
         return None;
     }
-    let slot = || format!("\"{name}\" directive invalid value");
-    let (message, help) = match kind {
-        ValueKind::Time => (
-            slot(),
-            "a time: digits with units ms, s, m, h, d, w, largest first, no space before a unit (30s, 1m30s, 500ms)",
+    let message = match kind {
+        ValueKind::Number => format!("\"{name}\" directive invalid number"),
+        ValueKind::Flag => format!(
+            "invalid value \"{value}\" in \"{name}\" directive, it must be \"on\" or \"off\""
         ),
-        ValueKind::TimeSec => (
-            slot(),
-            "a time in seconds: digits with units s, m, h, d, w, M, y, largest first (30s, 1m30s, 1h); ms is refused here",
-        ),
-        ValueKind::Size => (
-            slot(),
-            "a size: digits with an optional k or m suffix (16k, 8m); g is refused here",
-        ),
-        ValueKind::Offset => (
-            slot(),
-            "a size: digits with an optional k, m or g suffix (16k, 8m, 1g)",
-        ),
-        ValueKind::Number => (
-            format!("\"{name}\" directive invalid number"),
-            "a whole number (digits only, no sign or unit)",
-        ),
-        ValueKind::Flag => (
-            format!(
-                "invalid value \"{value}\" in \"{name}\" directive, it must be \"on\" or \"off\""
-            ),
-            "on or off",
-        ),
-        ValueKind::Enum | ValueKind::Bitmask => {
-            let help = format!("\"{name}\" accepts: {}", values.join(", "));
-            return Some((format!("invalid value \"{value}\""), help));
-        }
-        ValueKind::Bufs | ValueKind::String | ValueKind::Path | ValueKind::Keyval => return None,
+        _ => format!("\"{name}\" directive invalid value"),
     };
     Some((message, format!("\"{value}\" is not {help}")))
 }
