@@ -828,14 +828,12 @@ mod tests {
 
     /// A handler of each kind: an upstream, an address with a URI, a socket, one in `if`, one
     /// without an argument.
-    const PASSES_CONF: &str = "events {}\nhttp {\n    upstream app { server 127.0.0.1:3000; }\n    server {\n        listen 80;\n        location / { proxy_pass http://app; }\n        location /api { proxy_pass http://127.0.0.1:4000/; fastcgi_pass unix:/run/php/php8.2-fpm.sock; }\n        location /none { root /srv; }\n        location /if { if ($arg_x) { grpc_pass grpc://127.0.0.1:50051; } }\n        location /empty { proxy_pass; }\n    }\n}\n";
-
     /// The passes parsed once answer as parsing each directive does: `pass_directives`, its
     /// argument through `parse_pass`, the upstream block by the address's name, in the same
     /// order; and `pass_address` / `pass_upstream` answer from them.
     #[test]
     fn passes_answer_as_the_lookups_they_replace() {
-        let tree = crate::config::test_tree(PASSES_CONF);
+        let tree = crate::config::test_tree(crate::config::HANDLERS_CONF);
         let config = ResolvedConfig::build(&tree);
         let cached: Vec<_> = config
             .passes()

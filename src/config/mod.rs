@@ -184,6 +184,12 @@ impl ConfigTree {
     }
 }
 
+/// One configuration with a handler of each kind: an upstream, a literal address, two handlers
+/// in one location, none, one inside `if`, and one without an argument (the unit tests of the
+/// pass cache and of the rules' facts).
+#[cfg(test)]
+pub(crate) const HANDLERS_CONF: &str = "events {}\nhttp {\n    upstream app { server 127.0.0.1:3000; }\n    server {\n        listen 80;\n        location / { proxy_pass http://app; }\n        location /api { proxy_pass http://127.0.0.1:4000/; fastcgi_pass unix:/run/php/php8.2-fpm.sock; }\n        location /none { root /srv; }\n        location /if { if ($arg_x) { grpc_pass grpc://127.0.0.1:50051; } }\n        location /empty { proxy_pass; }\n    }\n}\n";
+
 /// A tree from configuration text, as `nginx -T` would show it at /etc/nginx/nginx.conf (unit
 /// tests of the modules that work on trees).
 #[cfg(test)]

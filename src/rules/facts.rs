@@ -69,13 +69,11 @@ impl<'t> Facts<'t> {
 mod tests {
     use super::*;
 
-    const CONF: &str = "events {}\nhttp {\n    upstream app { server 127.0.0.1:3000; }\n    server {\n        listen 80;\n        location / { proxy_pass http://app; }\n        location /api { proxy_pass http://127.0.0.1:4000/; fastcgi_pass unix:/run/php/php8.2-fpm.sock; }\n        location /none { root /srv; }\n        location /if { if ($arg_x) { grpc_pass grpc://127.0.0.1:50051; } }\n        location /empty { proxy_pass; }\n    }\n}\n";
-
     /// The rules run in parallel (`rules::run`) and share one `Facts`: asked from several
     /// threads at once, each fact is computed once and every thread gets that one.
     #[test]
     fn facts_asked_from_parallel_rules_are_computed_once() {
-        let tree = crate::config::test_tree(CONF);
+        let tree = crate::config::test_tree(crate::config::HANDLERS_CONF);
         let config = ResolvedConfig::build(&tree);
         let facts = Facts::default();
         let seen: Vec<(usize, usize)> = std::thread::scope(|s| {
@@ -99,7 +97,7 @@ mod tests {
     /// The handled blocks are exactly the nodes for which `handler` answers, with its answer.
     #[test]
     fn handled_blocks_answer_as_handler_on_every_node() {
-        let tree = crate::config::test_tree(CONF);
+        let tree = crate::config::test_tree(crate::config::HANDLERS_CONF);
         let config = ResolvedConfig::build(&tree);
         let cached = Facts::default().handled_blocks(&config).to_vec();
         let direct: Vec<_> = config

@@ -31,6 +31,7 @@ mod loader;
 mod lsp;
 mod nginx_differential;
 mod nginx_oracle;
+mod parallel;
 mod parser_golden;
 mod readme_rules;
 mod rules;
