@@ -298,6 +298,12 @@ pub struct DiagnoseArgs {
     /// by a signal (SIGKILL, SIGSEGV).
     #[arg(long = "fpm-log", value_name = "FILE")]
     pub fpm_log: Vec<PathBuf>,
+    /// php-fpm configuration (php-fpm.conf, pool files, or directories of them) that wrote the
+    /// --fpm-log: a fastcgi upstream is tied only to the pools listening at its address, and
+    /// their request_terminate_timeout is quoted. Default with --fpm-log and the live
+    /// /etc/nginx: the usual places under /etc/php.
+    #[arg(long, value_name = "PATH")]
+    pub php: Vec<PathBuf>,
     /// nginx access log(s), read with the log_format the configuration declares for them
     /// (combined by default): client 502/504 counts and $upstream_response_time /
     /// $request_time against the timeout in force, per handler.
@@ -1301,6 +1307,27 @@ fn compose_project(
     }
 }
 
+/// The php-fpm configuration for `diagnose`: `--php` (each path must exist), else the
+/// system's when the configuration is the live /etc/nginx.
+fn diagnose_php(args: &DiagnoseArgs, root: Option<&std::path::Path>) -> Result<PhpSetup, CliError> {
+    if let Some(missing) = args.php.iter().find(|p| !p.exists()) {
+        return Err(CliError::Usage(format!(
+            "--php {}: No such file or directory",
+            missing.display()
+        )));
+    }
+    if !args.php.is_empty() {
+        return Ok(backends::discover_copy(&args.php));
+    }
+    let live =
+        root.is_some_and(|r| std::fs::canonicalize(r).is_ok_and(|p| p.starts_with("/etc/nginx")));
+    Ok(if live {
+        backends::discover(&backends::system_paths(std::path::Path::new("/")))
+    } else {
+        PhpSetup::default()
+    })
+}
+
 fn php_setup(args: &CheckArgs, nginx_path: &std::path::Path) -> PhpSetup {
     let root = args.sysroot.as_deref();
     if !args.php.is_empty() {
@@ -1417,6 +1444,7 @@ fn diagnose(args: &DiagnoseArgs) -> Result<u8, CliError> {
             all.before_since += r.before_since;
             all.incidents.extend(r.incidents);
         }
+        all.pools = dg::FpmPool::of(&diagnose_php(args, root.as_deref())?);
         Some(all)
     };
 

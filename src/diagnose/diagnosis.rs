@@ -11,7 +11,7 @@ use crate::values::{describe_msec, parse_msec};
 use super::accesslog::{AccessReport, SocketEvidence};
 use super::classify::Cause;
 use super::fpmlog::{parse_fpm_line, FpmEvent};
-use super::incidents::{FpmIncident, FpmReport, Incident, KeyDetail, ScanReport};
+use super::incidents::{FpmIncident, FpmPool, FpmReport, Incident, KeyDetail, ScanReport};
 use super::logline::{max_time, min_time, LogTime, Request, Upstream};
 use super::mapping::{AddrMatch, ConfigMap, HandlerFit, ServerChoice, Socket};
 use std::sync::Arc;
@@ -68,6 +68,9 @@ pub struct FpmKill {
     pub first: Option<LogTime>,
     pub last: Option<LogTime>,
     pub sample_line: String,
+    /// The pool's request_terminate_timeout in seconds and where it is set (`file:line`),
+    /// when its configuration was read (`--php`).
+    pub request_terminate_timeout: Option<(u64, String)>,
 }
 
 /// One incident group, explained.
@@ -1624,6 +1627,20 @@ pub fn place(cfg: &ResolvedConfig<'_>, id: NodeId) -> Place {
 /// request: the URI's and the `try_files` fallback (`/index.php?$args` for pretty URLs).
 fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String], scripts: &[ScriptName]) {
     let cause = finding.cause();
+    // With the pools' configuration read, only the pools listening where nginx connected
+    // (the log's `upstream:`, so the address in force at the time) may explain the incident.
+    let pools = pools_at(finding, &fpm.pools);
+    let same_pool = |f: &FpmIncident| match (&pools, &f.pool) {
+        (Some(at), Some(p)) => at.iter().any(|a| a.name == *p),
+        _ => true,
+    };
+    let terminate = |f: &FpmIncident| -> Option<(u64, String)> {
+        pools
+            .iter()
+            .flatten()
+            .find(|p| Some(&p.name) == f.pool.as_ref())
+            .and_then(|p| p.request_terminate_timeout.clone())
+    };
     let inc = &finding.incident;
     // By the request php-fpm logs, else by the script it ran: without a REQUEST_URI param
     // php-fpm logs `(request: "GET ")`, and the SCRIPT_FILENAME the location sends decides.
@@ -1647,7 +1664,7 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String], scrip
         for f in fpm
             .incidents
             .iter()
-            .filter(|f| f.kind == "max-children-reached" && near(inc, f))
+            .filter(|f| f.kind == "max-children-reached" && near(inc, f) && same_pool(f))
         {
             finding.notes.push(format!(
                 "php-fpm{} reached pm.max_children ({}) {}x around that time: requests waited for a free worker",
@@ -1657,16 +1674,17 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String], scrip
             ));
         }
         if cause == Cause::ReadTimeout {
-            if let Some(f) = fpm
-                .incidents
-                .iter()
-                .find(|f| f.kind == "execution-timed-out" && near(inc, f) && same_path(f))
-            {
+            if let Some(f) = fpm.incidents.iter().find(|f| {
+                f.kind == "execution-timed-out" && near(inc, f) && same_path(f) && same_pool(f)
+            }) {
                 finding.notes.push(format!(
-                    "php-fpm{} also kills {} at request_terminate_timeout ({}x \"execution timed out\"): raising only the nginx timeout turns these 504s into 502s; raise request_terminate_timeout too, keeping it at or below the nginx read timeout",
+                    "php-fpm{} also kills {} at request_terminate_timeout ({}x \"execution timed out\"{}): raising only the nginx timeout turns these 504s into 502s; raise request_terminate_timeout too, keeping it at or below the nginx read timeout",
                     f.pool.as_deref().map(|p| format!(" pool {p}")).unwrap_or_default(),
                     f.detail.as_deref().unwrap_or("the script"),
-                    f.count
+                    f.count,
+                    terminate(f)
+                        .map(|(secs, at)| format!(", {secs}s at {at}"))
+                        .unwrap_or_default()
                 ));
             }
         }
@@ -1684,7 +1702,7 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String], scrip
     let timed_out: Vec<&FpmIncident> = fpm
         .incidents
         .iter()
-        .filter(|f| f.kind == "execution-timed-out" && near(inc, f))
+        .filter(|f| f.kind == "execution-timed-out" && near(inc, f) && same_pool(f))
         .collect();
     let hit = timed_out.iter().find(|f| same_script(f)).or_else(|| {
         timed_out
@@ -1706,6 +1724,7 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String], scrip
             first: f.first,
             last: f.last,
             sample_line: f.sample_line.clone(),
+            request_terminate_timeout: terminate(f),
         });
         return;
     }
@@ -1714,6 +1733,7 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String], scrip
     let signaled = fpm.incidents.iter().find(|f| {
         f.kind == "child-signaled"
             && near(inc, f)
+            && same_pool(f)
             && !matches!(
                 f.detail.as_deref(),
                 Some("SIGTERM" | "SIGQUIT" | "SIGINT" | "15" | "3")
@@ -1730,8 +1750,22 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String], scrip
             first: f.first,
             last: f.last,
             sample_line: f.sample_line.clone(),
+            request_terminate_timeout: None,
         });
     }
+}
+
+/// The pools listening at the address nginx connected to for `finding`: `None` when that is
+/// not known (no pool configuration read, no `upstream:` in the log, or no pool read that
+/// listens there): the log's pool names then decide nothing.
+fn pools_at<'p>(finding: &Finding, pools: &'p [FpmPool]) -> Option<Vec<&'p FpmPool>> {
+    let peer = peer(finding)?;
+    let addr = parse_pass("fastcgi_pass", &peer);
+    let at: Vec<&FpmPool> = pools
+        .iter()
+        .filter(|p| addr.matches_listen(&p.listen))
+        .collect();
+    (!at.is_empty()).then_some(at)
 }
 
 /// A script php-fpm may name for a request: the whole path, or (under a relative `root`, which
@@ -2128,8 +2162,13 @@ fn reset_fix_text(
         let limit = setting
             .map(|s| format!(" (nginx waits longer: {})", s.describe()))
             .unwrap_or_default();
+        let set = k
+            .request_terminate_timeout
+            .as_ref()
+            .map(|(secs, at)| format!(" (now {secs}s, {at})"))
+            .unwrap_or_default();
         return format!(
-            "php-fpm's request_terminate_timeout killed {script}{after} ({pool}, php-fpm log: execution timed out){limit}: raise request_terminate_timeout in that pool above the time the script needs, keeping it at or below the nginx read timeout, or make the script faster"
+            "php-fpm's request_terminate_timeout killed {script}{after} ({pool}, php-fpm log: execution timed out){limit}: raise request_terminate_timeout{set} in that pool above the time the script needs, keeping it at or below the nginx read timeout, or make the script faster"
         );
     }
     let keepalive = ctx.upstream_block.is_some() && finding.cause() == Cause::PrematureClose;
@@ -2754,6 +2793,83 @@ http {
             .find(|f| f.incident.key.path.as_deref() == Some("/other.php"))
             .unwrap_or_else(|| panic!("no finding"));
         assert!(other.fpm_kill.is_none());
+    }
+
+    /// With the pools' configuration read, a reset on one pool's socket is not explained by
+    /// another pool's kill of the same script, and the tie quotes the pool's own
+    /// request_terminate_timeout with where it is set.
+    #[test]
+    fn fpm_kill_is_tied_only_to_the_pool_listening_at_the_upstream() {
+        use crate::backends::Listen;
+        let t = tree(CONF);
+        let cfg = ResolvedConfig::build(&t);
+        let reset = || {
+            scan(&[line(
+                "02:56:09",
+                RESET,
+                "GET /slow.php HTTP/1.1",
+                "fastcgi://unix:/run/php/php8.2-fpm.sock:",
+                "h:8080",
+            )])
+        };
+        let fpm_of = |pool: &str| {
+            let log = format!("[26-Nov-2026 02:56:09] WARNING: [pool {pool}] child 28814, script '/var/www/slow.php' (request: \"GET /slow.php\") execution timed out (2.554018 sec), terminating\n");
+            scan_fpm_log(
+                std::io::Cursor::new(log),
+                Path::new("fpm"),
+                &ScanOptions::default(),
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let pools = vec![
+            FpmPool {
+                name: "www".to_owned(),
+                listen: Listen::Unix("/run/php/php8.2-fpm.sock".into()),
+                request_terminate_timeout: Some((30, "pool.d/www.conf:12".to_owned())),
+            },
+            FpmPool {
+                name: "legacy".to_owned(),
+                listen: Listen::Unix("/run/php/php7.4-fpm.sock".into()),
+                request_terminate_timeout: None,
+            },
+        ];
+        // The other pool's kill: tied without the pools (script and time agree), not with them.
+        let without = diagnose(reset(), Some(fpm_of("legacy")), Some(&cfg));
+        assert!(without.findings[0].fpm_kill.is_some());
+        let mut fpm = fpm_of("legacy");
+        fpm.pools = pools.clone();
+        let with = diagnose(reset(), Some(fpm), Some(&cfg));
+        assert!(
+            with.findings[0].fpm_kill.is_none(),
+            "{:?}",
+            with.findings[0].fpm_kill
+        );
+        assert!(with.findings[0]
+            .fix
+            .contains("has no \"execution timed out\""));
+        // The pool at the socket: tied, with its setting quoted.
+        let mut fpm = fpm_of("www");
+        fpm.pools = pools.clone();
+        let own = diagnose(reset(), Some(fpm), Some(&cfg));
+        let f = &own.findings[0];
+        let kill = f.fpm_kill.as_ref().unwrap_or_else(|| panic!("not tied"));
+        assert_eq!(kill.pool.as_deref(), Some("www"));
+        assert_eq!(
+            kill.request_terminate_timeout,
+            Some((30, "pool.d/www.conf:12".to_owned()))
+        );
+        assert!(
+            f.fix.contains(
+                "raise request_terminate_timeout (now 30s, pool.d/www.conf:12) in that pool"
+            ),
+            "{}",
+            f.fix
+        );
+        // No pool read listens at the socket: the log's pool names decide nothing.
+        let mut fpm = fpm_of("legacy");
+        fpm.pools = pools[1..].to_vec();
+        let unknown = diagnose(reset(), Some(fpm), Some(&cfg));
+        assert!(unknown.findings[0].fpm_kill.is_some());
     }
 
     #[test]

@@ -1137,6 +1137,38 @@ pub struct FpmReport {
     /// php-fpm lines that say nothing about failures (start, stop, notices).
     pub ignored: u64,
     pub before_since: u64,
+    /// The pools the php-fpm configuration declares (`diagnose --php`), empty when none was
+    /// read: a fastcgi upstream is tied only to the log lines of the pools listening at its
+    /// address.
+    pub pools: Vec<FpmPool>,
+}
+
+/// A php-fpm pool as far as the tie needs it: its name as php-fpm logs it (`[pool www]`),
+/// where it listens, and its request_terminate_timeout with where that was set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FpmPool {
+    pub name: String,
+    pub listen: crate::backends::Listen,
+    /// Seconds (0: off) and `file:line`.
+    pub request_terminate_timeout: Option<(u64, String)>,
+}
+
+impl FpmPool {
+    /// The pools of a php-fpm configuration that have a listen address.
+    pub fn of(php: &crate::backends::PhpSetup) -> Vec<FpmPool> {
+        php.pools()
+            .filter_map(|p| {
+                Some(FpmPool {
+                    name: p.name.clone(),
+                    listen: p.listen.as_ref()?.value.clone(),
+                    request_terminate_timeout: p
+                        .request_terminate_timeout
+                        .as_ref()
+                        .map(|t| (t.value, format!("{}:{}", t.file.display(), t.line))),
+                })
+            })
+            .collect()
+    }
 }
 
 /// Groups the php-fpm events that explain gateway errors (`--fpm-log`).

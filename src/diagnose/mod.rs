@@ -47,9 +47,9 @@ pub use histogram::{Histogram, RELATIVE_ERROR};
 pub use html::{escape as html_escape, render_html};
 pub use incidents::{
     distinct_files, open_log, scan_error_log, scan_error_log_path, scan_fpm_log, scan_fpm_log_path,
-    DiagnoseError, FpmIncident, FpmReport, Incident, IncidentKey, IncidentScanner, KeyDetail,
-    KindCount, MemberTries, ScanOptions, ScanReport, DEFAULT_MAX_GROUPS, DEFAULT_RETRY_WINDOW_SECS,
-    HARD_GROUP_FACTOR, MAX_LINE, MAX_OPEN_REQUESTS,
+    DiagnoseError, FpmIncident, FpmPool, FpmReport, Incident, IncidentKey, IncidentScanner,
+    KeyDetail, KindCount, MemberTries, ScanOptions, ScanReport, DEFAULT_MAX_GROUPS,
+    DEFAULT_RETRY_WINDOW_SECS, HARD_GROUP_FACTOR, MAX_LINE, MAX_OPEN_REQUESTS,
 };
 pub use logline::{parse_line, Level, LogEntry, LogTime, Request, TimeParseError, Upstream};
 pub use mapping::{ConfigMap, Socket};

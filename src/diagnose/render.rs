@@ -643,6 +643,15 @@ struct FpmKillJson<'a> {
     first: Time,
     last: Time,
     sample: &'a str,
+    /// Only when the pool's configuration was read (`--php`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_terminate_timeout: Option<TerminateJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct TerminateJson<'a> {
+    seconds: u64,
+    at: &'a str,
 }
 
 /// One incident (a group of failed or recovered requests).
@@ -752,6 +761,12 @@ fn group_json(g: &Group, access: Option<usize>) -> GroupJson<'_> {
             first: Time(k.first),
             last: Time(k.last),
             sample: &k.sample_line,
+            request_terminate_timeout: k.request_terminate_timeout.as_ref().map(|(seconds, at)| {
+                TerminateJson {
+                    seconds: *seconds,
+                    at,
+                }
+            }),
         }),
         notes: &g.notes,
         sample: &inc.sample_line,

@@ -634,7 +634,7 @@ fn real_php_fpm_full_queue_pretty_urls_and_killed_children() {
     assert!(fpm_text.contains("execution timed out"), "{fpm_text}");
     assert!(fpm_text.contains("SIGKILL"), "{fpm_text}");
 
-    let run = |with_fpm: bool| {
+    let run_with = |with_fpm: bool, php: Option<&std::path::Path>| {
         let mut cmd = assert_cmd::Command::cargo_bin("nginx-gwlint").unwrap();
         cmd.arg("diagnose")
             .arg("--error-log")
@@ -645,11 +645,15 @@ fn real_php_fpm_full_queue_pretty_urls_and_killed_children() {
         if with_fpm {
             cmd.arg("--fpm-log").arg(&fpm_log);
         }
+        if let Some(php) = php {
+            cmd.arg("--php").arg(php);
+        }
         let out = cmd.output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{log_text}");
         let json: Value = serde_json::from_slice(&out.stdout).unwrap();
         json
     };
+    let run = |with_fpm: bool| run_with(with_fpm, None);
     if let Ok(keep) = std::env::var("GWLINT_KEEP_LAB") {
         // Manual inspection: keep the logs and the config.
         let keep = std::path::Path::new(&keep);
@@ -708,6 +712,39 @@ fn real_php_fpm_full_queue_pretty_urls_and_killed_children() {
             "--fpm-log was given: {inc:#}"
         );
     }
+
+    // With the pools' configuration (the one php-fpm ran): the kill is [lab]'s, the pool
+    // listening at the upstream socket, and the fix quotes its request_terminate_timeout.
+    let pool_conf = lab.path().join("pool.conf");
+    let json = run_with(true, Some(&pool_conf));
+    let ctx = format!("{json:#}\nphp-fpm.log:\n{fpm_text}");
+    let killed = json["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["path"] == "/products/42")
+        .unwrap_or_else(|| panic!("{ctx}"));
+    assert_eq!(killed["php_fpm"]["pool"], "lab", "{ctx}");
+    let terminate = &killed["php_fpm"]["request_terminate_timeout"];
+    assert_eq!(terminate["seconds"], 2, "{ctx}");
+    let pool_text = std::fs::read_to_string(&pool_conf).unwrap();
+    let line = pool_text
+        .lines()
+        .position(|l| l.starts_with("request_terminate_timeout"))
+        .unwrap()
+        + 1;
+    assert_eq!(
+        terminate["at"],
+        format!("{}:{line}", pool_conf.display()),
+        "{ctx}"
+    );
+    assert!(
+        killed["fix"]
+            .as_str()
+            .unwrap()
+            .contains("raise request_terminate_timeout (now 2s, "),
+        "{ctx}"
+    );
 
     // Without the php-fpm log both resets are only resets at the same handler line: one group
     // of two requests, and the fix asks for the log.
