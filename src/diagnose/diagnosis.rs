@@ -1683,6 +1683,7 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String], scrip
                     f.detail.as_deref().unwrap_or("the script"),
                     f.count,
                     terminate(f)
+                        .filter(|(secs, _)| *secs > 0)
                         .map(|(secs, at)| format!(", {secs}s at {at}"))
                         .unwrap_or_default()
                 ));
@@ -2165,7 +2166,12 @@ fn reset_fix_text(
         let set = k
             .request_terminate_timeout
             .as_ref()
-            .map(|(secs, at)| format!(" (now {secs}s, {at})"))
+            .map(|(secs, at)| match secs {
+                // php-fpm kills at request_terminate_timeout only when it is set: the pool
+                // the log came from ran with another value.
+                0 => format!(" (0, off, at {at} today: the log was written under another setting)"),
+                _ => format!(" (now {secs}s, {at})"),
+            })
             .unwrap_or_default();
         return format!(
             "php-fpm's request_terminate_timeout killed {script}{after} ({pool}, php-fpm log: execution timed out){limit}: raise request_terminate_timeout{set} in that pool above the time the script needs, keeping it at or below the nginx read timeout, or make the script faster"
@@ -2864,6 +2870,18 @@ http {
             ),
             "{}",
             f.fix
+        );
+        // The pool's setting is off today: the kill came from another setting, and it says so.
+        let mut fpm = fpm_of("www");
+        fpm.pools = pools.clone();
+        fpm.pools[0].request_terminate_timeout = Some((0, "pool.d/www.conf:12".to_owned()));
+        let off = diagnose(reset(), Some(fpm), Some(&cfg));
+        assert!(
+            off.findings[0].fix.contains(
+                "(0, off, at pool.d/www.conf:12 today: the log was written under another setting)"
+            ),
+            "{}",
+            off.findings[0].fix
         );
         // No pool read listens at the socket: the log's pool names decide nothing.
         let mut fpm = fpm_of("legacy");
