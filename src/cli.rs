@@ -302,7 +302,7 @@ pub struct DiagnoseArgs {
     /// --fpm-log: a fastcgi upstream is tied only to the pools listening at its address, and
     /// their request_terminate_timeout is quoted. Default with --fpm-log and the live
     /// /etc/nginx: the usual places under /etc/php.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", requires = "fpm_log")]
     pub php: Vec<PathBuf>,
     /// nginx access log(s), read with the log_format the configuration declares for them
     /// (combined by default): client 502/504 counts and $upstream_response_time /
@@ -1444,7 +1444,20 @@ fn diagnose(args: &DiagnoseArgs) -> Result<u8, CliError> {
             all.before_since += r.before_since;
             all.incidents.extend(r.incidents);
         }
-        all.pools = dg::FpmPool::of(&diagnose_php(args, root.as_deref())?);
+        let php = diagnose_php(args, root.as_deref())?;
+        // What could not be read of the files given is said: a pool left out ties nothing.
+        for p in php
+            .all_problems()
+            .into_iter()
+            .filter(|_| !args.php.is_empty())
+        {
+            let at = match p.line {
+                0 => p.file.display().to_string(),
+                n => format!("{}:{n}", p.file.display()),
+            };
+            notes.push(format!("php-fpm configuration: {at}: {}", p.message));
+        }
+        all.pools = dg::FpmPool::of(&php);
         Some(all)
     };
 

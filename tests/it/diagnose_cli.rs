@@ -508,6 +508,28 @@ fn inputs_drift_and_since_forms() {
             .assert()
             .code(2);
     }
+    // --php is the configuration behind --fpm-log: alone it is a usage error, and a path
+    // that does not exist is named.
+    bin()
+        .arg("diagnose")
+        .arg("--error-log")
+        .arg(&log)
+        .args(["--php", "/etc"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--fpm-log"));
+    bin()
+        .arg("diagnose")
+        .arg("--config-root")
+        .arg(&conf)
+        .arg("--error-log")
+        .arg(&log)
+        .arg("--fpm-log")
+        .arg(&log)
+        .args(["--php", "/nonexistent/pool.d"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--php /nonexistent/pool.d"));
 }
 
 /// Issue #16: past the group bound (10,000 groups, then 20,000 once the path is dropped) the
