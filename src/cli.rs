@@ -750,15 +750,19 @@ fn check_selection(args: &CheckArgs) -> Result<Selection, CliError> {
             ));
         }
     }
-    for php in &args.php {
-        if !php.exists() {
-            return Err(CliError::Usage(format!(
-                "--php {}: No such file or directory",
-                php.display()
-            )));
-        }
-    }
+    php_paths_exist(&args.php)?;
     Ok(selection)
+}
+
+/// `--php` (check and diagnose): every path given must exist.
+fn php_paths_exist(paths: &[PathBuf]) -> Result<(), CliError> {
+    match paths.iter().find(|p| !p.exists()) {
+        Some(missing) => Err(CliError::Usage(format!(
+            "--php {}: No such file or directory",
+            missing.display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// What one checked input is.
@@ -1310,12 +1314,7 @@ fn compose_project(
 /// The php-fpm configuration for `diagnose`: `--php` (each path must exist), else the
 /// system's when the configuration is the live /etc/nginx.
 fn diagnose_php(args: &DiagnoseArgs, root: Option<&std::path::Path>) -> Result<PhpSetup, CliError> {
-    if let Some(missing) = args.php.iter().find(|p| !p.exists()) {
-        return Err(CliError::Usage(format!(
-            "--php {}: No such file or directory",
-            missing.display()
-        )));
-    }
+    php_paths_exist(&args.php)?;
     if !args.php.is_empty() {
         return Ok(backends::discover_copy(&args.php));
     }
@@ -1446,16 +1445,14 @@ fn diagnose(args: &DiagnoseArgs) -> Result<u8, CliError> {
         }
         let php = diagnose_php(args, root.as_deref())?;
         // What could not be read of the files given is said: a pool left out ties nothing.
-        for p in php
-            .all_problems()
-            .into_iter()
-            .filter(|_| !args.php.is_empty())
-        {
-            let at = match p.line {
-                0 => p.file.display().to_string(),
-                n => format!("{}:{n}", p.file.display()),
-            };
-            notes.push(format!("php-fpm configuration: {at}: {}", p.message));
+        if !args.php.is_empty() {
+            for p in php.all_problems() {
+                let at = match p.line {
+                    0 => p.file.display().to_string(),
+                    n => format!("{}:{n}", p.file.display()),
+                };
+                notes.push(format!("php-fpm configuration: {at}: {}", p.message));
+            }
         }
         all.pools = dg::FpmPool::of(&php);
         Some(all)

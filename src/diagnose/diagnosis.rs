@@ -1630,17 +1630,13 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String], scrip
     // With the pools' configuration read, only the pools listening where nginx connected
     // (the log's `upstream:`, so the address in force at the time) may explain the incident.
     let pools = pools_at(finding, &fpm.pools);
-    let same_pool = |f: &FpmIncident| match (&pools, &f.pool) {
-        (Some(at), Some(p)) => at.iter().any(|a| a.name == *p),
-        _ => true,
+    let pool_of = |f: &FpmIncident| {
+        let name = f.pool.as_ref()?;
+        pools.iter().flatten().find(|p| p.name == *name).copied()
     };
-    let terminate = |f: &FpmIncident| -> Option<(u64, String)> {
-        pools
-            .iter()
-            .flatten()
-            .find(|p| Some(&p.name) == f.pool.as_ref())
-            .and_then(|p| p.request_terminate_timeout.clone())
-    };
+    // Unknown on either side (no pools at the address, no pool in the line): not excluded.
+    let same_pool = |f: &FpmIncident| pools.is_none() || f.pool.is_none() || pool_of(f).is_some();
+    let terminate = |f: &FpmIncident| pool_of(f)?.request_terminate_timeout.clone();
     let inc = &finding.incident;
     // By the request php-fpm logs, else by the script it ran: without a REQUEST_URI param
     // php-fpm logs `(request: "GET ")`, and the SCRIPT_FILENAME the location sends decides.
