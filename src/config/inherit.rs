@@ -161,21 +161,28 @@ impl<'t> ResolvedConfig<'t> {
     /// `fastcgi_param`): those of the innermost level that has at least one of them; lower
     /// levels with none inherit the whole set from above.
     pub fn effective_array(&self, block: NodeId, name: &str) -> Vec<NodeId> {
+        self.array_level(block, name)
+            .map(|level| self.children_named(Some(level), name).collect())
+            .unwrap_or_default()
+    }
+
+    /// The level whose entries of the array directive `name` are in effect in `block`: the
+    /// innermost at or above it (up to `http` or `stream`) that has at least one.
+    fn array_level(&self, block: NodeId, name: &str) -> Option<NodeId> {
         let mut current = Some(block);
         while let Some(id) = current {
-            let here: Vec<NodeId> = self.children_named(Some(id), name).collect();
-            if !here.is_empty() {
-                return here;
+            if self.children_named(Some(id), name).next().is_some() {
+                return Some(id);
             }
             if matches!(
                 self.node(id).inner_context(),
                 Context::Http | Context::Stream
             ) {
-                break;
+                return None;
             }
             current = self.node(id).parent;
         }
-        Vec::new()
+        None
     }
 
     /// The block a directive is written in (its parent), if any.
@@ -218,12 +225,23 @@ impl<'t> ResolvedConfig<'t> {
     pub fn reached_children(&self, block: NodeId) -> impl Iterator<Item = NodeId> + '_ {
         // Only these names open such blocks (`Context::inner`); the by-name index keeps a
         // block with thousands of other directives from being rescanned per question.
-        let blocks = ["server", "location", "if", "limit_except"];
-        self.children_named_any(Some(block), &blocks)
+        // A narrow block (most) is scanned in place, without collecting its children.
+        const BLOCKS: [&str; 4] = ["server", "location", "if", "limit_except"];
+        let indexed = self
+            .has_wide_index(Some(block))
+            .then(|| self.children_named_any(Some(block), &BLOCKS));
+        let scanned = match indexed {
+            Some(_) => None,
+            None => Some(self.children(Some(block)).iter().copied()),
+        };
+        indexed
             .into_iter()
+            .flatten()
+            .chain(scanned.into_iter().flatten())
             .filter(|c| {
                 let n = self.node(*c);
                 n.directive.block.is_some()
+                    && BLOCKS.contains(&n.name())
                     && matches!(
                         n.inner_context(),
                         Context::Server
@@ -629,14 +647,14 @@ impl<'t> ResolvedConfig<'t> {
     /// The `proxy_set_header NAME value` (or `grpc_set_header`) in effect in `block` for one
     /// header, compared case-insensitively; the last one wins.
     pub fn effective_header(&self, block: NodeId, directive: &str, header: &str) -> Option<NodeId> {
-        self.effective_array(block, directive)
-            .into_iter()
-            .rev()
-            .find(|id| {
+        let level = self.array_level(block, directive)?;
+        self.children_named(Some(level), directive)
+            .filter(|id| {
                 self.node(*id)
                     .arg(0)
                     .is_some_and(|h| h.eq_ignore_ascii_case(header))
             })
+            .last()
     }
 
     /// The block whose settings a handler directive sees: its location, `if` or limit_except.

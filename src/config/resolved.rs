@@ -95,6 +95,9 @@ pub struct ResolvedConfig<'t> {
     pub(crate) deep_effective: std::sync::Mutex<HashMap<String, HashMap<NodeId, Option<NodeId>>>>,
 }
 
+/// Blocks with at least this many children get a by-name index ([`ResolvedConfig::wide`]).
+const WIDE: usize = 32;
+
 /// Nesting below which [`ResolvedConfig::effective`] walks up without memoizing.
 pub(crate) const DEEP: u32 = 32;
 
@@ -157,7 +160,6 @@ impl<'t> ResolvedConfig<'t> {
             }
         }
         this.by_name = by_name;
-        const WIDE: usize = 32;
         let mut wide = foldhash::HashMap::default();
         let blocks =
             std::iter::once(None).chain((0..this.nodes.len() as u32).map(|i| Some(NodeId(i))));
@@ -351,13 +353,30 @@ impl<'t> ResolvedConfig<'t> {
         }
     }
 
+    /// The by-name index of a wide block; a narrow one (most blocks) has none, and is told
+    /// apart by its length without hashing.
+    fn wide_index(
+        &self,
+        block: Option<NodeId>,
+    ) -> Option<&foldhash::HashMap<&'t str, Vec<NodeId>>> {
+        if self.children(block).len() < WIDE {
+            return None;
+        }
+        self.wide.get(&block)
+    }
+
+    /// True when `block` has a by-name index (see [`Self::children_named_any`]).
+    pub(crate) fn has_wide_index(&self, block: Option<NodeId>) -> bool {
+        self.wide_index(block).is_some()
+    }
+
     /// Children of `block` named `name`, in order.
     pub fn children_named<'a>(
         &'a self,
         block: Option<NodeId>,
         name: &'a str,
     ) -> impl Iterator<Item = NodeId> + 'a {
-        let indexed = self.wide.get(&block).map(|by_name| {
+        let indexed = self.wide_index(block).map(|by_name| {
             by_name
                 .get(name)
                 .map_or(&[][..], Vec::as_slice)
@@ -382,7 +401,7 @@ impl<'t> ResolvedConfig<'t> {
     /// The last child of `block` named `name`: the one nginx keeps for single-value directives.
     /// Constant time for wide blocks (the index), a short scan from the end otherwise.
     pub fn last_child_named(&self, block: Option<NodeId>, name: &str) -> Option<NodeId> {
-        if let Some(by_name) = self.wide.get(&block) {
+        if let Some(by_name) = self.wide_index(block) {
             return by_name.get(name).and_then(|ids| ids.last().copied());
         }
         self.children(block)
@@ -395,7 +414,7 @@ impl<'t> ResolvedConfig<'t> {
     /// Children of `block` named any of `names`, in order: through the index for wide blocks,
     /// one scan otherwise.
     pub fn children_named_any(&self, block: Option<NodeId>, names: &[&str]) -> Vec<NodeId> {
-        match self.wide.get(&block) {
+        match self.wide_index(block) {
             Some(by_name) => {
                 let mut ids: Vec<NodeId> = names
                     .iter()
@@ -418,7 +437,7 @@ impl<'t> ResolvedConfig<'t> {
 
     /// The last child of `block` named any of `names`.
     pub fn last_child_named_any(&self, block: Option<NodeId>, names: &[&str]) -> Option<NodeId> {
-        match self.wide.get(&block) {
+        match self.wide_index(block) {
             Some(by_name) => names
                 .iter()
                 .filter_map(|n| by_name.get(n).and_then(|ids| ids.last().copied()))
