@@ -29,6 +29,7 @@ mod fuzz_parser;
 mod gate;
 mod loader;
 mod lsp;
+mod lsp_property;
 mod nginx_differential;
 mod nginx_oracle;
 mod parallel;
