@@ -39,23 +39,32 @@ pub(crate) fn resolve<'c, 'd>(cx: &'c LintContext<'d, '_>, id: NodeId) -> &'c Re
     let all = cx.resolutions.get_or_init(|| {
         // The answer depends only on (name, context): a tree repeats a few hundred pairs
         // across its thousands of directives, so each pair is looked up once and each node
-        // keeps a 4-byte index to it (a copy per node was a tenth of a run's memory).
-        let mut by_pair: foldhash::HashMap<(&str, Context), u32> = foldhash::HashMap::default();
+        // keeps a 4-byte index to it (a copy per node was a tenth of a run's memory). Asked
+        // name by name (the by-name index), so no node's name is hashed; a name is written in
+        // a handful of contexts at most.
+        let config = cx.config;
         let mut distinct = Vec::new();
-        let of_node = cx
-            .config
-            .nodes
-            .iter()
-            .map(|n| {
-                *by_pair
-                    .entry((n.directive.name(), n.context))
-                    .or_insert_with(|| {
+        let mut of_node = vec![u32::MAX; config.nodes.len()];
+        let mut contexts: Vec<(Context, u32)> = Vec::new();
+        for (_, ids) in config.names() {
+            contexts.clear();
+            for id in ids {
+                let n = config.node(*id);
+                let index = match contexts.iter().find(|(c, _)| *c == n.context) {
+                    Some(&(_, i)) => i,
+                    None => {
                         distinct.push(resolve_uncached(cx, n));
                         // At most one entry per node, and nodes are bounded far below u32.
-                        u32::try_from(distinct.len() - 1).unwrap_or(u32::MAX)
-                    })
-            })
-            .collect();
+                        let i = u32::try_from(distinct.len() - 1).unwrap_or(u32::MAX);
+                        contexts.push((n.context, i));
+                        i
+                    }
+                };
+                if let Some(slot) = of_node.get_mut(id.index()) {
+                    *slot = index;
+                }
+            }
+        }
         Resolutions { distinct, of_node }
     });
     all.of_node

@@ -141,7 +141,7 @@ impl Rule for DuplicateDefinition {
         let config = cx.config;
         let here = |id: NodeId| cx.where_is(id);
         // Locations, per enclosing block.
-        let mut seen: HashMap<(Option<NodeId>, bool, String), NodeId> = HashMap::new();
+        let mut seen: HashMap<(Option<NodeId>, bool, &str), NodeId> = HashMap::new();
         for &id in config.nodes_named("location") {
             let n = config.node(id);
             if !matches!(n.context, Context::Server | Context::Location) {
@@ -152,7 +152,7 @@ impl Rule for DuplicateDefinition {
                 Some(LocationForm::Prefix(u) | LocationForm::NoRegex(u)) => (false, u),
                 _ => continue,
             };
-            match seen.entry((n.parent, key.0, key.1.to_owned())) {
+            match seen.entry((n.parent, key.0, key.1)) {
                 std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert(id);
                 }

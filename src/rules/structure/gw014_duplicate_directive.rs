@@ -89,8 +89,13 @@ impl DuplicateDirective {
         out: &mut Vec<Diagnostic>,
     ) {
         let block_file = block.map_or(cx.tree.root, |b| cx.config.node(b).file);
-        let mut previous: HashMap<&str, NodeId> = HashMap::new();
-        for &id in cx.config.children(block) {
+        // The last directive of each name so far: a short list for the usual small block (a
+        // scan costs less than hashing), a map for a wide one.
+        let children = cx.config.children(block);
+        let wide = children.len() > 16;
+        let mut short: Vec<(&str, NodeId)> = Vec::new();
+        let mut long: HashMap<&str, NodeId> = HashMap::new();
+        for &id in children {
             let node = cx.config.node(id);
             if matches!(node.context, Context::Entries | Context::Unknown) {
                 return;
@@ -102,11 +107,20 @@ impl DuplicateDirective {
                 continue;
             }
             let name = node.name();
-            let Some(&earlier) = previous.get(name) else {
-                previous.insert(name, id);
+            let earlier = if wide {
+                long.insert(name, id)
+            } else {
+                match short.iter_mut().find(|(n, _)| *n == name) {
+                    Some(last) => Some(std::mem::replace(&mut last.1, id)),
+                    None => {
+                        short.push((name, id));
+                        None
+                    }
+                }
+            };
+            let Some(earlier) = earlier else {
                 continue;
             };
-            previous.insert(name, id);
             let first = cx.config.node(earlier);
             let first_src = cx.tree.sources.get(first.file);
             let (line, _) = first_src.line_col(first.directive.span.start());
