@@ -204,6 +204,18 @@ impl<'t> ResolvedConfig<'t> {
             .map(|(name, ids)| (*name, ids.as_slice()))
     }
 
+    /// Every node whose directive name `wanted` accepts, in id order (the order of a walk over
+    /// every node): `wanted` is asked once per distinct name, not once per node.
+    pub fn nodes_where(&self, wanted: impl Fn(&str) -> bool) -> Vec<NodeId> {
+        let mut ids: Vec<NodeId> = self
+            .names()
+            .filter(|(name, _)| wanted(name))
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// Expands the root file's `items` in place: every directive becomes a node, includes are
     /// replaced by their files' directives (cycles refused with the include chain). Pre-order
     /// with an explicit stack, never recursion: blocks nest up to [`crate::syntax::MAX_DEPTH`]

@@ -160,7 +160,8 @@ impl Rule for InvalidPassAddress {
         let blocks = upstream_blocks(config);
         let mut implicit: foldhash::HashMap<(Namespace, String), Joined> =
             foldhash::HashMap::default();
-        for (_, n) in config.iter() {
+        for id in config.nodes_where(|name| schemes(name).is_some()) {
+            let n = config.node(id);
             let (ns, http) = match n.context {
                 Context::Location | Context::IfLocation | Context::LimitExcept => {
                     (Namespace::Http, true)
@@ -255,8 +256,9 @@ impl InvalidPassAddress {
     /// every server where `proxy_ssl` is on (ngx_stream_proxy_set_ssl).
     fn check_proxy_ssl(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
-        for (server, n) in config.iter() {
-            if n.name() != "server" || n.context != Context::Stream || n.directive.block.is_none() {
+        for &server in config.nodes_named("server") {
+            let n = config.node(server);
+            if n.context != Context::Stream || n.directive.block.is_none() {
                 continue;
             }
             let ssl = config

@@ -81,10 +81,8 @@ impl Rule for SmallUpstreamHeaderBuffer {
         let Options { minimum } = cx.options(&META);
         let minimum_text = minimum.as_str().to_owned();
         let minimum = minimum.bytes;
-        for (_, node) in cx.config.iter() {
-            if !DIRECTIVES.contains(&node.name()) {
-                continue;
-            }
+        for id in cx.config.nodes_where(|name| DIRECTIVES.contains(&name)) {
+            let node = cx.config.node(id);
             let Some(word) = node.directive.args.first() else {
                 continue;
             };

@@ -396,13 +396,7 @@ impl Rule for TimeoutWrongModule {
         let outer = OuterReach::default();
         // Only the timeout directives can be findings: their nodes, in id order (the order a
         // walk over every node would give), asked by name instead of node by node.
-        let mut timeouts: Vec<NodeId> = cfg
-            .names()
-            .filter(|(name, _)| timeout_family(name).is_some())
-            .flat_map(|(_, ids)| ids.iter().copied())
-            .collect();
-        timeouts.sort_unstable();
-        for id in timeouts {
+        for id in cfg.nodes_where(|name| timeout_family(name).is_some()) {
             let Some(r) = reach(cfg, &outer, id) else {
                 continue;
             };

@@ -79,10 +79,11 @@ impl Rule for ConnectTimeoutIneffective {
 
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let max_ms = cx.options::<Options>(&META).max_connect_timeout.ms;
-        for (id, node) in cx.config.iter() {
-            if !node.name().ends_with("_connect_timeout") || timeout_family(node.name()).is_none() {
-                continue;
-            }
+        let connect_timeouts = cx
+            .config
+            .nodes_where(|name| name.ends_with("_connect_timeout") && timeout_family(name).is_some());
+        for id in connect_timeouts {
+            let node = cx.config.node(id);
             let Some((value, ms)) = time_arg(node) else {
                 continue;
             };

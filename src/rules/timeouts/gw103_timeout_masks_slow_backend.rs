@@ -218,12 +218,14 @@ impl Rule for TimeoutMasksSlowBackend {
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let max_ms = max_timeout_ms(cx);
         let paths = long_lived_paths(cx);
-        for (id, node) in cx.config.iter() {
+        let timeouts = cx.config.nodes_where(|name| {
+            (name.ends_with("_read_timeout") || name.ends_with("_send_timeout"))
+                && timeout_family(name).is_some()
+        });
+        for id in timeouts {
+            let node = cx.config.node(id);
             let name = node.name();
-            if !(name.ends_with("_read_timeout") || name.ends_with("_send_timeout"))
-                || timeout_family(name).is_none()
-                || !node.context.is_http_like()
-            {
+            if !node.context.is_http_like() {
                 continue;
             }
             let Some((value, ms)) = time_arg(node) else {
