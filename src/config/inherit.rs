@@ -228,7 +228,8 @@ impl<'t> ResolvedConfig<'t> {
         // A narrow block (most) is scanned in place, without collecting its children.
         const BLOCKS: [&str; 4] = ["server", "location", "if", "limit_except"];
         let indexed = self
-            .has_wide_index(Some(block))
+            .wide_index(Some(block))
+            .is_some()
             .then(|| self.children_named_any(Some(block), &BLOCKS));
         let scanned = match indexed {
             Some(_) => None,

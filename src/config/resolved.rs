@@ -369,7 +369,7 @@ impl<'t> ResolvedConfig<'t> {
 
     /// The by-name index of a wide block; a narrow one (most blocks) has none, and is told
     /// apart by its length without hashing.
-    fn wide_index(
+    pub(crate) fn wide_index(
         &self,
         block: Option<NodeId>,
     ) -> Option<&foldhash::HashMap<&'t str, Vec<NodeId>>> {
@@ -377,11 +377,6 @@ impl<'t> ResolvedConfig<'t> {
             return None;
         }
         self.wide.get(&block)
-    }
-
-    /// True when `block` has a by-name index (see [`Self::children_named_any`]).
-    pub(crate) fn has_wide_index(&self, block: Option<NodeId>) -> bool {
-        self.wide_index(block).is_some()
     }
 
     /// Children of `block` named `name`, in order.

@@ -54,17 +54,8 @@ fn config_like() -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(fragment(), 0..80).prop_map(|parts| parts.concat())
 }
 
-/// Cases per property: `PROPTEST_CASES` when set (long fuzzing sessions), else `default`.
-fn cases(default: u32) -> ProptestConfig {
-    let n = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig::with_cases(n)
-}
-
 proptest! {
-    #![proptest_config(cases(2000))]
+    #![proptest_config(crate::common::proptest_cases(2000))]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
@@ -83,7 +74,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(cases(300))]
+    #![proptest_config(crate::common::proptest_cases(300))]
 
     /// The loader and every rule on random trees of three files including each other.
     #[test]

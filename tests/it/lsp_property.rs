@@ -123,6 +123,14 @@ fn notify(s: &mut Session, method: &str, params: Value) {
     )));
 }
 
+fn open(s: &mut Session, uri: &str, version: i32, text: &str) {
+    notify(
+        s,
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "nginx", "version": version, "text": text}}),
+    );
+}
+
 /// Records what `s` sent: the latest diagnostics per file, and the ids answered.
 fn drain(s: &mut Session, latest: &mut BTreeMap<String, Value>, answered: &mut Vec<i32>) {
     for m in s.take_outgoing() {
@@ -156,11 +164,7 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
 
     let mut s = session();
     let (mut latest, mut answered) = (BTreeMap::new(), Vec::new());
-    notify(
-        &mut s,
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "nginx", "version": 1, "text": A}}),
-    );
+    open(&mut s, &uri, 1, A);
     let mut text = A.to_owned();
     let (mut version, mut asked) = (1, Vec::new());
     // A disk change nobody told the server of is seen by the next lint of a changed text;
@@ -202,12 +206,7 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                     s.flush();
                 }
                 version += 1;
-                notify(
-                    &mut s,
-                    "textDocument/didOpen",
-                    json!({"textDocument": {"uri": uri, "languageId": "nginx",
-                                            "version": version, "text": text}}),
-                );
+                open(&mut s, &uri, version, &text);
             }
             Op::Disk { piece, tell } => {
                 crate::common::write(&root, "sites/b.conf", format!("{B}{}", PIECES[piece]));
@@ -275,11 +274,7 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
 
     let mut fresh = session();
     let (mut first, mut none) = (BTreeMap::new(), Vec::new());
-    notify(
-        &mut fresh,
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "nginx", "version": 1, "text": text}}),
-    );
+    open(&mut fresh, &uri, 1, &text);
     fresh.flush();
     drain(&mut fresh, &mut first, &mut none);
     let (now, then) = (with_findings(latest), with_findings(first));
@@ -287,16 +282,8 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn cases(default: u32) -> ProptestConfig {
-    let n = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig::with_cases(n)
-}
-
 proptest! {
-    #![proptest_config(cases(64))]
+    #![proptest_config(crate::common::proptest_cases(64))]
 
     #[test]
     fn incremental_sessions_end_where_a_fresh_server_starts(

@@ -320,3 +320,13 @@ pub fn conf_files(dir: &Path) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// Cases per proptest property: `PROPTEST_CASES` when set (long fuzzing sessions), else
+/// `default`.
+pub fn proptest_cases(default: u32) -> proptest::test_runner::Config {
+    let n = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    proptest::test_runner::Config::with_cases(n)
+}
