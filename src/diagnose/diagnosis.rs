@@ -173,7 +173,9 @@ pub struct UpstreamSummary {
 /// The answer of `diagnose`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Diagnosis {
-    /// One per scan group (same cause, upstream, server, host, path, tries), most requests first.
+    /// Each group's first finding (the scan group with the most requests; its mapping, fix and
+    /// notes speak for the group), most requests first. The other scan groups are folded into
+    /// their groups' counts and lists, not kept.
     pub findings: Vec<Arc<Finding>>,
     /// Failed requests by cause and config line, most requests first.
     pub groups: Vec<Group>,
@@ -237,58 +239,23 @@ pub fn diagnose_with(
             .then(a.first.cmp(&b.first))
             .then(a.key.cmp(&b.key))
     });
-    let mut skipped_regexes: Vec<NodeId> = Vec::new();
-    let mut memo = MapMemo::default();
-    let mut findings = Vec::with_capacity(incidents.len());
+    let mut explainer = Explainer {
+        map,
+        fpm: fpm.as_ref(),
+        sockets: access.as_ref().filter(|a| a.has_socket).map(|a| &a.sockets),
+        memo: MapMemo::default(),
+        skipped_regexes: Vec::new(),
+    };
+    let mut grouper = Grouper::default();
+    let mut unknown = UnknownNames::default();
     for incident in incidents {
-        let mut finding = Finding {
-            incident,
-            server_block: None,
-            location: None,
-            handler: None,
-            upstream_server: None,
-            setting: None,
-            rule: None,
-            fix: String::new(),
-            notes: Vec::new(),
-            fpm_kill: None,
-            outcome: Outcome::Failed,
-            max_tries: None,
-            upstream_block: None,
-        };
-        let mut ctx = FixContext {
-            fpm_given: fpm.is_some(),
-            ..FixContext::default()
-        };
+        let (finding, ctx) = explainer.explain(incident);
         if let Some(map) = map {
-            let sockets = access.as_ref().filter(|a| a.has_socket).map(|a| &a.sockets);
-            map_incident(
-                map,
-                &mut memo,
-                &mut finding,
-                &mut ctx,
-                &mut skipped_regexes,
-                sockets,
-            );
+            unknown.add(map, &finding);
         }
-        if let Some(fpm) = &fpm {
-            let mut paths: Vec<String> = finding.incident.key.path.iter().cloned().collect();
-            paths.extend(ctx.script_paths.iter().cloned());
-            correlate_fpm(&mut finding, fpm, &paths, &ctx.scripts);
-        }
-        let ipv6_localhost =
-            ctx.via_localhost && peer(&finding).is_some_and(|p| p.starts_with("[::1]"));
-        finding.rule = match (&finding.fpm_kill, finding.cause()) {
-            (Some(k), _) if k.event == "execution-timed-out" => Some(crate::codes::RuleId::GW105),
-            (Some(_), _) => None,
-            (None, Cause::ConnectionRefused) if ipv6_localhost => Some(crate::codes::RuleId::GW201),
-            (None, c) => c.rule(),
-        };
-        finding.fix = fix_text(&finding, &ctx);
-        findings.push(Arc::new(finding));
+        grouper.add(finding, |f| f.fix = fix_text(f, &ctx));
     }
-    // Freed before the groups are built, which can reuse its memory.
-    drop(memo);
+    let skipped_regexes = explainer.skipped_regexes;
     if let (Some(map), false) = (map, skipped_regexes.is_empty()) {
         for id in skipped_regexes {
             let p = place(map.cfg, id);
@@ -298,10 +265,8 @@ pub fn diagnose_with(
             ));
         }
     }
-    if let Some(map) = map {
-        notes.extend(unknown_server_names(map, &findings));
-    }
-    let (groups, recovered) = group_findings(&findings);
+    notes.extend(unknown.note());
+    let (findings, groups, recovered) = grouper.finish();
     let upstreams = map
         .map(|m| upstream_summaries(m, &scan.members))
         .unwrap_or_default();
@@ -320,6 +285,66 @@ pub fn diagnose_with(
         super::accesslog::timeout_drift(&mut d);
     }
     d
+}
+
+/// Explains one scan group at a time: its config lines, php-fpm's part and its rule; the fix
+/// text is left to the caller (only a group's first finding needs one).
+struct Explainer<'m, 'c, 't> {
+    map: Option<&'m ConfigMap<'c, 't>>,
+    fpm: Option<&'m FpmReport>,
+    /// The access log's sockets of failed requests (`--access-log` with `$server_port`).
+    sockets: Option<&'m SocketEvidence>,
+    memo: MapMemo,
+    /// `location ~` regexes PCRE2 cannot compile, met while mapping.
+    skipped_regexes: Vec<NodeId>,
+}
+
+impl Explainer<'_, '_, '_> {
+    fn explain(&mut self, incident: Incident) -> (Finding, FixContext) {
+        let mut finding = Finding {
+            incident,
+            server_block: None,
+            location: None,
+            handler: None,
+            upstream_server: None,
+            setting: None,
+            rule: None,
+            fix: String::new(),
+            notes: Vec::new(),
+            fpm_kill: None,
+            outcome: Outcome::Failed,
+            max_tries: None,
+            upstream_block: None,
+        };
+        let mut ctx = FixContext {
+            fpm_given: self.fpm.is_some(),
+            ..FixContext::default()
+        };
+        if let Some(map) = self.map {
+            map_incident(
+                map,
+                &mut self.memo,
+                &mut finding,
+                &mut ctx,
+                &mut self.skipped_regexes,
+                self.sockets,
+            );
+        }
+        if let Some(fpm) = self.fpm {
+            let mut paths: Vec<String> = finding.incident.key.path.iter().cloned().collect();
+            paths.extend(ctx.script_paths.iter().cloned());
+            correlate_fpm(&mut finding, fpm, &paths, &ctx.scripts);
+        }
+        let ipv6_localhost =
+            ctx.via_localhost && peer(&finding).is_some_and(|p| p.starts_with("[::1]"));
+        finding.rule = match (&finding.fpm_kill, finding.cause()) {
+            (Some(k), _) if k.event == "execution-timed-out" => Some(crate::codes::RuleId::GW105),
+            (Some(_), _) => None,
+            (None, Cause::ConnectionRefused) if ipv6_localhost => Some(crate::codes::RuleId::GW201),
+            (None, c) => c.rule(),
+        };
+        (finding, ctx)
+    }
 }
 
 /// The longest time between two tries of one request under `cfg`: the largest connect timeout
@@ -352,15 +377,22 @@ pub fn retry_window_secs(cfg: &ResolvedConfig<'_>) -> i64 {
 /// Drift: `server:` names the log has and no server block of the configuration prints (the
 /// block's first server_name): the config read is not the one that wrote the log, or changed
 /// since, and requests were mapped to a default server instead.
-fn unknown_server_names(map: &ConfigMap<'_, '_>, findings: &[Arc<Finding>]) -> Vec<String> {
-    // Name -> index into `unknown` (first-seen order): a log of another configuration names
-    // thousands of server blocks.
-    let mut unknown: Vec<(&str, u64)> = Vec::new();
-    let mut seen: std::collections::HashMap<&str, usize, super::incidents::FastHash> =
-        std::collections::HashMap::default();
-    for f in findings {
+/// Server names the log gives that no server block has as its first server_name, with their
+/// requests: a log of another configuration names thousands of server blocks, so five are kept
+/// with their counts and the rest only counted.
+#[derive(Default)]
+struct UnknownNames {
+    /// Name -> its place in `shown`, or `usize::MAX` past the first five.
+    seen: std::collections::HashMap<String, usize, super::incidents::FastHash>,
+    shown: Vec<(String, u64)>,
+}
+
+impl UnknownNames {
+    const SHOWN: usize = 5;
+
+    fn add(&mut self, map: &ConfigMap<'_, '_>, f: &Finding) {
         let Some(name) = f.incident.key.server.as_deref() else {
-            continue;
+            return;
         };
         // The stream module logs its listen address as `server:`; those blocks are not mapped.
         let stream = f
@@ -370,31 +402,48 @@ fn unknown_server_names(map: &ConfigMap<'_, '_>, findings: &[Arc<Finding>]) -> V
             .as_deref()
             .is_some_and(|u| Upstream::parse(u).scheme.is_none());
         if name.is_empty() || stream || map.knows_server_field(name) {
-            continue;
+            return;
         }
-        match seen.get(name) {
-            Some(&i) => unknown[i].1 += f.incident.count,
+        let i = match self.seen.get(name) {
+            Some(&i) => i,
             None => {
-                seen.insert(name, unknown.len());
-                unknown.push((name, f.incident.count));
+                let i = if self.shown.len() < Self::SHOWN {
+                    self.shown.push((name.to_owned(), 0));
+                    self.shown.len() - 1
+                } else {
+                    usize::MAX
+                };
+                self.seen.insert(name.to_owned(), i);
+                i
             }
+        };
+        if let Some((_, c)) = self.shown.get_mut(i) {
+            *c += f.incident.count;
         }
     }
-    if unknown.is_empty() {
-        return Vec::new();
+
+    /// The drift note, when the log named such servers.
+    fn note(self) -> Option<String> {
+        let total = self.seen.len();
+        if total == 0 {
+            return None;
+        }
+        let list = self
+            .shown
+            .iter()
+            .map(|(n, c)| format!("\"{n}\" ({c} request{})", if *c == 1 { "" } else { "s" }))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Some(format!(
+            "the log names server block{} {list}{} that no server block of this configuration has as its first server_name: is this the configuration that wrote the log (--config-root), or was it changed since? Those requests were mapped by Host and port only",
+            if total == 1 { "" } else { "s" },
+            if total > Self::SHOWN {
+                format!(" and {} more", total - Self::SHOWN)
+            } else {
+                String::new()
+            }
+        ))
     }
-    let total = unknown.len();
-    let list = unknown
-        .iter()
-        .take(5)
-        .map(|(n, c)| format!("\"{n}\" ({c} request{})", if *c == 1 { "" } else { "s" }))
-        .collect::<Vec<_>>()
-        .join(", ");
-    vec![format!(
-        "the log names server block{} {list}{} that no server block of this configuration has as its first server_name: is this the configuration that wrote the log (--config-root), or was it changed since? Those requests were mapped by Host and port only",
-        if total == 1 { "" } else { "s" },
-        if total > 5 { format!(" and {} more", total - 5) } else { String::new() }
-    )]
 }
 
 /// Drift: configuration files modified after the newest of `logs` was last written: the values
@@ -435,115 +484,156 @@ pub fn config_newer_than_logs(
     )]
 }
 
-/// Merges findings with the same outcome, cause, rule and config line (the handler, else the
-/// location, else the server block, else the logged upstream) into groups.
-fn group_findings(findings: &[Arc<Finding>]) -> (Vec<Group>, Vec<Group>) {
-    use super::incidents::FastHash;
-    type HashMap<K, V> = std::collections::HashMap<K, V, FastHash>;
-    type Anchor = (Outcome, Cause, Option<crate::codes::RuleId>, String);
-    let anchor = |f: &Finding| -> Anchor {
-        let line = f
-            .handler
-            .as_ref()
-            .or(f.location.as_ref())
-            .or(f.server_block.as_ref().map(|(p, _)| p))
-            .map(|p| format!("{}:{}", p.file, p.line))
-            .or_else(|| f.incident.key.upstream.clone())
-            .or_else(|| f.incident.key.unresolved_host.clone())
-            .unwrap_or_default();
-        (f.outcome, f.cause(), f.rule, line)
-    };
-    struct Acc {
-        rep: usize,
-        requests: u64,
-        lines: u64,
-        first: Option<LogTime>,
-        last: Option<LogTime>,
-        paths: HashMap<String, u64>,
-        hosts: HashMap<String, u64>,
-        members: HashMap<String, u64>,
-        notes: Vec<String>,
-    }
-    let mut order: Vec<Anchor> = Vec::new();
-    let mut accs: HashMap<Anchor, Acc> = HashMap::default();
-    for (i, f) in findings.iter().enumerate() {
-        let a = anchor(f);
-        let inc = &f.incident;
-        let acc = accs.entry(a.clone()).or_insert_with(|| {
-            order.push(a);
-            Acc {
-                rep: i,
-                requests: 0,
-                lines: 0,
-                first: None,
-                last: None,
-                paths: HashMap::default(),
-                hosts: HashMap::default(),
-                members: HashMap::default(),
-                notes: Vec::new(),
-            }
-        });
-        // Findings come most requests first: the first one of a group is its representative.
-        acc.requests += inc.count;
-        acc.lines += inc.lines;
-        acc.first = min_time(acc.first, inc.first);
-        acc.last = max_time(acc.last, inc.last);
-        if let Some(p) = &inc.key.path {
-            *acc.paths.entry(p.clone()).or_default() += inc.count;
-        }
-        if let Some(h) = &inc.key.host {
-            *acc.hosts.entry(h.clone()).or_default() += inc.count;
-        }
-        if let Some(u) = inc.key.upstream.as_deref() {
-            let peer = Upstream::parse(u).peer.to_owned();
-            *acc.members.entry(peer).or_default() += inc.count;
-        }
-        for n in &f.notes {
-            if acc.notes.len() < 12 && !acc.notes.contains(n) {
-                acc.notes.push(n.clone());
+/// What groups findings: outcome, cause, rule and config line (the handler, else the location,
+/// else the server block; the upstream or unresolved host when nothing was mapped).
+type Anchor = (Outcome, Cause, Option<crate::codes::RuleId>, String);
+
+fn anchor(f: &Finding) -> Anchor {
+    let line = f
+        .handler
+        .as_ref()
+        .or(f.location.as_ref())
+        .or(f.server_block.as_ref().map(|(p, _)| p))
+        .map(|p| format!("{}:{}", p.file, p.line))
+        .or_else(|| f.incident.key.upstream.clone())
+        .or_else(|| f.incident.key.unresolved_host.clone())
+        .unwrap_or_default();
+    (f.outcome, f.cause(), f.rule, line)
+}
+
+/// Folds findings, most requests first, into groups as they are made: a group's first finding
+/// speaks for it and is kept; the others add their counts, paths, hosts, members and notes and
+/// are dropped, so memory follows the groups, not the scan's (up to 40,000) incidents.
+#[derive(Default)]
+struct Grouper {
+    /// Each group's first finding, in the order the groups appeared.
+    reps: Vec<Arc<Finding>>,
+    accs: Vec<GroupAcc>,
+    index: std::collections::HashMap<Anchor, usize, super::incidents::FastHash>,
+}
+
+struct GroupAcc {
+    requests: u64,
+    lines: u64,
+    first: Option<LogTime>,
+    last: Option<LogTime>,
+    paths: TopCounter,
+    hosts: TopCounter,
+    members: TopCounter,
+    notes: Vec<String>,
+}
+
+/// Requests per distinct value, cut to the [`TOP`] most frequent at the end.
+#[derive(Default)]
+struct TopCounter(std::collections::HashMap<String, u64, super::incidents::FastHash>);
+
+impl TopCounter {
+    fn add(&mut self, value: &str, n: u64) {
+        match self.0.get_mut(value) {
+            Some(c) => *c += n,
+            None => {
+                self.0.insert(value.to_owned(), n);
             }
         }
     }
-    let top = |m: HashMap<String, u64>| {
-        let mut v: Vec<(String, u64)> = m.into_iter().collect();
+
+    /// The [`TOP`] most frequent (ties by value), and how many distinct values there were.
+    fn top(self) -> (Vec<(String, u64)>, usize) {
+        let mut v: Vec<(String, u64)> = self.0.into_iter().collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let n = v.len();
         v.truncate(TOP);
         (v, n)
-    };
-    let mut failed = Vec::new();
-    let mut recovered = Vec::new();
-    for a in order {
-        let Some(acc) = accs.remove(&a) else { continue };
-        let (paths, np) = top(acc.paths);
-        let (hosts, nh) = top(acc.hosts);
-        let (members, nm) = top(acc.members);
-        let g = Group {
-            finding: Arc::clone(&findings[acc.rep]),
-            requests: acc.requests,
-            lines: acc.lines,
-            first: acc.first,
-            last: acc.last,
-            paths,
-            hosts,
-            members,
-            distinct: (np, nh, nm),
-            notes: acc.notes,
-        };
-        match a.0 {
-            Outcome::Failed => failed.push(g),
-            Outcome::Recovered => recovered.push(g),
+    }
+}
+
+impl GroupAcc {
+    fn fold(&mut self, f: &Finding) {
+        let inc = &f.incident;
+        self.requests += inc.count;
+        self.lines += inc.lines;
+        self.first = min_time(self.first, inc.first);
+        self.last = max_time(self.last, inc.last);
+        if let Some(p) = &inc.key.path {
+            self.paths.add(p, inc.count);
+        }
+        if let Some(h) = &inc.key.host {
+            self.hosts.add(h, inc.count);
+        }
+        if let Some(u) = inc.key.upstream.as_deref() {
+            self.members.add(Upstream::parse(u).peer, inc.count);
+        }
+        for n in &f.notes {
+            if self.notes.len() < 12 && !self.notes.contains(n) {
+                self.notes.push(n.clone());
+            }
         }
     }
-    let by_size = |a: &Group, b: &Group| {
-        b.requests
-            .cmp(&a.requests)
-            .then(a.first.cmp(&b.first))
-            .then(a.cause().cmp(&b.cause()))
-    };
-    failed.sort_by(by_size);
-    recovered.sort_by(by_size);
-    (failed, recovered)
+}
+
+impl Grouper {
+    /// Adds `f` to its group; `explain` completes a group's first finding (its fix: the other
+    /// findings' fixes would never be shown).
+    fn add(&mut self, mut f: Finding, explain: impl FnOnce(&mut Finding)) {
+        let a = anchor(&f);
+        if let Some(acc) = self.index.get(&a).and_then(|&i| self.accs.get_mut(i)) {
+            acc.fold(&f);
+            return;
+        }
+        explain(&mut f);
+        let mut acc = GroupAcc {
+            requests: 0,
+            lines: 0,
+            first: None,
+            last: None,
+            paths: TopCounter::default(),
+            hosts: TopCounter::default(),
+            members: TopCounter::default(),
+            notes: Vec::new(),
+        };
+        acc.fold(&f);
+        self.index.insert(a, self.accs.len());
+        self.accs.push(acc);
+        self.reps.push(Arc::new(f));
+    }
+
+    /// The groups' findings (most requests first), and the failed and the recovered groups,
+    /// each most requests first.
+    fn finish(self) -> (Vec<Arc<Finding>>, Vec<Group>, Vec<Group>) {
+        drop(self.index);
+        let mut failed = Vec::new();
+        let mut recovered = Vec::new();
+        for (acc, finding) in self.accs.into_iter().zip(&self.reps) {
+            let (paths, np) = acc.paths.top();
+            let (hosts, nh) = acc.hosts.top();
+            let (members, nm) = acc.members.top();
+            let g = Group {
+                finding: Arc::clone(finding),
+                requests: acc.requests,
+                lines: acc.lines,
+                first: acc.first,
+                last: acc.last,
+                paths,
+                hosts,
+                members,
+                distinct: (np, nh, nm),
+                notes: acc.notes,
+            };
+            match finding.outcome {
+                Outcome::Failed => failed.push(g),
+                Outcome::Recovered => recovered.push(g),
+            }
+        }
+        let by_size = |a: &Group, b: &Group| {
+            b.requests
+                .cmp(&a.requests)
+                .then(a.first.cmp(&b.first))
+                .then(a.cause().cmp(&b.cause()))
+        };
+        failed.sort_by(by_size);
+        recovered.sort_by(by_size);
+        (self.reps, failed, recovered)
+    }
 }
 
 /// Failed tries per `upstream` block: which of its servers failed, how, since when.
@@ -2237,6 +2327,31 @@ mod tests {
         s.finish()
     }
 
+    /// Every scan group explained on its own, with its fix, in the scan's order: what
+    /// `diagnose` folds into groups (it keeps each group's first finding only).
+    fn each_finding(
+        scan: ScanReport,
+        fpm: Option<&FpmReport>,
+        cfg: &ResolvedConfig<'_>,
+    ) -> Vec<Finding> {
+        let map = ConfigMap::new(cfg);
+        let mut explainer = Explainer {
+            map: Some(&map),
+            fpm,
+            sockets: None,
+            memo: MapMemo::default(),
+            skipped_regexes: Vec::new(),
+        };
+        scan.incidents
+            .into_iter()
+            .map(|i| {
+                let (mut f, ctx) = explainer.explain(i);
+                f.fix = fix_text(&f, &ctx);
+                f
+            })
+            .collect()
+    }
+
     fn line(time: &str, msg: &str, request: &str, upstream: &str, host: &str) -> String {
         format!("2026/11/26 {time} [error] 7#7: *1 {msg}, client: 127.0.0.1, server: , request: \"{request}\", upstream: \"{upstream}\", host: \"{host}\"")
     }
@@ -2414,8 +2529,12 @@ http {
         let t = tree(TWO_PORTS);
         let cfg = ResolvedConfig::build(&t);
         let d = diagnose(scan(&two_ports_log()), None, Some(&cfg));
-        assert_eq!(d.findings.len(), 2);
-        for f in &d.findings {
+        // One group: the same cause at the same handler line, both requests.
+        assert_eq!((d.groups.len(), d.findings.len()), (1, 1));
+        assert_eq!(d.groups[0].requests, 2);
+        let findings = each_finding(scan(&two_ports_log()), None, &cfg);
+        assert_eq!(findings.len(), 2);
+        for f in &findings {
             // nginx's order for an unknown port: the first block; said, with both blocks.
             assert_eq!(f.server_block.as_ref().map(|(p, _)| p.line), Some(4));
             let note = f
@@ -2768,9 +2887,8 @@ http {
             &ScanOptions::default(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let d = diagnose(r, Some(fpm), Some(&cfg));
-        let tied = d
-            .findings
+        let findings = each_finding(r, Some(&fpm), &cfg);
+        let tied = findings
             .iter()
             .find(|f| f.incident.key.path.as_deref() == Some("/slow.php"))
             .unwrap_or_else(|| panic!("no finding"));
@@ -2789,8 +2907,7 @@ http {
             "{}",
             tied.fix
         );
-        let other = d
-            .findings
+        let other = findings
             .iter()
             .find(|f| f.incident.key.path.as_deref() == Some("/other.php"))
             .unwrap_or_else(|| panic!("no finding"));
