@@ -91,7 +91,7 @@ pub struct Finding {
     pub fix: String,
     /// What the mapping had to guess or could not do.
     pub notes: Vec<String>,
-    pub fpm_kill: Option<FpmKill>,
+    pub fpm_kill: Option<Box<FpmKill>>,
     /// What became of the requests: failed, or answered by another server after this try.
     pub outcome: Outcome,
     /// How many tries nginx makes for the handler (servers it may try), when known.
@@ -143,13 +143,25 @@ pub struct Group {
     pub members: Vec<(String, u64)>,
     /// Distinct paths, hosts and members (the lists above are cut at [`TOP`]).
     pub distinct: (usize, usize, usize),
-    /// Notes of every merged finding, deduplicated.
-    pub notes: Vec<String>,
+    /// Notes of the merged findings that [`Group::finding`] does not have, deduplicated, and
+    /// notes about the group as a whole (the access log's drift): [`Group::notes`] lists
+    /// both. The first finding's own are not copied here: most groups' notes are its notes.
+    pub more_notes: Vec<String>,
 }
 
 impl Group {
     pub fn cause(&self) -> Cause {
         self.finding.cause()
+    }
+
+    /// The group's notes: its first finding's, then those of the other merged findings and of
+    /// the group as a whole.
+    pub fn notes(&self) -> impl Iterator<Item = &str> {
+        self.finding
+            .notes
+            .iter()
+            .chain(&self.more_notes)
+            .map(String::as_str)
     }
 }
 
@@ -520,34 +532,67 @@ struct GroupAcc {
     paths: TopCounter,
     hosts: TopCounter,
     members: TopCounter,
-    notes: Vec<String>,
+    more_notes: Vec<String>,
 }
 
-/// Requests per distinct value, cut to the [`TOP`] most frequent at the end.
-#[derive(Default)]
-struct TopCounter(std::collections::HashMap<String, u64, super::incidents::FastHash>);
+/// Requests per distinct value, cut to the [`TOP`] most frequent at the end. Most groups see
+/// one or a few values: those are a short list (a hash table per list was a tenth of a large
+/// run's memory), a table past [`TopCounter::FEW`].
+enum TopCounter {
+    Few(Vec<(String, u64)>),
+    Many(std::collections::HashMap<String, u64, super::incidents::FastHash>),
+}
+
+impl Default for TopCounter {
+    fn default() -> Self {
+        TopCounter::Few(Vec::new())
+    }
+}
 
 impl TopCounter {
+    const FEW: usize = 8;
+
     fn add(&mut self, value: &str, n: u64) {
-        match self.0.get_mut(value) {
-            Some(c) => *c += n,
-            None => {
-                self.0.insert(value.to_owned(), n);
+        match self {
+            TopCounter::Few(v) => {
+                if let Some((_, c)) = v.iter_mut().find(|(s, _)| s == value) {
+                    *c += n;
+                } else if v.len() < Self::FEW {
+                    v.push((value.to_owned(), n));
+                } else {
+                    let mut m: std::collections::HashMap<_, _, _> = v.drain(..).collect();
+                    m.insert(value.to_owned(), n);
+                    *self = TopCounter::Many(m);
+                }
             }
+            TopCounter::Many(m) => match m.get_mut(value) {
+                Some(c) => *c += n,
+                None => {
+                    m.insert(value.to_owned(), n);
+                }
+            },
         }
     }
 
     /// The [`TOP`] most frequent (ties by value), and how many distinct values there were.
     fn top(self) -> (Vec<(String, u64)>, usize) {
-        let mut v: Vec<(String, u64)> = self.0.into_iter().collect();
+        let mut v: Vec<(String, u64)> = match self {
+            TopCounter::Few(v) => v,
+            TopCounter::Many(m) => m.into_iter().collect(),
+        };
         v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let n = v.len();
         v.truncate(TOP);
+        v.shrink_to_fit();
         (v, n)
     }
 }
 
 impl GroupAcc {
+    /// Notes shown per group at most.
+    const NOTES: usize = 12;
+
+    /// Adds `f`'s counts, path, host and member.
     fn fold(&mut self, f: &Finding) {
         let inc = &f.incident;
         self.requests += inc.count;
@@ -563,9 +608,17 @@ impl GroupAcc {
         if let Some(u) = inc.key.upstream.as_deref() {
             self.members.add(Upstream::parse(u).peer, inc.count);
         }
+    }
+
+    /// `f`'s notes that the group's first finding `rep` and the list do not have yet, while
+    /// the group has fewer than [`GroupAcc::NOTES`].
+    fn fold_notes(&mut self, rep: &Finding, f: &Finding) {
         for n in &f.notes {
-            if self.notes.len() < 12 && !self.notes.contains(n) {
-                self.notes.push(n.clone());
+            if rep.notes.len() + self.more_notes.len() >= Self::NOTES {
+                break;
+            }
+            if !rep.notes.contains(n) && !self.more_notes.contains(n) {
+                self.more_notes.push(n.clone());
             }
         }
     }
@@ -576,8 +629,11 @@ impl Grouper {
     /// findings' fixes would never be shown).
     fn add(&mut self, mut f: Finding, explain: impl FnOnce(&mut Finding)) {
         let a = anchor(&f);
-        if let Some(acc) = self.index.get(&a).and_then(|&i| self.accs.get_mut(i)) {
-            acc.fold(&f);
+        if let Some(&i) = self.index.get(&a) {
+            if let (Some(acc), Some(rep)) = (self.accs.get_mut(i), self.reps.get(i)) {
+                acc.fold(&f);
+                acc.fold_notes(rep, &f);
+            }
             return;
         }
         explain(&mut f);
@@ -589,9 +645,17 @@ impl Grouper {
             paths: TopCounter::default(),
             hosts: TopCounter::default(),
             members: TopCounter::default(),
-            notes: Vec::new(),
+            more_notes: Vec::new(),
         };
         acc.fold(&f);
+        // The first finding's notes stay its own (deduplicated and cut as the group shows them).
+        let mut seen: Vec<String> = Vec::with_capacity(f.notes.len().min(GroupAcc::NOTES));
+        for n in std::mem::take(&mut f.notes) {
+            if seen.len() < GroupAcc::NOTES && !seen.contains(&n) {
+                seen.push(n);
+            }
+        }
+        f.notes = seen;
         self.index.insert(a, self.accs.len());
         self.accs.push(acc);
         self.reps.push(Arc::new(f));
@@ -617,7 +681,7 @@ impl Grouper {
                 hosts,
                 members,
                 distinct: (np, nh, nm),
-                notes: acc.notes,
+                more_notes: acc.more_notes,
             };
             match finding.outcome {
                 Outcome::Failed => failed.push(g),
@@ -1801,7 +1865,7 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String], scrip
             FpmEvent::ExecutionTimedOut { seconds, .. } => Some(seconds),
             _ => None,
         });
-        finding.fpm_kill = Some(FpmKill {
+        finding.fpm_kill = Some(Box::new(FpmKill {
             event: "execution-timed-out",
             signal: None,
             pool: f.pool.clone(),
@@ -1812,7 +1876,7 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String], scrip
             last: f.last,
             sample_line: f.sample_line.clone(),
             request_terminate_timeout: terminate(f),
-        });
+        }));
         return;
     }
     // SIGTERM/SIGQUIT are php-fpm's own (request_terminate_timeout, reloads): only a signal from
@@ -1827,7 +1891,7 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String], scrip
             )
     });
     if let Some(f) = signaled {
-        finding.fpm_kill = Some(FpmKill {
+        finding.fpm_kill = Some(Box::new(FpmKill {
             event: "child-signaled",
             signal: f.detail.clone(),
             pool: f.pool.clone(),
@@ -1838,7 +1902,7 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String], scrip
             last: f.last,
             sample_line: f.sample_line.clone(),
             request_terminate_timeout: None,
-        });
+        }));
     }
 }
 

@@ -317,7 +317,7 @@ fn group(o: &mut String, g: &Group, a: AccessShown<'_>, above: Option<&Group>) {
         );
     }
     o.push_str("</table>\n");
-    for n in &g.notes {
+    for n in g.notes() {
         let _ = writeln!(o, "<p class=\"note\">{}</p>", escape(n));
     }
     match (a, above) {

@@ -188,7 +188,7 @@ fn render_group(out: &mut String, g: &Group, access: AccessShown<'_>, above: Opt
         }
         _ => {}
     }
-    for n in &g.notes {
+    for n in g.notes() {
         let _ = writeln!(out, "  note      {n}");
     }
     out.push('\n');
@@ -693,7 +693,7 @@ struct GroupJson<'a> {
     setting: Option<SettingJson<'a>>,
     rules: &'static [RuleId],
     php_fpm: Option<FpmKillJson<'a>>,
-    notes: &'a [String],
+    notes: Vec<&'a str>,
     sample: &'a str,
     access_group: Option<usize>,
 }
@@ -768,7 +768,7 @@ fn group_json(g: &Group, access: Option<usize>) -> GroupJson<'_> {
                 }
             }),
         }),
-        notes: &g.notes,
+        notes: g.notes().collect(),
         sample: &inc.sample_line,
         access_group: access,
     }
