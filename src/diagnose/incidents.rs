@@ -763,6 +763,11 @@ impl IncidentScanner {
 
     fn count_member(&mut self, server: Option<&str>, base: &str, cause: Cause, t: Option<LogTime>) {
         let hash = self.hasher.hash_one((server, base, cause));
+        // Past the bound, a new member is not counted and leaves no trace (an empty entry per
+        // distinct member would grow without bound on a log of another configuration).
+        if self.member_count >= MAX_MEMBERS && !self.members.contains_key(&hash) {
+            return;
+        }
         let slot = self.members.entry(hash).or_default();
         let found = slot
             .iter_mut()
@@ -1425,6 +1430,24 @@ Stack trace:\n\
             .incidents
             .iter()
             .any(|i| i.key.path.is_none() && i.count == 40));
+    }
+
+    #[test]
+    fn member_table_is_bounded() {
+        let mut s = IncidentScanner::new(ScanOptions::default());
+        for i in 0..MAX_MEMBERS + 500 {
+            let line = REFUSED_1.replace("*1 ", &format!("*{} ", i + 1)).replace(
+                "127.0.0.1:3999",
+                &format!("10.{}.{}.1:80", i / 256, i % 256),
+            );
+            s.push_line(&line);
+        }
+        // Every line counted as a failure; the members past the bound leave no entry behind.
+        assert_eq!(s.members.values().map(Vec::len).sum::<usize>(), MAX_MEMBERS);
+        assert_eq!(s.members.len(), MAX_MEMBERS);
+        let r = s.finish();
+        assert_eq!(r.members.len(), MAX_MEMBERS);
+        assert_eq!(r.failures(), (MAX_MEMBERS + 500) as u64);
     }
 
     #[test]
