@@ -496,9 +496,16 @@ pub fn config_newer_than_logs(
     )]
 }
 
-/// What groups findings: outcome, cause, rule and config line (the handler, else the location,
-/// else the server block; the upstream or unresolved host when nothing was mapped).
-type Anchor = (Outcome, Cause, Option<crate::codes::RuleId>, String);
+/// What groups findings: outcome, cause, rule, php-fpm's kill (its event) and config line (the
+/// handler, else the location, else the server block; the upstream or unresolved host when
+/// nothing was mapped).
+type Anchor = (
+    Outcome,
+    Cause,
+    Option<crate::codes::RuleId>,
+    Option<&'static str>,
+    String,
+);
 
 fn anchor(f: &Finding) -> Anchor {
     let line = f
@@ -510,7 +517,8 @@ fn anchor(f: &Finding) -> Anchor {
         .or_else(|| f.incident.key.upstream.clone())
         .or_else(|| f.incident.key.unresolved_host.clone())
         .unwrap_or_default();
-    (f.outcome, f.cause(), f.rule, line)
+    let fpm = f.fpm_kill.as_ref().map(|k| k.event);
+    (f.outcome, f.cause(), f.rule, fpm, line)
 }
 
 /// Folds findings, most requests first, into groups as they are made: a group's first finding
@@ -2927,7 +2935,7 @@ http {
     fn fpm_kill_is_tied_to_the_reset() {
         let t = tree(CONF);
         let cfg = ResolvedConfig::build(&t);
-        let r = scan(&[
+        let lines = [
             line(
                 "02:56:09",
                 RESET,
@@ -2943,7 +2951,8 @@ http {
                 "fastcgi://unix:/run/php/php8.2-fpm.sock:",
                 "h:8080",
             ),
-        ]);
+        ];
+        let r = scan(&lines);
         let fpm_log = "[26-Nov-2026 02:56:09] WARNING: [pool www] child 28814, script '/var/www/slow.php' (request: \"GET /slow.php\") execution timed out (2.554018 sec), terminating\n";
         let fpm = scan_fpm_log(
             std::io::Cursor::new(fpm_log),
@@ -2951,6 +2960,19 @@ http {
             &ScanOptions::default(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
+        // Same handler line and rule, but php-fpm killed one and not the other: two groups, so
+        // the kill's fix does not speak for the reset it does not explain.
+        let d = diagnose(scan(&lines), Some(fpm.clone()), Some(&cfg));
+        let kills: Vec<(u64, bool)> = d
+            .groups
+            .iter()
+            .map(|g| (g.requests, g.finding.fpm_kill.is_some()))
+            .collect();
+        assert_eq!(kills.len(), 2, "{kills:?}");
+        assert!(
+            kills.contains(&(1, true)) && kills.contains(&(1, false)),
+            "{kills:?}"
+        );
         let findings = each_finding(r, Some(&fpm), &cfg);
         let tied = findings
             .iter()
