@@ -1485,23 +1485,17 @@ fn diagnose(args: &DiagnoseArgs) -> Result<u8, CliError> {
             ));
         }
     }
-    let text = match args.format {
-        DiagnoseFormat::Human => dg::render_human(&diagnosis),
-        DiagnoseFormat::Html => dg::render_html(&diagnosis),
-        DiagnoseFormat::Json => {
-            // Streamed: one group's JSON in memory at a time.
-            let stdout = std::io::stdout().lock();
-            let mut w = std::io::BufWriter::with_capacity(64 * 1024, stdout);
-            let written = dg::write_json(&diagnosis, &mut w).and_then(|()| w.flush());
-            match written {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                other => other.map_err(CliError::Output)?,
-            }
-            String::new()
-        }
+    // Human and JSON are streamed: a few groups' text in memory at a time.
+    let stdout = std::io::stdout().lock();
+    let mut w = std::io::BufWriter::with_capacity(64 * 1024, stdout);
+    let written = match args.format {
+        DiagnoseFormat::Human => dg::write_human(&diagnosis, &mut w),
+        DiagnoseFormat::Html => w.write_all(dg::render_html(&diagnosis).as_bytes()),
+        DiagnoseFormat::Json => dg::write_json(&diagnosis, &mut w),
     };
-    if !text.is_empty() {
-        print_out(&text)?;
+    match written.and_then(|()| w.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.map_err(CliError::Output)?,
     }
     Ok(if diagnosis.has_incidents() {
         EXIT_FINDINGS

@@ -53,5 +53,5 @@ pub use incidents::{
 };
 pub use logline::{parse_line, Level, LogEntry, LogTime, Request, TimeParseError, Upstream};
 pub use mapping::{ConfigMap, Socket};
-pub use render::{render_human, render_json, write_json};
+pub use render::{render_human, render_json, write_human, write_json};
 pub use since::{newest_time, Since, SinceError};

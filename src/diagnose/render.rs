@@ -233,12 +233,43 @@ fn upstream_line(u: &UpstreamSummary) -> String {
 /// recovered ones, the upstream blocks with failing servers, and a summary.
 pub fn render_human(d: &Diagnosis) -> String {
     let mut out = String::new();
+    human(d, &mut out, &mut |_| Ok(())).unwrap_or_else(|e: std::convert::Infallible| match e {});
+    out
+}
+
+/// [`render_human`] streamed to `w`: a few groups' text in memory at a time (a run with tens
+/// of thousands of groups writes tens of megabytes).
+pub fn write_human<W: std::io::Write>(d: &Diagnosis, w: &mut W) -> std::io::Result<()> {
+    let mut out = String::new();
+    human::<std::io::Error>(d, &mut out, &mut |out: &mut String| {
+        w.write_all(out.as_bytes())?;
+        out.clear();
+        Ok(())
+    })?;
+    w.write_all(out.as_bytes())
+}
+
+/// Writes the human format into `out`, handing it to `flush` whenever it holds more than
+/// [`FLUSH_AT`] bytes (`flush` may empty it).
+fn human<E>(
+    d: &Diagnosis,
+    out: &mut String,
+    flush: &mut dyn FnMut(&mut String) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut flush_full = |out: &mut String| {
+        if out.len() >= FLUSH_AT {
+            flush(out)
+        } else {
+            Ok(())
+        }
+    };
     for (g, shown) in d.groups.iter().zip(access_shown(d)) {
         let above = match shown {
             AccessShown::Above(i) => d.groups.get(i),
             _ => None,
         };
-        render_group(&mut out, g, shown, above);
+        render_group(out, g, shown, above);
+        flush_full(out)?;
     }
     if !d.recovered.is_empty() {
         let n: u64 = d.recovered.iter().map(|g| g.requests).sum();
@@ -248,7 +279,8 @@ pub fn render_human(d: &Diagnosis) -> String {
             plural(n)
         );
         for g in &d.recovered {
-            render_group(&mut out, g, AccessShown::Absent, None);
+            render_group(out, g, AccessShown::Absent, None);
+            flush_full(out)?;
         }
     }
     for u in &d.upstreams {
@@ -271,7 +303,7 @@ pub fn render_human(d: &Diagnosis) -> String {
         out.push('\n');
     }
     if let Some(a) = &d.access {
-        render_access(&mut out, d, a);
+        render_access(out, d, a);
     }
     for n in &d.notes {
         let _ = writeln!(out, "note: {n}");
@@ -305,8 +337,11 @@ pub fn render_human(d: &Diagnosis) -> String {
         let _ = write!(out, ", {} requests closed early (too many open)", s.evicted);
     }
     out.push('\n');
-    out
+    Ok(())
 }
+
+/// Bytes of human text buffered before [`write_human`] writes them.
+const FLUSH_AT: usize = 64 * 1024;
 
 /// Width of the widest histogram bar.
 const BAR: u64 = 40;
