@@ -267,7 +267,9 @@ pub fn diagnose_with(
         }
         grouper.add(finding, |f| f.fix = fix_text(f, &ctx));
     }
-    let skipped_regexes = explainer.skipped_regexes;
+    let skipped_regexes = std::mem::take(&mut explainer.skipped_regexes);
+    // The mapping memo is freed before the groups are built, which can reuse its memory.
+    drop(explainer);
     if let (Some(map), false) = (map, skipped_regexes.is_empty()) {
         for id in skipped_regexes {
             let p = place(map.cfg, id);
@@ -388,10 +390,9 @@ pub fn retry_window_secs(cfg: &ResolvedConfig<'_>) -> i64 {
 
 /// Drift: `server:` names the log has and no server block of the configuration prints (the
 /// block's first server_name): the config read is not the one that wrote the log, or changed
-/// since, and requests were mapped to a default server instead.
-/// Server names the log gives that no server block has as its first server_name, with their
-/// requests: a log of another configuration names thousands of server blocks, so five are kept
-/// with their counts and the rest only counted.
+/// since, and requests were mapped to a default server instead. Gathered finding by finding: a
+/// log of another configuration names thousands of server blocks, so five are kept with their
+/// requests and the rest only counted.
 #[derive(Default)]
 struct UnknownNames {
     /// Name -> its place in `shown`, or `usize::MAX` past the first five.

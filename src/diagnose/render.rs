@@ -249,8 +249,8 @@ pub fn write_human<W: std::io::Write>(d: &Diagnosis, w: &mut W) -> std::io::Resu
     w.write_all(out.as_bytes())
 }
 
-/// Writes the human format into `out`, handing it to `flush` whenever it holds more than
-/// [`FLUSH_AT`] bytes (`flush` may empty it).
+/// Writes the human format into `out`, handing it to `flush` after a group once it holds
+/// [`FLUSH_AT`] bytes or more (`flush` may empty it).
 fn human<E>(
     d: &Diagnosis,
     out: &mut String,
