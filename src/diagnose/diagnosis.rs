@@ -251,13 +251,11 @@ pub fn diagnose_with(
             .then(a.first.cmp(&b.first))
             .then(a.key.cmp(&b.key))
     });
-    let mut explainer = Explainer {
+    let mut explainer = Explainer::new(
         map,
-        fpm: fpm.as_ref(),
-        sockets: access.as_ref().filter(|a| a.has_socket).map(|a| &a.sockets),
-        memo: MapMemo::default(),
-        skipped_regexes: Vec::new(),
-    };
+        fpm.as_ref(),
+        access.as_ref().filter(|a| a.has_socket).map(|a| &a.sockets),
+    );
     let mut grouper = Grouper::default();
     let mut unknown = UnknownNames::default();
     for incident in incidents {
@@ -313,7 +311,21 @@ struct Explainer<'m, 'c, 't> {
     skipped_regexes: Vec<NodeId>,
 }
 
-impl Explainer<'_, '_, '_> {
+impl<'m, 'c, 't> Explainer<'m, 'c, 't> {
+    fn new(
+        map: Option<&'m ConfigMap<'c, 't>>,
+        fpm: Option<&'m FpmReport>,
+        sockets: Option<&'m SocketEvidence>,
+    ) -> Self {
+        Self {
+            map,
+            fpm,
+            sockets,
+            memo: MapMemo::default(),
+            skipped_regexes: Vec::new(),
+        }
+    }
+
     fn explain(&mut self, incident: Incident) -> (Finding, FixContext) {
         let mut finding = Finding {
             incident,
@@ -533,6 +545,7 @@ struct Grouper {
     index: std::collections::HashMap<Anchor, usize, super::incidents::FastHash>,
 }
 
+#[derive(Default)]
 struct GroupAcc {
     requests: u64,
     lines: u64,
@@ -637,25 +650,21 @@ impl Grouper {
     /// Adds `f` to its group; `explain` completes a group's first finding (its fix: the other
     /// findings' fixes would never be shown).
     fn add(&mut self, mut f: Finding, explain: impl FnOnce(&mut Finding)) {
-        let a = anchor(&f);
-        if let Some(&i) = self.index.get(&a) {
-            if let (Some(acc), Some(rep)) = (self.accs.get_mut(i), self.reps.get(i)) {
-                acc.fold(&f);
-                acc.fold_notes(rep, &f);
+        use std::collections::hash_map::Entry;
+        let slot = match self.index.entry(anchor(&f)) {
+            Entry::Occupied(e) => {
+                let i = *e.get();
+                if let (Some(acc), Some(rep)) = (self.accs.get_mut(i), self.reps.get(i)) {
+                    acc.fold(&f);
+                    acc.fold_notes(rep, &f);
+                }
+                return;
             }
-            return;
-        }
-        explain(&mut f);
-        let mut acc = GroupAcc {
-            requests: 0,
-            lines: 0,
-            first: None,
-            last: None,
-            paths: TopCounter::default(),
-            hosts: TopCounter::default(),
-            members: TopCounter::default(),
-            more_notes: Vec::new(),
+            Entry::Vacant(v) => v,
         };
+        slot.insert(self.accs.len());
+        explain(&mut f);
+        let mut acc = GroupAcc::default();
         acc.fold(&f);
         // The first finding's notes stay its own (deduplicated and cut as the group shows them).
         let mut seen: Vec<String> = Vec::with_capacity(f.notes.len().min(GroupAcc::NOTES));
@@ -665,7 +674,6 @@ impl Grouper {
             }
         }
         f.notes = seen;
-        self.index.insert(a, self.accs.len());
         self.accs.push(acc);
         self.reps.push(Arc::new(f));
     }
@@ -2408,13 +2416,7 @@ mod tests {
         cfg: &ResolvedConfig<'_>,
     ) -> Vec<Finding> {
         let map = ConfigMap::new(cfg);
-        let mut explainer = Explainer {
-            map: Some(&map),
-            fpm,
-            sockets: None,
-            memo: MapMemo::default(),
-            skipped_regexes: Vec::new(),
-        };
+        let mut explainer = Explainer::new(Some(&map), fpm, None);
         scan.incidents
             .into_iter()
             .map(|i| {
