@@ -464,6 +464,7 @@ fn load_path_parsed(
         copy: !STOCK_DIRS.iter().any(|d| prefix == Path::new(d)),
         remap_root: Some(prefix),
         resolved: Default::default(),
+        links: Default::default(),
         sysroot,
         target_prefix,
         sysroot_display: options.sysroot.as_deref().map(without_dot_components),
@@ -624,6 +625,7 @@ pub fn load_single(path: &Path) -> Result<ConfigTree, LoadError> {
         remap_root: None,
         copy: false,
         resolved: Default::default(),
+        links: Default::default(),
         sysroot: None,
         target_prefix: None,
         sysroot_display: None,
@@ -678,6 +680,7 @@ pub fn load_dump_with(input: &[u8], overlay: &Overlay) -> Result<ConfigTree, Loa
         remap_root: None,
         copy: false,
         resolved: Default::default(),
+        links: Default::default(),
         sysroot: None,
         target_prefix: None,
         sysroot_display: None,
@@ -706,6 +709,9 @@ struct Loader<'f> {
     /// Include arguments already resolved: the result depends only on the argument (paths are
     /// relative to the prefix), and a snippet is often included from thousands of places.
     resolved: foldhash::HashMap<String, Result<Vec<Target>, LoadProblemKind>>,
+    /// [`Loader::copy_link`]'s answer per file: a snippet included from a thousand places
+    /// is looked at once per load, not once per include (a `stat` each).
+    links: foldhash::HashMap<PathBuf, Option<Result<PathBuf, LoadProblemKind>>>,
     /// `--sysroot`: every include is resolved inside it, and nothing outside it is read.
     sysroot: Option<Sysroot>,
     /// The prefix as a path of the checked system (`/etc/nginx`), when it lies in the sysroot.
@@ -810,7 +816,7 @@ impl Loader<'_> {
                 // thousands of files must not compare every path with every other).
                 let mut new_at: foldhash::HashMap<PathBuf, usize> = Default::default();
                 for mut target in targets {
-                    let step = match self.copy_link(&target.file) {
+                    let step = match self.copy_link_once(&target.file) {
                         Some(Ok(inside)) => {
                             target.file = inside;
                             None
@@ -1057,6 +1063,15 @@ impl Loader<'_> {
                 return Ok(vec![Target::plain(candidate.clone())]);
             }
         }
+        // A link that leaves the copy names a file of the target system, dangling here or not:
+        // read as a glob's match is ([`Loader::copy_link`]), not called missing.
+        if let Some(link) = candidates
+            .iter()
+            .chain(direct)
+            .find(|c| self.copy_link(c).is_some())
+        {
+            return Ok(vec![Target::plain(link.clone())]);
+        }
         if !outside_copy && (self.fs.is_dir(&full) || self.fs.exists(&full)) {
             return Err(self.missing_kind(&full, &full));
         }
@@ -1086,6 +1101,16 @@ impl Loader<'_> {
             });
         }
         Err(self.missing_kind(&full, &full))
+    }
+
+    /// [`Loader::copy_link`], asked once per file and load.
+    fn copy_link_once(&mut self, path: &Path) -> Option<Result<PathBuf, LoadProblemKind>> {
+        if let Some(known) = self.links.get(path) {
+            return known.clone();
+        }
+        let answer = self.copy_link(path);
+        self.links.insert(path.to_path_buf(), answer.clone());
+        answer
     }
 
     /// In a checked copy, a symlink that leaves the copy (`sites-enabled/default ->

@@ -508,6 +508,53 @@ fn an_absolute_link_out_of_a_copied_tree_is_read_inside_the_copy_or_not_at_all()
 }
 
 #[test]
+fn a_link_out_of_a_copy_included_at_two_places_is_reported_at_both() -> TestResult {
+    // The loader asks once per file and load whether a target is such a link (a snippet
+    // included from a thousand places was a stat per include): the answer must still be
+    // given at every include that reads it.
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path().join("repo/nginx");
+    std::fs::create_dir_all(dir.join("snippets"))?;
+    std::fs::write(
+        dir.join("snippets/inside.conf"),
+        "proxy_read_timeout 30s;\n",
+    )?;
+    std::os::unix::fs::symlink(
+        "/srv/generated/proxy.conf",
+        dir.join("snippets/outside.conf"),
+    )?;
+    std::os::unix::fs::symlink("inside.conf", dir.join("snippets/relative.conf"))?;
+    std::fs::write(
+        dir.join("nginx.conf"),
+        "events {}\nhttp {\n    server {\n        listen 8080;\n        include snippets/outside.conf;\n        include snippets/relative.conf;\n    }\n    server {\n        listen 8081;\n        include snippets/outside.conf;\n        include snippets/relative.conf;\n    }\n}\n",
+    )?;
+    let (ws, diagnostics) = check_path(&dir.join("nginx.conf"), &LoadOptions::default());
+    let text = concise(&ws, &diagnostics);
+    let gw002 = of_rule(&diagnostics, "GW002");
+    assert_eq!(gw002.len(), 2, "{text}");
+    let lines: Vec<_> = gw002
+        .iter()
+        .map(|d| ws.tree.sources.get(d.file).line_col(d.span.start()).0)
+        .collect();
+    assert_eq!(lines, [5, 10], "{text}");
+    // Named explicitly, not by a glob: still a file of the target system, not a missing one.
+    assert!(
+        gw002.iter().all(
+            |d| d.severity == Severity::Info && d.message.contains("/srv/generated/proxy.conf")
+        ),
+        "{text}"
+    );
+    // The link that stays inside the copy is read, once, for both servers.
+    let paths = read_paths(&ws);
+    let relative = paths
+        .iter()
+        .filter(|p| p.ends_with("snippets/relative.conf"))
+        .count();
+    assert_eq!(relative, 1, "{paths:?}");
+    Ok(())
+}
+
+#[test]
 fn an_absolute_include_outside_a_copy_is_not_read_as_a_same_named_file_of_the_copy() -> TestResult {
     // A reviewer's case (docker/awesome-compose): the tree's nginx.conf includes an app's
     // nginx.conf by an absolute path outside the tree. Re-rooting it down to the bare file
