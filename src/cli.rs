@@ -1490,7 +1490,7 @@ fn diagnose(args: &DiagnoseArgs) -> Result<u8, CliError> {
     let mut w = std::io::BufWriter::with_capacity(64 * 1024, stdout);
     let written = match args.format {
         DiagnoseFormat::Human => dg::write_human(&diagnosis, &mut w),
-        DiagnoseFormat::Html => w.write_all(dg::render_html(&diagnosis).as_bytes()),
+        DiagnoseFormat::Html => dg::write_html(&diagnosis, &mut w),
         DiagnoseFormat::Json => dg::write_json(&diagnosis, &mut w),
     };
     match written.and_then(|()| w.flush()) {

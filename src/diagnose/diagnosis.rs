@@ -2669,6 +2669,42 @@ http {
     }
 
     #[test]
+    fn streamed_pages_are_the_pages_built_whole() {
+        // 3,000 groups (a server name each): several FLUSH_AT pieces in every format.
+        let lines: Vec<String> = (0..3000u32)
+            .map(|i| {
+                format!("2026/11/26 10:00:00 [error] 7#7: *{i} {REFUSED}, client: 1.2.3.4, server: s{i}.test, request: \"GET /<x>&{i} HTTP/1.1\", upstream: \"http://127.0.0.1:{}/\", host: \"s{i}.test\"", 3000 + i)
+            })
+            .collect();
+        let d = diagnose_with(scan(&lines), None, None, None);
+        assert_eq!(d.groups.len(), 3000);
+        struct Pieces(Vec<u8>, usize);
+        impl std::io::Write for Pieces {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.extend_from_slice(b);
+                self.1 += 1;
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let whole = [
+            super::super::render_human(&d),
+            super::super::render_html(&d),
+        ];
+        let mut human = Pieces(Vec::new(), 0);
+        let mut html = Pieces(Vec::new(), 0);
+        super::super::write_human(&d, &mut human).unwrap_or_else(|e| panic!("{e}"));
+        super::super::write_html(&d, &mut html).unwrap_or_else(|e| panic!("{e}"));
+        for (whole, streamed) in whole.iter().zip([&human, &html]) {
+            assert!(whole.len() > 4 * 64 * 1024, "{}", whole.len());
+            assert!(streamed.1 >= 4, "{} pieces", streamed.1);
+            assert!(streamed.0 == whole.as_bytes(), "streamed text differs");
+        }
+    }
+
+    #[test]
     fn groups_sharing_a_handler_show_its_access_log_numbers_once() {
         let t = tree(TWO_PORTS);
         let cfg = ResolvedConfig::build(&t);

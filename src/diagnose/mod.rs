@@ -44,7 +44,7 @@ pub use diagnosis::{
 };
 pub use fpmlog::{parse_fpm_line, FpmEntry, FpmEvent, FpmLevel};
 pub use histogram::{Histogram, RELATIVE_ERROR};
-pub use html::{escape as html_escape, render_html};
+pub use html::{escape as html_escape, render_html, write_html};
 pub use incidents::{
     distinct_files, open_log, scan_error_log, scan_error_log_path, scan_fpm_log, scan_fpm_log_path,
     DiagnoseError, FpmIncident, FpmPool, FpmReport, Incident, IncidentKey, IncidentScanner,

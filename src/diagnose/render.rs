@@ -232,44 +232,78 @@ fn upstream_line(u: &UpstreamSummary) -> String {
 /// The human format: one block per group of failed requests, most requests first, then the
 /// recovered ones, the upstream blocks with failing servers, and a summary.
 pub fn render_human(d: &Diagnosis) -> String {
-    let mut out = String::new();
-    human(d, &mut out, &mut |_| Ok(())).unwrap_or_else(|e: std::convert::Infallible| match e {});
-    out
+    whole_text(|out, flush| human(d, out, flush))
 }
 
 /// [`render_human`] streamed to `w`: a few groups' text in memory at a time (a run with tens
 /// of thousands of groups writes tens of megabytes).
 pub fn write_human<W: std::io::Write>(d: &Diagnosis, w: &mut W) -> std::io::Result<()> {
-    let mut out = String::new();
-    human::<std::io::Error>(d, &mut out, &mut |out: &mut String| {
-        w.write_all(out.as_bytes())?;
+    in_pieces(w, |out, flush| human(d, out, flush))
+}
+
+/// Hands a text being built to its destination in pieces: a page of tens of thousands of
+/// groups is written a few groups at a time instead of held whole. A writer calls
+/// [`Flush::full`] between pieces (a group, a table).
+pub(super) struct Flush<'a, E> {
+    /// Where the pieces go; `None`: nowhere, the text stays whole in its string.
+    sink: Option<&'a mut Sink<'a, E>>,
+}
+
+/// A destination for pieces of text ([`Flush`]).
+type Sink<'a, E> = dyn FnMut(&str) -> Result<(), E> + 'a;
+
+impl<E> Flush<'_, E> {
+    /// Hands `out` over and empties it once it holds [`FLUSH_AT`] bytes or more.
+    pub(super) fn full(&mut self, out: &mut String) -> Result<(), E> {
+        let Some(sink) = self.sink.as_mut() else {
+            return Ok(());
+        };
+        if out.len() < FLUSH_AT {
+            return Ok(());
+        }
+        sink(out)?;
         out.clear();
         Ok(())
-    })?;
+    }
+}
+
+/// The whole text of `build` in one string.
+pub(super) fn whole_text(
+    build: impl FnOnce(
+        &mut String,
+        &mut Flush<'_, std::convert::Infallible>,
+    ) -> Result<(), std::convert::Infallible>,
+) -> String {
+    let mut out = String::new();
+    build(&mut out, &mut Flush { sink: None }).unwrap_or_else(|e| match e {});
+    out
+}
+
+/// The text of `build` written to `w` in pieces of about [`FLUSH_AT`] bytes.
+pub(super) fn in_pieces<W: std::io::Write>(
+    w: &mut W,
+    build: impl FnOnce(&mut String, &mut Flush<'_, std::io::Error>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut out = String::new();
+    let mut sink = |piece: &str| w.write_all(piece.as_bytes());
+    build(
+        &mut out,
+        &mut Flush {
+            sink: Some(&mut sink),
+        },
+    )?;
     w.write_all(out.as_bytes())
 }
 
-/// Writes the human format into `out`, handing it to `flush` after a group once it holds
-/// [`FLUSH_AT`] bytes or more (`flush` may empty it).
-fn human<E>(
-    d: &Diagnosis,
-    out: &mut String,
-    flush: &mut dyn FnMut(&mut String) -> Result<(), E>,
-) -> Result<(), E> {
-    let mut flush_full = |out: &mut String| {
-        if out.len() >= FLUSH_AT {
-            flush(out)
-        } else {
-            Ok(())
-        }
-    };
+/// Writes the human format into `out`, handing it on through `flush` after a group.
+fn human<E>(d: &Diagnosis, out: &mut String, flush: &mut Flush<'_, E>) -> Result<(), E> {
     for (g, shown) in d.groups.iter().zip(access_shown(d)) {
         let above = match shown {
             AccessShown::Above(i) => d.groups.get(i),
             _ => None,
         };
         render_group(out, g, shown, above);
-        flush_full(out)?;
+        flush.full(out)?;
     }
     if !d.recovered.is_empty() {
         let n: u64 = d.recovered.iter().map(|g| g.requests).sum();
@@ -280,7 +314,7 @@ fn human<E>(
         );
         for g in &d.recovered {
             render_group(out, g, AccessShown::Absent, None);
-            flush_full(out)?;
+            flush.full(out)?;
         }
     }
     for u in &d.upstreams {
@@ -340,7 +374,7 @@ fn human<E>(
     Ok(())
 }
 
-/// Bytes of human text buffered before [`write_human`] writes them.
+/// Bytes of text buffered before a [`Flush`] hands them on.
 const FLUSH_AT: usize = 64 * 1024;
 
 /// Width of the widest histogram bar.
