@@ -1063,12 +1063,13 @@ impl Loader<'_> {
                 return Ok(vec![Target::plain(candidate.clone())]);
             }
         }
-        // A link that leaves the copy names a file of the target system, dangling here or not:
-        // read as a glob's match is ([`Loader::copy_link`]), not called missing.
+        // A link that leaves the copy and dangles here names a file of the target system: it
+        // is taken as a glob's match is ([`Loader::copy_link`]), not called missing. One that
+        // leads to something that is not a regular file here (`/dev/zero`) is refused below.
         if let Some(link) = candidates
             .iter()
             .chain(direct)
-            .find(|c| self.copy_link(c).is_some())
+            .find(|c| !self.fs.exists(c) && self.copy_link(c).is_some())
         {
             return Ok(vec![Target::plain(link.clone())]);
         }
