@@ -62,20 +62,20 @@ fn is_current_dir(dir: &Path) -> bool {
 
 /// The version an nginx binary reports (`nginx -v` prints `nginx version: nginx/1.22.1` on
 /// stderr; distribution builds may add a suffix such as ` (Ubuntu)`). `nginx -v` runs at most
-/// once per binary: the answer is kept in [`version_cache_file`], keyed by the binary's real
-/// path, device, inode, size, mtime and ctime, so an upgraded or replaced binary is asked again.
-/// Without a usable cache directory it simply runs every time.
+/// once per binary: the answer is kept in the [`cache_file`] `nginx-versions`, keyed by the
+/// binary's real path, device, inode, size, mtime and ctime, so an upgraded or replaced binary
+/// is asked again. Without a usable cache directory it simply runs every time.
 pub fn detect_nginx_version(binary: &Path) -> Option<Version> {
     let key = cache_key(binary);
-    let cache = version_cache_file();
+    let cache = cache_file(VERSIONS);
     if let (Some(key), Some(cache)) = (&key, &cache) {
-        if let Some(v) = cached_version(cache, key) {
+        if let Some(v) = cached(cache, key).and_then(|v| v.parse().ok()) {
             return Some(v);
         }
     }
     let v = run_nginx_v(binary)?;
     if let (Some(key), Some(cache)) = (&key, &cache) {
-        store_version(cache, key, v);
+        store(cache, key, &v.to_string());
     }
     Some(v)
 }
@@ -87,9 +87,48 @@ pub fn run_nginx_v(binary: &Path) -> Option<Version> {
     parse_nginx_v(&text)
 }
 
-/// `$XDG_CACHE_HOME/nginx-gwlint/nginx-versions` (an absolute `XDG_CACHE_HOME` only, as the
-/// XDG spec says), else `$HOME/.cache/nginx-gwlint/nginx-versions`.
-pub fn version_cache_file() -> Option<PathBuf> {
+/// The build facts of an nginx binary (`nginx -V`), cached like [`detect_nginx_version`] in
+/// `nginx-builds` (the version and the configure arguments: all that [`parse_nginx_build`]
+/// reads). Running `nginx -V` takes a few milliseconds, most of a small check's time.
+pub fn detect_nginx_build(binary: &Path) -> Option<NginxBuild> {
+    let key = cache_key(binary);
+    let cache = cache_file(BUILDS);
+    if let (Some(key), Some(cache)) = (&key, &cache) {
+        if let Some(build) = cached(cache, key).and_then(|line| build_of_answer(&line)) {
+            return Some(build);
+        }
+    }
+    let out = std::process::Command::new(binary).arg("-V").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    let build = parse_nginx_build(&text)?;
+    if let (Some(key), Some(cache)) = (&key, &cache) {
+        store(cache, key, &build_answer(&build, &text));
+    }
+    Some(build)
+}
+
+/// What the build cache keeps of `nginx -V` output `text`: the version, a space, and the
+/// configure arguments as printed.
+fn build_answer(build: &NginxBuild, text: &str) -> String {
+    format!("{} {}", build.version, configure_arguments(text))
+}
+
+/// The build a cached [`build_answer`] stands for.
+fn build_of_answer(answer: &str) -> Option<NginxBuild> {
+    let (version, arguments) = answer.split_once(' ')?;
+    parse_nginx_build(&format!(
+        "nginx version: nginx/{version}\nconfigure arguments:{arguments}\n"
+    ))
+}
+
+/// The cache of `nginx -v` answers.
+const VERSIONS: &str = "nginx-versions";
+/// The cache of `nginx -V` answers.
+const BUILDS: &str = "nginx-builds";
+
+/// `$XDG_CACHE_HOME/nginx-gwlint/NAME` (an absolute `XDG_CACHE_HOME` only, as the XDG spec
+/// says), else `$HOME/.cache/nginx-gwlint/NAME`.
+pub fn cache_file(name: &str) -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
@@ -99,10 +138,10 @@ pub fn version_cache_file() -> Option<PathBuf> {
                 .filter(|p| p.is_absolute())
                 .map(|h| h.join(".cache"))
         })?;
-    Some(base.join("nginx-gwlint").join("nginx-versions"))
+    Some(base.join("nginx-gwlint").join(name))
 }
 
-/// One line of the cache without its version: what identifies this build of the binary.
+/// One line of a cache without its answer: what identifies this build of the binary.
 fn cache_key(binary: &Path) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
     let real = std::fs::canonicalize(binary).ok()?;
@@ -123,40 +162,38 @@ fn cache_key(binary: &Path) -> Option<String> {
     ))
 }
 
-fn cached_version(cache: &Path, key: &str) -> Option<Version> {
+/// The answer a cache holds for `key`.
+fn cached(cache: &Path, key: &str) -> Option<String> {
     let text = std::fs::read_to_string(cache).ok()?;
     text.lines().find_map(|line| {
-        let (k, v) = line.rsplit_once('\t')?;
-        if k == key {
-            v.parse().ok()
-        } else {
-            None
-        }
+        let (k, v) = line.split_at_checked(key.len())?;
+        (k == key).then(|| v.strip_prefix('\t').map(str::to_owned))?
     })
 }
 
-/// Records `key`'s version, replacing the file atomically ([`crate::temp::create_beside`]);
-/// entries for other binaries are kept (the last 64). Failing to write is not an error.
-fn store_version(cache: &Path, key: &str, version: Version) {
+/// Records `key`'s answer (one line, no tab), replacing the file atomically
+/// ([`crate::temp::create_beside`]); entries for other binaries are kept (the last 64).
+/// Failing to write is not an error, and an answer that does not fit on one line is not kept.
+fn store(cache: &Path, key: &str, answer: &str) {
     use std::io::Write;
+    if answer.contains(['\t', '\n', '\r']) {
+        return;
+    }
     let Some(dir) = cache.parent() else { return };
     if std::fs::create_dir_all(dir).is_err() {
         return;
     }
     let old = std::fs::read_to_string(cache).unwrap_or_default();
-    let path_of = |k: &str| k.split('\t').next().map(str::to_owned);
+    let path_of = |line: &str| line.split('\t').next().map(str::to_owned);
     let this_path = path_of(key);
     let mut lines: Vec<&str> = old
         .lines()
-        .filter(|l| {
-            l.rsplit_once('\t')
-                .is_some_and(|(k, _)| path_of(k) != this_path)
-        })
+        .filter(|l| l.contains('\t') && path_of(l) != this_path)
         .collect();
     let skip = lines.len().saturating_sub(63);
     lines.drain(..skip);
     let mut text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    text.push_str(&format!("{key}\t{version}\n"));
+    text.push_str(&format!("{key}\t{answer}\n"));
     let Ok((tmp, mut file)) = crate::temp::create_beside(cache) else {
         return;
     };
@@ -189,22 +226,31 @@ mod version_tests {
         let bin = dir.path().join("nginx");
         std::fs::write(&bin, "x").unwrap();
         let key = cache_key(&bin).unwrap();
-        assert_eq!(cached_version(&cache, &key), None);
-        store_version(&cache, &key, Version::new(1, 22, 1));
-        store_version(&cache, "/other\t1\t2\t3\t4.5\t6.7", Version::new(1, 2, 3));
-        assert_eq!(cached_version(&cache, &key), Some(Version::new(1, 22, 1)));
+        assert_eq!(cached(&cache, &key), None);
+        store(&cache, &key, "1.22.1");
+        store(&cache, "/other\t1\t2\t3\t4.5\t6.7", "1.2.3");
+        assert_eq!(cached(&cache, &key).as_deref(), Some("1.22.1"));
         // The binary replaced: a new key for the same path, which replaces the old line.
         std::fs::write(&bin, "xy").unwrap();
         let new_key = cache_key(&bin).unwrap();
         assert_ne!(key, new_key);
-        assert_eq!(cached_version(&cache, &new_key), None);
-        store_version(&cache, &new_key, Version::new(1, 24, 0));
+        assert_eq!(cached(&cache, &new_key), None);
+        store(&cache, &new_key, "1.24.0");
         let text = std::fs::read_to_string(&cache).unwrap();
         assert_eq!(text.lines().count(), 2, "{text}");
-        assert_eq!(
-            cached_version(&cache, &new_key),
-            Some(Version::new(1, 24, 0))
+        assert_eq!(cached(&cache, &new_key).as_deref(), Some("1.24.0"));
+        // An answer with spaces is kept whole; one that is not one line is not kept.
+        store(
+            &cache,
+            &key,
+            "1.22.1 --prefix=/usr/share/nginx --with-cc-opt='-g -O2'",
         );
+        assert_eq!(
+            cached(&cache, &key).as_deref(),
+            Some("1.22.1 --prefix=/usr/share/nginx --with-cc-opt='-g -O2'")
+        );
+        store(&cache, "/third\t1\t2\t3\t4.5\t6.7", "a\tb");
+        assert_eq!(cached(&cache, "/third\t1\t2\t3\t4.5\t6.7"), None);
     }
 
     #[test]
@@ -297,12 +343,15 @@ fn dynamic_module(option: &str) -> Option<DynamicModule> {
 pub fn installed_build(checked: &[PathBuf]) -> Option<NginxBuild> {
     static BUILD: std::sync::OnceLock<Option<NginxBuild>> = std::sync::OnceLock::new();
     BUILD
-        .get_or_init(|| {
-            let binary = installed_nginx(checked)?;
-            let out = std::process::Command::new(binary).arg("-V").output().ok()?;
-            parse_nginx_build(&String::from_utf8_lossy(&out.stderr))
-        })
+        .get_or_init(|| detect_nginx_build(&installed_nginx(checked)?))
         .clone()
+}
+
+/// The `configure arguments:` of `nginx -V` output (after the colon; empty without them).
+fn configure_arguments(text: &str) -> &str {
+    text.lines()
+        .find_map(|l| l.strip_prefix("configure arguments:"))
+        .unwrap_or_default()
 }
 
 /// The prefix and configuration path in `nginx -V` output (`configure arguments: ...`), with
@@ -310,10 +359,7 @@ pub fn installed_build(checked: &[PathBuf]) -> Option<NginxBuild> {
 /// relative to the prefix). `None` when the text is no `nginx -V` output.
 pub fn parse_nginx_build(text: &str) -> Option<NginxBuild> {
     let version = parse_nginx_v(text)?;
-    let arguments = text
-        .lines()
-        .find_map(|l| l.strip_prefix("configure arguments:"))
-        .unwrap_or_default();
+    let arguments = configure_arguments(text);
     let option = |name: &str| {
         arguments
             .split_whitespace()
@@ -455,5 +501,22 @@ mod build_tests {
             Some(PathBuf::from("/usr/local/nginx/conf/nginx.conf"))
         );
         assert!(parse_nginx_build("bash: nginx: command not found").is_none());
+    }
+
+    #[test]
+    fn a_cached_build_is_the_build() {
+        for text in [
+            "nginx version: nginx/1.24.0 (Ubuntu)\nbuilt with OpenSSL 3.0.13\nconfigure arguments: --with-cc-opt='-g -O2 -fstack-protector' --prefix=/usr/share/nginx --conf-path=/etc/nginx/nginx.conf --user=www-data --with-threads --with-file-aio --with-stream=dynamic\n",
+            "nginx version: nginx/1.27.3\n",
+            "nginx version: nginx/1.25.1\nconfigure arguments:\n",
+        ] {
+            let Some(build) = parse_nginx_build(text) else {
+                panic!("{text}");
+            };
+            let answer = build_answer(&build, text);
+            assert!(!answer.contains(['\t', '\n']), "{answer}");
+            assert_eq!(build_of_answer(&answer), Some(build), "{answer}");
+        }
+        assert_eq!(build_of_answer("garbage"), None);
     }
 }
