@@ -58,21 +58,32 @@ impl Version {
 impl FromStr for Version {
     type Err = DirectiveError;
 
+    /// Exactly three dot-separated runs of ASCII digits, each within u32 (the table's
+    /// 1,212 entries parse theirs at every start: bytes, not a string splitter).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || DirectiveError::Version(s.to_owned());
-        let mut parts = s.trim().split('.');
-        let mut next = || -> Result<u32, DirectiveError> {
-            let p = parts.next().ok_or_else(bad)?;
-            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+        let mut parts = [0u32; 3];
+        let mut count = 0;
+        for part in s.trim().as_bytes().split(|&b| b == b'.') {
+            let slot = parts.get_mut(count).ok_or_else(bad)?;
+            if part.is_empty() {
                 return Err(bad());
             }
-            p.parse().map_err(|_| bad())
-        };
-        let v = Version::new(next()?, next()?, next()?);
-        if parts.next().is_some() {
+            for &b in part {
+                if !b.is_ascii_digit() {
+                    return Err(bad());
+                }
+                *slot = slot
+                    .checked_mul(10)
+                    .and_then(|v| v.checked_add(u32::from(b - b'0')))
+                    .ok_or_else(bad)?;
+            }
+            count += 1;
+        }
+        if count != 3 {
             return Err(bad());
         }
-        Ok(v)
+        Ok(Version::new(parts[0], parts[1], parts[2]))
     }
 }
 
@@ -811,6 +822,23 @@ mod tests {
         assert!("1.22".parse::<Version>().is_err());
         assert!("1.22.x".parse::<Version>().is_err());
         assert!("1.2.3.4".parse::<Version>().is_err());
+        assert_eq!(" 1.25.0\n".parse::<Version>()?, Version::new(1, 25, 0));
+        for bad in [
+            "",
+            "1..2",
+            "1.2.3.",
+            ".1.2",
+            "+1.2.3",
+            "1.2.-3",
+            "1.2.4294967296",
+            "1.2.٣",
+        ] {
+            assert!(bad.parse::<Version>().is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            "1.2.4294967295".parse::<Version>()?,
+            Version::new(1, 2, u32::MAX)
+        );
         Ok(())
     }
 
