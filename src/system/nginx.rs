@@ -66,18 +66,37 @@ fn is_current_dir(dir: &Path) -> bool {
 /// binary's real path, device, inode, size, mtime and ctime, so an upgraded or replaced binary
 /// is asked again. Without a usable cache directory it simply runs every time.
 pub fn detect_nginx_version(binary: &Path) -> Option<Version> {
+    ask_once(
+        binary,
+        VERSIONS,
+        |v| v.parse().ok(),
+        || {
+            let v = run_nginx_v(binary)?;
+            Some((v, v.to_string()))
+        },
+    )
+}
+
+/// `binary`'s answer kept in the [`cache_file`] `name` (read back with `read`), else `ask`ed
+/// now (the answer and the one line to keep of it) and kept there for the next run.
+fn ask_once<T>(
+    binary: &Path,
+    name: &str,
+    read: impl Fn(&str) -> Option<T>,
+    ask: impl FnOnce() -> Option<(T, String)>,
+) -> Option<T> {
     let key = cache_key(binary);
-    let cache = cache_file(VERSIONS);
+    let cache = cache_file(name);
     if let (Some(key), Some(cache)) = (&key, &cache) {
-        if let Some(v) = cached(cache, key).and_then(|v| v.parse().ok()) {
-            return Some(v);
+        if let Some(known) = cached(cache, key).and_then(|line| read(&line)) {
+            return Some(known);
         }
     }
-    let v = run_nginx_v(binary)?;
+    let (answer, line) = ask()?;
     if let (Some(key), Some(cache)) = (&key, &cache) {
-        store(cache, key, &v.to_string());
+        store(cache, key, &line);
     }
-    Some(v)
+    Some(answer)
 }
 
 /// `nginx -v`, asked now.
@@ -91,20 +110,13 @@ pub fn run_nginx_v(binary: &Path) -> Option<Version> {
 /// `nginx-builds` (the version and the configure arguments: all that [`parse_nginx_build`]
 /// reads). Running `nginx -V` takes a few milliseconds, most of a small check's time.
 pub fn detect_nginx_build(binary: &Path) -> Option<NginxBuild> {
-    let key = cache_key(binary);
-    let cache = cache_file(BUILDS);
-    if let (Some(key), Some(cache)) = (&key, &cache) {
-        if let Some(build) = cached(cache, key).and_then(|line| build_of_answer(&line)) {
-            return Some(build);
-        }
-    }
-    let out = std::process::Command::new(binary).arg("-V").output().ok()?;
-    let text = String::from_utf8_lossy(&out.stderr);
-    let build = parse_nginx_build(&text)?;
-    if let (Some(key), Some(cache)) = (&key, &cache) {
-        store(cache, key, &build_answer(&build, &text));
-    }
-    Some(build)
+    ask_once(binary, BUILDS, build_of_answer, || {
+        let out = std::process::Command::new(binary).arg("-V").output().ok()?;
+        let text = String::from_utf8_lossy(&out.stderr);
+        let build = parse_nginx_build(&text)?;
+        let line = build_answer(&build, &text);
+        Some((build, line))
+    })
 }
 
 /// What the build cache keeps of `nginx -V` output `text`: the version, a space, and the
