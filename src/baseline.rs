@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::ConfigTree;
 use crate::diagnostic::Diagnostic;
 use crate::source::FileId;
-use crate::syntax::{Ast, Directive};
+use crate::syntax::{Ast, DirRef};
 
 /// The format version written. Version 1 (the path as it was typed in the fingerprint and the
 /// entries) is still read and matched the way it was written.
@@ -161,34 +161,34 @@ fn anchor_texts(tree: &ConfigTree, diagnostics: &[Diagnostic]) -> Vec<String> {
 
 /// Tokens as written (quotes kept), one space apart, comments left out: re-indenting,
 /// re-wrapping or commenting a directive keeps its fingerprint.
-fn head_text(src: &[u8], d: &Directive) -> String {
-    let mut text = String::from_utf8_lossy(d.name.raw(src)).into_owned();
-    for arg in &d.args {
+fn head_text(src: &[u8], d: DirRef<'_>) -> String {
+    let mut text = String::from_utf8_lossy(d.name_word().raw(src)).into_owned();
+    for arg in d.args() {
         text.push(' ');
         text.push_str(&String::from_utf8_lossy(arg.raw(src)));
     }
-    text.push_str(if d.block.is_some() { " {" } else { ";" });
+    text.push_str(if d.block().is_some() { " {" } else { ";" });
     text
 }
 
 /// For each offset (ascending), the innermost directive whose span contains it: one sweep over
 /// the directives in source order with a stack of the open ones, so many findings in a wide or
 /// deep file cost no rescans.
-fn innermost_each(ast: &Ast, offsets: impl Iterator<Item = usize>) -> Vec<Option<&Directive>> {
+fn innermost_each(ast: &Ast, offsets: impl Iterator<Item = usize>) -> Vec<Option<DirRef<'_>>> {
     // A directive's span, at least one byte long.
-    let end = |d: &Directive| d.span.end().max(d.span.start() + 1);
+    let end = |d: DirRef<'_>| d.span().end().max(d.span().start() + 1);
     let mut directives = ast.walk().peekable();
-    let mut open: Vec<&Directive> = Vec::new();
+    let mut open: Vec<DirRef<'_>> = Vec::new();
     let mut out = Vec::new();
     for offset in offsets {
-        while let Some(d) = directives.next_if(|d| d.span.start() <= offset) {
+        while let Some(d) = directives.next_if(|d| d.span().start() <= offset) {
             // What remains open contains `d`'s start: its ancestors (spans nest).
-            while open.last().is_some_and(|o| end(o) <= d.span.start()) {
+            while open.last().is_some_and(|o| end(*o) <= d.span().start()) {
                 open.pop();
             }
             open.push(d);
         }
-        while open.last().is_some_and(|o| end(o) <= offset) {
+        while open.last().is_some_and(|o| end(*o) <= offset) {
             open.pop();
         }
         out.push(open.last().copied());

@@ -170,9 +170,9 @@ impl Prober<'_, '_> {
         let node = self.config.node(named.node);
         let span = node
             .directive
-            .args
+            .args()
             .first()
-            .map_or(node.directive.span, |w| w.span);
+            .map_or(node.directive.span(), |w| w.span());
         self.out.push(
             Diagnostic::new(
                 meta.id.code(),

@@ -28,7 +28,7 @@ use crate::diagnostic::{Diagnostic, Fix};
 use crate::rules;
 use crate::settings::Settings;
 use crate::source::FileId;
-use crate::syntax::{Comment, Directive, LineIndex, Node, Span};
+use crate::syntax::{CommentRef, DirRef, ItemList, ItemRef, LineIndex, Span};
 
 /// The marker that starts a suppression comment (after `#` and optional spaces).
 pub const MARKER: &str = "nginx-gwlint:";
@@ -74,19 +74,19 @@ pub fn collect(tree: &ConfigTree) -> Vec<Suppression> {
     for &file in &tree.nginx_files {
         let Some(ast) = tree.ast(file) else { continue };
         let lines = &tree.sources.get(file).lines;
-        walk(file, lines, &ast.items, &mut out);
+        walk(file, lines, ast.item_list(), &mut out);
     }
     out
 }
 
 /// The suppressions of one file, in source order. An explicit stack instead of recursion: nesting
 /// is bounded only by [`crate::syntax::MAX_DEPTH`].
-fn walk(file: FileId, lines: &LineIndex, items: &[Node], out: &mut Vec<Suppression>) {
+fn walk(file: FileId, lines: &LineIndex, items: ItemList<'_>, out: &mut Vec<Suppression>) {
     /// One open block: its items, its directive, the next item to read, and the first
     /// directive at or after some index (cached so comment runs are not rescanned).
     struct Frame<'a> {
-        items: &'a [Node],
-        parent: Option<&'a Directive>,
+        items: ItemList<'a>,
+        parent: Option<DirRef<'a>>,
         next: usize,
         next_directive: usize,
     }
@@ -104,43 +104,41 @@ fn walk(file: FileId, lines: &LineIndex, items: &[Node], out: &mut Vec<Suppressi
         };
         top.next += 1;
         match node {
-            Node::Comment(c) => {
-                let Some(parsed) = parse_comment(&c.text) else {
+            ItemRef::Comment(c) => {
+                let Some(parsed) = parse_comment(c.text()) else {
                     continue;
                 };
                 let scope = match parsed.kind {
                     Kind::File => Scope::File,
                     Kind::Directive => {
                         if top.next_directive <= i {
-                            top.next_directive = top.items[i + 1..]
-                                .iter()
-                                .position(|n| matches!(n, Node::Directive(_)))
-                                .map_or(top.items.len(), |p| i + 1 + p);
+                            top.next_directive =
+                                top.items.next_directive(i + 1).unwrap_or(top.items.len());
                         }
                         let next = top
                             .items
                             .get(top.next_directive)
-                            .and_then(Node::as_directive);
+                            .and_then(ItemRef::as_directive);
                         annotated(lines, top.items, i, c, top.parent, next)
                             .map_or(Scope::Nothing, |d| Scope::Directive(head_region(d)))
                     }
                 };
-                out.push(parsed.into_suppression(file, c.span, scope));
+                out.push(parsed.into_suppression(file, c.span(), scope));
             }
-            Node::Directive(d) => {
-                for c in &d.inner_comments {
-                    let Some(parsed) = parse_comment(&c.text) else {
+            ItemRef::Directive(d) => {
+                for c in d.inner_comments() {
+                    let Some(parsed) = parse_comment(c.text()) else {
                         continue;
                     };
                     let scope = match parsed.kind {
                         Kind::File => Scope::File,
                         Kind::Directive => Scope::Directive(head_region(d)),
                     };
-                    out.push(parsed.into_suppression(file, c.span, scope));
+                    out.push(parsed.into_suppression(file, c.span(), scope));
                 }
-                if let Some(block) = &d.block {
+                if let Some(block) = d.block() {
                     stack.push(Frame {
-                        items: &block.items,
+                        items: block.item_list(),
                         parent: Some(d),
                         next: 0,
                         next_directive: 0,
@@ -155,17 +153,17 @@ fn walk(file: FileId, lines: &LineIndex, items: &[Node], out: &mut Vec<Suppressi
 /// after it in the same block.
 fn annotated<'a>(
     lines: &LineIndex,
-    items: &'a [Node],
+    items: ItemList<'a>,
     index: usize,
-    comment: &Comment,
-    parent: Option<&'a Directive>,
-    next: Option<&'a Directive>,
-) -> Option<&'a Directive> {
+    comment: CommentRef<'_>,
+    parent: Option<DirRef<'a>>,
+    next: Option<DirRef<'a>>,
+) -> Option<DirRef<'a>> {
     let line_of = |offset: usize| lines.line(offset);
-    let comment_line = line_of(comment.span.start());
+    let comment_line = line_of(comment.span().start());
     // After a directive on the same line: `proxy_read_timeout 900s;  # nginx-gwlint: ...`.
-    if let Some(Node::Directive(prev)) = index.checked_sub(1).and_then(|p| items.get(p)) {
-        if line_of(prev.span.end().saturating_sub(1)) == comment_line {
+    if let Some(ItemRef::Directive(prev)) = index.checked_sub(1).and_then(|p| items.get(p)) {
+        if line_of(prev.span().end().saturating_sub(1)) == comment_line {
             return Some(prev);
         }
     }
@@ -173,9 +171,9 @@ fn annotated<'a>(
     if index == 0 {
         if let Some(parent) = parent {
             let same_line = parent
-                .block
+                .block()
                 .as_ref()
-                .is_some_and(|b| line_of(b.open.start()) == comment_line);
+                .is_some_and(|b| line_of(b.open().start()) == comment_line);
             if same_line {
                 return Some(parent);
             }
@@ -187,13 +185,13 @@ fn annotated<'a>(
 
 /// The part of a directive a suppression covers (and a baseline fingerprint hashes): from its
 /// name to its `;` or `{`.
-pub(crate) fn head_region(d: &Directive) -> Span {
+pub(crate) fn head_region(d: DirRef<'_>) -> Span {
     let end = d
-        .semicolon
+        .semicolon()
         .map(|s| s.end())
-        .or_else(|| d.block.as_ref().map(|b| b.open.end()))
-        .unwrap_or(d.span.end());
-    Span::new(d.name.span.start(), end.max(d.head_span().end()))
+        .or_else(|| d.block().map(|b| b.open().end()))
+        .unwrap_or(d.span().end());
+    Span::new(d.name_word().span().start(), end.max(d.head_span().end()))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -241,7 +241,7 @@ impl<'t> ResolvedConfig<'t> {
             .chain(scanned.into_iter().flatten())
             .filter(|c| {
                 let n = self.node(*c);
-                n.directive.block.is_some()
+                n.directive.block().is_some()
                     && BLOCKS.contains(&n.name())
                     && matches!(
                         n.inner_context(),
@@ -362,7 +362,7 @@ impl<'t> ResolvedConfig<'t> {
     /// True for an `include` whose target was not read.
     pub fn is_unread_include(&self, id: NodeId) -> bool {
         let n = self.node(id);
-        n.name() == "include" && self.tree.include_unread(n.file, n.directive.span)
+        n.name() == "include" && self.tree.include_unread(n.file, n.directive.span())
     }
 
     /// The last unread `include` among the direct children of `block` (expanded includes count
@@ -630,7 +630,7 @@ impl<'t> ResolvedConfig<'t> {
             if matches!(address.host, Host::Invalid(_)) {
                 continue;
             }
-            let flags = &self.node(server).directive.args;
+            let flags = self.node(server).directive.args();
             if flags.iter().skip(1).any(|a| a.as_str() == "down") {
                 continue;
             }
@@ -678,7 +678,7 @@ impl<'t> ResolvedConfig<'t> {
         let n = self.node(block);
         n.name() == "location"
             && n.arg(0).is_some_and(|a| {
-                a == "~" || a == "~*" || (n.directive.args.len() == 1 && a.starts_with('~'))
+                a == "~" || a == "~*" || (n.directive.args().len() == 1 && a.starts_with('~'))
             })
     }
 
@@ -686,7 +686,7 @@ impl<'t> ResolvedConfig<'t> {
     pub fn is_named_location(&self, block: NodeId) -> bool {
         let n = self.node(block);
         n.name() == "location"
-            && n.directive.args.len() == 1
+            && n.directive.args().len() == 1
             && n.arg(0).is_some_and(|a| a.starts_with('@'))
     }
 
@@ -709,7 +709,7 @@ impl<'t> ResolvedConfig<'t> {
                 }
                 "map"
                     if n.arg(1) == Some(dollar.as_str())
-                        && n.directive.block.is_some()
+                        && n.directive.block().is_some()
                         && n.context != Context::Entries =>
                 {
                     defined = true;
@@ -717,7 +717,7 @@ impl<'t> ResolvedConfig<'t> {
                         match entry.name() {
                             "hostnames" | "volatile" | "include" => {}
                             _ => {
-                                if let Some(v) = entry.args.last() {
+                                if let Some(v) = entry.args().last() {
                                     values.push((v.as_str().to_owned(), id));
                                 }
                             }
@@ -727,9 +727,9 @@ impl<'t> ResolvedConfig<'t> {
                 // `split_clients STRING $name { 10% value; * value; }` and
                 // `geo [$address] $name { default value; NET value; ... }`: each entry's value.
                 "split_clients" | "geo"
-                    if n.directive.args.last().map(|w| w.as_str()) == Some(dollar.as_str())
-                        && n.directive.args.len() <= 2
-                        && n.directive.block.is_some()
+                    if n.directive.args().last().map(|w| w.as_str()) == Some(dollar.as_str())
+                        && n.directive.args().len() <= 2
+                        && n.directive.block().is_some()
                         && n.context != Context::Entries =>
                 {
                     defined = true;
@@ -737,7 +737,7 @@ impl<'t> ResolvedConfig<'t> {
                         match entry.name() {
                             "ranges" | "delete" | "include" | "proxy" | "proxy_recursive" => {}
                             _ => {
-                                if let Some(v) = entry.args.last() {
+                                if let Some(v) = entry.args().last() {
                                     values.push((v.as_str().to_owned(), id));
                                 }
                             }

@@ -12,7 +12,8 @@ use super::{dump, ConfigTree, LoadProblem, LoadProblemKind};
 use crate::directives::Context;
 use crate::source::{FileId, SourceFile};
 use crate::syntax::{
-    parse, parse_recovering, Ast, Directive, LineIndex, Node, ParseError, ParseErrorKind, Recovered,
+    parse, parse_recovering, Ast, DirRef, ItemRef, Items, LineIndex, ParseError, ParseErrorKind,
+    Recovered,
 };
 
 /// Why nothing could be loaded at all.
@@ -55,7 +56,7 @@ pub fn find_main_file(dir: &Path) -> Result<PathBuf, LoadError> {
         }
         let Ok(ast) = parse(&text) else { continue };
         let is_main = ast.directives().any(|d| {
-            d.block.is_some() && matches!(d.name(), "http" | "events" | "stream" | "mail")
+            d.block().is_some() && matches!(d.name(), "http" | "events" | "stream" | "mail")
         });
         if is_main {
             candidates.push(entry.into_path());
@@ -442,14 +443,14 @@ fn load_path_parsed(
     let entry_is_snippet = !is_main_file
         && options.context.is_none()
         && ast.is_none_or(|a| {
-            let protocol_block = |d: &crate::syntax::Directive| {
-                d.block.is_some() && matches!(d.name(), "http" | "stream" | "mail")
+            let protocol_block = |d: DirRef<'_>| {
+                d.block().is_some() && matches!(d.name(), "http" | "stream" | "mail")
             };
             let only_protocol_blocks =
                 a.directives().next().is_some() && a.directives().all(protocol_block);
             only_protocol_blocks
                 || !a.directives().any(|d| {
-                    d.block.is_some() && matches!(d.name(), "events" | "http" | "stream" | "mail")
+                    d.block().is_some() && matches!(d.name(), "events" | "http" | "stream" | "mail")
                 })
         });
     let mut loader = Loader {
@@ -490,18 +491,20 @@ fn top_level_context(ast: &Ast) -> Context {
     // Every directive of the file, nested ones in the context their block gives them.
     let refused = |ctx: Context| {
         let mut count = 0usize;
-        let mut stack: Vec<(&[Node], Context)> = vec![(&ast.items, ctx)];
+        let mut stack: Vec<(Items<'_>, Context)> = vec![(ast.items(), ctx)];
         while let Some((items, here)) = stack.pop() {
             for node in items {
-                let Node::Directive(d) = node else { continue };
+                let ItemRef::Directive(d) = node else {
+                    continue;
+                };
                 let specs = table.get(d.name());
                 if !specs.is_empty() && !specs.iter().any(|s| s.allows_context(here)) {
                     count += 1;
                 }
-                if let Some(block) = &d.block {
+                if let Some(block) = d.block() {
                     let inner = here.inner(d.name());
                     if !matches!(inner, Context::Entries | Context::Unknown) {
-                        stack.push((&block.items, inner));
+                        stack.push((block.items(), inner));
                     }
                 }
             }
@@ -559,7 +562,7 @@ fn find_including_prefix(file: &Path, options: &LoadOptions) -> Option<(PathBuf,
         let config = super::ResolvedConfig::build(&tree);
         let included_in = config.nodes_named("include").iter().find_map(|inc| {
             let n = config.node(*inc);
-            tree.include_targets(n.file, n.directive.span)
+            tree.include_targets(n.file, n.directive.span())
                 .contains(&id)
                 .then_some(n.context)
         });
@@ -1384,9 +1387,9 @@ pub(crate) fn read_config(text: &[u8]) -> Recovered {
 
 /// Spans of every comment of a tree, at any depth, inner comments included (sorted).
 fn comment_spans(ast: &crate::syntax::Ast) -> Vec<crate::syntax::Span> {
-    let mut out: Vec<crate::syntax::Span> = ast.comments().map(|c| c.span).collect();
+    let mut out: Vec<crate::syntax::Span> = ast.comments().map(|c| c.span()).collect();
     for d in ast.walk() {
-        out.extend(d.inner_comments.iter().map(|c| c.span));
+        out.extend(d.inner_comments().map(|c| c.span()));
     }
     out.sort_unstable();
     out
@@ -1396,14 +1399,14 @@ fn comment_spans(ast: &crate::syntax::Ast) -> Vec<crate::syntax::Span> {
 fn collect_includes(ast: &crate::syntax::Ast, out: &mut Vec<(crate::syntax::Span, String)>) {
     for d in ast.walk() {
         if is_include(d) {
-            if let [arg] = &d.args[..] {
-                out.push((d.span, arg.as_str().to_owned()));
+            if let (1, Some(arg)) = (d.args().len(), d.arg(0)) {
+                out.push((d.span(), arg.to_owned()));
             }
         }
     }
 }
 
-pub(crate) fn is_include(d: &Directive) -> bool {
+pub(crate) fn is_include(d: DirRef<'_>) -> bool {
     d.name() == "include"
 }
 

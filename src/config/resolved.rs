@@ -7,7 +7,7 @@ use super::loader::is_include;
 use super::{ConfigTree, LoadProblem, LoadProblemKind};
 use crate::directives::Context;
 use crate::source::FileId;
-use crate::syntax::{BlockKind, Directive, Node, Span};
+use crate::syntax::{BlockKind, DirRef, ItemRef, Items as SyntaxItems, Span};
 
 /// A bound on expanded directives: a file included from many places is expanded each time, and
 /// a pathological tree could otherwise grow exponentially.
@@ -26,7 +26,7 @@ impl NodeId {
 #[derive(Debug)]
 pub struct RNode<'t> {
     pub file: FileId,
-    pub directive: &'t Directive,
+    pub directive: DirRef<'t>,
     pub parent: Option<NodeId>,
     /// Children in order, includes expanded in place (the `include` node itself stays too).
     pub children: Vec<NodeId>,
@@ -38,12 +38,12 @@ pub struct RNode<'t> {
     inner: Context,
 }
 
-impl RNode<'_> {
-    pub fn name(&self) -> &str {
+impl<'t> RNode<'t> {
+    pub fn name(&self) -> &'t str {
         self.directive.name()
     }
 
-    pub fn arg(&self, i: usize) -> Option<&str> {
+    pub fn arg(&self, i: usize) -> Option<&'t str> {
         self.directive.arg(i)
     }
 
@@ -52,8 +52,8 @@ impl RNode<'_> {
         self.inner
     }
 
-    fn inner_of(directive: &Directive, context: Context) -> Context {
-        if directive.block.as_ref().map(|b| b.kind) == Some(BlockKind::Entries) {
+    fn inner_of(directive: DirRef<'_>, context: Context) -> Context {
+        if directive.block().map(|b| b.kind()) == Some(BlockKind::Entries) {
             return Context::Entries;
         }
         context.inner(directive.name())
@@ -123,7 +123,7 @@ impl<'t> ResolvedConfig<'t> {
             deep_effective: std::sync::Mutex::new(HashMap::default()),
         };
         if let Some(ast) = tree.ast(tree.root) {
-            this.expand(tree.root, &ast.items);
+            this.expand(tree.root, ast.items());
         }
         // Nodes are in pre-order: a parent's entry is there before its children's.
         let mut outermost = Vec::with_capacity(this.nodes.len());
@@ -152,7 +152,7 @@ impl<'t> ResolvedConfig<'t> {
         for id in by_name.get("upstream").map_or(&[][..], Vec::as_slice) {
             let n = &this.nodes[id.index()];
             if n.inner_context() == Context::Upstream {
-                if let Some(name) = n.directive.args.first() {
+                if let Some(name) = n.directive.args().first() {
                     this.upstreams
                         .entry(name.as_str().to_ascii_lowercase())
                         .or_insert(*id);
@@ -220,7 +220,7 @@ impl<'t> ResolvedConfig<'t> {
     /// replaced by their files' directives (cycles refused with the include chain). Pre-order
     /// with an explicit stack, never recursion: blocks nest up to [`crate::syntax::MAX_DEPTH`]
     /// levels per file and include chains add to that.
-    fn expand(&mut self, root: FileId, items: &'t [Node]) {
+    fn expand(&mut self, root: FileId, items: SyntaxItems<'t>) {
         let tree = self.tree;
         // The files being expanded, outermost first, and their positions in that chain.
         let mut chain: Vec<FileId> = vec![root];
@@ -228,7 +228,7 @@ impl<'t> ResolvedConfig<'t> {
         let mut seen_cycles = HashSet::new();
         let mut work = vec![Work::Items(Items {
             file: root,
-            items: items.iter(),
+            items,
             parent: None,
             // A single site file is checked in the context of the include that reads it.
             context: tree.root_context,
@@ -247,12 +247,14 @@ impl<'t> ResolvedConfig<'t> {
                         work.pop();
                         continue;
                     };
-                    let Node::Directive(d) = node else { continue };
+                    let ItemRef::Directive(d) = node else {
+                        continue;
+                    };
                     let (file, parent, context) = (frame.file, frame.parent, frame.context);
                     if self.nodes.len() >= MAX_RESOLVED_NODES {
                         self.problems.push(LoadProblem {
                             file,
-                            span: d.span,
+                            span: d.span(),
                             kind: LoadProblemKind::TooLarge,
                         });
                         return;
@@ -264,7 +266,7 @@ impl<'t> ResolvedConfig<'t> {
                         parent,
                         // The block's own items: the usual count (an include adds more), so a
                         // server's dozen children cost one allocation, not four.
-                        children: Vec::with_capacity(d.block.as_ref().map_or(0, |b| b.items.len())),
+                        children: Vec::with_capacity(d.block().map_or(0, |b| b.items().len())),
                         context,
                         included_from: frame.included_from,
                         inner: RNode::inner_of(d, context),
@@ -274,11 +276,11 @@ impl<'t> ResolvedConfig<'t> {
                         None => self.top.push(id),
                     }
                     // Runs after the include's files: the original recursion's order.
-                    if let Some(block) = &d.block {
+                    if let Some(block) = d.block() {
                         let inner = self.nodes[id.index()].inner_context();
                         work.push(Work::Items(Items {
                             file,
-                            items: block.items.iter(),
+                            items: block.items(),
                             parent: Some(id),
                             context: inner,
                             included_from: None,
@@ -292,7 +294,7 @@ impl<'t> ResolvedConfig<'t> {
                             id,
                             parent,
                             context,
-                            targets: tree.include_targets(file, d.span).iter(),
+                            targets: tree.include_targets(file, d.span()).iter(),
                         });
                     }
                 }
@@ -311,7 +313,7 @@ impl<'t> ResolvedConfig<'t> {
                     let (file, d, id, parent, context) =
                         (*file, *directive, *id, *parent, *context);
                     if let Some(&pos) = in_chain.get(&target) {
-                        if seen_cycles.insert((file, d.span.start())) {
+                        if seen_cycles.insert((file, d.span().start())) {
                             let mut names: Vec<String> = chain[pos..]
                                 .iter()
                                 .map(|f| tree.sources.get(*f).display.clone())
@@ -319,7 +321,7 @@ impl<'t> ResolvedConfig<'t> {
                             names.push(tree.sources.get(target).display.clone());
                             self.problems.push(LoadProblem {
                                 file,
-                                span: d.span,
+                                span: d.span(),
                                 kind: LoadProblemKind::IncludeCycle { chain: names },
                             });
                         }
@@ -332,7 +334,7 @@ impl<'t> ResolvedConfig<'t> {
                     chain.push(target);
                     work.push(Work::Items(Items {
                         file: target,
-                        items: ast.items.iter(),
+                        items: ast.items(),
                         parent,
                         context,
                         included_from: Some(id),
@@ -481,21 +483,21 @@ impl<'t> ResolvedConfig<'t> {
     /// Nodes whose block has context `ctx` inside (e.g. every `location`, every `server`).
     pub fn blocks_with_inner(&self, ctx: Context) -> impl Iterator<Item = NodeId> + '_ {
         self.iter()
-            .filter(move |(_, n)| n.directive.block.is_some() && n.inner_context() == ctx)
+            .filter(move |(_, n)| n.directive.block().is_some() && n.inner_context() == ctx)
             .map(|(id, _)| id)
     }
 
     /// Where the directive is written: file and span of its head.
     pub fn location(&self, id: NodeId) -> (FileId, Span) {
         let n = &self.nodes[id.index()];
-        (n.file, n.directive.span)
+        (n.file, n.directive.span())
     }
 }
 
 /// A list of directives being expanded into nodes under `parent`.
 struct Items<'t> {
     file: FileId,
-    items: std::slice::Iter<'t, Node>,
+    items: SyntaxItems<'t>,
     parent: Option<NodeId>,
     context: Context,
     included_from: Option<NodeId>,
@@ -509,7 +511,7 @@ enum Work<'t> {
     /// An `include` whose files are expanded one after the other, in the including block.
     Include {
         file: FileId,
-        directive: &'t Directive,
+        directive: DirRef<'t>,
         id: NodeId,
         parent: Option<NodeId>,
         context: Context,

@@ -319,7 +319,7 @@ pub fn choose_format(cfg: Option<&ResolvedConfig<'_>>, path: &Path) -> FormatCho
     };
     let text: String = fnode
         .directive
-        .args
+        .args()
         .iter()
         .skip(1)
         .map(|a| a.as_str())

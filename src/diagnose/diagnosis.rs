@@ -1261,7 +1261,7 @@ fn map_incident(
     if let Some(l) = location {
         // `try_files $uri $uri/ /index.php?$args`: a pretty URL reaches php-fpm as /index.php.
         for t in cfg.children_named(Some(l), "try_files") {
-            let Some(last) = cfg.node(t).directive.args.last().map(|a| a.as_str()) else {
+            let Some(last) = cfg.node(t).directive.args().last().map(|a| a.as_str()) else {
                 continue;
             };
             if last.starts_with('/') {
@@ -1451,7 +1451,7 @@ fn decide_outcome(
                 let node = cfg.node(sv);
                 if node
                     .directive
-                    .args
+                    .args()
                     .iter()
                     .skip(1)
                     .any(|a| a.as_str() == "down")
@@ -1507,7 +1507,7 @@ fn decide_outcome(
         Some(n) => cfg
             .node(n)
             .directive
-            .args
+            .args()
             .iter()
             .map(|a| a.as_str().to_owned())
             .collect(),
@@ -1588,7 +1588,7 @@ fn fail_settings(cfg: &ResolvedConfig<'_>, block: NodeId) -> String {
         let node = cfg.node(sv);
         let get = |key: &str| {
             node.directive
-                .args
+                .args()
                 .iter()
                 .skip(1)
                 .find_map(|a| a.as_str().strip_prefix(key).map(str::to_owned))
@@ -1779,9 +1779,9 @@ pub fn place(cfg: &ResolvedConfig<'_>, id: NodeId) -> Place {
     // The line only: the column (a count of characters) is not shown.
     let line = file
         .lines
-        .line(node.directive.span.start().min(file.text.len()));
+        .line(node.directive.span().start().min(file.text.len()));
     let mut text = node.name().to_owned();
-    for a in &node.directive.args {
+    for a in node.directive.args() {
         text.push(' ');
         text.push_str(a.as_str());
     }
@@ -2578,7 +2578,7 @@ http {
             .unwrap_or_else(|| panic!("no log_format"));
         let text: String = node
             .directive
-            .args
+            .args()
             .iter()
             .skip(1)
             .map(|a| a.as_str())

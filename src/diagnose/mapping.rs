@@ -327,7 +327,7 @@ impl<'c, 't> ConfigMap<'c, 't> {
         };
         let mut by_pattern: HashMap<(String, bool), usize> = HashMap::new();
         for (id, node) in cfg.iter() {
-            if node.directive.block.is_some() && node.inner_context() == Context::Server {
+            if node.directive.block().is_some() && node.inner_context() == Context::Server {
                 let info = map.server_info(id);
                 let i = map.servers.len();
                 for l in &info.listens {
@@ -349,7 +349,7 @@ impl<'c, 't> ConfigMap<'c, 't> {
                     }
                 }
                 map.servers.push(info);
-            } else if node.name() == "location" && node.directive.block.is_some() {
+            } else if node.name() == "location" && node.directive.block().is_some() {
                 if let Some((LocationKind::Regex { caseless }, re)) = location_kind(node) {
                     let regexes = &mut map.regexes;
                     let i = *by_pattern
@@ -429,7 +429,7 @@ impl<'c, 't> ConfigMap<'c, 't> {
         let cfg = self.cfg;
         let mut names = Vec::new();
         for n in cfg.children_named(Some(id), "server_name") {
-            for word in &cfg.node(n).directive.args {
+            for word in cfg.node(n).directive.args() {
                 let raw = word.as_str();
                 names.push((self.name_pattern(raw), raw.to_owned()));
             }
@@ -449,7 +449,7 @@ impl<'c, 't> ConfigMap<'c, 't> {
             };
             let default = node
                 .directive
-                .args
+                .args()
                 .iter()
                 .skip(1)
                 .any(|a| matches!(a.as_str(), "default_server" | "default"));
@@ -775,7 +775,7 @@ impl<'c, 't> ConfigMap<'c, 't> {
         let mut regexes = Vec::new();
         for id in cfg.children_named(Some(block), "location") {
             let node = cfg.node(id);
-            if node.directive.block.is_none() {
+            if node.directive.block().is_none() {
                 continue;
             }
             let Some((kind, name)) = location_kind(node) else {
@@ -838,9 +838,10 @@ impl<'c, 't> ConfigMap<'c, 't> {
         }
         for &c in cfg.children(Some(location)) {
             let node = cfg.node(c);
-            if node.name() == "if" && node.directive.block.is_some() {
+            if node.name() == "if" && node.directive.block().is_some() {
                 if let Some((_, h)) = cfg.handler(c) {
-                    let cond: Vec<&str> = node.directive.args.iter().map(|a| a.as_str()).collect();
+                    let cond: Vec<&str> =
+                        node.directive.args().iter().map(|a| a.as_str()).collect();
                     out.push((h, Some(format!("inside `if {}`", cond.join(" ")))));
                 }
             }
@@ -851,7 +852,7 @@ impl<'c, 't> ConfigMap<'c, 't> {
             if !matches!(node.name(), "try_files" | "error_page") {
                 continue;
             }
-            let Some(target) = node.directive.args.last().map(|a| a.as_str()) else {
+            let Some(target) = node.directive.args().last().map(|a| a.as_str()) else {
                 continue;
             };
             if !target.starts_with('@') {

@@ -4,7 +4,7 @@
 //! spaces), and whether it ends with a newline; every byte they do not touch stays as it was.
 
 use crate::source::{FileId, SourceFile};
-use crate::syntax::{BlockKind, Directive, Quote, Span, Word};
+use crate::syntax::{BlockKind, DirRef, Quote, Span, WordRef};
 
 use super::Edit;
 
@@ -51,7 +51,7 @@ pub fn insert_directives_after(
 pub fn insert_directive_in_block(
     file: FileId,
     source: &SourceFile,
-    block_directive: &Directive,
+    block_directive: DirRef<'_>,
     text: &str,
 ) -> Option<Edit> {
     insert_directives_in_block(file, source, block_directive, &[text])
@@ -64,24 +64,23 @@ pub fn insert_directive_in_block(
 pub fn insert_directives_in_block(
     file: FileId,
     source: &SourceFile,
-    block_directive: &Directive,
+    block_directive: DirRef<'_>,
     lines: &[&str],
 ) -> Option<Edit> {
-    let block = block_directive.block.as_ref()?;
-    if block.kind != BlockKind::Directives {
+    let block = block_directive.block()?;
+    if block.kind() != BlockKind::Directives {
         return None;
     }
     let src = source.text.as_slice();
-    let open_end = block.open.end().min(src.len());
+    let open_end = block.open().end().min(src.len());
     let eol = line_ending(src);
-    let block_indent = String::from_utf8_lossy(indentation(src, block_directive.span.start()));
+    let block_indent = String::from_utf8_lossy(indentation(src, block_directive.span().start()));
     // Only the multi-line shapes need the children's indentation, and only a block without a
     // child on its own line needs the file's indent unit (a scan of the whole file: not done
     // for every one-line block a rule adds to).
     let on_lines = || {
         let child_indent = block
-            .items
-            .iter()
+            .items()
             .map(|n| n.span().start())
             .find(|&start| starts_its_line(src, start))
             .map_or_else(
@@ -97,7 +96,7 @@ pub fn insert_directives_in_block(
     if rest_is_blank_or_comment(&src[open_end..end]) {
         return Some(Edit::insert(file, end, on_lines()));
     }
-    let close_start = block.close.start().min(src.len());
+    let close_start = block.close().start().min(src.len());
     if close_start >= open_end && src[open_end..close_start].iter().all(|b| is_blank(*b)) {
         return Some(Edit::replace(
             file,
@@ -159,8 +158,8 @@ pub fn delete_directive(file: FileId, source: &SourceFile, span: Span) -> Edit {
 /// Replaces one word (a directive name or an argument) by `value`, written the way nginx will
 /// read it back as `value`: the word's quotes are kept, and an unquoted word that needs quotes
 /// (blanks, `;`, braces, quotes, a leading `#`) gets double quotes.
-pub fn replace_word(file: FileId, word: &Word, value: &str) -> Edit {
-    Edit::replace(file, word.span, quote_word(word.quote, value))
+pub fn replace_word(file: FileId, word: WordRef<'_>, value: &str) -> Edit {
+    Edit::replace(file, word.span(), quote_word(word.quote(), value))
 }
 
 /// `value` as an nginx token with quoting `quote` (or double quotes when a bare word cannot hold
@@ -316,8 +315,8 @@ mod tests {
         String::from_utf8_lossy(&out).into_owned()
     }
 
-    fn find<'a>(ast: &'a Ast, path: &[&str]) -> &'a Directive {
-        let mut items: Vec<&Directive> = ast.directives().collect();
+    fn find<'a>(ast: &'a Ast, path: &[&str]) -> DirRef<'a> {
+        let mut items: Vec<DirRef<'_>> = ast.directives().collect();
         let mut found = None;
         for name in path {
             let d = items.iter().find(|d| d.name() == *name).copied();
@@ -326,6 +325,12 @@ mod tests {
             items = d.children().collect();
         }
         found.unwrap_or_else(|| panic!("empty path"))
+    }
+
+    fn arg(d: DirRef<'_>, i: usize) -> WordRef<'_> {
+        d.args()
+            .get(i)
+            .unwrap_or_else(|| panic!("{} has no argument {i}", d.name()))
     }
 
     #[test]
@@ -357,7 +362,7 @@ mod tests {
     fn insert_after_uses_the_anchor_indent_and_the_file_line_ending() {
         let text = "http {\r\n    server {\r\n        proxy_pass http://a; # app\r\n    }\r\n}\r\n";
         let (src, ast) = file(text);
-        let anchor = find(&ast, &["http", "server", "proxy_pass"]).span;
+        let anchor = find(&ast, &["http", "server", "proxy_pass"]).span();
         let e = insert_directive_after(FileId(0), &src, anchor, "proxy_http_version 1.1;");
         assert_eq!(
             apply(&src, &e),
@@ -368,7 +373,7 @@ mod tests {
     #[test]
     fn insert_after_on_a_one_line_block_stays_inside_it() {
         let (src, ast) = file("location / { proxy_pass http://a; }\n");
-        let anchor = find(&ast, &["location", "proxy_pass"]).span;
+        let anchor = find(&ast, &["location", "proxy_pass"]).span();
         let e = insert_directive_after(FileId(0), &src, anchor, "x 1;");
         assert_eq!(
             apply(&src, &e),
@@ -379,7 +384,7 @@ mod tests {
     #[test]
     fn insert_after_on_a_last_line_without_newline() {
         let (src, ast) = file("a 1;\n\tb 2;");
-        let anchor = find(&ast, &["b"]).span;
+        let anchor = find(&ast, &["b"]).span();
         let e = insert_directive_after(FileId(0), &src, anchor, "c 3;");
         assert_eq!(apply(&src, &e), "a 1;\n\tb 2;\n\tc 3;");
     }
@@ -432,31 +437,31 @@ mod tests {
     #[test]
     fn delete_removes_the_line_or_just_the_directive() {
         let (src, ast) = file("a {\r\n    x 1;\r\n    y 2;\r\n}\r\n");
-        let x = find(&ast, &["a", "x"]).span;
+        let x = find(&ast, &["a", "x"]).span();
         let e = delete_directive(FileId(0), &src, x);
         assert_eq!(apply(&src, &e), "a {\r\n    y 2;\r\n}\r\n");
         let (src, ast) = file("a { x 1; y 2; }");
-        let x = find(&ast, &["a", "x"]).span;
+        let x = find(&ast, &["a", "x"]).span();
         assert_eq!(
             apply(&src, &delete_directive(FileId(0), &src, x)),
             "a { y 2; }"
         );
         let (src, ast) = file("x 1; y 2;\n");
-        let y = find(&ast, &["y"]).span;
+        let y = find(&ast, &["y"]).span();
         assert_eq!(apply(&src, &delete_directive(FileId(0), &src, y)), "x 1;\n");
         // A trailing comment stays.
         let (src, ast) = file("x 1; # why\n");
-        let x = find(&ast, &["x"]).span;
+        let x = find(&ast, &["x"]).span();
         assert_eq!(
             apply(&src, &delete_directive(FileId(0), &src, x)),
             "# why\n"
         );
         // Last line without a newline: the file still ends without one.
         let (src, ast) = file("a 1;\r\nb 2;");
-        let b = find(&ast, &["b"]).span;
+        let b = find(&ast, &["b"]).span();
         assert_eq!(apply(&src, &delete_directive(FileId(0), &src, b)), "a 1;");
         let (src, ast) = file("b 2;");
-        let b = find(&ast, &["b"]).span;
+        let b = find(&ast, &["b"]).span();
         assert_eq!(apply(&src, &delete_directive(FileId(0), &src, b)), "");
     }
 
@@ -465,15 +470,15 @@ mod tests {
         let (src, ast) = file("a 'x' b \"y\";\n");
         let a = find(&ast, &["a"]);
         assert_eq!(
-            apply(&src, &replace_word(FileId(0), &a.name, "z")),
+            apply(&src, &replace_word(FileId(0), a.name_word(), "z")),
             "z 'x' b \"y\";\n"
         );
         assert_eq!(
-            apply(&src, &replace_word(FileId(0), &a.args[0], "it's")),
+            apply(&src, &replace_word(FileId(0), arg(a, 0), "it's")),
             "a 'it\\'s' b \"y\";\n"
         );
         assert_eq!(
-            apply(&src, &replace_word(FileId(0), &a.args[1], "two words")),
+            apply(&src, &replace_word(FileId(0), arg(a, 1), "two words")),
             "a 'x' \"two words\" \"y\";\n"
         );
         assert_eq!(quote_word(Quote::None, "a\\d"), "\"a\\\\d\"");

@@ -22,7 +22,7 @@ use super::{FixError, FixOutcome};
 use crate::config::{is_glob, parse_config, ConfigTree};
 use crate::diagnostic::edits::quote_word;
 use crate::source::FileId;
-use crate::syntax::{Node, Quote, Span};
+use crate::syntax::{ItemRef, Items, Quote, Span};
 
 /// What `nginx -t` said about the fixed configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,21 +92,23 @@ pub fn verify_with_nginx(nginx: &Path, outcome: &FixOutcome) -> Result<Verified,
 fn runs_code(tree: &ConfigTree) -> Option<String> {
     for &id in &tree.nginx_files {
         let Some(ast) = tree.ast(id) else { continue };
-        let mut stack: Vec<&[Node]> = vec![&ast.items];
+        let mut stack: Vec<Items<'_>> = vec![ast.items()];
         while let Some(items) = stack.pop() {
             for node in items {
-                let Node::Directive(d) = node else { continue };
+                let ItemRef::Directive(d) = node else {
+                    continue;
+                };
                 let name = d.name();
                 if name.starts_with("perl") || name.starts_with("js_") || name.contains("_by_lua") {
                     let file = tree.sources.get(id);
-                    let line = file.line_col(d.span.start()).0;
+                    let line = file.line_col(d.span().start()).0;
                     return Some(format!(
                         "`{name}` ({}:{line}) runs code from the configuration when nginx reads it",
                         file.display
                     ));
                 }
-                if let Some(b) = &d.block {
-                    stack.push(&b.items);
+                if let Some(b) = d.block() {
+                    stack.push(b.items());
                 }
             }
         }
@@ -245,16 +247,20 @@ fn confine(text: &[u8], is_main: bool, tmp: &Path) -> Result<Option<Vec<u8>>, St
         quote_word(Quote::Double, &p.display().to_string())
     };
     let mut main_has_error_log = false;
-    let mut stack: Vec<(&[Node], usize)> = vec![(&ast.items, 0)];
+    let mut stack: Vec<(Items<'_>, usize)> = vec![(ast.items(), 0)];
     while let Some((items, depth)) = stack.pop() {
         for node in items {
-            let Node::Directive(d) = node else { continue };
+            let ItemRef::Directive(d) = node else {
+                continue;
+            };
             let name = d.name();
             if depth == 0 && name == "error_log" {
                 main_has_error_log = true;
             }
             if name == "load_module" {
-                let Some(arg) = d.args.first() else { continue };
+                let Some(arg) = d.args().first() else {
+                    continue;
+                };
                 let file_name = Path::new(arg.as_str()).file_name();
                 let system = file_name.and_then(|f| {
                     SYSTEM_MODULE_DIRS
@@ -271,13 +277,13 @@ fn confine(text: &[u8], is_main: bool, tmp: &Path) -> Result<Option<Vec<u8>>, St
                     ));
                 };
                 edits.push((
-                    arg.span,
+                    arg.span(),
                     quote_word(Quote::Double, &system.display().to_string()),
                 ));
                 continue;
             }
             if let Some(i) = written_path_arg(name) {
-                if let Some(arg) = d.args.get(i) {
+                if let Some(arg) = d.args().get(i) {
                     let value = arg.as_str();
                     let special = value == "off"
                         || value == "stderr"
@@ -285,18 +291,13 @@ fn confine(text: &[u8], is_main: bool, tmp: &Path) -> Result<Option<Vec<u8>>, St
                         || value.starts_with("memory:")
                         || value == "/dev/null";
                     if !special {
-                        edits.push((arg.span, fresh(name)));
+                        edits.push((arg.span(), fresh(name)));
                     }
                 }
             }
-            if let Some(b) = &d.block {
+            if let Some(b) = d.block() {
                 if name == "http" {
-                    let set_here: Vec<&str> = b
-                        .items
-                        .iter()
-                        .filter_map(Node::as_directive)
-                        .map(|c| c.name())
-                        .collect();
+                    let set_here: Vec<&str> = b.directives().map(|c| c.name()).collect();
                     let mut defaults = String::new();
                     for temp in DEFAULT_TEMP_PATHS {
                         if !set_here.contains(temp) {
@@ -306,9 +307,9 @@ fn confine(text: &[u8], is_main: bool, tmp: &Path) -> Result<Option<Vec<u8>>, St
                     if !set_here.contains(&"access_log") {
                         defaults.push_str(&format!(" access_log {};", fresh("access_log")));
                     }
-                    edits.push((Span::empty(b.open.end()), defaults));
+                    edits.push((Span::empty(b.open().end()), defaults));
                 }
-                stack.push((&b.items, depth + 1));
+                stack.push((b.items(), depth + 1));
             }
         }
     }
@@ -406,11 +407,11 @@ fn rewrite_includes(
     let Some(tree_ast) = tree.ast(file) else {
         return Some(text.to_vec());
     };
-    let in_tree = include_spans(&tree_ast.items);
+    let in_tree = include_spans(tree_ast.items());
     let in_text = if text == tree.sources.get(file).text.as_slice() {
         in_tree.clone()
     } else {
-        include_spans(&parse_config(text).ok()?.items)
+        include_spans(parse_config(text).ok()?.items())
     };
     if in_text.len() != in_tree.len() {
         return None;
@@ -444,17 +445,19 @@ fn rewrite_includes(
 }
 
 /// Every one-argument `include` of a file, in source order, with whether it is a glob.
-fn include_spans(items: &[Node]) -> Vec<(Span, bool)> {
+fn include_spans(items: Items<'_>) -> Vec<(Span, bool)> {
     let mut out = Vec::new();
-    let mut stack: Vec<&[Node]> = vec![items];
+    let mut stack: Vec<Items<'_>> = vec![items];
     while let Some(items) = stack.pop() {
         for node in items {
-            let Node::Directive(d) = node else { continue };
-            if d.name() == "include" && d.args.len() == 1 {
-                out.push((d.span, is_glob(d.args[0].as_str())));
+            let ItemRef::Directive(d) = node else {
+                continue;
+            };
+            if let Some([arg]) = d.args().array().filter(|_| d.name() == "include") {
+                out.push((d.span(), is_glob(arg.as_str())));
             }
-            if let Some(b) = &d.block {
-                stack.push(&b.items);
+            if let Some(b) = d.block() {
+                stack.push(b.items());
             }
         }
     }

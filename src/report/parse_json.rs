@@ -13,7 +13,7 @@ use std::io::Write;
 
 use crate::config::{ConfigTree, LoadProblemKind};
 use crate::source::FileId;
-use crate::syntax::{Directive, Node};
+use crate::syntax::{DirRef, ItemRef, Items};
 
 pub struct ParseJsonOptions {
     /// Emit `#` comments as `{"directive": "#", "comment": "..."}` entries.
@@ -150,12 +150,12 @@ impl Payload<'_> {
         // As crossplane: a file with a syntax error has no `parsed` (the tree read past the
         // error is for the checks, not a parse result).
         let unparsed = self.tree.parse_errors.iter().any(|(f, _)| *f == file);
-        let items: &[Node] = match self.tree.ast(file) {
-            Some(ast) if !unparsed => &ast.items,
-            _ => &[],
+        let items: Items<'_> = match self.tree.ast(file) {
+            Some(ast) if !unparsed => ast.items(),
+            _ => Items::default(),
         };
         // One entry per open `block` array: the rest of its items.
-        let mut stack = vec![items.iter()];
+        let mut stack = vec![items];
         j.begin(b'[')?;
         while let Some(top) = stack.last_mut() {
             let Some(node) = top.next() else {
@@ -167,48 +167,48 @@ impl Payload<'_> {
                 continue;
             };
             let d = match node {
-                Node::Comment(c) => {
+                ItemRef::Comment(c) => {
                     if self.opts.include_comments {
                         j.element()?;
                         j.begin(b'{')?;
                         j.key("directive")?;
                         j.string("#")?;
                         j.key("line")?;
-                        j.number(source.lines.line(c.span.start()))?;
+                        j.number(source.lines.line(c.span().start()))?;
                         j.key("args")?;
                         j.begin(b'[')?;
                         j.end(b']')?;
                         j.key("comment")?;
-                        j.string(c.text.as_str())?;
+                        j.string(c.text())?;
                         j.end(b'}')?;
                     }
                     continue;
                 }
-                Node::Directive(d) => d,
+                ItemRef::Directive(d) => d,
             };
             j.element()?;
             j.begin(b'{')?;
             j.key("directive")?;
             j.string(d.name())?;
             j.key("line")?;
-            j.number(source.lines.line(d.name.span.start()))?;
+            j.number(source.lines.line(d.name_word().span().start()))?;
             j.key("args")?;
             write_args(j, d)?;
             if d.name() == "include" {
                 j.key("includes")?;
                 j.begin(b'[')?;
-                let targets = self.tree.include_targets(file, d.span).iter();
+                let targets = self.tree.include_targets(file, d.span()).iter();
                 for t in targets.filter_map(|t| self.index.get(t)) {
                     j.element()?;
                     j.number(*t)?;
                 }
                 j.end(b']')?;
             }
-            match &d.block {
-                Some(block) if block.raw.is_none() => {
+            match d.block() {
+                Some(block) if block.raw().is_none() => {
                     j.key("block")?;
                     j.begin(b'[')?;
-                    stack.push(block.items.iter());
+                    stack.push(block.items());
                 }
                 _ => j.end(b'}')?,
             }
@@ -218,10 +218,10 @@ impl Payload<'_> {
 }
 
 /// The arguments, plus a raw (Lua) block body as one last argument, as crossplane does.
-fn write_args<W: Write>(j: &mut JsonWriter<W>, d: &Directive) -> serde_json::Result<()> {
-    let raw = d.block.as_ref().and_then(|b| b.raw.as_deref());
+fn write_args<W: Write>(j: &mut JsonWriter<W>, d: DirRef<'_>) -> serde_json::Result<()> {
+    let raw = d.block().and_then(|b| b.raw());
     j.begin(b'[')?;
-    for a in d.args.iter().chain(raw) {
+    for a in d.args().iter().chain(raw) {
         j.element()?;
         j.string(a.as_str())?;
     }

@@ -61,7 +61,7 @@ impl FileUses {
         count(tree.root);
         for &include in config.nodes_named("include") {
             let n = config.node(include);
-            for &target in tree.include_targets(n.file, n.directive.span) {
+            for &target in tree.include_targets(n.file, n.directive.span()) {
                 count(target);
             }
         }
@@ -79,7 +79,7 @@ impl FileUses {
     /// The directive `id` as written, the same for every place its file is read into.
     pub fn written(&self, config: &ResolvedConfig<'_>, id: NodeId) -> Written {
         let n = config.node(id);
-        let span = n.directive.span;
+        let span = n.directive.span();
         match self.physical.get(&n.file) {
             Some(p) => (Some(*p), 0, span.start(), span.end()),
             None => (None, n.file.index(), span.start(), span.end()),
@@ -176,14 +176,14 @@ impl FileUses {
         id: NodeId,
     ) -> impl Iterator<Item = NodeId> + 'c {
         let n = config.node(id);
-        let (file, span) = (self.physical.get(&n.file).copied(), n.directive.span);
+        let (file, span) = (self.physical.get(&n.file).copied(), n.directive.span());
         config
             .nodes_named(n.name())
             .iter()
             .copied()
             .filter(move |&other| {
                 let o = config.node(other);
-                o.directive.span == span
+                o.directive.span() == span
                     && (o.file == n.file
                         || (file.is_some() && self.physical.get(&o.file).copied() == file))
             })
@@ -198,7 +198,7 @@ pub(crate) fn unread_include(config: &ResolvedConfig<'_>, block: NodeId) -> Opti
     let tree = config.tree;
     config.children_named(Some(block), "include").find(|id| {
         let n = config.node(*id);
-        let span = n.directive.span;
+        let span = n.directive.span();
         let problem = tree
             .problems
             .iter()
@@ -253,7 +253,7 @@ pub(crate) fn is_long_lived(cx: &LintContext<'_, '_>, block: NodeId, paths: &[St
             cx.config
                 .node(id)
                 .directive
-                .args
+                .args()
                 .last()
                 .map(|a| a.as_str().to_ascii_lowercase())
         })
@@ -272,7 +272,7 @@ pub(crate) fn replace_arg(
     value: &str,
 ) -> Option<Edit> {
     let n = config.node(id);
-    let word = n.directive.args.get(i)?;
+    let word = n.directive.args().get(i)?;
     Some(crate::diagnostic::edits::replace_word(n.file, word, value))
 }
 
@@ -298,7 +298,7 @@ pub(crate) fn insert_after(config: &ResolvedConfig<'_>, id: NodeId, lines: &[&st
     crate::diagnostic::edits::insert_directives_after(
         n.file,
         config.tree.sources.get(n.file),
-        n.directive.span,
+        n.directive.span(),
         lines,
     )
 }

@@ -139,7 +139,7 @@ pub(crate) fn check_address(
         return;
     }
     let node = cx.config.node(named.node);
-    let Some(word) = node.directive.args.first() else {
+    let Some(word) = node.directive.args().first() else {
         return;
     };
     let what = if named.upstream.is_some() {
@@ -168,7 +168,7 @@ pub(crate) fn check_address(
         "{what} {target} matches no known backend (listening: {}): {symptom}",
         list.join(", ")
     );
-    let mut d = cx.diagnostic(meta, node.file, word.span, message);
+    let mut d = cx.diagnostic(meta, node.file, word.span(), message);
     if let Some(near) = nearest(&named.address, &known) {
         d = d.with_help(format!(
             "nearest existing: {} ({})",
@@ -188,7 +188,7 @@ pub(crate) fn check_address(
         if named.families == [Family::FastCgi] && is_plain_word(&text) {
             d = d.with_fix(Fix::unsafe_edit(
                 format!("use {text}"),
-                vec![Edit::replace(node.file, word.span, text)],
+                vec![Edit::replace(node.file, word.span(), text)],
             ));
         }
     }

@@ -92,8 +92,8 @@ pub(crate) fn well_formed<'d>(cx: &LintContext<'d, '_>, id: NodeId) -> Option<&'
     let &Resolution::Spec(spec) = resolve(cx, id) else {
         return None;
     };
-    let shape_ok = spec.is_block() == node.directive.block.is_some()
-        && spec.accepts_arg_count(node.directive.args.len());
+    let shape_ok = spec.is_block() == node.directive.block().is_some()
+        && spec.accepts_arg_count(node.directive.args().len());
     shape_ok.then_some(spec)
 }
 

@@ -7,7 +7,7 @@ use crate::config::{NodeId, ResolvedConfig};
 
 use crate::directives::Context;
 use crate::directives::DirectiveTable;
-use crate::syntax::{Directive, Word};
+use crate::syntax::{DirRef, WordRef};
 
 use super::sites::{self, if_operands};
 use super::variables::{Defined, Namespace};
@@ -40,7 +40,7 @@ pub fn http_close(
         .ancestors(id)
         .find(|a| config.node(*a).inner_context() == Context::Http)?;
     let n = config.node(http);
-    Some((n.file, n.directive.block.as_ref()?.close))
+    Some((n.file, n.directive.block()?.close()))
 }
 
 /// How a word refers to variables.
@@ -56,7 +56,7 @@ pub enum RefKind {
 #[derive(Clone, Copy, Debug)]
 pub struct RefWord<'t> {
     pub node: NodeId,
-    pub word: &'t Word,
+    pub word: WordRef<'t>,
     /// The part of the word that is the value (the `if` operand without its parenthesis,
     /// `if=` stripped from access_log's condition).
     pub value: &'t str,
@@ -87,8 +87,8 @@ enum Args {
 
 impl Args {
     /// `(first, skip)`: arguments from index `first` on, except `skip`.
-    fn range(self, d: &Directive) -> Option<(usize, Option<usize>)> {
-        let n = d.args.len();
+    fn range(self, d: DirRef<'_>) -> Option<(usize, Option<usize>)> {
+        let n = d.args().len();
         Some(match self {
             Args::All => (0, None),
             Args::From1 | Args::LogFormat => (1, None),
@@ -309,9 +309,9 @@ pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWo
         let Some(ns) = namespaces.of(id) else {
             continue;
         };
-        let d: &'t Directive = n.directive;
+        let d: DirRef<'t> = n.directive;
         let push =
-            |out: &mut Vec<(Namespace, RefWord<'t>)>, word: &'t Word, value: &'t str, kind| {
+            |out: &mut Vec<(Namespace, RefWord<'t>)>, word: WordRef<'t>, value: &'t str, kind| {
                 // Words are short: a plain search costs less than a vectorized one's setup.
                 if !value.as_bytes().contains(&b'$') {
                     return;
@@ -330,12 +330,12 @@ pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWo
             Special::If if matches!(n.context, Context::Server | Context::Location) => {
                 let ops = if_operands(d);
                 let mut regex_next = false;
-                for (i, (w, v)) in ops.iter().enumerate() {
+                for (i, &(w, v)) in ops.iter().enumerate() {
                     if regex_next {
                         regex_next = false;
                         continue;
                     }
-                    match *v {
+                    match v {
                         "~" | "~*" | "!~" | "!~*" => regex_next = true,
                         "=" | "!=" | "-f" | "!-f" | "-d" | "!-d" | "-e" | "!-e" | "-x" | "!-x" => {}
                         // `if ($)`: nginx calls the condition invalid (GW027), no variable is read.
@@ -350,21 +350,21 @@ pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWo
                 continue;
             }
             Special::Charset if ns == Namespace::Http => {
-                if let Some(w) = d.args.first() {
+                if let Some(w) = d.args().first() {
                     if w.as_str().starts_with('$') {
                         push(&mut out, w, w.as_str(), RefKind::Whole);
                     }
                 }
                 continue;
             }
-            Special::Map if d.block.is_some() => {
+            Special::Map if d.block().is_some() => {
                 for entry in d.children() {
                     if matches!(entry.name(), "hostnames" | "volatile" | "include")
-                        && entry.args.is_empty()
+                        && entry.args().is_empty()
                     {
                         continue;
                     }
-                    if let Some(v) = entry.args.last() {
+                    if let Some(v) = entry.args().last() {
                         push(&mut out, v, v.as_str(), RefKind::Script);
                     }
                 }
@@ -372,7 +372,7 @@ pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWo
             // ngx_http_memcached_pass asks for the index of `$memcached_key`, which only `set`
             // defines: without one nginx refuses to start (unknown "memcached_key" variable).
             Special::MemcachedPass if ns == Namespace::Http => {
-                push(&mut out, &d.name, "$memcached_key", RefKind::Whole);
+                push(&mut out, d.name_word(), "$memcached_key", RefKind::Whole);
             }
             _ => {}
         }
@@ -382,7 +382,7 @@ pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWo
         let Some((first, skip)) = args.range(d) else {
             continue;
         };
-        for (i, w) in d.args.iter().enumerate().skip(first) {
+        for (i, w) in d.args().iter().enumerate().skip(first) {
             if Some(i) == skip {
                 continue;
             }
@@ -414,13 +414,13 @@ pub fn defined_variables(config: &ResolvedConfig<'_>, table: &DirectiveTable) ->
 }
 
 /// The variable a `$name` word names, without the `$`.
-fn var(w: Option<&Word>) -> Option<&str> {
+fn var(w: Option<WordRef<'_>>) -> Option<&str> {
     w.and_then(|w| w.as_str().strip_prefix('$'))
 }
 
 /// Every `$name` of `words` as defined where the namespace cannot be told (a third-party
 /// directive or block may define it; nginx-gwlint cannot tell).
-fn insert_any<'w>(defined: &mut Defined, words: impl IntoIterator<Item = &'w Word>) {
+fn insert_any<'w>(defined: &mut Defined, words: impl IntoIterator<Item = WordRef<'w>>) {
     for v in words.into_iter().filter_map(|w| var(Some(w))) {
         defined.insert(None, v);
     }
@@ -465,16 +465,16 @@ pub fn defined_variables_with(
             if n.context == Context::Entries || n.context == Context::Unknown {
                 // Entries of a third-party block (geoip2 { $var ...; }) may define variables.
                 if n.context == Context::Unknown {
-                    insert_any(&mut defined, std::iter::once(&d.name).chain(&d.args));
+                    insert_any(&mut defined, std::iter::once(d.name_word()).chain(d.args()));
                 }
                 continue;
             }
             let target = match defines {
-                Defines::First => var(d.args.first()),
-                Defines::Second => var(d.args.get(1)),
-                Defines::Geo => var(d.args.last().filter(|_| d.args.len() <= 2)),
+                Defines::First => var(d.args().first()),
+                Defines::Second => var(d.args().get(1)),
+                Defines::Geo => var(d.args().last().filter(|_| d.args().len() <= 2)),
                 Defines::AnyArg => {
-                    insert_any(&mut defined, &d.args);
+                    insert_any(&mut defined, d.args());
                     None
                 }
                 Defines::Nothing => None,
@@ -505,7 +505,7 @@ pub fn defined_variables_with(
 /// changeable.
 pub fn stock_definitions<'t>(
     config: &ResolvedConfig<'t>,
-) -> Vec<(Namespace, NodeId, &'t Word, String)> {
+) -> Vec<(Namespace, NodeId, WordRef<'t>, String)> {
     stock_definitions_with(config, &sites::compiled_regex_sites(config))
 }
 
@@ -514,17 +514,17 @@ pub fn stock_definitions<'t>(
 pub fn stock_definitions_with<'t>(
     config: &ResolvedConfig<'t>,
     regexes: &[sites::CompiledSite<'t>],
-) -> Vec<(Namespace, NodeId, &'t Word, String)> {
+) -> Vec<(Namespace, NodeId, WordRef<'t>, String)> {
     let mut out = Vec::new();
     for (id, n) in config.iter() {
         if matches!(n.context, Context::Entries | Context::Unknown) {
             continue;
         }
-        let d: &'t Directive = n.directive;
+        let d: DirRef<'t> = n.directive;
         let word = match n.name() {
-            "set" | "auth_request_set" | "perl_set" => d.args.first(),
-            "map" | "split_clients" if d.block.is_some() => d.args.get(1),
-            "geo" if d.block.is_some() && d.args.len() <= 2 => d.args.last(),
+            "set" | "auth_request_set" | "perl_set" => d.args().first(),
+            "map" | "split_clients" if d.block().is_some() => d.args().get(1),
+            "geo" if d.block().is_some() && d.args().len() <= 2 => d.args().last(),
             _ => None,
         };
         let Some(ns) = word.and_then(|_| namespace(config, id)) else {

@@ -7,7 +7,7 @@
 use crate::config::{NodeId, ResolvedConfig};
 
 use crate::directives::Context;
-use crate::syntax::{Directive, Word};
+use crate::syntax::{DirRef, WordRef};
 
 /// One regex nginx compiles.
 #[derive(Clone, Debug)]
@@ -15,7 +15,7 @@ pub struct RegexSite<'t> {
     /// The directive holding it (for map entries, the `map` block).
     pub node: NodeId,
     /// The word the pattern comes from (a map entry's key, a location's argument, ...).
-    pub word: &'t Word,
+    pub word: WordRef<'t>,
     /// The pattern, without nginx's `~` / `~*` marker.
     pub pattern: &'t str,
     pub caseless: bool,
@@ -50,9 +50,10 @@ pub enum LocationForm<'t> {
     InvalidModifier(&'t str),
 }
 
-pub fn location_form(d: &Directive) -> Option<LocationForm<'_>> {
-    match &d.args[..] {
-        [m, name] => Some(match m.as_str() {
+pub fn location_form(d: DirRef<'_>) -> Option<LocationForm<'_>> {
+    let args = d.args();
+    match (args.array(), args.array()) {
+        (_, Some([m, name])) => Some(match m.as_str() {
             "=" => LocationForm::Exact(name.as_str()),
             "^~" => LocationForm::NoRegex(name.as_str()),
             "~" => LocationForm::Regex {
@@ -67,7 +68,7 @@ pub fn location_form(d: &Directive) -> Option<LocationForm<'_>> {
             },
             other => LocationForm::InvalidModifier(other),
         }),
-        [name] => {
+        (Some([name]), _) => {
             let n = name.as_str();
             Some(if let Some(rest) = n.strip_prefix('=') {
                 LocationForm::Exact(rest)
@@ -91,9 +92,9 @@ pub fn location_form(d: &Directive) -> Option<LocationForm<'_>> {
 
 /// The operands of an `if (...)` condition, parentheses removed (`ngx_http_rewrite_if`
 /// strips the `(` from the first word and the `)` from the last).
-pub fn if_operands(d: &Directive) -> Vec<(&Word, &str)> {
-    let n = d.args.len();
-    d.args
+pub fn if_operands(d: DirRef<'_>) -> Vec<(WordRef<'_>, &str)> {
+    let n = d.args().len();
+    d.args()
         .iter()
         .enumerate()
         .map(|(i, w)| {
@@ -110,18 +111,18 @@ pub fn if_operands(d: &Directive) -> Vec<(&Word, &str)> {
 }
 
 /// Entries of a `map` block that are regexes: `(word, pattern, caseless)`.
-fn map_regexes(d: &Directive) -> Vec<(&Word, &str, bool)> {
+fn map_regexes(d: DirRef<'_>) -> Vec<(WordRef<'_>, &str, bool)> {
     let mut out = Vec::new();
     for entry in d.children() {
         if matches!(
             entry.name(),
             "default" | "hostnames" | "volatile" | "include"
-        ) && entry.args.len() <= 1
+        ) && entry.args().len() <= 1
         {
             continue;
         }
-        if let Some((p, c)) = strip_tilde(entry.name.as_str()) {
-            out.push((&entry.name, p, c));
+        if let Some((p, c)) = strip_tilde(entry.name()) {
+            out.push((entry.name_word(), p, c));
         }
     }
     out
@@ -159,14 +160,15 @@ pub fn compiled_regex_sites<'t>(config: &ResolvedConfig<'t>) -> Vec<CompiledSite
 pub fn regex_sites<'t>(config: &ResolvedConfig<'t>) -> Vec<RegexSite<'t>> {
     let mut out = Vec::new();
     for (id, n) in config.iter() {
-        let d: &'t Directive = n.directive;
-        let site = |word: &'t Word, pattern: &'t str, caseless: bool, captures: bool| RegexSite {
-            node: id,
-            word,
-            pattern,
-            caseless,
-            defines_captures: captures,
-        };
+        let d: DirRef<'t> = n.directive;
+        let site =
+            |word: WordRef<'t>, pattern: &'t str, caseless: bool, captures: bool| RegexSite {
+                node: id,
+                word,
+                pattern,
+                caseless,
+                defines_captures: captures,
+            };
         match (n.name(), n.context) {
             ("location", Context::Server | Context::Location) => {
                 if let Some(LocationForm::Regex {
@@ -175,13 +177,13 @@ pub fn regex_sites<'t>(config: &ResolvedConfig<'t>) -> Vec<RegexSite<'t>> {
                     word,
                 }) = location_form(d)
                 {
-                    if let Some(w) = d.args.get(word) {
+                    if let Some(w) = d.args().get(word) {
                         out.push(site(w, pattern, caseless, true));
                     }
                 }
             }
             ("server_name", Context::Server) => {
-                for w in &d.args {
+                for w in d.args() {
                     if let Some(p) = w.as_str().strip_prefix('~') {
                         if !p.is_empty() {
                             let caseless = p.bytes().any(|b| b.is_ascii_uppercase());
@@ -191,7 +193,7 @@ pub fn regex_sites<'t>(config: &ResolvedConfig<'t>) -> Vec<RegexSite<'t>> {
                 }
             }
             ("rewrite", _) if n.context.is_http_like() => {
-                if let Some(w) = d.args.first() {
+                if let Some(w) = d.args().first() {
                     out.push(site(w, w.as_str(), false, true));
                 }
             }
@@ -210,19 +212,19 @@ pub fn regex_sites<'t>(config: &ResolvedConfig<'t>) -> Vec<RegexSite<'t>> {
                 }
             }
             ("fastcgi_split_path_info", _) => {
-                if let Some(w) = d.args.first() {
+                if let Some(w) = d.args().first() {
                     out.push(site(w, w.as_str(), false, false));
                 }
             }
             ("gzip_disable", _) => {
-                for w in &d.args {
+                for w in d.args() {
                     if !matches!(w.as_str(), "msie6" | "degradation") {
                         out.push(site(w, w.as_str(), true, false));
                     }
                 }
             }
             ("valid_referers", _) => {
-                for w in &d.args {
+                for w in d.args() {
                     if let Some(p) = w.as_str().strip_prefix('~') {
                         out.push(site(w, p, true, false));
                     }
@@ -232,7 +234,7 @@ pub fn regex_sites<'t>(config: &ResolvedConfig<'t>) -> Vec<RegexSite<'t>> {
                 "proxy_redirect" | "proxy_cookie_domain" | "proxy_cookie_path",
                 Context::Http | Context::Server | Context::Location | Context::IfLocation,
             ) => {
-                if let (Some(w), 2) = (d.args.first(), d.args.len()) {
+                if let (Some(w), 2) = (d.args().first(), d.args().len()) {
                     if let Some((p, c)) = strip_tilde(w.as_str()) {
                         out.push(site(w, p, c || n.name() == "proxy_cookie_domain", true));
                     }

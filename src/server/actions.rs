@@ -156,14 +156,14 @@ fn ignore_action(
     let headed = ast.and_then(|ast| {
         ast.walk()
             .filter(|dir| {
-                let head = suppress::head_region(dir);
+                let head = suppress::head_region(*dir);
                 head.start() <= d.span.start() && d.span.start() < head.end()
             })
             .last()
     });
     let (title, edit) = match headed {
         Some(dir) => {
-            let start = dir.name.span.start();
+            let start = dir.name_word().span().start();
             let line_start = source.lines.line_start(source.lines.line(start));
             let before = &source.text[line_start..start];
             let indent: String = before

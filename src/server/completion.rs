@@ -75,7 +75,7 @@ fn top_context(tree: &crate::config::ConfigTree, file: FileId) -> Context {
         .iter()
         .map(|id| config.node(*id))
         .find(|n| {
-            tree.include_targets(n.file, n.directive.span)
+            tree.include_targets(n.file, n.directive.span())
                 .contains(&file)
         })
         .map_or(tree.root_context, |n| n.context)

@@ -10,7 +10,7 @@ use super::{Cursor, Failure, Session};
 use crate::config::{Family, NodeId, ResolvedConfig};
 use crate::semantic::refs;
 use crate::source::FileId;
-use crate::syntax::{Span, Word};
+use crate::syntax::{Span, WordRef};
 
 pub fn definition(
     session: &Session,
@@ -35,14 +35,14 @@ pub fn definition(
     let nodes = locate::nodes_of(&config, file, directive);
     let mut targets: Vec<(FileId, Span)> = Vec::new();
     let name = directive.name();
-    let word: Option<&Word> = match part {
-        Part::Arg(i) => directive.args.get(i),
+    let word: Option<WordRef<'_>> = match part {
+        Part::Arg(i) => directive.args().get(i),
         _ => None,
     };
     if name == "include" && part != Part::Other {
         targets.extend(
             config_tree
-                .include_targets(file, directive.span)
+                .include_targets(file, directive.span())
                 .iter()
                 .map(|f| (*f, Span::empty(0))),
         );
@@ -58,7 +58,7 @@ pub fn definition(
             targets.extend(named_locations(&config, *node, w.as_str()));
         }
     } else if let Some(w) = word {
-        if let Some(var) = variable_at(&source.text, w.span, offset) {
+        if let Some(var) = variable_at(&source.text, w.span(), offset) {
             let defined = refs::stock_definitions(&config);
             for node in &nodes {
                 let ns = refs::namespace(&config, *node);
@@ -66,7 +66,7 @@ pub fn definition(
                     defined
                         .iter()
                         .filter(|(dns, _, _, v)| Some(*dns) == ns && v.eq_ignore_ascii_case(&var))
-                        .map(|(_, id, word, _)| (config.node(*id).file, word.span)),
+                        .map(|(_, id, word, _)| (config.node(*id).file, word.span())),
                 );
             }
         }

@@ -14,7 +14,7 @@ use crate::config::{ConfigTree, NodeId, ResolvedConfig};
 use crate::directives::{DirectiveSpec, Lookup, ValueKind};
 use crate::report::rules_doc;
 use crate::source::FileId;
-use crate::syntax::{Ast, Span};
+use crate::syntax::{Ast, DirRef, Span};
 
 pub fn hover(session: &Session, params: HoverParams) -> Result<Option<Hover>, Failure> {
     let at = params.text_document_position_params;
@@ -97,7 +97,7 @@ pub fn hover(session: &Session, params: HoverParams) -> Result<Option<Hover>, Fa
         let config = ResolvedConfig::build(config_tree);
         effective_values(&mut out, &config, config_tree, file, directive);
     }
-    Ok(Some(markdown_hover(out, directive.name.span)))
+    Ok(Some(markdown_hover(out, directive.name_word().span())))
 }
 
 /// A rule named by the word under the cursor: an id (`GW201`) anywhere, a rule name
@@ -109,8 +109,8 @@ fn rule_named(ast: &Ast, offset: usize, word: &str) -> Option<RuleId> {
     }
     let in_comment = ast
         .comments()
-        .chain(ast.walk().flat_map(|d| d.inner_comments.iter()))
-        .any(|c| c.span.start() <= offset && offset <= c.span.end());
+        .chain(ast.walk().flat_map(|d| d.inner_comments()))
+        .any(|c| c.span().start() <= offset && offset <= c.span().end());
     in_comment.then_some(id)
 }
 
@@ -161,7 +161,7 @@ fn effective_values(
     config: &ResolvedConfig<'_>,
     tree: &ConfigTree,
     file: FileId,
-    directive: &crate::syntax::Directive,
+    directive: DirRef<'_>,
 ) {
     const SHOWN: usize = 3;
     let name = directive.name();

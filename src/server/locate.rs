@@ -3,7 +3,7 @@
 
 use crate::config::{NodeId, ResolvedConfig};
 use crate::source::FileId;
-use crate::syntax::{Ast, Directive, Node, Word};
+use crate::syntax::{Ast, DirRef, Items, WordRef};
 
 /// The word of a directive under the cursor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,33 +17,31 @@ pub enum Part {
 /// The innermost directive of `ast` at `offset`, with the directives around it (outermost
 /// first). The cursor at the end of a word still counts as on it (where editors put it after
 /// typing).
-pub fn at(ast: &Ast, offset: usize) -> Option<(&Directive, Part, Vec<&Directive>)> {
-    let mut outer: Vec<&Directive> = Vec::new();
-    let mut items: &[Node] = &ast.items;
+pub fn at(ast: &Ast, offset: usize) -> Option<(DirRef<'_>, Part, Vec<DirRef<'_>>)> {
+    let mut outer: Vec<DirRef<'_>> = Vec::new();
+    let mut items: Items<'_> = ast.items();
     loop {
-        let found = items.iter().find_map(|n| {
+        let found = items.find_map(|n| {
             let d = n.as_directive()?;
-            (d.span.start() <= offset && offset <= d.span.end()).then_some(d)
+            (d.span().start() <= offset && offset <= d.span().end()).then_some(d)
         })?;
         let inside_block = found
-            .block
-            .as_ref()
-            .filter(|b| b.open.end() <= offset && offset <= b.close.start());
+            .block()
+            .filter(|b| b.open().end() <= offset && offset <= b.close().start());
         if let Some(block) = inside_block {
-            let deeper = block.items.iter().any(|n| {
-                n.as_directive()
-                    .is_some_and(|d| d.span.start() <= offset && offset <= d.span.end())
-            });
+            let deeper = block
+                .directives()
+                .any(|d| d.span().start() <= offset && offset <= d.span().end());
             if deeper {
                 outer.push(found);
-                items = &block.items;
+                items = block.items();
                 continue;
             }
         }
-        let on = |w: &Word| w.span.start() <= offset && offset <= w.span.end();
-        let part = if on(&found.name) {
+        let on = |w: WordRef<'_>| w.span().start() <= offset && offset <= w.span().end();
+        let part = if on(found.name_word()) {
             Part::Name
-        } else if let Some(i) = found.args.iter().position(on) {
+        } else if let Some(i) = found.args().iter().position(on) {
             Part::Arg(i)
         } else {
             Part::Other
@@ -53,14 +51,14 @@ pub fn at(ast: &Ast, offset: usize) -> Option<(&Directive, Part, Vec<&Directive>
 }
 
 /// The expanded nodes of a directive of `file` (one per place its file is read).
-pub fn nodes_of(config: &ResolvedConfig<'_>, file: FileId, d: &Directive) -> Vec<NodeId> {
+pub fn nodes_of(config: &ResolvedConfig<'_>, file: FileId, d: DirRef<'_>) -> Vec<NodeId> {
     config
         .nodes_named(d.name())
         .iter()
         .copied()
         .filter(|id| {
             let n = config.node(*id);
-            n.file == file && std::ptr::eq(n.directive, d)
+            n.file == file && n.directive == d
         })
         .collect()
 }

@@ -1,8 +1,16 @@
-//! The syntax tree. Every token keeps its byte span; comments are nodes; whitespace is whatever
-//! lies between spans, so the source can be rebuilt byte for byte from the tree and the text.
+//! The syntax tree, stored flat. Every token keeps its byte span; comments are items; whitespace
+//! is whatever lies between spans, so the source can be rebuilt byte for byte from the tree and
+//! the text.
+//!
+//! A tree is a handful of arrays of small records that point into each other by index: the
+//! words (each directive's name and arguments next to each other), the directives, the blocks,
+//! the comments, and the item lists (each block's directives and comments, one contiguous run
+//! per block). Word values and comment texts are one string. Reading a file allocates a few
+//! growing arrays instead of several boxes per directive, and the records take a fraction of
+//! what a tree of owned nodes does. Everything outside `syntax` reads a tree through the
+//! handles of [`super::view`], which hide this layout.
 
-use compact_str::CompactString;
-
+use super::view::{CommentRef, DirRef, ItemList, ItemRef, Items};
 use super::Span;
 
 /// How a word was written.
@@ -13,45 +21,6 @@ pub enum Quote {
     Double,
     /// The body of a `*_by_lua_block { ... }`: Lua source kept verbatim.
     Raw,
-}
-
-/// One token: a directive name or an argument.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Word {
-    /// The token as written, quotes included.
-    pub span: Span,
-    /// The value as nginx reads it: quotes removed, `\" \' \\ \t \r \n` unescaped, other
-    /// backslashes kept. Bytes that are not UTF-8 are replaced by U+FFFD here; the exact bytes
-    /// stay reachable through `span`.
-    pub value: CompactString,
-    pub quote: Quote,
-}
-
-impl Word {
-    pub fn as_str(&self) -> &str {
-        self.value.as_str()
-    }
-
-    /// The token exactly as written in `src`.
-    pub fn raw<'a>(&self, src: &'a [u8]) -> &'a [u8] {
-        &src[self.span.range()]
-    }
-
-    /// True when the value refers to a variable (`$name` or `${name}`).
-    pub fn has_variable(&self) -> bool {
-        self.quote != Quote::Raw
-            && self.value.as_bytes().windows(2).any(|w| {
-                w[0] == b'$' && (w[1].is_ascii_alphanumeric() || matches!(w[1], b'_' | b'{'))
-            })
-    }
-}
-
-/// A `#` comment, up to (not including) the end of its line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Comment {
-    pub span: Span,
-    /// The text after `#`.
-    pub text: CompactString,
 }
 
 /// What a block's body holds.
@@ -66,76 +35,85 @@ pub enum BlockKind {
     Raw,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Block {
-    pub kind: BlockKind,
-    /// The `{`.
-    pub open: Span,
-    /// The matching `}`.
-    pub close: Span,
-    pub items: Vec<Node>,
-    /// For [`BlockKind::Raw`], the body between the braces (boxed: few blocks have one).
-    pub raw: Option<Box<Word>>,
+/// "None" for the optional indexes and offsets of the records.
+pub(super) const NONE: u32 = u32::MAX;
+
+/// One token: a directive name, an argument, or a raw block's body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct WordRec {
+    /// The token as written, quotes included.
+    pub(super) span: Span,
+    /// The value as nginx reads it, `Ast::text[value..value + len]`: quotes removed,
+    /// `\" \' \\ \t \r \n` unescaped, other backslashes kept; bytes that are not UTF-8 read as
+    /// U+FFFD (the exact bytes stay reachable through `span`).
+    pub(super) value: u32,
+    pub(super) len: u32,
+    pub(super) quote: Quote,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Directive {
-    pub name: Word,
-    /// Boxed slices, not vectors: a tree holds one list per directive and never grows them, so
-    /// the capacity word would be dead weight.
-    pub args: Box<[Word]>,
-    /// Comments written between the name and the terminating `;` or `{`.
-    pub inner_comments: Box<[Comment]>,
-    /// The terminating `;`, absent for block directives.
-    pub semicolon: Option<Span>,
-    pub block: Option<Box<Block>>,
+/// A `#` comment, up to (not including) the end of its line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct CommentRec {
+    pub(super) span: Span,
+    /// The text after `#`, `Ast::text[text..text + len]`.
+    pub(super) text: u32,
+    pub(super) len: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct DirRec {
     /// From the first byte of the name to the `;` or the closing `}`, inclusive.
-    pub span: Span,
+    pub(super) span: Span,
+    /// The name's index in `Ast::words`; the `args` arguments follow it.
+    pub(super) name: u32,
+    pub(super) args: u32,
+    /// Comments written between the name and the terminating `;` or `{`: `inner_len` of them
+    /// from `inner` in `Ast::comments`.
+    pub(super) inner: u32,
+    pub(super) inner_len: u32,
+    /// The offset of the terminating `;`, [`NONE`] for block directives (and a directive a `}`
+    /// ended).
+    pub(super) semicolon: u32,
+    /// The index in `Ast::blocks`, [`NONE`] for a simple directive.
+    pub(super) block: u32,
 }
 
-impl Directive {
-    pub fn name(&self) -> &str {
-        self.name.as_str()
-    }
-
-    pub fn arg(&self, i: usize) -> Option<&str> {
-        self.args.get(i).map(Word::as_str)
-    }
-
-    /// The block's directive items, empty for simple directives and raw blocks.
-    pub fn children(&self) -> impl Iterator<Item = &Directive> {
-        self.block
-            .iter()
-            .flat_map(|b| b.items.iter())
-            .filter_map(Node::as_directive)
-    }
-
-    /// The span of the head: name and arguments, without `;` or block.
-    pub fn head_span(&self) -> Span {
-        self.args
-            .last()
-            .map_or(self.name.span, |a| self.name.span.cover(a.span))
-    }
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct BlockRec {
+    pub(super) kind: BlockKind,
+    /// The `{`.
+    pub(super) open: Span,
+    /// The matching `}`.
+    pub(super) close: Span,
+    /// `items_len` items from `items` in `Ast::items`.
+    pub(super) items: u32,
+    pub(super) items_len: u32,
+    /// For [`BlockKind::Raw`], the body between the braces: its index in `Ast::words`.
+    pub(super) raw: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Node {
-    Directive(Directive),
-    Comment(Comment),
-}
+/// An item of a block or of the top level: a directive's index, or a comment's with the top bit
+/// set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Item(u32);
 
-impl Node {
-    pub fn as_directive(&self) -> Option<&Directive> {
-        match self {
-            Node::Directive(d) => Some(d),
-            Node::Comment(_) => None,
-        }
+const COMMENT_BIT: u32 = 1 << 31;
+
+impl Item {
+    pub(super) fn directive(ix: u32) -> Self {
+        Item(ix)
     }
 
-    pub fn span(&self) -> Span {
-        match self {
-            Node::Directive(d) => d.span,
-            Node::Comment(c) => c.span,
+    pub(super) fn comment(ix: u32) -> Self {
+        Item(ix | COMMENT_BIT)
+    }
+
+    /// `Ok(directive index)` or `Err(comment index)`.
+    pub(super) fn get(self) -> Result<u32, u32> {
+        if self.0 & COMMENT_BIT == 0 {
+            Ok(self.0)
+        } else {
+            Err(self.0 & !COMMENT_BIT)
         }
     }
 }
@@ -143,12 +121,44 @@ impl Node {
 /// One parsed file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ast {
-    pub items: Vec<Node>,
+    pub(super) words: Vec<WordRec>,
+    pub(super) comments: Vec<CommentRec>,
+    pub(super) dirs: Vec<DirRec>,
+    pub(super) blocks: Vec<BlockRec>,
+    pub(super) items: Vec<Item>,
+    /// The top level's items: `top_len` from `top` in `items`.
+    pub(super) top: u32,
+    pub(super) top_len: u32,
+    /// Word values and comment texts, one after the other.
+    pub(super) text: String,
 }
 
+/// The tree of an empty file, for handles that need a tree to point into and have none.
+pub(super) static EMPTY: Ast = Ast {
+    words: Vec::new(),
+    comments: Vec::new(),
+    dirs: Vec::new(),
+    blocks: Vec::new(),
+    items: Vec::new(),
+    top: 0,
+    top_len: 0,
+    text: String::new(),
+};
+
 impl Ast {
-    pub fn directives(&self) -> impl Iterator<Item = &Directive> {
-        self.items.iter().filter_map(Node::as_directive)
+    /// The top level's directives.
+    pub fn directives(&self) -> impl Iterator<Item = DirRef<'_>> {
+        self.items().filter_map(ItemRef::as_directive)
+    }
+
+    /// The top level's directives and comments, in source order.
+    pub fn items(&self) -> Items<'_> {
+        self.item_list().iter()
+    }
+
+    /// [`Ast::items`], to be read by position.
+    pub fn item_list(&self) -> ItemList<'_> {
+        ItemList::new(self, self.top, self.top_len)
     }
 
     /// Every span the tree owns (words, comments, punctuation), in source order. Everything
@@ -156,17 +166,17 @@ impl Ast {
     pub fn token_spans(&self) -> Vec<Span> {
         let mut out = Vec::new();
         for d in self.walk() {
-            out.push(d.name.span);
-            out.extend(d.args.iter().map(|a| a.span));
-            out.extend(d.inner_comments.iter().map(|c| c.span));
-            out.extend(d.semicolon);
-            if let Some(b) = &d.block {
-                out.push(b.open);
-                out.extend(b.raw.as_ref().map(|r| r.span));
-                out.push(b.close);
+            out.push(d.name_word().span());
+            out.extend(d.args().iter().map(|a| a.span()));
+            out.extend(d.inner_comments().map(|c| c.span()));
+            out.extend(d.semicolon());
+            if let Some(b) = d.block() {
+                out.push(b.open());
+                out.extend(b.raw().map(|r| r.span()));
+                out.push(b.close());
             }
         }
-        out.extend(self.comments().map(|c| c.span));
+        out.extend(self.comments().map(|c| c.span()));
         out.sort();
         out
     }
@@ -174,56 +184,68 @@ impl Ast {
     /// Every directive at any depth, in source order, without recursion (nesting is bounded
     /// only by [`crate::syntax::MAX_DEPTH`], far beyond what the call stack could take).
     pub fn walk(&self) -> Walk<'_> {
-        walk_items(&self.items)
+        Walk {
+            stack: vec![self.items()],
+        }
     }
 
-    /// Every comment node at any depth (not the comments inside a directive's head): the top
+    /// Every comment item at any depth (not the comments inside a directive's head): the top
     /// level's first, then each block's, blocks in source order.
-    pub fn comments(&self) -> impl Iterator<Item = &Comment> {
-        self.items
-            .iter()
-            .filter_map(|n| match n {
-                Node::Comment(c) => Some(c),
-                Node::Directive(_) => None,
-            })
+    pub fn comments(&self) -> impl Iterator<Item = CommentRef<'_>> {
+        fn comment(i: ItemRef<'_>) -> Option<CommentRef<'_>> {
+            match i {
+                ItemRef::Comment(c) => Some(c),
+                ItemRef::Directive(_) => None,
+            }
+        }
+        self.items()
+            .filter_map(comment)
             .chain(self.walk().flat_map(|d| {
-                d.block.iter().flat_map(|b| {
-                    b.items.iter().filter_map(|n| match n {
-                        Node::Comment(c) => Some(c),
-                        Node::Directive(_) => None,
-                    })
-                })
+                d.block()
+                    .into_iter()
+                    .flat_map(|b| b.items().filter_map(comment))
             }))
     }
-}
 
-/// Directives of `items` and of every block below them, in source order (pre-order).
-pub fn walk_items(items: &[Node]) -> Walk<'_> {
-    Walk {
-        stack: vec![items.iter()],
+    pub(super) fn word_text(&self, w: &WordRec) -> &str {
+        self.slice(w.value, w.len)
+    }
+
+    pub(super) fn comment_text(&self, c: &CommentRec) -> &str {
+        self.slice(c.text, c.len)
+    }
+
+    /// `text[start..start + len]`: ranges the parser pushed whole, so always on char
+    /// boundaries and inside the text.
+    fn slice(&self, start: u32, len: u32) -> &str {
+        let start = start as usize;
+        self.text
+            .get(start..start + len as usize)
+            .unwrap_or_default()
     }
 }
 
 /// Pre-order iterator over nested directives with an explicit stack: see [`Ast::walk`].
 pub struct Walk<'a> {
-    stack: Vec<std::slice::Iter<'a, Node>>,
+    stack: Vec<Items<'a>>,
 }
 
 impl<'a> Iterator for Walk<'a> {
-    type Item = &'a Directive;
+    type Item = DirRef<'a>;
 
-    fn next(&mut self) -> Option<&'a Directive> {
+    fn next(&mut self) -> Option<DirRef<'a>> {
         loop {
             let top = self.stack.last_mut()?;
             match top.next() {
                 None => {
                     self.stack.pop();
                 }
-                Some(Node::Comment(_)) => {}
-                Some(Node::Directive(d)) => {
-                    if let Some(b) = &d.block {
-                        if !b.items.is_empty() {
-                            self.stack.push(b.items.iter());
+                Some(ItemRef::Comment(_)) => {}
+                Some(ItemRef::Directive(d)) => {
+                    if let Some(b) = d.block() {
+                        let items = b.items();
+                        if items.len() > 0 {
+                            self.stack.push(items);
                         }
                     }
                     return Some(d);
@@ -233,27 +255,12 @@ impl<'a> Iterator for Walk<'a> {
     }
 }
 
-/// Dropping a block frees its nested blocks from a worklist: the derived drop would recurse
-/// once per nesting level and overflow the stack on a deep (but valid) configuration.
-impl Drop for Block {
-    fn drop(&mut self) {
-        let mut pending = std::mem::take(&mut self.items);
-        while let Some(node) = pending.pop() {
-            if let Node::Directive(mut d) = node {
-                if let Some(b) = d.block.as_mut() {
-                    pending.append(&mut b.items);
-                }
-            }
-        }
-    }
-}
-
-// A tree holds one `Node` per directive and one `Word` per token: on a large configuration
-// they are most of its memory. Growing them is a choice to make here, not by accident
-// (sizes on 64-bit targets).
-#[cfg(target_pointer_width = "64")]
+// A tree holds one directive record per directive and one word record per token: on a large
+// configuration they are most of its memory. Growing them is a choice to make here, not by
+// accident.
 const _: () = {
-    assert!(std::mem::size_of::<Word>() <= 40);
-    assert!(std::mem::size_of::<Node>() <= 104);
-    assert!(std::mem::size_of::<Block>() <= 56);
+    assert!(std::mem::size_of::<WordRec>() <= 20);
+    assert!(std::mem::size_of::<DirRec>() <= 32);
+    assert!(std::mem::size_of::<BlockRec>() <= 36);
+    assert!(std::mem::size_of::<Item>() == 4);
 };

@@ -10,13 +10,15 @@ mod ast;
 mod lexer;
 mod lines;
 mod parser;
+mod view;
 
-pub use ast::{walk_items, Ast, Block, BlockKind, Comment, Directive, Node, Quote, Walk, Word};
+pub use ast::{Ast, BlockKind, Quote, Walk};
 pub use lines::LineIndex;
 pub use parser::{
     parse, parse_recovering, ParseError, ParseErrorKind, Recovered, MAX_DEPTH, MAX_ERRORS,
     MAX_TEXT_LEN, MAX_TOKEN_LEN,
 };
+pub use view::{Args, BlockRef, CommentRef, DirRef, ItemList, ItemRef, Items, WordRef, Words};
 
 /// A half-open byte range `start..end` into one file's source. Offsets are 32-bit: a file is
 /// at most [`crate::config::MAX_FILE_SIZE`] (1 GiB) long, and the parser refuses longer text

@@ -1,9 +1,7 @@
 //! Builds the [`Ast`] from tokens with an explicit stack (no recursion, so nesting depth cannot
 //! overflow the call stack), and reports the first error with nginx's own wording.
 
-use compact_str::CompactString;
-
-use super::ast::{Ast, Block, BlockKind, Comment, Directive, Node, Quote, Word};
+use super::ast::{Ast, BlockKind, BlockRec, CommentRec, DirRec, Item, Quote, WordRec, NONE};
 use super::lexer::{comment, is_space, quoted_body, unescape, unquoted_escaped, whitespace};
 use super::Span;
 
@@ -102,53 +100,57 @@ impl ParseError {
     }
 }
 
-/// A directive being read: its words so far. The buffers are reused from one directive to the
-/// next, so reading a directive allocates only its final argument list.
+/// A directive being read: its words so far (their values already in the tree's text). The
+/// buffers are reused from one directive to the next.
 #[derive(Default)]
 struct Pending {
-    words: Vec<Word>,
-    comments: Vec<Comment>,
+    words: Vec<WordRec>,
+    comments: Vec<CommentRec>,
 }
 
 impl Pending {
-    /// The directive read so far, with exact-size vectors; the buffers stay for reuse.
-    fn take(&mut self, semicolon: Option<Span>) -> Directive {
-        // The argument list gets exactly its size (a tree holds one per directive, so spare
-        // capacity would be most of its memory); the buffer stays for the next directive.
-        let args: Box<[Word]> = if self.words.len() > 1 {
-            // `split_off` allocates exactly the tail's length: the box takes it as it is.
-            self.words.split_off(1).into_boxed_slice()
-        } else {
-            Box::default()
-        };
-        let name = self.words.pop().unwrap_or_else(|| Word {
-            span: Span::default(),
-            value: CompactString::default(),
-            quote: Quote::None,
-        });
-        let inner_comments: Box<[Comment]> = if self.comments.is_empty() {
-            Box::default()
-        } else {
-            std::mem::take(&mut self.comments).into_boxed_slice()
-        };
+    /// Moves the directive read so far into `ast` and gives its index; the buffers stay for
+    /// reuse.
+    fn take(&mut self, ast: &mut Ast, semicolon: Option<Span>) -> u32 {
+        if self.words.is_empty() {
+            // A `{` with no directive before it: a nameless head, so the block still nests.
+            self.words.push(WordRec {
+                span: Span::default(),
+                value: 0,
+                len: 0,
+                quote: Quote::None,
+            });
+        }
+        let name = ast.words.len() as u32;
+        let first = self.words[0].span;
+        let last = self.words[self.words.len() - 1].span;
+        let args = (self.words.len() - 1) as u32;
+        ast.words.append(&mut self.words);
+        let inner = ast.comments.len() as u32;
+        let inner_len = self.comments.len() as u32;
+        ast.comments.append(&mut self.comments);
         let end = match semicolon {
             Some(s) => s.end(),
-            None => args.last().map_or(name.span.end(), |a| a.span.end()),
+            None => last.end(),
         };
-        Directive {
-            span: Span::new(name.span.start(), end),
+        let ix = ast.dirs.len() as u32;
+        ast.dirs.push(DirRec {
+            span: Span::new(first.start(), end),
             name,
             args,
-            inner_comments,
-            semicolon,
-            block: None,
-        }
+            inner,
+            inner_len,
+            semicolon: semicolon.map_or(NONE, |s| s.start() as u32),
+            block: NONE,
+        });
+        ix
     }
 }
 
 /// An open block and the directive that owns it.
 struct Frame {
-    head: Directive,
+    /// The directive's index in the tree.
+    head: u32,
     kind: BlockKind,
     open: Span,
     /// Where the block's items start in the one item stack all open blocks share: each
@@ -207,10 +209,11 @@ pub fn parse_recovering(src: &[u8]) -> Recovered {
         utf8: std::str::from_utf8(src).ok(),
         pos: 0,
         errors: Vec::new(),
+        ast: Ast::default(),
     };
-    let (items, complete) = parser.run();
+    let complete = parser.run();
     Recovered {
-        ast: Ast { items },
+        ast: parser.ast,
         errors: parser.errors,
         complete,
     }
@@ -222,6 +225,8 @@ struct Parser<'a> {
     utf8: Option<&'a str>,
     pos: usize,
     errors: Vec<ParseError>,
+    /// The tree being built.
+    ast: Ast,
 }
 
 /// Why reading stopped before the end of the file.
@@ -256,10 +261,16 @@ impl<'a> Parser<'a> {
         self.pos = self.src.len() - rest.len();
     }
 
-    /// The top-level items, and whether the whole file was read.
-    fn run(&mut self) -> (Vec<Node>, bool) {
+    /// Reads the file into `self.ast`; false when part of it could not be read.
+    fn run(&mut self) -> bool {
+        // About one directive per 30 bytes and four words per directive in real
+        // configurations: one allocation each for most files.
+        let n = self.src.len();
+        self.ast.words.reserve(n / 8);
+        self.ast.dirs.reserve(n / 32);
+        self.ast.text.reserve(n / 2);
         let mut stack: Vec<Frame> = Vec::new();
-        let mut items: Vec<Node> = Vec::new();
+        let mut items: Vec<Item> = Vec::new();
         let mut kind = BlockKind::Directives;
         let mut pending = Pending::default();
         let complete = self
@@ -268,17 +279,25 @@ impl<'a> Parser<'a> {
         // Blocks still open at the end (or where reading stopped) are closed there.
         let end = Span::empty(self.src.len());
         while let Some(frame) = stack.pop() {
-            close(&mut items, &mut kind, frame, end);
+            close(&mut self.ast, &mut items, &mut kind, frame, end);
         }
-        // The stack held every open level at its deepest: the top level keeps only its own.
-        items.shrink_to_fit();
-        (items, complete)
+        let ast = &mut self.ast;
+        ast.top = ast.items.len() as u32;
+        ast.top_len = items.len() as u32;
+        ast.items.append(&mut items);
+        ast.words.shrink_to_fit();
+        ast.comments.shrink_to_fit();
+        ast.dirs.shrink_to_fit();
+        ast.blocks.shrink_to_fit();
+        ast.items.shrink_to_fit();
+        ast.text.shrink_to_fit();
+        complete
     }
 
     fn read(
         &mut self,
         stack: &mut Vec<Frame>,
-        items: &mut Vec<Node>,
+        items: &mut Vec<Item>,
         kind: &mut BlockKind,
         pending: &mut Pending,
     ) -> Result<(), Stop> {
@@ -302,7 +321,8 @@ impl<'a> Parser<'a> {
                 b'#' => {
                     let c = self.comment().map_err(|e| self.fatal(e))?;
                     if pending.words.is_empty() {
-                        items.push(Node::Comment(c));
+                        items.push(Item::comment(self.ast.comments.len() as u32));
+                        self.ast.comments.push(c);
                     } else {
                         pending.comments.push(c);
                     }
@@ -313,8 +333,8 @@ impl<'a> Parser<'a> {
                         self.recoverable(ParseErrorKind::Unexpected(b';'), at)?;
                         continue;
                     }
-                    let d = pending.take(Some(Span::new(at, at + 1)));
-                    items.push(Node::Directive(d));
+                    let d = pending.take(&mut self.ast, Some(Span::new(at, at + 1)));
+                    items.push(Item::directive(d));
                 }
                 b'{' => {
                     self.pos += 1;
@@ -323,24 +343,31 @@ impl<'a> Parser<'a> {
                     if discard {
                         self.recoverable(ParseErrorKind::Unexpected(b'{'), at)?;
                     }
-                    let head = pending.take(None);
-                    let name = head.name();
-                    if name.ends_with("_by_lua_block") && !discard {
+                    let head = pending.take(&mut self.ast, None);
+                    let name_rec = self.ast.words[self.ast.dirs[head as usize].name as usize];
+                    let name = self.ast.word_text(&name_rec);
+                    let lua = name.ends_with("_by_lua_block");
+                    let entries = ENTRY_BLOCKS.contains(&name);
+                    if lua && !discard {
                         let (raw, close) = self.lua_block().map_err(|e| self.fatal(e))?;
-                        let block = Block {
+                        let raw_ix = self.ast.words.len() as u32;
+                        self.ast.words.push(raw);
+                        let block = BlockRec {
                             kind: BlockKind::Raw,
                             open,
                             close,
-                            items: Vec::new(),
-                            raw: Some(Box::new(raw)),
+                            items: 0,
+                            items_len: 0,
+                            raw: raw_ix,
                         };
-                        items.push(Node::Directive(with_block(head, block)));
+                        with_block(&mut self.ast, head, block);
+                        items.push(Item::directive(head));
                         continue;
                     }
                     if stack.len() >= MAX_DEPTH {
                         return Err(self.fatal(self.err(ParseErrorKind::TooDeep, at)));
                     }
-                    let new_kind = if ENTRY_BLOCKS.contains(&name) {
+                    let new_kind = if entries {
                         BlockKind::Entries
                     } else {
                         BlockKind::Directives
@@ -360,8 +387,8 @@ impl<'a> Parser<'a> {
                     if unfinished {
                         // Most often the `;` before the `}` is missing: end the directive.
                         self.recoverable(ParseErrorKind::Unexpected(b'}'), at)?;
-                        let d = pending.take(None);
-                        items.push(Node::Directive(d));
+                        let d = pending.take(&mut self.ast, None);
+                        items.push(Item::directive(d));
                     }
                     let Some(frame) = stack.pop() else {
                         // One `}` too many: nginx stops here; reading on skips it.
@@ -370,7 +397,7 @@ impl<'a> Parser<'a> {
                         }
                         continue;
                     };
-                    close(items, kind, frame, Span::new(at, at + 1));
+                    close(&mut self.ast, items, kind, frame, Span::new(at, at + 1));
                 }
                 b'"' | b'\'' => {
                     let w = self.quoted(b)?;
@@ -390,7 +417,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn comment(&mut self) -> Result<Comment, ParseError> {
+    fn comment(&mut self) -> Result<CommentRec, ParseError> {
         let start = self.pos;
         let (rest, text) =
             comment(self.rest()).map_err(|_| self.err(ParseErrorKind::EofInBlock, start))?;
@@ -400,13 +427,36 @@ impl<'a> Parser<'a> {
         if !rest.is_empty() && self.pos - start >= MAX_TOKEN_LEN {
             return Err(self.err(ParseErrorKind::TooLongParameter, start));
         }
-        Ok(Comment {
+        let (text, len) = self.push_text(&text[1..], start + 1);
+        Ok(CommentRec {
             span: Span::new(start, self.pos),
-            text: CompactString::from_utf8_lossy(&text[1..]),
+            text,
+            len,
         })
     }
 
-    fn unquoted(&mut self) -> Result<Word, ParseError> {
+    /// Appends `bytes` (read at `at` in the source) to the tree's text as UTF-8, invalid bytes
+    /// as U+FFFD, and gives where it starts and its length. The text is at most three times
+    /// the source (U+FFFD for every byte), which the loader's bound on files keeps within
+    /// 32-bit offsets.
+    fn push_text(&mut self, bytes: &[u8], at: usize) -> (u32, u32) {
+        let start = self.ast.text.len();
+        // Tokens end at ASCII bytes, so a slice of valid text is on char boundaries.
+        match self.utf8.and_then(|t| t.get(at..at + bytes.len())) {
+            Some(t) => self.ast.text.push_str(t),
+            None => self.ast.text.push_str(&String::from_utf8_lossy(bytes)),
+        }
+        (narrow(start), narrow(self.ast.text.len() - start))
+    }
+
+    /// [`Parser::push_text`] for a value that is not a slice of the source (unescaped).
+    fn push_value(&mut self, bytes: &[u8]) -> (u32, u32) {
+        let start = self.ast.text.len();
+        self.ast.text.push_str(&String::from_utf8_lossy(bytes));
+        (narrow(start), narrow(self.ast.text.len() - start))
+    }
+
+    fn unquoted(&mut self) -> Result<WordRec, ParseError> {
         let start = self.pos;
         let Ok((rest, (raw, escaped))) = unquoted_escaped(self.rest()) else {
             // Only a lone backslash at the very end of the input gets here.
@@ -422,24 +472,22 @@ impl<'a> Parser<'a> {
         if raw.len() >= MAX_TOKEN_LEN {
             return Err(self.err(ParseErrorKind::TooLongParameter, start));
         }
-        Ok(Word {
+        let (value, len) = if escaped {
+            self.push_value(&unescape(raw))
+        } else {
+            self.push_text(raw, start)
+        };
+        Ok(WordRec {
             span: Span::new(start, self.pos),
-            value: if escaped {
-                text(&unescape(raw))
-            } else {
-                // Words end at ASCII bytes, so the slice of valid text is on char boundaries.
-                match self.utf8.and_then(|t| t.get(start..start + raw.len())) {
-                    Some(t) => CompactString::new(t),
-                    None => text(raw),
-                }
-            },
+            value,
+            len,
             quote: Quote::None,
         })
     }
 
     /// A quoted word. An unterminated or too long quote ends reading (the rest of the file is
     /// inside it); text glued to the closing quote is an error reading continues after.
-    fn quoted(&mut self, q: u8) -> Result<Word, Stop> {
+    fn quoted(&mut self, q: u8) -> Result<WordRec, Stop> {
         let start = self.pos;
         let content_start = start + 1;
         let after_quote = &self.src[content_start..];
@@ -460,21 +508,14 @@ impl<'a> Parser<'a> {
                 self.recoverable(ParseErrorKind::Unexpected(next), self.pos)?;
             }
         }
-        let value = match unescape(body) {
-            std::borrow::Cow::Borrowed(_) => {
-                match self
-                    .utf8
-                    .and_then(|t| t.get(content_start..content_start + body.len()))
-                {
-                    Some(t) => CompactString::new(t),
-                    None => text(body),
-                }
-            }
-            std::borrow::Cow::Owned(unescaped) => text(&unescaped),
+        let (value, len) = match unescape(body) {
+            std::borrow::Cow::Borrowed(_) => self.push_text(body, content_start),
+            std::borrow::Cow::Owned(unescaped) => self.push_value(&unescaped),
         };
-        Ok(Word {
+        Ok(WordRec {
             span: Span::new(start, self.pos),
             value,
+            len,
             quote: if q == b'"' {
                 Quote::Double
             } else {
@@ -485,7 +526,7 @@ impl<'a> Parser<'a> {
 
     /// Scans a Lua block body up to its matching `}`, skipping Lua strings, long brackets and
     /// comments the way lua-nginx-module's block reader does. `self.pos` is just after the `{`.
-    fn lua_block(&mut self) -> Result<(Word, Span), ParseError> {
+    fn lua_block(&mut self) -> Result<(WordRec, Span), ParseError> {
         let src = self.src;
         let body_start = self.pos;
         let mut i = body_start;
@@ -498,10 +539,11 @@ impl<'a> Parser<'a> {
                 }
                 b'}' => {
                     if depth == 0 {
-                        let body = &src[body_start..i];
-                        let raw = Word {
+                        let (value, len) = self.push_text(&src[body_start..i], body_start);
+                        let raw = WordRec {
                             span: Span::new(body_start, i),
-                            value: CompactString::from_utf8_lossy(body),
+                            value,
+                            len,
                             quote: Quote::Raw,
                         };
                         self.pos = i + 1;
@@ -543,24 +585,28 @@ impl<'a> Parser<'a> {
 
 /// Ends the innermost open block at `close`: its items become the block of its directive in the
 /// enclosing level (or are dropped for a refused `{`).
-fn close(items: &mut Vec<Node>, kind: &mut BlockKind, frame: Frame, close: Span) {
+fn close(ast: &mut Ast, items: &mut Vec<Item>, kind: &mut BlockKind, frame: Frame, close: Span) {
     let body_kind = std::mem::replace(kind, frame.kind);
     if frame.discard {
+        // The refused block's records stay in the arrays, reached from no item.
         items.truncate(frame.start);
         return;
     }
-    // Exactly the block's size: blocks are never extended after parsing, and growth slack
-    // would be a large part of a big tree's memory.
-    let mut body = Vec::with_capacity(items.len().saturating_sub(frame.start));
-    body.extend(items.drain(frame.start..));
-    let block = Block {
+    let start = ast.items.len() as u32;
+    let body = items.get(frame.start..).unwrap_or_default();
+    let len = body.len() as u32;
+    ast.items.extend_from_slice(body);
+    items.truncate(frame.start);
+    let block = BlockRec {
         kind: body_kind,
         open: frame.open,
         close,
-        items: body,
-        raw: None,
+        items: start,
+        items_len: len,
+        raw: NONE,
     };
-    items.push(Node::Directive(with_block(frame.head, block)));
+    with_block(ast, frame.head, block);
+    items.push(Item::directive(frame.head));
 }
 
 /// If a Lua long bracket (`[[`, `[==[`) opens at `i`, the offset just past its close (or the end
@@ -593,17 +639,18 @@ fn long_bracket_end(src: &[u8], i: usize) -> Option<usize> {
     Some(src.len())
 }
 
-/// A token's bytes as text: borrowed UTF-8 is the common case; invalid bytes become U+FFFD.
-fn text(bytes: &[u8]) -> CompactString {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => CompactString::new(s),
-        Err(_) => CompactString::from_utf8_lossy(bytes),
+/// Attaches a block to a directive head and extends its span to the closing brace.
+fn with_block(ast: &mut Ast, head: u32, block: BlockRec) {
+    let ix = ast.blocks.len() as u32;
+    let end = block.close.end();
+    ast.blocks.push(block);
+    if let Some(d) = ast.dirs.get_mut(head as usize) {
+        d.span = Span::new(d.span.start(), end);
+        d.block = ix;
     }
 }
 
-/// Attaches a block to a directive head and extends its span to the closing brace.
-fn with_block(mut head: Directive, block: Block) -> Directive {
-    head.span = Span::new(head.span.start(), block.close.end());
-    head.block = Some(Box::new(block));
-    head
+/// An offset into the tree's text (see [`Parser::push_text`]).
+fn narrow(at: usize) -> u32 {
+    u32::try_from(at).unwrap_or(u32::MAX)
 }

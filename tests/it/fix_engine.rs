@@ -97,11 +97,11 @@ fn rename_timeout(tree: &ConfigTree, config: &ResolvedConfig<'_>, out: &mut Vec<
             "rename to fastcgi_read_timeout",
             vec![replace_word(
                 node.file,
-                &node.directive.name,
+                node.directive.name_word(),
                 "fastcgi_read_timeout",
             )],
         );
-        out.push(diag("GW901", node.file, node.directive.span, fix));
+        out.push(diag("GW901", node.file, node.directive.span(), fix));
     }
 }
 
@@ -124,11 +124,11 @@ fn add_http_version(tree: &ConfigTree, config: &ResolvedConfig<'_>, out: &mut Ve
             vec![insert_directive_after(
                 node.file,
                 src,
-                node.directive.span,
+                node.directive.span(),
                 "proxy_http_version 1.1;",
             )],
         );
-        out.push(diag("GW902", node.file, node.directive.span, fix));
+        out.push(diag("GW902", node.file, node.directive.span(), fix));
     }
 }
 
@@ -141,18 +141,18 @@ fn dedupe(tree: &ConfigTree, config: &ResolvedConfig<'_>, out: &mut Vec<Diagnost
         let children = config.children(block);
         for pair in children.windows(2) {
             let (a, b) = (config.node(pair[0]), config.node(pair[1]));
-            if a.file != b.file || a.directive.block.is_some() {
+            if a.file != b.file || a.directive.block().is_some() {
                 continue;
             }
             let src = tree.sources.get(a.file);
-            if src.slice(a.directive.span) != src.slice(b.directive.span) {
+            if src.slice(a.directive.span()) != src.slice(b.directive.span()) {
                 continue;
             }
             let fix = Fix::safe(
                 "remove the earlier duplicate",
-                vec![delete_directive(a.file, src, a.directive.span)],
+                vec![delete_directive(a.file, src, a.directive.span())],
             );
-            out.push(diag("GW903", b.file, b.directive.span, fix));
+            out.push(diag("GW903", b.file, b.directive.span(), fix));
         }
     }
 }
@@ -171,7 +171,7 @@ fn add_marker(tree: &ConfigTree, config: &ResolvedConfig<'_>, out: &mut Vec<Diag
         out.push(diag(
             "GW904",
             node.file,
-            node.directive.name.span,
+            node.directive.name_word().span(),
             Fix::safe("add marker", vec![edit]),
         ));
     }
@@ -183,9 +183,13 @@ fn breaker(_: &ConfigTree, config: &ResolvedConfig<'_>, out: &mut Vec<Diagnostic
         if node.name() == "break_me" {
             let fix = Fix::safe(
                 "break it",
-                vec![Edit::replace(node.file, node.directive.name.span, "x {")],
+                vec![Edit::replace(
+                    node.file,
+                    node.directive.name_word().span(),
+                    "x {",
+                )],
             );
-            out.push(diag("GW905", node.file, node.directive.span, fix));
+            out.push(diag("GW905", node.file, node.directive.span(), fix));
         }
     }
 }
@@ -251,20 +255,20 @@ fn overlapping_fixes_wait_for_the_next_pass() {
             if n.name() == "a" {
                 let fix = Fix::safe(
                     "a -> b",
-                    vec![Edit::replace(n.file, n.directive.span, "b 1;")],
+                    vec![Edit::replace(n.file, n.directive.span(), "b 1;")],
                 );
-                out.push(diag("GW906", n.file, n.directive.span, fix));
+                out.push(diag("GW906", n.file, n.directive.span(), fix));
             }
         }
     }
     fn arg(_: &ConfigTree, config: &ResolvedConfig<'_>, out: &mut Vec<Diagnostic>) {
         for (_, n) in config.iter() {
-            if matches!(n.name(), "a" | "b") && n.arg(0) == Some("1") {
-                let fix = Fix::safe(
-                    "1 -> 2",
-                    vec![replace_word(n.file, &n.directive.args[0], "2")],
-                );
-                out.push(diag("GW907", n.file, n.directive.span, fix));
+            let Some(word) = n.directive.args().first() else {
+                continue;
+            };
+            if matches!(n.name(), "a" | "b") && word.as_str() == "1" {
+                let fix = Fix::safe("1 -> 2", vec![replace_word(n.file, word, "2")]);
+                out.push(diag("GW907", n.file, n.directive.span(), fix));
             }
         }
     }
@@ -495,9 +499,9 @@ fn unsafe_and_display_only_fixes() {
             let fix = Fix {
                 applicability,
                 title: "rename".into(),
-                edits: vec![replace_word(n.file, &n.directive.name, "done")],
+                edits: vec![replace_word(n.file, n.directive.name_word(), "done")],
             };
-            out.push(diag("GW909", n.file, n.directive.span, fix));
+            out.push(diag("GW909", n.file, n.directive.span(), fix));
         }
     }
     let dir = tempfile::tempdir().unwrap();
@@ -535,9 +539,9 @@ fn the_loop_is_bounded_and_stops_on_identical_text() {
             if n.name() == "grow" {
                 let fix = Fix::safe(
                     "grow",
-                    vec![Edit::insert(n.file, n.directive.span.end(), " ")],
+                    vec![Edit::insert(n.file, n.directive.span().end(), " ")],
                 );
-                out.push(diag("GW910", n.file, n.directive.span, fix));
+                out.push(diag("GW910", n.file, n.directive.span(), fix));
             }
         }
     }
@@ -546,9 +550,9 @@ fn the_loop_is_bounded_and_stops_on_identical_text() {
             if n.name() == "same" {
                 let fix = Fix::safe(
                     "same",
-                    vec![replace_word(n.file, &n.directive.name, "same")],
+                    vec![replace_word(n.file, n.directive.name_word(), "same")],
                 );
-                out.push(diag("GW911", n.file, n.directive.span, fix));
+                out.push(diag("GW911", n.file, n.directive.span(), fix));
             }
         }
     }
@@ -789,9 +793,9 @@ fn a_fix_that_introduces_a_finding_is_left_out_and_the_others_applied() {
             if n.name() == "trigger" {
                 let fix = Fix::safe(
                     "add bad",
-                    vec![Edit::insert(n.file, n.directive.span.end(), " bad 1;")],
+                    vec![Edit::insert(n.file, n.directive.span().end(), " bad 1;")],
                 );
-                out.push(diag("GW920", n.file, n.directive.span, fix));
+                out.push(diag("GW920", n.file, n.directive.span(), fix));
             }
         }
     }
@@ -803,7 +807,7 @@ fn a_fix_that_introduces_a_finding_is_left_out_and_the_others_applied() {
                     "synthetic",
                     Severity::Error,
                     n.file,
-                    n.directive.span,
+                    n.directive.span(),
                     "bad is bad",
                 ));
             }
@@ -814,9 +818,9 @@ fn a_fix_that_introduces_a_finding_is_left_out_and_the_others_applied() {
             if n.name() == "old" {
                 let fix = Fix::safe(
                     "old -> new",
-                    vec![replace_word(n.file, &n.directive.name, "new")],
+                    vec![replace_word(n.file, n.directive.name_word(), "new")],
                 );
-                out.push(diag("GW922", n.file, n.directive.span, fix));
+                out.push(diag("GW922", n.file, n.directive.span(), fix));
             }
         }
     }

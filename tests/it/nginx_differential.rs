@@ -2408,11 +2408,11 @@ fn head_around(
     ast.walk()
         .map(|d| {
             let end = d
-                .semicolon
+                .semicolon()
                 .map(|s| s.end())
-                .or_else(|| d.block.as_ref().map(|b| b.open.end()))
-                .unwrap_or(d.span.end());
-            nginx_gwlint::syntax::Span::new(d.name.span.start(), end)
+                .or_else(|| d.block().as_ref().map(|b| b.open().end()))
+                .unwrap_or(d.span().end());
+            nginx_gwlint::syntax::Span::new(d.name_word().span().start(), end)
         })
         .filter(|h| h.start() <= span.start() && span.end() <= h.end())
         .min_by_key(|h| h.len())

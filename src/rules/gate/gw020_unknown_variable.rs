@@ -162,7 +162,7 @@ impl Rule for UnknownVariable {
                             cx.diagnostic(
                                 &META,
                                 n.file,
-                                r.word.span,
+                                r.word.span(),
                                 "invalid variable name \"$\"",
                             )
                             .with_help("write a variable name after `$`"),
@@ -181,14 +181,14 @@ impl Rule for UnknownVariable {
                             ScriptError::MissingBracket { .. } => "close the `${` with `}`; a name has only letters, digits and `_`",
                         };
                         out.push(
-                            cx.diagnostic(&META, n.file, r.word.span, e.message())
+                            cx.diagnostic(&META, n.file, r.word.span(), e.message())
                                 .with_help(help),
                         );
                         continue;
                     }
                 },
             };
-            let raw = cx.tree.sources.get(n.file).slice(r.word.span);
+            let raw = cx.tree.sources.get(n.file).slice(r.word.span());
             // Point at the reference itself when it stands in the word as written (so two
             // unknown names in one word are two findings); else at the word. Each name is
             // searched after the previous one; the search runs only when a name is unknown
@@ -206,11 +206,11 @@ impl Rule for UnknownVariable {
                     .and_then(|rest| memchr::memmem::find(rest, written.as_bytes()))
                 {
                     Some(at) => {
-                        let start = r.word.span.start() + cursor + at;
+                        let start = r.word.span().start() + cursor + at;
                         cursor += at + written.len();
                         crate::syntax::Span::new(start, start + written.len())
                     }
-                    None => r.word.span,
+                    None => r.word.span(),
                 }
             };
             let mut all_known = true;

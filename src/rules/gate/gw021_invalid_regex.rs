@@ -55,10 +55,10 @@ impl Rule for InvalidRegex {
             .iter()
             .map(|id| config.node(*id))
         {
-            for w in &n.directive.args {
+            for w in n.directive.args() {
                 if w.as_str() == "~" {
                     out.push(
-                        cx.diagnostic(&META, n.file, w.span, "empty regex in server name \"~\"")
+                        cx.diagnostic(&META, n.file, w.span(), "empty regex in server name \"~\"")
                             .with_help("write the pattern right after the `~` (server_name ~^(www\\.)?example\\.com$;), or drop the `~`"),
                     );
                 }
@@ -70,7 +70,7 @@ impl Rule for InvalidRegex {
             };
             let n = config.node(site.node);
             out.push(
-                cx.diagnostic(&META, n.file, site.word.span, message.as_str())
+                cx.diagnostic(&META, n.file, site.word.span(), message.as_str())
                     .with_help("fix the pattern: escape characters meant literally (\\( \\) \\[ \\{ \\. \\\\), close every group and class; nginx compiles it with PCRE2"),
             );
         }

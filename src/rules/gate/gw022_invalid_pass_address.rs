@@ -172,7 +172,7 @@ impl Rule for InvalidPassAddress {
             let Some((schemes, uri_part)) = schemes(n.name()) else {
                 continue;
             };
-            let Some(word) = n.directive.args.first() else {
+            let Some(word) = n.directive.args().first() else {
                 continue;
             };
             let value = word.as_str();
@@ -184,7 +184,7 @@ impl Rule for InvalidPassAddress {
                     Some(rest) => (rest, uri_part, uri_part),
                     None if n.name() == "proxy_pass" => {
                         out.push(
-                            cx.diagnostic(&META, n.file, word.span, "invalid URL prefix")
+                            cx.diagnostic(&META, n.file, word.span(), "invalid URL prefix")
                                 .with_help(help_for("invalid URL prefix", n.name(), value)),
                         );
                         continue;
@@ -238,7 +238,7 @@ impl Rule for InvalidPassAddress {
             };
             let help = help_for(&err, n.name(), value);
             let no_port = err.starts_with("no port in upstream");
-            let d = cx.diagnostic(&META, n.file, word.span, err).with_help(help);
+            let d = cx.diagnostic(&META, n.file, word.span(), err).with_help(help);
             out.push(if no_port {
                 // The name may be an upstream block of a file that was not read.
                 cx.hedged_undefined(d, "an upstream of that name")
@@ -258,7 +258,7 @@ impl InvalidPassAddress {
         let config = cx.config;
         for &server in config.nodes_named("server") {
             let n = config.node(server);
-            if n.context != Context::Stream || n.directive.block.is_none() {
+            if n.context != Context::Stream || n.directive.block().is_none() {
                 continue;
             }
             let ssl = config

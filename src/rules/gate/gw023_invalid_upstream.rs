@@ -177,10 +177,10 @@ impl InvalidUpstream {
             }
             match cn.name() {
                 "keepalive" if !stream => {
-                    if let Some(w) = cn.directive.args.first() {
+                    if let Some(w) = cn.directive.args().first() {
                         if url::atoi(w.as_str()).is_none_or(|n| n == 0) {
                             out.push(
-                                cx.diagnostic(&META, cn.file, w.span, format!("invalid value \"{}\" in \"keepalive\" directive", w.as_str()))
+                                cx.diagnostic(&META, cn.file, w.span(), format!("invalid value \"{}\" in \"keepalive\" directive", w.as_str()))
                                     .with_help("keepalive is the number of idle connections each worker keeps to this upstream: a positive number (e.g. 16), or remove the directive to disable keep-alive"),
                             );
                         }
@@ -188,7 +188,7 @@ impl InvalidUpstream {
                 }
                 "server" => {
                     servers += 1;
-                    let args = &cn.directive.args;
+                    let args = cn.directive.args();
                     if let Some(bad) = args
                         .iter()
                         .skip(1)
@@ -204,7 +204,7 @@ impl InvalidUpstream {
                             "known parameters: weight=N (N > 0), max_conns=N, max_fails=N, fail_timeout=TIME, backup, down".to_owned()
                         };
                         out.push(
-                            cx.diagnostic(&META, cn.file, bad.0.span, bad.1)
+                            cx.diagnostic(&META, cn.file, bad.0.span(), bad.1)
                                 .with_help(help),
                         );
                         continue;
@@ -212,33 +212,33 @@ impl InvalidUpstream {
                     let Some(addr) = args.first() else { continue };
                     match url::parse(addr.as_str(), UrlOptions::default()) {
                         Err(e) => out.push(
-                            cx.diagnostic(&META, cn.file, addr.span, format!("{e} in upstream \"{}\"", addr.as_str()))
+                            cx.diagnostic(&META, cn.file, addr.span(), format!("{e} in upstream \"{}\"", addr.as_str()))
                                 .with_help("a server is host[:port], [ipv6]:port or unix:/path, without scheme or URI"),
                         ),
                         Ok(u) if !u.unix && crate::address::is_placeholder(u.host) => out.push(
                             // ngx_parse_url resolves the name at once (ngx_inet_resolve_host).
-                            cx.diagnostic(&META, cn.file, addr.span, format!("host not found in upstream \"{}\"", addr.as_str()))
+                            cx.diagnostic(&META, cn.file, addr.span(), format!("host not found in upstream \"{}\"", addr.as_str()))
                                 .with_help(super::gw022_invalid_pass_address::PLACEHOLDER_HELP),
                         ),
                         Ok(u) => {
                             if stream && !u.unix && u.port.is_none() {
                                 out.push(
-                                    cx.diagnostic(&META, cn.file, addr.span, format!("no port in upstream \"{}\"", addr.as_str()))
+                                    cx.diagnostic(&META, cn.file, addr.span(), format!("no port in upstream \"{}\"", addr.as_str()))
                                         .with_help("stream upstream servers have no default port: write host:port"),
                                 );
                             }
                             let resolve = args.iter().any(|a| a.as_str() == "resolve");
                             let literal = u.unix || u.host.starts_with('[') || u.host.parse::<std::net::Ipv4Addr>().is_ok();
                             if resolve && !literal && target >= Version::new(1, 27, 3) {
-                                let (file, line) = (cx.tree.sources.get(node.file).display.clone(), cx.tree.sources.get(node.file).lines.line(node.directive.span.start()));
+                                let (file, line) = (cx.tree.sources.get(node.file).display.clone(), cx.tree.sources.get(node.file).lines.line(node.directive.span().start()));
                                 if !has_zone {
                                     out.push(
-                                        cx.diagnostic(&META, cn.file, addr.span, format!("resolving names at run time requires upstream \"{name}\" in {file}:{line} to be in shared memory"))
+                                        cx.diagnostic(&META, cn.file, addr.span(), format!("resolving names at run time requires upstream \"{name}\" in {file}:{line} to be in shared memory"))
                                             .with_help("add `zone NAME 64k;` to the upstream block"),
                                     );
                                 } else if !has_resolver {
                                     out.push(
-                                        cx.diagnostic(&META, cn.file, addr.span, format!("no resolver defined to resolve names at run time in upstream \"{name}\" in {file}:{line}"))
+                                        cx.diagnostic(&META, cn.file, addr.span(), format!("no resolver defined to resolve names at run time in upstream \"{name}\" in {file}:{line}"))
                                             .with_help("add `resolver ADDRESS;` to the upstream block or to http { }"),
                                     );
                                 }
@@ -252,9 +252,9 @@ impl InvalidUpstream {
         if servers == 0 {
             let span = node
                 .directive
-                .block
+                .block()
                 .as_ref()
-                .map_or(node.directive.span, |b| b.close);
+                .map_or(node.directive.span(), |b| b.close());
             out.push(
                 cx.diagnostic(&META, node.file, span, "no servers are inside upstream")
                     .with_label(node.file, node.directive.head_span(), "this upstream")

@@ -96,7 +96,7 @@ pub(crate) fn zones(
             if let Some(z) = config
                 .node(id)
                 .directive
-                .args
+                .args()
                 .iter()
                 .find_map(|a| a.as_str().strip_prefix(key))
             {
@@ -106,7 +106,7 @@ pub(crate) fn zones(
         }
     }
     for &id in config.nodes_named("ssl_session_cache") {
-        for a in &config.node(id).directive.args {
+        for a in config.node(id).directive.args() {
             if let Some(z) = a.as_str().strip_prefix("shared:") {
                 let (name, size) = split(z);
                 all.push((id, name, size, format!("ssl {}", module(id))));
@@ -199,7 +199,7 @@ impl Rule for DuplicateDefinition {
         let mut formats: HashMap<(Context, String), Option<NodeId>> = HashMap::new();
         for &id in config.nodes_named("log_format") {
             let n = config.node(id);
-            let Some(w) = n.directive.args.first() else {
+            let Some(w) = n.directive.args().first() else {
                 continue;
             };
             let ctx = n.context;
@@ -212,7 +212,7 @@ impl Rule for DuplicateDefinition {
                     let mut d = cx.diagnostic(
                         &META,
                         n.file,
-                        w.span,
+                        w.span(),
                         format!("duplicate \"log_format\" name \"{}\"", w.as_str()),
                     );
                     d = match first {
@@ -242,7 +242,7 @@ impl Rule for DuplicateDefinition {
                     let n = config.node(l);
                     let a = n.arg(0)?;
                     // `quic` listens on UDP, a socket apart from the port's TCP one.
-                    let quic = n.directive.args.iter().skip(1).any(|w| w.as_str() == "quic");
+                    let quic = n.directive.args().iter().skip(1).any(|w| w.as_str() == "quic");
                     url::parse(
                         a,
                         UrlOptions {
@@ -262,9 +262,9 @@ impl Rule for DuplicateDefinition {
                 keys.push("0.0.0.0:80".to_owned());
             }
             keys.dedup();
-            let mut words: Vec<(Option<&crate::syntax::Word>, String)> = config
+            let mut words: Vec<(Option<crate::syntax::WordRef<'_>>, String)> = config
                 .children_named(Some(server), "server_name")
-                .flat_map(|s| config.node(s).directive.args.iter())
+                .flat_map(|s| config.node(s).directive.args().iter())
                 .filter(|w| !w.as_str().starts_with('~') && !w.as_str().starts_with('$'))
                 .map(|w| (Some(w), w.as_str().to_ascii_lowercase()))
                 .collect();
@@ -286,7 +286,7 @@ impl Rule for DuplicateDefinition {
                         continue;
                     }
                     let n = config.node(server);
-                    let span = w.map_or(n.directive.head_span(), |w| w.span);
+                    let span = w.map_or(n.directive.head_span(), |w| w.span());
                     let mut d = cx
                         .diagnostic(&META, n.file, span, format!("conflicting server name \"{name}\" on {key}, ignored"))
                         .with_label(config.node(first).file, config.node(first).directive.head_span(), "this server has the name first")
@@ -302,7 +302,7 @@ impl Rule for DuplicateDefinition {
             if crate::semantic::variables::is_fixed_builtin(ns, &name, cx.directives.target) {
                 let n = config.node(id);
                 out.push(
-                    cx.diagnostic(&META, n.file, word.span, format!("the duplicate \"{name}\" variable"))
+                    cx.diagnostic(&META, n.file, word.span(), format!("the duplicate \"{name}\" variable"))
                         .with_help(format!("${name} is built into nginx and cannot be redefined: pick another name (e.g. $my_{name})")),
                 );
             }

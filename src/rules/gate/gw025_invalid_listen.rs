@@ -6,7 +6,7 @@ use crate::directives::Context;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::directives::Version;
 use crate::semantic::url::{self, UrlOptions};
-use crate::syntax::Word;
+use crate::syntax::WordRef;
 
 pub struct InvalidListen;
 
@@ -188,7 +188,7 @@ impl InvalidListen {
         out: &mut Vec<Diagnostic>,
     ) -> Option<Listen> {
         let n = cx.config.node(id);
-        let addr: &Word = n.directive.args.first()?;
+        let addr: WordRef<'_> = n.directive.args().first()?;
         let text = addr.as_str();
         let parsed = url::parse(
             text,
@@ -204,7 +204,7 @@ impl InvalidListen {
                     cx.diagnostic(
                         &META,
                         n.file,
-                        addr.span,
+                        addr.span(),
                         format!("{e} in \"{text}\" of the \"listen\" directive"),
                     )
                     .with_help("listen takes PORT, ADDRESS:PORT, [IPv6]:PORT or unix:/path"),
@@ -227,7 +227,7 @@ impl InvalidListen {
                 cx.diagnostic(
                     &META,
                     n.file,
-                    addr.span,
+                    addr.span(),
                     format!("host not found in \"{text}\" of the \"listen\" directive"),
                 )
                 .with_help(help),
@@ -241,7 +241,7 @@ impl InvalidListen {
             ssl: false,
         };
         let mut udp = false;
-        for w in n.directive.args.iter().skip(1) {
+        for w in n.directive.args().iter().skip(1) {
             match param(w.as_str(), stream, cx.directives.target) {
                 Param::Ok { set, default, ssl } => {
                     listen.set |= set;
@@ -270,7 +270,7 @@ impl InvalidListen {
                         (true, true) => "on nginx 1.25.1 or later, write `http2 on;` in the server block and drop `http2` from listen; give the target with --nginx-version (or `nginx-version` in settings) to check for it".to_owned(),
                         _ => format!("drop `{}` from listen: nginx on Linux ignores it", w.as_str()),
                     };
-                    let mut d = cx.diagnostic(&META, n.file, w.span, m).with_help(help);
+                    let mut d = cx.diagnostic(&META, n.file, w.span(), m).with_help(help);
                     d.severity = d.severity.min(if guess {
                         Severity::Info
                     } else {
@@ -279,7 +279,7 @@ impl InvalidListen {
                     out.push(d);
                 }
                 Param::Bad(m) => {
-                    out.push(cx.diagnostic(&META, n.file, w.span, m).with_help(if stream {
+                    out.push(cx.diagnostic(&META, n.file, w.span(), m).with_help(if stream {
                         "stream listen parameters: udp, ssl, proxy_protocol, bind, reuseport, backlog=N, rcvbuf=SIZE, sndbuf=SIZE, ipv6only=on|off, so_keepalive=..., fastopen=N"
                     } else {
                         "listen parameters: default_server, ssl, http2, proxy_protocol, bind, reuseport, deferred, backlog=N, rcvbuf=SIZE, sndbuf=SIZE, ipv6only=on|off, so_keepalive=..., fastopen=N"
@@ -393,7 +393,7 @@ impl InvalidListen {
                     config
                         .node(*l)
                         .directive
-                        .args
+                        .args()
                         .iter()
                         .any(|a| a.as_str() == "ssl")
                 }) {
@@ -451,7 +451,7 @@ impl Rule for InvalidListen {
             let mut d = cx
                 // On the name: the head carries the missing-certificate error, and findings of one
                 // rule at one span are merged.
-                .diagnostic(&META, n.file, n.directive.name.span, "the \"ssl\" directive is deprecated, use the \"listen ... ssl\" directive instead")
+                .diagnostic(&META, n.file, n.directive.name_word().span(), "the \"ssl\" directive is deprecated, use the \"listen ... ssl\" directive instead")
                 .with_help("write `listen 443 ssl;` and remove `ssl on;`");
             d.severity = d.severity.min(Severity::Warning);
             out.push(d);
@@ -476,7 +476,7 @@ impl Rule for InvalidListen {
             {
                 let s = config.node(ssl);
                 let src = cx.tree.sources.get(s.file);
-                let d = cx.diagnostic(&META, s.file, s.directive.head_span(), format!("no \"ssl_certificate\" is defined for the \"ssl\" directive in {}:{}", src.display, src.lines.line(s.directive.span.start())))
+                let d = cx.diagnostic(&META, s.file, s.directive.head_span(), format!("no \"ssl_certificate\" is defined for the \"ssl\" directive in {}:{}", src.display, src.lines.line(s.directive.span().start())))
                     .with_help("add ssl_certificate and ssl_certificate_key, and use `listen 443 ssl;` instead of `ssl on;`");
                 out.push(cx.hedged(d, server, &["ssl_certificate", "ssl_reject_handshake"]));
             }

@@ -74,7 +74,7 @@ fn zone_names(
             let n = cx.config.node(*id);
             let z = n
                 .directive
-                .args
+                .args()
                 .iter()
                 .find_map(|a| a.as_str().strip_prefix(key))?;
             Some((
@@ -119,7 +119,7 @@ fn undefined(cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let n = config.node(id);
         let Some(w) = n
             .directive
-            .args
+            .args()
             .iter()
             .find(|a| a.as_str().starts_with("zone="))
         else {
@@ -127,13 +127,13 @@ fn undefined(cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         };
         let name = &w.as_str()[5..];
         if !req.contains(&(namespace(config, id), name.to_owned())) {
-            out.push(cx.diagnostic(&META, n.file, w.span, format!("zero size shared memory zone \"{name}\""))
+            out.push(cx.diagnostic(&META, n.file, w.span(), format!("zero size shared memory zone \"{name}\""))
                 .with_help(format!("define the zone in http {{ }}: limit_req_zone $binary_remote_addr zone={name}:10m rate=10r/s;")));
         }
     }
     for &id in config.nodes_named("limit_conn") {
         let n = config.node(id);
-        let Some(w) = n.directive.args.first() else {
+        let Some(w) = n.directive.args().first() else {
             continue;
         };
         let ns = namespace(config, id);
@@ -143,7 +143,7 @@ fn undefined(cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
             } else {
                 "http"
             };
-            out.push(cx.diagnostic(&META, n.file, w.span, format!("zero size shared memory zone \"{}\"", w.as_str()))
+            out.push(cx.diagnostic(&META, n.file, w.span(), format!("zero size shared memory zone \"{}\"", w.as_str()))
                 .with_help(format!("define the zone in {level} {{ }}: limit_conn_zone $binary_remote_addr zone={}:10m;", w.as_str())));
         }
     }
@@ -152,7 +152,7 @@ fn undefined(cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let zones = zone_names(cx, &format!("{family}_cache_path"), "keys_zone=");
         for &id in config.nodes_named(&cache) {
             let n = config.node(id);
-            let Some(w) = n.directive.args.first() else {
+            let Some(w) = n.directive.args().first() else {
                 continue;
             };
             if w.as_str() == "off" || w.as_str().contains('$') || n.context == Context::Entries
@@ -163,7 +163,7 @@ fn undefined(cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
                 let mut d = cx.diagnostic(
                     &META,
                     n.file,
-                    w.span,
+                    w.span(),
                     format!("\"{cache}\" zone \"{}\" is unknown", w.as_str()),
                 );
                 if let Some((file, close)) = crate::semantic::refs::http_close(config, id) {
@@ -187,7 +187,7 @@ fn undefined(cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         .collect();
     for &id in config.nodes_named("aio") {
         let n = config.node(id);
-        let Some(w) = n.directive.args.first() else {
+        let Some(w) = n.directive.args().first() else {
             continue;
         };
         let Some(name) = w.as_str().strip_prefix("threads=") else {
@@ -196,7 +196,7 @@ fn undefined(cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         if !n.context.is_http_like() || name.contains('$') || name == "default" || pools.contains(name) {
             continue;
         }
-        out.push(cx.diagnostic(&META, n.file, w.span, format!("unknown thread pool \"{name}\""))
+        out.push(cx.diagnostic(&META, n.file, w.span(), format!("unknown thread pool \"{name}\""))
             .with_help(format!("define it at the top of nginx.conf: thread_pool {name} threads=32; (or use `aio threads;` for the default pool)")));
     }
     // `zone NAME;` in an upstream without a size needs the zone declared with a size by
@@ -212,9 +212,9 @@ fn undefined(cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let n = config.node(*id);
         let w = n
             .directive
-            .args
+            .args()
             .first()
-            .map_or(n.directive.head_span(), |w| w.span);
+            .map_or(n.directive.head_span(), |w| w.span());
         out.push(
             cx.diagnostic(
                 &META,
@@ -244,7 +244,7 @@ fn undefined(cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let ns = namespace(config, id);
-        let Some(w) = n.directive.args.get(1) else {
+        let Some(w) = n.directive.args().get(1) else {
             if ns == Some(Namespace::Stream) {
                 out.push(cx.diagnostic(&META, n.file, n.directive.head_span(), "log format is not specified")
                     .with_help("stream access_log needs a format: access_log /var/log/nginx/stream.log NAME; with log_format NAME ... in stream { }"));
@@ -273,7 +273,7 @@ fn undefined(cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
             cx.diagnostic(
                 &META,
                 n.file,
-                w.span,
+                w.span(),
                 format!("unknown log format \"{}\"", w.as_str()),
             )
             .with_help(help),

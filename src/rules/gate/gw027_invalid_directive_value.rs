@@ -7,7 +7,7 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::semantic::condition;
 use crate::semantic::sites::{location_form, LocationForm};
 use crate::semantic::url::atoi;
-use crate::syntax::{Directive, Span};
+use crate::syntax::{DirRef, Span};
 
 pub struct InvalidDirectiveValue;
 
@@ -84,44 +84,44 @@ location /old { return 301 /new; }
 No automatic fix: the intended status code or flag is your decision."#,
 };
 
-fn return_error(d: &Directive) -> Option<(Span, String)> {
-    let w = d.args.first()?;
+fn return_error(d: DirRef<'_>) -> Option<(Span, String)> {
+    let w = d.args().first()?;
     let v = w.as_str();
     let bad = match atoi(v) {
         Some(n) => n > 999,
         None => {
-            !(d.args.len() == 1
+            !(d.args().len() == 1
                 && (v.starts_with("http://")
                     || v.starts_with("https://")
                     || v.starts_with("$scheme")))
         }
     };
-    bad.then(|| (w.span, format!("invalid return code \"{v}\"")))
+    bad.then(|| (w.span(), format!("invalid return code \"{v}\"")))
 }
 
-fn error_page_error(d: &Directive) -> Option<(Span, String)> {
-    let n = d.args.len();
+fn error_page_error(d: DirRef<'_>) -> Option<(Span, String)> {
+    let n = d.args().len();
     if n < 2 {
         return None;
     }
     let mut codes_end = n - 1;
-    let eq = &d.args[n - 2];
+    let eq = d.args().get(n - 2)?;
     if eq.as_str().starts_with('=') {
         if n - 2 == 0 {
-            return Some((eq.span, format!("invalid value \"{}\"", eq.as_str())));
+            return Some((eq.span(), format!("invalid value \"{}\"", eq.as_str())));
         }
         let rest = &eq.as_str()[1..];
         if !rest.is_empty() && atoi(rest).is_none() {
-            return Some((eq.span, format!("invalid value \"{}\"", eq.as_str())));
+            return Some((eq.span(), format!("invalid value \"{}\"", eq.as_str())));
         }
         codes_end = n - 2;
     }
-    for w in &d.args[..codes_end] {
+    for w in d.args().slice(..codes_end) {
         match atoi(w.as_str()) {
-            None | Some(499) => return Some((w.span, format!("invalid value \"{}\"", w.as_str()))),
+            None | Some(499) => return Some((w.span(), format!("invalid value \"{}\"", w.as_str()))),
             Some(c) if !(300..=599).contains(&c) => {
                 return Some((
-                    w.span,
+                    w.span(),
                     format!("value \"{}\" must be between 300 and 599", w.as_str()),
                 ))
             }
@@ -195,9 +195,9 @@ const HTTP_METHODS: &[&str] = &[
 
 /// `ngx_http_core_open_file_cache`: max= a positive number, inactive= a time, off; and max= is
 /// required unless off.
-fn open_file_cache_error(d: &Directive) -> Option<(Span, String)> {
+fn open_file_cache_error(d: DirRef<'_>) -> Option<(Span, String)> {
     let (mut max, mut off) = (false, false);
-    for w in &d.args {
+    for w in d.args() {
         let v = w.as_str();
         let ok = if let Some(n) = v.strip_prefix("max=") {
             max = true;
@@ -211,7 +211,7 @@ fn open_file_cache_error(d: &Directive) -> Option<(Span, String)> {
             false
         };
         if !ok {
-            return Some((w.span, format!("invalid \"open_file_cache\" parameter \"{v}\"")));
+            return Some((w.span(), format!("invalid \"open_file_cache\" parameter \"{v}\"")));
         }
     }
     (!off && !max).then(|| {
@@ -224,7 +224,7 @@ fn open_file_cache_error(d: &Directive) -> Option<(Span, String)> {
 
 /// `ngx_log_set_levels`: after the file, one of nginx's levels, or debug_* masks, not both; a
 /// level after anything is "duplicate", a mask after a level "invalid".
-fn error_log_error(d: &Directive) -> Option<(Span, String)> {
+fn error_log_error(d: DirRef<'_>) -> Option<(Span, String)> {
     const DEBUG: &[&str] = &[
         "debug_core",
         "debug_alloc",
@@ -235,17 +235,17 @@ fn error_log_error(d: &Directive) -> Option<(Span, String)> {
         "debug_stream",
     ];
     let (mut level, mut masks) = (false, false);
-    for w in d.args.iter().skip(1) {
+    for w in d.args().iter().skip(1) {
         let v = w.as_str();
         if crate::diagnose::Level::from_name(v).is_some() {
             if level || masks {
-                return Some((w.span, format!("duplicate log level \"{v}\"")));
+                return Some((w.span(), format!("duplicate log level \"{v}\"")));
             }
             level = true;
         } else if DEBUG.contains(&v) && !level {
             masks = true;
         } else {
-            return Some((w.span, format!("invalid log level \"{v}\"")));
+            return Some((w.span(), format!("invalid log level \"{v}\"")));
         }
     }
     None
@@ -253,20 +253,17 @@ fn error_log_error(d: &Directive) -> Option<(Span, String)> {
 
 /// `ngx_http_split_clients`: each entry a percentage with up to two decimals (`ngx_atofp`, not
 /// zero) or `*`, adding up to at most 100%.
-fn split_clients_error(d: &Directive) -> Option<(Span, String)> {
-    let block = d.block.as_ref()?;
+fn split_clients_error(d: DirRef<'_>) -> Option<(Span, String)> {
+    let block = d.block()?;
     let mut sum = 0u64;
-    for e in block.items.iter().filter_map(|n| match n {
-        crate::syntax::Node::Directive(e) => Some(e),
-        crate::syntax::Node::Comment(_) => None,
-    }) {
-        let v = e.name.as_str();
+    for e in block.directives() {
+        let v = e.name();
         let hundredths = if v == "*" {
             None
         } else {
             match v.strip_suffix('%').and_then(hundredths).filter(|p| *p > 0) {
                 Some(p) => Some(p),
-                None => return Some((e.name.span, format!("invalid percent value \"{v}\""))),
+                None => return Some((e.name_word().span(), format!("invalid percent value \"{v}\""))),
             }
         };
         sum = match hundredths {
@@ -274,7 +271,7 @@ fn split_clients_error(d: &Directive) -> Option<(Span, String)> {
             None => 10_000,
         };
         if sum > 10_000 {
-            return Some((e.name.span, "percent total is greater than 100%".to_owned()));
+            return Some((e.name_word().span(), "percent total is greater than 100%".to_owned()));
         }
     }
     None
@@ -304,12 +301,13 @@ fn resolver_param_invalid(word: &str) -> bool {
 
 /// `ngx_http_headers_expires` and `ngx_http_parse_expires`: the reason after `"expires"
 /// directive`, for a value without variables.
-fn expires_error(d: &Directive) -> Option<(Span, &'static str)> {
-    let (modified, value) = match &d.args[..] {
-        [v] => (false, v),
-        [m, v] => {
+fn expires_error(d: DirRef<'_>) -> Option<(Span, &'static str)> {
+    let args = d.args();
+    let (modified, value) = match (args.array(), args.array()) {
+        (Some([v]), _) => (false, v),
+        (_, Some([m, v])) => {
             if m.as_str() != "modified" {
-                return Some((m.span, "invalid value"));
+                return Some((m.span(), "invalid value"));
             }
             (true, v)
         }
@@ -325,12 +323,12 @@ fn expires_error(d: &Directive) -> Option<(Span, &'static str)> {
         _ => (false, text),
     };
     if daily && modified {
-        return Some((value.span, "daily time cannot be used with \"modified\" parameter"));
+        return Some((value.span(), "daily time cannot be used with \"modified\" parameter"));
     }
     match crate::values::parse_sec(time) {
-        None => Some((value.span, "invalid value")),
+        None => Some((value.span(), "invalid value")),
         Some(t) if daily && t > 24 * 60 * 60 => {
-            Some((value.span, "daily time value must be less than 24 hours"))
+            Some((value.span(), "daily time value must be less than 24 hours"))
         }
         Some(_) => None,
     }
@@ -338,31 +336,31 @@ fn expires_error(d: &Directive) -> Option<(Span, &'static str)> {
 
 /// `ngx_http_file_cache_valid_set_slot`: the last word is a time, the others status codes from
 /// 100 to 599 or `any`. A `;` missing after it makes the next directive's words its own.
-fn cache_valid_error(d: &Directive) -> Option<(Span, String)> {
-    let (time, codes) = d.args.split_last()?;
+fn cache_valid_error(d: DirRef<'_>) -> Option<(Span, String)> {
+    let (time, codes) = d.args().split_last()?;
     if !time.has_variable() && crate::values::parse_sec(time.as_str()).is_none() {
-        return Some((time.span, format!("invalid time value \"{}\"", time.as_str())));
+        return Some((time.span(), format!("invalid time value \"{}\"", time.as_str())));
     }
     codes
         .iter()
         .find(|w| w.as_str() != "any" && atoi(w.as_str()).is_none_or(|c| !(100..=599).contains(&c)))
-        .map(|w| (w.span, format!("invalid status \"{}\"", w.as_str())))
+        .map(|w| (w.span(), format!("invalid status \"{}\"", w.as_str())))
 }
 
 /// `ngx_thread_pool`: threads= a positive number (required), max_queue= a number; other words
 /// are ignored.
-fn thread_pool_error(d: &Directive) -> Option<(Span, String)> {
+fn thread_pool_error(d: DirRef<'_>) -> Option<(Span, String)> {
     let mut threads = false;
-    for w in d.args.iter().skip(1) {
+    for w in d.args().iter().skip(1) {
         let v = w.as_str();
         if let Some(t) = v.strip_prefix("threads=") {
             if atoi(t).is_none_or(|t| t == 0) {
-                return Some((w.span, format!("invalid threads value \"{v}\"")));
+                return Some((w.span(), format!("invalid threads value \"{v}\"")));
             }
             threads = true;
         } else if let Some(q) = v.strip_prefix("max_queue=") {
             if atoi(q).is_none() {
-                return Some((w.span, format!("invalid max_queue value \"{v}\"")));
+                return Some((w.span(), format!("invalid max_queue value \"{v}\"")));
             }
         }
     }
@@ -378,36 +376,36 @@ fn thread_pool_error(d: &Directive) -> Option<(Span, String)> {
 /// flush=, gzip[=] and if= parameters, with a positive size, a positive time, a level 1-9, and a
 /// flush only with a buffer. A `;` missing after `access_log off` makes the next directive's
 /// words its parameters.
-fn access_log_error(d: &Directive) -> Option<(Span, String)> {
-    let first = d.args.first()?;
+fn access_log_error(d: DirRef<'_>) -> Option<(Span, String)> {
+    let first = d.args().first()?;
     if first.as_str() == "off" {
         return d
-            .args
+            .args()
             .get(1)
-            .map(|w| (w.span, format!("invalid parameter \"{}\"", w.as_str())));
+            .map(|w| (w.span(), format!("invalid parameter \"{}\"", w.as_str())));
     }
     let (mut buffered, mut flushed) = (false, false);
-    for w in d.args.iter().skip(2) {
+    for w in d.args().iter().skip(2) {
         let v = w.as_str();
         if let Some(size) = v.strip_prefix("buffer=") {
             if crate::values::parse_size(size).is_none_or(|n| n == 0) {
-                return Some((w.span, format!("invalid buffer size \"{size}\"")));
+                return Some((w.span(), format!("invalid buffer size \"{size}\"")));
             }
             buffered = true;
         } else if let Some(time) = v.strip_prefix("flush=") {
             if crate::values::parse_msec(time).is_none_or(|n| n == 0) {
-                return Some((w.span, format!("invalid flush time \"{time}\"")));
+                return Some((w.span(), format!("invalid flush time \"{time}\"")));
             }
             flushed = true;
         } else if v == "gzip" {
             buffered = true;
         } else if let Some(level) = v.strip_prefix("gzip=") {
             if atoi(level).is_none_or(|l| !(1..=9).contains(&l)) {
-                return Some((w.span, format!("invalid compression level \"{level}\"")));
+                return Some((w.span(), format!("invalid compression level \"{level}\"")));
             }
             buffered = true;
         } else if !v.starts_with("if=") {
-            return Some((w.span, format!("invalid parameter \"{v}\"")));
+            return Some((w.span(), format!("invalid parameter \"{v}\"")));
         }
     }
     (flushed && !buffered).then(|| {
@@ -420,18 +418,18 @@ fn access_log_error(d: &Directive) -> Option<(Span, String)> {
 
 /// `ngx_conf_set_path_slot` (the `*_temp_path` directives): each level after the path is a
 /// positive number and the levels add up to at most 10. The span nginx's "invalid value" is about.
-fn temp_path_error(d: &Directive) -> Option<Span> {
+fn temp_path_error(d: DirRef<'_>) -> Option<Span> {
     let mut total = 0u64;
-    for w in d.args.iter().skip(1) {
+    for w in d.args().iter().skip(1) {
         match atoi(w.as_str()) {
             Some(level) if level > 0 => total = total.saturating_add(level),
-            _ => return Some(w.span),
+            _ => return Some(w.span()),
         }
     }
     (total > 10).then(|| d.head_span())
 }
 
-fn nested_location_error(parent: &Directive, child: &Directive) -> Option<String> {
+fn nested_location_error(parent: DirRef<'_>, child: DirRef<'_>) -> Option<String> {
     let pform = location_form(parent)?;
     let cform = location_form(child)?;
     let pname = match pform {
@@ -475,36 +473,36 @@ fn name_of(form: LocationForm<'_>) -> &str {
 }
 
 /// The checks of one `map` block.
-fn map_errors(d: &Directive) -> Vec<(Span, String)> {
+fn map_errors(d: DirRef<'_>) -> Vec<(Span, String)> {
     let mut out = Vec::new();
-    if let Some(target) = d.args.get(1) {
+    if let Some(target) = d.args().get(1) {
         if !target.as_str().starts_with('$') {
             out.push((
-                target.span,
+                target.span(),
                 format!("invalid variable name \"{}\"", target.as_str()),
             ));
         }
     }
     let hostnames = d
         .children()
-        .any(|e| e.name() == "hostnames" && e.args.is_empty());
+        .any(|e| e.name() == "hostnames" && e.args().is_empty());
     let mut keys: HashMap<String, ()> = HashMap::new();
     let mut default_seen = false;
     for e in d.children() {
-        let key = e.name.as_str();
-        if e.args.is_empty() && matches!(key, "hostnames" | "volatile") {
+        let key = e.name();
+        if e.args().is_empty() && matches!(key, "hostnames" | "volatile") {
             continue;
         }
-        if key == "include" && e.args.len() == 1 {
+        if key == "include" && e.args().len() == 1 {
             continue;
         }
-        if e.args.len() != 1 {
-            out.push((e.span, "invalid number of the map parameters".to_owned()));
+        if e.args().len() != 1 {
+            out.push((e.span(), "invalid number of the map parameters".to_owned()));
             continue;
         }
         if key == "default" {
             if default_seen {
-                out.push((e.name.span, "duplicate default map parameter".to_owned()));
+                out.push((e.name_word().span(), "duplicate default map parameter".to_owned()));
             }
             default_seen = true;
             continue;
@@ -520,7 +518,7 @@ fn map_errors(d: &Directive) -> Vec<(Span, String)> {
             }
         }
         if forms.iter().any(|f| keys.contains_key(f)) {
-            out.push((e.name.span, format!("conflicting parameter \"{key}\"")));
+            out.push((e.name_word().span(), format!("conflicting parameter \"{key}\"")));
         }
         for f in forms {
             keys.insert(f, ());
@@ -584,10 +582,10 @@ impl Rule for InvalidDirectiveValue {
                 // ngx_http_core_set_aio: `on` needs NGX_HAVE_FILE_AIO (--with-file-aio),
                 // `threads[=pool]` NGX_THREADS (--with-threads). Only the target's own build
                 // says which: else nothing is said.
-                "aio" if http && d.args.len() == 1 => {
-                    let w = &d.args[0];
+                "aio" if http && d.args().len() == 1 => {
+                    let Some(w) = d.args().get(0) else { continue };
                     if let Some((msg, help)) = aio_unsupported(cx, &mut build, w.as_str()) {
-                        push(id, w.span, msg, &help);
+                        push(id, w.span(), msg, &help);
                     }
                 }
                 "return" if http => {
@@ -600,23 +598,23 @@ impl Rule for InvalidDirectiveValue {
                         push(id, span, m, "error_page CODE... [=[RESPONSE]] URI; with codes from 300 to 599 (not 499)");
                     }
                 }
-                "rewrite" if http && d.args.len() == 3 => {
-                    let w = &d.args[2];
+                "rewrite" if http && d.args().len() == 3 => {
+                    let Some(w) = d.args().get(2) else { continue };
                     if !matches!(w.as_str(), "last" | "break" | "redirect" | "permanent") {
                         push(
                             id,
-                            w.span,
+                            w.span(),
                             format!("invalid parameter \"{}\"", w.as_str()),
                             "rewrite flags are last, break, redirect and permanent",
                         );
                     }
                 }
-                "add_header" | "add_trailer" if http && d.args.len() == 3 => {
-                    let w = &d.args[2];
+                "add_header" | "add_trailer" if http && d.args().len() == 3 => {
+                    let Some(w) = d.args().get(2) else { continue };
                     if w.as_str() != "always" {
                         push(
                             id,
-                            w.span,
+                            w.span(),
                             format!("invalid parameter \"{}\"", w.as_str()),
                             "the only parameter after the value is `always`",
                         );
@@ -624,7 +622,7 @@ impl Rule for InvalidDirectiveValue {
                 }
                 "location" if matches!(n.context, Context::Server | Context::Location) => {
                     if let Some(LocationForm::InvalidModifier(m)) = location_form(d) {
-                        let span = d.args[0].span;
+                        let Some(span) = d.args().first().map(|w| w.span()) else { continue };
                         push(id, span, format!("invalid location modifier \"{m}\""), "modifiers are =, ^~, ~ and ~*; a URI with spaces must be quoted as one word");
                     } else if n.context == Context::Location {
                         let parent = n.parent.map(|p| config.node(p).directive);
@@ -656,14 +654,14 @@ impl Rule for InvalidDirectiveValue {
                     }
                 }
                 "if" if matches!(n.context, Context::Server | Context::Location) => {
-                    let args: Vec<&str> = d.args.iter().map(|w| w.as_str()).collect();
+                    let args: Vec<&str> = d.args().iter().map(|w| w.as_str()).collect();
                     if let Some((m, i)) = condition::check(&args) {
-                        let span = d.args.get(i).map_or(d.head_span(), |w| w.span);
+                        let span = d.args().get(i).map_or(d.head_span(), |w| w.span());
                         push(id, span, m, "if (CONDITION) { ... } where CONDITION is $var, $var = value, $var != value, $var ~ regex (~*, !~, !~*), or -f/-d/-e/-x (and !-f ...) with a path");
                     }
                 }
                 "map"
-                    if d.block.is_some()
+                    if d.block().is_some()
                         && matches!(n.context, Context::Http | Context::Stream) =>
                 {
                     for (span, m) in map_errors(d) {
@@ -672,21 +670,21 @@ impl Rule for InvalidDirectiveValue {
                 }
                 "server_name" if n.context == Context::Server => {
                     // ngx_http_core_server_name: `*` must start a `*.` wildcard, `.` a `.name`.
-                    for w in &d.args {
+                    for w in d.args() {
                         let v = w.as_str();
                         if (v.starts_with('*') && (v.len() < 3 || !v[1..].starts_with('.')))
                             || v == "."
                         {
-                            push(id, w.span, format!("server name \"{v}\" is invalid"), "a wildcard is *.example.com, .example.com or www.example.*; for a catch-all server use `listen 80 default_server;` with server_name _");
+                            push(id, w.span(), format!("server name \"{v}\" is invalid"), "a wildcard is *.example.com, .example.com or www.example.*; for a catch-all server use `listen 80 default_server;` with server_name _");
                         }
                     }
                 }
                 "set" if http => {
-                    if let Some(w) = d.args.first() {
+                    if let Some(w) = d.args().first() {
                         if !w.as_str().starts_with('$') || w.as_str().len() < 2 {
                             push(
                                 id,
-                                w.span,
+                                w.span(),
                                 format!("invalid variable name \"{}\"", w.as_str()),
                                 "set $name value; the name starts with `$`",
                             );
@@ -694,32 +692,32 @@ impl Rule for InvalidDirectiveValue {
                     }
                 }
                 "hash" if matches!(n.context, Context::Upstream | Context::StreamUpstream) => {
-                    if let Some(w) = d.args.get(1).filter(|w| w.as_str() != "consistent") {
-                        push(id, w.span, format!("invalid parameter \"{}\"", w.as_str()), "hash KEY [consistent];");
+                    if let Some(w) = d.args().get(1).filter(|w| w.as_str() != "consistent") {
+                        push(id, w.span(), format!("invalid parameter \"{}\"", w.as_str()), "hash KEY [consistent];");
                     }
                 }
                 "random" if matches!(n.context, Context::Upstream | Context::StreamUpstream) => {
-                    let bad = match &d.args[..] {
-                        [] => None,
-                        [two, rest @ ..] if two.as_str() == "two" => {
+                    let bad = match d.args().split_first() {
+                        None => None,
+                        Some((two, rest)) if two.as_str() == "two" => {
                             rest.first().filter(|m| m.as_str() != "least_conn")
                         }
-                        [first, ..] => Some(first),
+                        Some((first, _)) => Some(first),
                     };
                     if let Some(w) = bad {
-                        push(id, w.span, format!("invalid parameter \"{}\"", w.as_str()), "random [two [least_conn]];");
+                        push(id, w.span(), format!("invalid parameter \"{}\"", w.as_str()), "random [two [least_conn]];");
                     }
                 }
                 "allow" | "deny" if http || matches!(n.context, Context::Stream | Context::StreamServer) => {
-                    if let Some(w) = d.args.first() {
+                    if let Some(w) = d.args().first() {
                         let v = w.as_str();
                         if v != "all" && v != "unix:" {
                             match cidr(v) {
-                                None => push(id, w.span, format!("invalid parameter \"{v}\""), "allow/deny take an address, a CIDR (192.168.0.0/16, 2001:db8::/32), unix: or all"),
+                                None => push(id, w.span(), format!("invalid parameter \"{v}\""), "allow/deny take an address, a CIDR (192.168.0.0/16, 2001:db8::/32), unix: or all"),
                                 Some(true) => {
                                     let file = config.node(id).file;
                                     let mut d = cx
-                                        .diagnostic(&META, file, w.span, format!("low address bits of {v} are meaningless"))
+                                        .diagnostic(&META, file, w.span(), format!("low address bits of {v} are meaningless"))
                                         .with_help("nginx masks them off: write the network address (192.168.1.0/24, not 192.168.1.5/24)");
                                     d.severity = d.severity.min(Severity::Warning);
                                     out_extra.push(d);
@@ -729,28 +727,28 @@ impl Rule for InvalidDirectiveValue {
                         }
                     }
                 }
-                "limit_conn" if d.args.len() == 2 => {
-                    let w = &d.args[1];
+                "limit_conn" if d.args().len() == 2 => {
+                    let Some(w) = d.args().get(1) else { continue };
                     if atoi(w.as_str()).is_none_or(|c| c == 0) {
                         push(
                             id,
-                            w.span,
+                            w.span(),
                             format!("invalid number of connections \"{}\"", w.as_str()),
                             "the limit is a positive number of connections",
                         );
                     }
                 }
                 "try_files" if http => {
-                    if let Some(w) = d.args.last().filter(|w| w.as_str().starts_with('=')) {
+                    if let Some(w) = d.args().last().filter(|w| w.as_str().starts_with('=')) {
                         if atoi(&w.as_str()[1..]).is_none_or(|c| c > 999) {
-                            push(id, w.span, format!("invalid code \"{}\"", w.as_str()), "the last word of try_files is a URI, a @named location or =CODE (=404)");
+                            push(id, w.span(), format!("invalid code \"{}\"", w.as_str()), "the last word of try_files is a URI, a @named location or =CODE (=404)");
                         }
                     }
                 }
                 "limit_except" if http => {
-                    for w in &d.args {
+                    for w in d.args() {
                         if !HTTP_METHODS.iter().any(|m| m.eq_ignore_ascii_case(w.as_str())) {
-                            push(id, w.span, format!("invalid method \"{}\"", w.as_str()), "limit_except takes GET, HEAD, POST, PUT, DELETE, MKCOL, COPY, MOVE, OPTIONS, PROPFIND, PROPPATCH, LOCK, UNLOCK or PATCH");
+                            push(id, w.span(), format!("invalid method \"{}\"", w.as_str()), "limit_except takes GET, HEAD, POST, PUT, DELETE, MKCOL, COPY, MOVE, OPTIONS, PROPFIND, PROPPATCH, LOCK, UNLOCK or PATCH");
                         }
                     }
                 }
@@ -765,30 +763,30 @@ impl Rule for InvalidDirectiveValue {
                     }
                 }
                 "log_format" if http => {
-                    if let Some(w) = d.args.get(1) {
+                    if let Some(w) = d.args().get(1) {
                         if let Some(e) = w.as_str().strip_prefix("escape=") {
                             if !matches!(e, "default" | "json" | "none") {
-                                push(id, w.span, format!("unknown log format escaping \"{e}\""), "escape= takes default, json or none");
+                                push(id, w.span(), format!("unknown log format escaping \"{e}\""), "escape= takes default, json or none");
                             }
                         }
                     }
                 }
                 "split_clients"
-                    if d.block.is_some() && matches!(n.context, Context::Http | Context::Stream) =>
+                    if d.block().is_some() && matches!(n.context, Context::Http | Context::Stream) =>
                 {
                     if let Some((span, m)) = split_clients_error(d) {
                         push(id, span, m, "each line is PERCENT% VALUE; (up to two decimals, 100% in total at most) or * VALUE; for the rest");
                     }
                 }
                 "resolver" => {
-                    if let Some(w) = d.args.iter().find(|w| resolver_param_invalid(w.as_str())) {
-                        push(id, w.span, format!("invalid parameter: {}", w.as_str()), "valid= takes a time (30s), ipv6= on or off");
+                    if let Some(w) = d.args().iter().find(|w| resolver_param_invalid(w.as_str())) {
+                        push(id, w.span(), format!("invalid parameter: {}", w.as_str()), "valid= takes a time (30s), ipv6= on or off");
                     }
                 }
                 "gzip_comp_level" if http => {
-                    if let Some(w) = d.args.first() {
+                    if let Some(w) = d.args().first() {
                         if atoi(w.as_str()).is_some_and(|l| !(1..=9).contains(&l)) {
-                            push(id, w.span, "value must be between 1 and 9".to_owned(), "gzip levels go from 1 (fastest) to 9 (smallest)");
+                            push(id, w.span(), "value must be between 1 and 9".to_owned(), "gzip levels go from 1 (fastest) to 9 (smallest)");
                         }
                     }
                 }
@@ -799,21 +797,21 @@ impl Rule for InvalidDirectiveValue {
                 }
                 "fastcgi_param" | "uwsgi_param" | "scgi_param" if http => {
                     // ngx_http_upstream_param_set_slot: the third word can only be if_not_empty.
-                    if let Some(w) = d.args.get(2).filter(|w| w.as_str() != "if_not_empty") {
-                        push(id, w.span, format!("invalid parameter \"{}\"", w.as_str()), "the only word after the value is if_not_empty");
+                    if let Some(w) = d.args().get(2).filter(|w| w.as_str() != "if_not_empty") {
+                        push(id, w.span(), format!("invalid parameter \"{}\"", w.as_str()), "the only word after the value is if_not_empty");
                     }
                 }
-                "proxy_redirect" if http && d.args.len() == 1 => {
-                    let w = &d.args[0];
+                "proxy_redirect" if http && d.args().len() == 1 => {
+                    let Some(w) = d.args().get(0) else { continue };
                     if !matches!(w.as_str(), "off" | "default") {
-                        push(id, w.span, format!("invalid parameter \"{}\"", w.as_str()), "proxy_redirect REDIRECT REPLACEMENT; or proxy_redirect default; or off;");
+                        push(id, w.span(), format!("invalid parameter \"{}\"", w.as_str()), "proxy_redirect REDIRECT REPLACEMENT; or proxy_redirect default; or off;");
                     }
                 }
                 "disable_symlinks" if http => {
-                    if let Some(w) = d.args.iter().find(|w| {
+                    if let Some(w) = d.args().iter().find(|w| {
                         !matches!(w.as_str(), "off" | "on" | "if_not_owner") && !w.as_str().starts_with("from=")
                     }) {
-                        push(id, w.span, format!("invalid parameter \"{}\"", w.as_str()), "disable_symlinks off | on | if_not_owner [from=PART];");
+                        push(id, w.span(), format!("invalid parameter \"{}\"", w.as_str()), "disable_symlinks off | on | if_not_owner [from=PART];");
                     }
                 }
                 "proxy_store_access" | "fastcgi_store_access" | "uwsgi_store_access"
@@ -821,7 +819,7 @@ impl Rule for InvalidDirectiveValue {
                     if http =>
                 {
                     // ngx_conf_set_access_slot: user:, group: or all:, then r or rw.
-                    let bad = d.args.iter().find(|w| {
+                    let bad = d.args().iter().find(|w| {
                         let v = w.as_str();
                         let right = v
                             .strip_prefix("user:")
@@ -830,13 +828,13 @@ impl Rule for InvalidDirectiveValue {
                         !matches!(right, Some("r" | "rw"))
                     });
                     if let Some(w) = bad {
-                        push(id, w.span, format!("invalid value \"{}\"", w.as_str()), "proxy_store_access user:rw group:rw all:r; (each r or rw)");
+                        push(id, w.span(), format!("invalid value \"{}\"", w.as_str()), "proxy_store_access user:rw group:rw all:r; (each r or rw)");
                     }
                 }
                 "limit_rate" | "limit_rate_after" | "proxy_limit_rate" if http => {
-                    if let Some(w) = d.args.first() {
+                    if let Some(w) = d.args().first() {
                         if !w.as_str().contains('$') && crate::values::parse_size(w.as_str()).is_none() {
-                            push(id, w.span, format!("\"{}\" directive invalid value", n.name()), "a size in bytes, with k or m: limit_rate 500k;");
+                            push(id, w.span(), format!("\"{}\" directive invalid value", n.name()), "a size in bytes, with k or m: limit_rate 500k;");
                         }
                     }
                 }
@@ -849,9 +847,9 @@ impl Rule for InvalidDirectiveValue {
                     }
                 }
                 "worker_processes" if n.context == Context::Main => {
-                    if let Some(w) = d.args.first() {
+                    if let Some(w) = d.args().first() {
                         if w.as_str() != "auto" && atoi(w.as_str()).is_none() {
-                            push(id, w.span, "\"worker_processes\" directive invalid value".to_owned(), "a number of worker processes, or auto (one per CPU)");
+                            push(id, w.span(), "\"worker_processes\" directive invalid value".to_owned(), "a number of worker processes, or auto (one per CPU)");
                         }
                     }
                 }
@@ -861,9 +859,9 @@ impl Rule for InvalidDirectiveValue {
                     }
                 }
                 "http2_chunk_size" if http => {
-                    if let Some(w) = d.args.first() {
+                    if let Some(w) = d.args().first() {
                         if crate::values::parse_size(w.as_str()) == Some(0) {
-                            push(id, w.span, "the http2 chunk size cannot be zero".to_owned(), "a size above zero, e.g. 8k (the default)");
+                            push(id, w.span(), "the http2 chunk size cannot be zero".to_owned(), "a size above zero, e.g. 8k (the default)");
                         }
                     }
                 }
@@ -881,13 +879,13 @@ impl Rule for InvalidDirectiveValue {
                     }
                 }
                 "limit_req_status" | "limit_conn_status" => {
-                    if let Some(w) = d.args.first() {
+                    if let Some(w) = d.args().first() {
                         if atoi(w.as_str()).is_none_or(|c| !(400..=599).contains(&c))
                             && atoi(w.as_str()).is_some()
                         {
                             push(
                                 id,
-                                w.span,
+                                w.span(),
                                 "value must be between 400 and 599".to_owned(),
                                 "use a 4xx or 5xx status, e.g. 429",
                             );

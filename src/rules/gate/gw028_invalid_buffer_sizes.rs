@@ -186,7 +186,7 @@ impl Rule for InvalidBufferSizes {
             blocks.sort();
             for id in blocks {
                 let n = config.node(id);
-                if n.directive.block.is_none()
+                if n.directive.block().is_none()
                     || !matches!(
                         n.inner_context(),
                         Context::Http

@@ -1,7 +1,7 @@
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::semantic::url::atoi;
-use crate::syntax::{Directive, Span};
+use crate::syntax::{DirRef, Span};
 use crate::values::{parse_msec, parse_offset, parse_sec, parse_size};
 
 pub struct InvalidZoneDeclaration;
@@ -70,9 +70,9 @@ fn positive(v: &str) -> bool {
 }
 
 /// The first error of a directive's parameters: span and message.
-fn first_error(d: &Directive) -> Option<(Span, String)> {
+fn first_error(d: DirRef<'_>) -> Option<(Span, String)> {
     let name = d.name();
-    let args = &d.args;
+    let args = d.args();
     let start = match name {
         "limit_req_zone" | "limit_conn_zone" => 1,
         "limit_req" | "ssl_session_cache" => 0,
@@ -82,8 +82,8 @@ fn first_error(d: &Directive) -> Option<(Span, String)> {
     let mut has_zone = false;
     for w in args.iter().skip(start) {
         let a = w.as_str();
-        let bad = |m: String| Some((w.span, m));
-        let invalid = || Some((w.span, format!("invalid parameter \"{a}\"")));
+        let bad = |m: String| Some((w.span(), m));
+        let invalid = || Some((w.span(), format!("invalid parameter \"{a}\"")));
         match name {
             "limit_req_zone" | "limit_conn_zone" => {
                 if let Some(v) = a.strip_prefix("zone=") {
@@ -219,7 +219,7 @@ impl Rule for InvalidZoneDeclaration {
                 let arity_ok = cx
                     .directives
                     .for_context(name, n.context)
-                    .is_some_and(|s| s.accepts_arg_count(n.directive.args.len()));
+                    .is_some_and(|s| s.accepts_arg_count(n.directive.args().len()));
                 if !arity_ok {
                     continue;
                 }

@@ -108,7 +108,7 @@ impl Rule for StartupFileMissing {
         for (name, kind) in DIRECTIVES {
             for &id in config.nodes_named(name) {
                 let n = config.node(id);
-                let Some(arg) = n.directive.args.first() else {
+                let Some(arg) = n.directive.args().first() else {
                     continue;
                 };
                 let value = arg.as_str();
@@ -169,7 +169,7 @@ impl Rule for StartupFileMissing {
                     Target::Sysroot { .. } => "the --sysroot copy holds the folder, not the file",
                 };
                 out.push(
-                    cx.diagnostic(&META, n.file, arg.span, message)
+                    cx.diagnostic(&META, n.file, arg.span(), message)
                         .with_help(format!("{help} ({where_from})")),
                 );
             }

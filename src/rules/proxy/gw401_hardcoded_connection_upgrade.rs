@@ -92,7 +92,7 @@ fn connection_upgrade_defined(config: &ResolvedConfig<'_>) -> bool {
     };
     defines("map", |n| n.arg(1))
         || defines("split_clients", |n| n.arg(1))
-        || defines("geo", |n| n.directive.args.last().map(|a| a.as_str()))
+        || defines("geo", |n| n.directive.args().last().map(|a| a.as_str()))
         || defines("set", |n| n.arg(0))
 }
 
@@ -114,7 +114,7 @@ impl Rule for HardcodedConnectionUpgrade {
             {
                 continue;
             }
-            let Some(word) = node.directive.args.get(1) else {
+            let Some(word) = node.directive.args().get(1) else {
                 continue;
             };
             let Some(block) = node.parent else { continue };
@@ -130,7 +130,7 @@ impl Rule for HardcodedConnectionUpgrade {
                 let mut d = cx.diagnostic(
                     &META,
                     node.file,
-                    word.span,
+                    word.span(),
                     "`Connection: upgrade` is sent with every request through this WebSocket location: right when only WebSocket clients come here (nginx's own example does this), but a plain request here is sent asking to switch protocols",
                 );
                 d.severity = Severity::Info;
@@ -139,7 +139,7 @@ impl Rule for HardcodedConnectionUpgrade {
                 cx.diagnostic(
                     &META,
                     node.file,
-                    word.span,
+                    word.span(),
                     "`Connection: upgrade` is sent with every request, WebSocket or not: plain requests reach the backend asking to switch protocols",
                 )
             }

@@ -120,7 +120,7 @@ impl Rule for UpgradeWithoutHttp11 {
                 .with_help("add `proxy_http_version 1.1;`");
             if let Some(v) = version {
                 let vn = config.node(v);
-                d = d.with_label(vn.file, vn.directive.span, "HTTP version set here");
+                d = d.with_label(vn.file, vn.directive.span(), "HTTP version set here");
             }
             if !edits.is_empty() {
                 d = d.with_fix(Fix::safe("add proxy_http_version 1.1", edits));

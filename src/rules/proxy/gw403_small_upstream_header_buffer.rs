@@ -83,7 +83,7 @@ impl Rule for SmallUpstreamHeaderBuffer {
         let minimum = minimum.bytes;
         for id in cx.config.nodes_where(|name| DIRECTIVES.contains(&name)) {
             let node = cx.config.node(id);
-            let Some(word) = node.directive.args.first() else {
+            let Some(word) = node.directive.args().first() else {
                 continue;
             };
             let Some(size) = crate::values::parse_size(word.as_str()) else {
@@ -96,7 +96,7 @@ impl Rule for SmallUpstreamHeaderBuffer {
                 cx.diagnostic(
                     &META,
                     node.file,
-                    word.span,
+                    word.span(),
                     format!(
                         "{} {} is below {minimum_text}: responses with large headers (cookies, CSP) fail with 502 \"upstream sent too big header while reading response header from upstream\"",
                         node.name(),

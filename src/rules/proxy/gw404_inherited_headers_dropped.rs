@@ -256,7 +256,7 @@ pub(crate) fn level_name(config: &ResolvedConfig<'_>, level: NodeId) -> String {
     let n = config.node(level);
     match n.name() {
         "location" => {
-            let args: Vec<&str> = n.directive.args.iter().map(|a| a.as_str()).collect();
+            let args: Vec<&str> = n.directive.args().iter().map(|a| a.as_str()).collect();
             format!("`location {}`", args.join(" "))
         }
         other => format!("`{other}`"),
@@ -267,10 +267,10 @@ pub(crate) fn level_name(config: &ResolvedConfig<'_>, level: NodeId) -> String {
 fn written(config: &ResolvedConfig<'_>, id: NodeId) -> Option<String> {
     let n = config.node(id);
     let src = &config.tree.sources.get(n.file).text;
-    let mut line = std::str::from_utf8(n.directive.name.raw(src))
+    let mut line = std::str::from_utf8(n.directive.name_word().raw(src))
         .ok()?
         .to_owned();
-    for a in &n.directive.args {
+    for a in n.directive.args() {
         line.push(' ');
         line.push_str(std::str::from_utf8(a.raw(src)).ok()?);
     }

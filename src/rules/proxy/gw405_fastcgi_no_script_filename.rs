@@ -327,7 +327,7 @@ fn php_evidence(cx: &LintContext<'_, '_>, block: NodeId, pass: NodeId) -> Option
             config
                 .node(id)
                 .directive
-                .args
+                .args()
                 .iter()
                 .any(|a| names_php(a.as_str()))
         });

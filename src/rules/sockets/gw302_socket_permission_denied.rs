@@ -144,7 +144,7 @@ impl Rule for SocketPermissionDenied {
                 continue;
             }
             let node = cx.config.node(named.node);
-            let Some(word) = node.directive.args.first() else {
+            let Some(word) = node.directive.args().first() else {
                 continue;
             };
             let path = named.address.unix_path().unwrap_or_default();
@@ -152,7 +152,7 @@ impl Rule for SocketPermissionDenied {
                 .diagnostic(
                     &META,
                     node.file,
-                    word.span,
+                    word.span(),
                     format!(
                         "nginx workers run as {}; the socket {path} of pool `{}` {}{}: 502 \"connect() to unix:{path} failed (13: Permission denied)\"",
                         worker.describe(),
@@ -195,7 +195,7 @@ impl Rule for SocketPermissionDenied {
             }
             if let (Some(u), None) = (worker.directive, &worker.unit) {
                 let n = cx.config.node(u);
-                d = d.with_label(n.file, n.directive.span, "nginx worker user");
+                d = d.with_label(n.file, n.directive.span(), "nginx worker user");
             }
             if worker.assumed() && user_elsewhere.is_some() {
                 d = cx.hedged_by(d, "may set `user`", user_elsewhere);

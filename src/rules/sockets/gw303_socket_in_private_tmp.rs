@@ -72,7 +72,7 @@ impl Rule for SocketInPrivateTmp {
                 continue;
             }
             let node = cx.config.node(named.node);
-            let Some(word) = node.directive.args.first() else {
+            let Some(word) = node.directive.args().first() else {
                 continue;
             };
             let symptom =
@@ -110,7 +110,7 @@ impl Rule for SocketInPrivateTmp {
                 (format!("socket {path} is under a temporary directory; whether the backend's service runs with systemd's PrivateTmp=true (a /tmp of its own, then {symptom}) is unknown: no php-fpm or nginx unit file was read {} (Debian's php8.2-fpm.service does not set it)", scope.describe()), None)
             };
             let mut d = cx
-                .diagnostic(&META, node.file, word.span, message)
+                .diagnostic(&META, node.file, word.span(), message)
                 .with_help(
                     "put the socket under /run (e.g. /run/php/), in the pool's `listen` and here",
                 );

@@ -141,7 +141,7 @@ impl Rule for UnknownDirective {
             };
             let name = node.name();
             let message = format!("unknown directive \"{name}\"");
-            let span = node.directive.name.span;
+            let span = node.directive.name_word().span();
             let d = match lookup {
                 Lookup::SetNotEnabled(spec) => {
                     let mut d = cx
@@ -272,7 +272,7 @@ fn unloaded_dynamic_modules(cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>)
             cx.diagnostic(
                 &META,
                 node.file,
-                node.directive.name.span,
+                node.directive.name_word().span(),
                 format!(
                     "unknown directive \"{name}\": {which}, which reads this configuration, has {} as a dynamic module and nothing loads {}.so before this line",
                     spec.module, dynamic.file

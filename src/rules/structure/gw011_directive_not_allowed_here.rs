@@ -95,7 +95,7 @@ impl Rule for DirectiveNotAllowedHere {
                 cx.diagnostic(
                     &META,
                     node.file,
-                    node.directive.name.span,
+                    node.directive.name_word().span(),
                     format!("\"{name}\" directive is not allowed here"),
                 )
                 .with_help(format!(

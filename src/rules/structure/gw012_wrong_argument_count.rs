@@ -57,7 +57,7 @@ impl Rule for WrongArgumentCount {
             };
             let name = node.name();
             let d = &node.directive;
-            let (message, help) = match (spec.is_block(), d.block.is_some()) {
+            let (message, help) = match (spec.is_block(), d.block().is_some()) {
                 (true, false) => (
                     format!("directive \"{name}\" has no opening \"{{\""),
                     format!("\"{name}\" opens a block: `{name} ... {{ ... }}`"),
@@ -66,12 +66,12 @@ impl Rule for WrongArgumentCount {
                     format!("directive \"{name}\" is not terminated by \";\""),
                     format!("\"{name}\" takes no block: end it with `;`"),
                 ),
-                _ if !spec.accepts_arg_count(d.args.len()) => (
+                _ if !spec.accepts_arg_count(d.args().len()) => (
                     format!("invalid number of arguments in \"{name}\" directive"),
                     format!(
                         "\"{name}\" takes {}, here it has {}",
                         spec.args.describe(),
-                        d.args.len()
+                        d.args().len()
                     ),
                 ),
                 _ => continue,

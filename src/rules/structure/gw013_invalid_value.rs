@@ -2,7 +2,7 @@ use super::structure::{checked_nodes, well_formed};
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::directives::ValueKind;
-use crate::syntax::Word;
+use crate::syntax::{Args, WordRef};
 use crate::values::{atoi, parse_flag, parse_msec, parse_offset, parse_sec, parse_size};
 
 pub struct InvalidValue;
@@ -80,14 +80,14 @@ impl Rule for InvalidValue {
                 continue;
             };
             let name = node.name();
-            let args = &node.directive.args;
+            let args = node.directive.args();
             if let Some(custom) = CUSTOM
                 .iter()
                 .find(|c| c.name == name && c.module == spec.module)
             {
                 if let Some((word, message, help)) = custom.invalid(args) {
                     out.push(
-                        cx.diagnostic(&META, node.file, word.span, message)
+                        cx.diagnostic(&META, node.file, word.span(), message)
                             .with_help(help),
                     );
                 }
@@ -96,8 +96,8 @@ impl Rule for InvalidValue {
             let Some(kind) = spec.kind else { continue };
             if matches!(kind, ValueKind::Bufs) {
                 // ngx_conf_set_bufs_slot: a number of buffers and a size, both above zero.
-                let bad = match &args[..] {
-                    [num, size] => [(num, atoi(num.as_str())), (size, parse_size(size.as_str()))]
+                let bad = match args.array() {
+                    Some([num, size]) => [(num, atoi(num.as_str())), (size, parse_size(size.as_str()))]
                         .into_iter()
                         .find(|(w, v)| !w.has_variable() && v.is_none_or(|v| v == 0))
                         .map(|(w, _)| w),
@@ -108,7 +108,7 @@ impl Rule for InvalidValue {
                         cx.diagnostic(
                             &META,
                             node.file,
-                            word.span,
+                            word.span(),
                             format!("\"{name}\" directive invalid value"),
                         )
                         .with_help(format!(
@@ -121,9 +121,9 @@ impl Rule for InvalidValue {
             }
             // The generic slots read the first argument; the bitmask slot reads them all and
             // stops at the first word it does not know.
-            let words: &[Word] = match kind {
+            let words: Args<'_> = match kind {
                 ValueKind::Bitmask => args,
-                _ => args.get(..1).unwrap_or_default(),
+                _ => args.slice(..1),
             };
             for word in words {
                 if word.has_variable() {
@@ -133,7 +133,7 @@ impl Rule for InvalidValue {
                     continue;
                 };
                 out.push(
-                    cx.diagnostic(&META, node.file, word.span, message)
+                    cx.diagnostic(&META, node.file, word.span(), message)
                         .with_help(help),
                 );
                 break;
@@ -218,7 +218,7 @@ const CUSTOM: &[Custom] = &[
 
 impl Custom {
     /// The first argument the setter refuses, with nginx's message and a help line.
-    fn invalid<'w>(&self, args: &'w [Word]) -> Option<(&'w Word, String, String)> {
+    fn invalid<'w>(&self, args: Args<'w>) -> Option<(WordRef<'w>, String, String)> {
         for (word, read) in args.iter().zip(self.args) {
             let value = word.as_str();
             if word.has_variable() || self.keywords.contains(&value) {

@@ -72,7 +72,7 @@ impl Rule for DuplicateDirective {
         let blocks = std::iter::once(None).chain(
             cx.config
                 .iter()
-                .filter(|(_, n)| n.directive.block.is_some())
+                .filter(|(_, n)| n.directive.block().is_some())
                 .map(|(id, _)| Some(id)),
         );
         for block in blocks {
@@ -123,7 +123,7 @@ impl DuplicateDirective {
             };
             let first = cx.config.node(earlier);
             let first_src = cx.tree.sources.get(first.file);
-            let (line, _) = first_src.line_col(first.directive.span.start());
+            let (line, _) = first_src.line_col(first.directive.span().start());
             let mut d = cx
                 .diagnostic(
                     &META,
@@ -136,15 +136,15 @@ impl DuplicateDirective {
                     "\"{name}\" is already set in this block ({}:{line}); keep one",
                     first_src.display
                 ));
-            let identical = first_src.slice(first.directive.span)
-                == cx.tree.sources.get(node.file).slice(node.directive.span);
+            let identical = first_src.slice(first.directive.span())
+                == cx.tree.sources.get(node.file).slice(node.directive.span());
             if identical && first.file == block_file && node.file == block_file {
                 d = d.with_fix(Fix::safe(
                     format!("remove the earlier identical \"{name}\""),
                     vec![crate::diagnostic::edits::delete_directive(
                         first.file,
                         first_src,
-                        first.directive.span,
+                        first.directive.span(),
                     )],
                 ));
             }

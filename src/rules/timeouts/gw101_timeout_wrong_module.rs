@@ -63,10 +63,10 @@ const KINDS: [&str; 3] = ["_connect_timeout", "_read_timeout", "_send_timeout"];
 
 /// The first argument of a directive and its value as an nginx time, when it is one (values
 /// nginx would refuse are GW013's).
-pub(crate) fn time_arg<'n>(
-    node: &'n crate::config::RNode<'_>,
-) -> Option<(&'n crate::syntax::Word, u64)> {
-    let value = node.directive.args.first()?;
+pub(crate) fn time_arg<'t>(
+    node: &crate::config::RNode<'t>,
+) -> Option<(crate::syntax::WordRef<'t>, u64)> {
+    let value = node.directive.args().first()?;
     crate::values::parse_msec(value.as_str()).map(|ms| (value, ms))
 }
 
@@ -421,7 +421,7 @@ impl Rule for TimeoutWrongModule {
             };
             let (file, _) = cfg.location(id);
             let mut d = cx
-                .diagnostic(&META, file, node.directive.name.span, message)
+                .diagnostic(&META, file, node.directive.name_word().span(), message)
                 .with_help(format!(
                     "use the timeout of the module that handles the request: {}",
                     r.families
@@ -452,7 +452,7 @@ impl Rule for TimeoutWrongModule {
             if let Some(new_name) = rename {
                 d = d.with_fix(Fix::safe(
                     format!("rename `{}` to `{new_name}`", node.name()),
-                    vec![Edit::replace(file, node.directive.name.span, new_name)],
+                    vec![Edit::replace(file, node.directive.name_word().span(), new_name)],
                 ));
             }
             out.push(d);
@@ -487,7 +487,7 @@ mod tests {
         // Asked in both orders, so answers remembered from either direction are checked.
         let ids: Vec<NodeId> = cfg.ids().collect();
         for id in ids.iter().chain(ids.iter().rev()) {
-            if cfg.node(*id).directive.block.is_none() {
+            if cfg.node(*id).directive.block().is_none() {
                 continue;
             }
             blocks += 1;

@@ -96,7 +96,7 @@ impl Rule for ConnectTimeoutIneffective {
                 cx.diagnostic(
                     &META,
                     file,
-                    value.span,
+                    value.span(),
                     format!(
                         "`{}` is {}: only a backend host that does not answer at all makes a connect wait, and the kernel gives up on it by itself (about 127 s on Linux with the default tcp_syn_retries=6, 75 s on BSD), so this only delays the 502 when the backend is down",
                         node.name(),
@@ -108,7 +108,7 @@ impl Rule for ConnectTimeoutIneffective {
                 ))
                 .with_fix(Fix::unsafe_edit(
                     format!("set `{}` to {}", node.name(), format_msec(max_ms)),
-                    vec![Edit::replace(file, value.span, format_msec(max_ms))],
+                    vec![Edit::replace(file, value.span(), format_msec(max_ms))],
                 )),
             );
         }

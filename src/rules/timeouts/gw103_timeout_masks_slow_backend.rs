@@ -137,7 +137,7 @@ fn named_handoff(cx: &LintContext<'_, '_>, block: NodeId) -> Option<Handoff> {
             .children_named_any(Some(*b), &["try_files", "error_page"])
             .into_iter()
             .find_map(|via| {
-                let target = config.node(via).directive.args.last()?.as_str();
+                let target = config.node(via).directive.args().last()?.as_str();
                 if !target.starts_with('@') {
                     return None;
                 }
@@ -179,7 +179,7 @@ fn not_used_here(cx: &LintContext<'_, '_>, id: NodeId, ms: u64, handoff: &Handof
         }
         _ => name.to_owned(),
     };
-    let value = node.directive.args.first().map_or(node.directive.span, |w| w.span);
+    let value = node.directive.args().first().map_or(node.directive.span(), |w| w.span());
     let mut d = cx
         .diagnostic(
             &META,
@@ -244,7 +244,7 @@ impl Rule for TimeoutMasksSlowBackend {
                 cx.diagnostic(
                     &META,
                     file,
-                    value.span,
+                    value.span(),
                     format!(
                         "`{name}` is {}: requests this slow tie up backend workers and are cut by any proxy in front; the timeout hides a slow endpoint",
                         describe_msec(ms)

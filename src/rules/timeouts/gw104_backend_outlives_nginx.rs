@@ -630,7 +630,7 @@ fn raise_fix(
         }
         let arg = node
             .directive
-            .args
+            .args()
             .first()
             .ok_or_else(|| NoFix::Because(format!("no fix offered: `{name}` has no value")))?;
         let title = if home == block {
@@ -680,7 +680,7 @@ fn raise_fix(
             vec![insert_directive_after(
                 pass_node.file,
                 cx.tree.sources.get(pass_node.file),
-                pass_node.directive.span,
+                pass_node.directive.span(),
                 &line,
             )],
         ));

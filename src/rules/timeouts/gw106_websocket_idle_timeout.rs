@@ -99,7 +99,7 @@ fn socket_io_location(cx: &LintContext<'_, '_>, block: crate::config::NodeId) ->
         if node.name() == "location" {
             return node
                 .directive
-                .args
+                .args()
                 .last()
                 .is_some_and(|a| a.as_str().to_ascii_lowercase().contains("socket.io"));
         }

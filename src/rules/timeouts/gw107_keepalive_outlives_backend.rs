@@ -109,7 +109,7 @@ impl Rule for KeepaliveOutlivesBackend {
                 match timeout_node {
                     Some(id) => {
                         let n = cx.config.node(id);
-                        let arg = n.directive.args.first()?;
+                        let arg = n.directive.args().first()?;
                         uses.read_once(n.file)
                             .then(|| crate::diagnostic::edits::replace_word(n.file, arg, &value))
                     }
@@ -120,7 +120,7 @@ impl Rule for KeepaliveOutlivesBackend {
                             insert_directive_after(
                                 k.file,
                                 cx.tree.sources.get(k.file),
-                                k.directive.span,
+                                k.directive.span(),
                                 &format!("keepalive_timeout {value};"),
                             )
                         })

@@ -59,7 +59,7 @@ impl Rule for NoSslSessionCache {
                 config
                     .node(*l)
                     .directive
-                    .args
+                    .args()
                     .iter()
                     .skip(1)
                     .any(|a| a.as_str() == "ssl")

@@ -101,7 +101,7 @@ impl Rule for LocalhostUpstream {
                 continue;
             }
             let node = cx.config.node(named.node);
-            let Some(word) = node.directive.args.first() else {
+            let Some(word) = node.directive.args().first() else {
                 continue;
             };
             // This nginx itself answers on both addresses: no peer refuses.
@@ -131,7 +131,7 @@ impl Rule for LocalhostUpstream {
                 .diagnostic(
                     &META,
                     node.file,
-                    word.span,
+                    word.span(),
                     format!(
                         "`localhost` in {what}: {resolves_to}; an application listening on only one of them refuses the other: nginx logs \"connect() failed (111: Connection refused)\", marks that peer failed for fail_timeout and tries the next address (proxy_next_upstream error, the default), so the request still succeeds. It is a 502 when nothing listens on the other address either, or when no next try is allowed (proxy_next_upstream off, proxy_next_upstream_tries 1)"
                     ),
@@ -140,7 +140,7 @@ impl Rule for LocalhostUpstream {
                     "use the address the application listens on, e.g. {replacement}"
                 ));
             if let Some(at) = find_ascii_ci(raw, b"localhost") {
-                let start = word.span.start() + at;
+                let start = word.span().start() + at;
                 d = d.with_fix(Fix::unsafe_edit(
                     format!("use {replacement}"),
                     vec![Edit::replace(
@@ -167,7 +167,7 @@ fn own_listens(config: &crate::config::ResolvedConfig<'_>, port: u16) -> (bool, 
         let Some(arg) = node.arg(0) else {
             continue;
         };
-        let params: Vec<&str> = node.directive.args.iter().skip(1).map(|a| a.as_str()).collect();
+        let params: Vec<&str> = node.directive.args().iter().skip(1).map(|a| a.as_str()).collect();
         if params.contains(&"udp") {
             continue;
         }

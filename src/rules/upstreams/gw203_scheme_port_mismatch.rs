@@ -64,7 +64,7 @@ impl Rule for SchemePortMismatch {
                 continue;
             }
             let node = config.node(pass);
-            let Some(word) = node.directive.args.first() else {
+            let Some(word) = node.directive.args().first() else {
                 continue;
             };
             if let Some(upstream) = p.upstream {
@@ -78,7 +78,7 @@ impl Rule for SchemePortMismatch {
                             cx.diagnostic(
                                 &META,
                                 node.file,
-                                word.span,
+                                word.span(),
                                 format!(
                                     "`{}://` to upstream `{}` whose server {} uses port {port}: {why}",
                                     addr.scheme.as_str(),
@@ -86,7 +86,7 @@ impl Rule for SchemePortMismatch {
                                     s.arg(0).unwrap_or_default()
                                 ),
                             )
-                            .with_label(s.file, s.directive.span, "this server's port")
+                            .with_label(s.file, s.directive.span(), "this server's port")
                             .with_help(help(addr.scheme)),
                         );
                     }
@@ -99,7 +99,7 @@ impl Rule for SchemePortMismatch {
                     cx.diagnostic(
                         &META,
                         node.file,
-                        word.span,
+                        word.span(),
                         format!("`{}://` to port {port}: {why}", addr.scheme.as_str()),
                     )
                     .with_help(help(addr.scheme)),

@@ -97,7 +97,7 @@ impl Rule for VariableUpstreamNoResolver {
         for p in cx.passes() {
             let pass = p.node;
             let node = config.node(pass);
-            let Some(word) = node.directive.args.first() else {
+            let Some(word) = node.directive.args().first() else {
                 continue;
             };
             if !word.has_variable() {
@@ -189,7 +189,7 @@ impl Rule for VariableUpstreamNoResolver {
                     .diagnostic(
                         &META,
                         node.file,
-                        word.span,
+                        word.span(),
                         format!(
                             "`{}` builds its address from variables at run time; whether a `resolver` is in scope cannot be told: {why}",
                             node.name(),
@@ -221,7 +221,7 @@ impl Rule for VariableUpstreamNoResolver {
                 .diagnostic(
                     &META,
                     node.file,
-                    word.span,
+                    word.span(),
                     format!(
                         "`{}` builds its address from variables at run time and no `resolver` is in scope: {why}",
                         node.name()

@@ -56,7 +56,7 @@ impl Rule for ProxyPassUriInRegexLocation {
                 continue;
             }
             let node = config.node(pass);
-            let Some(word) = node.directive.args.first() else {
+            let Some(word) = node.directive.args().first() else {
                 continue;
             };
             if word.has_variable() {
@@ -82,7 +82,7 @@ impl Rule for ProxyPassUriInRegexLocation {
                 cx.diagnostic(
                     &META,
                     node.file,
-                    word.span,
+                    word.span(),
                     format!(
                         "proxy_pass with URI part \"{uri}\" {place}: nginx -t fails with \"\\\"proxy_pass\\\" cannot have URI part in location given by regular expression, or inside named location, or inside \\\"if\\\" statement, or inside \\\"limit_except\\\" block\""
                     ),

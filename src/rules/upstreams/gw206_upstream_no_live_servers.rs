@@ -70,7 +70,7 @@ impl Rule for UpstreamNoLiveServers {
                 config
                     .node(id)
                     .directive
-                    .args
+                    .args()
                     .iter()
                     .skip(1)
                     .any(|a| a.as_str() == flag)
@@ -101,7 +101,7 @@ impl Rule for UpstreamNoLiveServers {
                     .with_help("remove `down` from a server that is running");
                 for s in &servers {
                     let sn = config.node(*s);
-                    d = d.with_label(sn.file, sn.directive.span, "marked down");
+                    d = d.with_label(sn.file, sn.directive.span(), "marked down");
                 }
                 out.push(d);
             }

@@ -144,7 +144,7 @@ impl Rule for UpstreamKeepaliveInert {
                     continue;
                 };
                 let node = config.node(place);
-                let Some(word) = node.directive.args.first() else {
+                let Some(word) = node.directive.args().first() else {
                     continue;
                 };
                 let add = format!("add {}", all_missing.join(" and "));
@@ -157,13 +157,13 @@ impl Rule for UpstreamKeepaliveInert {
                     .diagnostic(
                         &META,
                         node.file,
-                        word.span,
+                        word.span(),
                         format!(
                             "upstream `{name}` has `keepalive`, but this location lacks {}: connections are closed after every request",
                             missing.join(" and ")
                         ),
                     )
-                    .with_label(ka.file, ka.directive.span, "keep-alive cache configured here")
+                    .with_label(ka.file, ka.directive.span(), "keep-alive cache configured here")
                     .with_help(help);
                 if !edits.is_empty() {
                     let title = if places.len() < 2 {
@@ -337,7 +337,7 @@ impl Site<'_, '_, '_> {
                 continue;
             }
             let source = config.tree.sources.get(n.file);
-            let Some(text) = directive_text(source, n.directive.span) else {
+            let Some(text) = directive_text(source, n.directive.span()) else {
                 return Err(format!(
                     "no fix offered: the inherited `proxy_set_header` at {} is not UTF-8 text and cannot be copied unchanged",
                     self.cx.where_is(inherited)

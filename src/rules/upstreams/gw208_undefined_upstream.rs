@@ -84,7 +84,7 @@ impl Rule for UndefinedUpstream {
             if config
                 .node(pass)
                 .directive
-                .args
+                .args()
                 .first()
                 .is_some_and(|w| w.has_variable())
             {
@@ -124,7 +124,7 @@ impl Rule for UndefinedUpstream {
                 continue;
             }
             let node = config.node(pass);
-            let Some(word) = node.directive.args.first() else {
+            let Some(word) = node.directive.args().first() else {
                 continue;
             };
             let nearest = typo_of(name, &upstream_names, |u| u.as_str());
@@ -133,7 +133,7 @@ impl Rule for UndefinedUpstream {
                     .diagnostic(
                         &META,
                         node.file,
-                        word.span,
+                        word.span(),
                         format!("`{name}` is no upstream block of this file; whether the nginx.conf that includes it defines one cannot be told: the file is checked on its own"),
                     )
                     .with_help("check the nginx.conf that includes this file");
@@ -146,7 +146,7 @@ impl Rule for UndefinedUpstream {
                     .diagnostic(
                         &META,
                         node.file,
-                        word.span,
+                        word.span(),
                         format!(
                             "`{name}` is no upstream block of the files read; whether one is defined cannot be told: `include {}` was not read",
                             config.include_argument(include)
@@ -177,7 +177,7 @@ impl Rule for UndefinedUpstream {
                 .diagnostic(
                     &META,
                     node.file,
-                    word.span,
+                    word.span(),
                     format!(
                         "`{name}` is no upstream block and not in {hosts}: nginx resolves it when it starts and refuses to start where it does not resolve (\"host not found in upstream \\\"{name}\\\"\"); a Docker Compose service name resolves only inside its network"
                     ),
@@ -206,7 +206,7 @@ fn not_a_service(
 ) -> Option<Diagnostic> {
     let config = cx.config;
     let node = config.node(pass);
-    let word = node.directive.args.first()?;
+    let word = node.directive.args().first()?;
     let file = project.file_name();
     let has_port = config.pass_address(pass).is_some_and(|a| a.port.is_some());
     let nearest = typo_of(name, &project.services, |s| s.name.value.as_str());
@@ -216,7 +216,7 @@ fn not_a_service(
             .diagnostic(
                 &META,
                 node.file,
-                word.span,
+                word.span(),
                 format!(
                     "no service `{name}` in {file} (services: {}): nginx's container cannot resolve it, so nginx refuses to start (\"host not found in upstream \\\"{name}\\\"\") or, with a resolver, answers 502",
                     names.join(", ")
@@ -243,7 +243,7 @@ fn not_a_service(
         .diagnostic(
             &META,
             node.file,
-            word.span,
+            word.span(),
             format!(
                 "`{name}` is no upstream block and no service of {file} (services: {}): it resolves in nginx's container only if Docker's DNS or the host's knows it{external}",
                 names.join(", ")

@@ -93,13 +93,13 @@ impl Rule for UpstreamDnsResolvedOnce {
                 continue;
             }
             let node = config.node(named.node);
-            let Some(word) = node.directive.args.first() else {
+            let Some(word) = node.directive.args().first() else {
                 continue;
             };
             if named.upstream.is_some()
                 && node
                     .directive
-                    .args
+                    .args()
                     .iter()
                     .skip(1)
                     .any(|a| a.as_str() == "resolve")
@@ -128,7 +128,7 @@ impl Rule for UpstreamDnsResolvedOnce {
                 .diagnostic(
                     &META,
                     node.file,
-                    word.span,
+                    word.span(),
                     format!(
                         "`{name}` in {what} is resolved once, when nginx starts or reloads: if its address changes (a cloud load balancer, a Kubernetes headless service, a recreated container), nginx keeps connecting to the old one until a reload: 504 \"upstream timed out (110: Connection timed out) while connecting to upstream\" or 502 \"connect() failed (111: Connection refused)\""
                     ),

@@ -99,7 +99,7 @@ impl Rule for ComposeUpstreamUnreachable {
                 continue;
             };
             let node = cx.config.node(named.node);
-            let Some(word) = node.directive.args.first() else {
+            let Some(word) = node.directive.args().first() else {
                 continue;
             };
             let finding = if named.address.is_loopback() {
@@ -128,7 +128,7 @@ impl Rule for ComposeUpstreamUnreachable {
             };
             let Some(f) = finding else { continue };
             let mut d = cx
-                .diagnostic(&META, node.file, word.span, f.message)
+                .diagnostic(&META, node.file, word.span(), f.message)
                 .with_help(f.help);
             if let Some(id) = compose_file {
                 for (span, what) in f.labels {

@@ -6,7 +6,7 @@ pub mod lab;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use nginx_gwlint::syntax::{Ast, LineIndex, Node, Quote};
+use nginx_gwlint::syntax::{Ast, ItemRef, Items, LineIndex, Quote};
 
 /// The project root.
 pub fn root() -> PathBuf {
@@ -227,21 +227,21 @@ pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 pub fn dump_tree(ast: &Ast, src: &[u8]) -> String {
     let idx = LineIndex::new(src);
     let mut out = String::new();
-    fn walk(items: &[Node], src: &[u8], idx: &LineIndex, depth: usize, out: &mut String) {
+    fn walk(items: Items<'_>, src: &[u8], idx: &LineIndex, depth: usize, out: &mut String) {
         let pad = "  ".repeat(depth);
         for node in items {
             match node {
-                Node::Comment(c) => {
-                    let (l, col) = idx.line_col(src, c.span.start());
-                    let _ = writeln!(out, "{pad}# {:?} @{l}:{col}", c.text.as_str());
+                ItemRef::Comment(c) => {
+                    let (l, col) = idx.line_col(src, c.span().start());
+                    let _ = writeln!(out, "{pad}# {:?} @{l}:{col}", c.text());
                 }
-                Node::Directive(d) => {
-                    let (l, col) = idx.line_col(src, d.span.start());
+                ItemRef::Directive(d) => {
+                    let (l, col) = idx.line_col(src, d.span().start());
                     let words: Vec<String> = d
-                        .args
+                        .args()
                         .iter()
                         .map(|a| {
-                            let q = match a.quote {
+                            let q = match a.quote() {
                                 Quote::None => "",
                                 Quote::Single => "s",
                                 Quote::Double => "d",
@@ -251,16 +251,16 @@ pub fn dump_tree(ast: &Ast, src: &[u8]) -> String {
                         })
                         .collect();
                     let _ = write!(out, "{pad}{:?} [{}] @{l}:{col}", d.name(), words.join(", "));
-                    for c in &d.inner_comments {
-                        let _ = write!(out, " (# {:?})", c.text.as_str());
+                    for c in d.inner_comments() {
+                        let _ = write!(out, " (# {:?})", c.text());
                     }
-                    match &d.block {
+                    match d.block() {
                         Some(b) => {
-                            let _ = writeln!(out, " {{ ({:?})", b.kind);
-                            if let Some(raw) = &b.raw {
+                            let _ = writeln!(out, " {{ ({:?})", b.kind());
+                            if let Some(raw) = b.raw() {
                                 let _ = writeln!(out, "{pad}  raw {:?}", raw.as_str());
                             }
-                            walk(&b.items, src, idx, depth + 1, out);
+                            walk(b.items(), src, idx, depth + 1, out);
                             let _ = writeln!(out, "{pad}}}");
                         }
                         None => out.push('\n'),
@@ -269,7 +269,7 @@ pub fn dump_tree(ast: &Ast, src: &[u8]) -> String {
             }
         }
     }
-    walk(&ast.items, src, &idx, 0, &mut out);
+    walk(ast.items(), src, &idx, 0, &mut out);
     out
 }
 

@@ -1,0 +1,508 @@
+//! Read-only handles into a parsed tree: what everything outside `syntax` reads a tree through.
+//!
+//! Each handle is a small `Copy` value: the tree and an index into one of its arrays (see
+//! [`super::ast`] for the layout). Code that holds one never sees how the tree stores
+//! directives, words and comments. Equality is identity: two handles are equal when they name
+//! the same node of the same tree, never because two nodes read alike.
+
+use std::ops::Range;
+
+use super::ast::{Ast, BlockKind, BlockRec, CommentRec, DirRec, Item, Quote, WordRec, EMPTY, NONE};
+use super::Span;
+
+/// One directive of a tree.
+#[derive(Clone, Copy)]
+pub struct DirRef<'a> {
+    ast: &'a Ast,
+    ix: u32,
+}
+
+/// One token: a directive name, an argument, or a raw block's body.
+#[derive(Clone, Copy)]
+pub struct WordRef<'a> {
+    ast: &'a Ast,
+    ix: u32,
+}
+
+/// A directive's arguments, in order.
+#[derive(Clone, Copy)]
+pub struct Args<'a> {
+    ast: &'a Ast,
+    start: u32,
+    len: u32,
+}
+
+/// The block of a block directive: `{`, its items, `}`.
+#[derive(Clone, Copy)]
+pub struct BlockRef<'a> {
+    ast: &'a Ast,
+    ix: u32,
+}
+
+/// A `#` comment.
+#[derive(Clone, Copy)]
+pub struct CommentRef<'a> {
+    ast: &'a Ast,
+    ix: u32,
+}
+
+/// An item of a block or of the top level: a directive or a comment, in source order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemRef<'a> {
+    Directive(DirRef<'a>),
+    Comment(CommentRef<'a>),
+}
+
+/// Identity: the same tree (by address) and the same index.
+macro_rules! identity {
+    ($($t:ident),*) => {$(
+        impl PartialEq for $t<'_> {
+            fn eq(&self, other: &Self) -> bool {
+                std::ptr::eq(self.ast, other.ast) && self.ix == other.ix
+            }
+        }
+
+        impl Eq for $t<'_> {}
+    )*};
+}
+
+identity!(DirRef, WordRef, BlockRef, CommentRef);
+
+impl<'a> DirRef<'a> {
+    fn rec(self) -> &'a DirRec {
+        &self.ast.dirs[self.ix as usize]
+    }
+
+    pub fn name(self) -> &'a str {
+        self.name_word().as_str()
+    }
+
+    /// The name as a token (its span, how it was written).
+    pub fn name_word(self) -> WordRef<'a> {
+        WordRef {
+            ast: self.ast,
+            ix: self.rec().name,
+        }
+    }
+
+    pub fn args(self) -> Args<'a> {
+        let r = self.rec();
+        Args {
+            ast: self.ast,
+            start: r.name + 1,
+            len: r.args,
+        }
+    }
+
+    /// The value of argument `i`, counted from 0.
+    pub fn arg(self, i: usize) -> Option<&'a str> {
+        self.args().get(i).map(WordRef::as_str)
+    }
+
+    /// From the first byte of the name to the `;` or the closing `}`, inclusive.
+    pub fn span(self) -> Span {
+        self.rec().span
+    }
+
+    /// The head: name and arguments, without `;` or block.
+    pub fn head_span(self) -> Span {
+        let name = self.name_word().span();
+        self.args().last().map_or(name, |a| name.cover(a.span()))
+    }
+
+    /// The terminating `;`, absent for block directives.
+    pub fn semicolon(self) -> Option<Span> {
+        let at = self.rec().semicolon;
+        (at != NONE).then(|| Span::new(at as usize, at as usize + 1))
+    }
+
+    pub fn block(self) -> Option<BlockRef<'a>> {
+        let ix = self.rec().block;
+        (ix != NONE).then_some(BlockRef { ast: self.ast, ix })
+    }
+
+    pub fn has_block(self) -> bool {
+        self.rec().block != NONE
+    }
+
+    /// The block's directive items, empty for simple directives and raw blocks.
+    pub fn children(self) -> impl Iterator<Item = DirRef<'a>> + 'a {
+        self.block().into_iter().flat_map(BlockRef::directives)
+    }
+
+    /// Comments written between the name and the terminating `;` or `{`.
+    pub fn inner_comments(self) -> impl ExactSizeIterator<Item = CommentRef<'a>> + 'a {
+        let r = self.rec();
+        let ast = self.ast;
+        (r.inner..r.inner + r.inner_len).map(move |ix| CommentRef { ast, ix })
+    }
+}
+
+impl std::fmt::Debug for DirRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirRef")
+            .field("name", &self.name())
+            .field("span", &self.span())
+            .finish()
+    }
+}
+
+impl<'a> WordRef<'a> {
+    fn rec(self) -> &'a WordRec {
+        &self.ast.words[self.ix as usize]
+    }
+
+    /// The value as nginx reads it: quotes removed, `\" \' \\ \t \r \n` unescaped, other
+    /// backslashes kept; bytes that are not UTF-8 read as U+FFFD (the exact bytes stay
+    /// reachable through [`WordRef::span`]).
+    pub fn as_str(self) -> &'a str {
+        self.ast.word_text(self.rec())
+    }
+
+    /// The token as written, quotes included.
+    pub fn span(self) -> Span {
+        self.rec().span
+    }
+
+    pub fn quote(self) -> Quote {
+        self.rec().quote
+    }
+
+    /// The token exactly as written in `src`.
+    pub fn raw(self, src: &[u8]) -> &[u8] {
+        src.get(self.span().range()).unwrap_or_default()
+    }
+
+    /// True when the value refers to a variable (`$name` or `${name}`).
+    pub fn has_variable(self) -> bool {
+        self.quote() != Quote::Raw
+            && self.as_str().as_bytes().windows(2).any(|w| {
+                w[0] == b'$' && (w[1].is_ascii_alphanumeric() || matches!(w[1], b'_' | b'{'))
+            })
+    }
+}
+
+impl std::fmt::Debug for WordRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WordRef")
+            .field("value", &self.as_str())
+            .field("span", &self.span())
+            .field("quote", &self.quote())
+            .finish()
+    }
+}
+
+impl<'a> Args<'a> {
+    pub fn len(self) -> usize {
+        self.len as usize
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len == 0
+    }
+
+    pub fn get(self, i: usize) -> Option<WordRef<'a>> {
+        (i < self.len()).then(|| WordRef {
+            ast: self.ast,
+            ix: self.start + i as u32,
+        })
+    }
+
+    pub fn first(self) -> Option<WordRef<'a>> {
+        self.get(0)
+    }
+
+    pub fn last(self) -> Option<WordRef<'a>> {
+        self.len().checked_sub(1).and_then(|i| self.get(i))
+    }
+
+    pub fn iter(self) -> Words<'a> {
+        Words {
+            ast: self.ast,
+            range: self.start..self.start + self.len,
+        }
+    }
+
+    /// The arguments in `range` (clamped to the list).
+    pub fn slice(self, range: impl std::ops::RangeBounds<usize>) -> Args<'a> {
+        use std::ops::Bound;
+        let n = self.len();
+        let start = match range.start_bound() {
+            Bound::Included(&s) => s,
+            Bound::Excluded(&s) => s.saturating_add(1),
+            Bound::Unbounded => 0,
+        }
+        .min(n);
+        let end = match range.end_bound() {
+            Bound::Included(&e) => e.saturating_add(1),
+            Bound::Excluded(&e) => e,
+            Bound::Unbounded => n,
+        }
+        .clamp(start, n);
+        Args {
+            ast: self.ast,
+            start: self.start + start as u32,
+            len: (end - start) as u32,
+        }
+    }
+
+    /// The arguments when there are exactly `N` of them: `match d.args().array() { Some([a, b])
+    /// => ..., _ => ... }`.
+    pub fn array<const N: usize>(self) -> Option<[WordRef<'a>; N]> {
+        (self.len() == N).then(|| {
+            std::array::from_fn(|i| WordRef {
+                ast: self.ast,
+                ix: self.start + i as u32,
+            })
+        })
+    }
+
+    /// The last argument and the ones before it.
+    pub fn split_last(self) -> Option<(WordRef<'a>, Args<'a>)> {
+        let n = self.len().checked_sub(1)?;
+        Some((self.get(n)?, self.slice(..n)))
+    }
+
+    /// The first argument and the ones after it.
+    pub fn split_first(self) -> Option<(WordRef<'a>, Args<'a>)> {
+        Some((self.first()?, self.slice(1..)))
+    }
+
+    /// The span from the first argument to the last, if there is one.
+    pub fn span(self) -> Option<Span> {
+        Some(self.first()?.span().cover(self.last()?.span()))
+    }
+}
+
+impl std::fmt::Debug for Args<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'a> IntoIterator for Args<'a> {
+    type Item = WordRef<'a>;
+    type IntoIter = Words<'a>;
+
+    fn into_iter(self) -> Words<'a> {
+        self.iter()
+    }
+}
+
+/// The words of an [`Args`], in order.
+#[derive(Clone)]
+pub struct Words<'a> {
+    ast: &'a Ast,
+    range: Range<u32>,
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = WordRef<'a>;
+
+    fn next(&mut self) -> Option<WordRef<'a>> {
+        let ix = self.range.next()?;
+        Some(WordRef { ast: self.ast, ix })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.range.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for Words<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let ix = self.range.next_back()?;
+        Some(WordRef { ast: self.ast, ix })
+    }
+}
+
+impl ExactSizeIterator for Words<'_> {}
+
+impl<'a> BlockRef<'a> {
+    fn rec(self) -> &'a BlockRec {
+        &self.ast.blocks[self.ix as usize]
+    }
+
+    pub fn kind(self) -> BlockKind {
+        self.rec().kind
+    }
+
+    /// The `{`.
+    pub fn open(self) -> Span {
+        self.rec().open
+    }
+
+    /// The matching `}`.
+    pub fn close(self) -> Span {
+        self.rec().close
+    }
+
+    /// Directives and comments, in source order.
+    pub fn items(self) -> Items<'a> {
+        self.item_list().iter()
+    }
+
+    /// [`BlockRef::items`], to be read by position.
+    pub fn item_list(self) -> ItemList<'a> {
+        let r = self.rec();
+        ItemList::new(self.ast, r.items, r.items_len)
+    }
+
+    /// The directive items.
+    pub fn directives(self) -> impl Iterator<Item = DirRef<'a>> + 'a {
+        self.items().filter_map(ItemRef::as_directive)
+    }
+
+    /// For [`BlockKind::Raw`], the body between the braces.
+    pub fn raw(self) -> Option<WordRef<'a>> {
+        let ix = self.rec().raw;
+        (ix != NONE).then_some(WordRef { ast: self.ast, ix })
+    }
+}
+
+impl std::fmt::Debug for BlockRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockRef")
+            .field("kind", &self.kind())
+            .field("open", &self.open())
+            .field("close", &self.close())
+            .finish()
+    }
+}
+
+impl<'a> CommentRef<'a> {
+    fn rec(self) -> &'a CommentRec {
+        &self.ast.comments[self.ix as usize]
+    }
+
+    pub fn span(self) -> Span {
+        self.rec().span
+    }
+
+    /// The text after `#`.
+    pub fn text(self) -> &'a str {
+        self.ast.comment_text(self.rec())
+    }
+}
+
+impl std::fmt::Debug for CommentRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommentRef")
+            .field("text", &self.text())
+            .field("span", &self.span())
+            .finish()
+    }
+}
+
+/// The items of a block or of the top level, to be read by position.
+#[derive(Clone, Copy)]
+pub struct ItemList<'a> {
+    ast: &'a Ast,
+    start: u32,
+    len: u32,
+}
+
+impl<'a> ItemList<'a> {
+    pub(super) fn new(ast: &'a Ast, start: u32, len: u32) -> Self {
+        Self { ast, start, len }
+    }
+
+    fn slice(self) -> &'a [Item] {
+        let start = self.start as usize;
+        self.ast
+            .items
+            .get(start..start + self.len as usize)
+            .unwrap_or_default()
+    }
+
+    pub fn len(self) -> usize {
+        self.len as usize
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len == 0
+    }
+
+    pub fn get(self, i: usize) -> Option<ItemRef<'a>> {
+        self.slice().get(i).map(|&it| ItemRef::of(self.ast, it))
+    }
+
+    pub fn iter(self) -> Items<'a> {
+        Items {
+            ast: self.ast,
+            items: self.slice().iter(),
+        }
+    }
+
+    /// The position of the first directive at or after `from`, if any.
+    pub fn next_directive(self, from: usize) -> Option<usize> {
+        let rest = self.slice().get(from..)?;
+        rest.iter()
+            .position(|it| it.get().is_ok())
+            .map(|p| from + p)
+    }
+}
+
+impl Default for ItemList<'_> {
+    fn default() -> Self {
+        ItemList::new(&EMPTY, 0, 0)
+    }
+}
+
+/// The items of a block or of the top level, in source order.
+#[derive(Clone)]
+pub struct Items<'a> {
+    ast: &'a Ast,
+    items: std::slice::Iter<'a, Item>,
+}
+
+impl Default for Items<'_> {
+    fn default() -> Self {
+        ItemList::default().iter()
+    }
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = ItemRef<'a>;
+
+    fn next(&mut self) -> Option<ItemRef<'a>> {
+        let &it = self.items.next()?;
+        Some(ItemRef::of(self.ast, it))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.items.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for Items<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let &it = self.items.next_back()?;
+        Some(ItemRef::of(self.ast, it))
+    }
+}
+
+impl ExactSizeIterator for Items<'_> {}
+
+impl<'a> ItemRef<'a> {
+    fn of(ast: &'a Ast, it: Item) -> Self {
+        match it.get() {
+            Ok(ix) => ItemRef::Directive(DirRef { ast, ix }),
+            Err(ix) => ItemRef::Comment(CommentRef { ast, ix }),
+        }
+    }
+
+    pub fn span(self) -> Span {
+        match self {
+            ItemRef::Directive(d) => d.span(),
+            ItemRef::Comment(c) => c.span(),
+        }
+    }
+
+    pub fn as_directive(self) -> Option<DirRef<'a>> {
+        match self {
+            ItemRef::Directive(d) => Some(d),
+            ItemRef::Comment(_) => None,
+        }
+    }
+}
