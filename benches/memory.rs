@@ -3,7 +3,8 @@
 //! during the phase (VmHWM, reset before the phase through /proc/self/clear_refs). Phases:
 //! load (files read, parsed, includes followed: source copies, line indexes and the syntax
 //! trees), expand (the resolved tree and its indexes), rules (every rule and the findings),
-//! json (the rendered report). Trees as in benches/parse.rs (benches/support/tree.rs, 20
+//! json (the rendered report); after load, the heap the syntax trees hold. Trees as in
+//! benches/parse.rs (benches/support/tree.rs, 20
 //! servers per file; default 1,000 and 4,000 servers). The allocator is the binary's.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -71,6 +72,17 @@ fn main() {
         println!("{servers} servers, {:.1} MiB of config", mib(bytes));
         println!("  start   rss {:7.1} MiB", mib(resident().0));
         let tree = phase("load", bytes, || load_path(dir.path()).unwrap());
+        let trees: usize = tree
+            .nginx_files
+            .iter()
+            .filter_map(|f| tree.ast(*f))
+            .map(|a| a.heap_size())
+            .sum();
+        println!(
+            "          syntax trees {:.1} MiB ({:.2}x the input)",
+            mib(trees as u64),
+            trees as f64 / bytes as f64
+        );
         let resolved = phase("expand", bytes, || ResolvedConfig::build(&tree));
         drop(resolved);
         let ws = Workspace::nginx_only(tree);

@@ -207,6 +207,17 @@ impl Ast {
             }))
     }
 
+    /// The bytes the tree holds on the heap (its arrays' capacities).
+    pub fn heap_size(&self) -> usize {
+        use std::mem::size_of;
+        self.words.capacity() * size_of::<WordRec>()
+            + self.comments.capacity() * size_of::<CommentRec>()
+            + self.dirs.capacity() * size_of::<DirRec>()
+            + self.blocks.capacity() * size_of::<BlockRec>()
+            + self.items.capacity() * size_of::<Item>()
+            + self.text.capacity()
+    }
+
     pub(super) fn word_text(&self, w: &WordRec) -> &str {
         self.slice(w.value, w.len)
     }
