@@ -167,7 +167,7 @@ fn head_text(src: &[u8], d: DirRef<'_>) -> String {
         text.push(' ');
         text.push_str(&String::from_utf8_lossy(arg.raw(src)));
     }
-    text.push_str(if d.block().is_some() { " {" } else { ";" });
+    text.push_str(if d.has_block() { " {" } else { ";" });
     text
 }
 

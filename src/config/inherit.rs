@@ -241,7 +241,7 @@ impl<'t> ResolvedConfig<'t> {
             .chain(scanned.into_iter().flatten())
             .filter(|c| {
                 let n = self.node(*c);
-                n.directive.block().is_some()
+                n.directive.has_block()
                     && BLOCKS.contains(&n.name())
                     && matches!(
                         n.inner_context(),
@@ -709,7 +709,7 @@ impl<'t> ResolvedConfig<'t> {
                 }
                 "map"
                     if n.arg(1) == Some(dollar.as_str())
-                        && n.directive.block().is_some()
+                        && n.directive.has_block()
                         && n.context != Context::Entries =>
                 {
                     defined = true;
@@ -729,7 +729,7 @@ impl<'t> ResolvedConfig<'t> {
                 "split_clients" | "geo"
                     if n.directive.args().last().map(|w| w.as_str()) == Some(dollar.as_str())
                         && n.directive.args().len() <= 2
-                        && n.directive.block().is_some()
+                        && n.directive.has_block()
                         && n.context != Context::Entries =>
                 {
                     defined = true;

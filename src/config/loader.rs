@@ -55,9 +55,9 @@ pub fn find_main_file(dir: &Path) -> Result<PathBuf, LoadError> {
             continue;
         }
         let Ok(ast) = parse(&text) else { continue };
-        let is_main = ast.directives().any(|d| {
-            d.block().is_some() && matches!(d.name(), "http" | "events" | "stream" | "mail")
-        });
+        let is_main = ast
+            .directives()
+            .any(|d| d.has_block() && matches!(d.name(), "http" | "events" | "stream" | "mail"));
         if is_main {
             candidates.push(entry.into_path());
         }
@@ -443,14 +443,13 @@ fn load_path_parsed(
     let entry_is_snippet = !is_main_file
         && options.context.is_none()
         && ast.is_none_or(|a| {
-            let protocol_block = |d: DirRef<'_>| {
-                d.block().is_some() && matches!(d.name(), "http" | "stream" | "mail")
-            };
+            let protocol_block =
+                |d: DirRef<'_>| d.has_block() && matches!(d.name(), "http" | "stream" | "mail");
             let only_protocol_blocks =
                 a.directives().next().is_some() && a.directives().all(protocol_block);
             only_protocol_blocks
                 || !a.directives().any(|d| {
-                    d.block().is_some() && matches!(d.name(), "events" | "http" | "stream" | "mail")
+                    d.has_block() && matches!(d.name(), "events" | "http" | "stream" | "mail")
                 })
         });
     let mut loader = Loader {
@@ -1399,8 +1398,8 @@ fn comment_spans(ast: &crate::syntax::Ast) -> Vec<crate::syntax::Span> {
 fn collect_includes(ast: &crate::syntax::Ast, out: &mut Vec<(crate::syntax::Span, String)>) {
     for d in ast.walk() {
         if is_include(d) {
-            if let (1, Some(arg)) = (d.args().len(), d.arg(0)) {
-                out.push((d.span(), arg.to_owned()));
+            if let Some([arg]) = d.args().array() {
+                out.push((d.span(), arg.as_str().to_owned()));
             }
         }
     }

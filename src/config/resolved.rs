@@ -483,7 +483,7 @@ impl<'t> ResolvedConfig<'t> {
     /// Nodes whose block has context `ctx` inside (e.g. every `location`, every `server`).
     pub fn blocks_with_inner(&self, ctx: Context) -> impl Iterator<Item = NodeId> + '_ {
         self.iter()
-            .filter(move |(_, n)| n.directive.block().is_some() && n.inner_context() == ctx)
+            .filter(move |(_, n)| n.directive.has_block() && n.inner_context() == ctx)
             .map(|(id, _)| id)
     }
 

@@ -327,7 +327,7 @@ impl<'c, 't> ConfigMap<'c, 't> {
         };
         let mut by_pattern: HashMap<(String, bool), usize> = HashMap::new();
         for (id, node) in cfg.iter() {
-            if node.directive.block().is_some() && node.inner_context() == Context::Server {
+            if node.directive.has_block() && node.inner_context() == Context::Server {
                 let info = map.server_info(id);
                 let i = map.servers.len();
                 for l in &info.listens {
@@ -349,7 +349,7 @@ impl<'c, 't> ConfigMap<'c, 't> {
                     }
                 }
                 map.servers.push(info);
-            } else if node.name() == "location" && node.directive.block().is_some() {
+            } else if node.name() == "location" && node.directive.has_block() {
                 if let Some((LocationKind::Regex { caseless }, re)) = location_kind(node) {
                     let regexes = &mut map.regexes;
                     let i = *by_pattern
@@ -775,7 +775,7 @@ impl<'c, 't> ConfigMap<'c, 't> {
         let mut regexes = Vec::new();
         for id in cfg.children_named(Some(block), "location") {
             let node = cfg.node(id);
-            if node.directive.block().is_none() {
+            if !node.directive.has_block() {
                 continue;
             }
             let Some((kind, name)) = location_kind(node) else {
@@ -838,7 +838,7 @@ impl<'c, 't> ConfigMap<'c, 't> {
         }
         for &c in cfg.children(Some(location)) {
             let node = cfg.node(c);
-            if node.name() == "if" && node.directive.block().is_some() {
+            if node.name() == "if" && node.directive.has_block() {
                 if let Some((_, h)) = cfg.handler(c) {
                     let cond: Vec<&str> =
                         node.directive.args().iter().map(|a| a.as_str()).collect();

@@ -92,7 +92,7 @@ pub(crate) fn well_formed<'d>(cx: &LintContext<'d, '_>, id: NodeId) -> Option<&'
     let &Resolution::Spec(spec) = resolve(cx, id) else {
         return None;
     };
-    let shape_ok = spec.is_block() == node.directive.block().is_some()
+    let shape_ok = spec.is_block() == node.directive.has_block()
         && spec.accepts_arg_count(node.directive.args().len());
     shape_ok.then_some(spec)
 }

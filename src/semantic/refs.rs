@@ -357,7 +357,7 @@ pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWo
                 }
                 continue;
             }
-            Special::Map if d.block().is_some() => {
+            Special::Map if d.has_block() => {
                 for entry in d.children() {
                     if matches!(entry.name(), "hostnames" | "volatile" | "include")
                         && entry.args().is_empty()
@@ -523,8 +523,8 @@ pub fn stock_definitions_with<'t>(
         let d: DirRef<'t> = n.directive;
         let word = match n.name() {
             "set" | "auth_request_set" | "perl_set" => d.args().first(),
-            "map" | "split_clients" if d.block().is_some() => d.args().get(1),
-            "geo" if d.block().is_some() && d.args().len() <= 2 => d.args().last(),
+            "map" | "split_clients" if d.has_block() => d.args().get(1),
+            "geo" if d.has_block() && d.args().len() <= 2 => d.args().last(),
             _ => None,
         };
         let Some(ns) = word.and_then(|_| namespace(config, id)) else {

@@ -141,7 +141,7 @@ fn dedupe(tree: &ConfigTree, config: &ResolvedConfig<'_>, out: &mut Vec<Diagnost
         let children = config.children(block);
         for pair in children.windows(2) {
             let (a, b) = (config.node(pair[0]), config.node(pair[1]));
-            if a.file != b.file || a.directive.block().is_some() {
+            if a.file != b.file || a.directive.has_block() {
                 continue;
             }
             let src = tree.sources.get(a.file);

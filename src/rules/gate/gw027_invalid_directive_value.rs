@@ -661,7 +661,7 @@ impl Rule for InvalidDirectiveValue {
                     }
                 }
                 "map"
-                    if d.block().is_some()
+                    if d.has_block()
                         && matches!(n.context, Context::Http | Context::Stream) =>
                 {
                     for (span, m) in map_errors(d) {
@@ -772,7 +772,7 @@ impl Rule for InvalidDirectiveValue {
                     }
                 }
                 "split_clients"
-                    if d.block().is_some() && matches!(n.context, Context::Http | Context::Stream) =>
+                    if d.has_block() && matches!(n.context, Context::Http | Context::Stream) =>
                 {
                     if let Some((span, m)) = split_clients_error(d) {
                         push(id, span, m, "each line is PERCENT% VALUE; (up to two decimals, 100% in total at most) or * VALUE; for the rest");

@@ -57,7 +57,7 @@ impl Rule for WrongArgumentCount {
             };
             let name = node.name();
             let d = &node.directive;
-            let (message, help) = match (spec.is_block(), d.block().is_some()) {
+            let (message, help) = match (spec.is_block(), d.has_block()) {
                 (true, false) => (
                     format!("directive \"{name}\" has no opening \"{{\""),
                     format!("\"{name}\" opens a block: `{name} ... {{ ... }}`"),

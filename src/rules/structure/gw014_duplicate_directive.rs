@@ -72,7 +72,7 @@ impl Rule for DuplicateDirective {
         let blocks = std::iter::once(None).chain(
             cx.config
                 .iter()
-                .filter(|(_, n)| n.directive.block().is_some())
+                .filter(|(_, n)| n.directive.has_block())
                 .map(|(id, _)| Some(id)),
         );
         for block in blocks {
