@@ -27,9 +27,13 @@ impl NodeId {
 pub struct RNode<'t> {
     pub file: FileId,
     pub directive: DirRef<'t>,
+    /// The directive's name, kept here: rules ask it of every node they look at.
+    name: &'t str,
     pub parent: Option<NodeId>,
-    /// Children in order, includes expanded in place (the `include` node itself stays too).
-    pub children: Vec<NodeId>,
+    /// Children in order, includes expanded in place (the `include` node itself stays too):
+    /// `child_count` of them from `first_child` in [`ResolvedConfig::child_ids`].
+    first_child: u32,
+    child_count: u32,
     /// The context this directive is written in.
     pub context: Context,
     /// The `include` directive whose file this directive came from, if any.
@@ -39,10 +43,12 @@ pub struct RNode<'t> {
 }
 
 impl<'t> RNode<'t> {
+    #[inline]
     pub fn name(&self) -> &'t str {
-        self.directive.name()
+        self.name
     }
 
+    #[inline]
     pub fn arg(&self, i: usize) -> Option<&'t str> {
         self.directive.arg(i)
     }
@@ -66,6 +72,8 @@ pub struct ResolvedConfig<'t> {
     pub nodes: Vec<RNode<'t>>,
     /// Top-level directives (main context), includes expanded.
     pub top: Vec<NodeId>,
+    /// Every block's children, one run per block in id order ([`Self::children`]).
+    child_ids: Vec<NodeId>,
     /// Include cycles and expansion limits found while expanding.
     pub problems: Vec<LoadProblem>,
     /// Every node by directive name, in source order: rules look directives up by name, and
@@ -111,6 +119,7 @@ impl<'t> ResolvedConfig<'t> {
             tree,
             nodes: Vec::with_capacity(text / 32 + 16),
             top: Vec::new(),
+            child_ids: Vec::new(),
             problems: Vec::new(),
             by_name: foldhash::HashMap::default(),
             upstreams: foldhash::HashMap::default(),
@@ -125,6 +134,7 @@ impl<'t> ResolvedConfig<'t> {
         if let Some(ast) = tree.ast(tree.root) {
             this.expand(tree.root, ast.items());
         }
+        this.link_children();
         // Nodes are in pre-order: a parent's entry is there before its children's.
         let mut outermost = Vec::with_capacity(this.nodes.len());
         let mut depth = Vec::with_capacity(this.nodes.len());
@@ -179,6 +189,32 @@ impl<'t> ResolvedConfig<'t> {
         }
         this.wide = wide;
         this
+    }
+
+    /// Fills [`Self::child_ids`] from the nodes' parents: counts per block, each block's run
+    /// placed after the previous one's, then the children in id order, which is their order in
+    /// the block (nodes are numbered in pre-order).
+    fn link_children(&mut self) {
+        for i in 0..self.nodes.len() {
+            if let Some(p) = self.nodes[i].parent {
+                self.nodes[p.index()].child_count += 1;
+            }
+        }
+        let mut next = 0u32;
+        for n in &mut self.nodes {
+            n.first_child = next;
+            next += n.child_count;
+            n.child_count = 0;
+        }
+        let mut ids = vec![NodeId(0); next as usize];
+        for i in 0..self.nodes.len() {
+            if let Some(p) = self.nodes[i].parent {
+                let parent = &mut self.nodes[p.index()];
+                ids[(parent.first_child + parent.child_count) as usize] = NodeId(i as u32);
+                parent.child_count += 1;
+            }
+        }
+        self.child_ids = ids;
     }
 
     /// The http `upstream NAME { }` block with this name.
@@ -263,17 +299,16 @@ impl<'t> ResolvedConfig<'t> {
                     self.nodes.push(RNode {
                         file,
                         directive: d,
+                        name: d.name(),
                         parent,
-                        // The block's own items: the usual count (an include adds more), so a
-                        // server's dozen children cost one allocation, not four.
-                        children: Vec::with_capacity(d.block().map_or(0, |b| b.items().len())),
+                        first_child: 0,
+                        child_count: 0,
                         context,
                         included_from: frame.included_from,
                         inner: RNode::inner_of(d, context),
                     });
-                    match parent {
-                        Some(p) => self.nodes[p.index()].children.push(id),
-                        None => self.top.push(id),
+                    if parent.is_none() {
+                        self.top.push(id);
                     }
                     // Runs after the include's files: the original recursion's order.
                     if let Some(block) = d.block() {
@@ -364,7 +399,13 @@ impl<'t> ResolvedConfig<'t> {
     /// Children of a block (or the top level for `None`).
     pub fn children(&self, block: Option<NodeId>) -> &[NodeId] {
         match block {
-            Some(id) => &self.nodes[id.index()].children,
+            Some(id) => {
+                let n = &self.nodes[id.index()];
+                let start = n.first_child as usize;
+                self.child_ids
+                    .get(start..start + n.child_count as usize)
+                    .unwrap_or_default()
+            }
             None => &self.top,
         }
     }
@@ -518,3 +559,8 @@ enum Work<'t> {
         targets: std::slice::Iter<'t, FileId>,
     },
 }
+
+// One node per directive at each place it is read: with snippets included at thousands of
+// places these are most of the resolved tree's memory.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<RNode<'static>>() <= 64);

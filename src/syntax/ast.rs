@@ -109,6 +109,7 @@ impl Item {
     }
 
     /// `Ok(directive index)` or `Err(comment index)`.
+    #[inline]
     pub(super) fn get(self) -> Result<u32, u32> {
         if self.0 & COMMENT_BIT == 0 {
             Ok(self.0)
@@ -218,16 +219,19 @@ impl Ast {
             + self.text.capacity()
     }
 
+    #[inline]
     pub(super) fn word_text(&self, w: &WordRec) -> &str {
         self.slice(w.value, w.len)
     }
 
+    #[inline]
     pub(super) fn comment_text(&self, c: &CommentRec) -> &str {
         self.slice(c.text, c.len)
     }
 
     /// `text[start..start + len]`: ranges the parser pushed whole, so always on char
     /// boundaries and inside the text.
+    #[inline]
     fn slice(&self, start: u32, len: u32) -> &str {
         let start = start as usize;
         self.text

@@ -69,15 +69,18 @@ macro_rules! identity {
 identity!(DirRef, WordRef, BlockRef, CommentRef);
 
 impl<'a> DirRef<'a> {
+    #[inline]
     fn rec(self) -> &'a DirRec {
         &self.ast.dirs[self.ix as usize]
     }
 
+    #[inline]
     pub fn name(self) -> &'a str {
         self.name_word().as_str()
     }
 
     /// The name as a token (its span, how it was written).
+    #[inline]
     pub fn name_word(self) -> WordRef<'a> {
         WordRef {
             ast: self.ast,
@@ -85,6 +88,7 @@ impl<'a> DirRef<'a> {
         }
     }
 
+    #[inline]
     pub fn args(self) -> Args<'a> {
         let r = self.rec();
         Args {
@@ -95,42 +99,50 @@ impl<'a> DirRef<'a> {
     }
 
     /// The value of argument `i`, counted from 0.
+    #[inline]
     pub fn arg(self, i: usize) -> Option<&'a str> {
         self.args().get(i).map(WordRef::as_str)
     }
 
     /// From the first byte of the name to the `;` or the closing `}`, inclusive.
+    #[inline]
     pub fn span(self) -> Span {
         self.rec().span
     }
 
     /// The head: name and arguments, without `;` or block.
+    #[inline]
     pub fn head_span(self) -> Span {
         let name = self.name_word().span();
         self.args().last().map_or(name, |a| name.cover(a.span()))
     }
 
     /// The terminating `;`, absent for block directives.
+    #[inline]
     pub fn semicolon(self) -> Option<Span> {
         let at = self.rec().semicolon;
         (at != NONE).then(|| Span::new(at as usize, at as usize + 1))
     }
 
+    #[inline]
     pub fn block(self) -> Option<BlockRef<'a>> {
         let ix = self.rec().block;
         (ix != NONE).then_some(BlockRef { ast: self.ast, ix })
     }
 
+    #[inline]
     pub fn has_block(self) -> bool {
         self.rec().block != NONE
     }
 
     /// The block's directive items, empty for simple directives and raw blocks.
+    #[inline]
     pub fn children(self) -> impl Iterator<Item = DirRef<'a>> + 'a {
         self.block().into_iter().flat_map(BlockRef::directives)
     }
 
     /// Comments written between the name and the terminating `;` or `{`.
+    #[inline]
     pub fn inner_comments(self) -> impl ExactSizeIterator<Item = CommentRef<'a>> + 'a {
         let r = self.rec();
         let ast = self.ast;
@@ -148,6 +160,7 @@ impl std::fmt::Debug for DirRef<'_> {
 }
 
 impl<'a> WordRef<'a> {
+    #[inline]
     fn rec(self) -> &'a WordRec {
         &self.ast.words[self.ix as usize]
     }
@@ -155,25 +168,30 @@ impl<'a> WordRef<'a> {
     /// The value as nginx reads it: quotes removed, `\" \' \\ \t \r \n` unescaped, other
     /// backslashes kept; bytes that are not UTF-8 read as U+FFFD (the exact bytes stay
     /// reachable through [`WordRef::span`]).
+    #[inline]
     pub fn as_str(self) -> &'a str {
         self.ast.word_text(self.rec())
     }
 
     /// The token as written, quotes included.
+    #[inline]
     pub fn span(self) -> Span {
         self.rec().span
     }
 
+    #[inline]
     pub fn quote(self) -> Quote {
         self.rec().quote
     }
 
     /// The token exactly as written in `src`.
+    #[inline]
     pub fn raw(self, src: &[u8]) -> &[u8] {
         src.get(self.span().range()).unwrap_or_default()
     }
 
     /// True when the value refers to a variable (`$name` or `${name}`).
+    #[inline]
     pub fn has_variable(self) -> bool {
         self.quote() != Quote::Raw
             && self.as_str().as_bytes().windows(2).any(|w| {
@@ -193,14 +211,17 @@ impl std::fmt::Debug for WordRef<'_> {
 }
 
 impl<'a> Args<'a> {
+    #[inline]
     pub fn len(self) -> usize {
         self.len as usize
     }
 
+    #[inline]
     pub fn is_empty(self) -> bool {
         self.len == 0
     }
 
+    #[inline]
     pub fn get(self, i: usize) -> Option<WordRef<'a>> {
         (i < self.len()).then(|| WordRef {
             ast: self.ast,
@@ -208,14 +229,17 @@ impl<'a> Args<'a> {
         })
     }
 
+    #[inline]
     pub fn first(self) -> Option<WordRef<'a>> {
         self.get(0)
     }
 
+    #[inline]
     pub fn last(self) -> Option<WordRef<'a>> {
         self.len().checked_sub(1).and_then(|i| self.get(i))
     }
 
+    #[inline]
     pub fn iter(self) -> Words<'a> {
         Words {
             ast: self.ast,
@@ -224,6 +248,7 @@ impl<'a> Args<'a> {
     }
 
     /// The arguments in `range` (clamped to the list).
+    #[inline]
     pub fn slice(self, range: impl std::ops::RangeBounds<usize>) -> Args<'a> {
         use std::ops::Bound;
         let n = self.len();
@@ -248,6 +273,7 @@ impl<'a> Args<'a> {
 
     /// The arguments when there are exactly `N` of them: `match d.args().array() { Some([a, b])
     /// => ..., _ => ... }`.
+    #[inline]
     pub fn array<const N: usize>(self) -> Option<[WordRef<'a>; N]> {
         (self.len() == N).then(|| {
             std::array::from_fn(|i| WordRef {
@@ -258,17 +284,20 @@ impl<'a> Args<'a> {
     }
 
     /// The last argument and the ones before it.
+    #[inline]
     pub fn split_last(self) -> Option<(WordRef<'a>, Args<'a>)> {
         let n = self.len().checked_sub(1)?;
         Some((self.get(n)?, self.slice(..n)))
     }
 
     /// The first argument and the ones after it.
+    #[inline]
     pub fn split_first(self) -> Option<(WordRef<'a>, Args<'a>)> {
         Some((self.first()?, self.slice(1..)))
     }
 
     /// The span from the first argument to the last, if there is one.
+    #[inline]
     pub fn span(self) -> Option<Span> {
         Some(self.first()?.span().cover(self.last()?.span()))
     }
@@ -284,6 +313,7 @@ impl<'a> IntoIterator for Args<'a> {
     type Item = WordRef<'a>;
     type IntoIter = Words<'a>;
 
+    #[inline]
     fn into_iter(self) -> Words<'a> {
         self.iter()
     }
@@ -299,17 +329,20 @@ pub struct Words<'a> {
 impl<'a> Iterator for Words<'a> {
     type Item = WordRef<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<WordRef<'a>> {
         let ix = self.range.next()?;
         Some(WordRef { ast: self.ast, ix })
     }
 
+    #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.range.size_hint()
     }
 }
 
 impl DoubleEndedIterator for Words<'_> {
+    #[inline]
     fn next_back(&mut self) -> Option<Self::Item> {
         let ix = self.range.next_back()?;
         Some(WordRef { ast: self.ast, ix })
@@ -319,41 +352,49 @@ impl DoubleEndedIterator for Words<'_> {
 impl ExactSizeIterator for Words<'_> {}
 
 impl<'a> BlockRef<'a> {
+    #[inline]
     fn rec(self) -> &'a BlockRec {
         &self.ast.blocks[self.ix as usize]
     }
 
+    #[inline]
     pub fn kind(self) -> BlockKind {
         self.rec().kind
     }
 
     /// The `{`.
+    #[inline]
     pub fn open(self) -> Span {
         self.rec().open
     }
 
     /// The matching `}`.
+    #[inline]
     pub fn close(self) -> Span {
         self.rec().close
     }
 
     /// Directives and comments, in source order.
+    #[inline]
     pub fn items(self) -> Items<'a> {
         self.item_list().iter()
     }
 
     /// [`BlockRef::items`], to be read by position.
+    #[inline]
     pub fn item_list(self) -> ItemList<'a> {
         let r = self.rec();
         ItemList::new(self.ast, r.items, r.items_len)
     }
 
     /// The directive items.
+    #[inline]
     pub fn directives(self) -> impl Iterator<Item = DirRef<'a>> + 'a {
         self.items().filter_map(ItemRef::as_directive)
     }
 
     /// For [`BlockKind::Raw`], the body between the braces.
+    #[inline]
     pub fn raw(self) -> Option<WordRef<'a>> {
         let ix = self.rec().raw;
         (ix != NONE).then_some(WordRef { ast: self.ast, ix })
@@ -371,15 +412,18 @@ impl std::fmt::Debug for BlockRef<'_> {
 }
 
 impl<'a> CommentRef<'a> {
+    #[inline]
     fn rec(self) -> &'a CommentRec {
         &self.ast.comments[self.ix as usize]
     }
 
+    #[inline]
     pub fn span(self) -> Span {
         self.rec().span
     }
 
     /// The text after `#`.
+    #[inline]
     pub fn text(self) -> &'a str {
         self.ast.comment_text(self.rec())
     }
@@ -403,10 +447,12 @@ pub struct ItemList<'a> {
 }
 
 impl<'a> ItemList<'a> {
+    #[inline]
     pub(super) fn new(ast: &'a Ast, start: u32, len: u32) -> Self {
         Self { ast, start, len }
     }
 
+    #[inline]
     fn slice(self) -> &'a [Item] {
         let start = self.start as usize;
         self.ast
@@ -415,18 +461,22 @@ impl<'a> ItemList<'a> {
             .unwrap_or_default()
     }
 
+    #[inline]
     pub fn len(self) -> usize {
         self.len as usize
     }
 
+    #[inline]
     pub fn is_empty(self) -> bool {
         self.len == 0
     }
 
+    #[inline]
     pub fn get(self, i: usize) -> Option<ItemRef<'a>> {
         self.slice().get(i).map(|&it| ItemRef::of(self.ast, it))
     }
 
+    #[inline]
     pub fn iter(self) -> Items<'a> {
         Items {
             ast: self.ast,
@@ -435,6 +485,7 @@ impl<'a> ItemList<'a> {
     }
 
     /// The position of the first directive at or after `from`, if any.
+    #[inline]
     pub fn next_directive(self, from: usize) -> Option<usize> {
         let rest = self.slice().get(from..)?;
         rest.iter()
@@ -444,6 +495,7 @@ impl<'a> ItemList<'a> {
 }
 
 impl Default for ItemList<'_> {
+    #[inline]
     fn default() -> Self {
         ItemList::new(&EMPTY, 0, 0)
     }
@@ -457,6 +509,7 @@ pub struct Items<'a> {
 }
 
 impl Default for Items<'_> {
+    #[inline]
     fn default() -> Self {
         ItemList::default().iter()
     }
@@ -465,17 +518,20 @@ impl Default for Items<'_> {
 impl<'a> Iterator for Items<'a> {
     type Item = ItemRef<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<ItemRef<'a>> {
         let &it = self.items.next()?;
         Some(ItemRef::of(self.ast, it))
     }
 
+    #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.items.size_hint()
     }
 }
 
 impl DoubleEndedIterator for Items<'_> {
+    #[inline]
     fn next_back(&mut self) -> Option<Self::Item> {
         let &it = self.items.next_back()?;
         Some(ItemRef::of(self.ast, it))
@@ -485,6 +541,7 @@ impl DoubleEndedIterator for Items<'_> {
 impl ExactSizeIterator for Items<'_> {}
 
 impl<'a> ItemRef<'a> {
+    #[inline]
     fn of(ast: &'a Ast, it: Item) -> Self {
         match it.get() {
             Ok(ix) => ItemRef::Directive(DirRef { ast, ix }),
@@ -492,6 +549,7 @@ impl<'a> ItemRef<'a> {
         }
     }
 
+    #[inline]
     pub fn span(self) -> Span {
         match self {
             ItemRef::Directive(d) => d.span(),
@@ -499,6 +557,7 @@ impl<'a> ItemRef<'a> {
         }
     }
 
+    #[inline]
     pub fn as_directive(self) -> Option<DirRef<'a>> {
         match self {
             ItemRef::Directive(d) => Some(d),
