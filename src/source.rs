@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::syntax::{LineIndex, Span};
+use crate::syntax::{LineIndex, SourceText, Span};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FileId(pub u32);
@@ -22,13 +22,15 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// How the file is shown in diagnostics: relative to where the user pointed us.
     pub display: String,
-    pub text: Vec<u8>,
+    /// Shared with the file's syntax tree, which reads its words out of it.
+    pub text: SourceText,
     /// Shared with the loader's parse of the same text, which a re-load can reuse.
     pub lines: Arc<LineIndex>,
 }
 
 impl SourceFile {
-    pub fn new(path: PathBuf, display: String, text: Vec<u8>) -> Self {
+    pub fn new(path: PathBuf, display: String, text: impl Into<SourceText>) -> Self {
+        let text = text.into();
         let lines = Arc::new(LineIndex::new(&text));
         Self::with_lines(path, display, text, lines)
     }
@@ -37,7 +39,7 @@ impl SourceFile {
     pub fn with_lines(
         path: PathBuf,
         display: String,
-        text: Vec<u8>,
+        text: SourceText,
         lines: Arc<LineIndex>,
     ) -> Self {
         Self {

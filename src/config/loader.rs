@@ -12,8 +12,8 @@ use super::{dump, ConfigTree, LoadProblem, LoadProblemKind};
 use crate::directives::Context;
 use crate::source::{FileId, SourceFile};
 use crate::syntax::{
-    parse, parse_recovering, Ast, DirRef, ItemRef, Items, LineIndex, ParseError, ParseErrorKind,
-    Recovered,
+    parse, parse_source, Ast, DirRef, ItemRef, Items, LineIndex, ParseError, ParseErrorKind,
+    Recovered, SourceText,
 };
 
 /// Why nothing could be loaded at all.
@@ -148,6 +148,8 @@ impl ParseCache {
 /// with the [`ParseCache`], and the errors.
 #[derive(Clone, Debug)]
 pub(crate) struct Parsed {
+    /// The file's text, one allocation with the tree's.
+    text: SourceText,
     ast: Arc<Ast>,
     errors: Vec<ParseError>,
     complete: bool,
@@ -162,22 +164,23 @@ impl Parsed {
     /// Reads `text` ([`read_config`]), with its include directives and its line index: both
     /// kept with the parse, so a file the [`ParseCache`] reuses is not scanned again.
     fn read(text: &[u8]) -> Self {
-        let r = read_config(text);
+        let text = SourceText::from(text);
+        let r = read_source(&text);
         let mut includes = Vec::new();
         collect_includes(&r.ast, &mut includes);
         Parsed {
+            lines: Arc::new(LineIndex::new(&text)),
+            text,
             ast: Arc::new(r.ast),
             errors: r.errors,
             complete: r.complete,
             includes: includes.into(),
-            lines: Arc::new(LineIndex::new(text)),
         }
     }
 }
 
 #[derive(Debug)]
 struct CachedParse {
-    text: Vec<u8>,
     result: Parsed,
 }
 
@@ -323,7 +326,11 @@ impl Parses {
 
     /// The previous load's parse of `path` when its bytes were `text` (kept for the next).
     fn reuse(&mut self, path: &Path, text: &[u8]) -> Option<Parsed> {
-        if self.previous.get(path).is_none_or(|c| c.text != text) {
+        if self
+            .previous
+            .get(path)
+            .is_none_or(|c| c.result.text != *text)
+        {
             return None;
         }
         let (path, cached) = self.previous.remove_entry(path)?;
@@ -341,18 +348,17 @@ impl Parses {
         }
         self.misses += 1;
         let result = Parsed::read(text);
-        self.keep(path, text, &result);
+        self.keep(path, &result);
         result
     }
 
-    fn keep(&mut self, path: &Path, text: &[u8], result: &Parsed) {
+    fn keep(&mut self, path: &Path, result: &Parsed) {
         if !self.keep {
             return;
         }
         self.kept.insert(
             path.to_path_buf(),
             CachedParse {
-                text: text.to_vec(),
                 result: result.clone(),
             },
         );
@@ -473,7 +479,7 @@ fn load_path_parsed(
         includes: Default::default(),
     };
     let display = loader.display(&abs_main);
-    let root = loader.add_parsed(main_file, display, text, parsed);
+    let root = loader.add_parsed(main_file, display, parsed);
     loader.tree.root = root;
     loader.follow_includes(root);
     Ok(loader.tree)
@@ -773,16 +779,12 @@ impl Loader<'_> {
 
     fn add_file_as(&mut self, path: PathBuf, display: String, text: Vec<u8>) -> FileId {
         let result = self.parses.parse(&path, &text);
-        self.add_parsed(path, display, text, result)
+        self.add_parsed(path, display, result)
     }
 
-    fn add_parsed(
-        &mut self,
-        path: PathBuf,
-        display: String,
-        text: Vec<u8>,
-        result: Parsed,
-    ) -> FileId {
+    /// Adds a parsed file: its text is the parse's (the bytes read, shared with the tree).
+    fn add_parsed(&mut self, path: PathBuf, display: String, result: Parsed) -> FileId {
+        let text = result.text.clone();
         let id = self
             .tree
             .sources
@@ -857,13 +859,13 @@ impl Loader<'_> {
                         }
                         Read::Known(id) => Some(id),
                         Read::Again(i) => added.get(i).copied().flatten(),
-                        Read::New(target, text) => {
+                        Read::New(target, _) => {
                             let Some(result) = parsed.next() else {
                                 added.push(None);
                                 continue;
                             };
                             let display = self.display(&target.name);
-                            let id = self.add_parsed(target.file.clone(), display, text, result);
+                            let id = self.add_parsed(target.file.clone(), display, result);
                             if target.from_machine {
                                 // Said once, at the first include that reads it.
                                 self.tree.machine_files.push(id);
@@ -1330,11 +1332,11 @@ fn parse_all(read: &[Read], parses: &mut Parses) -> Vec<Parsed> {
     let mut fresh = fresh.into_iter();
     new.iter()
         .zip(out)
-        .filter_map(|((path, text), reused)| match reused {
+        .filter_map(|((path, _), reused)| match reused {
             Some(hit) => Some(hit),
             None => {
                 let result = fresh.next()?;
-                parses.keep(path, text, &result);
+                parses.keep(path, &result);
                 Some(result)
             }
         })
@@ -1356,12 +1358,18 @@ pub(crate) fn parse_config(text: &[u8]) -> Result<Ast, ParseError> {
 /// that the checks see every directive and nginx's first error is among the findings. A binary
 /// file is not read at all.
 pub(crate) fn read_config(text: &[u8]) -> Recovered {
-    let r = parse_recovering(text);
+    read_source(&SourceText::from(text))
+}
+
+/// [`read_config`] of a shared text: the tree keeps it, as its file in the source map does.
+fn read_source(source: &SourceText) -> Recovered {
+    let r = parse_source(source.clone());
+    let text = source.as_bytes();
     let Some(first_nul) = memchr::memchr(0, text) else {
         return r;
     };
     let binary = |at: usize| Recovered {
-        ast: Ast::default(),
+        ast: Ast::of_text(source.clone()),
         errors: vec![ParseError {
             kind: ParseErrorKind::Unexpected(0),
             offset: at,
@@ -1508,7 +1516,7 @@ mod tests {
         write("events {}\n")?;
         let (overlay, options) = (Overlay::default(), LoadOptions::default());
         let mut cache = ParseCache::default();
-        let text = |t: &ConfigTree| t.sources.get(t.root).text.clone();
+        let text = |t: &ConfigTree| t.sources.get(t.root).text.to_vec();
         assert_eq!(
             text(&load_path_cached(&main, &overlay, &options, &mut cache)?),
             b"events {}\n"

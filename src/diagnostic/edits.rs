@@ -310,7 +310,7 @@ mod tests {
     }
 
     fn apply(src: &SourceFile, edit: &Edit) -> String {
-        let mut out = src.text.clone();
+        let mut out = src.text.to_vec();
         out.splice(edit.span.range(), edit.content.bytes().collect::<Vec<_>>());
         String::from_utf8_lossy(&out).into_owned()
     }

@@ -616,7 +616,7 @@ fn physical_files(
                 aliases: Vec::new(),
                 display: file.display.clone(),
                 diff_path,
-                text: file.text.clone(),
+                text: file.text.to_vec(),
                 not_writable,
             });
             phys.len() - 1

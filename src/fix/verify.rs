@@ -52,7 +52,7 @@ pub fn verify_with_nginx(nginx: &Path, outcome: &FixOutcome) -> Result<Verified,
     if let Some(reason) = runs_code(tree) {
         return Ok(Verified::Skipped(reason));
     }
-    let fixed = |id: FileId| tree.sources.get(id).text.clone();
+    let fixed = |id: FileId| tree.sources.get(id).text.to_vec();
     let stderr = match nginx_t(nginx, tree, &fixed)? {
         Verdict::Passes => return Ok(Verified::Passes),
         Verdict::Fails(stderr) => stderr,
@@ -77,7 +77,7 @@ pub fn verify_with_nginx(nginx: &Path, outcome: &FixOutcome) -> Result<Verified,
         let file = tree.sources.get(id);
         originals
             .get(file.path.as_path())
-            .map_or_else(|| file.text.clone(), |t| t.to_vec())
+            .map_or_else(|| file.text.to_vec(), |t| t.to_vec())
     };
     match nginx_t(nginx, tree, &original)? {
         Verdict::Fails(before) if before == stderr => Ok(Verified::SameFailure(stderr)),

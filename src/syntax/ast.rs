@@ -5,11 +5,14 @@
 //! A tree is a handful of arrays of small records that point into each other by index: the
 //! words (each directive's name and arguments next to each other), the directives, the blocks,
 //! the comments, and the item lists (each block's directives and comments, one contiguous run
-//! per block). Word values and comment texts are one string. Reading a file allocates a few
-//! growing arrays instead of several boxes per directive, and the records take a fraction of
-//! what a tree of owned nodes does. Everything outside `syntax` reads a tree through the
+//! per block). A word's value and a comment's text are read out of the file's own text, which
+//! the tree shares with the source map; only values that differ from what is written (escapes
+//! resolved, bytes that are not UTF-8) are kept apart. Reading a file allocates a few growing
+//! arrays instead of several boxes per directive, and the records take a fraction of what a
+//! tree of owned nodes does. Everything outside `syntax` reads a tree through the
 //! handles of [`super::view`], which hide this layout.
 
+use super::text::SourceText;
 use super::view::{CommentRef, DirRef, ItemList, ItemRef, Items};
 use super::Span;
 
@@ -43,20 +46,37 @@ pub(super) const NONE: u32 = u32::MAX;
 pub(super) struct WordRec {
     /// The token as written, quotes included.
     pub(super) span: Span,
-    /// The value as nginx reads it, `Ast::text[value..value + len]`: quotes removed,
-    /// `\" \' \\ \t \r \n` unescaped, other backslashes kept; bytes that are not UTF-8 read as
-    /// U+FFFD (the exact bytes stay reachable through `span`).
+    /// Where its value is, the value as nginx reads it (quotes removed, `\" \' \\ \t \r \n`
+    /// unescaped, other backslashes kept, bytes that are not UTF-8 read as U+FFFD): [`NONE`]
+    /// when it is the text inside `span` (without the quotes), else its index in
+    /// `Ast::owned`.
     pub(super) value: u32,
-    pub(super) len: u32,
     pub(super) quote: Quote,
+}
+
+impl WordRec {
+    /// Where the value is written in the file when it is read as written: inside the quotes.
+    fn inner(&self) -> std::ops::Range<usize> {
+        let r = self.span.range();
+        match self.quote {
+            Quote::Single | Quote::Double => r.start + 1..r.end.saturating_sub(1).max(r.start + 1),
+            Quote::None | Quote::Raw => r,
+        }
+    }
 }
 
 /// A `#` comment, up to (not including) the end of its line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct CommentRec {
     pub(super) span: Span,
-    /// The text after `#`, `Ast::text[text..text + len]`.
+    /// The text after `#`: [`NONE`] when it is the file's, else its index in `Ast::owned`.
     pub(super) text: u32,
+}
+
+/// A value kept apart from the file's text: `Ast::values[start..start + len]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Owned {
+    pub(super) start: u32,
     pub(super) len: u32,
 }
 
@@ -130,21 +150,15 @@ pub struct Ast {
     /// The top level's items: `top_len` from `top` in `items`.
     pub(super) top: u32,
     pub(super) top_len: u32,
-    /// Word values and comment texts, one after the other.
-    pub(super) text: String,
+    /// The file's text.
+    pub(super) src: SourceText,
+    /// The values that are not the file's text as written, one after the other.
+    pub(super) owned: Vec<Owned>,
+    pub(super) values: String,
 }
 
 /// The tree of an empty file, for handles that need a tree to point into and have none.
-pub(super) static EMPTY: Ast = Ast {
-    words: Vec::new(),
-    comments: Vec::new(),
-    dirs: Vec::new(),
-    blocks: Vec::new(),
-    items: Vec::new(),
-    top: 0,
-    top_len: 0,
-    text: String::new(),
-};
+pub(super) static EMPTY: std::sync::LazyLock<Ast> = std::sync::LazyLock::new(Ast::default);
 
 impl Ast {
     /// The top level's directives.
@@ -209,6 +223,7 @@ impl Ast {
     }
 
     /// The bytes the tree holds on the heap (its arrays' capacities).
+    /// (The file's text, which the source map shares, is not counted.)
     pub fn heap_size(&self) -> usize {
         use std::mem::size_of;
         self.words.capacity() * size_of::<WordRec>()
@@ -216,26 +231,57 @@ impl Ast {
             + self.dirs.capacity() * size_of::<DirRec>()
             + self.blocks.capacity() * size_of::<BlockRec>()
             + self.items.capacity() * size_of::<Item>()
-            + self.text.capacity()
+            + self.owned.capacity() * size_of::<Owned>()
+            + self.values.capacity()
+    }
+
+    /// The tree of a text that was not read (too large, or refused as binary), keeping it.
+    pub fn of_text(text: SourceText) -> Ast {
+        Ast {
+            src: text,
+            ..Ast::default()
+        }
+    }
+
+    /// The text the tree was read from.
+    pub fn source(&self) -> &SourceText {
+        &self.src
     }
 
     #[inline]
     pub(super) fn word_text(&self, w: &WordRec) -> &str {
-        self.slice(w.value, w.len)
+        match w.value {
+            NONE => self.written(w.inner()),
+            i => self.owned_value(i),
+        }
     }
 
     #[inline]
     pub(super) fn comment_text(&self, c: &CommentRec) -> &str {
-        self.slice(c.text, c.len)
+        match c.text {
+            NONE => self.written(c.span.start() + 1..c.span.end()),
+            i => self.owned_value(i),
+        }
     }
 
-    /// `text[start..start + len]`: ranges the parser pushed whole, so always on char
-    /// boundaries and inside the text.
+    /// The file's text in `range`: ranges of tokens of a UTF-8 text, which end at ASCII
+    /// bytes, so on char boundaries (a text that is not UTF-8 has every value owned).
     #[inline]
-    fn slice(&self, start: u32, len: u32) -> &str {
-        let start = start as usize;
-        self.text
-            .get(start..start + len as usize)
+    fn written(&self, range: std::ops::Range<usize>) -> &str {
+        self.src
+            .as_str()
+            .and_then(|s| s.get(range))
+            .unwrap_or_default()
+    }
+
+    #[inline]
+    fn owned_value(&self, i: u32) -> &str {
+        let Some(o) = self.owned.get(i as usize) else {
+            return "";
+        };
+        let start = o.start as usize;
+        self.values
+            .get(start..start + o.len as usize)
             .unwrap_or_default()
     }
 }
@@ -274,7 +320,7 @@ impl<'a> Iterator for Walk<'a> {
 // configuration they are most of its memory. Growing them is a choice to make here, not by
 // accident.
 const _: () = {
-    assert!(std::mem::size_of::<WordRec>() <= 20);
+    assert!(std::mem::size_of::<WordRec>() <= 16);
     assert!(std::mem::size_of::<DirRec>() <= 32);
     assert!(std::mem::size_of::<BlockRec>() <= 36);
     assert!(std::mem::size_of::<Item>() == 4);

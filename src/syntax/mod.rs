@@ -10,14 +10,16 @@ mod ast;
 mod lexer;
 mod lines;
 mod parser;
+mod text;
 mod view;
 
 pub use ast::{Ast, BlockKind, Quote, Walk};
 pub use lines::LineIndex;
 pub use parser::{
-    parse, parse_recovering, ParseError, ParseErrorKind, Recovered, MAX_DEPTH, MAX_ERRORS,
-    MAX_TEXT_LEN, MAX_TOKEN_LEN,
+    parse, parse_recovering, parse_source, ParseError, ParseErrorKind, Recovered, MAX_DEPTH,
+    MAX_ERRORS, MAX_TEXT_LEN, MAX_TOKEN_LEN,
 };
+pub use text::SourceText;
 pub use view::{Args, BlockRef, CommentRef, DirRef, ItemList, ItemRef, Items, WordRef, Words};
 
 /// A half-open byte range `start..end` into one file's source. Offsets are 32-bit: a file is

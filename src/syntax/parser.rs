@@ -1,8 +1,9 @@
 //! Builds the [`Ast`] from tokens with an explicit stack (no recursion, so nesting depth cannot
 //! overflow the call stack), and reports the first error with nginx's own wording.
 
-use super::ast::{Ast, BlockKind, BlockRec, CommentRec, DirRec, Item, Quote, WordRec, NONE};
+use super::ast::{Ast, BlockKind, BlockRec, CommentRec, DirRec, Item, Owned, Quote, WordRec, NONE};
 use super::lexer::{comment, is_space, quoted_body, unescape, unquoted_escaped, whitespace};
+use super::text::SourceText;
 use super::Span;
 
 /// nginx reads a config through a 4096-byte buffer (`NGX_CONF_BUFFER`); a token that does not fit
@@ -116,8 +117,7 @@ impl Pending {
             // A `{` with no directive before it: a nameless head, so the block still nests.
             self.words.push(WordRec {
                 span: Span::default(),
-                value: 0,
-                len: 0,
+                value: NONE,
                 quote: Quote::None,
             });
         }
@@ -197,24 +197,34 @@ pub fn parse(src: &[u8]) -> Result<Ast, ParseError> {
 /// directive is dropped and open blocks are closed. Where the rest of the file cannot be read
 /// as directives (see [`Recovered::complete`]) reading stops.
 pub fn parse_recovering(src: &[u8]) -> Recovered {
+    parse_source(SourceText::from(src))
+}
+
+/// [`parse_recovering`] of a shared text: the tree keeps `text` (one allocation with the
+/// caller's copy) and reads its words' values out of it.
+pub fn parse_source(text: SourceText) -> Recovered {
+    let src = text.as_bytes();
     if src.len() > MAX_TEXT_LEN {
+        let errors = vec![ParseError::new(ParseErrorKind::TooLarge, 0, src)];
         return Recovered {
-            ast: Ast::default(),
-            errors: vec![ParseError::new(ParseErrorKind::TooLarge, 0, src)],
+            ast: Ast::of_text(text),
+            errors,
             complete: false,
         };
     }
     let mut parser = Parser {
         src,
-        utf8: std::str::from_utf8(src).ok(),
+        utf8: text.as_str(),
         pos: 0,
         errors: Vec::new(),
-        ast: Ast::default(),
+        // The text from the start: the parser reads heads' names through the tree.
+        ast: Ast::of_text(text.clone()),
     };
     let complete = parser.run();
+    let Parser { ast, errors, .. } = parser;
     Recovered {
-        ast: parser.ast,
-        errors: parser.errors,
+        ast,
+        errors,
         complete,
     }
 }
@@ -268,7 +278,6 @@ impl<'a> Parser<'a> {
         let n = self.src.len();
         self.ast.words.reserve(n / 8);
         self.ast.dirs.reserve(n / 32);
-        self.ast.text.reserve(n / 2);
         let mut stack: Vec<Frame> = Vec::new();
         let mut items: Vec<Item> = Vec::new();
         let mut kind = BlockKind::Directives;
@@ -290,7 +299,8 @@ impl<'a> Parser<'a> {
         ast.dirs.shrink_to_fit();
         ast.blocks.shrink_to_fit();
         ast.items.shrink_to_fit();
-        ast.text.shrink_to_fit();
+        ast.owned.shrink_to_fit();
+        ast.values.shrink_to_fit();
         complete
     }
 
@@ -427,33 +437,36 @@ impl<'a> Parser<'a> {
         if !rest.is_empty() && self.pos - start >= MAX_TOKEN_LEN {
             return Err(self.err(ParseErrorKind::TooLongParameter, start));
         }
-        let (text, len) = self.push_text(&text[1..], start + 1);
+        let text = self.written(&text[1..]);
         Ok(CommentRec {
             span: Span::new(start, self.pos),
             text,
-            len,
         })
     }
 
-    /// Appends `bytes` (read at `at` in the source) to the tree's text as UTF-8, invalid bytes
-    /// as U+FFFD, and gives where it starts and its length. The text is at most three times
-    /// the source (U+FFFD for every byte), which the loader's bound on files keeps within
-    /// 32-bit offsets.
-    fn push_text(&mut self, bytes: &[u8], at: usize) -> (u32, u32) {
-        let start = self.ast.text.len();
-        // Tokens end at ASCII bytes, so a slice of valid text is on char boundaries.
-        match self.utf8.and_then(|t| t.get(at..at + bytes.len())) {
-            Some(t) => self.ast.text.push_str(t),
-            None => self.ast.text.push_str(&String::from_utf8_lossy(bytes)),
+    /// A value that is the file's text as written (`bytes`, a slice of it): read from the
+    /// text itself when it is UTF-8 ([`NONE`]), else kept apart with U+FFFD for the bytes that
+    /// are not.
+    fn written(&mut self, bytes: &[u8]) -> u32 {
+        if self.utf8.is_some() {
+            NONE
+        } else {
+            self.owned(bytes)
         }
-        (narrow(start), narrow(self.ast.text.len() - start))
     }
 
-    /// [`Parser::push_text`] for a value that is not a slice of the source (unescaped).
-    fn push_value(&mut self, bytes: &[u8]) -> (u32, u32) {
-        let start = self.ast.text.len();
-        self.ast.text.push_str(&String::from_utf8_lossy(bytes));
-        (narrow(start), narrow(self.ast.text.len() - start))
+    /// Keeps a value apart from the file's text (unescaped, or not UTF-8) and gives its index.
+    /// The values are at most three times the text (U+FFFD for every byte), which the
+    /// loader's bound on files keeps within 32-bit offsets.
+    fn owned(&mut self, bytes: &[u8]) -> u32 {
+        let start = self.ast.values.len();
+        self.ast.values.push_str(&String::from_utf8_lossy(bytes));
+        let len = self.ast.values.len() - start;
+        self.ast.owned.push(Owned {
+            start: narrow(start),
+            len: narrow(len),
+        });
+        narrow(self.ast.owned.len() - 1)
     }
 
     fn unquoted(&mut self) -> Result<WordRec, ParseError> {
@@ -472,15 +485,14 @@ impl<'a> Parser<'a> {
         if raw.len() >= MAX_TOKEN_LEN {
             return Err(self.err(ParseErrorKind::TooLongParameter, start));
         }
-        let (value, len) = if escaped {
-            self.push_value(&unescape(raw))
+        let value = if escaped {
+            self.owned(&unescape(raw))
         } else {
-            self.push_text(raw, start)
+            self.written(raw)
         };
         Ok(WordRec {
             span: Span::new(start, self.pos),
             value,
-            len,
             quote: Quote::None,
         })
     }
@@ -508,14 +520,13 @@ impl<'a> Parser<'a> {
                 self.recoverable(ParseErrorKind::Unexpected(next), self.pos)?;
             }
         }
-        let (value, len) = match unescape(body) {
-            std::borrow::Cow::Borrowed(_) => self.push_text(body, content_start),
-            std::borrow::Cow::Owned(unescaped) => self.push_value(&unescaped),
+        let value = match unescape(body) {
+            std::borrow::Cow::Borrowed(_) => self.written(body),
+            std::borrow::Cow::Owned(unescaped) => self.owned(&unescaped),
         };
         Ok(WordRec {
             span: Span::new(start, self.pos),
             value,
-            len,
             quote: if q == b'"' {
                 Quote::Double
             } else {
@@ -539,11 +550,10 @@ impl<'a> Parser<'a> {
                 }
                 b'}' => {
                     if depth == 0 {
-                        let (value, len) = self.push_text(&src[body_start..i], body_start);
+                        let value = self.written(&src[body_start..i]);
                         let raw = WordRec {
                             span: Span::new(body_start, i),
                             value,
-                            len,
                             quote: Quote::Raw,
                         };
                         self.pos = i + 1;
@@ -650,7 +660,7 @@ fn with_block(ast: &mut Ast, head: u32, block: BlockRec) {
     }
 }
 
-/// An offset into the tree's text (see [`Parser::push_text`]).
+/// An offset into the tree's values (see [`Parser::owned`]).
 fn narrow(at: usize) -> u32 {
     u32::try_from(at).unwrap_or(u32::MAX)
 }
