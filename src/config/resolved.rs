@@ -3,7 +3,6 @@
 
 use foldhash::{HashMap, HashSet, HashSetExt};
 
-use super::loader::is_include;
 use super::{ConfigTree, LoadProblem, LoadProblemKind};
 use crate::directives::Context;
 use crate::source::FileId;
@@ -58,11 +57,11 @@ impl<'t> RNode<'t> {
         self.inner
     }
 
-    fn inner_of(directive: DirRef<'_>, context: Context) -> Context {
+    fn inner_of(directive: DirRef<'_>, name: &str, context: Context) -> Context {
         if directive.block().map(|b| b.kind()) == Some(BlockKind::Entries) {
             return Context::Entries;
         }
-        context.inner(directive.name())
+        context.inner(name)
     }
 }
 
@@ -154,10 +153,7 @@ impl<'t> ResolvedConfig<'t> {
         this.depth = depth;
         let mut by_name: foldhash::HashMap<&'t str, Vec<NodeId>> = foldhash::HashMap::default();
         for (i, n) in this.nodes.iter().enumerate() {
-            by_name
-                .entry(n.directive.name())
-                .or_default()
-                .push(NodeId(i as u32));
+            by_name.entry(n.name()).or_default().push(NodeId(i as u32));
         }
         for id in by_name.get("upstream").map_or(&[][..], Vec::as_slice) {
             let n = &this.nodes[id.index()];
@@ -181,7 +177,7 @@ impl<'t> ResolvedConfig<'t> {
             let mut index: foldhash::HashMap<&'t str, Vec<NodeId>> = foldhash::HashMap::default();
             for c in children {
                 index
-                    .entry(this.nodes[c.index()].directive.name())
+                    .entry(this.nodes[c.index()].name())
                     .or_default()
                     .push(*c);
             }
@@ -296,16 +292,17 @@ impl<'t> ResolvedConfig<'t> {
                         return;
                     }
                     let id = NodeId(self.nodes.len() as u32);
+                    let name = d.name();
                     self.nodes.push(RNode {
                         file,
                         directive: d,
-                        name: d.name(),
+                        name,
                         parent,
                         first_child: 0,
                         child_count: 0,
                         context,
                         included_from: frame.included_from,
-                        inner: RNode::inner_of(d, context),
+                        inner: RNode::inner_of(d, name, context),
                     });
                     if parent.is_none() {
                         self.top.push(id);
@@ -322,7 +319,7 @@ impl<'t> ResolvedConfig<'t> {
                             leaves_file: false,
                         }));
                     }
-                    if is_include(d) {
+                    if name == "include" {
                         work.push(Work::Include {
                             file,
                             directive: d,
