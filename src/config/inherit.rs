@@ -126,7 +126,7 @@ impl<'t> ResolvedConfig<'t> {
         if matches!(node.inner_context(), Context::Http | Context::Stream) {
             return Step::Found(None);
         }
-        Step::Up(node.parent)
+        Step::Up(node.parent())
     }
 
     /// [`Self::effective`] for a deeply nested block: the same walk, with every level's
@@ -180,14 +180,14 @@ impl<'t> ResolvedConfig<'t> {
             ) {
                 return None;
             }
-            current = self.node(id).parent;
+            current = self.node(id).parent();
         }
         None
     }
 
     /// The block a directive is written in (its parent), if any.
     pub fn block_of(&self, id: NodeId) -> Option<NodeId> {
-        self.node(id).parent
+        self.node(id).parent()
     }
 
     /// The handler set directly in this location (or `if`): the last `*_pass` among its own
@@ -402,7 +402,7 @@ impl<'t> ResolvedConfig<'t> {
             ) {
                 return Scoped::Unset;
             }
-            current = self.node(id).parent;
+            current = self.node(id).parent();
         }
         // The top level of a file checked in the http or server context: what encloses it
         // was not read.
@@ -660,7 +660,7 @@ impl<'t> ResolvedConfig<'t> {
 
     /// The block whose settings a handler directive sees: its location, `if` or limit_except.
     pub fn handler_block(&self, pass: NodeId) -> Option<NodeId> {
-        self.node(pass).parent
+        self.node(pass).parent()
     }
 
     /// A directive of the main context (`user`, `worker_processes`), the last one.
@@ -792,7 +792,7 @@ impl<'t> ResolvedConfig<'t> {
             ) {
                 break;
             }
-            current = self.node(id).parent;
+            current = self.node(id).parent();
         }
         out
     }
@@ -819,7 +819,7 @@ impl<'t> ResolvedConfig<'t> {
             ) {
                 return ScopedArray::Unset;
             }
-            current = self.node(id).parent;
+            current = self.node(id).parent();
         }
         if self.tree.root_context == Context::Main {
             return ScopedArray::Unset;

@@ -21,6 +21,23 @@ impl NodeId {
     }
 }
 
+/// An optional [`NodeId`] in four bytes (`u32::MAX` for none): two per node, and nodes are
+/// most of the resolved tree's memory. Node ids stay far below it (the expansion is bounded).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct MaybeNode(u32);
+
+impl MaybeNode {
+    const NONE: MaybeNode = MaybeNode(u32::MAX);
+
+    fn of(id: Option<NodeId>) -> Self {
+        id.map_or(Self::NONE, |n| MaybeNode(n.0))
+    }
+
+    fn get(self) -> Option<NodeId> {
+        (self != Self::NONE).then_some(NodeId(self.0))
+    }
+}
+
 /// One directive at one place in the expanded configuration.
 #[derive(Debug)]
 pub struct RNode<'t> {
@@ -28,7 +45,7 @@ pub struct RNode<'t> {
     pub directive: DirRef<'t>,
     /// The directive's name, kept here: rules ask it of every node they look at.
     name: &'t str,
-    pub parent: Option<NodeId>,
+    parent: MaybeNode,
     /// Children in order, includes expanded in place (the `include` node itself stays too):
     /// `child_count` of them from `first_child` in [`ResolvedConfig::child_ids`].
     first_child: u32,
@@ -36,7 +53,7 @@ pub struct RNode<'t> {
     /// The context this directive is written in.
     pub context: Context,
     /// The `include` directive whose file this directive came from, if any.
-    pub included_from: Option<NodeId>,
+    included_from: MaybeNode,
     /// [`RNode::inner_context`], computed once when the tree is built (rules ask it often).
     inner: Context,
 }
@@ -45,6 +62,18 @@ impl<'t> RNode<'t> {
     #[inline]
     pub fn name(&self) -> &'t str {
         self.name
+    }
+
+    /// The block this directive is in (`None` at the top level).
+    #[inline]
+    pub fn parent(&self) -> Option<NodeId> {
+        self.parent.get()
+    }
+
+    /// The `include` directive whose file this directive came from, if any.
+    #[inline]
+    pub fn included_from(&self) -> Option<NodeId> {
+        self.included_from.get()
     }
 
     #[inline]
@@ -138,7 +167,7 @@ impl<'t> ResolvedConfig<'t> {
         let mut outermost = Vec::with_capacity(this.nodes.len());
         let mut depth = Vec::with_capacity(this.nodes.len());
         for (i, n) in this.nodes.iter().enumerate() {
-            match n.parent {
+            match n.parent() {
                 Some(p) => {
                     outermost.push(outermost[p.index()]);
                     depth.push(depth[p.index()] + 1);
@@ -192,7 +221,7 @@ impl<'t> ResolvedConfig<'t> {
     /// the block (nodes are numbered in pre-order).
     fn link_children(&mut self) {
         for i in 0..self.nodes.len() {
-            if let Some(p) = self.nodes[i].parent {
+            if let Some(p) = self.nodes[i].parent() {
                 self.nodes[p.index()].child_count += 1;
             }
         }
@@ -204,7 +233,7 @@ impl<'t> ResolvedConfig<'t> {
         }
         let mut ids = vec![NodeId(0); next as usize];
         for i in 0..self.nodes.len() {
-            if let Some(p) = self.nodes[i].parent {
+            if let Some(p) = self.nodes[i].parent() {
                 let parent = &mut self.nodes[p.index()];
                 ids[(parent.first_child + parent.child_count) as usize] = NodeId(i as u32);
                 parent.child_count += 1;
@@ -297,11 +326,11 @@ impl<'t> ResolvedConfig<'t> {
                         file,
                         directive: d,
                         name,
-                        parent,
+                        parent: MaybeNode::of(parent),
                         first_child: 0,
                         child_count: 0,
                         context,
-                        included_from: frame.included_from,
+                        included_from: MaybeNode::of(frame.included_from),
                         inner: RNode::inner_of(d, name, context),
                     });
                     if parent.is_none() {
@@ -513,8 +542,8 @@ impl<'t> ResolvedConfig<'t> {
     }
 
     pub fn ancestors(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
-        std::iter::successors(self.nodes[id.index()].parent, move |p| {
-            self.nodes[p.index()].parent
+        std::iter::successors(self.nodes[id.index()].parent(), move |p| {
+            self.nodes[p.index()].parent()
         })
     }
 
@@ -560,4 +589,4 @@ enum Work<'t> {
 // One node per directive at each place it is read: with snippets included at thousands of
 // places these are most of the resolved tree's memory.
 #[cfg(target_pointer_width = "64")]
-const _: () = assert!(std::mem::size_of::<RNode<'static>>() <= 64);
+const _: () = assert!(std::mem::size_of::<RNode<'static>>() <= 56);

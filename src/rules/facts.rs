@@ -33,7 +33,7 @@ impl<'t> Facts<'t> {
             let mut blocks: Vec<NodeId> = Family::ALL
                 .iter()
                 .flat_map(|f| config.nodes_named(f.pass_directive()))
-                .filter_map(|id| config.node(*id).parent)
+                .filter_map(|id| config.node(*id).parent())
                 .collect();
             blocks.sort_unstable();
             blocks.dedup();

@@ -169,11 +169,11 @@ fn effective_values(
     let many = nodes.len() > 1;
     for node in nodes.iter().take(SHOWN) {
         let n = config.node(*node);
-        let Some(block) = n.parent else {
+        let Some(block) = n.parent() else {
             continue;
         };
         if many {
-            let reader = n.included_from.unwrap_or(block);
+            let reader = n.included_from().unwrap_or(block);
             let _ = writeln!(
                 out,
                 "\nWhere the include at {} reads it:\n",
@@ -197,7 +197,7 @@ fn effective_values(
         let above = if stops {
             None
         } else {
-            outer.parent.and_then(|p| config.effective(p, name))
+            outer.parent().and_then(|p| config.effective(p, name))
         };
         match above {
             Some(up) => {

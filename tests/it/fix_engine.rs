@@ -85,7 +85,9 @@ fn rename_timeout(tree: &ConfigTree, config: &ResolvedConfig<'_>, out: &mut Vec<
         if node.name() != "proxy_read_timeout" {
             continue;
         }
-        let Some(parent) = node.parent else { continue };
+        let Some(parent) = node.parent() else {
+            continue;
+        };
         if config
             .children_named(Some(parent), "fastcgi_pass")
             .next()
@@ -112,7 +114,7 @@ fn add_http_version(tree: &ConfigTree, config: &ResolvedConfig<'_>, out: &mut Ve
             continue;
         }
         if config
-            .children_named(node.parent, "proxy_http_version")
+            .children_named(node.parent(), "proxy_http_version")
             .next()
             .is_some()
         {

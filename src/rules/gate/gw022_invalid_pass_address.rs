@@ -280,7 +280,7 @@ impl InvalidPassAddress {
             if !https && !arg.contains('$') {
                 continue;
             }
-            let Some(block) = n.parent else { continue };
+            let Some(block) = n.parent() else { continue };
             let why = "TLS to the backend is set up for this proxy_pass";
             tls_settings(cx, block, p.node, why, out);
         }

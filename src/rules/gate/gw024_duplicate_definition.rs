@@ -152,7 +152,7 @@ impl Rule for DuplicateDefinition {
                 Some(LocationForm::Prefix(u) | LocationForm::NoRegex(u)) => (false, u),
                 _ => continue,
             };
-            match seen.entry((n.parent, key.0, key.1)) {
+            match seen.entry((n.parent(), key.0, key.1)) {
                 std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert(id);
                 }

@@ -625,7 +625,7 @@ impl Rule for InvalidDirectiveValue {
                         let Some(span) = d.args().first().map(|w| w.span()) else { continue };
                         push(id, span, format!("invalid location modifier \"{m}\""), "modifiers are =, ^~, ~ and ~*; a URI with spaces must be quoted as one word");
                     } else if n.context == Context::Location {
-                        let parent = n.parent.map(|p| config.node(p).directive);
+                        let parent = n.parent().map(|p| config.node(p).directive);
                         if let Some(m) = parent.and_then(|p| nested_location_error(p, d)) {
                             push(id, d.head_span(), m, "a nested prefix location must start with its parent's URI; exact and named locations cannot hold locations; move it to the server level");
                         }
@@ -637,7 +637,7 @@ impl Rule for InvalidDirectiveValue {
                         Context::Location | Context::Http | Context::Server | Context::IfLocation
                     ) =>
                 {
-                    let Some(block) = n.parent else { continue };
+                    let Some(block) = n.parent() else { continue };
                     if n.name() == "alias" && config.is_named_location(block) {
                         push(id, d.head_span(), "the \"alias\" directive cannot be used inside the named location".to_owned(), "use root in a named location (alias needs the matched prefix to replace)");
                         continue;

@@ -174,7 +174,7 @@ impl Rule for InvalidBufferSizes {
             let mut todo: Vec<NodeId> = SUFFIXES
                 .iter()
                 .flat_map(|s| config.nodes_named(&format!("{family}_{s}")).to_vec())
-                .filter_map(|d| config.node(d).parent)
+                .filter_map(|d| config.node(d).parent())
                 .collect();
             let mut reached: HashSet<NodeId> = HashSet::new();
             while let Some(b) = todo.pop() {

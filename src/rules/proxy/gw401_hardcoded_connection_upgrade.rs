@@ -117,7 +117,7 @@ impl Rule for HardcodedConnectionUpgrade {
             let Some(word) = node.directive.args().get(1) else {
                 continue;
             };
-            let Some(block) = node.parent else { continue };
+            let Some(block) = node.parent() else { continue };
             // nginx's own first WebSocket example hard-codes "upgrade" in a location that only
             // WebSocket clients use (https://nginx.org/en/docs/http/websocket.html); whether
             // plain requests reach a location cannot be read from the configuration.

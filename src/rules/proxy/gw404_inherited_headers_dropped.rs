@@ -293,13 +293,13 @@ fn fix(
     for id in dropped {
         let n = config.node(*id);
         // A whole file of dropped entries (`include proxy_params;`) is repeated as its include.
-        if let Some(inc) = n.included_from {
-            let parent = config.node(inc).parent;
+        if let Some(inc) = n.included_from() {
+            let parent = config.node(inc).parent();
             let from_it: Vec<NodeId> = config
                 .children(parent)
                 .iter()
                 .copied()
-                .filter(|c| config.node(*c).included_from == Some(inc))
+                .filter(|c| config.node(*c).included_from() == Some(inc))
                 .collect();
             let whole = from_it.iter().all(|c| dropped.contains(c));
             if whole {

@@ -346,11 +346,11 @@ fn php_evidence(cx: &LintContext<'_, '_>, block: NodeId, pass: NodeId) -> Option
 /// `include` (of an include...) it came from.
 fn anchor_in_level(config: &ResolvedConfig<'_>, level: Option<NodeId>, entry: NodeId) -> NodeId {
     let mut id = entry;
-    while config.node(id).parent == level && config.node(id).included_from.is_some() {
-        let Some(inc) = config.node(id).included_from else {
+    while config.node(id).parent() == level && config.node(id).included_from().is_some() {
+        let Some(inc) = config.node(id).included_from() else {
             break;
         };
-        if config.node(inc).parent != level {
+        if config.node(inc).parent() != level {
             break;
         }
         id = inc;

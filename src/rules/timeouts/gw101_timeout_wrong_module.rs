@@ -113,7 +113,7 @@ fn reach(cfg: &ResolvedConfig<'_>, cache: &OuterReach, id: NodeId) -> Option<Rea
     if !node.context.is_http_like() {
         return None;
     }
-    let block = node.parent?;
+    let block = node.parent()?;
     // The families first, from the per-name masks: listing the handlers means walking every
     // block below, for each timeout (quadratic in nesting); only a finding needs the list.
     let families = cache.families_reached(cfg, block, node.name());
@@ -168,7 +168,7 @@ fn exposes_outer(cfg: &ResolvedConfig<'_>, cache: &OuterReach, id: NodeId, r: &R
     let name = cfg.node(id).name();
     let outer = cfg
         .node(r.block)
-        .parent
+        .parent()
         .and_then(|p| cfg.effective(p, name))
         .filter(|o| cfg.node(*o).context.is_http_like());
     let Some(outer) = outer else {
@@ -219,10 +219,10 @@ fn silences_outer(
     let Some(family) = timeout_family(new_name) else {
         return false;
     };
-    let blocks: HashSet<NodeId> = places.iter().filter_map(|p| cfg.node(*p).parent).collect();
+    let blocks: HashSet<NodeId> = places.iter().filter_map(|p| cfg.node(*p).parent()).collect();
     let outers: HashSet<NodeId> = blocks
         .iter()
-        .filter_map(|b| cfg.node(*b).parent.and_then(|p| cfg.effective(p, new_name)))
+        .filter_map(|b| cfg.node(*b).parent().and_then(|p| cfg.effective(p, new_name)))
         .collect();
     outers.into_iter().any(|outer| {
         let own: Vec<NodeId> = cache
@@ -233,7 +233,7 @@ fn silences_outer(
             .collect();
         !own.is_empty()
             && own.iter().all(|h| {
-                cfg.node(*h).parent.is_some_and(|hb| {
+                cfg.node(*h).parent().is_some_and(|hb| {
                     blocks.contains(&hb) || cfg.ancestors(hb).any(|a| blocks.contains(&a))
                 })
             })
@@ -330,7 +330,7 @@ impl OuterReach {
             return known.clone();
         }
         let n = cfg.node(outer);
-        let reached: Handlers = match n.parent {
+        let reached: Handlers = match n.parent() {
             Some(block) => handlers_reached(cfg, block, n.name()).into(),
             None => Rc::from(Vec::new()),
         };

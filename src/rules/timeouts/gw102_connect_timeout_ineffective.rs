@@ -120,7 +120,7 @@ impl Rule for ConnectTimeoutIneffective {
 /// (ENOENT, ECONNREFUSED, EAGAIN), there is no SYN to wait for.
 fn only_unix_sockets(cx: &LintContext<'_, '_>, id: crate::config::NodeId) -> bool {
     let config = cx.config;
-    let Some(block) = config.node(id).parent else {
+    let Some(block) = config.node(id).parent() else {
         return false;
     };
     let mut any = false;

@@ -231,7 +231,7 @@ impl Rule for TimeoutMasksSlowBackend {
             let Some((value, ms)) = time_arg(node) else {
                 continue;
             };
-            let Some(block) = node.parent else { continue };
+            let Some(block) = node.parent() else { continue };
             if !masks(cx, block, ms, max_ms, &paths) {
                 continue;
             }
