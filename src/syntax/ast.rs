@@ -41,24 +41,59 @@ pub enum BlockKind {
 /// "None" for the optional indexes and offsets of the records.
 pub(super) const NONE: u32 = u32::MAX;
 
-/// One token: a directive name, an argument, or a raw block's body.
+/// One token: a directive name, an argument, or a raw block's body. 12 bytes: there are
+/// about four per directive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct WordRec {
     /// The token as written, quotes included.
     pub(super) span: Span,
-    /// Where its value is, the value as nginx reads it (quotes removed, `\" \' \\ \t \r \n`
-    /// unescaped, other backslashes kept, bytes that are not UTF-8 read as U+FFFD): [`NONE`]
-    /// when it is the text inside `span` (without the quotes), else its index in
-    /// `Ast::owned`.
-    pub(super) value: u32,
-    pub(super) quote: Quote,
+    /// The quote in the top two bits; below them, where the value is, the value as nginx reads
+    /// it (quotes removed, `\" \' \\ \t \r \n` unescaped, other backslashes kept, bytes that
+    /// are not UTF-8 read as U+FFFD): all ones when it is the text inside `span` (without the
+    /// quotes), else its index in `Ast::owned`.
+    packed: u32,
 }
 
 impl WordRec {
+    /// The low 30 bits: the value's index, all ones for "the text inside `span`". An index
+    /// that does not fit (more values than a file under the loader's bound can have) saturates
+    /// to it, as offsets saturate in [`Span`].
+    const VALUE: u32 = (1 << 30) - 1;
+
+    pub(super) fn new(span: Span, value: u32, quote: Quote) -> Self {
+        let q = match quote {
+            Quote::None => 0,
+            Quote::Single => 1,
+            Quote::Double => 2,
+            Quote::Raw => 3,
+        };
+        Self {
+            span,
+            packed: q << 30 | value.min(Self::VALUE),
+        }
+    }
+
+    /// The value's index in `Ast::owned`, [`NONE`] when it is the text inside `span`.
+    pub(super) fn value(&self) -> u32 {
+        match self.packed & Self::VALUE {
+            Self::VALUE => NONE,
+            i => i,
+        }
+    }
+
+    pub(super) fn quote(&self) -> Quote {
+        match self.packed >> 30 {
+            0 => Quote::None,
+            1 => Quote::Single,
+            2 => Quote::Double,
+            _ => Quote::Raw,
+        }
+    }
+
     /// Where the value is written in the file when it is read as written: inside the quotes.
     fn inner(&self) -> std::ops::Range<usize> {
         let r = self.span.range();
-        match self.quote {
+        match self.quote() {
             Quote::Single | Quote::Double => r.start + 1..r.end.saturating_sub(1).max(r.start + 1),
             Quote::None | Quote::Raw => r,
         }
@@ -250,7 +285,7 @@ impl Ast {
 
     #[inline]
     pub(super) fn word_text(&self, w: &WordRec) -> &str {
-        match w.value {
+        match w.value() {
             NONE => self.written(w.inner()),
             i => self.owned_value(i),
         }
@@ -320,8 +355,28 @@ impl<'a> Iterator for Walk<'a> {
 // configuration they are most of its memory. Growing them is a choice to make here, not by
 // accident.
 const _: () = {
-    assert!(std::mem::size_of::<WordRec>() <= 16);
+    assert!(std::mem::size_of::<WordRec>() == 12);
     assert!(std::mem::size_of::<DirRec>() <= 32);
     assert!(std::mem::size_of::<BlockRec>() <= 36);
     assert!(std::mem::size_of::<Item>() == 4);
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_word_record_gives_back_its_quote_and_value() {
+        let quotes = [Quote::None, Quote::Single, Quote::Double, Quote::Raw];
+        let span = Span::new(3, 9);
+        for q in quotes {
+            for v in [0, 1, 12_345, WordRec::VALUE - 1, NONE] {
+                let w = WordRec::new(span, v, q);
+                assert_eq!((w.span, w.quote(), w.value()), (span, q, v), "{q:?} {v}");
+            }
+            // An index past 30 bits saturates to "the text as written", never to another value.
+            assert_eq!(WordRec::new(span, WordRec::VALUE + 7, q).value(), NONE);
+            assert_eq!(WordRec::new(span, WordRec::VALUE + 7, q).quote(), q);
+        }
+    }
+}

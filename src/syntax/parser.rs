@@ -115,11 +115,8 @@ impl Pending {
     fn take(&mut self, ast: &mut Ast, semicolon: Option<Span>) -> u32 {
         if self.words.is_empty() {
             // A `{` with no directive before it: a nameless head, so the block still nests.
-            self.words.push(WordRec {
-                span: Span::default(),
-                value: NONE,
-                quote: Quote::None,
-            });
+            self.words
+                .push(WordRec::new(Span::default(), NONE, Quote::None));
         }
         let name = ast.words.len() as u32;
         let first = self.words[0].span;
@@ -490,11 +487,7 @@ impl<'a> Parser<'a> {
         } else {
             self.written(raw)
         };
-        Ok(WordRec {
-            span: Span::new(start, self.pos),
-            value,
-            quote: Quote::None,
-        })
+        Ok(WordRec::new(Span::new(start, self.pos), value, Quote::None))
     }
 
     /// A quoted word. An unterminated or too long quote ends reading (the rest of the file is
@@ -524,15 +517,12 @@ impl<'a> Parser<'a> {
             std::borrow::Cow::Borrowed(_) => self.written(body),
             std::borrow::Cow::Owned(unescaped) => self.owned(&unescaped),
         };
-        Ok(WordRec {
-            span: Span::new(start, self.pos),
-            value,
-            quote: if q == b'"' {
-                Quote::Double
-            } else {
-                Quote::Single
-            },
-        })
+        let quote = if q == b'"' {
+            Quote::Double
+        } else {
+            Quote::Single
+        };
+        Ok(WordRec::new(Span::new(start, self.pos), value, quote))
     }
 
     /// Scans a Lua block body up to its matching `}`, skipping Lua strings, long brackets and
@@ -551,11 +541,7 @@ impl<'a> Parser<'a> {
                 b'}' => {
                     if depth == 0 {
                         let value = self.written(&src[body_start..i]);
-                        let raw = WordRec {
-                            span: Span::new(body_start, i),
-                            value,
-                            quote: Quote::Raw,
-                        };
+                        let raw = WordRec::new(Span::new(body_start, i), value, Quote::Raw);
                         self.pos = i + 1;
                         return Ok((raw, Span::new(i, i + 1)));
                     }

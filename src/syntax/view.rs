@@ -181,7 +181,7 @@ impl<'a> WordRef<'a> {
 
     #[inline]
     pub fn quote(self) -> Quote {
-        self.rec().quote
+        self.rec().quote()
     }
 
     /// The token exactly as written in `src`.
