@@ -39,6 +39,7 @@ fn main() {
         Some(toml::Value::Array(a)) => a.as_slice(),
         _ => fail("grammar/directives.toml: no [[directive]] entries"),
     };
+    let mut names: Vec<String> = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
         let Some(e) = entry.as_table() else {
             fail(&format!("directive #{i}: not a table"));
@@ -75,6 +76,7 @@ fn main() {
         if e.get("contexts").is_none() {
             fail(&format!("directive #{i}: missing `contexts`"));
         }
+        names.push(required("name"));
         let _ = writeln!(
             out,
             "    RawEntry {{ name: {:?}, module: {:?}, contexts: &{:?}, args: {:?}, block: {block}, \
@@ -91,6 +93,13 @@ fn main() {
         );
     }
     out.push_str("];\n");
+    // Every name once, sorted: a directive name's place here is its NameId.
+    names.sort();
+    names.dedup();
+    if names.len() >= usize::from(u16::MAX) {
+        fail("grammar/directives.toml: more names than a NameId holds");
+    }
+    let _ = writeln!(out, "static DIRECTIVE_NAMES: &[&str] = &{names:?};");
     let Some(dir) = std::env::var_os("OUT_DIR") else {
         fail("OUT_DIR is not set");
     };

@@ -4,7 +4,7 @@
 use foldhash::{HashMap, HashSet, HashSetExt};
 
 use super::{ConfigTree, LoadProblem, LoadProblemKind};
-use crate::directives::Context;
+use crate::directives::{Context, NameId};
 use crate::source::FileId;
 use crate::syntax::{BlockKind, DirRef, ItemRef, Items as SyntaxItems, Span};
 
@@ -43,8 +43,10 @@ impl MaybeNode {
 pub struct RNode<'t> {
     pub file: FileId,
     pub directive: DirRef<'t>,
-    /// The directive's name, kept here: rules ask it of every node they look at.
-    name: &'t str,
+    /// The directive's name, kept here because rules ask it of every node they look at: its
+    /// [`NameId`] number when the built-in table has the name, else `u16::MAX` (read from the
+    /// directive then).
+    name: u16,
     parent: MaybeNode,
     /// Children in order, includes expanded in place (the `include` node itself stays too):
     /// `child_count` of them from `first_child` in [`ResolvedConfig::child_ids`].
@@ -61,7 +63,10 @@ pub struct RNode<'t> {
 impl<'t> RNode<'t> {
     #[inline]
     pub fn name(&self) -> &'t str {
-        self.name
+        match NameId::str_of_index(self.name) {
+            Some(name) => name,
+            None => self.directive.name(),
+        }
     }
 
     /// The block this directive is in (`None` at the top level).
@@ -159,8 +164,11 @@ impl<'t> ResolvedConfig<'t> {
             depth: Vec::new(),
             deep_effective: std::sync::Mutex::new(HashMap::default()),
         };
+        // Every node by name, built as the nodes are made (one lookup per node gives its place
+        // in the index and its name's id, looked up in the table once per distinct name).
+        let mut named = Named::default();
         if let Some(ast) = tree.ast(tree.root) {
-            this.expand(tree.root, ast.items());
+            this.expand(tree.root, ast.items(), &mut named);
         }
         this.link_children();
         // Nodes are in pre-order: a parent's entry is there before its children's.
@@ -180,10 +188,8 @@ impl<'t> ResolvedConfig<'t> {
         }
         this.outermost = outermost;
         this.depth = depth;
-        let mut by_name: foldhash::HashMap<&'t str, Vec<NodeId>> = foldhash::HashMap::default();
-        for (i, n) in this.nodes.iter().enumerate() {
-            by_name.entry(n.name()).or_default().push(NodeId(i as u32));
-        }
+        let by_name: foldhash::HashMap<&'t str, Vec<NodeId>> =
+            named.into_iter().map(|(k, (_, ids))| (k, ids)).collect();
         for id in by_name.get("upstream").map_or(&[][..], Vec::as_slice) {
             let n = &this.nodes[id.index()];
             if n.inner_context() == Context::Upstream {
@@ -281,7 +287,7 @@ impl<'t> ResolvedConfig<'t> {
     /// replaced by their files' directives (cycles refused with the include chain). Pre-order
     /// with an explicit stack, never recursion: blocks nest up to [`crate::syntax::MAX_DEPTH`]
     /// levels per file and include chains add to that.
-    fn expand(&mut self, root: FileId, items: SyntaxItems<'t>) {
+    fn expand(&mut self, root: FileId, items: SyntaxItems<'t>, named: &mut Named<'t>) {
         let tree = self.tree;
         // The files being expanded, outermost first, and their positions in that chain.
         let mut chain: Vec<FileId> = vec![root];
@@ -322,10 +328,14 @@ impl<'t> ResolvedConfig<'t> {
                     }
                     let id = NodeId(self.nodes.len() as u32);
                     let name = d.name();
+                    let (name_id, same_name) = named.entry(name).or_insert_with(|| {
+                        (NameId::of(name).map_or(u16::MAX, NameId::index), Vec::new())
+                    });
+                    same_name.push(id);
                     self.nodes.push(RNode {
                         file,
                         directive: d,
-                        name,
+                        name: *name_id,
                         parent: MaybeNode::of(parent),
                         first_child: 0,
                         child_count: 0,
@@ -561,6 +571,10 @@ impl<'t> ResolvedConfig<'t> {
     }
 }
 
+/// Per directive name: its [`NameId`] number (`u16::MAX` when the table has none) and the
+/// nodes of that name in id order.
+type Named<'t> = foldhash::HashMap<&'t str, (u16, Vec<NodeId>)>;
+
 /// A list of directives being expanded into nodes under `parent`.
 struct Items<'t> {
     file: FileId,
@@ -589,4 +603,43 @@ enum Work<'t> {
 // One node per directive at each place it is read: with snippets included at thousands of
 // places these are most of the resolved tree's memory.
 #[cfg(target_pointer_width = "64")]
-const _: () = assert!(std::mem::size_of::<RNode<'static>>() <= 56);
+const _: () = assert!(std::mem::size_of::<RNode<'static>>() <= 40);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_gives_its_directives_name_known_or_not() {
+        // Table names (through their id, one of them quoted), a name the table does not have
+        // and one whose backslash stays in it (both read from the directive).
+        let tree = super::super::test_tree(
+            "events {}\nhttp {\n  server {\n    listen 80;\n    my_own_directive \"X: y\";\n    \
+             pro\\xy_pass http://a;\n    \"proxy_read_timeout\" 5s;\n  }\n}\n",
+        );
+        let cfg = ResolvedConfig::build(&tree);
+        let names: Vec<&str> = cfg.nodes.iter().map(RNode::name).collect();
+        let written: Vec<&str> = cfg.nodes.iter().map(|n| n.directive.name()).collect();
+        assert_eq!(names, written);
+        for known in ["events", "http", "server", "listen", "proxy_read_timeout"] {
+            assert!(names.contains(&known), "{known}");
+            assert!(NameId::of(known).is_some(), "{known}");
+        }
+        assert!(names.contains(&"my_own_directive"));
+        assert!(NameId::of("my_own_directive").is_none());
+    }
+
+    #[test]
+    fn every_table_name_has_an_id_that_gives_it_back() {
+        let table = crate::directives::DirectiveTable::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let mut n = 0;
+        for name in table.names() {
+            let id = NameId::of(name).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(id.as_str(), name);
+            assert_eq!(NameId::from_index(id.index()), Some(id));
+            n += 1;
+        }
+        assert!(n > 500, "{n} names");
+        assert_eq!(NameId::from_index(u16::MAX), None);
+    }
+}
