@@ -115,22 +115,47 @@ pub(super) struct Owned {
     pub(super) len: u32,
 }
 
+/// One directive. 24 bytes: what few directives have (comments inside them) is kept apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct DirRec {
     /// From the first byte of the name to the `;` or the closing `}`, inclusive.
     pub(super) span: Span,
-    /// The name's index in `Ast::words`; the `args` arguments follow it.
+    /// The name's index in `Ast::words`; the arguments follow it.
     pub(super) name: u32,
-    pub(super) args: u32,
-    /// Comments written between the name and the terminating `;` or `{`: `inner_len` of them
-    /// from `inner` in `Ast::comments`.
+    /// The number of arguments, and in the top bit whether a `;` ends the directive (then it
+    /// is the span's last byte; block directives, and a directive a `}` ended, have none).
+    args_semicolon: u32,
+    /// Comments written between the name and the terminating `;` or `{`: an index in
+    /// `Ast::inner_comments`, [`NONE`] when there are none.
     pub(super) inner: u32,
-    pub(super) inner_len: u32,
-    /// The offset of the terminating `;`, [`NONE`] for block directives (and a directive a `}`
-    /// ended).
-    pub(super) semicolon: u32,
     /// The index in `Ast::blocks`, [`NONE`] for a simple directive.
     pub(super) block: u32,
+}
+
+impl DirRec {
+    const SEMICOLON: u32 = 1 << 31;
+
+    /// A directive of `args` arguments (fewer than 2^31: each is at least a byte of a file
+    /// under the loader's bound) and no block yet.
+    pub(super) fn new(span: Span, name: u32, args: u32, semicolon: bool, inner: u32) -> Self {
+        let flag = if semicolon { Self::SEMICOLON } else { 0 };
+        Self {
+            span,
+            name,
+            args_semicolon: args.min(Self::SEMICOLON - 1) | flag,
+            inner,
+            block: NONE,
+        }
+    }
+
+    pub(super) fn args(&self) -> u32 {
+        self.args_semicolon & !Self::SEMICOLON
+    }
+
+    /// Where the terminating `;` is, if one ends the directive.
+    pub(super) fn semicolon(&self) -> Option<usize> {
+        (self.args_semicolon & Self::SEMICOLON != 0).then(|| self.span.end().saturating_sub(1))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,6 +207,9 @@ pub struct Ast {
     pub(super) dirs: Vec<DirRec>,
     pub(super) blocks: Vec<BlockRec>,
     pub(super) items: Vec<Item>,
+    /// The runs of comments inside directives (`DirRec::inner`): `len` from `start` in
+    /// `comments`.
+    pub(super) inner_comments: Vec<(u32, u32)>,
     /// The top level's items: `top_len` from `top` in `items`.
     pub(super) top: u32,
     pub(super) top_len: u32,
@@ -266,6 +294,7 @@ impl Ast {
             + self.dirs.capacity() * size_of::<DirRec>()
             + self.blocks.capacity() * size_of::<BlockRec>()
             + self.items.capacity() * size_of::<Item>()
+            + self.inner_comments.capacity() * size_of::<(u32, u32)>()
             + self.owned.capacity() * size_of::<Owned>()
             + self.values.capacity()
     }
@@ -356,7 +385,7 @@ impl<'a> Iterator for Walk<'a> {
 // accident.
 const _: () = {
     assert!(std::mem::size_of::<WordRec>() == 12);
-    assert!(std::mem::size_of::<DirRec>() <= 32);
+    assert!(std::mem::size_of::<DirRec>() == 24);
     assert!(std::mem::size_of::<BlockRec>() <= 36);
     assert!(std::mem::size_of::<Item>() == 4);
 };
@@ -378,5 +407,39 @@ mod tests {
             assert_eq!(WordRec::new(span, WordRec::VALUE + 7, q).value(), NONE);
             assert_eq!(WordRec::new(span, WordRec::VALUE + 7, q).quote(), q);
         }
+    }
+}
+
+#[cfg(test)]
+mod dir_tests {
+    use crate::syntax::parse;
+
+    #[test]
+    fn semicolons_and_comments_inside_directives_are_where_they_were_written() {
+        let text = "a 1;\nb # one\n  2 # two\n  ;\nc {\n  d # three\n  ;\n}\n";
+        let ast = parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let dirs: Vec<_> = ast.walk().collect();
+        let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle}"));
+        let seen: Vec<(&str, usize, Option<usize>, Vec<&str>)> = dirs
+            .iter()
+            .map(|d| {
+                let comments = d.inner_comments().map(|c| c.text()).collect();
+                (
+                    d.name(),
+                    d.args().len(),
+                    d.semicolon().map(|s| s.start()),
+                    comments,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen[..4],
+            [
+                ("a", 1, Some(at("1;") + 1), vec![]),
+                ("b", 1, Some(at("  ;\nc") + 2), vec![" one", " two"]),
+                ("c", 0, None, vec![]),
+                ("d", 0, Some(at("  ;\n}") + 2), vec![" three"]),
+            ]
+        );
     }
 }

@@ -123,23 +123,22 @@ impl Pending {
         let last = self.words[self.words.len() - 1].span;
         let args = (self.words.len() - 1) as u32;
         ast.words.append(&mut self.words);
-        let inner = ast.comments.len() as u32;
-        let inner_len = self.comments.len() as u32;
-        ast.comments.append(&mut self.comments);
+        let inner = if self.comments.is_empty() {
+            NONE
+        } else {
+            let run = (ast.comments.len() as u32, self.comments.len() as u32);
+            ast.comments.append(&mut self.comments);
+            ast.inner_comments.push(run);
+            (ast.inner_comments.len() - 1) as u32
+        };
         let end = match semicolon {
             Some(s) => s.end(),
             None => last.end(),
         };
         let ix = ast.dirs.len() as u32;
-        ast.dirs.push(DirRec {
-            span: Span::new(first.start(), end),
-            name,
-            args,
-            inner,
-            inner_len,
-            semicolon: semicolon.map_or(NONE, |s| s.start() as u32),
-            block: NONE,
-        });
+        let span = Span::new(first.start(), end);
+        ast.dirs
+            .push(DirRec::new(span, name, args, semicolon.is_some(), inner));
         ix
     }
 }
@@ -296,6 +295,7 @@ impl<'a> Parser<'a> {
         ast.dirs.shrink_to_fit();
         ast.blocks.shrink_to_fit();
         ast.items.shrink_to_fit();
+        ast.inner_comments.shrink_to_fit();
         ast.owned.shrink_to_fit();
         ast.values.shrink_to_fit();
         complete

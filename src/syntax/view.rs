@@ -94,7 +94,7 @@ impl<'a> DirRef<'a> {
         Args {
             ast: self.ast,
             start: r.name + 1,
-            len: r.args,
+            len: r.args(),
         }
     }
 
@@ -120,8 +120,8 @@ impl<'a> DirRef<'a> {
     /// The terminating `;`, absent for block directives.
     #[inline]
     pub fn semicolon(self) -> Option<Span> {
-        let at = self.rec().semicolon;
-        (at != NONE).then(|| Span::new(at as usize, at as usize + 1))
+        let at = self.rec().semicolon()?;
+        Some(Span::new(at, at + 1))
     }
 
     #[inline]
@@ -144,9 +144,16 @@ impl<'a> DirRef<'a> {
     /// Comments written between the name and the terminating `;` or `{`.
     #[inline]
     pub fn inner_comments(self) -> impl ExactSizeIterator<Item = CommentRef<'a>> + 'a {
-        let r = self.rec();
         let ast = self.ast;
-        (r.inner..r.inner + r.inner_len).map(move |ix| CommentRef { ast, ix })
+        let (start, len) = match self.rec().inner {
+            NONE => (0, 0),
+            i => ast
+                .inner_comments
+                .get(i as usize)
+                .copied()
+                .unwrap_or((0, 0)),
+        };
+        (start..start + len).map(move |ix| CommentRef { ast, ix })
     }
 }
 
