@@ -432,23 +432,11 @@ impl NameId {
         self.0
     }
 
-    /// The id with this number, if the table has one.
-    pub fn from_index(i: u16) -> Option<NameId> {
-        (usize::from(i) < DIRECTIVE_NAMES.len()).then_some(NameId(i))
-    }
-
-    /// The name with id number `i`, if the table has one: what `from_index(i).map(as_str)`
-    /// gives, in one bounds check (the resolved tree asks it of every node rules look at).
+    /// The name whose id has number `i`, if the table has one (the resolved tree asks it of
+    /// every node rules look at: one bounds check and a load).
     #[inline]
     pub fn str_of_index(i: u16) -> Option<&'static str> {
         DIRECTIVE_NAMES.get(usize::from(i)).copied()
-    }
-
-    pub fn as_str(self) -> &'static str {
-        DIRECTIVE_NAMES
-            .get(usize::from(self.0))
-            .copied()
-            .unwrap_or_default()
     }
 }
 

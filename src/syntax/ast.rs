@@ -408,16 +408,11 @@ mod tests {
             assert_eq!(WordRec::new(span, WordRec::VALUE + 7, q).quote(), q);
         }
     }
-}
-
-#[cfg(test)]
-mod dir_tests {
-    use crate::syntax::parse;
 
     #[test]
     fn semicolons_and_comments_inside_directives_are_where_they_were_written() {
         let text = "a 1;\nb # one\n  2 # two\n  ;\nc {\n  d # three\n  ;\n}\n";
-        let ast = parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let ast = crate::syntax::parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         let dirs: Vec<_> = ast.walk().collect();
         let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle}"));
         let seen: Vec<(&str, usize, Option<usize>, Vec<&str>)> = dirs
