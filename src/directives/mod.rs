@@ -473,7 +473,7 @@ static BUILTIN: LazyLock<Result<DirectiveTable, DirectiveError>> = LazyLock::new
         .iter()
         .map(RawEntry::spec)
         .collect::<Result<Vec<_>, _>>()?;
-    DirectiveTable::from_specs(TABLE_HEADER, specs)
+    DirectiveTable::from_specs(TABLE_HEADER, specs, Some(DIRECTIVE_NAMES))
 });
 
 impl DirectiveTable {
@@ -487,11 +487,18 @@ impl DirectiveTable {
     pub fn parse(text: &str) -> Result<Self, DirectiveError> {
         let file: TableFile =
             toml::from_str(text).map_err(|e| DirectiveError::Table(e.to_string()))?;
-        Self::from_specs(text, file.directive)
+        Self::from_specs(text, file.directive, None)
     }
 
     /// The table of `specs`; `text` begins with the file's header comments.
-    fn from_specs(text: &str, specs: Vec<DirectiveSpec>) -> Result<Self, DirectiveError> {
+    /// The table of `specs`. `sorted_names` are their names sorted and each once, when known
+    /// (build.rs emits them for the built-in table: sorting them here was a tenth of a small
+    /// check's instructions).
+    fn from_specs(
+        text: &str,
+        specs: Vec<DirectiveSpec>,
+        sorted_names: Option<&[&str]>,
+    ) -> Result<Self, DirectiveError> {
         // The header names the release the table was generated from ("nginx release-1.31.4").
         let header_version = text
             .lines()
@@ -520,8 +527,16 @@ impl DirectiveTable {
             }
             by_name.entry(spec.name.clone()).or_default().push(spec);
         }
-        let mut names: Vec<String> = by_name.keys().cloned().collect();
-        names.sort();
+        let names: Vec<String> = match sorted_names {
+            Some(sorted) if sorted.len() == by_name.len() => {
+                sorted.iter().map(|&n| n.to_owned()).collect()
+            }
+            _ => {
+                let mut names: Vec<String> = by_name.keys().cloned().collect();
+                names.sort();
+                names
+            }
+        };
         Ok(DirectiveTable {
             by_name,
             names,
