@@ -3,6 +3,7 @@
 
 use foldhash::{HashMap, HashSet, HashSetExt};
 
+use super::loader::is_include;
 use super::{ConfigTree, LoadProblem, LoadProblemKind};
 use crate::directives::{Context, NameId};
 use crate::source::FileId;
@@ -358,7 +359,7 @@ impl<'t> ResolvedConfig<'t> {
                             leaves_file: false,
                         }));
                     }
-                    if name == "include" {
+                    if is_include(name) {
                         work.push(Work::Include {
                             file,
                             directive: d,
