@@ -36,6 +36,7 @@ use super::fpmlog::{parse_fpm_line, FpmEvent};
 use super::logline::{
     max_time, min_time, parse_line, uri_path, Level, LogEntry, LogTime, Upstream,
 };
+use super::readahead;
 
 /// Longest line kept; the rest of a longer line is skipped. nginx's own lines are at most
 /// `NGX_MAX_ERROR_STR` (2048) bytes; this leaves room for multi-line PHP messages joined back.
@@ -403,31 +404,31 @@ impl IncidentScanner {
         }
     }
 
-    /// Reads every line of `reader`. `name` is used in error messages only.
-    pub fn read<R: BufRead>(&mut self, mut reader: R, name: &Path) -> Result<(), DiagnoseError> {
-        let mut buf = Vec::with_capacity(4096);
-        loop {
-            let read = read_line_capped(&mut reader, &mut buf, MAX_LINE).map_err(|source| {
-                DiagnoseError::Read {
-                    path: name.to_owned(),
-                    source,
-                }
-            })?;
-            let Some(cut) = read else { break };
+    /// Reads every line of `reader` (read and parsed ahead on a second thread when rayon's pool
+    /// has one: see `readahead`). `name` is used in error messages only.
+    pub fn read<R: BufRead + Send>(&mut self, reader: R, name: &Path) -> Result<(), DiagnoseError> {
+        readahead::for_each_line(reader, MAX_LINE, |line, cut, entry| {
             if cut {
                 self.report.cut_lines += 1;
             }
-            let text = utf8(&buf);
-            self.push_line(&text);
-        }
-        Ok(())
+            self.push_entry(line, entry);
+        })
+        .map_err(|source| DiagnoseError::Read {
+            path: name.to_owned(),
+            source,
+        })
     }
 
     /// Takes one line (with or without its line end).
     pub fn push_line(&mut self, line: &str) {
         let line = line.trim_end_matches(['\n', '\r']);
+        self.push_entry(line, parse_line(line));
+    }
+
+    /// Takes one line (without its line end) and [`parse_line`]'s entry for it.
+    fn push_entry(&mut self, line: &str, entry: Option<LogEntry<'_>>) {
         self.report.lines += 1;
-        let Some(entry) = parse_line(line) else {
+        let Some(entry) = entry else {
             if self.continue_pending(line) {
                 self.report.continuation += 1;
             } else {
@@ -866,7 +867,7 @@ impl IncidentScanner {
 
 /// The line as text: borrowed when it is valid UTF-8 (the common case, checked with SIMD),
 /// else with U+FFFD for the invalid bytes.
-fn utf8(buf: &[u8]) -> std::borrow::Cow<'_, str> {
+pub(crate) fn utf8(buf: &[u8]) -> std::borrow::Cow<'_, str> {
     match std::str::from_utf8(buf) {
         Ok(s) => std::borrow::Cow::Borrowed(s),
         Err(_) => String::from_utf8_lossy(buf),
@@ -992,7 +993,7 @@ fn truncate_at_char(s: &str, max: usize) -> &str {
 }
 
 /// Groups the gateway failures of one error log.
-pub fn scan_error_log<R: BufRead>(
+pub fn scan_error_log<R: BufRead + Send>(
     reader: R,
     name: &Path,
     options: &ScanOptions,

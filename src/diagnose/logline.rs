@@ -634,6 +634,120 @@ pub(crate) fn max_time(a: Option<LogTime>, b: Option<LogTime>) -> Option<LogTime
     }
 }
 
+/// A [`LogEntry`] as byte ranges of its line: what the log's reading thread hands the scanner,
+/// which rebuilds the entry over its copy of the same line instead of parsing it again
+/// (see `readahead`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EntryAt {
+    time: Option<LogTime>,
+    level: Level,
+    pid: Option<u32>,
+    tid: Option<u64>,
+    connection: Option<u64>,
+    message: At,
+    action: At,
+    client: At,
+    server: At,
+    request_line: At,
+    /// [`Request::method`]; [`ABSENT`] when the entry has no `request`.
+    method: At,
+    uri: At,
+    protocol: At,
+    subrequest: At,
+    upstream: At,
+    host: At,
+    referrer: At,
+}
+
+/// A field of a line: `start..end`, [`ABSENT`] or [`EMPTY`].
+type At = (u32, u32);
+
+/// The field is `None`.
+const ABSENT: At = (u32::MAX, 0);
+
+/// An empty field that is no slice of the line (a `""` of the parser's): rebuilt as such, so
+/// that code locating fields in the line by address finds what it found before.
+const EMPTY: At = (u32::MAX - 1, 0);
+
+impl EntryAt {
+    /// `entry`'s fields as ranges of `line`, the text it was parsed from; `None` when a
+    /// non-empty field is not a slice of it (parse the line again then).
+    pub(crate) fn of(line: &str, entry: &LogEntry<'_>) -> Option<Self> {
+        let base = line.as_ptr() as usize;
+        let at = |s: &str| -> Option<At> {
+            let start = (s.as_ptr() as usize).wrapping_sub(base);
+            match start.checked_add(s.len()) {
+                Some(end) if start <= line.len() && end <= line.len() => {
+                    Some((u32::try_from(start).ok()?, u32::try_from(end).ok()?))
+                }
+                _ if s.is_empty() => Some(EMPTY),
+                _ => None,
+            }
+        };
+        let opt = |s: Option<&str>| s.map_or(Some(ABSENT), at);
+        let (method, uri, protocol) = match &entry.request {
+            Some(r) => (at(r.method)?, at(r.uri)?, opt(r.protocol)?),
+            None => (ABSENT, ABSENT, ABSENT),
+        };
+        Some(Self {
+            time: entry.time,
+            level: entry.level,
+            pid: entry.pid,
+            tid: entry.tid,
+            connection: entry.connection,
+            message: at(entry.message)?,
+            action: opt(entry.action)?,
+            client: opt(entry.client)?,
+            server: opt(entry.server)?,
+            request_line: opt(entry.request_line)?,
+            method,
+            uri,
+            protocol,
+            subrequest: opt(entry.subrequest)?,
+            upstream: opt(entry.upstream)?,
+            host: opt(entry.host)?,
+            referrer: opt(entry.referrer)?,
+        })
+    }
+
+    /// The entry over `line`, which must hold the text [`EntryAt::of`] was given; `None` if it
+    /// does not (a range outside it or off a character boundary).
+    pub(crate) fn entry<'a>(&self, line: &'a str) -> Option<LogEntry<'a>> {
+        let get = |(a, b): At| -> Option<Option<&'a str>> {
+            match (a, b) {
+                ABSENT => Some(None),
+                EMPTY => Some(Some("")),
+                _ => line.get(a as usize..b as usize).map(Some),
+            }
+        };
+        let request = match get(self.method)? {
+            Some(method) => Some(Request {
+                method,
+                uri: get(self.uri)??,
+                protocol: get(self.protocol)?,
+            }),
+            None => None,
+        };
+        Some(LogEntry {
+            time: self.time,
+            level: self.level,
+            pid: self.pid,
+            tid: self.tid,
+            connection: self.connection,
+            message: get(self.message)??,
+            action: get(self.action)?,
+            client: get(self.client)?,
+            server: get(self.server)?,
+            request_line: get(self.request_line)?,
+            request,
+            subrequest: get(self.subrequest)?,
+            upstream: get(self.upstream)?,
+            host: get(self.host)?,
+            referrer: get(self.referrer)?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -645,6 +759,40 @@ mod tests {
             Some(e) => e,
             None => panic!("not parsed: {line}"),
         }
+    }
+
+    #[test]
+    fn entry_at_rebuilds_the_same_entry() {
+        let lines = [
+            REFUSED.trim_end(),
+            "2026/11/26 02:00:02 [error] 1#1: *2 upstream timed out (110: x) while reading response header from upstream, client: 10.0.2.0, server: b, subrequest: \"/s\", upstream: \"fastcgi://unix:/run/php.sock:\", host: \"b\", referrer: \"http://r/\"",
+            "2026/11/26 02:00:03 [error] 1#1: *3 recv() failed (104: x), client: 10.0.3.0",
+            "2026/11/26 02:00:04 [error] 1#1: *4 x, client: 1.2.3.4, server: caf\u{e9}, request: \"GET http://h HTTP/1.1\"",
+            "2026/11/26 02:00:05 [error] 1#1: *5 x, client: 1.2.3.4, server: s, request: \"BREW\"",
+            "<11>Nov 26 02:55:54 web1 nginx: 2026/11/26 02:55:54 [emerg] 1#1: bind() failed",
+            "2026/11/26 02:55:54 [notice] 1#1",
+            "nginx: [emerg] unknown directive \"x\" in /etc/nginx/nginx.conf:3",
+        ];
+        let mut empty_fields = 0;
+        for line in lines {
+            let e = parse(line);
+            let Some(at) = EntryAt::of(line, &e) else {
+                panic!("no ranges for {line}");
+            };
+            empty_fields += [at.server, at.message, at.client]
+                .iter()
+                .filter(|&&f| f == EMPTY)
+                .count();
+            // Rebuilt over a copy of the line, as the scanner does.
+            let copy = line.to_owned();
+            assert_eq!(at.entry(&copy), Some(e), "{line}");
+        }
+        // The line cut after the client address has the parser's own empty server.
+        assert!(empty_fields > 0);
+        // A shorter text than the one parsed is refused, not read past.
+        let e = parse(REFUSED);
+        let at = EntryAt::of(REFUSED, &e);
+        assert!(at.is_some_and(|at| at.entry(&REFUSED[..40]).is_none()));
     }
 
     #[test]

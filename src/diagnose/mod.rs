@@ -29,6 +29,7 @@ mod html;
 mod incidents;
 mod logline;
 pub mod mapping;
+mod readahead;
 mod render;
 mod since;
 
