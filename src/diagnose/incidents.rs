@@ -259,15 +259,17 @@ pub struct IncidentScanner {
     /// A `FastCGI sent in stderr: "...` entry whose context has not arrived yet (the PHP message
     /// spans several lines; nginx's `, client: ...` ends the last one).
     pending: Option<Pending>,
-    /// Requests that may still log a further try.
-    open: HashMap<RequestId, u32, FastHash>,
+    /// Requests that may still log a further try, by [`request_key`] of their id (the slot
+    /// holds the id itself: a key shared by two ids closes the older request).
+    open: HashMap<u64, u32, FastHash>,
     /// The open requests (`open` holds their indexes) and the free slots: the map stays small
     /// enough for the cache, and a slot is reused with its line buffer, so the scan allocates
     /// nothing per line once it runs.
     slots: Vec<OpenRequest>,
     free: Vec<u32>,
-    /// Open order, for closing the oldest; entries whose `seq` no longer matches are stale.
-    order: VecDeque<(u64, RequestId)>,
+    /// Open order (`seq` and slot), for closing the oldest; entries whose `seq` no longer
+    /// matches their slot's are stale.
+    order: VecDeque<(u64, u32)>,
     seq: u64,
     /// The newest time seen, and when open requests were last swept.
     now: Option<i64>,
@@ -281,9 +283,19 @@ pub struct IncidentScanner {
 /// One request as nginx logs it: worker pid, connection number, hash of the request line.
 type RequestId = (u32, u64, u64);
 
+/// The key of `id` in [`IncidentScanner::open`].
+fn request_key(id: RequestId) -> u64 {
+    FastHash.hash_one(id)
+}
+
+/// A slot's `seq` while it is free (open requests count from 1).
+const FREE: u64 = 0;
+
 #[derive(Debug)]
 struct OpenRequest {
+    /// When it was opened ([`FREE`]: the slot is free).
     seq: u64,
+    id: RequestId,
     /// The latest line: the request's outcome so far.
     line: String,
     /// What the group key and sample take from that line, parsed when it was read: closing
@@ -374,6 +386,44 @@ impl Parsed {
     }
 }
 
+/// What grouping a line needs besides its entry, worked out from the line alone: on the
+/// reading thread when there is one (see `readahead`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LineFacts {
+    /// The cause and the group key's fields (tries 1); `None` for a line of no gateway
+    /// failure.
+    parsed: Option<Parsed>,
+    /// Hashes of the request line (part of the request's id) and of the peer tried.
+    request: u64,
+    peer: Option<u64>,
+    /// Hash of (server, peer, cause): the line's member.
+    member: u64,
+}
+
+impl LineFacts {
+    /// `entry` was parsed from `line`.
+    pub(crate) fn of(line: &str, entry: &LogEntry<'_>) -> Self {
+        let request = FastHash.hash_one(entry.request_line.unwrap_or(""));
+        let Some(cause) = classify(entry) else {
+            return Self {
+                parsed: None,
+                request,
+                peer: None,
+                member: 0,
+            };
+        };
+        let key = KeyRef::new(cause, entry, 1);
+        Self {
+            parsed: Some(Parsed::of(line, &key, entry.time, entry.request_line)),
+            request,
+            peer: key.upstream.map(|p| FastHash.hash_one(p)),
+            member: key
+                .upstream
+                .map_or(0, |base| FastHash.hash_one((entry.server, base, cause))),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Pending {
     text: String,
@@ -407,11 +457,11 @@ impl IncidentScanner {
     /// Reads every line of `reader` (read and parsed ahead on a second thread when rayon's pool
     /// has one: see `readahead`). `name` is used in error messages only.
     pub fn read<R: BufRead + Send>(&mut self, reader: R, name: &Path) -> Result<(), DiagnoseError> {
-        readahead::for_each_line(reader, MAX_LINE, |line, cut, entry| {
+        readahead::for_each_line(reader, MAX_LINE, LineFacts::of, |line, cut, parsed| {
             if cut {
                 self.report.cut_lines += 1;
             }
-            self.push_entry(line, entry);
+            self.push_entry(line, parsed);
         })
         .map_err(|source| DiagnoseError::Read {
             path: name.to_owned(),
@@ -422,13 +472,17 @@ impl IncidentScanner {
     /// Takes one line (with or without its line end).
     pub fn push_line(&mut self, line: &str) {
         let line = line.trim_end_matches(['\n', '\r']);
-        self.push_entry(line, parse_line(line));
+        let parsed = parse_line(line).map(|e| {
+            let facts = LineFacts::of(line, &e);
+            (e, facts)
+        });
+        self.push_entry(line, parsed);
     }
 
-    /// Takes one line (without its line end) and [`parse_line`]'s entry for it.
-    fn push_entry(&mut self, line: &str, entry: Option<LogEntry<'_>>) {
+    /// Takes one line (without its line end) with [`parse_line`]'s entry for it and its facts.
+    fn push_entry(&mut self, line: &str, parsed: Option<(LogEntry<'_>, LineFacts)>) {
         self.report.lines += 1;
-        let Some(entry) = entry else {
+        let Some((entry, facts)) = parsed else {
             if self.continue_pending(line) {
                 self.report.continuation += 1;
             } else {
@@ -444,7 +498,7 @@ impl IncidentScanner {
             });
             return;
         }
-        self.take(&entry, line);
+        self.take(&entry, line, &facts);
     }
 
     /// Joins `line` to the pending multi-line message; false when there is none or it is full
@@ -474,8 +528,8 @@ impl IncidentScanner {
     /// Ends the scan: the incidents, sorted.
     pub fn finish(mut self) -> ScanReport {
         self.flush_pending();
-        while let Some((seq, id)) = self.order.pop_front() {
-            self.close_if(seq, id);
+        while let Some((seq, i)) = self.order.pop_front() {
+            self.close_if(seq, i);
         }
         let mut incidents = std::mem::take(&mut self.groups);
         incidents.sort_by(|a, b| (a.first, &a.key).cmp(&(b.first, &b.key)));
@@ -499,13 +553,14 @@ impl IncidentScanner {
     fn flush_pending(&mut self) {
         let Some(p) = self.pending.take() else { return };
         match parse_line(&p.text) {
-            Some(e) => self.take(&e, &p.text),
+            Some(e) => self.take(&e, &p.text, &LineFacts::of(&p.text, &e)),
             // Unreachable in practice: the first line parsed on its own.
             None => self.report.unparsed += 1,
         }
     }
 
-    fn take(&mut self, entry: &LogEntry<'_>, line: &str) {
+    /// Takes one line: `entry` and `facts` are its parse.
+    fn take(&mut self, entry: &LogEntry<'_>, line: &str, facts: &LineFacts) {
         if let (Some(since), Some(t)) = (self.options.since, entry.time) {
             if t < since {
                 self.report.before_since += 1;
@@ -517,7 +572,7 @@ impl IncidentScanner {
             self.now = Some(self.now.map_or(t, |n| n.max(t)));
             self.sweep();
         }
-        let Some(cause) = classify(entry) else {
+        let Some(parsed) = facts.parsed else {
             self.report.ignored += 1;
             // [error], [crit], [alert], [emerg]: what the summary lists by kind.
             if entry.level <= Level::Error {
@@ -527,10 +582,11 @@ impl IncidentScanner {
             }
             return;
         };
-        let key = KeyRef::new(cause, entry, 1);
+        let cause = parsed.cause;
+        let (key, request_line) = parsed.key(line, 1);
         let peer = key.upstream;
         if let Some(base) = peer {
-            self.count_member(entry.server, base, cause, entry.time);
+            self.count_member(facts.member, entry.server, base, cause, entry.time);
         }
         let done = cause.next_upstream().is_none();
         let Some(conn) = entry.connection else {
@@ -539,24 +595,21 @@ impl IncidentScanner {
                 key,
                 entry.level,
                 line,
-                entry.request_line,
+                request_line,
                 1,
                 entry.time,
                 entry.time,
             );
             return;
         };
-        let id: RequestId = (
-            entry.pid.unwrap_or(0),
-            conn,
-            self.hasher.hash_one(entry.request_line.unwrap_or("")),
-        );
-        let peer_hash = peer.map(|p| self.hasher.hash_one(p));
+        let id: RequestId = (entry.pid.unwrap_or(0), conn, facts.request);
+        let open_key = request_key(id);
+        let peer_hash = facts.peer;
         let window = self.options.retry_window_secs;
         // One lookup for the common cases: a new request, a further try of an open one.
         let mut known = false;
         let mut continued = false;
-        let slot = self.open.get(&id).copied();
+        let slot = self.open.get(&open_key).copied();
         if let Some(r) = slot.and_then(|i| self.slots.get_mut(i as usize)) {
             known = true;
             let gap_ok = match (r.last.map(LogTime::to_unix), time) {
@@ -564,11 +617,11 @@ impl IncidentScanner {
                 _ => true,
             };
             let new_peer = peer_hash.is_none_or(|h| !r.peers.contains(&h));
-            if !r.done && gap_ok && new_peer {
+            if r.id == id && !r.done && gap_ok && new_peer {
                 continued = true;
                 r.line.clear();
                 r.line.push_str(line);
-                r.parsed = Parsed::of(line, &key, entry.time, entry.request_line);
+                r.parsed = parsed;
                 r.last = entry.time.or(r.last);
                 r.level = r.level.min(entry.level);
                 r.tries = r.tries.saturating_add(1).min(255);
@@ -583,14 +636,14 @@ impl IncidentScanner {
         }
         if continued {
             if done {
-                if let Some(i) = self.open.remove(&id) {
+                if let Some(i) = self.open.remove(&open_key) {
                     self.close(i);
                 }
             }
             return;
         }
         if known {
-            if let Some(i) = self.open.remove(&id) {
+            if let Some(i) = self.open.remove(&open_key) {
                 self.close(i);
             }
         }
@@ -599,7 +652,7 @@ impl IncidentScanner {
                 key,
                 entry.level,
                 line,
-                entry.request_line,
+                request_line,
                 1,
                 entry.time,
                 entry.time,
@@ -615,9 +668,9 @@ impl IncidentScanner {
             }
         }
         self.seq += 1;
-        let parsed = Parsed::of(line, &key, entry.time, entry.request_line);
         let fresh = |line: String, peers: Vec<u64>, seq: u64| OpenRequest {
             seq,
+            id,
             line,
             parsed,
             first: entry.time,
@@ -650,8 +703,8 @@ impl IncidentScanner {
                 u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
             }
         };
-        self.open.insert(id, slot);
-        self.order.push_back((self.seq, id));
+        self.open.insert(open_key, slot);
+        self.order.push_back((self.seq, slot));
     }
 
     /// Closes the open requests whose last line is older than the retry window.
@@ -662,15 +715,11 @@ impl IncidentScanner {
         }
         self.swept = now;
         let window = self.options.retry_window_secs;
-        while let Some(&(seq, id)) = self.order.front() {
-            let Some(r) = self.slot(id) else {
+        while let Some(&(seq, i)) = self.order.front() {
+            let Some(r) = self.slots.get(i as usize).filter(|r| r.seq == seq) else {
                 self.order.pop_front();
                 continue;
             };
-            if r.seq != seq {
-                self.order.pop_front();
-                continue;
-            }
             let expired = r
                 .last
                 .map(LogTime::to_unix)
@@ -679,27 +728,25 @@ impl IncidentScanner {
                 break;
             }
             self.order.pop_front();
-            self.close_if(seq, id);
+            self.close_if(seq, i);
         }
     }
 
-    /// Closes the open request `id` if it is still the one opened as `seq`.
-    fn close_if(&mut self, seq: u64, id: RequestId) -> bool {
-        if self.slot(id).is_none_or(|r| r.seq != seq) {
+    /// Closes the request in slot `i` if it is still the one opened as `seq`.
+    fn close_if(&mut self, seq: u64, i: u32) -> bool {
+        let Some(r) = self.slots.get(i as usize) else {
+            return false;
+        };
+        if seq == FREE || r.seq != seq {
             return false;
         }
-        match self.open.remove(&id) {
-            Some(i) => {
-                self.close(i);
-                true
-            }
-            None => false,
+        let key = request_key(r.id);
+        if self.open.get(&key) != Some(&i) {
+            return false;
         }
-    }
-
-    /// The open request `id`.
-    fn slot(&self, id: RequestId) -> Option<&OpenRequest> {
-        self.slots.get(*self.open.get(&id)? as usize)
+        self.open.remove(&key);
+        self.close(i);
+        true
     }
 
     /// Adds the request in slot `i` (already out of `open`) to its group and frees the slot,
@@ -711,6 +758,7 @@ impl IncidentScanner {
         let mut line = std::mem::take(&mut r.line);
         let (parsed, tries, level, lines, first) = (r.parsed, r.tries, r.level, r.lines, r.first);
         r.peers.clear();
+        r.seq = FREE;
         let (key, request_line) = parsed.key(&line, tries);
         self.add_request(key, level, &line, request_line, lines, first, parsed.time);
         line.clear();
@@ -762,8 +810,15 @@ impl IncidentScanner {
         }
     }
 
-    fn count_member(&mut self, server: Option<&str>, base: &str, cause: Cause, t: Option<LogTime>) {
-        let hash = self.hasher.hash_one((server, base, cause));
+    /// Counts a try of member (`server`, `base`, `cause`), whose [`LineFacts::member`] is `hash`.
+    fn count_member(
+        &mut self,
+        hash: u64,
+        server: Option<&str>,
+        base: &str,
+        cause: Cause,
+        t: Option<LogTime>,
+    ) {
         // Past the bound, a new member is not counted and leaves no trace (an empty entry per
         // distinct member would grow without bound on a log of another configuration).
         if self.member_count >= MAX_MEMBERS && !self.members.contains_key(&hash) {
@@ -1309,6 +1364,29 @@ mod tests {
             Some("GET /a?x=1 HTTP/1.1")
         );
         assert_eq!(r.incidents[1].cause(), Cause::ReadTimeout);
+    }
+
+    #[test]
+    fn line_facts_give_the_key_the_entry_gives() {
+        let lines = [
+            "2026/11/26 02:00:01 [error] 1#1: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.1.0, server: a, request: \"GET /x?y=1 HTTP/1.1\", upstream: \"http://127.0.0.1:3000/x?y=1\", host: \"a:80\"",
+            "2026/11/26 02:00:02 [error] 1#1: *2 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 10.0.2.0, server: , request: \"GET http://h HTTP/1.1\", upstream: \"fastcgi://unix:/run/php.sock:\", host: \"b\"",
+            "2026/11/26 02:00:03 [error] 1#1: *3 no resolver defined to resolve api.internal, client: 10.0.3.0, server: c, request: \"GET / HTTP/1.1\"",
+            "2026/11/26 02:00:04 [error] 1#1: *4 connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.4.0",
+            "2026/11/26 02:00:05 [error] 1#1: *5 upstream prematurely closed connection while reading response header from upstream, client: 1.2.3.4, server: d, request: \"GARBAGE",
+        ];
+        for line in lines {
+            let Some(e) = parse_line(line) else {
+                panic!("not parsed: {line}");
+            };
+            let facts = LineFacts::of(line, &e);
+            let Some(parsed) = facts.parsed else {
+                panic!("not classified: {line}");
+            };
+            let (key, request_line) = parsed.key(line, 1);
+            assert_eq!(key, KeyRef::new(parsed.cause, &e, 1), "{line}");
+            assert_eq!(request_line, e.request_line);
+        }
     }
 
     #[test]

@@ -435,6 +435,8 @@ fn split_context<'a>(body: &'a str, entry: &mut LogEntry<'a>) {
         .map(|i| &message[i + 7..])
         .filter(|a| !a.is_empty() && find_byte(a, b'"').is_none());
     entry.client = Some(client);
+    // Cut before `server:` was written out: the line says nothing of the server.
+    let Some(rest) = rest else { return };
 
     // `rest` starts right after ", server: ".
     let (server, mut rest) = take_until_key(
@@ -478,9 +480,10 @@ fn split_context<'a>(body: &'a str, entry: &mut LogEntry<'a>) {
 }
 
 /// Finds `, client: ADDR, server: ` (or `, udp client: `): returns where the message ends, the
-/// address, and the text after `, server: `. The first such anchor wins; an address never has a
-/// space or a comma, which keeps a quoted message that mentions "client:" from matching.
-fn find_client(body: &str) -> Option<(usize, &str, &str)> {
+/// address, and the text after `, server: ` (`None` when the line was cut before it). The first
+/// such anchor wins; an address never has a space or a comma, which keeps a quoted message that
+/// mentions "client:" from matching.
+fn find_client(body: &str) -> Option<(usize, &str, Option<&str>)> {
     let mut from = 0;
     while let Some(i) = find_str(&body[from..], ", ").map(|i| i + from) {
         from = i + 2;
@@ -496,14 +499,14 @@ fn find_client(body: &str) -> Option<(usize, &str, &str)> {
         let tail = &addr_rest[addr_len..];
         if tail.is_empty() {
             // Cut after the client address.
-            return Some((i, addr, ""));
+            return Some((i, addr, None));
         }
         if let Some(rest) = tail.strip_prefix(SERVER_KEY) {
-            return Some((i, addr, rest));
+            return Some((i, addr, Some(rest)));
         }
         // ", server:" itself was cut off by the length limit.
         if SERVER_KEY.starts_with(tail) {
-            return Some((i, addr, ""));
+            return Some((i, addr, None));
         }
     }
     None
@@ -787,7 +790,7 @@ mod tests {
             let copy = line.to_owned();
             assert_eq!(at.entry(&copy), Some(e), "{line}");
         }
-        // The line cut after the client address has the parser's own empty server.
+        // The line that ends after the thread id has the parser's own empty message.
         assert!(empty_fields > 0);
         // A shorter text than the one parsed is refused, not read past.
         let e = parse(REFUSED);
@@ -921,6 +924,13 @@ mod tests {
         assert_eq!(e.upstream, None);
         let e = parse("2026/11/26 02:55:54 [error] 5#5: *9 x, client: 1.2.3.4, ser");
         assert_eq!(e.client, Some("1.2.3.4"));
+        // No `server:` written: no server, not an empty name (`server: ,` is one).
+        assert_eq!(e.server, None);
+        assert_eq!(
+            parse("2026/11/26 02:55:54 [error] 5#5: *9 x, client: 1.2.3.4").server,
+            None
+        );
+        assert_eq!(parse(REFUSED).server, Some(""));
     }
 
     #[test]

@@ -31,77 +31,109 @@ const DEPTH: usize = 4;
 /// One line of a batch: where it ends in the batch's text (it starts where the previous one
 /// ended), whether it was cut at the cap, and its parse.
 #[derive(Debug)]
-struct Line {
+struct Line<T> {
     end: u32,
     cut: bool,
-    parse: Parse,
+    parse: Parse<T>,
 }
 
 #[derive(Debug)]
-enum Parse {
+enum Parse<T> {
     /// Not an nginx line (a continuation, another program's output).
     NotNginx,
-    Entry(EntryAt),
+    Entry(EntryAt, T),
     /// A field that is no slice of the line (never seen): the caller parses it again.
     Again,
 }
 
-#[derive(Debug, Default)]
-struct Batch {
+#[derive(Debug)]
+struct Batch<T> {
     text: String,
-    lines: Vec<Line>,
+    lines: Vec<Line<T>>,
 }
 
-/// Calls `each(line, cut, entry)` for every line of `reader` in order: the line without its line
-/// end, whether it was longer than `cap` bytes (and cut there), and [`parse_line`]'s entry.
-pub(crate) fn for_each_line<R, F>(reader: R, cap: usize, each: F) -> io::Result<()>
-where
-    R: BufRead + Send,
-    F: FnMut(&str, bool, Option<LogEntry<'_>>),
-{
-    if rayon::current_num_threads() > 1 {
-        ahead(reader, cap, each)
-    } else {
-        inline(reader, cap, each)
+impl<T> Default for Batch<T> {
+    fn default() -> Self {
+        Self {
+            text: String::new(),
+            lines: Vec::new(),
+        }
     }
 }
 
-/// Everything on the caller's thread.
-fn inline<R: BufRead, F>(mut reader: R, cap: usize, mut each: F) -> io::Result<()>
+/// Calls `each(line, cut, parsed)` for every line of `reader` in order: the line without its
+/// line end, whether it was longer than `cap` bytes (and cut there), and [`parse_line`]'s entry
+/// with what `prepare` makes of it and the line (on the reading thread: it must depend on
+/// nothing else).
+pub(crate) fn for_each_line<R, P, T, F>(
+    reader: R,
+    cap: usize,
+    prepare: P,
+    each: F,
+) -> io::Result<()>
 where
-    F: FnMut(&str, bool, Option<LogEntry<'_>>),
+    R: BufRead + Send,
+    P: Fn(&str, &LogEntry<'_>) -> T + Send + Copy,
+    T: Send,
+    F: FnMut(&str, bool, Option<(LogEntry<'_>, T)>),
+{
+    if rayon::current_num_threads() > 1 {
+        ahead(reader, cap, prepare, each)
+    } else {
+        inline(reader, cap, prepare, each)
+    }
+}
+
+/// [`parse_line`] and `prepare`.
+fn parse<T>(line: &str, prepare: impl Fn(&str, &LogEntry<'_>) -> T) -> Option<(LogEntry<'_>, T)> {
+    parse_line(line).map(|e| {
+        let t = prepare(line, &e);
+        (e, t)
+    })
+}
+
+/// Everything on the caller's thread.
+fn inline<R: BufRead, P, T, F>(mut reader: R, cap: usize, prepare: P, mut each: F) -> io::Result<()>
+where
+    P: Fn(&str, &LogEntry<'_>) -> T + Copy,
+    F: FnMut(&str, bool, Option<(LogEntry<'_>, T)>),
 {
     let mut buf = Vec::with_capacity(4096);
     while let Some(cut) = read_line_capped(&mut reader, &mut buf, cap)? {
         let text = utf8(&buf);
         let line = text.trim_end_matches(['\n', '\r']);
-        each(line, cut, parse_line(line));
+        each(line, cut, parse(line, prepare));
     }
     Ok(())
 }
 
 /// Reading and parsing on a scoped thread, grouping on the caller's.
-fn ahead<R, F>(reader: R, cap: usize, mut each: F) -> io::Result<()>
+fn ahead<R, P, T, F>(reader: R, cap: usize, prepare: P, mut each: F) -> io::Result<()>
 where
     R: BufRead + Send,
-    F: FnMut(&str, bool, Option<LogEntry<'_>>),
+    P: Fn(&str, &LogEntry<'_>) -> T + Send + Copy,
+    T: Send,
+    F: FnMut(&str, bool, Option<(LogEntry<'_>, T)>),
 {
-    let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(DEPTH);
-    let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
+    let (full_tx, full_rx) = mpsc::sync_channel::<Batch<T>>(DEPTH);
+    let (empty_tx, empty_rx) = mpsc::channel::<Batch<T>>();
     std::thread::scope(|scope| {
-        let reading = scope.spawn(move || fill(reader, cap, &full_tx, &empty_rx));
+        let reading = scope.spawn(move || fill(reader, cap, prepare, &full_tx, &empty_rx));
         for mut batch in full_rx {
             let mut start = 0;
-            for l in &batch.lines {
+            for l in batch.lines.drain(..) {
                 let end = l.end as usize;
                 let line = batch.text.get(start..end).unwrap_or_default();
                 start = end;
-                let entry = match &l.parse {
+                let parsed = match l.parse {
                     Parse::NotNginx => None,
-                    Parse::Entry(at) => at.entry(line).or_else(|| parse_line(line)),
-                    Parse::Again => parse_line(line),
+                    Parse::Entry(at, t) => match at.entry(line) {
+                        Some(e) => Some((e, t)),
+                        None => parse(line, prepare),
+                    },
+                    Parse::Again => parse(line, prepare),
                 };
-                each(line, l.cut, entry);
+                each(line, l.cut, parsed);
             }
             batch.text.clear();
             batch.lines.clear();
@@ -115,11 +147,12 @@ where
 }
 
 /// The reading thread: fills batches (reusing the drained ones) and sends them in order.
-fn fill<R: BufRead>(
+fn fill<R: BufRead, T>(
     mut reader: R,
     cap: usize,
-    full: &mpsc::SyncSender<Batch>,
-    empty: &mpsc::Receiver<Batch>,
+    prepare: impl Fn(&str, &LogEntry<'_>) -> T,
+    full: &mpsc::SyncSender<Batch<T>>,
+    empty: &mpsc::Receiver<Batch<T>>,
 ) -> io::Result<()> {
     let mut buf = Vec::with_capacity(4096);
     let mut batch = Batch::default();
@@ -143,7 +176,10 @@ fn fill<R: BufRead>(
         let line = batch.text.get(start..).unwrap_or_default();
         let parse = match parse_line(line) {
             None => Parse::NotNginx,
-            Some(e) => EntryAt::of(line, &e).map_or(Parse::Again, Parse::Entry),
+            Some(e) => match EntryAt::of(line, &e) {
+                Some(at) => Parse::Entry(at, prepare(line, &e)),
+                None => Parse::Again,
+            },
         };
         batch.lines.push(Line { end, cut, parse });
         if batch.text.len() >= BATCH_BYTES || batch.lines.len() >= BATCH_LINES {
@@ -164,17 +200,22 @@ fn fill<R: BufRead>(
 mod tests {
     use super::*;
 
+    /// A stand-in for the scanner's facts: something of both the line and the entry.
+    fn prepare(line: &str, e: &LogEntry<'_>) -> usize {
+        line.len() * 7 + e.message.len()
+    }
+
     /// Every line the scanner would see, with its entry, from both paths.
     fn collect(log: &str, cap: usize, threaded: bool) -> Vec<(String, bool, Option<String>)> {
         let mut out = Vec::new();
-        let each = |line: &str, cut: bool, e: Option<LogEntry<'_>>| {
+        let each = |line: &str, cut: bool, e: Option<(LogEntry<'_>, usize)>| {
             out.push((line.to_owned(), cut, e.map(|e| format!("{e:?}"))));
         };
         let reader = io::Cursor::new(log.as_bytes().to_vec());
         let ran = if threaded {
-            ahead(reader, cap, each)
+            ahead(reader, cap, prepare, each)
         } else {
-            inline(reader, cap, each)
+            inline(reader, cap, prepare, each)
         };
         assert!(ran.is_ok());
         out
@@ -219,14 +260,14 @@ mod tests {
         log.extend_from_slice(&log.clone());
         let run = |threaded: bool| {
             let mut out = Vec::new();
-            let each = |line: &str, _: bool, e: Option<LogEntry<'_>>| {
+            let each = |line: &str, _: bool, e: Option<(LogEntry<'_>, usize)>| {
                 out.push((line.to_owned(), e.map(|e| format!("{e:?}"))));
             };
             let reader = io::Cursor::new(log.clone());
             let ran = if threaded {
-                ahead(reader, 1024, each)
+                ahead(reader, 1024, prepare, each)
             } else {
-                inline(reader, 1024, each)
+                inline(reader, 1024, prepare, each)
             };
             assert!(ran.is_ok());
             out
@@ -256,11 +297,11 @@ mod tests {
         for threaded in [false, true] {
             let mut seen = 0;
             let reader = io::BufReader::new(Failing(3000));
-            let each = |_: &str, _: bool, _: Option<LogEntry<'_>>| seen += 1;
+            let each = |_: &str, _: bool, _: Option<(LogEntry<'_>, usize)>| seen += 1;
             let ran = if threaded {
-                ahead(reader, 1024, each)
+                ahead(reader, 1024, prepare, each)
             } else {
-                inline(reader, 1024, each)
+                inline(reader, 1024, prepare, each)
             };
             let err = ran.err().map(|e| e.to_string());
             assert_eq!(err.as_deref(), Some("disk gone"));
