@@ -296,7 +296,13 @@ struct OpenRequest {
     /// When it was opened ([`FREE`]: the slot is free).
     seq: u64,
     id: RequestId,
-    /// The latest line: the request's outcome so far.
+    /// The group the request joins if its latest line is its last, when that group already
+    /// existed as the line was read, and whether its key was coarsened to reach it. Groups are
+    /// never removed, and a level that took no new group then takes none later, so closing
+    /// the request finds that same group ([`IncidentScanner::existing_group`]); the line is
+    /// then not kept.
+    group: Option<(u32, bool)>,
+    /// The latest line when `group` is `None`: the request's outcome so far.
     line: String,
     /// What the group key and sample take from that line, parsed when it was read: closing
     /// the request does not parse it again.
@@ -619,9 +625,6 @@ impl IncidentScanner {
             let new_peer = peer_hash.is_none_or(|h| !r.peers.contains(&h));
             if r.id == id && !r.done && gap_ok && new_peer {
                 continued = true;
-                r.line.clear();
-                r.line.push_str(line);
-                r.parsed = parsed;
                 r.last = entry.time.or(r.last);
                 r.level = r.level.min(entry.level);
                 r.tries = r.tries.saturating_add(1).min(255);
@@ -635,6 +638,9 @@ impl IncidentScanner {
             }
         }
         if continued {
+            if let Some(i) = slot {
+                self.keep_outcome(i, key, line, parsed);
+            }
             if done {
                 if let Some(i) = self.open.remove(&open_key) {
                     self.close(i);
@@ -671,6 +677,7 @@ impl IncidentScanner {
         let fresh = |line: String, peers: Vec<u64>, seq: u64| OpenRequest {
             seq,
             id,
+            group: None,
             line,
             parsed,
             first: entry.time,
@@ -685,9 +692,8 @@ impl IncidentScanner {
             Some(i) => match self.slots.get_mut(i as usize) {
                 Some(r) => {
                     // The freed slot's buffers, cleared when it was closed.
-                    let mut buf = std::mem::take(&mut r.line);
+                    let buf = std::mem::take(&mut r.line);
                     let mut peers = std::mem::take(&mut r.peers);
-                    buf.push_str(line);
                     peers.extend(peer_hash);
                     *r = fresh(buf, peers, self.seq);
                     i
@@ -696,15 +702,36 @@ impl IncidentScanner {
             },
             None => {
                 self.slots.push(fresh(
-                    line.to_owned(),
+                    String::new(),
                     peer_hash.into_iter().collect(),
                     self.seq,
                 ));
                 u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
             }
         };
+        self.keep_outcome(slot, key, line, parsed);
         self.open.insert(open_key, slot);
         self.order.push_back((self.seq, slot));
+    }
+
+    /// Records what the request in slot `i` ends as if `line`, just read, is its last: the
+    /// group its key already has, or else the line itself. `key` and `parsed` are the line's
+    /// with one try; the slot holds the request's tries.
+    fn keep_outcome(&mut self, i: u32, key: KeyRef<'_>, line: &str, parsed: Parsed) {
+        let Some(tries) = self.slots.get(i as usize).map(|r| r.tries) else {
+            return;
+        };
+        let group = self.existing_group(KeyRef { tries, ..key });
+        let Some(r) = self.slots.get_mut(i as usize) else {
+            return;
+        };
+        r.group = group;
+        // The spans are read only with the line; the time is the request's last either way.
+        r.parsed = parsed;
+        r.line.clear();
+        if group.is_none() {
+            r.line.push_str(line);
+        }
     }
 
     /// Closes the open requests whose last line is older than the retry window.
@@ -757,10 +784,19 @@ impl IncidentScanner {
         };
         let mut line = std::mem::take(&mut r.line);
         let (parsed, tries, level, lines, first) = (r.parsed, r.tries, r.level, r.lines, r.first);
+        let group = r.group.take();
         r.peers.clear();
         r.seq = FREE;
-        let (key, request_line) = parsed.key(&line, tries);
-        self.add_request(key, level, &line, request_line, lines, first, parsed.time);
+        match group {
+            Some((g, coarsened)) => {
+                self.report.coarsened += u64::from(coarsened);
+                self.count_into(g as usize, level, lines, first, parsed.time);
+            }
+            None => {
+                let (key, request_line) = parsed.key(&line, tries);
+                self.add_request(key, level, &line, request_line, lines, first, parsed.time);
+            }
+        }
         line.clear();
         if let Some(r) = self.slots.get_mut(i as usize) {
             r.line = line;
@@ -783,14 +819,7 @@ impl IncidentScanner {
     ) {
         let (key, hash, found) = self.bounded_key(key);
         match found {
-            Some(i) => {
-                let inc = &mut self.groups[i];
-                inc.count += 1;
-                inc.lines += lines;
-                inc.first = min_time(inc.first, first);
-                inc.last = max_time(inc.last, last);
-                inc.level = inc.level.min(level);
-            }
+            Some(i) => self.count_into(i, level, lines, first, last),
             None => {
                 let i = u32::try_from(self.groups.len()).unwrap_or(u32::MAX);
                 // The newest group heads its chain.
@@ -808,6 +837,25 @@ impl IncidentScanner {
                 });
             }
         }
+    }
+
+    /// Adds one finished request to group `i`.
+    fn count_into(
+        &mut self,
+        i: usize,
+        level: Level,
+        lines: u64,
+        first: Option<LogTime>,
+        last: Option<LogTime>,
+    ) {
+        let Some(g) = self.groups.get_mut(i) else {
+            return;
+        };
+        g.count += 1;
+        g.lines += lines;
+        g.first = min_time(g.first, first);
+        g.last = max_time(g.last, last);
+        g.level = g.level.min(level);
     }
 
     /// Counts a try of member (`server`, `base`, `cause`), whose [`LineFacts::member`] is `hash`.
@@ -880,15 +928,10 @@ impl IncidentScanner {
         (hash, None)
     }
 
-    /// The key itself while there is room; past `max_groups`, a coarser one (see module docs).
-    /// With its hash and its group when it has one.
-    fn bounded_key<'a>(&mut self, key: KeyRef<'a>) -> (KeyRef<'a>, u64, Option<usize>) {
+    /// `key` at each level of detail, each with the group count below which that level takes
+    /// new groups (the last level always does).
+    fn levels<'a>(&self, key: KeyRef<'a>) -> [(KeyRef<'a>, usize); 4] {
         let max = self.options.max_groups;
-        let (hash, found) = self.find(&key);
-        if found.is_some() || self.groups.len() < max {
-            return (key, hash, found);
-        }
-        self.report.coarsened += 1;
         let peer = KeyRef {
             host: None,
             method: None,
@@ -896,27 +939,56 @@ impl IncidentScanner {
             detail: KeyDetail::Peer,
             ..key
         };
-        let (hash, found) = self.find(&peer);
-        if found.is_some() || self.groups.len() < max.saturating_mul(2) {
-            return (peer, hash, found);
-        }
         let server = KeyRef {
             upstream: None,
             unresolved_host: None,
             detail: KeyDetail::Server,
             ..peer
         };
-        let (hash, found) = self.find(&server);
-        if found.is_some() || self.groups.len() < max.saturating_mul(HARD_GROUP_FACTOR) {
-            return (server, hash, found);
-        }
         let cause = KeyRef {
             server: None,
             detail: KeyDetail::CauseOnly,
             ..server
         };
-        let (hash, found) = self.find(&cause);
-        (cause, hash, found)
+        [
+            (key, max),
+            (peer, max.saturating_mul(2)),
+            (server, max.saturating_mul(HARD_GROUP_FACTOR)),
+            (cause, usize::MAX),
+        ]
+    }
+
+    /// The key itself while there is room; past `max_groups`, a coarser one (see module docs).
+    /// With its hash and its group when it has one.
+    fn bounded_key<'a>(&mut self, key: KeyRef<'a>) -> (KeyRef<'a>, u64, Option<usize>) {
+        let mut chosen = (key, 0, None);
+        for (level, (k, room)) in self.levels(key).into_iter().enumerate() {
+            if level == 1 {
+                self.report.coarsened += 1;
+            }
+            let (hash, found) = self.find(&k);
+            chosen = (k, hash, found);
+            if found.is_some() || self.groups.len() < room {
+                break;
+            }
+        }
+        chosen
+    }
+
+    /// The group [`Self::bounded_key`] would give `key` now, if that group exists, and whether
+    /// the key was coarsened to reach it. Groups only grow, so `bounded_key` gives `key` the
+    /// same group at any later time: a finer level that had no group and no room then has
+    /// none later.
+    fn existing_group(&self, key: KeyRef<'_>) -> Option<(u32, bool)> {
+        for (level, (k, room)) in self.levels(key).into_iter().enumerate() {
+            if let (_, Some(g)) = self.find(&k) {
+                return Some((u32::try_from(g).ok()?, level > 0));
+            }
+            if self.groups.len() < room {
+                return None;
+            }
+        }
+        None
     }
 }
 
@@ -1386,6 +1458,45 @@ mod tests {
             let (key, request_line) = parsed.key(line, 1);
             assert_eq!(key, KeyRef::new(parsed.cause, &e, 1), "{line}");
             assert_eq!(request_line, e.request_line);
+        }
+    }
+
+    #[test]
+    fn a_group_found_at_line_time_is_dropped_when_the_request_goes_on() {
+        // Line 2 repeats line 1's peer: a new request, which closes the first (group A, one
+        // try). Line 3 does the same: closes the second into A, and the third request finds A
+        // as its line is read. Line 4 is a further try of it on another peer: its outcome is
+        // now two tries, a group of its own, and A must not count it.
+        let line = |peer: &str| {
+            format!("2026/11/26 02:55:54 [error] 1#1: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 1.2.3.4, server: s, request: \"GET /a HTTP/1.1\", upstream: \"http://{peer}/a\", host: \"h\"\n")
+        };
+        let log = [
+            line("10.0.0.1:80"),
+            line("10.0.0.1:80"),
+            line("10.0.0.1:80"),
+            line("10.0.0.2:80"),
+        ]
+        .concat();
+        for max_groups in [DEFAULT_MAX_GROUPS, 1] {
+            let options = ScanOptions {
+                max_groups,
+                ..ScanOptions::default()
+            };
+            let r = scan_str(&log, &options);
+            let mut got: Vec<(u32, u64, u64, Option<&str>)> = r
+                .incidents
+                .iter()
+                .map(|i| (i.key.tries, i.count, i.lines, i.key.upstream.as_deref()))
+                .collect();
+            got.sort();
+            assert_eq!(
+                got,
+                [
+                    (1, 2, 2, Some("http://10.0.0.1:80")),
+                    (2, 1, 2, Some("http://10.0.0.2:80"))
+                ],
+                "max_groups {max_groups}"
+            );
         }
     }
 
