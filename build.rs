@@ -1,10 +1,16 @@
-//! Compiles grammar/directives.toml into the binary as Rust data ($OUT_DIR/directives_table.rs,
-//! included by src/directives/mod.rs), so no run parses TOML: parsing the 210 KB table took
-//! ~10 ms of every `check`. The fields stay as written (names, arity flags, context names,
-//! versions); src/directives/mod.rs turns them into its types with the same parsers it uses
-//! for settings, and a unit test compares the result with the table parsed from TOML.
+//! Compiles grammar/directives.toml into the binary as typed Rust data
+//! ($OUT_DIR/directives_table.rs, included by src/directives/mod.rs), so no run parses TOML
+//! (parsing the 210 KB table took ~10 ms of every `check`) or the table's field syntax
+//! (arity flags, context names, versions: a tenth of a small check's instructions). The fields
+//! are read with src/directives/syntax.rs, the parsers settings use; a bad field fails the
+//! build. Entries are sorted by name (each name's entries keep the file's order), with the
+//! range of each name's entries, so that a run turns only the names it meets into
+//! `DirectiveSpec`s. A unit test compares the result with the table parsed from TOML.
 
 use std::fmt::Write as _;
+
+#[path = "src/directives/syntax.rs"]
+mod syntax;
 
 const FIELDS: &[&str] = &[
     "name", "module", "contexts", "args", "block", "kind", "values", "since", "until", "set",
@@ -29,7 +35,6 @@ fn main() {
         .map(|l| format!("{l}\n"))
         .collect();
     let _ = writeln!(out, "const TABLE_HEADER: &str = {header:?};");
-    out.push_str("static TABLE_ENTRIES: &[RawEntry] = &[\n");
     for key in table.keys() {
         if key != "directive" {
             fail(&format!("grammar/directives.toml: unknown key `{key}`"));
@@ -39,7 +44,8 @@ fn main() {
         Some(toml::Value::Array(a)) => a.as_slice(),
         _ => fail("grammar/directives.toml: no [[directive]] entries"),
     };
-    let mut names: Vec<String> = Vec::new();
+    // (name, the entry as Rust), in the file's order.
+    let mut rendered: Vec<(String, String)> = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
         let Some(e) = entry.as_table() else {
             fail(&format!("directive #{i}: not a table"));
@@ -76,30 +82,69 @@ fn main() {
         if e.get("contexts").is_none() {
             fail(&format!("directive #{i}: missing `contexts`"));
         }
-        names.push(required("name"));
-        let _ = writeln!(
-            out,
-            "    RawEntry {{ name: {:?}, module: {:?}, contexts: &{:?}, args: {:?}, block: {block}, \
-             kind: {:?}, values: &{:?}, since: {:?}, until: {:?}, set: {:?} }},",
-            required("name"),
+        let name = required("name");
+        let mut contexts = 0;
+        for c in strings("contexts") {
+            contexts |= syntax::context_bit(&c)
+                .unwrap_or_else(|| fail(&format!("directive #{i}: unknown context \"{c}\"")));
+        }
+        let args = syntax::arity_bits(&required("args"))
+            .unwrap_or_else(|f| fail(&format!("directive #{i}: unknown arity flag \"{f}\"")));
+        let version = |k: &str| match string(k) {
+            None => "None".to_owned(),
+            Some(v) => match syntax::version(&v) {
+                Some([a, b, c]) => format!("Some(Version::new({a}, {b}, {c}))"),
+                None => fail(&format!("directive #{i}: invalid version \"{v}\" in `{k}`")),
+            },
+        };
+        let kind = match string("kind") {
+            None => "None".to_owned(),
+            Some(k) => match syntax::KIND_NAMES.iter().find(|(n, _)| *n == k) {
+                Some((_, variant)) => format!("Some(ValueKind::{variant})"),
+                None => fail(&format!("directive #{i}: unknown value kind \"{k}\"")),
+            },
+        };
+        let values = strings("values");
+        if matches!(string("kind").as_deref(), Some("enum" | "bitmask")) && values.is_empty() {
+            fail(&format!(
+                "directive #{i} ({name}): an enum/bitmask without values"
+            ));
+        }
+        let line = format!(
+            "    RawEntry {{ name: {name:?}, module: {:?}, contexts: ContextSet({contexts:#x}), \
+             args: Arity({args:#x}), block: {block}, kind: {kind}, values: &{values:?}, \
+             since: {}, until: {}, set: {:?} }},",
             required("module"),
-            strings("contexts"),
-            required("args"),
-            string("kind"),
-            strings("values"),
-            string("since"),
-            string("until"),
+            version("since"),
+            version("until"),
             string("set"),
         );
+        rendered.push((name, line));
+    }
+    // Stable: a name's entries keep the file's order.
+    rendered.sort_by(|a, b| a.0.cmp(&b.0));
+    // Every name once, sorted: a directive name's place here is its NameId, and
+    // NAME_RANGES[id] its entries in TABLE_ENTRIES.
+    let mut names: Vec<&str> = Vec::new();
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    out.push_str("static TABLE_ENTRIES: &[RawEntry] = &[\n");
+    for (i, (name, line)) in rendered.iter().enumerate() {
+        out.push_str(line);
+        out.push('\n');
+        match (names.last(), ranges.last_mut()) {
+            (Some(last), Some(range)) if *last == name.as_str() => range.1 = i + 1,
+            _ => {
+                names.push(name);
+                ranges.push((i, i + 1));
+            }
+        }
     }
     out.push_str("];\n");
-    // Every name once, sorted: a directive name's place here is its NameId.
-    names.sort();
-    names.dedup();
     if names.len() >= usize::from(u16::MAX) {
         fail("grammar/directives.toml: more names than a NameId holds");
     }
     let _ = writeln!(out, "static DIRECTIVE_NAMES: &[&str] = &{names:?};");
+    let _ = writeln!(out, "static NAME_RANGES: &[(u32, u32)] = &{ranges:?};");
     let Some(dir) = std::env::var_os("OUT_DIR") else {
         fail("OUT_DIR is not set");
     };

@@ -490,9 +490,7 @@ fn load_path_parsed(
 /// `location`, and `main` last. A site file (`server`, `upstream`, `map` ...) is `http`, a file of
 /// `location` blocks `server`, a file with `events`, `http` or `user` at the top `main`.
 fn top_level_context(ast: &Ast) -> Context {
-    let Ok(table) = crate::directives::DirectiveTable::builtin() else {
-        return Context::Main;
-    };
+    let table = crate::directives::DirectiveTable::builtin();
     // Every directive of the file, nested ones in the context their block gives them.
     let refused = |ctx: Context| {
         let mut count = 0usize;

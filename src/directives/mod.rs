@@ -1,6 +1,8 @@
-//! The directive knowledge base: grammar/directives.toml, compiled in by build.rs (as written,
-//! no TOML parsed at run time) and turned once into a typed table, plus the per-run view ([`Directives`]) that adds the user's own
-//! directives, the enabled third-party sets and the target nginx version.
+//! The directive knowledge base: grammar/directives.toml, compiled in by build.rs as typed data
+//! (no TOML and no field syntax read at run time; each name's entries become
+//! [`DirectiveSpec`]s the first time the name is asked for), plus the per-run view
+//! ([`Directives`]) that adds the user's own directives, the enabled third-party sets and the
+//! target nginx version.
 //!
 //! Arity follows `ngx_conf_handler` (src/core/ngx_conf_file.c) exactly: `FLAG` takes one
 //! argument, `1MORE` at least one, `2MORE` at least two, `ANY` anything, and otherwise the
@@ -12,13 +14,15 @@ use std::collections::BTreeSet;
 use foldhash::{HashMap, HashMapExt};
 use std::fmt;
 use std::str::FromStr;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use serde::Deserialize;
 
 mod context;
+mod syntax;
 
 pub use context::Context;
+pub use syntax::CONTEXT_NAMES;
 
 /// The knowledge base shipped with the binary.
 pub const DIRECTIVES_TOML: &str = include_str!("../../grammar/directives.toml");
@@ -58,32 +62,12 @@ impl Version {
 impl FromStr for Version {
     type Err = DirectiveError;
 
-    /// Exactly three dot-separated runs of ASCII digits, each within u32 (the table's
-    /// 1,212 entries parse theirs at every start: bytes, not a string splitter).
+    /// Exactly three dot-separated runs of ASCII digits, each within u32.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || DirectiveError::Version(s.to_owned());
-        let mut parts = [0u32; 3];
-        let mut count = 0;
-        for part in s.trim().as_bytes().split(|&b| b == b'.') {
-            let slot = parts.get_mut(count).ok_or_else(bad)?;
-            if part.is_empty() {
-                return Err(bad());
-            }
-            for &b in part {
-                if !b.is_ascii_digit() {
-                    return Err(bad());
-                }
-                *slot = slot
-                    .checked_mul(10)
-                    .and_then(|v| v.checked_add(u32::from(b - b'0')))
-                    .ok_or_else(bad)?;
-            }
-            count += 1;
+        match syntax::version(s) {
+            Some([major, minor, patch]) => Ok(Version::new(major, minor, patch)),
+            None => Err(DirectiveError::Version(s.to_owned())),
         }
-        if count != 3 {
-            return Err(bad());
-        }
-        Ok(Version::new(parts[0], parts[1], parts[2]))
     }
 }
 
@@ -105,11 +89,10 @@ impl<'de> Deserialize<'de> for Version {
 pub struct Arity(u32);
 
 impl Arity {
-    const NOARGS: u32 = 0x0001;
-    const FLAG: u32 = 0x0200;
-    const ANY: u32 = 0x0400;
-    const ONE_MORE: u32 = 0x0800;
-    const TWO_MORE: u32 = 0x1000;
+    const FLAG: u32 = syntax::FLAG;
+    const ANY: u32 = syntax::ANY;
+    const ONE_MORE: u32 = syntax::ONE_MORE;
+    const TWO_MORE: u32 = syntax::TWO_MORE;
     /// `NGX_CONF_MAX_ARGS`: words including the name.
     const MAX_WORDS: usize = 8;
 
@@ -184,31 +167,9 @@ impl FromStr for Arity {
 
     /// `TAKE1`, `NOARGS|TAKE12`, `1MORE`, ... (the `NGX_CONF_` prefix removed).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut bits = 0;
-        for flag in s.split('|').map(str::trim) {
-            bits |= match flag {
-                "NOARGS" => Self::NOARGS,
-                "FLAG" => Self::FLAG,
-                "ANY" => Self::ANY,
-                "1MORE" => Self::ONE_MORE,
-                "2MORE" => Self::TWO_MORE,
-                take => {
-                    let digits = take
-                        .strip_prefix("TAKE")
-                        .filter(|d| !d.is_empty())
-                        .ok_or_else(|| DirectiveError::Arity(flag.to_owned()))?;
-                    let mut b = 0;
-                    for d in digits.bytes() {
-                        match d {
-                            b'1'..=b'7' => b |= Self::take_bit(usize::from(d - b'0')),
-                            _ => return Err(DirectiveError::Arity(flag.to_owned())),
-                        }
-                    }
-                    b
-                }
-            };
-        }
-        Ok(Arity(bits))
+        syntax::arity_bits(s)
+            .map(Arity)
+            .map_err(|flag| DirectiveError::Arity(flag.to_owned()))
     }
 }
 
@@ -256,43 +217,22 @@ impl ValueKind {
     }
 }
 
-/// Every context name of grammar/directives.toml, in its fixed order. The rtmp ones have no
-/// [`Context`] (nginx-gwlint does not look inside `rtmp { }`), but entries may name them.
-pub const CONTEXT_NAMES: &[&str] = &[
-    "main",
-    "events",
-    "http",
-    "server",
-    "location",
-    "upstream",
-    "if_server",
-    "if_location",
-    "limit_except",
-    "stream",
-    "stream_server",
-    "stream_upstream",
-    "mail",
-    "mail_server",
-    "rtmp",
-    "rtmp_server",
-    "rtmp_application",
-    "rtmp_recorder",
-];
-
 /// A set of contexts, one bit per [`CONTEXT_NAMES`] entry.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ContextSet(u32);
 
 impl ContextSet {
     fn bit(name: &str) -> Option<u32> {
-        CONTEXT_NAMES
-            .iter()
-            .position(|n| *n == name)
-            .map(|i| 1 << i)
+        syntax::context_bit(name)
     }
 
     pub fn contains(self, ctx: Context) -> bool {
-        Self::bit(ctx.as_str()).is_some_and(|b| self.0 & b != 0)
+        match ctx {
+            // Not contexts of the table.
+            Context::Entries | Context::Unknown => false,
+            // The other variants are CONTEXT_NAMES' first entries, in order (a test checks it).
+            c => self.0 & (1 << c as u32) != 0,
+        }
     }
 
     /// The names, in the table's order.
@@ -379,33 +319,46 @@ struct TableFile {
     directive: Vec<DirectiveSpec>,
 }
 
-/// The parsed grammar/directives.toml.
+/// A directive table: the compiled-in grammar/directives.toml, or one parsed from TOML.
 #[derive(Debug)]
 pub struct DirectiveTable {
-    by_name: HashMap<String, Vec<DirectiveSpec>>,
-    /// Names in sorted order (for suggestions and deterministic iteration).
-    names: Vec<String>,
+    entries: Entries,
     /// The nginx release the table was generated from: the default target.
     newest: Version,
     /// Third-party set names, sorted.
     sets: BTreeSet<String>,
 }
 
-/// One entry of grammar/directives.toml as written, compiled in by build.rs.
+#[derive(Debug)]
+enum Entries {
+    /// The compiled-in table: name `i` is `DIRECTIVE_NAMES[i]` (its [`NameId`]), its entries
+    /// are `TABLE_ENTRIES[NAME_RANGES[i]]`, typed into `specs[i]` when first asked for (a
+    /// small check meets a few dozen of the ~900 names).
+    Builtin {
+        specs: Vec<OnceLock<Vec<DirectiveSpec>>>,
+    },
+    /// A table parsed from TOML; `names` sorted (for suggestions and deterministic iteration).
+    Parsed {
+        by_name: HashMap<String, Vec<DirectiveSpec>>,
+        names: Vec<String>,
+    },
+}
+
+/// One entry of grammar/directives.toml, typed by build.rs.
 struct RawEntry {
     name: &'static str,
     module: &'static str,
-    contexts: &'static [&'static str],
-    args: &'static str,
+    contexts: ContextSet,
+    args: Arity,
     block: bool,
-    kind: Option<&'static str>,
+    kind: Option<ValueKind>,
     values: &'static [&'static str],
-    since: Option<&'static str>,
-    until: Option<&'static str>,
+    since: Option<Version>,
+    until: Option<Version>,
     set: Option<&'static str>,
 }
 
-// TABLE_HEADER, TABLE_ENTRIES and DIRECTIVE_NAMES.
+// TABLE_HEADER, TABLE_ENTRIES, DIRECTIVE_NAMES and NAME_RANGES.
 include!(concat!(env!("OUT_DIR"), "/directives_table.rs"));
 
 /// A directive name of the built-in table as a small number: its place in the table's sorted
@@ -441,73 +394,69 @@ impl NameId {
 }
 
 impl RawEntry {
-    /// The typed entry, read with the same parsers as the TOML form.
-    fn spec(&self) -> Result<DirectiveSpec, DirectiveError> {
-        let version = |v: Option<&str>| v.map(str::parse::<Version>).transpose();
-        let kind = self
-            .kind
-            .map(|k| {
-                use serde::de::IntoDeserializer;
-                let d: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
-                    k.into_deserializer();
-                ValueKind::deserialize(d).map_err(|_| DirectiveError::Kind(k.to_owned()))
-            })
-            .transpose()?;
-        Ok(DirectiveSpec {
+    /// The entry as a [`DirectiveSpec`].
+    fn spec(&self) -> DirectiveSpec {
+        DirectiveSpec {
             name: self.name.to_owned(),
             module: self.module.to_owned(),
-            contexts: ContextSet::from_names(self.contexts.iter().copied())?,
-            args: self.args.parse()?,
+            contexts: self.contexts,
+            args: self.args,
             block: self.block,
-            kind,
+            kind: self.kind,
             values: self.values.iter().map(|v| (*v).to_owned()).collect(),
-            since: version(self.since)?,
-            until: version(self.until)?,
+            since: self.since,
+            until: self.until,
             set: self.set.map(str::to_owned),
-        })
+        }
     }
 }
 
-static BUILTIN: LazyLock<Result<DirectiveTable, DirectiveError>> = LazyLock::new(|| {
-    let specs = TABLE_ENTRIES
-        .iter()
-        .map(RawEntry::spec)
-        .collect::<Result<Vec<_>, _>>()?;
-    DirectiveTable::from_specs(TABLE_HEADER, specs, Some(DIRECTIVE_NAMES))
+/// The release named in a table's header comments ("nginx release-1.31.4").
+fn header_version(text: &str) -> Option<Version> {
+    text.lines()
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| {
+            let rest = &l[l.find("nginx release-")? + "nginx release-".len()..];
+            rest.split_whitespace().next()?.parse::<Version>().ok()
+        })
+}
+
+static BUILTIN: LazyLock<DirectiveTable> = LazyLock::new(|| {
+    let mut newest = header_version(TABLE_HEADER).unwrap_or(Version::new(0, 0, 0));
+    let mut sets = BTreeSet::new();
+    for e in TABLE_ENTRIES {
+        for v in e.since.iter().chain(&e.until) {
+            newest = newest.max(*v);
+        }
+        if let Some(set) = e.set {
+            sets.insert(set.to_owned());
+        }
+    }
+    DirectiveTable {
+        entries: Entries::Builtin {
+            specs: DIRECTIVE_NAMES.iter().map(|_| OnceLock::new()).collect(),
+        },
+        newest,
+        sets,
+    }
 });
 
 impl DirectiveTable {
-    /// The embedded table, parsed on first use. An error means a broken build (the unit tests
-    /// load it); `Settings::defaults` surfaces it.
-    pub fn builtin() -> Result<&'static DirectiveTable, DirectiveError> {
-        BUILTIN.as_ref().map_err(Clone::clone)
+    /// The compiled-in table (build.rs checked its fields).
+    pub fn builtin() -> &'static DirectiveTable {
+        &BUILTIN
     }
 
     /// A table in grammar/directives.toml's form (the built-in one is compiled in by build.rs).
     pub fn parse(text: &str) -> Result<Self, DirectiveError> {
         let file: TableFile =
             toml::from_str(text).map_err(|e| DirectiveError::Table(e.to_string()))?;
-        Self::from_specs(text, file.directive, None)
+        Self::from_specs(text, file.directive)
     }
 
     /// The table of `specs`; `text` begins with the file's header comments.
-    /// The table of `specs`. `sorted_names` are their names sorted and each once, when known
-    /// (build.rs emits them for the built-in table: sorting them here was a tenth of a small
-    /// check's instructions).
-    fn from_specs(
-        text: &str,
-        specs: Vec<DirectiveSpec>,
-        sorted_names: Option<&[&str]>,
-    ) -> Result<Self, DirectiveError> {
-        // The header names the release the table was generated from ("nginx release-1.31.4").
-        let header_version = text
-            .lines()
-            .take_while(|l| l.starts_with('#'))
-            .find_map(|l| {
-                let rest = &l[l.find("nginx release-")? + "nginx release-".len()..];
-                rest.split_whitespace().next()?.parse::<Version>().ok()
-            });
-        let mut newest = header_version.unwrap_or(Version::new(0, 0, 0));
+    fn from_specs(text: &str, specs: Vec<DirectiveSpec>) -> Result<Self, DirectiveError> {
+        let mut newest = header_version(text).unwrap_or(Version::new(0, 0, 0));
         let mut by_name: HashMap<String, Vec<DirectiveSpec>> = HashMap::new();
         let mut sets = BTreeSet::new();
         for spec in specs {
@@ -527,19 +476,10 @@ impl DirectiveTable {
             }
             by_name.entry(spec.name.clone()).or_default().push(spec);
         }
-        let names: Vec<String> = match sorted_names {
-            Some(sorted) if sorted.len() == by_name.len() => {
-                sorted.iter().map(|&n| n.to_owned()).collect()
-            }
-            _ => {
-                let mut names: Vec<String> = by_name.keys().cloned().collect();
-                names.sort();
-                names
-            }
-        };
+        let mut names: Vec<String> = by_name.keys().cloned().collect();
+        names.sort();
         Ok(DirectiveTable {
-            by_name,
-            names,
+            entries: Entries::Parsed { by_name, names },
             newest,
             sets,
         })
@@ -547,7 +487,26 @@ impl DirectiveTable {
 
     /// Every entry named `name` (several modules may define one name), in table order.
     pub fn get(&self, name: &str) -> &[DirectiveSpec] {
-        self.by_name.get(name).map_or(&[], Vec::as_slice)
+        match &self.entries {
+            Entries::Builtin { specs } => {
+                let Some(i) = NameId::of(name).map(|id| usize::from(id.index())) else {
+                    return &[];
+                };
+                match specs.get(i) {
+                    Some(cell) => cell.get_or_init(|| {
+                        NAME_RANGES
+                            .get(i)
+                            .and_then(|&(a, b)| TABLE_ENTRIES.get(a as usize..b as usize))
+                            .unwrap_or_default()
+                            .iter()
+                            .map(RawEntry::spec)
+                            .collect()
+                    }),
+                    None => &[],
+                }
+            }
+            Entries::Parsed { by_name, .. } => by_name.get(name).map_or(&[], Vec::as_slice),
+        }
     }
 
     /// True when a stock entry named `name` exists in nginx `version`.
@@ -562,13 +521,17 @@ impl DirectiveTable {
         self.newest
     }
 
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.names.iter().map(String::as_str)
+    /// Every name once, sorted.
+    pub fn names(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        match &self.entries {
+            Entries::Builtin { .. } => Box::new(DIRECTIVE_NAMES.iter().copied()),
+            Entries::Parsed { names, .. } => Box::new(names.iter().map(String::as_str)),
+        }
     }
 
     /// Every entry, grouped by name in name order.
     pub fn iter(&self) -> impl Iterator<Item = &DirectiveSpec> {
-        self.names.iter().flat_map(|n| self.get(n))
+        self.names().flat_map(|n| self.get(n))
     }
 
     /// The names of the optional third-party sets.
@@ -645,21 +608,13 @@ impl<'a> Directives<'a> {
         }
     }
 
-    /// A view of the built-in table (an empty one if it failed to load, which
-    /// `Settings::defaults` already reported) with the user's declarations and sets.
+    /// A view of the built-in table with the user's declarations and sets.
     pub fn builtin(
         user: &'a [DirectiveSpec],
         enabled_sets: impl IntoIterator<Item = String>,
         target: Version,
     ) -> Self {
-        static EMPTY: LazyLock<DirectiveTable> = LazyLock::new(|| DirectiveTable {
-            by_name: HashMap::new(),
-            names: Vec::new(),
-            newest: Version::new(0, 0, 0),
-            sets: BTreeSet::new(),
-        });
-        let table = DirectiveTable::builtin().unwrap_or(&EMPTY);
-        Self::new(table, user, enabled_sets, target)
+        Self::new(DirectiveTable::builtin(), user, enabled_sets, target)
     }
 
     /// Adds the sets of the modules `load_module` loads (`paths`: their arguments).
@@ -804,10 +759,7 @@ mod tests {
     use super::*;
 
     fn table() -> &'static DirectiveTable {
-        match DirectiveTable::builtin() {
-            Ok(t) => t,
-            Err(e) => panic!("embedded table does not load: {e}"),
-        }
+        DirectiveTable::builtin()
     }
 
     #[test]
@@ -836,10 +788,65 @@ mod tests {
         let parsed = DirectiveTable::parse(DIRECTIVES_TOML)?;
         let built = table();
         assert_eq!(parsed.newest, built.newest);
-        assert_eq!(parsed.names, built.names);
+        assert!(parsed.names().eq(built.names()));
         assert_eq!(parsed.sets, built.sets);
-        assert_eq!(parsed.by_name, built.by_name);
+        let mut entries = 0;
+        for name in parsed.names() {
+            assert_eq!(parsed.get(name), built.get(name), "{name}");
+            entries += built.get(name).len();
+        }
+        assert_eq!(entries, TABLE_ENTRIES.len());
+        assert!(built.get("no_such_directive").is_empty());
         Ok(())
+    }
+
+    #[test]
+    fn context_sets_hold_contexts_by_name() {
+        use Context::*;
+        let all = [
+            Main,
+            Events,
+            Http,
+            Server,
+            Location,
+            Upstream,
+            IfServer,
+            IfLocation,
+            LimitExcept,
+            Stream,
+            StreamServer,
+            StreamUpstream,
+            Mail,
+            MailServer,
+            Entries,
+            Unknown,
+        ];
+        // `contains` tests a bit by the variant's place: it must be the bit of its name.
+        for ctx in all {
+            let Ok(set) = ContextSet::from_names([ctx.as_str()]) else {
+                assert!(matches!(ctx, Entries | Unknown), "{ctx:?} has no bit");
+                continue;
+            };
+            for other in all {
+                assert_eq!(set.contains(other), other == ctx, "{ctx:?} {other:?}");
+            }
+        }
+        let every = ContextSet::from_names(CONTEXT_NAMES.iter().copied());
+        let every = every.unwrap_or_default();
+        assert!(all
+            .iter()
+            .all(|&c| every.contains(c) != matches!(c, Entries | Unknown)));
+    }
+
+    #[test]
+    fn value_kind_names_are_the_serde_names() {
+        use serde::de::IntoDeserializer;
+        for (name, variant) in syntax::KIND_NAMES {
+            let d: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+                name.into_deserializer();
+            let kind = ValueKind::deserialize(d).map_err(|e| e.to_string());
+            assert_eq!(kind.map(|k| format!("{k:?}")).as_deref(), Ok(*variant));
+        }
     }
 
     #[test]

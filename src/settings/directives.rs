@@ -38,7 +38,7 @@ pub enum TargetOrigin {
 
 impl Settings {
     pub(super) fn apply_directives(&mut self, body: toml::Table) -> Result<(), String> {
-        let table = DirectiveTable::builtin().map_err(|e| e.to_string())?;
+        let table = DirectiveTable::builtin();
         for (key, value) in body {
             if key == "enable_sets" {
                 let sets: Vec<String> = value

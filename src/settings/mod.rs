@@ -63,7 +63,7 @@ pub struct Settings {
 impl Settings {
     /// The shipped defaults only.
     pub fn defaults() -> Result<Self, SettingsError> {
-        let table = DirectiveTable::builtin()?;
+        let table = DirectiveTable::builtin();
         Ok(Settings {
             rules: BTreeMap::new(),
             backends: Vec::new(),
