@@ -359,24 +359,16 @@ pub fn parse_line(line: &str) -> Option<LogEntry<'_>> {
     let start = find_timestamp(line.as_bytes())?;
     let line = &line[start..];
     let time = LogTime::from_fixed(line.as_bytes())?;
-    // " [level] pid#tid: "
-    let rest = line[19..].strip_prefix(" [")?;
-    let (level, rest) = split_str(rest, "] ")?;
-    let level = Level::from_name(level)?;
-    let (pid, rest) = split_byte(rest, b'#')?;
-    let (tid, rest) = split_str(rest, ": ").unwrap_or((rest.trim_end_matches(':'), ""));
-    let pid = pid.parse().ok()?;
-    let tid = tid.parse().ok()?;
-    let (connection, body) = match rest.strip_prefix('*') {
-        Some(r) => {
-            let end = r
-                .bytes()
-                .position(|b| !b.is_ascii_digit())
-                .unwrap_or(r.len());
-            let id = r[..end].parse().ok()?;
-            (Some(id), r[end..].strip_prefix(' ').unwrap_or(&r[end..]))
-        }
-        None => (None, rest),
+    let after_time = &line[19..];
+    let Header {
+        level,
+        pid,
+        tid,
+        connection,
+        body,
+    } = match Header::canonical(after_time) {
+        Some(h) => h,
+        None => Header::general(after_time)?,
     };
     let mut entry = LogEntry::bare(Some(time), level, body);
     entry.pid = Some(pid);
@@ -384,6 +376,105 @@ pub fn parse_line(line: &str) -> Option<LogEntry<'_>> {
     entry.connection = connection;
     split_context(body, &mut entry);
     Some(entry)
+}
+
+/// What follows a line's timestamp: ` [level] pid#tid: `, then `*connection ` or not, then the
+/// message and its context (`body`).
+#[derive(Debug, PartialEq, Eq)]
+struct Header<'a> {
+    level: Level,
+    pid: u32,
+    tid: u64,
+    connection: Option<u64>,
+    body: &'a str,
+}
+
+impl<'a> Header<'a> {
+    /// The shape nginx writes (`ngx_log_error_core`): lowercase level, decimal pid and tid,
+    /// `: `, an optional `*N `, read in one pass over the bytes. `None` for any other shape,
+    /// which [`Header::general`] then reads: where this gives a header, it is the one
+    /// `general` gives (a test compares them).
+    fn canonical(after_time: &'a str) -> Option<Self> {
+        let b = after_time.as_bytes();
+        if !b.starts_with(b" [") {
+            return None;
+        }
+        let name_end = 2 + b
+            .get(2..9)?
+            .iter()
+            .take_while(|c| c.is_ascii_lowercase())
+            .count();
+        if b.get(name_end..name_end + 2) != Some(b"] ") {
+            return None;
+        }
+        let level = Level::from_name(after_time.get(2..name_end)?)?;
+        let (pid, at) = decimal(b, name_end + 2)?;
+        let pid = u32::try_from(pid).ok()?;
+        if b.get(at) != Some(&b'#') {
+            return None;
+        }
+        let (tid, at) = decimal(b, at + 1)?;
+        if b.get(at..at + 2) != Some(b": ") {
+            return None;
+        }
+        let mut at = at + 2;
+        let connection = match b.get(at) {
+            Some(b'*') => {
+                let (n, end) = decimal(b, at + 1)?;
+                at = end + usize::from(b.get(end) == Some(&b' '));
+                Some(n)
+            }
+            _ => None,
+        };
+        Some(Self {
+            level,
+            pid,
+            tid,
+            connection,
+            body: after_time.get(at..)?,
+        })
+    }
+
+    /// Any shape with ` [level] `, `pid#`, and a tid up to `: ` or the end.
+    fn general(after_time: &'a str) -> Option<Self> {
+        let rest = after_time.strip_prefix(" [")?;
+        let (level, rest) = split_str(rest, "] ")?;
+        let level = Level::from_name(level)?;
+        let (pid, rest) = split_byte(rest, b'#')?;
+        let (tid, rest) = split_str(rest, ": ").unwrap_or((rest.trim_end_matches(':'), ""));
+        let pid = pid.parse().ok()?;
+        let tid = tid.parse().ok()?;
+        let (connection, body) = match rest.strip_prefix('*') {
+            Some(r) => {
+                let end = r
+                    .bytes()
+                    .position(|b| !b.is_ascii_digit())
+                    .unwrap_or(r.len());
+                let id = r[..end].parse().ok()?;
+                (Some(id), r[end..].strip_prefix(' ').unwrap_or(&r[end..]))
+            }
+            None => (None, rest),
+        };
+        Some(Self {
+            level,
+            pid,
+            tid,
+            connection,
+            body,
+        })
+    }
+}
+
+/// The run of ASCII digits at `b[at..]` (at least one) as a number, and where it ends; `None`
+/// when there is none or it overflows.
+fn decimal(b: &[u8], at: usize) -> Option<(u64, usize)> {
+    let mut n: u64 = 0;
+    let mut end = at;
+    while let Some(d) = b.get(end).map(|c| c.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+        n = n.checked_mul(10)?.checked_add(u64::from(d))?;
+        end += 1;
+    }
+    (end > at).then_some((n, end))
 }
 
 /// `nginx: [emerg] MESSAGE` (after the `nginx: [` prefix).
@@ -762,6 +853,68 @@ mod tests {
             Some(e) => e,
             None => panic!("not parsed: {line}"),
         }
+    }
+
+    #[test]
+    fn the_canonical_header_is_the_general_one() {
+        let levels = [
+            "error", "warn", "notice", "crit", "info", "debug", "alert", "emerg",
+        ];
+        let odd = ["Error", "err", "errorx", "", "e]rror"];
+        let nums = [
+            "0",
+            "7",
+            "4242",
+            "007",
+            "+5",
+            "4294967295",
+            "4294967296",
+            "",
+            "x1",
+        ];
+        let tids = [
+            "0",
+            "4242",
+            "18446744073709551615",
+            "18446744073709551616",
+            "",
+            "+1",
+        ];
+        let tails = [
+            ": *1 connect() failed",
+            ": *123 ",
+            ": *99",
+            ": *",
+            ": *x failed",
+            ": message",
+            ": ",
+            ":",
+            "",
+            " : x",
+            ": *18446744073709551616 x",
+        ];
+        let mut canonical = 0;
+        for level in levels.iter().chain(&odd) {
+            for pid in nums {
+                for tid in tids {
+                    for tail in tails {
+                        let text = format!(" [{level}] {pid}#{tid}{tail}");
+                        let general = Header::general(&text);
+                        if let Some(h) = Header::canonical(&text) {
+                            canonical += 1;
+                            assert_eq!(Some(h), general, "{text:?}");
+                        }
+                    }
+                }
+            }
+        }
+        // Most well-formed shapes take the one-pass path.
+        assert!(canonical > 500, "{canonical}");
+        let h = Header::canonical(" [error] 4242#7: *36 upstream timed out");
+        assert_eq!(
+            h.map(|h| (h.level, h.pid, h.tid, h.connection, h.body)),
+            Some((Level::Error, 4242, 7, Some(36), "upstream timed out"))
+        );
     }
 
     #[test]
