@@ -3,11 +3,13 @@
 //! Reading a line, checking its UTF-8 and parsing it ([`parse_line`]) cost about as much as the
 //! scanner's grouping of it (`IncidentScanner::take`): profiled on a 500,000-line log, 2,800 and
 //! 2,600 instructions a line. With two or more threads in rayon's pool, a reader thread does the
-//! first half into batches of lines with their entries as byte ranges ([`EntryAt`]), and the
-//! caller's thread rebuilds each entry over the batch's copy of the line and groups it. The
-//! lines reach the caller in the order of the log, each once, with the entry it would have
-//! parsed itself, so the result does not depend on the thread count. With one thread
-//! (`RAYON_NUM_THREADS=1`, or one CPU) the same loop runs on the caller's thread.
+//! first half, plus what the caller's `prepare` works out from the line alone (the scanner's
+//! `LineFacts`: the cause, the group key's ranges, hashes), into batches of lines with their
+//! entries as byte ranges ([`EntryAt`]); the caller's thread rebuilds each entry over the
+//! batch's copy of the line and groups it. The lines reach the caller in the order of the log,
+//! each once, with the entry it would have parsed itself, so the result does not depend on the
+//! thread count. With one thread (`RAYON_NUM_THREADS=1`, or one CPU) the same loop runs on the
+//! caller's thread.
 //!
 //! Memory stays flat: at most [`DEPTH`] full batches wait, each of about [`BATCH_BYTES`] of text
 //! (plus one line of at most the caller's cap), and drained batches go back to the reader to be
