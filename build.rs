@@ -19,6 +19,7 @@ const FIELDS: &[&str] = &[
 fn main() {
     println!("cargo:rerun-if-changed=grammar/directives.toml");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/directives/syntax.rs");
     let text = match std::fs::read_to_string("grammar/directives.toml") {
         Ok(t) => t,
         Err(e) => fail(&format!("cannot read grammar/directives.toml: {e}")),
