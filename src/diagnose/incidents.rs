@@ -254,7 +254,6 @@ pub struct IncidentScanner {
     /// Per group, the next group with the same hash (`u32::MAX`: none): collisions chain here,
     /// so the index holds plain numbers and a lookup touches one table.
     same_hash: Vec<u32>,
-    hasher: FastHash,
     report: ScanReport,
     /// A `FastCGI sent in stderr: "...` entry whose context has not arrived yet (the PHP message
     /// spans several lines; nginx's `, client: ...` ends the last one).
@@ -444,7 +443,6 @@ impl IncidentScanner {
             groups: Vec::new(),
             index: HashMap::default(),
             same_hash: Vec::new(),
-            hasher: FastHash,
             report: ScanReport::default(),
             pending: None,
             open: HashMap::default(),
@@ -478,11 +476,7 @@ impl IncidentScanner {
     /// Takes one line (with or without its line end).
     pub fn push_line(&mut self, line: &str) {
         let line = line.trim_end_matches(['\n', '\r']);
-        let parsed = parse_line(line).map(|e| {
-            let facts = LineFacts::of(line, &e);
-            (e, facts)
-        });
-        self.push_entry(line, parsed);
+        self.push_entry(line, readahead::parse(line, LineFacts::of));
     }
 
     /// Takes one line (without its line end) with [`parse_line`]'s entry for it and its facts.
@@ -558,8 +552,8 @@ impl IncidentScanner {
 
     fn flush_pending(&mut self) {
         let Some(p) = self.pending.take() else { return };
-        match parse_line(&p.text) {
-            Some(e) => self.take(&e, &p.text, &LineFacts::of(&p.text, &e)),
+        match readahead::parse(&p.text, LineFacts::of) {
+            Some((e, facts)) => self.take(&e, &p.text, &facts),
             // Unreachable in practice: the first line parsed on its own.
             None => self.report.unparsed += 1,
         }
@@ -916,7 +910,7 @@ impl IncidentScanner {
 
     /// `key`'s hash and its group, if there is one.
     fn find(&self, key: &KeyRef<'_>) -> (u64, Option<usize>) {
-        let hash = self.hasher.hash_one(key);
+        let hash = FastHash.hash_one(key);
         let mut next = self.index.get(&hash).copied();
         while let Some(i) = next.map(|i| i as usize) {
             let Some(g) = self.groups.get(i) else { break };

@@ -86,8 +86,11 @@ where
     }
 }
 
-/// [`parse_line`] and `prepare`.
-fn parse<T>(line: &str, prepare: impl Fn(&str, &LogEntry<'_>) -> T) -> Option<(LogEntry<'_>, T)> {
+/// [`parse_line`] and `prepare`: what a line gives on either path.
+pub(crate) fn parse<T>(
+    line: &str,
+    prepare: impl Fn(&str, &LogEntry<'_>) -> T,
+) -> Option<(LogEntry<'_>, T)> {
     parse_line(line).map(|e| {
         let t = prepare(line, &e);
         (e, t)
@@ -137,8 +140,8 @@ where
                 };
                 each(line, l.cut, parsed);
             }
+            // `drain` emptied the lines.
             batch.text.clear();
-            batch.lines.clear();
             // The reader may have finished: then the batch is simply dropped.
             let _ = empty_tx.send(batch);
         }

@@ -222,10 +222,6 @@ impl ValueKind {
 pub struct ContextSet(u32);
 
 impl ContextSet {
-    fn bit(name: &str) -> Option<u32> {
-        syntax::context_bit(name)
-    }
-
     pub fn contains(self, ctx: Context) -> bool {
         match ctx {
             // Not contexts of the table.
@@ -249,7 +245,7 @@ impl ContextSet {
     ) -> Result<Self, DirectiveError> {
         let mut bits = 0;
         for n in names {
-            bits |= Self::bit(n).ok_or_else(|| DirectiveError::Context(n.to_owned()))?;
+            bits |= syntax::context_bit(n).ok_or_else(|| DirectiveError::Context(n.to_owned()))?;
         }
         Ok(ContextSet(bits))
     }
