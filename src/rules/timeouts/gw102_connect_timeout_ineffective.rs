@@ -82,12 +82,18 @@ impl Rule for ConnectTimeoutIneffective {
         let connect_timeouts = cx
             .config
             .nodes_where(|name| name.ends_with("_connect_timeout") && timeout_family(name).is_some());
+        // Computed when the first timeout above the bound needs it.
+        let mut below: Option<Vec<Below>> = None;
         for id in connect_timeouts {
             let node = cx.config.node(id);
             let Some((value, ms)) = time_arg(node) else {
                 continue;
             };
-            if ms <= max_ms || only_unix_sockets(cx, id) {
+            if ms <= max_ms {
+                continue;
+            }
+            let below = below.get_or_insert_with(|| passes_below(cx));
+            if only_unix_sockets(below, cx.config, id) {
                 continue;
             }
             let (file, _) = cx.config.location(id);
@@ -115,31 +121,64 @@ impl Rule for ConnectTimeoutIneffective {
     }
 }
 
-/// True when every handler the timeout at `id` applies to (passes at or below its block)
-/// connects to unix sockets only: connect() on a unix socket succeeds or fails at once
-/// (ENOENT, ECONNREFUSED, EAGAIN), there is no SYN to wait for.
-fn only_unix_sockets(cx: &LintContext<'_, '_>, id: crate::config::NodeId) -> bool {
-    let config = cx.config;
-    let Some(block) = config.node(id).parent() else {
-        return false;
-    };
-    let mut any = false;
-    for p in cx.passes() {
-        if p.node != id && !config.ancestors(p.node).any(|a| a == block) {
-            continue;
+/// What the passes at or below a node connect to: none, unix sockets only, or some other
+/// address. Worked out for every node at once, children before parents (nodes are numbered in
+/// pre-order, so a parent's id is below its children's): one pass over the tree instead of a
+/// scan of every pass for each timeout, which made a tree of many timeouts quadratic.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Below {
+    Nothing,
+    UnixOnly,
+    Other,
+}
+
+impl Below {
+    fn join(self, other: Below) -> Below {
+        match (self, other) {
+            (Below::Other, _) | (_, Below::Other) => Below::Other,
+            (Below::UnixOnly, _) | (_, Below::UnixOnly) => Below::UnixOnly,
+            _ => Below::Nothing,
         }
+    }
+}
+
+/// [`Below`] per node (its own pass, if it is one, and every pass under it).
+fn passes_below(cx: &LintContext<'_, '_>) -> Vec<Below> {
+    let config = cx.config;
+    let mut below = vec![Below::Nothing; config.nodes.len()];
+    // An upstream's members are read once however many passes name it.
+    let mut upstreams: foldhash::HashMap<crate::config::NodeId, bool> = Default::default();
+    for p in cx.passes() {
         let unix = match (p.upstream, &p.address) {
-            (Some(up), _) => {
+            (Some(up), _) => *upstreams.entry(up).or_insert_with(|| {
                 let servers = config.upstream_servers(up);
                 !servers.is_empty() && servers.iter().all(|(a, _)| a.is_unix())
-            }
+            }),
             (None, Some(a)) => a.is_unix(),
             (None, None) => false,
         };
-        if !unix {
-            return false;
+        let here = if unix { Below::UnixOnly } else { Below::Other };
+        if let Some(slot) = below.get_mut(p.node.index()) {
+            *slot = slot.join(here);
         }
-        any = true;
     }
-    any
+    for i in (0..below.len()).rev() {
+        if let Some(parent) = config.nodes[i].parent() {
+            let child = below[i];
+            if let Some(slot) = below.get_mut(parent.index()) {
+                *slot = slot.join(child);
+            }
+        }
+    }
+    below
+}
+
+/// True when every handler the timeout at `id` applies to (passes at or below its block)
+/// connects to unix sockets only: connect() on a unix socket succeeds or fails at once
+/// (ENOENT, ECONNREFUSED, EAGAIN), there is no SYN to wait for.
+fn only_unix_sockets(below: &[Below], config: &crate::config::ResolvedConfig<'_>, id: crate::config::NodeId) -> bool {
+    let Some(block) = config.node(id).parent() else {
+        return false;
+    };
+    below.get(block.index()) == Some(&Below::UnixOnly)
 }
