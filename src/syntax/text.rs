@@ -4,28 +4,30 @@
 use std::sync::Arc;
 
 /// A file's bytes, cheap to clone (one shared allocation). UTF-8 text is kept as text, checked
-/// once when it is made, so slices of it are `str` without another check.
+/// once when it is made, so slices of it are `str` without another check. The buffer the file
+/// was read into is kept as it is (behind an `Arc` of the `String`, not moved into an
+/// `Arc<str>`): a copy would touch every page of the input a second time.
 #[derive(Clone)]
 pub struct SourceText(Repr);
 
 #[derive(Clone)]
 enum Repr {
-    Utf8(Arc<str>),
-    Bytes(Arc<[u8]>),
+    Utf8(Arc<String>),
+    Bytes(Arc<Vec<u8>>),
 }
 
 impl SourceText {
     pub fn new(bytes: Vec<u8>) -> Self {
         match String::from_utf8(bytes) {
-            Ok(s) => SourceText(Repr::Utf8(s.into())),
-            Err(e) => SourceText(Repr::Bytes(e.into_bytes().into())),
+            Ok(s) => SourceText(Repr::Utf8(Arc::new(s))),
+            Err(e) => SourceText(Repr::Bytes(Arc::new(e.into_bytes()))),
         }
     }
 
     pub fn as_bytes(&self) -> &[u8] {
         match &self.0 {
             Repr::Utf8(s) => s.as_bytes(),
-            Repr::Bytes(b) => b,
+            Repr::Bytes(b) => b.as_slice(),
         }
     }
 
@@ -45,7 +47,7 @@ impl SourceText {
 
 impl Default for SourceText {
     fn default() -> Self {
-        SourceText(Repr::Utf8(Arc::from("")))
+        SourceText(Repr::Utf8(Arc::new(String::new())))
     }
 }
 
