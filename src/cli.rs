@@ -590,12 +590,15 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
             let mut k = keep.iter();
             fingerprints.retain(|_| k.next().copied().unwrap_or(true));
         }
-        let text = documents.render(args, tree, &diagnostics, &fingerprints, color, input.host());
         // --diff (and --fix on an `nginx -T` dump) printed the diff: the output stays the diff.
         let diff_printed = args.diff || (args.fix && tree.from_dump);
-        if !diff_printed {
-            sink.report(text.as_bytes())?;
-        }
+        let shown = Shown {
+            tree,
+            diagnostics: &diagnostics,
+            fingerprints: &fingerprints,
+            host: input.host(),
+        };
+        documents.render(args, &shown, color, (!diff_printed).then_some(&mut sink))?;
         exit = exit.max(code);
         // The process ends after this command: freeing every syntax tree and source copy one
         // allocation at a time was ~6% of a run (the OS takes the memory back at once). The
@@ -885,54 +888,74 @@ struct Documents {
 
 impl Documents {
     /// The text to print for one path now (empty for the one-document formats, which gather).
+    /// Prints one input's report to `sink` (`None`: the output is a diff, printed already),
+    /// or keeps it for [`Self::finish`] in the formats that are one document for all inputs.
     fn render(
         &mut self,
         args: &CheckArgs,
-        tree: &ConfigTree,
-        diagnostics: &[Diagnostic],
-        fingerprints: &[String],
+        shown: &Shown<'_>,
         color: bool,
-        host: Option<&str>,
-    ) -> String {
+        sink: Option<&mut Sink>,
+    ) -> Result<(), CliError> {
+        let Shown {
+            tree,
+            diagnostics,
+            fingerprints,
+            host,
+        } = *shown;
         let sources = &tree.sources;
-        if args.statistics {
-            return report::render_statistics(diagnostics);
-        }
-        match args.format {
-            Format::Human => report::render_human(sources, diagnostics, color),
-            Format::Concise => report::render_concise(sources, diagnostics),
-            Format::Json => report::render_json_with_external(
-                sources,
-                &tree.nginx_files,
-                &tree.machine_files,
-                diagnostics,
-                fingerprints,
-                host,
-            ),
-            Format::Github => report::render_github(sources, diagnostics),
-            Format::Sarif => {
-                self.sarif_runs
-                    .push(report::sarif_run(sources, diagnostics, fingerprints));
-                String::new()
+        let text = if args.statistics {
+            report::render_statistics(diagnostics)
+        } else {
+            match args.format {
+                Format::Human => report::render_human(sources, diagnostics, color),
+                Format::Concise => report::render_concise(sources, diagnostics),
+                Format::Json => {
+                    // Streamed: the report of many findings is not held whole in memory.
+                    return match sink {
+                        Some(sink) => sink.stream(|w| {
+                            report::write_json_with_external(
+                                w,
+                                sources,
+                                &tree.nginx_files,
+                                &tree.machine_files,
+                                diagnostics,
+                                fingerprints,
+                                host,
+                            )
+                        }),
+                        None => Ok(()),
+                    };
+                }
+                Format::Github => report::render_github(sources, diagnostics),
+                Format::Sarif => {
+                    self.sarif_runs
+                        .push(report::sarif_run(sources, diagnostics, fingerprints));
+                    String::new()
+                }
+                Format::Checkstyle => {
+                    self.checkstyle
+                        .push_str(&report::checkstyle_files(sources, diagnostics));
+                    String::new()
+                }
+                Format::Gitlab => {
+                    self.gitlab
+                        .extend(report::gitlab_issues(sources, diagnostics, fingerprints));
+                    String::new()
+                }
+                Format::Junit => {
+                    self.junit.push_str(&report::junit_suites(
+                        sources,
+                        &tree.nginx_files,
+                        diagnostics,
+                    ));
+                    String::new()
+                }
             }
-            Format::Checkstyle => {
-                self.checkstyle
-                    .push_str(&report::checkstyle_files(sources, diagnostics));
-                String::new()
-            }
-            Format::Gitlab => {
-                self.gitlab
-                    .extend(report::gitlab_issues(sources, diagnostics, fingerprints));
-                String::new()
-            }
-            Format::Junit => {
-                self.junit.push_str(&report::junit_suites(
-                    sources,
-                    &tree.nginx_files,
-                    diagnostics,
-                ));
-                String::new()
-            }
+        };
+        match sink {
+            Some(sink) if !text.is_empty() => sink.report(text.as_bytes()),
+            _ => Ok(()),
         }
     }
 
@@ -971,6 +994,18 @@ fn baseline_note(matcher: &baseline::Matcher, hidden: usize, sink: &Sink) {
 
 /// Where `check` writes: the report (or diff) to standard output, or with `-o FILE` to FILE
 /// when the run ends (a temp file renamed over it); notes to standard error unless `--quiet`.
+/// One input's findings as they are shown.
+#[derive(Clone, Copy)]
+struct Shown<'a> {
+    tree: &'a ConfigTree,
+    diagnostics: &'a [Diagnostic],
+    fingerprints: &'a [String],
+    host: Option<&'a str>,
+}
+
+/// [`Sink::stream`]'s writer.
+type Buffered<'a> = std::io::BufWriter<Box<dyn Write + 'a>>;
+
 struct Sink {
     report: Vec<u8>,
     file: Option<PathBuf>,
@@ -984,6 +1019,24 @@ impl Sink {
             return Ok(());
         }
         print_bytes(bytes)
+    }
+
+    /// [`Self::report`] for a document written piece by piece: through one buffer straight
+    /// to standard output, or kept for `--output-file`. The buffer is a concrete type, so
+    /// the serializer's many small writes are inlined copies.
+    fn stream(
+        &mut self,
+        write: impl FnOnce(&mut Buffered<'_>) -> std::io::Result<()>,
+    ) -> Result<(), CliError> {
+        let inner: Box<dyn Write + '_> = match self.file {
+            Some(_) => Box::new(&mut self.report),
+            None => Box::new(std::io::stdout().lock()),
+        };
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, inner);
+        match write(&mut out).and_then(|()| out.flush()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.map_err(CliError::Output),
+        }
     }
 
     fn note(&self, text: &str) {

@@ -162,19 +162,38 @@ pub fn render_json(
     diagnostics: &[Diagnostic],
     fingerprints: &[String],
 ) -> String {
-    render_json_with_external(sources, files, &[], diagnostics, fingerprints, None)
+    let mut bytes = Vec::new();
+    match write_json_with_external(
+        &mut bytes,
+        sources,
+        files,
+        &[],
+        diagnostics,
+        fingerprints,
+        None,
+    ) {
+        Ok(()) => String::from_utf8(bytes).unwrap_or_else(|e| serialize_error(&e)),
+        Err(e) => serialize_error(&e),
+    }
 }
 
-/// [`render_json`] with the files read from this machine's nginx package (`external`, a subset
-/// of `files`) listed in `external_files`, and the host of a `--dump` file.
-pub fn render_json_with_external(
+fn serialize_error(e: &dyn std::fmt::Display) -> String {
+    format!("{{\"version\": 1, \"error\": \"cannot serialize report: {e}\"}}\n")
+}
+
+/// Writes the report (pretty, with a line end) to `out` as it is serialized: a report of
+/// many findings is never held whole in memory. The files read from this machine's nginx
+/// package (`external`, a subset of `files`) are listed in `external_files`, and `host` is
+/// the host of a `--dump` file.
+pub fn write_json_with_external<W: std::io::Write + ?Sized>(
+    out: &mut W,
     sources: &SourceMap,
     files: &[FileId],
     external: &[FileId],
     diagnostics: &[Diagnostic],
     fingerprints: &[String],
     host: Option<&str>,
-) -> String {
+) -> std::io::Result<()> {
     let report = JsonReport {
         version: 1,
         host,
@@ -196,40 +215,6 @@ pub fn render_json_with_external(
             .collect(),
         summary: Summary::of(diagnostics),
     };
-    // Written into a buffer of about the report's size: grown by doubling, a report of
-    // megabytes was copied a dozen times, each copy into pages not touched before.
-    let mut bytes = Vec::with_capacity(size_hint(sources, files, diagnostics));
-    let mut text = match serde_json::to_writer_pretty(&mut bytes, &report) {
-        Ok(()) => String::from_utf8(bytes).unwrap_or_else(|e| {
-            format!("{{\"version\": 1, \"error\": \"cannot serialize report: {e}\"}}")
-        }),
-        Err(e) => format!("{{\"version\": 1, \"error\": \"cannot serialize report: {e}\"}}"),
-    };
-    text.push('\n');
-    text
-}
-
-/// About the bytes the pretty report takes: the texts it copies plus each entry's fixed keys
-/// and indentation (~700 bytes a finding, ~250 an edit or label). A guess on the high side
-/// costs address space only; pages never written are never touched.
-fn size_hint(sources: &SourceMap, files: &[FileId], diagnostics: &[Diagnostic]) -> usize {
-    let name = |f: FileId| sources.get(f).display.len();
-    let listed: usize = files.iter().map(|f| name(*f) + 16).sum();
-    let each = |d: &Diagnostic| {
-        let labels: usize = d
-            .labels
-            .iter()
-            .map(|l| 250 + l.message.len() + name(l.file))
-            .sum();
-        let fix = d.fix.as_ref().map_or(0, |f| {
-            let edits: usize = f
-                .edits
-                .iter()
-                .map(|e| 250 + e.content.len() + name(e.file))
-                .sum();
-            250 + f.title.len() + edits
-        });
-        700 + d.message.len() + d.help.as_ref().map_or(0, String::len) + name(d.file) + labels + fix
-    };
-    1024 + listed + diagnostics.iter().map(each).sum::<usize>()
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    out.write_all(b"\n")
 }

@@ -25,7 +25,7 @@ pub use checkstyle::{checkstyle_files, render_checkstyle};
 pub use github::render_github;
 pub use gitlab::{gitlab_issues, render_gitlab};
 pub use human::render_human;
-pub use json::{render_json, render_json_with_external};
+pub use json::{render_json, write_json_with_external};
 pub use junit::{junit_suites, render_junit};
 pub use sarif::{render_sarif, sarif_run};
 
