@@ -36,6 +36,51 @@ fn output_file_gets_the_report_and_stdout_stays_empty() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
 
+/// The JSON report is streamed: a reader that stops early (`| head`) ends the output
+/// quietly, with the exit code of the findings, and a full read parses.
+#[test]
+fn streamed_json_report_parses_and_survives_a_closed_pipe() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let mut conf = String::from("events {}\nhttp {\n    server {\n        listen 8080;\n");
+    for i in 0..2000 {
+        conf.push_str(&format!(
+            "        location /l{i} {{ proxy_pass http://127.0.0.1:1; proxy_connect_timeout 90s; }}\n"
+        ));
+    }
+    conf.push_str("    }\n}\n");
+    let path = dir.path().join("nginx.conf");
+    std::fs::write(&path, conf).unwrap();
+    // Far more than a pipe holds (64 KiB).
+    let full = bin()
+        .args(["check", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(full.status.code(), Some(1));
+    assert!(full.stdout.len() > 1 << 20, "{} bytes", full.stdout.len());
+    let report: serde_json::Value = serde_json::from_slice(&full.stdout).unwrap();
+    assert_eq!(report["diagnostics"].as_array().unwrap().len(), 2000);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("nginx-gwlint"))
+        .args(["check", "--format", "json"])
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    // The read end is closed here, with most of the report unwritten.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(head.starts_with(b"{"));
+}
+
 #[test]
 fn quiet_keeps_the_report_and_drops_the_notes() {
     let dir = tempfile::tempdir().unwrap();
