@@ -558,20 +558,21 @@ fn check(args: &CheckArgs) -> Result<u8, CliError> {
             sink.report(format!("== host {host} ==\n").as_bytes())?;
         }
         out.replay(&mut sink)?;
-        let outcome = ran?;
+        let mut outcome = ran?;
         // --diff reports on the files as they are on disk (nothing was fixed); --fix on what
-        // remains after fixing; a plain check on the one lint it made.
+        // remains after fixing; a plain check on the one lint it made. The findings are moved
+        // out of the outcome, not copied (nothing reads them there after this).
+        let mut diagnostics = if args.diff {
+            outcome.original().into_iter().cloned().collect()
+        } else {
+            std::mem::take(&mut outcome.checked.diagnostics)
+        };
         let shown = if args.diff {
             outcome.on_disk()
         } else {
             &outcome.checked
         };
         let tree = &shown.ws.tree;
-        let mut diagnostics = if args.diff {
-            outcome.original.clone()
-        } else {
-            outcome.remaining().to_vec()
-        };
         let mut fingerprints = baseline::fingerprints(tree, &diagnostics);
         if let Some(m) = &mut matcher {
             hidden += m.hide(tree, &mut diagnostics, &mut fingerprints);

@@ -148,8 +148,6 @@ pub struct FileChange {
 pub struct FixOutcome {
     /// The last lint: the workspace loaded from the fixed texts and the findings that remain.
     pub checked: Checked,
-    /// The findings of the first lint, on the files as they are on disk.
-    pub original: Vec<Diagnostic>,
     /// The first lint, when a pass replaced it (see [`FixOutcome::on_disk`]).
     first: Option<Checked>,
     /// Changed files, sorted by `diff_path`.
@@ -167,6 +165,16 @@ impl FixOutcome {
     /// The lint of the files as they are on disk.
     pub fn on_disk(&self) -> &Checked {
         self.first.as_ref().unwrap_or(&self.checked)
+    }
+
+    /// The findings of the first lint (on the files as they are on disk) of the rules whose
+    /// fixes were asked for. Read out of that lint, not copied.
+    pub fn original(&self) -> Vec<&Diagnostic> {
+        self.on_disk()
+            .diagnostics
+            .iter()
+            .filter(|d| self.options.selects(d.rule))
+            .collect()
     }
 
     /// Fixes applied.
@@ -228,12 +236,6 @@ where
     } else {
         Guard::default()
     };
-    let original: Vec<Diagnostic> = checked
-        .diagnostics
-        .iter()
-        .filter(|d| options.selects(d.rule))
-        .cloned()
-        .collect();
     let mut files: BTreeMap<PathBuf, FileChange> = BTreeMap::new();
     let mut dropped_sigs: HashSet<Signature> = HashSet::new();
     let mut scope_cache = ScopeCache::new();
@@ -334,7 +336,6 @@ where
     changes.sort_by(|a, b| a.diff_path.cmp(&b.diff_path));
     Ok(FixOutcome {
         checked,
-        original,
         first: on_disk,
         changes,
         applied,

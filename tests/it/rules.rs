@@ -261,7 +261,7 @@ fn php_setup(root: &Path, sysroot: Option<&Path>) -> PhpSetup {
 fn snapshot(case: &Case, outcome: &FixOutcome) -> String {
     let sources = &outcome.on_disk().ws.tree.sources;
     let mut out = String::new();
-    for d in &outcome.original {
+    for d in outcome.original() {
         out.push_str(&render_concise(sources, std::slice::from_ref(d)));
         if let Some(help) = &d.help {
             let _ = writeln!(out, "  help: {}", help.replace('\n', "\n        "));
@@ -278,7 +278,7 @@ fn snapshot(case: &Case, outcome: &FixOutcome) -> String {
             let _ = writeln!(out, "  fix ({}): {}", fix.applicability.as_str(), fix.title);
         }
     }
-    if outcome.original.is_empty() {
+    if outcome.original().is_empty() {
         let _ = writeln!(out, "(no {} finding)", case.meta.id);
     }
     for dropped in &outcome.dropped {
@@ -407,7 +407,7 @@ fn check_nginx(
                 // reading the enclosing block, after the directive. Rules quote nginx
                 // with escaped quotes.
                 let agrees = emerg(&stderr).is_some_and(|(msg, at)| {
-                    plain.original.iter().any(|d| {
+                    plain.original().iter().any(|d| {
                         let p = Position::of(sources, d.file, d.span);
                         d.message.replace("\\\"", "\"").contains(&msg)
                             && at.as_ref().is_none_or(|(file, line)| {
@@ -481,13 +481,13 @@ fn check_case(
         Ok(o) => o,
         Err(e) => return vec![e],
     };
-    let found = &outcome.original;
+    let found: Vec<_> = outcome.original().into_iter().cloned().collect();
     match case.toml.kind {
         Kind::Bad if found.is_empty() => errors.push(format!("no {} finding", case.meta.id)),
         Kind::Good if !found.is_empty() => errors.push(format!(
             "a good case, but {} reports:\n{}",
             case.meta.id,
-            render_concise(&outcome.on_disk().ws.tree.sources, found)
+            render_concise(&outcome.on_disk().ws.tree.sources, &found)
         )),
         _ => {}
     }
