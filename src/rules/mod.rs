@@ -395,7 +395,12 @@ pub fn run(cx: &LintContext<'_, '_>, wanted: impl Fn(&RuleMeta) -> bool + Sync) 
             out
         })
         .collect();
-    let mut out: Vec<Diagnostic> = lists.into_iter().flatten().collect();
+    // Joined into one list of the final size (a flattening collect grows it by doubling,
+    // copying every finding again each time).
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+    for list in lists {
+        out.extend(list);
+    }
     out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     // A snippet included in several places yields the same finding once per expansion.
     out.dedup_by(|b, a| a.rule == b.rule && a.file == b.file && a.span == b.span);
