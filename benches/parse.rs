@@ -3,7 +3,9 @@
 //! trees of 1,000 and 4,000 server blocks (20 per file; benches/support/tree.rs), and one case
 //! per dimension `check` must stay linear in: many findings (with their baseline fingerprints
 //! and matching, and their JSON), a one-line file of many directives, deep nesting, a wide
-//! upstream, many include files.
+//! upstream, many include files. Before those, a scaling table: each dimension's lint at a
+//! size and at four times it, with the ratio of the two times (about 4 when linear; a rule
+//! that pairs every X with every Y shows as 16).
 //! bench/compare.sh times whole processes against crossplane, gixy-ng, nginx-lint and `nginx -t`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -74,6 +76,7 @@ fn benches(c: &mut Criterion) {
     } else {
         100
     };
+    scaling(&settings, scale);
     for servers in [1000, 4000].map(|n| n / scale.min(50)) {
         let dir = tempfile::tempdir().unwrap();
         let bytes = tree::write_tree(dir.path(), servers / 20, 20).unwrap();
@@ -137,6 +140,54 @@ fn benches(c: &mut Criterion) {
             })
         });
         g.finish();
+    }
+}
+
+/// Load + expand + every rule on each dimension's shape at `n` and `4n`: the best of three
+/// runs each, and their ratio.
+fn scaling(settings: &Settings, scale: usize) {
+    let time = |dir: &Path| {
+        (0..3)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                let ws = Workspace::nginx_only(load_path(dir).unwrap());
+                std::hint::black_box(lint(&ws, settings, &Selection::default()).len());
+                start.elapsed()
+            })
+            .min()
+            .unwrap_or_default()
+    };
+    println!("scaling (load + expand + rules; best of 3; ratio 4 is linear):");
+    println!(
+        "{:<10} {:>9} {:>11} {:>9} {:>11} {:>6}",
+        "shape", "n", "time", "4n", "time", "ratio"
+    );
+    for (shape, n) in [
+        ("sites", 50),
+        ("findings", 5_000),
+        ("oneline", 250_000),
+        ("deep", 2_000),
+        ("members", 25_000),
+        ("includes", 5_000),
+    ] {
+        let n = (n / scale).max(1);
+        let measure = |n: usize| {
+            let dir = tempfile::tempdir().unwrap();
+            // `sites` is n files of 20 servers; the others n of their unit.
+            match shape {
+                "sites" => tree::write_tree(dir.path(), n, 20).unwrap(),
+                _ => tree::write_shape(dir.path(), shape, n, 1).unwrap(),
+            };
+            time(dir.path())
+        };
+        let (small, large) = (measure(n), measure(4 * n));
+        let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-9);
+        println!(
+            "{shape:<10} {n:>9} {:>8.2} ms {:>9} {:>8.2} ms {ratio:>6.1}",
+            small.as_secs_f64() * 1e3,
+            4 * n,
+            large.as_secs_f64() * 1e3
+        );
     }
 }
 
