@@ -7,7 +7,7 @@
 //! size and at four times it, with the ratio of the two times (about 4 when linear; a rule
 //! that pairs every X with every Y shows as 16).
 //! bench/compare.sh times whole processes against crossplane, gixy-ng, nginx-lint and `nginx -t`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 #[path = "support/tree.rs"]
 mod tree;
