@@ -131,32 +131,25 @@ fn fingerprints_with(
 /// span contains the finding's start, else (a php.ini line, a file that does not parse) the
 /// text of the finding's first line.
 fn anchor_texts(tree: &ConfigTree, diagnostics: &[Diagnostic]) -> Vec<String> {
-    let mut by_file: HashMap<FileId, Vec<usize>> = HashMap::new();
-    for (i, d) in diagnostics.iter().enumerate() {
-        by_file.entry(d.file).or_default().push(i);
-    }
-    let mut texts = vec![String::new(); diagnostics.len()];
-    for (file, mut indexes) in by_file {
-        let source = tree.sources.get(file);
-        indexes.sort_by_key(|&i| diagnostics[i].span.start());
-        let heads = match tree.ast(file) {
-            Some(ast) => innermost_each(ast, indexes.iter().map(|&i| diagnostics[i].span.start())),
-            None => vec![None; indexes.len()],
-        };
-        for (i, head) in indexes.into_iter().zip(heads) {
-            texts[i] = match head {
-                Some(d) => head_text(&source.text, d),
+    diagnostics
+        .iter()
+        .map(|d| {
+            let source = tree.sources.get(d.file);
+            match tree
+                .ast(d.file)
+                .and_then(|ast| innermost(ast, d.span.start()))
+            {
+                Some(head) => head_text(&source.text, head),
                 None => {
-                    let at = diagnostics[i].span.start().min(source.text.len());
+                    let at = d.span.start().min(source.text.len());
                     let line = source.lines.line(at);
                     collapse_whitespace(&String::from_utf8_lossy(
                         source.lines.line_text(&source.text, line),
                     ))
                 }
-            };
-        }
-    }
-    texts
+            }
+        })
+        .collect()
 }
 
 /// Tokens as written (quotes kept), one space apart, comments left out: re-indenting,
@@ -171,29 +164,40 @@ fn head_text(src: &[u8], d: DirRef<'_>) -> String {
     text
 }
 
-/// For each offset (ascending), the innermost directive whose span contains it: one sweep over
-/// the directives in source order with a stack of the open ones, so many findings in a wide or
-/// deep file cost no rescans.
-fn innermost_each(ast: &Ast, offsets: impl Iterator<Item = usize>) -> Vec<Option<DirRef<'_>>> {
-    // A directive's span, at least one byte long.
+/// The innermost directive whose span (at least one byte long) contains `offset`: a binary
+/// search down the levels, since siblings are in source order and spans nest. Costs the depth
+/// times the log of the widest block, not a walk of the file per finding.
+fn innermost(ast: &Ast, offset: usize) -> Option<DirRef<'_>> {
     let end = |d: DirRef<'_>| d.span().end().max(d.span().start() + 1);
-    let mut directives = ast.walk().peekable();
-    let mut open: Vec<DirRef<'_>> = Vec::new();
-    let mut out = Vec::new();
-    for offset in offsets {
-        while let Some(d) = directives.next_if(|d| d.span().start() <= offset) {
-            // What remains open contains `d`'s start: its ancestors (spans nest).
-            while open.last().is_some_and(|o| end(*o) <= d.span().start()) {
-                open.pop();
+    let mut level = ast.item_list();
+    let mut found = None;
+    loop {
+        // The last item of this level that starts at or before `offset`.
+        let (mut lo, mut hi) = (0, level.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if level.get(mid).is_some_and(|it| it.span().start() <= offset) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
             }
-            open.push(d);
         }
-        while open.last().is_some_and(|o| end(*o) <= offset) {
-            open.pop();
+        // A comment there, or a directive that ends before `offset`: no sibling holds it (they
+        // do not overlap), so the enclosing directive is the innermost.
+        let Some(d) = lo
+            .checked_sub(1)
+            .and_then(|i| level.get(i))
+            .and_then(|it| it.as_directive())
+            .filter(|d| end(*d) > offset)
+        else {
+            return found;
+        };
+        found = Some(d);
+        match d.block() {
+            Some(block) => level = block.item_list(),
+            None => return found,
         }
-        out.push(open.last().copied());
     }
-    out
 }
 
 fn collapse_whitespace(text: &str) -> String {
@@ -363,6 +367,29 @@ mod tests {
         assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
         assert_eq!(fnv1a64(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    /// The descent finds, at every offset, the directive a scan of all of them finds: the
+    /// smallest span (at least one byte) that contains the offset.
+    #[test]
+    fn innermost_matches_a_scan_at_every_offset() {
+        let text = b"# head\nuser www;\nhttp {\n  # c\n  server {\n    listen 80; # t\n    location / { return 204; }\n    location /a { location /a/b { proxy_pass http://x; } }\n  }\n  map $a $b { default 1; }\n}\nevents {}\n";
+        let Ok(ast) = crate::syntax::parse(text) else {
+            panic!("the text parses")
+        };
+        let end = |d: DirRef<'_>| d.span().end().max(d.span().start() + 1);
+        for offset in 0..=text.len() {
+            let scan = ast
+                .walk()
+                .filter(|d| d.span().start() <= offset && offset < end(*d))
+                .min_by_key(|d| end(*d) - d.span().start())
+                .map(|d| d.span());
+            assert_eq!(
+                innermost(&ast, offset).map(|d| d.span()),
+                scan,
+                "at {offset}"
+            );
+        }
     }
 
     #[test]
