@@ -888,7 +888,6 @@ struct Documents {
 }
 
 impl Documents {
-    /// The text to print for one path now (empty for the one-document formats, which gather).
     /// Prints one input's report to `sink` (`None`: the output is a diff, printed already),
     /// or keeps it for [`Self::finish`] in the formats that are one document for all inputs.
     fn render(
@@ -993,8 +992,6 @@ fn baseline_note(matcher: &baseline::Matcher, hidden: usize, sink: &Sink) {
     }
 }
 
-/// Where `check` writes: the report (or diff) to standard output, or with `-o FILE` to FILE
-/// when the run ends (a temp file renamed over it); notes to standard error unless `--quiet`.
 /// One input's findings as they are shown.
 #[derive(Clone, Copy)]
 struct Shown<'a> {
@@ -1007,6 +1004,8 @@ struct Shown<'a> {
 /// [`Sink::stream`]'s writer.
 type Buffered<'a> = std::io::BufWriter<Box<dyn Write + 'a>>;
 
+/// Where `check` writes: the report (or diff) to standard output, or with `-o FILE` to FILE
+/// when the run ends (a temp file renamed over it); notes to standard error unless `--quiet`.
 struct Sink {
     report: Vec<u8>,
     file: Option<PathBuf>,

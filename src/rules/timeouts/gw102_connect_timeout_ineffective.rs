@@ -1,6 +1,7 @@
 use super::gw101_timeout_wrong_module::{time_arg, timeout_family};
 use super::options::{OptionsSpec, Time};
 use super::{FixAvailability, LintContext, Rule, RuleMeta};
+use crate::config::{NodeId, ResolvedConfig};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::diagnostic::{Edit, Fix};
 use crate::values::{describe_msec, format_msec};
@@ -147,7 +148,7 @@ fn passes_below(cx: &LintContext<'_, '_>) -> Vec<Below> {
     let config = cx.config;
     let mut below = vec![Below::Nothing; config.nodes.len()];
     // An upstream's members are read once however many passes name it.
-    let mut upstreams: foldhash::HashMap<crate::config::NodeId, bool> = Default::default();
+    let mut upstreams: foldhash::HashMap<NodeId, bool> = Default::default();
     for p in cx.passes() {
         let unix = match (p.upstream, &p.address) {
             (Some(up), _) => *upstreams.entry(up).or_insert_with(|| {
@@ -176,7 +177,7 @@ fn passes_below(cx: &LintContext<'_, '_>) -> Vec<Below> {
 /// True when every handler the timeout at `id` applies to (passes at or below its block)
 /// connects to unix sockets only: connect() on a unix socket succeeds or fails at once
 /// (ENOENT, ECONNREFUSED, EAGAIN), there is no SYN to wait for.
-fn only_unix_sockets(below: &[Below], config: &crate::config::ResolvedConfig<'_>, id: crate::config::NodeId) -> bool {
+fn only_unix_sockets(below: &[Below], config: &ResolvedConfig<'_>, id: NodeId) -> bool {
     let Some(block) = config.node(id).parent() else {
         return false;
     };
