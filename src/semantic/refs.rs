@@ -280,14 +280,16 @@ impl<'c, 't> Namespaces<'c, 't> {
 }
 
 /// Every argument of the configuration that nginx reads variables from and that holds a `$`,
-/// in source order (a word without one names no variable and cannot be a bad reference).
-pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWord<'t>)> {
+/// in source order (a word without one names no variable and cannot be a bad reference),
+/// handed to `each` as it is found rather than gathered in a list.
+pub fn reference_words<'t>(
+    config: &ResolvedConfig<'t>,
+    mut each: impl FnMut(Namespace, RefWord<'t>),
+) {
     // What each node's directive reads, from its name (asked once per distinct name).
     let mut rules: Vec<Option<NameRefs>> = vec![None; config.nodes.len()];
-    let mut reading = 0;
     for (name, ids) in config.names() {
         if let Some(rule) = NameRefs::of(name) {
-            reading += ids.len();
             for id in ids {
                 if let Some(slot) = rules.get_mut(id.index()) {
                     *slot = Some(rule);
@@ -296,8 +298,6 @@ pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWo
         }
     }
     let mut namespaces = Namespaces::new(config);
-    // About one word with a `$` per directive that reads variables.
-    let mut out = Vec::with_capacity(reading);
     for ((id, n), rule) in config.iter().zip(&rules) {
         let Some(rule) = *rule else {
             continue;
@@ -310,22 +310,16 @@ pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWo
             continue;
         };
         let d: DirRef<'t> = n.directive;
-        let push =
-            |out: &mut Vec<(Namespace, RefWord<'t>)>, word: WordRef<'t>, value: &'t str, kind| {
-                // Words are short: a plain search costs less than a vectorized one's setup.
-                if !value.as_bytes().contains(&b'$') {
-                    return;
-                }
-                out.push((
-                    ns,
-                    RefWord {
-                        node: id,
-                        word,
-                        value,
-                        kind,
-                    },
-                ))
-            };
+        // The word as a reference when it holds a `$`. Words are short: a plain search costs
+        // less than a vectorized one's setup.
+        let refer = |word: WordRef<'t>, value: &'t str, kind| {
+            value.as_bytes().contains(&b'$').then_some(RefWord {
+                node: id,
+                word,
+                value,
+                kind,
+            })
+        };
         match rule.special {
             Special::If if matches!(n.context, Context::Server | Context::Location) => {
                 let ops = if_operands(d);
@@ -341,10 +335,16 @@ pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWo
                         // `if ($)`: nginx calls the condition invalid (GW027), no variable is read.
                         _ if i == 0 && v.starts_with('$') => {
                             if v.len() > 1 {
-                                push(&mut out, w, v, RefKind::Whole)
+                                if let Some(r) = refer(w, v, RefKind::Whole) {
+                                    each(ns, r)
+                                }
                             }
                         }
-                        _ => push(&mut out, w, v, RefKind::Script),
+                        _ => {
+                            if let Some(r) = refer(w, v, RefKind::Script) {
+                                each(ns, r)
+                            }
+                        }
                     }
                 }
                 continue;
@@ -352,7 +352,9 @@ pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWo
             Special::Charset if ns == Namespace::Http => {
                 if let Some(w) = d.args().first() {
                     if w.as_str().starts_with('$') {
-                        push(&mut out, w, w.as_str(), RefKind::Whole);
+                        if let Some(r) = refer(w, w.as_str(), RefKind::Whole) {
+                            each(ns, r)
+                        }
                     }
                 }
                 continue;
@@ -365,14 +367,18 @@ pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWo
                         continue;
                     }
                     if let Some(v) = entry.args().last() {
-                        push(&mut out, v, v.as_str(), RefKind::Script);
+                        if let Some(r) = refer(v, v.as_str(), RefKind::Script) {
+                            each(ns, r)
+                        }
                     }
                 }
             }
             // ngx_http_memcached_pass asks for the index of `$memcached_key`, which only `set`
             // defines: without one nginx refuses to start (unknown "memcached_key" variable).
             Special::MemcachedPass if ns == Namespace::Http => {
-                push(&mut out, d.name_word(), "$memcached_key", RefKind::Whole);
+                if let Some(r) = refer(d.name_word(), "$memcached_key", RefKind::Whole) {
+                    each(ns, r)
+                }
             }
             _ => {}
         }
@@ -397,10 +403,11 @@ pub fn reference_words<'t>(config: &ResolvedConfig<'t>) -> Vec<(Namespace, RefWo
             if args == Args::LogFormat && value.starts_with("escape=") && i == 1 {
                 continue;
             }
-            push(&mut out, w, value, RefKind::Script);
+            if let Some(r) = refer(w, value, RefKind::Script) {
+                each(ns, r)
+            }
         }
     }
-    out
 }
 
 /// True when `name` is a stock nginx directive (not third-party, not unknown).

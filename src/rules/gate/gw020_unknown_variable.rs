@@ -149,9 +149,9 @@ impl Rule for UnknownVariable {
         // Most words repeat across server blocks ($host, http://app$request_uri): one whose
         // names are all known is settled once per distinct (namespace, kind, value).
         let mut clean: HashSet<(Namespace, RefKind, &str)> = HashSet::new();
-        for (ns, r) in refs::reference_words(config) {
+        refs::reference_words(config, |ns, r| {
             if clean.contains(&(ns, r.kind, r.value)) {
-                continue;
+                return;
             }
             let n = config.node(r.node);
             let names: Vec<(&str, bool)> = match r.kind {
@@ -167,7 +167,7 @@ impl Rule for UnknownVariable {
                             )
                             .with_help("write a variable name after `$`"),
                         );
-                        continue;
+                        return;
                     }
                 },
                 RefKind::Script => match script::variables(r.value) {
@@ -184,7 +184,7 @@ impl Rule for UnknownVariable {
                             cx.diagnostic(&META, n.file, r.word.span(), e.message())
                                 .with_help(help),
                         );
-                        continue;
+                        return;
                     }
                 },
             };
@@ -241,6 +241,6 @@ impl Rule for UnknownVariable {
             if all_known {
                 clean.insert((ns, r.kind, r.value));
             }
-        }
+        });
     }
 }
