@@ -140,19 +140,28 @@ impl Rule for DuplicateDefinition {
     fn check(&self, cx: &LintContext<'_, '_>, out: &mut Vec<Diagnostic>) {
         let config = cx.config;
         let here = |id: NodeId| cx.where_is(id);
-        // Locations, per enclosing block.
-        let mut seen: HashMap<(Option<NodeId>, bool, &str), NodeId> = HashMap::new();
-        for &id in config.nodes_named("location") {
-            let n = config.node(id);
-            if !matches!(n.context, Context::Server | Context::Location) {
-                continue;
+        // Locations, per enclosing block: grouped by block (a stable sort keeps each block's
+        // locations in source order), so one small map at a time holds a block's locations
+        // rather than one map holding every location of the configuration.
+        let mut by_block: Vec<(Option<NodeId>, NodeId)> = config
+            .nodes_named("location")
+            .iter()
+            .filter(|&&id| matches!(config.node(id).context, Context::Server | Context::Location))
+            .map(|&id| (config.node(id).parent(), id))
+            .collect();
+        by_block.sort_by_key(|&(block, _)| block);
+        let mut seen: HashMap<(bool, &str), NodeId> = HashMap::new();
+        for (i, &(block, id)) in by_block.iter().enumerate() {
+            if i == 0 || by_block[i - 1].0 != block {
+                seen.clear();
             }
+            let n = config.node(id);
             let key = match location_form(n.directive) {
                 Some(LocationForm::Exact(u)) => (true, u),
                 Some(LocationForm::Prefix(u) | LocationForm::NoRegex(u)) => (false, u),
                 _ => continue,
             };
-            match seen.entry((n.parent(), key.0, key.1)) {
+            match seen.entry(key) {
                 std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert(id);
                 }
