@@ -172,19 +172,11 @@ fn innermost(ast: &Ast, offset: usize) -> Option<DirRef<'_>> {
     let mut level = ast.item_list();
     let mut found = None;
     loop {
-        // The last item of this level that starts at or before `offset`.
-        let (mut lo, mut hi) = (0, level.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if level.get(mid).is_some_and(|it| it.span().start() <= offset) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        // A comment there, or a directive that ends before `offset`: no sibling holds it (they
-        // do not overlap), so the enclosing directive is the innermost.
-        let Some(d) = lo
+        // The last item of this level that starts at or before `offset`. A comment there, or a
+        // directive that ends before `offset`: no sibling holds it (they do not overlap), so
+        // the enclosing directive is the innermost.
+        let Some(d) = level
+            .starting_up_to(offset)
             .checked_sub(1)
             .and_then(|i| level.get(i))
             .and_then(|it| it.as_directive())

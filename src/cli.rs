@@ -482,8 +482,13 @@ fn print_out(text: &str) -> Result<(), CliError> {
 }
 
 fn print_bytes(bytes: &[u8]) -> Result<(), CliError> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(bytes) {
+    printed(std::io::stdout().lock().write_all(bytes))
+}
+
+/// A write to standard output as the command's result: a reader that stopped early (`| head`)
+/// is no error.
+fn printed(written: std::io::Result<()>) -> Result<(), CliError> {
+    match written {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.map_err(CliError::Output),
     }
@@ -1033,10 +1038,7 @@ impl Sink {
             None => Box::new(std::io::stdout().lock()),
         };
         let mut out = std::io::BufWriter::with_capacity(1 << 16, inner);
-        match write(&mut out).and_then(|()| out.flush()) {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-            other => other.map_err(CliError::Output),
-        }
+        printed(write(&mut out).and_then(|()| out.flush()))
     }
 
     fn note(&self, text: &str) {

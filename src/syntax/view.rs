@@ -491,6 +491,14 @@ impl<'a> ItemList<'a> {
         }
     }
 
+    /// How many items start at or before `offset`: the items are in source order, so this is
+    /// a binary search (the last of them is the one that may hold `offset`).
+    #[inline]
+    pub fn starting_up_to(self, offset: usize) -> usize {
+        self.slice()
+            .partition_point(|&it| ItemRef::of(self.ast, it).span().start() <= offset)
+    }
+
     /// The position of the first directive at or after `from`, if any.
     #[inline]
     pub fn next_directive(self, from: usize) -> Option<usize> {
