@@ -16,15 +16,34 @@ use super::logline::{max_time, min_time, LogTime, Request, Upstream};
 use super::mapping::{AddrMatch, ConfigMap, HandlerFit, ServerChoice, Socket};
 use std::sync::Arc;
 
-/// A place in the configuration, as shown to people.
+/// A place in the configuration, as shown to people: its fields through [`PlaceText`]. Cloning
+/// shares it (a run with tens of thousands of groups names the same config lines again and
+/// again: [`MapMemo::place`] makes each line's once).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Place {
+pub struct Place(Arc<PlaceText>);
+
+/// What a [`Place`] shows.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PlaceText {
     /// The file as displayed (relative to the config root).
     pub file: String,
     /// 1-based.
     pub line: usize,
     /// The directive head: `proxy_pass http://127.0.0.1:3999`, `location ~ \.php$`.
     pub text: String,
+}
+
+impl Place {
+    pub fn new(file: String, line: usize, text: String) -> Self {
+        Place(Arc::new(PlaceText { file, line, text }))
+    }
+}
+
+impl std::ops::Deref for Place {
+    type Target = PlaceText;
+    fn deref(&self) -> &PlaceText {
+        &self.0
+    }
 }
 
 /// A timeout (or buffer size) in force for a handler, and where it was set.
@@ -245,11 +264,13 @@ pub fn diagnose_with(
         );
     }
     let mut incidents = std::mem::take(&mut scan.incidents);
+    // Most requests first, taken from the end: the scan's incidents are freed as their
+    // findings are made instead of both living until the last one is explained.
     incidents.sort_by(|a, b| {
-        b.count
-            .cmp(&a.count)
-            .then(a.first.cmp(&b.first))
-            .then(a.key.cmp(&b.key))
+        a.count
+            .cmp(&b.count)
+            .then(b.first.cmp(&a.first))
+            .then(b.key.cmp(&a.key))
     });
     let mut explainer = Explainer::new(
         map,
@@ -258,7 +279,11 @@ pub fn diagnose_with(
     );
     let mut grouper = Grouper::default();
     let mut unknown = UnknownNames::default();
-    for incident in incidents {
+    while let Some(incident) = incidents.pop() {
+        if incidents.len() < incidents.capacity() / 4 {
+            // Copies at most a third of what is left each time: linear in all.
+            incidents.shrink_to(incidents.len() * 2);
+        }
         let (finding, ctx) = explainer.explain(incident);
         if let Some(map) = map {
             unknown.add(map, &finding);
@@ -825,6 +850,18 @@ struct MapMemo {
         std::collections::HashMap<(Option<String>, Option<String>, Socket), Option<ServerChoice>>,
     /// (scheme, peer) of the logged upstream -> the handlers that may go there.
     peers: std::collections::HashMap<(Option<String>, String), PeerHandlers>,
+    /// The places findings keep, one per config line.
+    places: Places,
+}
+
+/// [`place`] once per config line: findings that name the same line share its [`Place`].
+#[derive(Default)]
+pub(super) struct Places(foldhash::HashMap<NodeId, Place>);
+
+impl Places {
+    pub(super) fn get(&mut self, cfg: &ResolvedConfig<'_>, id: NodeId) -> Place {
+        self.0.entry(id).or_insert_with(|| place(cfg, id)).clone()
+    }
 }
 
 /// [`ConfigMap::handlers_for`] of one logged peer, split as `choose_handler` reads it.
@@ -1298,15 +1335,19 @@ fn map_incident(
             Some(s) if s.id == sid => s.how.clone(),
             _ => "the server block of that handler".to_owned(),
         };
-        finding.server_block = Some((place(cfg, sid), how));
+        finding.server_block = Some((memo.places.get(cfg, sid), how));
     }
-    finding.location = location_id.map(|l| place(cfg, l));
+    finding.location = location_id.map(|l| memo.places.get(cfg, l));
     ctx.worker_user = cfg
         .top
         .iter()
         .copied()
         .find(|t| cfg.node(*t).name() == "user")
-        .and_then(|u| cfg.node(u).arg(0).map(|a| (a.to_owned(), place(cfg, u))));
+        .and_then(|u| {
+            cfg.node(u)
+                .arg(0)
+                .map(|a| (a.to_owned(), memo.places.get(cfg, u)))
+        });
 
     let Some((handler, fit)) = chosen else {
         if let (Some(l), true) = (location, candidates.is_empty()) {
@@ -1318,7 +1359,7 @@ fn map_incident(
         }
         return;
     };
-    record_handler(cfg, finding, ctx, handler, fit);
+    record_handler(cfg, &mut memo.places, finding, ctx, handler, fit);
 }
 
 /// `worker_connections N (file:line)` and `worker_rlimit_nofile M (file:line)` as set, with
@@ -1347,22 +1388,23 @@ fn fd_limits(cfg: &ResolvedConfig<'_>) -> String {
 /// other modules' look-alike timeouts that do nothing here, GW101).
 fn record_handler(
     cfg: &ResolvedConfig<'_>,
+    places: &mut Places,
     finding: &mut Finding,
     ctx: &mut FixContext,
     handler: NodeId,
     fit: Option<HandlerFit>,
 ) {
-    finding.handler = Some(place(cfg, handler));
+    finding.handler = Some(places.get(cfg, handler));
     let family = Family::from_pass(cfg.node(handler).name());
     ctx.family = family;
     if let Some(fit) = &fit {
         ctx.via_localhost = fit.via_localhost;
         if let Some(b) = fit.upstream_block {
-            ctx.upstream_block = Some(place(cfg, b));
+            ctx.upstream_block = Some(places.get(cfg, b));
         }
         finding.upstream_server = fit
             .upstream_server
-            .map(|s| place(cfg, s))
+            .map(|s| places.get(cfg, s))
             .or_else(|| ctx.upstream_block.clone());
     }
     let upstream_block_id = fit.as_ref().and_then(|f| f.upstream_block);
@@ -1405,7 +1447,7 @@ fn record_handler(
     }
     if let Some(suffix) = setting_name {
         let directive = format!("{}_{suffix}", family.prefix());
-        finding.setting = Some(effective_setting(cfg, block, &directive));
+        finding.setting = Some(effective_setting(cfg, places, block, &directive));
         if suffix.ends_with("timeout") {
             // Another module's timeout set here does nothing for this handler (GW101).
             for other in Family::ALL {
@@ -1725,6 +1767,7 @@ fn size_text(n: u64) -> String {
 /// The effective value of a timeout or buffer-size directive for `block`.
 pub(super) fn effective_setting(
     cfg: &ResolvedConfig<'_>,
+    places: &mut Places,
     block: NodeId,
     directive: &str,
 ) -> Setting {
@@ -1738,7 +1781,7 @@ pub(super) fn effective_setting(
                 None => describe_msec(t.ms),
             },
             millis: Some(t.ms),
-            place: t.set_by.map(|n| place(cfg, n)),
+            place: t.set_by.map(|n| places.get(cfg, n)),
         };
     }
     match cfg.effective(block, directive) {
@@ -1746,7 +1789,7 @@ pub(super) fn effective_setting(
             directive: directive.to_owned(),
             value: cfg.node(n).arg(0).unwrap_or("").to_owned(),
             millis: None,
-            place: Some(place(cfg, n)),
+            place: Some(places.get(cfg, n)),
         },
         None => Setting {
             directive: directive.to_owned(),
@@ -1785,11 +1828,7 @@ pub fn place(cfg: &ResolvedConfig<'_>, id: NodeId) -> Place {
         text.push(' ');
         text.push_str(a.as_str());
     }
-    Place {
-        file: file.display.clone(),
-        line,
-        text,
-    }
+    Place::new(file.display.clone(), line, text)
 }
 
 /// Ties `recv() failed (104)` / `prematurely closed` incidents to php-fpm's "execution timed out

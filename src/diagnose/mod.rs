@@ -41,7 +41,7 @@ pub use accesslog::{
 pub use classify::{classify, unclassified_kind, unresolved_host, Cause, NextUpstream};
 pub use diagnosis::{
     config_newer_than_logs, diagnose, diagnose_with, place, retry_window_secs, Diagnosis, Finding,
-    FpmKill, Group, Outcome, Place, Setting, UpstreamSummary,
+    FpmKill, Group, Outcome, Place, PlaceText, Setting, UpstreamSummary,
 };
 pub use fpmlog::{parse_fpm_line, FpmEntry, FpmEvent, FpmLevel};
 pub use histogram::{Histogram, RELATIVE_ERROR};
