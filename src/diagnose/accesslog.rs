@@ -855,7 +855,7 @@ pub fn timeout_drift(d: &mut Diagnosis) {
         .collect();
     for (i, n) in notes {
         if let Some(g) = d.groups.get_mut(i) {
-            g.more_notes.push(n);
+            g.more_notes.push(n.into());
         }
     }
 }

@@ -109,7 +109,7 @@ pub struct Finding {
     pub rule: Option<crate::codes::RuleId>,
     pub fix: String,
     /// What the mapping had to guess or could not do.
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
     pub fpm_kill: Option<Box<FpmKill>>,
     /// What became of the requests: failed, or answered by another server after this try.
     pub outcome: Outcome,
@@ -165,8 +165,11 @@ pub struct Group {
     /// Notes of the merged findings that [`Group::finding`] does not have, deduplicated, and
     /// notes about the group as a whole (the access log's drift): [`Group::notes`] lists
     /// both. The first finding's own are not copied here: most groups' notes are its notes.
-    pub more_notes: Vec<String>,
+    pub more_notes: Vec<Note>,
 }
+
+/// A finding's note: most are the same few sentences, shared instead of copied per finding.
+pub type Note = std::borrow::Cow<'static, str>;
 
 impl Group {
     pub fn cause(&self) -> Cause {
@@ -180,7 +183,7 @@ impl Group {
             .notes
             .iter()
             .chain(&self.more_notes)
-            .map(String::as_str)
+            .map(|n| n.as_ref())
     }
 }
 
@@ -266,7 +269,8 @@ pub fn diagnose_with(
     let mut incidents = std::mem::take(&mut scan.incidents);
     // Most requests first, taken from the end: the scan's incidents are freed as their
     // findings are made instead of both living until the last one is explained.
-    incidents.sort_by(|a, b| {
+    // Keys are distinct: the unstable sort gives the one order, without a scratch copy.
+    incidents.sort_unstable_by(|a, b| {
         a.count
             .cmp(&b.count)
             .then(b.first.cmp(&a.first))
@@ -579,7 +583,7 @@ struct GroupAcc {
     paths: TopCounter,
     hosts: TopCounter,
     members: TopCounter,
-    more_notes: Vec<String>,
+    more_notes: Vec<Note>,
 }
 
 /// Requests per distinct value, cut to the [`TOP`] most frequent at the end. Most groups see
@@ -692,7 +696,7 @@ impl Grouper {
         let mut acc = GroupAcc::default();
         acc.fold(&f);
         // The first finding's notes stay its own (deduplicated and cut as the group shows them).
-        let mut seen: Vec<String> = Vec::with_capacity(f.notes.len().min(GroupAcc::NOTES));
+        let mut seen: Vec<Note> = Vec::with_capacity(f.notes.len().min(GroupAcc::NOTES));
         for n in std::mem::take(&mut f.notes) {
             if seen.len() < GroupAcc::NOTES && !seen.contains(&n) {
                 seen.push(n);
@@ -951,9 +955,9 @@ fn select_server_and_location(
             .map(|(s, n)| format!("{s} ({n})"))
             .collect::<Vec<_>>()
             .join(", ");
-        finding.notes.push(format!(
+        finding.notes.push(Note::from(format!(
             "the access log's failed requests like these came in on several sockets: {list}"
-        ));
+        )));
     }
     let mut regex_skipped = false;
     let mut locate = |server_id: NodeId, p: &str| {
@@ -1020,10 +1024,10 @@ fn select_server_and_location(
                         "{unknown}; of the server blocks named like this, {}:{} ({}) does not pass {p} there, this one {how_pass}",
                         sp.file, sp.line, s.how
                     );
-                    finding.notes.push(format!(
+                    finding.notes.push(Note::from(format!(
                         "server block {}:{} chosen by the handler/upstream cross-check: {how} (named like this: {listing})",
                         op.file, op.line
-                    ));
+                    )));
                     server = Some(ServerChoice {
                         id: *id,
                         how,
@@ -1033,14 +1037,14 @@ fn select_server_and_location(
                 }
                 [_] => {
                     let sp = place(cfg, s.id);
-                    finding.notes.push(format!(
+                    finding.notes.push(Note::from(format!(
                         "server block {}:{} chosen by the handler/upstream cross-check: {unknown}; of the server blocks named like this ({listing}) only it {how_pass}",
                         sp.file, sp.line
-                    ));
+                    )));
                 }
                 _ => {
                     let sp = place(cfg, s.id);
-                    finding.notes.push(format!(
+                    finding.notes.push(Note::from(format!(
                         "had to choose: {unknown} and several server blocks named like this could have served these requests ({listing}); mapped to {}:{} ({}){}",
                         sp.file,
                         sp.line,
@@ -1050,17 +1054,17 @@ fn select_server_and_location(
                         } else {
                             "; an access log whose log_format has $server_port (--access-log) decides"
                         }
-                    ));
+                    )));
                 }
             }
         }
     }
     if let (Some(s), Some(p), None) = (&server, &path, location) {
         let sp = place(cfg, s.id);
-        finding.notes.push(format!(
+        finding.notes.push(Note::from(format!(
             "no location of the server block at {}:{} matches {p}",
             sp.file, sp.line
-        ));
+        )));
     }
     (server, location, regex_skipped)
 }
@@ -1096,7 +1100,9 @@ fn choose_handler(
             if let Some((fit, via)) = &best {
                 if fit.fit == AddrMatch::Exact {
                     if let Some(via) = via {
-                        finding.notes.push(format!("handler reached {via}"));
+                        finding
+                            .notes
+                            .push(Note::from(format!("handler reached {via}")));
                     }
                     chosen = Some((fit.handler, Some(fit.clone())));
                 }
@@ -1139,28 +1145,28 @@ fn choose_handler(
                             hp.text, hp.file, hp.line, up.base
                         ),
                     };
-                    finding.notes.push(why);
+                    finding.notes.push(Note::from(why));
                     if regex_skipped {
                         finding.notes.push(
-                            "a regex location that could not be evaluated (see below) may be the one nginx chose for this URI".to_owned(),
+                            "a regex location that could not be evaluated (see below) may be the one nginx chose for this URI".into(),
                         );
                     }
                     if exact.len() > 1 {
-                        finding.notes.push(format!(
+                        finding.notes.push(Note::from(format!(
                             "{} handlers in the config go to {}",
                             exact.len(),
                             up.base
-                        ));
+                        )));
                     }
                     chosen = Some((fit.handler, Some(fit)));
                 } else if let Some((fit, _)) =
                     best.as_ref().filter(|(f, _)| f.fit == AddrMatch::Possible)
                 {
                     let bp = place(cfg, fit.handler);
-                    finding.notes.push(format!(
+                    finding.notes.push(Note::from(format!(
                         "{} ({}:{}) may go to {} (its host is resolved at run time)",
                         bp.text, bp.file, bp.line, up.base
-                    ));
+                    )));
                     chosen = Some((fit.handler, Some(fit.clone())));
                 } else {
                     // A host name only DNS could compare: use it when it is the only candidate.
@@ -1181,7 +1187,7 @@ fn choose_handler(
                     };
                     if let Some((b, _)) = &best {
                         let bp = place(cfg, b.handler);
-                        finding.notes.push(format!(
+                        finding.notes.push(Note::from(format!(
                             "{} ({}:{}), the handler of the location the URI matches, does not go to the logged upstream {}{}",
                             bp.text,
                             bp.file,
@@ -1192,14 +1198,14 @@ fn choose_handler(
                             } else {
                                 ", and no other handler does (was the config changed since, or is this another server's config?)"
                             }
-                        ));
+                        )));
                     }
                     if let Some(fit) = only {
                         let hp = place(cfg, fit.handler);
-                        finding.notes.push(format!(
+                        finding.notes.push(Note::from(format!(
                             "{} ({}:{}) may go to {} (its host name is resolved by DNS): using it",
                             hp.text, hp.file, hp.line, up.base
-                        ));
+                        )));
                         chosen = Some((fit.handler, Some(fit)));
                     }
                 }
@@ -1257,14 +1263,14 @@ fn map_incident(
         KeyDetail::CauseOnly => {
             // The `server:` field was dropped (more distinct ones than any configuration has
             // server blocks): any block chosen now would be a guess.
-            finding.notes.push(format!(
+            finding.notes.push(Note::from(format!(
                 "past {}x the group bound this group lost its server: name too; not mapped",
                 super::incidents::HARD_GROUP_FACTOR
-            ));
+            )));
             return;
         }
         KeyDetail::Peer | KeyDetail::Server => finding.notes.push(
-            "the group bound was reached: this group merges requests of several paths and hosts of the same server: name, mapped by its first request".to_owned(),
+            "the group bound was reached: this group merges requests of several paths and hosts of the same server: name, mapped by its first request".into(),
         ),
     }
     let path = key.path.clone().or_else(|| {
@@ -1281,7 +1287,7 @@ fn map_incident(
         // The stream module logs a bare address (`upstream: "10.0.0.1:5432"`) and its listen
         // address as `server:`: its `stream { server { proxy_pass } }` blocks are not mapped.
         finding.notes.push(
-            "a stream (TCP/UDP) proxy line: mapping to `stream` blocks is not supported".to_owned(),
+            "a stream (TCP/UDP) proxy line: mapping to `stream` blocks is not supported".into(),
         );
         return;
     }
@@ -1352,10 +1358,10 @@ fn map_incident(
     let Some((handler, fit)) = chosen else {
         if let (Some(l), true) = (location, candidates.is_empty()) {
             let lp = place(cfg, l);
-            finding.notes.push(format!(
+            finding.notes.push(Note::from(format!(
                 "{} ({}:{}) has no proxy_pass/fastcgi_pass/grpc_pass/uwsgi_pass/scgi_pass of its own",
                 lp.text, lp.file, lp.line
-            ));
+            )));
         }
         return;
     };
@@ -1457,13 +1463,13 @@ fn record_handler(
                 let name = format!("{}_{suffix}", other.prefix());
                 if let Some(n) = cfg.effective(block, &name) {
                     let p = place(cfg, n);
-                    finding.notes.push(format!(
+                    finding.notes.push(Note::from(format!(
                         "{} ({}:{}) has no effect here: the handler is {} (GW101)",
                         p.text,
                         p.file,
                         p.line,
                         family.pass_directive()
-                    ));
+                    )));
                 }
             }
         }
@@ -1540,7 +1546,7 @@ fn decide_outcome(
         )
     {
         finding.notes.push(
-            "the upstream block keeps connections alive: when this failure hit a cached keep-alive connection nginx tried again on a new one without counting the try, so some of these requests may have been answered (the error log does not say which)".to_owned(),
+            "the upstream block keeps connections alive: when this failure hit a cached keep-alive connection nginx tried again on a new one without counting the try, so some of these requests may have been answered (the error log does not say which)".into(),
         );
     }
     let tries = finding.incident.key.tries;
@@ -1565,24 +1571,24 @@ fn decide_outcome(
     let Some(max) = max_tries else { return };
     if tries >= max {
         if tries > 1 {
-            finding.notes.push(format!(
+            finding.notes.push(Note::from(format!(
                 "each request tried {tries} server{} (all the handler has) before failing",
                 if tries == 1 { "" } else { "s" }
-            ));
+            )));
         }
         if names {
             finding.notes.push(
-                "the upstream names a host by name: it may resolve to more addresses than counted here (localhost counts as 127.0.0.1 and ::1), each one a further try".to_owned(),
+                "the upstream names a host by name: it may resolve to more addresses than counted here (localhost counts as 127.0.0.1 and ::1), each one a further try".into(),
             );
         }
         return;
     }
     if !flags.iter().any(|f| f == flag.flag()) {
-        finding.notes.push(format!(
+        finding.notes.push(Note::from(format!(
             "{next_text} does not include `{}`: nginx did not try the other server{} for this failure",
             flag.flag(),
             if max - tries == 1 { "" } else { "s" }
-        ));
+        )));
         return;
     }
     let method = finding.incident.key.method.as_deref().unwrap_or("");
@@ -1591,9 +1597,9 @@ fn decide_outcome(
         && !cause.before_request_sent()
         && !flags.iter().any(|f| f == "non_idempotent")
     {
-        finding.notes.push(format!(
+        finding.notes.push(Note::from(format!(
             "a {method} that reached the backend is not retried without `non_idempotent` in {prefix}_next_upstream: the client got the error"
-        ));
+        )));
         return;
     }
     finding.outcome = Outcome::Recovered;
@@ -1610,7 +1616,7 @@ fn decide_outcome(
         ));
     }
     ctx.retry = Some(why.clone());
-    finding.notes.push(why);
+    finding.notes.push(Note::from(why));
 }
 
 /// Peers one address makes and whether it is a host name (resolved at startup to every
@@ -1872,18 +1878,18 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String], scrip
             .iter()
             .filter(|f| f.kind == "max-children-reached" && near(inc, f) && same_pool(f))
         {
-            finding.notes.push(format!(
+            finding.notes.push(Note::from(format!(
                 "php-fpm{} reached pm.max_children ({}) {}x around that time: requests waited for a free worker",
                 f.pool.as_deref().map(|p| format!(" pool {p}")).unwrap_or_default(),
                 f.detail.as_deref().unwrap_or("?"),
                 f.count
-            ));
+            )));
         }
         if cause == Cause::ReadTimeout {
             if let Some(f) = fpm.incidents.iter().find(|f| {
                 f.kind == "execution-timed-out" && near(inc, f) && same_path(f) && same_pool(f)
             }) {
-                finding.notes.push(format!(
+                finding.notes.push(Note::from(format!(
                     "php-fpm{} also kills {} at request_terminate_timeout ({}x \"execution timed out\"{}): raising only the nginx timeout turns these 504s into 502s; raise request_terminate_timeout too, keeping it at or below the nginx read timeout",
                     f.pool.as_deref().map(|p| format!(" pool {p}")).unwrap_or_default(),
                     f.detail.as_deref().unwrap_or("the script"),
@@ -1892,7 +1898,7 @@ fn correlate_fpm(finding: &mut Finding, fpm: &FpmReport, paths: &[String], scrip
                         .filter(|(secs, _)| *secs > 0)
                         .map(|(secs, at)| format!(", {secs}s at {at}"))
                         .unwrap_or_default()
-                ));
+                )));
             }
         }
         return;
