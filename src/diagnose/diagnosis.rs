@@ -107,7 +107,8 @@ pub struct Finding {
     /// buffer that was too small.
     pub setting: Option<Setting>,
     pub rule: Option<crate::codes::RuleId>,
-    pub fix: String,
+    /// Shared between the groups whose fix reads the same (about half of a large run's).
+    pub fix: Arc<str>,
     /// What the mapping had to guess or could not do.
     pub notes: Vec<Note>,
     pub fpm_kill: Option<Box<FpmKill>>,
@@ -292,7 +293,7 @@ pub fn diagnose_with(
         if let Some(map) = map {
             unknown.add(map, &finding);
         }
-        grouper.add(finding, |f| f.fix = fix_text(f, &ctx));
+        grouper.add(finding, |f| fix_text(f, &ctx));
     }
     let skipped_regexes = std::mem::take(&mut explainer.skipped_regexes);
     // The mapping memo is freed before the groups are built, which can reuse its memory.
@@ -364,7 +365,7 @@ impl<'m, 'c, 't> Explainer<'m, 'c, 't> {
             upstream_server: None,
             setting: None,
             rule: None,
-            fix: String::new(),
+            fix: Arc::from(""),
             notes: Vec::new(),
             fpm_kill: None,
             outcome: Outcome::Failed,
@@ -546,19 +547,52 @@ type Anchor = (
     Cause,
     Option<crate::codes::RuleId>,
     Option<&'static str>,
-    String,
+    AnchorLine,
 );
 
+/// The config line a group is anchored to, else the logged peer or host name.
+#[derive(PartialEq, Eq, Hash)]
+enum AnchorLine {
+    Config(LineOf),
+    Logged(String),
+    Nothing,
+}
+
+/// A place compared by its file and line only: two directives on one line anchor one group.
+/// The place is shared, not copied, per finding.
+struct LineOf(Place);
+
+impl PartialEq for LineOf {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.line == other.0.line && self.0.file == other.0.file
+    }
+}
+
+impl Eq for LineOf {}
+
+impl std::hash::Hash for LineOf {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.file.hash(h);
+        self.0.line.hash(h);
+    }
+}
+
 fn anchor(f: &Finding) -> Anchor {
-    let line = f
+    let line = match f
         .handler
         .as_ref()
         .or(f.location.as_ref())
         .or(f.server_block.as_ref().map(|(p, _)| p))
-        .map(|p| format!("{}:{}", p.file, p.line))
-        .or_else(|| f.incident.key.upstream.clone())
-        .or_else(|| f.incident.key.unresolved_host.clone())
-        .unwrap_or_default();
+    {
+        Some(p) => AnchorLine::Config(LineOf(p.clone())),
+        None => f
+            .incident
+            .key
+            .upstream
+            .clone()
+            .or_else(|| f.incident.key.unresolved_host.clone())
+            .map_or(AnchorLine::Nothing, AnchorLine::Logged),
+    };
     let fpm = f.fpm_kill.as_ref().map(|k| k.event);
     (f.outcome, f.cause(), f.rule, fpm, line)
 }
@@ -572,6 +606,8 @@ struct Grouper {
     reps: Vec<Arc<Finding>>,
     accs: Vec<GroupAcc>,
     index: std::collections::HashMap<Anchor, usize, super::incidents::FastHash>,
+    /// The fix texts given so far.
+    fixes: std::collections::HashSet<Arc<str>, super::incidents::FastHash>,
 }
 
 #[derive(Default)]
@@ -676,9 +712,9 @@ impl GroupAcc {
 }
 
 impl Grouper {
-    /// Adds `f` to its group; `explain` completes a group's first finding (its fix: the other
+    /// Adds `f` to its group; `fix` gives a group's first finding its fix text (the other
     /// findings' fixes would never be shown).
-    fn add(&mut self, mut f: Finding, explain: impl FnOnce(&mut Finding)) {
+    fn add(&mut self, mut f: Finding, fix: impl FnOnce(&Finding) -> String) {
         use std::collections::hash_map::Entry;
         let slot = match self.index.entry(anchor(&f)) {
             Entry::Occupied(e) => {
@@ -692,7 +728,15 @@ impl Grouper {
             Entry::Vacant(v) => v,
         };
         slot.insert(self.accs.len());
-        explain(&mut f);
+        let text = fix(&f);
+        f.fix = match self.fixes.get(text.as_str()) {
+            Some(shared) => Arc::clone(shared),
+            None => {
+                let shared: Arc<str> = text.into();
+                self.fixes.insert(Arc::clone(&shared));
+                shared
+            }
+        };
         let mut acc = GroupAcc::default();
         acc.fold(&f);
         // The first finding's notes stay its own (deduplicated and cut as the group shows them).
@@ -711,6 +755,7 @@ impl Grouper {
     /// each most requests first.
     fn finish(self) -> (Vec<Arc<Finding>>, Vec<Group>, Vec<Group>) {
         drop(self.index);
+        drop(self.fixes);
         let mut failed = Vec::new();
         let mut recovered = Vec::new();
         for (acc, finding) in self.accs.into_iter().zip(&self.reps) {
@@ -2466,7 +2511,7 @@ mod tests {
             .into_iter()
             .map(|i| {
                 let (mut f, ctx) = explainer.explain(i);
-                f.fix = fix_text(&f, &ctx);
+                f.fix = fix_text(&f, &ctx).into();
                 f
             })
             .collect()
