@@ -97,7 +97,7 @@ pub struct FpmKill {
 pub struct Finding {
     pub incident: Incident,
     /// The server block that handled the request, and how it was chosen.
-    pub server_block: Option<(Place, String)>,
+    pub server_block: Option<(Place, Arc<str>)>,
     pub location: Option<Place>,
     /// The `*_pass` line that sent the request to the upstream.
     pub handler: Option<Place>,
@@ -645,6 +645,10 @@ impl TopCounter {
                 if let Some((_, c)) = v.iter_mut().find(|(s, _)| s == value) {
                     *c += n;
                 } else if v.len() < Self::FEW {
+                    if v.is_empty() {
+                        // Most groups see one value: room for one, not the default four.
+                        v.reserve_exact(1);
+                    }
                     v.push((value.to_owned(), n));
                 } else {
                     let mut m: std::collections::HashMap<_, _, _> = v.drain(..).collect();
@@ -1075,7 +1079,7 @@ fn select_server_and_location(
                     )));
                     server = Some(ServerChoice {
                         id: *id,
-                        how,
+                        how: how.into(),
                         others: s.others.clone(),
                     });
                     location = *l;
@@ -1383,8 +1387,8 @@ fn map_incident(
     };
     if let Some(sid) = server_id {
         let how = match &server {
-            Some(s) if s.id == sid => s.how.clone(),
-            _ => "the server block of that handler".to_owned(),
+            Some(s) if s.id == sid => Arc::clone(&s.how),
+            _ => Arc::from("the server block of that handler"),
         };
         finding.server_block = Some((memo.places.get(cfg, sid), how));
     }

@@ -213,7 +213,8 @@ impl std::fmt::Display for Socket {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerChoice {
     pub id: NodeId,
-    pub how: String,
+    /// Shared by the findings of the requests this choice is made for.
+    pub how: std::sync::Arc<str>,
     /// Other blocks with the same name that the logs do not rule out: they listen on other
     /// sockets, and the request's socket is not known (config order).
     pub others: Vec<NodeId>,
@@ -583,7 +584,7 @@ impl<'c, 't> ConfigMap<'c, 't> {
                 .collect();
             Some(ServerChoice {
                 id: chosen,
-                how,
+                how: how.into(),
                 others,
             })
         };
