@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 /// A place in the configuration, as shown to people: its fields through [`PlaceText`]. Cloning
 /// shares it (a run with tens of thousands of groups names the same config lines again and
-/// again: [`MapMemo::place`] makes each line's once).
+/// again; the mapping makes each line's place once).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Place(Arc<PlaceText>);
 
@@ -286,7 +286,7 @@ pub fn diagnose_with(
     let mut unknown = UnknownNames::default();
     while let Some(incident) = incidents.pop() {
         if incidents.len() < incidents.capacity() / 4 {
-            // Copies at most a third of what is left each time: linear in all.
+            // Each shrink moves less than a quarter of the previous capacity: linear in all.
             incidents.shrink_to(incidents.len() * 2);
         }
         let (finding, ctx) = explainer.explain(incident);
