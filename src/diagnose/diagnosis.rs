@@ -254,6 +254,8 @@ pub fn diagnose(
 /// with the `--access-log` report: the sockets of its failed requests pick among server blocks
 /// that share a name, its statuses and timings go beside each group, and 504s that ended well
 /// before the timeout in force get a drift note ([`super::accesslog::timeout_drift`]).
+/// `scan` is what [`super::IncidentScanner::finish`] gives: one incident per key (the order of
+/// the groups relies on it).
 pub fn diagnose_with(
     mut scan: ScanReport,
     fpm: Option<FpmReport>,
