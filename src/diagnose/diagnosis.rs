@@ -2801,6 +2801,55 @@ http {
     }
 
     #[test]
+    fn groups_share_the_place_of_one_config_line_and_equal_fix_texts() {
+        let t = tree(CONF);
+        let cfg = ResolvedConfig::build(&t);
+        let map = ConfigMap::new(&cfg);
+        let lines = || {
+            scan(&[
+                line(
+                    "10:00:00",
+                    REFUSED,
+                    "GET / HTTP/1.1",
+                    "http://127.0.0.1:9001/",
+                    "x",
+                ),
+                line(
+                    "10:00:05",
+                    TIMEOUT,
+                    "GET / HTTP/1.1",
+                    "http://127.0.0.1:9001/",
+                    "x",
+                ),
+            ])
+        };
+        let d = diagnose_with(lines(), None, Some(&map), None);
+        assert_eq!(d.groups.len(), 2, "{:#?}", d.groups);
+        let (a, b) = (&d.groups[0].finding, &d.groups[1].finding);
+        let (Some(ha), Some(hb)) = (&a.handler, &b.handler) else {
+            panic!("unmapped: {a:#?} {b:#?}")
+        };
+        assert_eq!(
+            (ha.line, ha.text.as_str()),
+            (8, "proxy_pass http://127.0.0.1:9001")
+        );
+        assert!(Arc::ptr_eq(&ha.0, &hb.0), "one place per config line");
+        assert!(!Arc::ptr_eq(&a.fix, &b.fix), "{} / {}", a.fix, b.fix);
+
+        // Two groups whose fixes read the same keep one text.
+        let mut explainer = Explainer::new(Some(&map), None, None);
+        let mut grouper = Grouper::default();
+        for i in lines().incidents {
+            let (f, _) = explainer.explain(i);
+            grouper.add(f, |_| "the same fix".to_owned());
+        }
+        let (_, failed, _) = grouper.finish();
+        assert_eq!(failed.len(), 2);
+        assert_eq!(&*failed[0].finding.fix, "the same fix");
+        assert!(Arc::ptr_eq(&failed[0].finding.fix, &failed[1].finding.fix));
+    }
+
+    #[test]
     fn groups_sharing_a_handler_show_its_access_log_numbers_once() {
         let t = tree(TWO_PORTS);
         let cfg = ResolvedConfig::build(&t);
