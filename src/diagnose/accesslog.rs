@@ -21,7 +21,7 @@ use std::path::Path;
 use crate::config::{Family, NodeId, ResolvedConfig};
 
 use super::classify::Cause;
-use super::diagnosis::{effective_setting, place, Diagnosis, Group, Place, Places, Setting};
+use super::diagnosis::{effective_setting, place, Diagnosis, Group, Place, Setting};
 use super::histogram::Histogram;
 use super::incidents::{read_line_capped, DiagnoseError, FastHash, MAX_LINE};
 use super::logline::{max_time, min_time, uri_path, LogTime, Request};
@@ -700,9 +700,8 @@ impl<'m, 'c, 't> AccessScanner<'m, 'c, 't> {
                 let family = Family::from_pass(cfg.node(id).name());
                 let timeout = family.map(|f| {
                     let block = cfg.block_of(id).unwrap_or(id);
-                    // One group per anchor: nothing to share its places with.
-                    let places = &mut Places::default();
-                    effective_setting(cfg, places, block, &format!("{}_read_timeout", f.prefix()))
+                    let name = format!("{}_read_timeout", f.prefix());
+                    effective_setting(cfg, |n| place(cfg, n), block, &name)
                 });
                 (Some(place(cfg, id)), family.is_some(), timeout)
             }

@@ -911,10 +911,10 @@ struct MapMemo {
 
 /// [`place`] once per config line: findings that name the same line share its [`Place`].
 #[derive(Default)]
-pub(super) struct Places(foldhash::HashMap<NodeId, Place>);
+struct Places(foldhash::HashMap<NodeId, Place>);
 
 impl Places {
-    pub(super) fn get(&mut self, cfg: &ResolvedConfig<'_>, id: NodeId) -> Place {
+    fn get(&mut self, cfg: &ResolvedConfig<'_>, id: NodeId) -> Place {
         self.0.entry(id).or_insert_with(|| place(cfg, id)).clone()
     }
 }
@@ -1504,7 +1504,12 @@ fn record_handler(
     }
     if let Some(suffix) = setting_name {
         let directive = format!("{}_{suffix}", family.prefix());
-        finding.setting = Some(effective_setting(cfg, places, block, &directive));
+        finding.setting = Some(effective_setting(
+            cfg,
+            |n| places.get(cfg, n),
+            block,
+            &directive,
+        ));
         if suffix.ends_with("timeout") {
             // Another module's timeout set here does nothing for this handler (GW101).
             for other in Family::ALL {
@@ -1821,10 +1826,11 @@ fn size_text(n: u64) -> String {
     }
 }
 
-/// The effective value of a timeout or buffer-size directive for `block`.
+/// The effective value of a timeout or buffer-size directive for `block`; `place_of` gives
+/// the place of the line that sets it ([`place`], or a memo of it).
 pub(super) fn effective_setting(
     cfg: &ResolvedConfig<'_>,
-    places: &mut Places,
+    mut place_of: impl FnMut(NodeId) -> Place,
     block: NodeId,
     directive: &str,
 ) -> Setting {
@@ -1838,7 +1844,7 @@ pub(super) fn effective_setting(
                 None => describe_msec(t.ms),
             },
             millis: Some(t.ms),
-            place: t.set_by.map(|n| places.get(cfg, n)),
+            place: t.set_by.map(place_of),
         };
     }
     match cfg.effective(block, directive) {
@@ -1846,7 +1852,7 @@ pub(super) fn effective_setting(
             directive: directive.to_owned(),
             value: cfg.node(n).arg(0).unwrap_or("").to_owned(),
             millis: None,
-            place: Some(places.get(cfg, n)),
+            place: Some(place_of(n)),
         },
         None => Setting {
             directive: directive.to_owned(),
