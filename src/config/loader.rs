@@ -163,8 +163,9 @@ pub(crate) struct Parsed {
 impl Parsed {
     /// Reads `text` ([`read_config`]), with its include directives and its line index: both
     /// kept with the parse, so a file the [`ParseCache`] reuses is not scanned again.
-    fn read(text: &[u8]) -> Self {
-        let text = SourceText::from(text);
+    fn read(text: Vec<u8>) -> Self {
+        // The buffer the file was read into becomes the source text: no copy.
+        let text = SourceText::new(text);
         let r = read_source(&text);
         let mut includes = Vec::new();
         collect_includes(&r.ast, &mut includes);
@@ -342,8 +343,8 @@ impl Parses {
         Some(hit)
     }
 
-    fn parse(&mut self, path: &Path, text: &[u8]) -> Parsed {
-        if let Some(hit) = self.reuse(path, text) {
+    fn parse(&mut self, path: &Path, text: Vec<u8>) -> Parsed {
+        if let Some(hit) = self.reuse(path, &text) {
             return hit;
         }
         self.misses += 1;
@@ -404,7 +405,7 @@ fn load_path_parsed(
             path: main.display().to_string(),
             source,
         })?;
-    let parsed = parses.parse(&main_file, &text);
+    let parsed = parses.parse(&main_file, text);
     // The top level tells a site file's context; with syntax errors, the tree read past them
     // (a stray `;` in a site file does not make it nginx.conf).
     let ast = parsed.complete.then_some(&*parsed.ast);
@@ -776,7 +777,7 @@ impl Loader<'_> {
     }
 
     fn add_file_as(&mut self, path: PathBuf, display: String, text: Vec<u8>) -> FileId {
-        let result = self.parses.parse(&path, &text);
+        let result = self.parses.parse(&path, text);
         self.add_parsed(path, display, result)
     }
 
@@ -846,7 +847,7 @@ impl Loader<'_> {
                     });
                     read.push(step);
                 }
-                let mut parsed = parse_all(&read, self.parses).into_iter();
+                let mut parsed = parse_all(&mut read, self.parses).into_iter();
                 let mut added: Vec<Option<FileId>> = Vec::with_capacity(read.len());
                 let mut ids = Vec::with_capacity(read.len());
                 for step in read {
@@ -1301,24 +1302,22 @@ const PARALLEL_PARSE_BYTES: usize = 256 * 1024;
 
 /// The parse of every [`Read::New`] text, in order: the previous load's when the bytes are
 /// the same, else parsed, across threads when the batch is large.
-fn parse_all(read: &[Read], parses: &mut Parses) -> Vec<Parsed> {
-    let new: Vec<(&Path, &[u8])> = read
-        .iter()
-        .filter_map(|r| match r {
-            Read::New(target, text) => Some((target.file.as_path(), text.as_slice())),
-            _ => None,
-        })
-        .collect();
-    let out: Vec<Option<Parsed>> = new
-        .iter()
-        .map(|(path, text)| parses.reuse(path, text))
-        .collect();
-    let missing: Vec<&[u8]> = new
-        .iter()
-        .zip(&out)
-        .filter(|(_, hit)| hit.is_none())
-        .map(|((_, text), _)| *text)
-        .collect();
+fn parse_all(read: &mut [Read], parses: &mut Parses) -> Vec<Parsed> {
+    let mut out: Vec<Option<Parsed>> = Vec::new();
+    // The texts not reused are moved out of `read` into their parses (the buffer each file
+    // was read into becomes its source text); `read` keeps the targets.
+    let mut missing: Vec<Vec<u8>> = Vec::new();
+    let mut paths: Vec<&Path> = Vec::new();
+    for r in read.iter_mut() {
+        if let Read::New(target, text) = r {
+            let hit = parses.reuse(&target.file, text);
+            if hit.is_none() {
+                missing.push(std::mem::take(text));
+            }
+            out.push(hit);
+            paths.push(target.file.as_path());
+        }
+    }
     parses.misses += missing.len();
     let bytes: usize = missing.iter().map(|t| t.len()).sum();
     let fresh: Vec<Parsed> = if missing.len() < 2 || bytes < PARALLEL_PARSE_BYTES {
@@ -1328,9 +1327,10 @@ fn parse_all(read: &[Read], parses: &mut Parses) -> Vec<Parsed> {
         missing.into_par_iter().map(Parsed::read).collect()
     };
     let mut fresh = fresh.into_iter();
-    new.iter()
+    paths
+        .into_iter()
         .zip(out)
-        .filter_map(|((path, _), reused)| match reused {
+        .filter_map(|(path, reused)| match reused {
             Some(hit) => Some(hit),
             None => {
                 let result = fresh.next()?;
