@@ -389,7 +389,13 @@ impl<'m, 'c, 't> Explainer<'m, 'c, 't> {
             );
         }
         if let Some(fpm) = self.fpm {
-            let mut paths: Vec<String> = finding.incident.key.path.iter().cloned().collect();
+            let mut paths: Vec<String> = finding
+                .incident
+                .key
+                .path
+                .iter()
+                .map(|p| p.to_string())
+                .collect();
             paths.extend(ctx.script_paths.iter().cloned());
             correlate_fpm(&mut finding, fpm, &paths, &ctx.scripts);
         }
@@ -556,7 +562,7 @@ type Anchor = (
 #[derive(PartialEq, Eq, Hash)]
 enum AnchorLine {
     Config(LineOf),
-    Logged(String),
+    Logged(Arc<str>),
     Nothing,
 }
 
@@ -1330,7 +1336,7 @@ fn map_incident(
             .sample_request
             .as_deref()
             .and_then(Request::parse)
-            .map(|r| r.path().to_owned())
+            .map(|r| Arc::from(r.path()))
     });
     let upstream = key.upstream.as_deref().map(Upstream::parse);
 
@@ -1473,13 +1479,7 @@ fn record_handler(
     let block = cfg.block_of(handler).unwrap_or(handler);
     ctx.resolver = cfg.effective(block, "resolver").map(|r| place(cfg, r));
     if family == Family::FastCgi {
-        let mut uris: Vec<&str> = finding
-            .incident
-            .key
-            .path
-            .iter()
-            .map(String::as_str)
-            .collect();
+        let mut uris: Vec<&str> = finding.incident.key.path.iter().map(|p| &**p).collect();
         uris.extend(ctx.script_paths.iter().map(String::as_str));
         ctx.scripts = script_filenames(cfg, block, &uris);
     }

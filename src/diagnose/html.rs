@@ -275,7 +275,7 @@ fn group(o: &mut String, g: &Group, a: AccessShown<'_>, above: Option<&Group>) {
     let request = inc
         .sample_request
         .clone()
-        .or_else(|| inc.key.path.clone())
+        .or_else(|| inc.key.path.as_deref().map(str::to_owned))
         .unwrap_or_else(|| "-".to_owned());
     row("request", format!("<code>{}</code>", escape(&request)));
     let list = |items: &[(String, u64)], distinct: usize| {

@@ -77,7 +77,7 @@ fn render_group(out: &mut String, g: &Group, access: AccessShown<'_>, above: Opt
     let mut request = inc
         .sample_request
         .clone()
-        .or_else(|| key.path.clone())
+        .or_else(|| key.path.as_deref().map(str::to_owned))
         .unwrap_or_else(|| "-".to_owned());
     if let Some(h) = &key.host {
         let _ = write!(request, "   host {h}");
