@@ -41,61 +41,56 @@ pub enum BlockKind {
 /// "None" for the optional indexes and offsets of the records.
 pub(super) const NONE: u32 = u32::MAX;
 
-/// One token: a directive name, an argument, or a raw block's body. 12 bytes: there are
-/// about four per directive.
+/// One token: a directive name, an argument, or a raw block's body. 8 bytes: there are
+/// about four per directive, so what few words have (a value that differs from the text, a
+/// length past 512 MiB) is kept apart in the tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct WordRec {
-    /// The token as written, quotes included.
-    pub(super) span: Span,
-    /// The quote in the top two bits; below them, where the value is, the value as nginx reads
-    /// it (quotes removed, `\" \' \\ \t \r \n` unescaped, other backslashes kept, bytes that
-    /// are not UTF-8 read as U+FFFD): all ones when it is the text inside `span` (without the
-    /// quotes), else its index in `Ast::owned`.
-    packed: u32,
+    /// Where the token starts, its first quote included.
+    start: u32,
+    /// The quote in the top two bits; below it whether the value is kept apart (the value as
+    /// nginx reads it, quotes removed, `\" \' \\ \t \r \n` unescaped, other backslashes
+    /// kept, bytes that are not UTF-8 read as U+FFFD, differs from the text inside the span:
+    /// then it is in `Ast::owned` under this start); the low 29 bits are the token's length,
+    /// all ones when it does not fit (only a raw block's body can be that long: its span is
+    /// in `Ast::long_spans`).
+    meta: u32,
 }
 
 impl WordRec {
-    /// The low 30 bits: the value's index, all ones for "the text inside `span`". An index
-    /// that does not fit (more values than a file under the loader's bound can have) saturates
-    /// to it, as offsets saturate in [`Span`].
-    const VALUE: u32 = (1 << 30) - 1;
+    const LEN: u32 = (1 << 29) - 1;
+    const OWNED: u32 = 1 << 29;
 
-    pub(super) fn new(span: Span, value: u32, quote: Quote) -> Self {
+    pub(super) fn new(span: Span, owned: bool, quote: Quote) -> Self {
         let q = match quote {
             Quote::None => 0,
             Quote::Single => 1,
             Quote::Double => 2,
             Quote::Raw => 3,
         };
+        let len = u32::try_from(span.len()).map_or(Self::LEN, |l| l.min(Self::LEN));
         Self {
-            span,
-            packed: q << 30 | value.min(Self::VALUE),
+            start: span.start() as u32,
+            meta: q << 30 | if owned { Self::OWNED } else { 0 } | len,
         }
     }
 
-    /// The value's index in `Ast::owned`, [`NONE`] when it is the text inside `span`.
-    pub(super) fn value(&self) -> u32 {
-        match self.packed & Self::VALUE {
-            Self::VALUE => NONE,
-            i => i,
-        }
+    /// Whether the length did not fit (see [`Ast::long_spans`]): the parser keeps the span.
+    pub(super) fn is_long(&self) -> bool {
+        self.meta & Self::LEN == Self::LEN
+    }
+
+    /// Whether the value is kept apart (in `Ast::owned`, under the word's start).
+    pub(super) fn is_owned(&self) -> bool {
+        self.meta & Self::OWNED != 0
     }
 
     pub(super) fn quote(&self) -> Quote {
-        match self.packed >> 30 {
+        match self.meta >> 30 {
             0 => Quote::None,
             1 => Quote::Single,
             2 => Quote::Double,
             _ => Quote::Raw,
-        }
-    }
-
-    /// Where the value is written in the file when it is read as written: inside the quotes.
-    fn inner(&self) -> std::ops::Range<usize> {
-        let r = self.span.range();
-        match self.quote() {
-            Quote::Single | Quote::Double => r.start + 1..r.end.saturating_sub(1).max(r.start + 1),
-            Quote::None | Quote::Raw => r,
         }
     }
 }
@@ -108,9 +103,11 @@ pub(super) struct CommentRec {
     pub(super) text: u32,
 }
 
-/// A value kept apart from the file's text: `Ast::values[start..start + len]`.
+/// A value kept apart from the file's text: `Ast::values[start..start + len]`, of the token
+/// that starts at `at` (values are made in the order of the text, so `at` only grows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Owned {
+    pub(super) at: u32,
     pub(super) start: u32,
     pub(super) len: u32,
 }
@@ -218,6 +215,9 @@ pub struct Ast {
     /// The values that are not the file's text as written, one after the other.
     pub(super) owned: Vec<Owned>,
     pub(super) values: String,
+    /// The spans of the words whose length does not fit their record (raw bodies of 512 MiB
+    /// or more), in the order of the text.
+    pub(super) long_spans: Vec<Span>,
 }
 
 /// The tree of an empty file, for handles that need a tree to point into and have none.
@@ -297,6 +297,7 @@ impl Ast {
             + self.inner_comments.capacity() * size_of::<(u32, u32)>()
             + self.owned.capacity() * size_of::<Owned>()
             + self.values.capacity()
+            + self.long_spans.capacity() * size_of::<Span>()
     }
 
     /// The tree of a text that was not read (too large, or refused as binary), keeping it.
@@ -314,9 +315,37 @@ impl Ast {
 
     #[inline]
     pub(super) fn word_text(&self, w: &WordRec) -> &str {
-        match w.value() {
-            NONE => self.written(w.inner()),
-            i => self.owned_value(i),
+        if w.is_owned() {
+            return self.owned_at(w.start);
+        }
+        let r = self.word_span(w).range();
+        // Inside the quotes: where the value is written in the file when it is read as written.
+        let inner = match w.quote() {
+            Quote::Single | Quote::Double => r.start + 1..r.end.saturating_sub(1).max(r.start + 1),
+            Quote::None | Quote::Raw => r,
+        };
+        self.written(inner)
+    }
+
+    /// The token as written, quotes included.
+    #[inline]
+    pub(super) fn word_span(&self, w: &WordRec) -> Span {
+        let start = w.start as usize;
+        if w.is_long() {
+            let i = self.long_spans.partition_point(|s| s.start() < start);
+            if let Some(s) = self.long_spans.get(i).filter(|s| s.start() == start) {
+                return *s;
+            }
+        }
+        Span::new(start, start + (w.meta & WordRec::LEN) as usize)
+    }
+
+    /// The value kept apart for the token that starts at `at`.
+    fn owned_at(&self, at: u32) -> &str {
+        let i = self.owned.partition_point(|o| o.at < at);
+        match self.owned.get(i) {
+            Some(o) if o.at == at => self.owned_value(i as u32),
+            _ => "",
         }
     }
 
@@ -384,7 +413,7 @@ impl<'a> Iterator for Walk<'a> {
 // configuration they are most of its memory. Growing them is a choice to make here, not by
 // accident.
 const _: () = {
-    assert!(std::mem::size_of::<WordRec>() == 12);
+    assert!(std::mem::size_of::<WordRec>() == 8);
     assert!(std::mem::size_of::<DirRec>() == 24);
     assert!(std::mem::size_of::<BlockRec>() <= 36);
     assert!(std::mem::size_of::<Item>() == 4);
@@ -395,18 +424,60 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_word_record_gives_back_its_quote_and_value() {
+    fn a_word_record_gives_back_its_span_quote_and_whether_its_value_is_apart() {
         let quotes = [Quote::None, Quote::Single, Quote::Double, Quote::Raw];
-        let span = Span::new(3, 9);
+        let ast = Ast::default();
         for q in quotes {
-            for v in [0, 1, 12_345, WordRec::VALUE - 1, NONE] {
-                let w = WordRec::new(span, v, q);
-                assert_eq!((w.span, w.quote(), w.value()), (span, q, v), "{q:?} {v}");
+            for span in [
+                Span::new(3, 9),
+                Span::new(0, 0),
+                Span::new(7, 7 + (1 << 29) - 2),
+            ] {
+                for owned in [false, true] {
+                    let w = WordRec::new(span, owned, q);
+                    assert!(!w.is_long());
+                    assert_eq!(
+                        (ast.word_span(&w), w.quote(), w.is_owned()),
+                        (span, q, owned)
+                    );
+                }
             }
-            // An index past 30 bits saturates to "the text as written", never to another value.
-            assert_eq!(WordRec::new(span, WordRec::VALUE + 7, q).value(), NONE);
-            assert_eq!(WordRec::new(span, WordRec::VALUE + 7, q).quote(), q);
+            // A length that does not fit is marked: its span is in the tree.
+            let long = Span::new(5, 5 + (1 << 29) + 10);
+            let w = WordRec::new(long, false, q);
+            assert!(w.is_long());
+            assert_eq!(w.quote(), q);
+            let with = Ast {
+                long_spans: vec![Span::new(1, 2), long],
+                ..Ast::default()
+            };
+            assert_eq!(with.word_span(&w), long);
         }
+    }
+
+    #[test]
+    fn values_kept_apart_are_found_by_their_token() {
+        let text = "a \"x\\\"y\" b\\;c;\nd 'plain' e\\tf;\n";
+        let ast = crate::syntax::parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let words: Vec<String> = ast
+            .walk()
+            .flat_map(|d| {
+                std::iter::once(d.name().to_owned())
+                    .chain(d.args().iter().map(|a| a.as_str().to_owned()))
+            })
+            .collect();
+        assert_eq!(words, ["a", "x\"y", "b\\;c", "d", "plain", "e\tf"]);
+        // Only the words with a backslash are kept apart, in the order of the text (`\;` is
+        // not one nginx unescapes, so `b\;c` reads as written).
+        let at: Vec<usize> = ast.owned.iter().map(|o| o.at as usize).collect();
+        assert_eq!(
+            at,
+            [
+                text.find('"').unwrap_or(0),
+                text.find('b').unwrap_or(0),
+                text.find("e\\").unwrap_or(0)
+            ]
+        );
     }
 
     #[test]

@@ -116,11 +116,11 @@ impl Pending {
         if self.words.is_empty() {
             // A `{` with no directive before it: a nameless head, so the block still nests.
             self.words
-                .push(WordRec::new(Span::default(), NONE, Quote::None));
+                .push(WordRec::new(Span::default(), false, Quote::None));
         }
         let name = ast.words.len() as u32;
-        let first = self.words[0].span;
-        let last = self.words[self.words.len() - 1].span;
+        let first = ast.word_span(&self.words[0]);
+        let last = ast.word_span(&self.words[self.words.len() - 1]);
         let args = (self.words.len() - 1) as u32;
         ast.words.append(&mut self.words);
         let inner = if self.comments.is_empty() {
@@ -434,36 +434,39 @@ impl<'a> Parser<'a> {
         if !rest.is_empty() && self.pos - start >= MAX_TOKEN_LEN {
             return Err(self.err(ParseErrorKind::TooLongParameter, start));
         }
-        let text = self.written(&text[1..]);
+        let text = match self.written(&text[1..], start) {
+            true => narrow(self.ast.owned.len() - 1),
+            false => NONE,
+        };
         Ok(CommentRec {
             span: Span::new(start, self.pos),
             text,
         })
     }
 
-    /// A value that is the file's text as written (`bytes`, a slice of it): read from the
-    /// text itself when it is UTF-8 ([`NONE`]), else kept apart with U+FFFD for the bytes that
-    /// are not.
-    fn written(&mut self, bytes: &[u8]) -> u32 {
-        if self.utf8.is_some() {
-            NONE
-        } else {
-            self.owned(bytes)
+    /// A value that is the file's text as written (`bytes`, a slice of it) of the token that
+    /// starts at `at`: read from the text itself when it is UTF-8 (false), else kept apart with
+    /// U+FFFD for the bytes that are not (true).
+    fn written(&mut self, bytes: &[u8], at: usize) -> bool {
+        if self.utf8.is_none() {
+            self.owned(bytes, at);
         }
+        self.utf8.is_none()
     }
 
-    /// Keeps a value apart from the file's text (unescaped, or not UTF-8) and gives its index.
-    /// The values are at most three times the text (U+FFFD for every byte), which the
-    /// loader's bound on files keeps within 32-bit offsets.
-    fn owned(&mut self, bytes: &[u8]) -> u32 {
+    /// Keeps the value of the token that starts at `at` apart from the file's text (unescaped,
+    /// or not UTF-8), as the last of `Ast::owned`. The values are at most three times the text
+    /// (U+FFFD for every byte), which the loader's bound on files keeps within 32-bit offsets.
+    fn owned(&mut self, bytes: &[u8], at: usize) -> bool {
         let start = self.ast.values.len();
         self.ast.values.push_str(&String::from_utf8_lossy(bytes));
         let len = self.ast.values.len() - start;
         self.ast.owned.push(Owned {
+            at: narrow(at),
             start: narrow(start),
             len: narrow(len),
         });
-        narrow(self.ast.owned.len() - 1)
+        true
     }
 
     fn unquoted(&mut self) -> Result<WordRec, ParseError> {
@@ -482,12 +485,12 @@ impl<'a> Parser<'a> {
         if raw.len() >= MAX_TOKEN_LEN {
             return Err(self.err(ParseErrorKind::TooLongParameter, start));
         }
-        let value = if escaped {
-            self.owned(&unescape(raw))
+        let owned = if escaped {
+            self.owned(&unescape(raw), start)
         } else {
-            self.written(raw)
+            self.written(raw, start)
         };
-        Ok(WordRec::new(Span::new(start, self.pos), value, Quote::None))
+        Ok(WordRec::new(Span::new(start, self.pos), owned, Quote::None))
     }
 
     /// A quoted word. An unterminated or too long quote ends reading (the rest of the file is
@@ -513,16 +516,16 @@ impl<'a> Parser<'a> {
                 self.recoverable(ParseErrorKind::Unexpected(next), self.pos)?;
             }
         }
-        let value = match unescape(body) {
-            std::borrow::Cow::Borrowed(_) => self.written(body),
-            std::borrow::Cow::Owned(unescaped) => self.owned(&unescaped),
+        let owned = match unescape(body) {
+            std::borrow::Cow::Borrowed(_) => self.written(body, start),
+            std::borrow::Cow::Owned(unescaped) => self.owned(&unescaped, start),
         };
         let quote = if q == b'"' {
             Quote::Double
         } else {
             Quote::Single
         };
-        Ok(WordRec::new(Span::new(start, self.pos), value, quote))
+        Ok(WordRec::new(Span::new(start, self.pos), owned, quote))
     }
 
     /// Scans a Lua block body up to its matching `}`, skipping Lua strings, long brackets and
@@ -540,8 +543,12 @@ impl<'a> Parser<'a> {
                 }
                 b'}' => {
                     if depth == 0 {
-                        let value = self.written(&src[body_start..i]);
-                        let raw = WordRec::new(Span::new(body_start, i), value, Quote::Raw);
+                        let owned = self.written(&src[body_start..i], body_start);
+                        let span = Span::new(body_start, i);
+                        let raw = WordRec::new(span, owned, Quote::Raw);
+                        if raw.is_long() {
+                            self.ast.long_spans.push(span);
+                        }
                         self.pos = i + 1;
                         return Ok((raw, Span::new(i, i + 1)));
                     }

@@ -183,7 +183,7 @@ impl<'a> WordRef<'a> {
     /// The token as written, quotes included.
     #[inline]
     pub fn span(self) -> Span {
-        self.rec().span
+        self.ast.word_span(self.rec())
     }
 
     #[inline]
