@@ -112,19 +112,17 @@ pub(super) struct Owned {
     pub(super) len: u32,
 }
 
-/// One directive. 24 bytes: what few directives have (comments inside them) is kept apart.
+/// One directive. 16 bytes: it starts where its name does, and what few directives have
+/// (comments inside them) is kept apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct DirRec {
-    /// From the first byte of the name to the `;` or the closing `}`, inclusive.
-    pub(super) span: Span,
+    /// Where the directive ends: after the `;` or the closing `}`.
+    pub(super) end: u32,
     /// The name's index in `Ast::words`; the arguments follow it.
     pub(super) name: u32,
     /// The number of arguments, and in the top bit whether a `;` ends the directive (then it
     /// is the span's last byte; block directives, and a directive a `}` ended, have none).
     args_semicolon: u32,
-    /// Comments written between the name and the terminating `;` or `{`: an index in
-    /// `Ast::inner_comments`, [`NONE`] when there are none.
-    pub(super) inner: u32,
     /// The index in `Ast::blocks`, [`NONE`] for a simple directive.
     pub(super) block: u32,
 }
@@ -133,14 +131,13 @@ impl DirRec {
     const SEMICOLON: u32 = 1 << 31;
 
     /// A directive of `args` arguments (fewer than 2^31: each is at least a byte of a file
-    /// under the loader's bound) and no block yet.
-    pub(super) fn new(span: Span, name: u32, args: u32, semicolon: bool, inner: u32) -> Self {
+    /// under the loader's bound) ending at `end`, and no block yet.
+    pub(super) fn new(end: usize, name: u32, args: u32, semicolon: bool) -> Self {
         let flag = if semicolon { Self::SEMICOLON } else { 0 };
         Self {
-            span,
+            end: u32::try_from(end).unwrap_or(u32::MAX),
             name,
             args_semicolon: args.min(Self::SEMICOLON - 1) | flag,
-            inner,
             block: NONE,
         }
     }
@@ -151,8 +148,16 @@ impl DirRec {
 
     /// Where the terminating `;` is, if one ends the directive.
     pub(super) fn semicolon(&self) -> Option<usize> {
-        (self.args_semicolon & Self::SEMICOLON != 0).then(|| self.span.end().saturating_sub(1))
+        (self.args_semicolon & Self::SEMICOLON != 0).then(|| (self.end as usize).saturating_sub(1))
     }
+}
+
+/// The comments written inside directive `dir`'s head: `len` from `start` in `Ast::comments`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct InnerRun {
+    pub(super) dir: u32,
+    pub(super) start: u32,
+    pub(super) len: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -204,9 +209,9 @@ pub struct Ast {
     pub(super) dirs: Vec<DirRec>,
     pub(super) blocks: Vec<BlockRec>,
     pub(super) items: Vec<Item>,
-    /// The runs of comments inside directives (`DirRec::inner`): `len` from `start` in
-    /// `comments`.
-    pub(super) inner_comments: Vec<(u32, u32)>,
+    /// The runs of comments inside directives, by directive index (in order: a directive's
+    /// record and its run are made together).
+    pub(super) inner_comments: Vec<InnerRun>,
     /// The top level's items: `top_len` from `top` in `items`.
     pub(super) top: u32,
     pub(super) top_len: u32,
@@ -294,7 +299,7 @@ impl Ast {
             + self.dirs.capacity() * size_of::<DirRec>()
             + self.blocks.capacity() * size_of::<BlockRec>()
             + self.items.capacity() * size_of::<Item>()
-            + self.inner_comments.capacity() * size_of::<(u32, u32)>()
+            + self.inner_comments.capacity() * size_of::<InnerRun>()
             + self.owned.capacity() * size_of::<Owned>()
             + self.values.capacity()
             + self.long_spans.capacity() * size_of::<Span>()
@@ -325,6 +330,25 @@ impl Ast {
             Quote::None | Quote::Raw => r,
         };
         self.written(inner)
+    }
+
+    /// From the first byte of the directive's name to its end.
+    #[inline]
+    pub(super) fn dir_span(&self, d: &DirRec) -> Span {
+        let start = self
+            .words
+            .get(d.name as usize)
+            .map_or(0, |w| w.start as usize);
+        Span::new(start, d.end as usize)
+    }
+
+    /// The comments inside directive `dir`'s head: (start, len) in `comments`.
+    pub(super) fn inner_run(&self, dir: u32) -> (u32, u32) {
+        let i = self.inner_comments.partition_point(|r| r.dir < dir);
+        match self.inner_comments.get(i) {
+            Some(r) if r.dir == dir => (r.start, r.len),
+            _ => (0, 0),
+        }
     }
 
     /// The token as written, quotes included.
@@ -414,7 +438,7 @@ impl<'a> Iterator for Walk<'a> {
 // accident.
 const _: () = {
     assert!(std::mem::size_of::<WordRec>() == 8);
-    assert!(std::mem::size_of::<DirRec>() == 24);
+    assert!(std::mem::size_of::<DirRec>() == 16);
     assert!(std::mem::size_of::<BlockRec>() <= 36);
     assert!(std::mem::size_of::<Item>() == 4);
 };

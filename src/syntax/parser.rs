@@ -1,7 +1,9 @@
 //! Builds the [`Ast`] from tokens with an explicit stack (no recursion, so nesting depth cannot
 //! overflow the call stack), and reports the first error with nginx's own wording.
 
-use super::ast::{Ast, BlockKind, BlockRec, CommentRec, DirRec, Item, Owned, Quote, WordRec, NONE};
+use super::ast::{
+    Ast, BlockKind, BlockRec, CommentRec, DirRec, InnerRun, Item, Owned, Quote, WordRec, NONE,
+};
 use super::lexer::{comment, is_space, quoted_body, unescape, unquoted_escaped, whitespace};
 use super::text::SourceText;
 use super::Span;
@@ -119,26 +121,24 @@ impl Pending {
                 .push(WordRec::new(Span::default(), false, Quote::None));
         }
         let name = ast.words.len() as u32;
-        let first = ast.word_span(&self.words[0]);
         let last = ast.word_span(&self.words[self.words.len() - 1]);
         let args = (self.words.len() - 1) as u32;
         ast.words.append(&mut self.words);
-        let inner = if self.comments.is_empty() {
-            NONE
-        } else {
-            let run = (ast.comments.len() as u32, self.comments.len() as u32);
+        let ix = ast.dirs.len() as u32;
+        if !self.comments.is_empty() {
+            ast.inner_comments.push(InnerRun {
+                dir: ix,
+                start: ast.comments.len() as u32,
+                len: self.comments.len() as u32,
+            });
             ast.comments.append(&mut self.comments);
-            ast.inner_comments.push(run);
-            (ast.inner_comments.len() - 1) as u32
-        };
+        }
         let end = match semicolon {
             Some(s) => s.end(),
             None => last.end(),
         };
-        let ix = ast.dirs.len() as u32;
-        let span = Span::new(first.start(), end);
         ast.dirs
-            .push(DirRec::new(span, name, args, semicolon.is_some(), inner));
+            .push(DirRec::new(end, name, args, semicolon.is_some()));
         ix
     }
 }
@@ -648,7 +648,7 @@ fn with_block(ast: &mut Ast, head: u32, block: BlockRec) {
     let end = block.close.end();
     ast.blocks.push(block);
     if let Some(d) = ast.dirs.get_mut(head as usize) {
-        d.span = Span::new(d.span.start(), end);
+        d.end = u32::try_from(end).unwrap_or(u32::MAX);
         d.block = ix;
     }
 }

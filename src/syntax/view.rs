@@ -107,7 +107,7 @@ impl<'a> DirRef<'a> {
     /// From the first byte of the name to the `;` or the closing `}`, inclusive.
     #[inline]
     pub fn span(self) -> Span {
-        self.rec().span
+        self.ast.dir_span(self.rec())
     }
 
     /// The head: name and arguments, without `;` or block.
@@ -145,14 +145,7 @@ impl<'a> DirRef<'a> {
     #[inline]
     pub fn inner_comments(self) -> impl ExactSizeIterator<Item = CommentRef<'a>> + 'a {
         let ast = self.ast;
-        let (start, len) = match self.rec().inner {
-            NONE => (0, 0),
-            i => ast
-                .inner_comments
-                .get(i as usize)
-                .copied()
-                .unwrap_or((0, 0)),
-        };
+        let (start, len) = ast.inner_run(self.ix);
         (start..start + len).map(move |ix| CommentRef { ast, ix })
     }
 }
