@@ -612,7 +612,8 @@ fn anchor(f: &Finding) -> Anchor {
 struct Grouper {
     /// Each group's first finding, in the order the groups appeared.
     reps: Vec<Arc<Finding>>,
-    accs: Vec<GroupAcc>,
+    /// Per group (index as in `reps`): its counts, grown by chunks.
+    accs: super::chunked::Chunked<GroupAcc>,
     index: std::collections::HashMap<Anchor, usize, super::incidents::FastHash>,
     /// The fix texts given so far.
     fixes: std::collections::HashSet<Arc<str>, super::incidents::FastHash>,
@@ -768,8 +769,14 @@ impl Grouper {
     fn finish(self) -> (Vec<Arc<Finding>>, Vec<Group>, Vec<Group>) {
         drop(self.index);
         drop(self.fixes);
-        let mut failed = Vec::new();
-        let mut recovered = Vec::new();
+        // Sized once: tens of thousands of groups, each a few hundred bytes.
+        let n_failed = self
+            .reps
+            .iter()
+            .filter(|f| f.outcome == Outcome::Failed)
+            .count();
+        let mut failed = Vec::with_capacity(n_failed);
+        let mut recovered = Vec::with_capacity(self.reps.len() - n_failed);
         for (acc, finding) in self.accs.into_iter().zip(&self.reps) {
             let (paths, np) = acc.paths.top();
             let (hosts, nh) = acc.hosts.top();

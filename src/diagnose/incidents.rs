@@ -32,6 +32,7 @@ use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
 
+use super::chunked::Chunked;
 use super::classify::{classify, unclassified_kind, unresolved_host, Cause};
 use super::fpmlog::{parse_fpm_line, FpmEvent};
 use super::logline::{
@@ -282,63 +283,6 @@ pub struct IncidentScanner {
     kinds: HashMap<String, KindCount>,
     /// The groups' key texts ([`IncidentKey`]).
     texts: Texts,
-}
-
-/// A list that grows by fixed chunks instead of doubling one buffer: the scan's groups (up to
-/// 40,000 of 240 bytes) would otherwise sit in a buffer up to twice their size, and each
-/// doubling holds the old and the new buffer at once.
-#[derive(Debug)]
-struct Chunked<T> {
-    chunks: Vec<Vec<T>>,
-    len: usize,
-}
-
-impl<T> Default for Chunked<T> {
-    fn default() -> Self {
-        Self {
-            chunks: Vec::new(),
-            len: 0,
-        }
-    }
-}
-
-impl<T> Chunked<T> {
-    const CHUNK: usize = 1024;
-
-    fn len(&self) -> usize {
-        self.len
-    }
-
-    fn push(&mut self, value: T) {
-        match self.chunks.last_mut() {
-            Some(c) if c.len() < Self::CHUNK => c.push(value),
-            _ => {
-                let mut c = Vec::with_capacity(Self::CHUNK);
-                c.push(value);
-                self.chunks.push(c);
-            }
-        }
-        self.len += 1;
-    }
-
-    fn get(&self, i: usize) -> Option<&T> {
-        self.chunks.get(i / Self::CHUNK)?.get(i % Self::CHUNK)
-    }
-
-    fn get_mut(&mut self, i: usize) -> Option<&mut T> {
-        self.chunks
-            .get_mut(i / Self::CHUNK)?
-            .get_mut(i % Self::CHUNK)
-    }
-
-    /// One vector of exactly the items, each chunk freed as it is moved.
-    fn into_vec(self) -> Vec<T> {
-        let mut all = Vec::with_capacity(self.len);
-        for c in self.chunks {
-            all.extend(c);
-        }
-        all
-    }
 }
 
 /// One request as nginx logs it: worker pid, connection number, hash of the request line.
@@ -1476,29 +1420,6 @@ mod tests {
     const REFUSED_1: &str = "2026/11/26 02:55:54 [error] 28413#28413: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: , request: \"GET /a?x=1 HTTP/1.1\", upstream: \"http://127.0.0.1:3999/a?x=1\", host: \"127.0.0.1:18081\"";
     const REFUSED_2: &str = "2026/11/26 02:57:00 [error] 28413#28413: *9 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.2, server: , request: \"GET /a?x=2 HTTP/1.1\", upstream: \"http://127.0.0.1:3999/a?x=2\", host: \"127.0.0.1:18081\"";
     const TIMEOUT: &str = "2026/11/26 02:55:57 [error] 28589#28589: *1 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 127.0.0.1, server: , request: \"GET / HTTP/1.1\", upstream: \"http://127.0.0.1:19084/\", host: \"127.0.0.1:18084\"";
-
-    #[test]
-    fn chunked_keeps_order_and_indexes_across_chunks() {
-        let mut c = Chunked::default();
-        let n = Chunked::<usize>::CHUNK * 2 + 3;
-        for i in 0..n {
-            c.push(i);
-        }
-        assert_eq!(c.len(), n);
-        assert_eq!(
-            c.get(Chunked::<usize>::CHUNK),
-            Some(&Chunked::<usize>::CHUNK)
-        );
-        assert_eq!(c.get(n), None);
-        if let Some(v) = c.get_mut(n - 1) {
-            *v = 0;
-        }
-        let v = c.into_vec();
-        assert_eq!(v.len(), n);
-        assert_eq!(v.capacity(), n);
-        assert!(v[..n - 1].iter().enumerate().all(|(i, x)| *x == i));
-        assert_eq!(v[n - 1], 0);
-    }
 
     fn scan_str(s: &str, options: &ScanOptions) -> ScanReport {
         match scan_error_log(Cursor::new(s.as_bytes()), Path::new("test"), options) {

@@ -21,6 +21,7 @@
 //! from real nginx 1.22 captures in `../shared/lab/scenarios/*/expected.txt`.
 
 mod accesslog;
+mod chunked;
 mod classify;
 mod diagnosis;
 mod fpmlog;
