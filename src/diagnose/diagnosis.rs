@@ -104,8 +104,8 @@ pub struct Finding {
     /// The `server` line of the `upstream` block with the logged address, or the block itself.
     pub upstream_server: Option<Place>,
     /// The timeout that fired (timeouts), the read timeout in front of a killed backend, or the
-    /// buffer that was too small.
-    pub setting: Option<Setting>,
+    /// buffer that was too small (boxed: most findings have none, and a group keeps its first).
+    pub setting: Option<Box<Setting>>,
     pub rule: Option<crate::codes::RuleId>,
     /// Shared between the groups whose fix reads the same (about half of a large run's).
     pub fix: Arc<str>,
@@ -1511,12 +1511,12 @@ fn record_handler(
     }
     if let Some(suffix) = setting_name {
         let directive = format!("{}_{suffix}", family.prefix());
-        finding.setting = Some(effective_setting(
+        finding.setting = Some(Box::new(effective_setting(
             cfg,
             |n| places.get(cfg, n),
             block,
             &directive,
-        ));
+        )));
         if suffix.ends_with("timeout") {
             // Another module's timeout set here does nothing for this handler (GW101).
             for other in Family::ALL {
@@ -2148,7 +2148,7 @@ fn fix_text(finding: &Finding, ctx: &FixContext) -> String {
     let h_at = at(handler);
     let peer = peer(finding);
     let peer_text = peer.as_deref().unwrap_or("the upstream");
-    let setting = finding.setting.as_ref();
+    let setting = finding.setting.as_deref();
     match finding.cause() {
         Cause::ConnectionRefused => {
             if ctx.via_localhost && peer_text.starts_with("[::1]") {

@@ -818,7 +818,7 @@ fn group_json(g: &Group, access: Option<usize>) -> GroupJson<'_> {
         }),
         upstream_server: f.upstream_server.as_ref().map(place_json),
         upstream_block: f.upstream_block.as_ref().map(place_json),
-        setting: f.setting.as_ref().map(setting_json),
+        setting: f.setting.as_deref().map(setting_json),
         rules: f.cause().rules(),
         php_fpm: f.fpm_kill.as_ref().map(|k| FpmKillJson {
             event: k.event,
