@@ -1460,6 +1460,24 @@ mod tests {
     }
 
     #[test]
+    fn groups_share_the_texts_their_keys_repeat() {
+        // Two paths of one server and peer: two groups, one copy of each repeated text.
+        let other_path = REFUSED_2.replace("/a?x=2", "/b?x=2").replace("*9 ", "*10 ");
+        let log = format!("{REFUSED_1}\n{other_path}\n");
+        let r = scan_str(&log, &ScanOptions::default());
+        assert_eq!(r.incidents.len(), 2);
+        let (a, b) = (&r.incidents[0].key, &r.incidents[1].key);
+        assert_ne!(a.path, b.path);
+        let same = |x: &Option<Arc<str>>, y: &Option<Arc<str>>| match (x, y) {
+            (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+            _ => false,
+        };
+        assert!(same(&a.upstream, &b.upstream));
+        assert!(same(&a.method, &b.method));
+        assert!(same(&a.host, &b.host));
+    }
+
+    #[test]
     fn line_facts_give_the_key_the_entry_gives() {
         let lines = [
             "2026/11/26 02:00:01 [error] 1#1: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 10.0.1.0, server: a, request: \"GET /x?y=1 HTTP/1.1\", upstream: \"http://127.0.0.1:3000/x?y=1\", host: \"a:80\"",
