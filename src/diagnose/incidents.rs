@@ -266,8 +266,9 @@ pub struct IncidentScanner {
     /// holds the id itself: a key shared by two ids closes the older request).
     open: HashMap<u64, u32, FastHash>,
     /// The open requests (`open` holds their indexes) and the free slots: the map stays small
-    /// enough for the cache, and a slot is reused with its line buffer, so the scan allocates
-    /// nothing per line once it runs.
+    /// enough for the cache, and a slot is reused with its line buffer when it has one. A
+    /// request whose group already exists gives its buffer up (it keeps no line), so the scan
+    /// allocates a line only for a request that may start a group.
     slots: Vec<OpenRequest>,
     free: Vec<u32>,
     /// Open order (`seq` and slot), for closing the oldest; entries whose `seq` no longer
