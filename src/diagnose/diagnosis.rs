@@ -616,7 +616,7 @@ struct Grouper {
     accs: super::chunked::Chunked<GroupAcc>,
     index: std::collections::HashMap<Anchor, usize, super::incidents::FastHash>,
     /// The fix texts given so far.
-    fixes: std::collections::HashSet<Arc<str>, super::incidents::FastHash>,
+    fixes: super::texts::Texts,
 }
 
 #[derive(Default)]
@@ -741,15 +741,7 @@ impl Grouper {
             Entry::Vacant(v) => v,
         };
         slot.insert(self.accs.len());
-        let text = fix(&f);
-        f.fix = match self.fixes.get(text.as_str()) {
-            Some(shared) => Arc::clone(shared),
-            None => {
-                let shared: Arc<str> = text.into();
-                self.fixes.insert(Arc::clone(&shared));
-                shared
-            }
-        };
+        f.fix = self.fixes.get(&fix(&f));
         let mut acc = GroupAcc::default();
         acc.fold(&f);
         // The first finding's notes stay its own (deduplicated and cut as the group shows them).

@@ -39,6 +39,7 @@ use super::logline::{
     max_time, min_time, parse_line, uri_path, Level, LogEntry, LogTime, Upstream,
 };
 use super::readahead;
+use super::texts::Texts;
 
 /// Longest line kept; the rest of a longer line is skipped. nginx's own lines are at most
 /// `NGX_MAX_ERROR_STR` (2048) bytes; this leaves room for multi-line PHP messages joined back.
@@ -1111,21 +1112,6 @@ impl<'a> KeyRef<'a> {
             tries: self.tries,
             detail: self.detail,
         }
-    }
-}
-
-/// The distinct texts of the groups' keys, each one shared allocation.
-#[derive(Debug, Default)]
-struct Texts(std::collections::HashSet<Arc<str>, FastHash>);
-
-impl Texts {
-    fn get(&mut self, s: &str) -> Arc<str> {
-        if let Some(t) = self.0.get(s) {
-            return Arc::clone(t);
-        }
-        let t: Arc<str> = Arc::from(s);
-        self.0.insert(Arc::clone(&t));
-        t
     }
 }
 

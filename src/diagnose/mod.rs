@@ -33,6 +33,7 @@ pub mod mapping;
 mod readahead;
 mod render;
 mod since;
+mod texts;
 
 pub use accesslog::{
     access_for, access_index, access_shown, choose_format, timeout_drift, AccessGroup,
