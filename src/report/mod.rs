@@ -10,6 +10,7 @@ mod human;
 mod json;
 mod junit;
 pub mod parse_json;
+mod pretty;
 pub mod rules_doc;
 pub mod sarif;
 
