@@ -100,28 +100,39 @@ pub fn fingerprints(tree: &ConfigTree, diagnostics: &[Diagnostic]) -> Vec<String
 }
 
 /// [`fingerprints`] with the file named by `name` (version 1 baselines used the display path).
+/// The anchor texts and the hashes are computed on every core; only the occurrence indexes
+/// (a count per identical triple, in order) are counted one finding after the other.
 fn fingerprints_with(
     tree: &ConfigTree,
     diagnostics: &[Diagnostic],
     name: impl Fn(FileId) -> String,
 ) -> Vec<String> {
+    use rayon::prelude::*;
     let texts = anchor_texts(tree, diagnostics);
     let mut names: HashMap<FileId, String> = HashMap::new();
     let mut seen: HashMap<(&str, FileId, &str), usize> = HashMap::new();
-    let mut key = Vec::new();
-    diagnostics
+    let occurrences: Vec<usize> = diagnostics
         .iter()
         .zip(&texts)
         .map(|(d, text)| {
-            let display = names.entry(d.file).or_insert_with(|| name(d.file)).clone();
+            names.entry(d.file).or_insert_with(|| name(d.file));
             let occurrence = seen.entry((d.rule, d.file, text.as_str())).or_insert(0);
-            key.clear();
+            *occurrence += 1;
+            *occurrence - 1
+        })
+        .collect();
+    diagnostics
+        .par_iter()
+        .zip(&texts)
+        .zip(&occurrences)
+        .map(|((d, text), occurrence)| {
+            let display = names.get(&d.file).map_or("", String::as_str);
+            let mut key = Vec::with_capacity(d.rule.len() + display.len() + text.len() + 24);
             for part in [d.rule.as_bytes(), display.as_bytes(), text.as_bytes()] {
                 key.extend_from_slice(part);
                 key.push(0);
             }
             key.extend_from_slice(occurrence.to_string().as_bytes());
-            *occurrence += 1;
             format!("{:016x}", fnv1a64(&key))
         })
         .collect()
@@ -129,10 +140,11 @@ fn fingerprints_with(
 
 /// The normalized text each finding is anchored to: the head of the innermost directive whose
 /// span contains the finding's start, else (a php.ini line, a file that does not parse) the
-/// text of the finding's first line.
+/// text of the finding's first line. Computed on every core, in the findings' order.
 fn anchor_texts(tree: &ConfigTree, diagnostics: &[Diagnostic]) -> Vec<String> {
+    use rayon::prelude::*;
     diagnostics
-        .iter()
+        .par_iter()
         .map(|d| {
             let source = tree.sources.get(d.file);
             match tree
