@@ -189,8 +189,7 @@ impl<'t> ResolvedConfig<'t> {
         }
         this.outermost = outermost;
         this.depth = depth;
-        let by_name: foldhash::HashMap<&'t str, Vec<NodeId>> =
-            named.into_iter().map(|(k, (_, ids))| (k, ids)).collect();
+        let by_name = named.into_map();
         for id in by_name.get("upstream").map_or(&[][..], Vec::as_slice) {
             let n = &this.nodes[id.index()];
             if n.inner_context() == Context::Upstream {
@@ -328,15 +327,15 @@ impl<'t> ResolvedConfig<'t> {
                         return;
                     }
                     let id = NodeId(self.nodes.len() as u32);
-                    let name = d.name();
-                    let (name_id, same_name) = named.entry(name).or_insert_with(|| {
-                        (NameId::of(name).map_or(u16::MAX, NameId::index), Vec::new())
-                    });
-                    same_name.push(id);
+                    // The parser numbered the name: a known one is read from the table, not
+                    // from the file's text.
+                    let name_id = d.name_index();
+                    let name = NameId::str_of_index(name_id).unwrap_or_else(|| d.name());
+                    named.push(name_id, name, id);
                     self.nodes.push(RNode {
                         file,
                         directive: d,
-                        name: *name_id,
+                        name: name_id,
                         parent: MaybeNode::of(parent),
                         first_child: 0,
                         child_count: 0,
@@ -574,7 +573,41 @@ impl<'t> ResolvedConfig<'t> {
 
 /// Per directive name: its [`NameId`] number (`u16::MAX` when the table has none) and the
 /// nodes of that name in id order.
-type Named<'t> = foldhash::HashMap<&'t str, (u16, Vec<NodeId>)>;
+/// Every node by name while the tree is built: by the name's [`NameId`] number when the
+/// built-in table has the name (a list per number, no hashing per node), else by the name.
+#[derive(Default)]
+struct Named<'t> {
+    known: Vec<Vec<NodeId>>,
+    other: foldhash::HashMap<&'t str, Vec<NodeId>>,
+}
+
+impl<'t> Named<'t> {
+    /// Adds node `id` of directive `name`, whose [`NameId`] number is `index` (`u16::MAX`:
+    /// none).
+    fn push(&mut self, index: u16, name: &'t str, id: NodeId) {
+        if index == u16::MAX {
+            self.other.entry(name).or_default().push(id);
+            return;
+        }
+        let i = usize::from(index);
+        if self.known.len() <= i {
+            self.known.resize_with(i + 1, Vec::new);
+        }
+        self.known[i].push(id);
+    }
+
+    /// The lists by name.
+    fn into_map(self) -> foldhash::HashMap<&'t str, Vec<NodeId>> {
+        let mut map = self.other;
+        for (i, ids) in self.known.into_iter().enumerate() {
+            let name = u16::try_from(i).ok().and_then(NameId::str_of_index);
+            if let (Some(name), false) = (name, ids.is_empty()) {
+                map.insert(name, ids);
+            }
+        }
+        map
+    }
+}
 
 /// A list of directives being expanded into nodes under `parent`.
 struct Items<'t> {

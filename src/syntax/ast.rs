@@ -207,6 +207,11 @@ pub struct Ast {
     pub(super) words: Vec<WordRec>,
     pub(super) comments: Vec<CommentRec>,
     pub(super) dirs: Vec<DirRec>,
+    /// Each directive's name as the number of its [`crate::directives::NameId`] (`u16::MAX`
+    /// for a name the built-in table does not have), by directive index: assigned while the
+    /// file is parsed (on every core), so the resolved tree indexes nodes by name without
+    /// hashing a name per node.
+    pub(super) dir_names: Vec<u16>,
     pub(super) blocks: Vec<BlockRec>,
     pub(super) items: Vec<Item>,
     /// The runs of comments inside directives, by directive index (in order: a directive's
@@ -297,6 +302,7 @@ impl Ast {
         self.words.capacity() * size_of::<WordRec>()
             + self.comments.capacity() * size_of::<CommentRec>()
             + self.dirs.capacity() * size_of::<DirRec>()
+            + self.dir_names.capacity() * size_of::<u16>()
             + self.blocks.capacity() * size_of::<BlockRec>()
             + self.items.capacity() * size_of::<Item>()
             + self.inner_comments.capacity() * size_of::<InnerRun>()

@@ -139,6 +139,9 @@ impl Pending {
         };
         ast.dirs
             .push(DirRec::new(end, name, args, semicolon.is_some()));
+        let text = ast.word_text(&ast.words[name as usize]);
+        let id = crate::directives::NameId::of(text).map_or(u16::MAX, |id| id.index());
+        ast.dir_names.push(id);
         ix
     }
 }
@@ -274,6 +277,7 @@ impl<'a> Parser<'a> {
         let n = self.src.len();
         self.ast.words.reserve(n / 8);
         self.ast.dirs.reserve(n / 32);
+        self.ast.dir_names.reserve(n / 32);
         let mut stack: Vec<Frame> = Vec::new();
         let mut items: Vec<Item> = Vec::new();
         let mut kind = BlockKind::Directives;
@@ -293,6 +297,7 @@ impl<'a> Parser<'a> {
         ast.words.shrink_to_fit();
         ast.comments.shrink_to_fit();
         ast.dirs.shrink_to_fit();
+        ast.dir_names.shrink_to_fit();
         ast.blocks.shrink_to_fit();
         ast.items.shrink_to_fit();
         ast.inner_comments.shrink_to_fit();

@@ -79,6 +79,17 @@ impl<'a> DirRef<'a> {
         self.name_word().as_str()
     }
 
+    /// The number of the name's [`crate::directives::NameId`], `u16::MAX` when the built-in
+    /// table does not have the name (given by the parser: no lookup).
+    #[inline]
+    pub fn name_index(self) -> u16 {
+        self.ast
+            .dir_names
+            .get(self.ix as usize)
+            .copied()
+            .unwrap_or(u16::MAX)
+    }
+
     /// The name as a token (its span, how it was written).
     #[inline]
     pub fn name_word(self) -> WordRef<'a> {
