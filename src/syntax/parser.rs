@@ -109,6 +109,40 @@ impl ParseError {
 struct Pending {
     words: Vec<WordRec>,
     comments: Vec<CommentRec>,
+    names: NameCache,
+}
+
+/// The built-in names last seen, by a hash of their first and last bytes and length: a file
+/// repeats a few dozen names, which are then numbered without the table's lookup.
+struct NameCache([(&'static str, u16); 64]);
+
+impl Default for NameCache {
+    fn default() -> Self {
+        NameCache([("", u16::MAX); 64])
+    }
+}
+
+impl NameCache {
+    /// The [`crate::directives::NameId`] number of `name`, `u16::MAX` when the table does not
+    /// have it.
+    fn index(&mut self, name: &str) -> u16 {
+        let b = name.as_bytes();
+        let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+            return u16::MAX;
+        };
+        let slot = (usize::from(first) ^ usize::from(last) << 1 ^ b.len() << 3) & 63;
+        let (known, index) = self.0[slot];
+        if known == name {
+            return index;
+        }
+        let Some(id) = crate::directives::NameId::of(name) else {
+            return u16::MAX;
+        };
+        if let Some(name) = crate::directives::NameId::str_of_index(id.index()) {
+            self.0[slot] = (name, id.index());
+        }
+        id.index()
+    }
 }
 
 impl Pending {
@@ -139,8 +173,7 @@ impl Pending {
         };
         ast.dirs
             .push(DirRec::new(end, name, args, semicolon.is_some()));
-        let text = ast.word_text(&ast.words[name as usize]);
-        let id = crate::directives::NameId::of(text).map_or(u16::MAX, |id| id.index());
+        let id = self.names.index(ast.word_text(&ast.words[name as usize]));
         ast.dir_names.push(id);
         ix
     }
@@ -661,4 +694,33 @@ fn with_block(ast: &mut Ast, head: u32, block: BlockRec) {
 /// An offset into the tree's values (see [`Parser::owned`]).
 fn narrow(at: usize) -> u32 {
     u32::try_from(at).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NameCache;
+    use crate::directives::NameId;
+
+    /// The cache answers as the table does, for names that share a slot, repeat, or are not
+    /// in the table, asked in an order that evicts and refills slots.
+    #[test]
+    fn the_name_cache_answers_as_the_table() {
+        let names = (0..2000u16).filter_map(NameId::str_of_index).chain([
+            "my_module_directive",
+            "",
+            "x",
+            "LISTEN",
+            "listen ",
+            "proxy_pass",
+        ]);
+        let names: Vec<&str> = names.collect();
+        let mut cache = NameCache::default();
+        for round in 0..3 {
+            for (i, name) in names.iter().enumerate() {
+                let name = if (i + round) % 7 == 0 { "listen" } else { name };
+                let want = NameId::of(name).map_or(u16::MAX, NameId::index);
+                assert_eq!(cache.index(name), want, "{name:?}");
+            }
+        }
+    }
 }
