@@ -23,7 +23,8 @@ fn matcher(component: &str) -> io::Result<GlobMatcher> {
 }
 
 /// Reads files and expands globs.
-pub trait FileSource {
+/// `Sync`: the files one include names are read on several threads.
+pub trait FileSource: Sync {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
     /// Paths matching `pattern`, sorted byte-wise, files only.
     fn glob(&self, pattern: &Path) -> io::Result<Vec<PathBuf>>;

@@ -209,7 +209,7 @@ pub fn load_path_cached(
     *cache = ParseCache {
         files: parses.kept,
         including: parses.including,
-        disk: disk.kept.into_inner(),
+        disk: disk.kept.into_inner().unwrap_or_default(),
         hits: parses.hits,
         misses: parses.misses,
     };
@@ -230,7 +230,7 @@ struct DiskText {
 /// those it had when read is not read again (one `stat` instead of a read per file).
 struct CachedDisk {
     previous: foldhash::HashMap<PathBuf, DiskText>,
-    kept: std::cell::RefCell<foldhash::HashMap<PathBuf, DiskText>>,
+    kept: std::sync::Mutex<foldhash::HashMap<PathBuf, DiskText>>,
 }
 
 impl CachedDisk {
@@ -250,15 +250,16 @@ impl CachedDisk {
             None => (Disk.read(path)?, std::time::SystemTime::now()),
         };
         if let Some(modified) = modified {
-            self.kept.borrow_mut().insert(
-                path.to_path_buf(),
-                DiskText {
-                    len: meta.len(),
-                    modified,
-                    read_at,
-                    text: text.clone(),
-                },
-            );
+            let kept = DiskText {
+                len: meta.len(),
+                modified,
+                read_at,
+                text: text.clone(),
+            };
+            // Files are read on several threads; a poisoned lock only loses the cache.
+            if let Ok(mut map) = self.kept.lock() {
+                map.insert(path.to_path_buf(), kept);
+            }
         }
         Ok(text)
     }
@@ -833,19 +834,29 @@ impl Loader<'_> {
                         }
                         match new_at.get(&target.file) {
                             Some(i) => Read::Again(*i),
-                            None => match self.fs.read(&target.file) {
-                                Ok(text) => {
-                                    new_at.insert(target.file.clone(), read.len());
-                                    Read::New(target, text)
-                                }
-                                Err(e) => Read::Problem(LoadProblemKind::IncludeUnreadable {
-                                    path: self.display(&target.name),
-                                    reason: io_reason(&e),
-                                }),
-                            },
+                            None => {
+                                new_at.insert(target.file.clone(), read.len());
+                                Read::Unread(target)
+                            }
                         }
                     });
                     read.push(step);
+                }
+                read_all(&mut read, self.fs);
+                for i in 0..read.len() {
+                    let problem = match &read[i] {
+                        Read::Failed(target, e) => LoadProblemKind::IncludeUnreadable {
+                            path: self.display(&target.name),
+                            reason: io_reason(e),
+                        },
+                        // The same file again after a failed read: the same problem again.
+                        Read::Again(first) => match read.get(*first) {
+                            Some(Read::Problem(kind)) => kind.clone(),
+                            _ => continue,
+                        },
+                        _ => continue,
+                    };
+                    read[i] = Read::Problem(problem);
                 }
                 let mut parsed = parse_all(&mut read, self.parses).into_iter();
                 let mut added: Vec<Option<FileId>> = Vec::with_capacity(read.len());
@@ -856,6 +867,8 @@ impl Loader<'_> {
                             self.tree.problems.push(LoadProblem { file, span, kind });
                             None
                         }
+                        // [`read_all`] read them all; the failures became problems above.
+                        Read::Unread(_) | Read::Failed(..) => None,
                         Read::Known(id) => Some(id),
                         Read::Again(i) => added.get(i).copied().flatten(),
                         Read::New(target, _) => {
@@ -1294,7 +1307,33 @@ enum Read {
     /// The same file as an earlier target of this include.
     Again(usize),
     New(Target, Vec<u8>),
+    /// A file to read ([`read_all`] makes it `New` or `Failed`).
+    Unread(Target),
+    Failed(Target, std::io::Error),
     Problem(LoadProblemKind),
+}
+
+/// Reads every [`Read::Unread`] file of one include, on every core when there are several
+/// (the kernel's copy into a fresh buffer is a good part of a load); each becomes
+/// [`Read::New`] with its text or [`Read::Failed`], in place.
+fn read_all(read: &mut [Read], fs: &dyn FileSource) {
+    let one = |r: &mut Read| {
+        if !matches!(r, Read::Unread(_)) {
+            return;
+        }
+        if let Read::Unread(target) = std::mem::replace(r, Read::Again(usize::MAX)) {
+            *r = match fs.read(&target.file) {
+                Ok(text) => Read::New(target, text),
+                Err(e) => Read::Failed(target, e),
+            };
+        }
+    };
+    if read.iter().filter(|r| matches!(r, Read::Unread(_))).count() < 2 {
+        read.iter_mut().for_each(one);
+    } else {
+        use rayon::prelude::*;
+        read.par_iter_mut().for_each(one);
+    }
 }
 
 /// Below this many bytes a batch is parsed on this thread: spreading it costs more than it saves.
