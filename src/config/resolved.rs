@@ -117,6 +117,9 @@ pub struct ResolvedConfig<'t> {
     /// nginx compares upstream names without regard to case (`ngx_http_upstream_add` uses
     /// `ngx_strncasecmp`): `proxy_pass http://backend` uses `upstream Backend`.
     upstreams: foldhash::HashMap<String, NodeId>,
+    /// The block directives by the context inside them, each list in id order
+    /// ([`Self::blocks_with_inner`]: asked by many rules, once a walk of every node each).
+    blocks_by_inner: Vec<Vec<NodeId>>,
     /// Children by name of the blocks with many children (http with thousands of servers, the
     /// top level): "the last `proxy_read_timeout` in http" must not scan them all every time.
     wide: foldhash::HashMap<Option<NodeId>, foldhash::HashMap<&'t str, Vec<NodeId>>>,
@@ -161,6 +164,7 @@ impl<'t> ResolvedConfig<'t> {
             named_addresses: std::sync::OnceLock::new(),
             passes: std::sync::OnceLock::new(),
             wide: foldhash::HashMap::default(),
+            blocks_by_inner: Vec::new(),
             outermost: Vec::new(),
             depth: Vec::new(),
             deep_effective: std::sync::Mutex::new(HashMap::default()),
@@ -189,6 +193,17 @@ impl<'t> ResolvedConfig<'t> {
         }
         this.outermost = outermost;
         this.depth = depth;
+        let mut by_inner: Vec<Vec<NodeId>> = Vec::new();
+        for (i, n) in this.nodes.iter().enumerate() {
+            if n.directive.has_block() {
+                let c = n.inner_context() as usize;
+                if by_inner.len() <= c {
+                    by_inner.resize_with(c + 1, Vec::new);
+                }
+                by_inner[c].push(NodeId(i as u32));
+            }
+        }
+        this.blocks_by_inner = by_inner;
         let by_name = named.into_map();
         for id in by_name.get("upstream").map_or(&[][..], Vec::as_slice) {
             let n = &this.nodes[id.index()];
@@ -559,9 +574,11 @@ impl<'t> ResolvedConfig<'t> {
 
     /// Nodes whose block has context `ctx` inside (e.g. every `location`, every `server`).
     pub fn blocks_with_inner(&self, ctx: Context) -> impl Iterator<Item = NodeId> + '_ {
-        self.iter()
-            .filter(move |(_, n)| n.directive.has_block() && n.inner_context() == ctx)
-            .map(|(id, _)| id)
+        self.blocks_by_inner
+            .get(ctx as usize)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .copied()
     }
 
     /// Where the directive is written: file and span of its head.
