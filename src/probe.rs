@@ -185,7 +185,7 @@ impl Prober<'_, '_> {
                 span,
                 format!("(probe) {message}"),
             )
-            .with_help(help),
+            .with_help(help.to_owned()),
         );
     }
 

@@ -377,7 +377,7 @@ pub fn unused(
             s.span,
             message,
         )
-        .with_help(help)
+        .with_help(help.to_owned())
     };
     let mut out = Vec::new();
     for s in suppressions {

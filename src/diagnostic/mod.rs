@@ -63,8 +63,9 @@ pub struct Diagnostic {
     pub span: Span,
     /// What is wrong and why it leads to a 502/504.
     pub message: String,
-    /// What to do about it.
-    pub help: Option<String>,
+    /// What to do about it. Most rules' advice is fixed text, kept borrowed: a run with a
+    /// million findings does not hold a million copies of it.
+    pub help: Option<std::borrow::Cow<'static, str>>,
     pub labels: Vec<Label>,
     pub fix: Option<Fix>,
 }
@@ -91,7 +92,7 @@ impl Diagnostic {
         }
     }
 
-    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+    pub fn with_help(mut self, help: impl Into<std::borrow::Cow<'static, str>>) -> Self {
         self.help = Some(help.into());
         self
     }
