@@ -466,6 +466,50 @@ fn gunicorn_and_uwsgi_configs_become_backends_for_gw104() {
         .code(0);
 }
 
+/// The files of one glob are read on several threads: the problems keep the glob's order (the
+/// include's first, which nginx stops at, is the one reported: findings at one span are one),
+/// and the files that could be read are checked.
+#[test]
+fn unreadable_files_of_a_glob_are_reported_in_order() {
+    let dir = tree(&[
+        (
+            "nginx.conf",
+            b"events {}\nhttp {\n    include conf.d/*.conf;\n}\n",
+        ),
+        ("conf.d/a.conf", b"server { listen 81; }\n"),
+        (
+            "conf.d/c.conf",
+            b"server { listen 82; bogus_directive x; }\n",
+        ),
+    ]);
+    for name in ["b.conf", "d.conf"] {
+        let ok = std::process::Command::new("mkfifo")
+            .arg(dir.path().join("conf.d").join(name))
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "mkfifo {name}");
+    }
+    let out = bin()
+        .args(["check", "--format", "concise"])
+        .arg(dir.path())
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("conf.d/b.conf\" failed (not a regular file)"),
+        "{text}"
+    );
+    assert!(!text.contains("d.conf"), "{text}");
+    assert!(text.contains("nginx.conf:3:5: GW002"), "{text}");
+    // c.conf, read with the others, is checked.
+    assert!(text.contains("c.conf:1:21: GW010"), "{text}");
+}
+
 #[test]
 fn devices_and_fifos_are_refused_not_read_forever() {
     let dir = tree(&[("nginx.conf", b"events {}\nhttp { include zero.conf; }\n")]);
