@@ -588,8 +588,6 @@ impl<'t> ResolvedConfig<'t> {
     }
 }
 
-/// Per directive name: its [`NameId`] number (`u16::MAX` when the table has none) and the
-/// nodes of that name in id order.
 /// Every node by name while the tree is built: by the name's [`NameId`] number when the
 /// built-in table has the name (a list per number, no hashing per node), else by the name.
 #[derive(Default)]
