@@ -176,33 +176,33 @@ impl<'t> ResolvedConfig<'t> {
             this.expand(tree.root, ast.items(), &mut named);
         }
         this.link_children();
-        // Nodes are in pre-order: a parent's entry is there before its children's.
+        // Nodes are in pre-order: a parent's entry is there before its children's. One pass
+        // gives each node's outermost ancestor and depth, and lists the blocks by context.
         let mut outermost = Vec::with_capacity(this.nodes.len());
         let mut depth = Vec::with_capacity(this.nodes.len());
+        let mut by_inner: Vec<Vec<NodeId>> = Vec::new();
         for (i, n) in this.nodes.iter().enumerate() {
+            let id = NodeId(i as u32);
             match n.parent() {
                 Some(p) => {
                     outermost.push(outermost[p.index()]);
                     depth.push(depth[p.index()] + 1);
                 }
                 None => {
-                    outermost.push(NodeId(i as u32));
+                    outermost.push(id);
                     depth.push(0);
                 }
             }
-        }
-        this.outermost = outermost;
-        this.depth = depth;
-        let mut by_inner: Vec<Vec<NodeId>> = Vec::new();
-        for (i, n) in this.nodes.iter().enumerate() {
             if n.directive.has_block() {
                 let c = n.inner_context() as usize;
                 if by_inner.len() <= c {
                     by_inner.resize_with(c + 1, Vec::new);
                 }
-                by_inner[c].push(NodeId(i as u32));
+                by_inner[c].push(id);
             }
         }
+        this.outermost = outermost;
+        this.depth = depth;
         this.blocks_by_inner = by_inner;
         let by_name = named.into_map();
         for id in by_name.get("upstream").map_or(&[][..], Vec::as_slice) {

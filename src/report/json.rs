@@ -256,15 +256,31 @@ mod tests {
     use crate::source::SourceFile;
     use crate::syntax::Span;
 
-    /// What serde_json's pretty printer writes for the whole report at once.
-    fn whole(
+    /// The report as `write_json_with_external` writes it, and what serde_json's pretty
+    /// printer writes for the whole report at once.
+    fn written_and_whole(
         sources: &SourceMap,
         files: &[FileId],
         external: &[FileId],
         diagnostics: &[Diagnostic],
         fingerprints: &[String],
         host: Option<&str>,
-    ) -> String {
+    ) -> (String, String) {
+        let mut out = Vec::new();
+        let Ok(()) = write_json_with_external(
+            &mut out,
+            sources,
+            files,
+            external,
+            diagnostics,
+            fingerprints,
+            host,
+        ) else {
+            panic!("write failed")
+        };
+        let Ok(written) = String::from_utf8(out) else {
+            panic!("not UTF-8")
+        };
         let report = JsonReport {
             version: 1,
             host,
@@ -288,36 +304,10 @@ mod tests {
                 .collect(),
             summary: Summary::of(diagnostics),
         };
-        let Ok(text) = serde_json::to_string_pretty(&report) else {
+        let Ok(whole) = serde_json::to_string_pretty(&report) else {
             panic!("serde_json failed")
         };
-        text + "\n"
-    }
-
-    fn written(
-        sources: &SourceMap,
-        files: &[FileId],
-        external: &[FileId],
-        diagnostics: &[Diagnostic],
-        fingerprints: &[String],
-        host: Option<&str>,
-    ) -> String {
-        let mut out = Vec::new();
-        let Ok(()) = write_json_with_external(
-            &mut out,
-            sources,
-            files,
-            external,
-            diagnostics,
-            fingerprints,
-            host,
-        ) else {
-            panic!("write failed")
-        };
-        let Ok(text) = String::from_utf8(out) else {
-            panic!("not UTF-8")
-        };
-        text
+        (written, whole + "\n")
     }
 
     #[test]
@@ -368,14 +358,11 @@ mod tests {
             (&many[..5], &[][..], &[][..], None),
             (&[][..], &[][..], &[][..], Some("h\"ost")),
         ] {
-            assert_eq!(
-                written(&sources, &[a, b], external, diagnostics, fingerprints, host),
-                whole(&sources, &[a, b], external, diagnostics, fingerprints, host)
-            );
+            let (written, whole) =
+                written_and_whole(&sources, &[a, b], external, diagnostics, fingerprints, host);
+            assert_eq!(written, whole);
         }
-        assert_eq!(
-            written(&sources, &[], &[], &[], &[], None),
-            whole(&sources, &[], &[], &[], &[], None)
-        );
+        let (written, whole) = written_and_whole(&sources, &[], &[], &[], &[], None);
+        assert_eq!(written, whole);
     }
 }
